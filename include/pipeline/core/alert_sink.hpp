@@ -1,0 +1,70 @@
+#pragma once
+/// @file
+/// The `AlertSink` port and the `Alert` it receives.
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include <nlohmann/json.hpp>
+
+#include "pipeline/core/clock.hpp"
+#include "pipeline/core/result.hpp"
+
+namespace pipeline {
+
+/// How urgent an alert is.
+enum class Severity { kInfo, kWarning, kError, kCritical };
+
+/// "info" | "warning" | "error" | "critical".
+constexpr std::string_view to_string(Severity s) noexcept {
+  switch (s) {
+    case Severity::kInfo: return "info";
+    case Severity::kWarning: return "warning";
+    case Severity::kError: return "error";
+    case Severity::kCritical: return "critical";
+  }
+  return "critical";
+}
+
+/// One alert as a sink receives it.
+struct Alert {
+  Severity severity = Severity::kWarning;
+  /// Deduplication key: alerts with the same key share one rate limit
+  /// ("coverage/phase5/2025-11-18").
+  std::string key;
+  std::string message;   ///< A sentence for a person.
+  nlohmann::json context = nlohmann::json::object();  ///< Structured details.
+  TimePoint at;          ///< When it was raised (the injected clock's time).
+  /// Similar alerts (same key) suppressed by the rate limiter since `suppressed_since`
+  /// and summarized by this one; 0 when none.
+  std::uint64_t suppressed_count = 0;
+  TimePoint suppressed_since{};
+};
+
+/// Where alerts go: a log, a webhook, a pager, a test's vector.
+///
+/// **Thread safety:** `AlertManager` calls `send` from the thread that raised the alert
+/// (or that flushed digests), with no library lock held, possibly from several threads
+/// at once; an implementation that is not thread-safe must lock (see the sink base in
+/// the alert layer, which does it for you).
+/// **Errors:** return an `Error` (usually `kUnavailable`) when delivery failed; the
+/// manager counts it and goes on with the other sinks. A throw is caught and counted
+/// the same way.
+///
+/// **Example:**
+/// @code
+///   class StderrSink final : public pipeline::AlertSink {
+///     pipeline::Status send(const pipeline::Alert& a) override {
+///       std::fprintf(stderr, "[%s] %s\n", pipeline::to_string(a.severity).data(), a.message.c_str());
+///       return pipeline::ok();
+///     }
+///   };
+/// @endcode
+class AlertSink {
+ public:
+  virtual ~AlertSink() = default;
+  virtual Status send(const Alert& alert) = 0;
+};
+
+}  // namespace pipeline

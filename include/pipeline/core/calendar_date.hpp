@@ -1,0 +1,95 @@
+#pragma once
+/// @file
+/// `CalendarDate`: a validated calendar day, the partition key of the pipeline.
+
+#include <chrono>
+#include <compare>
+#include <string>
+#include <string_view>
+
+#include <fmt/format.h>
+
+#include "pipeline/core/result.hpp"
+
+namespace pipeline {
+
+/// A proleptic Gregorian calendar day with no time zone attached ("the game date").
+///
+/// The pipeline partitions its work by date. Which zone's day it is belongs to the
+/// caller (game dates are US/Eastern days); `CalendarDate` never guesses one.
+///
+/// **Thread safety:** a plain value. **Performance:** 4 bytes; parse/format allocate
+/// only the returned string.
+/// **Errors:** `parse` returns `kInvalidArgument` for anything but a real day written
+/// `YYYY-MM-DD` (years 1900–9999).
+///
+/// **Example:**
+/// @code
+///   auto d = pipeline::CalendarDate::parse("2025-11-18");
+///   if (d) std::cout << d->plus_days(1).to_string();   // 2025-11-19
+///   auto bad = pipeline::CalendarDate::parse("2025-02-30");  // error: not a calendar date
+/// @endcode
+class CalendarDate {
+ public:
+  /// 1970-01-01.
+  constexpr CalendarDate() = default;
+
+  /// From a valid `year_month_day` (the caller vouches for `ymd.ok()`).
+  constexpr explicit CalendarDate(std::chrono::year_month_day ymd) : days_(std::chrono::sys_days(ymd)) {}
+  constexpr explicit CalendarDate(std::chrono::sys_days days) : days_(days) {}
+
+  /// Parses exactly `YYYY-MM-DD`.
+  static Result<CalendarDate> parse(std::string_view text) {
+    auto bad = [&](std::string_view why) {
+      return fail(ErrorCode::kInvalidArgument, "'{}' is not a calendar date ({})", text, why);
+    };
+    if (text.size() != 10 || text[4] != '-' || text[7] != '-') return bad("expected YYYY-MM-DD");
+    int parts[3] = {0, 0, 0};
+    const std::size_t starts[3] = {0, 5, 8};
+    const std::size_t lens[3] = {4, 2, 2};
+    for (int p = 0; p < 3; ++p) {
+      for (std::size_t i = 0; i < lens[p]; ++i) {
+        const char c = text[starts[p] + i];
+        if (c < '0' || c > '9') return bad("expected YYYY-MM-DD");
+        parts[p] = parts[p] * 10 + (c - '0');
+      }
+    }
+    if (parts[0] < 1900) return bad("year before 1900");
+    const std::chrono::year_month_day ymd{std::chrono::year(parts[0]),
+                                          std::chrono::month(static_cast<unsigned>(parts[1])),
+                                          std::chrono::day(static_cast<unsigned>(parts[2]))};
+    if (!ymd.ok()) return bad("no such day");
+    return CalendarDate(ymd);
+  }
+
+  [[nodiscard]] constexpr std::chrono::year_month_day ymd() const { return std::chrono::year_month_day(days_); }
+  [[nodiscard]] constexpr std::chrono::sys_days sys_days() const { return days_; }
+  [[nodiscard]] constexpr int year() const { return static_cast<int>(ymd().year()); }
+  [[nodiscard]] constexpr unsigned month() const { return static_cast<unsigned>(ymd().month()); }
+  [[nodiscard]] constexpr unsigned day() const { return static_cast<unsigned>(ymd().day()); }
+
+  [[nodiscard]] constexpr CalendarDate plus_days(int n) const { return CalendarDate(days_ + std::chrono::days(n)); }
+
+  /// Whole days from `this` to `other` (negative when `other` is earlier).
+  [[nodiscard]] constexpr int days_until(CalendarDate other) const {
+    return static_cast<int>((other.days_ - days_).count());
+  }
+
+  /// `YYYY-MM-DD`.
+  [[nodiscard]] std::string to_string() const { return fmt::format("{:04}-{:02}-{:02}", year(), month(), day()); }
+
+  friend constexpr auto operator<=>(const CalendarDate&, const CalendarDate&) = default;
+
+ private:
+  std::chrono::sys_days days_{};
+};
+
+}  // namespace pipeline
+
+template <>
+struct fmt::formatter<pipeline::CalendarDate> : fmt::formatter<std::string_view> {
+  template <class Ctx>
+  auto format(const pipeline::CalendarDate& d, Ctx& ctx) const {
+    return fmt::formatter<std::string_view>::format(d.to_string(), ctx);
+  }
+};

@@ -1,0 +1,99 @@
+#pragma once
+/// @file
+/// `Error`: the one error value every fallible call of the library returns.
+
+#include <map>
+#include <string>
+#include <string_view>
+#include <utility>
+
+#include <fmt/format.h>
+
+namespace pipeline {
+
+/// The small set of error codes shared by the whole library.
+///
+/// Pick the code by what the caller should do about it, not by where it happened.
+enum class ErrorCode {
+  kInvalidArgument,     ///< Bad input: fix the input; retrying will not help.
+  kNotFound,            ///< The addressed thing does not exist.
+  kAlreadyExists,       ///< A conditional create found the thing already there.
+  kFailedPrecondition,  ///< The system is not in a state that allows the call.
+  kConflict,            ///< A concurrent writer won; the operation may be retried.
+  kUnavailable,         ///< Transient: a store or transport is down; retry later.
+  kBackpressure,        ///< A bounded buffer is full; slow down or retry later.
+  kDeadlineExceeded,    ///< A wait ran out of time.
+  kCancelled,           ///< The operation was stopped by shutdown or by the caller.
+  kDataLoss,            ///< Stored data is corrupt or unreadable.
+  kInternal,            ///< A broken invariant: a bug in the library or a port implementation.
+};
+
+/// The stable, lower-case name of an error code ("invalid_argument", ...).
+constexpr std::string_view to_string(ErrorCode code) noexcept {
+  switch (code) {
+    case ErrorCode::kInvalidArgument: return "invalid_argument";
+    case ErrorCode::kNotFound: return "not_found";
+    case ErrorCode::kAlreadyExists: return "already_exists";
+    case ErrorCode::kFailedPrecondition: return "failed_precondition";
+    case ErrorCode::kConflict: return "conflict";
+    case ErrorCode::kUnavailable: return "unavailable";
+    case ErrorCode::kBackpressure: return "backpressure";
+    case ErrorCode::kDeadlineExceeded: return "deadline_exceeded";
+    case ErrorCode::kCancelled: return "cancelled";
+    case ErrorCode::kDataLoss: return "data_loss";
+    case ErrorCode::kInternal: return "internal";
+  }
+  return "unknown";
+}
+
+/// True for codes where the same call may succeed later without any change by the caller.
+constexpr bool is_transient(ErrorCode code) noexcept {
+  return code == ErrorCode::kConflict || code == ErrorCode::kUnavailable ||
+         code == ErrorCode::kBackpressure || code == ErrorCode::kDeadlineExceeded;
+}
+
+/// An error value: a code, a sentence a user can act on, and structured context.
+///
+/// `message` is written for a person ("game_date '2025-02-30' is not a calendar date");
+/// `context` carries the machine-readable details (field names, ids, topics).
+///
+/// **Thread safety:** a plain value; distinct objects may be used from distinct threads.
+/// **Performance:** allocates its strings; errors are the rare path.
+///
+/// **Example:**
+/// @code
+///   pipeline::Error e{pipeline::ErrorCode::kInvalidArgument,
+///                     "game_date '2025-02-30' is not a calendar date", {{"field", "game_date"}}};
+///   std::cerr << e.to_string() << "\n";   // invalid_argument: game_date '2025-02-30' ...
+/// @endcode
+struct Error {
+  ErrorCode code = ErrorCode::kInternal;
+  std::string message;
+  std::map<std::string, std::string> context;
+
+  /// Returns a copy with one more context entry.
+  [[nodiscard]] Error with(std::string key, std::string value) const {
+    Error e = *this;
+    e.context.insert_or_assign(std::move(key), std::move(value));
+    return e;
+  }
+
+  /// "code: message [k=v, ...]" for logs and command-line output.
+  [[nodiscard]] std::string to_string() const {
+    std::string out = fmt::format("{}: {}", pipeline::to_string(code), message);
+    if (!context.empty()) {
+      out += " [";
+      bool first = true;
+      for (const auto& [k, v] : context) {
+        out += fmt::format("{}{}={}", first ? "" : ", ", k, v);
+        first = false;
+      }
+      out += "]";
+    }
+    return out;
+  }
+
+  friend bool operator==(const Error&, const Error&) = default;
+};
+
+}  // namespace pipeline

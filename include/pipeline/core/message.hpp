@@ -1,0 +1,142 @@
+#pragma once
+/// @file
+/// `Message`: the unified completion message every processor of every phase publishes.
+
+#include <algorithm>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "pipeline/core/calendar_date.hpp"
+#include "pipeline/core/result.hpp"
+
+namespace pipeline {
+
+/// How a processor's run ended.
+enum class CompletionStatus {
+  kSuccess,  ///< Everything it was asked to do is done.
+  kPartial,  ///< Some entities were processed, some were not (counts say which).
+  kNoData,   ///< Ran correctly and found nothing to do (an off day, an empty feed).
+  kFailed,   ///< Did not complete; `Message::error` says why.
+};
+
+/// "success" | "partial" | "no_data" | "failed" — the wire names.
+constexpr std::string_view to_string(CompletionStatus s) noexcept {
+  switch (s) {
+    case CompletionStatus::kSuccess: return "success";
+    case CompletionStatus::kPartial: return "partial";
+    case CompletionStatus::kNoData: return "no_data";
+    case CompletionStatus::kFailed: return "failed";
+  }
+  return "failed";
+}
+
+/// Parses a wire name. **Errors:** `kInvalidArgument` for anything else.
+inline Result<CompletionStatus> parse_completion_status(std::string_view s) {
+  if (s == "success") return CompletionStatus::kSuccess;
+  if (s == "partial") return CompletionStatus::kPartial;
+  if (s == "no_data") return CompletionStatus::kNoData;
+  if (s == "failed") return CompletionStatus::kFailed;
+  return fail(ErrorCode::kInvalidArgument, "unknown status '{}' (expected success, partial, no_data or failed)", s);
+}
+
+/// One upstream execution a message descends from (a span link, in tracing terms).
+struct TraceLink {
+  std::string execution_id;
+  std::string correlation_id;
+  friend bool operator==(const TraceLink&, const TraceLink&) = default;
+  friend auto operator<=>(const TraceLink&, const TraceLink&) = default;
+};
+
+/// Ids of one entity kind, sorted and unique.
+using EntityIds = std::vector<std::string>;
+
+/// Changed entity ids by kind ("players", "teams", ... — kinds are the caller's vocabulary).
+using EntityChanges = std::map<std::string, EntityIds, std::less<>>;
+
+/// Which entities a run touched. `std::nullopt` means a **full** run over all entities;
+/// an empty map means **nothing** changed; otherwise the ids per kind.
+using ChangedEntities = std::optional<EntityChanges>;
+
+/// Sorts and deduplicates every kind's ids, and drops kinds left empty.
+inline void normalize(EntityChanges& changes) {
+  for (auto it = changes.begin(); it != changes.end();) {
+    auto& ids = it->second;
+    std::sort(ids.begin(), ids.end());
+    ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
+    it = ids.empty() ? changes.erase(it) : std::next(it);
+  }
+}
+
+/// Adds `from` into `into`: the union per kind; a full side makes the result full.
+inline void merge_into(ChangedEntities& into, const ChangedEntities& from) {
+  if (!into) return;
+  if (!from) {
+    into.reset();
+    return;
+  }
+  for (const auto& [kind, ids] : *from) {
+    auto& dst = (*into)[kind];
+    EntityIds merged;
+    merged.reserve(dst.size() + ids.size());
+    std::set_union(dst.begin(), dst.end(), ids.begin(), ids.end(), std::back_inserter(merged));
+    dst = std::move(merged);
+  }
+}
+
+/// The unified completion message, wire-compatible with the seeds' format.
+///
+/// One shape for every phase: who ran (`processor_name`, `phase`, `execution_id`), for
+/// which date, with what outcome (`status`, `record_count`, `error`), which entities
+/// changed, and how it links to the upstream work that caused it (`correlation_id`,
+/// `trace_links`, `traceparent`). Encode and decode with `encode_message` /
+/// `decode_message` (message_codec.hpp).
+///
+/// Unknown top-level JSON fields are **kept** in `extensions` and written back on
+/// encode, so a newer producer's fields survive an older relay; they are never fatal.
+///
+/// **Thread safety:** a plain value. **Performance:** owns its strings; copying costs
+/// allocations — move it into the publisher.
+///
+/// **Example:**
+/// @code
+///   pipeline::Message m;
+///   m.processor_name = "player_game_summary";
+///   m.phase = "phase3_analytics";
+///   m.execution_id = pipeline::new_execution_id();
+///   m.correlation_id = upstream.correlation_id;
+///   m.game_date = *pipeline::CalendarDate::parse("2025-11-18");
+///   m.entities_changed = pipeline::EntityChanges{{"players", {"lebron-james"}}};
+/// @endcode
+struct Message {
+  /// The schema this library writes. Decoding accepts versions 1..kSchemaVersion.
+  static constexpr int kSchemaVersion = 1;
+
+  int schema_version = kSchemaVersion;
+  std::string processor_name;   ///< Required, non-empty.
+  std::string phase;            ///< Required, non-empty (e.g. "phase2_raw").
+  std::string execution_id;     ///< Required: this attempt's id.
+  std::string correlation_id;   ///< The id shared by everything one scrape caused; defaults to execution_id.
+  std::vector<TraceLink> trace_links;  ///< Upstream executions this one consumed.
+  std::string traceparent;      ///< W3C traceparent; empty when absent.
+  CalendarDate game_date;       ///< The partition; wire name `game_date`.
+  std::string output_table;
+  std::string output_dataset;
+  CompletionStatus status = CompletionStatus::kSuccess;
+  std::int64_t record_count = 0;      ///< >= 0.
+  double duration_seconds = 0.0;      ///< >= 0, finite.
+  ChangedEntities entities_changed;   ///< nullopt: full run (wire: field absent).
+  bool is_incremental = false;
+  std::string error;                  ///< Required when status is failed; empty otherwise allowed.
+  nlohmann::json metadata = nlohmann::json::object();    ///< Free JSON object, phase-specific.
+  nlohmann::json extensions = nlohmann::json::object();  ///< Unknown top-level fields, kept verbatim.
+
+  friend bool operator==(const Message&, const Message&) = default;
+};
+
+}  // namespace pipeline

@@ -1,0 +1,177 @@
+#pragma once
+/// @file
+/// The `StateStore` port: transactional rows plus a transactional outbox.
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <limits>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include "pipeline/core/clock.hpp"
+#include "pipeline/core/result.hpp"
+#include "pipeline/core/transport.hpp"
+
+namespace pipeline {
+
+/// One stored row.
+struct Row {
+  std::string key;
+  std::string value;
+  friend bool operator==(const Row&, const Row&) = default;
+};
+
+/// A message to publish once the transaction that wrote it commits.
+struct OutboxMessage {
+  std::string topic;
+  OutgoingMessage message;  ///< `message.id` is the stable id; one outbox entry per id.
+};
+
+/// An outbox entry handed to a relay by `StateStore::claim_outbox`.
+struct OutboxRow {
+  std::int64_t sequence = 0;  ///< Commit order; relays publish in this order.
+  OutboxMessage entry;
+  int claims = 0;             ///< How many times a relay has claimed it (1 on the first claim).
+};
+
+/// Options of a prefix scan.
+struct ScanOptions {
+  std::size_t limit = std::numeric_limits<std::size_t>::max();
+  /// Return only keys strictly greater than this (for paging); empty = from the start.
+  std::string start_after;
+};
+
+/// Options of one `transact` call.
+struct TransactionOptions {
+  /// Attempts before a `kConflict` (from the store or from the body) is returned.
+  int max_attempts = 16;
+  /// A read-only body: stores may run it without taking the write lock.
+  bool read_only = false;
+};
+
+/// The inside of one transaction. Reads see the transaction's own writes. Valid only
+/// during the `transact` body that received it.
+///
+/// Keys are 1–1024 bytes of printable ASCII (0x20–0x7E); values are any bytes up to
+/// `kMaxValueBytes`. **Errors:** `kInvalidArgument` for a bad key or an oversize value
+/// (the message names the key); `kUnavailable` / `kConflict` from the store.
+class Transaction {
+ public:
+  static constexpr std::size_t kMaxKeyBytes = 1024;
+  static constexpr std::size_t kMaxValueBytes = 64u << 20;
+
+  virtual ~Transaction() = default;
+  virtual Result<std::optional<std::string>> get(std::string_view key) = 0;
+  virtual Status put(std::string_view key, std::string_view value) = 0;
+  /// Conditional insert: writes and returns true only when `key` has no row.
+  virtual Result<bool> insert(std::string_view key, std::string_view value) = 0;
+  /// Deletes the row; returns whether it existed.
+  virtual Result<bool> erase(std::string_view key) = 0;
+  /// Rows whose key starts with `prefix`, in ascending byte order of key.
+  virtual Result<std::vector<Row>> scan(std::string_view prefix, const ScanOptions& options = {}) = 0;
+  /// Adds a message to the outbox, published after commit by an `OutboxRelay`.
+  /// Returns false (and adds nothing) when an entry with the same id was ever enqueued.
+  virtual Result<bool> enqueue(OutboxMessage entry) = 0;
+};
+
+/// Checks a row key against the port's rules. Implementations call it on every access.
+inline Status validate_key(std::string_view key) {
+  if (key.empty() || key.size() > Transaction::kMaxKeyBytes)
+    return fail(ErrorCode::kInvalidArgument, "state key must be 1 to {} bytes, got {}", Transaction::kMaxKeyBytes,
+                key.size());
+  for (char c : key) {
+    if (c < 0x20 || c > 0x7E)
+      return fail(Error{ErrorCode::kInvalidArgument,
+                        fmt::format("state key '{}' contains a byte outside printable ASCII (0x{:02x})",
+                                    key.substr(0, 64), static_cast<unsigned char>(c)),
+                        {}});
+  }
+  return ok();
+}
+
+/// The state-store port: small rows addressed by string keys, read and written in
+/// serializable transactions, and an outbox whose entries commit with those rows.
+///
+/// State is kept as many small rows (one per phase, date, wave and processor), never as
+/// one hot document, so concurrent writers touch different keys.
+///
+/// Contract (tests/contracts/state_store_contract.hpp checks it for every
+/// implementation): serializable `transact`; all-or-nothing commit of rows and outbox
+/// entries; a body returning an error rolls back; `kConflict` (raised by the store or
+/// returned by the body) re-runs the body up to `max_attempts` times, so **bodies must
+/// be re-runnable** (no side effects outside the transaction); prefix scans in key
+/// order; claimed outbox entries not completed before their lease expires are claimed
+/// again by the next relay (at-least-once publishing with the same id).
+///
+/// **Thread safety:** every member may be called from any thread; implementations
+/// that share storage across processes (SQLite, PostgreSQL) keep the same guarantees
+/// across processes. **Errors:** `kInvalidArgument` (bad key, oversize value),
+/// `kConflict` (attempts used up), `kUnavailable` (store down / busy past its timeout),
+/// `kDataLoss` (corrupt storage), or the body's own error.
+///
+/// **Example:**
+/// @code
+///   auto st = store.transact([&](pipeline::Transaction& tx) -> pipeline::Status {
+///     auto inserted = tx.insert("tracker/phase3/2025-11-18/w0/decision", "decided");
+///     if (!inserted) return pipeline::fail(inserted.error());
+///     if (*inserted) return tx.enqueue({"nba-phase3-trigger", {"phase3/2025-11-18/w0", body, {}}}).map([](bool) {});
+///     return pipeline::ok();
+///   });
+/// @endcode
+class StateStore {
+ public:
+  using Body = std::function<Status(Transaction&)>;
+
+  virtual ~StateStore() = default;
+
+  /// Runs `body` in one serializable transaction and commits if it returns success.
+  virtual Status transact(const Body& body, const TransactionOptions& options = {}) = 0;
+
+  /// Leases up to `max` unsent outbox entries to `owner` until `now + lease`, oldest
+  /// first. Entries whose previous lease expired are included (a relay died).
+  virtual Result<std::vector<OutboxRow>> claim_outbox(std::string_view owner, std::size_t max, TimePoint now,
+                                                      Duration lease) = 0;
+
+  /// Marks entries as sent. Idempotent; ids that are unknown or already sent are ignored.
+  virtual Status complete_outbox(const std::vector<std::string>& ids) = 0;
+
+  /// How many outbox entries are not yet marked sent.
+  virtual Result<std::size_t> pending_outbox() = 0;
+
+  /// Reads one row outside any explicit transaction.
+  Result<std::optional<std::string>> get(std::string_view key) {
+    std::optional<std::string> out;
+    auto st = transact(
+        [&](Transaction& tx) -> Status {
+          auto r = tx.get(key);
+          if (!r) return fail(r.error());
+          out = std::move(*r);
+          return ok();
+        },
+        TransactionOptions{.max_attempts = 16, .read_only = true});
+    if (!st) return fail(st.error());
+    return out;
+  }
+
+  /// Scans rows outside any explicit transaction.
+  Result<std::vector<Row>> scan(std::string_view prefix, const ScanOptions& options = {}) {
+    std::vector<Row> out;
+    auto st = transact(
+        [&](Transaction& tx) -> Status {
+          auto r = tx.scan(prefix, options);
+          if (!r) return fail(r.error());
+          out = std::move(*r);
+          return ok();
+        },
+        TransactionOptions{.max_attempts = 16, .read_only = true});
+    if (!st) return fail(st.error());
+    return out;
+  }
+};
+
+}  // namespace pipeline

@@ -1,0 +1,50 @@
+#pragma once
+/// @file
+/// Topic naming: `<prefix>-phaseN-<name>-complete` and its `-dlq` twin.
+
+#include <string>
+#include <string_view>
+
+#include <fmt/format.h>
+
+#include "pipeline/core/result.hpp"
+
+namespace pipeline {
+
+/// Builds and checks the pipeline's topic names from one prefix, so every service and
+/// the operator's tool agree on them.
+///
+/// **Thread safety:** immutable after construction. **Performance:** allocates the name.
+/// **Errors:** `validate_topic_name` returns `kInvalidArgument` for an empty name, one
+/// longer than 249 characters, or one with characters outside `[a-z0-9._-]`.
+///
+/// **Example:**
+/// @code
+///   pipeline::TopicNaming topics{"nba"};
+///   topics.phase_complete(3, "analytics");   // "nba-phase3-analytics-complete"
+///   pipeline::TopicNaming::dead_letter("nba-phase3-analytics-complete");  // "...-complete-dlq"
+/// @endcode
+struct TopicNaming {
+  std::string prefix = "pipeline";
+
+  /// `<prefix>-phase<N>-<name>-complete`.
+  [[nodiscard]] std::string phase_complete(int phase, std::string_view name) const {
+    return fmt::format("{}-phase{}-{}-complete", prefix, phase, name);
+  }
+
+  /// The dead-letter topic of `topic`: `<topic>-dlq`.
+  static std::string dead_letter(std::string_view topic) { return fmt::format("{}-dlq", topic); }
+
+  /// Checks that `name` is a usable topic or subscription name.
+  static Status validate_topic_name(std::string_view name) {
+    if (name.empty() || name.size() > 249)
+      return fail(ErrorCode::kInvalidArgument, "topic name '{}' must be 1 to 249 characters", name.substr(0, 64));
+    for (char c : name) {
+      if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_' || c == '.'))
+        return fail(ErrorCode::kInvalidArgument, "topic name '{}' may use only a-z, 0-9, '.', '_' and '-'", name);
+    }
+    return ok();
+  }
+};
+
+}  // namespace pipeline

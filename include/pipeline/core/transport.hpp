@@ -1,0 +1,171 @@
+#pragma once
+/// @file
+/// The `Transport` port: at-least-once topics and subscriptions (Pub/Sub, Redis Streams,
+/// or the in-memory implementation).
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "pipeline/core/clock.hpp"
+#include "pipeline/core/result.hpp"
+
+namespace pipeline {
+
+/// Message attributes: small string key/values carried beside the payload.
+using Attributes = std::map<std::string, std::string, std::less<>>;
+
+/// Attribute names the library reserves (all begin with "pipeline.").
+namespace attributes {
+inline constexpr std::string_view kSourceTopic = "pipeline.source_topic";          ///< On dead letters.
+inline constexpr std::string_view kSourceSubscription = "pipeline.source_subscription";  ///< On dead letters.
+inline constexpr std::string_view kDeliveryAttempts = "pipeline.delivery_attempts";  ///< On dead letters.
+inline constexpr std::string_view kLastError = "pipeline.last_error";              ///< On dead letters.
+inline constexpr std::string_view kTraceparent = "traceparent";                   ///< W3C, when known.
+}  // namespace attributes
+
+/// What a publisher hands the transport.
+struct OutgoingMessage {
+  /// The caller's **stable id** (1–256 printable ASCII characters). The same logical
+  /// message always carries the same id across retries, relays and redeliveries;
+  /// consumers deduplicate on it, never on a transport's own message id.
+  std::string id;
+  std::string payload;     ///< Opaque bytes (the library sends JSON).
+  Attributes attributes;   ///< Delivered unchanged.
+};
+
+/// Per-subscription delivery settings. Defaults follow the seeds' Pub/Sub setup.
+struct SubscriptionSettings {
+  /// How long a delivery may stay unacknowledged before it is redelivered.
+  Duration ack_deadline = std::chrono::seconds(600);
+  /// Deliveries (first included) before a message moves to the dead-letter topic.
+  int max_delivery_attempts = 5;
+  /// Redelivery delay after a nack: min_backoff * 2^(attempt-1), capped at max_backoff.
+  Duration min_backoff = std::chrono::seconds(10);
+  Duration max_backoff = std::chrono::seconds(600);
+  /// Where dead letters go; empty means `TopicNaming::dead_letter(topic)`.
+  std::string dead_letter_topic;
+};
+
+/// A named subscription on a topic. Each subscription receives every message published
+/// to its topic **after the subscription was first created**; subscriptions with
+/// different names are independent; the same name resumes the same backlog.
+struct SubscriptionConfig {
+  std::string name;
+  std::string topic;
+  SubscriptionSettings settings;
+};
+
+/// One delivery of one message to one subscription. Settle it with `ack` or `nack`;
+/// while it is unsettled, the transport redelivers it after its deadline.
+///
+/// **Thread safety:** all members may be called from any thread, including after the
+/// handler returned (hold the `DeliveryPtr` to ack asynchronously).
+/// **Errors:** `ack`, `nack` and `extend_deadline` return `kFailedPrecondition` when the
+/// delivery is already settled or its lease was lost (the deadline passed and the
+/// message was handed out again) — the work may then run twice, which is why
+/// consumers deduplicate on `id()`; `kUnavailable` when the transport is down.
+class Delivery {
+ public:
+  virtual ~Delivery() = default;
+  [[nodiscard]] virtual const std::string& id() const noexcept = 0;            ///< The stable id.
+  [[nodiscard]] virtual const std::string& topic() const noexcept = 0;
+  [[nodiscard]] virtual const std::string& subscription() const noexcept = 0;
+  [[nodiscard]] virtual const std::string& payload() const noexcept = 0;
+  [[nodiscard]] virtual const Attributes& attributes() const noexcept = 0;
+  /// 1 for the first delivery, 2 for the first redelivery, ...
+  [[nodiscard]] virtual int attempt() const noexcept = 0;
+  /// When the transport will consider this delivery lost and redeliver.
+  [[nodiscard]] virtual TimePoint deadline() const = 0;
+  /// Done: never deliver this message to this subscription again.
+  virtual Status ack() = 0;
+  /// Failed: redeliver after backoff, or dead-letter it once attempts are used up.
+  /// `reason` is kept as the message's last error.
+  virtual Status nack(std::string_view reason) = 0;
+  /// Still working: the deadline becomes now + `extension` (long batches call this
+  /// periodically so they are not redelivered mid-run).
+  virtual Status extend_deadline(Duration extension) = 0;
+};
+
+using DeliveryPtr = std::shared_ptr<Delivery>;
+
+/// Receives deliveries. Called on a transport thread (threaded mode) or on the thread
+/// that pumps the transport; never with a transport lock held. It should not throw: a
+/// throw is caught and treated as `nack` with the exception's text.
+using Handler = std::function<void(DeliveryPtr)>;
+
+/// An active handler attachment. Destroying it (or `close()`) stops new deliveries to
+/// this handler; the subscription and its backlog persist in the transport, and
+/// unsettled deliveries are redelivered after their deadline.
+class Subscription {
+ public:
+  virtual ~Subscription() = default;
+  [[nodiscard]] virtual const std::string& name() const noexcept = 0;
+  /// Detaches the handler and waits until no call of it is running (do not call it from
+  /// inside the handler).
+  virtual void close() = 0;
+};
+
+/// A message that used up its delivery attempts.
+struct DeadLetter {
+  std::string id;               ///< The stable id, unchanged.
+  std::string source_topic;
+  std::string subscription;
+  std::string payload;
+  Attributes attributes;        ///< The original attributes.
+  int attempts = 0;
+  std::string last_error;
+  TimePoint dead_lettered_at;
+};
+
+/// The transport port: publish bytes to topics, deliver them at least once to every
+/// subscription, dead-letter what keeps failing.
+///
+/// Contract (tests/contracts/transport_contract.hpp checks it for every implementation):
+/// - **at least once**: a published message is delivered to every subscription of its
+///   topic until acknowledged, dead-lettered, or the subscription is deleted;
+/// - redelivery after `ack_deadline` without ack, or after backoff following `nack`;
+///   `extend_deadline` postpones it;
+/// - after `max_delivery_attempts` deliveries without ack, the message is published to
+///   the dead-letter topic (with `attributes::kDeliveryAttempts`, `kLastError`,
+///   `kSourceTopic`, `kSourceSubscription`) and listed by `dead_letters`;
+/// - retention trims only acknowledged messages; when unacknowledged messages fill a
+///   subscription's backlog, `publish` fails with `kBackpressure` — never a silent drop;
+/// - **no ordering** is promised across redeliveries; implementations state any order
+///   they do keep.
+///
+/// **Thread safety:** implementations must allow every member to be called from any
+/// thread. **Errors:** `publish` → `kInvalidArgument` (bad topic name or id),
+/// `kBackpressure`, `kUnavailable`; `subscribe` → `kInvalidArgument`,
+/// `kAlreadyExists` (a handler is already attached to that subscription name).
+///
+/// **Example:**
+/// @code
+///   auto sub = transport.subscribe({"phase3-sub", "nba-phase2-raw-complete", {}},
+///                                  [](pipeline::DeliveryPtr d) { handle(d->payload()); d->ack(); });
+///   transport.publish("nba-phase2-raw-complete", {"phase2/2025-11-18/bdl_boxscores", json, {}});
+/// @endcode
+class Transport {
+ public:
+  virtual ~Transport() = default;
+
+  /// Publishes one message to `topic` (created on first use).
+  virtual Status publish(std::string_view topic, OutgoingMessage message) = 0;
+
+  /// Creates the subscription if needed and attaches `handler` to it.
+  virtual Result<std::unique_ptr<Subscription>> subscribe(const SubscriptionConfig& config, Handler handler) = 0;
+
+  /// Dead letters of `subscription`, oldest first.
+  virtual Result<std::vector<DeadLetter>> dead_letters(std::string_view subscription) = 0;
+
+  /// Moves one dead letter back into `subscription` for a fresh set of attempts.
+  /// **Errors:** `kNotFound` when no dead letter has that id.
+  virtual Status replay_dead_letter(std::string_view subscription, std::string_view id) = 0;
+};
+
+}  // namespace pipeline

@@ -1,0 +1,21 @@
+#pragma once
+/// @file
+/// Umbrella header of the header-only core (`pipeline::core`).
+
+#include "pipeline/version.hpp"
+
+#include "pipeline/core/alert_sink.hpp"
+#include "pipeline/core/calendar_date.hpp"
+#include "pipeline/core/clock.hpp"
+#include "pipeline/core/error.hpp"
+#include "pipeline/core/ids.hpp"
+#include "pipeline/core/manual_clock.hpp"
+#include "pipeline/core/message.hpp"
+#include "pipeline/core/metrics_sink.hpp"
+#include "pipeline/core/result.hpp"
+#include "pipeline/core/state_store.hpp"
+#include "pipeline/core/system_clock.hpp"
+#include "pipeline/core/timestamp.hpp"
+#include "pipeline/core/topics.hpp"
+#include "pipeline/core/trace_context.hpp"
+#include "pipeline/core/transport.hpp"

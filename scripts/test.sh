@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# Installs what is needed, builds and runs every test:
+#   1. g++ build: unit, contract, stress, crash, demo and consumer (find_package, add_subdirectory) tests;
+#   2. clang ASan+UBSan build (unity): the same tests, plus the libFuzzer targets for a bounded time;
+#   3. clang TSan build: the test binaries that run threads.
+# Set PIPELINE_FUZZ_SECONDS to change the per-target fuzzing time (default 15).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$(pwd)
+started=$SECONDS
+
+bash scripts/setup-deps.sh
+
+export CCACHE_SLOPPINESS=pch_defines,time_macros,include_file_mtime,include_file_ctime
+export CCACHE_DIR=${CCACHE_DIR:-$HOME/.cache/ccache}
+jobs=${PIPELINE_JOBS:-$(nproc)}
+fuzz_seconds=${PIPELINE_FUZZ_SECONDS:-15}
+passed=0
+failed=0
+
+stage() {  # stage <name> <build dir> <ctest args...> -- <cmake args...>
+  local name=$1 dir=$2; shift 2
+  local ctest_args=()
+  while [ "$1" != "--" ]; do ctest_args+=("$1"); shift; done
+  shift
+  echo "== $name: configure and build"
+  local t0=$SECONDS
+  cmake -S "$root" -B "$dir" -G Ninja -Wno-dev -DPIPELINE_WERROR=ON "$@" >"$dir.configure.log" 2>&1 ||
+    { cat "$dir.configure.log"; exit 1; }
+  cmake --build "$dir" -j "$jobs" >"$dir.build.log" 2>&1 || { tail -n 80 "$dir.build.log"; exit 1; }
+  echo "== $name: built in $((SECONDS - t0)) s; running tests"
+  local log="$dir.ctest.log" rc=0
+  ctest --test-dir "$dir" --output-on-failure -j "$jobs" "${ctest_args[@]}" >"$log" 2>&1 || rc=$?
+  grep -E "tests passed|tests failed|\*\*\*Failed|\*\*\*Exception|\*\*\*Timeout|Not Run" "$log" | tail -n 40 || true
+  local total fails
+  total=$(sed -nE 's/.* tests failed out of ([0-9]+).*/\1/p' "$log" | tail -n 1)
+  fails=$(sed -nE 's/.* ([0-9]+) tests failed out of.*/\1/p' "$log" | tail -n 1)
+  total=${total:-0}; fails=${fails:-0}
+  passed=$((passed + total - fails)); failed=$((failed + fails))
+  if [ "$rc" -ne 0 ]; then
+    tail -n 200 "$log"
+    echo "== $name: FAILED after $((SECONDS - t0)) s"
+    echo "tests: $passed passed, $failed failed"
+    exit 1
+  fi
+  echo "== $name: ok in $((SECONDS - t0)) s"
+}
+
+mkdir -p build
+stage "g++ (Release)" build/gcc -- \
+  -DCMAKE_CXX_COMPILER=g++ -DCMAKE_BUILD_TYPE=Release
+stage "clang ASan+UBSan (+ fuzzers)" build/asan -- \
+  -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS_DEBUG="-O1 -g" \
+  -DPIPELINE_SANITIZE=address,undefined -DCMAKE_UNITY_BUILD=ON -DCMAKE_UNITY_BUILD_BATCH_SIZE=16 \
+  -DPIPELINE_FUZZ=ON -DPIPELINE_FUZZ_SECONDS="$fuzz_seconds" \
+  -DPIPELINE_BUILD_BENCH=OFF -DPIPELINE_BUILD_EXAMPLES=OFF
+stage "clang TSan (threaded tests)" build/tsan -- \
+  -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS_DEBUG="-O1 -g" \
+  -DPIPELINE_SANITIZE=thread -DCMAKE_UNITY_BUILD=ON -DCMAKE_UNITY_BUILD_BATCH_SIZE=16 \
+  -DPIPELINE_BUILD_BENCH=OFF -DPIPELINE_BUILD_EXAMPLES=OFF -DPIPELINE_BUILD_TOOLS=OFF
+
+echo "== all stages ok in $((SECONDS - started)) s"
+echo "tests: $passed passed, $failed failed"
