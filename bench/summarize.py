@@ -1,0 +1,23 @@
+#!/usr/bin/env python3
+"""Prints a side-by-side table of every benchmark in bench/results/*.json."""
+import json
+import pathlib
+import sys
+
+results = pathlib.Path(sys.argv[1] if len(sys.argv) > 1 else "bench/results")
+rows = []
+for path in sorted(results.glob("bench_*.json")):
+    data = json.loads(path.read_text())
+    for b in data.get("benchmarks", []):
+        if b.get("run_type") == "aggregate" and b.get("aggregate_name") != "median":
+            continue
+        extra = []
+        if "items_per_second" in b:
+            extra.append(f"{b['items_per_second']:,.0f} items/s")
+        for key in ("p50_us", "p99_us"):
+            if key in b:
+                extra.append(f"{key}={b[key]:.2f}")
+        rows.append((path.stem, b["name"], f"{b['real_time']:.3g} {b['time_unit']}", ", ".join(extra)))
+width = max((len(r[1]) for r in rows), default=10)
+for binary, name, t, extra in rows:
+    print(f"{binary:18} {name:{width}}  {t:>14}  {extra}")
