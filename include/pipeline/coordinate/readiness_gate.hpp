@@ -1,0 +1,229 @@
+#pragma once
+/// @file
+/// `ReadinessGate`: is Phase 4 ready enough for Phase 5 to predict a date?
+
+#include <algorithm>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+
+#include <fmt/format.h>
+
+#include "pipeline/core/calendar_date.hpp"
+#include "pipeline/core/clock.hpp"
+#include "pipeline/core/message.hpp"
+#include "pipeline/core/result.hpp"
+
+namespace pipeline {
+
+/// How many entities (players) have what the next phase needs, out of how many expected.
+struct ReadinessCounts {
+  std::size_t ready = 0;
+  std::size_t total = 0;
+  [[nodiscard]] double fraction() const { return total == 0 ? 0.0 : static_cast<double>(ready) / total; }
+  friend bool operator==(const ReadinessCounts&, const ReadinessCounts&) = default;
+};
+
+/// Where readiness counts come from (the feature store, a warehouse query, ...).
+/// Called on the thread that runs the gate's timers; may fail with any `Error`.
+class ReadinessSource {
+ public:
+  virtual ~ReadinessSource() = default;
+  virtual Result<ReadinessCounts> counts(CalendarDate date) = 0;
+};
+
+/// Settings of a `ReadinessGate`; defaults are the seeds' Phase 4 → 5 rules.
+struct ReadinessOptions {
+  double threshold = 0.80;                            ///< Ready when ready/total >= this.
+  Duration max_wait = std::chrono::minutes(30);       ///< How long `wait_until_ready` polls.
+  Duration first_poll = std::chrono::seconds(30);     ///< Delay before the second poll.
+  Duration max_poll = std::chrono::minutes(5);        ///< Cap of the doubling poll interval.
+  std::size_t min_entities = 50;                      ///< Fewer ready at the end: refuse.
+};
+
+/// The answer of a readiness check or wait.
+struct Readiness {
+  enum class Outcome {
+    kReady,     ///< At or above the threshold.
+    kNotReady,  ///< Below the threshold (a single check, or a wait still running).
+    kTimedOut,  ///< The wait ran out; `proceed` says whether enough is there to go on partially.
+  };
+  Outcome outcome = Outcome::kNotReady;
+  ReadinessCounts counts;
+  int polls = 0;            ///< Source queries made (waits only).
+  Duration waited{};        ///< From the start of the wait to this answer.
+  /// Whether the caller should go on: ready, or timed out with at least `min_entities`
+  /// ready (process what is there, retry the rest later). False means refuse.
+  bool proceed = false;
+  std::string message;      ///< A sentence for logs and alerts.
+};
+
+/// "ready" | "not_ready" | "timed_out".
+constexpr std::string_view to_string(Readiness::Outcome o) noexcept {
+  switch (o) {
+    case Readiness::Outcome::kReady: return "ready";
+    case Readiness::Outcome::kNotReady: return "not_ready";
+    case Readiness::Outcome::kTimedOut: return "timed_out";
+  }
+  return "not_ready";
+}
+
+/// Decides whether an upstream phase is ready for a date: at least `threshold` of the
+/// expected entities ready. `wait_until_ready` polls with doubling intervals on the
+/// injected clock up to `max_wait` — it never blocks the caller; the answer arrives in
+/// a callback — and at the end proceeds partially when at least `min_entities` are
+/// ready, or refuses.
+///
+/// A Phase 4 completion message may carry `metadata.players_ready` and
+/// `metadata.players_total`; `counts_from_message` reads them so the event path can
+/// decide without querying the source.
+///
+/// **Thread safety:** `check` may be called from any thread. Wait callbacks run on the
+/// clock's timer thread (or the caller's, for an immediate answer), never under a lock
+/// of the gate. Destroying the gate cancels pending waits without calling them.
+/// **Performance:** one source query per poll; the default schedule polls at 0, 30 s,
+/// 1.5 min, 3.5 min, 7.5 min, then every 5 minutes, and exactly at `max_wait`.
+/// **Errors:** `check` returns the source's error. A wait treats a failing poll as
+/// "not ready yet" and keeps polling; the final answer's message names the last error.
+///
+/// **Example:**
+/// @code
+///   pipeline::ReadinessGate gate(clock, features_source, {});
+///   gate.wait_until_ready(date, [](const pipeline::Readiness& r) {
+///     if (r.proceed) start_batch(); else raise_critical(r.message);
+///   });
+///   clock.advance(std::chrono::minutes(30));   // in tests: the wait runs on the clock
+/// @endcode
+class ReadinessGate {
+ public:
+  using Callback = std::function<void(const Readiness&)>;
+
+  ReadinessGate(Clock& clock, ReadinessSource& source, ReadinessOptions options = {})
+      : clock_(clock), source_(source), options_(options), alive_(std::make_shared<Alive>()) {}
+
+  ~ReadinessGate() {
+    std::lock_guard lock(alive_->mu);
+    alive_->alive = false;
+    for (TimerId id : alive_->timers) clock_.cancel(id);
+  }
+
+  ReadinessGate(const ReadinessGate&) = delete;
+  ReadinessGate& operator=(const ReadinessGate&) = delete;
+
+  [[nodiscard]] const ReadinessOptions& options() const { return options_; }
+
+  /// Classifies counts against the threshold.
+  [[nodiscard]] Readiness evaluate(CalendarDate date, ReadinessCounts counts) const {
+    Readiness r;
+    r.counts = counts;
+    const bool ready = counts.total > 0 && counts.fraction() + 1e-12 >= options_.threshold;
+    r.outcome = ready ? Readiness::Outcome::kReady : Readiness::Outcome::kNotReady;
+    r.proceed = ready;
+    r.message = fmt::format("{}: {} of {} ready ({:.1f}%, threshold {:.0f}%)", date, counts.ready, counts.total,
+                            counts.fraction() * 100.0, options_.threshold * 100.0);
+    return r;
+  }
+
+  /// One query of the source, classified.
+  Result<Readiness> check(CalendarDate date) {
+    auto counts = source_.counts(date);
+    if (!counts) return fail(counts.error());
+    auto r = evaluate(date, *counts);
+    r.polls = 1;
+    return r;
+  }
+
+  /// Reads `players_ready` / `players_total` from a completion's metadata, if both are
+  /// there and sane (0 <= ready <= total).
+  static std::optional<ReadinessCounts> counts_from_message(const Message& m) {
+    const auto& md = m.metadata;
+    if (!md.is_object() || !md.contains("players_ready") || !md.contains("players_total")) return std::nullopt;
+    const auto& r = md["players_ready"];
+    const auto& t = md["players_total"];
+    if (!r.is_number_integer() || !t.is_number_integer()) return std::nullopt;
+    const auto ready = r.get<std::int64_t>(), total = t.get<std::int64_t>();
+    if (ready < 0 || ready > total) return std::nullopt;
+    return ReadinessCounts{static_cast<std::size_t>(ready), static_cast<std::size_t>(total)};
+  }
+
+  /// Polls until ready or `max_wait`, then calls `done` once. The first poll runs now,
+  /// on the caller's thread; if it is ready, `done` runs before this returns.
+  void wait_until_ready(CalendarDate date, Callback done) {
+    auto state = std::make_shared<WaitState>(WaitState{date, std::move(done), clock_.now(), options_.first_poll, 0, {}});
+    poll(state);
+  }
+
+ private:
+  struct Alive {
+    std::mutex mu;
+    bool alive = true;
+    std::vector<TimerId> timers;
+  };
+  struct WaitState {
+    CalendarDate date;
+    Callback done;
+    TimePoint started;
+    Duration interval;
+    int polls;
+    std::string last_error;
+  };
+
+  void poll(const std::shared_ptr<WaitState>& s) {
+    ++s->polls;
+    Readiness r;
+    if (auto counts = source_.counts(s->date)) {
+      r = evaluate(s->date, *counts);
+    } else {
+      s->last_error = counts.error().to_string();
+      r = evaluate(s->date, {});
+      r.message = fmt::format("{}: readiness unknown ({})", s->date, s->last_error);
+    }
+    r.polls = s->polls;
+    const TimePoint now = clock_.now();
+    r.waited = now - s->started;
+    const TimePoint deadline = s->started + options_.max_wait;
+    if (r.outcome == Readiness::Outcome::kReady) {
+      s->done(r);
+      return;
+    }
+    if (now >= deadline) {
+      r.outcome = Readiness::Outcome::kTimedOut;
+      r.proceed = r.counts.ready >= options_.min_entities;
+      r.message = fmt::format("{} after waiting {} min; {}", r.message,
+                              std::chrono::duration_cast<std::chrono::minutes>(r.waited).count(),
+                              r.proceed ? "proceeding with what is ready"
+                                        : fmt::format("refusing: fewer than {} ready", options_.min_entities));
+      s->done(r);
+      return;
+    }
+    const TimePoint next = std::min(now + s->interval, deadline);
+    s->interval = std::min(s->interval * 2, options_.max_poll);
+    std::weak_ptr<Alive> weak = alive_;
+    std::lock_guard lock(alive_->mu);
+    auto holder = std::make_shared<TimerId>(0);
+    const TimerId id = clock_.schedule_at(next, [this, weak, s, holder] {
+      auto alive = weak.lock();
+      if (!alive) return;
+      {
+        std::lock_guard l(alive->mu);
+        if (!alive->alive) return;
+        std::erase(alive->timers, *holder);
+      }
+      poll(s);
+    });
+    *holder = id;
+    alive_->timers.push_back(id);
+  }
+
+  Clock& clock_;
+  ReadinessSource& source_;
+  ReadinessOptions options_;
+  std::shared_ptr<Alive> alive_;
+};
+
+}  // namespace pipeline
