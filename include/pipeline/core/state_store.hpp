@@ -94,6 +94,22 @@ inline Status validate_key(std::string_view key) {
   return ok();
 }
 
+/// Checks an outbox entry: a stable id of 1–256 printable ASCII bytes and a non-empty
+/// topic. Implementations call it in `Transaction::enqueue`.
+inline Status validate_outbox_message(const OutboxMessage& entry) {
+  const std::string& id = entry.message.id;
+  if (id.empty() || id.size() > 256)
+    return fail(ErrorCode::kInvalidArgument, "outbox message id must be 1 to 256 bytes, got {}", id.size());
+  for (char c : id) {
+    if (c < 0x20 || c > 0x7E)
+      return fail(ErrorCode::kInvalidArgument, "outbox message id '{}' contains a byte outside printable ASCII",
+                  id.substr(0, 64));
+  }
+  if (entry.topic.empty())
+    return fail(Error{ErrorCode::kInvalidArgument, fmt::format("outbox message '{}' has an empty topic", id), {}});
+  return ok();
+}
+
 /// The state-store port: small rows addressed by string keys, read and written in
 /// serializable transactions, and an outbox whose entries commit with those rows.
 ///

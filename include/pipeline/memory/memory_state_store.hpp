@@ -1,0 +1,249 @@
+#pragma once
+/// @file
+/// `MemoryStateStore`: the in-process implementation of the `StateStore` port.
+
+#include <atomic>
+#include <cstdint>
+#include <exception>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include "pipeline/core/state_store.hpp"
+
+namespace pipeline {
+
+/// The full semantics of the `StateStore` port, in process memory: for tests, the demo,
+/// backfills and single-process tools. Nothing survives the process.
+///
+/// Transactions are serializable because one mutex is held for the whole `transact`
+/// call (the body runs under it). Writes go straight to the map and an undo log keeps
+/// each touched key's original value, so a failed body is rolled back by replaying the
+/// log; readers never see uncommitted state because they cannot take the mutex meanwhile.
+/// Outbox ids are remembered after completion so a re-enqueue of the same id is refused.
+///
+/// **Thread safety:** every member may be called from any thread. A body must not call
+/// back into the same store (it would wait for itself); such a call returns
+/// `kFailedPrecondition` instead of deadlocking.
+/// **Performance:** a transaction is one mutex acquisition plus O(log n) per row access;
+/// transactions are fully serialized (read-only ones too). Memory grows with rows and
+/// with every outbox id ever enqueued.
+/// **Errors:** `kInvalidArgument` (bad key, oversize value, bad outbox entry),
+/// `kFailedPrecondition` (write in a read-only transaction, re-entrant call),
+/// `kConflict` (the body kept returning it), `kInternal` (the body threw), or the body's
+/// own error. The store itself never raises `kConflict`.
+///
+/// **Example:**
+/// @code
+///   pipeline::MemoryStateStore store;
+///   auto st = store.transact([](pipeline::Transaction& tx) { return tx.put("runs/p1", "ok"); });
+///   auto value = store.get("runs/p1");   // "ok"
+/// @endcode
+class MemoryStateStore final : public StateStore {
+ public:
+  MemoryStateStore() = default;
+  MemoryStateStore(const MemoryStateStore&) = delete;
+  MemoryStateStore& operator=(const MemoryStateStore&) = delete;
+
+  Status transact(const Body& body, const TransactionOptions& options = {}) override {
+    if (owner_.load(std::memory_order_acquire) == std::this_thread::get_id())
+      return fail(ErrorCode::kFailedPrecondition, "MemoryStateStore called from inside one of its own transactions");
+    std::unique_lock lock(mutex_);
+    OwnerMark mark(owner_);
+    const int attempts = options.max_attempts < 1 ? 1 : options.max_attempts;
+    for (int attempt = 1;; ++attempt) {
+      Tx tx(*this, options.read_only);
+      Status st;
+      try {
+        st = body(tx);
+      } catch (const std::exception& e) {
+        st = fail(ErrorCode::kInternal, "transaction body threw: {}", e.what());
+      } catch (...) {
+        st = fail(ErrorCode::kInternal, "transaction body threw a non-standard exception");
+      }
+      if (st) return ok();  // committed: the writes are already in place
+      tx.rollback();
+      if (st.error().code != ErrorCode::kConflict) return st;
+      if (attempt >= attempts) {
+        Error e = st.error();
+        e.message = fmt::format("transaction gave up after {} attempts: {}", attempts, e.message);
+        return fail(std::move(e));
+      }
+    }
+  }
+
+  Result<std::vector<OutboxRow>> claim_outbox(std::string_view owner, std::size_t max, TimePoint now,
+                                              Duration lease) override {
+    if (owner_.load(std::memory_order_acquire) == std::this_thread::get_id())
+      return fail(ErrorCode::kFailedPrecondition, "MemoryStateStore called from inside one of its own transactions");
+    std::lock_guard lock(mutex_);
+    std::vector<OutboxRow> out;
+    for (auto& [seq, e] : pending_) {
+      if (out.size() >= max) break;
+      if (e.claims > 0 && e.lease_until > now) continue;  // leased to a live relay
+      e.lease_owner.assign(owner);
+      e.lease_until = now + lease;
+      ++e.claims;
+      out.push_back(OutboxRow{seq, e.entry, e.claims});
+    }
+    return out;
+  }
+
+  Status complete_outbox(const std::vector<std::string>& ids) override {
+    if (owner_.load(std::memory_order_acquire) == std::this_thread::get_id())
+      return fail(ErrorCode::kFailedPrecondition, "MemoryStateStore called from inside one of its own transactions");
+    std::lock_guard lock(mutex_);
+    for (const auto& id : ids) {
+      auto it = ids_.find(id);
+      if (it == ids_.end()) continue;
+      pending_.erase(it->second);  // no-op when already sent
+    }
+    return ok();
+  }
+
+  Result<std::size_t> pending_outbox() override {
+    std::lock_guard lock(mutex_);
+    return pending_.size();
+  }
+
+ private:
+  struct Pending {
+    OutboxMessage entry;
+    int claims = 0;
+    std::string lease_owner;
+    TimePoint lease_until{};
+  };
+
+  // Marks the thread that holds the mutex so a re-entrant call fails instead of deadlocking.
+  struct OwnerMark {
+    explicit OwnerMark(std::atomic<std::thread::id>& o) : owner(o) {
+      owner.store(std::this_thread::get_id(), std::memory_order_release);
+    }
+    ~OwnerMark() { owner.store(std::thread::id{}, std::memory_order_release); }
+    OwnerMark(const OwnerMark&) = delete;
+    OwnerMark& operator=(const OwnerMark&) = delete;
+    std::atomic<std::thread::id>& owner;
+  };
+
+  class Tx final : public Transaction {
+   public:
+    Tx(MemoryStateStore& store, bool read_only) : s_(store), read_only_(read_only) {}
+
+    Result<std::optional<std::string>> get(std::string_view key) override {
+      PIPELINE_TRY(validate_key(key));
+      auto it = s_.rows_.find(key);
+      if (it == s_.rows_.end()) return std::optional<std::string>{};
+      return std::optional<std::string>{it->second};
+    }
+
+    Status put(std::string_view key, std::string_view value) override {
+      PIPELINE_TRY(check_write(key, value));
+      remember(key);
+      auto it = s_.rows_.find(key);
+      if (it == s_.rows_.end())
+        s_.rows_.emplace(std::string(key), std::string(value));
+      else
+        it->second.assign(value);
+      return ok();
+    }
+
+    Result<bool> insert(std::string_view key, std::string_view value) override {
+      PIPELINE_TRY(check_write(key, value));
+      if (s_.rows_.find(key) != s_.rows_.end()) return false;
+      remember(key);
+      s_.rows_.emplace(std::string(key), std::string(value));
+      return true;
+    }
+
+    Result<bool> erase(std::string_view key) override {
+      PIPELINE_TRY(check_write(key, {}));
+      auto it = s_.rows_.find(key);
+      if (it == s_.rows_.end()) return false;
+      remember(key);
+      s_.rows_.erase(it);
+      return true;
+    }
+
+    Result<std::vector<Row>> scan(std::string_view prefix, const ScanOptions& options) override {
+      if (!prefix.empty()) PIPELINE_TRY(validate_key(prefix));
+      std::vector<Row> out;
+      auto it = options.start_after.empty() || options.start_after < prefix
+                    ? s_.rows_.lower_bound(prefix)
+                    : s_.rows_.upper_bound(options.start_after);
+      for (; it != s_.rows_.end() && out.size() < options.limit; ++it) {
+        if (std::string_view(it->first).substr(0, prefix.size()) != prefix) break;
+        out.push_back(Row{it->first, it->second});
+      }
+      return out;
+    }
+
+    Result<bool> enqueue(OutboxMessage entry) override {
+      if (read_only_) return fail(ErrorCode::kFailedPrecondition, "enqueue in a read-only transaction");
+      PIPELINE_TRY(validate_outbox_message(entry));
+      if (s_.ids_.count(entry.message.id) != 0) return false;
+      const std::int64_t seq = ++s_.last_sequence_;
+      std::string id = entry.message.id;
+      s_.pending_.emplace(seq, Pending{std::move(entry), 0, {}, {}});
+      s_.ids_.emplace(id, seq);
+      enqueued_.push_back(std::move(id));
+      return true;
+    }
+
+    // Restores every touched row and forgets the outbox entries of this attempt.
+    void rollback() {
+      for (auto& [key, before] : undo_) {
+        if (before)
+          s_.rows_.insert_or_assign(key, std::move(*before));
+        else
+          s_.rows_.erase(key);
+      }
+      for (const auto& id : enqueued_) {
+        auto it = s_.ids_.find(id);
+        s_.pending_.erase(it->second);
+        s_.ids_.erase(it);
+      }
+      undo_.clear();
+      enqueued_.clear();
+    }
+
+   private:
+    Status check_write(std::string_view key, std::string_view value) {
+      if (read_only_)
+        return fail(ErrorCode::kFailedPrecondition, "write to '{}' in a read-only transaction", key.substr(0, 64));
+      PIPELINE_TRY(validate_key(key));
+      if (value.size() > kMaxValueBytes)
+        return fail(ErrorCode::kInvalidArgument, "value of '{}' is {} bytes, more than the {} allowed",
+                    key.substr(0, 64), value.size(), kMaxValueBytes);
+      return ok();
+    }
+
+    // Records the key's value before this transaction's first write to it.
+    void remember(std::string_view key) {
+      if (undo_.find(key) != undo_.end()) return;
+      auto it = s_.rows_.find(key);
+      std::optional<std::string> before;
+      if (it != s_.rows_.end()) before = it->second;
+      undo_.emplace(std::string(key), std::move(before));
+    }
+
+    MemoryStateStore& s_;
+    bool read_only_;
+    std::map<std::string, std::optional<std::string>, std::less<>> undo_;
+    std::vector<std::string> enqueued_;
+  };
+
+  std::mutex mutex_;
+  std::atomic<std::thread::id> owner_{};
+  std::map<std::string, std::string, std::less<>> rows_;
+  std::map<std::int64_t, Pending> pending_;                // unsent entries by sequence
+  std::unordered_map<std::string, std::int64_t> ids_;      // every id ever enqueued
+  std::int64_t last_sequence_ = 0;
+};
+
+}  // namespace pipeline
