@@ -31,7 +31,7 @@ install(FILES "${PROJECT_BINARY_DIR}/pipelineConfig.cmake" "${PROJECT_BINARY_DIR
 
 set(PIPELINE_PC_LIBS "")
 if(PIPELINE_HAS_SQLITE)
-  string(APPEND PIPELINE_PC_LIBS " -lpipeline_sqlite")
+  string(APPEND PIPELINE_PC_LIBS " -lpipeline_sqlite -lsqlite3")
 endif()
 if(PIPELINE_HAS_SCHEDULE)
   string(APPEND PIPELINE_PC_LIBS " -lpipeline_schedule")

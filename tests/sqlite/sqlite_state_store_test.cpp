@@ -1,0 +1,132 @@
+#include "pipeline/sqlite/sqlite_state_store.hpp"
+
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <memory>
+#include <string>
+
+#include <gtest/gtest.h>
+
+#include "contracts/state_store_contract.hpp"
+#include "sqlite/temp_db.hpp"
+
+namespace sqlite_state_store_test {
+
+using pipeline::SqliteStateStore;
+using pipeline::Status;
+using pipeline::Transaction;
+using pipeline::contracts::StateStoreContract;
+using pipeline::contracts::StateStoreFactory;
+using pipeline::testing_sqlite::TempDir;
+
+std::shared_ptr<pipeline::StateStore> make_store() {
+  auto dir = std::make_shared<TempDir>();
+  auto store = SqliteStateStore::open(dir->file("state.db"));
+  if (!store) {
+    ADD_FAILURE() << store.error().to_string();
+    return nullptr;
+  }
+  // The deleter closes the store before its directory goes away.
+  SqliteStateStore* raw = store->release();
+  return std::shared_ptr<pipeline::StateStore>(raw, [dir](pipeline::StateStore* s) { delete s; });
+}
+
+INSTANTIATE_TEST_SUITE_P(Sqlite, StateStoreContract, ::testing::Values(StateStoreFactory{"Sqlite", make_store}),
+                         pipeline::contracts::factory_name);
+
+TEST(SqliteStateStore, RefusesInMemoryDatabase) {
+  auto store = SqliteStateStore::open(":memory:");
+  ASSERT_FALSE(store);
+  EXPECT_EQ(store.error().code, pipeline::ErrorCode::kInvalidArgument);
+}
+
+TEST(SqliteStateStore, UnopenablePathIsUnavailableWithSqliteMessage) {
+  auto store = SqliteStateStore::open("/nonexistent-dir/for/sure/state.db");
+  ASSERT_FALSE(store);
+  EXPECT_EQ(store.error().code, pipeline::ErrorCode::kUnavailable);
+  EXPECT_NE(store.error().message.find("sqlite"), std::string::npos) << store.error().message;
+}
+
+TEST(SqliteStateStore, GarbageFileIsDataLoss) {
+  TempDir dir;
+  {
+    FILE* f = std::fopen(dir.file("bad.db").c_str(), "wb");
+    ASSERT_NE(f, nullptr);
+    std::string junk(8192, 'x');
+    std::fwrite(junk.data(), 1, junk.size(), f);
+    std::fclose(f);
+  }
+  auto store = SqliteStateStore::open(dir.file("bad.db"));
+  ASSERT_FALSE(store);
+  EXPECT_EQ(store.error().code, pipeline::ErrorCode::kDataLoss) << store.error().to_string();
+}
+
+TEST(SqliteStateStore, DataSurvivesReopenIncludingOutbox) {
+  TempDir dir;
+  {
+    auto store = SqliteStateStore::open(dir.file("s.db"), {.synchronous = pipeline::SqliteSynchronous::kFull});
+    ASSERT_TRUE(store);
+    ASSERT_TRUE((*store)->transact([](Transaction& tx) -> Status {
+      PIPELINE_TRY(tx.put("k", "v"));
+      return tx.enqueue({"t", {"id-1", "payload", {}}}).map([](bool) {});
+    }));
+  }
+  auto store = SqliteStateStore::open(dir.file("s.db"));
+  ASSERT_TRUE(store);
+  EXPECT_EQ((*store)->get("k").value(), std::optional<std::string>("v"));
+  EXPECT_EQ((*store)->pending_outbox().value(), 1u);
+}
+
+TEST(SqliteStateStore, ReentrantWriteFromBodyFails) {
+  TempDir dir;
+  auto store = SqliteStateStore::open(dir.file("s.db"));
+  ASSERT_TRUE(store);
+  Status inner;
+  ASSERT_TRUE((*store)->transact([&](Transaction&) -> Status {
+    inner = (*store)->transact([](Transaction& tx) { return tx.put("x", "y"); });
+    return pipeline::ok();
+  }));
+  ASSERT_FALSE(inner);
+  EXPECT_EQ(inner.error().code, pipeline::ErrorCode::kFailedPrecondition);
+}
+
+// Two processes, each with its own store on the same file, increment one counter.
+TEST(SqliteStateStore, ProcessesSharingTheFileLoseNoIncrement) {
+  TempDir dir;
+  const std::string path = dir.file("shared.db");
+  ASSERT_TRUE(SqliteStateStore::open(path));  // creates the schema once
+  constexpr int kProcesses = 3;
+  constexpr int kIncrements = 100;
+  std::vector<pid_t> children;
+  for (int p = 0; p < kProcesses; ++p) {
+    const pid_t pid = ::fork();
+    ASSERT_GE(pid, 0);
+    if (pid == 0) {
+      auto store = SqliteStateStore::open(path);
+      if (!store) ::_exit(2);
+      for (int i = 0; i < kIncrements; ++i) {
+        auto st = (*store)->transact([](Transaction& tx) -> Status {
+          auto cur = tx.get("counter");
+          if (!cur) return pipeline::fail(cur.error());
+          return tx.put("counter", std::to_string((cur->has_value() ? std::stoi(**cur) : 0) + 1));
+        });
+        if (!st) ::_exit(3);
+      }
+      store->reset();
+      ::_exit(0);
+    }
+    children.push_back(pid);
+  }
+  for (pid_t pid : children) {
+    int status = 0;
+    ASSERT_EQ(::waitpid(pid, &status, 0), pid);
+    ASSERT_TRUE(WIFEXITED(status));
+    EXPECT_EQ(WEXITSTATUS(status), 0);
+  }
+  auto store = SqliteStateStore::open(path);
+  ASSERT_TRUE(store);
+  EXPECT_EQ((*store)->get("counter").value(), std::optional<std::string>(std::to_string(kProcesses * kIncrements)));
+}
+
+}  // namespace sqlite_state_store_test
