@@ -1,0 +1,353 @@
+#pragma once
+/// @file
+/// Adapters from the seeds' older message shapes into the unified `Message`, and
+/// `decode_any_message`, which recognizes which shape it was given.
+///
+/// The three legacy shapes, as the seeds publish them:
+/// - Phase 1 scraper: `{name, scraper_name, execution_id, status (success|no_data|failed),
+///   gcs_path, record_count, timestamp, workflow}`.
+/// - Phase 2 `raw_data_loaded`: `{event_type, source_table, target_table, processor_name,
+///   execution_id, correlation_id, game_date, game_ids, record_count, status, timestamp,
+///   source_scraper_execution_id, metadata{duration_seconds, rows_inserted, rows_updated}}`.
+/// - Phase 4 `phase4_complete`: `{event_type, game_date, players_ready, players_total}`.
+///
+/// Every adapter is as strict as `decode_message` about the fields it knows, reports all
+/// bad fields at once, and returns a message that passes `validate_message`. Fields a
+/// shape does not define are kept: in `extensions`, or, when their name is a unified
+/// field name (which the legacy shape does not own), in `metadata` as `legacy_<name>`.
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "pipeline/core/calendar_date.hpp"
+#include "pipeline/core/ids.hpp"
+#include "pipeline/core/message.hpp"
+#include "pipeline/core/message_codec.hpp"
+#include "pipeline/core/result.hpp"
+#include "pipeline/core/timestamp.hpp"
+
+namespace pipeline {
+
+/// Phase names the adapters assign.
+inline constexpr std::string_view kLegacyScraperPhase = "phase1_scrapers";
+inline constexpr std::string_view kLegacyRawPhase = "phase2_raw";
+inline constexpr std::string_view kLegacyPrecomputePhase = "phase4_precompute";
+
+namespace internal {
+
+/// Keeps the fields of `j` not in `known`: see the file comment for where they go.
+template <std::size_t N>
+void keep_unknown_legacy_fields(const nlohmann::json& j, const std::string_view (&known)[N], Message& m) {
+  for (const auto& [key, value] : j.items()) {
+    bool is_known = false;
+    for (auto k : known) is_known = is_known || k == key;
+    if (is_known) continue;
+    if (is_message_field(key))
+      m.metadata["legacy_" + key] = value;
+    else
+      m.extensions[key] = value;
+  }
+}
+
+/// Reads an optional legacy RFC 3339 timestamp and keeps its original text in metadata.
+inline void read_legacy_timestamp(const nlohmann::json& j, Message& m, FieldErrors& errors) {
+  std::string text;
+  read_string(j, "timestamp", text, false, errors);
+  if (text.empty()) return;
+  if (auto t = parse_rfc3339(text); !t) {
+    errors.add("timestamp", t.error().message);
+    return;
+  }
+  m.metadata["timestamp"] = text;
+}
+
+/// Reads an optional legacy "error" text; a failed message without one gets `fallback`.
+inline void read_legacy_error(const nlohmann::json& j, Message& m, FieldErrors& errors, std::string fallback) {
+  read_string(j, "error", m.error, false, errors);
+  if (m.status == CompletionStatus::kFailed && m.error.empty()) m.error = std::move(fallback);
+}
+
+inline Result<Message> finish_legacy(Message m, FieldErrors& errors, std::string_view what) {
+  check_message(m, errors, /*check_utf8=*/false);
+  if (!errors.empty()) return fail(errors.to_error(what));
+  return m;
+}
+
+inline Result<Message> scraper_message_from_json(const nlohmann::json& j, CalendarDate game_date) {
+  constexpr std::string_view kWhat = "legacy scraper message";
+  if (!j.is_object()) return fail(ErrorCode::kInvalidArgument, "{} must be a JSON object, got {}", kWhat, j.type_name());
+  static constexpr std::string_view kKnown[] = {"name",      "scraper_name", "execution_id", "status", "gcs_path",
+                                                "record_count", "timestamp", "workflow",     "error"};
+  FieldErrors errors;
+  Message m;
+  m.phase = std::string(kLegacyScraperPhase);
+  m.game_date = game_date;
+  // scraper_name is the processor; `name` is its older duplicate, used when it is absent.
+  std::string name;
+  read_string(j, "name", name, false, errors);
+  if (j.contains("scraper_name") || name.empty())
+    read_string(j, "scraper_name", m.processor_name, true, errors);
+  else
+    m.processor_name = name;
+  read_string(j, "execution_id", m.execution_id, true, errors);
+  m.correlation_id = m.execution_id;  // a scrape is the root of everything it causes
+  read_status(j, "status", m.status, true, errors);
+  if (m.status == CompletionStatus::kPartial && !errors.has("status"))
+    errors.add("status", "unknown status 'partial' (a scraper reports success, no_data or failed)");
+  read_count(j, "record_count", m.record_count, errors);
+  std::string text;
+  read_string(j, "gcs_path", text, false, errors);
+  if (!text.empty()) m.metadata["gcs_path"] = text;
+  text.clear();
+  read_string(j, "workflow", text, false, errors);
+  if (!text.empty()) m.metadata["workflow"] = text;
+  read_legacy_timestamp(j, m, errors);
+  read_legacy_error(j, m, errors, fmt::format("scraper '{}' reported failed (the legacy message gives no reason)",
+                                               clip(m.processor_name)));
+  keep_unknown_legacy_fields(j, kKnown, m);
+  return finish_legacy(std::move(m), errors, kWhat);
+}
+
+inline Result<Message> raw_loaded_message_from_json(const nlohmann::json& j) {
+  constexpr std::string_view kWhat = "legacy raw_data_loaded message";
+  if (!j.is_object()) return fail(ErrorCode::kInvalidArgument, "{} must be a JSON object, got {}", kWhat, j.type_name());
+  static constexpr std::string_view kKnown[] = {
+      "event_type",   "source_table", "target_table", "processor_name", "execution_id",
+      "correlation_id", "game_date",  "game_ids",     "record_count",   "status",
+      "timestamp",    "source_scraper_execution_id", "metadata", "error"};
+  FieldErrors errors;
+  Message m;
+  m.phase = std::string(kLegacyRawPhase);
+  std::string event_type;
+  read_string(j, "event_type", event_type, true, errors);
+  if (!event_type.empty() && event_type != "raw_data_loaded")
+    errors.add("event_type", fmt::format("'{}' is not raw_data_loaded", clip(event_type)));
+  read_string(j, "source_table", m.output_table, true, errors);
+  std::string target;
+  read_string(j, "target_table", target, false, errors);
+  if (!target.empty()) {
+    m.metadata["target_table"] = target;
+    if (const auto dot = target.find('.'); dot != std::string::npos) m.output_dataset = target.substr(0, dot);
+  }
+  // Older Phase 2 publishers send no processor_name; the table they load names them.
+  if (const auto it = j.find("processor_name"); it != j.end() && !it->is_null())
+    read_string(j, "processor_name", m.processor_name, true, errors);
+  else
+    m.processor_name = m.output_table;
+  read_string(j, "execution_id", m.execution_id, true, errors);
+  std::string scraper_execution;
+  read_string(j, "source_scraper_execution_id", scraper_execution, false, errors);
+  if (const auto it = j.find("correlation_id"); it != j.end() && !it->is_null())
+    read_string(j, "correlation_id", m.correlation_id, false, errors);
+  else  // the scrape is the root of the correlation (as adapt_scraper_message sets it)
+    m.correlation_id = scraper_execution.empty() ? m.execution_id : scraper_execution;
+  if (!scraper_execution.empty()) m.trace_links.push_back(TraceLink{scraper_execution, m.correlation_id});
+  read_date(j, "game_date", m.game_date, errors);
+  if (const auto it = j.find("game_ids"); it != j.end() && !it->is_null()) {
+    bool all_strings = it->is_array();
+    if (all_strings)
+      for (const auto& id : *it) all_strings = all_strings && id.is_string();
+    if (all_strings)
+      m.metadata["game_ids"] = *it;
+    else
+      errors.add("game_ids", fmt::format("must be an array of game id strings, got {}", describe_json(*it)));
+  }
+  read_count(j, "record_count", m.record_count, errors);
+  // The seeds' early samples carry no status; a load that published succeeded.
+  read_status(j, "status", m.status, false, errors);
+  read_legacy_timestamp(j, m, errors);
+  nlohmann::json legacy_metadata = nlohmann::json::object();
+  read_object(j, "metadata", legacy_metadata, errors);
+  if (legacy_metadata.contains("duration_seconds")) {
+    read_duration(legacy_metadata, "duration_seconds", m.duration_seconds, errors);
+    legacy_metadata.erase("duration_seconds");
+  }
+  for (const char* count : {"rows_inserted", "rows_updated"}) {
+    const auto it = legacy_metadata.find(count);
+    if (it == legacy_metadata.end() || it->is_null()) continue;
+    std::int64_t v = 0;
+    if (!it->is_number() || !json_to_int64(*it, v) || v < 0)
+      errors.add(fmt::format("metadata.{}", count), fmt::format("must be a whole number >= 0, got {}", describe_json(*it)));
+  }
+  for (const auto& [key, value] : legacy_metadata.items())
+    if (!m.metadata.contains(key)) m.metadata[key] = value;
+  read_legacy_error(j, m, errors, fmt::format("raw load of '{}' reported failed (the legacy message gives no reason)",
+                                               clip(m.output_table)));
+  keep_unknown_legacy_fields(j, kKnown, m);
+  return finish_legacy(std::move(m), errors, kWhat);
+}
+
+inline Result<Message> phase4_message_from_json(const nlohmann::json& j) {
+  constexpr std::string_view kWhat = "legacy phase4_complete message";
+  if (!j.is_object()) return fail(ErrorCode::kInvalidArgument, "{} must be a JSON object, got {}", kWhat, j.type_name());
+  static constexpr std::string_view kKnown[] = {"event_type",    "game_date",      "players_ready", "players_total",
+                                                "processor_name", "execution_id", "correlation_id"};
+  FieldErrors errors;
+  Message m;
+  m.phase = std::string(kLegacyPrecomputePhase);
+  std::string event_type;
+  read_string(j, "event_type", event_type, true, errors);
+  if (!event_type.empty() && event_type != "phase4_complete")
+    errors.add("event_type", fmt::format("'{}' is not phase4_complete", clip(event_type)));
+  read_date(j, "game_date", m.game_date, errors);
+  std::int64_t ready = -1, total = -1;
+  auto read_required_count = [&](std::string_view field, std::int64_t& out) {
+    if (!j.contains(field)) {
+      errors.add(std::string(field), "is required but missing");
+      return;
+    }
+    read_count(j, field, out, errors);
+    if (out < 0 && !errors.has(field)) errors.add(std::string(field), "must be a whole number >= 0, got null");
+  };
+  read_required_count("players_ready", ready);
+  read_required_count("players_total", total);
+  if (ready >= 0 && total >= 0 && ready > total)
+    errors.add("players_ready", fmt::format("{} players ready is more than the {} in total", ready, total));
+  // The seeds' message names no processor or execution: the stage and a stable id stand in,
+  // so a redelivered message maps to the same execution.
+  if (j.contains("processor_name"))
+    read_string(j, "processor_name", m.processor_name, true, errors);
+  else
+    m.processor_name = "phase4_complete";
+  if (j.contains("execution_id"))
+    read_string(j, "execution_id", m.execution_id, true, errors);
+  else if (!errors.has("game_date"))
+    m.execution_id = stable_id({"phase4_complete", m.game_date.to_string()});
+  else
+    m.execution_id = "phase4_complete";
+  if (const auto it = j.find("correlation_id"); it != j.end() && !it->is_null())
+    read_string(j, "correlation_id", m.correlation_id, false, errors);
+  else
+    m.correlation_id = m.execution_id;
+  if (ready >= 0 && total >= 0) {
+    m.record_count = ready;
+    m.status = total == 0 ? CompletionStatus::kNoData
+               : ready < total ? CompletionStatus::kPartial
+                               : CompletionStatus::kSuccess;
+    m.metadata["players_ready"] = ready;
+    m.metadata["players_total"] = total;
+  }
+  keep_unknown_legacy_fields(j, kKnown, m);
+  return finish_legacy(std::move(m), errors, kWhat);
+}
+
+}  // namespace internal
+
+/// Adapts a Phase 1 scraper message into a `Message` (phase "phase1_scrapers").
+///
+/// `scraper_name` (or `name`) becomes `processor_name`; `correlation_id` is the
+/// `execution_id` (a scrape starts the chain); `gcs_path`, `workflow` and `timestamp`
+/// (validated RFC 3339, kept as written) go to `metadata`. The caller supplies
+/// `game_date`: the message's timestamp is UTC and game dates are US/Eastern days, so a
+/// date derived from it would be wrong for evening games — this adapter never guesses.
+/// A `failed` message without an `error` text gets one saying the reason is unknown.
+///
+/// **Thread safety:** pure function. **Performance:** a JSON parse plus a few copies.
+/// **Errors:** `kInvalidArgument`, every bad field named, as `decode_message`.
+///
+/// **Example:**
+/// @code
+///   auto m = pipeline::adapt_scraper_message(body, *pipeline::CalendarDate::parse("2025-11-15"));
+/// @endcode
+inline Result<Message> adapt_scraper_message(std::string_view json, CalendarDate game_date,
+                                             const DecodeLimits& limits = {}) {
+  auto parsed = internal::parse_bounded_json(json, limits, "legacy scraper message");
+  if (!parsed) return fail(std::move(parsed).error());
+  return internal::scraper_message_from_json(*parsed, game_date);
+}
+
+/// Adapts a Phase 2 `raw_data_loaded` message into a `Message` (phase "phase2_raw").
+///
+/// `source_table` becomes `output_table` (and the processor name when none is given);
+/// `target_table` is kept in metadata and its dataset prefix (`nba_raw.`) becomes
+/// `output_dataset`; `source_scraper_execution_id` becomes a trace link (and the
+/// correlation id when none is given); `game_ids`, `timestamp`, `rows_inserted`,
+/// `rows_updated` go to metadata; `metadata.duration_seconds` becomes `duration_seconds`.
+/// A missing `status` means success (the seeds' early samples have none).
+///
+/// **Thread safety:** pure function. **Performance:** a JSON parse plus a few copies.
+/// **Errors:** `kInvalidArgument`, every bad field named.
+///
+/// **Example:**
+/// @code
+///   auto m = pipeline::adapt_raw_loaded_message(body);
+///   if (m) tracker.record(*m);
+/// @endcode
+inline Result<Message> adapt_raw_loaded_message(std::string_view json, const DecodeLimits& limits = {}) {
+  auto parsed = internal::parse_bounded_json(json, limits, "legacy raw_data_loaded message");
+  if (!parsed) return fail(std::move(parsed).error());
+  return internal::raw_loaded_message_from_json(*parsed);
+}
+
+/// Adapts a Phase 4 `phase4_complete` message into a `Message` (phase "phase4_precompute").
+///
+/// `players_ready` becomes `record_count`; both counts are kept in metadata. Status:
+/// `no_data` when `players_total` is 0, `partial` when fewer are ready than in total,
+/// else `success`. The message names no processor or execution: unless it carries them,
+/// `processor_name` is "phase4_complete" and `execution_id` the stable
+/// "phase4_complete/<date>", so redeliveries map to one execution.
+///
+/// **Thread safety:** pure function. **Performance:** a JSON parse plus a few copies.
+/// **Errors:** `kInvalidArgument`, every bad field named; `0 <= players_ready <=
+/// players_total` is required.
+///
+/// **Example:**
+/// @code
+///   auto m = pipeline::adapt_phase4_message(R"({"event_type":"phase4_complete",
+///       "game_date":"2025-11-28","players_ready":100,"players_total":450})");
+/// @endcode
+inline Result<Message> adapt_phase4_message(std::string_view json, const DecodeLimits& limits = {}) {
+  auto parsed = internal::parse_bounded_json(json, limits, "legacy phase4_complete message");
+  if (!parsed) return fail(std::move(parsed).error());
+  return internal::phase4_message_from_json(*parsed);
+}
+
+/// Decodes a completion message of any shape the pipeline has published.
+///
+/// Recognition, in order: a `phase` field → the unified shape; `event_type`
+/// "raw_data_loaded" / "phase4_complete" → that adapter (any other `event_type` is an
+/// error); a `scraper_name` field → the scraper adapter, which needs `game_date` (see
+/// `adapt_scraper_message`); anything else → the unified decoder, whose errors then say
+/// what is missing.
+///
+/// **Thread safety:** pure function. **Performance:** one parse, whatever the shape.
+/// **Errors:** `kInvalidArgument` from the chosen decoder; for a scraper message without
+/// `game_date`, one saying the caller must supply the (US/Eastern) game date.
+///
+/// **Example:**
+/// @code
+///   auto m = pipeline::decode_any_message(body);   // unified, raw_data_loaded or phase4_complete
+///   auto s = pipeline::decode_any_message(scraper_body, today_eastern);
+/// @endcode
+inline Result<Message> decode_any_message(std::string_view json, std::optional<CalendarDate> game_date = std::nullopt,
+                                          const DecodeLimits& limits = {}) {
+  auto parsed = internal::parse_bounded_json(json, limits, "completion message");
+  if (!parsed) return fail(std::move(parsed).error());
+  const nlohmann::json& j = *parsed;
+  if (!j.is_object() || j.contains("phase")) return internal::message_from_json(j);
+  if (const auto it = j.find("event_type"); it != j.end()) {
+    if (*it == "raw_data_loaded") return internal::raw_loaded_message_from_json(j);
+    if (*it == "phase4_complete") return internal::phase4_message_from_json(j);
+    return fail(Error{ErrorCode::kInvalidArgument,
+                      fmt::format("completion message has event_type {}, which no adapter reads (known: "
+                                  "raw_data_loaded, phase4_complete)",
+                                  internal::describe_json(*it)),
+                      {{"fields", "event_type"}}});
+  }
+  if (j.contains("scraper_name")) {
+    if (!game_date)
+      return fail(Error{ErrorCode::kInvalidArgument,
+                        "legacy scraper message carries no game date: its timestamp is UTC and game dates are "
+                        "US/Eastern days, so the caller must supply the game date",
+                        {{"fields", "game_date"}}});
+    return internal::scraper_message_from_json(j, *game_date);
+  }
+  return internal::message_from_json(j);
+}
+
+}  // namespace pipeline
