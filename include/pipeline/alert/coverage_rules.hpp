@@ -1,0 +1,116 @@
+#pragma once
+/// @file
+/// `CoverageRules`: when missing entities or low coverage deserve an alert.
+
+#include <algorithm>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "pipeline/alert/alert_manager.hpp"
+#include "pipeline/core/alert_sink.hpp"
+
+namespace pipeline {
+
+/// The two coverage checks of a phase and date: "missing entities exceed max(5% of
+/// expected, 20)" (a percentage alone is noisy on small sets, a count alone on large
+/// ones) and the morning status check "coverage below 90%". Both thresholds are
+/// configurable; `expected == 0` never alerts (nothing was expected), and `done` above
+/// `expected` counts as full coverage.
+///
+/// **Thread safety:** a plain value; the `alert_if_*` helpers are as thread-safe as
+/// `AlertManager::raise`.
+/// **Performance:** the predicates are a few arithmetic operations; the helpers format a
+/// message only when they alert.
+/// **Errors:** none.
+///
+/// **Example:**
+/// @code
+///   pipeline::CoverageRules rules;                 // 5% / 20 / 90%
+///   rules.missing_alert(400, 379);                 // true: 21 missing > max(20, 20)
+///   rules.alert_if_missing(alerts, "phase3/2025-11-18", 400, 379);
+/// @endcode
+struct CoverageRules {
+  double missing_fraction = 0.05;     ///< Share of expected that may be missing.
+  std::uint64_t missing_min = 20;     ///< Missing count always tolerated.
+  double status_min_coverage = 0.90;  ///< The status check alerts below this coverage.
+  Severity missing_severity = Severity::kWarning;
+  Severity status_severity = Severity::kError;
+
+  /// Entities expected but not done.
+  static std::uint64_t missing(std::uint64_t expected, std::uint64_t done) noexcept {
+    return expected > done ? expected - done : 0;
+  }
+
+  /// done / expected, capped at 1; 1 when nothing is expected.
+  static double coverage(std::uint64_t expected, std::uint64_t done) noexcept {
+    if (expected == 0) return 1.0;
+    return static_cast<double>(std::min(done, expected)) / static_cast<double>(expected);
+  }
+
+  /// The largest tolerated missing count: max(missing_fraction * expected, missing_min).
+  [[nodiscard]] double missing_threshold(std::uint64_t expected) const noexcept {
+    return std::max(missing_fraction * static_cast<double>(expected), static_cast<double>(missing_min));
+  }
+
+  /// True when more than `missing_threshold(expected)` entities are missing (21 of 400
+  /// alerts, 20 does not; 51 of 1000 alerts, 50 does not).
+  [[nodiscard]] bool missing_alert(std::uint64_t expected, std::uint64_t done) const noexcept {
+    if (expected == 0) return false;
+    // The tolerance keeps 0.05 * 1000 (not exactly 50 in binary) from moving the boundary.
+    return static_cast<double>(missing(expected, done)) > missing_threshold(expected) + kTolerance;
+  }
+
+  /// True when coverage is below `status_min_coverage` (359 of 400 alerts, 360 does not).
+  [[nodiscard]] bool status_alert(std::uint64_t expected, std::uint64_t done) const noexcept {
+    if (expected == 0) return false;
+    return coverage(expected, done) < status_min_coverage - kTolerance;
+  }
+
+  /// Raises "<scope>: 25 of 400 expected entities are missing (6.2%), more than the 20
+  /// tolerated" on key "coverage/missing/<scope>" when `missing_alert` holds. Returns
+  /// whether the rule fired (the alert may still be rate-limited).
+  bool alert_if_missing(AlertManager& alerts, std::string_view scope, std::uint64_t expected,
+                        std::uint64_t done) const {
+    if (!missing_alert(expected, done)) return false;
+    const std::uint64_t m = missing(expected, done);
+    const double threshold = missing_threshold(expected);
+    alerts.raise(missing_severity, fmt::format("coverage/missing/{}", scope),
+                 fmt::format("{}: {} of {} expected entities are missing ({:.1f}%), more than the {:g} tolerated",
+                             scope, m, expected, 100.0 * static_cast<double>(m) / static_cast<double>(expected),
+                             threshold),
+                 {{"scope", scope},
+                  {"expected", expected},
+                  {"done", done},
+                  {"missing", m},
+                  {"threshold", threshold},
+                  {"missing_fraction", missing_fraction},
+                  {"missing_min", missing_min}});
+    return true;
+  }
+
+  /// Raises "<scope>: coverage 85.0% (340 of 400) is below the required 90.0%" on key
+  /// "coverage/status/<scope>" when `status_alert` holds. Returns whether the rule fired.
+  bool alert_if_low_coverage(AlertManager& alerts, std::string_view scope, std::uint64_t expected,
+                             std::uint64_t done) const {
+    if (!status_alert(expected, done)) return false;
+    const double c = coverage(expected, done);
+    alerts.raise(status_severity, fmt::format("coverage/status/{}", scope),
+                 fmt::format("{}: coverage {:.1f}% ({} of {}) is below the required {:.1f}%", scope, 100.0 * c,
+                             std::min(done, expected), expected, 100.0 * status_min_coverage),
+                 {{"scope", scope},
+                  {"expected", expected},
+                  {"done", done},
+                  {"coverage", c},
+                  {"min_coverage", status_min_coverage}});
+    return true;
+  }
+
+ private:
+  static constexpr double kTolerance = 1e-9;
+};
+
+}  // namespace pipeline
