@@ -19,3 +19,5 @@
 #include "pipeline/core/topics.hpp"
 #include "pipeline/core/trace_context.hpp"
 #include "pipeline/core/transport.hpp"
+
+#include "pipeline/coordinate/scheduler.hpp"

@@ -89,14 +89,14 @@ int run(const Options& opts) {
 
   std::printf("Schedule in %s, %s to %s\n", schedule->zone_name().c_str(), from->to_string().c_str(),
               to.to_string().c_str());
-  std::printf("%-10s  %-14s  %-34s  %s\n", "DATE", "JOB", "LOCAL TIME", "UTC");
+  std::printf("%-10s  %-14s  %-35s  %s\n", "DATE", "JOB", "LOCAL TIME", "UTC");
   for (const auto& i : *instants) {
     std::string note;
     if (i.resolution == pipeline::LocalTimeResolution::kShiftedOverGap)
       note = "  (" + pipeline::format_time_of_day(i.scheduled_time) + " does not exist that day: shifted over the gap)";
     else if (i.resolution == pipeline::LocalTimeResolution::kEarlierOfRepeated)
       note = "  (" + pipeline::format_time_of_day(i.scheduled_time) + " occurs twice that day: the earlier one)";
-    std::printf("%-10s  %-14s  %-34s  %s%s\n", i.local_date.to_string().c_str(), i.job.c_str(),
+    std::printf("%-10s  %-14s  %-35s  %s%s\n", i.local_date.to_string().c_str(), i.job.c_str(),
                 i.wall.to_string().c_str(), pipeline::format_rfc3339(i.at).c_str(), note.c_str());
   }
   return pipelinectl::kExitOk;
