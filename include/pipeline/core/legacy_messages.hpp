@@ -17,6 +17,7 @@
 /// field name (which the legacy shape does not own), in `metadata` as `legacy_<name>`.
 
 #include <cstdint>
+#include <initializer_list>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -72,8 +73,23 @@ inline void read_legacy_error(const nlohmann::json& j, Message& m, FieldErrors& 
   if (m.status == CompletionStatus::kFailed && m.error.empty()) m.error = std::move(fallback);
 }
 
-inline Result<Message> finish_legacy(Message m, FieldErrors& errors, std::string_view what) {
-  check_message(m, errors, /*check_utf8=*/false);
+/// A unified field an adapter derives from a legacy one: when the legacy field was
+/// already reported, the unified rule's complaint about the same value is noise.
+struct DerivedField {
+  std::string_view unified;
+  std::string_view legacy;
+};
+
+/// Applies the unified rules to an adapted message and reports everything found.
+inline Result<Message> finish_legacy(Message m, FieldErrors& errors, std::string_view what,
+                                     std::initializer_list<DerivedField> derived) {
+  FieldErrors rules;
+  check_message(m, rules, /*check_utf8=*/false);
+  for (const auto& [field, reason] : rules.items()) {
+    bool source_reported = errors.has(field);
+    for (const auto& d : derived) source_reported = source_reported || (d.unified == field && errors.has(d.legacy));
+    if (!source_reported) errors.add(field, reason);
+  }
   if (!errors.empty()) return fail(errors.to_error(what));
   return m;
 }
@@ -110,7 +126,7 @@ inline Result<Message> scraper_message_from_json(const nlohmann::json& j, Calend
   read_legacy_error(j, m, errors, fmt::format("scraper '{}' reported failed (the legacy message gives no reason)",
                                                clip(m.processor_name)));
   keep_unknown_legacy_fields(j, kKnown, m);
-  return finish_legacy(std::move(m), errors, kWhat);
+  return finish_legacy(std::move(m), errors, kWhat, {{"processor_name", "scraper_name"}});
 }
 
 inline Result<Message> raw_loaded_message_from_json(const nlohmann::json& j) {
@@ -179,7 +195,8 @@ inline Result<Message> raw_loaded_message_from_json(const nlohmann::json& j) {
   read_legacy_error(j, m, errors, fmt::format("raw load of '{}' reported failed (the legacy message gives no reason)",
                                                clip(m.output_table)));
   keep_unknown_legacy_fields(j, kKnown, m);
-  return finish_legacy(std::move(m), errors, kWhat);
+  return finish_legacy(std::move(m), errors, kWhat,
+                       {{"processor_name", "source_table"}, {"output_table", "source_table"}});
 }
 
 inline Result<Message> phase4_message_from_json(const nlohmann::json& j) {
@@ -233,7 +250,7 @@ inline Result<Message> phase4_message_from_json(const nlohmann::json& j) {
     m.metadata["players_total"] = total;
   }
   keep_unknown_legacy_fields(j, kKnown, m);
-  return finish_legacy(std::move(m), errors, kWhat);
+  return finish_legacy(std::move(m), errors, kWhat, {{"record_count", "players_ready"}});
 }
 
 }  // namespace internal

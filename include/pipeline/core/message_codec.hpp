@@ -80,6 +80,7 @@ class FieldErrors {
     return false;
   }
   [[nodiscard]] bool empty() const { return items_.empty(); }
+  [[nodiscard]] const std::vector<std::pair<std::string, std::string>>& items() const { return items_; }
 
   /// "invalid <what>: field 'a': ...; field 'b': ..." with context["fields"] = "a,b".
   [[nodiscard]] Error to_error(std::string_view what) const {

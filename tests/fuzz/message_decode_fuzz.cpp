@@ -1,0 +1,14 @@
+// libFuzzer target: the unified completion message decoder (and decode_any_message).
+#include <cstddef>
+#include <cstdint>
+#include <string_view>
+
+#include "fuzz_round_trip.hpp"
+#include "pipeline/core/legacy_messages.hpp"
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  const std::string_view input(reinterpret_cast<const char*>(data), size);
+  pipeline::fuzz::check_round_trip(pipeline::decode_message(input));
+  pipeline::fuzz::check_round_trip(pipeline::decode_any_message(input));
+  return 0;
+}
