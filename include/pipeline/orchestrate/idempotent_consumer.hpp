@@ -1,0 +1,114 @@
+#pragma once
+/// @file
+/// `IdempotentConsumer`: processes each stable message id once per consumer.
+
+#include <functional>
+#include <string>
+#include <string_view>
+#include <utility>
+
+#include "pipeline/core/result.hpp"
+#include "pipeline/core/state_store.hpp"
+#include "pipeline/core/transport.hpp"
+
+namespace pipeline {
+
+/// Wraps a subscription handler so each stable id is processed once, even though the
+/// transport delivers at least once.
+///
+/// In ONE transaction it inserts a processed-marker row for (consumer name, delivery id)
+/// and runs the body with the same `Transaction`, so the marker commits together with
+/// the body's own state changes: if the marker already exists (a redelivery, or a
+/// process that crashed after commit but before ack) the delivery is acknowledged
+/// without running the body; if the body fails nothing commits and the delivery is
+/// nacked with the error text; after a commit it is acknowledged. **Every consumer in
+/// this library uses it**; bodies keep their side effects inside the transaction (they
+/// may be re-run on `kConflict`) or make them idempotent on the id.
+///
+/// Markers live under `consumed/<name>/<id>` and are never removed by this class.
+///
+/// **Thread safety:** `process`, `handle` and the handler may run concurrently on any
+/// threads; the store serializes the transactions. The consumer must outlive every
+/// subscription its `handler()` was given to.
+/// **Performance:** one store transaction per delivery (one conditional insert plus the
+/// body's work).
+/// **Errors:** `process` returns the body's error, or the store's (`kInvalidArgument`
+/// when name + id make a key over 1024 bytes, `kUnavailable`, `kConflict`); `handle`
+/// turns any error into a nack with its text.
+///
+/// **Example:**
+/// @code
+///   pipeline::IdempotentConsumer consumer(store, "phase3", [](pipeline::Transaction& tx, const pipeline::Delivery& d) {
+///     return tx.put("phase3/seen/" + d.id(), d.payload());
+///   });
+///   auto sub = transport.subscribe({"phase3-sub", "phase2-complete", {}}, consumer.handler());
+/// @endcode
+class IdempotentConsumer {
+ public:
+  using Body = std::function<Status(Transaction&, const Delivery&)>;
+
+  /// What `process` did with a delivery.
+  enum class Outcome {
+    kProcessed,  ///< The body ran and its transaction committed with the marker.
+    kDuplicate,  ///< The id was already processed; the body did not run.
+  };
+
+  IdempotentConsumer(StateStore& store, std::string name, Body body)
+      : store_(store), name_(std::move(name)), body_(std::move(body)) {}
+
+  [[nodiscard]] const std::string& name() const noexcept { return name_; }
+
+  /// The row key of the marker for `id`.
+  [[nodiscard]] std::string marker_key(std::string_view id) const {
+    std::string key = "consumed/";
+    key.append(name_).append("/").append(id);
+    return key;
+  }
+
+  /// Runs the body once for this id (marker + body in one transaction). Does not settle
+  /// the delivery.
+  Result<Outcome> process(const Delivery& delivery) {
+    Outcome outcome = Outcome::kDuplicate;
+    const std::string key = marker_key(delivery.id());
+    auto st = store_.transact([&](Transaction& tx) -> Status {
+      outcome = Outcome::kDuplicate;  // the body may be re-run on kConflict
+      auto inserted = tx.insert(key, delivery.topic());
+      if (!inserted) return fail(inserted.error());
+      if (!*inserted) return ok();
+      PIPELINE_TRY(body_(tx, delivery));
+      outcome = Outcome::kProcessed;
+      return ok();
+    });
+    if (!st) return fail(st.error().with("delivery_id", delivery.id()).with("consumer", name_));
+    return outcome;
+  }
+
+  /// `process`, then ack on success (processed or duplicate) or nack with the error text.
+  void handle(const DeliveryPtr& delivery) {
+    auto result = process(*delivery);
+    // A failed ack or nack (lease lost) needs nothing more: a redelivery is deduplicated.
+    if (result)
+      (void)delivery->ack();
+    else
+      (void)delivery->nack(result.error().to_string());
+  }
+
+  /// The handler to pass to `Transport::subscribe`.
+  Handler handler() {
+    return [this](DeliveryPtr delivery) { handle(delivery); };
+  }
+
+  /// Whether `id` was already processed by this consumer.
+  Result<bool> processed(std::string_view id) {
+    auto r = store_.get(marker_key(id));
+    if (!r) return fail(r.error());
+    return r->has_value();
+  }
+
+ private:
+  StateStore& store_;
+  std::string name_;
+  Body body_;
+};
+
+}  // namespace pipeline

@@ -1,0 +1,109 @@
+#include "pipeline/orchestrate/idempotent_consumer.hpp"
+
+#include <gtest/gtest.h>
+
+#include "orchestrate/outbox_test_support.hpp"
+#include "pipeline/memory/memory_state_store.hpp"
+#include "pipeline/mocks/failing_state_store.hpp"
+
+namespace idempotent_consumer_test {
+
+using pipeline::IdempotentConsumer;
+using pipeline::Status;
+using pipeline::Transaction;
+using pipeline::outbox_test::RecordedDelivery;
+
+TEST(IdempotentConsumer, RedeliveryIsAckedWithoutRunningBodyAgain) {
+  pipeline::MemoryStateStore store;
+  int runs = 0;
+  IdempotentConsumer consumer(store, "c1", [&](Transaction& tx, const pipeline::Delivery& d) -> Status {
+    ++runs;
+    return tx.put("effects/" + d.id(), d.payload());
+  });
+  auto first = std::make_shared<RecordedDelivery>("id-1", "hello");
+  auto again = std::make_shared<RecordedDelivery>("id-1", "hello");
+  consumer.handler()(first);
+  consumer.handler()(again);
+  EXPECT_EQ(runs, 1);
+  EXPECT_EQ(first->acks(), 1);
+  EXPECT_EQ(again->acks(), 1);
+  EXPECT_EQ(store.get("effects/id-1").value(), std::optional<std::string>("hello"));
+  EXPECT_TRUE(consumer.processed("id-1").value());
+  EXPECT_FALSE(consumer.processed("id-2").value());
+}
+
+TEST(IdempotentConsumer, BodyErrorNacksWithTextAndCommitsNothing) {
+  pipeline::MemoryStateStore store;
+  bool fail_body = true;
+  IdempotentConsumer consumer(store, "c1", [&](Transaction& tx, const pipeline::Delivery&) -> Status {
+    PIPELINE_TRY(tx.put("effects/x", "partial"));
+    if (fail_body) return pipeline::fail(pipeline::ErrorCode::kFailedPrecondition, "upstream not ready");
+    return pipeline::ok();
+  });
+  auto d = std::make_shared<RecordedDelivery>("id-1", "p");
+  consumer.handle(d);
+  EXPECT_EQ(d->nacks(), 1);
+  EXPECT_EQ(d->acks(), 0);
+  EXPECT_NE(d->last_nack().find("upstream not ready"), std::string::npos);
+  EXPECT_FALSE(store.get("effects/x").value().has_value());
+  EXPECT_FALSE(consumer.processed("id-1").value());
+  // The redelivery runs the body again, now successfully.
+  fail_body = false;
+  auto retry = std::make_shared<RecordedDelivery>("id-1", "p");
+  EXPECT_EQ(consumer.process(*retry).value(), IdempotentConsumer::Outcome::kProcessed);
+  EXPECT_EQ(consumer.process(*retry).value(), IdempotentConsumer::Outcome::kDuplicate);
+}
+
+TEST(IdempotentConsumer, StoreFailureNacks) {
+  pipeline::MemoryStateStore real;
+  pipeline::mocks::FailingStateStore store(real);
+  int runs = 0;
+  IdempotentConsumer consumer(store, "c1", [&](Transaction&, const pipeline::Delivery&) -> Status {
+    ++runs;
+    return pipeline::ok();
+  });
+  store.fail_transact(pipeline::ErrorCode::kUnavailable, 1);
+  auto d = std::make_shared<RecordedDelivery>("id-1", "p");
+  consumer.handle(d);
+  EXPECT_EQ(d->nacks(), 1);
+  EXPECT_NE(d->last_nack().find("injected failure"), std::string::npos);
+  EXPECT_EQ(runs, 0);
+  consumer.handle(d);
+  EXPECT_EQ(d->acks(), 1);
+  EXPECT_EQ(runs, 1);
+}
+
+TEST(IdempotentConsumer, ConsumersWithDifferentNamesEachProcessOnce) {
+  pipeline::MemoryStateStore store;
+  int a = 0, b = 0;
+  IdempotentConsumer ca(store, "a", [&](Transaction&, const pipeline::Delivery&) { ++a; return pipeline::ok(); });
+  IdempotentConsumer cb(store, "b", [&](Transaction&, const pipeline::Delivery&) { ++b; return pipeline::ok(); });
+  RecordedDelivery d("id-1", "p");
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_TRUE(ca.process(d));
+    ASSERT_TRUE(cb.process(d));
+  }
+  EXPECT_EQ(a, 1);
+  EXPECT_EQ(b, 1);
+}
+
+TEST(IdempotentConsumer, ConcurrentDuplicatesRunBodyOnce) {
+  pipeline::MemoryStateStore store;
+  std::atomic<int> runs{0};
+  IdempotentConsumer consumer(store, "c", [&](Transaction&, const pipeline::Delivery&) {
+    ++runs;
+    return pipeline::ok();
+  });
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t)
+    threads.emplace_back([&] {
+      for (int i = 0; i < 25; ++i) {
+        RecordedDelivery d("id-" + std::to_string(i), "p");
+        ASSERT_TRUE(consumer.process(d));
+      }
+    });
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(runs.load(), 25);
+}
+
+}  // namespace idempotent_consumer_test

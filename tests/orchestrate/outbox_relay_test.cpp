@@ -1,0 +1,134 @@
+#include "pipeline/orchestrate/outbox_relay.hpp"
+
+#include <gtest/gtest.h>
+
+#include "orchestrate/outbox_test_support.hpp"
+#include "pipeline/core/manual_clock.hpp"
+#include "pipeline/memory/memory_state_store.hpp"
+#include "pipeline/mocks/failing_state_store.hpp"
+
+namespace outbox_relay_test {
+
+using namespace std::chrono_literals;
+using pipeline::OutboxRelay;
+using pipeline::Status;
+using pipeline::Transaction;
+using pipeline::outbox_test::RecordingTransport;
+
+Status enqueue(pipeline::StateStore& store, const std::vector<std::string>& ids) {
+  return store.transact([&](Transaction& tx) -> Status {
+    for (const auto& id : ids)
+      PIPELINE_TRY(tx.enqueue({"topic-" + id, {id, "payload-" + id, {{"a", id}}}}).map([](bool) {}));
+    return pipeline::ok();
+  });
+}
+
+TEST(OutboxRelay, PublishesInCommitOrderWithStableIdsAndMarksSent) {
+  pipeline::MemoryStateStore store;
+  RecordingTransport transport;
+  pipeline::ManualClock clock;
+  ASSERT_TRUE(enqueue(store, {"m1", "m2", "m3"}));
+  OutboxRelay relay(store, transport, clock, {.owner = "r1", .batch_size = 2});
+  EXPECT_EQ(relay.relay_once().value(), 2u);
+  EXPECT_EQ(relay.relay_once().value(), 1u);
+  EXPECT_EQ(relay.relay_once().value(), 0u);
+  auto published = transport.published();
+  ASSERT_EQ(published.size(), 3u);
+  EXPECT_EQ(transport.ids(), (std::vector<std::string>{"m1", "m2", "m3"}));
+  EXPECT_EQ(published[1].topic, "topic-m2");
+  EXPECT_EQ(published[1].message.payload, "payload-m2");
+  EXPECT_EQ(published[1].message.attributes.at("a"), "m2");
+  EXPECT_EQ(store.pending_outbox().value(), 0u);
+}
+
+TEST(OutboxRelay, PublishFailureLeavesEntryForTheNextClaimAfterLease) {
+  pipeline::MemoryStateStore store;
+  RecordingTransport transport;
+  pipeline::ManualClock clock;
+  ASSERT_TRUE(enqueue(store, {"m1", "m2"}));
+  OutboxRelay relay(store, transport, clock, {.owner = "r1", .lease = 30s});
+  transport.fail_next(1);
+  auto r = relay.relay_once();
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, pipeline::ErrorCode::kUnavailable);
+  EXPECT_EQ(r.error().context.at("outbox_id"), "m1");
+  EXPECT_EQ(store.pending_outbox().value(), 2u);
+  EXPECT_EQ(relay.relay_once().value(), 0u);  // still leased
+  clock.advance(31s);
+  EXPECT_EQ(relay.relay_once().value(), 2u);
+  EXPECT_EQ(transport.ids(), (std::vector<std::string>{"m1", "m2"}));
+  EXPECT_EQ(store.pending_outbox().value(), 0u);
+}
+
+TEST(OutboxRelay, RelayDyingBetweenPublishAndMarkRedeliversSameId) {
+  pipeline::MemoryStateStore real;
+  pipeline::mocks::FailingStateStore store(real);
+  RecordingTransport transport;
+  pipeline::ManualClock clock;
+  ASSERT_TRUE(enqueue(store, {"m1"}));
+  OutboxRelay dying(store, transport, clock, {.owner = "dying", .lease = 30s});
+  store.fail_complete(pipeline::ErrorCode::kUnavailable, 1);
+  ASSERT_FALSE(dying.relay_once());
+  EXPECT_EQ(store.injected(), 1);
+  OutboxRelay other(store, transport, clock, {.owner = "other", .lease = 30s});
+  EXPECT_EQ(other.relay_once().value(), 0u);  // the dead relay's lease still holds
+  clock.advance(30s);
+  EXPECT_EQ(other.relay_once().value(), 1u);
+  EXPECT_EQ(transport.ids(), (std::vector<std::string>{"m1", "m1"}));
+  EXPECT_EQ(store.pending_outbox().value(), 0u);
+}
+
+TEST(OutboxRelay, ClaimFailureIsReturned) {
+  pipeline::MemoryStateStore real;
+  pipeline::mocks::FailingStateStore store(real);
+  RecordingTransport transport;
+  pipeline::ManualClock clock;
+  store.fail_claim(pipeline::ErrorCode::kUnavailable);
+  OutboxRelay relay(store, transport, clock);
+  auto r = relay.relay_once();
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().message, "injected failure: claim_outbox");
+}
+
+TEST(OutboxRelay, SeveralRelaysPublishEveryEntryExactlyOnceWithoutFailures) {
+  pipeline::MemoryStateStore store;
+  RecordingTransport transport;
+  pipeline::ManualClock clock;
+  std::vector<std::string> ids;
+  for (int i = 0; i < 200; ++i) ids.push_back(fmt::format("m{}", i));
+  ASSERT_TRUE(enqueue(store, ids));
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 3; ++t) {
+    threads.emplace_back([&, t] {
+      OutboxRelay relay(store, transport, clock, {.owner = "r" + std::to_string(t), .batch_size = 7});
+      ASSERT_TRUE(relay.drain());
+    });
+  }
+  for (auto& th : threads) th.join();
+  auto got = transport.ids();
+  std::sort(got.begin(), got.end());
+  std::sort(ids.begin(), ids.end());
+  EXPECT_EQ(got, ids);
+}
+
+TEST(OutboxRelay, BackgroundWorkerPublishesOnNotifyAndOnPoll) {
+  pipeline::MemoryStateStore store;
+  RecordingTransport transport;
+  pipeline::ManualClock clock;
+  OutboxRelay relay(store, transport, clock, {.owner = "bg", .poll_interval = 5s});
+  relay.start();
+  ASSERT_TRUE(enqueue(store, {"n1"}));
+  relay.notify();
+  ASSERT_TRUE(transport.wait_for_count(1));
+  // Once the worker has armed its poll timer it is idle; the next poll picks up what
+  // is committed without a notify.
+  while (clock.pending_timers() == 0) std::this_thread::yield();
+  ASSERT_TRUE(enqueue(store, {"n2"}));
+  EXPECT_EQ(clock.advance(5s), 1u);
+  ASSERT_TRUE(transport.wait_for_count(2));
+  relay.stop();
+  EXPECT_EQ(transport.ids(), (std::vector<std::string>{"n1", "n2"}));
+  EXPECT_EQ(store.pending_outbox().value(), 0u);
+}
+
+}  // namespace outbox_relay_test

@@ -1,0 +1,165 @@
+#include "pipeline/orchestrate/run_history.hpp"
+
+#include <gtest/gtest.h>
+
+#include "pipeline/core/manual_clock.hpp"
+#include "pipeline/memory/memory_state_store.hpp"
+
+namespace run_history_test {
+
+using namespace std::chrono_literals;
+using pipeline::RunHistory;
+using pipeline::RunKey;
+using pipeline::RunState;
+using pipeline::StartDecision;
+
+RunKey key(std::string processor = "player_game_summary", int wave = 0) {
+  return RunKey{std::move(processor), pipeline::CalendarDate::parse("2025-11-18").value(), wave};
+}
+
+TEST(RunHistory, StartSucceedThenSkipWithinWindowUnlessForced) {
+  pipeline::MemoryStateStore store;
+  pipeline::ManualClock clock;
+  RunHistory history(store, clock);
+  EXPECT_TRUE(history.should_run(key(), 2h).value());
+  auto start = history.try_start(key(), "w1", 2h).value();
+  ASSERT_EQ(start.decision, StartDecision::kStarted);
+  EXPECT_EQ(start.record.attempts, 1);
+  EXPECT_EQ(start.record.lease_until, clock.now() + 10min);
+  clock.advance(3min);
+  ASSERT_TRUE(history.record_success(key(), "w1"));
+  auto rec = history.get(key()).value();
+  ASSERT_TRUE(rec);
+  EXPECT_EQ(rec->state, RunState::kSuccess);
+  EXPECT_EQ(rec->finished_at, clock.now());
+  EXPECT_EQ(rec->started_at, clock.now() - 3min);
+
+  clock.advance(1h);
+  EXPECT_FALSE(history.should_run(key(), 2h).value());
+  EXPECT_EQ(history.try_start(key(), "w2", 2h).value().decision, StartDecision::kSkipped);
+  EXPECT_TRUE(history.should_run(key(), 2h, true).value());
+  auto forced = history.try_start(key(), "w2", 2h, true).value();
+  EXPECT_EQ(forced.decision, StartDecision::kStarted);
+  EXPECT_EQ(forced.record.attempts, 2);
+}
+
+TEST(RunHistory, SuccessOlderThanWindowRunsAgain) {
+  pipeline::MemoryStateStore store;
+  pipeline::ManualClock clock;
+  RunHistory history(store, clock);
+  ASSERT_EQ(history.try_start(key(), "w1", 2h).value().decision, StartDecision::kStarted);
+  ASSERT_TRUE(history.record_success(key(), "w1"));
+  clock.advance(2h + 1s);
+  EXPECT_EQ(history.try_start(key(), "w1", 2h).value().decision, StartDecision::kStarted);
+}
+
+TEST(RunHistory, LiveLeaseIsBusyAndExpiredLeaseIsReclaimable) {
+  pipeline::MemoryStateStore store;
+  pipeline::ManualClock clock;
+  RunHistory history(store, clock, {.lease = 5min});
+  ASSERT_EQ(history.try_start(key(), "crashed", 2h).value().decision, StartDecision::kStarted);
+  clock.advance(4min);
+  auto busy = history.try_start(key(), "w2", 2h, true).value();
+  EXPECT_EQ(busy.decision, StartDecision::kBusy);
+  EXPECT_EQ(busy.record.owner, "crashed");
+  EXPECT_FALSE(history.should_run(key(), 2h).value());
+  clock.advance(2min);
+  auto reclaimed = history.try_start(key(), "w2", 2h).value();
+  EXPECT_EQ(reclaimed.decision, StartDecision::kStarted);
+  EXPECT_EQ(reclaimed.record.attempts, 2);
+  // The crashed runner lost its lease: it can no longer mark the run.
+  auto late = history.record_success(key(), "crashed");
+  ASSERT_FALSE(late);
+  EXPECT_EQ(late.error().code, pipeline::ErrorCode::kFailedPrecondition);
+}
+
+TEST(RunHistory, RenewLeaseKeepsOthersOut) {
+  pipeline::MemoryStateStore store;
+  pipeline::ManualClock clock;
+  RunHistory history(store, clock, {.lease = 5min});
+  ASSERT_EQ(history.try_start(key(), "w1", 2h).value().decision, StartDecision::kStarted);
+  clock.advance(4min);
+  ASSERT_TRUE(history.renew_lease(key(), "w1"));
+  clock.advance(4min);
+  EXPECT_EQ(history.try_start(key(), "w2", 2h).value().decision, StartDecision::kBusy);
+  EXPECT_FALSE(history.renew_lease(key(), "w2"));
+}
+
+TEST(RunHistory, FailureIsRecordedAndRunsAgain) {
+  pipeline::MemoryStateStore store;
+  pipeline::ManualClock clock;
+  RunHistory history(store, clock);
+  ASSERT_EQ(history.try_start(key(), "w1", 2h).value().decision, StartDecision::kStarted);
+  ASSERT_TRUE(history.record_failure(key(), "w1", "BigQuery quota exceeded"));
+  auto rec = history.get(key()).value();
+  ASSERT_TRUE(rec);
+  EXPECT_EQ(rec->state, RunState::kFailed);
+  EXPECT_EQ(rec->error, "BigQuery quota exceeded");
+  EXPECT_TRUE(history.should_run(key(), 2h).value());
+}
+
+TEST(RunHistory, SuccessAndOutboxEntryCommitInOneTransaction) {
+  pipeline::MemoryStateStore store;
+  pipeline::ManualClock clock;
+  RunHistory history(store, clock);
+  ASSERT_EQ(history.try_start(key(), "w1", 2h).value().decision, StartDecision::kStarted);
+  // A failing enqueue rolls the success back too.
+  auto st = store.transact([&](pipeline::Transaction& tx) -> pipeline::Status {
+    PIPELINE_TRY(history.mark_success(tx, key(), "w1"));
+    return tx.enqueue({"", {"done-1", "{}", {}}}).map([](bool) {});
+  });
+  ASSERT_FALSE(st);
+  EXPECT_EQ(history.get(key()).value()->state, RunState::kRunning);
+  ASSERT_TRUE(store.transact([&](pipeline::Transaction& tx) -> pipeline::Status {
+    PIPELINE_TRY(history.mark_success(tx, key(), "w1"));
+    return tx.enqueue({"phase3-complete", {"done-1", "{}", {}}}).map([](bool) {});
+  }));
+  EXPECT_EQ(history.get(key()).value()->state, RunState::kSuccess);
+  EXPECT_EQ(store.pending_outbox().value(), 1u);
+}
+
+TEST(RunHistory, ListsRunsOfOneDate) {
+  pipeline::MemoryStateStore store;
+  pipeline::ManualClock clock;
+  RunHistory history(store, clock);
+  ASSERT_TRUE(history.try_start(key("b_proc", 1), "w", 1h));
+  ASSERT_TRUE(history.try_start(key("a_proc", 0), "w", 1h));
+  RunKey other{"a_proc", pipeline::CalendarDate::parse("2025-11-19").value(), 0};
+  ASSERT_TRUE(history.try_start(other, "w", 1h));
+  auto runs = history.list(key().date).value();
+  ASSERT_EQ(runs.size(), 2u);
+  EXPECT_EQ(runs[0].key, key("a_proc", 0));
+  EXPECT_EQ(runs[1].key, key("b_proc", 1));
+}
+
+TEST(RunHistory, BadProcessorNameIsRejected) {
+  pipeline::MemoryStateStore store;
+  pipeline::ManualClock clock;
+  RunHistory history(store, clock);
+  auto r = history.try_start(key("a/b"), "w", 1h);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, pipeline::ErrorCode::kInvalidArgument);
+}
+
+TEST(RunHistory, ConcurrentStartersExactlyOneWins) {
+  pipeline::MemoryStateStore store;
+  pipeline::ManualClock clock;
+  RunHistory history(store, clock);
+  for (int round = 0; round < 20; ++round) {
+    const RunKey k = key("proc", round);
+    std::atomic<int> started{0}, busy{0};
+    std::vector<std::thread> threads;
+    for (int t = 0; t < 4; ++t)
+      threads.emplace_back([&, t] {
+        auto r = history.try_start(k, "w" + std::to_string(t), 1h);
+        ASSERT_TRUE(r);
+        if (r->decision == StartDecision::kStarted) ++started;
+        if (r->decision == StartDecision::kBusy) ++busy;
+      });
+    for (auto& th : threads) th.join();
+    EXPECT_EQ(started.load(), 1);
+    EXPECT_EQ(busy.load(), 3);
+  }
+}
+
+}  // namespace run_history_test
