@@ -1,0 +1,134 @@
+#pragma once
+/// @file
+/// The NBA pipeline of the seeds as a ready preset: processors per phase, the trigger
+/// registry (ANALYTICS_TRIGGERS, PRECOMPUTE_TRIGGERS and the Phase 4→5 edges) and the
+/// three fan-in trackers. The library is generic; this is its first preset.
+
+#include <chrono>
+#include <string>
+#include <vector>
+
+#include "pipeline/core/topics.hpp"
+#include "pipeline/orchestrate/completion_tracker.hpp"
+#include "pipeline/orchestrate/trigger_registry.hpp"
+
+namespace pipeline::nba {
+
+inline constexpr std::string_view kRawPhase = "phase2_raw";
+inline constexpr std::string_view kAnalyticsPhase = "phase3_analytics";
+inline constexpr std::string_view kPrecomputePhase = "phase4_precompute";
+inline constexpr std::string_view kPredictionsPhase = "phase5_predictions";
+
+/// The 21 Phase 2 raw processors, named after the raw table each loads (the seeds'
+/// names: nbac_* from NBA.com, bdl_* from balldontlie, odds_api_* and bettingpros_* for
+/// props, espn_*, bigdataball_*, br_*).
+inline std::vector<std::string> raw_processors() {
+  return {"nbac_schedule",
+          "nbac_player_list",
+          "nbac_injury_report",
+          "nbac_scoreboard_v2",
+          "nbac_gamebook_player_stats",
+          "nbac_play_by_play",
+          "nbac_team_boxscore",
+          "nbac_player_boxscores",
+          "nbac_referee_assignments",
+          "bdl_player_boxscores",
+          "bdl_active_players",
+          "bdl_injuries",
+          "bdl_standings",
+          "espn_scoreboard",
+          "espn_team_rosters",
+          "espn_boxscores",
+          "bigdataball_play_by_play",
+          "br_rosters",
+          "odds_api_player_points_props",
+          "odds_api_game_lines",
+          "bettingpros_player_points_props"};
+}
+
+/// The 5 Phase 3 analytics processors.
+inline std::vector<std::string> analytics_processors() {
+  return {"player_game_summary", "team_offense_game_summary", "team_defense_game_summary",
+          "upcoming_player_game_context", "upcoming_team_game_context"};
+}
+
+/// The 5 Phase 4 precompute processors.
+inline std::vector<std::string> precompute_processors() {
+  return {"player_daily_cache", "player_shot_zone_analysis", "player_composite_factors", "team_defense_zone_analysis",
+          "ml_feature_store"};
+}
+
+/// The Phase 5 processor the Phase 4→5 tracker triggers.
+inline constexpr std::string_view kPredictionCoordinator = "prediction_coordinator";
+
+/// Source processor → the processors it triggers, across phases 2→3→4→5. Every Phase 4
+/// processor feeds the prediction coordinator, so a mid-day injury update
+/// (nbac_injury_report → upcoming_player_game_context → player_composite_factors,
+/// ml_feature_store → prediction_coordinator) reaches Phases 4 and 5.
+inline TriggerRegistry trigger_preset() {
+  TriggerRegistry r;
+  for (const auto& p : raw_processors()) (void)r.add_processor(p, kRawPhase);
+  for (const auto& p : analytics_processors()) (void)r.add_processor(p, kAnalyticsPhase);
+  for (const auto& p : precompute_processors()) (void)r.add_processor(p, kPrecomputePhase);
+  (void)r.add_processor(kPredictionCoordinator, kPredictionsPhase);
+
+  const std::string pgs = "player_game_summary", tog = "team_offense_game_summary",
+                    tdg = "team_defense_game_summary", upc = "upcoming_player_game_context",
+                    utc = "upcoming_team_game_context";
+  // Phase 2 → Phase 3 (ANALYTICS_TRIGGERS, completed for all 21 raw tables).
+  (void)r.add_trigger("nbac_gamebook_player_stats", {pgs});
+  (void)r.add_trigger("bdl_player_boxscores", {pgs, tog});
+  (void)r.add_trigger("nbac_scoreboard_v2", {tog, tdg});
+  (void)r.add_trigger("nbac_team_boxscore", {tog, tdg});
+  (void)r.add_trigger("nbac_player_boxscores", {pgs});
+  (void)r.add_trigger("nbac_play_by_play", {pgs});
+  (void)r.add_trigger("bigdataball_play_by_play", {pgs});
+  (void)r.add_trigger("espn_boxscores", {pgs, tog});
+  (void)r.add_trigger("espn_scoreboard", {tog, tdg});
+  (void)r.add_trigger("nbac_injury_report", {upc});
+  (void)r.add_trigger("bdl_injuries", {upc});
+  (void)r.add_trigger("odds_api_player_points_props", {upc});
+  (void)r.add_trigger("bettingpros_player_points_props", {upc});
+  (void)r.add_trigger("nbac_player_list", {upc});
+  (void)r.add_trigger("bdl_active_players", {upc});
+  (void)r.add_trigger("espn_team_rosters", {upc});
+  (void)r.add_trigger("br_rosters", {upc});
+  (void)r.add_trigger("nbac_schedule", {upc, utc});
+  (void)r.add_trigger("odds_api_game_lines", {utc});
+  (void)r.add_trigger("bdl_standings", {utc});
+  (void)r.add_trigger("nbac_referee_assignments", {utc});
+  // Phase 3 → Phase 4 (PRECOMPUTE_TRIGGERS, plus the upcoming contexts).
+  (void)r.add_trigger(pgs, {"player_daily_cache", "player_shot_zone_analysis", "player_composite_factors"});
+  (void)r.add_trigger(tog, {"team_defense_zone_analysis"});
+  (void)r.add_trigger(tdg, {"team_defense_zone_analysis"});
+  (void)r.add_trigger(upc, {"player_composite_factors", "ml_feature_store"});
+  (void)r.add_trigger(utc, {"player_composite_factors", "ml_feature_store"});
+  // Phase 4 → Phase 5.
+  for (const auto& p : precompute_processors()) (void)r.add_trigger(p, {std::string(kPredictionCoordinator)});
+  return r;
+}
+
+/// The three fan-in trackers of the NBA pipeline: Phase 2→3 (21 raw processors),
+/// Phase 3→4 (5 analytics) and Phase 4→5 (5 precompute), named after the phase they
+/// trigger, publishing to `<prefix>-phaseN-trigger` (N = the phase triggered). Deadlines
+/// and debounce are the
+/// defaults of `CompletionTrackerConfig` (30 minutes, 80%, 5 minutes).
+inline std::vector<CompletionTrackerConfig> tracker_presets(const TopicNaming& topics = TopicNaming{"nba"}) {
+  const TriggerRegistry registry = trigger_preset();
+  auto make = [&](std::string_view name, std::string_view up, std::string_view down,
+                  std::vector<std::string> expected, int phase) {
+    CompletionTrackerConfig c;
+    c.name = std::string(name);
+    c.upstream_phase = std::string(up);
+    c.downstream_phase = std::string(down);
+    c.expected = std::move(expected);
+    c.trigger_topic = fmt::format("{}-phase{}-trigger", topics.prefix, phase);
+    c.registry = registry;
+    return c;
+  };
+  return {make(kAnalyticsPhase, kRawPhase, kAnalyticsPhase, raw_processors(), 3),
+          make(kPrecomputePhase, kAnalyticsPhase, kPrecomputePhase, analytics_processors(), 4),
+          make(kPredictionsPhase, kPrecomputePhase, kPredictionsPhase, precompute_processors(), 5)};
+}
+
+}  // namespace pipeline::nba
