@@ -20,4 +20,14 @@
 #include "pipeline/core/trace_context.hpp"
 #include "pipeline/core/transport.hpp"
 
+#include "pipeline/memory/metrics_registry.hpp"
+
+#include "pipeline/alert/alert_manager.hpp"
+#include "pipeline/alert/callback_sink.hpp"
+#include "pipeline/alert/coverage_rules.hpp"
+#include "pipeline/alert/digest.hpp"
+#include "pipeline/alert/rate_limiter.hpp"
+#include "pipeline/alert/sink_base.hpp"
+#include "pipeline/alert/structured_log_sink.hpp"
+
 #include "pipeline/coordinate/scheduler.hpp"
