@@ -3,6 +3,7 @@
 #include <cstdio>
 
 #include <pipeline/pipeline.hpp>
+#include <pipeline/mocks/recording_transport.hpp>
 
 #ifdef CONSUMER_HAS_SCHEDULE
 #include <pipeline/schedule/daily_schedule.hpp>
@@ -19,6 +20,16 @@ int main() {
   clock.advance(std::chrono::minutes(30));
   auto date = pipeline::CalendarDate::parse("2025-11-18");
   if (!fired || !date) return 1;
+  // pipeline::mocks: a recording transport delivering synchronously to a subscriber.
+  pipeline::mocks::RecordingTransport transport;
+  int delivered = 0;
+  auto sub = transport.subscribe({"consumer-sub", "consumer-topic", {}}, [&](pipeline::DeliveryPtr d) {
+    ++delivered;
+    (void)d->ack();
+  });
+  if (!sub || !transport.publish("consumer-topic", {"consumer/1", "{}", {}}) || delivered != 1 ||
+      transport.published_count() != 1)
+    return 1;
 #ifdef CONSUMER_HAS_SCHEDULE
   {
     // 06:00 Pacific on the spring-forward day is already PDT: 13:00Z.
