@@ -421,10 +421,20 @@ pipeline::Status Warehouse::create_table(const TableSpec& spec) {
     for (const auto& c : spec.columns) found = found || c.name == k;
     if (!found) return bad("primary key column '" + k + "' is not a column");
   }
-  if (!spec.entity_column.empty() && !wd::is_identifier(spec.entity_column)) return bad("entity column is not an identifier");
+  if (!spec.entity_column.empty()) {
+    bool found = false;
+    for (const auto& c : spec.columns) found = found || c.name == spec.entity_column;
+    if (!found) return bad("entity column '" + spec.entity_column + "' is not a column");
+  }
   const std::string sql = fmt::format("CREATE TABLE IF NOT EXISTS {} ({}, PRIMARY KEY ({}))", spec.name, wd::join(defs, ", "),
                                       wd::join(spec.primary_key, ", "));
   PIPELINE_TRY(impl_->exec(sql.c_str()));
+  if (!spec.entity_column.empty()) {
+    // Rolling windows read one entity across many dates: index (entity, game_date).
+    const std::string index = fmt::format("CREATE INDEX IF NOT EXISTS {0}_by_{1} ON {0} ({1}, game_date)", spec.name,
+                                          spec.entity_column);
+    PIPELINE_TRY(impl_->exec(index.c_str()));
+  }
   impl_->tables.insert_or_assign(spec.name, spec);
   return pipeline::ok();
 }

@@ -37,7 +37,7 @@ struct Column {
 /// A table: its columns and primary key. Every warehouse table has a `game_date` TEXT column
 /// ("YYYY-MM-DD") first in its primary key, so a date's partition can be counted, read and
 /// rewritten; `entity_column` names the entity the change layer filters on (player_lookup,
-/// team_abbr or game_id).
+/// team_abbr or game_id; indexed with game_date for rolling-window reads).
 struct TableSpec {
   std::string name;
   std::string phase;  ///< "raw", "analytics", "precompute", "predictions".
