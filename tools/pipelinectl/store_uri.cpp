@@ -1,0 +1,49 @@
+#include "store_uri.hpp"
+
+#include <filesystem>
+#include <system_error>
+
+#include "pipeline/memory/memory_state_store.hpp"
+#ifdef PIPELINE_CTL_HAVE_SQLITE
+#include "pipeline/sqlite/sqlite_state_store.hpp"
+#endif
+
+namespace pipelinectl {
+
+pipeline::Result<StoreUri> parse_store_uri(std::string_view text) {
+  using pipeline::ErrorCode;
+  if (text == "memory") return StoreUri{StoreUri::Kind::kMemory, {}};
+  if (text.starts_with("sqlite:")) {
+    std::string_view path = text.substr(7);
+    if (path.starts_with("//")) path.remove_prefix(2);  // sqlite://PATH is accepted too
+    if (path.empty()) return pipeline::fail(ErrorCode::kInvalidArgument, "--store 'sqlite:' needs a file path (sqlite:PATH)");
+    return StoreUri{StoreUri::Kind::kSqlite, std::string(path)};
+  }
+  if (text.starts_with("postgresql://") || text.starts_with("postgres://"))
+    return pipeline::fail(ErrorCode::kInvalidArgument,
+                          "--store '{}': PostgreSQL is not built into this pipelinectl (use memory or sqlite:PATH)",
+                          text);
+  return pipeline::fail(ErrorCode::kInvalidArgument,
+                        "--store '{}' is not a store URI (expected memory, sqlite:PATH or postgresql://...)", text);
+}
+
+pipeline::Result<std::unique_ptr<pipeline::StateStore>> open_store(std::string_view text, StoreAccess access) {
+  auto uri = parse_store_uri(text);
+  if (!uri) return pipeline::fail(uri.error());
+  if (uri->kind == StoreUri::Kind::kMemory)
+    return std::unique_ptr<pipeline::StateStore>(std::make_unique<pipeline::MemoryStateStore>());
+#ifdef PIPELINE_CTL_HAVE_SQLITE
+  std::error_code ec;
+  if (access == StoreAccess::kExisting && !std::filesystem::exists(uri->path, ec))
+    return pipeline::fail(pipeline::ErrorCode::kNotFound, "--store sqlite:{}: no such file", uri->path);
+  auto store = pipeline::SqliteStateStore::open(uri->path);
+  if (!store) return pipeline::fail(store.error());
+  return std::unique_ptr<pipeline::StateStore>(std::move(*store));
+#else
+  (void)access;
+  return pipeline::fail(pipeline::ErrorCode::kInvalidArgument,
+                        "--store sqlite:{}: SQLite is not built into this pipelinectl", uri->path);
+#endif
+}
+
+}  // namespace pipelinectl
