@@ -62,7 +62,7 @@ const char* synchronous_pragma(SqliteSynchronous s) {
 constexpr const char* kSchema =
     "CREATE TABLE IF NOT EXISTS rows(key TEXT PRIMARY KEY NOT NULL, value BLOB NOT NULL) WITHOUT ROWID;"
     "CREATE TABLE IF NOT EXISTS outbox("
-    "  sequence INTEGER PRIMARY KEY AUTOINCREMENT,"
+    "  sequence INTEGER PRIMARY KEY,"  // the rowid: max + 1 on insert, so commit order
     "  id TEXT NOT NULL UNIQUE,"
     "  topic TEXT NOT NULL,"
     "  payload BLOB NOT NULL,"
