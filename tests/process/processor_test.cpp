@@ -1,0 +1,299 @@
+#include <chrono>
+#include <map>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "pipeline/core/manual_clock.hpp"
+#include "pipeline/core/message_codec.hpp"
+#include "pipeline/memory/memory_state_store.hpp"
+#include "pipeline/memory/memory_transport.hpp"
+#include "pipeline/mocks/recording_transport.hpp"
+#include "pipeline/process/processor.hpp"
+
+namespace pipeline {
+namespace processor_test {
+
+using std::chrono::minutes;
+
+const CalendarDate kDate = *CalendarDate::parse("2025-11-18");
+constexpr std::string_view kTopic = "test-phase3-analytics-complete";
+
+/// 450 players with a points field; one can be changed to simulate a mid-day update.
+struct Roster {
+  std::map<std::string, std::int64_t> points;
+  Roster() {
+    for (int i = 0; i < 450; ++i) points[fmt::format("player-{:03}", i)] = 10 + i % 30;
+  }
+};
+
+/// A processor over the roster: "writes" one output row per processed player, keyed by
+/// (date, player) — an upsert, so reprocessing is idempotent.
+class SummaryProcessor final : public Processor {
+ public:
+  SummaryProcessor(ProcessorServices s, ProcessorConfig c, ChangeDetector* d, Roster& roster)
+      : Processor(s, std::move(c), d), roster_(roster) {}
+
+  std::vector<std::string> processed;  // ids the last step processed
+  int steps = 0;
+  int fail_next = 0;
+  std::function<void()> during_step;
+  std::map<std::string, std::int64_t> output;
+
+ protected:
+  Result<ProcessResult> process(const ProcessRequest& req) override {
+    ++steps;
+    processed.clear();
+    if (during_step) during_step();
+    if (fail_next > 0) {
+      --fail_next;
+      return fail(ErrorCode::kUnavailable, "warehouse unavailable");
+    }
+    const auto filter = req.filter();
+    for (const auto& [id, pts] : roster_.points) {
+      if (!filter(id)) continue;
+      output[id] = pts * 2;
+      processed.push_back(id);
+    }
+    ProcessResult r;
+    r.record_count = static_cast<std::int64_t>(processed.size());
+    r.entities_changed = req.full() ? ChangedEntities{} : ChangedEntities{EntityChanges{{"players", processed}}};
+    if (req.full()) r.entities_changed.reset();
+    return r;
+  }
+  Result<std::vector<EntitySnapshot>> snapshot(CalendarDate) override {
+    std::vector<EntitySnapshot> snap;
+    snap.reserve(roster_.points.size());
+    for (const auto& [id, pts] : roster_.points) snap.push_back({id, {{"points", pts}}});
+    return snap;
+  }
+
+ private:
+  Roster& roster_;
+};
+
+struct Fixture {
+  ManualClock clock;
+  MemoryStateStore store;
+  mocks::RecordingTransport transport{false};
+  RunHistory history{store, clock};
+  OutboxRelay relay{store, transport, clock};
+  Roster roster;
+  ChangeDetector detector = *ChangeDetector::create(store, ChangeDetectorConfig{"players", {"points"}, "change"});
+  SummaryProcessor processor{ProcessorServices{store, clock, history, nullptr, &relay, &transport, nullptr},
+                             ProcessorConfig{"player_game_summary", "phase3_analytics", std::string(kTopic),
+                                             "player_game_summary", "analytics"},
+                             &detector, roster};
+
+  std::vector<Message> published() {
+    (void)relay.drain();
+    std::vector<Message> out;
+    for (const auto& r : transport.published()) out.push_back(*decode_message(r.message.payload));
+    return out;
+  }
+};
+
+TEST(Processor, FirstRunProcessesEveryPlayerAndPublishesOneCompletion) {
+  Fixture f;
+  auto report = f.processor.run(kDate);
+  ASSERT_TRUE(report) << report.error().to_string();
+  EXPECT_EQ(report->outcome, RunOutcome::kCompleted);
+  EXPECT_EQ(f.processor.processed.size(), 450u);
+  auto msgs = f.published();
+  ASSERT_EQ(msgs.size(), 1u);
+  EXPECT_EQ(msgs[0].status, CompletionStatus::kSuccess);
+  EXPECT_EQ(msgs[0].record_count, 450);
+  EXPECT_EQ(msgs[0].processor_name, "player_game_summary");
+  EXPECT_EQ(msgs[0].game_date, kDate);
+}
+
+TEST(Processor, ReprocessesExactlyTheOneChangedPlayerOf450) {
+  Fixture f;
+  ASSERT_TRUE(f.processor.run(kDate));
+  f.roster.points["player-123"] = 99;  // a mid-day update to one player
+  Message trigger;
+  trigger.processor_name = "phase2_to_phase3";
+  trigger.phase = "phase2_raw";
+  trigger.execution_id = "trigger-1";
+  trigger.game_date = kDate;
+  trigger.is_incremental = true;
+  trigger.metadata = {{"wave", 1}};
+  trigger.entities_changed = EntityChanges{{"players", {"player-123"}}};
+  auto report = f.processor.run(kDate, &trigger);
+  ASSERT_TRUE(report) << report.error().to_string();
+  EXPECT_EQ(report->outcome, RunOutcome::kCompleted);
+  EXPECT_EQ(f.processor.processed, std::vector<std::string>{"player-123"});
+  EXPECT_EQ(report->entities_processed, 1u);
+  EXPECT_FALSE(report->full);
+  EXPECT_EQ(f.processor.output["player-123"], 198);
+  auto msgs = f.published();
+  ASSERT_EQ(msgs.size(), 2u);
+  EXPECT_TRUE(msgs[1].is_incremental);
+  EXPECT_EQ(msgs[1].entities_changed, (ChangedEntities{EntityChanges{{"players", {"player-123"}}}}));
+  ASSERT_EQ(msgs[1].trace_links.size(), 1u);
+  EXPECT_EQ(msgs[1].trace_links[0].execution_id, "trigger-1");
+}
+
+TEST(Processor, UnchangedInputsStillCompleteWithAnEmptyChangeMapAndNoStep) {
+  Fixture f;
+  ASSERT_TRUE(f.processor.run(kDate));
+  Message trigger;
+  trigger.processor_name = "t";
+  trigger.phase = "p";
+  trigger.execution_id = "e";
+  trigger.game_date = kDate;
+  trigger.metadata = {{"wave", 2}};
+  auto report = f.processor.run(kDate, &trigger);
+  ASSERT_TRUE(report);
+  EXPECT_EQ(report->outcome, RunOutcome::kCompleted);
+  EXPECT_EQ(f.processor.steps, 1);
+  auto msgs = f.published();
+  ASSERT_EQ(msgs.size(), 2u);
+  EXPECT_EQ(msgs[1].entities_changed, ChangedEntities{EntityChanges{}});
+}
+
+TEST(Processor, RedeliveryAfterSuccessRepublishesTheStoredCompletionWithTheSameId) {
+  Fixture f;
+  ASSERT_TRUE(f.processor.run(kDate));
+  (void)f.relay.drain();
+  const auto first = f.transport.published();
+  ASSERT_EQ(first.size(), 1u);
+  auto again = f.processor.run(kDate);
+  ASSERT_TRUE(again);
+  EXPECT_EQ(again->outcome, RunOutcome::kAlreadyDone);
+  EXPECT_EQ(f.processor.steps, 1);
+  const auto all = f.transport.published();
+  ASSERT_EQ(all.size(), 2u);
+  EXPECT_EQ(all[1].message.id, first[0].message.id);
+  EXPECT_EQ(all[1].message.payload, first[0].message.payload);
+}
+
+TEST(Processor, FailedStepRecordsFailurePublishesFailedAndTheRetryCompletes) {
+  Fixture f;
+  f.processor.fail_next = 1;
+  auto failed = f.processor.run(kDate);
+  ASSERT_TRUE(failed);
+  EXPECT_EQ(failed->outcome, RunOutcome::kFailed);
+  EXPECT_NE(failed->detail.find("warehouse unavailable"), std::string::npos);
+  auto retry = f.processor.run(kDate);
+  ASSERT_TRUE(retry);
+  EXPECT_EQ(retry->outcome, RunOutcome::kCompleted);
+  auto msgs = f.published();
+  ASSERT_EQ(msgs.size(), 2u);
+  EXPECT_EQ(msgs[0].status, CompletionStatus::kFailed);
+  EXPECT_EQ(msgs[1].status, CompletionStatus::kSuccess);
+  // Fingerprints were stored only by the successful run: a third run finds nothing changed.
+  auto third = f.processor.run(kDate, nullptr, RunOptions{true, nullptr});
+  ASSERT_TRUE(third);
+  EXPECT_EQ(f.processor.steps, 2);
+  const auto ids = f.transport.published();
+  EXPECT_NE(ids[0].message.id, ids[1].message.id);
+}
+
+TEST(Processor, FingerprintsOfAFailedRunAreNotStored) {
+  Fixture f;
+  ASSERT_TRUE(f.processor.run(kDate));
+  f.roster.points["player-001"] = 77;
+  f.processor.fail_next = 1;
+  Message trigger;
+  trigger.processor_name = "t";
+  trigger.phase = "p";
+  trigger.execution_id = "e";
+  trigger.game_date = kDate;
+  trigger.metadata = {{"wave", 1}};
+  ASSERT_EQ(f.processor.run(kDate, &trigger)->outcome, RunOutcome::kFailed);
+  ASSERT_EQ(f.processor.run(kDate, &trigger)->outcome, RunOutcome::kCompleted);
+  EXPECT_EQ(f.processor.processed, std::vector<std::string>{"player-001"});
+}
+
+/// A data source with no rows: the critical input fails the dependency check.
+class EmptySource final : public DependencyDataSource {
+ public:
+  Result<std::int64_t> row_count(std::string_view, CalendarDate) override { return 0; }
+  Result<std::optional<TimePoint>> last_updated(std::string_view, CalendarDate) override {
+    return std::optional<TimePoint>{};
+  }
+};
+
+TEST(Processor, FailedCriticalDependencyRunsNothingAndPublishesNothing) {
+  Fixture f;
+  EmptySource source;
+  DependencyChecker deps(f.clock, source);
+  DependencySpec spec;
+  spec.table = "nbac_gamebook_player_stats";
+  spec.critical = true;
+  spec.expected_count_min = 100;
+  ASSERT_TRUE(deps.declare("player_game_summary", {spec}));
+  SummaryProcessor p{ProcessorServices{f.store, f.clock, f.history, &deps, &f.relay, &f.transport, nullptr},
+                     ProcessorConfig{"player_game_summary", "phase3_analytics", std::string(kTopic), "player_game_summary", "analytics"}, &f.detector,
+                     f.roster};
+  auto report = p.run(kDate);
+  ASSERT_TRUE(report);
+  EXPECT_EQ(report->outcome, RunOutcome::kDependenciesFailed);
+  EXPECT_NE(report->detail.find("nbac_gamebook_player_stats"), std::string::npos);
+  EXPECT_EQ(p.steps, 0);
+  EXPECT_TRUE(f.published().empty());
+}
+
+TEST(Processor, ALongStepExtendsTheDeliveryDeadlineSoItIsNotRedeliveredMidRun) {
+  ManualClock clock;
+  MemoryStateStore store;
+  MemoryTransport transport(clock);
+  RunHistory history(store, clock);
+  OutboxRelay relay(store, transport, clock);
+  Roster roster;
+  SummaryProcessor p{ProcessorServices{store, clock, history, nullptr, &relay, &transport, nullptr},
+                     ProcessorConfig{"player_game_summary", "phase3_analytics", std::string(kTopic), "player_game_summary", "analytics"}, nullptr,
+                     roster};
+  p.during_step = [&] { clock.advance(minutes(30)); };  // a 30-minute full batch
+  int deliveries = 0;
+  auto handler = p.handler();
+  auto sub = transport.subscribe({"phase3-sub", "phase2-trigger", {}}, [&](DeliveryPtr d) {
+    ++deliveries;
+    handler(d);
+  });
+  ASSERT_TRUE(sub);
+  Message trigger;
+  trigger.processor_name = "phase2_to_phase3";
+  trigger.phase = "phase2_raw";
+  trigger.execution_id = "x";
+  trigger.game_date = kDate;
+  ASSERT_TRUE(transport.publish("phase2-trigger", {"phase2_to_phase3/2025-11-18/w0", encode_message(trigger), {}}));
+  transport.pump();
+  clock.advance(minutes(60));
+  transport.pump();
+  EXPECT_EQ(deliveries, 1);
+  EXPECT_EQ(p.steps, 1);
+  auto rec = history.get(RunKey{"player_game_summary", kDate, 0});
+  ASSERT_TRUE(rec && *rec);
+  EXPECT_EQ((*rec)->state, RunState::kSuccess);
+}
+
+TEST(Processor, AMalformedTriggerIsNackedWithTheDecodeError) {
+  Fixture f;
+  auto handler = f.processor.handler();
+  auto d = std::make_shared<mocks::RecordingTransport::RecordedDelivery>("t", "s",
+                                                                         OutgoingMessage{"id-1", "{\"game_date\":1}", {}});
+  handler(d);
+  EXPECT_NE(d->outcome().find("nacked"), std::string::npos);
+  EXPECT_NE(d->outcome().find("game_date"), std::string::npos);
+  EXPECT_EQ(f.processor.steps, 0);
+}
+
+TEST(Processor, ARunKilledBeforeRecordingSuccessRunsAgainAfterItsLease) {
+  Fixture f;
+  // A runner that started and died: it holds the lease but never records anything.
+  ASSERT_TRUE(f.history.try_start(RunKey{"player_game_summary", kDate, 0}, "dead-worker", std::chrono::hours(24)));
+  auto busy = f.processor.run(kDate);
+  ASSERT_TRUE(busy);
+  EXPECT_EQ(busy->outcome, RunOutcome::kBusy);
+  f.clock.advance(minutes(11));
+  auto report = f.processor.run(kDate);
+  ASSERT_TRUE(report);
+  EXPECT_EQ(report->outcome, RunOutcome::kCompleted);
+  EXPECT_EQ(f.processor.processed.size(), 450u);
+}
+
+}  // namespace processor_test
+}  // namespace pipeline
