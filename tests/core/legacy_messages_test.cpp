@@ -131,6 +131,17 @@ TEST(LegacyMessages, ScraperErrorsNameEveryBadField) {
             "invalid legacy scraper message: field 'scraper_name': is required but missing");
 }
 
+TEST(LegacyMessages, FarFutureTimestampIsAFieldErrorNotAnOverflow) {
+  // Found by the raw_data_loaded fuzzer: year 2825 overflowed the nanosecond clock.
+  auto j = nlohmann::json::parse(kRawLoadedSample);
+  j["timestamp"] = "2825-11-15T02:30:00Z";
+  auto r = adapt_raw_loaded_message(j.dump());
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().message,
+            "invalid legacy raw_data_loaded message: field 'timestamp': '2825-11-15T02:30:00Z' is not an RFC 3339 "
+            "timestamp (year outside 1678..2261)");
+}
+
 TEST(LegacyMessages, AdaptsTheSeedRawDataLoadedMessage) {
   auto m = adapt_raw_loaded_message(kRawLoadedSample);
   ASSERT_TRUE(m) << m.error().to_string();

@@ -55,6 +55,8 @@ inline Result<TimePoint> parse_rfc3339(std::string_view s) {
     return bad("expected HH:MM:SS");
   const year_month_day ymd{year(y), month(static_cast<unsigned>(mo)), day(static_cast<unsigned>(d))};
   if (!ymd.ok()) return bad("no such day");
+  // TimePoint counts nanoseconds in 64 bits: it spans 1677-09-21..2262-04-11 only.
+  if (y < 1678 || y > 2261) return bad("year outside 1678..2261");
   if (h > 23 || mi > 59 || sec > 60) return bad("time of day out of range");
   std::size_t pos = 19;
   microseconds frac{0};

@@ -30,6 +30,17 @@ int main() {
   if (!sub || !transport.publish("consumer-topic", {"consumer/1", "{}", {}}) || delivered != 1 ||
       transport.published_count() != 1)
     return 1;
+  {
+    pipeline::Message m;
+    m.processor_name = "player_game_summary";
+    m.phase = "phase3_analytics";
+    m.execution_id = pipeline::new_execution_id();
+    m.correlation_id = m.execution_id;
+    m.game_date = *date;
+    m.entities_changed = pipeline::EntityChanges{{"players", {"lebron-james"}}};
+    auto back = pipeline::decode_message(pipeline::encode_message(m));
+    if (!back || !(*back == m) || pipeline::decode_message("{}")) return 1;
+  }
 #ifdef CONSUMER_HAS_SCHEDULE
   {
     // 06:00 Pacific on the spring-forward day is already PDT: 13:00Z.
