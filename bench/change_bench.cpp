@@ -1,7 +1,8 @@
 // bench_change: change detection over N entities, ~0.1% changed, side by side with the
 // seeds' SQL diff (LEFT JOIN ... IS DISTINCT FROM) in SQLite over the same data.
 //
-// Every benchmark runs on ONE thread. What each includes:
+// Every benchmark runs on ONE thread except BM_ChangeDetector_MemoryTwoThreads (the same
+// work split over 2 threads, the caller's included; timed in real time). What each includes:
 //  - BM_ChangeDetector_Memory: ChangeDetector::diff with the stored fingerprints already
 //    loaded: fingerprint every current entity (canonical encoding + XXH3), probe the flat
 //    table, find removed ids, build the sorted ChangeSet (ids copied).
@@ -86,11 +87,11 @@ pipeline::MemoryStateStore& memory_store(std::size_t n) {
   return *slot;
 }
 
-void BM_ChangeDetector_Memory(benchmark::State& state) {
+void memory_bench(benchmark::State& state, unsigned threads) {
   const auto n = static_cast<std::size_t>(state.range(0));
   const auto& d = data(n);
   auto& store = memory_store(n);
-  auto detector = pipeline::ChangeDetector::create(store, config());
+  auto detector = pipeline::ChangeDetector::create(store, config(), {nullptr, {}, threads});
   auto table = detector->load(kDate);
   if (!table) {
     state.SkipWithError(table.error().to_string().c_str());
@@ -104,9 +105,12 @@ void BM_ChangeDetector_Memory(benchmark::State& state) {
   }
   if (changed != d.changed) state.SkipWithError("wrong number of changed entities");
   state.counters["changed"] = static_cast<double>(changed);
-  state.counters["threads"] = 1;
+  state.counters["threads"] = threads;
   state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations() * n));
 }
+
+void BM_ChangeDetector_Memory(benchmark::State& state) { memory_bench(state, 1); }
+void BM_ChangeDetector_MemoryTwoThreads(benchmark::State& state) { memory_bench(state, 2); }
 
 void BM_ChangeDetector_MemoryDiffOnly(benchmark::State& state) {
   const auto n = static_cast<std::size_t>(state.range(0));
@@ -222,6 +226,7 @@ void BM_ChangeDetector_LoadFingerprints_Sqlite(benchmark::State& state) {
 #endif
 
 BENCHMARK(BM_ChangeDetector_Memory)->Arg(1'000'000)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_ChangeDetector_MemoryTwoThreads)->Arg(1'000'000)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_ChangeDetector_MemoryDiffOnly)->Arg(1'000'000)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_ChangeDetector_SqliteLeftJoin)->Arg(1'000'000)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_ChangeDetector_LoadFingerprints_Memory)->Arg(1'000'000)->Unit(benchmark::kMillisecond);

@@ -300,4 +300,31 @@ TEST(ChangeDetector, MillionEntitiesAreDiffedExactly) {
   EXPECT_TRUE(d.detect(kDate, players).nothing_changed());
 }
 
+TEST(ChangeDetector, TwoThreadsFindTheSameChangesAndCrossPartDuplicates) {
+  MemoryStateStore store;
+  auto one = make(store);
+  auto two = ChangeDetector::create(store, pipeline::player_change_detector(), {nullptr, {}, 2});
+  ASSERT_TRUE(two);
+  std::vector<EntitySnapshot> players;
+  for (int i = 0; i < 200'000; ++i) players.push_back(player(fmt::format("p{}", i), "active", i % 40));
+  ASSERT_TRUE(commit(store, one, one.detect(kDate, players)));
+  players[10].fields[0].value = std::string("out");
+  players[150'000].fields[0].value = std::string("out");
+  players[199'999].id = "brand-new";
+  const auto a = one.detect(kDate, players);
+  const auto b = two->detect(kDate, players);
+  EXPECT_EQ(b.changed, (std::vector<std::string>{"p10", "p150000"}));
+  EXPECT_EQ(b.added, std::vector<std::string>{"brand-new"});
+  EXPECT_EQ(b.removed, std::vector<std::string>{"p199999"});
+  EXPECT_EQ(a.changed, b.changed);
+  EXPECT_EQ(a.added, b.added);
+  EXPECT_EQ(a.removed, b.removed);
+  EXPECT_EQ(a.unchanged, b.unchanged);
+
+  players[199'998].id = "p5";  // the first half holds p5 too
+  const auto dup = two->detect(kDate, players);
+  EXPECT_TRUE(dup.full_fallback);
+  EXPECT_NE(dup.fallback_reason.find("'p5'"), std::string::npos) << dup.fallback_reason;
+}
+
 }  // namespace change_detector_test

@@ -4,33 +4,109 @@
 /// of a current snapshot against them.
 
 #include <algorithm>
+#include <bit>
 #include <cstdint>
+#include <cstdlib>
 #include <cstring>
 #include <limits>
+#include <memory>
+#include <new>
 #include <optional>
 #include <span>
 #include <string>
+#include <thread>
 #include <string_view>
 #include <vector>
 
 #include "pipeline/change/fingerprint.hpp"
 
+#if defined(__linux__)
+#include <sys/mman.h>
+#endif
+
 namespace pipeline {
+
+namespace internal {
+/// A zeroed array of trivially copyable `T`, 2 MiB-aligned and (on Linux) advised onto
+/// transparent huge pages when large: random probes over a 48 MB table otherwise pay a
+/// TLB miss (a serial page walk) each, which defeats prefetching.
+template <class T>
+class HugeArray {
+ public:
+  HugeArray() = default;
+  explicit HugeArray(std::size_t n) : size_(n) {
+    if (n == 0) return;
+    constexpr std::size_t kHuge = std::size_t{2} << 20;
+    const std::size_t bytes = n * sizeof(T);
+    const bool huge = bytes >= kHuge;
+    const std::size_t align = huge ? kHuge : alignof(std::max_align_t);
+    const std::size_t rounded = (bytes + align - 1) / align * align;
+    void* p = std::aligned_alloc(align, rounded);
+    if (p == nullptr) throw std::bad_alloc();
+#if defined(__linux__) && defined(MADV_HUGEPAGE)
+    if (huge) (void)madvise(p, rounded, MADV_HUGEPAGE);
+#endif
+    std::memset(p, 0, rounded);
+    data_.reset(static_cast<T*>(p));
+  }
+  T* data() const { return data_.get(); }
+  T& operator[](std::size_t i) const { return data_.get()[i]; }
+  [[nodiscard]] std::size_t size() const { return size_; }
+  [[nodiscard]] bool empty() const { return size_ == 0; }
+  T* begin() const { return data_.get(); }
+  T* end() const { return data_.get() + size_; }
+
+ private:
+  struct Free {
+    void operator()(T* p) const { std::free(p); }
+  };
+  std::unique_ptr<T, Free> data_;
+  std::size_t size_ = 0;
+};
+
+/// How many parts `parallel_for` splits `n` items into: at most `threads`, and none
+/// smaller than 64k items (a thread costs more than it saves below that).
+inline std::size_t parallel_parts(std::size_t n, unsigned threads) {
+  constexpr std::size_t kMinPart = 1u << 16;
+  const std::size_t by_size = std::max<std::size_t>(1, n / kMinPart);
+  return std::clamp<std::size_t>(threads, 1, std::min<std::size_t>(by_size, 64));
+}
+
+/// Runs `f(part, begin, end)` over `parts` contiguous slices of [0, n): part 0 on the
+/// calling thread, the others on threads started here and joined before returning. If a
+/// thread cannot be started its part runs on the calling thread instead.
+template <class F>
+void parallel_for(std::size_t n, std::size_t parts, F&& f) {
+  auto bounds = [&](std::size_t p) { return n * p / parts; };
+  std::vector<std::thread> workers;
+  std::vector<std::size_t> inline_parts;
+  for (std::size_t p = 1; p < parts; ++p) {
+    try {
+      workers.emplace_back([&f, p, b = bounds(p), e = bounds(p + 1)] { f(p, b, e); });
+    } catch (...) {
+      inline_parts.push_back(p);
+    }
+  }
+  f(std::size_t{0}, bounds(0), bounds(1));
+  for (auto p : inline_parts) f(p, bounds(p), bounds(p + 1));
+  for (auto& w : workers) w.join();
+}
+}  // namespace internal
 
 /// The fingerprints stored after the last successful processing of one entity kind and
 /// date, held in memory for diffing.
 ///
 /// A flat open-addressing table (linear probing, load ≤ 0.5) keyed by the 64-bit hash of
-/// the id; every slot also points at the id's bytes in one contiguous arena, so a hit is
+/// the id; every slot also holds the id (or points at it in an arena), so a hit is
 /// confirmed by comparing the id itself (no trust in the hash alone). `diff` probes in
 /// blocks and prefetches slots and id bytes ahead, so 1M lookups overlap their cache
 /// misses instead of paying them one after another.
 ///
 /// **Thread safety:** `find`, `diff`, `for_each` and `size` are const and may run
 /// concurrently; `insert`/`reserve` need exclusive access.
-/// **Performance:** 24 bytes per slot (2–4 slots per entity) + the id bytes; `diff` is
-/// O(n + capacity) on one thread and allocates only its result and a 1-byte-per-slot
-/// "seen" map. **Errors:** none; `insert` reports an id already present by returning false.
+/// **Performance:** 32-byte slots (2–4 per entity; ids ≤ 15 bytes inline, longer ones
+/// in an arena), on huge pages where the OS allows; `diff` is O(n + capacity / 64) on one
+/// thread and allocates only its result and a 1-bit-per-slot "seen" map. **Errors:** none; `insert` reports an id already present by returning false.
 ///
 /// **Example:**
 /// @code
@@ -48,8 +124,8 @@ class FingerprintTable {
     std::vector<std::uint32_t> changed;   ///< Indices of current entities whose fingerprint differs.
     std::vector<std::string_view> removed;  ///< Table ids absent from the current snapshot (views into the table).
     std::size_t unchanged = 0;
-    /// Index of a current entity whose id appeared earlier in the snapshot, if any.
-    std::optional<std::uint32_t> duplicate;
+    /// An id that appears more than once in the current snapshot, if any.
+    std::optional<std::string_view> duplicate;
   };
 
   FingerprintTable() = default;
@@ -70,8 +146,21 @@ class FingerprintTable {
       if (slots_[i].hash == h && id_at(slots_[i]) == id) return false;
       i = (i + 1) & mask_;
     }
-    slots_[i] = Slot{h, fingerprint, static_cast<std::uint64_t>(arena_.size()), static_cast<std::uint32_t>(id.size())};
-    arena_.append(id);
+    Slot& s = slots_[i];
+    s.hash = h;
+    s.fingerprint = fingerprint;
+    if (id.size() <= Slot::kInline) {
+      std::memcpy(s.id, id.data(), id.size());
+      s.tag = static_cast<std::uint8_t>(id.size());
+    } else {
+      const std::uint64_t offset = arena_.size();
+      const auto size = static_cast<std::uint32_t>(id.size());
+      std::memcpy(s.id, &offset, sizeof offset);
+      std::memcpy(s.id + sizeof offset, &size, sizeof size);
+      s.tag = Slot::kInArena;
+      arena_.append(id);
+    }
+    occupied_[i >> 6] |= std::uint64_t{1} << (i & 63);
     ++size_;
     return true;
   }
@@ -97,8 +186,10 @@ class FingerprintTable {
   }
 
   /// Compares a current snapshot (`ids[i]` has fingerprint `fingerprints[i]`; both the
-  /// same length, below 2^32) with the table.
-  [[nodiscard]] Diff diff(std::span<const std::string_view> ids, std::span<const std::uint64_t> fingerprints) const {
+  /// same length, below 2^32) with the table, splitting the snapshot over `threads`
+  /// threads (the caller's thread included; 1 = no thread is started).
+  [[nodiscard]] Diff diff(std::span<const std::string_view> ids, std::span<const std::uint64_t> fingerprints,
+                          unsigned threads = 1) const {
     Diff out;
     const std::size_t n = std::min(ids.size(), fingerprints.size());
     if (slots_.empty()) {
@@ -107,25 +198,59 @@ class FingerprintTable {
       find_duplicate_among_added(ids, out);
       return out;
     }
-    std::vector<std::uint8_t> seen(slots_.size(), 0);
+    struct Part {
+      Diff diff;
+      std::vector<std::uint64_t> seen;  // one bit per slot: stays in L2
+    };
+    std::vector<Part> parts(internal::parallel_parts(n, threads));
+    internal::parallel_for(n, parts.size(), [&](std::size_t part, std::size_t begin, std::size_t end) {
+      parts[part].seen.assign(occupied_.size(), 0);
+      probe(ids, fingerprints, begin, end, parts[part].diff, parts[part].seen);
+    });
+    // Merge in snapshot order; an id seen by two parts is a duplicate too.
+    std::vector<std::uint64_t> seen = std::move(parts[0].seen);
+    for (std::size_t p = 0; p < parts.size(); ++p) {
+      auto& d = parts[p].diff;
+      if (p > 0) {
+        for (std::size_t w = 0; w < seen.size(); ++w) {
+          const std::uint64_t both = seen[w] & parts[p].seen[w];
+          if (both != 0 && !out.duplicate)
+            out.duplicate = id_at(slots_[w * 64 + static_cast<std::size_t>(std::countr_zero(both))]);
+          seen[w] |= parts[p].seen[w];
+        }
+      }
+      out.added.insert(out.added.end(), d.added.begin(), d.added.end());
+      out.changed.insert(out.changed.end(), d.changed.begin(), d.changed.end());
+      out.unchanged += d.unchanged;
+      if (d.duplicate && !out.duplicate) out.duplicate = d.duplicate;
+    }
+    for (std::size_t w = 0; w < occupied_.size(); ++w)
+      for (std::uint64_t bits = occupied_[w] & ~seen[w]; bits != 0; bits &= bits - 1)
+        out.removed.push_back(id_at(slots_[w * 64 + static_cast<std::size_t>(std::countr_zero(bits))]));
+    if (!out.duplicate) find_duplicate_among_added(ids, out);
+    return out;
+  }
+
+ private:
+  // Probes ids[begin, end) in blocks: hash and prefetch the home slots, find the first
+  // slot with the same hash and prefetch an out-of-line id, then confirm by id.
+  void probe(std::span<const std::string_view> ids, std::span<const std::uint64_t> fingerprints, std::size_t begin,
+             std::size_t end, Diff& out, std::vector<std::uint64_t>& seen) const {
     constexpr std::size_t kBlock = 32;
     std::uint64_t hashes[kBlock];
     std::size_t pos[kBlock];
-    for (std::size_t base = 0; base < n; base += kBlock) {
-      const std::size_t m = std::min(kBlock, n - base);
-      // Stage 1: hash and prefetch the home slots.
+    for (std::size_t base = begin; base < end; base += kBlock) {
+      const std::size_t m = std::min(kBlock, end - base);
       for (std::size_t j = 0; j < m; ++j) {
         hashes[j] = internal::entity_id_hash(ids[base + j]);
         prefetch(&slots_[hashes[j] & mask_]);
       }
-      // Stage 2: find the first slot with the same hash (or an empty one); prefetch its id.
       for (std::size_t j = 0; j < m; ++j) {
         std::size_t i = hashes[j] & mask_;
         while (slots_[i].hash != 0 && slots_[i].hash != hashes[j]) i = (i + 1) & mask_;
         pos[j] = i;
-        if (slots_[i].hash != 0) prefetch(arena_.data() + slots_[i].id_offset);
+        if (slots_[i].hash != 0 && slots_[i].tag == Slot::kInArena) prefetch(id_at(slots_[i]).data());
       }
-      // Stage 3: confirm by id and classify.
       for (std::size_t j = 0; j < m; ++j) {
         const auto idx = static_cast<std::uint32_t>(base + j);
         const std::string_view id = ids[idx];
@@ -135,34 +260,39 @@ class FingerprintTable {
           out.added.push_back(idx);
           continue;
         }
-        if (seen[i]) {
-          if (!out.duplicate) out.duplicate = idx;
+        const std::uint64_t bit = std::uint64_t{1} << (i & 63);
+        if (seen[i >> 6] & bit) {
+          if (!out.duplicate) out.duplicate = id;
           continue;
         }
-        seen[i] = 1;
+        seen[i >> 6] |= bit;
         if (slots_[i].fingerprint == fingerprints[idx])
           ++out.unchanged;
         else
           out.changed.push_back(idx);
       }
     }
-    for (std::size_t i = 0; i < slots_.size(); ++i)
-      if (slots_[i].hash != 0 && !seen[i]) out.removed.push_back(id_at(slots_[i]));
-    if (!out.duplicate) find_duplicate_among_added(ids, out);
-    return out;
   }
 
- private:
-  struct Slot {
-    std::uint64_t hash = 0;  ///< 0 = empty.
-    std::uint64_t fingerprint = 0;
-    std::uint64_t id_offset : 40 = 0;
-    std::uint64_t id_size : 24 = 0;
+  // 32 bytes, two per cache line. Ids up to 15 bytes live in the slot itself, so a hit is
+  // confirmed without touching the arena; longer ones store (offset, size) there instead.
+  struct alignas(32) Slot {
+    static constexpr std::uint8_t kInline = 15;
+    static constexpr std::uint8_t kInArena = 0xFF;
+    std::uint64_t hash;  ///< 0 = empty.
+    std::uint64_t fingerprint;
+    char id[15];
+    std::uint8_t tag;  ///< Id length when inline, else kInArena.
   };
-  static_assert(sizeof(Slot) == 24);
+  static_assert(sizeof(Slot) == 32);
 
   [[nodiscard]] std::string_view id_at(const Slot& s) const {
-    return {arena_.data() + s.id_offset, static_cast<std::size_t>(s.id_size)};
+    if (s.tag != Slot::kInArena) return {s.id, s.tag};
+    std::uint64_t offset = 0;
+    std::uint32_t size = 0;
+    std::memcpy(&offset, s.id, sizeof offset);
+    std::memcpy(&size, s.id + sizeof offset, sizeof size);
+    return {arena_.data() + offset, size};
   }
 
   static void prefetch([[maybe_unused]] const void* p) {
@@ -172,14 +302,16 @@ class FingerprintTable {
   }
 
   void rehash(std::size_t capacity) {
-    std::vector<Slot> old = std::move(slots_);
-    slots_.assign(capacity, Slot{});
+    internal::HugeArray<Slot> old = std::move(slots_);
+    slots_ = internal::HugeArray<Slot>(capacity);
+    occupied_.assign((capacity + 63) / 64, 0);
     mask_ = capacity - 1;
     for (const auto& s : old) {
       if (s.hash == 0) continue;
       std::size_t i = s.hash & mask_;
       while (slots_[i].hash != 0) i = (i + 1) & mask_;
       slots_[i] = s;
+      occupied_[i >> 6] |= std::uint64_t{1} << (i & 63);
     }
   }
 
@@ -190,12 +322,13 @@ class FingerprintTable {
     std::sort(order.begin(), order.end(), [&](std::uint32_t a, std::uint32_t b) { return ids[a] < ids[b]; });
     for (std::size_t k = 1; k < order.size(); ++k)
       if (ids[order[k]] == ids[order[k - 1]]) {
-        out.duplicate = std::max(order[k], order[k - 1]);
+        out.duplicate = ids[order[k]];
         return;
       }
   }
 
-  std::vector<Slot> slots_;
+  internal::HugeArray<Slot> slots_;
+  std::vector<std::uint64_t> occupied_;  ///< One bit per slot, for the removed scan.
   std::size_t mask_ = 0;
   std::size_t size_ = 0;
   std::string arena_;
