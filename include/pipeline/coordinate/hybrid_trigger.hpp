@@ -1,0 +1,189 @@
+#pragma once
+/// @file
+/// `HybridTrigger`: the Phase 4 completion event plus the daily scheduler backup.
+
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "pipeline/coordinate/batch_coordinator.hpp"
+#include "pipeline/coordinate/scheduler.hpp"
+#include "pipeline/core/transport.hpp"
+#include "pipeline/orchestrate/idempotent_consumer.hpp"
+
+namespace pipeline {
+
+/// Settings of a `HybridTrigger`.
+struct HybridTriggerOptions {
+  std::string phase4_topic = "nba-phase4-precompute-complete";
+  std::string subscription = "nba-phase5-trigger-sub";
+  SubscriptionSettings settings;
+  std::string consumer_name = "phase5-trigger";
+};
+
+/// Drives a `BatchCoordinator` from both paths of the hybrid trigger:
+/// - **event:** subscribes to the Phase 4 completion topic; each message id is handled
+///   once (`IdempotentConsumer` marker) and passed to `BatchCoordinator::trigger`;
+/// - **scheduler:** a `Scheduler` over the Phase 5 jobs — `backup` (06:00) →
+///   `start(date, false, scheduler)`, which finds `already_complete` when the event path
+///   already predicted; `retry` (06:15, 06:30) → `retry(date)`; `status_check` (07:00) →
+///   `status_check(date)`. Other job names are logged as ignored.
+///
+/// **Which game date a job serves:** `game_date_of(scheduled instant)`. With
+/// `DailySchedule::phase5()` pass `[s](TimePoint t) { return s.wall_time(t).date; }`:
+/// a Phase 5 job at a Pacific local time on day D serves game date D (the jobs run in
+/// the morning before that day's games; game dates are US/Eastern days, and 06:00–07:00
+/// Pacific is 09:00–10:00 Eastern on the same calendar day). The coordinate layer takes
+/// the function instead of the schedule so it needs no time-zone database.
+///
+/// The event message is processed *before* its marker commits (the coordinator uses
+/// its own transactions and dedups by itself); a crash in between re-delivers it and
+/// `start` answers `running` / `already_complete`. An invalid message (wrong phase, a
+/// failed Phase 4 run) is nacked with the error and ends in the dead-letter topic.
+///
+/// **Thread safety:** `start`/`stop` from any thread; handlers run on the transport's
+/// and the clock's threads; `runs()` is safe any time. Calls into the coordinator are
+/// made without the trigger's lock. The coordinator, transport and clock must outlive it.
+/// **Performance:** one coordinator call per event or job.
+/// **Errors:** `start` returns the subscribe error; job errors are recorded in `runs()`.
+///
+/// **Example:**
+/// @code
+///   auto schedule = *pipeline::DailySchedule::phase5();
+///   pipeline::HybridTrigger hybrid(coordinator, transport, store, clock,
+///       [schedule](pipeline::TimePoint t) -> std::optional<pipeline::Scheduler::Due> {
+///         if (auto i = schedule.next_after(t)) return pipeline::Scheduler::Due{i->job, i->at};
+///         return std::nullopt;
+///       },
+///       [schedule](pipeline::TimePoint t) { return schedule.wall_time(t).date; });
+///   hybrid.start();
+/// @endcode
+class HybridTrigger {
+ public:
+  using GameDateOf = std::function<CalendarDate(TimePoint)>;
+
+  /// One event or job handled, for logs, demos and tests.
+  struct Run {
+    std::string source;   ///< "event" or the job name.
+    TimePoint at;         ///< The job's scheduled instant, or the clock's time for events.
+    CalendarDate game_date;
+    std::string outcome;  ///< A `BatchOutcome` name, "status", "duplicate", or "error: ...".
+    std::string message;
+  };
+
+  HybridTrigger(BatchCoordinator& coordinator, Transport& transport, StateStore& store, Clock& clock,
+                Scheduler::NextDue next_due, GameDateOf game_date_of,
+                const HybridTriggerOptions& options = default_options())
+      : coordinator_(coordinator),
+        transport_(transport),
+        clock_(clock),
+        game_date_of_(std::move(game_date_of)),
+        options_(options),
+        consumer_(store, options_.consumer_name, [](Transaction&, const Delivery&) { return ok(); }),
+        scheduler_(clock, std::move(next_due),
+                   [this](const std::string& job, TimePoint at) { on_job(job, at); }) {}
+
+  ~HybridTrigger() { stop(); }
+
+  /// The defaults (a named object: g++ 12 misreports a defaulted temporary as uninitialized).
+  static const HybridTriggerOptions& default_options() {
+    static const HybridTriggerOptions kDefaults;
+    return kDefaults;
+  }
+  HybridTrigger(const HybridTrigger&) = delete;
+  HybridTrigger& operator=(const HybridTrigger&) = delete;
+
+  /// Subscribes to the Phase 4 topic and starts the scheduler.
+  Status start() {
+    auto sub = transport_.subscribe({options_.subscription, options_.phase4_topic, options_.settings},
+                                    [this](DeliveryPtr d) { on_event(d); });
+    if (!sub) return fail(sub.error());
+    {
+      std::lock_guard lock(mu_);
+      subscription_ = std::move(*sub);
+    }
+    scheduler_.start();
+    return ok();
+  }
+
+  /// Stops the scheduler and closes the subscription.
+  void stop() {
+    scheduler_.stop();
+    std::unique_ptr<Subscription> sub;
+    {
+      std::lock_guard lock(mu_);
+      sub = std::move(subscription_);
+    }
+    if (sub) sub->close();
+  }
+
+  [[nodiscard]] Scheduler& scheduler() noexcept { return scheduler_; }
+
+  /// Everything handled so far, in order.
+  [[nodiscard]] std::vector<Run> runs() const {
+    std::lock_guard lock(mu_);
+    return runs_;
+  }
+
+  /// Handles one Phase 4 completion delivery (what the subscription calls).
+  void on_event(const DeliveryPtr& d) {
+    auto seen = consumer_.processed(d->id());
+    if (seen && *seen) {
+      record({"event", clock_.now(), {}, "duplicate", d->id()});
+      (void)d->ack();
+      return;
+    }
+    auto r = coordinator_.trigger_payload(d->payload());
+    if (!r) {
+      record({"event", clock_.now(), {}, "error: " + r.error().to_string(), d->id()});
+      (void)d->nack(r.error().to_string());
+      return;
+    }
+    auto m = decode_message(d->payload());
+    record({"event", clock_.now(), m ? m->game_date : CalendarDate{}, std::string(to_string(r->status)), r->message});
+    (void)consumer_.process(*d);
+    (void)d->ack();
+  }
+
+  /// Runs one job for the game date of `at` (what the scheduler calls).
+  void on_job(const std::string& job, TimePoint at) {
+    const CalendarDate date = game_date_of_(at);
+    if (job == "backup") {
+      auto r = coordinator_.start(date, false, BatchTrigger::kScheduler);
+      record(r ? Run{job, at, date, std::string(to_string(r->status)), r->message}
+               : Run{job, at, date, "error: " + r.error().to_string(), ""});
+    } else if (job == "retry") {
+      auto r = coordinator_.retry(date);
+      record(r ? Run{job, at, date, std::string(to_string(r->status)), r->message}
+               : Run{job, at, date, "error: " + r.error().to_string(), ""});
+    } else if (job == "status_check") {
+      auto r = coordinator_.status_check(date);
+      record(r ? Run{job, at, date, r->alerted ? "status_alerted" : "status_ok", r->report.message}
+               : Run{job, at, date, "error: " + r.error().to_string(), ""});
+    } else {
+      record({job, at, date, "ignored", "unknown job"});
+    }
+  }
+
+ private:
+  void record(Run run) {
+    std::lock_guard lock(mu_);
+    runs_.push_back(std::move(run));
+  }
+
+  BatchCoordinator& coordinator_;
+  Transport& transport_;
+  Clock& clock_;
+  GameDateOf game_date_of_;
+  HybridTriggerOptions options_;
+  IdempotentConsumer consumer_;
+  mutable std::mutex mu_;
+  std::vector<Run> runs_;
+  std::unique_ptr<Subscription> subscription_;
+  Scheduler scheduler_;  // last: stopped and destroyed before the members its jobs use
+};
+
+}  // namespace pipeline

@@ -1,0 +1,516 @@
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <map>
+#include <mutex>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <fmt/format.h>
+#include <gtest/gtest.h>
+
+#include "pipeline/alert/alert_manager.hpp"
+#include "pipeline/alert/callback_sink.hpp"
+#include "pipeline/coordinate/batch_coordinator.hpp"
+#include "pipeline/coordinate/hybrid_trigger.hpp"
+#include "pipeline/coordinate/prediction_worker.hpp"
+#include "pipeline/core/manual_clock.hpp"
+#include "pipeline/core/message_codec.hpp"
+#include "pipeline/memory/memory_state_store.hpp"
+#include "pipeline/mocks/recording_transport.hpp"
+#include "pipeline/orchestrate/outbox_relay.hpp"
+#include "pipeline/schedule/daily_schedule.hpp"
+
+namespace pipeline {
+namespace batch_coordinator_test {
+
+using std::chrono::minutes;
+using std::chrono::seconds;
+
+const CalendarDate kDate = *CalendarDate::parse("2025-11-18");
+
+std::vector<std::string> players(std::size_t n) {
+  std::vector<std::string> out;
+  for (std::size_t i = 0; i < n; ++i) out.push_back(fmt::format("p{:03}", i));
+  return out;
+}
+
+/// Expected players per date and stored predictions (entity -> version, plus history).
+class FakeLedger final : public PredictionLedger, public PredictionModel {
+ public:
+  void expect(CalendarDate d, std::vector<std::string> ids) {
+    std::lock_guard lock(mu_);
+    expected_[d] = std::move(ids);
+  }
+  void store(CalendarDate d, const std::string& id, std::int64_t version) {
+    std::lock_guard lock(mu_);
+    auto& cur = predicted_[d][id];
+    cur = std::max(cur, version);
+    ++writes_;
+  }
+  Result<std::vector<std::string>> expected(CalendarDate d) override {
+    std::lock_guard lock(mu_);
+    return expected_[d];
+  }
+  Result<std::map<std::string, std::int64_t>> predicted(CalendarDate d) override {
+    std::lock_guard lock(mu_);
+    return predicted_[d];
+  }
+  Status predict(const PredictionWork& w) override {
+    store(w.game_date, w.entity, w.version);
+    return ok();
+  }
+  int writes() const {
+    std::lock_guard lock(mu_);
+    return writes_;
+  }
+
+ private:
+  mutable std::mutex mu_;
+  std::map<CalendarDate, std::vector<std::string>> expected_;
+  std::map<CalendarDate, std::map<std::string, std::int64_t>> predicted_;
+  int writes_ = 0;
+};
+
+/// Readiness answers from a script (the last entry repeats); thread-safe.
+class ScriptSource final : public ReadinessSource {
+ public:
+  explicit ScriptSource(std::vector<ReadinessCounts> script) : script_(std::move(script)) {}
+  Result<ReadinessCounts> counts(CalendarDate) override {
+    const std::size_t i = std::min<std::size_t>(calls_++, script_.size() - 1);
+    return script_[i];
+  }
+  std::size_t calls() const { return calls_; }
+
+ private:
+  std::vector<ReadinessCounts> script_;
+  std::atomic<std::size_t> calls_{0};
+};
+
+/// Store, transport, relay, alerts, ledger and coordinator wired together.
+struct Rig {
+  explicit Rig(std::vector<ReadinessCounts> script, bool workers, BatchCoordinatorOptions options = {},
+               TimePoint start = ManualClock::kDefaultStart)
+      : clock(start),
+        source(std::move(script)),
+        relay(store, transport, clock, {.owner = "test-relay"}),
+        alerts(clock,
+               {std::make_shared<CallbackAlertSinkMt>([this](const Alert& a) {
+                 std::lock_guard lock(mu);
+                 raised.push_back(a);
+               })},
+               AlertManagerConfig{.limits = {}, .critical_bypasses_limit = true, .digest_flush_interval = Duration::zero()}),
+        coordinator(clock, store, alerts, source, ledger, &relay, std::move(options)),
+        worker(store, ledger, [this](CalendarDate d) { (void)coordinator.note_progress(d); }) {
+    ledger.expect(kDate, players(420));
+    if (workers) {
+      auto sub = transport.subscribe({"workers", coordinator.options().work_topic, {}}, worker.handler());
+      EXPECT_TRUE(sub);
+      if (sub) subscription = std::move(*sub);
+    }
+  }
+  std::vector<std::string> ids_on(const std::string& topic) const {
+    std::vector<std::string> out;
+    for (const auto& r : transport.published())
+      if (r.topic == topic) out.push_back(r.message.id);
+    return out;
+  }
+  std::vector<std::string> work_ids() const { return ids_on(coordinator.options().work_topic); }
+  std::vector<std::string> complete_ids() const { return ids_on(coordinator.options().complete_topic); }
+  std::vector<Alert> alerts_raised() {
+    std::lock_guard lock(mu);
+    return raised;
+  }
+
+  std::mutex mu;
+  std::vector<Alert> raised;
+  ManualClock clock;
+  ScriptSource source;
+  FakeLedger ledger;
+  MemoryStateStore store;
+  mocks::RecordingTransport transport;
+  OutboxRelay relay;
+  AlertManager alerts;
+  BatchCoordinator coordinator;
+  PredictionWorker worker;
+  std::unique_ptr<Subscription> subscription;
+};
+
+Message phase4_message(CalendarDate d, nlohmann::json metadata = nlohmann::json::object()) {
+  Message m;
+  m.processor_name = "ml_feature_store";
+  m.phase = "phase4_precompute";
+  m.execution_id = "exec-1";
+  m.correlation_id = "corr-1";
+  m.game_date = d;
+  m.metadata = std::move(metadata);
+  return m;
+}
+
+TEST(BatchCoordinator, StartFansOutOneStableWorkMessagePerExpectedPlayer) {
+  Rig rig({{420, 450}}, false);
+  auto r = rig.coordinator.start(kDate, false, BatchTrigger::kManual);
+  ASSERT_TRUE(r) << r.error().to_string();
+  EXPECT_EQ(r->status, BatchOutcome::kStarted);
+  EXPECT_EQ(r->batch_id, "phase5-2025-11-18-b1");
+  const auto ids = rig.work_ids();
+  ASSERT_EQ(ids.size(), 420u);
+  EXPECT_EQ(ids.front(), "phase5-2025-11-18-b1/a1/p000");
+  auto work = PredictionWork::decode(rig.transport.published().front().message.payload);
+  ASSERT_TRUE(work);
+  EXPECT_EQ(work->entity, "p000");
+  EXPECT_EQ(work->version, 1);
+  EXPECT_EQ(work->game_date, kDate);
+}
+
+TEST(BatchCoordinator, WaitSucceedsAfterFourPollsOnTheClockWithoutBlockingStart) {
+  Rig rig({{100, 450}, {200, 450}, {300, 450}, {400, 450}}, false);
+  auto r = rig.coordinator.start(kDate, false, BatchTrigger::kScheduler);
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, BatchOutcome::kWaiting);
+  EXPECT_TRUE(rig.work_ids().empty());
+  EXPECT_EQ(rig.coordinator.health()->batches_waiting, 1u);
+  // Polls at 0, 30 s, 1.5 min, 3.5 min: ready on the fourth.
+  rig.clock.advance(seconds(209));
+  EXPECT_TRUE(rig.work_ids().empty());
+  rig.clock.advance(seconds(1));
+  EXPECT_EQ(rig.source.calls(), 4u);
+  EXPECT_EQ(rig.work_ids().size(), 420u);
+  auto again = rig.coordinator.start(kDate, false, BatchTrigger::kEvent);
+  ASSERT_TRUE(again);
+  EXPECT_EQ(again->status, BatchOutcome::kRunning);
+  EXPECT_EQ(again->batch_id, r->batch_id);
+}
+
+TEST(BatchCoordinator, WaitTimesOutAtExactlyThirtyMinutesAndProceedsWithWhatIsReady) {
+  Rig rig({{300, 450}}, false);
+  rig.ledger.expect(kDate, players(300));
+  ASSERT_EQ(rig.coordinator.start(kDate, false, BatchTrigger::kScheduler)->status, BatchOutcome::kWaiting);
+  rig.clock.advance(minutes(30) - seconds(1));
+  EXPECT_TRUE(rig.work_ids().empty());
+  rig.clock.advance(seconds(1));
+  EXPECT_EQ(rig.work_ids().size(), 300u);
+  auto s = rig.coordinator.status(kDate);
+  ASSERT_TRUE(s);
+  EXPECT_EQ(s->state, "running");
+  EXPECT_EQ(s->started_at, ManualClock::kDefaultStart + minutes(30));
+}
+
+TEST(BatchCoordinator, RefusesWithCriticalAlertWhenTooFewPlayersAtTimeout) {
+  Rig rig({{40, 450}}, false);
+  ASSERT_EQ(rig.coordinator.start(kDate, false, BatchTrigger::kScheduler)->status, BatchOutcome::kWaiting);
+  rig.clock.advance(minutes(30));
+  EXPECT_TRUE(rig.work_ids().empty());
+  auto alerts = rig.alerts_raised();
+  ASSERT_EQ(alerts.size(), 1u);
+  EXPECT_EQ(alerts[0].severity, Severity::kCritical);
+  EXPECT_EQ(alerts[0].key, "phase5/refused/2025-11-18");
+  EXPECT_EQ(rig.coordinator.status(kDate)->state, "refused");
+  // A refused batch does not block the next attempt.
+  auto next = rig.coordinator.start(kDate, false, BatchTrigger::kScheduler);
+  ASSERT_TRUE(next);
+  EXPECT_EQ(next->batch_id, "phase5-2025-11-18-b2");
+}
+
+TEST(BatchCoordinator, CompleteBatchReturnsAlreadyCompleteAndPublishesNothing) {
+  Rig rig({{420, 450}}, true);
+  ASSERT_EQ(rig.coordinator.start(kDate, false, BatchTrigger::kEvent)->status, BatchOutcome::kStarted);
+  EXPECT_EQ(rig.complete_ids(), std::vector<std::string>{"phase5-2025-11-18-b1/complete"});
+  const auto published = rig.transport.published_count();
+  auto again = rig.coordinator.start(kDate, false, BatchTrigger::kScheduler);
+  ASSERT_TRUE(again);
+  EXPECT_EQ(again->status, BatchOutcome::kAlreadyComplete);
+  EXPECT_EQ(again->batch_id, "phase5-2025-11-18-b1");
+  EXPECT_EQ(rig.transport.published_count(), published);
+  EXPECT_EQ(rig.coordinator.note_progress(kDate).value(), false);
+  EXPECT_EQ(rig.complete_ids().size(), 1u);
+  auto m = decode_message(rig.transport.published().back().message.payload);
+  ASSERT_TRUE(m);
+  EXPECT_EQ(m->phase, "phase5_predictions");
+  EXPECT_EQ(m->record_count, 420);
+}
+
+TEST(BatchCoordinator, ForceStartsANewBatchWithANewIdAndVersionKeepingHistory) {
+  Rig rig({{420, 450}}, true);
+  ASSERT_TRUE(rig.coordinator.start(kDate, false, BatchTrigger::kEvent));
+  auto forced = rig.coordinator.start(kDate, true, BatchTrigger::kManual);
+  ASSERT_TRUE(forced);
+  EXPECT_EQ(forced->status, BatchOutcome::kStarted);
+  EXPECT_EQ(forced->batch_id, "phase5-2025-11-18-b2");
+  EXPECT_EQ(forced->version, 2);
+  EXPECT_EQ(rig.work_ids().size(), 840u);
+  EXPECT_EQ(rig.store.scan("phase5/batch/2025-11-18/")->size(), 2u);
+  auto s = rig.coordinator.status(kDate);
+  EXPECT_EQ(s->batch_number, 2);
+  EXPECT_EQ(s->state, "complete");
+  EXPECT_EQ(rig.ledger.predicted(kDate)->at("p007"), 2);
+}
+
+TEST(BatchCoordinator, RetryPublishesExactlyTheFortyMissingPlayersAsAttemptTwo) {
+  Rig rig({{420, 450}}, false);
+  ASSERT_TRUE(rig.coordinator.start(kDate, false, BatchTrigger::kEvent));
+  // Every tenth player (42), minus the first two, has no stored prediction: 40 missing.
+  const auto all = players(420);
+  std::set<std::string> missing;
+  for (std::size_t i = 0; i < all.size(); ++i) {
+    if (i % 10 == 3 && i > 20)
+      missing.insert(all[i]);
+    else
+      rig.ledger.store(kDate, all[i], 1);
+  }
+  ASSERT_EQ(missing.size(), 40u);
+  rig.transport.clear();
+  auto r = rig.coordinator.retry(kDate);
+  ASSERT_TRUE(r) << r.error().to_string();
+  EXPECT_EQ(r->status, BatchOutcome::kRetrying);
+  EXPECT_EQ(r->attempt, 2);
+  std::set<std::string> published;
+  for (const auto& id : rig.work_ids()) {
+    EXPECT_EQ(id.rfind("phase5-2025-11-18-b1/a2/", 0), 0u) << id;
+    published.insert(id.substr(id.rfind('/') + 1));
+  }
+  EXPECT_EQ(rig.work_ids().size(), 40u);
+  EXPECT_EQ(published, missing);
+  auto s = rig.coordinator.status(kDate);
+  EXPECT_EQ(s->done, 380u);
+  EXPECT_TRUE(s->partially_complete);
+  EXPECT_NEAR(s->completion_rate, 380.0 / 420.0, 1e-12);
+  EXPECT_EQ(s->missing.size(), 40u);
+}
+
+TEST(BatchCoordinator, RetryWithNothingMissingCompletesWithoutMessages) {
+  Rig rig({{420, 450}}, false);
+  ASSERT_TRUE(rig.coordinator.start(kDate, false, BatchTrigger::kEvent));
+  for (const auto& p : players(420)) rig.ledger.store(kDate, p, 1);
+  rig.transport.clear();
+  auto r = rig.coordinator.retry(kDate);
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, BatchOutcome::kComplete);
+  EXPECT_TRUE(rig.work_ids().empty());
+  EXPECT_EQ(rig.complete_ids().size(), 1u);  // the retry noticed completion
+  EXPECT_EQ(rig.coordinator.status(kDate)->state, "complete");
+}
+
+TEST(BatchCoordinator, RetryWithoutBatchIsAFailedPrecondition) {
+  Rig rig({{420, 450}}, false);
+  auto r = rig.coordinator.retry(kDate);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, ErrorCode::kFailedPrecondition);
+}
+
+TEST(BatchCoordinator, EventAndSchedulerRacingForTheSameDateProduceOneBatch) {
+  Rig rig({{60, 60}}, false);
+  std::vector<CalendarDate> dates;
+  for (int i = 0; i < 12; ++i) {
+    dates.push_back(kDate.plus_days(i));
+    rig.ledger.expect(dates.back(), players(60));
+  }
+  std::atomic<int> go{0};
+  auto run = [&](bool event) {
+    go.fetch_add(1);
+    while (go.load() < 2) std::this_thread::yield();
+    for (auto d : dates) {
+      auto r = event ? rig.coordinator.trigger(phase4_message(d)) : rig.coordinator.start(d, false, BatchTrigger::kScheduler);
+      EXPECT_TRUE(r);
+    }
+  };
+  std::thread a(run, true), b(run, false);
+  a.join();
+  b.join();
+  const auto ids = rig.work_ids();
+  EXPECT_EQ(ids.size(), 60u * dates.size());
+  EXPECT_EQ(std::set<std::string>(ids.begin(), ids.end()).size(), ids.size());
+  for (auto d : dates) {
+    EXPECT_EQ(rig.store.scan(fmt::format("phase5/batch/{}/", d))->size(), 1u) << d.to_string();
+    EXPECT_EQ(rig.coordinator.status(d)->batch_id, fmt::format("phase5-{}-b1", d));
+  }
+}
+
+TEST(BatchCoordinator, StatusReportsPhase4ToPhase5LatencyCompletionRateAndTrigger) {
+  Rig rig({{420, 450}}, false);
+  const TimePoint phase4_done = rig.clock.now() - minutes(4);
+  auto r = rig.coordinator.trigger(phase4_message(kDate, {{"completed_at", format_rfc3339(phase4_done)},
+                                                          {"players_ready", 420},
+                                                          {"players_total", 450}}));
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, BatchOutcome::kStarted);
+  EXPECT_EQ(rig.source.calls(), 0u);  // the message's counts decided
+  for (const auto& p : players(300)) rig.ledger.store(kDate, p, 1);
+  auto partial = rig.coordinator.status(kDate);
+  ASSERT_TRUE(partial);
+  EXPECT_TRUE(partial->partially_complete);
+  EXPECT_FALSE(partial->fully_complete);
+  EXPECT_FALSE(partial->phase4_to_phase5_latency);
+  rig.clock.advance(minutes(2));
+  for (const auto& p : players(420)) rig.ledger.store(kDate, p, 1);
+  EXPECT_TRUE(rig.coordinator.note_progress(kDate).value());
+  auto s = rig.coordinator.status(kDate);
+  ASSERT_TRUE(s);
+  EXPECT_TRUE(s->fully_complete);
+  EXPECT_DOUBLE_EQ(s->completion_rate, 1.0);
+  EXPECT_EQ(s->triggered_by, BatchTrigger::kEvent);
+  EXPECT_EQ(s->phase4_to_phase5_latency, Duration(minutes(6)));
+  const auto j = s->to_json();
+  EXPECT_EQ(j["triggered_by"], "event");
+  EXPECT_DOUBLE_EQ(j["phase4_to_phase5_latency_seconds"].get<double>(), 360.0);
+  EXPECT_EQ(j["missing_count"], 0);
+}
+
+TEST(BatchCoordinator, StatusCheckAlertsBelowNinetyPercentCoverage) {
+  Rig rig({{420, 450}}, false);
+  ASSERT_TRUE(rig.coordinator.start(kDate, false, BatchTrigger::kEvent));
+  for (const auto& p : players(378)) rig.ledger.store(kDate, p, 1);  // exactly 90%
+  EXPECT_FALSE(rig.coordinator.status_check(kDate)->alerted);
+  rig.ledger.expect(kDate, players(421));  // 378 of 421 < 90%
+  auto c = rig.coordinator.status_check(kDate);
+  ASSERT_TRUE(c);
+  EXPECT_TRUE(c->alerted);
+  auto alerts = rig.alerts_raised();
+  ASSERT_EQ(alerts.size(), 1u);
+  EXPECT_EQ(alerts[0].key, "coverage/status/phase5/2025-11-18");
+}
+
+TEST(BatchCoordinator, IncrementalRePredictionSupersedesWithAVersionAndIsCapped) {
+  BatchCoordinatorOptions options;
+  options.max_incremental_per_date = 2;
+  Rig rig({{420, 450}}, true, options);
+  ASSERT_TRUE(rig.coordinator.start(kDate, false, BatchTrigger::kEvent));
+  rig.transport.clear();
+  Message update = phase4_message(kDate);
+  update.is_incremental = true;
+  update.entities_changed = EntityChanges{{"players", {"p017"}}};
+  auto first = rig.coordinator.trigger(update);
+  ASSERT_TRUE(first) << first.error().to_string();
+  EXPECT_EQ(first->status, BatchOutcome::kRunning);
+  EXPECT_EQ(rig.work_ids(), std::vector<std::string>{"phase5-2025-11-18-b1/v2/p017"});
+  EXPECT_EQ(rig.ledger.predicted(kDate)->at("p017"), 2);
+  EXPECT_EQ(rig.ledger.predicted(kDate)->at("p018"), 1);
+  ASSERT_EQ(rig.complete_ids(), std::vector<std::string>{"phase5-2025-11-18-b1/v2/complete"});
+  auto inc_msg = decode_message(rig.transport.published().back().message.payload);
+  ASSERT_TRUE(inc_msg);
+  EXPECT_TRUE(inc_msg->is_incremental);
+  EXPECT_EQ(inc_msg->entities_changed->at("players"), std::vector<std::string>{"p017"});
+  ASSERT_EQ(rig.coordinator.start_incremental(kDate, {"p017", "p200"}, BatchTrigger::kManual)->version, 3);
+  const auto before = rig.transport.published_count();
+  auto capped = rig.coordinator.start_incremental(kDate, {"p001"}, BatchTrigger::kManual);
+  ASSERT_TRUE(capped);
+  EXPECT_EQ(capped->status, BatchOutcome::kRefused);
+  EXPECT_EQ(rig.transport.published_count(), before);
+  auto alerts = rig.alerts_raised();
+  ASSERT_EQ(alerts.size(), 1u);
+  EXPECT_EQ(alerts[0].key, "phase5/incremental_cap/2025-11-18");
+  EXPECT_EQ(rig.coordinator.status(kDate)->incremental_count, 2u);
+}
+
+TEST(BatchCoordinator, TriggerRejectsInvalidMessagesWithClearErrors) {
+  Rig rig({{420, 450}}, false);
+  Message wrong = phase4_message(kDate);
+  wrong.phase = "phase3_analytics";
+  auto r = rig.coordinator.trigger(wrong);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, ErrorCode::kInvalidArgument);
+  EXPECT_EQ(r.error().message, "expected phase 'phase4_precompute', got 'phase3_analytics'");
+  Message failed = phase4_message(kDate);
+  failed.status = CompletionStatus::kFailed;
+  failed.error = "feature store timed out";
+  r = rig.coordinator.trigger(failed);
+  ASSERT_FALSE(r);
+  EXPECT_NE(r.error().message.find("feature store timed out"), std::string::npos);
+  nlohmann::json j = nlohmann::json::parse(encode_message(phase4_message(kDate)));
+  j.erase("game_date");
+  EXPECT_FALSE(rig.coordinator.trigger_payload(j.dump()));
+  j["game_date"] = "2025-02-30";
+  auto impossible = rig.coordinator.trigger_payload(j.dump());
+  ASSERT_FALSE(impossible);
+  EXPECT_NE(impossible.error().to_string().find("2025-02-30"), std::string::npos);
+  EXPECT_TRUE(rig.transport.published().empty());
+  EXPECT_TRUE(rig.store.scan("phase5/batch/")->empty());
+}
+
+TEST(PredictionWorker, RedeliveredWorkRunsTheModelOnce) {
+  Rig rig({{420, 450}}, false);
+  PredictionWork w{"phase5-2025-11-18-b1", kDate, "p001", 1, 1, "batch"};
+  auto d = std::make_shared<mocks::RecordingTransport::RecordedDelivery>(
+      "t", "s", OutgoingMessage{w.message_id(), w.encode(), {}});
+  EXPECT_EQ(rig.worker.process(*d).value(), PredictionWorker::Outcome::kProcessed);
+  EXPECT_EQ(rig.worker.process(*d).value(), PredictionWorker::Outcome::kDuplicate);
+  EXPECT_EQ(rig.ledger.writes(), 1);
+  auto bad = std::make_shared<mocks::RecordingTransport::RecordedDelivery>("t", "s", OutgoingMessage{"x", "{}", {}});
+  rig.worker.handle(bad);
+  EXPECT_EQ(bad->outcome().rfind("nacked: invalid_argument", 0), 0u) << bad->outcome();
+}
+
+// ---- The hybrid trigger over one simulated day (times in Pacific, 2025-11-18 is PST).
+
+struct Day {
+  explicit Day(bool workers) : rig({{420, 450}}, workers, {}, *parse_rfc3339("2025-11-18T08:00:00Z")) {
+    auto s = DailySchedule::phase5();
+    EXPECT_TRUE(s);
+    schedule = std::make_shared<DailySchedule>(*s);
+    auto sched = schedule;
+    hybrid = std::make_unique<HybridTrigger>(
+        rig.coordinator, rig.transport, rig.store, rig.clock,
+        [sched](TimePoint t) -> std::optional<Scheduler::Due> {
+          if (auto i = sched->next_after(t)) return Scheduler::Due{i->job, i->at};
+          return std::nullopt;
+        },
+        [sched](TimePoint t) { return sched->wall_time(t).date; });
+    EXPECT_TRUE(hybrid->start());
+  }
+  Rig rig;
+  std::shared_ptr<DailySchedule> schedule;
+  std::unique_ptr<HybridTrigger> hybrid;
+};
+
+TEST(HybridTrigger, EventPathPredictsAndTheBackupFindsAlreadyComplete) {
+  Day day(true);
+  day.rig.clock.advance(minutes(30));  // 00:30 PST: Phase 4 completes
+  Message m = phase4_message(kDate, {{"players_ready", 420}, {"players_total", 450}});
+  ASSERT_TRUE(day.rig.transport.publish("nba-phase4-precompute-complete", {"phase4/2025-11-18", encode_message(m), {}}));
+  ASSERT_TRUE(day.rig.transport.publish("nba-phase4-precompute-complete", {"phase4/2025-11-18", encode_message(m), {}}));
+  EXPECT_EQ(day.rig.coordinator.status(kDate)->state, "complete");
+  day.rig.clock.advance(std::chrono::hours(7));  // through 07:30 PST
+  const auto runs = day.hybrid->runs();
+  std::vector<std::string> seen;
+  for (const auto& r : runs) seen.push_back(r.source + ":" + r.outcome);
+  EXPECT_EQ(seen, (std::vector<std::string>{"event:started", "event:duplicate", "backup:already_complete",
+                                            "retry:complete", "retry:complete", "status_check:status_ok"}));
+  EXPECT_EQ(runs[2].at, *parse_rfc3339("2025-11-18T14:00:00Z"));
+  EXPECT_EQ(runs[2].game_date, kDate);
+  EXPECT_EQ(day.rig.work_ids().size(), 420u);
+  EXPECT_EQ(day.rig.complete_ids().size(), 1u);
+  auto s = day.rig.coordinator.status(kDate);
+  EXPECT_EQ(s->triggered_by, BatchTrigger::kEvent);
+  EXPECT_EQ(s->phase4_to_phase5_latency, Duration::zero());
+  EXPECT_TRUE(day.rig.alerts_raised().empty());
+}
+
+TEST(HybridTrigger, LostPhase4EventMeansTheSixOClockBackupProducesTheBatch) {
+  Day day(true);
+  day.rig.clock.advance(std::chrono::hours(7) + minutes(30));
+  const auto runs = day.hybrid->runs();
+  ASSERT_EQ(runs.size(), 4u);
+  EXPECT_EQ(runs[0].source, "backup");
+  EXPECT_EQ(runs[0].outcome, "started");
+  EXPECT_EQ(runs[3].outcome, "status_ok");
+  auto s = day.rig.coordinator.status(kDate);
+  EXPECT_EQ(s->triggered_by, BatchTrigger::kScheduler);
+  EXPECT_TRUE(s->fully_complete);
+  EXPECT_EQ(s->completed_at, *parse_rfc3339("2025-11-18T14:00:00Z"));
+}
+
+TEST(HybridTrigger, SevenOClockStatusCheckAlertsWhenRetriesCannotFillTheGap) {
+  Day day(false);  // nobody predicts
+  day.rig.clock.advance(std::chrono::hours(7) + minutes(30));
+  const auto runs = day.hybrid->runs();
+  ASSERT_EQ(runs.size(), 4u);
+  EXPECT_EQ(runs[1].outcome, "retrying");
+  EXPECT_EQ(runs[3].outcome, "status_alerted");
+  // 420 from the backup, 420 from each retry (attempts 2 and 3).
+  EXPECT_EQ(day.rig.work_ids().size(), 1260u);
+}
+
+}  // namespace batch_coordinator_test
+}  // namespace pipeline
