@@ -32,4 +32,9 @@
 #include "pipeline/alert/sink_base.hpp"
 #include "pipeline/alert/structured_log_sink.hpp"
 
+#include "pipeline/change/change_detector.hpp"
+#include "pipeline/change/fingerprint.hpp"
+#include "pipeline/change/fingerprint_table.hpp"
+#include "pipeline/change/selective_filter.hpp"
+
 #include "pipeline/coordinate/scheduler.hpp"
