@@ -22,6 +22,7 @@
 #include "pipeline/core/trace_context.hpp"
 #include "pipeline/core/transport.hpp"
 
+#include "pipeline/memory/memory_state_store.hpp"
 #include "pipeline/memory/metrics_registry.hpp"
 
 #include "pipeline/alert/alert_manager.hpp"
@@ -31,6 +32,10 @@
 #include "pipeline/alert/rate_limiter.hpp"
 #include "pipeline/alert/sink_base.hpp"
 #include "pipeline/alert/structured_log_sink.hpp"
+
+#include "pipeline/orchestrate/idempotent_consumer.hpp"
+#include "pipeline/orchestrate/outbox_relay.hpp"
+#include "pipeline/orchestrate/run_history.hpp"
 
 #include "pipeline/change/change_detector.hpp"
 #include "pipeline/change/fingerprint.hpp"
