@@ -1,0 +1,124 @@
+#include "phase5_coordinator/phase5.hpp"
+
+#include <algorithm>
+#include <cmath>
+
+namespace nba::phase5 {
+
+using pipeline::CalendarDate;
+using pipeline::ErrorCode;
+using pipeline::Result;
+using pipeline::Status;
+
+const TableSpec& prediction_versions_table() {
+  static const TableSpec spec{"player_prop_prediction_versions",
+                              "predictions",
+                              {{"game_date", ColumnType::kText},
+                               {"player_lookup", ColumnType::kText},
+                               {"system_id", ColumnType::kText},
+                               {"version", ColumnType::kInteger},
+                               {"batch_id", ColumnType::kText},
+                               {"game_id", ColumnType::kText},
+                               {"predicted_points", ColumnType::kReal},
+                               {"points_line", ColumnType::kReal},
+                               {"recommendation", ColumnType::kText},
+                               {"confidence", ColumnType::kReal}},
+                              {"game_date", "player_lookup", "system_id", "version"},
+                              "player_lookup"};
+  return spec;
+}
+
+Result<std::unique_ptr<WarehousePhase5>> WarehousePhase5::create(Warehouse& warehouse) {
+  PIPELINE_TRY(warehouse.create_table(prediction_versions_table()));
+  return std::unique_ptr<WarehousePhase5>(new WarehousePhase5(warehouse));
+}
+
+Result<pipeline::ReadinessCounts> WarehousePhase5::counts(CalendarDate date) {
+  std::lock_guard lock(mu_);
+  auto ready = warehouse_.count_rows("player_daily_cache", date);
+  if (!ready) return pipeline::fail(ready.error());
+  auto total = warehouse_.count_rows("upcoming_player_game_context", date);
+  if (!total) return pipeline::fail(total.error());
+  const auto t = static_cast<std::size_t>(std::max(*total, *ready));
+  return pipeline::ReadinessCounts{static_cast<std::size_t>(*ready), t};
+}
+
+Result<std::vector<std::string>> WarehousePhase5::expected(CalendarDate date) {
+  std::lock_guard lock(mu_);
+  auto rows = warehouse_.query("SELECT player_lookup FROM player_daily_cache WHERE game_date = ? ORDER BY player_lookup",
+                               {date.to_string()});
+  if (!rows) return pipeline::fail(rows.error());
+  std::vector<std::string> out;
+  for (std::size_t i = 0; i < rows->size(); ++i) out.push_back(as_text(rows->at(i, "player_lookup")));
+  return out;
+}
+
+Result<std::map<std::string, std::int64_t>> WarehousePhase5::predicted(CalendarDate date) {
+  std::lock_guard lock(mu_);
+  auto rows = warehouse_.query(
+      "SELECT player_lookup, MAX(version) AS version FROM player_prop_prediction_versions "
+      "WHERE game_date = ? AND system_id = ? GROUP BY player_lookup",
+      {date.to_string(), std::string(kSystemId)});
+  if (!rows) return pipeline::fail(rows.error());
+  std::map<std::string, std::int64_t> out;
+  for (std::size_t i = 0; i < rows->size(); ++i)
+    out[as_text(rows->at(i, "player_lookup"))] = as_int(rows->at(i, "version"));
+  return out;
+}
+
+Result<Prediction> WarehousePhase5::compute(CalendarDate date, const std::string& player) {
+  auto rows = warehouse_.query(
+      "SELECT c.points_avg_last_5 AS l5, c.points_avg_last_10 AS l10, c.points_avg_season AS season, "
+      "c.points_std_last_10 AS sd, f.total_composite_adjustment AS adj, f.game_id AS game_id, "
+      "u.points_line AS line, u.game_id AS ugame "
+      "FROM player_daily_cache c "
+      "LEFT JOIN player_composite_factors f ON f.game_date = c.game_date AND f.player_lookup = c.player_lookup "
+      "LEFT JOIN upcoming_player_game_context u ON u.game_date = c.game_date AND u.player_lookup = c.player_lookup "
+      "WHERE c.game_date = ? AND c.player_lookup = ?",
+      {date.to_string(), player});
+  if (!rows) return pipeline::fail(rows.error());
+  if (rows->empty()) return pipeline::fail(ErrorCode::kNotFound, "no Phase 4 features for {} on {}", player, date);
+  Prediction p;
+  p.player_lookup = player;
+  const double l5 = as_double(rows->at(0, "l5")), l10 = as_double(rows->at(0, "l10"));
+  const double season = as_double(rows->at(0, "season")), sd = as_double(rows->at(0, "sd"));
+  const double adj = as_double(rows->at(0, "adj"));
+  p.predicted_points = std::round((0.45 * l5 + 0.35 * l10 + 0.20 * season + adj) * 10.0) / 10.0;
+  p.predicted_points = std::max(0.0, p.predicted_points);
+  p.points_line = as_double(rows->at(0, "line"));
+  p.game_id = as_text(rows->at(0, "game_id"));
+  if (p.game_id.empty()) p.game_id = as_text(rows->at(0, "ugame"));
+  const double edge = p.points_line > 0 ? p.predicted_points - p.points_line : 0.0;
+  p.recommendation = p.points_line <= 0 || std::abs(edge) < 1.0 ? "PASS" : edge > 0 ? "OVER" : "UNDER";
+  p.confidence = std::round(std::min(1.0, std::abs(edge) / (sd + 1.0)) * 1000.0) / 1000.0;
+  return p;
+}
+
+Status WarehousePhase5::predict(const pipeline::PredictionWork& work) {
+  std::lock_guard lock(mu_);
+  auto p = compute(work.game_date, work.entity);
+  if (!p) return pipeline::fail(p.error());
+  const std::string date = work.game_date.to_string();
+  return warehouse_.in_transaction([&]() -> Status {
+    PIPELINE_TRY(warehouse_.upsert(
+        "player_prop_prediction_versions",
+        {"game_date", "player_lookup", "system_id", "version", "batch_id", "game_id", "predicted_points", "points_line",
+         "recommendation", "confidence"},
+        {{date, p->player_lookup, std::string(kSystemId), work.version, work.batch_id, p->game_id, p->predicted_points,
+          p->points_line, p->recommendation, p->confidence}}));
+    auto top = warehouse_.query(
+        "SELECT MAX(version) AS v FROM player_prop_prediction_versions WHERE game_date = ? AND player_lookup = ? "
+        "AND system_id = ?",
+        {date, p->player_lookup, std::string(kSystemId)});
+    if (!top) return pipeline::fail(top.error());
+    if (as_int(top->at(0, "v")) > work.version) return pipeline::ok();  // a newer version is current
+    return warehouse_.upsert("player_prop_predictions",
+                             {"game_date", "player_lookup", "system_id", "game_id", "predicted_points", "points_line",
+                              "recommendation", "confidence", "source_hash"},
+                             {{date, p->player_lookup, std::string(kSystemId), p->game_id, p->predicted_points,
+                               p->points_line, p->recommendation, p->confidence,
+                               fmt::format("{}/v{}", work.batch_id, work.version)}});
+  });
+}
+
+}  // namespace nba::phase5

@@ -1,0 +1,67 @@
+#pragma once
+/// @file
+/// Phase 5 of the NBA example over the synthetic warehouse: readiness, the prediction
+/// ledger and a deterministic points model. Include as "phase5_coordinator/phase5.hpp".
+
+#include <cstdint>
+#include <map>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "nba_synthetic/warehouse.hpp"
+#include "pipeline/coordinate/batch_coordinator.hpp"
+#include "pipeline/coordinate/prediction_worker.hpp"
+#include "pipeline/coordinate/readiness_gate.hpp"
+
+namespace nba::phase5 {
+
+/// The versioned prediction rows: every version of every prediction (history), keyed by
+/// (game_date, player_lookup, system_id, version). `player_prop_predictions` holds the
+/// current (highest) version of each.
+const TableSpec& prediction_versions_table();
+
+/// The model's id in `system_id`.
+inline constexpr std::string_view kSystemId = "blend_v1";
+
+/// One prediction computed from Phase 4 features.
+struct Prediction {
+  std::string player_lookup;
+  std::string game_id;
+  double predicted_points = 0.0;
+  double points_line = 0.0;  ///< 0 when no line is known.
+  std::string recommendation;  ///< "OVER" | "UNDER" | "PASS".
+  double confidence = 0.0;     ///< [0, 1].
+};
+
+/// Phase 5 over one warehouse: readiness source (players with features out of players
+/// with a game), ledger (expected = players with features; predicted = the version
+/// table) and model (a weighted blend of recent scoring plus the composite adjustment).
+///
+/// **Thread safety:** every member locks one mutex around the warehouse (a SQLite
+/// connection), so workers on several threads are serialized.
+/// **Errors:** the warehouse's, and `kNotFound` when a player has no features.
+class WarehousePhase5 final : public pipeline::ReadinessSource,
+                              public pipeline::PredictionLedger,
+                              public pipeline::PredictionModel {
+ public:
+  /// Creates the version table if needed. The warehouse must outlive this object.
+  static pipeline::Result<std::unique_ptr<WarehousePhase5>> create(Warehouse& warehouse);
+
+  pipeline::Result<pipeline::ReadinessCounts> counts(pipeline::CalendarDate date) override;
+  pipeline::Result<std::vector<std::string>> expected(pipeline::CalendarDate date) override;
+  pipeline::Result<std::map<std::string, std::int64_t>> predicted(pipeline::CalendarDate date) override;
+  /// Computes and stores `work.entity`'s prediction as `work.version`; it becomes current
+  /// unless a higher version is already stored. Idempotent.
+  pipeline::Status predict(const pipeline::PredictionWork& work) override;
+
+  /// The deterministic model alone (no write).
+  pipeline::Result<Prediction> compute(pipeline::CalendarDate date, const std::string& player);
+
+ private:
+  explicit WarehousePhase5(Warehouse& warehouse) : warehouse_(warehouse) {}
+  Warehouse& warehouse_;
+  std::mutex mu_;
+};
+
+}  // namespace nba::phase5
