@@ -599,7 +599,8 @@ class BatchCoordinator {
     auto latest = latest_batch(date);
     if (!latest) return fail(latest.error());
     if (!*latest) return false;
-    const auto& [key, seen] = **latest;
+    const std::string key = (*latest)->first;  // not a structured binding: clang 14 cannot capture those
+    const internal::BatchRecord seen = (*latest)->second;
     const std::string inc_prefix = fmt::format("{}/incremental/{}/", options_.key_prefix, date);
     auto incs = store_.scan(inc_prefix);
     if (!incs) return fail(incs.error());
