@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <bit>
+#include <cstddef>
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
@@ -150,6 +151,7 @@ class FingerprintTable {
     s.hash = h;
     s.fingerprint = fingerprint;
     if (id.size() <= Slot::kInline) {
+      std::memset(s.id, 0, sizeof s.id);  // same_id compares the zero padding too
       std::memcpy(s.id, id.data(), id.size());
       s.tag = static_cast<std::uint8_t>(id.size());
     } else {
@@ -239,11 +241,13 @@ class FingerprintTable {
     constexpr std::size_t kBlock = 32;
     std::uint64_t hashes[kBlock];
     std::size_t pos[kBlock];
+    InlineKey keys[kBlock];
     for (std::size_t base = begin; base < end; base += kBlock) {
       const std::size_t m = std::min(kBlock, end - base);
       for (std::size_t j = 0; j < m; ++j) {
         hashes[j] = internal::entity_id_hash(ids[base + j]);
         prefetch(&slots_[hashes[j] & mask_]);
+        keys[j] = InlineKey::of(ids[base + j]);
       }
       for (std::size_t j = 0; j < m; ++j) {
         std::size_t i = hashes[j] & mask_;
@@ -255,7 +259,8 @@ class FingerprintTable {
         const auto idx = static_cast<std::uint32_t>(base + j);
         const std::string_view id = ids[idx];
         std::size_t i = pos[j];
-        while (slots_[i].hash != 0 && !(slots_[i].hash == hashes[j] && id_at(slots_[i]) == id)) i = (i + 1) & mask_;
+        while (slots_[i].hash != 0 && !(slots_[i].hash == hashes[j] && same_id(slots_[i], keys[j], id)))
+          i = (i + 1) & mask_;
         if (slots_[i].hash == 0) {
           out.added.push_back(idx);
           continue;
@@ -284,7 +289,32 @@ class FingerprintTable {
     char id[15];
     std::uint8_t tag;  ///< Id length when inline, else kInArena.
   };
-  static_assert(sizeof(Slot) == 32);
+  static_assert(sizeof(Slot) == 32 && offsetof(Slot, tag) == 31);
+
+  // The last 16 bytes of a slot (inline id, zero-padded, then its length), built from a
+  // probed id so a short id is confirmed with two integer compares instead of memcmp.
+  struct InlineKey {
+    std::uint64_t lo = 0, hi = 0;
+    bool inline_id = false;
+    static InlineKey of(std::string_view id) {
+      InlineKey k;
+      if (id.size() > Slot::kInline) return k;
+      unsigned char bytes[16] = {};
+      std::memcpy(bytes, id.data(), id.size());
+      bytes[15] = static_cast<unsigned char>(id.size());
+      std::memcpy(&k.lo, bytes, 8);
+      std::memcpy(&k.hi, bytes + 8, 8);
+      k.inline_id = true;
+      return k;
+    }
+  };
+  [[nodiscard]] bool same_id(const Slot& s, const InlineKey& key, std::string_view id) const {
+    if (!key.inline_id) return s.tag == Slot::kInArena && id_at(s) == id;
+    std::uint64_t lo = 0, hi = 0;
+    std::memcpy(&lo, s.id, 8);
+    std::memcpy(&hi, s.id + 8, 8);  // id[8..15) and the tag
+    return lo == key.lo && hi == key.hi;
+  }
 
   [[nodiscard]] std::string_view id_at(const Slot& s) const {
     if (s.tag != Slot::kInArena) return {s.id, s.tag};
