@@ -1,0 +1,82 @@
+#include "pipeline/change/fingerprint_table.hpp"
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+namespace fingerprint_table_test {
+
+using pipeline::FingerprintTable;
+
+// Ids of every length from 1 to the maximum, so both the inline (<= 15 bytes) and the
+// arena form are stored, found and reported.
+std::vector<std::string> ids_of_every_length() {
+  std::vector<std::string> ids;
+  for (std::size_t len = 1; len <= pipeline::kMaxEntityIdBytes; ++len) ids.push_back(std::string(len - 1, 'x') + "y");
+  for (std::size_t len = 1; len <= pipeline::kMaxEntityIdBytes; len += 7) ids.push_back(std::string(len, 'z'));
+  return ids;
+}
+
+TEST(FingerprintTable, FindsShortAndLongIdsAndRejectsRepeats) {
+  FingerprintTable t;
+  const auto ids = ids_of_every_length();
+  for (std::size_t i = 0; i < ids.size(); ++i) ASSERT_TRUE(t.insert(ids[i], i));
+  EXPECT_FALSE(t.insert(ids[20], 999));
+  EXPECT_EQ(t.size(), ids.size());
+  for (std::size_t i = 0; i < ids.size(); ++i) EXPECT_EQ(t.find(ids[i]), std::optional<std::uint64_t>(i)) << ids[i];
+  EXPECT_FALSE(t.find(std::string(20, 'x')).has_value());  // a prefix of a stored id
+  EXPECT_FALSE(t.find(std::string(15, 'q')).has_value());
+  std::map<std::string, std::uint64_t> seen;
+  t.for_each([&](std::string_view id, std::uint64_t fp) { seen.emplace(id, fp); });
+  EXPECT_EQ(seen.size(), ids.size());
+  EXPECT_EQ(seen.at(ids.back()), ids.size() - 1);
+}
+
+TEST(FingerprintTable, DiffClassifiesShortAndLongIds) {
+  FingerprintTable t;
+  const auto ids = ids_of_every_length();
+  for (std::size_t i = 0; i < ids.size(); ++i) t.insert(ids[i], i);
+  std::vector<std::string_view> current;
+  std::vector<std::uint64_t> fps;
+  for (std::size_t i = 0; i < ids.size(); ++i) {
+    if (i == 3 || i == 200) continue;  // removed: one inline, one in the arena
+    current.push_back(ids[i]);
+    fps.push_back(i == 5 || i == 100 ? 7777 : i);  // changed: one inline, one in the arena
+  }
+  const std::string added_long(40, 'n');
+  current.push_back("new");
+  fps.push_back(1);
+  current.push_back(added_long);
+  fps.push_back(2);
+  auto d = t.diff(current, fps);
+  EXPECT_FALSE(d.duplicate.has_value());
+  ASSERT_EQ(d.changed.size(), 2u);
+  EXPECT_EQ(current[d.changed[0]], ids[5]);
+  EXPECT_EQ(current[d.changed[1]], ids[100]);
+  ASSERT_EQ(d.added.size(), 2u);
+  EXPECT_EQ(current[d.added[0]], "new");
+  EXPECT_EQ(current[d.added[1]], added_long);
+  std::vector<std::string> removed(d.removed.begin(), d.removed.end());
+  std::sort(removed.begin(), removed.end());
+  std::vector<std::string> expect{ids[3], ids[200]};
+  std::sort(expect.begin(), expect.end());
+  EXPECT_EQ(removed, expect);
+  EXPECT_EQ(d.unchanged, ids.size() - 4);
+}
+
+TEST(FingerprintTable, DiffReportsRepeatedIds) {
+  FingerprintTable t;
+  t.insert("a", 1);
+  std::vector<std::string_view> stored_twice{"a", "a"};
+  std::vector<std::uint64_t> fps{1, 1};
+  EXPECT_EQ(t.diff(stored_twice, fps).duplicate, std::optional<std::string_view>("a"));
+  std::vector<std::string_view> added_twice{"b", "c", "b"};
+  std::vector<std::uint64_t> fps3{1, 2, 3};
+  EXPECT_EQ(t.diff(added_twice, fps3).duplicate, std::optional<std::string_view>("b"));
+  FingerprintTable empty;
+  EXPECT_EQ(empty.diff(added_twice, fps3).duplicate, std::optional<std::string_view>("b"));
+}
+
+}  // namespace fingerprint_table_test
