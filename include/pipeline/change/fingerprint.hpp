@@ -98,6 +98,10 @@ class Fingerprinter {
   explicit Fingerprinter(std::vector<std::string> fields = {}) : fields_(std::move(fields)) {
     std::sort(fields_.begin(), fields_.end());
     fields_.erase(std::unique(fields_.begin(), fields_.end()), fields_.end());
+    for (const auto& f : fields_) {
+      encoded_names_.emplace_back();
+      append_name(f, encoded_names_.back());
+    }
   }
 
   /// The chosen field names, sorted; empty = every field.
@@ -120,14 +124,13 @@ class Fingerprinter {
       std::fill(small, small + fields_.size(), kNone);
     }
     for (std::size_t i = 0; i < entity.fields.size(); ++i) {
-      const auto it = std::lower_bound(fields_.begin(), fields_.end(), entity.fields[i].name);
-      if (it == fields_.end() || *it != entity.fields[i].name) continue;
-      auto& slot = found[it - fields_.begin()];
-      if (slot != kNone) return duplicate(entity, *it);
-      slot = i;
+      const std::size_t f = chosen_index(entity.fields[i].name);
+      if (f == kNone) continue;
+      if (found[f] != kNone) return duplicate(entity, fields_[f]);
+      found[f] = i;
     }
     for (std::size_t f = 0; f < fields_.size(); ++f) {
-      append_name(fields_[f], out);
+      out.append(encoded_names_[f]);
       if (found[f] == kNone)
         out.push_back(kAbsent);
       else
@@ -149,6 +152,20 @@ class Fingerprinter {
   }
 
  private:
+  // Position of `name` among the chosen fields, or npos; a linear scan for the usual
+  // handful of fields (cheaper than a binary search of strings).
+  [[nodiscard]] std::size_t chosen_index(std::string_view name) const {
+    if (fields_.size() <= 8) {
+      for (std::size_t f = 0; f < fields_.size(); ++f)
+        if (fields_[f].size() == name.size() && std::memcmp(fields_[f].data(), name.data(), name.size()) == 0)
+          return f;
+      return std::numeric_limits<std::size_t>::max();
+    }
+    const auto it = std::lower_bound(fields_.begin(), fields_.end(), name);
+    return it != fields_.end() && *it == name ? static_cast<std::size_t>(it - fields_.begin())
+                                              : std::numeric_limits<std::size_t>::max();
+  }
+
   static constexpr char kAbsent = 0, kNull = 1, kFalse = 2, kTrue = 3, kInt = 4, kDouble = 5, kString = 6;
 
   static Status duplicate(const EntitySnapshot& entity, std::string_view name) {
@@ -211,6 +228,7 @@ class Fingerprinter {
   }
 
   std::vector<std::string> fields_;
+  std::vector<std::string> encoded_names_;  ///< u32 length + name, per chosen field.
 };
 
 namespace internal {
