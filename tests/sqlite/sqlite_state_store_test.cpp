@@ -3,7 +3,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <future>
 #include <memory>
+#include <thread>
 #include <string>
 
 #include <gtest/gtest.h>
@@ -89,6 +91,38 @@ TEST(SqliteStateStore, ReentrantWriteFromBodyFails) {
   }));
   ASSERT_FALSE(inner);
   EXPECT_EQ(inner.error().code, pipeline::ErrorCode::kFailedPrecondition);
+}
+
+// Another connection (as another process would) holds the write lock past the busy
+// timeout and the retries: the writer gets kUnavailable naming SQLite's busy error.
+TEST(SqliteStateStore, WriteLockHeldElsewhereBeyondRetriesIsUnavailable) {
+  TempDir dir;
+  auto holder = SqliteStateStore::open(dir.file("s.db"));
+  auto waiter = SqliteStateStore::open(dir.file("s.db"), {.busy_timeout = std::chrono::milliseconds(5), .busy_retries = 1});
+  ASSERT_TRUE(holder);
+  ASSERT_TRUE(waiter);
+  std::promise<void> locked, release;
+  std::thread t([&] {
+    ASSERT_TRUE((*holder)->transact([&](Transaction& tx) -> Status {
+      PIPELINE_TRY(tx.put("held", "1"));
+      locked.set_value();
+      release.get_future().wait();
+      return pipeline::ok();
+    }));
+  });
+  locked.get_future().wait();
+  auto st = (*waiter)->transact([](Transaction& tx) { return tx.put("other", "1"); });
+  // Reads are not blocked by the writer (WAL).
+  auto read = (*waiter)->get("held");
+  release.set_value();
+  t.join();
+  ASSERT_FALSE(st);
+  EXPECT_EQ(st.error().code, pipeline::ErrorCode::kUnavailable);
+  EXPECT_NE(st.error().message.find("locked"), std::string::npos) << st.error().message;
+  ASSERT_TRUE(read);
+  EXPECT_FALSE(read->has_value());
+  EXPECT_TRUE((*waiter)->transact([](Transaction& tx) { return tx.put("other", "1"); }));
+  EXPECT_EQ((*waiter)->get("held").value(), std::optional<std::string>("1"));
 }
 
 // Two processes, each with its own store on the same file, increment one counter.
