@@ -190,8 +190,8 @@ struct RecordOutcome {
 /// orchestrators (`_triggered`), made durable and race-free.
 ///
 /// State is rows, never one hot document (keys under `tracker/<name>/<date>/`):
-/// `exec/<execution_id>` (dedup of deliveries), `w<NNN>/done/<processor>` and
-/// `w<NNN>/info/<processor>` (one pair per wave and processor), `w<NNN>/first` (the
+/// `exec/<execution_id>` (dedup of deliveries), `w<NNN>/done/<processor>` (one row per
+/// wave and processor: its status, executions and changes), `w<NNN>/first` (the
 /// wave's first completion time, so any process can evaluate its deadline),
 /// `decision/w<NNN>` (inserted conditionally: one decision per wave, even across
 /// processes), plus `tracker/<name>/open/<date>/w<NNN>` while a wave waits for a
@@ -359,8 +359,7 @@ class CompletionTracker {
     }
 
     out.kind = RecordKind::kCounted;
-    PIPELINE_TRY(merge_record(tx, wbase + "info/" + m.processor_name, m, changes, now));
-    PIPELINE_TRY(tx.put(wbase + "done/" + m.processor_name, std::string(1, status_code(m.status))));
+    PIPELINE_TRY(merge_record(tx, wbase + "done/" + m.processor_name, m, changes, now));
     auto first = tx.insert(wbase + "first", encode_time(now));
     if (!first) return fail(first.error());
     std::optional<TimePoint> first_at;
@@ -388,16 +387,16 @@ class CompletionTracker {
       if (!done) return fail(done.error());
       const std::size_t n = done->size();
       if (n >= config_.expected.size()) {
-        PIPELINE_TRY(decide(tx, m.game_date, 0, "complete", now, out));
+        PIPELINE_TRY(decide(tx, m.game_date, 0, "complete", now, std::move(*done), out));
       } else if (config_.deadline && reaches_threshold(n)) {
         auto f = read_first();
         if (!f) return fail(f.error());
-        if (now >= *f + *config_.deadline) PIPELINE_TRY(decide(tx, m.game_date, 0, "deadline", now, out));
+        if (now >= *f + *config_.deadline) PIPELINE_TRY(decide(tx, m.game_date, 0, "deadline", now, std::move(*done), out));
       }
     } else {
       auto f = read_first();
       if (!f) return fail(f.error());
-      if (now >= *f + config_.debounce) PIPELINE_TRY(decide(tx, m.game_date, wave, "debounce", now, out));
+      if (now >= *f + config_.debounce) PIPELINE_TRY(decide(tx, m.game_date, wave, "debounce", now, {}, out));
     }
     return out;
   }
@@ -528,7 +527,7 @@ class CompletionTracker {
           if (auto t = decode_time(row.value)) w.first_completion = *t;
         } else if (what == "alerted") {
           w.below_threshold_alerted = true;
-        } else if (what.starts_with("info/")) {
+        } else if (what.starts_with("done/")) {
           auto r = decode_record(row.value);
           if (!r) return fail(r.error().with("key", row.key));
           const std::string processor(what.substr(5));
@@ -660,71 +659,136 @@ class CompletionTracker {
     return static_cast<int>(rows->size());
   }
 
+  // A record is stored in a compact length-prefixed form, cheap to write on every
+  // completion and to read back at the decision: numbers end with ';', strings are
+  // "<length>:<bytes>". Layout: version 1, status, first_at, last_at, traceparent,
+  // executions (count, then id and correlation id each), changes ('F' for full, or 'C',
+  // kind count, then each kind with its id count and ids).
+  static void put_number(std::string& out, long long n) {
+    out += std::to_string(n);
+    out += ';';
+  }
+  static void put_string(std::string& out, std::string_view v) {
+    out += std::to_string(v.size());
+    out += ':';
+    out.append(v);
+  }
+  static long long micros(TimePoint t) {
+    return std::chrono::duration_cast<std::chrono::microseconds>(t.time_since_epoch()).count();
+  }
+  static TimePoint from_micros(long long us) {
+    return TimePoint(std::chrono::duration_cast<Duration>(std::chrono::microseconds(us)));
+  }
+
   static std::string encode_record(const WaveRecord& r) {
-    std::string out = "{\"status\":\"";
-    out += to_string(r.status);
-    out += "\",\"executions\":[";
-    bool first = true;
+    std::string out;
+    out.reserve(96 + r.traceparent.size() + r.executions.size() * 80);
+    put_number(out, 1);
+    out += status_code(r.status);
+    put_number(out, micros(r.first_at));
+    put_number(out, micros(r.last_at));
+    put_string(out, r.traceparent);
+    put_number(out, static_cast<long long>(r.executions.size()));
     for (const auto& e : r.executions) {
-      if (!first) out += ',';
-      first = false;
-      out += "[";
-      internal::append_json_string(out, e.execution_id);
-      out += ',';
-      internal::append_json_string(out, e.correlation_id);
-      out += ']';
+      put_string(out, e.execution_id);
+      put_string(out, e.correlation_id);
     }
-    out += "],\"traceparent\":";
-    internal::append_json_string(out, r.traceparent);
-    out += ",\"changes\":";
     if (!r.changes) {
-      out += "null";
+      out += 'F';
     } else {
-      out += '{';
-      bool fk = true;
+      out += 'C';
+      put_number(out, static_cast<long long>(r.changes->size()));
       for (const auto& [kind, ids] : *r.changes) {
-        if (!fk) out += ',';
-        fk = false;
-        internal::append_json_string(out, kind);
-        out += ":[";
-        for (std::size_t i = 0; i < ids.size(); ++i) {
-          if (i) out += ',';
-          internal::append_json_string(out, ids[i]);
-        }
-        out += ']';
+        put_string(out, kind);
+        put_number(out, static_cast<long long>(ids.size()));
+        for (const auto& id : ids) put_string(out, id);
       }
-      out += '}';
     }
-    out += ",\"first_at\":" + encode_time(r.first_at) + ",\"last_at\":" + encode_time(r.last_at) + "}";
     return out;
   }
+
+  // Reads what encode_record wrote; anything else is kDataLoss.
+  class RecordReader {
+   public:
+    explicit RecordReader(std::string_view s) : s_(s) {}
+    bool number(long long& n) {
+      auto [p, ec] = std::from_chars(s_.data() + pos_, s_.data() + s_.size(), n);
+      if (ec != std::errc() || p == s_.data() + s_.size() || *p != ';') return false;
+      pos_ = static_cast<std::size_t>(p - s_.data()) + 1;
+      return true;
+    }
+    bool count(std::size_t& n) {
+      long long v = 0;
+      if (!number(v) || v < 0 || static_cast<std::size_t>(v) > s_.size()) return false;
+      n = static_cast<std::size_t>(v);
+      return true;
+    }
+    bool string(std::string& out) {
+      std::size_t len = 0;
+      auto [p, ec] = std::from_chars(s_.data() + pos_, s_.data() + s_.size(), len);
+      if (ec != std::errc() || p == s_.data() + s_.size() || *p != ':') return false;
+      const std::size_t start = static_cast<std::size_t>(p - s_.data()) + 1;
+      if (len > s_.size() - start) return false;
+      out.assign(s_.substr(start, len));
+      pos_ = start + len;
+      return true;
+    }
+    bool byte(char& c) {
+      if (pos_ >= s_.size()) return false;
+      c = s_[pos_++];
+      return true;
+    }
+    [[nodiscard]] bool at_end() const { return pos_ == s_.size(); }
+
+   private:
+    std::string_view s_;
+    std::size_t pos_ = 0;
+  };
 
   static Result<WaveRecord> decode_record(std::string_view text) {
     auto bad = [&] {
       return fail(ErrorCode::kDataLoss, "tracker row '{}' is not a completion record", text.substr(0, 80));
     };
-    auto j = nlohmann::json::parse(text, nullptr, false);
-    if (j.is_discarded() || !j.is_object()) return bad();
-    try {
-      WaveRecord r;
-      auto st = parse_completion_status(j.at("status").get<std::string>());
-      if (!st) return bad();
-      r.status = *st;
-      for (const auto& e : j.at("executions"))
-        r.executions.push_back({e.at(0).get<std::string>(), e.at(1).get<std::string>()});
-      r.traceparent = j.at("traceparent").get<std::string>();
-      const auto& ch = j.at("changes");
-      if (!ch.is_null()) {
-        EntityChanges c;
-        for (const auto& [kind, ids] : ch.items()) c[kind] = ids.get<EntityIds>();
-        r.changes = std::move(c);
+    RecordReader in(text);
+    WaveRecord r;
+    long long version = 0, first = 0, last = 0;
+    char status = 0, kind_mark = 0;
+    std::size_t n = 0;
+    if (!in.number(version) || version != 1 || !in.byte(status) || !in.number(first) || !in.number(last) ||
+        !in.string(r.traceparent) || !in.count(n))
+      return bad();
+    switch (status) {
+      case 's': r.status = CompletionStatus::kSuccess; break;
+      case 'p': r.status = CompletionStatus::kPartial; break;
+      case 'n': r.status = CompletionStatus::kNoData; break;
+      case 'f': r.status = CompletionStatus::kFailed; break;
+      default: return bad();
+    }
+    r.first_at = from_micros(first);
+    r.last_at = from_micros(last);
+    r.executions.resize(n);
+    for (auto& e : r.executions)
+      if (!in.string(e.execution_id) || !in.string(e.correlation_id)) return bad();
+    if (!in.byte(kind_mark)) return bad();
+    if (kind_mark == 'C') {
+      EntityChanges changes;
+      std::size_t kinds = 0;
+      if (!in.count(kinds)) return bad();
+      for (std::size_t k = 0; k < kinds; ++k) {
+        std::string kind;
+        std::size_t ids = 0;
+        if (!in.string(kind) || !in.count(ids)) return bad();
+        EntityIds list(ids);
+        for (auto& id : list)
+          if (!in.string(id)) return bad();
+        changes.emplace(std::move(kind), std::move(list));
       }
-      r.first_at = TimePoint(std::chrono::duration_cast<Duration>(std::chrono::microseconds(j.at("first_at").get<long long>())));
-      r.last_at = TimePoint(std::chrono::duration_cast<Duration>(std::chrono::microseconds(j.at("last_at").get<long long>())));
-      return r;
-    } catch (const nlohmann::json::exception&) {
+      r.changes = std::move(changes);
+    } else if (kind_mark != 'F') {
       return bad();
     }
+    if (!in.at_end()) return bad();
+    return r;
   }
 
   static Result<TrackerDescription> parse_description(std::string_view text) {
@@ -744,31 +808,33 @@ class CompletionTracker {
     }
   }
 
-  // Adds the completion `m` to the record at `key` (creating it).
+  // Adds the completion `m` to the record at `key`: a conditional insert in the common
+  // case (the processor's first completion in this wave), a read-merge-write otherwise.
   static Status merge_record(Transaction& tx, const std::string& key, const Message& m, const ChangedEntities& changes,
                              TimePoint now) {
+    WaveRecord r;
+    r.status = m.status;
+    r.executions.push_back({m.execution_id, m.correlation_id.empty() ? m.execution_id : m.correlation_id});
+    r.traceparent = m.traceparent;
+    r.changes = changes;
+    r.first_at = r.last_at = now;
+    auto inserted = tx.insert(key, encode_record(r));
+    if (!inserted) return fail(inserted.error());
+    if (*inserted) return ok();
+
     auto cur = tx.get(key);
     if (!cur) return fail(cur.error());
-    WaveRecord r;
-    TraceLink link{m.execution_id, m.correlation_id.empty() ? m.execution_id : m.correlation_id};
-    if (*cur) {
-      auto old = decode_record(**cur);
-      if (!old) return fail(old.error().with("key", key));
-      r = std::move(*old);
-      r.status = m.status;  // the latest run of the processor decides its state
-      if (std::find(r.executions.begin(), r.executions.end(), link) == r.executions.end())
-        r.executions.push_back(std::move(link));
-      if (r.traceparent.empty()) r.traceparent = m.traceparent;
-      merge_into(r.changes, changes);
-      r.last_at = now;
-    } else {
-      r.status = m.status;
-      r.executions.push_back(std::move(link));
-      r.traceparent = m.traceparent;
-      r.changes = changes;
-      r.first_at = r.last_at = now;
-    }
-    return tx.put(key, encode_record(r));
+    if (!*cur) return fail(ErrorCode::kInternal, "row {} vanished inside a transaction", key);
+    auto old = decode_record(**cur);
+    if (!old) return fail(old.error().with("key", key));
+    WaveRecord merged = std::move(*old);
+    merged.status = m.status;  // the latest run of the processor decides its state
+    if (std::find(merged.executions.begin(), merged.executions.end(), r.executions.front()) == merged.executions.end())
+      merged.executions.push_back(r.executions.front());
+    if (merged.traceparent.empty()) merged.traceparent = m.traceparent;
+    merge_into(merged.changes, changes);
+    merged.last_at = now;
+    return tx.put(key, encode_record(merged));
   }
 
   Status check_wave(Transaction& tx, CalendarDate date, int wave, RecordOutcome& out) {
@@ -785,7 +851,7 @@ class CompletionTracker {
     if (!f) return fail(f.error());
     const TimePoint now = clock_.now();
     if (wave > 0) {
-      if (now >= *f + config_.debounce) return decide(tx, date, wave, "debounce", now, out);
+      if (now >= *f + config_.debounce) return decide(tx, date, wave, "debounce", now, {}, out);
       out.effects.timers.emplace_back(date, wave, *f + config_.debounce);
       return ok();
     }
@@ -797,8 +863,8 @@ class CompletionTracker {
     auto done = tx.scan(wbase + "done/");
     if (!done) return fail(done.error());
     const std::size_t n = done->size();
-    if (n >= config_.expected.size()) return decide(tx, date, 0, "complete", now, out);
-    if (reaches_threshold(n)) return decide(tx, date, 0, "deadline", now, out);
+    if (n >= config_.expected.size()) return decide(tx, date, 0, "complete", now, std::move(*done), out);
+    if (reaches_threshold(n)) return decide(tx, date, 0, "deadline", now, std::move(*done), out);
     auto alerted = tx.insert(wbase + "alerted", encode_time(now));
     if (!alerted) return fail(alerted.error());
     if (*alerted) {
@@ -820,15 +886,19 @@ class CompletionTracker {
 
   // Decides `wave` of `date`: inserts the decision row and enqueues the trigger, both in
   // `tx`. A decision row already present means another process decided: nothing to do.
+  // `done_rows` are the wave's done rows when the caller has just scanned them.
   Status decide(Transaction& tx, CalendarDate date, int wave, std::string_view reason, TimePoint now,
-                RecordOutcome& out) {
+                std::optional<std::vector<Row>> done_rows, RecordOutcome& out) {
     const std::string base = date_prefix(date), wbase = wave_prefix(base, wave);
     const std::string id = trigger_id(date, wave);
-    auto infos = tx.scan(wbase + "info/");
-    if (!infos) return fail(infos.error());
+    if (!done_rows) {
+      auto scanned = tx.scan(wbase + "done/");
+      if (!scanned) return fail(scanned.error());
+      done_rows = std::move(*scanned);
+    }
 
     std::vector<std::pair<std::string, WaveRecord>> records;
-    for (const auto& row : *infos) {
+    for (const auto& row : *done_rows) {
       auto r = decode_record(row.value);
       if (!r) return fail(r.error().with("key", row.key));
       records.emplace_back(row.key.substr(wbase.size() + 5), std::move(*r));
