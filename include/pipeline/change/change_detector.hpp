@@ -250,8 +250,10 @@ Status decode_bucket(std::string_view v, std::string_view key, std::uint32_t exp
 ///
 /// **Thread safety:** every const member may be called from any thread concurrently.
 /// **Performance:** `detect` = fingerprint every entity (one pass, one scratch buffer) +
-/// `load` (one transaction; ~row count / 2048 rows) + `FingerprintTable::diff`; all on
-/// the calling thread. `commit` rewrites only the buckets touched by the change set.
+/// `load` (one transaction; ~row count / 2048 rows) + `FingerprintTable::diff`; on the
+/// calling thread, or split over `ChangeDetectorOptions::threads` for large snapshots.
+/// Diff at 1M entities with the table loaded: ~50–100 ms on one thread (bench_change).
+/// `commit` rewrites only the buckets touched by the change set.
 /// **Errors:** `create`: `kInvalidArgument` for a bad config. `load`: the store's
 /// errors, `kDataLoss` for a corrupt row. `commit`: the transaction's errors,
 /// `kInvalidArgument` for a change set of another kind, `kDataLoss` for a corrupt row.
