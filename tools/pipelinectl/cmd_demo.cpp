@@ -1,105 +1,95 @@
-// `pipelinectl demo`: the interim demo of the unified completion message. It builds the
-// message a Phase 3 processor publishes, encodes it, decodes it back, and shows the
-// precise error a broken message gets. (The multi-phase demo replaces this file.)
+// `pipelinectl demo`: one game day of the synthetic season through Phases 1–4 in one
+// process, in simulated time, then the mid-day injury update as an incremental wave.
+// The work is done by the demo driver library (examples/demo_driver); this file parses
+// the flags, opens the stores and prints.
 #include <cstdio>
+#include <cstdlib>
+#include <filesystem>
 #include <memory>
 #include <string>
 
 #include <CLI/CLI.hpp>
-#include <fmt/format.h>
-#include <fmt/ranges.h>
 #include <nlohmann/json.hpp>
 
 #include "command.hpp"
-#include "pipeline/core/message_codec.hpp"
-#include "pipeline/core/trace_context.hpp"
+#include "store_uri.hpp"
+
+#if __has_include("demo_driver/demo_driver.hpp")
+#include "demo_driver/demo_driver.hpp"
+#define PIPELINE_CTL_HAVE_DEMO 1
+#endif
 
 namespace pipelinectl::cmd_demo {
 
 struct Options {
+  std::string date = "2025-11-18";
+  std::string store;      // empty: a fresh SQLite file in the demo's directory
+  std::string warehouse;  // empty: a fresh file in the demo's directory
+  std::string data_dir;   // empty: the demo's directory
+  bool no_update = false;
   bool json = false;
 };
 
-pipeline::Message phase3_completion() {
-  pipeline::Message m;
-  m.processor_name = "player_game_summary";
-  m.phase = "phase3_analytics";
-  // Fixed ids keep the demo's output the same on every run.
-  m.execution_id = "5b2e0f6c-3d1a-4c8e-9f47-2a6d8b1c0e93";
-  m.correlation_id = "a1b2c3d4";
-  m.trace_links = {pipeline::TraceLink{"xyz789", "a1b2c3d4"}};
-  m.traceparent = pipeline::TraceContext{"4bf92f3577b34da6a3ce929d0e0e4736", "00f067aa0ba902b7", 1}.to_string();
-  m.game_date = *pipeline::CalendarDate::parse("2025-11-18");
-  m.output_table = "player_game_summary";
-  m.output_dataset = "nba_analytics";
-  m.record_count = 3;
-  m.duration_seconds = 2.75;
-  m.entities_changed = pipeline::EntityChanges{{"players", {"curry", "durant", "lebron-james"}}};
-  m.is_incremental = true;
-  m.metadata = {{"source_tables", {"nbac_gamebook_player_stats", "bdl_player_boxscores"}}};
-  return m;
-}
-
-constexpr const char* kBrokenMessage =
-    R"({"processor_name":"player_game_summary","phase":"phase3_analytics","execution_id":"e-1",)"
-    R"("game_date":"2025-02-30","status":"done","record_count":-5})";
-
+#ifdef PIPELINE_CTL_HAVE_DEMO
 int run(const Options& opts) {
-  const pipeline::Message m = phase3_completion();
-  if (auto st = pipeline::validate_message(m); !st) {
-    std::fprintf(stderr, "demo message is invalid: %s\n", st.error().to_string().c_str());
+  auto date = pipeline::CalendarDate::parse(opts.date);
+  if (!date) {
+    std::fprintf(stderr, "error: %s\n", date.error().to_string().c_str());
+    return kExitUsage;
+  }
+  // Files the user did not name go to one fresh directory, printed so it can be opened.
+  std::filesystem::path dir;
+  if (opts.store.empty() || opts.warehouse.empty() || opts.data_dir.empty()) {
+    std::string tmpl = (std::filesystem::temp_directory_path() / "pipeline-demo-XXXXXX").string();
+    if (!mkdtemp(tmpl.data())) {
+      std::fprintf(stderr, "error: cannot create a directory under %s\n",
+                   std::filesystem::temp_directory_path().c_str());
+      return kExitFailed;
+    }
+    dir = tmpl;
+  }
+  const std::string store_uri = opts.store.empty() ? "sqlite:" + (dir / "state.db").string() : opts.store;
+  auto store = open_store(store_uri, StoreAccess::kCreate);
+  if (!store) {
+    std::fprintf(stderr, "error: %s\n", store.error().to_string().c_str());
+    return store.error().code == pipeline::ErrorCode::kInvalidArgument ? kExitUsage : kExitFailed;
+  }
+  demo::DemoOptions o;
+  o.date = *date;
+  o.store = store->get();
+  o.store_label = store_uri;
+  o.warehouse_path = opts.warehouse.empty() ? dir / "warehouse.db" : std::filesystem::path(opts.warehouse);
+  o.data_dir = opts.data_dir.empty() ? dir / "scraped" : std::filesystem::path(opts.data_dir);
+  o.injury_update = !opts.no_update;
+  auto summary = demo::run_demo(o);
+  if (!summary) {
+    std::fprintf(stderr, "error: %s\n", summary.error().to_string().c_str());
     return kExitFailed;
   }
-  const std::string encoded = pipeline::encode_message(m);
-  auto decoded = pipeline::decode_message(encoded);
-  if (!decoded || !(*decoded == m)) {
-    std::fprintf(stderr, "round trip failed: %s\n", decoded ? "messages differ" : decoded.error().to_string().c_str());
-    return kExitFailed;
-  }
-  auto broken = pipeline::decode_message(kBrokenMessage);
-  if (broken) {
-    std::fprintf(stderr, "the broken message decoded, which it must not\n");
-    return kExitFailed;
-  }
-
-  if (opts.json) {
-    nlohmann::json out = {{"message", nlohmann::json::parse(encoded)},
-                          {"round_trip_equal", true},
-                          {"broken_input", kBrokenMessage},
-                          {"decode_error",
-                           {{"code", pipeline::to_string(broken.error().code)},
-                            {"message", broken.error().message},
-                            {"context", broken.error().context}}}};
-    std::printf("%s\n", out.dump(2).c_str());
-    return kExitOk;
-  }
-
-  const auto& d = *decoded;
-  std::string kinds;
-  if (!d.entities_changed) {
-    kinds = "all (full run)";
-  } else {
-    for (const auto& [kind, ids] : *d.entities_changed)
-      kinds += fmt::format("{}{} {} ({})", kinds.empty() ? "" : ", ", ids.size(), kind, fmt::join(ids, ", "));
-  }
-  std::printf("Encoded completion message (%zu bytes):\n%s\n\n", encoded.size(), encoded.c_str());
-  std::printf("Decoded back, equal to the original:\n");
-  std::printf("  %s / %s finished %s for %s: %lld records in %.2f s\n", d.phase.c_str(), d.processor_name.c_str(),
-              std::string(pipeline::to_string(d.status)).c_str(), d.game_date.to_string().c_str(),
-              static_cast<long long>(d.record_count), d.duration_seconds);
-  std::printf("  changed: %s%s\n", kinds.c_str(), d.is_incremental ? " — incremental" : "");
-  std::printf("  correlation %s, from upstream execution %s, traceparent %s\n\n", d.correlation_id.c_str(),
-              d.trace_links.front().execution_id.c_str(), d.traceparent.c_str());
-  std::printf("Decoding a broken message:\n%s\n", kBrokenMessage);
-  std::printf("  -> %s\n", broken.error().to_string().c_str());
+  if (opts.json)
+    std::printf("%s\n", summary->dump(2).c_str());
+  else
+    std::fputs(demo::render_text(*summary).c_str(), stdout);
   return kExitOk;
 }
+#else
+int run(const Options&) {
+  std::fprintf(stderr, "error: this pipelinectl was built without the example services (demo_driver)\n");
+  return kExitFailed;
+}
+#endif
 
-const Registrar kRegistrar{{"demo", "Encode and decode a completion message and show a decode error",
-                            [](CLI::App& sub) -> Runner {
-                              auto opts = std::make_shared<Options>();
-                              sub.add_flag("--json", opts->json, "Machine output on stdout");
-                              return [opts] { return run(*opts); };
-                            }}};
+const Registrar kRegistrar{
+    {"demo", "Run one game day through Phases 1-4 in simulated time, then the mid-day injury update",
+     [](CLI::App& sub) -> Runner {
+       auto opts = std::make_shared<Options>();
+       sub.add_option("--date", opts->date, "Game date YYYY-MM-DD (default 2025-11-18)");
+       sub.add_option("--store", opts->store, "State store: memory | sqlite:PATH (default: a fresh SQLite file)");
+       sub.add_option("--warehouse", opts->warehouse, "SQLite file for the data tables (default: a fresh file)");
+       sub.add_option("--data-dir", opts->data_dir, "Directory for the scraped files (default: a fresh one)");
+       sub.add_flag("--no-update", opts->no_update, "Skip the 14:00 injury update wave");
+       sub.add_flag("--json", opts->json, "Print the machine-readable summary on stdout");
+       return [opts] { return run(*opts); };
+     }}};
 
 }  // namespace pipelinectl::cmd_demo

@@ -243,7 +243,7 @@ class Processor {
     request.wave = key.wave;
     request.trigger = trigger;
     if (detector_) {
-      auto snap = this->snapshot(date);
+      auto snap = this->snapshot_for(date, trigger);
       if (snap) {
         snapshot = std::move(*snap);
         request.changes = detector_->detect(date, snapshot);
@@ -364,6 +364,14 @@ class Processor {
   /// `ChangeDetector` was given. An error makes the run process everything.
   virtual Result<std::vector<EntitySnapshot>> snapshot(CalendarDate /*date*/) {
     return fail(ErrorCode::kFailedPrecondition, "this processor has no snapshot");
+  }
+
+  /// The current entities of `date` as of `trigger` (nullptr for a scheduled or manual
+  /// run); called instead of `snapshot(date)` when a `ChangeDetector` was given. Override
+  /// it when the trigger names the input to snapshot (a raw processor's scraped file);
+  /// the default calls `snapshot(date)`.
+  virtual Result<std::vector<EntitySnapshot>> snapshot_for(CalendarDate date, const Message* /*trigger*/) {
+    return snapshot(date);
   }
 
  private:

@@ -1,0 +1,479 @@
+#include "demo_driver/demo_driver.hpp"
+
+#include <map>
+#include <memory>
+#include <set>
+#include <vector>
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include "nba_service_common/service.hpp"
+#include "phase1_scraper/scrapers.hpp"
+#include "phase2_raw/raw_processors.hpp"
+#include "phase3_analytics/analytics_processors.hpp"
+#include "phase4_precompute/precompute_processors.hpp"
+#include "pipeline/core/manual_clock.hpp"
+#include "pipeline/core/message_codec.hpp"
+#include "pipeline/core/timestamp.hpp"
+#include "pipeline/core/trace_context.hpp"
+#include "pipeline/memory/memory_transport.hpp"
+#include "pipeline/memory/metrics_registry.hpp"
+#include "pipeline/orchestrate/completion_tracker.hpp"
+#include "pipeline/orchestrate/nba_preset.hpp"
+#include "pipeline/orchestrate/outbox_relay.hpp"
+#include "pipeline/orchestrate/run_history.hpp"
+
+namespace demo {
+namespace {
+
+using nlohmann::json;
+const std::vector<std::string> kPhases{"phase1_scrapers", "phase2_raw", "phase3_analytics", "phase4_precompute"};
+
+// 06:00 US Eastern (standard time) on the game date: the daily schedule starts Phase 1.
+pipeline::TimePoint morning(pipeline::CalendarDate date) {
+  return pipeline::TimePoint(date.sys_days()) + std::chrono::hours(11);
+}
+
+// One processor run as the summary shows it.
+json run_entry(const pipeline::Processor& p, const pipeline::RunReport& r, double wall_ms) {
+  json e{{"processor", p.config().name},
+         {"outcome", std::string(pipeline::to_string(r.outcome))},
+         {"full", r.full},
+         {"entities_processed", r.entities_processed},
+         {"wall_ms", wall_ms},
+         {"records", 0},
+         {"entities", json::object()}};
+  if (!r.detail.empty()) e["detail"] = r.detail;
+  if (r.completion) {
+    const auto& c = *r.completion;
+    e["execution_id"] = c.execution_id;
+    e["wave"] = c.metadata.value("wave", 0);
+    e["records"] = c.record_count;
+    e["status"] = std::string(pipeline::to_string(c.status));
+    if (c.metadata.contains("entities")) e["entities"] = c.metadata["entities"];
+    if (c.entities_changed) {
+      std::size_t n = 0;
+      for (const auto& [kind, ids] : *c.entities_changed) n += ids.size();
+      if (n <= 10) {
+        json ids = json::object();
+        for (const auto& [kind, list] : *c.entities_changed) ids[kind] = list;
+        e["entity_ids"] = ids;
+      }
+    }
+  }
+  return e;
+}
+
+std::int64_t entity_total(const json& entities) {
+  std::int64_t n = 0;
+  for (const auto& [k, v] : entities.items()) n += v.get<std::int64_t>();
+  return n;
+}
+
+// What the driver saw: runs per (wave, phase) and every message on the pipeline's topics.
+struct Observed {
+  std::map<int, std::map<std::string, json>> runs;  // wave -> phase -> [run]
+  std::map<std::string, pipeline::Message> messages; // execution_id -> message
+  std::map<std::string, std::vector<pipeline::Message>> triggers;  // topic -> triggers seen (with duplicates)
+};
+
+struct Demo {
+  const DemoOptions& opt;
+  pipeline::ManualClock clock{morning(opt.date)};
+  pipeline::MemoryTransport transport{clock};
+  pipeline::MetricsRegistry metrics;
+  pipeline::RunHistory history{*opt.store, clock};
+  nba::Season season;
+  nba::Warehouse warehouse;
+  nba_services::WarehouseDependencySource source{warehouse};
+  pipeline::DependencyChecker dependencies{clock, source};
+  nba_services::ServiceContext ctx{*opt.store, clock, history, dependencies, transport, warehouse, season,
+                                   opt.data_dir, &metrics};
+  pipeline::OutboxRelay relay{*opt.store, transport, clock, {.owner = "demo-relay"}};
+  Observed seen;
+  std::vector<std::unique_ptr<pipeline::Subscription>> subs;
+  std::unique_ptr<pipeline::CompletionTracker> to_phase3, to_phase4;
+
+  Demo(const DemoOptions& o, nba::Warehouse wh) : opt(o), warehouse(std::move(wh)) {}
+
+  // Relays the outbox and delivers until nothing moves.
+  pipeline::Status settle() {
+    for (int round = 0; round < 10000; ++round) {
+      auto relayed = relay.drain();
+      if (!relayed) return pipeline::fail(relayed.error());
+      const std::size_t delivered = transport.pump();
+      if (*relayed == 0 && delivered == 0) return pipeline::ok();
+    }
+    return pipeline::fail(pipeline::ErrorCode::kInternal, "the demo did not settle after 10000 rounds");
+  }
+
+  pipeline::Status watch(const std::string& topic, bool is_trigger) {
+    auto sub = transport.subscribe({"demo-watch-" + topic, topic, {}}, [this, topic, is_trigger](pipeline::DeliveryPtr d) {
+      if (auto m = pipeline::decode_message(d->payload())) {
+        if (is_trigger) seen.triggers[topic].push_back(*m);
+        seen.messages.emplace(m->execution_id, std::move(*m));
+      }
+      (void)d->ack();
+    });
+    if (!sub) return pipeline::fail(sub.error());
+    subs.push_back(std::move(*sub));
+    return pipeline::ok();
+  }
+
+  pipeline::Status attach_tracker(pipeline::CompletionTracker& tracker, const std::string& topic) {
+    auto sub = transport.subscribe({tracker.config().name + "-tracker-sub", topic, {}},
+                                   [&tracker](pipeline::DeliveryPtr d) {
+                                     auto m = pipeline::decode_message(d->payload());
+                                     if (!m) {
+                                       (void)d->nack(m.error().to_string());
+                                       return;
+                                     }
+                                     auto r = tracker.record_completion(*m);
+                                     if (r)
+                                       (void)d->ack();
+                                     else
+                                       (void)d->nack(r.error().to_string());
+                                   });
+    if (!sub) return pipeline::fail(sub.error());
+    subs.push_back(std::move(*sub));
+    return pipeline::ok();
+  }
+
+  // The hops from the scheduler to `last`, following each message's first trace link.
+  json trace_back(const pipeline::Message& last) const {
+    std::vector<const pipeline::Message*> chain{&last};
+    while (chain.size() < 16 && !chain.back()->trace_links.empty()) {
+      auto it = seen.messages.find(chain.back()->trace_links.front().execution_id);
+      if (it == seen.messages.end()) break;
+      chain.push_back(&it->second);
+    }
+    json hops = json::array();
+    for (auto it = chain.rbegin(); it != chain.rend(); ++it) {
+      const auto& m = **it;
+      json links = json::array();
+      for (const auto& l : m.trace_links) links.push_back(l.execution_id);
+      auto tp = pipeline::TraceContext::parse(m.traceparent);
+      hops.push_back({{"phase", m.phase},
+                      {"processor", m.processor_name},
+                      {"execution_id", m.execution_id},
+                      {"correlation_id", m.correlation_id},
+                      {"traceparent", m.traceparent},
+                      {"trace_id", tp ? tp->trace_id : ""},
+                      {"trace_links", links}});
+    }
+    return hops;
+  }
+};
+
+json table_counts(nba::Warehouse& wh, pipeline::CalendarDate date) {
+  json out = json::object();
+  for (const auto& t : nba::warehouse_tables()) {
+    if (t.phase == "predictions") continue;
+    auto n = wh.count_rows(t.name, date);
+    out[t.name] = n ? json(*n) : json();
+  }
+  return out;
+}
+
+}  // namespace
+
+pipeline::Result<json> run_demo(const DemoOptions& opt) {
+  if (!opt.store) return pipeline::fail(pipeline::ErrorCode::kInvalidArgument, "the demo needs a state store");
+  auto wh = nba::Warehouse::open(opt.warehouse_path.string());
+  if (!wh) return pipeline::fail(wh.error());
+  auto d = std::make_unique<Demo>(opt, std::move(*wh));
+  Demo& demo = *d;
+  const auto date = opt.date;
+  int current_wave = 0;
+
+  auto observer = [&demo](const pipeline::Processor& p, const pipeline::Message& trigger, const pipeline::RunReport& r,
+                          double wall_ms) {
+    const int wave = trigger.metadata.is_object() ? trigger.metadata.value("wave", 0) : 0;
+    auto& list = demo.seen.runs[wave][p.config().phase];
+    if (!list.is_array()) list = json::array();
+    list.push_back(run_entry(p, r, wall_ms));
+  };
+
+  // Services: each phase's processors, subscribed the way their mains subscribe them.
+  PIPELINE_TRY(phase2::declare_dependencies(demo.dependencies));
+  PIPELINE_TRY(phase3::declare_dependencies(demo.dependencies));
+  PIPELINE_TRY(phase4::declare_dependencies(demo.dependencies));
+  auto p1 = phase1::make_phase1(demo.ctx, observer);
+  auto p2 = phase2::make_phase2(demo.ctx, observer);
+  if (!p2) return pipeline::fail(p2.error());
+  auto p3 = phase3::make_phase3(demo.ctx, observer);
+  auto p4 = phase4::make_phase4(demo.ctx, observer);
+  const auto& topics = demo.ctx.topics;
+
+  // Trackers from the preset; Phase 2→3 expects exactly the raw processors that exist.
+  auto presets = pipeline::nba::tracker_presets(topics.naming);
+  presets[0].expected = phase2::raw_processors();
+  auto t3 = pipeline::CompletionTracker::create(*opt.store, demo.clock, presets[0]);
+  if (!t3) return pipeline::fail(t3.error());
+  auto t4 = pipeline::CompletionTracker::create(*opt.store, demo.clock, presets[1]);
+  if (!t4) return pipeline::fail(t4.error());
+  demo.to_phase3 = std::move(*t3);
+  demo.to_phase4 = std::move(*t4);
+  if (demo.to_phase3->config().trigger_topic != topics.phase3_trigger() ||
+      demo.to_phase4->config().trigger_topic != topics.phase4_trigger())
+    return pipeline::fail(pipeline::ErrorCode::kInternal, "the preset's trigger topics are not the services' topics");
+
+  // Watchers first (they see every message), then trackers and services.
+  for (const auto& t : {topics.phase1_trigger(), topics.phase1_complete(), topics.phase2_complete(),
+                        topics.phase3_complete(), topics.phase4_complete()})
+    PIPELINE_TRY(demo.watch(t, false));
+  for (const auto& t : {topics.phase3_trigger(), topics.phase4_trigger()}) PIPELINE_TRY(demo.watch(t, true));
+  PIPELINE_TRY(demo.attach_tracker(*demo.to_phase3, topics.phase2_complete()));
+  PIPELINE_TRY(demo.attach_tracker(*demo.to_phase4, topics.phase3_complete()));
+  for (auto [service, topic] : {std::pair{p1.service.get(), topics.phase1_trigger()},
+                                std::pair{p2->service.get(), topics.phase1_complete()},
+                                std::pair{p3.service.get(), topics.phase3_trigger()},
+                                std::pair{p4.service.get(), topics.phase4_trigger()}}) {
+    auto sub = service->subscribe(demo.transport, topic);
+    if (!sub) return pipeline::fail(sub.error());
+    demo.subs.push_back(std::move(*sub));
+  }
+  PIPELINE_TRY(demo.settle());  // a backlog of an earlier run, if any
+
+  json waves = json::array();
+  const auto debounce = demo.to_phase3->config().debounce;
+
+  // Wave 0: the 06:00 schedule scrapes every feed; the trackers decide when all are done.
+  const auto full_trigger = phase1::schedule_trigger(date, 0, {}, "daily schedule 06:00 ET");
+  json full{{"wave", current_wave}, {"label", "full"}, {"started_at", pipeline::format_rfc3339(demo.clock.now())}};
+  PIPELINE_TRY(demo.transport.publish(topics.phase1_trigger(),
+                                      {full_trigger.execution_id, pipeline::encode_message(full_trigger), {}}));
+  PIPELINE_TRY(demo.settle());
+  waves.push_back(std::move(full));
+
+  nba::InjuryUpdate update = demo.season.injury_update(date);
+  if (opt.injury_update) {
+    // Wave 1: at 14:00 ET one player's status changes; only the injury report is scraped.
+    current_wave = 1;
+    demo.clock.advance_to(phase1::injury_update_time(date));
+    PIPELINE_TRY(demo.settle());
+    const auto again = phase1::schedule_trigger(date, 1, {phase1::scraper_name("nbac_injury_report")},
+                                                "injury report re-scrape 14:00 ET");
+    json upd{{"wave", current_wave},
+             {"label", "injury_update"},
+             {"started_at", pipeline::format_rfc3339(demo.clock.now())},
+             {"update",
+              {{"player", update.player_id},
+               {"team", update.team},
+               {"before", std::string(nba::to_string(update.before))},
+               {"after", std::string(nba::to_string(update.after))},
+               {"reason", update.reason}}}};
+    PIPELINE_TRY(
+        demo.transport.publish(topics.phase1_trigger(), {again.execution_id, pipeline::encode_message(again), {}}));
+    PIPELINE_TRY(demo.settle());
+    // The trackers' debounce windows close on the clock: Phase 3, then Phase 4.
+    for (int hop = 0; hop < 2; ++hop) {
+      demo.clock.advance(debounce);
+      PIPELINE_TRY(demo.settle());
+    }
+    waves.push_back(std::move(upd));
+  }
+
+  // Assemble the summary.
+  json trackers = json::object();
+  std::map<std::string, pipeline::TrackerStatus> status;
+  for (auto* t : {demo.to_phase3.get(), demo.to_phase4.get()}) {
+    auto s = t->status(date);
+    if (!s) return pipeline::fail(s.error());
+    trackers[t->config().name] = s->to_json();
+    status[t->config().downstream_phase] = std::move(*s);
+  }
+  std::map<std::string, std::string> trigger_topic{{"phase3_analytics", topics.phase3_trigger()},
+                                                   {"phase4_precompute", topics.phase4_trigger()}};
+  json work = json::object();
+  for (auto& w : waves) {
+    const int n = w["wave"].get<int>();
+    w["phases"] = json::array();
+    for (const auto& phase : kPhases) {
+      json ph{{"phase", phase}, {"runs", json::array()}};
+      if (auto it = demo.seen.runs[n].find(phase); it != demo.seen.runs[n].end()) ph["runs"] = it->second;
+      std::int64_t records = 0, entity_runs = 0, completed = 0;
+      for (const auto& r : ph["runs"]) {
+        if (r["outcome"] != "completed") continue;
+        ++completed;
+        records += r["records"].get<std::int64_t>();
+        entity_runs += entity_total(r["entities"]);
+      }
+      ph["completed"] = completed;
+      ph["records"] = records;
+      ph["entity_runs"] = entity_runs;
+      if (auto st = status.find(phase); st != status.end()) {
+        json trig;  // null: this wave's trigger was not decided
+        for (const auto& ws : st->second.waves) {
+          if (ws.number != n || !ws.decided) continue;
+          const auto& seen_triggers = demo.seen.triggers[trigger_topic[phase]];
+          int deliveries = 0;
+          for (const auto& m : seen_triggers) deliveries += m.execution_id == ws.trigger_id;
+          trig = {{"trigger_id", ws.trigger_id},
+                  {"reason", ws.reason},
+                  {"status", ws.trigger_status},
+                  {"upstream_processors", ws.processors},
+                  {"run_processors", ws.run_processors},
+                  {"first_completion", ws.first_completion ? json(pipeline::format_rfc3339(*ws.first_completion)) : json()},
+                  {"decided_at", ws.triggered_at ? json(pipeline::format_rfc3339(*ws.triggered_at)) : json()},
+                  {"latency_seconds",
+                   ws.first_completion && ws.triggered_at
+                       ? json(std::chrono::duration<double>(*ws.triggered_at - *ws.first_completion).count())
+                       : json()},
+                  {"deliveries_seen", deliveries}};
+          for (const auto& m : seen_triggers)
+            if (m.execution_id == ws.trigger_id) {
+              trig["is_incremental"] = m.is_incremental;
+              json changed;  // null = everything
+              if (m.entities_changed) {
+                changed = json::object();
+                for (const auto& [kind, ids] : *m.entities_changed) changed[kind] = ids;
+              }
+              trig["entities_changed"] = changed;
+              break;
+            }
+        }
+        ph["trigger"] = trig;
+      }
+      work[phase][w["label"].get<std::string>()] = entity_runs;
+      w["phases"].push_back(std::move(ph));
+    }
+  }
+  for (auto& [phase, per] : work.items()) {
+    if (!per.contains("full") || !per.contains("injury_update")) continue;
+    const double f = per["full"].get<double>(), u = per["injury_update"].get<double>();
+    per["reduction_pct"] = f > 0 ? json(100.0 * (1.0 - u / f)) : json();
+  }
+
+  // Traces: from the scheduler to each wave's Phase 4 trigger.
+  json trace = json::object();
+  for (const auto& m : demo.seen.triggers[topics.phase4_trigger()]) {
+    const int wave = m.metadata.value("wave", 0);
+    const std::string label = wave == 0 ? "full" : "injury_update";
+    if (!trace.contains(label)) trace[label] = demo.trace_back(m);
+  }
+
+  json runs_total = json::object();
+  auto count_runs = [&](const pipeline::Processor& p) {
+    auto v = demo.metrics.counter_value("pipeline_processor_runs_total", {{"processor", p.config().name}});
+    runs_total[p.config().name] = v.value_or(0);
+  };
+  for (const auto& p : p1.scrapers) count_runs(*p);
+  for (const auto& p : p2->processors) count_runs(*p);
+  for (const auto& p : p3.processors) count_runs(*p);
+  for (const auto& p : p4.processors) count_runs(*p);
+
+  json summary{{"date", date.to_string()},
+               {"store", opt.store_label},
+               {"warehouse", opt.warehouse_path.string()},
+               {"data_dir", opt.data_dir.string()},
+               {"finished_at", pipeline::format_rfc3339(demo.clock.now())},
+               {"waves", std::move(waves)},
+               {"trackers", std::move(trackers)},
+               {"trace", std::move(trace)},
+               {"work", std::move(work)},
+               {"runs_total", std::move(runs_total)},
+               {"tables", table_counts(demo.warehouse, date)}};
+  for (auto& s : demo.subs) s->close();
+  return summary;
+}
+
+namespace {
+
+std::string clock_time(const json& instant) {
+  // "2025-11-18T11:00:00Z" -> "11:00:00Z"
+  if (!instant.is_string()) return "-";
+  const auto s = instant.get<std::string>();
+  return s.size() > 11 ? s.substr(11) : s;
+}
+
+std::string entities_text(const json& entities) {
+  std::string out;
+  for (const auto& [kind, n] : entities.items()) out += fmt::format("{}{} {}", out.empty() ? "" : ", ", n.dump(), kind);
+  return out.empty() ? "-" : out;
+}
+
+std::string changed_text(const json& changed) {
+  if (changed.is_null()) return "all entities (full)";
+  std::string out;
+  for (const auto& [kind, ids] : changed.items()) {
+    std::vector<std::string> list = ids.get<std::vector<std::string>>();
+    out += fmt::format("{}{} {}", out.empty() ? "" : "; ", kind,
+                       list.size() <= 3 ? fmt::format("[{}]", fmt::join(list, ", ")) : fmt::format("x{}", list.size()));
+  }
+  return out.empty() ? "nothing" : out;
+}
+
+}  // namespace
+
+std::string render_text(const json& s) {
+  std::string out;
+  out += fmt::format("pipeline demo: game day {} through Phases 1-4, simulated time, memory transport\n", s["date"].get<std::string>());
+  out += fmt::format("  state store  {}\n  warehouse    {}   (sqlite3 it: raw, analytics and precompute tables)\n"
+                     "  scraped     {}\n",
+                     s["store"].get<std::string>(), s["warehouse"].get<std::string>(), s["data_dir"].get<std::string>());
+  for (const auto& w : s["waves"]) {
+    out += "\n";
+    if (w["label"] == "full")
+      out += fmt::format("== Wave {}: full day, started {} (06:00 ET daily schedule)\n", w["wave"].get<int>(),
+                         clock_time(w["started_at"]));
+    else
+      out += fmt::format("== Wave {}: mid-day injury update, started {} (14:00 ET): {} ({}) {} -> {}\n",
+                         w["wave"].get<int>(), clock_time(w["started_at"]), w["update"]["player"].get<std::string>(),
+                         w["update"]["team"].get<std::string>(), w["update"]["before"].get<std::string>(),
+                         w["update"]["after"].get<std::string>());
+    for (const auto& ph : w["phases"]) {
+      if (ph.contains("trigger")) {
+        const auto& t = ph["trigger"];
+        if (t.is_null()) {
+          out += fmt::format("  -> {} trigger: not decided in this wave\n", ph["phase"].get<std::string>());
+        } else {
+          out += fmt::format("  -> {} trigger {} decided at {} ({}, {:.0f} s after the wave's first completion), "
+                             "delivered {}x; runs [{}]; changed: {}\n",
+                             ph["phase"].get<std::string>(), t["trigger_id"].get<std::string>(),
+                             clock_time(t["decided_at"]), t["reason"].get<std::string>(),
+                             t["latency_seconds"].is_number() ? t["latency_seconds"].get<double>() : 0.0,
+                             t["deliveries_seen"].get<int>(),
+                             fmt::join(t["run_processors"].get<std::vector<std::string>>(), ", "),
+                             changed_text(t.value("entities_changed", json())));
+        }
+      }
+      out += fmt::format("  {:<18} {} runs, {} records, {} entity-runs\n", ph["phase"].get<std::string>(),
+                         ph["completed"].get<int>(), ph["records"].get<std::int64_t>(),
+                         ph["entity_runs"].get<std::int64_t>());
+      for (const auto& r : ph["runs"]) {
+        std::string what = entities_text(r["entities"]);
+        if (r.contains("entity_ids")) what = changed_text(r["entity_ids"]);
+        out += fmt::format("      {:<32} {:<12} {:>5} rec  {:<28} {}  {:6.2f} ms\n", r["processor"].get<std::string>(),
+                           r["outcome"].get<std::string>(), r["records"].get<std::int64_t>(), what,
+                           r["full"].get<bool>() ? "full     " : "selective", r["wall_ms"].get<double>());
+      }
+    }
+  }
+  out += "\n== Work (entity-runs: entities each processor wrote, summed per phase)\n";
+  for (const auto& [phase, per] : s["work"].items()) {
+    if (!per.contains("injury_update")) continue;
+    out += fmt::format("  {:<18} full day {:>5}   injury update {:>3}   {}\n", phase, per["full"].get<std::int64_t>(),
+                       per["injury_update"].get<std::int64_t>(),
+                       per["reduction_pct"].is_number()
+                           ? fmt::format("{:.1f}% less work", per["reduction_pct"].get<double>())
+                           : std::string());
+  }
+  for (const auto& [label, hops] : s["trace"].items()) {
+    out += fmt::format("\n== Trace of the {} wave: scheduler -> Phase 4 trigger\n", label);
+    for (const auto& h : hops)
+      out += fmt::format("  {:<18} {:<30} exec {}  corr {}\n  {:<18} traceparent {}  links [{}]\n",
+                         h["phase"].get<std::string>(), h["processor"].get<std::string>(),
+                         h["execution_id"].get<std::string>(), h["correlation_id"].get<std::string>(), "",
+                         h["traceparent"].get<std::string>(),
+                         fmt::join(h["trace_links"].get<std::vector<std::string>>(), ", "));
+  }
+  std::int64_t runs = 0;
+  for (const auto& [p, n] : s["runs_total"].items()) runs += n.get<std::int64_t>();
+  out += fmt::format("\n{} processing steps ran in this invocation; finished at {} simulated.\n", runs,
+                     s["finished_at"].get<std::string>());
+  return out;
+}
+
+}  // namespace demo

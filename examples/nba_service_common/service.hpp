@@ -1,0 +1,144 @@
+#pragma once
+/// @file
+/// What the example services of every phase share: the collaborators a processor gets
+/// (`ServiceContext`), the warehouse-backed `Processor` base, the warehouse as the
+/// `DependencyDataSource`, the NBA topic names, and `PhaseService`, which runs the
+/// processors a trigger names, in the phase's order, on one subscription.
+
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "nba_synthetic/season.hpp"
+#include "nba_synthetic/warehouse.hpp"
+#include "pipeline/core/topics.hpp"
+#include "pipeline/core/transport.hpp"
+#include "pipeline/orchestrate/dependency_checker.hpp"
+#include "pipeline/process/processor.hpp"
+
+namespace nba_services {
+
+/// Topics of the example pipeline (prefix "nba", as `pipeline::nba::tracker_presets`).
+struct Topics {
+  pipeline::TopicNaming naming{"nba"};
+  [[nodiscard]] std::string phase1_trigger() const { return naming.prefix + "-phase1-trigger"; }
+  [[nodiscard]] std::string phase1_complete() const { return naming.phase_complete(1, "scrapers"); }
+  [[nodiscard]] std::string phase2_complete() const { return naming.phase_complete(2, "raw"); }
+  [[nodiscard]] std::string phase3_trigger() const { return naming.prefix + "-phase3-trigger"; }
+  [[nodiscard]] std::string phase3_complete() const { return naming.phase_complete(3, "analytics"); }
+  [[nodiscard]] std::string phase4_trigger() const { return naming.prefix + "-phase4-trigger"; }
+  [[nodiscard]] std::string phase4_complete() const { return naming.phase_complete(4, "precompute"); }
+};
+
+/// Everything a service's processors use. All references must outlive the processors.
+/// The warehouse is one connection: run a service's processors on one thread.
+struct ServiceContext {
+  pipeline::StateStore& store;
+  pipeline::Clock& clock;
+  pipeline::RunHistory& history;
+  pipeline::DependencyChecker& dependencies;
+  pipeline::Transport& transport;
+  nba::Warehouse& warehouse;
+  const nba::Season& season;
+  std::filesystem::path data_dir;  ///< Where scrapers write their files (Phase 1 and 2).
+  pipeline::MetricsSink* metrics = nullptr;
+  Topics topics{};
+
+  [[nodiscard]] pipeline::ProcessorServices processor_services() {
+    return pipeline::ProcessorServices{store, clock, history, &dependencies, nullptr, &transport, metrics};
+  }
+};
+
+/// The warehouse as the dependency checker's data source: row counts per date. The
+/// synthetic warehouse keeps no write times, so `last_updated` is unknown (declare no age
+/// limits on these inputs).
+class WarehouseDependencySource final : public pipeline::DependencyDataSource {
+ public:
+  explicit WarehouseDependencySource(nba::Warehouse& warehouse) : warehouse_(warehouse) {}
+  pipeline::Result<std::int64_t> row_count(std::string_view table, pipeline::CalendarDate date) override;
+  pipeline::Result<std::optional<pipeline::TimePoint>> last_updated(std::string_view table,
+                                                                    pipeline::CalendarDate date) override;
+
+ private:
+  nba::Warehouse& warehouse_;
+};
+
+/// A processor's configuration in the example pipeline (output table = its name).
+pipeline::ProcessorConfig processor_config(std::string name, std::string_view phase, std::string completion_topic,
+                                           std::string dataset, std::string entity_kind);
+
+/// `num / den`, 0 when `den` is not positive.
+inline double ratio(double num, double den) { return den > 0 ? num / den : 0.0; }
+
+/// A critical input with at least `min_rows` rows for the date.
+pipeline::DependencySpec needs(std::string table, std::int64_t min_rows = 1);
+
+/// Entities a step wrote, by kind, for its completion and the demo's counts.
+struct Written {
+  std::int64_t records = 0;
+  std::map<std::string, std::set<std::string>> entities;  ///< kind -> ids
+  void add(std::string_view kind, std::string id) { entities[std::string(kind)].insert(std::move(id)); }
+};
+
+/// The base of the example processors of Phases 2–4: a `Processor` with the warehouse,
+/// the season and helpers for selective reads and results.
+class WarehouseProcessor : public pipeline::Processor {
+ public:
+  WarehouseProcessor(ServiceContext& ctx, pipeline::ProcessorConfig config, pipeline::ChangeDetector* detector = nullptr)
+      : Processor(ctx.processor_services(), std::move(config), detector), ctx_(ctx) {}
+
+ protected:
+  /// The read filter of `request` on `column`: every row for a full run, else only the
+  /// changed entities as bound parameters.
+  static pipeline::Result<nba::Filter> read_filter(const pipeline::ProcessRequest& request, std::string_view column);
+  /// The step's result: `entities_changed` is precise for a selective run and "all"
+  /// (nullopt) for a full one; metadata counts the entities written per kind.
+  static pipeline::ProcessResult result_of(const pipeline::ProcessRequest& request, const Written& written);
+
+  ServiceContext& ctx_;
+};
+
+/// How a `PhaseService` reports each processor run (for logs, tests and the demo), with the
+/// run's real (wall) time in milliseconds — a measurement for people, never for decisions.
+using RunObserver = std::function<void(const pipeline::Processor&, const pipeline::Message& trigger,
+                                       const pipeline::RunReport&, double wall_ms)>;
+
+/// One subscription that runs a phase's processors for each trigger: those the trigger's
+/// `metadata.run_processors` names (all when absent) and `accepts`, in the order given.
+/// The delivery is acked when every selected run completed (or was already done) and
+/// nacked otherwise — a redelivery re-runs only what is not done yet, thanks to run
+/// history. A malformed trigger is nacked with its decode error (and ends in the DLQ).
+///
+/// **Thread safety:** the handler runs on the transport's delivery thread; the processors
+/// share one warehouse connection, so use a single delivery thread (pump or inline mode).
+class PhaseService {
+ public:
+  using Accept = std::function<bool(const pipeline::Processor&, const pipeline::Message& trigger)>;
+  PhaseService(std::string name, std::vector<pipeline::Processor*> ordered, Accept accepts = {},
+               RunObserver observer = {})
+      : name_(std::move(name)), ordered_(std::move(ordered)), accepts_(std::move(accepts)),
+        observer_(std::move(observer)) {}
+
+  /// Subscribes as `<name>-sub` to `topic`.
+  pipeline::Result<std::unique_ptr<pipeline::Subscription>> subscribe(pipeline::Transport& transport,
+                                                                       const std::string& topic);
+  /// Runs the selected processors for `trigger` now; false when one did not complete.
+  pipeline::Result<bool> handle(const pipeline::Message& trigger, const pipeline::DeliveryPtr& delivery = nullptr);
+  void set_observer(RunObserver observer) { observer_ = std::move(observer); }
+
+ private:
+  std::string name_;
+  std::vector<pipeline::Processor*> ordered_;
+  Accept accepts_;
+  RunObserver observer_;
+};
+
+/// True when `trigger` has no `metadata.run_processors` or names `processor` in it.
+bool runs_processor(const pipeline::Message& trigger, std::string_view processor);
+
+}  // namespace nba_services

@@ -1,0 +1,57 @@
+#pragma once
+/// @file
+/// Phase 1 of the example pipeline: one scraper per feed of the synthetic season. A scraper
+/// writes what the "source" publishes at the current (simulated) time to a file
+/// `<data_dir>/<feed>/<date>/w<wave>.json` and completes with `metadata.feed` and
+/// `metadata.file`, the way the seeds' scrapers write to GCS and publish the path.
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "nba_service_common/service.hpp"
+
+namespace phase1 {
+
+inline constexpr std::string_view kPhase = "phase1_scrapers";
+
+/// The feeds the scrapers fetch, in the order the 06:00 schedule starts them. Each name is
+/// also the raw table Phase 2 loads it into.
+const std::vector<std::string>& feeds();
+
+/// The scraper of `feed`: "<feed>_scraper".
+std::string scraper_name(std::string_view feed);
+
+/// When the synthetic injury report changes (`nba::Season::injury_update`): 14:00 US
+/// Eastern during standard time, i.e. 19:00 UTC on the game date. The injury scraper
+/// publishes the updated report from then on.
+pipeline::TimePoint injury_update_time(pipeline::CalendarDate date);
+
+/// A scraper: its step fetches (generates) the feed for the date as of the clock's now and
+/// writes the file. Idempotent: the same (date, wave) rewrites the same file.
+class Scraper final : public pipeline::Processor {
+ public:
+  Scraper(nba_services::ServiceContext& ctx, std::string feed);
+  [[nodiscard]] const std::string& feed() const noexcept { return feed_; }
+
+ protected:
+  pipeline::Result<pipeline::ProcessResult> process(const pipeline::ProcessRequest& request) override;
+
+ private:
+  nba_services::ServiceContext& ctx_;
+  std::string feed_;
+};
+
+/// Phase 1's processors and the service that runs them on the phase-1 trigger topic.
+struct Phase1 {
+  std::vector<std::unique_ptr<Scraper>> scrapers;
+  std::unique_ptr<nba_services::PhaseService> service;
+};
+Phase1 make_phase1(nba_services::ServiceContext& ctx, nba_services::RunObserver observer = {});
+
+/// The scheduler's trigger for Phase 1: runs `scrapers` (all when empty) for `date` as
+/// wave `wave`, starting a new correlation id and trace.
+pipeline::Message schedule_trigger(pipeline::CalendarDate date, int wave, const std::vector<std::string>& scrapers,
+                                   std::string_view reason);
+
+}  // namespace phase1

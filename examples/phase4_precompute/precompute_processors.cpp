@@ -1,0 +1,324 @@
+#include "phase4_precompute/precompute_processors.hpp"
+
+#include <cmath>
+#include <map>
+
+
+namespace phase4 {
+
+std::vector<std::string> precompute_processors() {
+  return {"player_daily_cache", "player_shot_zone_analysis", "team_defense_zone_analysis", "player_composite_factors",
+          "ml_feature_store"};
+}
+
+namespace {
+
+using nba::as_double;
+using nba::as_int;
+using nba::as_text;
+using nba::Value;
+using nba_services::ratio;
+using nba_services::Written;
+using Row = std::vector<Value>;
+
+/// Rolling windows look back this many days (including the date).
+constexpr int kWindowDays = 30;
+const char* const kZoneNames[] = {"rim", "paint", "mid", "three"};
+
+pipeline::ProcessorConfig config_of(const nba_services::ServiceContext& ctx, std::string name, std::string kind) {
+  return nba_services::processor_config(std::move(name), kPhase, ctx.topics.phase4_complete(), "nba_precompute",
+                                        std::move(kind));
+}
+
+// The rows of `table` in the window ending at the date, grouped by `column`, in date order.
+using Groups = std::map<std::string, std::vector<std::size_t>>;
+pipeline::Result<std::pair<nba::RowSet, Groups>> window(nba::Warehouse& wh, std::string_view table,
+                                                        pipeline::CalendarDate date, std::string_view column,
+                                                        const nba::Filter& filter) {
+  auto rows = wh.read_range(table, date.plus_days(-(kWindowDays - 1)), date, filter);
+  if (!rows) return pipeline::fail(rows.error());
+  Groups groups;
+  for (std::size_t i = 0; i < rows->size(); ++i) groups[as_text(rows->at(i, column))].push_back(i);
+  return std::pair{std::move(*rows), std::move(groups)};
+}
+
+// The date's rows of `table`, by entity column.
+std::map<std::string, std::size_t> index(const nba::RowSet& rows, std::string_view column) {
+  std::map<std::string, std::size_t> out;
+  for (std::size_t i = 0; i < rows.size(); ++i) out[as_text(rows.at(i, column))] = i;
+  return out;
+}
+
+// The mean of `column` over the last `n` of `idx` (most recent last).
+double mean_last(const nba::RowSet& rows, const std::vector<std::size_t>& idx, std::string_view column, std::size_t n) {
+  double s = 0;
+  std::size_t k = 0;
+  for (auto it = idx.rbegin(); it != idx.rend() && k < n; ++it, ++k) s += as_double(rows.at(*it, column));
+  return k ? s / static_cast<double>(k) : 0.0;
+}
+
+/// Per player: rolling averages of the last 5 / 10 games and the window.
+class PlayerDailyCache final : public nba_services::WarehouseProcessor {
+ public:
+  explicit PlayerDailyCache(nba_services::ServiceContext& ctx)
+      : WarehouseProcessor(ctx, config_of(ctx, "player_daily_cache", "players")) {}
+
+ protected:
+  pipeline::Result<pipeline::ProcessResult> process(const pipeline::ProcessRequest& req) override {
+    auto filter = read_filter(req, "player_lookup");
+    if (!filter) return pipeline::fail(filter.error());
+    auto w = window(ctx_.warehouse, "player_game_summary", req.date, "player_lookup", *filter);
+    if (!w) return pipeline::fail(w.error());
+    const auto& [rows, groups] = *w;
+    const std::vector<std::string> columns{"game_date", "player_lookup", "team_abbr", "games_played",
+                                           "points_avg_last_5", "points_avg_last_10", "points_avg_season",
+                                           "points_std_last_10", "minutes_avg_last_10", "usage_rate_last_10",
+                                           "rebounds_avg_last_10", "assists_avg_last_10"};
+    std::vector<Row> out;
+    Written written;
+    for (const auto& [player, idx] : groups) {
+      const double avg10 = mean_last(rows, idx, "points", 10);
+      double var = 0;
+      std::size_t k = 0;
+      for (auto it = idx.rbegin(); it != idx.rend() && k < 10; ++it, ++k)
+        var += std::pow(as_double(rows.at(*it, "points")) - avg10, 2);
+      out.push_back({req.date.to_string(), player, rows.at(idx.back(), "team_abbr"),
+                     static_cast<std::int64_t>(idx.size()), mean_last(rows, idx, "points", 5), avg10,
+                     mean_last(rows, idx, "points", idx.size()), std::sqrt(var / static_cast<double>(k)),
+                     mean_last(rows, idx, "minutes", 10), mean_last(rows, idx, "usage_rate", 10),
+                     mean_last(rows, idx, "rebounds", 10), mean_last(rows, idx, "assists", 10)});
+      written.add("players", player);
+    }
+    written.records = static_cast<std::int64_t>(out.size());
+    if (!out.empty()) PIPELINE_TRY(ctx_.warehouse.upsert(config().name, columns, out));
+    return result_of(req, written);
+  }
+};
+
+/// Per player: where the shots come from and how well they go in, over the window.
+class PlayerShotZoneAnalysis final : public nba_services::WarehouseProcessor {
+ public:
+  explicit PlayerShotZoneAnalysis(nba_services::ServiceContext& ctx)
+      : WarehouseProcessor(ctx, config_of(ctx, "player_shot_zone_analysis", "players")) {}
+
+ protected:
+  pipeline::Result<pipeline::ProcessResult> process(const pipeline::ProcessRequest& req) override {
+    auto filter = read_filter(req, "player_lookup");
+    if (!filter) return pipeline::fail(filter.error());
+    auto w = window(ctx_.warehouse, "player_game_summary", req.date, "player_lookup", *filter);
+    if (!w) return pipeline::fail(w.error());
+    const auto& [rows, groups] = *w;
+    const std::vector<std::string> columns{"game_date", "player_lookup", "games_in_sample", "rim_rate", "paint_rate",
+                                           "mid_rate", "three_rate", "rim_pct", "paint_pct", "mid_pct", "three_pct",
+                                           "primary_zone"};
+    std::vector<Row> out;
+    Written written;
+    for (const auto& [player, idx] : groups) {
+      double made[4]{}, att[4]{};
+      for (std::size_t i : idx) {
+        const char* m[] = {"rim_fgm", "paint_fgm", "mid_fgm", "fg3m"};
+        const char* a[] = {"rim_fga", "paint_fga", "mid_fga", "fg3a"};
+        for (int z = 0; z < 4; ++z) {
+          made[z] += as_double(rows.at(i, m[z]));
+          att[z] += as_double(rows.at(i, a[z]));
+        }
+      }
+      const double total = att[0] + att[1] + att[2] + att[3];
+      Row r{req.date.to_string(), player, static_cast<std::int64_t>(idx.size())};
+      int primary = 0;
+      for (int z = 0; z < 4; ++z) {
+        r.emplace_back(ratio(att[z], total));
+        if (att[z] > att[primary]) primary = z;
+      }
+      for (int z = 0; z < 4; ++z) r.emplace_back(ratio(made[z], att[z]));
+      r.emplace_back(std::string(kZoneNames[primary]));
+      out.push_back(std::move(r));
+      written.add("players", player);
+    }
+    written.records = static_cast<std::int64_t>(out.size());
+    if (!out.empty()) PIPELINE_TRY(ctx_.warehouse.upsert(config().name, columns, out));
+    return result_of(req, written);
+  }
+};
+
+/// Per team: what opponents shoot against it by zone, and its weakest zone.
+class TeamDefenseZoneAnalysis final : public nba_services::WarehouseProcessor {
+ public:
+  explicit TeamDefenseZoneAnalysis(nba_services::ServiceContext& ctx)
+      : WarehouseProcessor(ctx, config_of(ctx, "team_defense_zone_analysis", "teams")) {}
+
+ protected:
+  pipeline::Result<pipeline::ProcessResult> process(const pipeline::ProcessRequest& req) override {
+    auto filter = read_filter(req, "team_abbr");
+    if (!filter) return pipeline::fail(filter.error());
+    auto w = window(ctx_.warehouse, "team_defense_game_summary", req.date, "team_abbr", *filter);
+    if (!w) return pipeline::fail(w.error());
+    const auto& [rows, groups] = *w;
+    const std::vector<std::string> columns{"game_date",     "team_abbr",          "games_in_sample",
+                                           "opp_rim_pct",   "opp_paint_pct",      "opp_mid_pct",
+                                           "opp_three_pct", "points_allowed_avg", "defensive_rating_avg",
+                                           "weakest_zone"};
+    std::vector<Row> out;
+    Written written;
+    for (const auto& [team, idx] : groups) {
+      double made[4]{}, att[4]{};
+      for (std::size_t i : idx) {
+        const char* m[] = {"opp_rim_fgm", "opp_paint_fgm", "opp_mid_fgm", "opp_fg3m"};
+        const char* a[] = {"opp_rim_fga", "opp_paint_fga", "opp_mid_fga", "opp_fg3a"};
+        for (int z = 0; z < 4; ++z) {
+          made[z] += as_double(rows.at(i, m[z]));
+          att[z] += as_double(rows.at(i, a[z]));
+        }
+      }
+      Row r{req.date.to_string(), team, static_cast<std::int64_t>(idx.size())};
+      int weakest = 0;
+      for (int z = 0; z < 4; ++z) {
+        r.emplace_back(ratio(made[z], att[z]));
+        if (ratio(made[z], att[z]) > ratio(made[weakest], att[weakest])) weakest = z;
+      }
+      r.emplace_back(mean_last(rows, idx, "points_allowed", idx.size()));
+      r.emplace_back(mean_last(rows, idx, "defensive_rating", idx.size()));
+      r.emplace_back(std::string(kZoneNames[weakest]));
+      out.push_back(std::move(r));
+      written.add("teams", team);
+    }
+    written.records = static_cast<std::int64_t>(out.size());
+    if (!out.empty()) PIPELINE_TRY(ctx_.warehouse.upsert(config().name, columns, out));
+    return result_of(req, written);
+  }
+};
+
+double injury_adjustment(const std::string& status) {
+  if (status == "out") return -1.0;
+  if (status == "doubtful") return -0.6;
+  if (status == "questionable") return -0.2;
+  return 0.0;
+}
+
+/// Per player playing today: fatigue, shot-zone mismatch with the opponent's defense,
+/// recent form against the line, injury — and their sum.
+class PlayerCompositeFactors final : public nba_services::WarehouseProcessor {
+ public:
+  explicit PlayerCompositeFactors(nba_services::ServiceContext& ctx)
+      : WarehouseProcessor(ctx, config_of(ctx, "player_composite_factors", "players")) {}
+
+ protected:
+  pipeline::Result<pipeline::ProcessResult> process(const pipeline::ProcessRequest& req) override {
+    auto filter = read_filter(req, "player_lookup");
+    if (!filter) return pipeline::fail(filter.error());
+    auto ctxs = ctx_.warehouse.read_rows("upcoming_player_game_context", req.date, *filter);
+    auto zones = ctx_.warehouse.read_rows("player_shot_zone_analysis", req.date, *filter);
+    auto cache = ctx_.warehouse.read_rows("player_daily_cache", req.date, *filter);
+    auto defense = ctx_.warehouse.read_rows("team_defense_zone_analysis", req.date);  // 30 rows at most
+    for (const auto* r : {&ctxs, &zones, &cache, &defense})
+      if (!*r) return pipeline::fail(r->error());
+    auto zone_of = index(*zones, "player_lookup");
+    auto cache_of = index(*cache, "player_lookup");
+    auto defense_of = index(*defense, "team_abbr");
+    const std::vector<std::string> columns{"game_date",           "player_lookup",    "game_id",
+                                           "opponent_team_abbr",  "fatigue_score",    "shot_zone_mismatch_score",
+                                           "pace_score",          "usage_spike_score", "injury_adjustment",
+                                           "total_composite_adjustment"};
+    std::vector<Row> out;
+    Written written;
+    for (std::size_t i = 0; i < ctxs->size(); ++i) {
+      const auto player = as_text(ctxs->at(i, "player_lookup")), opp = as_text(ctxs->at(i, "opponent_team_abbr"));
+      const double fatigue = as_int(ctxs->at(i, "back_to_back")) ? -1.5 : as_int(ctxs->at(i, "days_rest")) >= 3 ? 0.5 : 0.0;
+      double mismatch = 0, spike = 0;
+      auto z = zone_of.find(player);
+      auto d = defense_of.find(opp);
+      if (z != zone_of.end() && d != defense_of.end()) {
+        const std::string zone = as_text(zones->at(z->second, "primary_zone"));
+        const double mine = as_double(zones->at(z->second, zone + "_pct"));
+        const double allowed = as_double(defense->at(d->second, "opp_" + zone + "_pct"));
+        mismatch = 10.0 * (allowed - mine);
+      }
+      if (auto c = cache_of.find(player);
+          c != cache_of.end() && !std::holds_alternative<std::monostate>(ctxs->at(i, "points_line")))
+        spike = as_double(cache->at(c->second, "points_avg_last_10")) - as_double(ctxs->at(i, "points_line"));
+      const double injury = injury_adjustment(as_text(ctxs->at(i, "injury_status")));
+      out.push_back({req.date.to_string(), player, ctxs->at(i, "game_id"), opp, fatigue, mismatch, 0.0, spike, injury,
+                     fatigue + mismatch + spike + injury});
+      written.add("players", player);
+    }
+    written.records = static_cast<std::int64_t>(out.size());
+    if (!out.empty()) PIPELINE_TRY(ctx_.warehouse.upsert(config().name, columns, out));
+    return result_of(req, written);
+  }
+};
+
+/// Per player playing today: the feature vector the Phase 5 models read.
+class MlFeatureStore final : public nba_services::WarehouseProcessor {
+ public:
+  explicit MlFeatureStore(nba_services::ServiceContext& ctx)
+      : WarehouseProcessor(ctx, config_of(ctx, "ml_feature_store", "players")) {}
+
+ protected:
+  pipeline::Result<pipeline::ProcessResult> process(const pipeline::ProcessRequest& req) override {
+    auto filter = read_filter(req, "player_lookup");
+    if (!filter) return pipeline::fail(filter.error());
+    auto ctxs = ctx_.warehouse.read_rows("upcoming_player_game_context", req.date, *filter);
+    auto cache = ctx_.warehouse.read_rows("player_daily_cache", req.date, *filter);
+    auto factors = ctx_.warehouse.read_rows("player_composite_factors", req.date, *filter);
+    for (const auto* r : {&ctxs, &cache, &factors})
+      if (!*r) return pipeline::fail(r->error());
+    auto cache_of = index(*cache, "player_lookup");
+    auto factors_of = index(*factors, "player_lookup");
+    const std::vector<std::string> columns{"game_date",     "player_lookup", "game_id",
+                                           "feature_version", "feature_count", "features_json"};
+    std::vector<Row> out;
+    Written written;
+    auto number = [](const Value& v) { return std::holds_alternative<std::monostate>(v) ? nlohmann::json() : nlohmann::json(as_double(v)); };
+    for (std::size_t i = 0; i < ctxs->size(); ++i) {
+      const auto player = as_text(ctxs->at(i, "player_lookup"));
+      nlohmann::json f{{"is_home", as_int(ctxs->at(i, "is_home"))},
+                       {"days_rest", number(ctxs->at(i, "days_rest"))},
+                       {"points_line", number(ctxs->at(i, "points_line"))},
+                       {"injury_status", as_text(ctxs->at(i, "injury_status"))}};
+      if (auto c = cache_of.find(player); c != cache_of.end())
+        for (const char* k : {"points_avg_last_5", "points_avg_last_10", "points_std_last_10", "minutes_avg_last_10"})
+          f[k] = number(cache->at(c->second, k));
+      if (auto c = factors_of.find(player); c != factors_of.end())
+        for (const char* k : {"fatigue_score", "shot_zone_mismatch_score", "usage_spike_score", "injury_adjustment",
+                              "total_composite_adjustment"})
+          f[k] = number(factors->at(c->second, k));
+      out.push_back({req.date.to_string(), player, ctxs->at(i, "game_id"), std::string("v1_demo"),
+                     static_cast<std::int64_t>(f.size()), f.dump()});
+      written.add("players", player);
+    }
+    written.records = static_cast<std::int64_t>(out.size());
+    if (!out.empty()) PIPELINE_TRY(ctx_.warehouse.upsert(config().name, columns, out));
+    return result_of(req, written);
+  }
+};
+
+}  // namespace
+
+pipeline::Status declare_dependencies(pipeline::DependencyChecker& checker) {
+  using nba_services::needs;
+  PIPELINE_TRY(checker.declare("player_daily_cache", {needs("player_game_summary")}));
+  PIPELINE_TRY(checker.declare("player_shot_zone_analysis", {needs("player_game_summary")}));
+  PIPELINE_TRY(checker.declare("team_defense_zone_analysis", {needs("team_defense_game_summary")}));
+  PIPELINE_TRY(checker.declare("player_composite_factors",
+                               {needs("upcoming_player_game_context"), needs("player_shot_zone_analysis"),
+                                needs("team_defense_zone_analysis")}));
+  PIPELINE_TRY(checker.declare("ml_feature_store", {needs("upcoming_player_game_context"), needs("player_daily_cache"),
+                                                    needs("player_composite_factors")}));
+  return pipeline::ok();
+}
+
+Phase4 make_phase4(nba_services::ServiceContext& ctx, nba_services::RunObserver observer) {
+  Phase4 p;
+  p.processors.push_back(std::make_unique<PlayerDailyCache>(ctx));
+  p.processors.push_back(std::make_unique<PlayerShotZoneAnalysis>(ctx));
+  p.processors.push_back(std::make_unique<TeamDefenseZoneAnalysis>(ctx));
+  p.processors.push_back(std::make_unique<PlayerCompositeFactors>(ctx));
+  p.processors.push_back(std::make_unique<MlFeatureStore>(ctx));
+  std::vector<pipeline::Processor*> ordered;
+  for (auto& proc : p.processors) ordered.push_back(proc.get());
+  p.service = std::make_unique<nba_services::PhaseService>("phase4_precompute", std::move(ordered),
+                                                           nba_services::PhaseService::Accept{}, std::move(observer));
+  return p;
+}
+
+}  // namespace phase4
