@@ -33,9 +33,12 @@
 #include "pipeline/alert/sink_base.hpp"
 #include "pipeline/alert/structured_log_sink.hpp"
 
+#include "pipeline/orchestrate/completion_tracker.hpp"
+#include "pipeline/orchestrate/dependency_checker.hpp"
 #include "pipeline/orchestrate/idempotent_consumer.hpp"
 #include "pipeline/orchestrate/outbox_relay.hpp"
 #include "pipeline/orchestrate/run_history.hpp"
+#include "pipeline/orchestrate/trigger_registry.hpp"
 
 #include "pipeline/change/change_detector.hpp"
 #include "pipeline/change/fingerprint.hpp"
