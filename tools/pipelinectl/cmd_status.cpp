@@ -77,7 +77,7 @@ int run(const Options& opts) {
     const auto lat = s.latency();
     out += fmt::format("{:<22} {:<40} {:>7} {:>6} {:>7} {:>10} {:>6}  {:<22} {}\n", s.tracker,
                        s.upstream_phase + " -> " + s.downstream_phase,
-                       fmt::format("{}/{}", s.done.size() + s.failed.size(), s.expected.size()), s.failed.size(),
+                       fmt::format("{}/{}", s.done.size(), s.expected.size()), s.failed.size(),
                        s.missing.size(), s.unexpected.size(), fmt::format("{}/{}", decided, s.waves.size()), triggered,
                        lat ? fmt::format("{:.1f}s", std::chrono::duration<double>(*lat).count()) : "-");
     if (!s.empty() && !s.missing.empty()) out += fmt::format("    missing: {}\n", fmt::join(s.missing, ", "));
