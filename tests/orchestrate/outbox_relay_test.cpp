@@ -117,18 +117,49 @@ TEST(OutboxRelay, BackgroundWorkerPublishesOnNotifyAndOnPoll) {
   pipeline::ManualClock clock;
   OutboxRelay relay(store, transport, clock, {.owner = "bg", .poll_interval = 5s});
   relay.start();
+  while (relay.rounds() < 1) std::this_thread::yield();  // the first round found nothing
   ASSERT_TRUE(enqueue(store, {"n1"}));
   relay.notify();
   ASSERT_TRUE(transport.wait_for_count(1));
-  // Once the worker has armed its poll timer it is idle; the next poll picks up what
-  // is committed without a notify.
-  while (clock.pending_timers() == 0) std::this_thread::yield();
+  // Once the round has armed its poll timer the worker is idle; the next poll picks up
+  // what is committed without a notify.
+  while (relay.rounds() < 2) std::this_thread::yield();
+  EXPECT_EQ(clock.pending_timers(), 1u);
   ASSERT_TRUE(enqueue(store, {"n2"}));
   EXPECT_EQ(clock.advance(5s), 1u);
   ASSERT_TRUE(transport.wait_for_count(2));
   relay.stop();
   EXPECT_EQ(transport.ids(), (std::vector<std::string>{"n1", "n2"}));
   EXPECT_EQ(store.pending_outbox().value(), 0u);
+}
+
+// Returns a fixed delay per failure count, so the test knows when the retry is due.
+class FixedRetry final : public pipeline::RetryPolicy {
+ public:
+  std::optional<pipeline::Duration> next_delay(int failed_attempts, pipeline::Duration) override {
+    return std::chrono::seconds(7 * failed_attempts);
+  }
+};
+
+TEST(OutboxRelay, BackgroundWorkerBacksOffByRetryPolicyAfterFailure) {
+  pipeline::MemoryStateStore store;
+  RecordingTransport transport;
+  pipeline::ManualClock clock;
+  ASSERT_TRUE(enqueue(store, {"b1"}));
+  transport.fail_next(1);
+  OutboxRelay relay(store, transport, clock,
+                    {.owner = "bg", .lease = 1s, .poll_interval = 1h, .retry_policy = std::make_shared<FixedRetry>()});
+  const auto start = clock.now();
+  relay.start();
+  while (relay.rounds() < 1) std::this_thread::yield();
+  EXPECT_EQ(relay.consecutive_failures(), 1);
+  ASSERT_TRUE(relay.last_error());
+  EXPECT_EQ(relay.last_error()->code, pipeline::ErrorCode::kUnavailable);
+  EXPECT_EQ(clock.next_due(), start + 7s);  // the policy's delay, not the 1 h poll
+  EXPECT_EQ(clock.advance(7s), 1u);
+  ASSERT_TRUE(transport.wait_for_count(1));
+  relay.stop();
+  EXPECT_EQ(transport.ids(), std::vector<std::string>{"b1"});
 }
 
 }  // namespace outbox_relay_test

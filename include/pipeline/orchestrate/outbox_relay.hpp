@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <condition_variable>
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -18,13 +19,14 @@
 #include "pipeline/core/result.hpp"
 #include "pipeline/core/state_store.hpp"
 #include "pipeline/core/transport.hpp"
+#include "pipeline/publish/retry_policy.hpp"
 
 namespace pipeline {
 
 /// Options of an `OutboxRelay`.
 struct OutboxRelayOptions {
   /// Names this relay in the outbox leases; empty = a fresh execution id.
-  std::string owner;
+  std::string owner{};
   /// Entries claimed (and published) per round trip to the store.
   std::size_t batch_size = 100;
   /// How long a claimed entry stays reserved for this relay. An entry whose publish
@@ -33,8 +35,11 @@ struct OutboxRelayOptions {
   Duration lease = std::chrono::seconds(30);
   /// Background mode: how often the outbox is polled when nobody calls `notify()`.
   Duration poll_interval = std::chrono::seconds(1);
-  /// Background mode: after consecutive failures the next poll waits
-  /// poll_interval * 2^(failures-1), capped here.
+  /// Background mode: the delay of the next round after failed rounds. Null = an
+  /// `ExponentialBackoff` from `poll_interval` up to `max_backoff`, never giving up
+  /// (when a policy gives up, the relay goes back to polling every `poll_interval`).
+  std::shared_ptr<RetryPolicy> retry_policy{};
+  /// The cap of the default retry policy.
   Duration max_backoff = std::chrono::seconds(60);
 };
 
@@ -56,7 +61,9 @@ struct OutboxRelayOptions {
 /// `relay_once` calls behave like separate relays. `stop()` must not be called from the
 /// transport's publish.
 /// **Performance:** per batch one claim and one complete transaction plus one publish
-/// per entry; the worker sleeps on a condition variable between rounds (no busy wait).
+/// per entry. The worker sleeps on a condition variable between rounds (no busy wait);
+/// after failed rounds it waits as the `RetryPolicy` says (jittered exponential backoff
+/// by default).
 /// **Errors:** `relay_once` returns the first publish error (after marking the entries
 /// published before it) or the store's error; entries not marked are retried after their
 /// lease.
@@ -75,6 +82,14 @@ class OutboxRelay {
         signal_(std::make_shared<Signal>()) {
     if (options_.owner.empty()) options_.owner = "relay-" + new_execution_id();
     if (options_.batch_size == 0) options_.batch_size = 1;
+    if (!options_.retry_policy)
+      options_.retry_policy = std::make_shared<ExponentialBackoff>(ExponentialBackoffOptions{
+          .initial_delay = options_.poll_interval,
+          .multiplier = 2.0,
+          .max_delay = std::max(options_.max_backoff, options_.poll_interval),
+          .max_attempts = 0,
+          .max_elapsed = Duration::zero(),
+          .jitter = true});
   }
   ~OutboxRelay() { stop(); }
   OutboxRelay(const OutboxRelay&) = delete;
@@ -157,6 +172,12 @@ class OutboxRelay {
     return failures_;
   }
 
+  /// Background mode: rounds finished so far (each has armed the next poll timer).
+  [[nodiscard]] std::uint64_t rounds() const {
+    std::lock_guard lock(signal_->mu);
+    return rounds_;
+  }
+
   /// Background mode: the last error of a round, if the last round failed.
   [[nodiscard]] std::optional<Error> last_error() const {
     std::lock_guard lock(signal_->mu);
@@ -188,9 +209,12 @@ class OutboxRelay {
           failures_ = 0;
           last_error_.reset();
         } else {
-          ++failures_;
+          if (failures_++ == 0) first_failure_ = clock_.now();
           last_error_ = result.error();
-          next = backoff(failures_);
+          if (auto delay = options_.retry_policy->next_delay(failures_, clock_.now() - first_failure_))
+            next = *delay;
+          else
+            failures_ = 0;  // the policy gave up: back to plain polling
         }
       }
       // Only this thread schedules the poll timer, so timer_ needs no lock.
@@ -205,13 +229,9 @@ class OutboxRelay {
           s->cv.notify_one();
         }
       });
+      std::lock_guard lock(signal_->mu);
+      ++rounds_;
     }
-  }
-
-  Duration backoff(int failures) const {
-    Duration d = options_.poll_interval;
-    for (int i = 1; i < failures && d < options_.max_backoff; ++i) d *= 2;
-    return std::min(d, options_.max_backoff);
   }
 
   StateStore& store_;
@@ -222,6 +242,8 @@ class OutboxRelay {
   std::thread worker_;
   TimerId timer_ = 0;
   int failures_ = 0;
+  std::uint64_t rounds_ = 0;
+  TimePoint first_failure_{};
   std::optional<Error> last_error_;
 };
 
