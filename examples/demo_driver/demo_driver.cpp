@@ -35,6 +35,12 @@ pipeline::TimePoint morning(pipeline::CalendarDate date) {
   return pipeline::TimePoint(date.sys_days()) + std::chrono::hours(11);
 }
 
+pipeline::OutboxRelayOptions relay_options() {
+  pipeline::OutboxRelayOptions o;
+  o.owner = "demo-relay";
+  return o;
+}
+
 // One processor run as the summary shows it.
 json run_entry(const pipeline::Processor& p, const pipeline::RunReport& r, double wall_ms) {
   json e{{"processor", p.config().name},
@@ -90,7 +96,7 @@ struct Demo {
   pipeline::DependencyChecker dependencies{clock, source};
   nba_services::ServiceContext ctx{*opt.store, clock, history, dependencies, transport, warehouse, season,
                                    opt.data_dir, &metrics};
-  pipeline::OutboxRelay relay{*opt.store, transport, clock, {.owner = "demo-relay"}};
+  pipeline::OutboxRelay relay{*opt.store, transport, clock, relay_options()};
   Observed seen;
   std::vector<std::unique_ptr<pipeline::Subscription>> subs;
   std::unique_ptr<pipeline::CompletionTracker> to_phase3, to_phase4;

@@ -122,7 +122,8 @@ TEST(NbaPreset, IsValidAndHasTheSeedsCounts) {
 TEST(NbaPreset, MidDayInjuryUpdateReachesPhasesFourAndFive) {
   const auto r = nba::trigger_preset();
   const auto p3 = r.targets_of(Names{"nbac_injury_report"});
-  EXPECT_EQ(p3, (Names{"upcoming_player_game_context"}));
+  // The team context counts its players out and questionable: an injury changes it too.
+  EXPECT_EQ(p3, (Names{"upcoming_player_game_context", "upcoming_team_game_context"}));
   const auto p4 = r.targets_of(p3);
   EXPECT_EQ(p4, (Names{"ml_feature_store", "player_composite_factors"}));
   EXPECT_EQ(r.targets_of(p4), (Names{"prediction_coordinator"}));

@@ -63,7 +63,8 @@ inline constexpr std::string_view kPredictionCoordinator = "prediction_coordinat
 
 /// Source processor → the processors it triggers, across phases 2→3→4→5. Every Phase 4
 /// processor feeds the prediction coordinator, so a mid-day injury update
-/// (nbac_injury_report → upcoming_player_game_context → player_composite_factors,
+/// (nbac_injury_report → upcoming_player_game_context and upcoming_team_game_context →
+/// player_composite_factors,
 /// ml_feature_store → prediction_coordinator) reaches Phases 4 and 5.
 inline TriggerRegistry trigger_preset() {
   TriggerRegistry r;
@@ -85,8 +86,9 @@ inline TriggerRegistry trigger_preset() {
   (void)r.add_trigger("bigdataball_play_by_play", {pgs});
   (void)r.add_trigger("espn_boxscores", {pgs, tog});
   (void)r.add_trigger("espn_scoreboard", {tog, tdg});
-  (void)r.add_trigger("nbac_injury_report", {upc});
-  (void)r.add_trigger("bdl_injuries", {upc});
+  // An injury changes the player's context and their team's (players out / questionable).
+  (void)r.add_trigger("nbac_injury_report", {upc, utc});
+  (void)r.add_trigger("bdl_injuries", {upc, utc});
   (void)r.add_trigger("odds_api_player_points_props", {upc});
   (void)r.add_trigger("bettingpros_player_points_props", {upc});
   (void)r.add_trigger("nbac_player_list", {upc});

@@ -1,0 +1,260 @@
+// The demo driver end to end: assertions on its JSON summary (never on its text).
+#include <cstdlib>
+#include <filesystem>
+#include <map>
+#include <set>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "demo_driver/demo_driver.hpp"
+#include "nba_synthetic/season.hpp"
+#include "nba_synthetic/warehouse.hpp"
+#include "phase1_scraper/scrapers.hpp"
+#include "phase2_raw/raw_processors.hpp"
+#include "phase3_analytics/analytics_processors.hpp"
+#include "phase4_precompute/precompute_processors.hpp"
+#include "pipeline/sqlite/sqlite_state_store.hpp"
+
+namespace demo_driver_test {
+
+using nlohmann::json;
+using Names = std::set<std::string>;
+const auto kDate = *pipeline::CalendarDate::parse("2025-11-18");
+
+// A fresh directory for one test's files, removed afterwards.
+struct TempDir {
+  std::filesystem::path path;
+  TempDir() {
+    std::string tmpl = (std::filesystem::temp_directory_path() / "demo-test-XXXXXX").string();
+    path = mkdtemp(tmpl.data());
+  }
+  ~TempDir() {
+    std::error_code ec;
+    std::filesystem::remove_all(path, ec);
+  }
+};
+
+// Runs the demo on the SQLite store and warehouse under `dir` (reused when run again).
+json run_demo(const std::filesystem::path& dir, bool update = true) {
+  auto store = pipeline::SqliteStateStore::open((dir / "state.db").string());
+  EXPECT_TRUE(store) << store.error().to_string();
+  if (!store) return {};
+  demo::DemoOptions o;
+  o.date = kDate;
+  o.store = store->get();
+  o.store_label = "sqlite:" + (dir / "state.db").string();
+  o.warehouse_path = dir / "warehouse.db";
+  o.data_dir = dir / "scraped";
+  o.injury_update = update;
+  auto summary = demo::run_demo(o);
+  EXPECT_TRUE(summary) << summary.error().to_string();
+  return summary ? *summary : json{};
+}
+
+const json& phase_of(const json& summary, int wave, const std::string& phase) {
+  for (const auto& w : summary["waves"])
+    if (w["wave"] == wave)
+      for (const auto& p : w["phases"])
+        if (p["phase"] == phase) return p;
+  static const json kNone;
+  ADD_FAILURE() << "no phase " << phase << " in wave " << wave;
+  return kNone;
+}
+
+// Processor -> how many runs of it completed in (wave, phase).
+std::map<std::string, int> completed_runs(const json& summary, int wave, const std::string& phase) {
+  std::map<std::string, int> out;
+  for (const auto& r : phase_of(summary, wave, phase)["runs"])
+    if (r["outcome"] == "completed") ++out[r["processor"].get<std::string>()];
+  return out;
+}
+
+Names names_of(const std::vector<std::string>& v) { return {v.begin(), v.end()}; }
+Names keys_of(const std::map<std::string, int>& m) {
+  Names out;
+  for (const auto& [k, v] : m) out.insert(k);
+  return out;
+}
+Names scraper_names() {
+  Names out;
+  for (const auto& f : phase1::feeds()) out.insert(phase1::scraper_name(f));
+  return out;
+}
+
+const json* run_of(const json& summary, int wave, const std::string& phase, const std::string& processor) {
+  for (const auto& r : phase_of(summary, wave, phase)["runs"])
+    if (r["processor"] == processor) return &r;
+  return nullptr;
+}
+
+}  // namespace demo_driver_test
+
+using namespace demo_driver_test;
+
+TEST(DemoDriver, FullDayRunsEveryProcessorOnceAndDecidesEachTriggerOnce) {
+  TempDir dir;
+  const json s = run_demo(dir.path, /*update=*/false);
+  ASSERT_TRUE(s.contains("waves"));
+  const std::map<std::string, Names> expected{{"phase1_scrapers", scraper_names()},
+                                              {"phase2_raw", names_of(phase2::raw_processors())},
+                                              {"phase3_analytics", names_of(phase3::analytics_processors())},
+                                              {"phase4_precompute", names_of(phase4::precompute_processors())}};
+  for (const auto& [phase, names] : expected) {
+    const auto runs = completed_runs(s, 0, phase);
+    EXPECT_EQ(keys_of(runs), names) << phase;
+    for (const auto& [p, n] : runs) EXPECT_EQ(n, 1) << p;
+    EXPECT_EQ(phase_of(s, 0, phase)["runs"].size(), names.size()) << phase << ": a run that did not complete";
+  }
+  for (const std::string phase : {"phase3_analytics", "phase4_precompute"}) {
+    const json& t = phase_of(s, 0, phase)["trigger"];
+    ASSERT_FALSE(t.is_null()) << phase;
+    EXPECT_EQ(t["trigger_id"], phase + "/2025-11-18/w0");
+    EXPECT_EQ(t["reason"], "complete");
+    EXPECT_EQ(t["deliveries_seen"], 1);
+    EXPECT_TRUE(t["entities_changed"].is_null()) << "a full day triggers a full run";
+    const auto& waves = s["trackers"][phase]["waves"];
+    ASSERT_EQ(waves.size(), 1u);
+    EXPECT_TRUE(waves[0]["decided"].get<bool>());
+  }
+  // The Phase 2→3 tracker waits for exactly the raw processors that exist.
+  EXPECT_EQ(names_of(s["trackers"]["phase3_analytics"]["expected"].get<std::vector<std::string>>()),
+            names_of(phase2::raw_processors()));
+  EXPECT_TRUE(s["trackers"]["phase3_analytics"]["missing"].empty());
+}
+
+TEST(DemoDriver, RecordCountsMatchTheSyntheticDay) {
+  TempDir dir;
+  const json s = run_demo(dir.path, /*update=*/false);
+  ASSERT_TRUE(s.contains("tables"));
+  const nba::Season season;
+  const auto boxes = season.box_scores(kDate);
+  const auto games = season.games_on(kDate).size();
+  ASSERT_GT(games, 0u);
+  std::int64_t players = 0, played = 0;
+  for (const auto& b : boxes) {
+    players += static_cast<std::int64_t>(b.players.size());
+    for (const auto& p : b.players) played += p.minutes > 0;
+  }
+  const auto& t = s["tables"];
+  EXPECT_EQ(t["nbac_gamebook_player_stats"], players);
+  EXPECT_EQ(t["bdl_player_boxscores"], played);
+  EXPECT_EQ(t["player_game_summary"], played);
+  EXPECT_EQ(t["nbac_schedule"], games);
+  EXPECT_EQ(t["nbac_scoreboard_v2"], games);
+  EXPECT_EQ(t["nbac_team_boxscore"], 2 * games);
+  EXPECT_EQ(t["team_offense_game_summary"], 2 * games);
+  EXPECT_EQ(t["team_defense_game_summary"], 2 * games);
+  EXPECT_EQ(t["upcoming_team_game_context"], 2 * games);
+  EXPECT_EQ(t["upcoming_player_game_context"], 15 * 2 * games);
+  EXPECT_EQ(t["ml_feature_store"], 15 * 2 * games);
+  EXPECT_EQ(t["nbac_injury_report"], season.players().size());
+  EXPECT_EQ(t["odds_api_player_points_props"], season.player_props(kDate).size());
+  EXPECT_EQ(t["odds_api_game_lines"], season.game_lines(kDate).size());
+  // Each raw processor reports the rows it wrote.
+  for (const auto& raw : phase2::raw_processors()) {
+    const json* r = run_of(s, 0, "phase2_raw", raw);
+    ASSERT_NE(r, nullptr) << raw;
+    EXPECT_EQ((*r)["records"], t[raw]) << raw;
+  }
+}
+
+TEST(DemoDriver, InjuryUpdateReprocessesOnlyThatPlayerAndTeam) {
+  TempDir dir;
+  const json s = run_demo(dir.path);
+  ASSERT_TRUE(s.contains("waves"));
+  const nba::Season season;
+  const auto update = season.injury_update(kDate);
+  const json player_only{{"players", {update.player_id}}};
+  const json player_and_team{{"players", {update.player_id}}, {"teams", {update.team}}};
+
+  // Phase 1 re-scrapes only the injury report; Phase 2 loads only the changed row.
+  EXPECT_EQ(keys_of(completed_runs(s, 1, "phase1_scrapers")), Names{phase1::scraper_name("nbac_injury_report")});
+  EXPECT_EQ(keys_of(completed_runs(s, 1, "phase2_raw")), Names{"nbac_injury_report"});
+  const json* raw = run_of(s, 1, "phase2_raw", "nbac_injury_report");
+  ASSERT_NE(raw, nullptr);
+  EXPECT_EQ((*raw)["entity_ids"], player_and_team);
+  EXPECT_EQ((*raw)["records"], 1);
+  EXPECT_FALSE((*raw)["full"].get<bool>());
+
+  // The Phase 2→3 tracker opens wave 1 and triggers the contexts for that player and team.
+  const json& t3 = phase_of(s, 1, "phase3_analytics")["trigger"];
+  ASSERT_FALSE(t3.is_null());
+  EXPECT_EQ(t3["trigger_id"], "phase3_analytics/2025-11-18/w1");
+  EXPECT_EQ(t3["reason"], "debounce");
+  EXPECT_EQ(t3["deliveries_seen"], 1);
+  EXPECT_EQ(t3["entities_changed"], player_and_team);
+  EXPECT_EQ(keys_of(completed_runs(s, 1, "phase3_analytics")),
+            (Names{"upcoming_player_game_context", "upcoming_team_game_context"}));
+  EXPECT_EQ((*run_of(s, 1, "phase3_analytics", "upcoming_player_game_context"))["entity_ids"], player_only);
+  EXPECT_EQ((*run_of(s, 1, "phase3_analytics", "upcoming_team_game_context"))["entity_ids"],
+            (json{{"teams", {update.team}}}));
+
+  // Phase 4 recomputes the player's factors and features, nothing else.
+  const json& t4 = phase_of(s, 1, "phase4_precompute")["trigger"];
+  ASSERT_FALSE(t4.is_null());
+  EXPECT_EQ(t4["deliveries_seen"], 1);
+  EXPECT_EQ(keys_of(completed_runs(s, 1, "phase4_precompute")), (Names{"ml_feature_store", "player_composite_factors"}));
+  for (const char* p : {"ml_feature_store", "player_composite_factors"}) {
+    const json* r = run_of(s, 1, "phase4_precompute", p);
+    ASSERT_NE(r, nullptr) << p;
+    EXPECT_EQ((*r)["entity_ids"], player_only) << p;
+    EXPECT_EQ((*r)["records"], 1) << p;
+  }
+  for (const std::string phase : {"phase3_analytics", "phase4_precompute"}) {
+    const auto& waves = s["trackers"][phase]["waves"];
+    ASSERT_EQ(waves.size(), 2u) << phase;
+    for (const auto& w : waves) EXPECT_TRUE(w["decided"].get<bool>()) << phase;
+  }
+  // The work is measured: the update is a small fraction of the full day.
+  EXPECT_GT(s["work"]["phase3_analytics"]["full"].get<int>(), 100 * s["work"]["phase3_analytics"]["injury_update"].get<int>());
+
+  // And the warehouse holds the new status for that player.
+  auto wh = nba::Warehouse::open((dir.path / "warehouse.db").string());
+  ASSERT_TRUE(wh);
+  auto rows = wh->read_rows("upcoming_player_game_context", kDate, *nba::entity_filter("player_lookup", {update.player_id}));
+  ASSERT_TRUE(rows);
+  ASSERT_EQ(rows->size(), 1u);
+  EXPECT_EQ(nba::as_text(rows->at(0, "injury_status")), std::string(nba::to_string(update.after)));
+  auto team = wh->read_rows("upcoming_team_game_context", kDate, *nba::entity_filter("team_abbr", {update.team}));
+  ASSERT_TRUE(team);
+  ASSERT_EQ(team->size(), 1u);
+  std::int64_t out = 0, questionable = 0;
+  for (const auto& e : season.injury_report_after_update(kDate)) {
+    if (e.team != update.team) continue;
+    out += e.status == nba::InjuryStatus::kOut || e.status == nba::InjuryStatus::kDoubtful;
+    questionable += e.status == nba::InjuryStatus::kQuestionable;
+  }
+  EXPECT_EQ(nba::as_int(team->at(0, "players_out")), out);
+  EXPECT_EQ(nba::as_int(team->at(0, "players_questionable")), questionable);
+}
+
+TEST(DemoDriver, RerunOnTheSameStoreRunsNoProcessorTwiceAndDecidesNothingNew) {
+  TempDir dir;
+  const json first = run_demo(dir.path);
+  ASSERT_TRUE(first.contains("runs_total"));
+  std::int64_t ran = 0;
+  for (const auto& [p, n] : first["runs_total"].items()) ran += n.get<std::int64_t>();
+  EXPECT_GT(ran, 0);
+
+  const json again = run_demo(dir.path);
+  ASSERT_TRUE(again.contains("runs_total"));
+  for (const auto& [p, n] : again["runs_total"].items()) EXPECT_EQ(n, 0) << p << " ran again";
+  for (int wave : {0, 1}) {
+    // Scrapers and raw processors answer from run history; nothing reaches Phases 3–4.
+    for (const std::string phase : {"phase1_scrapers", "phase2_raw"}) {
+      EXPECT_FALSE(phase_of(again, wave, phase)["runs"].empty()) << phase;
+      for (const auto& r : phase_of(again, wave, phase)["runs"]) EXPECT_EQ(r["outcome"], "already_done") << r.dump();
+    }
+    for (const std::string phase : {"phase3_analytics", "phase4_precompute"}) {
+      EXPECT_TRUE(phase_of(again, wave, phase)["runs"].empty()) << phase;
+      const json& t = phase_of(again, wave, phase)["trigger"];
+      ASSERT_FALSE(t.is_null());  // decided by the first run ...
+      EXPECT_EQ(t["deliveries_seen"], 0) << "... and not decided (or published) again";
+      EXPECT_EQ(t["trigger_id"], phase_of(first, wave, phase)["trigger"]["trigger_id"]);
+    }
+  }
+  EXPECT_EQ(again["trackers"], first["trackers"]);
+  EXPECT_EQ(again["tables"], first["tables"]);
+}
