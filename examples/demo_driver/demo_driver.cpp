@@ -451,7 +451,7 @@ std::string render_text(const json& s) {
       for (const auto& r : ph["runs"]) {
         std::string what = entities_text(r["entities"]);
         if (r.contains("entity_ids")) what = changed_text(r["entity_ids"]);
-        out += fmt::format("      {:<32} {:<12} {:>5} rec  {:<28} {}  {:6.2f} ms\n", r["processor"].get<std::string>(),
+        out += fmt::format("      {:<36} {:<12} {:>5} rec  {:<28} {}  {:6.2f} ms\n", r["processor"].get<std::string>(),
                            r["outcome"].get<std::string>(), r["records"].get<std::int64_t>(), what,
                            r["full"].get<bool>() ? "full     " : "selective", r["wall_ms"].get<double>());
       }
@@ -469,7 +469,7 @@ std::string render_text(const json& s) {
   for (const auto& [label, hops] : s["trace"].items()) {
     out += fmt::format("\n== Trace of the {} wave: scheduler -> Phase 4 trigger\n", label);
     for (const auto& h : hops)
-      out += fmt::format("  {:<18} {:<30} exec {}  corr {}\n  {:<18} traceparent {}  links [{}]\n",
+      out += fmt::format("  {:<18} {:<36} exec {}  corr {}\n  {:<18} traceparent {}  links [{}]\n",
                          h["phase"].get<std::string>(), h["processor"].get<std::string>(),
                          h["execution_id"].get<std::string>(), h["correlation_id"].get<std::string>(), "",
                          h["traceparent"].get<std::string>(),
