@@ -29,12 +29,16 @@ write_basic_package_version_file("${PROJECT_BINARY_DIR}/pipelineConfigVersion.cm
 install(FILES "${PROJECT_BINARY_DIR}/pipelineConfig.cmake" "${PROJECT_BINARY_DIR}/pipelineConfigVersion.cmake"
   DESTINATION "${PIPELINE_CMAKE_DIR}")
 
+# The adapters are static: their own dependencies go in Libs.private.
 set(PIPELINE_PC_LIBS "")
+set(PIPELINE_PC_LIBS_PRIVATE "-lpthread")
 if(PIPELINE_HAS_SQLITE)
-  string(APPEND PIPELINE_PC_LIBS " -lpipeline_sqlite -lsqlite3")
+  string(APPEND PIPELINE_PC_LIBS " -lpipeline_sqlite")
+  string(APPEND PIPELINE_PC_LIBS_PRIVATE " -lsqlite3")
 endif()
 if(PIPELINE_HAS_SCHEDULE)
   string(APPEND PIPELINE_PC_LIBS " -lpipeline_schedule")
+  string(APPEND PIPELINE_PC_LIBS_PRIVATE " -ldate-tz")
 endif()
 configure_file("${PROJECT_SOURCE_DIR}/cmake/pipeline.pc.in" "${PROJECT_BINARY_DIR}/pipeline.pc" @ONLY)
 install(FILES "${PROJECT_BINARY_DIR}/pipeline.pc" DESTINATION "${CMAKE_INSTALL_LIBDIR}/pkgconfig")
