@@ -459,7 +459,8 @@ std::string render_text(const json& s) {
   }
   out += "\n== Work (entity-runs: entities each processor wrote, summed per phase)\n";
   for (const auto& [phase, per] : s["work"].items()) {
-    if (!per.contains("injury_update")) continue;
+    // Scrapers fetch files, not entities: they have no entity-runs to compare.
+    if (!per.contains("injury_update") || per["full"].get<std::int64_t>() == 0) continue;
     out += fmt::format("  {:<18} full day {:>5}   injury update {:>3}   {}\n", phase, per["full"].get<std::int64_t>(),
                        per["injury_update"].get<std::int64_t>(),
                        per["reduction_pct"].is_number()
