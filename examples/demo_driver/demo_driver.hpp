@@ -34,14 +34,21 @@ struct DemoOptions {
 
 /// Runs the demo and returns its summary (the JSON `pipelinectl demo --json` prints):
 ///
-///   { "date", "store", "warehouse", "data_dir",
-///     "waves": [ { "wave", "label", "started_at", "update"?: {player, team, before, after},
-///                  "phases": [ { "phase", "trigger"?: {...decision...}, "runs": [ {processor,
-///                  outcome, wave, records, entities: {kind: n}, entity_ids?, full,
-///                  entities_processed, wall_ms, execution_id} ], "entity_runs", "records" } ] } ],
+///   { "date", "store", "warehouse", "data_dir", "finished_at",
+///     "waves": [ { "wave", "label" ("full" | "injury_update"), "started_at",
+///                  "update"?: {player, team, before, after, reason},
+///                  "phases": [ { "phase", "completed", "records", "entity_runs",
+///                                "runs": [ {processor, outcome, wave, status, records,
+///                                           entities: {kind: n}, entity_ids?: {kind: [id]} (≤ 10 ids),
+///                                           full, entities_processed, wall_ms, execution_id, detail?} ],
+///                                "trigger"? (Phases 3–4; null when not decided in this wave):
+///                                  {trigger_id, reason, status, upstream_processors, run_processors,
+///                                   first_completion, decided_at, latency_seconds (simulated),
+///                                   deliveries_seen, is_incremental, entities_changed (null = all)} } ] } ],
 ///     "trackers": { name: TrackerStatus::to_json() },
-///     "trace": { "full": [hop...], "update": [hop...] },
-///     "work": { phase: {full, update, reduction_pct} },
+///     "trace": { "full" | "injury_update": [ {phase, processor, execution_id, correlation_id,
+///                                             traceparent, trace_id, trace_links} ] },
+///     "work": { phase: {full, injury_update, reduction_pct} },   // entity-runs per wave
 ///     "runs_total": { processor: n },   // processing steps run by this invocation
 ///     "tables": { table: rows for the date } }
 ///
