@@ -13,6 +13,8 @@ bash scripts/setup-deps.sh
 
 export CCACHE_SLOPPINESS=pch_defines,time_macros,include_file_mtime,include_file_ctime
 export CCACHE_DIR=${CCACHE_DIR:-$HOME/.cache/ccache}
+# Paths relative to the checkout, so a fresh clone elsewhere still hits the cache.
+export CCACHE_BASEDIR=$root CCACHE_NOHASHDIR=1
 jobs=${PIPELINE_JOBS:-$(nproc)}
 fuzz_seconds=${PIPELINE_FUZZ_SECONDS:-15}
 passed=0
@@ -53,7 +55,7 @@ stage "clang ASan+UBSan (+ fuzzers)" build/asan -- \
   -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS_DEBUG="-O1 -g" \
   -DPIPELINE_SANITIZE=address,undefined -DCMAKE_UNITY_BUILD=ON -DCMAKE_UNITY_BUILD_BATCH_SIZE=16 \
   -DPIPELINE_FUZZ=ON -DPIPELINE_FUZZ_SECONDS="$fuzz_seconds" \
-  -DPIPELINE_BUILD_BENCH=OFF -DPIPELINE_BUILD_EXAMPLES=OFF
+  -DPIPELINE_BUILD_BENCH=OFF
 stage "clang TSan (threaded tests)" build/tsan -- \
   -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS_DEBUG="-O1 -g" \
   -DPIPELINE_SANITIZE=thread -DCMAKE_UNITY_BUILD=ON -DCMAKE_UNITY_BUILD_BATCH_SIZE=16 \
