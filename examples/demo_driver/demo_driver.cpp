@@ -9,10 +9,16 @@
 #include <fmt/ranges.h>
 
 #include "nba_service_common/service.hpp"
+#include "phase5_coordinator/phase5.hpp"
 #include "phase1_scraper/scrapers.hpp"
 #include "phase2_raw/raw_processors.hpp"
 #include "phase3_analytics/analytics_processors.hpp"
 #include "phase4_precompute/precompute_processors.hpp"
+#include "pipeline/alert/alert_manager.hpp"
+#include "pipeline/alert/callback_sink.hpp"
+#include "pipeline/coordinate/batch_coordinator.hpp"
+#include "pipeline/coordinate/hybrid_trigger.hpp"
+#include "pipeline/coordinate/prediction_worker.hpp"
 #include "pipeline/core/manual_clock.hpp"
 #include "pipeline/core/message_codec.hpp"
 #include "pipeline/core/timestamp.hpp"
@@ -23,6 +29,7 @@
 #include "pipeline/orchestrate/nba_preset.hpp"
 #include "pipeline/orchestrate/outbox_relay.hpp"
 #include "pipeline/orchestrate/run_history.hpp"
+#include "pipeline/schedule/daily_schedule.hpp"
 
 namespace demo {
 namespace {
@@ -97,19 +104,39 @@ struct Demo {
   nba_services::ServiceContext ctx{*opt.store, clock, history, dependencies, transport, warehouse, season,
                                    opt.data_dir, &metrics};
   pipeline::OutboxRelay relay{*opt.store, transport, clock, relay_options()};
+  std::vector<pipeline::Alert> alerts_seen;
+  pipeline::AlertManager alerts{
+      clock, {std::make_shared<pipeline::CallbackAlertSink>([this](const pipeline::Alert& a) { alerts_seen.push_back(a); })}};
   Observed seen;
   std::vector<std::unique_ptr<pipeline::Subscription>> subs;
-  std::unique_ptr<pipeline::CompletionTracker> to_phase3, to_phase4;
+  std::unique_ptr<pipeline::CompletionTracker> to_phase3, to_phase4, to_phase5;
+  // Phase 5 (destroyed in reverse order: the trigger's scheduler stops first).
+  std::unique_ptr<nba::phase5::WarehousePhase5> phase5;
+  std::unique_ptr<pipeline::BatchCoordinator> coordinator;
+  std::unique_ptr<pipeline::PredictionWorker> worker;
+  std::unique_ptr<pipeline::HybridTrigger> hybrid;
+  int lost_events = 0;
+  pipeline::TimePoint lost_at{};
 
   Demo(const DemoOptions& o, nba::Warehouse wh) : opt(o), warehouse(std::move(wh)) {}
 
-  // Relays the outbox and delivers until nothing moves.
+  // Relays the outbox and delivers until nothing moves. When the pipeline is quiet the
+  // coordinator checks the stored predictions once (completing a batch publishes its
+  // completion message, so the loop goes on): once per quiet point, not per prediction,
+  // because each check reads the ledger twice.
   pipeline::Status settle() {
     for (int round = 0; round < 10000; ++round) {
       auto relayed = relay.drain();
       if (!relayed) return pipeline::fail(relayed.error());
       const std::size_t delivered = transport.pump();
-      if (*relayed == 0 && delivered == 0) return pipeline::ok();
+      if (*relayed == 0 && delivered == 0) {
+        if (coordinator) {
+          auto completed = coordinator->note_progress(opt.date);
+          if (!completed) return pipeline::fail(completed.error());
+          if (*completed) continue;
+        }
+        return pipeline::ok();
+      }
     }
     return pipeline::fail(pipeline::ErrorCode::kInternal, "the demo did not settle after 10000 rounds");
   }
@@ -125,6 +152,19 @@ struct Demo {
     if (!sub) return pipeline::fail(sub.error());
     subs.push_back(std::move(*sub));
     return pipeline::ok();
+  }
+
+  // Advances the clock to `until`, stopping at each Phase 5 job to let its work settle
+  // (a retry must see the predictions of the backup before it).
+  pipeline::Status advance_through(pipeline::TimePoint until) {
+    while (hybrid) {
+      auto next = hybrid->scheduler().armed();
+      if (!next || next->at > until) break;
+      clock.advance_to(next->at);
+      PIPELINE_TRY(settle());
+    }
+    clock.advance_to(until);
+    return settle();
   }
 
   pipeline::Status attach_tracker(pipeline::CompletionTracker& tracker, const std::string& topic) {
@@ -182,6 +222,105 @@ json table_counts(nba::Warehouse& wh, pipeline::CalendarDate date) {
   return out;
 }
 
+std::int64_t single_int(nba::Warehouse& wh, const std::string& sql, const std::vector<nba::Value>& params) {
+  auto rows = wh.query(sql, params);
+  return rows && !rows->empty() ? nba::as_int(rows->at(0, "n")) : 0;
+}
+
+// The Phase 5 section of the summary: the batch, every event and job, predictions,
+// coverage, the injury update's re-predictions and the Phase 4→5 latency.
+pipeline::Result<json> phase5_summary(Demo& demo, const pipeline::DailySchedule& sched, pipeline::CalendarDate date,
+                                      const pipeline::BatchReport& morning) {
+  auto report = demo.coordinator->status(date);
+  if (!report) return pipeline::fail(report.error());
+  auto batches = demo.opt.store->scan(fmt::format("{}/batch/{}/", demo.coordinator->options().key_prefix, date));
+  if (!batches) return pipeline::fail(batches.error());
+  auto local = [&sched](pipeline::TimePoint t) {
+    const auto w = sched.wall_time(t);
+    return fmt::format("{} {}", w.time_string().substr(0, 5), w.abbreviation);
+  };
+  json jobs = json::array();
+  if (demo.lost_events > 0)
+    jobs.push_back({{"source", "event_lost"},
+                    {"at", pipeline::format_rfc3339(demo.lost_at)},
+                    {"local", local(demo.lost_at)},
+                    {"game_date", date.to_string()},
+                    {"outcome", "lost"},
+                    {"message", "the Phase 4->5 trigger was dropped before the coordinator saw it"}});
+  json status_check;
+  for (const auto& r : demo.hybrid->runs()) {
+    jobs.push_back({{"source", r.source},
+                    {"at", pipeline::format_rfc3339(r.at)},
+                    {"local", local(r.at)},
+                    {"game_date", r.source == "event" && r.outcome == "duplicate" ? json() : json(r.game_date.to_string())},
+                    {"outcome", r.outcome},
+                    {"message", r.message}});
+    if (r.source == "status_check")
+      status_check = {{"at", pipeline::format_rfc3339(r.at)},
+                      {"local", local(r.at)},
+                      {"outcome", r.outcome},
+                      {"coverage", morning.completion_rate},
+                      {"done", morning.done},
+                      {"expected", morning.expected},
+                      {"message", r.message}};
+  }
+  const std::string d = date.to_string();
+  const std::string sys(nba::phase5::kSystemId);
+  const std::int64_t batch_version = morning.version;
+  // The date's latest version (incremental re-predictions take the next one).
+  auto version_row = demo.opt.store->get(fmt::format("{}/version/{}", demo.coordinator->options().key_prefix, date));
+  if (!version_row) return pipeline::fail(version_row.error());
+  const std::int64_t latest_version = *version_row ? std::stoll(**version_row) : 0;
+  json update;
+  if (latest_version > batch_version) {
+    auto rows = demo.warehouse.query(
+        "SELECT player_lookup FROM player_prop_prediction_versions WHERE game_date = ? AND system_id = ? AND version > ? "
+        "ORDER BY player_lookup",
+        {d, sys, batch_version});
+    if (!rows) return pipeline::fail(rows.error());
+    std::vector<std::string> players;
+    for (std::size_t i = 0; i < rows->size(); ++i) players.push_back(nba::as_text(rows->at(i, "player_lookup")));
+    update = {{"players", players}, {"count", players.size()}, {"version", latest_version}};
+  }
+  json alerts = json::array();
+  for (const auto& a : demo.alerts_seen)
+    alerts.push_back({{"severity", std::string(pipeline::to_string(a.severity))}, {"key", a.key}, {"message", a.message}});
+  int completions = 0;
+  for (const auto& [id, m] : demo.seen.messages)
+    completions += m.processor_name == demo.coordinator->options().processor_name;
+  auto time = [](const std::optional<pipeline::TimePoint>& t) { return t ? json(pipeline::format_rfc3339(*t)) : json(); };
+  return json{
+      {"zone", sched.zone_name()},
+      {"lost_phase4_event", demo.opt.lose_phase4_event},
+      {"batch_id", report->batch_id},
+      {"batches", batches->size()},
+      {"triggered_by", report->triggered_by ? json(std::string(pipeline::to_string(*report->triggered_by))) : json()},
+      {"state", report->state},
+      {"jobs", std::move(jobs)},
+      {"predictions", single_int(demo.warehouse,
+                                 "SELECT COUNT(*) AS n FROM player_prop_predictions WHERE game_date = ? AND system_id = ?",
+                                 {d, sys})},
+      {"prediction_versions",
+       single_int(demo.warehouse,
+                  "SELECT COUNT(*) AS n FROM player_prop_prediction_versions WHERE game_date = ? AND system_id = ?",
+                  {d, sys})},
+      {"expected", report->expected},
+      {"done", report->done},
+      {"coverage", report->completion_rate},
+      {"status_check", status_check},
+      {"batch_version", batch_version},
+      {"version_after_update", latest_version > batch_version ? json(latest_version) : json()},
+      {"update", update},
+      {"phase4_completed_at", time(report->phase4_completed_at)},
+      {"completed_at", time(report->completed_at)},
+      {"phase4_to_phase5_latency_seconds",
+       report->phase4_to_phase5_latency
+           ? json(std::chrono::duration<double>(*report->phase4_to_phase5_latency).count())
+           : json()},
+      {"completions", completions},
+      {"alerts", std::move(alerts)}};
+}
+
 }  // namespace
 
 pipeline::Result<json> run_demo(const DemoOptions& opt) {
@@ -219,11 +358,38 @@ pipeline::Result<json> run_demo(const DemoOptions& opt) {
   if (!t3) return pipeline::fail(t3.error());
   auto t4 = pipeline::CompletionTracker::create(*opt.store, demo.clock, presets[1]);
   if (!t4) return pipeline::fail(t4.error());
+  auto t5 = pipeline::CompletionTracker::create(*opt.store, demo.clock, presets[2], &demo.alerts);
+  if (!t5) return pipeline::fail(t5.error());
   demo.to_phase3 = std::move(*t3);
   demo.to_phase4 = std::move(*t4);
+  demo.to_phase5 = std::move(*t5);
   if (demo.to_phase3->config().trigger_topic != topics.phase3_trigger() ||
       demo.to_phase4->config().trigger_topic != topics.phase4_trigger())
     return pipeline::fail(pipeline::ErrorCode::kInternal, "the preset's trigger topics are not the services' topics");
+  const std::string phase5_trigger = demo.to_phase5->config().trigger_topic;
+
+  // Phase 5: coordinator, workers and the hybrid trigger over the warehouse.
+  auto p5 = nba::phase5::WarehousePhase5::create(demo.warehouse);
+  if (!p5) return pipeline::fail(p5.error());
+  demo.phase5 = std::move(*p5);
+  pipeline::BatchCoordinatorOptions coordinator_options;
+  // The event is the Phase 4→5 tracker's trigger, which names the phase it triggers.
+  coordinator_options.expected_phase = std::string(pipeline::nba::kPredictionsPhase);
+  demo.coordinator = std::make_unique<pipeline::BatchCoordinator>(demo.clock, *opt.store, demo.alerts, *demo.phase5,
+                                                                  *demo.phase5, &demo.relay, coordinator_options);
+  demo.worker = std::make_unique<pipeline::PredictionWorker>(*opt.store, *demo.phase5);
+  auto schedule = pipeline::DailySchedule::phase5();
+  if (!schedule) return pipeline::fail(schedule.error());
+  const auto sched = std::make_shared<pipeline::DailySchedule>(*schedule);
+  pipeline::HybridTriggerOptions hybrid_options;
+  hybrid_options.phase4_topic = phase5_trigger;
+  demo.hybrid = std::make_unique<pipeline::HybridTrigger>(
+      *demo.coordinator, demo.transport, *opt.store, demo.clock,
+      [sched](pipeline::TimePoint t) -> std::optional<pipeline::Scheduler::Due> {
+        if (auto i = sched->next_after(t)) return pipeline::Scheduler::Due{i->job, i->at};
+        return std::nullopt;
+      },
+      [sched](pipeline::TimePoint t) { return sched->wall_time(t).date; }, hybrid_options);
 
   // Watchers first (they see every message), then trackers and services.
   for (const auto& t : {topics.phase1_trigger(), topics.phase1_complete(), topics.phase2_complete(),
@@ -232,6 +398,30 @@ pipeline::Result<json> run_demo(const DemoOptions& opt) {
   for (const auto& t : {topics.phase3_trigger(), topics.phase4_trigger()}) PIPELINE_TRY(demo.watch(t, true));
   PIPELINE_TRY(demo.attach_tracker(*demo.to_phase3, topics.phase2_complete()));
   PIPELINE_TRY(demo.attach_tracker(*demo.to_phase4, topics.phase3_complete()));
+  PIPELINE_TRY(demo.attach_tracker(*demo.to_phase5, topics.phase4_complete()));
+  PIPELINE_TRY(demo.watch(phase5_trigger, true));
+  PIPELINE_TRY(demo.watch(coordinator_options.complete_topic, false));
+  {
+    // The event path: the trigger's own handler, unless this is the lost-event variant
+    // and the full day's trigger arrives (acknowledged and never handled: lost).
+    auto sub = demo.transport.subscribe(
+        {hybrid_options.subscription, phase5_trigger, {}}, [&demo, lose = opt.lose_phase4_event](pipeline::DeliveryPtr d) {
+          auto m = pipeline::decode_message(d->payload());
+          if (lose && m && !m->is_incremental && demo.lost_events == 0) {
+            ++demo.lost_events;
+            demo.lost_at = demo.clock.now();
+            (void)d->ack();
+            return;
+          }
+          demo.hybrid->on_event(d);
+        });
+    if (!sub) return pipeline::fail(sub.error());
+    demo.subs.push_back(std::move(*sub));
+    auto work = demo.transport.subscribe({"phase5-prediction-workers", coordinator_options.work_topic, {}},
+                                         demo.worker->handler());
+    if (!work) return pipeline::fail(work.error());
+    demo.subs.push_back(std::move(*work));
+  }
   for (auto [service, topic] : {std::pair{p1.service.get(), topics.phase1_trigger()},
                                 std::pair{p2->service.get(), topics.phase1_complete()},
                                 std::pair{p3.service.get(), topics.phase3_trigger()},
@@ -253,12 +443,31 @@ pipeline::Result<json> run_demo(const DemoOptions& opt) {
   PIPELINE_TRY(demo.settle());
   waves.push_back(std::move(full));
 
+  // Phase 5's morning on the Pacific schedule: the Phase 4 completion time (the tracker's
+  // decision, in the store — the scheduler path knows it even when the event was lost)
+  // for the latency, then every job through the 07:00 PT status check.
+  if (auto s5 = demo.to_phase5->status(date); s5) {
+    for (const auto& ws : s5->waves)
+      if (ws.number == 0 && ws.decided && ws.triggered_at)
+        PIPELINE_TRY(demo.coordinator->record_phase4_completion(date, *ws.triggered_at));
+  } else {
+    return pipeline::fail(s5.error());
+  }
+  auto day_jobs = sched->instants(date, date);
+  if (!day_jobs) return pipeline::fail(day_jobs.error());
+  pipeline::TimePoint status_check_at = demo.clock.now();
+  for (const auto& i : *day_jobs)
+    if (i.job == "status_check") status_check_at = i.at;
+  demo.hybrid->scheduler().start();
+  PIPELINE_TRY(demo.advance_through(status_check_at));
+  auto morning_status = demo.coordinator->status(date);
+  if (!morning_status) return pipeline::fail(morning_status.error());
+
   nba::InjuryUpdate update = demo.season.injury_update(date);
   if (opt.injury_update) {
     // Wave 1: at 14:00 ET one player's status changes; only the injury report is scraped.
     current_wave = 1;
-    demo.clock.advance_to(phase1::injury_update_time(date));
-    PIPELINE_TRY(demo.settle());
+    PIPELINE_TRY(demo.advance_through(phase1::injury_update_time(date)));
     const auto again = phase1::schedule_trigger(date, 1, {phase1::scraper_name("nbac_injury_report")},
                                                 "injury report re-scrape 14:00 ET");
     json upd{{"wave", current_wave},
@@ -273,18 +482,15 @@ pipeline::Result<json> run_demo(const DemoOptions& opt) {
     PIPELINE_TRY(
         demo.transport.publish(topics.phase1_trigger(), {again.execution_id, pipeline::encode_message(again), {}}));
     PIPELINE_TRY(demo.settle());
-    // The trackers' debounce windows close on the clock: Phase 3, then Phase 4.
-    for (int hop = 0; hop < 2; ++hop) {
-      demo.clock.advance(debounce);
-      PIPELINE_TRY(demo.settle());
-    }
+    // The trackers' debounce windows close on the clock: Phase 3, Phase 4, then Phase 5.
+    for (int hop = 0; hop < 3; ++hop) PIPELINE_TRY(demo.advance_through(demo.clock.now() + debounce));
     waves.push_back(std::move(upd));
   }
 
   // Assemble the summary.
   json trackers = json::object();
   std::map<std::string, pipeline::TrackerStatus> status;
-  for (auto* t : {demo.to_phase3.get(), demo.to_phase4.get()}) {
+  for (auto* t : {demo.to_phase3.get(), demo.to_phase4.get(), demo.to_phase5.get()}) {
     auto s = t->status(date);
     if (!s) return pipeline::fail(s.error());
     trackers[t->config().name] = s->to_json();
@@ -370,6 +576,9 @@ pipeline::Result<json> run_demo(const DemoOptions& opt) {
   for (const auto& p : p3.processors) count_runs(*p);
   for (const auto& p : p4.processors) count_runs(*p);
 
+  auto p5_summary = phase5_summary(demo, *sched, date, *morning_status);
+  if (!p5_summary) return pipeline::fail(p5_summary.error());
+
   json summary{{"date", date.to_string()},
                {"store", opt.store_label},
                {"warehouse", opt.warehouse_path.string()},
@@ -380,7 +589,9 @@ pipeline::Result<json> run_demo(const DemoOptions& opt) {
                {"trace", std::move(trace)},
                {"work", std::move(work)},
                {"runs_total", std::move(runs_total)},
-               {"tables", table_counts(demo.warehouse, date)}};
+               {"tables", table_counts(demo.warehouse, date)},
+               {"phase5", std::move(*p5_summary)}};
+  demo.hybrid->stop();
   for (auto& s : demo.subs) s->close();
   return summary;
 }
@@ -411,11 +622,47 @@ std::string changed_text(const json& changed) {
   return out.empty() ? "nothing" : out;
 }
 
+std::string phase5_text(const json& p) {
+  std::string out = fmt::format(
+      "\n== Phase 5: predictions (scheduled jobs at Pacific times, {}; the day starts at 11:00Z = 03:00 PT,\n"
+      "   so the event path predicts before the 06:00 PT backup, and the 14:00 ET update comes after 07:00 PT){}\n",
+      p["zone"].get<std::string>(), p["lost_phase4_event"].get<bool>() ? "\n   variant: the Phase 4->5 event is LOST" : "");
+  for (const auto& j : p["jobs"])
+    out += fmt::format("  {:<12} {} ({:<9}) -> {:<16} {}\n", j["source"].get<std::string>(), clock_time(j["at"]),
+                       j["local"].get<std::string>(), j["outcome"].get<std::string>(), j["message"].get<std::string>());
+  out += fmt::format("  batch {} triggered by {} ({} batch row{}): {} prediction rows, version {}\n",
+                     p["batch_id"].get<std::string>(), p["triggered_by"].is_string() ? p["triggered_by"].get<std::string>() : "-",
+                     p["batches"].get<int>(), p["batches"].get<int>() == 1 ? "" : "s", p["predictions"].get<std::int64_t>(),
+                     p["batch_version"].get<std::int64_t>());
+  if (p["status_check"].is_object())
+    out += fmt::format("  07:00 PT status check: {} of {} players predicted, coverage {:.1f}% ({})\n",
+                       p["status_check"]["done"].get<std::int64_t>(), p["status_check"]["expected"].get<std::int64_t>(),
+                       100.0 * p["status_check"]["coverage"].get<double>(), p["status_check"]["outcome"].get<std::string>());
+  out += fmt::format("  Phase 4 complete {} -> predictions complete {}: latency {} (Go/No-Go < 10 min)\n",
+                     clock_time(p["phase4_completed_at"]), clock_time(p["completed_at"]),
+                     p["phase4_to_phase5_latency_seconds"].is_number()
+                         ? fmt::format("{:.0f} s simulated", p["phase4_to_phase5_latency_seconds"].get<double>())
+                         : std::string("unknown"));
+  if (p["update"].is_object())
+    out += fmt::format("  injury update: re-predicted {} player{} [{}] as version {}; {} versioned rows kept as history\n",
+                       p["update"]["count"].get<int>(), p["update"]["count"].get<int>() == 1 ? "" : "s",
+                       fmt::join(p["update"]["players"].get<std::vector<std::string>>(), ", "),
+                       p["update"]["version"].get<std::int64_t>(), p["prediction_versions"].get<std::int64_t>());
+  out += fmt::format("  end of day: {} of {} predicted ({:.1f}% coverage), {} predictions-complete message{}, {} alert{}\n",
+                     p["done"].get<std::int64_t>(), p["expected"].get<std::int64_t>(), 100.0 * p["coverage"].get<double>(),
+                     p["completions"].get<int>(), p["completions"].get<int>() == 1 ? "" : "s", p["alerts"].size(),
+                     p["alerts"].size() == 1 ? "" : "s");
+  for (const auto& a : p["alerts"])
+    out += fmt::format("    alert {} {}: {}\n", a["severity"].get<std::string>(), a["key"].get<std::string>(),
+                       a["message"].get<std::string>());
+  return out;
+}
+
 }  // namespace
 
 std::string render_text(const json& s) {
   std::string out;
-  out += fmt::format("pipeline demo: game day {} through Phases 1-4, simulated time, memory transport\n", s["date"].get<std::string>());
+  out += fmt::format("pipeline demo: game day {} through Phases 1-5, simulated time, memory transport\n", s["date"].get<std::string>());
   out += fmt::format("  state store  {}\n  warehouse    {}   (sqlite3 it: raw, analytics and precompute tables)\n"
                      "  scraped     {}\n",
                      s["store"].get<std::string>(), s["warehouse"].get<std::string>(), s["data_dir"].get<std::string>());
@@ -476,6 +723,7 @@ std::string render_text(const json& s) {
                          h["traceparent"].get<std::string>(),
                          fmt::join(h["trace_links"].get<std::vector<std::string>>(), ", "));
   }
+  if (s.contains("phase5")) out += phase5_text(s["phase5"]);
   std::int64_t runs = 0;
   for (const auto& [p, n] : s["runs_total"].items()) runs += n.get<std::int64_t>();
   out += fmt::format("\n{} processing steps ran in this invocation; finished at {} simulated.\n", runs,

@@ -1,14 +1,19 @@
 #pragma once
 /// @file
-/// The demo driver: one game day of the synthetic season through Phases 1–4 in one
+/// The demo driver: one game day of the synthetic season through Phases 1–5 in one
 /// process, in simulated time, then the mid-day injury update as an incremental wave.
 ///
 /// Wiring: a `ManualClock` the driver advances (06:00 ET scrape, 14:00 ET injury update,
 /// debounce windows — instant and deterministic), a `MemoryTransport` in pump mode, the
 /// given `StateStore` (SQLite by default), one `OutboxRelay`, the Phase 2→3 and 3→4
 /// `CompletionTracker`s from the NBA preset (the 2→3 one expecting exactly
-/// `phase2::raw_processors()`), and the four example services. Everything runs on the
-/// caller's thread.
+/// `phase2::raw_processors()`), and the four example services. Phase 5: the Phase 4→5
+/// tracker's trigger reaches the `BatchCoordinator` through a `HybridTrigger` (event path),
+/// `PredictionWorker`s write versioned prediction rows into the warehouse, and the
+/// trigger's `Scheduler` runs `DailySchedule::phase5()` (America/Los_Angeles) on the same
+/// clock. The day starts at 11:00Z (06:00 ET = 03:00 PT), so the Pacific jobs fall after
+/// the event path (backup 06:00 PT = 14:00Z in winter, 13:00Z in summer time) and before
+/// the 14:00 ET (19:00Z) injury update. Everything runs on the caller's thread.
 
 #include <filesystem>
 #include <optional>
@@ -30,6 +35,9 @@ struct DemoOptions {
   std::filesystem::path warehouse_path;   ///< The SQLite warehouse of the data tables.
   std::filesystem::path data_dir;         ///< Where the scrapers write their files.
   bool injury_update = true;              ///< Also run the 14:00 injury update wave.
+  /// Phase 5 variant: the Phase 4→5 trigger message is lost before the coordinator sees
+  /// it (acknowledged, never handled), so the 06:00 PT scheduler backup starts the batch.
+  bool lose_phase4_event = false;
 };
 
 /// Runs the demo and returns its summary (the JSON `pipelinectl demo --json` prints):
@@ -50,7 +58,17 @@ struct DemoOptions {
 ///                                             traceparent, trace_id, trace_links} ] },
 ///     "work": { phase: {full, injury_update, reduction_pct} },   // entity-runs per wave
 ///     "runs_total": { processor: n },   // processing steps run by this invocation
-///     "tables": { table: rows for the date } }
+///     "tables": { table: rows for the date },
+///     "phase5": { "zone", "lost_phase4_event", "batch_id", "batches" (batch rows for the date),
+///                 "triggered_by" ("event" | "scheduler"), "state", "jobs": [ {source ("event" |
+///                 "backup" | "retry" | "status_check" | "event_lost"), at, local, game_date,
+///                 outcome, message} ], "predictions" (current rows), "prediction_versions"
+///                 (history rows), "expected", "done", "coverage" (done / expected, after the
+///                 day), "status_check": {at, outcome, coverage, done, expected}?,
+///                 "batch_version", "version_after_update", "update": {players: [id],
+///                 count, version}?, "phase4_completed_at", "completed_at",
+///                 "phase4_to_phase5_latency_seconds", "completions" (predictions-complete
+///                 messages seen), "alerts": [ {severity, key, message} ] } }
 ///
 /// **Errors:** the store's or warehouse's errors (`kUnavailable`, …), `kInternal` when a
 /// service cannot be wired. A processor that fails is reported in its run, not as an error.

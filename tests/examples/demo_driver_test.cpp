@@ -37,7 +37,7 @@ struct TempDir {
 };
 
 // Runs the demo on the SQLite store and warehouse under `dir` (reused when run again).
-json run_demo(const std::filesystem::path& dir, bool update = true) {
+json run_demo(const std::filesystem::path& dir, bool update = true, bool lose_phase4_event = false) {
   auto store = pipeline::SqliteStateStore::open((dir / "state.db").string());
   EXPECT_TRUE(store) << store.error().to_string();
   if (!store) return {};
@@ -48,6 +48,7 @@ json run_demo(const std::filesystem::path& dir, bool update = true) {
   o.warehouse_path = dir / "warehouse.db";
   o.data_dir = dir / "scraped";
   o.injury_update = update;
+  o.lose_phase4_event = lose_phase4_event;
   auto summary = demo::run_demo(o);
   EXPECT_TRUE(summary) << summary.error().to_string();
   return summary ? *summary : json{};
@@ -68,6 +69,14 @@ std::map<std::string, int> completed_runs(const json& summary, int wave, const s
   std::map<std::string, int> out;
   for (const auto& r : phase_of(summary, wave, phase)["runs"])
     if (r["outcome"] == "completed") ++out[r["processor"].get<std::string>()];
+  return out;
+}
+
+// (source, outcome) of every Phase 5 event and job, in order.
+std::vector<std::string> phase5_jobs(const json& summary) {
+  std::vector<std::string> out;
+  for (const auto& j : summary["phase5"]["jobs"])
+    out.push_back(j["source"].get<std::string>() + ":" + j["outcome"].get<std::string>());
   return out;
 }
 
@@ -257,4 +266,81 @@ TEST(DemoDriver, RerunOnTheSameStoreRunsNoProcessorTwiceAndDecidesNothingNew) {
   }
   EXPECT_EQ(again["trackers"], first["trackers"]);
   EXPECT_EQ(again["tables"], first["tables"]);
+}
+
+// ---- Phase 5: the hybrid trigger, the Pacific schedule, the injury re-prediction.
+
+TEST(DemoDriverPhase5, EventPathPredictsEveryPlayerWithFeaturesInOneBatch) {
+  TempDir dir;
+  const json s = run_demo(dir.path);
+  ASSERT_TRUE(s.contains("phase5"));
+  const json& p = s["phase5"];
+  EXPECT_EQ(p["batches"], 1);
+  EXPECT_EQ(p["triggered_by"], "event");
+  EXPECT_EQ(p["state"], "complete");
+  const auto players = s["tables"]["player_daily_cache"].get<std::int64_t>();
+  ASSERT_GT(players, 50);
+  EXPECT_EQ(p["predictions"], players);
+  EXPECT_EQ(p["expected"], players);
+  EXPECT_EQ(p["done"], players);
+  EXPECT_DOUBLE_EQ(p["coverage"].get<double>(), 1.0);
+  // The first prediction is version 1 for every player; the update adds one row of history.
+  EXPECT_EQ(p["batch_version"], 1);
+  EXPECT_EQ(p["prediction_versions"], players + p["update"]["count"].get<std::int64_t>());
+  // Phase 4 completed and the batch completed in the same simulated instant (11:00Z).
+  EXPECT_EQ(p["phase4_completed_at"], "2025-11-18T11:00:00Z");
+  EXPECT_DOUBLE_EQ(p["phase4_to_phase5_latency_seconds"].get<double>(), 0.0);
+  EXPECT_TRUE(p["alerts"].empty()) << p["alerts"].dump();
+}
+
+TEST(DemoDriverPhase5, PacificBackupFindsAlreadyCompleteAndStatusCheckReportsFullCoverage) {
+  TempDir dir;
+  const json s = run_demo(dir.path);
+  ASSERT_TRUE(s.contains("phase5"));
+  EXPECT_EQ(phase5_jobs(s), (std::vector<std::string>{"event:started", "backup:already_complete", "retry:complete",
+                                                      "retry:complete", "status_check:status_ok", "event:running"}));
+  const json& jobs = s["phase5"]["jobs"];
+  // 2025-11-18 is standard time: 06:00 PST = 14:00Z, 07:00 PST = 15:00Z.
+  EXPECT_EQ(jobs[1]["at"], "2025-11-18T14:00:00Z");
+  EXPECT_EQ(jobs[1]["local"], "06:00 PST");
+  EXPECT_EQ(jobs[1]["game_date"], "2025-11-18");
+  EXPECT_EQ(jobs[4]["at"], "2025-11-18T15:00:00Z");
+  const json& check = s["phase5"]["status_check"];
+  ASSERT_TRUE(check.is_object());
+  EXPECT_EQ(check["outcome"], "status_ok");
+  EXPECT_DOUBLE_EQ(check["coverage"].get<double>(), 1.0);
+  EXPECT_EQ(check["done"], s["tables"]["player_daily_cache"]);
+}
+
+TEST(DemoDriverPhase5, InjuryUpdateRePredictsOnlyThatPlayerAsTheNextVersion) {
+  TempDir dir;
+  const json s = run_demo(dir.path);
+  ASSERT_TRUE(s.contains("phase5"));
+  const json& p = s["phase5"];
+  ASSERT_TRUE(p["update"].is_object()) << p.dump();
+  EXPECT_EQ(p["update"]["count"], 1);
+  EXPECT_EQ(p["update"]["players"], json::array({s["waves"][1]["update"]["player"]}));
+  EXPECT_EQ(p["update"]["version"], 2);
+  EXPECT_EQ(p["version_after_update"], 2);
+  EXPECT_EQ(p["batches"], 1) << "an incremental re-prediction is not a new batch";
+  // The batch's completion and the incremental one's: one message each.
+  EXPECT_EQ(p["completions"], 2);
+  EXPECT_EQ(p["predictions"], s["tables"]["player_daily_cache"]);
+}
+
+TEST(DemoDriverPhase5, LostPhase4EventMeansTheSchedulerBackupProducesTheBatch) {
+  TempDir dir;
+  const json s = run_demo(dir.path, true, true);
+  ASSERT_TRUE(s.contains("phase5"));
+  const json& p = s["phase5"];
+  EXPECT_EQ(p["lost_phase4_event"], true);
+  EXPECT_EQ(p["triggered_by"], "scheduler");
+  EXPECT_EQ(p["batches"], 1);
+  EXPECT_EQ(phase5_jobs(s), (std::vector<std::string>{"event_lost:lost", "backup:started", "retry:complete",
+                                                      "retry:complete", "status_check:status_ok", "event:running"}));
+  EXPECT_EQ(p["predictions"], s["tables"]["player_daily_cache"]);
+  EXPECT_EQ(p["completed_at"], "2025-11-18T14:00:00Z");
+  // Phase 4 finished at 11:00Z; the backup made it three hours late.
+  EXPECT_DOUBLE_EQ(p["phase4_to_phase5_latency_seconds"].get<double>(), 3 * 3600.0);
+  EXPECT_EQ(p["update"]["count"], 1);
 }

@@ -1,4 +1,4 @@
-// `pipelinectl demo`: one game day of the synthetic season through Phases 1–4 in one
+// `pipelinectl demo`: one game day of the synthetic season through Phases 1–5 in one
 // process, in simulated time, then the mid-day injury update as an incremental wave.
 // The work is done by the demo driver library (examples/demo_driver); this file parses
 // the flags, opens the stores and prints.
@@ -27,6 +27,7 @@ struct Options {
   std::string warehouse;  // empty: a fresh file in the demo's directory
   std::string data_dir;   // empty: the demo's directory
   bool no_update = false;
+  bool lose_phase4_event = false;
   bool json = false;
 };
 
@@ -61,6 +62,7 @@ int run(const Options& opts) {
   o.warehouse_path = opts.warehouse.empty() ? dir / "warehouse.db" : std::filesystem::path(opts.warehouse);
   o.data_dir = opts.data_dir.empty() ? dir / "scraped" : std::filesystem::path(opts.data_dir);
   o.injury_update = !opts.no_update;
+  o.lose_phase4_event = opts.lose_phase4_event;
   auto summary = demo::run_demo(o);
   if (!summary) {
     std::fprintf(stderr, "error: %s\n", summary.error().to_string().c_str());
@@ -80,7 +82,7 @@ int run(const Options&) {
 #endif
 
 const Registrar kRegistrar{
-    {"demo", "Run one game day through Phases 1-4 in simulated time, then the mid-day injury update",
+    {"demo", "Run one game day through Phases 1-5 in simulated time, then the mid-day injury update",
      [](CLI::App& sub) -> Runner {
        auto opts = std::make_shared<Options>();
        sub.add_option("--date", opts->date, "Game date YYYY-MM-DD (default 2025-11-18)");
@@ -88,6 +90,8 @@ const Registrar kRegistrar{
        sub.add_option("--warehouse", opts->warehouse, "SQLite file for the data tables (default: a fresh file)");
        sub.add_option("--data-dir", opts->data_dir, "Directory for the scraped files (default: a fresh one)");
        sub.add_flag("--no-update", opts->no_update, "Skip the 14:00 injury update wave");
+       sub.add_flag("--lose-phase4-event", opts->lose_phase4_event,
+                    "Lose the Phase 4->5 event: the 06:00 PT scheduler backup produces the batch");
        sub.add_flag("--json", opts->json, "Print the machine-readable summary on stdout");
        return [opts] { return run(*opts); };
      }}};
