@@ -1,8 +1,6 @@
-// pipelinectl backfill: every date in a range through all five phases, resumable.
-// A finished date leaves the row `backfill/done/<date>` (its summary) in the store, written
-// after the day's own decisions committed; a re-run skips those dates and finishes the
-// rest. The day itself is idempotent (run history per processor/date/wave, tracker rows
-// per processor/wave), so a date interrupted half-way is simply run again.
+// pipelinectl backfill: every date in a range through all five phases, resumable. The
+// work is demo::run_backfill (examples/demo_driver/backfill.hpp: the done rows, resume
+// rules); this file parses flags, opens the store, draws progress and prints.
 #include <unistd.h>
 
 #include <chrono>
@@ -15,10 +13,14 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
-#include "backfill_runner.hpp"
 #include "command.hpp"
 #include "pipeline/core/calendar_date.hpp"
 #include "store_uri.hpp"
+
+#if __has_include("demo_driver/backfill.hpp")
+#include "demo_driver/backfill.hpp"
+#define PIPELINE_CTL_HAVE_DEMO 1
+#endif
 
 namespace cmd_backfill {
 
@@ -31,8 +33,6 @@ struct Options {
   std::string work_dir;  ///< Warehouse and scraped files; empty: a fresh temporary directory.
   bool json = false;
 };
-
-std::string done_key(pipeline::CalendarDate d) { return fmt::format("backfill/done/{}", d); }
 
 /// Progress on stderr: a redrawn bar on a terminal, one plain line per date otherwise.
 class Progress {
@@ -87,11 +87,7 @@ int run(const Options& opts) {
                  from->to_string().c_str());
     return pipelinectl::kExitUsage;
   }
-  const pipelinectl::DayRunner& run_day = pipelinectl::day_runner();
-  if (!run_day) {
-    std::fprintf(stderr, "pipelinectl backfill: this pipelinectl was built without the demo driver\n");
-    return pipelinectl::kExitFailed;
-  }
+#ifdef PIPELINE_CTL_HAVE_DEMO
   auto store = pipelinectl::open_store(opts.store, pipelinectl::StoreAccess::kCreate);
   if (!store) {
     std::fprintf(stderr, "pipelinectl backfill: %s\n", store.error().message.c_str());
@@ -113,67 +109,46 @@ int run(const Options& opts) {
   // The tool's own elapsed time (what the operator waits), not pipeline time.
   const auto started = std::chrono::steady_clock::now();
   auto elapsed = [&] { return std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count(); };
-  const int total = from->days_until(to) + 1;
-  Progress progress(total);
-  int ran = 0;
-  int skipped = 0;
-  bool interrupted = false;
-  nlohmann::json days = nlohmann::json::array();
-  for (int i = 0; i < total; ++i) {
-    const pipeline::CalendarDate date = from->plus_days(i);
-    auto done = (*store)->get(done_key(date));
-    if (!done) {
-      progress.finish();
-      std::fprintf(stderr, "pipelinectl backfill: %s: %s\n", date.to_string().c_str(),
-                   done.error().to_string().c_str());
-      return pipelinectl::kExitFailed;
-    }
-    if (done->has_value()) {
-      ++skipped;
-      days.push_back({{"date", date.to_string()}, {"status", "skipped"}});
-      progress.update(i + 1, date, true, elapsed());
-      continue;
-    }
-    if (opts.stop_after > 0 && ran >= opts.stop_after) {
-      interrupted = true;
-      break;
-    }
-    auto summary = run_day(**store, date, work_dir);
-    if (!summary) {
-      progress.finish();
-      std::fprintf(stderr, "pipelinectl backfill: %s: %s\n", date.to_string().c_str(),
-                   summary.error().to_string().c_str());
-      return pipelinectl::kExitFailed;
-    }
-    auto st = (*store)->transact([&](pipeline::Transaction& tx) -> pipeline::Status {
-      return tx.put(done_key(date), summary->dump());
-    });
-    if (!st) {
-      progress.finish();
-      std::fprintf(stderr, "pipelinectl backfill: %s: %s\n", date.to_string().c_str(), st.error().to_string().c_str());
-      return pipelinectl::kExitFailed;
-    }
-    ++ran;
-    days.push_back({{"date", date.to_string()}, {"status", "ran"}, {"summary", std::move(*summary)}});
-    progress.update(i + 1, date, false, elapsed());
-  }
+  Progress progress(from->days_until(to) + 1);
+  demo::BackfillOptions b;
+  b.from = *from;
+  b.to = to;
+  b.store = store->get();
+  b.work_dir = work_dir;
+  b.stop_after = opts.stop_after;
+  b.progress = [&](int index, int, pipeline::CalendarDate date, bool skipped) {
+    progress.update(index, date, skipped, elapsed());
+  };
+  auto result = demo::run_backfill(b);
   progress.finish();
+  if (!result) {
+    std::fprintf(stderr, "pipelinectl backfill: %s\n", result.error().to_string().c_str());
+    return pipelinectl::kExitFailed;
+  }
   const double seconds = elapsed();
-  const int remaining = total - ran - skipped;
+  auto& r = *result;
+  r["seconds"] = seconds;
+  r["store"] = opts.store;
+  r["work_dir"] = work_dir.string();
   if (opts.json) {
-    nlohmann::json j{{"from", from->to_string()}, {"to", to.to_string()},   {"dates", total},
-                     {"ran", ran},                {"skipped", skipped},     {"remaining", remaining},
-                     {"complete", remaining == 0}, {"interrupted", interrupted}, {"seconds", seconds},
-                     {"days", std::move(days)}};
-    std::printf("%s\n", j.dump(2).c_str());
+    std::printf("%s\n", r.dump(2).c_str());
   } else {
-    std::printf("%s\n", fmt::format("backfill {} .. {}: {} dates, {} ran, {} skipped (already complete), {} remaining "
-                                    "in {:.2f}s{}",
-                                    *from, to, total, ran, skipped, remaining, seconds,
-                                    interrupted ? " (stopped early: re-run to finish)" : "")
-                            .c_str());
+    std::printf("%s\n",
+                fmt::format("backfill {} .. {}: {} dates, {} ran, {} skipped (already complete), {} remaining in {:.2f}s{}\n"
+                            "  phase 5: {} batches complete, {} refused, {} predictions",
+                            *from, to, r["dates"].get<int>(), r["ran"].get<int>(), r["skipped"].get<int>(),
+                            r["remaining"].get<int>(), seconds,
+                            r["interrupted"].get<bool>() ? " (stopped early: re-run to finish)" : "",
+                            r["phase5"]["batches_complete"].get<std::int64_t>(),
+                            r["phase5"]["batches_refused"].get<std::int64_t>(),
+                            r["phase5"]["predictions"].get<std::int64_t>())
+                    .c_str());
   }
   return pipelinectl::kExitOk;  // a --stop-after run did what was asked; the JSON says what remains
+#else
+  std::fprintf(stderr, "pipelinectl backfill: this pipelinectl was built without the demo driver\n");
+  return pipelinectl::kExitFailed;
+#endif
 }
 
 const pipelinectl::Registrar kRegistrar{

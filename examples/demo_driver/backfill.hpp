@@ -1,0 +1,45 @@
+#pragma once
+/// @file
+/// Backfill over the demo driver: every date of a range through all five phases against
+/// one state store and one warehouse, resumable. Include as "demo_driver/backfill.hpp".
+///
+/// A finished date leaves the row `backfill/done/<date>` (its short summary) in the store,
+/// written after the day's own decisions committed; a re-run skips those dates and
+/// finishes the rest. The day itself is idempotent (run history per processor/date/wave,
+/// tracker rows per processor/wave, one Phase 5 batch per date), so a date interrupted
+/// half-way is simply run again.
+
+#include <filesystem>
+#include <functional>
+
+#include <nlohmann/json.hpp>
+
+#include "pipeline/core/calendar_date.hpp"
+#include "pipeline/core/result.hpp"
+#include "pipeline/core/state_store.hpp"
+
+namespace demo {
+
+struct BackfillOptions {
+  pipeline::CalendarDate from;
+  pipeline::CalendarDate to;                ///< Inclusive.
+  pipeline::StateStore* store = nullptr;    ///< Required; holds the done rows too.
+  std::filesystem::path work_dir;           ///< Warehouse (`warehouse.db`) and scraped files.
+  int stop_after = 0;                       ///< > 0: stop after running this many dates.
+  /// Called after each date: (1-based index, total, date, skipped).
+  std::function<void(int, int, pipeline::CalendarDate, bool)> progress;
+};
+
+/// The row key marking `date` as backfilled.
+std::string backfill_done_key(pipeline::CalendarDate date);
+
+/// Runs the range and returns
+///   { "from", "to", "dates", "ran", "skipped", "remaining", "complete", "interrupted",
+///     "phase5": { "batches_complete", "batches_refused", "predictions" },
+///     "days": [ {date, status: "ran" | "skipped", summary?: {runs_total, tables, phase5}} ] }
+/// (phase5 totals cover the dates run by this call).
+/// **Errors:** `kInvalidArgument` (no store, `to` before `from`), then the first date's
+/// error (the dates before it stay marked done, so a re-run resumes there).
+pipeline::Result<nlohmann::json> run_backfill(const BackfillOptions& options);
+
+}  // namespace demo
