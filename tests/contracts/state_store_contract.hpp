@@ -134,6 +134,42 @@ TEST_P(StateStoreContract, BodyErrorRollsBackRowsAndOutbox) {
   EXPECT_TRUE(added);
 }
 
+TEST_P(StateStoreContract, RollbackRestoresKeysWrittenSeveralTimes) {
+  ASSERT_TRUE(put("w/old", "original"));
+  auto st = store().transact([&](Transaction& tx) -> Status {
+    PIPELINE_TRY(tx.put("w/old", "1"));
+    PIPELINE_TRY(tx.put("w/old", "2"));
+    PIPELINE_TRY(tx.erase("w/old").map([](bool) {}));
+    PIPELINE_TRY(tx.put("w/old", "3"));
+    PIPELINE_TRY(tx.insert("w/new", "a").map([](bool) {}));
+    PIPELINE_TRY(tx.put("w/new", "b"));
+    PIPELINE_TRY(tx.erase("w/new").map([](bool) {}));
+    PIPELINE_TRY(tx.insert("w/new", "c").map([](bool) {}));
+    return fail(ErrorCode::kFailedPrecondition, "roll back");
+  });
+  ASSERT_FALSE(st);
+  EXPECT_EQ(store().get("w/old").value(), std::optional<std::string>("original"));
+  EXPECT_FALSE(store().get("w/new").value().has_value());
+  EXPECT_EQ(keys(store().scan("w/").value()), std::vector<std::string>{"w/old"});
+}
+
+TEST_P(StateStoreContract, CountMatchesPrefixScanAndSeesOwnWrites) {
+  for (const char* k : {"c/a/1", "c/a/2", "c/a2", "c/b/1", "d/a/1"}) ASSERT_TRUE(put(k, "v"));
+  ASSERT_TRUE(store().transact([&](Transaction& tx) -> Status {
+    EXPECT_EQ(tx.count("c/a/").value(), 2u);
+    EXPECT_EQ(tx.count("c/a").value(), 3u);
+    EXPECT_EQ(tx.count("c/").value(), 4u);
+    EXPECT_EQ(tx.count("e/").value(), 0u);
+    PIPELINE_TRY(tx.put("c/a/3", "v"));
+    PIPELINE_TRY(tx.erase("c/a/1").map([](bool) {}));
+    PIPELINE_TRY(tx.put("c/a/4", "v"));
+    EXPECT_EQ(tx.count("c/a/").value(), 3u);
+    EXPECT_EQ(tx.count("c/a/").value(), tx.scan("c/a/").value().size());
+    EXPECT_FALSE(tx.count("c/\x01"));  // a bad prefix is refused as in scan
+    return ok();
+  }));
+}
+
 TEST_P(StateStoreContract, RowsAndOutboxEntriesCommitTogether) {
   ASSERT_TRUE(store().transact([&](Transaction& tx) -> Status {
     PIPELINE_TRY(tx.put("decision/1", "decided"));

@@ -74,6 +74,13 @@ class Transaction {
   virtual Result<bool> erase(std::string_view key) = 0;
   /// Rows whose key starts with `prefix`, in ascending byte order of key.
   virtual Result<std::vector<Row>> scan(std::string_view prefix, const ScanOptions& options = {}) = 0;
+  /// How many rows have a key starting with `prefix` (what `scan(prefix).size()` would
+  /// be). The default scans; stores override it to count without copying rows.
+  virtual Result<std::size_t> count(std::string_view prefix) {
+    auto rows = scan(prefix);
+    if (!rows) return fail(rows.error());
+    return rows->size();
+  }
   /// Adds a message to the outbox, published after commit by an `OutboxRelay`.
   /// Returns false (and adds nothing) when an entry with the same id was ever enqueued.
   virtual Result<bool> enqueue(OutboxMessage entry) = 0;

@@ -31,9 +31,10 @@ namespace pipeline {
 /// **Thread safety:** every member may be called from any thread. A body must not call
 /// back into the same store (it would wait for itself); such a call returns
 /// `kFailedPrecondition` instead of deadlocking.
-/// **Performance:** a transaction is one mutex acquisition plus O(log n) per row access;
-/// transactions are fully serialized (read-only ones too). Memory grows with rows and
-/// with every outbox id ever enqueued.
+/// **Performance:** a transaction is one mutex acquisition plus O(log n) per row access
+/// (one tree lookup per write; the undo log is appended to, never searched); `count`
+/// walks the prefix without copying rows. Transactions are fully serialized (read-only
+/// ones too). Memory grows with rows and with every outbox id ever enqueued.
 /// **Errors:** `kInvalidArgument` (bad key, oversize value, bad outbox entry),
 /// `kFailedPrecondition` (write in a read-only transaction, re-entrant call),
 /// `kConflict` (the body kept returning it), `kInternal` (the body threw), or the body's
@@ -144,20 +145,22 @@ class MemoryStateStore final : public StateStore {
 
     Status put(std::string_view key, std::string_view value) override {
       PIPELINE_TRY(check_write(key, value));
-      remember(key);
-      auto it = s_.rows_.find(key);
-      if (it == s_.rows_.end())
-        s_.rows_.emplace(std::string(key), std::string(value));
-      else
-        it->second.assign(value);
+      auto it = s_.rows_.lower_bound(key);  // one lookup serves the test and the insert
+      if (it != s_.rows_.end() && it->first == key) {
+        undo_.push_back({it->first, std::exchange(it->second, std::string(value))});
+      } else {
+        it = s_.rows_.emplace_hint(it, std::string(key), std::string(value));
+        undo_.push_back({it->first, std::nullopt});
+      }
       return ok();
     }
 
     Result<bool> insert(std::string_view key, std::string_view value) override {
       PIPELINE_TRY(check_write(key, value));
-      if (s_.rows_.find(key) != s_.rows_.end()) return false;
-      remember(key);
-      s_.rows_.emplace(std::string(key), std::string(value));
+      auto it = s_.rows_.lower_bound(key);
+      if (it != s_.rows_.end() && it->first == key) return false;
+      it = s_.rows_.emplace_hint(it, std::string(key), std::string(value));
+      undo_.push_back({it->first, std::nullopt});
       return true;
     }
 
@@ -165,22 +168,28 @@ class MemoryStateStore final : public StateStore {
       PIPELINE_TRY(check_write(key, {}));
       auto it = s_.rows_.find(key);
       if (it == s_.rows_.end()) return false;
-      remember(key);
-      s_.rows_.erase(it);
+      auto node = s_.rows_.extract(it);  // the undo log takes the row itself: no copy
+      undo_.push_back({std::move(node.key()), std::move(node.mapped())});
       return true;
     }
 
     Result<std::vector<Row>> scan(std::string_view prefix, const ScanOptions& options) override {
       if (!prefix.empty()) PIPELINE_TRY(validate_key(prefix));
       std::vector<Row> out;
-      auto it = options.start_after.empty() || options.start_after < prefix
-                    ? s_.rows_.lower_bound(prefix)
-                    : s_.rows_.upper_bound(options.start_after);
-      for (; it != s_.rows_.end() && out.size() < options.limit; ++it) {
-        if (std::string_view(it->first).substr(0, prefix.size()) != prefix) break;
+      for (auto it = scan_start(prefix, options.start_after); it != s_.rows_.end() && out.size() < options.limit; ++it) {
+        if (!std::string_view(it->first).starts_with(prefix)) break;
         out.push_back(Row{it->first, it->second});
       }
       return out;
+    }
+
+    // Counts in place: no row is copied.
+    Result<std::size_t> count(std::string_view prefix) override {
+      if (!prefix.empty()) PIPELINE_TRY(validate_key(prefix));
+      std::size_t n = 0;
+      for (auto it = s_.rows_.lower_bound(prefix); it != s_.rows_.end(); ++it, ++n)
+        if (!std::string_view(it->first).starts_with(prefix)) break;
+      return n;
     }
 
     Result<bool> enqueue(OutboxMessage entry) override {
@@ -195,13 +204,15 @@ class MemoryStateStore final : public StateStore {
       return true;
     }
 
-    // Restores every touched row and forgets the outbox entries of this attempt.
+    // Restores every touched row and forgets the outbox entries of this attempt. The
+    // log holds each write's previous state in order, so undoing it backwards restores
+    // the original even when a key was written several times.
     void rollback() {
-      for (auto& [key, before] : undo_) {
-        if (before)
-          s_.rows_.insert_or_assign(key, std::move(*before));
+      for (auto u = undo_.rbegin(); u != undo_.rend(); ++u) {
+        if (u->before)
+          s_.rows_.insert_or_assign(std::move(u->key), std::move(*u->before));
         else
-          s_.rows_.erase(key);
+          s_.rows_.erase(u->key);
       }
       for (const auto& id : enqueued_) {
         auto it = s_.ids_.find(id);
@@ -223,18 +234,21 @@ class MemoryStateStore final : public StateStore {
       return ok();
     }
 
-    // Records the key's value before this transaction's first write to it.
-    void remember(std::string_view key) {
-      if (undo_.find(key) != undo_.end()) return;
-      auto it = s_.rows_.find(key);
-      std::optional<std::string> before;
-      if (it != s_.rows_.end()) before = it->second;
-      undo_.emplace(std::string(key), std::move(before));
+    using RowIt = std::map<std::string, std::string, std::less<>>::iterator;
+    RowIt scan_start(std::string_view prefix, const std::string& start_after) {
+      return start_after.empty() || start_after < prefix ? s_.rows_.lower_bound(prefix)
+                                                         : s_.rows_.upper_bound(start_after);
     }
+
+    // One write's undo entry: the key and its value before the write (nullopt: absent).
+    struct Undo {
+      std::string key;
+      std::optional<std::string> before;
+    };
 
     MemoryStateStore& s_;
     bool read_only_;
-    std::map<std::string, std::optional<std::string>, std::less<>> undo_;
+    std::vector<Undo> undo_;  // an append-only log: no lookup per write
     std::vector<std::string> enqueued_;
   };
 
