@@ -76,7 +76,24 @@ class CalendarDate {
   }
 
   /// `YYYY-MM-DD`.
-  [[nodiscard]] std::string to_string() const { return fmt::format("{:04}-{:02}-{:02}", year(), month(), day()); }
+  [[nodiscard]] std::string to_string() const {
+    // Written digit by digit: this is on every hot path that builds a key or an id, and
+    // a format call costs ~20x more. Years are 0..9999 here (parse accepts 1900..9999).
+    const auto ymd = this->ymd();
+    const int y = static_cast<int>(ymd.year());
+    const unsigned m = static_cast<unsigned>(ymd.month()), d = static_cast<unsigned>(ymd.day());
+    if (y < 0 || y > 9999) return fmt::format("{:04}-{:02}-{:02}", y, m, d);
+    std::string out(10, '-');
+    out[0] = static_cast<char>('0' + y / 1000);
+    out[1] = static_cast<char>('0' + y / 100 % 10);
+    out[2] = static_cast<char>('0' + y / 10 % 10);
+    out[3] = static_cast<char>('0' + y % 10);
+    out[5] = static_cast<char>('0' + m / 10);
+    out[6] = static_cast<char>('0' + m % 10);
+    out[8] = static_cast<char>('0' + d / 10);
+    out[9] = static_cast<char>('0' + d % 10);
+    return out;
+  }
 
   friend constexpr auto operator<=>(const CalendarDate&, const CalendarDate&) = default;
 

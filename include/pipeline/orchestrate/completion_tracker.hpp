@@ -223,8 +223,8 @@ struct RecordOutcome {
 /// thread), never inside a store transaction. The destructor cancels timers and waits for
 /// a running one; the store, clock and alert manager must outlive the tracker.
 /// **Performance:** one store transaction per completion: a few point reads and writes
-/// plus a scan of the wave's done rows (O(expected), small values); a decision also reads
-/// each processor's info row and encodes the trigger.
+/// plus counts of the date's decision rows and the wave's done rows (no row copied); a
+/// decision also scans and decodes each processor's info row and encodes the trigger.
 /// **Errors:** `create`: `kInvalidArgument` for a bad config (naming the field), store
 /// errors. `record_completion`: `kInvalidArgument` for a message with a bad processor
 /// name or execution id, or a store error (`kUnavailable`, `kConflict`) — nothing is
@@ -383,15 +383,16 @@ class CompletionTracker {
     };
 
     if (wave == 0) {
-      auto done = tx.scan(wbase + "done/");
-      if (!done) return fail(done.error());
-      const std::size_t n = done->size();
-      if (n >= config_.expected.size()) {
-        PIPELINE_TRY(decide(tx, m.game_date, 0, "complete", now, std::move(*done), out));
-      } else if (config_.deadline && reaches_threshold(n)) {
+      // Counted, not scanned: most completions only need to know how many are done,
+      // and copying every done row on each one would make a date O(expected^2).
+      auto n = tx.count(wbase + "done/");
+      if (!n) return fail(n.error());
+      if (*n >= config_.expected.size()) {
+        PIPELINE_TRY(decide(tx, m.game_date, 0, "complete", now, {}, out));
+      } else if (config_.deadline && reaches_threshold(*n)) {
         auto f = read_first();
         if (!f) return fail(f.error());
-        if (now >= *f + *config_.deadline) PIPELINE_TRY(decide(tx, m.game_date, 0, "deadline", now, std::move(*done), out));
+        if (now >= *f + *config_.deadline) PIPELINE_TRY(decide(tx, m.game_date, 0, "deadline", now, {}, out));
       }
     } else {
       auto f = read_first();
@@ -614,10 +615,34 @@ class CompletionTracker {
     return static_cast<double>(done) >= config_.partial_threshold * static_cast<double>(config_.expected.size()) - 1e-9;
   }
 
+  // Keys are built by appending (not formatted): several are built per completion.
   [[nodiscard]] std::string date_prefix(CalendarDate date) const {
-    return fmt::format("tracker/{}/{}/", config_.name, date);
+    std::string out;
+    out.reserve(32 + config_.name.size());
+    out += "tracker/";
+    out += config_.name;
+    out += '/';
+    out += date.to_string();
+    out += '/';
+    return out;
   }
-  static std::string wave_prefix(const std::string& base, int wave) { return fmt::format("{}w{:03}/", base, wave); }
+  // "w" and the wave number, zero-padded to 3 digits so keys sort by wave.
+  static void append_wave(std::string& out, int wave) {
+    char digits[16];
+    auto [end, ec] = std::to_chars(digits, digits + sizeof digits, wave);
+    (void)ec;  // an int always fits
+    out += 'w';
+    out.append(static_cast<std::size_t>(std::max<std::ptrdiff_t>(0, 3 - (end - digits))), '0');
+    out.append(digits, end);
+  }
+  static std::string wave_prefix(const std::string& base, int wave) {
+    std::string out;
+    out.reserve(base.size() + 24);
+    out += base;
+    append_wave(out, wave);
+    out += '/';
+    return out;
+  }
   [[nodiscard]] std::string open_prefix() const { return fmt::format("tracker/{}/open/", config_.name); }
   [[nodiscard]] std::string open_key(CalendarDate date, int wave) const {
     return fmt::format("{}{}/w{:03}", open_prefix(), date, wave);
@@ -640,6 +665,15 @@ class CompletionTracker {
     return n;
   }
 
+  static void append_json_array(std::string& out, const std::vector<std::string>& items) {
+    out += '[';
+    for (std::size_t i = 0; i < items.size(); ++i) {
+      if (i != 0) out += ',';
+      internal::append_json_string(out, items[i]);
+    }
+    out += ']';
+  }
+
   // Instants are stored as microseconds since the epoch: exact and cheap to compare.
   static std::string encode_time(TimePoint t) {
     return std::to_string(std::chrono::duration_cast<std::chrono::microseconds>(t.time_since_epoch()).count());
@@ -654,9 +688,9 @@ class CompletionTracker {
 
   // Number of decided waves = the current wave (waves are decided in order).
   static Result<int> decided_waves(Transaction& tx, const std::string& base) {
-    auto rows = tx.scan(base + "decision/");
-    if (!rows) return fail(rows.error());
-    return static_cast<int>(rows->size());
+    auto n = tx.count(base + "decision/");
+    if (!n) return fail(n.error());
+    return static_cast<int>(*n);
   }
 
   // A record is stored in a compact length-prefixed form, cheap to write on every
@@ -665,11 +699,17 @@ class CompletionTracker {
   // executions (count, then id and correlation id each), changes ('F' for full, or 'C',
   // kind count, then each kind with its id count and ids).
   static void put_number(std::string& out, long long n) {
-    out += std::to_string(n);
+    char digits[24];
+    auto [end, ec] = std::to_chars(digits, digits + sizeof digits, n);
+    (void)ec;  // a long long always fits
+    out.append(digits, end);
     out += ';';
   }
   static void put_string(std::string& out, std::string_view v) {
-    out += std::to_string(v.size());
+    char digits[24];
+    auto [end, ec] = std::to_chars(digits, digits + sizeof digits, v.size());
+    (void)ec;
+    out.append(digits, end);
     out += ':';
     out.append(v);
   }
@@ -680,31 +720,43 @@ class CompletionTracker {
     return TimePoint(std::chrono::duration_cast<Duration>(std::chrono::microseconds(us)));
   }
 
+  // The head of a record, up to and including its execution count; then each
+  // execution (put_execution) and the changes (put_changes) follow.
+  static void put_record_head(std::string& out, CompletionStatus status, TimePoint first_at, TimePoint last_at,
+                              std::string_view traceparent, std::size_t executions) {
+    put_number(out, 1);
+    out += status_code(status);
+    put_number(out, micros(first_at));
+    put_number(out, micros(last_at));
+    put_string(out, traceparent);
+    put_number(out, static_cast<long long>(executions));
+  }
+  static void put_execution(std::string& out, std::string_view execution_id, std::string_view correlation_id) {
+    put_string(out, execution_id);
+    put_string(out, correlation_id);
+  }
+
   static std::string encode_record(const WaveRecord& r) {
     std::string out;
     out.reserve(96 + r.traceparent.size() + r.executions.size() * 80);
-    put_number(out, 1);
-    out += status_code(r.status);
-    put_number(out, micros(r.first_at));
-    put_number(out, micros(r.last_at));
-    put_string(out, r.traceparent);
-    put_number(out, static_cast<long long>(r.executions.size()));
-    for (const auto& e : r.executions) {
-      put_string(out, e.execution_id);
-      put_string(out, e.correlation_id);
-    }
-    if (!r.changes) {
+    put_record_head(out, r.status, r.first_at, r.last_at, r.traceparent, r.executions.size());
+    for (const auto& e : r.executions) put_execution(out, e.execution_id, e.correlation_id);
+    put_changes(out, r.changes);
+    return out;
+  }
+
+  static void put_changes(std::string& out, const ChangedEntities& changes) {
+    if (!changes) {
       out += 'F';
     } else {
       out += 'C';
-      put_number(out, static_cast<long long>(r.changes->size()));
-      for (const auto& [kind, ids] : *r.changes) {
+      put_number(out, static_cast<long long>(changes->size()));
+      for (const auto& [kind, ids] : *changes) {
         put_string(out, kind);
         put_number(out, static_cast<long long>(ids.size()));
         for (const auto& id : ids) put_string(out, id);
       }
     }
-    return out;
   }
 
   // Reads what encode_record wrote; anything else is kDataLoss.
@@ -812,15 +864,18 @@ class CompletionTracker {
   // case (the processor's first completion in this wave), a read-merge-write otherwise.
   static Status merge_record(Transaction& tx, const std::string& key, const Message& m, const ChangedEntities& changes,
                              TimePoint now) {
-    WaveRecord r;
-    r.status = m.status;
-    r.executions.push_back({m.execution_id, m.correlation_id.empty() ? m.execution_id : m.correlation_id});
-    r.traceparent = m.traceparent;
-    r.changes = changes;
-    r.first_at = r.last_at = now;
-    auto inserted = tx.insert(key, encode_record(r));
+    // The common case is encoded straight from the message (no intermediate record).
+    const std::string& correlation = m.correlation_id.empty() ? m.execution_id : m.correlation_id;
+    std::string fresh;
+    fresh.reserve(128 + m.traceparent.size() + m.execution_id.size() + correlation.size());
+    put_record_head(fresh, m.status, now, now, m.traceparent, 1);
+    put_execution(fresh, m.execution_id, correlation);
+    put_changes(fresh, changes);
+    auto inserted = tx.insert(key, fresh);
     if (!inserted) return fail(inserted.error());
     if (*inserted) return ok();
+
+    const TraceLink execution{m.execution_id, correlation};
 
     auto cur = tx.get(key);
     if (!cur) return fail(cur.error());
@@ -829,8 +884,8 @@ class CompletionTracker {
     if (!old) return fail(old.error().with("key", key));
     WaveRecord merged = std::move(*old);
     merged.status = m.status;  // the latest run of the processor decides its state
-    if (std::find(merged.executions.begin(), merged.executions.end(), r.executions.front()) == merged.executions.end())
-      merged.executions.push_back(r.executions.front());
+    if (std::find(merged.executions.begin(), merged.executions.end(), execution) == merged.executions.end())
+      merged.executions.push_back(execution);
     if (merged.traceparent.empty()) merged.traceparent = m.traceparent;
     merge_into(merged.changes, changes);
     merged.last_at = now;
@@ -908,7 +963,7 @@ class CompletionTracker {
     std::vector<TraceLink> links;
     const WaveRecord* earliest = nullptr;
     const WaveRecord* traced = nullptr;
-    for (const auto& [p, r] : records) {
+    for (auto& [p, r] : records) {
       processors.push_back(p);
       switch (r.status) {
         case CompletionStatus::kSuccess: succeeded.push_back(p); break;
@@ -916,30 +971,50 @@ class CompletionTracker {
         case CompletionStatus::kNoData: no_data.push_back(p); break;
         case CompletionStatus::kFailed: failed.push_back(p); break;
       }
-      merge_into(changes, r.changes);
+      // The union of changes: gathered here, sorted and deduplicated once below
+      // (merging record by record would copy the growing union each time).
+      if (changes && !r.changes)
+        changes.reset();
+      else if (changes)
+        for (auto& [kind, ids] : *r.changes) {
+          auto& dst = (*changes)[kind];
+          dst.insert(dst.end(), std::make_move_iterator(ids.begin()), std::make_move_iterator(ids.end()));
+        }
       links.insert(links.end(), r.executions.begin(), r.executions.end());
       if (!earliest || r.first_at < earliest->first_at) earliest = &r;
-      if (!r.traceparent.empty() && TraceContext::parse(r.traceparent) &&
-          (!traced || r.first_at < traced->first_at))
-        traced = &r;
+      if (!r.traceparent.empty() && (!traced || r.first_at < traced->first_at) && TraceContext::parse(r.traceparent))
+        traced = &r;  // parsed only when it would win
     }
     if (wave == 0)
       std::set_difference(expected_sorted_.begin(), expected_sorted_.end(), processors.begin(), processors.end(),
                           std::back_inserter(missing));
+    if (changes) normalize(*changes);
     std::sort(links.begin(), links.end());
     links.erase(std::unique(links.begin(), links.end()), links.end());
     const std::vector<std::string> run = wave == 0 ? full_run_ : config_.registry.targets_of(processors);
     const bool partial_readiness = wave == 0 && !missing.empty();
     const bool degraded = !missing.empty() || !failed.empty() || !partial.empty();
 
-    nlohmann::json decision{{"trigger_id", id},
-                            {"decided_at", encode_time(now)},
-                            {"reason", reason},
-                            {"partial_readiness", partial_readiness},
-                            {"status", degraded ? "partial" : "success"},
-                            {"processors", processors},
-                            {"run_processors", run}};
-    auto inserted = tx.insert(fmt::format("{}decision/w{:03}", base, wave), decision.dump());
+    // The decision row, written directly (no JSON tree), keys in sorted order as a
+    // JSON library would write them. Every string is a validated name or a literal.
+    std::string decision;
+    decision.reserve(160 + 32 * (processors.size() + run.size()));
+    decision += "{\"decided_at\":\"";
+    decision += encode_time(now);
+    decision += partial_readiness ? "\",\"partial_readiness\":true" : "\",\"partial_readiness\":false";
+    decision += ",\"processors\":";
+    append_json_array(decision, processors);
+    decision += ",\"reason\":";
+    internal::append_json_string(decision, reason);
+    decision += ",\"run_processors\":";
+    append_json_array(decision, run);
+    decision += degraded ? ",\"status\":\"partial\"" : ",\"status\":\"success\"";
+    decision += ",\"trigger_id\":";
+    internal::append_json_string(decision, id);
+    decision += '}';
+    std::string decision_key = base + "decision/";
+    append_wave(decision_key, wave);
+    auto inserted = tx.insert(decision_key, decision);
     if (!inserted) return fail(inserted.error());
     if (!*inserted) return ok();
 
@@ -948,7 +1023,7 @@ class CompletionTracker {
     t.phase = config_.downstream_phase.empty() ? config_.name : config_.downstream_phase;
     t.execution_id = id;
     t.correlation_id = earliest && !earliest->executions.empty() ? earliest->executions.front().correlation_id : id;
-    t.trace_links = links;
+    t.trace_links = std::move(links);
     if (traced) {
       t.traceparent = TraceContext::parse(traced->traceparent)->child().to_string();
     } else {
@@ -957,8 +1032,8 @@ class CompletionTracker {
     t.game_date = date;
     t.status = degraded ? CompletionStatus::kPartial : CompletionStatus::kSuccess;
     t.record_count = static_cast<std::int64_t>(processors.size());
-    t.entities_changed = changes;
     t.is_incremental = changes.has_value();
+    t.entities_changed = std::move(changes);
     t.metadata = nlohmann::json{{"tracker", config_.name},
                                 {"upstream_phase", config_.upstream_phase},
                                 {"wave", wave},
