@@ -50,7 +50,10 @@ inline std::string new_execution_id() {
 /// gets the same id ("phase3/2025-11-18/w0"), which is what consumers deduplicate on.
 /// Parts must not contain '/' themselves if ids are to stay unambiguous.
 inline std::string stable_id(std::initializer_list<std::string_view> parts) {
+  std::size_t size = parts.size();
+  for (auto p : parts) size += p.size();
   std::string out;
+  out.reserve(size);  // one allocation
   for (auto p : parts) {
     if (!out.empty()) out.push_back('/');
     out.append(p);

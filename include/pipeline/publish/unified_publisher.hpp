@@ -170,7 +170,7 @@ class UnifiedPublisher {
         dropped = std::move(state_->queue.front());
         state_->queue.pop_front();
       }
-      state_->queue.push_back(Item{std::string(topic), std::move(id), std::move(message), 0, {}});
+      state_->queue.emplace_back(topic, std::move(id), std::move(message));  // built in place: one move
       if (state_->worker_idle) state_->cv.notify_one();
     }
     if (dropped) {
@@ -220,6 +220,7 @@ class UnifiedPublisher {
 
  private:
   struct Item {
+    Item(std::string_view t, std::string i, Message&& m) : topic(t), id(std::move(i)), message(std::move(m)) {}
     std::string topic;
     std::string id;
     Message message;
