@@ -24,6 +24,8 @@
 #include "pipeline/core/timestamp.hpp"
 #include "pipeline/core/trace_context.hpp"
 #include "pipeline/memory/memory_transport.hpp"
+#include "pipeline/mocks/fault_injecting_transport.hpp"
+#include "pipeline/orchestrate/dead_letter_recorder.hpp"
 #include "pipeline/memory/metrics_registry.hpp"
 #include "pipeline/orchestrate/completion_tracker.hpp"
 #include "pipeline/orchestrate/nba_preset.hpp"
@@ -84,6 +86,41 @@ std::int64_t entity_total(const json& entities) {
   return n;
 }
 
+pipeline::mocks::FaultInjectionConfig fault_config(const DemoOptions& o) {
+  pipeline::mocks::FaultInjectionConfig c;
+  c.seed = o.fault_seed;
+  if (o.inject_faults) {
+    c.drop_delivery = 0.05;
+    c.duplicate_delivery = 0.05;
+    c.fail_publish = 0.10;
+  }
+  return c;
+}
+
+// The fault variant's failing step: the first prediction fails once (the worker nacks,
+// the transport redelivers, the retry succeeds).
+class FailOnceModel final : public pipeline::PredictionModel {
+ public:
+  FailOnceModel(pipeline::PredictionModel& inner, bool armed) : inner_(inner), armed_(armed) {}
+  pipeline::Status predict(const pipeline::PredictionWork& w) override {
+    if (armed_ && failed_.empty()) {
+      failed_ = w.entity;
+      ++attempts_;
+      return pipeline::fail(pipeline::ErrorCode::kUnavailable, "injected: the model failed once for {}", w.entity);
+    }
+    if (!failed_.empty() && w.entity == failed_) ++attempts_;
+    return inner_.predict(w);
+  }
+  const std::string& failed() const { return failed_; }
+  int attempts() const { return attempts_; }
+
+ private:
+  pipeline::PredictionModel& inner_;
+  bool armed_;
+  std::string failed_;
+  int attempts_ = 0;
+};
+
 // What the driver saw: runs per (wave, phase) and every message on the pipeline's topics.
 struct Observed {
   std::map<int, std::map<std::string, json>> runs;  // wave -> phase -> [run]
@@ -94,16 +131,19 @@ struct Observed {
 struct Demo {
   const DemoOptions& opt;
   pipeline::ManualClock clock{morning(opt.date)};
-  pipeline::MemoryTransport transport{clock};
+  pipeline::MemoryTransport transport{clock};  // watchers and the DLQ recorder use it directly
+  pipeline::mocks::FaultInjectingTransport faulty{transport, fault_config(opt)};
+  // What the services, trackers, relay and Phase 5 use: faulty in the fault variant.
+  pipeline::Transport& bus = opt.inject_faults ? static_cast<pipeline::Transport&>(faulty) : transport;
   pipeline::MetricsRegistry metrics;
   pipeline::RunHistory history{*opt.store, clock};
   nba::Season season;
   nba::Warehouse warehouse;
   nba_services::WarehouseDependencySource source{warehouse};
   pipeline::DependencyChecker dependencies{clock, source};
-  nba_services::ServiceContext ctx{*opt.store, clock, history, dependencies, transport, warehouse, season,
+  nba_services::ServiceContext ctx{*opt.store, clock, history, dependencies, bus, warehouse, season,
                                    opt.data_dir, &metrics};
-  pipeline::OutboxRelay relay{*opt.store, transport, clock, relay_options()};
+  pipeline::OutboxRelay relay{*opt.store, bus, clock, relay_options()};
   std::vector<pipeline::Alert> alerts_seen;
   pipeline::AlertManager alerts{
       clock, {std::make_shared<pipeline::CallbackAlertSink>([this](const pipeline::Alert& a) { alerts_seen.push_back(a); })}};
@@ -112,11 +152,14 @@ struct Demo {
   std::unique_ptr<pipeline::CompletionTracker> to_phase3, to_phase4, to_phase5;
   // Phase 5 (destroyed in reverse order: the trigger's scheduler stops first).
   std::unique_ptr<nba::phase5::WarehousePhase5> phase5;
+  std::unique_ptr<FailOnceModel> model;
   std::unique_ptr<pipeline::BatchCoordinator> coordinator;
   std::unique_ptr<pipeline::PredictionWorker> worker;
   std::unique_ptr<pipeline::HybridTrigger> hybrid;
   int lost_events = 0;
   pipeline::TimePoint lost_at{};
+  std::unique_ptr<pipeline::DeadLetterRecorder> dlq;
+  int publish_failures_seen = 0;  // relay rounds that hit a failed publish (retried)
 
   Demo(const DemoOptions& o, nba::Warehouse wh) : opt(o), warehouse(std::move(wh)) {}
 
@@ -124,10 +167,24 @@ struct Demo {
   // coordinator checks the stored predictions once (completing a batch publishes its
   // completion message, so the loop goes on): once per quiet point, not per prediction,
   // because each check reads the ledger twice.
+  // With faults, a quiet point may hide a dropped delivery (redelivered after its ack
+  // deadline), a nacked one (after its backoff) or a leased outbox row whose publish
+  // failed: the clock moves on by an ack deadline, twice, before the day is settled.
   pipeline::Status settle() {
+    int quiet_steps = 0;
     for (int round = 0; round < 10000; ++round) {
       auto relayed = relay.drain();
-      if (!relayed) return pipeline::fail(relayed.error());
+      if (!relayed) {
+        if (!opt.inject_faults || relayed.error().code != pipeline::ErrorCode::kUnavailable)
+          return pipeline::fail(relayed.error());
+        // The failed row (and the rest of its batch) stays pending under the relay's
+        // lease: let the lease end on the clock, then the next round retries them.
+        ++publish_failures_seen;
+        (void)transport.pump();
+        clock.advance(relay_options().lease);
+        quiet_steps = 0;
+        continue;
+      }
       const std::size_t delivered = transport.pump();
       if (*relayed == 0 && delivered == 0) {
         if (coordinator) {
@@ -135,8 +192,22 @@ struct Demo {
           if (!completed) return pipeline::fail(completed.error());
           if (*completed) continue;
         }
+        if (opt.inject_faults) {
+          auto pending = opt.store->pending_outbox();
+          if (!pending) return pipeline::fail(pending.error());
+          if (*pending > 0) {  // leased after a failure elsewhere (the coordinator's own relay call)
+            clock.advance(relay_options().lease);
+            continue;
+          }
+        }
+        if (opt.inject_faults && quiet_steps < 2) {
+          ++quiet_steps;
+          clock.advance(pipeline::SubscriptionSettings{}.ack_deadline);
+          continue;
+        }
         return pipeline::ok();
       }
+      quiet_steps = 0;
     }
     return pipeline::fail(pipeline::ErrorCode::kInternal, "the demo did not settle after 10000 rounds");
   }
@@ -168,7 +239,7 @@ struct Demo {
   }
 
   pipeline::Status attach_tracker(pipeline::CompletionTracker& tracker, const std::string& topic) {
-    auto sub = transport.subscribe({tracker.config().name + "-tracker-sub", topic, {}},
+    auto sub = bus.subscribe({tracker.config().name + "-tracker-sub", topic, {}},
                                    [&tracker](pipeline::DeliveryPtr d) {
                                      auto m = pipeline::decode_message(d->payload());
                                      if (!m) {
@@ -321,6 +392,60 @@ pipeline::Result<json> phase5_summary(Demo& demo, const pipeline::DailySchedule&
       {"alerts", std::move(alerts)}};
 }
 
+// The fault variant's account: what was injected and that the pipeline still decided
+// each trigger once and ran each processor at most once per wave.
+pipeline::Result<json> fault_summary(Demo& demo, pipeline::CalendarDate date, const std::string& poison_id,
+                                     const std::string& poison_topic) {
+  const auto c = demo.faulty.counts();
+  auto rows = pipeline::DeadLetterRecorder::list(*demo.opt.store);
+  if (!rows) return pipeline::fail(rows.error());
+  bool poisoned = false;
+  for (const auto& r : *rows) poisoned = poisoned || r.id == poison_id;
+  json decisions = json::object();
+  for (auto* t : {demo.to_phase3.get(), demo.to_phase4.get(), demo.to_phase5.get()}) {
+    auto st = t->status(date);
+    if (!st) return pipeline::fail(st.error());
+    json per = json::object();
+    for (const auto& w : st->waves) per[std::to_string(w.number)] = w.decided ? 1 : 0;
+    decisions[t->config().name] = per;
+  }
+  json deliveries = json::object();
+  for (const auto& [topic, list] : demo.seen.triggers) {
+    json per = json::object();
+    for (const auto& m : list) per[m.execution_id] = per.value(m.execution_id, 0) + 1;
+    deliveries[topic] = per;
+  }
+  int max_runs = 0;
+  std::string max_runs_of;
+  for (const auto& [wave, phases] : demo.seen.runs)
+    for (const auto& [phase, runs] : phases) {
+      std::map<std::string, int> n;
+      for (const auto& r : runs)
+        if (r["outcome"] == "completed") ++n[r["processor"].get<std::string>()];
+      for (const auto& [p, k] : n)
+        if (k > max_runs) max_runs = k, max_runs_of = p;
+    }
+  return json{{"seed", demo.opt.fault_seed},
+              {"injected",
+               {{"dropped", c.dropped},
+                {"duplicated", c.duplicated},
+                {"publish_failures", c.publish_failures},
+                {"deliveries", c.deliveries},
+                {"publishes", c.publishes}}},
+              {"redeliveries", c.redelivered},
+              {"relay_rounds_retried", demo.publish_failures_seen},
+              {"failed_once",
+               {{"what", fmt::format("phase5 prediction for {}", demo.model->failed())},
+                {"attempts", demo.model->attempts()}}},
+              {"poison", {{"topic", poison_topic}, {"id", poison_id}, {"dead_lettered", poisoned}}},
+              {"dlq_entries", rows->size()},
+              {"dlq_alerts", {{"delivered", demo.dlq->alerts_delivered()}, {"suppressed", demo.dlq->alerts_suppressed()}}},
+              {"decisions", std::move(decisions)},
+              {"trigger_deliveries", std::move(deliveries)},
+              {"max_runs_per_processor_wave", max_runs},
+              {"max_runs_processor", max_runs_of}};
+}
+
 }  // namespace
 
 pipeline::Result<json> run_demo(const DemoOptions& opt) {
@@ -377,14 +502,15 @@ pipeline::Result<json> run_demo(const DemoOptions& opt) {
   coordinator_options.expected_phase = std::string(pipeline::nba::kPredictionsPhase);
   demo.coordinator = std::make_unique<pipeline::BatchCoordinator>(demo.clock, *opt.store, demo.alerts, *demo.phase5,
                                                                   *demo.phase5, &demo.relay, coordinator_options);
-  demo.worker = std::make_unique<pipeline::PredictionWorker>(*opt.store, *demo.phase5);
+  demo.model = std::make_unique<FailOnceModel>(*demo.phase5, opt.inject_faults);
+  demo.worker = std::make_unique<pipeline::PredictionWorker>(*opt.store, *demo.model);
   auto schedule = pipeline::DailySchedule::phase5();
   if (!schedule) return pipeline::fail(schedule.error());
   const auto sched = std::make_shared<pipeline::DailySchedule>(*schedule);
   pipeline::HybridTriggerOptions hybrid_options;
   hybrid_options.phase4_topic = phase5_trigger;
   demo.hybrid = std::make_unique<pipeline::HybridTrigger>(
-      *demo.coordinator, demo.transport, *opt.store, demo.clock,
+      *demo.coordinator, demo.bus, *opt.store, demo.clock,
       [sched](pipeline::TimePoint t) -> std::optional<pipeline::Scheduler::Due> {
         if (auto i = sched->next_after(t)) return pipeline::Scheduler::Due{i->job, i->at};
         return std::nullopt;
@@ -404,7 +530,7 @@ pipeline::Result<json> run_demo(const DemoOptions& opt) {
   {
     // The event path: the trigger's own handler, unless this is the lost-event variant
     // and the full day's trigger arrives (acknowledged and never handled: lost).
-    auto sub = demo.transport.subscribe(
+    auto sub = demo.bus.subscribe(
         {hybrid_options.subscription, phase5_trigger, {}}, [&demo, lose = opt.lose_phase4_event](pipeline::DeliveryPtr d) {
           auto m = pipeline::decode_message(d->payload());
           if (lose && m && !m->is_incremental && demo.lost_events == 0) {
@@ -417,7 +543,7 @@ pipeline::Result<json> run_demo(const DemoOptions& opt) {
         });
     if (!sub) return pipeline::fail(sub.error());
     demo.subs.push_back(std::move(*sub));
-    auto work = demo.transport.subscribe({"phase5-prediction-workers", coordinator_options.work_topic, {}},
+    auto work = demo.bus.subscribe({"phase5-prediction-workers", coordinator_options.work_topic, {}},
                                          demo.worker->handler());
     if (!work) return pipeline::fail(work.error());
     demo.subs.push_back(std::move(*work));
@@ -426,11 +552,19 @@ pipeline::Result<json> run_demo(const DemoOptions& opt) {
                                 std::pair{p2->service.get(), topics.phase1_complete()},
                                 std::pair{p3.service.get(), topics.phase3_trigger()},
                                 std::pair{p4.service.get(), topics.phase4_trigger()}}) {
-    auto sub = service->subscribe(demo.transport, topic);
+    auto sub = service->subscribe(demo.bus, topic);
     if (!sub) return pipeline::fail(sub.error());
     demo.subs.push_back(std::move(*sub));
   }
   PIPELINE_TRY(demo.settle());  // a backlog of an earlier run, if any
+  const std::string poison_id = fmt::format("poison/{}", date);
+  if (opt.inject_faults) {
+    // One poison message on a phase topic: the Phase 2→3 tracker cannot decode it, nacks
+    // it until the transport dead-letters it, and the recorder keeps it as a row.
+    demo.dlq = std::make_unique<pipeline::DeadLetterRecorder>(demo.transport, *opt.store, demo.clock, &demo.alerts);
+    PIPELINE_TRY(demo.dlq->watch(topics.phase2_complete()));
+    PIPELINE_TRY(demo.transport.publish(topics.phase2_complete(), {poison_id, "{\"phase\": 2, \"truncated", {}}));
+  }
 
   json waves = json::array();
   const auto debounce = demo.to_phase3->config().debounce;
@@ -578,6 +712,12 @@ pipeline::Result<json> run_demo(const DemoOptions& opt) {
 
   auto p5_summary = phase5_summary(demo, *sched, date, *morning_status);
   if (!p5_summary) return pipeline::fail(p5_summary.error());
+  json faults;
+  if (opt.inject_faults) {
+    auto f = fault_summary(demo, date, poison_id, topics.phase2_complete());
+    if (!f) return pipeline::fail(f.error());
+    faults = std::move(*f);
+  }
 
   json summary{{"date", date.to_string()},
                {"store", opt.store_label},
@@ -591,7 +731,9 @@ pipeline::Result<json> run_demo(const DemoOptions& opt) {
                {"runs_total", std::move(runs_total)},
                {"tables", table_counts(demo.warehouse, date)},
                {"phase5", std::move(*p5_summary)}};
+  if (opt.inject_faults) summary["faults"] = std::move(faults);
   demo.hybrid->stop();
+  if (demo.dlq) demo.dlq->close();
   for (auto& s : demo.subs) s->close();
   return summary;
 }
@@ -655,6 +797,36 @@ std::string phase5_text(const json& p) {
   for (const auto& a : p["alerts"])
     out += fmt::format("    alert {} {}: {}\n", a["severity"].get<std::string>(), a["key"].get<std::string>(),
                        a["message"].get<std::string>());
+  return out;
+}
+
+std::string faults_text(const json& f) {
+  const auto& in = f["injected"];
+  std::string out = fmt::format(
+      "\n== Faults injected (seed {}): {} of {} deliveries dropped, {} duplicated, {} of {} publishes failed\n",
+      f["seed"].get<std::uint64_t>(), in["dropped"].get<std::uint64_t>(), in["deliveries"].get<std::uint64_t>(),
+      in["duplicated"].get<std::uint64_t>(), in["publish_failures"].get<std::uint64_t>(),
+      in["publishes"].get<std::uint64_t>());
+  out += fmt::format("  redeliveries {}; relay rounds retried after a failed publish {}\n",
+                     f["redeliveries"].get<std::uint64_t>(), f["relay_rounds_retried"].get<int>());
+  out += fmt::format("  failed once: {} -> {} attempts (retried through redelivery)\n",
+                     f["failed_once"]["what"].get<std::string>(), f["failed_once"]["attempts"].get<int>());
+  out += fmt::format("  poison message {} on {}: {}; DLQ rows {}, alerts {} raised / {} rate-limited\n",
+                     f["poison"]["id"].get<std::string>(), f["poison"]["topic"].get<std::string>(),
+                     f["poison"]["dead_lettered"].get<bool>() ? "dead-lettered and recorded" : "NOT in the DLQ",
+                     f["dlq_entries"].get<std::size_t>(), f["dlq_alerts"]["delivered"].get<std::uint64_t>(),
+                     f["dlq_alerts"]["suppressed"].get<std::uint64_t>());
+  for (const auto& [tracker, waves] : f["decisions"].items()) {
+    std::string per;
+    for (const auto& [w, n] : waves.items()) per += fmt::format("{}wave {}: {}", per.empty() ? "" : ", ", w, n.get<int>());
+    out += fmt::format("  decisions {:<18} {}\n", tracker, per);
+  }
+  int max_deliveries = 0;
+  for (const auto& [topic, ids] : f["trigger_deliveries"].items())
+    for (const auto& [id, n] : ids.items()) max_deliveries = std::max(max_deliveries, n.get<int>());
+  out += fmt::format("  each trigger published at most {}x; max completed runs of one processor in one wave: {} ({})\n",
+                     max_deliveries, f["max_runs_per_processor_wave"].get<int>(),
+                     f["max_runs_processor"].get<std::string>());
   return out;
 }
 
@@ -724,6 +896,7 @@ std::string render_text(const json& s) {
                          fmt::join(h["trace_links"].get<std::vector<std::string>>(), ", "));
   }
   if (s.contains("phase5")) out += phase5_text(s["phase5"]);
+  if (s.contains("faults")) out += faults_text(s["faults"]);
   std::int64_t runs = 0;
   for (const auto& [p, n] : s["runs_total"].items()) runs += n.get<std::int64_t>();
   out += fmt::format("\n{} processing steps ran in this invocation; finished at {} simulated.\n", runs,

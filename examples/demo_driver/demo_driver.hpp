@@ -38,6 +38,10 @@ struct DemoOptions {
   /// Phase 5 variant: the Phase 4→5 trigger message is lost before the coordinator sees
   /// it (acknowledged, never handled), so the 06:00 PT scheduler backup starts the batch.
   bool lose_phase4_event = false;
+  /// Fault variant: the services' transport drops, duplicates and fails a seeded share of
+  /// deliveries and publishes; one prediction fails once; one poison message is sent.
+  bool inject_faults = false;
+  std::uint64_t fault_seed = 7;
 };
 
 /// Runs the demo and returns its summary (the JSON `pipelinectl demo --json` prints):
@@ -68,7 +72,12 @@ struct DemoOptions {
 ///                 "batch_version", "version_after_update", "update": {players: [id],
 ///                 count, version}?, "phase4_completed_at", "completed_at",
 ///                 "phase4_to_phase5_latency_seconds", "completions" (predictions-complete
-///                 messages seen), "alerts": [ {severity, key, message} ] } }
+///                 messages seen), "alerts": [ {severity, key, message} ] },
+///     "faults"? (inject_faults): { "seed", "injected": {dropped, duplicated, publish_failures,
+///                 deliveries, publishes}, "redeliveries", "failed_once": {what, attempts},
+///                 "poison": {topic, id, dead_lettered}, "dlq_entries", "dlq_alerts":
+///                 {delivered, suppressed}, "decisions": {tracker: {wave: n}},
+///                 "trigger_deliveries": {topic: {trigger_id: n}}, "max_runs_per_processor_wave" } }
 ///
 /// **Errors:** the store's or warehouse's errors (`kUnavailable`, …), `kInternal` when a
 /// service cannot be wired. A processor that fails is reported in its run, not as an error.

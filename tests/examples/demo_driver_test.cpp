@@ -37,7 +37,8 @@ struct TempDir {
 };
 
 // Runs the demo on the SQLite store and warehouse under `dir` (reused when run again).
-json run_demo(const std::filesystem::path& dir, bool update = true, bool lose_phase4_event = false) {
+json run_demo(const std::filesystem::path& dir, bool update = true, bool lose_phase4_event = false,
+             bool inject_faults = false) {
   auto store = pipeline::SqliteStateStore::open((dir / "state.db").string());
   EXPECT_TRUE(store) << store.error().to_string();
   if (!store) return {};
@@ -49,6 +50,7 @@ json run_demo(const std::filesystem::path& dir, bool update = true, bool lose_ph
   o.data_dir = dir / "scraped";
   o.injury_update = update;
   o.lose_phase4_event = lose_phase4_event;
+  o.inject_faults = inject_faults;
   auto summary = demo::run_demo(o);
   EXPECT_TRUE(summary) << summary.error().to_string();
   return summary ? *summary : json{};
@@ -344,3 +346,36 @@ TEST(DemoDriverPhase5, LostPhase4EventMeansTheSchedulerBackupProducesTheBatch) {
   EXPECT_DOUBLE_EQ(p["phase4_to_phase5_latency_seconds"].get<double>(), 3 * 3600.0);
   EXPECT_EQ(p["update"]["count"], 1);
 }
+
+// ---- The fault variant: drops, duplicates, failed publishes, one failing step, one poison.
+
+TEST(DemoDriverFaults, EveryTriggerDecidedOnceNoStepTwiceFailedStepRetriedPoisonInTheDlq) {
+  TempDir dir;
+  const json s = run_demo(dir.path, true, false, true);
+  ASSERT_TRUE(s.contains("faults"));
+  const json& f = s["faults"];
+  // Faults of every kind were injected.
+  EXPECT_GT(f["injected"]["dropped"].get<int>(), 0);
+  EXPECT_GT(f["injected"]["duplicated"].get<int>(), 0);
+  EXPECT_GT(f["injected"]["publish_failures"].get<int>(), 0);
+  EXPECT_GT(f["redeliveries"].get<int>(), 0);
+  // Each wave of each tracker decided once, and each trigger was published once.
+  for (const auto& [tracker, waves] : f["decisions"].items()) {
+    EXPECT_TRUE(waves.contains("0") && waves.contains("1")) << tracker;
+    for (const auto& [w, n] : waves.items()) EXPECT_EQ(n, 1) << tracker << " wave " << w;
+  }
+  for (const auto& [topic, ids] : f["trigger_deliveries"].items())
+    for (const auto& [id, n] : ids.items()) EXPECT_EQ(n, 1) << topic << " " << id;
+  EXPECT_EQ(f["max_runs_per_processor_wave"], 1);
+  // The failing step ran again after its nack and succeeded.
+  EXPECT_EQ(f["failed_once"]["attempts"], 2);
+  // The poison message is in the DLQ, with one alert.
+  EXPECT_EQ(f["poison"]["dead_lettered"], true);
+  EXPECT_EQ(f["dlq_entries"], 1);
+  EXPECT_EQ(f["dlq_alerts"]["delivered"], 1);
+  // And the day still ends complete.
+  EXPECT_EQ(s["phase5"]["state"], "complete");
+  EXPECT_EQ(s["phase5"]["predictions"], s["tables"]["player_daily_cache"]);
+  EXPECT_EQ(s["phase5"]["batches"], 1);
+}
+

@@ -28,6 +28,7 @@ struct Options {
   std::string data_dir;   // empty: the demo's directory
   bool no_update = false;
   bool lose_phase4_event = false;
+  bool inject_faults = false;
   bool json = false;
 };
 
@@ -63,6 +64,7 @@ int run(const Options& opts) {
   o.data_dir = opts.data_dir.empty() ? dir / "scraped" : std::filesystem::path(opts.data_dir);
   o.injury_update = !opts.no_update;
   o.lose_phase4_event = opts.lose_phase4_event;
+  o.inject_faults = opts.inject_faults;
   auto summary = demo::run_demo(o);
   if (!summary) {
     std::fprintf(stderr, "error: %s\n", summary.error().to_string().c_str());
@@ -92,6 +94,9 @@ const Registrar kRegistrar{
        sub.add_flag("--no-update", opts->no_update, "Skip the 14:00 injury update wave");
        sub.add_flag("--lose-phase4-event", opts->lose_phase4_event,
                     "Lose the Phase 4->5 event: the 06:00 PT scheduler backup produces the batch");
+       sub.add_flag("--inject-faults", opts->inject_faults,
+                    "Drop, duplicate and fail a share of deliveries and publishes, fail one step once, "
+                    "send one poison message");
        sub.add_flag("--json", opts->json, "Print the machine-readable summary on stdout");
        return [opts] { return run(*opts); };
      }}};

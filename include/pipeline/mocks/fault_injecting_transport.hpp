@@ -30,6 +30,7 @@ struct FaultCounts {
   std::uint64_t deliveries = 0;         ///< Deliveries that reached the wrapper.
   std::uint64_t dropped = 0;
   std::uint64_t duplicated = 0;
+  std::uint64_t redelivered = 0;        ///< Deliveries with attempt > 1 (after a drop, nack or deadline).
   std::uint64_t publishes = 0;          ///< `publish` calls.
   std::uint64_t publish_failures = 0;   ///< Of which failed by injection.
 };
@@ -84,6 +85,7 @@ class FaultInjectingTransport final : public Transport {
       {
         std::lock_guard lock(state->mu);
         ++state->counts.deliveries;
+        if (d->attempt() > 1) ++state->counts.redelivered;
         const double r = state->draw();
         drop = r < cfg.drop_delivery;
         duplicate = !drop && r < cfg.drop_delivery + cfg.duplicate_delivery;
