@@ -1,6 +1,9 @@
 #pragma once
 /// @file
-/// Umbrella header of the header-only core (`pipeline::core`).
+/// Umbrella header of the header-only library (`pipeline::core`), layer by layer.
+/// The compiled adapters (`pipeline/sqlite/…`, `pipeline/schedule/…`), the test doubles
+/// (`pipeline/mocks/…`) and the NBA preset (`pipeline/orchestrate/nba_preset.hpp`) are
+/// included on their own.
 
 #include "pipeline/version.hpp"
 
@@ -23,7 +26,11 @@
 #include "pipeline/core/transport.hpp"
 
 #include "pipeline/memory/memory_state_store.hpp"
+#include "pipeline/memory/memory_transport.hpp"
 #include "pipeline/memory/metrics_registry.hpp"
+
+#include "pipeline/publish/retry_policy.hpp"
+#include "pipeline/publish/unified_publisher.hpp"
 
 #include "pipeline/alert/alert_manager.hpp"
 #include "pipeline/alert/callback_sink.hpp"
@@ -34,6 +41,7 @@
 #include "pipeline/alert/structured_log_sink.hpp"
 
 #include "pipeline/orchestrate/completion_tracker.hpp"
+#include "pipeline/orchestrate/dead_letter_recorder.hpp"
 #include "pipeline/orchestrate/dependency_checker.hpp"
 #include "pipeline/orchestrate/idempotent_consumer.hpp"
 #include "pipeline/orchestrate/outbox_relay.hpp"
@@ -45,4 +53,10 @@
 #include "pipeline/change/fingerprint_table.hpp"
 #include "pipeline/change/selective_filter.hpp"
 
+#include "pipeline/process/processor.hpp"
+
+#include "pipeline/coordinate/batch_coordinator.hpp"
+#include "pipeline/coordinate/hybrid_trigger.hpp"
+#include "pipeline/coordinate/prediction_worker.hpp"
+#include "pipeline/coordinate/readiness_gate.hpp"
 #include "pipeline/coordinate/scheduler.hpp"
