@@ -22,12 +22,6 @@ struct Options {
   bool json = false;
 };
 
-int store_error_exit(const pipeline::Error& e) {
-  return e.code == pipeline::ErrorCode::kInvalidArgument || e.code == pipeline::ErrorCode::kNotFound
-             ? pipelinectl::kExitUsage
-             : pipelinectl::kExitFailed;
-}
-
 /// The first line of a possibly long error, cut to `width` for the table.
 std::string one_line(const std::string& s, std::size_t width) {
   std::string out = s.substr(0, s.find('\n'));
@@ -39,7 +33,7 @@ int run_list(const Options& opts) {
   auto store = pipelinectl::open_store(opts.store);
   if (!store) {
     std::fprintf(stderr, "pipelinectl dlq list: %s\n", store.error().message.c_str());
-    return store_error_exit(store.error());
+    return pipelinectl::store_error_exit(store.error());
   }
   auto rows = pipeline::DeadLetterRecorder::list(**store, {opts.subscription, !opts.pending_only});
   if (!rows) {
@@ -70,7 +64,7 @@ int run_replay(const Options& opts) {
   auto store = pipelinectl::open_store(opts.store);
   if (!store) {
     std::fprintf(stderr, "pipelinectl dlq replay: %s\n", store.error().message.c_str());
-    return store_error_exit(store.error());
+    return pipelinectl::store_error_exit(store.error());
   }
   auto r = pipeline::DeadLetterRecorder::replay(**store, opts.id);
   if (!r) {

@@ -30,24 +30,15 @@ int run(const Options& opts) {
     auto store = pipelinectl::open_store(opts.store);
     if (!store) {
       std::fprintf(stderr, "pipelinectl graph: %s\n", store.error().message.c_str());
-      return store.error().code == pipeline::ErrorCode::kInvalidArgument ||
-                     store.error().code == pipeline::ErrorCode::kNotFound
-                 ? pipelinectl::kExitUsage
-                 : pipelinectl::kExitFailed;
+      return pipelinectl::store_error_exit(store.error());
     }
-    auto trackers = pipeline::CompletionTracker::list_trackers(**store);
-    if (!trackers) {
-      std::fprintf(stderr, "pipelinectl graph: %s\n", trackers.error().to_string().c_str());
+    auto statuses = pipelinectl::load_tracker_statuses(**store, *date);
+    if (!statuses) {
+      std::fprintf(stderr, "pipelinectl graph: %s\n", statuses.error().to_string().c_str());
       return pipelinectl::kExitFailed;
     }
-    for (const auto& t : *trackers) {
-      auto s = pipeline::CompletionTracker::load_status(**store, t.name, *date);
-      if (!s) {
-        std::fprintf(stderr, "pipelinectl graph: %s\n", s.error().to_string().c_str());
-        return pipelinectl::kExitFailed;
-      }
-      for (const auto& [name, state] : s->processor_states()) states[name] = state;
-    }
+    for (const auto& s : *statuses)
+      for (const auto& [name, state] : s.processor_states()) states[name] = state;
   } else if (opts.store != "memory") {
     if (auto uri = pipelinectl::parse_store_uri(opts.store); !uri) {
       std::fprintf(stderr, "pipelinectl graph: %s\n", uri.error().message.c_str());

@@ -33,41 +33,29 @@ int run(const Options& opts) {
   auto store = pipelinectl::open_store(opts.store);
   if (!store) {
     std::fprintf(stderr, "pipelinectl status: %s\n", store.error().message.c_str());
-    return store.error().code == pipeline::ErrorCode::kInvalidArgument ||
-                   store.error().code == pipeline::ErrorCode::kNotFound
-               ? pipelinectl::kExitUsage
-               : pipelinectl::kExitFailed;
+    return pipelinectl::store_error_exit(store.error());
   }
-  auto trackers = pipeline::CompletionTracker::list_trackers(**store);
-  if (!trackers) {
-    std::fprintf(stderr, "pipelinectl status: %s\n", trackers.error().to_string().c_str());
+  auto statuses = pipelinectl::load_tracker_statuses(**store, *date);
+  if (!statuses) {
+    std::fprintf(stderr, "pipelinectl status: %s\n", statuses.error().to_string().c_str());
     return pipelinectl::kExitFailed;
-  }
-  std::vector<pipeline::TrackerStatus> statuses;
-  for (const auto& t : *trackers) {
-    auto s = pipeline::CompletionTracker::load_status(**store, t.name, *date);
-    if (!s) {
-      std::fprintf(stderr, "pipelinectl status: %s\n", s.error().to_string().c_str());
-      return pipelinectl::kExitFailed;
-    }
-    statuses.push_back(std::move(*s));
   }
 
   if (opts.json) {
     nlohmann::json j{{"date", date->to_string()}, {"trackers", nlohmann::json::array()}};
-    for (const auto& s : statuses) j["trackers"].push_back(s.to_json());
+    for (const auto& s : *statuses) j["trackers"].push_back(s.to_json());
     std::printf("%s\n", j.dump(2).c_str());
     return pipelinectl::kExitOk;
   }
   std::printf("%s\n", fmt::format("date {}", *date).c_str());
-  if (statuses.empty()) {
+  if (statuses->empty()) {
     std::fprintf(stderr, "nothing recorded in this store yet\n");
     return pipelinectl::kExitOk;
   }
   std::string out = fmt::format("{:<22} {:<40} {:>7} {:>6} {:>7} {:>10} {:>6}  {:<22} {}\n", "tracker",
                                 "upstream -> downstream", "done", "failed", "missing", "unexpected", "waves",
                                 "triggered (wave 0)", "latency");
-  for (const auto& s : statuses) {
+  for (const auto& s : *statuses) {
     int decided = 0;
     for (const auto& w : s.waves) decided += w.decided ? 1 : 0;
     std::string triggered = "-";

@@ -1,5 +1,7 @@
 #include "store_uri.hpp"
 
+#include "command.hpp"
+
 #include <filesystem>
 #include <system_error>
 
@@ -44,6 +46,25 @@ pipeline::Result<std::unique_ptr<pipeline::StateStore>> open_store(std::string_v
   return pipeline::fail(pipeline::ErrorCode::kInvalidArgument,
                         "--store sqlite:{}: SQLite is not built into this pipelinectl", uri->path);
 #endif
+}
+
+int store_error_exit(const pipeline::Error& error) {
+  return error.code == pipeline::ErrorCode::kInvalidArgument || error.code == pipeline::ErrorCode::kNotFound
+             ? kExitUsage
+             : kExitFailed;
+}
+
+pipeline::Result<std::vector<pipeline::TrackerStatus>> load_tracker_statuses(pipeline::StateStore& store,
+                                                                             pipeline::CalendarDate date) {
+  auto trackers = pipeline::CompletionTracker::list_trackers(store);
+  if (!trackers) return pipeline::fail(trackers.error());
+  std::vector<pipeline::TrackerStatus> statuses;
+  for (const auto& t : *trackers) {
+    auto s = pipeline::CompletionTracker::load_status(store, t.name, date);
+    if (!s) return pipeline::fail(s.error());
+    statuses.push_back(std::move(*s));
+  }
+  return statuses;
 }
 
 }  // namespace pipelinectl

@@ -8,9 +8,12 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "pipeline/core/result.hpp"
+#include "pipeline/core/calendar_date.hpp"
 #include "pipeline/core/state_store.hpp"
+#include "pipeline/orchestrate/completion_tracker.hpp"
 
 namespace pipelinectl {
 
@@ -35,5 +38,14 @@ enum class StoreAccess {
 /// not built in), `kNotFound` (kExisting and no such file), or the store's own error.
 pipeline::Result<std::unique_ptr<pipeline::StateStore>> open_store(std::string_view text,
                                                                    StoreAccess access = StoreAccess::kExisting);
+
+/// The exit code for an `open_store` error: a bad URI or a missing file is bad usage (2),
+/// anything else a failed operation (1).
+int store_error_exit(const pipeline::Error& error);
+
+/// The status of every tracker recorded in `store` for `date` (empty when none is).
+/// **Errors:** the store's, or a tracker row that cannot be read.
+pipeline::Result<std::vector<pipeline::TrackerStatus>> load_tracker_statuses(pipeline::StateStore& store,
+                                                                             pipeline::CalendarDate date);
 
 }  // namespace pipelinectl
