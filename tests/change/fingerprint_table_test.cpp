@@ -79,4 +79,45 @@ TEST(FingerprintTable, DiffReportsRepeatedIds) {
   EXPECT_EQ(empty.diff(added_twice, fps3).duplicate, std::optional<std::string_view>("b"));
 }
 
+// Short ids are compared as packed words: an id that differs from a stored one in any
+// single byte, at any length up to and past the inline limit, is a different entity.
+TEST(FingerprintTable, DiffTellsApartIdsDifferingInAnyOneByte) {
+  for (std::size_t len = 1; len <= 20; ++len) {
+    std::string stored(len, 'a');
+    for (std::size_t k = 0; k < len; ++k) stored[k] = static_cast<char>('a' + k);
+    FingerprintTable t;
+    t.insert(stored, 1);
+    for (std::size_t pos = 0; pos < len; ++pos) {
+      std::string other = stored;
+      other[pos] = 'Z';
+      std::vector<std::string_view> current{other, stored};
+      std::vector<std::uint64_t> fps{1, 1};
+      auto d = t.diff(current, fps);
+      ASSERT_EQ(d.added, std::vector<std::uint32_t>{0}) << "length " << len << ", byte " << pos;
+      EXPECT_EQ(d.unchanged, 1u);
+      EXPECT_TRUE(d.removed.empty());
+    }
+  }
+}
+
+// Any DiffSource works: here fingerprints are computed on demand from the id.
+TEST(FingerprintTable, DiffReadsAnySource) {
+  struct Computed {
+    std::vector<std::string> ids;
+    [[nodiscard]] std::size_t size() const { return ids.size(); }
+    [[nodiscard]] std::string_view id(std::size_t i) const { return ids[i]; }
+    [[nodiscard]] std::uint64_t fingerprint(std::size_t i) const { return ids[i].size(); }
+  };
+  FingerprintTable t;
+  t.insert("one", 3);
+  t.insert("three", 9);
+  t.insert("gone", 4);
+  auto d = t.diff(Computed{{"one", "three", "new"}});
+  EXPECT_EQ(d.unchanged, 1u);
+  EXPECT_EQ(d.changed, std::vector<std::uint32_t>{1});
+  EXPECT_EQ(d.added, std::vector<std::uint32_t>{2});
+  ASSERT_EQ(d.removed.size(), 1u);
+  EXPECT_EQ(d.removed[0], "gone");
+}
+
 }  // namespace fingerprint_table_test

@@ -356,7 +356,9 @@ class ChangeDetector {
   }
 
   /// Diffs `snapshot` against an already loaded `stored` table (what `detect` does after
-  /// `load`); for callers that keep the table between runs of the same date.
+  /// `load`); for callers that keep the table between runs of the same date. On an
+  /// invalid id or a repeated chosen field answers "process everything" and keeps the
+  /// stored fingerprints.
   [[nodiscard]] ChangeSet diff(CalendarDate date, const FingerprintTable& stored,
                                std::span<const EntitySnapshot> snapshot) const {
     auto fps = fingerprint_all(snapshot);
@@ -424,9 +426,15 @@ class ChangeDetector {
 
   ChangeSet diff_fingerprints(CalendarDate date, const FingerprintTable& stored,
                               std::span<const EntitySnapshot> snapshot, const std::vector<std::uint64_t>& fps) const {
-    std::vector<std::string_view> ids(snapshot.size());
-    for (std::size_t i = 0; i < snapshot.size(); ++i) ids[i] = snapshot[i].id;
-    auto d = stored.diff(ids, fps, threads_);
+    // The snapshot as the table reads it: ids in place, fingerprints computed above.
+    struct Source {
+      std::span<const EntitySnapshot> snapshot;
+      const std::vector<std::uint64_t>& fps;
+      [[nodiscard]] std::size_t size() const { return snapshot.size(); }
+      [[nodiscard]] std::string_view id(std::size_t i) const { return snapshot[i].id; }
+      [[nodiscard]] std::uint64_t fingerprint(std::size_t i) const { return fps[i]; }
+    };
+    auto d = stored.diff(Source{snapshot, fps}, threads_);
     if (d.duplicate)
       return fallback(date,
                       Error{ErrorCode::kInvalidArgument,
@@ -441,13 +449,13 @@ class ChangeDetector {
     cs.updates.reserve(d.added.size() + d.changed.size());
     cs.added.reserve(d.added.size());
     for (auto i : d.added) {
-      cs.added.emplace_back(ids[i]);
-      cs.updates.push_back({std::string(ids[i]), fps[i]});
+      cs.added.push_back(snapshot[i].id);
+      cs.updates.push_back({snapshot[i].id, fps[i]});
     }
     cs.changed.reserve(d.changed.size());
     for (auto i : d.changed) {
-      cs.changed.emplace_back(ids[i]);
-      cs.updates.push_back({std::string(ids[i]), fps[i]});
+      cs.changed.push_back(snapshot[i].id);
+      cs.updates.push_back({snapshot[i].id, fps[i]});
     }
     cs.removed.assign(d.removed.begin(), d.removed.end());
     std::sort(cs.added.begin(), cs.added.end());

@@ -129,12 +129,19 @@ class Fingerprinter {
       if (found[f] != kNone) return duplicate(entity, fields_[f]);
       found[f] = i;
     }
+    // Size the output once, then write it with plain stores (no per-piece growth checks).
+    std::size_t size = 1;
+    for (std::size_t f = 0; f < fields_.size(); ++f)
+      size += encoded_names_[f].size() + (found[f] == kNone ? 1 : value_size(entity.fields[found[f]].value));
+    out.resize(size);
+    char* w = out.data() + 1;
     for (std::size_t f = 0; f < fields_.size(); ++f) {
-      out.append(encoded_names_[f]);
+      std::memcpy(w, encoded_names_[f].data(), encoded_names_[f].size());
+      w += encoded_names_[f].size();
       if (found[f] == kNone)
-        out.push_back(kAbsent);
+        *w++ = kAbsent;
       else
-        append_value(entity.fields[found[f]].value, out);
+        w = write_value(entity.fields[found[f]].value, w);
     }
     return ok();
   }
@@ -157,13 +164,20 @@ class Fingerprinter {
   [[nodiscard]] std::size_t chosen_index(std::string_view name) const {
     if (fields_.size() <= 8) {
       for (std::size_t f = 0; f < fields_.size(); ++f)
-        if (fields_[f].size() == name.size() && std::memcmp(fields_[f].data(), name.data(), name.size()) == 0)
-          return f;
+        if (same_name(fields_[f], name)) return f;
       return std::numeric_limits<std::size_t>::max();
     }
     const auto it = std::lower_bound(fields_.begin(), fields_.end(), name);
     return it != fields_.end() && *it == name ? static_cast<std::size_t>(it - fields_.begin())
                                               : std::numeric_limits<std::size_t>::max();
+  }
+
+  // Field names are short: a byte loop beats a call to memcmp.
+  static bool same_name(std::string_view a, std::string_view b) {
+    if (a.size() != b.size()) return false;
+    for (std::size_t k = 0; k < a.size(); ++k)
+      if (a[k] != b[k]) return false;
+    return true;
   }
 
   static constexpr char kAbsent = 0, kNull = 1, kFalse = 2, kTrue = 3, kInt = 4, kDouble = 5, kString = 6;
@@ -174,44 +188,54 @@ class Fingerprinter {
                       {{"entity_id", entity.id.substr(0, 64)}, {"field", std::string(name)}}});
   }
 
-  static void append_u32(std::uint32_t v, std::string& out) {
-    char b[4];
-    for (int i = 0; i < 4; ++i) b[i] = static_cast<char>((v >> (8 * i)) & 0xFFu);
-    out.append(b, 4);
-  }
-  static void append_u64(std::uint64_t v, std::string& out) {
-    char b[8];
-    for (int i = 0; i < 8; ++i) b[i] = static_cast<char>((v >> (8 * i)) & 0xFFu);
-    out.append(b, 8);
-  }
   static void append_name(std::string_view name, std::string& out) {
-    append_u32(static_cast<std::uint32_t>(name.size()), out);
+    char len[4];
+    write_u32(static_cast<std::uint32_t>(name.size()), len);
+    out.append(len, 4);
     out.append(name);
   }
   static void append_value(const FieldValue& value, std::string& out) {
+    const std::size_t at = out.size();
+    out.resize(at + value_size(value));
+    write_value(value, out.data() + at);
+  }
+
+  static std::size_t value_size(const FieldValue& value) {
     switch (value.index()) {
-      case 0: out.push_back(kNull); break;
-      case 1: out.push_back(std::get<bool>(value) ? kTrue : kFalse); break;
+      case 0:
+      case 1: return 1;
       case 2:
-        out.push_back(kInt);
-        append_u64(static_cast<std::uint64_t>(std::get<std::int64_t>(value)), out);
-        break;
-      case 3: {
-        double d = std::get<double>(value);
-        if (d == 0.0) d = 0.0;  // -0.0 == 0.0
-        std::uint64_t bits = std::isnan(d) ? 0x7FF8000000000000ull : std::bit_cast<std::uint64_t>(d);
-        out.push_back(kDouble);
-        append_u64(bits, out);
-        break;
-      }
+      case 3: return 9;
+      default: return 5 + std::get<std::string>(value).size();
+    }
+  }
+  static char* write_u32(std::uint32_t v, char* w) {
+    for (int i = 0; i < 4; ++i) w[i] = static_cast<char>((v >> (8 * i)) & 0xFFu);
+    return w + 4;
+  }
+  static char* write_u64(std::uint64_t v, char* w) {
+    for (int i = 0; i < 8; ++i) w[i] = static_cast<char>((v >> (8 * i)) & 0xFFu);
+    return w + 8;
+  }
+  // Writes the encoding of `value`: value_size(value) bytes at `w`.
+  static char* write_value(const FieldValue& value, char* w) {
+    switch (value.index()) {
+      case 0: *w++ = kNull; return w;
+      case 1: *w++ = std::get<bool>(value) ? kTrue : kFalse; return w;
+      case 2: *w++ = kInt; return write_u64(static_cast<std::uint64_t>(std::get<std::int64_t>(value)), w);
+      case 3: *w++ = kDouble; return write_u64(double_bits(std::get<double>(value)), w);
       default: {
         const auto& s = std::get<std::string>(value);
-        out.push_back(kString);
-        append_u32(static_cast<std::uint32_t>(s.size()), out);
-        out.append(s);
-        break;
+        *w++ = kString;
+        w = write_u32(static_cast<std::uint32_t>(s.size()), w);
+        std::memcpy(w, s.data(), s.size());
+        return w + s.size();
       }
     }
+  }
+  static std::uint64_t double_bits(double d) {
+    if (d == 0.0) d = 0.0;  // -0.0 == 0.0
+    return std::isnan(d) ? 0x7FF8000000000000ull : std::bit_cast<std::uint64_t>(d);
   }
 
   static Status encode_all(const EntitySnapshot& entity, std::string& out) {

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <bit>
+#include <concepts>
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
@@ -28,27 +29,43 @@
 namespace pipeline {
 
 namespace internal {
-/// A zeroed array of trivially copyable `T`, 2 MiB-aligned and (on Linux) advised onto
-/// transparent huge pages when large: random probes over a 48 MB table otherwise pay a
-/// TLB miss (a serial page walk) each, which defeats prefetching.
+/// A zeroed array of trivially copyable `T`. From 2 MiB up it is a fresh anonymous
+/// mapping, 2 MiB-aligned and (on Linux) advised onto transparent huge pages: random
+/// probes over a 64 MB table otherwise pay a TLB miss (a serial page walk) each, which
+/// defeats prefetching. It must be a fresh mapping, not heap memory: pages the heap has
+/// already faulted in stay 4 KiB pages whatever is advised afterwards.
 template <class T>
 class HugeArray {
  public:
   HugeArray() = default;
   explicit HugeArray(std::size_t n) : size_(n) {
     if (n == 0) return;
-    constexpr std::size_t kHuge = std::size_t{2} << 20;
     const std::size_t bytes = n * sizeof(T);
-    const bool huge = bytes >= kHuge;
-    const std::size_t align = huge ? kHuge : alignof(std::max_align_t);
-    const std::size_t rounded = (bytes + align - 1) / align * align;
-    void* p = std::aligned_alloc(align, rounded);
-    if (p == nullptr) throw std::bad_alloc();
-#if defined(__linux__) && defined(MADV_HUGEPAGE)
-    if (huge) (void)madvise(p, rounded, MADV_HUGEPAGE);
+#if defined(__linux__)
+    constexpr std::size_t kHuge = std::size_t{2} << 20;
+    if (bytes >= kHuge) {
+      const std::size_t rounded = (bytes + kHuge - 1) / kHuge * kHuge;
+      void* raw = mmap(nullptr, rounded + kHuge, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+      if (raw == MAP_FAILED) throw std::bad_alloc();
+      // Trim the mapping to a 2 MiB-aligned `rounded` bytes.
+      auto* base = static_cast<char*>(raw);
+      const auto addr = reinterpret_cast<std::uintptr_t>(base);
+      const std::size_t head = (kHuge - addr % kHuge) % kHuge;
+      if (head > 0) munmap(base, head);
+      if (kHuge - head > 0) munmap(base + head + rounded, kHuge - head);
+#if defined(MADV_HUGEPAGE)
+      (void)madvise(base + head, rounded, MADV_HUGEPAGE);
 #endif
-    std::memset(p, 0, rounded);
-    data_.reset(static_cast<T*>(p));
+      std::memset(base + head, 0, rounded);  // fault the pages in now, not during the first probes
+      data_ = std::unique_ptr<T, Free>(reinterpret_cast<T*>(base + head), Free{rounded});
+      return;
+    }
+#endif
+    constexpr std::size_t align = std::max(alignof(T), alignof(std::max_align_t));
+    void* p = std::aligned_alloc(align, (bytes + align - 1) / align * align);
+    if (p == nullptr) throw std::bad_alloc();
+    std::memset(p, 0, bytes);
+    data_ = std::unique_ptr<T, Free>(static_cast<T*>(p), Free{0});
   }
   T* data() const { return data_.get(); }
   T& operator[](std::size_t i) const { return data_.get()[i]; }
@@ -59,11 +76,27 @@ class HugeArray {
 
  private:
   struct Free {
-    void operator()(T* p) const { std::free(p); }
+    std::size_t mapped = 0;  ///< Bytes mapped with mmap; 0 = from aligned_alloc.
+    void operator()(T* p) const {
+#if defined(__linux__)
+      if (mapped > 0) {
+        munmap(p, mapped);
+        return;
+      }
+#endif
+      std::free(p);
+    }
   };
   std::unique_ptr<T, Free> data_;
   std::size_t size_ = 0;
 };
+
+/// A hint to fetch the cache line at `p`; no effect where the compiler has no builtin.
+inline void prefetch([[maybe_unused]] const void* p) {
+#if defined(__GNUC__) || defined(__clang__)
+  __builtin_prefetch(p);
+#endif
+}
 
 /// How many parts `parallel_for` splits `n` items into: at most `threads`, and none
 /// smaller than 64k items (a thread costs more than it saves below that).
@@ -93,6 +126,15 @@ void parallel_for(std::size_t n, std::size_t parts, F&& f) {
   for (auto& w : workers) w.join();
 }
 }  // namespace internal
+
+/// A current snapshot as `FingerprintTable::diff` reads it: its size, and per position
+/// the entity id and its fingerprint (which may be computed on demand).
+template <class S>
+concept DiffSource = requires(const S& s, std::size_t i) {
+  { s.size() } -> std::convertible_to<std::size_t>;
+  { s.id(i) } -> std::convertible_to<std::string_view>;
+  { s.fingerprint(i) } -> std::convertible_to<std::uint64_t>;
+};
 
 /// The fingerprints stored after the last successful processing of one entity kind and
 /// date, held in memory for diffing.
@@ -192,12 +234,28 @@ class FingerprintTable {
   /// threads (the caller's thread included; 1 = no thread is started).
   [[nodiscard]] Diff diff(std::span<const std::string_view> ids, std::span<const std::uint64_t> fingerprints,
                           unsigned threads = 1) const {
+    struct Spans {
+      std::span<const std::string_view> ids;
+      std::span<const std::uint64_t> fingerprints;
+      [[nodiscard]] std::size_t size() const { return std::min(ids.size(), fingerprints.size()); }
+      [[nodiscard]] std::string_view id(std::size_t i) const { return ids[i]; }
+      [[nodiscard]] std::uint64_t fingerprint(std::size_t i) const { return fingerprints[i]; }
+    };
+    return diff(Spans{ids, fingerprints}, threads);
+  }
+
+  /// The same comparison over any `DiffSource` (`current.size()`, `current.id(i)`,
+  /// `current.fingerprint(i)`), so a caller holding its entities in its own layout need
+  /// not copy their ids out first. `fingerprint(i)` is called only for ids found in the
+  /// table, and from `threads` threads at once.
+  template <DiffSource Source>
+  [[nodiscard]] Diff diff(const Source& current, unsigned threads = 1) const {
     Diff out;
-    const std::size_t n = std::min(ids.size(), fingerprints.size());
+    const std::size_t n = current.size();
     if (slots_.empty()) {
       out.added.resize(n);
       for (std::size_t i = 0; i < n; ++i) out.added[i] = static_cast<std::uint32_t>(i);
-      find_duplicate_among_added(ids, out);
+      find_duplicate_among_added(current, out);
       return out;
     }
     struct Part {
@@ -207,7 +265,7 @@ class FingerprintTable {
     std::vector<Part> parts(internal::parallel_parts(n, threads));
     internal::parallel_for(n, parts.size(), [&](std::size_t part, std::size_t begin, std::size_t end) {
       parts[part].seen.assign(occupied_.size(), 0);
-      probe(ids, fingerprints, begin, end, parts[part].diff, parts[part].seen);
+      probe(current, begin, end, parts[part].diff, parts[part].seen);
     });
     // Merge in snapshot order; an id seen by two parts is a duplicate too.
     std::vector<std::uint64_t> seen = std::move(parts[0].seen);
@@ -229,15 +287,17 @@ class FingerprintTable {
     for (std::size_t w = 0; w < occupied_.size(); ++w)
       for (std::uint64_t bits = occupied_[w] & ~seen[w]; bits != 0; bits &= bits - 1)
         out.removed.push_back(id_at(slots_[w * 64 + static_cast<std::size_t>(std::countr_zero(bits))]));
-    if (!out.duplicate) find_duplicate_among_added(ids, out);
+    if (!out.duplicate) find_duplicate_among_added(current, out);
     return out;
   }
 
  private:
-  // Probes ids[begin, end) in blocks: hash and prefetch the home slots, find the first
-  // slot with the same hash and prefetch an out-of-line id, then confirm by id.
-  void probe(std::span<const std::string_view> ids, std::span<const std::uint64_t> fingerprints, std::size_t begin,
-             std::size_t end, Diff& out, std::vector<std::uint64_t>& seen) const {
+  // Probes current[begin, end) in blocks: hash the ids and prefetch their home slots,
+  // find the first slot with the same hash (prefetching an out-of-line id), then confirm
+  // by id and compare fingerprints.
+  template <class Source>
+  void probe(const Source& current, std::size_t begin, std::size_t end, Diff& out,
+             std::vector<std::uint64_t>& seen) const {
     constexpr std::size_t kBlock = 32;
     std::uint64_t hashes[kBlock];
     std::size_t pos[kBlock];
@@ -245,19 +305,20 @@ class FingerprintTable {
     for (std::size_t base = begin; base < end; base += kBlock) {
       const std::size_t m = std::min(kBlock, end - base);
       for (std::size_t j = 0; j < m; ++j) {
-        hashes[j] = internal::entity_id_hash(ids[base + j]);
-        prefetch(&slots_[hashes[j] & mask_]);
-        keys[j] = InlineKey::of(ids[base + j]);
+        const std::string_view id = current.id(base + j);
+        hashes[j] = internal::entity_id_hash(id);
+        internal::prefetch(&slots_[hashes[j] & mask_]);
+        keys[j] = InlineKey::of(id);
       }
       for (std::size_t j = 0; j < m; ++j) {
         std::size_t i = hashes[j] & mask_;
         while (slots_[i].hash != 0 && slots_[i].hash != hashes[j]) i = (i + 1) & mask_;
         pos[j] = i;
-        if (slots_[i].hash != 0 && slots_[i].tag == Slot::kInArena) prefetch(id_at(slots_[i]).data());
+        if (slots_[i].hash != 0 && slots_[i].tag == Slot::kInArena) internal::prefetch(id_at(slots_[i]).data());
       }
       for (std::size_t j = 0; j < m; ++j) {
         const auto idx = static_cast<std::uint32_t>(base + j);
-        const std::string_view id = ids[idx];
+        const std::string_view id = current.id(idx);
         std::size_t i = pos[j];
         while (slots_[i].hash != 0 && !(slots_[i].hash == hashes[j] && same_id(slots_[i], keys[j], id)))
           i = (i + 1) & mask_;
@@ -271,7 +332,7 @@ class FingerprintTable {
           continue;
         }
         seen[i >> 6] |= bit;
-        if (slots_[i].fingerprint == fingerprints[idx])
+        if (slots_[i].fingerprint == current.fingerprint(idx))
           ++out.unchanged;
         else
           out.changed.push_back(idx);
@@ -298,14 +359,38 @@ class FingerprintTable {
     bool inline_id = false;
     static InlineKey of(std::string_view id) {
       InlineKey k;
-      if (id.size() > Slot::kInline) return k;
-      unsigned char bytes[16] = {};
-      std::memcpy(bytes, id.data(), id.size());
-      bytes[15] = static_cast<unsigned char>(id.size());
-      std::memcpy(&k.lo, bytes, 8);
-      std::memcpy(&k.hi, bytes + 8, 8);
+      const std::size_t n = id.size();
+      if (n > Slot::kInline) return k;
       k.inline_id = true;
+      if constexpr (std::endian::native == std::endian::little) {
+        // Overlapping loads instead of a byte copy into a buffer read back as words: that
+        // round trip defeats store forwarding and stalls every probe.
+        const char* p = id.data();
+        if (n >= 8) {
+          k.lo = load<std::uint64_t>(p);
+          k.hi = n == 8 ? 0 : load<std::uint64_t>(p + n - 8) >> (8 * (16 - n));
+        } else if (n >= 4) {
+          k.lo = load<std::uint32_t>(p) | std::uint64_t{load<std::uint32_t>(p + n - 4)} << (8 * (n - 4));
+        } else if (n > 0) {
+          k.lo = std::uint64_t{static_cast<unsigned char>(p[0])} |
+                 std::uint64_t{static_cast<unsigned char>(p[n / 2])} << (8 * (n / 2)) |
+                 std::uint64_t{static_cast<unsigned char>(p[n - 1])} << (8 * (n - 1));
+        }
+        k.hi |= std::uint64_t{n} << 56;
+      } else {
+        unsigned char bytes[16] = {};
+        std::memcpy(bytes, id.data(), n);
+        bytes[15] = static_cast<unsigned char>(n);
+        std::memcpy(&k.lo, bytes, 8);
+        std::memcpy(&k.hi, bytes + 8, 8);
+      }
       return k;
+    }
+    template <class U>
+    static U load(const char* p) {
+      U v;
+      std::memcpy(&v, p, sizeof v);
+      return v;
     }
   };
   [[nodiscard]] bool same_id(const Slot& s, const InlineKey& key, std::string_view id) const {
@@ -325,12 +410,6 @@ class FingerprintTable {
     return {arena_.data() + offset, size};
   }
 
-  static void prefetch([[maybe_unused]] const void* p) {
-#if defined(__GNUC__) || defined(__clang__)
-    __builtin_prefetch(p);
-#endif
-  }
-
   void rehash(std::size_t capacity) {
     internal::HugeArray<Slot> old = std::move(slots_);
     slots_ = internal::HugeArray<Slot>(capacity);
@@ -346,13 +425,15 @@ class FingerprintTable {
   }
 
   // Ids added within one snapshot are not in the table; sort their views to find repeats.
-  static void find_duplicate_among_added(std::span<const std::string_view> ids, Diff& out) {
+  template <class Source>
+  static void find_duplicate_among_added(const Source& current, Diff& out) {
     if (out.added.size() < 2) return;
     std::vector<std::uint32_t> order = out.added;
-    std::sort(order.begin(), order.end(), [&](std::uint32_t a, std::uint32_t b) { return ids[a] < ids[b]; });
+    std::sort(order.begin(), order.end(),
+              [&](std::uint32_t a, std::uint32_t b) { return current.id(a) < current.id(b); });
     for (std::size_t k = 1; k < order.size(); ++k)
-      if (ids[order[k]] == ids[order[k - 1]]) {
-        out.duplicate = ids[order[k]];
+      if (current.id(order[k]) == current.id(order[k - 1])) {
+        out.duplicate = current.id(order[k]);
         return;
       }
   }
