@@ -337,9 +337,8 @@ class ChangeDetector {
     internal::parallel_for(snapshot.size(), parts, [&](std::size_t part, std::size_t begin, std::size_t end) {
       std::string scratch;
       for (std::size_t i = begin; i < end; ++i) {
-        auto valid = validate_entity_id(snapshot[i].id);
-        if (!valid) {
-          status[part] = std::move(valid);
+        if (!is_valid_entity_id(snapshot[i].id)) {
+          status[part] = validate_entity_id(snapshot[i].id);
           return;
         }
         auto fp = fingerprinter_.fingerprint(snapshot[i], scratch);

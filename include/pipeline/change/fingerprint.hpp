@@ -26,16 +26,63 @@ namespace pipeline {
 /// Longest entity id the change layer accepts (ids end up bound into SQL filters).
 inline constexpr std::size_t kMaxEntityIdBytes = 256;
 
+/// True when `id` is a valid entity id: 1 to `kMaxEntityIdBytes` bytes, no NUL byte.
+/// The check without building an error, for loops over millions of ids.
+inline bool is_valid_entity_id(std::string_view id) noexcept {
+  return !id.empty() && id.size() <= kMaxEntityIdBytes && id.find('\0') == std::string_view::npos;
+}
+
 /// Checks an entity id: 1 to `kMaxEntityIdBytes` bytes, no NUL byte.
 /// **Errors:** `kInvalidArgument` naming the (truncated) id.
 inline Status validate_entity_id(std::string_view id) {
+  if (is_valid_entity_id(id)) return ok();
   if (id.empty() || id.size() > kMaxEntityIdBytes)
     return fail(ErrorCode::kInvalidArgument, "entity id must be 1 to {} bytes, got {} ('{}')", kMaxEntityIdBytes,
                 id.size(), id.substr(0, 64));
-  if (id.find('\0') != std::string_view::npos)
-    return fail(ErrorCode::kInvalidArgument, "entity id '{}' contains a NUL byte", id.substr(0, id.find('\0')));
-  return ok();
+  return fail(ErrorCode::kInvalidArgument, "entity id '{}' contains a NUL byte", id.substr(0, id.find('\0')));
 }
+
+namespace internal {
+/// Up to 16 bytes as two little-endian words, zero-padded: short ids and field names are
+/// compared as two integer compares. Built from overlapping loads rather than a byte
+/// copy into a buffer read back as words (that round trip defeats store forwarding).
+struct PackedBytes {
+  std::uint64_t lo = 0, hi = 0;
+  friend bool operator==(const PackedBytes&, const PackedBytes&) = default;
+};
+
+template <class U>
+inline U load_unaligned(const char* p) noexcept {
+  U v;
+  std::memcpy(&v, p, sizeof v);
+  return v;
+}
+
+/// Packs `s` (at most 16 bytes).
+inline PackedBytes pack_short(std::string_view s) noexcept {
+  PackedBytes k;
+  const std::size_t n = s.size();
+  const char* p = s.data();
+  if constexpr (std::endian::native == std::endian::little) {
+    if (n >= 8) {
+      k.lo = load_unaligned<std::uint64_t>(p);
+      k.hi = n == 8 ? 0 : load_unaligned<std::uint64_t>(p + n - 8) >> (8 * (16 - n));
+    } else if (n >= 4) {
+      k.lo = load_unaligned<std::uint32_t>(p) | std::uint64_t{load_unaligned<std::uint32_t>(p + n - 4)} << (8 * (n - 4));
+    } else if (n > 0) {
+      k.lo = std::uint64_t{static_cast<unsigned char>(p[0])} |
+             std::uint64_t{static_cast<unsigned char>(p[n / 2])} << (8 * (n / 2)) |
+             std::uint64_t{static_cast<unsigned char>(p[n - 1])} << (8 * (n - 1));
+    }
+  } else {
+    unsigned char bytes[16] = {};
+    std::memcpy(bytes, p, n);
+    k.lo = load_unaligned<std::uint64_t>(reinterpret_cast<const char*>(bytes));
+    k.hi = load_unaligned<std::uint64_t>(reinterpret_cast<const char*>(bytes) + 8);
+  }
+  return k;
+}
+}  // namespace internal
 
 /// A field value of an entity snapshot: null, bool, integer, double or string.
 /// The type is part of the fingerprint: `int64_t{1}` and `1.0` differ.
@@ -101,6 +148,7 @@ class Fingerprinter {
     for (const auto& f : fields_) {
       encoded_names_.emplace_back();
       append_name(f, encoded_names_.back());
+      packed_names_.push_back(f.size() <= 16 ? internal::pack_short(f) : internal::PackedBytes{});
     }
   }
 
@@ -109,6 +157,26 @@ class Fingerprinter {
 
   /// Appends the canonical encoding of `entity`'s chosen fields to `out` (cleared first).
   Status encode(const EntitySnapshot& entity, std::string& out) const {
+    if (const std::string* repeated = encode_into(entity, out)) return fail(duplicate(entity, *repeated));
+    return ok();
+  }
+
+  /// The fingerprint of `entity`; `scratch` is a reusable buffer (keep one per thread).
+  Result<std::uint64_t> fingerprint(const EntitySnapshot& entity, std::string& scratch) const {
+    if (const std::string* repeated = encode_into(entity, scratch)) return fail(duplicate(entity, *repeated));
+    return static_cast<std::uint64_t>(XXH3_64bits(scratch.data(), scratch.size()));
+  }
+
+  /// Convenience overload that allocates its own buffer.
+  [[nodiscard]] Result<std::uint64_t> fingerprint(const EntitySnapshot& entity) const {
+    std::string scratch;
+    return fingerprint(entity, scratch);
+  }
+
+ private:
+  // The encoding into `out`; on a repeated chosen field returns its name (no Status on
+  // this path: a void Result zero-fills its Error storage on every success).
+  const std::string* encode_into(const EntitySnapshot& entity, std::string& out) const {
     out.clear();
     out.push_back(static_cast<char>(kEncodingVersion));
     if (fields_.empty()) return encode_all(entity, out);
@@ -121,12 +189,12 @@ class Fingerprinter {
       large.assign(fields_.size(), kNone);
       found = large.data();
     } else {
-      std::fill(small, small + fields_.size(), kNone);
+      std::fill(std::begin(small), std::end(small), kNone);  // a fixed-size fill: inline stores, no memset call
     }
     for (std::size_t i = 0; i < entity.fields.size(); ++i) {
       const std::size_t f = chosen_index(entity.fields[i].name);
       if (f == kNone) continue;
-      if (found[f] != kNone) return duplicate(entity, fields_[f]);
+      if (found[f] != kNone) return &fields_[f];
       found[f] = i;
     }
     // Size the output once, then write it with plain stores (no per-piece growth checks).
@@ -143,28 +211,22 @@ class Fingerprinter {
       else
         w = write_value(entity.fields[found[f]].value, w);
     }
-    return ok();
+    return nullptr;
   }
 
-  /// The fingerprint of `entity`; `scratch` is a reusable buffer (keep one per thread).
-  Result<std::uint64_t> fingerprint(const EntitySnapshot& entity, std::string& scratch) const {
-    PIPELINE_TRY(encode(entity, scratch));
-    return static_cast<std::uint64_t>(XXH3_64bits(scratch.data(), scratch.size()));
-  }
-
-  /// Convenience overload that allocates its own buffer.
-  [[nodiscard]] Result<std::uint64_t> fingerprint(const EntitySnapshot& entity) const {
-    std::string scratch;
-    return fingerprint(entity, scratch);
-  }
-
- private:
   // Position of `name` among the chosen fields, or npos; a linear scan for the usual
-  // handful of fields (cheaper than a binary search of strings).
+  // handful of fields (cheaper than a binary search of strings), comparing names of up
+  // to 16 bytes as two words.
   [[nodiscard]] std::size_t chosen_index(std::string_view name) const {
     if (fields_.size() <= 8) {
-      for (std::size_t f = 0; f < fields_.size(); ++f)
-        if (same_name(fields_[f], name)) return f;
+      if (name.size() <= 16) {
+        const auto key = internal::pack_short(name);
+        for (std::size_t f = 0; f < fields_.size(); ++f)
+          if (fields_[f].size() == name.size() && packed_names_[f] == key) return f;
+      } else {
+        for (std::size_t f = 0; f < fields_.size(); ++f)
+          if (fields_[f] == name) return f;
+      }
       return std::numeric_limits<std::size_t>::max();
     }
     const auto it = std::lower_bound(fields_.begin(), fields_.end(), name);
@@ -172,20 +234,12 @@ class Fingerprinter {
                                               : std::numeric_limits<std::size_t>::max();
   }
 
-  // Field names are short: a byte loop beats a call to memcmp.
-  static bool same_name(std::string_view a, std::string_view b) {
-    if (a.size() != b.size()) return false;
-    for (std::size_t k = 0; k < a.size(); ++k)
-      if (a[k] != b[k]) return false;
-    return true;
-  }
-
   static constexpr char kAbsent = 0, kNull = 1, kFalse = 2, kTrue = 3, kInt = 4, kDouble = 5, kString = 6;
 
-  static Status duplicate(const EntitySnapshot& entity, std::string_view name) {
-    return fail(Error{ErrorCode::kInvalidArgument,
-                      fmt::format("entity '{}' has field '{}' more than once", entity.id.substr(0, 64), name),
-                      {{"entity_id", entity.id.substr(0, 64)}, {"field", std::string(name)}}});
+  static Error duplicate(const EntitySnapshot& entity, std::string_view name) {
+    return Error{ErrorCode::kInvalidArgument,
+                 fmt::format("entity '{}' has field '{}' more than once", entity.id.substr(0, 64), name),
+                 {{"entity_id", entity.id.substr(0, 64)}, {"field", std::string(name)}}};
   }
 
   static void append_name(std::string_view name, std::string& out) {
@@ -238,21 +292,22 @@ class Fingerprinter {
     return std::isnan(d) ? 0x7FF8000000000000ull : std::bit_cast<std::uint64_t>(d);
   }
 
-  static Status encode_all(const EntitySnapshot& entity, std::string& out) {
+  static const std::string* encode_all(const EntitySnapshot& entity, std::string& out) {
     std::vector<const EntityField*> sorted;
     sorted.reserve(entity.fields.size());
     for (const auto& f : entity.fields) sorted.push_back(&f);
     std::sort(sorted.begin(), sorted.end(), [](const EntityField* a, const EntityField* b) { return a->name < b->name; });
     for (std::size_t i = 0; i < sorted.size(); ++i) {
-      if (i > 0 && sorted[i]->name == sorted[i - 1]->name) return duplicate(entity, sorted[i]->name);
+      if (i > 0 && sorted[i]->name == sorted[i - 1]->name) return &sorted[i]->name;
       append_name(sorted[i]->name, out);
       append_value(sorted[i]->value, out);
     }
-    return ok();
+    return nullptr;
   }
 
   std::vector<std::string> fields_;
   std::vector<std::string> encoded_names_;  ///< u32 length + name, per chosen field.
+  std::vector<internal::PackedBytes> packed_names_;  ///< Names of up to 16 bytes packed, per chosen field.
 };
 
 namespace internal {

@@ -359,38 +359,12 @@ class FingerprintTable {
     bool inline_id = false;
     static InlineKey of(std::string_view id) {
       InlineKey k;
-      const std::size_t n = id.size();
-      if (n > Slot::kInline) return k;
+      if (id.size() > Slot::kInline) return k;
+      const auto packed = internal::pack_short(id);
+      k.lo = packed.lo;
+      k.hi = packed.hi | std::uint64_t{static_cast<std::uint8_t>(id.size())} << (std::endian::native == std::endian::little ? 56 : 0);
       k.inline_id = true;
-      if constexpr (std::endian::native == std::endian::little) {
-        // Overlapping loads instead of a byte copy into a buffer read back as words: that
-        // round trip defeats store forwarding and stalls every probe.
-        const char* p = id.data();
-        if (n >= 8) {
-          k.lo = load<std::uint64_t>(p);
-          k.hi = n == 8 ? 0 : load<std::uint64_t>(p + n - 8) >> (8 * (16 - n));
-        } else if (n >= 4) {
-          k.lo = load<std::uint32_t>(p) | std::uint64_t{load<std::uint32_t>(p + n - 4)} << (8 * (n - 4));
-        } else if (n > 0) {
-          k.lo = std::uint64_t{static_cast<unsigned char>(p[0])} |
-                 std::uint64_t{static_cast<unsigned char>(p[n / 2])} << (8 * (n / 2)) |
-                 std::uint64_t{static_cast<unsigned char>(p[n - 1])} << (8 * (n - 1));
-        }
-        k.hi |= std::uint64_t{n} << 56;
-      } else {
-        unsigned char bytes[16] = {};
-        std::memcpy(bytes, id.data(), n);
-        bytes[15] = static_cast<unsigned char>(n);
-        std::memcpy(&k.lo, bytes, 8);
-        std::memcpy(&k.hi, bytes + 8, 8);
-      }
       return k;
-    }
-    template <class U>
-    static U load(const char* p) {
-      U v;
-      std::memcpy(&v, p, sizeof v);
-      return v;
     }
   };
   [[nodiscard]] bool same_id(const Slot& s, const InlineKey& key, std::string_view id) const {
