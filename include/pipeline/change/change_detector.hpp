@@ -293,20 +293,19 @@ class ChangeDetector {
   [[nodiscard]] Result<FingerprintTable> load(CalendarDate date) const {
     const std::string base = date_prefix(date);
     const std::string manifest_key = base + "manifest";
-    std::optional<std::string> manifest;
-    std::vector<Row> rows;
-    auto st = store_->transact(
-        [&](Transaction& tx) -> Status {
-          auto m = tx.get(manifest_key);
-          if (!m) return fail(m.error());
-          auto r = tx.scan(base + "b/");
-          if (!r) return fail(r.error());
-          manifest = std::move(*m);
-          rows = std::move(*r);
-          return ok();
-        },
-        TransactionOptions{.max_attempts = 16, .read_only = true});
-    if (!st) return fail(st.error());
+    struct Stored {
+      std::optional<std::string> manifest;
+      std::vector<Row> rows;
+    };
+    auto stored = store_->read([&](Transaction& tx) -> Result<Stored> {
+      auto m = tx.get(manifest_key);
+      if (!m) return fail(m.error());
+      auto r = tx.scan(base + "b/");
+      if (!r) return fail(r.error());
+      return Stored{std::move(*m), std::move(*r)};
+    });
+    if (!stored) return fail(stored.error());
+    const auto& [manifest, rows] = *stored;
     FingerprintTable table;
     if (!manifest) {
       if (!rows.empty())

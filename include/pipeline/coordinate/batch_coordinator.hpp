@@ -771,17 +771,7 @@ class BatchCoordinator {
   }
 
   Result<Latest> latest_batch(CalendarDate date) {
-    Latest out;
-    auto st = store_.transact(
-        [&](Transaction& tx) -> Status {
-          auto l = latest_in(tx, batch_prefix(date));
-          if (!l) return fail(l.error());
-          out = std::move(*l);
-          return ok();
-        },
-        TransactionOptions{.max_attempts = 16, .read_only = true});
-    if (!st) return fail(st.error());
-    return out;
+    return store_.read([&](Transaction& tx) { return latest_in(tx, batch_prefix(date)); });
   }
 
   Result<std::optional<TimePoint>> phase4_completed_at(CalendarDate date) {

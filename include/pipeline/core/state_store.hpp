@@ -9,6 +9,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <vector>
 
 #include <fmt/format.h>
@@ -166,34 +167,33 @@ class StateStore {
   /// How many outbox entries are not yet marked sent.
   virtual Result<std::size_t> pending_outbox() = 0;
 
-  /// Reads one row outside any explicit transaction.
-  Result<std::optional<std::string>> get(std::string_view key) {
-    std::optional<std::string> out;
+  /// Runs `body(tx) -> Result<T>` in one read-only transaction (re-run on conflict like
+  /// any body, so it must be re-runnable) and returns its value.
+  /// **Errors:** the body's error or the store's.
+  template <class F>
+  auto read(F&& body) -> std::invoke_result_t<F&, Transaction&> {
+    using R = std::invoke_result_t<F&, Transaction&>;
+    std::optional<typename R::value_type> out;
     auto st = transact(
         [&](Transaction& tx) -> Status {
-          auto r = tx.get(key);
+          auto r = body(tx);
           if (!r) return fail(r.error());
           out = std::move(*r);
           return ok();
         },
         TransactionOptions{.max_attempts = 16, .read_only = true});
     if (!st) return fail(st.error());
-    return out;
+    return std::move(*out);
+  }
+
+  /// Reads one row outside any explicit transaction.
+  Result<std::optional<std::string>> get(std::string_view key) {
+    return read([&](Transaction& tx) { return tx.get(key); });
   }
 
   /// Scans rows outside any explicit transaction.
   Result<std::vector<Row>> scan(std::string_view prefix, const ScanOptions& options = {}) {
-    std::vector<Row> out;
-    auto st = transact(
-        [&](Transaction& tx) -> Status {
-          auto r = tx.scan(prefix, options);
-          if (!r) return fail(r.error());
-          out = std::move(*r);
-          return ok();
-        },
-        TransactionOptions{.max_attempts = 16, .read_only = true});
-    if (!st) return fail(st.error());
-    return out;
+    return read([&](Transaction& tx) { return tx.scan(prefix, options); });
   }
 };
 

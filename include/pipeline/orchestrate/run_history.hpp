@@ -118,17 +118,7 @@ class RunHistory {
     return std::optional<RunRecord>(std::move(*rec));
   }
   Result<std::optional<RunRecord>> get(const RunKey& key) {
-    std::optional<RunRecord> out;
-    auto st = store_.transact(
-        [&](Transaction& tx) -> Status {
-          auto r = get(tx, key);
-          if (!r) return fail(r.error());
-          out = std::move(*r);
-          return ok();
-        },
-        TransactionOptions{.max_attempts = 16, .read_only = true});
-    if (!st) return fail(st.error());
-    return out;
+    return store_.read([&](Transaction& tx) { return get(tx, key); });
   }
 
   /// Every run recorded for `date`, ordered by processor then wave text.
