@@ -21,3 +21,14 @@ for path in sorted(results.glob("bench_*.json")):
 width = max((len(r[1]) for r in rows), default=10)
 for binary, name, t, extra in rows:
     print(f"{binary:18} {name:{width}}  {t:>14}  {extra}")
+
+# The comparisons the issues ask for, from the same run.
+by_name = {}
+for path in sorted(results.glob("bench_*.json")):
+    for b in json.loads(path.read_text()).get("benchmarks", []):
+        if b.get("run_type") != "aggregate" or b.get("aggregate_name") == "median":
+            by_name[b["name"].split("/real_time")[0]] = b["real_time"]
+sql = by_name.get("BM_ChangeDetector_SqliteLeftJoin/1000000")
+for name in ("BM_ChangeDetector_Memory/1000000", "BM_ChangeDetector_MemoryTwoThreads/1000000"):
+    if sql and by_name.get(name):
+        print(f"change detection: SQLite LEFT JOIN / {name.split('/')[0]} = {sql / by_name[name]:.1f}x")
