@@ -62,9 +62,20 @@ class FakeLedger final : public PredictionLedger, public PredictionModel {
     store(w.game_date, w.entity, w.version);
     return ok();
   }
+  std::vector<Status> predict_all(const std::vector<PredictionWork>& work) override {
+    {
+      std::lock_guard lock(mu_);
+      ++batches_;
+    }
+    return PredictionModel::predict_all(work);
+  }
   int writes() const {
     std::lock_guard lock(mu_);
     return writes_;
+  }
+  int batches() const {
+    std::lock_guard lock(mu_);
+    return batches_;
   }
 
  private:
@@ -72,6 +83,7 @@ class FakeLedger final : public PredictionLedger, public PredictionModel {
   std::map<CalendarDate, std::vector<std::string>> expected_;
   std::map<CalendarDate, std::map<std::string, std::int64_t>> predicted_;
   int writes_ = 0;
+  int batches_ = 0;
 };
 
 /// Readiness answers from a script (the last entry repeats); thread-safe.
@@ -440,6 +452,38 @@ TEST(PredictionWorker, RedeliveredWorkRunsTheModelOnce) {
   auto bad = std::make_shared<mocks::RecordingTransport::RecordedDelivery>("t", "s", OutgoingMessage{"x", "{}", {}});
   rig.worker.handle(bad);
   EXPECT_EQ(bad->outcome().rfind("nacked: invalid_argument", 0), 0u) << bad->outcome();
+}
+
+TEST(PredictionWorker, FlushStoresTheHeldRoundInOneModelBatchAndSettlesEachDelivery) {
+  Rig rig({{420, 450}}, false);
+  auto delivery = [](const PredictionWork& w) {
+    return std::make_shared<mocks::RecordingTransport::RecordedDelivery>(
+        "t", "s", OutgoingMessage{w.message_id(), w.encode(), {}});
+  };
+  const PredictionWork a{"phase5-2025-11-18-b1", kDate, "p001", 1, 1, "batch"};
+  const PredictionWork b{"phase5-2025-11-18-b1", kDate, "p002", 1, 1, "batch"};
+  auto da = delivery(a), db = delivery(b);
+  auto bad = std::make_shared<mocks::RecordingTransport::RecordedDelivery>("t", "s", OutgoingMessage{"x", "{}", {}});
+  auto handler = rig.worker.batching_handler();
+  handler(da);
+  handler(db);
+  handler(bad);
+  EXPECT_EQ(rig.ledger.writes(), 0);  // held, not processed
+  EXPECT_EQ(da->outcome(), "");
+  EXPECT_EQ(rig.worker.flush(), 3u);
+  EXPECT_EQ(rig.ledger.batches(), 1);
+  EXPECT_EQ(rig.ledger.writes(), 2);
+  EXPECT_EQ(da->outcome(), "acked");
+  EXPECT_EQ(db->outcome(), "acked");
+  EXPECT_EQ(bad->outcome().rfind("nacked: invalid_argument", 0), 0u) << bad->outcome();
+  // A redelivery in a later round is acknowledged without calling the model.
+  auto again = delivery(a);
+  handler(again);
+  EXPECT_EQ(rig.worker.flush(), 1u);
+  EXPECT_EQ(again->outcome(), "acked");
+  EXPECT_EQ(rig.ledger.batches(), 1);
+  EXPECT_EQ(rig.ledger.writes(), 2);
+  EXPECT_EQ(rig.worker.flush(), 0u);
 }
 
 // ---- The hybrid trigger over one simulated day (times in Pacific, 2025-11-18 is PST).

@@ -54,6 +54,32 @@ TEST(IdempotentConsumer, BodyErrorNacksWithTextAndCommitsNothing) {
   EXPECT_EQ(consumer.process(*retry).value(), IdempotentConsumer::Outcome::kDuplicate);
 }
 
+TEST(IdempotentConsumer, ProcessAllCommitsARoundTogetherAndSkipsProcessedIds) {
+  pipeline::MemoryStateStore store;
+  int runs = 0;
+  bool fail_c = false;
+  IdempotentConsumer consumer(store, "c1", [&](Transaction& tx, const pipeline::Delivery& d) -> Status {
+    ++runs;
+    if (fail_c && d.id() == "id-c") return pipeline::fail(pipeline::ErrorCode::kFailedPrecondition, "c is not ready");
+    return tx.put("effects/" + d.id(), d.payload());
+  });
+  RecordedDelivery a("id-a", "1"), b("id-b", "2"), c("id-c", "3");
+  ASSERT_TRUE(consumer.process(a));
+  auto round = consumer.process_all({&a, &b, &a});
+  ASSERT_TRUE(round) << round.error().to_string();
+  using Outcome = IdempotentConsumer::Outcome;
+  EXPECT_EQ(*round, (std::vector<Outcome>{Outcome::kDuplicate, Outcome::kProcessed, Outcome::kDuplicate}));
+  EXPECT_EQ(runs, 2);
+  // A failing body fails the whole round: nothing of it commits.
+  fail_c = true;
+  RecordedDelivery d("id-d", "4");
+  auto failed = consumer.process_all({&d, &c});
+  ASSERT_FALSE(failed);
+  EXPECT_NE(failed.error().to_string().find("c is not ready"), std::string::npos);
+  EXPECT_FALSE(consumer.processed("id-d").value());
+  EXPECT_FALSE(store.get("effects/id-d").value().has_value());
+}
+
 TEST(IdempotentConsumer, StoreFailureNacks) {
   pipeline::MemoryStateStore real;
   pipeline::mocks::FailingStateStore store(real);

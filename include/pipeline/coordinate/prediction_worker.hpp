@@ -2,9 +2,12 @@
 /// @file
 /// `PredictionWorker`: consumes per-entity prediction work, idempotently.
 
+#include <algorithm>
 #include <functional>
+#include <mutex>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "pipeline/coordinate/batch_coordinator.hpp"
 #include "pipeline/core/result.hpp"
@@ -17,10 +20,21 @@ namespace pipeline {
 /// The step that computes and stores one prediction. It writes outside the state store
 /// (a warehouse), so it must be idempotent on (date, entity, version): an upsert that
 /// keeps the highest version current and earlier versions as history.
+///
+/// `predict_all` stores several at once, one result per item in order, each item stored
+/// (durably, as `predict` would) before it returns ok. The default calls `predict` for
+/// each; a model whose storage has transactions overrides it to write them all in one,
+/// since a commit per prediction is otherwise most of a batch's cost.
 class PredictionModel {
  public:
   virtual ~PredictionModel() = default;
   virtual Status predict(const PredictionWork& work) = 0;
+  virtual std::vector<Status> predict_all(const std::vector<PredictionWork>& work) {
+    std::vector<Status> out;
+    out.reserve(work.size());
+    for (const auto& w : work) out.push_back(predict(w));
+    return out;
+  }
 };
 
 /// Consumes the coordinator's per-entity work messages: runs the model once per message
@@ -35,11 +49,19 @@ class PredictionModel {
 /// model on redelivery, which its idempotence makes harmless; a redelivery after the
 /// marker is acknowledged without calling the model.
 ///
-/// **Thread safety:** `process`, `handle` and the handler may run concurrently on any
-/// threads if the model and the progress callback allow it. The worker must outlive the
-/// subscriptions given its `handler()`.
+/// Batching: `batching_handler()` only holds each delivery; `flush()` then processes all
+/// held ones with one `predict_all` (one model transaction for a whole delivery round when
+/// the model overrides it), in the same order of effects per message — model write, then
+/// marker, then ack — so the crash and redelivery reasoning above holds unchanged. A caller
+/// that pumps a transport calls `flush()` after each pump; held deliveries are unsettled
+/// until then (flush before their ack deadline).
+///
+/// **Thread safety:** `process`, `handle`, `flush` and the handlers may run concurrently
+/// on any threads if the model and the progress callback allow it. The worker must
+/// outlive the subscriptions given its handlers.
 /// **Performance:** one marker read, one model call, one marker transaction and one
-/// progress call per message.
+/// progress call per message; with `flush`, one marker read per message, and one model
+/// call, one marker transaction and one progress call per date for the round.
 /// **Errors:** `process` returns a decode error (`kInvalidArgument`), the model's error or
 /// the store's; `handle` nacks with its text (a poison message ends in the dead-letter
 /// topic after the subscription's attempts). Progress errors are not the message's fault
@@ -50,6 +72,8 @@ class PredictionModel {
 ///   pipeline::PredictionWorker worker(store, model,
 ///       [&](pipeline::CalendarDate d) { (void)coordinator.note_progress(d); });
 ///   auto sub = transport.subscribe({"phase5-workers", coordinator.options().work_topic, {}}, worker.handler());
+///   // or one model batch per delivery round of a pumped transport:
+///   //   subscribe(..., worker.batching_handler()); then transport.pump(); worker.flush();
 /// @endcode
 class PredictionWorker {
  public:
@@ -76,6 +100,84 @@ class PredictionWorker {
     return *marked;
   }
 
+  /// Processes `deliveries` as one round: duplicates acked without the model, the rest
+  /// decoded and given to one `predict_all`, then the stored ones marked in one store
+  /// transaction and acked (each nacked with its error text when its decode, prediction or
+  /// the markers failed); progress once per date.
+  /// Returns how many were processed (not duplicates or failures).
+  std::size_t process_all(const std::vector<DeliveryPtr>& deliveries) {
+    std::vector<Delivery*> todo;
+    std::vector<PredictionWork> work;
+    for (const auto& d : deliveries) {
+      auto seen = consumer_.processed(d->id());
+      if (!seen) {
+        (void)d->nack(seen.error().to_string());
+        continue;
+      }
+      if (*seen) {
+        (void)d->ack();
+        continue;
+      }
+      auto w = PredictionWork::decode(d->payload());
+      if (!w) {
+        (void)d->nack(w.error().with("delivery_id", d->id()).to_string());
+        continue;
+      }
+      todo.push_back(d.get());
+      work.push_back(std::move(*w));
+    }
+    if (work.empty()) return 0;
+    const std::vector<Status> stored = model_.predict_all(work);
+    // Markers of the stored ones in one transaction, after the model's writes.
+    std::vector<const Delivery*> done;
+    std::vector<std::size_t> done_at;
+    for (std::size_t i = 0; i < todo.size(); ++i) {
+      if (i < stored.size() && stored[i]) {
+        done.push_back(todo[i]);
+        done_at.push_back(i);
+      } else {
+        (void)todo[i]->nack(i < stored.size() ? stored[i].error().to_string() : "the model returned too few results");
+      }
+    }
+    if (done.empty()) return 0;
+    auto marked = consumer_.process_all(done);
+    if (!marked) {
+      for (std::size_t i : done_at) (void)todo[i]->nack(marked.error().to_string());
+      return 0;
+    }
+    std::size_t processed = 0;
+    std::vector<CalendarDate> dates;
+    for (std::size_t k = 0; k < done.size(); ++k) {
+      (void)todo[done_at[k]]->ack();
+      if ((*marked)[k] != Outcome::kProcessed) continue;
+      ++processed;
+      const CalendarDate date = work[done_at[k]].game_date;
+      if (std::find(dates.begin(), dates.end(), date) == dates.end()) dates.push_back(date);
+    }
+    if (progress_)
+      for (const auto& date : dates) progress_(date);
+    return processed;
+  }
+
+  /// A handler that holds each delivery for `flush()`.
+  Handler batching_handler() {
+    return [this](DeliveryPtr d) {
+      std::lock_guard lock(held_mu_);
+      held_.push_back(std::move(d));
+    };
+  }
+
+  /// `process_all` of the deliveries held so far; returns how many were held.
+  std::size_t flush() {
+    std::vector<DeliveryPtr> round;
+    {
+      std::lock_guard lock(held_mu_);
+      round.swap(held_);
+    }
+    if (!round.empty()) process_all(round);
+    return round.size();
+  }
+
   /// `process`, then ack, or nack with the error text.
   void handle(const DeliveryPtr& delivery) {
     auto r = process(*delivery);
@@ -93,6 +195,8 @@ class PredictionWorker {
   PredictionModel& model_;
   Progress progress_;
   IdempotentConsumer consumer_;
+  std::mutex held_mu_;
+  std::vector<DeliveryPtr> held_;  // deliveries of batching_handler() until flush()
 };
 
 }  // namespace pipeline

@@ -6,6 +6,7 @@
 #include <string>
 #include <string_view>
 #include <utility>
+#include <vector>
 
 #include "pipeline/core/result.hpp"
 #include "pipeline/core/state_store.hpp"
@@ -31,7 +32,7 @@ namespace pipeline {
 /// threads; the store serializes the transactions. The consumer must outlive every
 /// subscription its `handler()` was given to.
 /// **Performance:** one store transaction per delivery (one conditional insert plus the
-/// body's work).
+/// body's work); `process_all`, one for all its deliveries.
 /// **Errors:** `process` returns the body's error, or the store's (`kInvalidArgument`
 /// when name + id make a key over 1024 bytes, `kUnavailable`, `kConflict`); `handle`
 /// turns any error into a nack with its text.
@@ -81,6 +82,29 @@ class IdempotentConsumer {
     });
     if (!st) return fail(st.error().with("delivery_id", delivery.id()).with("consumer", name_));
     return outcome;
+  }
+
+  /// `process` for several deliveries in ONE transaction: each id's marker with its body,
+  /// as `process` does, and one commit for all (for a round of work whose side effects are
+  /// stored already). One outcome per delivery, in order; an error fails them all (nothing
+  /// commits). Does not settle the deliveries.
+  Result<std::vector<Outcome>> process_all(const std::vector<const Delivery*>& deliveries) {
+    std::vector<Outcome> outcomes;
+    auto st = store_.transact([&](Transaction& tx) -> Status {
+      outcomes.assign(deliveries.size(), Outcome::kDuplicate);  // the body may be re-run on kConflict
+      for (std::size_t i = 0; i < deliveries.size(); ++i) {
+        const Delivery& d = *deliveries[i];
+        auto inserted = tx.insert(marker_key(d.id()), d.topic());
+        if (!inserted) return fail(inserted.error().with("delivery_id", d.id()));
+        if (!*inserted) continue;
+        auto body = body_(tx, d);
+        if (!body) return fail(body.error().with("delivery_id", d.id()));
+        outcomes[i] = Outcome::kProcessed;
+      }
+      return ok();
+    });
+    if (!st) return fail(st.error().with("consumer", name_));
+    return outcomes;
   }
 
   /// `process`, then ack on success (processed or duplicate) or nack with the error text.
