@@ -14,6 +14,12 @@ pipeline::Result<json> run_backfill(const BackfillOptions& opt) {
   if (opt.store == nullptr) return pipeline::fail(pipeline::ErrorCode::kInvalidArgument, "backfill needs a state store");
   if (opt.to < opt.from)
     return pipeline::fail(pipeline::ErrorCode::kInvalidArgument, "--to {} is before --from {}", opt.to, opt.from);
+  const std::string warehouse_path = !opt.warehouse.empty()   ? opt.warehouse
+                                    : opt.work_dir.empty() ? std::string(kMemoryWarehouse)
+                                                           : (opt.work_dir / "warehouse.db").string();
+  const std::filesystem::path scraped_dir = opt.work_dir.empty() ? std::filesystem::path() : opt.work_dir / "scraped";
+  auto warehouse = nba::Warehouse::open(warehouse_path);
+  if (!warehouse) return pipeline::fail(warehouse.error());
   const int total = opt.from.days_until(opt.to) + 1;
   int ran = 0, skipped = 0;
   std::int64_t complete = 0, refused = 0, predictions = 0;
@@ -37,8 +43,9 @@ pipeline::Result<json> run_backfill(const BackfillOptions& opt) {
     d.date = date;
     d.store = opt.store;
     d.store_label = "backfill";
-    d.warehouse_path = opt.work_dir / "warehouse.db";
-    d.data_dir = opt.work_dir / "scraped";
+    d.warehouse_path = warehouse_path;
+    d.warehouse = &*warehouse;
+    d.data_dir = scraped_dir;
     d.injury_update = false;
     auto summary = run_demo(d);
     if (!summary) return pipeline::fail(summary.error().with("date", date.to_string()));
@@ -64,6 +71,8 @@ pipeline::Result<json> run_backfill(const BackfillOptions& opt) {
   const int remaining = total - ran - skipped;
   return json{{"from", opt.from.to_string()},
               {"to", opt.to.to_string()},
+              {"warehouse", warehouse_path},
+              {"scraped", scraped_dir.empty() ? std::string("memory") : scraped_dir.string()},
               {"dates", total},
               {"ran", ran},
               {"skipped", skipped},

@@ -11,6 +11,8 @@
 
 #include <filesystem>
 #include <functional>
+#include <string>
+#include <string_view>
 
 #include <nlohmann/json.hpp>
 
@@ -20,11 +22,20 @@
 
 namespace demo {
 
+/// The `BackfillOptions::warehouse` value naming an in-memory warehouse (SQLite's own name).
+inline constexpr std::string_view kMemoryWarehouse = ":memory:";
+
 struct BackfillOptions {
   pipeline::CalendarDate from;
   pipeline::CalendarDate to;                ///< Inclusive.
   pipeline::StateStore* store = nullptr;    ///< Required; holds the done rows too.
-  std::filesystem::path work_dir;           ///< Warehouse (`warehouse.db`) and scraped files.
+  /// Scraped files (`scraped/`) and, by default, the warehouse file (`warehouse.db`). Empty:
+  /// nothing goes to disk — the scraped payloads stay in memory and so, by default, does the
+  /// warehouse (honest only with a store that does not outlive the run either).
+  std::filesystem::path work_dir;
+  /// The warehouse of the data tables, one connection for every date: a SQLite file, or
+  /// `kMemoryWarehouse` for a private in-memory one. Empty: the default above.
+  std::string warehouse;
   int stop_after = 0;                       ///< > 0: stop after running this many dates.
   /// Called after each date: (1-based index, total, date, skipped).
   std::function<void(int, int, pipeline::CalendarDate, bool)> progress;
@@ -34,12 +45,14 @@ struct BackfillOptions {
 std::string backfill_done_key(pipeline::CalendarDate date);
 
 /// Runs the range and returns
-///   { "from", "to", "dates", "ran", "skipped", "remaining", "complete", "interrupted",
+///   { "from", "to", "warehouse" (its path or ":memory:"), "scraped" (the directory or "memory"),
+///     "dates", "ran", "skipped", "remaining", "complete", "interrupted",
 ///     "phase5": { "batches_complete", "batches_refused", "predictions" },
 ///     "days": [ {date, status: "ran" | "skipped", summary?: {runs_total, tables, phase5}} ] }
 /// (phase5 totals cover the dates run by this call).
-/// **Errors:** `kInvalidArgument` (no store, `to` before `from`), then the first date's
-/// error (the dates before it stay marked done, so a re-run resumes there).
+/// **Errors:** `kInvalidArgument` (no store, `to` before `from`), the warehouse's when it
+/// cannot be opened, then the first date's error (the dates before it stay marked done, so
+/// a re-run resumes there).
 pipeline::Result<nlohmann::json> run_backfill(const BackfillOptions& options);
 
 }  // namespace demo

@@ -2,6 +2,7 @@
 
 #include <map>
 #include <memory>
+#include <optional>
 #include <set>
 #include <vector>
 
@@ -102,14 +103,27 @@ pipeline::mocks::FaultInjectionConfig fault_config(const DemoOptions& o) {
 class FailOnceModel final : public pipeline::PredictionModel {
  public:
   FailOnceModel(pipeline::PredictionModel& inner, bool armed) : inner_(inner), armed_(armed) {}
-  pipeline::Status predict(const pipeline::PredictionWork& w) override {
-    if (armed_ && failed_.empty()) {
-      failed_ = w.entity;
-      ++attempts_;
-      return pipeline::fail(pipeline::ErrorCode::kUnavailable, "injected: the model failed once for {}", w.entity);
+  pipeline::Status predict(const pipeline::PredictionWork& w) override { return predict_all({w}).front(); }
+  std::vector<pipeline::Status> predict_all(const std::vector<pipeline::PredictionWork>& work) override {
+    std::vector<pipeline::Status> out(work.size(), pipeline::ok());
+    std::vector<pipeline::PredictionWork> rest;  // what reaches the model, in one batch
+    std::vector<std::size_t> rest_at;
+    for (std::size_t i = 0; i < work.size(); ++i) {
+      const auto& w = work[i];
+      if (armed_ && failed_.empty()) {
+        failed_ = w.entity;
+        ++attempts_;
+        out[i] = pipeline::fail(pipeline::ErrorCode::kUnavailable, "injected: the model failed once for {}", w.entity);
+        continue;
+      }
+      if (!failed_.empty() && w.entity == failed_) ++attempts_;
+      rest.push_back(w);
+      rest_at.push_back(i);
     }
-    if (!failed_.empty() && w.entity == failed_) ++attempts_;
-    return inner_.predict(w);
+    if (rest.empty()) return out;
+    auto stored = inner_.predict_all(rest);
+    for (std::size_t j = 0; j < rest_at.size(); ++j) out[rest_at[j]] = std::move(stored[j]);
+    return out;
   }
   const std::string& failed() const { return failed_; }
   int attempts() const { return attempts_; }
@@ -138,11 +152,14 @@ struct Demo {
   pipeline::MetricsRegistry metrics;
   pipeline::RunHistory history{*opt.store, clock};
   nba::Season season;
-  nba::Warehouse warehouse;
+  std::optional<nba::Warehouse> owned_warehouse;  // opened by the demo unless the caller gave one
+  nba::Warehouse& warehouse;
   nba_services::WarehouseDependencySource source{warehouse};
   pipeline::DependencyChecker dependencies{clock, source};
-  nba_services::ServiceContext ctx{*opt.store, clock, history, dependencies, bus, warehouse, season,
-                                   opt.data_dir, &metrics};
+  nba_services::ScrapedPayloads scraped;  // the day's payloads when no data_dir is given
+  nba_services::ServiceContext ctx{*opt.store, clock,  history,  dependencies, bus,
+                                   warehouse,  season, opt.data_dir, &metrics, {},
+                                   opt.data_dir.empty() ? &scraped : nullptr};
   pipeline::OutboxRelay relay{*opt.store, bus, clock, relay_options()};
   std::vector<pipeline::Alert> alerts_seen;
   pipeline::AlertManager alerts{
@@ -161,7 +178,13 @@ struct Demo {
   std::unique_ptr<pipeline::DeadLetterRecorder> dlq;
   int publish_failures_seen = 0;  // relay rounds that hit a failed publish (retried)
 
-  Demo(const DemoOptions& o, nba::Warehouse wh) : opt(o), warehouse(std::move(wh)) {}
+  // `given` (the caller's warehouse) when not null, else `own`.
+  Demo(const DemoOptions& o, std::optional<nba::Warehouse> own, nba::Warehouse* given)
+      : opt(o), owned_warehouse(std::move(own)), warehouse(given != nullptr ? *given : *owned_warehouse) {}
+
+  // Delivers what is deliverable; the prediction workers' deliveries of the round are
+  // held, then stored in one batch (before the clock can move past their ack deadline).
+  std::size_t deliver() { return transport.pump() + (worker ? worker->flush() : 0); }
 
   // Relays the outbox and delivers until nothing moves. When the pipeline is quiet the
   // coordinator checks the stored predictions once (completing a batch publishes its
@@ -180,12 +203,12 @@ struct Demo {
         // The failed row (and the rest of its batch) stays pending under the relay's
         // lease: let the lease end on the clock, then the next round retries them.
         ++publish_failures_seen;
-        (void)transport.pump();
+        (void)deliver();
         clock.advance(relay_options().lease);
         quiet_steps = 0;
         continue;
       }
-      const std::size_t delivered = transport.pump();
+      const std::size_t delivered = deliver();
       if (*relayed == 0 && delivered == 0) {
         if (coordinator) {
           auto completed = coordinator->note_progress(opt.date);
@@ -450,9 +473,13 @@ pipeline::Result<json> fault_summary(Demo& demo, pipeline::CalendarDate date, co
 
 pipeline::Result<json> run_demo(const DemoOptions& opt) {
   if (!opt.store) return pipeline::fail(pipeline::ErrorCode::kInvalidArgument, "the demo needs a state store");
-  auto wh = nba::Warehouse::open(opt.warehouse_path.string());
-  if (!wh) return pipeline::fail(wh.error());
-  auto d = std::make_unique<Demo>(opt, std::move(*wh));
+  std::optional<nba::Warehouse> owned;
+  if (opt.warehouse == nullptr) {
+    auto wh = nba::Warehouse::open(opt.warehouse_path.string());
+    if (!wh) return pipeline::fail(wh.error());
+    owned = std::move(*wh);
+  }
+  auto d = std::make_unique<Demo>(opt, std::move(owned), opt.warehouse);
   Demo& demo = *d;
   const auto date = opt.date;
   int current_wave = 0;
@@ -544,7 +571,7 @@ pipeline::Result<json> run_demo(const DemoOptions& opt) {
     if (!sub) return pipeline::fail(sub.error());
     demo.subs.push_back(std::move(*sub));
     auto work = demo.bus.subscribe({"phase5-prediction-workers", coordinator_options.work_topic, {}},
-                                         demo.worker->handler());
+                                   demo.worker->batching_handler());
     if (!work) return pipeline::fail(work.error());
     demo.subs.push_back(std::move(*work));
   }

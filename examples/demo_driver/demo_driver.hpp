@@ -21,6 +21,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "nba_synthetic/warehouse.hpp"
 #include "pipeline/core/calendar_date.hpp"
 #include "pipeline/core/result.hpp"
 #include "pipeline/core/state_store.hpp"
@@ -33,7 +34,12 @@ struct DemoOptions {
   pipeline::StateStore* store = nullptr;
   std::string store_label;                ///< How to name the store in the output ("sqlite:/tmp/…").
   std::filesystem::path warehouse_path;   ///< The SQLite warehouse of the data tables.
-  std::filesystem::path data_dir;         ///< Where the scrapers write their files.
+  /// An already-open warehouse to use instead of opening `warehouse_path` (a backfill keeps
+  /// one connection across its dates); it must outlive the call.
+  nba::Warehouse* warehouse = nullptr;
+  /// Where the scrapers write their files; empty: nothing is written, the day's payloads
+  /// stay in memory (for runs that keep nothing, like a backfill over the memory store).
+  std::filesystem::path data_dir;
   bool injury_update = true;              ///< Also run the 14:00 injury update wave.
   /// Phase 5 variant: the Phase 4→5 trigger message is lost before the coordinator sees
   /// it (acknowledged, never handled), so the 06:00 PT scheduler backup starts the batch.

@@ -7,6 +7,18 @@
 
 namespace nba_services {
 
+void ScrapedPayloads::put(const std::filesystem::path& file, FeedItems items) {
+  auto shared = std::make_shared<const FeedItems>(std::move(items));
+  std::lock_guard lock(mu_);
+  payloads_.insert_or_assign(file.string(), std::move(shared));
+}
+
+std::shared_ptr<const FeedItems> ScrapedPayloads::find(const std::filesystem::path& file) const {
+  std::lock_guard lock(mu_);
+  auto it = payloads_.find(file.string());
+  return it == payloads_.end() ? nullptr : it->second;
+}
+
 pipeline::Result<std::int64_t> WarehouseDependencySource::row_count(std::string_view table,
                                                                     pipeline::CalendarDate date) {
   if (!warehouse_.table(table)) return pipeline::fail(pipeline::ErrorCode::kNotFound, "no table {}", table);

@@ -9,9 +9,11 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <set>
 #include <string>
 #include <string_view>
+#include <variant>
 #include <vector>
 
 #include "nba_synthetic/season.hpp"
@@ -35,6 +37,35 @@ struct Topics {
   [[nodiscard]] std::string phase4_complete() const { return naming.phase_complete(4, "precompute"); }
 };
 
+/// What a scraper fetched for one feed: its items, typed (its file holds them as JSON).
+using FeedItems = std::variant<std::vector<nba::Game>, std::vector<nba::InjuryEntry>, std::vector<nba::PlayerProp>,
+                               std::vector<nba::GameLine>, std::vector<nba::BoxScore>>;
+
+/// Scraped payloads held in memory, keyed by the path their file would have: what scrapers
+/// and raw processors use instead of files when a run keeps nothing on disk (a backfill over
+/// the memory store), so no payload is encoded, written, read back and decoded again.
+///
+/// **Thread safety:** every member may be called from any thread (one mutex).
+/// **Performance:** `put` moves the items in; `find` shares them without copying. Payloads
+/// stay until the object goes: give each run (each demo day) its own.
+///
+/// **Example:**
+/// @code
+///   nba_services::ScrapedPayloads scraped;
+///   scraped.put(dir / "nbac_schedule" / "2025-11-18" / "w0.json", games);  // a std::vector<nba::Game>
+///   auto items = scraped.find(dir / "nbac_schedule" / "2025-11-18" / "w0.json");  // null when absent
+/// @endcode
+class ScrapedPayloads {
+ public:
+  void put(const std::filesystem::path& file, FeedItems items);
+  /// The items stored as `file`, null when there are none.
+  [[nodiscard]] std::shared_ptr<const FeedItems> find(const std::filesystem::path& file) const;
+
+ private:
+  mutable std::mutex mu_;
+  std::map<std::string, std::shared_ptr<const FeedItems>> payloads_;
+};
+
 /// Everything a service's processors use. All references must outlive the processors.
 /// The warehouse is one connection: run a service's processors on one thread.
 struct ServiceContext {
@@ -48,6 +79,9 @@ struct ServiceContext {
   std::filesystem::path data_dir;  ///< Where scrapers write their files (Phase 1 and 2).
   pipeline::MetricsSink* metrics = nullptr;
   Topics topics{};
+  /// When set, scrapers keep their payloads here instead of writing files under `data_dir`
+  /// (the completion still names the path), and raw processors look here first.
+  ScrapedPayloads* scraped_in_memory = nullptr;
 
   [[nodiscard]] pipeline::ProcessorServices processor_services() {
     return pipeline::ProcessorServices{store, clock, history, &dependencies, nullptr, &transport, metrics};

@@ -163,6 +163,12 @@ bool is_identifier(std::string_view s) {
   return true;
 }
 
+bool has_column(const TableSpec& spec, std::string_view name) {
+  for (const auto& c : spec.columns)
+    if (c.name == name) return true;
+  return false;
+}
+
 pipeline::Error sqlite_error(sqlite3* db, int rc, std::string_view what) {
   ErrorCode code = ErrorCode::kInternal;
   switch (rc & 0xFF) {
@@ -416,18 +422,14 @@ pipeline::Status Warehouse::create_table(const TableSpec& spec) {
     if (!wd::is_identifier(c.name)) return bad("a column name is not an identifier");
     defs.push_back(fmt::format("{} {}", c.name, wd::type_name(c.type)));
   }
-  for (const auto& k : spec.primary_key) {
-    bool found = false;
-    for (const auto& c : spec.columns) found = found || c.name == k;
-    if (!found) return bad("primary key column '" + k + "' is not a column");
-  }
-  if (!spec.entity_column.empty()) {
-    bool found = false;
-    for (const auto& c : spec.columns) found = found || c.name == spec.entity_column;
-    if (!found) return bad("entity column '" + spec.entity_column + "' is not a column");
-  }
-  const std::string sql = fmt::format("CREATE TABLE IF NOT EXISTS {} ({}, PRIMARY KEY ({}))", spec.name, wd::join(defs, ", "),
-                                      wd::join(spec.primary_key, ", "));
+  for (const auto& k : spec.primary_key)
+    if (!wd::has_column(spec, k)) return bad("primary key column '" + k + "' is not a column");
+  if (!spec.entity_column.empty() && !wd::has_column(spec, spec.entity_column))
+    return bad("entity column '" + spec.entity_column + "' is not a column");
+  // WITHOUT ROWID: rows live in the primary-key b-tree, so a date's or a window's rows are
+  // one range scan (no lookup per row from a key index into a rowid table).
+  const std::string sql = fmt::format("CREATE TABLE IF NOT EXISTS {} ({}, PRIMARY KEY ({})) WITHOUT ROWID", spec.name,
+                                      wd::join(defs, ", "), wd::join(spec.primary_key, ", "));
   PIPELINE_TRY(impl_->exec(sql.c_str()));
   if (!spec.entity_column.empty()) {
     // Rolling windows read one entity across many dates: index (entity, game_date).
@@ -456,9 +458,7 @@ pipeline::Status Warehouse::upsert(std::string_view table, const std::vector<std
   };
   std::vector<std::string> updates;
   for (const auto& c : columns) {
-    bool known = false;
-    for (const auto& col : spec.columns) known = known || col.name == c;
-    if (!known) return pipeline::fail(pipeline::ErrorCode::kInvalidArgument, "warehouse: table '{}' has no column '{}'", spec.name, c);
+    if (!wd::has_column(spec, c)) return pipeline::fail(pipeline::ErrorCode::kInvalidArgument, "warehouse: table '{}' has no column '{}'", spec.name, c);
     if (!is_key(c)) updates.push_back(fmt::format("{0}=excluded.{0}", c));
   }
   for (const auto& k : spec.primary_key) {
@@ -510,8 +510,17 @@ pipeline::Result<RowSet> Warehouse::read_rows(std::string_view table, pipeline::
 }
 
 pipeline::Result<RowSet> Warehouse::read_range(std::string_view table, pipeline::CalendarDate first, pipeline::CalendarDate last,
-                                               const Filter& filter) {
-  auto stmt = impl_->prepare_dated("SELECT * FROM", table, "game_date BETWEEN ? AND ?", {first.to_string(), last.to_string()},
+                                               const Filter& filter, const std::vector<std::string>& columns) {
+  std::string verb = "SELECT * FROM";
+  if (!columns.empty()) {
+    auto s = impl_->spec(table);
+    if (!s) return pipeline::fail(s.error());
+    for (const auto& c : columns)
+      if (!wd::has_column(**s, c))
+        return pipeline::fail(pipeline::ErrorCode::kInvalidArgument, "warehouse: table '{}' has no column '{}'", table, c);
+    verb = fmt::format("SELECT {} FROM", wd::join(columns, ", "));
+  }
+  auto stmt = impl_->prepare_dated(verb, table, "game_date BETWEEN ? AND ?", {first.to_string(), last.to_string()},
                                    filter, true);
   if (!stmt) return pipeline::fail(stmt.error());
   return impl_->run_query(*stmt);

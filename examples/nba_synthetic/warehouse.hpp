@@ -137,9 +137,11 @@ class Warehouse {
   pipeline::Result<std::int64_t> count_rows(std::string_view table, pipeline::CalendarDate date, const Filter& filter = {});
   /// All columns of one date's rows (narrowed by `filter`), ordered by primary key.
   pipeline::Result<RowSet> read_rows(std::string_view table, pipeline::CalendarDate date, const Filter& filter = {});
-  /// All columns of the rows with `first <= game_date <= last` (narrowed by `filter`), ordered by primary key.
+  /// The rows with `first <= game_date <= last` (narrowed by `filter`), ordered by primary key:
+  /// `columns` of them (names of the table's columns), or all columns when empty. A window
+  /// over many dates costs per value read, so read only what is used.
   pipeline::Result<RowSet> read_range(std::string_view table, pipeline::CalendarDate first, pipeline::CalendarDate last,
-                                      const Filter& filter = {});
+                                      const Filter& filter = {}, const std::vector<std::string>& columns = {});
 
   /// Any read statement with bound `params`.
   pipeline::Result<RowSet> query(std::string_view sql, const std::vector<Value>& params = {});

@@ -1,6 +1,7 @@
 #include "phase1_scraper/scrapers.hpp"
 
 #include <fstream>
+#include <variant>
 
 #include <fmt/format.h>
 
@@ -34,40 +35,61 @@ pipeline::ProcessorConfig scraper_config(const nba_services::ServiceContext& ctx
   return c;
 }
 
-// What the source publishes for `feed` on `date` at `now`: the payload and its item count.
-std::pair<nlohmann::json, std::int64_t> fetch(const nba::Season& season, const std::string& feed,
-                                              pipeline::CalendarDate date, pipeline::TimePoint now) {
-  nlohmann::json items = nlohmann::json::array();
+// What the source publishes for `feed` on `date` at `now`.
+nba_services::FeedItems fetch(const nba::Season& season, const std::string& feed, pipeline::CalendarDate date,
+                              pipeline::TimePoint now) {
   if (feed == "nbac_schedule") {
-    for (const auto& g : season.games_on(date)) items.push_back(g);
-  } else if (feed == "nbac_injury_report") {
-    items = now >= injury_update_time(date) ? season.injury_report_after_update(date) : season.injury_report(date);
-  } else if (feed == "odds_api_player_points_props") {
-    items = season.player_props(date);
-  } else if (feed == "odds_api_game_lines") {
-    items = season.game_lines(date);
-  } else {
-    // The box-score feeds (scoreboard, gamebook, balldontlie, team box) publish the final
-    // box scores; each raw processor loads its part.
-    items = season.box_scores(date);
+    const auto games = season.games_on(date);
+    return std::vector<nba::Game>(games.begin(), games.end());
   }
-  const auto n = static_cast<std::int64_t>(items.size());
-  return {nlohmann::json{{"feed", feed}, {"game_date", date.to_string()}, {"items", std::move(items)}}, n};
+  if (feed == "nbac_injury_report")
+    return now >= injury_update_time(date) ? season.injury_report_after_update(date) : season.injury_report(date);
+  if (feed == "odds_api_player_points_props") return season.player_props(date);
+  if (feed == "odds_api_game_lines") return season.game_lines(date);
+  // The box-score feeds (scoreboard, gamebook, balldontlie, team box) publish the final
+  // box scores; each raw processor loads its part.
+  return season.box_scores(date);
+}
+
+// A file's items back in the type `fetch` returned them.
+template <class T>
+pipeline::Result<nba_services::FeedItems> typed_items(const nlohmann::json& items) {
+  try {
+    return nba_services::FeedItems(items.get<std::vector<T>>());
+  } catch (const std::exception& e) {
+    return pipeline::fail(pipeline::ErrorCode::kInvalidArgument, "malformed item: {}", e.what());
+  }
 }
 
 }  // namespace
+
+pipeline::Result<nba_services::FeedItems> items_from_json(std::string_view feed, const nlohmann::json& items) {
+  if (feed == "nbac_schedule") return typed_items<nba::Game>(items);
+  if (feed == "nbac_injury_report") return typed_items<nba::InjuryEntry>(items);
+  if (feed == "odds_api_player_points_props") return typed_items<nba::PlayerProp>(items);
+  if (feed == "odds_api_game_lines") return typed_items<nba::GameLine>(items);
+  for (const auto& f : feeds())
+    if (f == feed) return typed_items<nba::BoxScore>(items);
+  return pipeline::fail(pipeline::ErrorCode::kInvalidArgument, "unknown feed '{}'", feed);
+}
 
 Scraper::Scraper(nba_services::ServiceContext& ctx, std::string feed)
     : Processor(ctx.processor_services(), scraper_config(ctx, feed)), ctx_(ctx), feed_(std::move(feed)) {}
 
 pipeline::Result<pipeline::ProcessResult> Scraper::process(const pipeline::ProcessRequest& request) {
-  auto [payload, items] = fetch(ctx_.season, feed_, request.date, ctx_.clock.now());
+  auto fetched = fetch(ctx_.season, feed_, request.date, ctx_.clock.now());
+  const auto items = static_cast<std::int64_t>(std::visit([](const auto& v) { return v.size(); }, fetched));
   const auto dir = ctx_.data_dir / feed_ / request.date.to_string();
   const auto file = dir / fmt::format("w{}.json", request.wave);
-  std::error_code ec;
-  std::filesystem::create_directories(dir, ec);
-  if (ec) return pipeline::fail(pipeline::ErrorCode::kUnavailable, "cannot create {}: {}", dir.string(), ec.message());
-  {
+  if (ctx_.scraped_in_memory != nullptr) {
+    ctx_.scraped_in_memory->put(file, std::move(fetched));
+  } else {
+    std::error_code ec;
+    std::filesystem::create_directories(dir, ec);
+    if (ec) return pipeline::fail(pipeline::ErrorCode::kUnavailable, "cannot create {}: {}", dir.string(), ec.message());
+    const nlohmann::json payload{{"feed", feed_},
+                                 {"game_date", request.date.to_string()},
+                                 {"items", std::visit([](const auto& v) { return nlohmann::json(v); }, fetched)}};
     std::ofstream out(file, std::ios::trunc);
     out << payload.dump();
     if (!out) return pipeline::fail(pipeline::ErrorCode::kUnavailable, "cannot write {}", file.string());

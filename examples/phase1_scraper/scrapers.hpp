@@ -3,7 +3,8 @@
 /// Phase 1 of the example pipeline: one scraper per feed of the synthetic season. A scraper
 /// writes what the "source" publishes at the current (simulated) time to a file
 /// `<data_dir>/<feed>/<date>/w<wave>.json` and completes with `metadata.feed` and
-/// `metadata.file`, the way the seeds' scrapers write to GCS and publish the path.
+/// `metadata.file`, the way the seeds' scrapers write to GCS and publish the path (or keeps
+/// it in `ServiceContext::scraped_in_memory` under that path when the context has one).
 
 #include <memory>
 #include <string>
@@ -26,6 +27,10 @@ std::string scraper_name(std::string_view feed);
 /// Eastern during standard time, i.e. 19:00 UTC on the game date. The injury scraper
 /// publishes the updated report from then on.
 pipeline::TimePoint injury_update_time(pipeline::CalendarDate date);
+
+/// The items of a scraped file of `feed` (its "items" array) as the scraper had them.
+/// **Errors:** `kInvalidArgument` for an unknown feed or an item of the wrong shape.
+pipeline::Result<nba_services::FeedItems> items_from_json(std::string_view feed, const nlohmann::json& items);
 
 /// A scraper: its step fetches (generates) the feed for the date as of the clock's now and
 /// writes the file. Idempotent: the same (date, wave) rewrites the same file.

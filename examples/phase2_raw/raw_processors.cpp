@@ -1,6 +1,7 @@
 #include "phase2_raw/raw_processors.hpp"
 
 #include <fstream>
+#include <variant>
 
 #include "phase1_scraper/scrapers.hpp"
 
@@ -54,7 +55,8 @@ struct Rows {
   std::vector<Row> rows;
 };
 
-Rows build_rows(const std::string& table, const nlohmann::json& items, const std::string& date,
+// `items` holds the feed's type (std::bad_variant_access otherwise).
+Rows build_rows(const std::string& table, const nba_services::FeedItems& items, const std::string& date,
                 const pipeline::EntityFilter& wanted, nba_services::Written& written) {
   Rows out;
   auto keep = [&](std::string_view kind, const std::string& id, std::initializer_list<std::pair<std::string_view, std::string>> also = {}) {
@@ -65,15 +67,13 @@ Rows build_rows(const std::string& table, const nlohmann::json& items, const std
   };
   if (table == "nbac_schedule") {
     out.columns = {"game_date", "game_id", "home_team_abbr", "away_team_abbr", "start_time_et", "arena"};
-    for (const auto& j : items) {
-      auto g = j.get<nba::Game>();
+    for (const auto& g : std::get<std::vector<nba::Game>>(items)) {
       if (keep("games", g.game_id))
         out.rows.push_back({T(date), T(g.game_id), T(g.home), T(g.away), T(g.start_time_et), T(g.arena)});
     }
   } else if (table == "nbac_injury_report") {
     out.columns = {"game_date", "player_lookup", "team_abbr", "status", "reason"};
-    for (const auto& j : items) {
-      auto e = j.get<nba::InjuryEntry>();
+    for (const auto& e : std::get<std::vector<nba::InjuryEntry>>(items)) {
       // A player's changed status also changes their team's injury picture.
       if (keep("players", e.player_id, {{"teams", e.team}}))
         out.rows.push_back({T(date), T(e.player_id), T(e.team), T(std::string(nba::to_string(e.status))), T(e.reason)});
@@ -81,8 +81,7 @@ Rows build_rows(const std::string& table, const nlohmann::json& items, const std
   } else if (table == "odds_api_player_points_props") {
     out.columns = {"game_date", "game_id", "player_lookup", "bookmaker", "team_abbr", "points_line", "over_price",
                    "under_price"};
-    for (const auto& j : items) {
-      auto p = j.get<nba::PlayerProp>();
+    for (const auto& p : std::get<std::vector<nba::PlayerProp>>(items)) {
       if (keep("players", p.player_id))
         out.rows.push_back({T(date), T(p.game_id), T(p.player_id), T(p.bookmaker), T(p.team), Value(p.points_line),
                             I(p.over_price), I(p.under_price)});
@@ -90,8 +89,7 @@ Rows build_rows(const std::string& table, const nlohmann::json& items, const std
   } else if (table == "odds_api_game_lines") {
     out.columns = {"game_date", "game_id", "bookmaker", "home_team_abbr", "away_team_abbr", "spread_home", "total",
                    "home_moneyline", "away_moneyline"};
-    for (const auto& j : items) {
-      auto l = j.get<nba::GameLine>();
+    for (const auto& l : std::get<std::vector<nba::GameLine>>(items)) {
       if (keep("games", l.game_id))
         out.rows.push_back({T(date), T(l.game_id), T(l.bookmaker), T(l.home), T(l.away), Value(l.spread_home),
                             Value(l.total), I(l.home_moneyline), I(l.away_moneyline)});
@@ -99,8 +97,7 @@ Rows build_rows(const std::string& table, const nlohmann::json& items, const std
   } else if (table == "nbac_scoreboard_v2") {
     out.columns = {"game_date", "game_id", "home_team_abbr", "away_team_abbr", "home_score", "away_score", "periods",
                    "game_status"};
-    for (const auto& j : items) {
-      auto b = j.get<nba::BoxScore>();
+    for (const auto& b : std::get<std::vector<nba::BoxScore>>(items)) {
       if (keep("games", b.game.game_id))
         out.rows.push_back({T(date), T(b.game.game_id), T(b.game.home), T(b.game.away), I(b.home_points),
                             I(b.away_points), I(b.periods), T("final")});
@@ -111,8 +108,7 @@ Rows build_rows(const std::string& table, const nlohmann::json& items, const std
                        "fta", "oreb", "dreb", "rebounds", "assists", "steals", "blocks", "turnovers", "fouls",
                        "plus_minus"} +
                   kZoneCols;
-    for (const auto& j : items) {
-      auto b = j.get<nba::BoxScore>();
+    for (const auto& b : std::get<std::vector<nba::BoxScore>>(items)) {
       for (const auto& p : b.players) {
         if (!keep("players", p.player_id)) continue;
         Row r{T(date), T(p.game_id), T(p.player_id), T(p.player_name), T(p.team), T(p.opponent), I(p.home),
@@ -126,8 +122,7 @@ Rows build_rows(const std::string& table, const nlohmann::json& items, const std
   } else if (table == "bdl_player_boxscores") {
     out.columns = {"game_date", "game_id",  "player_lookup", "team_abbr", "minutes", "points",
                    "rebounds",  "assists",  "steals",        "blocks",    "turnovers"};
-    for (const auto& j : items) {
-      auto b = j.get<nba::BoxScore>();
+    for (const auto& b : std::get<std::vector<nba::BoxScore>>(items)) {
       for (const auto& p : b.players)
         if (p.minutes > 0 && keep("players", p.player_id))  // balldontlie lists only players who played
           out.rows.push_back({T(date), T(p.game_id), T(p.player_id), T(p.team), I(p.minutes), I(p.points), I(p.reb),
@@ -138,8 +133,7 @@ Rows build_rows(const std::string& table, const nlohmann::json& items, const std
                        "fg3m", "fg3a", "ftm", "fta", "oreb", "dreb", "rebounds", "assists", "steals", "blocks",
                        "turnovers", "fouls", "possessions"} +
                   kZoneCols;
-    for (const auto& j : items) {
-      auto b = j.get<nba::BoxScore>();
+    for (const auto& b : std::get<std::vector<nba::BoxScore>>(items)) {
       for (const auto* t : {&b.home_totals, &b.away_totals}) {
         if (!keep("teams", t->team)) continue;
         Row r{T(date), T(t->game_id), T(t->team), T(t->opponent), I(t->home), I(t->points), I(t->fgm), I(t->fga),
@@ -159,36 +153,35 @@ Rows build_rows(const std::string& table, const nlohmann::json& items, const std
 RawProcessor::RawProcessor(nba_services::ServiceContext& ctx, std::string table, pipeline::ChangeDetector* detector)
     : WarehouseProcessor(ctx, raw_config(ctx, table), detector), scraper_(phase1::scraper_name(table)) {}
 
-pipeline::Result<nlohmann::json> RawProcessor::load_items(const pipeline::Message* trigger) const {
+pipeline::Result<std::shared_ptr<const nba_services::FeedItems>> RawProcessor::load_items(
+    const pipeline::Message* trigger) const {
   if (!trigger || !trigger->metadata.is_object() || !trigger->metadata.contains("file") ||
       !trigger->metadata["file"].is_string())
     return pipeline::fail(pipeline::ErrorCode::kInvalidArgument, "{} needs a trigger naming the scraped file",
                           config().name);
   const auto path = trigger->metadata["file"].get<std::string>();
+  if (ctx_.scraped_in_memory != nullptr)
+    if (auto held = ctx_.scraped_in_memory->find(path)) return held;
   std::ifstream in(path);
   if (!in) return pipeline::fail(pipeline::ErrorCode::kNotFound, "scraped file {} cannot be read", path);
   auto j = nlohmann::json::parse(in, nullptr, false);
   if (j.is_discarded() || !j.contains("items") || !j["items"].is_array())
     return pipeline::fail(pipeline::ErrorCode::kInvalidArgument, "scraped file {} is not a feed payload", path);
-  return std::move(j["items"]);
+  auto items = phase1::items_from_json(config().name, j["items"]);
+  if (!items) return pipeline::fail(items.error().with("file", path));
+  return std::make_shared<const nba_services::FeedItems>(std::move(*items));
 }
 
 pipeline::Result<std::vector<pipeline::EntitySnapshot>> RawProcessor::snapshot_for(pipeline::CalendarDate,
                                                                                    const pipeline::Message* trigger) {
   auto items = load_items(trigger);
   if (!items) return pipeline::fail(items.error());
+  const auto* report = std::get_if<std::vector<nba::InjuryEntry>>(items->get());
+  if (report == nullptr) return pipeline::fail(pipeline::ErrorCode::kInvalidArgument, "{}: not an injury report", config().name);
   std::vector<pipeline::EntitySnapshot> out;
-  try {
-    for (const auto& j : *items) {
-      auto e = j.get<nba::InjuryEntry>();
-      out.push_back({e.player_id,
-                     {{"team_abbr", e.team},
-                      {"injury_status", std::string(nba::to_string(e.status))},
-                      {"reason", e.reason}}});
-    }
-  } catch (const std::exception& ex) {
-    return pipeline::fail(pipeline::ErrorCode::kInvalidArgument, "injury report is malformed: {}", ex.what());
-  }
+  for (const auto& e : *report)
+    out.push_back({e.player_id,
+                   {{"team_abbr", e.team}, {"injury_status", std::string(nba::to_string(e.status))}, {"reason", e.reason}}});
   return out;
 }
 
@@ -198,9 +191,9 @@ pipeline::Result<pipeline::ProcessResult> RawProcessor::process(const pipeline::
   nba_services::Written written;
   Rows rows;
   try {
-    rows = build_rows(config().name, *items, request.date.to_string(), request.filter(), written);
-  } catch (const std::exception& ex) {
-    return pipeline::fail(pipeline::ErrorCode::kInvalidArgument, "{}: malformed item: {}", config().name, ex.what());
+    rows = build_rows(config().name, **items, request.date.to_string(), request.filter(), written);
+  } catch (const std::bad_variant_access&) {
+    return pipeline::fail(pipeline::ErrorCode::kInvalidArgument, "{}: the scraped items are of another feed", config().name);
   }
   if (!rows.rows.empty()) PIPELINE_TRY(ctx_.warehouse.upsert(config().name, rows.columns, rows.rows));
   return result_of(request, written);

@@ -34,7 +34,9 @@ class RawProcessor final : public nba_services::WarehouseProcessor {
                                                                        const pipeline::Message* trigger) override;
 
  private:
-  pipeline::Result<nlohmann::json> load_items(const pipeline::Message* trigger) const;
+  /// The items of the scraped file the trigger names: from `ServiceContext::scraped_in_memory`
+  /// when it holds them, else read from the file.
+  pipeline::Result<std::shared_ptr<const nba_services::FeedItems>> load_items(const pipeline::Message* trigger) const;
   std::string scraper_;
 };
 

@@ -214,7 +214,7 @@ class UpcomingPlayerGameContext final : public nba_services::WarehouseProcessor 
     if (!lines) return pipeline::fail(lines.error());
     // Recent form from earlier summaries (nothing before the first processed date).
     auto history = ctx_.warehouse.read_range("player_game_summary", req.date.plus_days(-30), req.date.plus_days(-1),
-                                             *filter);
+                                             *filter, {"player_lookup", "points", "minutes"});
     if (!history) return pipeline::fail(history.error());
     std::map<std::string, std::vector<std::pair<double, double>>> form;  // player -> (points, minutes), by date
     for (std::size_t i = 0; i < history->size(); ++i)

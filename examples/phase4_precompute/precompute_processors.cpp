@@ -30,12 +30,14 @@ pipeline::ProcessorConfig config_of(const nba_services::ServiceContext& ctx, std
                                         std::move(kind));
 }
 
-// The rows of `table` in the window ending at the date, grouped by `column`, in date order.
+// The rows of `table` in the window ending at the date, grouped by `column`, in date order:
+// `column` and the `values` the caller uses.
 using Groups = std::map<std::string, std::vector<std::size_t>>;
 pipeline::Result<std::pair<nba::RowSet, Groups>> window(nba::Warehouse& wh, std::string_view table,
-                                                        pipeline::CalendarDate date, std::string_view column,
-                                                        const nba::Filter& filter) {
-  auto rows = wh.read_range(table, date.plus_days(-(kWindowDays - 1)), date, filter);
+                                                        pipeline::CalendarDate date, const std::string& column,
+                                                        const nba::Filter& filter, std::vector<std::string> values) {
+  values.push_back(column);
+  auto rows = wh.read_range(table, date.plus_days(-(kWindowDays - 1)), date, filter, values);
   if (!rows) return pipeline::fail(rows.error());
   Groups groups;
   for (std::size_t i = 0; i < rows->size(); ++i) groups[as_text(rows->at(i, column))].push_back(i);
@@ -67,7 +69,8 @@ class PlayerDailyCache final : public nba_services::WarehouseProcessor {
   pipeline::Result<pipeline::ProcessResult> process(const pipeline::ProcessRequest& req) override {
     auto filter = read_filter(req, "player_lookup");
     if (!filter) return pipeline::fail(filter.error());
-    auto w = window(ctx_.warehouse, "player_game_summary", req.date, "player_lookup", *filter);
+    auto w = window(ctx_.warehouse, "player_game_summary", req.date, "player_lookup", *filter,
+                    {"team_abbr", "points", "minutes", "usage_rate", "rebounds", "assists"});
     if (!w) return pipeline::fail(w.error());
     const auto& [rows, groups] = *w;
     const std::vector<std::string> columns{"game_date", "player_lookup", "team_abbr", "games_played",
@@ -105,7 +108,8 @@ class PlayerShotZoneAnalysis final : public nba_services::WarehouseProcessor {
   pipeline::Result<pipeline::ProcessResult> process(const pipeline::ProcessRequest& req) override {
     auto filter = read_filter(req, "player_lookup");
     if (!filter) return pipeline::fail(filter.error());
-    auto w = window(ctx_.warehouse, "player_game_summary", req.date, "player_lookup", *filter);
+    auto w = window(ctx_.warehouse, "player_game_summary", req.date, "player_lookup", *filter,
+                    {"rim_fgm", "rim_fga", "paint_fgm", "paint_fga", "mid_fgm", "mid_fga", "fg3m", "fg3a"});
     if (!w) return pipeline::fail(w.error());
     const auto& [rows, groups] = *w;
     const std::vector<std::string> columns{"game_date", "player_lookup", "games_in_sample", "rim_rate", "paint_rate",
@@ -151,7 +155,9 @@ class TeamDefenseZoneAnalysis final : public nba_services::WarehouseProcessor {
   pipeline::Result<pipeline::ProcessResult> process(const pipeline::ProcessRequest& req) override {
     auto filter = read_filter(req, "team_abbr");
     if (!filter) return pipeline::fail(filter.error());
-    auto w = window(ctx_.warehouse, "team_defense_game_summary", req.date, "team_abbr", *filter);
+    auto w = window(ctx_.warehouse, "team_defense_game_summary", req.date, "team_abbr", *filter,
+                    {"opp_rim_fgm", "opp_rim_fga", "opp_paint_fgm", "opp_paint_fga", "opp_mid_fgm", "opp_mid_fga",
+                     "opp_fg3m", "opp_fg3a", "points_allowed", "defensive_rating"});
     if (!w) return pipeline::fail(w.error());
     const auto& [rows, groups] = *w;
     const std::vector<std::string> columns{"game_date",     "team_abbr",          "games_in_sample",

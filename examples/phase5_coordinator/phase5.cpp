@@ -94,31 +94,56 @@ Result<Prediction> WarehousePhase5::compute(CalendarDate date, const std::string
   return p;
 }
 
-Status WarehousePhase5::predict(const pipeline::PredictionWork& work) {
+Status WarehousePhase5::predict(const pipeline::PredictionWork& work) { return predict_all({work}).front(); }
+
+std::vector<Status> WarehousePhase5::predict_all(const std::vector<pipeline::PredictionWork>& work) {
   std::lock_guard lock(mu_);
-  auto p = compute(work.game_date, work.entity);
-  if (!p) return pipeline::fail(p.error());
-  const std::string date = work.game_date.to_string();
-  return warehouse_.in_transaction([&]() -> Status {
-    PIPELINE_TRY(warehouse_.upsert(
-        "player_prop_prediction_versions",
-        {"game_date", "player_lookup", "system_id", "version", "batch_id", "game_id", "predicted_points", "points_line",
-         "recommendation", "confidence"},
-        {{date, p->player_lookup, std::string(kSystemId), work.version, work.batch_id, p->game_id, p->predicted_points,
-          p->points_line, p->recommendation, p->confidence}}));
-    auto top = warehouse_.query(
-        "SELECT MAX(version) AS v FROM player_prop_prediction_versions WHERE game_date = ? AND player_lookup = ? "
-        "AND system_id = ?",
-        {date, p->player_lookup, std::string(kSystemId)});
-    if (!top) return pipeline::fail(top.error());
-    if (as_int(top->at(0, "v")) > work.version) return pipeline::ok();  // a newer version is current
+  std::vector<Status> out(work.size(), pipeline::ok());
+  const std::string sys(kSystemId);
+  auto written = warehouse_.in_transaction([&]() -> Status {
+    std::vector<std::vector<Value>> versions;
+    std::vector<Prediction> predictions(work.size());
+    for (std::size_t i = 0; i < work.size(); ++i) {
+      auto p = compute(work[i].game_date, work[i].entity);
+      if (!p) {
+        out[i] = pipeline::fail(p.error());
+        continue;
+      }
+      predictions[i] = std::move(*p);
+      const Prediction& q = predictions[i];
+      versions.push_back({work[i].game_date.to_string(), q.player_lookup, sys, work[i].version, work[i].batch_id,
+                          q.game_id, q.predicted_points, q.points_line, q.recommendation, q.confidence});
+    }
+    if (versions.empty()) return pipeline::ok();
+    PIPELINE_TRY(warehouse_.upsert("player_prop_prediction_versions",
+                                   {"game_date", "player_lookup", "system_id", "version", "batch_id", "game_id",
+                                    "predicted_points", "points_line", "recommendation", "confidence"},
+                                   versions));
+    // Each stored version becomes current unless a newer one is already stored.
+    std::vector<std::vector<Value>> current;
+    for (std::size_t i = 0; i < work.size(); ++i) {
+      if (!out[i]) continue;
+      const std::string date = work[i].game_date.to_string();
+      const Prediction& q = predictions[i];
+      auto top = warehouse_.query(
+          "SELECT MAX(version) AS v FROM player_prop_prediction_versions WHERE game_date = ? AND player_lookup = ? "
+          "AND system_id = ?",
+          {date, q.player_lookup, sys});
+      if (!top) return pipeline::fail(top.error());
+      if (as_int(top->at(0, "v")) > work[i].version) continue;
+      current.push_back({date, q.player_lookup, sys, q.game_id, q.predicted_points, q.points_line, q.recommendation,
+                         q.confidence, fmt::format("{}/v{}", work[i].batch_id, work[i].version)});
+    }
+    if (current.empty()) return pipeline::ok();
     return warehouse_.upsert("player_prop_predictions",
                              {"game_date", "player_lookup", "system_id", "game_id", "predicted_points", "points_line",
                               "recommendation", "confidence", "source_hash"},
-                             {{date, p->player_lookup, std::string(kSystemId), p->game_id, p->predicted_points,
-                               p->points_line, p->recommendation, p->confidence,
-                               fmt::format("{}/v{}", work.batch_id, work.version)}});
+                             current);
   });
+  if (!written)
+    for (auto& st : out)
+      if (st) st = pipeline::fail(written.error());
+  return out;
 }
 
 }  // namespace nba::phase5

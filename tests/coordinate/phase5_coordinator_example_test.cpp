@@ -103,5 +103,33 @@ TEST(Phase5Example, BatchWritesRealPredictionRowsAndIncrementalKeepsHistory) {
   EXPECT_EQ((*phase5)->predicted(kDay)->at("player04"), 1);
 }
 
+TEST(Phase5Example, PredictAllStoresTheBatchTogetherAndTheHighestVersionStaysCurrent) {
+  Warehouse w(2);
+  auto phase5 = nba::phase5::WarehousePhase5::create(*w.wh);
+  ASSERT_TRUE(phase5) << phase5.error().to_string();
+  // Version 2 of player00 comes before version 1 of it; "nobody" has no features.
+  const std::vector<PredictionWork> work{{"b1", kDay, "player00", 0, 2, "incremental"},
+                                         {"b1", kDay, "nobody", 1, 1, "batch"},
+                                         {"b1", kDay, "player00", 1, 1, "batch"},
+                                         {"b1", kDay, "player01", 1, 1, "batch"}};
+  const auto stored = (*phase5)->predict_all(work);
+  ASSERT_EQ(stored.size(), 4u);
+  EXPECT_TRUE(stored[0]);
+  ASSERT_FALSE(stored[1]);
+  EXPECT_EQ(stored[1].error().code, ErrorCode::kNotFound);
+  EXPECT_TRUE(stored[2]);
+  EXPECT_TRUE(stored[3]);
+  EXPECT_EQ(w.wh->count_rows("player_prop_prediction_versions", kDay).value(), 3);
+  EXPECT_EQ(w.wh->count_rows("player_prop_predictions", kDay).value(), 2);
+  auto current = w.wh->query("SELECT source_hash FROM player_prop_predictions WHERE player_lookup = ?",
+                             {std::string("player00")});
+  ASSERT_TRUE(current);
+  EXPECT_EQ(nba::as_text(current->at(0, "source_hash")), "b1/v2");
+  // The same batch again changes nothing (idempotent upserts).
+  for (const auto& st : (*phase5)->predict_all(work)) (void)st;
+  EXPECT_EQ(w.wh->count_rows("player_prop_prediction_versions", kDay).value(), 3);
+  EXPECT_EQ(w.wh->count_rows("player_prop_predictions", kDay).value(), 2);
+}
+
 }  // namespace phase5_coordinator_example_test
 }  // namespace pipeline

@@ -81,4 +81,20 @@ TEST(Backfill, EveryDateRunsThroughPhaseFiveWithOneCompleteBatch) {
   EXPECT_EQ(r["phase5"]["batches_refused"], 0);
 }
 
+TEST(Backfill, WithoutAWorkDirEverythingStaysInMemoryWithTheSameResults) {
+  WorkDir dir;
+  pipeline::MemoryStateStore files_store, memory_store;
+  const json with_files = backfill(files_store, dir.path, 0);
+  const json in_memory = backfill(memory_store, {}, 0);
+  EXPECT_EQ(with_files["warehouse"], (dir.path / "warehouse.db").string());
+  EXPECT_EQ(in_memory["warehouse"], std::string(demo::kMemoryWarehouse));
+  EXPECT_EQ(in_memory["scraped"], "memory");
+  EXPECT_EQ(in_memory["phase5"], with_files["phase5"]);
+  ASSERT_EQ(in_memory["days"].size(), 3u);
+  for (std::size_t i = 0; i < 3; ++i) {
+    EXPECT_EQ(in_memory["days"][i]["summary"]["tables"], with_files["days"][i]["summary"]["tables"]) << i;
+    EXPECT_EQ(in_memory["days"][i]["summary"]["phase5"], with_files["days"][i]["summary"]["phase5"]) << i;
+  }
+}
+
 }  // namespace backfill_test

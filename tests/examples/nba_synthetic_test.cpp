@@ -294,6 +294,23 @@ TEST(NbaSyntheticWarehouse, RejectsUnknownTablesAndColumns) {
   EXPECT_FALSE(wrong_arity);
 }
 
+TEST(NbaSyntheticWarehouse, RangeReadsOnlyTheNamedColumnsOfTheTable) {
+  auto wh = nba::Warehouse::open(":memory:");
+  ASSERT_TRUE(wh);
+  const auto d = date("2025-11-18");
+  ASSERT_TRUE(wh->upsert("nbac_schedule", {"game_date", "game_id", "arena"},
+                         {{d.plus_days(-1).to_string(), std::string("g1"), std::string("A")},
+                          {d.to_string(), std::string("g2"), std::string("B")}}));
+  auto rows = wh->read_range("nbac_schedule", d.plus_days(-1), d, {}, {"game_id", "arena"});
+  ASSERT_TRUE(rows) << rows.error().to_string();
+  EXPECT_EQ(rows->columns, (std::vector<std::string>{"game_id", "arena"}));
+  ASSERT_EQ(rows->size(), 2u);
+  EXPECT_EQ(nba::as_text(rows->at(1, "arena")), "B");
+  auto unknown = wh->read_range("nbac_schedule", d, d, {}, {"game_id", "arena; DROP TABLE nbac_schedule"});
+  ASSERT_FALSE(unknown);
+  EXPECT_EQ(unknown.error().code, pipeline::ErrorCode::kInvalidArgument);
+}
+
 TEST(NbaSyntheticWarehouse, FailedTransactionRollsBack) {
   auto wh = nba::Warehouse::open(":memory:");
   ASSERT_TRUE(wh);

@@ -30,7 +30,8 @@ struct Options {
   int days = 0;
   int stop_after = 0;  ///< Stop after running this many dates (simulates an interruption).
   std::string store = "memory";
-  std::string work_dir;  ///< Warehouse and scraped files; empty: a fresh temporary directory.
+  std::string work_dir;  ///< Warehouse and scraped files; empty: a fresh directory (none with the memory store).
+  std::string warehouse;  ///< "memory" | PATH; empty: work_dir/warehouse.db, or memory when there is no work_dir.
   bool json = false;
 };
 
@@ -95,15 +96,27 @@ int run(const Options& opts) {
                                                                        : pipelinectl::kExitFailed;
   }
 
-  std::filesystem::path work_dir = opts.work_dir;
-  if (work_dir.empty())
-    work_dir = std::filesystem::temp_directory_path() / fmt::format("pipelinectl-backfill-{}", ::getpid());
-  std::error_code ec;
-  std::filesystem::create_directories(work_dir, ec);
-  if (ec) {
-    std::fprintf(stderr, "pipelinectl backfill: --work-dir %s: %s\n", work_dir.string().c_str(),
-                 ec.message().c_str());
+  // A memory store keeps nothing, so by default neither does the run: the warehouse and the
+  // scraped payloads stay in memory (the output says so). A durable store gets its files
+  // in --work-dir (a fresh directory by default), so a re-run can resume.
+  const bool memory_store = pipelinectl::parse_store_uri(opts.store)->kind == pipelinectl::StoreUri::Kind::kMemory;
+  if (opts.warehouse == "memory" && !memory_store) {
+    std::fprintf(stderr,
+                 "pipelinectl backfill: --warehouse memory loses the data tables a resumed run reads; "
+                 "use it with --store memory, or give a file\n");
     return pipelinectl::kExitUsage;
+  }
+  std::filesystem::path work_dir = opts.work_dir;
+  if (work_dir.empty() && !memory_store)
+    work_dir = std::filesystem::temp_directory_path() / fmt::format("pipelinectl-backfill-{}", ::getpid());
+  if (!work_dir.empty()) {
+    std::error_code ec;
+    std::filesystem::create_directories(work_dir, ec);
+    if (ec) {
+      std::fprintf(stderr, "pipelinectl backfill: --work-dir %s: %s\n", work_dir.string().c_str(),
+                   ec.message().c_str());
+      return pipelinectl::kExitUsage;
+    }
   }
 
   // The tool's own elapsed time (what the operator waits), not pipeline time.
@@ -115,6 +128,7 @@ int run(const Options& opts) {
   b.to = to;
   b.store = store->get();
   b.work_dir = work_dir;
+  b.warehouse = opts.warehouse == "memory" ? std::string(demo::kMemoryWarehouse) : opts.warehouse;
   b.stop_after = opts.stop_after;
   b.progress = [&](int index, int, pipeline::CalendarDate date, bool skipped) {
     progress.update(index, date, skipped, elapsed());
@@ -129,16 +143,19 @@ int run(const Options& opts) {
   auto& r = *result;
   r["seconds"] = seconds;
   r["store"] = opts.store;
-  r["work_dir"] = work_dir.string();
+  r["work_dir"] = work_dir.empty() ? nlohmann::json() : nlohmann::json(work_dir.string());
+  if (r["warehouse"] == std::string(demo::kMemoryWarehouse)) r["warehouse"] = "memory";
   if (opts.json) {
     std::printf("%s\n", r.dump(2).c_str());
   } else {
     std::printf("%s\n",
                 fmt::format("backfill {} .. {}: {} dates, {} ran, {} skipped (already complete), {} remaining in {:.2f}s{}\n"
+                            "  store {}, warehouse {}, scraped files {}\n"
                             "  phase 5: {} batches complete, {} refused, {} predictions",
                             *from, to, r["dates"].get<int>(), r["ran"].get<int>(), r["skipped"].get<int>(),
                             r["remaining"].get<int>(), seconds,
-                            r["interrupted"].get<bool>() ? " (stopped early: re-run to finish)" : "",
+                            r["interrupted"].get<bool>() ? " (stopped early: re-run to finish)" : "", opts.store,
+                            r["warehouse"].get<std::string>(), r["scraped"].get<std::string>(),
                             r["phase5"]["batches_complete"].get<std::int64_t>(),
                             r["phase5"]["batches_refused"].get<std::int64_t>(),
                             r["phase5"]["predictions"].get<std::int64_t>())
@@ -163,7 +180,11 @@ const pipelinectl::Registrar kRegistrar{
            ->check(CLI::NonNegativeNumber);
        sub.add_option("--store", opts->store, "memory | sqlite:PATH")->capture_default_str();
        sub.add_option("--work-dir", opts->work_dir,
-                      "Directory for the warehouse and scraped files (keep it to resume; default: a fresh one)");
+                      "Directory for the warehouse and scraped files (keep it to resume; default: a fresh one, "
+                      "none with --store memory: everything stays in memory)");
+       sub.add_option("--warehouse", opts->warehouse,
+                      "memory | PATH: the SQLite warehouse of the data tables (default: WORK_DIR/warehouse.db, "
+                      "memory with --store memory and no --work-dir)");
        sub.add_flag("--json", opts->json, "Machine output on stdout");
        return [opts] { return run(*opts); };
      }}};
