@@ -156,10 +156,9 @@ struct Demo {
   nba::Warehouse& warehouse;
   nba_services::WarehouseDependencySource source{warehouse};
   pipeline::DependencyChecker dependencies{clock, source};
-  nba_services::ScrapedPayloads scraped;  // the day's payloads when no data_dir is given
-  nba_services::ServiceContext ctx{*opt.store, clock,  history,  dependencies, bus,
-                                   warehouse,  season, opt.data_dir, &metrics, {},
-                                   opt.data_dir.empty() ? &scraped : nullptr};
+  nba_services::ScrapedPayloads scraped;  // the day's scraped items (also in files with a data_dir)
+  nba_services::ServiceContext ctx{*opt.store, clock,  history,      dependencies, bus,     warehouse,
+                                   season,     opt.data_dir, &metrics, {},  &scraped};
   pipeline::OutboxRelay relay{*opt.store, bus, clock, relay_options()};
   std::vector<pipeline::Alert> alerts_seen;
   pipeline::AlertManager alerts{

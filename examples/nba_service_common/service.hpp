@@ -41,9 +41,9 @@ struct Topics {
 using FeedItems = std::variant<std::vector<nba::Game>, std::vector<nba::InjuryEntry>, std::vector<nba::PlayerProp>,
                                std::vector<nba::GameLine>, std::vector<nba::BoxScore>>;
 
-/// Scraped payloads held in memory, keyed by the path their file would have: what scrapers
-/// and raw processors use instead of files when a run keeps nothing on disk (a backfill over
-/// the memory store), so no payload is encoded, written, read back and decoded again.
+/// Scraped items held in memory, keyed by the path of their file: what raw processors in
+/// the scrapers' process read instead of decoding the file again, and all there is of a
+/// payload when a run keeps nothing on disk (a backfill over the memory store).
 ///
 /// **Thread safety:** every member may be called from any thread (one mutex).
 /// **Performance:** `put` moves the items in; `find` shares them without copying. Payloads
@@ -76,11 +76,13 @@ struct ServiceContext {
   pipeline::Transport& transport;
   nba::Warehouse& warehouse;
   const nba::Season& season;
-  std::filesystem::path data_dir;  ///< Where scrapers write their files (Phase 1 and 2).
+  std::filesystem::path data_dir;  ///< Where scrapers write their files (Phase 1 and 2); empty: no files.
   pipeline::MetricsSink* metrics = nullptr;
   Topics topics{};
-  /// When set, scrapers keep their payloads here instead of writing files under `data_dir`
-  /// (the completion still names the path), and raw processors look here first.
+  /// When set, scrapers also keep their items here (under the path the completion names,
+  /// written or not), and raw processors look here before reading the file: one process
+  /// running both phases skips writing-then-parsing, and the files (when `data_dir` is set)
+  /// still let another process, or a resumed run, read them.
   ScrapedPayloads* scraped_in_memory = nullptr;
 
   [[nodiscard]] pipeline::ProcessorServices processor_services() {

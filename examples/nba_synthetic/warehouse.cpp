@@ -401,6 +401,8 @@ pipeline::Result<Warehouse> Warehouse::open(const std::string& path) {
   sqlite3_busy_timeout(impl->db, 5000);
   PIPELINE_TRY(impl->exec("PRAGMA journal_mode=WAL"));
   PIPELINE_TRY(impl->exec("PRAGMA synchronous=NORMAL"));
+  // Rolling windows re-read the last weeks of the largest tables: keep them cached (64 MiB).
+  PIPELINE_TRY(impl->exec("PRAGMA cache_size=-65536"));
   Warehouse wh(std::move(impl));
   auto st = wh.in_transaction([&]() -> pipeline::Status {
     for (const auto& t : warehouse_tables()) PIPELINE_TRY(wh.create_table(t));

@@ -81,9 +81,7 @@ pipeline::Result<pipeline::ProcessResult> Scraper::process(const pipeline::Proce
   const auto items = static_cast<std::int64_t>(std::visit([](const auto& v) { return v.size(); }, fetched));
   const auto dir = ctx_.data_dir / feed_ / request.date.to_string();
   const auto file = dir / fmt::format("w{}.json", request.wave);
-  if (ctx_.scraped_in_memory != nullptr) {
-    ctx_.scraped_in_memory->put(file, std::move(fetched));
-  } else {
+  if (!ctx_.data_dir.empty()) {
     std::error_code ec;
     std::filesystem::create_directories(dir, ec);
     if (ec) return pipeline::fail(pipeline::ErrorCode::kUnavailable, "cannot create {}: {}", dir.string(), ec.message());
@@ -94,6 +92,7 @@ pipeline::Result<pipeline::ProcessResult> Scraper::process(const pipeline::Proce
     out << payload.dump();
     if (!out) return pipeline::fail(pipeline::ErrorCode::kUnavailable, "cannot write {}", file.string());
   }
+  if (ctx_.scraped_in_memory != nullptr) ctx_.scraped_in_memory->put(file, std::move(fetched));
   pipeline::ProcessResult r;
   r.record_count = items;
   r.status = items == 0 ? pipeline::CompletionStatus::kNoData : pipeline::CompletionStatus::kSuccess;

@@ -3,8 +3,9 @@
 /// Phase 1 of the example pipeline: one scraper per feed of the synthetic season. A scraper
 /// writes what the "source" publishes at the current (simulated) time to a file
 /// `<data_dir>/<feed>/<date>/w<wave>.json` and completes with `metadata.feed` and
-/// `metadata.file`, the way the seeds' scrapers write to GCS and publish the path (or keeps
-/// it in `ServiceContext::scraped_in_memory` under that path when the context has one).
+/// `metadata.file`, the way the seeds' scrapers write to GCS and publish the path (with no
+/// `data_dir`, no file; with `ServiceContext::scraped_in_memory`, the items are also kept
+/// there under that path).
 
 #include <memory>
 #include <string>
