@@ -14,7 +14,13 @@ cmake --build build/bench -j "$(nproc)" >build/bench.build.log 2>&1 || { tail -n
 for bin in build/bench/bench/bench_*; do
   name=$(basename "$bin")
   echo "== $name"
-  "$bin" --benchmark_filter="${BENCH_FILTER:-.}" --benchmark_out="bench/results/$name.json" \
+  # Keep the previous results of a binary the filter leaves out (it writes an empty file).
+  "$bin" --benchmark_filter="${BENCH_FILTER:-.}" --benchmark_out="bench/results/$name.json.new" \
     --benchmark_out_format=json --benchmark_counters_tabular=true
+  if [ -s "bench/results/$name.json.new" ]; then
+    mv "bench/results/$name.json.new" "bench/results/$name.json"
+  else
+    rm -f "bench/results/$name.json.new"
+  fi
 done
 python3 bench/summarize.py bench/results

@@ -6,8 +6,15 @@ import sys
 
 results = pathlib.Path(sys.argv[1] if len(sys.argv) > 1 else "bench/results")
 rows = []
+def load(path):
+    try:
+        return json.loads(path.read_text())
+    except json.JSONDecodeError:
+        return {}  # an interrupted run
+
+
 for path in sorted(results.glob("bench_*.json")):
-    data = json.loads(path.read_text())
+    data = load(path)
     for b in data.get("benchmarks", []):
         if b.get("run_type") == "aggregate" and b.get("aggregate_name") != "median":
             continue
@@ -25,7 +32,7 @@ for binary, name, t, extra in rows:
 # The comparisons the issues ask for, from the same run.
 by_name = {}
 for path in sorted(results.glob("bench_*.json")):
-    for b in json.loads(path.read_text()).get("benchmarks", []):
+    for b in load(path).get("benchmarks", []):
         if b.get("run_type") != "aggregate" or b.get("aggregate_name") == "median":
             by_name[b["name"].split("/real_time")[0]] = b["real_time"]
 sql = by_name.get("BM_ChangeDetector_SqliteLeftJoin/1000000")
