@@ -31,10 +31,7 @@ using Result = tl::expected<T, Error>;
 using Status = Result<void>;
 
 /// The success value of a `Status`.
-inline Status ok() {
-  Status s;  // default-initialized: `return {}` would first zero the whole Error storage
-  return s;
-}
+inline Status ok() { return {}; }
 
 /// An unexpected `Error` built from a code and a message, to return from a `Result` function.
 inline tl::unexpected<Error> fail(ErrorCode code, std::string message) {
