@@ -12,16 +12,15 @@
 //   MemoryTransport delivers inline (the pump-mode path). Threaded: a background relay
 //   (woken by notify) and one transport worker thread deliver it.
 #include <benchmark/benchmark.h>
-#include <stdlib.h>
 
 #include <algorithm>
 #include <atomic>
 #include <chrono>
-#include <filesystem>
 #include <memory>
 #include <string>
 #include <vector>
 
+#include "bench/bench_support.hpp"
 #include "pipeline/core/manual_clock.hpp"
 #include "pipeline/memory/memory_state_store.hpp"
 #include "pipeline/memory/memory_transport.hpp"
@@ -32,21 +31,7 @@
 
 namespace {
 
-class BenchDir {
- public:
-  BenchDir() {
-    std::string pattern = (std::filesystem::temp_directory_path() / "pipeline-obench-XXXXXX").string();
-    if (::mkdtemp(pattern.data()) != nullptr) path_ = pattern;
-  }
-  ~BenchDir() {
-    std::error_code ec;
-    if (!path_.empty()) std::filesystem::remove_all(path_, ec);
-  }
-  std::string file(const char* name) const { return (path_ / name).string(); }
-
- private:
-  std::filesystem::path path_;
-};
+using bench_support::BenchDir;
 
 pipeline::CompletionTrackerConfig phase3_config() { return pipeline::nba::tracker_presets().front(); }
 

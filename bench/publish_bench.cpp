@@ -12,6 +12,7 @@
 #include <benchmark/benchmark.h>
 #include <fmt/format.h>
 
+#include "bench/bench_support.hpp"
 #include "pipeline/core/manual_clock.hpp"
 #include "pipeline/core/message_codec.hpp"
 #include "pipeline/memory/memory_transport.hpp"
@@ -20,6 +21,8 @@
 #include "pipeline/publish/unified_publisher.hpp"
 
 namespace {
+
+using bench_support::NullTransport;
 
 using namespace pipeline;
 
@@ -42,16 +45,6 @@ Message typical_message(std::size_t i) {
 }
 
 /// A transport that accepts and discards, so the enqueue benchmark measures the caller.
-class NullTransport final : public Transport {
- public:
-  Status publish(std::string_view, OutgoingMessage) override { return ok(); }
-  Result<std::unique_ptr<Subscription>> subscribe(const SubscriptionConfig&, Handler) override {
-    return fail(ErrorCode::kFailedPrecondition, "no subscriptions");
-  }
-  Result<std::vector<DeadLetter>> dead_letters(std::string_view) override { return std::vector<DeadLetter>{}; }
-  Status replay_dead_letter(std::string_view, std::string_view) override { return fail(ErrorCode::kNotFound, "none"); }
-};
-
 // The caller's cost: validate, derive the stable id, move into the queue (encoding and
 // sending happen on the worker thread). Messages are built before timing.
 void BM_Publisher_Enqueue(benchmark::State& state) {

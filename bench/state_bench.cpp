@@ -2,12 +2,11 @@
 // memory and SQLite stores (SQLite at synchronous NORMAL and FULL).
 
 #include <benchmark/benchmark.h>
-#include <stdlib.h>
 
-#include <filesystem>
 #include <memory>
 #include <string>
 
+#include "bench/bench_support.hpp"
 #include "pipeline/core/manual_clock.hpp"
 #include "pipeline/memory/memory_state_store.hpp"
 #include "pipeline/orchestrate/outbox_relay.hpp"
@@ -15,39 +14,8 @@
 
 namespace {
 
-// A temporary directory on the real disk (so FULL pays its fsync), removed afterwards.
-class BenchDir {
- public:
-  BenchDir() {
-    std::string pattern = (std::filesystem::temp_directory_path() / "pipeline-bench-XXXXXX").string();
-    if (::mkdtemp(pattern.data()) != nullptr) path_ = pattern;
-  }
-  ~BenchDir() {
-    std::error_code ec;
-    if (!path_.empty()) std::filesystem::remove_all(path_, ec);
-  }
-  std::string file(const char* name) const { return (path_ / name).string(); }
-
- private:
-  std::filesystem::path path_;
-};
-
-class NullTransport final : public pipeline::Transport {
- public:
-  pipeline::Status publish(std::string_view, pipeline::OutgoingMessage) override {
-    ++published;
-    return pipeline::ok();
-  }
-  pipeline::Result<std::unique_ptr<pipeline::Subscription>> subscribe(const pipeline::SubscriptionConfig&,
-                                                                       pipeline::Handler) override {
-    return pipeline::fail(pipeline::ErrorCode::kFailedPrecondition, "bench transport");
-  }
-  pipeline::Result<std::vector<pipeline::DeadLetter>> dead_letters(std::string_view) override {
-    return std::vector<pipeline::DeadLetter>{};
-  }
-  pipeline::Status replay_dead_letter(std::string_view, std::string_view) override { return pipeline::ok(); }
-  std::size_t published = 0;
-};
+using bench_support::BenchDir;
+using bench_support::NullTransport;
 
 void single_row(benchmark::State& state, pipeline::StateStore& store) {
   std::size_t i = 0;
