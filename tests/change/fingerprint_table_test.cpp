@@ -1,9 +1,11 @@
 #include "pipeline/change/fingerprint_table.hpp"
 
+#include <algorithm>
 #include <map>
 #include <string>
 #include <vector>
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 namespace fingerprint_table_test {
@@ -118,6 +120,57 @@ TEST(FingerprintTable, DiffReadsAnySource) {
   EXPECT_EQ(d.added, std::vector<std::uint32_t>{2});
   ASSERT_EQ(d.removed.size(), 1u);
   EXPECT_EQ(d.removed[0], "gone");
+}
+
+// Several threads share the chunks of a large snapshot: the same answer as one thread, in
+// snapshot order, and a repeat split across chunks (so, maybe, across threads) is found.
+TEST(FingerprintTable, ThreadedDiffMatchesOneThreadAndFindsRepeatsAcrossChunks) {
+  constexpr std::size_t kStored = 300'000;
+  FingerprintTable t;
+  std::vector<std::string> ids;
+  for (std::size_t i = 0; i < kStored; ++i) {
+    ids.push_back(fmt::format("{}-{:07}", i % 3 == 0 ? "a-player-with-a-long-id" : "p", i));
+    t.insert(ids.back(), i);
+  }
+  std::vector<std::string_view> current;
+  std::vector<std::uint64_t> fps;
+  for (std::size_t i = 0; i < kStored; ++i) {
+    if (i % 1000 == 3) continue;  // removed
+    current.push_back(ids[i]);
+    fps.push_back(i % 777 == 5 ? 1 : i);  // changed
+  }
+  const std::vector<std::string> added{"new-a", "new-b-with-an-id-longer-than-fifteen"};
+  for (const auto& a : added) {
+    current.push_back(a);
+    fps.push_back(7);
+  }
+  const auto one = t.diff(current, fps, 1);
+  for (unsigned threads : {2u, 3u, 8u}) {
+    const auto many = t.diff(current, fps, threads);
+    EXPECT_EQ(many.added, one.added) << threads;
+    EXPECT_EQ(many.changed, one.changed) << threads;
+    EXPECT_EQ(many.unchanged, one.unchanged) << threads;
+    std::vector<std::string_view> a = many.removed, b = one.removed;
+    std::sort(a.begin(), a.end());
+    std::sort(b.begin(), b.end());
+    EXPECT_EQ(a, b) << threads;
+    EXPECT_FALSE(many.duplicate.has_value()) << threads;
+  }
+  EXPECT_EQ(one.added.size(), 2u);
+  EXPECT_EQ(one.removed.size(), kStored / 1000);
+  EXPECT_GT(one.changed.size(), 300u);
+
+  // A stored id repeated at both ends of the snapshot, and an added one likewise.
+  auto stored_twice = current;
+  stored_twice.push_back(current.front());
+  std::vector<std::uint64_t> fps2 = fps;
+  fps2.push_back(fps.front());
+  EXPECT_EQ(t.diff(stored_twice, fps2, 2).duplicate, std::optional<std::string_view>(current.front()));
+  auto added_twice = current;
+  added_twice.insert(added_twice.begin(), "new-a");
+  std::vector<std::uint64_t> fps3 = fps;
+  fps3.insert(fps3.begin(), 7);
+  EXPECT_EQ(t.diff(added_twice, fps3, 2).duplicate, std::optional<std::string_view>("new-a"));
 }
 
 }  // namespace fingerprint_table_test

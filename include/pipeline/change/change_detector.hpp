@@ -331,9 +331,9 @@ class ChangeDetector {
   /// **Errors:** `kInvalidArgument` for an invalid id or a repeated chosen field.
   [[nodiscard]] Result<std::vector<std::uint64_t>> fingerprint_all(std::span<const EntitySnapshot> snapshot) const {
     std::vector<std::uint64_t> out(snapshot.size());
-    const std::size_t parts = internal::parallel_parts(snapshot.size(), threads_);
-    std::vector<Status> status(parts);
-    internal::parallel_for(snapshot.size(), parts, [&](std::size_t part, std::size_t begin, std::size_t end) {
+    const auto plan = internal::parallel_plan(snapshot.size(), threads_);
+    std::vector<Status> status(plan.chunks);
+    internal::parallel_for(snapshot.size(), plan, [&](std::size_t, std::size_t part, std::size_t begin, std::size_t end) {
       std::string scratch;
       for (std::size_t i = begin; i < end; ++i) {
         if (!is_valid_entity_id(snapshot[i].id)) {

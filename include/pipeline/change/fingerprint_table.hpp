@@ -4,6 +4,7 @@
 /// of a current snapshot against them.
 
 #include <algorithm>
+#include <atomic>
 #include <bit>
 #include <concepts>
 #include <cstddef>
@@ -98,32 +99,45 @@ inline void prefetch([[maybe_unused]] const void* p) {
 #endif
 }
 
-/// How many parts `parallel_for` splits `n` items into: at most `threads`, and none
-/// smaller than 64k items (a thread costs more than it saves below that).
-inline std::size_t parallel_parts(std::size_t n, unsigned threads) {
+/// How `parallel_for` shares `n` items: `threads` threads (the caller's included) take
+/// `chunks` contiguous slices one at a time, so a thread that gets less CPU (a busy core)
+/// takes fewer slices instead of holding the others up.
+struct ParallelPlan {
+  std::size_t threads = 1;
+  std::size_t chunks = 1;
+};
+
+/// At most `threads` threads, none for fewer than 64k items each (a thread costs more than
+/// it saves below that), and about 8 slices per thread.
+inline ParallelPlan parallel_plan(std::size_t n, unsigned threads) {
   constexpr std::size_t kMinPart = 1u << 16;
   const std::size_t by_size = std::max<std::size_t>(1, n / kMinPart);
-  return std::clamp<std::size_t>(threads, 1, std::min<std::size_t>(by_size, 64));
+  const std::size_t t = std::clamp<std::size_t>(threads, 1, std::min<std::size_t>(by_size, 64));
+  return {t, t == 1 ? 1 : std::min(by_size, t * 8)};
 }
 
-/// Runs `f(part, begin, end)` over `parts` contiguous slices of [0, n): part 0 on the
-/// calling thread, the others on threads started here and joined before returning. If a
-/// thread cannot be started its part runs on the calling thread instead.
+/// Runs `f(worker, chunk, begin, end)` for every chunk of `plan.chunks` contiguous slices
+/// of [0, n): worker 0 is the calling thread, the others are threads started here and
+/// joined before returning; each worker takes the next unclaimed chunk, so one worker sees
+/// its chunks in increasing order. If a thread cannot be started, fewer workers share
+/// the chunks.
 template <class F>
-void parallel_for(std::size_t n, std::size_t parts, F&& f) {
-  auto bounds = [&](std::size_t p) { return n * p / parts; };
+void parallel_for(std::size_t n, ParallelPlan plan, F&& f) {
+  const std::size_t chunks = std::max<std::size_t>(1, plan.chunks);
+  std::atomic<std::size_t> next{0};
+  auto work = [&](std::size_t worker) {
+    for (std::size_t c = next.fetch_add(1); c < chunks; c = next.fetch_add(1)) f(worker, c, n * c / chunks, n * (c + 1) / chunks);
+  };
   std::vector<std::thread> workers;
-  std::vector<std::size_t> inline_parts;
-  for (std::size_t p = 1; p < parts; ++p) {
+  for (std::size_t w = 1; w < plan.threads; ++w) {
     try {
-      workers.emplace_back([&f, p, b = bounds(p), e = bounds(p + 1)] { f(p, b, e); });
+      workers.emplace_back(work, w);
     } catch (...) {
-      inline_parts.push_back(p);
+      break;  // the started workers and the caller take every chunk
     }
   }
-  f(std::size_t{0}, bounds(0), bounds(1));
-  for (auto p : inline_parts) f(p, bounds(p), bounds(p + 1));
-  for (auto& w : workers) w.join();
+  work(0);
+  for (auto& t : workers) t.join();
 }
 }  // namespace internal
 
@@ -167,7 +181,8 @@ class FingerprintTable {
     std::vector<std::uint32_t> changed;   ///< Indices of current entities whose fingerprint differs.
     std::vector<std::string_view> removed;  ///< Table ids absent from the current snapshot (views into the table).
     std::size_t unchanged = 0;
-    /// An id that appears more than once in the current snapshot, if any.
+    /// An id that appears more than once in the current snapshot, if any (when several
+    /// repeat and `threads` > 1, which one is named is unspecified).
     std::optional<std::string_view> duplicate;
   };
 
@@ -258,27 +273,26 @@ class FingerprintTable {
       find_duplicate_among_added(current, out);
       return out;
     }
-    struct Part {
-      Diff diff;
-      std::vector<std::uint64_t> seen;  // one bit per slot: stays in L2
-    };
-    std::vector<Part> parts(internal::parallel_parts(n, threads));
-    internal::parallel_for(n, parts.size(), [&](std::size_t part, std::size_t begin, std::size_t end) {
-      parts[part].seen.assign(occupied_.size(), 0);
-      probe(current, begin, end, parts[part].diff, parts[part].seen);
+    // Lists per chunk (merged in snapshot order), "seen" maps per worker (one bit per slot:
+    // stays in L2); an id seen by two workers is a duplicate too.
+    const auto plan = internal::parallel_plan(n, threads);
+    std::vector<Diff> chunks(plan.chunks);
+    std::vector<std::vector<std::uint64_t>> seen_by(plan.threads);
+    internal::parallel_for(n, plan, [&](std::size_t worker, std::size_t chunk, std::size_t begin, std::size_t end) {
+      if (seen_by[worker].empty()) seen_by[worker].assign(occupied_.size(), 0);
+      probe(current, begin, end, chunks[chunk], seen_by[worker]);
     });
-    // Merge in snapshot order; an id seen by two parts is a duplicate too.
-    std::vector<std::uint64_t> seen = std::move(parts[0].seen);
-    for (std::size_t p = 0; p < parts.size(); ++p) {
-      auto& d = parts[p].diff;
-      if (p > 0) {
-        for (std::size_t w = 0; w < seen.size(); ++w) {
-          const std::uint64_t both = seen[w] & parts[p].seen[w];
-          if (both != 0 && !out.duplicate)
-            out.duplicate = id_at(slots_[w * 64 + static_cast<std::size_t>(std::countr_zero(both))]);
-          seen[w] |= parts[p].seen[w];
-        }
+    std::vector<std::uint64_t> seen(occupied_.size(), 0);
+    for (const auto& mine : seen_by) {
+      if (mine.empty()) continue;
+      for (std::size_t w = 0; w < seen.size(); ++w) {
+        const std::uint64_t both = seen[w] & mine[w];
+        if (both != 0 && !out.duplicate)
+          out.duplicate = id_at(slots_[w * 64 + static_cast<std::size_t>(std::countr_zero(both))]);
+        seen[w] |= mine[w];
       }
+    }
+    for (auto& d : chunks) {
       out.added.insert(out.added.end(), d.added.begin(), d.added.end());
       out.changed.insert(out.changed.end(), d.changed.begin(), d.changed.end());
       out.unchanged += d.unchanged;
