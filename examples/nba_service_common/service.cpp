@@ -59,6 +59,15 @@ pipeline::Result<nba::Filter> WarehouseProcessor::read_filter(const pipeline::Pr
   return f;
 }
 
+pipeline::Result<pipeline::ProcessResult> WarehouseProcessor::write_rows(const pipeline::ProcessRequest& request,
+                                                                       const std::vector<std::string>& columns,
+                                                                       const std::vector<std::vector<nba::Value>>& rows,
+                                                                       Written written) {
+  written.records = static_cast<std::int64_t>(rows.size());
+  if (!rows.empty()) PIPELINE_TRY(ctx_.warehouse.upsert(config().name, columns, rows));
+  return result_of(request, written);
+}
+
 pipeline::ProcessResult WarehouseProcessor::result_of(const pipeline::ProcessRequest& request, const Written& written) {
   pipeline::ProcessResult r;
   r.record_count = written.records;

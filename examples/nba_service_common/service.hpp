@@ -135,6 +135,11 @@ class WarehouseProcessor : public pipeline::Processor {
   /// The step's result: `entities_changed` is precise for a selective run and "all"
   /// (nullopt) for a full one; metadata counts the entities written per kind.
   static pipeline::ProcessResult result_of(const pipeline::ProcessRequest& request, const Written& written);
+  /// Upserts `rows` (when any) into this processor's own table and returns `result_of`
+  /// with `written.records` set to the row count. **Errors:** the warehouse's.
+  pipeline::Result<pipeline::ProcessResult> write_rows(const pipeline::ProcessRequest& request,
+                                                       const std::vector<std::string>& columns,
+                                                       const std::vector<std::vector<nba::Value>>& rows, Written written);
 
   ServiceContext& ctx_;
 };

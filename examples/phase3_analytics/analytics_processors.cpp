@@ -104,9 +104,7 @@ class PlayerGameSummary final : public nba_services::WarehouseProcessor {
       rows.push_back(std::move(r));
       written.add("players", id);
     }
-    written.records = static_cast<std::int64_t>(rows.size());
-    if (!rows.empty()) PIPELINE_TRY(ctx_.warehouse.upsert(config().name, columns, rows));
-    return result_of(req, written);
+    return write_rows(req, columns, rows, std::move(written));
   }
 };
 
@@ -144,9 +142,7 @@ class TeamOffenseGameSummary final : public nba_services::WarehouseProcessor {
                       poss, box->at(i, "assists"), box->at(i, "turnovers")});
       written.add("teams", team);
     }
-    written.records = static_cast<std::int64_t>(rows.size());
-    if (!rows.empty()) PIPELINE_TRY(ctx_.warehouse.upsert(config().name, columns, rows));
-    return result_of(req, written);
+    return write_rows(req, columns, rows, std::move(written));
   }
 };
 
@@ -190,9 +186,7 @@ class TeamDefenseGameSummary final : public nba_services::WarehouseProcessor {
                       all->at(m, "blocks"), all->at(m, "dreb")});
       written.add("teams", team);
     }
-    written.records = static_cast<std::int64_t>(rows.size());
-    if (!rows.empty()) PIPELINE_TRY(ctx_.warehouse.upsert(config().name, columns, rows));
-    return result_of(req, written);
+    return write_rows(req, columns, rows, std::move(written));
   }
 };
 
@@ -247,9 +241,7 @@ class UpcomingPlayerGameContext final : public nba_services::WarehouseProcessor 
                       static_cast<std::int64_t>(f.size()), avg(5, false), avg(10, false), avg(10, true)});
       written.add("players", id);
     }
-    written.records = static_cast<std::int64_t>(rows.size());
-    if (!rows.empty()) PIPELINE_TRY(ctx_.warehouse.upsert(config().name, columns, rows));
-    return result_of(req, written);
+    return write_rows(req, columns, rows, std::move(written));
   }
 };
 
@@ -301,9 +293,7 @@ class UpcomingTeamGameContext final : public nba_services::WarehouseProcessor {
                       std::int64_t{injured[team].first}, std::int64_t{injured[team].second}});
       written.add("teams", team);
     }
-    written.records = static_cast<std::int64_t>(rows.size());
-    if (!rows.empty()) PIPELINE_TRY(ctx_.warehouse.upsert(config().name, columns, rows));
-    return result_of(req, written);
+    return write_rows(req, columns, rows, std::move(written));
   }
 };
 

@@ -92,9 +92,7 @@ class PlayerDailyCache final : public nba_services::WarehouseProcessor {
                      mean_last(rows, idx, "rebounds", 10), mean_last(rows, idx, "assists", 10)});
       written.add("players", player);
     }
-    written.records = static_cast<std::int64_t>(out.size());
-    if (!out.empty()) PIPELINE_TRY(ctx_.warehouse.upsert(config().name, columns, out));
-    return result_of(req, written);
+    return write_rows(req, columns, out, std::move(written));
   }
 };
 
@@ -139,9 +137,7 @@ class PlayerShotZoneAnalysis final : public nba_services::WarehouseProcessor {
       out.push_back(std::move(r));
       written.add("players", player);
     }
-    written.records = static_cast<std::int64_t>(out.size());
-    if (!out.empty()) PIPELINE_TRY(ctx_.warehouse.upsert(config().name, columns, out));
-    return result_of(req, written);
+    return write_rows(req, columns, out, std::move(written));
   }
 };
 
@@ -188,9 +184,7 @@ class TeamDefenseZoneAnalysis final : public nba_services::WarehouseProcessor {
       out.push_back(std::move(r));
       written.add("teams", team);
     }
-    written.records = static_cast<std::int64_t>(out.size());
-    if (!out.empty()) PIPELINE_TRY(ctx_.warehouse.upsert(config().name, columns, out));
-    return result_of(req, written);
+    return write_rows(req, columns, out, std::move(written));
   }
 };
 
@@ -247,9 +241,7 @@ class PlayerCompositeFactors final : public nba_services::WarehouseProcessor {
                      fatigue + mismatch + spike + injury});
       written.add("players", player);
     }
-    written.records = static_cast<std::int64_t>(out.size());
-    if (!out.empty()) PIPELINE_TRY(ctx_.warehouse.upsert(config().name, columns, out));
-    return result_of(req, written);
+    return write_rows(req, columns, out, std::move(written));
   }
 };
 
@@ -292,9 +284,7 @@ class MlFeatureStore final : public nba_services::WarehouseProcessor {
                      static_cast<std::int64_t>(f.size()), f.dump()});
       written.add("players", player);
     }
-    written.records = static_cast<std::int64_t>(out.size());
-    if (!out.empty()) PIPELINE_TRY(ctx_.warehouse.upsert(config().name, columns, out));
-    return result_of(req, written);
+    return write_rows(req, columns, out, std::move(written));
   }
 };
 
