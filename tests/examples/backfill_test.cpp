@@ -1,6 +1,5 @@
 // Backfill over the demo driver: a few dates, interrupted, then resumed; assertions on
 // its JSON.
-#include <cstdlib>
 #include <filesystem>
 #include <string>
 
@@ -8,22 +7,13 @@
 
 #include "demo_driver/backfill.hpp"
 #include "pipeline/memory/memory_state_store.hpp"
+#include "temp_dir.hpp"
 
 namespace backfill_test {
 
 using nlohmann::json;
 
-struct WorkDir {
-  std::filesystem::path path;
-  WorkDir() {
-    std::string tmpl = (std::filesystem::temp_directory_path() / "backfill-test-XXXXXX").string();
-    path = mkdtemp(tmpl.data());
-  }
-  ~WorkDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path, ec);
-  }
-};
+using pipeline::testing::TempDir;
 
 json backfill(pipeline::StateStore& store, const std::filesystem::path& dir, int stop_after) {
   demo::BackfillOptions o;
@@ -38,9 +28,9 @@ json backfill(pipeline::StateStore& store, const std::filesystem::path& dir, int
 }
 
 TEST(Backfill, InterruptedRunResumesWithTheRemainingDatesOnly) {
-  WorkDir dir;
+  TempDir dir;
   pipeline::MemoryStateStore store;
-  const json first = backfill(store, dir.path, 2);
+  const json first = backfill(store, dir.path(), 2);
   EXPECT_EQ(first["dates"], 3);
   EXPECT_EQ(first["ran"], 2);
   EXPECT_EQ(first["skipped"], 0);
@@ -48,7 +38,7 @@ TEST(Backfill, InterruptedRunResumesWithTheRemainingDatesOnly) {
   EXPECT_EQ(first["interrupted"], true);
   EXPECT_EQ(first["complete"], false);
 
-  const json second = backfill(store, dir.path, 0);
+  const json second = backfill(store, dir.path(), 0);
   EXPECT_EQ(second["skipped"], 2);
   EXPECT_EQ(second["ran"], 1);
   EXPECT_EQ(second["remaining"], 0);
@@ -59,15 +49,15 @@ TEST(Backfill, InterruptedRunResumesWithTheRemainingDatesOnly) {
   EXPECT_EQ(second["days"][2]["status"], "ran");
   EXPECT_EQ(second["days"][2]["date"], "2025-11-20");
 
-  const json third = backfill(store, dir.path, 0);
+  const json third = backfill(store, dir.path(), 0);
   EXPECT_EQ(third["ran"], 0);
   EXPECT_EQ(third["skipped"], 3);
 }
 
 TEST(Backfill, EveryDateRunsThroughPhaseFiveWithOneCompleteBatch) {
-  WorkDir dir;
+  TempDir dir;
   pipeline::MemoryStateStore store;
-  const json r = backfill(store, dir.path, 0);
+  const json r = backfill(store, dir.path(), 0);
   ASSERT_EQ(r["days"].size(), 3u);
   for (const auto& day : r["days"]) {
     const json& s = day["summary"];
@@ -82,11 +72,11 @@ TEST(Backfill, EveryDateRunsThroughPhaseFiveWithOneCompleteBatch) {
 }
 
 TEST(Backfill, WithoutAWorkDirEverythingStaysInMemoryWithTheSameResults) {
-  WorkDir dir;
+  TempDir dir;
   pipeline::MemoryStateStore files_store, memory_store;
-  const json with_files = backfill(files_store, dir.path, 0);
+  const json with_files = backfill(files_store, dir.path(), 0);
   const json in_memory = backfill(memory_store, {}, 0);
-  EXPECT_EQ(with_files["warehouse"], (dir.path / "warehouse.db").string());
+  EXPECT_EQ(with_files["warehouse"], (dir.path() / "warehouse.db").string());
   EXPECT_EQ(in_memory["warehouse"], std::string(demo::kMemoryWarehouse));
   EXPECT_EQ(in_memory["scraped"], "memory");
   EXPECT_EQ(in_memory["phase5"], with_files["phase5"]);

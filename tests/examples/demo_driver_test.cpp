@@ -1,5 +1,4 @@
 // The demo driver end to end: assertions on its JSON summary (never on its text).
-#include <cstdlib>
 #include <filesystem>
 #include <map>
 #include <set>
@@ -16,6 +15,7 @@
 #include "phase3_analytics/analytics_processors.hpp"
 #include "phase4_precompute/precompute_processors.hpp"
 #include "pipeline/sqlite/sqlite_state_store.hpp"
+#include "temp_dir.hpp"
 
 namespace demo_driver_test {
 
@@ -23,18 +23,7 @@ using nlohmann::json;
 using Names = std::set<std::string>;
 const auto kDate = *pipeline::CalendarDate::parse("2025-11-18");
 
-// A fresh directory for one test's files, removed afterwards.
-struct TempDir {
-  std::filesystem::path path;
-  TempDir() {
-    std::string tmpl = (std::filesystem::temp_directory_path() / "demo-test-XXXXXX").string();
-    path = mkdtemp(tmpl.data());
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path, ec);
-  }
-};
+using pipeline::testing::TempDir;
 
 // Runs the demo on the SQLite store and warehouse under `dir` (reused when run again).
 json run_demo(const std::filesystem::path& dir, bool update = true, bool lose_phase4_event = false,
@@ -106,7 +95,7 @@ using namespace demo_driver_test;
 
 TEST(DemoDriver, FullDayRunsEveryProcessorOnceAndDecidesEachTriggerOnce) {
   TempDir dir;
-  const json s = run_demo(dir.path, /*update=*/false);
+  const json s = run_demo(dir.path(), /*update=*/false);
   ASSERT_TRUE(s.contains("waves"));
   const std::map<std::string, Names> expected{{"phase1_scrapers", scraper_names()},
                                               {"phase2_raw", names_of(phase2::raw_processors())},
@@ -137,7 +126,7 @@ TEST(DemoDriver, FullDayRunsEveryProcessorOnceAndDecidesEachTriggerOnce) {
 
 TEST(DemoDriver, RecordCountsMatchTheSyntheticDay) {
   TempDir dir;
-  const json s = run_demo(dir.path, /*update=*/false);
+  const json s = run_demo(dir.path(), /*update=*/false);
   ASSERT_TRUE(s.contains("tables"));
   const nba::Season season;
   const auto boxes = season.box_scores(kDate);
@@ -173,7 +162,7 @@ TEST(DemoDriver, RecordCountsMatchTheSyntheticDay) {
 
 TEST(DemoDriver, InjuryUpdateReprocessesOnlyThatPlayerAndTeam) {
   TempDir dir;
-  const json s = run_demo(dir.path);
+  const json s = run_demo(dir.path());
   ASSERT_TRUE(s.contains("waves"));
   const nba::Season season;
   const auto update = season.injury_update(kDate);
@@ -222,7 +211,7 @@ TEST(DemoDriver, InjuryUpdateReprocessesOnlyThatPlayerAndTeam) {
   EXPECT_GT(s["work"]["phase3_analytics"]["full"].get<int>(), 100 * s["work"]["phase3_analytics"]["injury_update"].get<int>());
 
   // And the warehouse holds the new status for that player.
-  auto wh = nba::Warehouse::open((dir.path / "warehouse.db").string());
+  auto wh = nba::Warehouse::open((dir.path() / "warehouse.db").string());
   ASSERT_TRUE(wh);
   auto rows = wh->read_rows("upcoming_player_game_context", kDate, *nba::entity_filter("player_lookup", {update.player_id}));
   ASSERT_TRUE(rows);
@@ -243,13 +232,13 @@ TEST(DemoDriver, InjuryUpdateReprocessesOnlyThatPlayerAndTeam) {
 
 TEST(DemoDriver, RerunOnTheSameStoreRunsNoProcessorTwiceAndDecidesNothingNew) {
   TempDir dir;
-  const json first = run_demo(dir.path);
+  const json first = run_demo(dir.path());
   ASSERT_TRUE(first.contains("runs_total"));
   std::int64_t ran = 0;
   for (const auto& [p, n] : first["runs_total"].items()) ran += n.get<std::int64_t>();
   EXPECT_GT(ran, 0);
 
-  const json again = run_demo(dir.path);
+  const json again = run_demo(dir.path());
   ASSERT_TRUE(again.contains("runs_total"));
   for (const auto& [p, n] : again["runs_total"].items()) EXPECT_EQ(n, 0) << p << " ran again";
   for (int wave : {0, 1}) {
@@ -274,7 +263,7 @@ TEST(DemoDriver, RerunOnTheSameStoreRunsNoProcessorTwiceAndDecidesNothingNew) {
 
 TEST(DemoDriverPhase5, EventPathPredictsEveryPlayerWithFeaturesInOneBatch) {
   TempDir dir;
-  const json s = run_demo(dir.path);
+  const json s = run_demo(dir.path());
   ASSERT_TRUE(s.contains("phase5"));
   const json& p = s["phase5"];
   EXPECT_EQ(p["batches"], 1);
@@ -297,7 +286,7 @@ TEST(DemoDriverPhase5, EventPathPredictsEveryPlayerWithFeaturesInOneBatch) {
 
 TEST(DemoDriverPhase5, PacificBackupFindsAlreadyCompleteAndStatusCheckReportsFullCoverage) {
   TempDir dir;
-  const json s = run_demo(dir.path);
+  const json s = run_demo(dir.path());
   ASSERT_TRUE(s.contains("phase5"));
   EXPECT_EQ(phase5_jobs(s), (std::vector<std::string>{"event:started", "backup:already_complete", "retry:complete",
                                                       "retry:complete", "status_check:status_ok", "event:running"}));
@@ -316,7 +305,7 @@ TEST(DemoDriverPhase5, PacificBackupFindsAlreadyCompleteAndStatusCheckReportsFul
 
 TEST(DemoDriverPhase5, InjuryUpdateRePredictsOnlyThatPlayerAsTheNextVersion) {
   TempDir dir;
-  const json s = run_demo(dir.path);
+  const json s = run_demo(dir.path());
   ASSERT_TRUE(s.contains("phase5"));
   const json& p = s["phase5"];
   ASSERT_TRUE(p["update"].is_object()) << p.dump();
@@ -332,7 +321,7 @@ TEST(DemoDriverPhase5, InjuryUpdateRePredictsOnlyThatPlayerAsTheNextVersion) {
 
 TEST(DemoDriverPhase5, LostPhase4EventMeansTheSchedulerBackupProducesTheBatch) {
   TempDir dir;
-  const json s = run_demo(dir.path, true, true);
+  const json s = run_demo(dir.path(), true, true);
   ASSERT_TRUE(s.contains("phase5"));
   const json& p = s["phase5"];
   EXPECT_EQ(p["lost_phase4_event"], true);
@@ -351,7 +340,7 @@ TEST(DemoDriverPhase5, LostPhase4EventMeansTheSchedulerBackupProducesTheBatch) {
 
 TEST(DemoDriverFaults, EveryTriggerDecidedOnceNoStepTwiceFailedStepRetriedPoisonInTheDlq) {
   TempDir dir;
-  const json s = run_demo(dir.path, true, false, true);
+  const json s = run_demo(dir.path(), true, false, true);
   ASSERT_TRUE(s.contains("faults"));
   const json& f = s["faults"];
   // Faults of every kind were injected.

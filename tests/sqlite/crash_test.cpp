@@ -24,14 +24,14 @@
 #include "pipeline/orchestrate/outbox_relay.hpp"
 #include "pipeline/orchestrate/run_history.hpp"
 #include "pipeline/sqlite/sqlite_state_store.hpp"
-#include "sqlite/temp_db.hpp"
+#include "temp_dir.hpp"
 
 namespace crash_test {
 
 using pipeline::SqliteStateStore;
 using pipeline::Status;
 using pipeline::Transaction;
-using pipeline::testing_sqlite::TempDir;
+using pipeline::testing::TempDir;
 
 // Appends one line and returns only once it is on disk.
 bool append_line(const std::string& path, const std::string& line, bool sync) {

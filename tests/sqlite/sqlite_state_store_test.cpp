@@ -11,7 +11,7 @@
 #include <gtest/gtest.h>
 
 #include "contracts/state_store_contract.hpp"
-#include "sqlite/temp_db.hpp"
+#include "temp_dir.hpp"
 
 namespace sqlite_state_store_test {
 
@@ -20,7 +20,7 @@ using pipeline::Status;
 using pipeline::Transaction;
 using pipeline::contracts::StateStoreContract;
 using pipeline::contracts::StateStoreFactory;
-using pipeline::testing_sqlite::TempDir;
+using pipeline::testing::TempDir;
 
 std::shared_ptr<pipeline::StateStore> make_store() {
   auto dir = std::make_shared<TempDir>();

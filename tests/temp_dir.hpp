@@ -7,12 +7,12 @@
 #include <filesystem>
 #include <string>
 
-namespace pipeline::testing_sqlite {
+namespace pipeline::testing {
 
 class TempDir {
  public:
   TempDir() {
-    std::string pattern = (std::filesystem::temp_directory_path() / "pipeline-sqlite-XXXXXX").string();
+    std::string pattern = (std::filesystem::temp_directory_path() / "pipeline-test-XXXXXX").string();
     if (::mkdtemp(pattern.data()) == nullptr) std::abort();
     path_ = pattern;
   }
@@ -22,10 +22,11 @@ class TempDir {
   }
   TempDir(const TempDir&) = delete;
   TempDir& operator=(const TempDir&) = delete;
+  [[nodiscard]] const std::filesystem::path& path() const { return path_; }
   [[nodiscard]] std::string file(const std::string& name) const { return (path_ / name).string(); }
 
  private:
   std::filesystem::path path_;
 };
 
-}  // namespace pipeline::testing_sqlite
+}  // namespace pipeline::testing
