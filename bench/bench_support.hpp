@@ -4,39 +4,20 @@
 /// accepts every publish.
 
 #include <cstddef>
-#include <filesystem>
 #include <memory>
 #include <string>
 #include <string_view>
-#include <system_error>
 #include <vector>
-
-#include <stdlib.h>
 
 #include "pipeline/core/result.hpp"
 #include "pipeline/core/transport.hpp"
+#include "tests/temp_dir.hpp"
 
 namespace bench_support {
 
 /// A temporary directory on the real disk (so a FULL-synchronous store pays its fsync),
-/// removed with everything in it when destroyed.
-class BenchDir {
- public:
-  BenchDir() {
-    std::string pattern = (std::filesystem::temp_directory_path() / "pipeline-bench-XXXXXX").string();
-    if (::mkdtemp(pattern.data()) != nullptr) path_ = pattern;
-  }
-  ~BenchDir() {
-    std::error_code ec;
-    if (!path_.empty()) std::filesystem::remove_all(path_, ec);
-  }
-  BenchDir(const BenchDir&) = delete;
-  BenchDir& operator=(const BenchDir&) = delete;
-  [[nodiscard]] std::string file(const char* name) const { return (path_ / name).string(); }
-
- private:
-  std::filesystem::path path_;
-};
+/// removed with everything in it when destroyed: the tests' own.
+using BenchDir = pipeline::testing::TempDir;
 
 /// Accepts and counts every publish; no subscriptions, no dead letters. Not thread-safe
 /// beyond one publishing thread (the benches' workers publish from one thread).

@@ -18,12 +18,12 @@
 #include <sqlite3.h>
 
 #include <cstdio>
-#include <filesystem>
 #include <map>
 #include <memory>
 #include <string>
 #include <vector>
 
+#include "bench/bench_support.hpp"
 #include "pipeline/change/change_detector.hpp"
 #include "pipeline/memory/memory_state_store.hpp"
 #if __has_include("pipeline/sqlite/sqlite_state_store.hpp")
@@ -210,10 +210,8 @@ void BM_ChangeDetector_LoadFingerprints_Memory(benchmark::State& state) {
 #if __has_include("pipeline/sqlite/sqlite_state_store.hpp")
 void BM_ChangeDetector_LoadFingerprints_Sqlite(benchmark::State& state) {
   const auto n = static_cast<std::size_t>(state.range(0));
-  const auto path = std::filesystem::temp_directory_path() / fmt::format("pipeline_change_bench_{}.db", n);
-  std::error_code ec;
-  for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(path.string() + suffix, ec);
-  auto store = pipeline::SqliteStateStore::open(path.string());
+  bench_support::BenchDir dir;
+  auto store = pipeline::SqliteStateStore::open(dir.file("fingerprints.db"));
   if (!store) {
     state.SkipWithError(store.error().to_string().c_str());
     return;
@@ -221,7 +219,6 @@ void BM_ChangeDetector_LoadFingerprints_Sqlite(benchmark::State& state) {
   seed_store(**store, n);
   load_bench(state, **store);
   store->reset();
-  for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(path.string() + suffix, ec);
 }
 #endif
 
