@@ -144,7 +144,6 @@ Rows build_rows(const std::string& table, const nba_services::FeedItems& items, 
       }
     }
   }
-  written.records = static_cast<std::int64_t>(out.rows.size());
   return out;
 }
 
@@ -195,8 +194,7 @@ pipeline::Result<pipeline::ProcessResult> RawProcessor::process(const pipeline::
   } catch (const std::bad_variant_access&) {
     return pipeline::fail(pipeline::ErrorCode::kInvalidArgument, "{}: the scraped items are of another feed", config().name);
   }
-  if (!rows.rows.empty()) PIPELINE_TRY(ctx_.warehouse.upsert(config().name, rows.columns, rows.rows));
-  return result_of(request, written);
+  return write_rows(request, rows.columns, rows.rows, std::move(written));
 }
 
 pipeline::Status declare_dependencies(pipeline::DependencyChecker& checker) {
