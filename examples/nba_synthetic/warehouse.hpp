@@ -37,7 +37,8 @@ struct Column {
 /// A table: its columns and primary key. Every warehouse table has a `game_date` TEXT column
 /// ("YYYY-MM-DD") first in its primary key, so a date's partition can be counted, read and
 /// rewritten; `entity_column` names the entity the change layer filters on (player_lookup,
-/// team_abbr or game_id; indexed with game_date for rolling-window reads).
+/// team_abbr or game_id). Reads are led by dates: put the entity column second in the primary
+/// key where it identifies a row, so an entity-filtered window is one key seek per (date, entity).
 struct TableSpec {
   std::string name;
   std::string phase;  ///< "raw", "analytics", "precompute", "predictions".

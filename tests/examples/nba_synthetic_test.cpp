@@ -311,6 +311,37 @@ TEST(NbaSyntheticWarehouse, RangeReadsOnlyTheNamedColumnsOfTheTable) {
   EXPECT_EQ(unknown.error().code, pipeline::ErrorCode::kInvalidArgument);
 }
 
+// A filtered window reads the dates as a list (key seeks per date and entity): it must give the
+// rows an unfiltered read narrowed by hand gives, in key order, the range's ends included.
+TEST(NbaSyntheticWarehouse, FilteredWindowIsTheUnfilteredWindowNarrowed) {
+  auto wh = nba::Warehouse::open(":memory:");
+  ASSERT_TRUE(wh);
+  const auto d = date("2025-11-18");
+  std::vector<std::vector<nba::Value>> rows;
+  const std::vector<std::string> players{"ann", "bob", "cy", "dee"};
+  for (int day = -12; day <= 2; ++day)
+    for (const auto& p : players)
+      if ((day + p[0]) % 3 != 0)  // not every player every day
+        rows.push_back({d.plus_days(day).to_string(), p, std::string("g"), std::int64_t{day * 10 + static_cast<int>(p.size())}});
+  ASSERT_TRUE(wh->upsert("player_game_summary", {"game_date", "player_lookup", "game_id", "points"}, rows));
+  const std::vector<std::string> wanted{"dee", "ann", "nobody"};
+  auto filtered = wh->read_range("player_game_summary", d.plus_days(-9), d, *nba::entity_filter("player_lookup", wanted),
+                                 {"game_date", "player_lookup", "points"});
+  auto all = wh->read_range("player_game_summary", d.plus_days(-9), d, {}, {"game_date", "player_lookup", "points"});
+  ASSERT_TRUE(filtered) << filtered.error().to_string();
+  ASSERT_TRUE(all);
+  std::vector<std::vector<nba::Value>> expected;
+  for (const auto& r : all->rows)
+    if (nba::as_text(r[1]) == "ann" || nba::as_text(r[1]) == "dee") expected.push_back(r);
+  ASSERT_FALSE(expected.empty());
+  EXPECT_EQ(filtered->rows, expected);
+  EXPECT_EQ(nba::as_text(filtered->rows.front()[0]), d.plus_days(-9).to_string());
+  EXPECT_EQ(nba::as_text(filtered->rows.back()[0]), d.to_string());
+  auto none = wh->read_range("player_game_summary", d, d.plus_days(-1), *nba::entity_filter("player_lookup", wanted));
+  ASSERT_TRUE(none);
+  EXPECT_TRUE(none->empty());
+}
+
 TEST(NbaSyntheticWarehouse, FailedTransactionRollsBack) {
   auto wh = nba::Warehouse::open(":memory:");
   ASSERT_TRUE(wh);
