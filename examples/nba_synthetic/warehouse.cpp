@@ -1,5 +1,6 @@
 #include "nba_synthetic/warehouse.hpp"
 
+#include <algorithm>
 #include <map>
 #include <utility>
 
@@ -292,14 +293,15 @@ struct Warehouse::Impl {
     return statements.emplace(std::string(sql), std::move(owned)).first->second.get();
   }
 
-  pipeline::Status bind(sqlite3_stmt* stmt, int index, const Value& v) {
+  // `borrow`: the text outlives the statement's next step (bound without a copy).
+  pipeline::Status bind(sqlite3_stmt* stmt, int index, const Value& v, bool borrow = false) {
     int rc = SQLITE_OK;
     if (std::holds_alternative<std::monostate>(v)) rc = sqlite3_bind_null(stmt, index);
     else if (const auto* i = std::get_if<std::int64_t>(&v)) rc = sqlite3_bind_int64(stmt, index, *i);
     else if (const auto* d = std::get_if<double>(&v)) rc = sqlite3_bind_double(stmt, index, *d);
     else {
       const auto& s = std::get<std::string>(v);
-      rc = sqlite3_bind_text(stmt, index, s.data(), static_cast<int>(s.size()), SQLITE_TRANSIENT);
+      rc = sqlite3_bind_text(stmt, index, s.data(), static_cast<int>(s.size()), borrow ? SQLITE_STATIC : SQLITE_TRANSIENT);
     }
     if (rc != SQLITE_OK) return pipeline::fail(wd::sqlite_error(db, rc, "bind"));
     return pipeline::ok();
@@ -465,22 +467,33 @@ pipeline::Status Warehouse::upsert(std::string_view table, const std::vector<std
     for (const auto& c : columns) given = given || c == k;
     if (!given) return pipeline::fail(pipeline::ErrorCode::kInvalidArgument, "warehouse: upsert into '{}' lacks key column '{}'", spec.name, k);
   }
-  std::string placeholders;
-  for (std::size_t i = 0; i < columns.size(); ++i) placeholders += i == 0 ? "?" : ", ?";
-  const std::string sql =
-      fmt::format("INSERT INTO {} ({}) VALUES ({}) ON CONFLICT ({}) DO {}", spec.name, wd::join(columns, ", "), placeholders,
-                  wd::join(spec.primary_key, ", "), updates.empty() ? "NOTHING" : "UPDATE SET " + wd::join(updates, ", "));
   for (const auto& row : rows)
     if (row.size() != columns.size())
       return pipeline::fail(pipeline::ErrorCode::kInvalidArgument, "warehouse: upsert into '{}': a row has {} values for {} columns",
                             spec.name, row.size(), columns.size());
+  // Up to 16 rows a statement: each statement opens a statement journal, so one per row
+  // journals the same leaf pages again for every row (and pays a step and a reset).
+  const std::size_t limit = static_cast<std::size_t>(sqlite3_limit(impl_->db, SQLITE_LIMIT_VARIABLE_NUMBER, -1));
+  const std::size_t chunk = std::max<std::size_t>(1, std::min<std::size_t>(16, limit / columns.size()));
+  std::string tuple = "(";
+  for (std::size_t i = 0; i < columns.size(); ++i) tuple += i == 0 ? "?" : ", ?";
+  tuple += ")";
+  auto sql_for = [&](std::size_t n) {
+    std::string values = tuple;
+    for (std::size_t i = 1; i < n; ++i) values += ", " + tuple;
+    return fmt::format("INSERT INTO {} ({}) VALUES {} ON CONFLICT ({}) DO {}", spec.name, wd::join(columns, ", "), values,
+                       wd::join(spec.primary_key, ", "), updates.empty() ? "NOTHING" : "UPDATE SET " + wd::join(updates, ", "));
+  };
   auto write = [&]() -> pipeline::Status {
-    auto stmt = impl_->prepare(sql);
-    if (!stmt) return pipeline::fail(stmt.error());
-    for (const auto& row : rows) {
-      PIPELINE_TRY(impl_->bind_all(*stmt, row));
-      auto n = impl_->run_statement(*stmt);
-      if (!n) return pipeline::fail(n.error());
+    for (std::size_t first = 0; first < rows.size(); first += chunk) {
+      const std::size_t n = std::min(chunk, rows.size() - first);
+      auto stmt = impl_->prepare(sql_for(n));
+      if (!stmt) return pipeline::fail(stmt.error());
+      for (std::size_t r = 0; r < n; ++r)
+        for (std::size_t c = 0; c < columns.size(); ++c)
+          PIPELINE_TRY(impl_->bind(*stmt, static_cast<int>(r * columns.size() + c + 1), rows[first + r][c], /*borrow=*/true));
+      auto done = impl_->run_statement(*stmt);
+      if (!done) return pipeline::fail(done.error());
     }
     return pipeline::ok();
   };

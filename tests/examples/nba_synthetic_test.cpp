@@ -258,6 +258,28 @@ TEST(NbaSyntheticWarehouse, UpsertTwiceKeepsRowCounts) {
   EXPECT_EQ(nba::as_int(back->at(0, "points")), 99);
 }
 
+// Rows go several to a statement: a key repeated within one statement or across two must end
+// as the last row given, as row-at-a-time upserts would leave it; a failing row undoes the call.
+TEST(NbaSyntheticWarehouse, UpsertOfManyRowsKeepsTheLastRowOfEachKey) {
+  auto wh = nba::Warehouse::open(":memory:");
+  ASSERT_TRUE(wh);
+  const auto d = date("2025-11-18");
+  std::vector<std::vector<nba::Value>> rows;
+  for (int i = 0; i < 45; ++i)  // keys 0..14, each three times: within a statement and across statements
+    rows.push_back({d.to_string(), fmt::format("p{:02}", i % 15), std::int64_t{i}});
+  ASSERT_TRUE(wh->upsert("player_game_summary", {"game_date", "player_lookup", "points"}, rows));
+  auto back = wh->read_rows("player_game_summary", d);
+  ASSERT_TRUE(back);
+  ASSERT_EQ(back->size(), 15u);
+  for (std::size_t k = 0; k < 15; ++k) EXPECT_EQ(nba::as_int(back->at(k, "points")), 30 + static_cast<std::int64_t>(k));
+
+  rows.assign(40, {d.plus_days(1).to_string(), std::string("q"), std::int64_t{1}});
+  for (int i = 0; i < 40; ++i) rows[static_cast<std::size_t>(i)][1] = fmt::format("q{}", i);
+  rows[37][0] = nba::Value{};  // NULL in the key: refused by the WITHOUT ROWID primary key
+  EXPECT_FALSE(wh->upsert("player_game_summary", {"game_date", "player_lookup", "points"}, rows));
+  EXPECT_EQ(*wh->count_rows("player_game_summary", d.plus_days(1)), 0);
+}
+
 TEST(NbaSyntheticWarehouse, FilterKeepsHostileIdsAsData) {
   auto wh = nba::Warehouse::open(":memory:");
   ASSERT_TRUE(wh);
