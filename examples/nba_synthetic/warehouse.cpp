@@ -257,7 +257,9 @@ const Value& RowSet::at(std::size_t row, std::string_view name) const {
 }
 
 pipeline::Result<Filter> entity_filter(std::string_view column, const std::vector<std::string>& ids) {
-  if (!wd::is_identifier(column))
+  const auto dot = column.find('.');  // "alias.column" in a join
+  if (!wd::is_identifier(column.substr(dot == std::string_view::npos ? 0 : dot + 1)) ||
+      (dot != std::string_view::npos && !wd::is_identifier(column.substr(0, dot))))
     return pipeline::fail(pipeline::ErrorCode::kInvalidArgument, "entity_filter: '{}' is not a column name", column);
   nlohmann::json array = nlohmann::json::array();
   for (const auto& id : ids) array.push_back(id);

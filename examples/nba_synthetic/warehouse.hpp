@@ -79,7 +79,8 @@ struct Filter {
 };
 
 /// `column IN (the ids)`, the ids bound as one JSON array parameter (`json_each(?)`), so any
-/// id stays data. `kInvalidArgument` when `column` is not a plain identifier.
+/// id stays data. `column` may be qualified by a table alias ("c.player_lookup").
+/// `kInvalidArgument` when `column` is not an identifier or `alias.identifier`.
 pipeline::Result<Filter> entity_filter(std::string_view column, const std::vector<std::string>& ids);
 
 /// A SQLite database of the pipeline's tables, written by upserts so every processing step

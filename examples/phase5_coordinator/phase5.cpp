@@ -66,32 +66,41 @@ Result<std::map<std::string, std::int64_t>> WarehousePhase5::predicted(CalendarD
   return out;
 }
 
-Result<Prediction> WarehousePhase5::compute(CalendarDate date, const std::string& player) {
+Result<std::map<std::string, Prediction>> WarehousePhase5::compute(CalendarDate date,
+                                                                  const std::vector<std::string>& players) {
+  auto in_players = entity_filter("c.player_lookup", players);
+  if (!in_players) return pipeline::fail(in_players.error());
+  std::vector<Value> params{date.to_string()};
+  params.insert(params.end(), in_players->params.begin(), in_players->params.end());
   auto rows = warehouse_.query(
-      "SELECT c.points_avg_last_5 AS l5, c.points_avg_last_10 AS l10, c.points_avg_season AS season, "
-      "c.points_std_last_10 AS sd, f.total_composite_adjustment AS adj, f.game_id AS game_id, "
-      "u.points_line AS line, u.game_id AS ugame "
+      "SELECT c.player_lookup AS player, c.points_avg_last_5 AS l5, c.points_avg_last_10 AS l10, "
+      "c.points_avg_season AS season, c.points_std_last_10 AS sd, f.total_composite_adjustment AS adj, "
+      "f.game_id AS game_id, u.points_line AS line, u.game_id AS ugame "
       "FROM player_daily_cache c "
       "LEFT JOIN player_composite_factors f ON f.game_date = c.game_date AND f.player_lookup = c.player_lookup "
       "LEFT JOIN upcoming_player_game_context u ON u.game_date = c.game_date AND u.player_lookup = c.player_lookup "
-      "WHERE c.game_date = ? AND c.player_lookup = ?",
-      {date.to_string(), player});
+      "WHERE c.game_date = ? AND " + in_players->predicate,
+      params);
   if (!rows) return pipeline::fail(rows.error());
-  if (rows->empty()) return pipeline::fail(ErrorCode::kNotFound, "no Phase 4 features for {} on {}", player, date);
-  Prediction p;
-  p.player_lookup = player;
-  const double l5 = as_double(rows->at(0, "l5")), l10 = as_double(rows->at(0, "l10"));
-  const double season = as_double(rows->at(0, "season")), sd = as_double(rows->at(0, "sd"));
-  const double adj = as_double(rows->at(0, "adj"));
-  p.predicted_points = std::round((0.45 * l5 + 0.35 * l10 + 0.20 * season + adj) * 10.0) / 10.0;
-  p.predicted_points = std::max(0.0, p.predicted_points);
-  p.points_line = as_double(rows->at(0, "line"));
-  p.game_id = as_text(rows->at(0, "game_id"));
-  if (p.game_id.empty()) p.game_id = as_text(rows->at(0, "ugame"));
-  const double edge = p.points_line > 0 ? p.predicted_points - p.points_line : 0.0;
-  p.recommendation = p.points_line <= 0 || std::abs(edge) < 1.0 ? "PASS" : edge > 0 ? "OVER" : "UNDER";
-  p.confidence = std::round(std::min(1.0, std::abs(edge) / (sd + 1.0)) * 1000.0) / 1000.0;
-  return p;
+  std::map<std::string, Prediction> out;
+  for (std::size_t i = 0; i < rows->size(); ++i) {
+    Prediction p;
+    p.player_lookup = as_text(rows->at(i, "player"));
+    const double l5 = as_double(rows->at(i, "l5")), l10 = as_double(rows->at(i, "l10"));
+    const double season = as_double(rows->at(i, "season")), sd = as_double(rows->at(i, "sd"));
+    const double adj = as_double(rows->at(i, "adj"));
+    p.predicted_points = std::round((0.45 * l5 + 0.35 * l10 + 0.20 * season + adj) * 10.0) / 10.0;
+    p.predicted_points = std::max(0.0, p.predicted_points);
+    p.points_line = as_double(rows->at(i, "line"));
+    p.game_id = as_text(rows->at(i, "game_id"));
+    if (p.game_id.empty()) p.game_id = as_text(rows->at(i, "ugame"));
+    const double edge = p.points_line > 0 ? p.predicted_points - p.points_line : 0.0;
+    p.recommendation = p.points_line <= 0 || std::abs(edge) < 1.0 ? "PASS" : edge > 0 ? "OVER" : "UNDER";
+    p.confidence = std::round(std::min(1.0, std::abs(edge) / (sd + 1.0)) * 1000.0) / 1000.0;
+    std::string key = p.player_lookup;
+    out.emplace(std::move(key), std::move(p));
+  }
+  return out;
 }
 
 Status WarehousePhase5::predict(const pipeline::PredictionWork& work) { return predict_all({work}).front(); }
@@ -100,19 +109,30 @@ std::vector<Status> WarehousePhase5::predict_all(const std::vector<pipeline::Pre
   std::lock_guard lock(mu_);
   std::vector<Status> out(work.size(), pipeline::ok());
   const std::string sys(kSystemId);
+  std::map<CalendarDate, std::vector<std::size_t>> by_date;  // items of each date, in order
+  for (std::size_t i = 0; i < work.size(); ++i) by_date[work[i].game_date].push_back(i);
+  auto players_of = [&](const std::vector<std::size_t>& items) {
+    std::vector<std::string> players;
+    for (std::size_t i : items) players.push_back(work[i].entity);
+    return players;
+  };
   auto written = warehouse_.in_transaction([&]() -> Status {
     std::vector<std::vector<Value>> versions;
     std::vector<Prediction> predictions(work.size());
-    for (std::size_t i = 0; i < work.size(); ++i) {
-      auto p = compute(work[i].game_date, work[i].entity);
-      if (!p) {
-        out[i] = pipeline::fail(p.error());
-        continue;
+    for (const auto& [date, items] : by_date) {
+      auto computed = compute(date, players_of(items));
+      if (!computed) return pipeline::fail(computed.error());
+      for (std::size_t i : items) {
+        auto p = computed->find(work[i].entity);
+        if (p == computed->end()) {
+          out[i] = pipeline::fail(ErrorCode::kNotFound, "no Phase 4 features for {} on {}", work[i].entity, date);
+          continue;
+        }
+        predictions[i] = p->second;
+        const Prediction& q = predictions[i];
+        versions.push_back({date.to_string(), q.player_lookup, sys, work[i].version, work[i].batch_id, q.game_id,
+                            q.predicted_points, q.points_line, q.recommendation, q.confidence});
       }
-      predictions[i] = std::move(*p);
-      const Prediction& q = predictions[i];
-      versions.push_back({work[i].game_date.to_string(), q.player_lookup, sys, work[i].version, work[i].batch_id,
-                          q.game_id, q.predicted_points, q.points_line, q.recommendation, q.confidence});
     }
     if (versions.empty()) return pipeline::ok();
     PIPELINE_TRY(warehouse_.upsert("player_prop_prediction_versions",
@@ -121,18 +141,24 @@ std::vector<Status> WarehousePhase5::predict_all(const std::vector<pipeline::Pre
                                    versions));
     // Each stored version becomes current unless a newer one is already stored.
     std::vector<std::vector<Value>> current;
-    for (std::size_t i = 0; i < work.size(); ++i) {
-      if (!out[i]) continue;
-      const std::string date = work[i].game_date.to_string();
-      const Prediction& q = predictions[i];
+    for (const auto& [date, items] : by_date) {
+      auto in_players = entity_filter("player_lookup", players_of(items));
+      if (!in_players) return pipeline::fail(in_players.error());
+      std::vector<Value> params{date.to_string(), sys};
+      params.insert(params.end(), in_players->params.begin(), in_players->params.end());
       auto top = warehouse_.query(
-          "SELECT MAX(version) AS v FROM player_prop_prediction_versions WHERE game_date = ? AND player_lookup = ? "
-          "AND system_id = ?",
-          {date, q.player_lookup, sys});
+          "SELECT player_lookup, MAX(version) AS v FROM player_prop_prediction_versions WHERE game_date = ? "
+          "AND system_id = ? AND " + in_players->predicate + " GROUP BY player_lookup",
+          params);
       if (!top) return pipeline::fail(top.error());
-      if (as_int(top->at(0, "v")) > work[i].version) continue;
-      current.push_back({date, q.player_lookup, sys, q.game_id, q.predicted_points, q.points_line, q.recommendation,
-                         q.confidence, fmt::format("{}/v{}", work[i].batch_id, work[i].version)});
+      std::map<std::string, std::int64_t> newest;
+      for (std::size_t r = 0; r < top->size(); ++r) newest[as_text(top->at(r, "player_lookup"))] = as_int(top->at(r, "v"));
+      for (std::size_t i : items) {
+        if (!out[i] || newest[work[i].entity] > work[i].version) continue;
+        const Prediction& q = predictions[i];
+        current.push_back({date.to_string(), q.player_lookup, sys, q.game_id, q.predicted_points, q.points_line,
+                           q.recommendation, q.confidence, fmt::format("{}/v{}", work[i].batch_id, work[i].version)});
+      }
     }
     if (current.empty()) return pipeline::ok();
     return warehouse_.upsert("player_prop_predictions",

@@ -54,12 +54,15 @@ class WarehousePhase5 final : public pipeline::ReadinessSource,
   /// Computes and stores `work.entity`'s prediction as `work.version`; it becomes current
   /// unless a higher version is already stored. Idempotent.
   pipeline::Status predict(const pipeline::PredictionWork& work) override;
-  /// `predict` for each item in ONE warehouse transaction. An item without features fails
-  /// alone; a failed write fails every item (nothing of the batch is stored).
+  /// `predict` for each item in ONE warehouse transaction, with one feature read and one
+  /// version read per date of the batch. An item without features fails alone; a failed
+  /// read or write fails every item (nothing of the batch is stored).
   std::vector<pipeline::Status> predict_all(const std::vector<pipeline::PredictionWork>& work) override;
 
-  /// The deterministic model alone (no write).
-  pipeline::Result<Prediction> compute(pipeline::CalendarDate date, const std::string& player);
+  /// The deterministic model alone (no write): the predictions of those of `players` that
+  /// have features on `date`, by player.
+  pipeline::Result<std::map<std::string, Prediction>> compute(pipeline::CalendarDate date,
+                                                              const std::vector<std::string>& players);
 
  private:
   explicit WarehousePhase5(Warehouse& warehouse) : warehouse_(warehouse) {}

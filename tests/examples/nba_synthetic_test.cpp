@@ -297,6 +297,11 @@ TEST(NbaSyntheticWarehouse, FilterKeepsHostileIdsAsData) {
   EXPECT_EQ(*wh->count_rows("nbac_injury_report", d), 2);  // the table is still there
   EXPECT_EQ(*wh->count_rows("nbac_injury_report", d, *nba::entity_filter("player_lookup", {})), 0);
   EXPECT_FALSE(nba::entity_filter("player_lookup) OR (1=1", {"a"}));
+  EXPECT_TRUE(nba::entity_filter("c.player_lookup", {"a"}));  // a join's alias
+  EXPECT_FALSE(nba::entity_filter("c.player_lookup.x", {"a"}));
+  EXPECT_FALSE(nba::entity_filter(".player_lookup", {"a"}));
+  EXPECT_FALSE(nba::entity_filter("c.", {"a"}));
+  EXPECT_FALSE(nba::entity_filter("c.(1=1)", {"a"}));
 }
 
 TEST(NbaSyntheticWarehouse, RejectsUnknownTablesAndColumns) {
