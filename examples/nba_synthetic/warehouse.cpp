@@ -249,11 +249,18 @@ std::optional<std::size_t> RowSet::column(std::string_view name) const {
   return std::nullopt;
 }
 
+namespace {
+const Value kNull{};
+}  // namespace
+
 const Value& RowSet::at(std::size_t row, std::string_view name) const {
-  static const Value kNull{};
   const auto c = column(name);
-  if (!c || row >= rows.size()) return kNull;
-  return rows[row][*c];
+  return c ? at(row, *c) : kNull;
+}
+
+const Value& RowSet::at(std::size_t row, std::size_t column) const noexcept {
+  if (column >= columns.size() || row >= size()) return kNull;
+  return values[row * columns.size() + column];
 }
 
 pipeline::Result<Filter> entity_filter(std::string_view column, const std::vector<std::string>& ids) {
@@ -330,20 +337,18 @@ struct Warehouse::Impl {
         sqlite3_reset(stmt);
         return pipeline::fail(std::move(err));
       }
-      std::vector<Value> row;
-      row.reserve(static_cast<std::size_t>(n));
       for (int c = 0; c < n; ++c) {
         switch (sqlite3_column_type(stmt, c)) {
-          case SQLITE_INTEGER: row.emplace_back(static_cast<std::int64_t>(sqlite3_column_int64(stmt, c))); break;
-          case SQLITE_FLOAT: row.emplace_back(sqlite3_column_double(stmt, c)); break;
-          case SQLITE_NULL: row.emplace_back(std::monostate{}); break;
+          case SQLITE_INTEGER: out.values.emplace_back(static_cast<std::int64_t>(sqlite3_column_int64(stmt, c))); break;
+          case SQLITE_FLOAT: out.values.emplace_back(sqlite3_column_double(stmt, c)); break;
+          case SQLITE_NULL: out.values.emplace_back(std::monostate{}); break;
           default: {
             const auto* text = reinterpret_cast<const char*>(sqlite3_column_text(stmt, c));
-            row.emplace_back(std::string(text != nullptr ? text : "", static_cast<std::size_t>(sqlite3_column_bytes(stmt, c))));
+            out.values.emplace_back(std::in_place_type<std::string>, text != nullptr ? text : "",
+                                    static_cast<std::size_t>(sqlite3_column_bytes(stmt, c)));
           }
         }
       }
-      out.rows.push_back(std::move(row));
     }
     sqlite3_reset(stmt);
     return out;
@@ -538,7 +543,7 @@ pipeline::Result<std::int64_t> Warehouse::count_rows(std::string_view table, pip
   if (!stmt) return pipeline::fail(stmt.error());
   auto rows = impl_->run_query(*stmt);
   if (!rows) return pipeline::fail(rows.error());
-  return as_int(rows->rows.at(0).at(0));
+  return as_int(rows->at(0, std::size_t{0}));
 }
 
 pipeline::Result<RowSet> Warehouse::read_rows(std::string_view table, pipeline::CalendarDate date, const Filter& filter) {

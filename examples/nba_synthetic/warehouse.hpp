@@ -57,17 +57,21 @@ struct TableSpec {
 ///   predictions: player_prop_predictions.
 const std::vector<TableSpec>& warehouse_tables();
 
-/// Rows read back: column names once, then one vector of values per row.
+/// Rows read back: column names once, then the values row after row in one vector (one
+/// allocation for the whole result, not one per row).
 struct RowSet {
   std::vector<std::string> columns;
-  std::vector<std::vector<Value>> rows;
+  std::vector<Value> values;  ///< Row `r`'s value of column `c` is `values[r * columns.size() + c]`.
 
-  [[nodiscard]] std::size_t size() const noexcept { return rows.size(); }
-  [[nodiscard]] bool empty() const noexcept { return rows.empty(); }
+  [[nodiscard]] std::size_t size() const noexcept { return columns.empty() ? 0 : values.size() / columns.size(); }
+  [[nodiscard]] bool empty() const noexcept { return values.empty(); }
   /// Index of a column, nullopt when absent.
   [[nodiscard]] std::optional<std::size_t> column(std::string_view name) const;
-  /// The value of `name` in row `row` (NULL when the column is absent).
+  /// The value of `name` in row `row` (NULL when the column or the row is absent). Looks the
+  /// name up each call: in a loop over many rows, look the column up once and use the index.
   [[nodiscard]] const Value& at(std::size_t row, std::string_view name) const;
+  /// The value of column `column` in row `row` (NULL when either is out of range).
+  [[nodiscard]] const Value& at(std::size_t row, std::size_t column) const noexcept;
 };
 
 /// An extra condition on the rows of a read: an SQL boolean expression written by code (never

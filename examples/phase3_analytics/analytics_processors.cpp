@@ -211,9 +211,8 @@ class UpcomingPlayerGameContext final : public nba_services::WarehouseProcessor 
                                              *filter, {"player_lookup", "points", "minutes"});
     if (!history) return pipeline::fail(history.error());
     std::map<std::string, std::vector<std::pair<double, double>>> form;  // player -> (points, minutes), by date
-    for (std::size_t i = 0; i < history->size(); ++i)
-      form[as_text(history->at(i, "player_lookup"))].emplace_back(as_double(history->at(i, "points")),
-                                                                  as_double(history->at(i, "minutes")));
+    for (std::size_t i = 0; i < history->size(); ++i)  // columns as requested: player, points, minutes
+      form[as_text(history->at(i, std::size_t{0}))].emplace_back(as_double(history->at(i, 1)), as_double(history->at(i, 2)));
     const std::vector<std::string> columns{"game_date", "player_lookup", "game_id", "team_abbr", "opponent_team_abbr",
                                            "is_home", "injury_status", "days_rest", "back_to_back", "points_line",
                                            "games_played_season", "points_avg_last_5", "points_avg_last_10",

@@ -31,7 +31,7 @@ pipeline::ProcessorConfig config_of(const nba_services::ServiceContext& ctx, std
 }
 
 // The rows of `table` in the window ending at the date, grouped by `column`, in date order:
-// `column` and the `values` the caller uses.
+// the `values` the caller uses (columns 0.. in that order), then `column`.
 using Groups = std::map<std::string, std::vector<std::size_t>>;
 pipeline::Result<std::pair<nba::RowSet, Groups>> window(nba::Warehouse& wh, std::string_view table,
                                                         pipeline::CalendarDate date, const std::string& column,
@@ -40,19 +40,21 @@ pipeline::Result<std::pair<nba::RowSet, Groups>> window(nba::Warehouse& wh, std:
   auto rows = wh.read_range(table, date.plus_days(-(kWindowDays - 1)), date, filter, values);
   if (!rows) return pipeline::fail(rows.error());
   Groups groups;
-  for (std::size_t i = 0; i < rows->size(); ++i) groups[as_text(rows->at(i, column))].push_back(i);
+  const std::size_t group_at = values.size() - 1;
+  for (std::size_t i = 0; i < rows->size(); ++i) groups[as_text(rows->at(i, group_at))].push_back(i);
   return std::pair{std::move(*rows), std::move(groups)};
 }
 
 // The date's rows of `table`, by entity column.
 std::map<std::string, std::size_t> index(const nba::RowSet& rows, std::string_view column) {
   std::map<std::string, std::size_t> out;
-  for (std::size_t i = 0; i < rows.size(); ++i) out[as_text(rows.at(i, column))] = i;
+  const std::size_t c = rows.column(column).value_or(rows.columns.size());
+  for (std::size_t i = 0; i < rows.size(); ++i) out[as_text(rows.at(i, c))] = i;
   return out;
 }
 
-// The mean of `column` over the last `n` of `idx` (most recent last).
-double mean_last(const nba::RowSet& rows, const std::vector<std::size_t>& idx, std::string_view column, std::size_t n) {
+// The mean of column `column` over the last `n` of `idx` (most recent last).
+double mean_last(const nba::RowSet& rows, const std::vector<std::size_t>& idx, std::size_t column, std::size_t n) {
   double s = 0;
   std::size_t k = 0;
   for (auto it = idx.rbegin(); it != idx.rend() && k < n; ++it, ++k) s += as_double(rows.at(*it, column));
@@ -73,6 +75,7 @@ class PlayerDailyCache final : public nba_services::WarehouseProcessor {
                     {"team_abbr", "points", "minutes", "usage_rate", "rebounds", "assists"});
     if (!w) return pipeline::fail(w.error());
     const auto& [rows, groups] = *w;
+    enum : std::size_t { kTeam, kPoints, kMinutes, kUsage, kRebounds, kAssists };  // the window's columns
     const std::vector<std::string> columns{"game_date", "player_lookup", "team_abbr", "games_played",
                                            "points_avg_last_5", "points_avg_last_10", "points_avg_season",
                                            "points_std_last_10", "minutes_avg_last_10", "usage_rate_last_10",
@@ -80,16 +83,16 @@ class PlayerDailyCache final : public nba_services::WarehouseProcessor {
     std::vector<Row> out;
     Written written;
     for (const auto& [player, idx] : groups) {
-      const double avg10 = mean_last(rows, idx, "points", 10);
+      const double avg10 = mean_last(rows, idx, kPoints, 10);
       double var = 0;
       std::size_t k = 0;
       for (auto it = idx.rbegin(); it != idx.rend() && k < 10; ++it, ++k)
-        var += std::pow(as_double(rows.at(*it, "points")) - avg10, 2);
-      out.push_back({req.date.to_string(), player, rows.at(idx.back(), "team_abbr"),
-                     static_cast<std::int64_t>(idx.size()), mean_last(rows, idx, "points", 5), avg10,
-                     mean_last(rows, idx, "points", idx.size()), std::sqrt(var / static_cast<double>(k)),
-                     mean_last(rows, idx, "minutes", 10), mean_last(rows, idx, "usage_rate", 10),
-                     mean_last(rows, idx, "rebounds", 10), mean_last(rows, idx, "assists", 10)});
+        var += std::pow(as_double(rows.at(*it, kPoints)) - avg10, 2);
+      out.push_back({req.date.to_string(), player, rows.at(idx.back(), kTeam), static_cast<std::int64_t>(idx.size()),
+                     mean_last(rows, idx, kPoints, 5), avg10, mean_last(rows, idx, kPoints, idx.size()),
+                     std::sqrt(var / static_cast<double>(k)), mean_last(rows, idx, kMinutes, 10),
+                     mean_last(rows, idx, kUsage, 10), mean_last(rows, idx, kRebounds, 10),
+                     mean_last(rows, idx, kAssists, 10)});
       written.add("players", player);
     }
     return write_rows(req, columns, out, std::move(written));
@@ -165,22 +168,19 @@ class TeamDefenseZoneAnalysis final : public nba_services::WarehouseProcessor {
     Written written;
     for (const auto& [team, idx] : groups) {
       double made[4]{}, att[4]{};
-      for (std::size_t i : idx) {
-        const char* m[] = {"opp_rim_fgm", "opp_paint_fgm", "opp_mid_fgm", "opp_fg3m"};
-        const char* a[] = {"opp_rim_fga", "opp_paint_fga", "opp_mid_fga", "opp_fg3a"};
-        for (int z = 0; z < 4; ++z) {
-          made[z] += as_double(rows.at(i, m[z]));
-          att[z] += as_double(rows.at(i, a[z]));
+      for (std::size_t i : idx)
+        for (std::size_t z = 0; z < 4; ++z) {  // the window's columns: made, attempted per zone, then the rest
+          made[z] += as_double(rows.at(i, 2 * z));
+          att[z] += as_double(rows.at(i, 2 * z + 1));
         }
-      }
       Row r{req.date.to_string(), team, static_cast<std::int64_t>(idx.size())};
       int weakest = 0;
       for (int z = 0; z < 4; ++z) {
         r.emplace_back(ratio(made[z], att[z]));
         if (ratio(made[z], att[z]) > ratio(made[weakest], att[weakest])) weakest = z;
       }
-      r.emplace_back(mean_last(rows, idx, "points_allowed", idx.size()));
-      r.emplace_back(mean_last(rows, idx, "defensive_rating", idx.size()));
+      r.emplace_back(mean_last(rows, idx, 8, idx.size()));  // points_allowed
+      r.emplace_back(mean_last(rows, idx, 9, idx.size()));  // defensive_rating
       r.emplace_back(std::string(kZoneNames[weakest]));
       out.push_back(std::move(r));
       written.add("teams", team);

@@ -357,13 +357,14 @@ TEST(NbaSyntheticWarehouse, FilteredWindowIsTheUnfilteredWindowNarrowed) {
   auto all = wh->read_range("player_game_summary", d.plus_days(-9), d, {}, {"game_date", "player_lookup", "points"});
   ASSERT_TRUE(filtered) << filtered.error().to_string();
   ASSERT_TRUE(all);
-  std::vector<std::vector<nba::Value>> expected;
-  for (const auto& r : all->rows)
-    if (nba::as_text(r[1]) == "ann" || nba::as_text(r[1]) == "dee") expected.push_back(r);
+  std::vector<nba::Value> expected;
+  for (std::size_t r = 0; r < all->size(); ++r)
+    if (nba::as_text(all->at(r, "player_lookup")) == "ann" || nba::as_text(all->at(r, "player_lookup")) == "dee")
+      for (std::size_t c = 0; c < 3; ++c) expected.push_back(all->at(r, c));
   ASSERT_FALSE(expected.empty());
-  EXPECT_EQ(filtered->rows, expected);
-  EXPECT_EQ(nba::as_text(filtered->rows.front()[0]), d.plus_days(-9).to_string());
-  EXPECT_EQ(nba::as_text(filtered->rows.back()[0]), d.to_string());
+  EXPECT_EQ(filtered->values, expected);
+  EXPECT_EQ(nba::as_text(filtered->at(0, "game_date")), d.plus_days(-9).to_string());
+  EXPECT_EQ(nba::as_text(filtered->at(filtered->size() - 1, "game_date")), d.to_string());
   auto none = wh->read_range("player_game_summary", d, d.plus_days(-1), *nba::entity_filter("player_lookup", wanted));
   ASSERT_TRUE(none);
   EXPECT_TRUE(none->empty());
@@ -403,6 +404,22 @@ TEST(NbaSyntheticWarehouse, SumRangeTotalsEachGroupOfTheWindow) {
   EXPECT_EQ(bad.error().code, pipeline::ErrorCode::kInvalidArgument);
 }
 
+TEST(NbaSyntheticWarehouse, RowSetFindsValuesByNameAndByIndex) {
+  nba::RowSet rows{{"a", "b"}, {std::int64_t{1}, std::string("x"), std::int64_t{2}, nba::Value{}}};
+  ASSERT_EQ(rows.size(), 2u);
+  EXPECT_EQ(rows.column("b"), 1u);
+  EXPECT_FALSE(rows.column("c"));
+  EXPECT_EQ(nba::as_int(rows.at(1, "a")), 2);
+  EXPECT_EQ(rows.at(0, std::size_t{1}), nba::Value(std::string("x")));
+  EXPECT_EQ(&rows.at(1, "b"), &rows.at(1, std::size_t{1}));
+  // Out of range reads NULL, whichever way it is asked.
+  EXPECT_TRUE(std::holds_alternative<std::monostate>(rows.at(2, "a")));
+  EXPECT_TRUE(std::holds_alternative<std::monostate>(rows.at(0, "c")));
+  EXPECT_TRUE(std::holds_alternative<std::monostate>(rows.at(0, std::size_t{2})));
+  EXPECT_TRUE(nba::RowSet{}.empty());
+  EXPECT_EQ(nba::RowSet{}.size(), 0u);
+}
+
 TEST(NbaSyntheticWarehouse, FailedTransactionRollsBack) {
   auto wh = nba::Warehouse::open(":memory:");
   ASSERT_TRUE(wh);
@@ -433,7 +450,7 @@ TEST(NbaSyntheticWarehouse, FileDatabaseUsesWalAndKeepsRowsAcrossReopen) {
     ASSERT_TRUE(wh) << wh.error().to_string();
     auto mode = wh->query("PRAGMA journal_mode");
     ASSERT_TRUE(mode);
-    EXPECT_EQ(nba::as_text(mode->rows.at(0).at(0)), "wal");
+    EXPECT_EQ(nba::as_text(mode->at(0, std::size_t{0})), "wal");
     ASSERT_TRUE(wh->upsert("nbac_schedule", {"game_date", "game_id"}, {{d.to_string(), std::string("0022500001")}}));
     auto range = wh->read_range("nbac_schedule", d.plus_days(-3), d);
     ASSERT_TRUE(range);
