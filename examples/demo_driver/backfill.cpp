@@ -20,6 +20,7 @@ pipeline::Result<json> run_backfill(const BackfillOptions& opt) {
   const std::filesystem::path scraped_dir = opt.work_dir.empty() ? std::filesystem::path() : opt.work_dir / "scraped";
   auto warehouse = nba::Warehouse::open(warehouse_path);
   if (!warehouse) return pipeline::fail(warehouse.error());
+  const nba::Season season;  // the same synthetic season for every date
   const int total = opt.from.days_until(opt.to) + 1;
   int ran = 0, skipped = 0;
   std::int64_t complete = 0, refused = 0, predictions = 0;
@@ -45,6 +46,7 @@ pipeline::Result<json> run_backfill(const BackfillOptions& opt) {
     d.store_label = "backfill";
     d.warehouse_path = warehouse_path;
     d.warehouse = &*warehouse;
+    d.season = &season;
     d.data_dir = scraped_dir;
     d.injury_update = false;
     auto summary = run_demo(d);

@@ -151,7 +151,8 @@ struct Demo {
   pipeline::Transport& bus = opt.inject_faults ? static_cast<pipeline::Transport&>(faulty) : transport;
   pipeline::MetricsRegistry metrics;
   pipeline::RunHistory history{*opt.store, clock};
-  nba::Season season;
+  std::optional<nba::Season> owned_season;  // built by the demo unless the caller gave one
+  const nba::Season& season = opt.season != nullptr ? *opt.season : owned_season.emplace();
   std::optional<nba::Warehouse> owned_warehouse;  // opened by the demo unless the caller gave one
   nba::Warehouse& warehouse;
   nba_services::WarehouseDependencySource source{warehouse};

@@ -21,6 +21,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "nba_synthetic/season.hpp"
 #include "nba_synthetic/warehouse.hpp"
 #include "pipeline/core/calendar_date.hpp"
 #include "pipeline/core/result.hpp"
@@ -37,6 +38,9 @@ struct DemoOptions {
   /// An already-open warehouse to use instead of opening `warehouse_path` (a backfill keeps
   /// one connection across its dates); it must outlive the call.
   nba::Warehouse* warehouse = nullptr;
+  /// An already-built synthetic season (default seed) to use instead of building one (a
+  /// backfill builds it once for all its dates); it must outlive the call.
+  const nba::Season* season = nullptr;
   /// Where the scrapers write their files; empty: nothing is written, the day's payloads
   /// stay in memory (for runs that keep nothing, like a backfill over the memory store).
   std::filesystem::path data_dir;

@@ -380,45 +380,21 @@ struct Warehouse::Impl {
     return &it->second;
   }
 
-  // "<verb> t WHERE <date condition> [AND (predicate)] <tail>" with params date..., filter....
-  // A tail of "{key}" orders by the primary key.
+  // "SELECT <what> FROM t WHERE <date condition> [AND (predicate)]" with params date..., filter....
   pipeline::Result<sqlite3_stmt*> prepare_dated(std::string_view verb, std::string_view table, std::string_view date_condition,
                                                 const std::vector<Value>& date_params, const Filter& filter,
-                                                std::string_view tail = {}) {
+                                                bool order_by_key) {
     auto s = spec(table);
     if (!s) return pipeline::fail(s.error());
     std::string sql = fmt::format("{} {} WHERE {}", verb, (*s)->name, date_condition);
     if (!filter.predicate.empty()) sql += fmt::format(" AND ({})", filter.predicate);
-    if (tail == "{key}") sql += " ORDER BY " + wd::join((*s)->primary_key, ", ");
-    else if (!tail.empty()) sql += fmt::format(" {}", tail);
+    if (order_by_key) sql += " ORDER BY " + wd::join((*s)->primary_key, ", ");
     auto stmt = prepare(sql);
     if (!stmt) return stmt;
     std::vector<Value> params = date_params;
     params.insert(params.end(), filter.params.begin(), filter.params.end());
     PIPELINE_TRY(bind_all(*stmt, params));
     return stmt;
-  }
-
-  // `verb` over the rows with first <= game_date <= last. Unfiltered, a window is one
-  // primary-key range. Filtered (a few changed entities), the dates go as a list, so SQLite
-  // seeks the key (game_date, entity) for each pair instead of scanning the whole range.
-  pipeline::Result<sqlite3_stmt*> prepare_range(std::string_view verb, std::string_view table, pipeline::CalendarDate first,
-                                                pipeline::CalendarDate last, const Filter& filter, std::string_view tail) {
-    if (filter.predicate.empty())
-      return prepare_dated(verb, table, "game_date BETWEEN ? AND ?", {first.to_string(), last.to_string()}, filter, tail);
-    nlohmann::json dates = nlohmann::json::array();
-    for (auto d = first; d <= last; d = d.plus_days(1)) dates.push_back(d.to_string());
-    return prepare_dated(verb, table, "game_date IN (SELECT value FROM json_each(?))", {dates.dump()}, filter, tail);
-  }
-
-  // `kInvalidArgument` unless each of `columns` is a column of `table`.
-  pipeline::Status check_columns(std::string_view table, const std::vector<std::string>& columns) const {
-    auto s = spec(table);
-    if (!s) return pipeline::fail(s.error());
-    for (const auto& c : columns)
-      if (!wd::has_column(**s, c))
-        return pipeline::fail(pipeline::ErrorCode::kInvalidArgument, "warehouse: table '{}' has no column '{}'", table, c);
-    return pipeline::ok();
   }
 };
 
@@ -515,10 +491,11 @@ pipeline::Status Warehouse::upsert(std::string_view table, const std::vector<std
     return fmt::format("INSERT INTO {} ({}) VALUES {} ON CONFLICT ({}) DO {}", spec.name, wd::join(columns, ", "), values,
                        wd::join(spec.primary_key, ", "), updates.empty() ? "NOTHING" : "UPDATE SET " + wd::join(updates, ", "));
   };
+  const std::string full_sql = rows.size() >= chunk ? sql_for(chunk) : std::string();
   auto write = [&]() -> pipeline::Status {
     for (std::size_t first = 0; first < rows.size(); first += chunk) {
       const std::size_t n = std::min(chunk, rows.size() - first);
-      auto stmt = impl_->prepare(sql_for(n));
+      auto stmt = impl_->prepare(n == chunk ? full_sql : sql_for(n));
       if (!stmt) return pipeline::fail(stmt.error());
       for (std::size_t r = 0; r < n; ++r)
         for (std::size_t c = 0; c < columns.size(); ++c)
@@ -533,13 +510,13 @@ pipeline::Status Warehouse::upsert(std::string_view table, const std::vector<std
 }
 
 pipeline::Result<std::int64_t> Warehouse::delete_rows(std::string_view table, pipeline::CalendarDate date, const Filter& filter) {
-  auto stmt = impl_->prepare_dated("DELETE FROM", table, "game_date = ?", {date.to_string()}, filter);
+  auto stmt = impl_->prepare_dated("DELETE FROM", table, "game_date = ?", {date.to_string()}, filter, false);
   if (!stmt) return pipeline::fail(stmt.error());
   return impl_->run_statement(*stmt);
 }
 
 pipeline::Result<std::int64_t> Warehouse::count_rows(std::string_view table, pipeline::CalendarDate date, const Filter& filter) {
-  auto stmt = impl_->prepare_dated("SELECT COUNT(*) FROM", table, "game_date = ?", {date.to_string()}, filter);
+  auto stmt = impl_->prepare_dated("SELECT COUNT(*) FROM", table, "game_date = ?", {date.to_string()}, filter, false);
   if (!stmt) return pipeline::fail(stmt.error());
   auto rows = impl_->run_query(*stmt);
   if (!rows) return pipeline::fail(rows.error());
@@ -547,30 +524,33 @@ pipeline::Result<std::int64_t> Warehouse::count_rows(std::string_view table, pip
 }
 
 pipeline::Result<RowSet> Warehouse::read_rows(std::string_view table, pipeline::CalendarDate date, const Filter& filter) {
-  auto stmt = impl_->prepare_dated("SELECT * FROM", table, "game_date = ?", {date.to_string()}, filter, "{key}");
+  auto stmt = impl_->prepare_dated("SELECT * FROM", table, "game_date = ?", {date.to_string()}, filter, true);
   if (!stmt) return pipeline::fail(stmt.error());
   return impl_->run_query(*stmt);
 }
 
 pipeline::Result<RowSet> Warehouse::read_range(std::string_view table, pipeline::CalendarDate first, pipeline::CalendarDate last,
                                                const Filter& filter, const std::vector<std::string>& columns) {
-  PIPELINE_TRY(impl_->check_columns(table, columns));
-  const std::string verb = columns.empty() ? "SELECT * FROM" : fmt::format("SELECT {} FROM", wd::join(columns, ", "));
-  auto stmt = impl_->prepare_range(verb, table, first, last, filter, "{key}");
-  if (!stmt) return pipeline::fail(stmt.error());
-  return impl_->run_query(*stmt);
-}
-
-pipeline::Result<RowSet> Warehouse::sum_range(std::string_view table, pipeline::CalendarDate first, pipeline::CalendarDate last,
-                                              const Filter& filter, const std::string& group,
-                                              const std::vector<std::string>& sums) {
-  std::vector<std::string> named{group};
-  named.insert(named.end(), sums.begin(), sums.end());
-  PIPELINE_TRY(impl_->check_columns(table, named));
-  std::string verb = fmt::format("SELECT {}, COUNT(*) AS row_count", group);
-  for (const auto& c : sums) verb += fmt::format(", SUM({0}) AS {0}", c);
-  verb += " FROM";
-  auto stmt = impl_->prepare_range(verb, table, first, last, filter, fmt::format("GROUP BY {0} ORDER BY {0}", group));
+  std::string verb = "SELECT * FROM";
+  if (!columns.empty()) {
+    auto s = impl_->spec(table);
+    if (!s) return pipeline::fail(s.error());
+    for (const auto& c : columns)
+      if (!wd::has_column(**s, c))
+        return pipeline::fail(pipeline::ErrorCode::kInvalidArgument, "warehouse: table '{}' has no column '{}'", table, c);
+    verb = fmt::format("SELECT {} FROM", wd::join(columns, ", "));
+  }
+  // Unfiltered, a window is one primary-key range. Filtered (a few changed entities), the
+  // dates go as a list, so SQLite seeks the key (game_date, entity) for each pair instead of
+  // scanning every row of the range.
+  pipeline::Result<sqlite3_stmt*> stmt = nullptr;
+  if (filter.predicate.empty()) {
+    stmt = impl_->prepare_dated(verb, table, "game_date BETWEEN ? AND ?", {first.to_string(), last.to_string()}, filter, true);
+  } else {
+    nlohmann::json dates = nlohmann::json::array();
+    for (auto d = first; d <= last; d = d.plus_days(1)) dates.push_back(d.to_string());
+    stmt = impl_->prepare_dated(verb, table, "game_date IN (SELECT value FROM json_each(?))", {dates.dump()}, filter, true);
+  }
   if (!stmt) return pipeline::fail(stmt.error());
   return impl_->run_query(*stmt);
 }

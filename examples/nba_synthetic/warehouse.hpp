@@ -149,13 +149,6 @@ class Warehouse {
   pipeline::Result<RowSet> read_range(std::string_view table, pipeline::CalendarDate first, pipeline::CalendarDate last,
                                       const Filter& filter = {}, const std::vector<std::string>& columns = {});
 
-  /// Per value of `group` among the rows with `first <= game_date <= last` (narrowed by
-  /// `filter`), ordered by it: `group`, `row_count` (its rows) and the SUM of each of `sums`
-  /// under the column's name (NULL when every value is NULL). Aggregating in SQLite spares
-  /// building a value per row read: use it for windows that need only totals.
-  pipeline::Result<RowSet> sum_range(std::string_view table, pipeline::CalendarDate first, pipeline::CalendarDate last,
-                                     const Filter& filter, const std::string& group, const std::vector<std::string>& sums);
-
   /// Any read statement with bound `params`.
   pipeline::Result<RowSet> query(std::string_view sql, const std::vector<Value>& params = {});
   /// Any statement with bound `params`; returns the number of rows changed.

@@ -109,28 +109,24 @@ class PlayerShotZoneAnalysis final : public nba_services::WarehouseProcessor {
   pipeline::Result<pipeline::ProcessResult> process(const pipeline::ProcessRequest& req) override {
     auto filter = read_filter(req, "player_lookup");
     if (!filter) return pipeline::fail(filter.error());
-    // Totals only: summed by SQLite rather than read row by row.
-    static const std::vector<std::string> kMade{"rim_fgm", "paint_fgm", "mid_fgm", "fg3m"};
-    static const std::vector<std::string> kAttempted{"rim_fga", "paint_fga", "mid_fga", "fg3a"};
-    std::vector<std::string> sums = kMade;
-    sums.insert(sums.end(), kAttempted.begin(), kAttempted.end());
-    auto totals = ctx_.warehouse.sum_range("player_game_summary", req.date.plus_days(-(kWindowDays - 1)), req.date,
-                                           *filter, "player_lookup", sums);
-    if (!totals) return pipeline::fail(totals.error());
+    auto w = window(ctx_.warehouse, "player_game_summary", req.date, "player_lookup", *filter,
+                    {"rim_fgm", "rim_fga", "paint_fgm", "paint_fga", "mid_fgm", "mid_fga", "fg3m", "fg3a"});
+    if (!w) return pipeline::fail(w.error());
+    const auto& [rows, groups] = *w;
     const std::vector<std::string> columns{"game_date", "player_lookup", "games_in_sample", "rim_rate", "paint_rate",
                                            "mid_rate", "three_rate", "rim_pct", "paint_pct", "mid_pct", "three_pct",
                                            "primary_zone"};
     std::vector<Row> out;
     Written written;
-    for (std::size_t i = 0; i < totals->size(); ++i) {
-      const std::string player = as_text(totals->at(i, "player_lookup"));
+    for (const auto& [player, idx] : groups) {
       double made[4]{}, att[4]{};
-      for (std::size_t z = 0; z < 4; ++z) {
-        made[z] = as_double(totals->at(i, kMade[z]));
-        att[z] = as_double(totals->at(i, kAttempted[z]));
-      }
+      for (std::size_t i : idx)
+        for (std::size_t z = 0; z < 4; ++z) {  // the window's columns: made, attempted per zone
+          made[z] += as_double(rows.at(i, 2 * z));
+          att[z] += as_double(rows.at(i, 2 * z + 1));
+        }
       const double total = att[0] + att[1] + att[2] + att[3];
-      Row r{req.date.to_string(), player, as_int(totals->at(i, "row_count"))};
+      Row r{req.date.to_string(), player, static_cast<std::int64_t>(idx.size())};
       int primary = 0;
       for (int z = 0; z < 4; ++z) {
         r.emplace_back(ratio(att[z], total));

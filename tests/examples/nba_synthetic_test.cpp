@@ -370,40 +370,6 @@ TEST(NbaSyntheticWarehouse, FilteredWindowIsTheUnfilteredWindowNarrowed) {
   EXPECT_TRUE(none->empty());
 }
 
-TEST(NbaSyntheticWarehouse, SumRangeTotalsEachGroupOfTheWindow) {
-  auto wh = nba::Warehouse::open(":memory:");
-  ASSERT_TRUE(wh);
-  const auto d = date("2025-11-18");
-  const std::vector<std::string> cols{"game_date", "player_lookup", "points", "rim_fgm"};
-  ASSERT_TRUE(wh->upsert("player_game_summary", cols,
-                         {{d.plus_days(-3).to_string(), std::string("bo"), std::int64_t{10}, std::int64_t{1}},
-                          {d.plus_days(-2).to_string(), std::string("bo"), std::int64_t{20}, nba::Value{}},
-                          {d.plus_days(-2).to_string(), std::string("al"), std::int64_t{7}, nba::Value{}},
-                          {d.to_string(), std::string("bo"), std::int64_t{5}, std::int64_t{2}},
-                          {d.plus_days(1).to_string(), std::string("al"), std::int64_t{99}, std::int64_t{9}}}));
-  auto sums = wh->sum_range("player_game_summary", d.plus_days(-2), d, {}, "player_lookup", {"points", "rim_fgm"});
-  ASSERT_TRUE(sums) << sums.error().to_string();
-  EXPECT_EQ(sums->columns, (std::vector<std::string>{"player_lookup", "row_count", "points", "rim_fgm"}));
-  ASSERT_EQ(sums->size(), 2u);  // ordered by the group; the day before and the day after are outside
-  EXPECT_EQ(nba::as_text(sums->at(0, "player_lookup")), "al");
-  EXPECT_EQ(nba::as_int(sums->at(0, "row_count")), 1);
-  EXPECT_EQ(nba::as_int(sums->at(0, "points")), 7);
-  EXPECT_TRUE(std::holds_alternative<std::monostate>(sums->at(0, "rim_fgm")));  // only NULLs
-  EXPECT_EQ(nba::as_text(sums->at(1, "player_lookup")), "bo");
-  EXPECT_EQ(nba::as_int(sums->at(1, "row_count")), 2);
-  EXPECT_EQ(nba::as_int(sums->at(1, "points")), 25);
-  EXPECT_EQ(nba::as_int(sums->at(1, "rim_fgm")), 2);
-
-  auto bo = wh->sum_range("player_game_summary", d.plus_days(-9), d, *nba::entity_filter("player_lookup", {"bo"}),
-                          "player_lookup", {"points"});
-  ASSERT_TRUE(bo);
-  ASSERT_EQ(bo->size(), 1u);
-  EXPECT_EQ(nba::as_int(bo->at(0, "points")), 35);
-  auto bad = wh->sum_range("player_game_summary", d, d, {}, "player_lookup", {"points); DROP TABLE x; --"});
-  ASSERT_FALSE(bad);
-  EXPECT_EQ(bad.error().code, pipeline::ErrorCode::kInvalidArgument);
-}
-
 TEST(NbaSyntheticWarehouse, RowSetFindsValuesByNameAndByIndex) {
   nba::RowSet rows{{"a", "b"}, {std::int64_t{1}, std::string("x"), std::int64_t{2}, nba::Value{}}};
   ASSERT_EQ(rows.size(), 2u);
