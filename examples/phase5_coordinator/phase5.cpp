@@ -55,14 +55,16 @@ Result<std::vector<std::string>> WarehousePhase5::expected(CalendarDate date) {
 
 Result<std::map<std::string, std::int64_t>> WarehousePhase5::predicted(CalendarDate date) {
   std::lock_guard lock(mu_);
+  // The highest version per player, taken here: SQLite's GROUP BY with MAX cost twice the scan.
   auto rows = warehouse_.query(
-      "SELECT player_lookup, MAX(version) AS version FROM player_prop_prediction_versions "
-      "WHERE game_date = ? AND system_id = ? GROUP BY player_lookup",
+      "SELECT player_lookup, version FROM player_prop_prediction_versions WHERE game_date = ? AND system_id = ?",
       {date.to_string(), std::string(kSystemId)});
   if (!rows) return pipeline::fail(rows.error());
   std::map<std::string, std::int64_t> out;
-  for (std::size_t i = 0; i < rows->size(); ++i)
-    out[as_text(rows->at(i, "player_lookup"))] = as_int(rows->at(i, "version"));
+  for (std::size_t i = 0; i < rows->size(); ++i) {
+    auto [it, added] = out.try_emplace(as_text(rows->at(i, std::size_t{0})), as_int(rows->at(i, 1)));
+    if (!added) it->second = std::max(it->second, as_int(rows->at(i, 1)));
+  }
   return out;
 }
 

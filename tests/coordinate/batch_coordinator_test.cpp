@@ -441,6 +441,29 @@ TEST(BatchCoordinator, TriggerRejectsInvalidMessagesWithClearErrors) {
   EXPECT_TRUE(rig.store.scan("phase5/batch/")->empty());
 }
 
+// The direct writer must give what a JSON library gives for the same object (keys sorted),
+// escapes included, and decode must read it back.
+TEST(PredictionWorkCodec, EncodeIsTheSortedJsonObjectAndDecodesBack) {
+  const std::vector<PredictionWork> works{
+      {"phase5-2025-11-18-b1", kDate, "p001", 1, 1, "batch"},
+      {"b\"q\\s", kDate, "tab\there\nline\x01", 0, 7, "incremental"},
+      {"", kDate, "caf\xC3\xA9-\xE2\x82\xAC", 12, 9'000'000'000, "retry"}};
+  for (const auto& w : works) {
+    const nlohmann::json expected{{"batch_id", w.batch_id}, {"game_date", w.game_date.to_string()},
+                                  {"entity", w.entity},     {"attempt", w.attempt},
+                                  {"version", w.version},   {"kind", w.kind}};
+    EXPECT_EQ(w.encode(), expected.dump()) << w.entity;
+    auto back = PredictionWork::decode(w.encode());
+    ASSERT_TRUE(back) << back.error().to_string();
+    EXPECT_EQ(back->batch_id, w.batch_id);
+    EXPECT_EQ(back->game_date, w.game_date);
+    EXPECT_EQ(back->entity, w.entity);
+    EXPECT_EQ(back->attempt, w.attempt);
+    EXPECT_EQ(back->version, w.version);
+    EXPECT_EQ(back->kind, w.kind);
+  }
+}
+
 TEST(PredictionWorker, RedeliveredWorkRunsTheModelOnce) {
   Rig rig({{420, 450}}, false);
   PredictionWork w{"phase5-2025-11-18-b1", kDate, "p001", 1, 1, "batch"};

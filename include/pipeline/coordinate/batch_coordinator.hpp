@@ -110,10 +110,19 @@ struct PredictionWork {
                                  : fmt::format("{}/a{}/{}", batch_id, attempt, entity);
   }
 
+  /// The JSON object, keys in sorted order. Written directly (one per entity of a batch):
+  /// building a `nlohmann::json` tree for it cost ten times as much.
   [[nodiscard]] std::string encode() const {
-    return nlohmann::json{{"batch_id", batch_id}, {"game_date", game_date.to_string()}, {"entity", entity},
-                          {"attempt", attempt},   {"version", version},                {"kind", kind}}
-        .dump();
+    std::string out;
+    out.reserve(96 + batch_id.size() + entity.size() + kind.size());
+    fmt::format_to(std::back_inserter(out), "{{\"attempt\":{},\"batch_id\":", attempt);
+    internal::append_json_string(out, batch_id);
+    out += ",\"entity\":";
+    internal::append_json_string(out, entity);
+    fmt::format_to(std::back_inserter(out), ",\"game_date\":\"{}\",\"kind\":", game_date.to_string());
+    internal::append_json_string(out, kind);
+    fmt::format_to(std::back_inserter(out), ",\"version\":{}}}", version);
+    return out;
   }
 
   /// **Errors:** `kInvalidArgument` naming the problem (not JSON, a missing field, a bad date).
