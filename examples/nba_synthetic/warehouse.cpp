@@ -338,14 +338,17 @@ struct Warehouse::Impl {
         return pipeline::fail(std::move(err));
       }
       for (int c = 0; c < n; ++c) {
-        switch (sqlite3_column_type(stmt, c)) {
-          case SQLITE_INTEGER: out.values.emplace_back(static_cast<std::int64_t>(sqlite3_column_int64(stmt, c))); break;
-          case SQLITE_FLOAT: out.values.emplace_back(sqlite3_column_double(stmt, c)); break;
+        // One sqlite3_column_value per value, then the cheap value accessors: each
+        // sqlite3_column_* call re-checks the statement (this connection is one thread's).
+        sqlite3_value* v = sqlite3_column_value(stmt, c);
+        switch (sqlite3_value_type(v)) {
+          case SQLITE_INTEGER: out.values.emplace_back(static_cast<std::int64_t>(sqlite3_value_int64(v))); break;
+          case SQLITE_FLOAT: out.values.emplace_back(sqlite3_value_double(v)); break;
           case SQLITE_NULL: out.values.emplace_back(std::monostate{}); break;
           default: {
-            const auto* text = reinterpret_cast<const char*>(sqlite3_column_text(stmt, c));
+            const auto* text = reinterpret_cast<const char*>(sqlite3_value_text(v));
             out.values.emplace_back(std::in_place_type<std::string>, text != nullptr ? text : "",
-                                    static_cast<std::size_t>(sqlite3_column_bytes(stmt, c)));
+                                    static_cast<std::size_t>(sqlite3_value_bytes(v)));
           }
         }
       }

@@ -464,6 +464,27 @@ TEST(PredictionWorkCodec, EncodeIsTheSortedJsonObjectAndDecodesBack) {
   }
 }
 
+TEST(PredictionWorkCodec, DecodeRefusesWhatIsNotWorkAndSkipsWhatItDoesNotKnow) {
+  const std::string good = R"("batch_id":"b","game_date":"2025-11-18","entity":"p1","attempt":1,"version":2,"kind":"batch")";
+  EXPECT_TRUE(PredictionWork::decode("{" + good + "}"));
+  // Unknown keys, nested or not, are skipped; a repeated key keeps its last value.
+  auto extra = PredictionWork::decode(R"({"x":{"entity":"no","y":[1,{"z":2}]},)" + good + R"(,"entity":"p2","w":null})");
+  ASSERT_TRUE(extra) << extra.error().to_string();
+  EXPECT_EQ(extra->entity, "p2");
+  EXPECT_EQ(extra->version, 2);
+  for (const std::string& bad :
+       {std::string(""), std::string("[]"), std::string("\"x\""), std::string("{") + good, "{" + good + "}}",
+        "{" + good + ",\"entity\":5}", "{" + good + ",\"version\":2.5}", "{" + good + ",\"attempt\":\"1\"}",
+        "{" + good + ",\"version\":18446744073709551615}", "{" + good + ",\"kind\":{\"a\":1}}",
+        "{" + good + ",\"game_date\":\"2025-13-01\"}", "{" + good + ",\"entity\":\"\"}",
+        std::string(R"({"batch_id":"b","game_date":"2025-11-18","entity":"p1","attempt":1,"kind":"batch"})"),
+        std::string("{\"batch_id\":\"\xFF\"}")}) {
+    auto w = PredictionWork::decode(bad);
+    ASSERT_FALSE(w) << bad;
+    EXPECT_EQ(w.error().code, ErrorCode::kInvalidArgument) << bad;
+  }
+}
+
 TEST(PredictionWorker, RedeliveredWorkRunsTheModelOnce) {
   Rig rig({{420, 450}}, false);
   PredictionWork w{"phase5-2025-11-18-b1", kDate, "p001", 1, 1, "batch"};
