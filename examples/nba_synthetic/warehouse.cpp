@@ -411,6 +411,9 @@ pipeline::Result<Warehouse> Warehouse::open(const std::string& path) {
   const int rc = sqlite3_open_v2(path.c_str(), &impl->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
   if (rc != SQLITE_OK) return pipeline::fail(wd::sqlite_error(impl->db, rc, "open").with("path", path));
   sqlite3_busy_timeout(impl->db, 5000);
+  // 8 KiB pages (a new database; an existing file keeps its own): the rolling windows scan
+  // a month of rows, and fewer, larger leaves made a season's backfill ~5% faster than 4 KiB.
+  PIPELINE_TRY(impl->exec("PRAGMA page_size=8192"));
   PIPELINE_TRY(impl->exec("PRAGMA journal_mode=WAL"));
   PIPELINE_TRY(impl->exec("PRAGMA synchronous=NORMAL"));
   // Rolling windows re-read the last weeks of the largest tables: keep them cached (64 MiB).

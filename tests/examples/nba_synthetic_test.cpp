@@ -417,6 +417,9 @@ TEST(NbaSyntheticWarehouse, FileDatabaseUsesWalAndKeepsRowsAcrossReopen) {
     auto mode = wh->query("PRAGMA journal_mode");
     ASSERT_TRUE(mode);
     EXPECT_EQ(nba::as_text(mode->at(0, std::size_t{0})), "wal");
+    auto page = wh->query("PRAGMA page_size");
+    ASSERT_TRUE(page);
+    EXPECT_EQ(nba::as_int(page->at(0, std::size_t{0})), 8192);  // a new file gets 8 KiB pages
     ASSERT_TRUE(wh->upsert("nbac_schedule", {"game_date", "game_id"}, {{d.to_string(), std::string("0022500001")}}));
     auto range = wh->read_range("nbac_schedule", d.plus_days(-3), d);
     ASSERT_TRUE(range);
