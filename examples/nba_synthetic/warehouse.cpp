@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <map>
+#include <unordered_map>
 #include <utility>
 
 #include <nlohmann/json.hpp>
@@ -279,7 +280,18 @@ pipeline::Result<Filter> entity_filter(std::string_view column, const std::vecto
 struct Warehouse::Impl {
   sqlite3* db = nullptr;
   std::map<std::string, TableSpec, std::less<>> tables;
-  std::map<std::string, wd::Statement, std::less<>> statements;  // by SQL text
+  // Prepared statements by SQL text (hashed: the texts are long and share their prefixes),
+  // each with the number of values its last query read, to size the next result at once.
+  struct Cached {
+    wd::Statement stmt;
+    std::size_t last_values = 0;
+  };
+  struct TextHash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
+  };
+  std::unordered_map<std::string, Cached, TextHash, std::equal_to<>> statements;
+  Cached* last_prepared = nullptr;  // the entry `prepare` returned last
 
   ~Impl() {
     statements.clear();
@@ -289,9 +301,10 @@ struct Warehouse::Impl {
   pipeline::Result<sqlite3_stmt*> prepare(std::string_view sql) {
     auto it = statements.find(sql);
     if (it != statements.end()) {
-      sqlite3_reset(it->second.get());
-      sqlite3_clear_bindings(it->second.get());
-      return it->second.get();
+      sqlite3_reset(it->second.stmt.get());
+      sqlite3_clear_bindings(it->second.stmt.get());
+      last_prepared = &it->second;
+      return it->second.stmt.get();
     }
     sqlite3_stmt* raw = nullptr;
     const int rc = sqlite3_prepare_v2(db, sql.data(), static_cast<int>(sql.size()), &raw, nullptr);
@@ -299,7 +312,8 @@ struct Warehouse::Impl {
     wd::Statement owned(raw);
     // Keep one cache entry per distinct statement; ad-hoc queries may grow it, so bound it.
     if (statements.size() > 256) statements.clear();
-    return statements.emplace(std::string(sql), std::move(owned)).first->second.get();
+    last_prepared = &statements.emplace(std::string(sql), Cached{std::move(owned)}).first->second;
+    return last_prepared->stmt.get();
   }
 
   // `borrow`: the text outlives the statement's next step (bound without a copy).
@@ -329,6 +343,9 @@ struct Warehouse::Impl {
     RowSet out;
     const int n = sqlite3_column_count(stmt);
     for (int c = 0; c < n; ++c) out.columns.emplace_back(sqlite3_column_name(stmt, c));
+    // Sized like the statement's last result: a window reads about as many rows every day.
+    std::size_t* last_values = last_prepared != nullptr && last_prepared->stmt.get() == stmt ? &last_prepared->last_values : nullptr;
+    if (last_values != nullptr) out.values.reserve(*last_values);
     for (;;) {
       const int rc = sqlite3_step(stmt);
       if (rc == SQLITE_DONE) break;
@@ -354,6 +371,7 @@ struct Warehouse::Impl {
       }
     }
     sqlite3_reset(stmt);
+    if (last_values != nullptr) *last_values = out.values.size();
     return out;
   }
 
