@@ -91,9 +91,9 @@ pipeline::Result<Filter> entity_filter(std::string_view column, const std::vecto
 /// is idempotent (run twice → same rows).
 ///
 /// Identifiers come only from registered `TableSpec`s (checked to be plain identifiers);
-/// every value is a bound parameter. WAL journal, synchronous=NORMAL, a 64 MiB page cache,
-/// 5 s busy timeout, and prepared statements cached per (table, columns). Upserts outside a
-/// transaction run in one of their own.
+/// every value is a bound parameter. WAL journal, synchronous=NORMAL, 8 KiB pages (new
+/// files), a 64 MiB page cache, 5 s busy timeout, and prepared statements cached by SQL text.
+/// Upserts outside a transaction run in one of their own.
 ///
 /// **Thread safety:** one connection, not synchronized: use a `Warehouse` from one thread at a
 /// time. Several `Warehouse` objects (threads or processes) may open the same file; SQLite

@@ -55,10 +55,17 @@ Result<std::vector<std::string>> WarehousePhase5::expected(CalendarDate date) {
 
 Result<std::map<std::string, std::int64_t>> WarehousePhase5::predicted(CalendarDate date) {
   std::lock_guard lock(mu_);
+  return newest_versions(date, {});
+}
+
+Result<std::map<std::string, std::int64_t>> WarehousePhase5::newest_versions(CalendarDate date, const Filter& players) {
   // The highest version per player, taken here: SQLite's GROUP BY with MAX cost twice the scan.
+  std::vector<Value> params{date.to_string(), std::string(kSystemId)};
+  params.insert(params.end(), players.params.begin(), players.params.end());
   auto rows = warehouse_.query(
-      "SELECT player_lookup, version FROM player_prop_prediction_versions WHERE game_date = ? AND system_id = ?",
-      {date.to_string(), std::string(kSystemId)});
+      "SELECT player_lookup, version FROM player_prop_prediction_versions WHERE game_date = ? AND system_id = ?" +
+          (players.predicate.empty() ? std::string() : " AND " + players.predicate),
+      params);
   if (!rows) return pipeline::fail(rows.error());
   std::map<std::string, std::int64_t> out;
   for (std::size_t i = 0; i < rows->size(); ++i) {
@@ -146,17 +153,10 @@ std::vector<Status> WarehousePhase5::predict_all(const std::vector<pipeline::Pre
     for (const auto& [date, items] : by_date) {
       auto in_players = entity_filter("player_lookup", players_of(items));
       if (!in_players) return pipeline::fail(in_players.error());
-      std::vector<Value> params{date.to_string(), sys};
-      params.insert(params.end(), in_players->params.begin(), in_players->params.end());
-      auto top = warehouse_.query(
-          "SELECT player_lookup, MAX(version) AS v FROM player_prop_prediction_versions WHERE game_date = ? "
-          "AND system_id = ? AND " + in_players->predicate + " GROUP BY player_lookup",
-          params);
-      if (!top) return pipeline::fail(top.error());
-      std::map<std::string, std::int64_t> newest;
-      for (std::size_t r = 0; r < top->size(); ++r) newest[as_text(top->at(r, "player_lookup"))] = as_int(top->at(r, "v"));
+      auto newest = newest_versions(date, *in_players);
+      if (!newest) return pipeline::fail(newest.error());
       for (std::size_t i : items) {
-        if (!out[i] || newest[work[i].entity] > work[i].version) continue;
+        if (!out[i] || (*newest)[work[i].entity] > work[i].version) continue;
         const Prediction& q = predictions[i];
         current.push_back({date.to_string(), q.player_lookup, sys, q.game_id, q.predicted_points, q.points_line,
                            q.recommendation, q.confidence, fmt::format("{}/v{}", work[i].batch_id, work[i].version)});

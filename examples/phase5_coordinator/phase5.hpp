@@ -66,6 +66,8 @@ class WarehousePhase5 final : public pipeline::ReadinessSource,
 
  private:
   explicit WarehousePhase5(Warehouse& warehouse) : warehouse_(warehouse) {}
+  // The highest stored version of each player of `date` (narrowed by `players`). Call under mu_.
+  pipeline::Result<std::map<std::string, std::int64_t>> newest_versions(pipeline::CalendarDate date, const Filter& players);
   Warehouse& warehouse_;
   std::mutex mu_;
 };
