@@ -293,6 +293,32 @@ struct Warehouse::Impl {
   std::unordered_map<std::string, Cached, TextHash, std::equal_to<>> statements;
   Cached* last_prepared = nullptr;  // the entry `prepare` returned last
 
+  // Unfiltered windows, by date: a rolling window moves one date a day, so read_range reads
+  // only the dates it has not kept and copies the rest. One entry per (table, columns) read;
+  // each keeps only its last window's dates. What this connection writes drops the dates it
+  // touches; a rollback, a statement of unknown effect or another connection's commit
+  // (PRAGMA data_version) drops everything.
+  struct Window {
+    std::string table;
+    std::vector<std::string> columns;
+    std::map<std::string, std::vector<Value>, std::less<>> days;  // by game_date text, rows in key order
+  };
+  std::unordered_map<std::string, Window, TextHash, std::equal_to<>> windows;  // by the date's SELECT
+  std::int64_t data_version = -1;
+
+  void forget(std::string_view table, std::string_view date) {
+    for (auto& [sql, w] : windows)
+      if (w.table == table) {
+        auto it = w.days.find(date);
+        if (it != w.days.end()) w.days.erase(it);
+      }
+  }
+  void forget(std::string_view table) {
+    for (auto& [sql, w] : windows)
+      if (w.table == table) w.days.clear();
+  }
+  void forget_all() { windows.clear(); }
+
   ~Impl() {
     statements.clear();
     if (db != nullptr) sqlite3_close(db);
@@ -417,6 +443,57 @@ struct Warehouse::Impl {
     PIPELINE_TRY(bind_all(*stmt, params));
     return stmt;
   }
+
+  // "<verb> table" over first..last, unfiltered, from the kept dates plus the dates not kept
+  // (one primary-key range each). Call inside a transaction.
+  pipeline::Result<RowSet> read_window(const std::string& verb, std::string_view table, pipeline::CalendarDate first,
+                                       pipeline::CalendarDate last) {
+    auto s = spec(table);
+    if (!s) return pipeline::fail(s.error());
+    auto version = data_version_now();
+    if (!version) return pipeline::fail(version.error());
+    if (*version != data_version) forget_all();
+    data_version = *version;
+    const std::string day_sql =
+        fmt::format("{} {} WHERE game_date = ? ORDER BY {}", verb, (*s)->name, wd::join((*s)->primary_key, ", "));
+    auto [it, added] = windows.try_emplace(day_sql);
+    Window& w = it->second;
+    if (added) w.table = std::string(table);
+    const std::string from = first.to_string(), to = last.to_string();
+    w.days.erase(w.days.begin(), w.days.lower_bound(from));  // keep only this window's dates
+    w.days.erase(w.days.upper_bound(to), w.days.end());
+    std::size_t total = 0;
+    for (auto d = first; d <= last; d = d.plus_days(1)) {
+      std::string key = d.to_string();
+      auto day = w.days.find(key);
+      if (day == w.days.end()) {
+        auto stmt = prepare(day_sql);
+        if (!stmt) return pipeline::fail(stmt.error());
+        PIPELINE_TRY(bind(*stmt, 1, Value(key)));
+        auto rows = run_query(*stmt);
+        if (!rows) {
+          windows.erase(it);
+          return pipeline::fail(rows.error());
+        }
+        w.columns = std::move(rows->columns);
+        day = w.days.emplace(std::move(key), std::move(rows->values)).first;
+      }
+      total += day->second.size();
+    }
+    RowSet out;
+    out.columns = w.columns;
+    out.values.reserve(total);
+    for (const auto& [date, values] : w.days) out.values.insert(out.values.end(), values.begin(), values.end());
+    return out;
+  }
+
+  pipeline::Result<std::int64_t> data_version_now() {
+    auto stmt = prepare("PRAGMA data_version");
+    if (!stmt) return pipeline::fail(stmt.error());
+    auto rows = run_query(*stmt);
+    if (!rows) return pipeline::fail(rows.error());
+    return as_int(rows->at(0, std::size_t{0}));
+  }
 };
 
 Warehouse::Warehouse(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -516,6 +593,18 @@ pipeline::Status Warehouse::upsert(std::string_view table, const std::vector<std
                        wd::join(spec.primary_key, ", "), updates.empty() ? "NOTHING" : "UPDATE SET " + wd::join(updates, ", "));
   };
   const std::string full_sql = rows.size() >= chunk ? sql_for(chunk) : std::string();
+  // The kept windows lose the dates written (all of the table's when a date is not text).
+  const auto date_at = static_cast<std::size_t>(std::find(columns.begin(), columns.end(), "game_date") - columns.begin());
+  const std::string* forgotten = nullptr;
+  for (const auto& row : rows) {
+    const auto* date = std::get_if<std::string>(&row[date_at]);
+    if (date == nullptr) {
+      impl_->forget(spec.name);
+      break;
+    }
+    if (forgotten == nullptr || *forgotten != *date) impl_->forget(spec.name, *date);
+    forgotten = date;
+  }
   auto write = [&]() -> pipeline::Status {
     for (std::size_t first = 0; first < rows.size(); first += chunk) {
       const std::size_t n = std::min(chunk, rows.size() - first);
@@ -536,6 +625,7 @@ pipeline::Status Warehouse::upsert(std::string_view table, const std::vector<std
 pipeline::Result<std::int64_t> Warehouse::delete_rows(std::string_view table, pipeline::CalendarDate date, const Filter& filter) {
   auto stmt = impl_->prepare_dated("DELETE FROM", table, "game_date = ?", {date.to_string()}, filter, false);
   if (!stmt) return pipeline::fail(stmt.error());
+  impl_->forget(table, date.to_string());
   return impl_->run_statement(*stmt);
 }
 
@@ -564,17 +654,20 @@ pipeline::Result<RowSet> Warehouse::read_range(std::string_view table, pipeline:
         return pipeline::fail(pipeline::ErrorCode::kInvalidArgument, "warehouse: table '{}' has no column '{}'", table, c);
     verb = fmt::format("SELECT {} FROM", wd::join(columns, ", "));
   }
-  // Unfiltered, a window is one primary-key range. Filtered (a few changed entities), the
-  // dates go as a list, so SQLite seeks the key (game_date, entity) for each pair instead of
-  // scanning every row of the range.
-  pipeline::Result<sqlite3_stmt*> stmt = nullptr;
   if (filter.predicate.empty()) {
-    stmt = impl_->prepare_dated(verb, table, "game_date BETWEEN ? AND ?", {first.to_string(), last.to_string()}, filter, true);
-  } else {
-    nlohmann::json dates = nlohmann::json::array();
-    for (auto d = first; d <= last; d = d.plus_days(1)) dates.push_back(d.to_string());
-    stmt = impl_->prepare_dated(verb, table, "game_date IN (SELECT value FROM json_each(?))", {dates.dump()}, filter, true);
+    // Outside a transaction, one read transaction: the kept dates and the dates read now
+    // come from one snapshot, as a single SELECT would.
+    if (sqlite3_get_autocommit(impl_->db) == 0) return impl_->read_window(verb, table, first, last);
+    PIPELINE_TRY(impl_->exec("BEGIN"));
+    auto rows = impl_->read_window(verb, table, first, last);
+    (void)impl_->exec(rows ? "COMMIT" : "ROLLBACK");  // a read transaction: COMMIT only ends it
+    return rows;
   }
+  // Filtered (a few changed entities), the dates go as a list, so SQLite seeks the key
+  // (game_date, entity) for each pair instead of scanning every row of the range.
+  nlohmann::json dates = nlohmann::json::array();
+  for (auto d = first; d <= last; d = d.plus_days(1)) dates.push_back(d.to_string());
+  auto stmt = impl_->prepare_dated(verb, table, "game_date IN (SELECT value FROM json_each(?))", {dates.dump()}, filter, true);
   if (!stmt) return pipeline::fail(stmt.error());
   return impl_->run_query(*stmt);
 }
@@ -582,6 +675,7 @@ pipeline::Result<RowSet> Warehouse::read_range(std::string_view table, pipeline:
 pipeline::Result<RowSet> Warehouse::query(std::string_view sql, const std::vector<Value>& params) {
   auto stmt = impl_->prepare(sql);
   if (!stmt) return pipeline::fail(stmt.error());
+  if (sqlite3_stmt_readonly(*stmt) == 0) impl_->forget_all();
   PIPELINE_TRY(impl_->bind_all(*stmt, params));
   return impl_->run_query(*stmt);
 }
@@ -589,6 +683,7 @@ pipeline::Result<RowSet> Warehouse::query(std::string_view sql, const std::vecto
 pipeline::Result<std::int64_t> Warehouse::execute(std::string_view sql, const std::vector<Value>& params) {
   auto stmt = impl_->prepare(sql);
   if (!stmt) return pipeline::fail(stmt.error());
+  if (sqlite3_stmt_readonly(*stmt) == 0) impl_->forget_all();
   PIPELINE_TRY(impl_->bind_all(*stmt, params));
   return impl_->run_statement(*stmt);
 }
@@ -607,10 +702,14 @@ pipeline::Status Warehouse::in_transaction(const std::function<pipeline::Status(
   }
   if (!result) {
     (void)impl_->exec("ROLLBACK");
+    impl_->forget_all();  // the kept windows may hold what was rolled back
     return result;
   }
   auto committed = impl_->exec("COMMIT");
-  if (!committed) (void)impl_->exec("ROLLBACK");
+  if (!committed) {
+    (void)impl_->exec("ROLLBACK");
+    impl_->forget_all();
+  }
   return committed;
 }
 

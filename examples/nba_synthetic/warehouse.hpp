@@ -99,7 +99,8 @@ pipeline::Result<Filter> entity_filter(std::string_view column, const std::vecto
 /// time. Several `Warehouse` objects (threads or processes) may open the same file; SQLite
 /// serializes their writes. ":memory:" is private to its object.
 /// **Performance:** an upsert of a few hundred rows costs well under a millisecond-per-hundred
-/// on a laptop; reads allocate a `RowSet`.
+/// on a laptop; reads allocate a `RowSet`; an unfiltered rolling window reads only its new
+/// dates (see `read_range`).
 /// **Errors:** `kInvalidArgument` for an unknown table or column, a bad identifier, a SQL error
 /// in a predicate or query, a constraint violation; `kUnavailable` when the database is busy,
 /// locked or cannot be opened; `kDataLoss` for a corrupt file; `kFailedPrecondition` for a
@@ -145,7 +146,12 @@ class Warehouse {
   pipeline::Result<RowSet> read_rows(std::string_view table, pipeline::CalendarDate date, const Filter& filter = {});
   /// The rows with `first <= game_date <= last` (narrowed by `filter`), ordered by primary key:
   /// `columns` of them (names of the table's columns), or all columns when empty. A window
-  /// over many dates costs per value read, so read only what is used.
+  /// over many dates costs per value read, so read only what is used. Unfiltered, the dates'
+  /// rows are kept for the next read of the same columns, which reads from SQLite only the
+  /// dates not kept: a rolling window moved by a day reads one date. Kept dates are dropped
+  /// when this object writes them, on a rollback or a statement that may write, and when
+  /// another connection commits (PRAGMA data_version); the dates and the rows read now come
+  /// from one snapshot. Each (table, columns) keeps one window's dates.
   pipeline::Result<RowSet> read_range(std::string_view table, pipeline::CalendarDate first, pipeline::CalendarDate last,
                                       const Filter& filter = {}, const std::vector<std::string>& columns = {});
 

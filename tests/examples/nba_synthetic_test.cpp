@@ -8,6 +8,7 @@
 
 #include "nba_synthetic/season.hpp"
 #include "nba_synthetic/warehouse.hpp"
+#include "temp_dir.hpp"
 
 namespace nba_synthetic_test {
 
@@ -368,6 +369,85 @@ TEST(NbaSyntheticWarehouse, FilteredWindowIsTheUnfilteredWindowNarrowed) {
   auto none = wh->read_range("player_game_summary", d, d.plus_days(-1), *nba::entity_filter("player_lookup", wanted));
   ASSERT_TRUE(none);
   EXPECT_TRUE(none->empty());
+}
+
+// An unfiltered window keeps the dates it read; every way the rows can change must show in
+// the next read: this connection's upserts, deletes and statements, a rolled-back
+// transaction, and another connection's commits.
+TEST(NbaSyntheticWarehouse, KeptWindowFollowsEveryWrite) {
+  pipeline::testing::TempDir dir;
+  auto wh = nba::Warehouse::open(dir.file("warehouse.db"));
+  auto other = nba::Warehouse::open(dir.file("warehouse.db"));
+  ASSERT_TRUE(wh) << wh.error().to_string();
+  ASSERT_TRUE(other) << other.error().to_string();
+  const auto d = date("2025-11-18");
+  const std::vector<std::string> columns{"game_date", "player_lookup", "game_id", "points"};
+  auto row = [](CalendarDate day, const char* player, std::int64_t points) {
+    return std::vector<nba::Value>{day.to_string(), std::string(player), std::string("g"), points};
+  };
+  std::vector<std::vector<nba::Value>> rows;
+  for (int day = -4; day <= 0; ++day)
+    for (const char* p : {"ann", "bob"}) rows.push_back(row(d.plus_days(day), p, 10 + day));
+  ASSERT_TRUE(wh->upsert("player_game_summary", columns, rows));
+  // The same window read without the kept dates: one statement over the range.
+  auto fresh = [&](CalendarDate first, CalendarDate last) {
+    auto r = wh->query(
+        "SELECT player_lookup, points FROM player_game_summary WHERE game_date BETWEEN ? AND ? "
+        "ORDER BY game_date, player_lookup",
+        {first.to_string(), last.to_string()});
+    EXPECT_TRUE(r);
+    return r ? r->values : std::vector<nba::Value>{};
+  };
+  auto window = [&](CalendarDate first, CalendarDate last) {
+    auto r = wh->read_range("player_game_summary", first, last, {}, {"player_lookup", "points"});
+    if (!r) {
+      ADD_FAILURE() << r.error().to_string();
+      return std::vector<nba::Value>{};
+    }
+    EXPECT_EQ(r->columns, (std::vector<std::string>{"player_lookup", "points"}));
+    return r->values;
+  };
+  auto points_of = [&](CalendarDate day, const char* player) {
+    auto r = wh->query("SELECT points FROM player_game_summary WHERE game_date = ? AND player_lookup = ?",
+                       {day.to_string(), std::string(player)});
+    return r && !r->empty() ? nba::as_int(r->at(0, std::size_t{0})) : -1;
+  };
+  const auto first = d.plus_days(-3);
+  ASSERT_EQ(window(first, d).size(), 16u);  // 4 dates x 2 players x 2 columns
+  EXPECT_EQ(window(first, d), fresh(first, d));
+
+  ASSERT_TRUE(wh->upsert("player_game_summary", columns, {row(d.plus_days(-1), "ann", 77), row(d, "cy", 5)}));
+  EXPECT_EQ(window(first, d), fresh(first, d));
+  EXPECT_EQ(window(first, d).size(), 18u);
+
+  ASSERT_TRUE(wh->delete_rows("player_game_summary", d.plus_days(-2)));
+  EXPECT_EQ(window(first, d), fresh(first, d));
+  EXPECT_EQ(window(first, d).size(), 14u);
+
+  ASSERT_TRUE(wh->execute("UPDATE player_game_summary SET points = 99 WHERE player_lookup = ?", {std::string("bob")}));
+  EXPECT_EQ(window(first, d), fresh(first, d));
+  EXPECT_EQ(points_of(d, "bob"), 99);
+
+  // Read inside a transaction that then rolls back: the window must not keep what it saw.
+  auto rolled_back = wh->in_transaction([&]() -> pipeline::Status {
+    PIPELINE_TRY(wh->upsert("player_game_summary", columns, {row(d.plus_days(-3), "ann", 1000)}));
+    EXPECT_EQ(window(first, d), fresh(first, d));
+    return pipeline::fail(pipeline::ErrorCode::kCancelled, "roll back");
+  });
+  ASSERT_FALSE(rolled_back);
+  EXPECT_EQ(points_of(d.plus_days(-3), "ann"), 7);
+  EXPECT_EQ(window(first, d), fresh(first, d));
+
+  // Another connection's commit, to a date this one keeps.
+  ASSERT_TRUE(other->upsert("player_game_summary", columns, {row(d.plus_days(-3), "bob", 123)}));
+  EXPECT_EQ(window(first, d), fresh(first, d));
+  EXPECT_EQ(points_of(d.plus_days(-3), "bob"), 123);
+
+  // The window moves on a day, and back.
+  ASSERT_TRUE(other->upsert("player_game_summary", columns, {row(d.plus_days(1), "ann", 3)}));
+  EXPECT_EQ(window(d.plus_days(-2), d.plus_days(1)), fresh(d.plus_days(-2), d.plus_days(1)));
+  EXPECT_EQ(window(d.plus_days(-4), d), fresh(d.plus_days(-4), d));
+  EXPECT_TRUE(window(d.plus_days(5), d.plus_days(6)).empty());
 }
 
 TEST(NbaSyntheticWarehouse, RowSetFindsValuesByNameAndByIndex) {
