@@ -259,6 +259,13 @@ const Value& RowSet::at(std::size_t row, std::string_view name) const {
   return c ? at(row, *c) : kNull;
 }
 
+std::size_t WindowRows::size() const noexcept {
+  if (columns.empty()) return 0;
+  std::size_t values = 0;
+  for (const auto& part : parts) values += part->size();
+  return values / columns.size();
+}
+
 const Value& RowSet::at(std::size_t row, std::size_t column) const noexcept {
   if (column >= columns.size() || row >= size()) return kNull;
   return values[row * columns.size() + column];
@@ -301,7 +308,7 @@ struct Warehouse::Impl {
   struct Window {
     std::string table;
     std::vector<std::string> columns;
-    std::map<std::string, std::vector<Value>, std::less<>> days;  // by game_date text, rows in key order
+    std::map<std::string, std::shared_ptr<const std::vector<Value>>, std::less<>> days;  // by game_date text
   };
   std::unordered_map<std::string, Window, TextHash, std::equal_to<>> windows;  // by the date's SELECT
   std::int64_t data_version = -1;
@@ -446,8 +453,8 @@ struct Warehouse::Impl {
 
   // "<verb> table" over first..last, unfiltered, from the kept dates plus the dates not kept
   // (one primary-key range each). Call inside a transaction.
-  pipeline::Result<RowSet> read_window(const std::string& verb, std::string_view table, pipeline::CalendarDate first,
-                                       pipeline::CalendarDate last) {
+  pipeline::Result<WindowRows> read_window(const std::string& verb, std::string_view table, pipeline::CalendarDate first,
+                                           pipeline::CalendarDate last) {
     auto s = spec(table);
     if (!s) return pipeline::fail(s.error());
     auto version = data_version_now();
@@ -462,28 +469,24 @@ struct Warehouse::Impl {
     const std::string from = first.to_string(), to = last.to_string();
     w.days.erase(w.days.begin(), w.days.lower_bound(from));  // keep only this window's dates
     w.days.erase(w.days.upper_bound(to), w.days.end());
-    std::size_t total = 0;
     for (auto d = first; d <= last; d = d.plus_days(1)) {
       std::string key = d.to_string();
-      auto day = w.days.find(key);
-      if (day == w.days.end()) {
-        auto stmt = prepare(day_sql);
-        if (!stmt) return pipeline::fail(stmt.error());
-        PIPELINE_TRY(bind(*stmt, 1, Value(key)));
-        auto rows = run_query(*stmt);
-        if (!rows) {
-          windows.erase(it);
-          return pipeline::fail(rows.error());
-        }
-        w.columns = std::move(rows->columns);
-        day = w.days.emplace(std::move(key), std::move(rows->values)).first;
+      if (w.days.find(key) != w.days.end()) continue;
+      auto stmt = prepare(day_sql);
+      if (!stmt) return pipeline::fail(stmt.error());
+      PIPELINE_TRY(bind(*stmt, 1, Value(key)));
+      auto rows = run_query(*stmt);
+      if (!rows) {
+        windows.erase(it);
+        return pipeline::fail(rows.error());
       }
-      total += day->second.size();
+      w.columns = std::move(rows->columns);
+      w.days.emplace(std::move(key), std::make_shared<const std::vector<Value>>(std::move(rows->values)));
     }
-    RowSet out;
+    WindowRows out;
     out.columns = w.columns;
-    out.values.reserve(total);
-    for (const auto& [date, values] : w.days) out.values.insert(out.values.end(), values.begin(), values.end());
+    out.parts.reserve(w.days.size());
+    for (const auto& [date, values] : w.days) out.parts.push_back(values);
     return out;
   }
 
@@ -643,7 +646,7 @@ pipeline::Result<RowSet> Warehouse::read_rows(std::string_view table, pipeline::
   return impl_->run_query(*stmt);
 }
 
-pipeline::Result<RowSet> Warehouse::read_range(std::string_view table, pipeline::CalendarDate first, pipeline::CalendarDate last,
+pipeline::Result<WindowRows> Warehouse::read_range(std::string_view table, pipeline::CalendarDate first, pipeline::CalendarDate last,
                                                const Filter& filter, const std::vector<std::string>& columns) {
   std::string verb = "SELECT * FROM";
   if (!columns.empty()) {
@@ -669,7 +672,12 @@ pipeline::Result<RowSet> Warehouse::read_range(std::string_view table, pipeline:
   for (auto d = first; d <= last; d = d.plus_days(1)) dates.push_back(d.to_string());
   auto stmt = impl_->prepare_dated(verb, table, "game_date IN (SELECT value FROM json_each(?))", {dates.dump()}, filter, true);
   if (!stmt) return pipeline::fail(stmt.error());
-  return impl_->run_query(*stmt);
+  auto rows = impl_->run_query(*stmt);
+  if (!rows) return pipeline::fail(rows.error());
+  WindowRows out;
+  out.columns = std::move(rows->columns);
+  out.parts.push_back(std::make_shared<const std::vector<Value>>(std::move(rows->values)));
+  return out;
 }
 
 pipeline::Result<RowSet> Warehouse::query(std::string_view sql, const std::vector<Value>& params) {

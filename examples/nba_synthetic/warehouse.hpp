@@ -74,6 +74,26 @@ struct RowSet {
   [[nodiscard]] const Value& at(std::size_t row, std::size_t column) const noexcept;
 };
 
+/// The rows of a date range as they were read: one part per date the warehouse keeps for
+/// its rolling windows (shared with it and never changed), or one part for a filtered read.
+/// No row is copied, whatever the range's length; a part outlives any later write.
+struct WindowRows {
+  std::vector<std::string> columns;
+  std::vector<std::shared_ptr<const std::vector<Value>>> parts;  ///< In key order; each row after row.
+
+  /// The number of rows.
+  [[nodiscard]] std::size_t size() const noexcept;
+  [[nodiscard]] bool empty() const noexcept { return size() == 0; }
+  /// Calls `f(row)` for each row in key order; `row[c]` is the value of column `c`.
+  template <typename F>
+  void for_each_row(F&& f) const {
+    const std::size_t n = columns.size();
+    if (n == 0) return;
+    for (const auto& part : parts)
+      for (std::size_t i = 0; i + n <= part->size(); i += n) f(part->data() + i);
+  }
+};
+
 /// An extra condition on the rows of a read: an SQL boolean expression written by code (never
 /// built from data) with `?` placeholders, and the values bound to them in order. Empty
 /// `predicate` means every row of the date.
@@ -148,11 +168,12 @@ class Warehouse {
   /// `columns` of them (names of the table's columns), or all columns when empty. A window
   /// over many dates costs per value read, so read only what is used. Unfiltered, the dates'
   /// rows are kept for the next read of the same columns, which reads from SQLite only the
-  /// dates not kept: a rolling window moved by a day reads one date. Kept dates are dropped
-  /// when this object writes them, on a rollback or a statement that may write, and when
-  /// another connection commits (PRAGMA data_version); the dates and the rows read now come
-  /// from one snapshot. Each (table, columns) keeps one window's dates.
-  pipeline::Result<RowSet> read_range(std::string_view table, pipeline::CalendarDate first, pipeline::CalendarDate last,
+  /// dates not kept and shares the rest: a rolling window moved by a day reads one date and
+  /// copies none. Kept dates are dropped when this object writes them, on a rollback or a
+  /// statement that may write, and when another connection commits (PRAGMA data_version);
+  /// the dates and the rows read now come from one snapshot. Each (table, columns) keeps one
+  /// window's dates.
+  pipeline::Result<WindowRows> read_range(std::string_view table, pipeline::CalendarDate first, pipeline::CalendarDate last,
                                       const Filter& filter = {}, const std::vector<std::string>& columns = {});
 
   /// Any read statement with bound `params`.

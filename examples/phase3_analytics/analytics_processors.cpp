@@ -210,9 +210,13 @@ class UpcomingPlayerGameContext final : public nba_services::WarehouseProcessor 
     auto history = ctx_.warehouse.read_range("player_game_summary", req.date.plus_days(-30), req.date.plus_days(-1),
                                              *filter, {"player_lookup", "points", "minutes"});
     if (!history) return pipeline::fail(history.error());
-    std::map<std::string, std::vector<std::pair<double, double>>> form;  // player -> (points, minutes), by date
-    for (std::size_t i = 0; i < history->size(); ++i)  // columns as requested: player, points, minutes
-      form[as_text(history->at(i, std::size_t{0}))].emplace_back(as_double(history->at(i, 1)), as_double(history->at(i, 2)));
+    // player -> (points, minutes), by date; the keys point into `history`
+    std::map<std::string_view, std::vector<std::pair<double, double>>, std::less<>> form;
+    history->for_each_row([&](const Value* row) {  // columns as requested: player, points, minutes
+      const auto* player = std::get_if<std::string>(&row[0]);
+      if (player != nullptr) form[*player].emplace_back(as_double(row[1]), as_double(row[2]));
+    });
+    const std::vector<std::pair<double, double>> no_form;
     const std::vector<std::string> columns{"game_date", "player_lookup", "game_id", "team_abbr", "opponent_team_abbr",
                                            "is_home", "injury_status", "days_rest", "back_to_back", "points_line",
                                            "games_played_season", "points_avg_last_5", "points_avg_last_10",
@@ -224,7 +228,8 @@ class UpcomingPlayerGameContext final : public nba_services::WarehouseProcessor 
       auto fx = games->find(team);
       if (fx == games->end()) continue;  // not playing today
       const auto rest = ctx_.season.days_rest(team, req.date);
-      const auto& f = form[id];
+      const auto known = form.find(id);
+      const auto& f = known == form.end() ? no_form : known->second;
       auto avg = [&](std::size_t n, bool minutes) -> Value {
         if (f.empty()) return std::monostate{};
         double s = 0;

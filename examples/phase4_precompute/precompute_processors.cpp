@@ -30,19 +30,25 @@ pipeline::ProcessorConfig config_of(const nba_services::ServiceContext& ctx, std
                                         std::move(kind));
 }
 
-// The rows of `table` in the window ending at the date, grouped by `column`, in date order:
-// the `values` the caller uses (columns 0.. in that order), then `column`.
-using Groups = std::map<std::string, std::vector<std::size_t>>;
-pipeline::Result<std::pair<nba::RowSet, Groups>> window(nba::Warehouse& wh, std::string_view table,
-                                                        pipeline::CalendarDate date, const std::string& column,
-                                                        const nba::Filter& filter, std::vector<std::string> values) {
+// The rows of `table` in the window ending at the date, grouped by `column` (in its order),
+// each group's rows in date order: row[c] is the c-th of the `values` the caller asked for,
+// then `column`. The groups point into `rows`.
+struct Window {
+  nba::WindowRows rows;
+  std::map<std::string_view, std::vector<const Value*>> groups;
+};
+pipeline::Result<Window> window(nba::Warehouse& wh, std::string_view table, pipeline::CalendarDate date,
+                                const std::string& column, const nba::Filter& filter, std::vector<std::string> values) {
   values.push_back(column);
   auto rows = wh.read_range(table, date.plus_days(-(kWindowDays - 1)), date, filter, values);
   if (!rows) return pipeline::fail(rows.error());
-  Groups groups;
+  Window w{std::move(*rows), {}};
   const std::size_t group_at = values.size() - 1;
-  for (std::size_t i = 0; i < rows->size(); ++i) groups[as_text(rows->at(i, group_at))].push_back(i);
-  return std::pair{std::move(*rows), std::move(groups)};
+  w.rows.for_each_row([&](const Value* row) {
+    const auto* key = std::get_if<std::string>(&row[group_at]);  // entity columns are TEXT
+    w.groups[key != nullptr ? std::string_view(*key) : std::string_view()].push_back(row);
+  });
+  return w;
 }
 
 // The date's rows of `table`, by entity column.
@@ -53,11 +59,11 @@ std::map<std::string, std::size_t> index(const nba::RowSet& rows, std::string_vi
   return out;
 }
 
-// The mean of column `column` over the last `n` of `idx` (most recent last).
-double mean_last(const nba::RowSet& rows, const std::vector<std::size_t>& idx, std::size_t column, std::size_t n) {
+// The mean of column `column` over the last `n` of `rows` (most recent last).
+double mean_last(const std::vector<const Value*>& rows, std::size_t column, std::size_t n) {
   double s = 0;
   std::size_t k = 0;
-  for (auto it = idx.rbegin(); it != idx.rend() && k < n; ++it, ++k) s += as_double(rows.at(*it, column));
+  for (auto it = rows.rbegin(); it != rows.rend() && k < n; ++it, ++k) s += as_double((*it)[column]);
   return k ? s / static_cast<double>(k) : 0.0;
 }
 
@@ -74,7 +80,6 @@ class PlayerDailyCache final : public nba_services::WarehouseProcessor {
     auto w = window(ctx_.warehouse, "player_game_summary", req.date, "player_lookup", *filter,
                     {"team_abbr", "points", "minutes", "usage_rate", "rebounds", "assists"});
     if (!w) return pipeline::fail(w.error());
-    const auto& [rows, groups] = *w;
     enum : std::size_t { kTeam, kPoints, kMinutes, kUsage, kRebounds, kAssists };  // the window's columns
     const std::vector<std::string> columns{"game_date", "player_lookup", "team_abbr", "games_played",
                                            "points_avg_last_5", "points_avg_last_10", "points_avg_season",
@@ -82,18 +87,18 @@ class PlayerDailyCache final : public nba_services::WarehouseProcessor {
                                            "rebounds_avg_last_10", "assists_avg_last_10"};
     std::vector<Row> out;
     Written written;
-    for (const auto& [player, idx] : groups) {
-      const double avg10 = mean_last(rows, idx, kPoints, 10);
+    for (const auto& [player, rows] : w->groups) {
+      const double avg10 = mean_last(rows, kPoints, 10);
       double var = 0;
       std::size_t k = 0;
-      for (auto it = idx.rbegin(); it != idx.rend() && k < 10; ++it, ++k)
-        var += std::pow(as_double(rows.at(*it, kPoints)) - avg10, 2);
-      out.push_back({req.date.to_string(), player, rows.at(idx.back(), kTeam), static_cast<std::int64_t>(idx.size()),
-                     mean_last(rows, idx, kPoints, 5), avg10, mean_last(rows, idx, kPoints, idx.size()),
-                     std::sqrt(var / static_cast<double>(k)), mean_last(rows, idx, kMinutes, 10),
-                     mean_last(rows, idx, kUsage, 10), mean_last(rows, idx, kRebounds, 10),
-                     mean_last(rows, idx, kAssists, 10)});
-      written.add("players", player);
+      for (auto it = rows.rbegin(); it != rows.rend() && k < 10; ++it, ++k)
+        var += std::pow(as_double((*it)[kPoints]) - avg10, 2);
+      out.push_back({req.date.to_string(), std::string(player), rows.back()[kTeam],
+                     static_cast<std::int64_t>(rows.size()), mean_last(rows, kPoints, 5), avg10,
+                     mean_last(rows, kPoints, rows.size()), std::sqrt(var / static_cast<double>(k)),
+                     mean_last(rows, kMinutes, 10), mean_last(rows, kUsage, 10), mean_last(rows, kRebounds, 10),
+                     mean_last(rows, kAssists, 10)});
+      written.add("players", std::string(player));
     }
     return write_rows(req, columns, out, std::move(written));
   }
@@ -112,21 +117,20 @@ class PlayerShotZoneAnalysis final : public nba_services::WarehouseProcessor {
     auto w = window(ctx_.warehouse, "player_game_summary", req.date, "player_lookup", *filter,
                     {"rim_fgm", "rim_fga", "paint_fgm", "paint_fga", "mid_fgm", "mid_fga", "fg3m", "fg3a"});
     if (!w) return pipeline::fail(w.error());
-    const auto& [rows, groups] = *w;
     const std::vector<std::string> columns{"game_date", "player_lookup", "games_in_sample", "rim_rate", "paint_rate",
                                            "mid_rate", "three_rate", "rim_pct", "paint_pct", "mid_pct", "three_pct",
                                            "primary_zone"};
     std::vector<Row> out;
     Written written;
-    for (const auto& [player, idx] : groups) {
+    for (const auto& [player, rows] : w->groups) {
       double made[4]{}, att[4]{};
-      for (std::size_t i : idx)
+      for (const Value* row : rows)
         for (std::size_t z = 0; z < 4; ++z) {  // the window's columns: made, attempted per zone
-          made[z] += as_double(rows.at(i, 2 * z));
-          att[z] += as_double(rows.at(i, 2 * z + 1));
+          made[z] += as_double(row[2 * z]);
+          att[z] += as_double(row[2 * z + 1]);
         }
       const double total = att[0] + att[1] + att[2] + att[3];
-      Row r{req.date.to_string(), player, static_cast<std::int64_t>(idx.size())};
+      Row r{req.date.to_string(), std::string(player), static_cast<std::int64_t>(rows.size())};
       int primary = 0;
       for (int z = 0; z < 4; ++z) {
         r.emplace_back(ratio(att[z], total));
@@ -135,7 +139,7 @@ class PlayerShotZoneAnalysis final : public nba_services::WarehouseProcessor {
       for (int z = 0; z < 4; ++z) r.emplace_back(ratio(made[z], att[z]));
       r.emplace_back(std::string(kZoneNames[primary]));
       out.push_back(std::move(r));
-      written.add("players", player);
+      written.add("players", std::string(player));
     }
     return write_rows(req, columns, out, std::move(written));
   }
@@ -155,31 +159,30 @@ class TeamDefenseZoneAnalysis final : public nba_services::WarehouseProcessor {
                     {"opp_rim_fgm", "opp_rim_fga", "opp_paint_fgm", "opp_paint_fga", "opp_mid_fgm", "opp_mid_fga",
                      "opp_fg3m", "opp_fg3a", "points_allowed", "defensive_rating"});
     if (!w) return pipeline::fail(w.error());
-    const auto& [rows, groups] = *w;
     const std::vector<std::string> columns{"game_date",     "team_abbr",          "games_in_sample",
                                            "opp_rim_pct",   "opp_paint_pct",      "opp_mid_pct",
                                            "opp_three_pct", "points_allowed_avg", "defensive_rating_avg",
                                            "weakest_zone"};
     std::vector<Row> out;
     Written written;
-    for (const auto& [team, idx] : groups) {
+    for (const auto& [team, rows] : w->groups) {
       double made[4]{}, att[4]{};
-      for (std::size_t i : idx)
+      for (const Value* row : rows)
         for (std::size_t z = 0; z < 4; ++z) {  // the window's columns: made, attempted per zone, then the rest
-          made[z] += as_double(rows.at(i, 2 * z));
-          att[z] += as_double(rows.at(i, 2 * z + 1));
+          made[z] += as_double(row[2 * z]);
+          att[z] += as_double(row[2 * z + 1]);
         }
-      Row r{req.date.to_string(), team, static_cast<std::int64_t>(idx.size())};
+      Row r{req.date.to_string(), std::string(team), static_cast<std::int64_t>(rows.size())};
       int weakest = 0;
       for (int z = 0; z < 4; ++z) {
         r.emplace_back(ratio(made[z], att[z]));
         if (ratio(made[z], att[z]) > ratio(made[weakest], att[weakest])) weakest = z;
       }
-      r.emplace_back(mean_last(rows, idx, 8, idx.size()));  // points_allowed
-      r.emplace_back(mean_last(rows, idx, 9, idx.size()));  // defensive_rating
+      r.emplace_back(mean_last(rows, 8, rows.size()));  // points_allowed
+      r.emplace_back(mean_last(rows, 9, rows.size()));  // defensive_rating
       r.emplace_back(std::string(kZoneNames[weakest]));
       out.push_back(std::move(r));
-      written.add("teams", team);
+      written.add("teams", std::string(team));
     }
     return write_rows(req, columns, out, std::move(written));
   }

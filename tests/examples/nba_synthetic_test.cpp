@@ -16,6 +16,13 @@ using pipeline::CalendarDate;
 
 CalendarDate date(const char* text) { return *CalendarDate::parse(text); }
 
+// A range read's parts as one RowSet.
+nba::RowSet flat(const nba::WindowRows& rows) {
+  nba::RowSet out{rows.columns, {}};
+  rows.for_each_row([&](const nba::Value* row) { out.values.insert(out.values.end(), row, row + rows.columns.size()); });
+  return out;
+}
+
 const nba::Season& default_season() {
   static const nba::Season season;
   return season;
@@ -333,7 +340,7 @@ TEST(NbaSyntheticWarehouse, RangeReadsOnlyTheNamedColumnsOfTheTable) {
   ASSERT_TRUE(rows) << rows.error().to_string();
   EXPECT_EQ(rows->columns, (std::vector<std::string>{"game_id", "arena"}));
   ASSERT_EQ(rows->size(), 2u);
-  EXPECT_EQ(nba::as_text(rows->at(1, "arena")), "B");
+  EXPECT_EQ(nba::as_text(flat(*rows).at(1, "arena")), "B");
   auto unknown = wh->read_range("nbac_schedule", d, d, {}, {"game_id", "arena; DROP TABLE nbac_schedule"});
   ASSERT_FALSE(unknown);
   EXPECT_EQ(unknown.error().code, pipeline::ErrorCode::kInvalidArgument);
@@ -353,19 +360,20 @@ TEST(NbaSyntheticWarehouse, FilteredWindowIsTheUnfilteredWindowNarrowed) {
         rows.push_back({d.plus_days(day).to_string(), p, std::string("g"), std::int64_t{day * 10 + static_cast<int>(p.size())}});
   ASSERT_TRUE(wh->upsert("player_game_summary", {"game_date", "player_lookup", "game_id", "points"}, rows));
   const std::vector<std::string> wanted{"dee", "ann", "nobody"};
-  auto filtered = wh->read_range("player_game_summary", d.plus_days(-9), d, *nba::entity_filter("player_lookup", wanted),
-                                 {"game_date", "player_lookup", "points"});
-  auto all = wh->read_range("player_game_summary", d.plus_days(-9), d, {}, {"game_date", "player_lookup", "points"});
-  ASSERT_TRUE(filtered) << filtered.error().to_string();
-  ASSERT_TRUE(all);
+  auto filtered_parts = wh->read_range("player_game_summary", d.plus_days(-9), d,
+                                       *nba::entity_filter("player_lookup", wanted), {"game_date", "player_lookup", "points"});
+  auto all_parts = wh->read_range("player_game_summary", d.plus_days(-9), d, {}, {"game_date", "player_lookup", "points"});
+  ASSERT_TRUE(filtered_parts) << filtered_parts.error().to_string();
+  ASSERT_TRUE(all_parts);
+  const nba::RowSet filtered = flat(*filtered_parts), all = flat(*all_parts);
   std::vector<nba::Value> expected;
-  for (std::size_t r = 0; r < all->size(); ++r)
-    if (nba::as_text(all->at(r, "player_lookup")) == "ann" || nba::as_text(all->at(r, "player_lookup")) == "dee")
-      for (std::size_t c = 0; c < 3; ++c) expected.push_back(all->at(r, c));
+  for (std::size_t r = 0; r < all.size(); ++r)
+    if (nba::as_text(all.at(r, "player_lookup")) == "ann" || nba::as_text(all.at(r, "player_lookup")) == "dee")
+      for (std::size_t c = 0; c < 3; ++c) expected.push_back(all.at(r, c));
   ASSERT_FALSE(expected.empty());
-  EXPECT_EQ(filtered->values, expected);
-  EXPECT_EQ(nba::as_text(filtered->at(0, "game_date")), d.plus_days(-9).to_string());
-  EXPECT_EQ(nba::as_text(filtered->at(filtered->size() - 1, "game_date")), d.to_string());
+  EXPECT_EQ(filtered.values, expected);
+  EXPECT_EQ(nba::as_text(filtered.at(0, "game_date")), d.plus_days(-9).to_string());
+  EXPECT_EQ(nba::as_text(filtered.at(filtered.size() - 1, "game_date")), d.to_string());
   auto none = wh->read_range("player_game_summary", d, d.plus_days(-1), *nba::entity_filter("player_lookup", wanted));
   ASSERT_TRUE(none);
   EXPECT_TRUE(none->empty());
@@ -405,7 +413,7 @@ TEST(NbaSyntheticWarehouse, KeptWindowFollowsEveryWrite) {
       return std::vector<nba::Value>{};
     }
     EXPECT_EQ(r->columns, (std::vector<std::string>{"player_lookup", "points"}));
-    return r->values;
+    return flat(*r).values;
   };
   auto points_of = [&](CalendarDate day, const char* player) {
     auto r = wh->query("SELECT points FROM player_game_summary WHERE game_date = ? AND player_lookup = ?",
@@ -416,7 +424,12 @@ TEST(NbaSyntheticWarehouse, KeptWindowFollowsEveryWrite) {
   ASSERT_EQ(window(first, d).size(), 16u);  // 4 dates x 2 players x 2 columns
   EXPECT_EQ(window(first, d), fresh(first, d));
 
+  // What a read returned stays as it was read: parts are shared, never changed.
+  auto before = wh->read_range("player_game_summary", first, d, {}, {"player_lookup", "points"});
+  ASSERT_TRUE(before);
+  const auto before_values = fresh(first, d);
   ASSERT_TRUE(wh->upsert("player_game_summary", columns, {row(d.plus_days(-1), "ann", 77), row(d, "cy", 5)}));
+  EXPECT_EQ(flat(*before).values, before_values);
   EXPECT_EQ(window(first, d), fresh(first, d));
   EXPECT_EQ(window(first, d).size(), 18u);
 
