@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <map>
+#include <unordered_map>
 
 #include "pipeline/orchestrate/nba_preset.hpp"
 
@@ -211,7 +212,7 @@ class UpcomingPlayerGameContext final : public nba_services::WarehouseProcessor 
                                              *filter, {"player_lookup", "points", "minutes"});
     if (!history) return pipeline::fail(history.error());
     // player -> (points, minutes), by date; the keys point into `history`
-    std::map<std::string_view, std::vector<std::pair<double, double>>, std::less<>> form;
+    std::unordered_map<std::string_view, std::vector<std::pair<double, double>>> form;
     history->for_each_row([&](const Value* row) {  // columns as requested: player, points, minutes
       const auto* player = std::get_if<std::string>(&row[0]);
       if (player != nullptr) form[*player].emplace_back(as_double(row[1]), as_double(row[2]));
@@ -228,7 +229,7 @@ class UpcomingPlayerGameContext final : public nba_services::WarehouseProcessor 
       auto fx = games->find(team);
       if (fx == games->end()) continue;  // not playing today
       const auto rest = ctx_.season.days_rest(team, req.date);
-      const auto known = form.find(id);
+      const auto known = form.find(std::string_view(id));
       const auto& f = known == form.end() ? no_form : known->second;
       auto avg = [&](std::size_t n, bool minutes) -> Value {
         if (f.empty()) return std::monostate{};

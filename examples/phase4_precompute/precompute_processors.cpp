@@ -1,7 +1,9 @@
 #include "phase4_precompute/precompute_processors.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <map>
+#include <unordered_map>
 
 
 namespace phase4 {
@@ -35,7 +37,7 @@ pipeline::ProcessorConfig config_of(const nba_services::ServiceContext& ctx, std
 // then `column`. The groups point into `rows`.
 struct Window {
   nba::WindowRows rows;
-  std::map<std::string_view, std::vector<const Value*>> groups;
+  std::vector<std::pair<std::string_view, std::vector<const Value*>>> groups;
 };
 pipeline::Result<Window> window(nba::Warehouse& wh, std::string_view table, pipeline::CalendarDate date,
                                 const std::string& column, const nba::Filter& filter, std::vector<std::string> values) {
@@ -44,10 +46,16 @@ pipeline::Result<Window> window(nba::Warehouse& wh, std::string_view table, pipe
   if (!rows) return pipeline::fail(rows.error());
   Window w{std::move(*rows), {}};
   const std::size_t group_at = values.size() - 1;
+  // Hashed while grouping (thousands of rows, a few hundred entities), sorted once after.
+  std::unordered_map<std::string_view, std::size_t> group_of;
   w.rows.for_each_row([&](const Value* row) {
     const auto* key = std::get_if<std::string>(&row[group_at]);  // entity columns are TEXT
-    w.groups[key != nullptr ? std::string_view(*key) : std::string_view()].push_back(row);
+    const std::string_view entity = key != nullptr ? std::string_view(*key) : std::string_view();
+    auto [it, added] = group_of.try_emplace(entity, w.groups.size());
+    if (added) w.groups.emplace_back(entity, std::vector<const Value*>{});
+    w.groups[it->second].second.push_back(row);
   });
+  std::sort(w.groups.begin(), w.groups.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
   return w;
 }
 
