@@ -463,6 +463,7 @@ struct Warehouse::Impl {
     data_version = *version;
     const std::string day_sql =
         fmt::format("{} {} WHERE game_date = ? ORDER BY {}", verb, (*s)->name, wd::join((*s)->primary_key, ", "));
+    if (windows.size() >= 64 && windows.find(day_sql) == windows.end()) forget_all();  // ad-hoc column lists
     auto [it, added] = windows.try_emplace(day_sql);
     Window& w = it->second;
     if (added) w.table = std::string(table);
