@@ -5,6 +5,8 @@
 #include <map>
 #include <unordered_map>
 
+#include <fmt/format.h>
+
 
 namespace phase4 {
 
@@ -253,6 +255,18 @@ class PlayerCompositeFactors final : public nba_services::WarehouseProcessor {
   }
 };
 
+// A feature's value as JSON: null, or the number in shortest round-trip form, with ".0"
+// when integral (nlohmann::json's form, which wrote these texts before; its Grisu2 digits are
+// now and then one longer than the shortest, and both read back as the same double).
+std::string json_number(const Value& v) {
+  if (std::holds_alternative<std::monostate>(v)) return "null";
+  const double d = as_double(v);
+  if (!std::isfinite(d)) return "null";
+  std::string out = fmt::format("{}", d);
+  if (out.find_first_of(".e") == std::string::npos) out += ".0";
+  return out;
+}
+
 /// Per player playing today: the feature vector the Phase 5 models read.
 class MlFeatureStore final : public nba_services::WarehouseProcessor {
  public:
@@ -272,24 +286,48 @@ class MlFeatureStore final : public nba_services::WarehouseProcessor {
     auto factors_of = index(*factors, "player_lookup");
     const std::vector<std::string> columns{"game_date",     "player_lookup", "game_id",
                                            "feature_version", "feature_count", "features_json"};
+    // Column indexes found once (an absent column reads NULL).
+    auto at = [](const nba::RowSet& rows, std::string_view name) { return rows.column(name).value_or(rows.columns.size()); };
+    const std::size_t player_at = at(*ctxs, "player_lookup"), game_at = at(*ctxs, "game_id"),
+                      home_at = at(*ctxs, "is_home"), rest_at = at(*ctxs, "days_rest"),
+                      line_at = at(*ctxs, "points_line"), injury_at = at(*ctxs, "injury_status");
+    static constexpr const char* kCacheFeatures[] = {"points_avg_last_5", "points_avg_last_10", "points_std_last_10",
+                                                     "minutes_avg_last_10"};
+    static constexpr const char* kFactorFeatures[] = {"fatigue_score", "shot_zone_mismatch_score", "usage_spike_score",
+                                                      "injury_adjustment", "total_composite_adjustment"};
+    std::vector<std::size_t> cache_at, factor_at;
+    for (const char* k : kCacheFeatures) cache_at.push_back(at(*cache, k));
+    for (const char* k : kFactorFeatures) factor_at.push_back(at(*factors, k));
     std::vector<Row> out;
     Written written;
-    auto number = [](const Value& v) { return std::holds_alternative<std::monostate>(v) ? nlohmann::json() : nlohmann::json(as_double(v)); };
+    std::vector<std::pair<std::string_view, std::string>> f;  // feature -> its JSON text
     for (std::size_t i = 0; i < ctxs->size(); ++i) {
-      const auto player = as_text(ctxs->at(i, "player_lookup"));
-      nlohmann::json f{{"is_home", as_int(ctxs->at(i, "is_home"))},
-                       {"days_rest", number(ctxs->at(i, "days_rest"))},
-                       {"points_line", number(ctxs->at(i, "points_line"))},
-                       {"injury_status", as_text(ctxs->at(i, "injury_status"))}};
+      const auto player = as_text(ctxs->at(i, player_at));
+      f.clear();
+      f.emplace_back("is_home", std::to_string(as_int(ctxs->at(i, home_at))));
+      f.emplace_back("days_rest", json_number(ctxs->at(i, rest_at)));
+      f.emplace_back("points_line", json_number(ctxs->at(i, line_at)));
+      f.emplace_back("injury_status", nlohmann::json(as_text(ctxs->at(i, injury_at))).dump());
       if (auto c = cache_of.find(player); c != cache_of.end())
-        for (const char* k : {"points_avg_last_5", "points_avg_last_10", "points_std_last_10", "minutes_avg_last_10"})
-          f[k] = number(cache->at(c->second, k));
+        for (std::size_t k = 0; k < cache_at.size(); ++k)
+          f.emplace_back(kCacheFeatures[k], json_number(cache->at(c->second, cache_at[k])));
       if (auto c = factors_of.find(player); c != factors_of.end())
-        for (const char* k : {"fatigue_score", "shot_zone_mismatch_score", "usage_spike_score", "injury_adjustment",
-                              "total_composite_adjustment"})
-          f[k] = number(factors->at(c->second, k));
-      out.push_back({req.date.to_string(), player, ctxs->at(i, "game_id"), std::string("v1_demo"),
-                     static_cast<std::int64_t>(f.size()), f.dump()});
+        for (std::size_t k = 0; k < factor_at.size(); ++k)
+          f.emplace_back(kFactorFeatures[k], json_number(factors->at(c->second, factor_at[k])));
+      // Written straight to text, keys in order (as a JSON object type would): a tree per
+      // player cost more than the rest of the step.
+      std::sort(f.begin(), f.end());
+      std::string text = "{";
+      for (const auto& [key, value] : f) {
+        if (text.size() > 1) text += ',';
+        text += '"';
+        text += key;  // the names above: nothing to escape
+        text += "\":";
+        text += value;
+      }
+      text += '}';
+      out.push_back({req.date.to_string(), player, ctxs->at(i, game_at), std::string("v1_demo"),
+                     static_cast<std::int64_t>(f.size()), std::move(text)});
       written.add("players", player);
     }
     return write_rows(req, columns, out, std::move(written));

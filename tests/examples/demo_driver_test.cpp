@@ -230,6 +230,47 @@ TEST(DemoDriver, InjuryUpdateReprocessesOnlyThatPlayerAndTeam) {
   EXPECT_EQ(nba::as_int(team->at(0, "players_questionable")), questionable);
 }
 
+// The feature vectors are written as text, not through a JSON tree: each must parse, in
+// key order, with as many features as it says, and carry the values of its source rows.
+TEST(DemoDriver, FeatureVectorsAreJsonOfTheirSourceRows) {
+  TempDir dir;
+  const json s = run_demo(dir.path(), /*update=*/false);
+  ASSERT_TRUE(s.contains("tables"));
+  auto wh = nba::Warehouse::open((dir.path() / "warehouse.db").string());
+  ASSERT_TRUE(wh);
+  auto rows = wh->query(
+      "SELECT m.features_json, m.feature_count, u.injury_status, u.is_home, u.points_line, c.points_avg_last_10, "
+      "f.total_composite_adjustment FROM ml_feature_store m "
+      "JOIN upcoming_player_game_context u USING (game_date, player_lookup) "
+      "LEFT JOIN player_daily_cache c USING (game_date, player_lookup) "
+      "LEFT JOIN player_composite_factors f USING (game_date, player_lookup) WHERE m.game_date = ?",
+      {kDate.to_string()});
+  ASSERT_TRUE(rows) << rows.error().to_string();
+  ASSERT_GT(rows->size(), 0u);
+  std::size_t with_line = 0;
+  for (std::size_t i = 0; i < rows->size(); ++i) {
+    const json f = json::parse(nba::as_text(rows->at(i, std::size_t{0})), nullptr, /*allow_exceptions=*/false);
+    ASSERT_TRUE(f.is_object()) << nba::as_text(rows->at(i, std::size_t{0}));
+    EXPECT_EQ(static_cast<std::int64_t>(f.size()), nba::as_int(rows->at(i, 1)));
+    EXPECT_EQ(f.dump().size(), nba::as_text(rows->at(i, std::size_t{0})).size());  // compact, keys in order
+    EXPECT_EQ(f["injury_status"], nba::as_text(rows->at(i, 2)));
+    EXPECT_EQ(f["is_home"], nba::as_int(rows->at(i, 3)));
+    if (std::holds_alternative<std::monostate>(rows->at(i, 4))) {
+      EXPECT_TRUE(f["points_line"].is_null());
+    } else {
+      EXPECT_EQ(f["points_line"].get<double>(), nba::as_double(rows->at(i, 4)));  // read back exactly
+      ++with_line;
+    }
+    if (!std::holds_alternative<std::monostate>(rows->at(i, 5))) {
+      EXPECT_EQ(f["points_avg_last_10"].get<double>(), nba::as_double(rows->at(i, 5)));
+    }
+    if (!std::holds_alternative<std::monostate>(rows->at(i, 6))) {
+      EXPECT_EQ(f["total_composite_adjustment"].get<double>(), nba::as_double(rows->at(i, 6)));
+    }
+  }
+  EXPECT_GT(with_line, 0u);
+}
+
 TEST(DemoDriver, RerunOnTheSameStoreRunsNoProcessorTwiceAndDecidesNothingNew) {
   TempDir dir;
   const json first = run_demo(dir.path());
