@@ -332,20 +332,29 @@ struct Warehouse::Impl {
   }
 
   pipeline::Result<sqlite3_stmt*> prepare(std::string_view sql) {
-    auto it = statements.find(sql);
+    return prepare_as(sql, [&] { return std::string(sql); });
+  }
+
+  // The statement cached under `key`, prepared from `make_sql()` on a miss: a key shorter than
+  // its SQL (an upsert's is kilobytes) is cheaper to build and hash on every call.
+  template <typename MakeSql>
+  pipeline::Result<sqlite3_stmt*> prepare_as(std::string_view key, MakeSql&& make_sql) {
+    auto it = statements.find(key);
     if (it != statements.end()) {
+      // No sqlite3_clear_bindings: every caller binds every parameter (bind_all checks the
+      // count), and clearing an upsert's hundreds cost more than the hash lookup.
       sqlite3_reset(it->second.stmt.get());
-      sqlite3_clear_bindings(it->second.stmt.get());
       last_prepared = &it->second;
       return it->second.stmt.get();
     }
+    const std::string sql = make_sql();
     sqlite3_stmt* raw = nullptr;
     const int rc = sqlite3_prepare_v2(db, sql.data(), static_cast<int>(sql.size()), &raw, nullptr);
-    if (rc != SQLITE_OK) return pipeline::fail(wd::sqlite_error(db, rc, "prepare").with("sql", std::string(sql)));
+    if (rc != SQLITE_OK) return pipeline::fail(wd::sqlite_error(db, rc, "prepare").with("sql", sql));
     wd::Statement owned(raw);
     // Keep one cache entry per distinct statement; ad-hoc queries may grow it, so bound it.
     if (statements.size() > 256) statements.clear();
-    last_prepared = &statements.emplace(std::string(sql), Cached{std::move(owned)}).first->second;
+    last_prepared = &statements.emplace(std::string(key), Cached{std::move(owned)}).first->second;
     return last_prepared->stmt.get();
   }
 
@@ -596,7 +605,8 @@ pipeline::Status Warehouse::upsert(std::string_view table, const std::vector<std
     return fmt::format("INSERT INTO {} ({}) VALUES {} ON CONFLICT ({}) DO {}", spec.name, wd::join(columns, ", "), values,
                        wd::join(spec.primary_key, ", "), updates.empty() ? "NOTHING" : "UPDATE SET " + wd::join(updates, ", "));
   };
-  const std::string full_sql = rows.size() >= chunk ? sql_for(chunk) : std::string();
+  // Cached by table, row count and columns (no SQL text starts with a tab).
+  const std::string key_suffix = fmt::format("\t{}\t{}", spec.name, wd::join(columns, ","));
   // The kept windows lose the dates written (all of the table's when a date is not text).
   const auto date_at = static_cast<std::size_t>(std::find(columns.begin(), columns.end(), "game_date") - columns.begin());
   const std::string* forgotten = nullptr;
@@ -612,7 +622,7 @@ pipeline::Status Warehouse::upsert(std::string_view table, const std::vector<std
   auto write = [&]() -> pipeline::Status {
     for (std::size_t first = 0; first < rows.size(); first += chunk) {
       const std::size_t n = std::min(chunk, rows.size() - first);
-      auto stmt = impl_->prepare(n == chunk ? full_sql : sql_for(n));
+      auto stmt = impl_->prepare_as("\t" + std::to_string(n) + key_suffix, [&] { return sql_for(n); });
       if (!stmt) return pipeline::fail(stmt.error());
       for (std::size_t r = 0; r < n; ++r)
         for (std::size_t c = 0; c < columns.size(); ++c)
