@@ -49,6 +49,7 @@ pipeline::Result<json> run_backfill(const BackfillOptions& opt) {
     d.season = &season;
     d.data_dir = scraped_dir;
     d.injury_update = false;
+    d.observe_messages = false;  // a date keeps only its counts (below)
     auto summary = run_demo(d);
     if (!summary) return pipeline::fail(summary.error().with("date", date.to_string()));
     // Keep the per-date summary small: what ran, the tables, and the Phase 5 batch.

@@ -545,15 +545,19 @@ pipeline::Result<json> run_demo(const DemoOptions& opt) {
       [sched](pipeline::TimePoint t) { return sched->wall_time(t).date; }, hybrid_options);
 
   // Watchers first (they see every message), then trackers and services.
-  for (const auto& t : {topics.phase1_trigger(), topics.phase1_complete(), topics.phase2_complete(),
-                        topics.phase3_complete(), topics.phase4_complete()})
-    PIPELINE_TRY(demo.watch(t, false));
-  for (const auto& t : {topics.phase3_trigger(), topics.phase4_trigger()}) PIPELINE_TRY(demo.watch(t, true));
+  if (opt.observe_messages) {
+    for (const auto& t : {topics.phase1_trigger(), topics.phase1_complete(), topics.phase2_complete(),
+                          topics.phase3_complete(), topics.phase4_complete()})
+      PIPELINE_TRY(demo.watch(t, false));
+    for (const auto& t : {topics.phase3_trigger(), topics.phase4_trigger()}) PIPELINE_TRY(demo.watch(t, true));
+  }
   PIPELINE_TRY(demo.attach_tracker(*demo.to_phase3, topics.phase2_complete()));
   PIPELINE_TRY(demo.attach_tracker(*demo.to_phase4, topics.phase3_complete()));
   PIPELINE_TRY(demo.attach_tracker(*demo.to_phase5, topics.phase4_complete()));
-  PIPELINE_TRY(demo.watch(phase5_trigger, true));
-  PIPELINE_TRY(demo.watch(coordinator_options.complete_topic, false));
+  if (opt.observe_messages) {
+    PIPELINE_TRY(demo.watch(phase5_trigger, true));
+    PIPELINE_TRY(demo.watch(coordinator_options.complete_topic, false));
+  }
   {
     // The event path: the trigger's own handler, unless this is the lost-event variant
     // and the full day's trigger arrives (acknowledged and never handled: lost).

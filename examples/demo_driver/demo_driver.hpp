@@ -52,6 +52,10 @@ struct DemoOptions {
   /// deliveries and publishes; one prediction fails once; one poison message is sent.
   bool inject_faults = false;
   std::uint64_t fault_seed = 7;
+  /// Watch every topic to report each trigger's deliveries, the traces and the Phase 5
+  /// completions. Off (the backfill, which keeps only counts), those parts of the summary
+  /// are empty and no message is decoded twice.
+  bool observe_messages = true;
 };
 
 /// Runs the demo and returns its summary (the JSON `pipelinectl demo --json` prints):
