@@ -301,7 +301,7 @@ struct Warehouse::Impl {
   Cached* last_prepared = nullptr;  // the entry `prepare` returned last
 
   // Unfiltered windows, by date: a rolling window moves one date a day, so read_range reads
-  // only the dates it has not kept and copies the rest. One entry per (table, columns) read;
+  // only the dates it has not kept and shares the rest. One entry per (table, columns) read;
   // each keeps only its last window's dates. What this connection writes drops the dates it
   // touches; a rollback, a statement of unknown effect or another connection's commit
   // (PRAGMA data_version) drops everything.
