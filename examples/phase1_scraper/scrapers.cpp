@@ -9,21 +9,59 @@
 
 namespace phase1 {
 
-const std::vector<std::string>& feeds() {
-  static const std::vector<std::string> all{"nbac_schedule",          "nbac_injury_report",
-                                            "odds_api_player_points_props", "odds_api_game_lines",
-                                            "nbac_scoreboard_v2",     "nbac_gamebook_player_stats",
-                                            "bdl_player_boxscores",   "nbac_team_boxscore"};
-  return all;
-}
-
-std::string scraper_name(std::string_view feed) { return fmt::format("{}_scraper", feed); }
-
-pipeline::TimePoint injury_update_time(pipeline::CalendarDate date) {
-  return pipeline::TimePoint(date.sys_days()) + std::chrono::hours(19);
-}
-
 namespace {
+
+// A file's items back in the type the feed's fetch returned them.
+template <class T>
+pipeline::Result<nba_services::FeedItems> typed_items(const nlohmann::json& items) {
+  try {
+    return nba_services::FeedItems(items.get<std::vector<T>>());
+  } catch (const std::exception& e) {
+    return pipeline::fail(pipeline::ErrorCode::kInvalidArgument, "malformed item: {}", e.what());
+  }
+}
+
+// Each feed once: what the source publishes for it on a date at a time, and how its
+// items read back from a file. The box-score feeds (scoreboard, gamebook, balldontlie,
+// team box) all publish the final box scores; each raw processor loads its part.
+struct Feed {
+  std::string_view name;
+  nba_services::FeedItems (*fetch)(const nba::Season&, pipeline::CalendarDate, pipeline::TimePoint);
+  pipeline::Result<nba_services::FeedItems> (*read)(const nlohmann::json&);
+};
+using nba::Season;
+using pipeline::CalendarDate;
+using pipeline::TimePoint;
+nba_services::FeedItems box_scores(const Season& s, CalendarDate d, TimePoint) { return s.box_scores(d); }
+const Feed kFeeds[] = {  // in the order the 06:00 schedule starts them
+    {"nbac_schedule",
+     [](const Season& s, CalendarDate d, TimePoint) -> nba_services::FeedItems {
+       const auto games = s.games_on(d);
+       return std::vector<nba::Game>(games.begin(), games.end());
+     },
+     typed_items<nba::Game>},
+    {"nbac_injury_report",
+     [](const Season& s, CalendarDate d, TimePoint now) -> nba_services::FeedItems {
+       return now >= injury_update_time(d) ? s.injury_report_after_update(d) : s.injury_report(d);
+     },
+     typed_items<nba::InjuryEntry>},
+    {"odds_api_player_points_props",
+     [](const Season& s, CalendarDate d, TimePoint) -> nba_services::FeedItems { return s.player_props(d); },
+     typed_items<nba::PlayerProp>},
+    {"odds_api_game_lines",
+     [](const Season& s, CalendarDate d, TimePoint) -> nba_services::FeedItems { return s.game_lines(d); },
+     typed_items<nba::GameLine>},
+    {"nbac_scoreboard_v2", box_scores, typed_items<nba::BoxScore>},
+    {"nbac_gamebook_player_stats", box_scores, typed_items<nba::BoxScore>},
+    {"bdl_player_boxscores", box_scores, typed_items<nba::BoxScore>},
+    {"nbac_team_boxscore", box_scores, typed_items<nba::BoxScore>},
+};
+
+const Feed* find_feed(std::string_view name) {
+  for (const auto& f : kFeeds)
+    if (f.name == name) return &f;
+  return nullptr;
+}
 
 pipeline::ProcessorConfig scraper_config(const nba_services::ServiceContext& ctx, const std::string& feed) {
   pipeline::ProcessorConfig c;
@@ -35,49 +73,36 @@ pipeline::ProcessorConfig scraper_config(const nba_services::ServiceContext& ctx
   return c;
 }
 
-// What the source publishes for `feed` on `date` at `now`.
-nba_services::FeedItems fetch(const nba::Season& season, const std::string& feed, pipeline::CalendarDate date,
-                              pipeline::TimePoint now) {
-  if (feed == "nbac_schedule") {
-    const auto games = season.games_on(date);
-    return std::vector<nba::Game>(games.begin(), games.end());
-  }
-  if (feed == "nbac_injury_report")
-    return now >= injury_update_time(date) ? season.injury_report_after_update(date) : season.injury_report(date);
-  if (feed == "odds_api_player_points_props") return season.player_props(date);
-  if (feed == "odds_api_game_lines") return season.game_lines(date);
-  // The box-score feeds (scoreboard, gamebook, balldontlie, team box) publish the final
-  // box scores; each raw processor loads its part.
-  return season.box_scores(date);
-}
-
-// A file's items back in the type `fetch` returned them.
-template <class T>
-pipeline::Result<nba_services::FeedItems> typed_items(const nlohmann::json& items) {
-  try {
-    return nba_services::FeedItems(items.get<std::vector<T>>());
-  } catch (const std::exception& e) {
-    return pipeline::fail(pipeline::ErrorCode::kInvalidArgument, "malformed item: {}", e.what());
-  }
-}
-
 }  // namespace
 
+const std::vector<std::string>& feeds() {
+  static const std::vector<std::string> all = [] {
+    std::vector<std::string> names;
+    for (const auto& f : kFeeds) names.emplace_back(f.name);
+    return names;
+  }();
+  return all;
+}
+
+std::string scraper_name(std::string_view feed) { return fmt::format("{}_scraper", feed); }
+
+pipeline::TimePoint injury_update_time(pipeline::CalendarDate date) {
+  return pipeline::TimePoint(date.sys_days()) + std::chrono::hours(19);
+}
+
 pipeline::Result<nba_services::FeedItems> items_from_json(std::string_view feed, const nlohmann::json& items) {
-  if (feed == "nbac_schedule") return typed_items<nba::Game>(items);
-  if (feed == "nbac_injury_report") return typed_items<nba::InjuryEntry>(items);
-  if (feed == "odds_api_player_points_props") return typed_items<nba::PlayerProp>(items);
-  if (feed == "odds_api_game_lines") return typed_items<nba::GameLine>(items);
-  for (const auto& f : feeds())
-    if (f == feed) return typed_items<nba::BoxScore>(items);
-  return pipeline::fail(pipeline::ErrorCode::kInvalidArgument, "unknown feed '{}'", feed);
+  const Feed* f = find_feed(feed);
+  if (f == nullptr) return pipeline::fail(pipeline::ErrorCode::kInvalidArgument, "unknown feed '{}'", feed);
+  return f->read(items);
 }
 
 Scraper::Scraper(nba_services::ServiceContext& ctx, std::string feed)
     : Processor(ctx.processor_services(), scraper_config(ctx, feed)), ctx_(ctx), feed_(std::move(feed)) {}
 
 pipeline::Result<pipeline::ProcessResult> Scraper::process(const pipeline::ProcessRequest& request) {
-  auto fetched = fetch(ctx_.season, feed_, request.date, ctx_.clock.now());
+  const Feed* feed = find_feed(feed_);
+  if (feed == nullptr) return pipeline::fail(pipeline::ErrorCode::kInvalidArgument, "unknown feed '{}'", feed_);
+  auto fetched = feed->fetch(ctx_.season, request.date, ctx_.clock.now());
   const auto items = static_cast<std::int64_t>(std::visit([](const auto& v) { return v.size(); }, fetched));
   const auto dir = ctx_.data_dir / feed_ / request.date.to_string();
   const auto file = dir / fmt::format("w{}.json", request.wave);

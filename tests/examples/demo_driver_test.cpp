@@ -1,8 +1,10 @@
 // The demo driver end to end: assertions on its JSON summary (never on its text).
 #include <filesystem>
+#include <fstream>
 #include <map>
 #include <set>
 #include <string>
+#include <variant>
 #include <vector>
 
 #include <gtest/gtest.h>
@@ -228,6 +230,36 @@ TEST(DemoDriver, InjuryUpdateReprocessesOnlyThatPlayerAndTeam) {
   }
   EXPECT_EQ(nba::as_int(team->at(0, "players_out")), out);
   EXPECT_EQ(nba::as_int(team->at(0, "players_questionable")), questionable);
+}
+
+// Every feed's scraped file reads back as that feed's items (one table maps a feed to
+// its fetch and its item type); an unknown feed or a malformed item is refused.
+TEST(DemoDriver, ScrapedFilesReadBackAsTheirFeedsItems) {
+  TempDir dir;
+  const json s = run_demo(dir.path(), /*update=*/false);
+  ASSERT_TRUE(s.contains("tables"));
+  ASSERT_EQ(phase1::feeds().size(), 8u);
+  for (const auto& feed : phase1::feeds()) {
+    std::ifstream in(dir.path() / "scraped" / feed / kDate.to_string() / "w0.json");
+    ASSERT_TRUE(in) << feed;
+    const json file = json::parse(in, nullptr, /*allow_exceptions=*/false);
+    ASSERT_TRUE(file.is_object()) << feed;
+    EXPECT_EQ(file["feed"], feed);
+    auto items = phase1::items_from_json(feed, file["items"]);
+    ASSERT_TRUE(items) << feed << ": " << items.error().to_string();
+    const auto n = std::visit([](const auto& v) { return v.size(); }, *items);
+    EXPECT_EQ(n, file["items"].size()) << feed;
+    EXPECT_GT(n, 0u) << feed;
+    const json* run = run_of(s, 0, "phase1_scrapers", phase1::scraper_name(feed));
+    ASSERT_NE(run, nullptr) << feed;
+    EXPECT_EQ((*run)["records"], n) << feed;
+  }
+  auto unknown = phase1::items_from_json("no_such_feed", json::array());
+  ASSERT_FALSE(unknown);
+  EXPECT_EQ(unknown.error().code, pipeline::ErrorCode::kInvalidArgument);
+  auto malformed = phase1::items_from_json("nbac_schedule", json::array({json{{"game_id", 7}}}));
+  ASSERT_FALSE(malformed);
+  EXPECT_EQ(malformed.error().code, pipeline::ErrorCode::kInvalidArgument);
 }
 
 // The feature vectors are written as text, not through a JSON tree: each must parse, in
