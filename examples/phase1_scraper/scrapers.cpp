@@ -57,10 +57,10 @@ const Feed kFeeds[] = {  // in the order the 06:00 schedule starts them
     {"nbac_team_boxscore", box_scores, typed_items<nba::BoxScore>},
 };
 
-const Feed* find_feed(std::string_view name) {
+pipeline::Result<const Feed*> find_feed(std::string_view name) {
   for (const auto& f : kFeeds)
     if (f.name == name) return &f;
-  return nullptr;
+  return pipeline::fail(pipeline::ErrorCode::kInvalidArgument, "unknown feed '{}'", name);
 }
 
 pipeline::ProcessorConfig scraper_config(const nba_services::ServiceContext& ctx, const std::string& feed) {
@@ -91,18 +91,18 @@ pipeline::TimePoint injury_update_time(pipeline::CalendarDate date) {
 }
 
 pipeline::Result<nba_services::FeedItems> items_from_json(std::string_view feed, const nlohmann::json& items) {
-  const Feed* f = find_feed(feed);
-  if (f == nullptr) return pipeline::fail(pipeline::ErrorCode::kInvalidArgument, "unknown feed '{}'", feed);
-  return f->read(items);
+  auto f = find_feed(feed);
+  if (!f) return pipeline::fail(f.error());
+  return (*f)->read(items);
 }
 
 Scraper::Scraper(nba_services::ServiceContext& ctx, std::string feed)
     : Processor(ctx.processor_services(), scraper_config(ctx, feed)), ctx_(ctx), feed_(std::move(feed)) {}
 
 pipeline::Result<pipeline::ProcessResult> Scraper::process(const pipeline::ProcessRequest& request) {
-  const Feed* feed = find_feed(feed_);
-  if (feed == nullptr) return pipeline::fail(pipeline::ErrorCode::kInvalidArgument, "unknown feed '{}'", feed_);
-  auto fetched = feed->fetch(ctx_.season, request.date, ctx_.clock.now());
+  auto feed = find_feed(feed_);
+  if (!feed) return pipeline::fail(feed.error());
+  auto fetched = (*feed)->fetch(ctx_.season, request.date, ctx_.clock.now());
   const auto items = static_cast<std::int64_t>(std::visit([](const auto& v) { return v.size(); }, fetched));
   const auto dir = ctx_.data_dir / feed_ / request.date.to_string();
   const auto file = dir / fmt::format("w{}.json", request.wave);

@@ -61,10 +61,15 @@ pipeline::Result<Window> window(nba::Warehouse& wh, std::string_view table, pipe
   return w;
 }
 
+// The index of `column` in `rows`; when absent, one past the last (which reads NULL).
+std::size_t column_index(const nba::RowSet& rows, std::string_view column) {
+  return rows.column(column).value_or(rows.columns.size());
+}
+
 // The date's rows of `table`, by entity column.
 std::map<std::string, std::size_t> index(const nba::RowSet& rows, std::string_view column) {
   std::map<std::string, std::size_t> out;
-  const std::size_t c = rows.column(column).value_or(rows.columns.size());
+  const std::size_t c = column_index(rows, column);
   for (std::size_t i = 0; i < rows.size(); ++i) out[as_text(rows.at(i, c))] = i;
   return out;
 }
@@ -286,18 +291,17 @@ class MlFeatureStore final : public nba_services::WarehouseProcessor {
     auto factors_of = index(*factors, "player_lookup");
     const std::vector<std::string> columns{"game_date",     "player_lookup", "game_id",
                                            "feature_version", "feature_count", "features_json"};
-    // Column indexes found once (an absent column reads NULL).
-    auto at = [](const nba::RowSet& rows, std::string_view name) { return rows.column(name).value_or(rows.columns.size()); };
-    const std::size_t player_at = at(*ctxs, "player_lookup"), game_at = at(*ctxs, "game_id"),
-                      home_at = at(*ctxs, "is_home"), rest_at = at(*ctxs, "days_rest"),
-                      line_at = at(*ctxs, "points_line"), injury_at = at(*ctxs, "injury_status");
+    // Column indexes found once, not per row.
+    const std::size_t player_at = column_index(*ctxs, "player_lookup"), game_at = column_index(*ctxs, "game_id"),
+                      home_at = column_index(*ctxs, "is_home"), rest_at = column_index(*ctxs, "days_rest"),
+                      line_at = column_index(*ctxs, "points_line"), injury_at = column_index(*ctxs, "injury_status");
     static constexpr const char* kCacheFeatures[] = {"points_avg_last_5", "points_avg_last_10", "points_std_last_10",
                                                      "minutes_avg_last_10"};
     static constexpr const char* kFactorFeatures[] = {"fatigue_score", "shot_zone_mismatch_score", "usage_spike_score",
                                                       "injury_adjustment", "total_composite_adjustment"};
     std::vector<std::size_t> cache_at, factor_at;
-    for (const char* k : kCacheFeatures) cache_at.push_back(at(*cache, k));
-    for (const char* k : kFactorFeatures) factor_at.push_back(at(*factors, k));
+    for (const char* k : kCacheFeatures) cache_at.push_back(column_index(*cache, k));
+    for (const char* k : kFactorFeatures) factor_at.push_back(column_index(*factors, k));
     std::vector<Row> out;
     Written written;
     std::vector<std::pair<std::string_view, std::string>> f;  // feature -> its JSON text
