@@ -6,7 +6,7 @@
 #define PIPELINE_VERSION_MINOR 1
 #define PIPELINE_VERSION_PATCH 0
 
-namespace pipeline {
+namespace pipeline::inline v0 {
 /// The version as "MAJOR.MINOR.PATCH".
 inline constexpr const char* kVersion = "0.1.0";
-}  // namespace pipeline
+}  // namespace pipeline::inline v0

@@ -10,7 +10,7 @@
 
 #include "pipeline/schedule/local_time.hpp"
 
-namespace pipeline {
+namespace pipeline::inline v0 {
 
 namespace {
 
@@ -178,4 +178,4 @@ std::optional<ScheduledInstant> DailySchedule::next_after(TimePoint t) const {
 
 LocalWallTime DailySchedule::wall_time(TimePoint t) const { return wall_time_in(impl_->zone, t); }
 
-}  // namespace pipeline
+}  // namespace pipeline::inline v0

@@ -14,7 +14,7 @@
 
 #include <nlohmann/json.hpp>
 
-namespace pipeline {
+namespace pipeline::inline v0 {
 namespace {
 
 ErrorCode code_of(int rc) {
@@ -575,4 +575,4 @@ Result<std::size_t> SqliteStateStore::pending_outbox() {
   return out;
 }
 
-}  // namespace pipeline
+}  // namespace pipeline::inline v0

@@ -22,7 +22,7 @@
 #include "pipeline/core/metrics_sink.hpp"
 #include "pipeline/core/timestamp.hpp"
 
-namespace pipeline {
+namespace pipeline::inline v0 {
 
 /// How an `AlertManager` limits and flushes.
 struct AlertManagerConfig {
@@ -229,4 +229,4 @@ class AlertManager {
   std::shared_ptr<Counter> sink_failures_;
 };
 
-}  // namespace pipeline
+}  // namespace pipeline::inline v0

@@ -11,7 +11,7 @@
 #include "pipeline/core/alert_sink.hpp"
 #include "pipeline/core/result.hpp"
 
-namespace pipeline {
+namespace pipeline::inline v0 {
 
 /// An alert sink that calls a function: to forward alerts to an existing notifier, or to
 /// collect them in a test. The callback may return `Status` (an error is counted as a
@@ -62,4 +62,4 @@ using CallbackAlertSink = BasicCallbackAlertSink<NullMutex>;
 /// Serializes the calls to the callback.
 using CallbackAlertSinkMt = BasicCallbackAlertSink<std::mutex>;
 
-}  // namespace pipeline
+}  // namespace pipeline::inline v0

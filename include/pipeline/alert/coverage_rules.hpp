@@ -13,7 +13,7 @@
 #include "pipeline/alert/alert_manager.hpp"
 #include "pipeline/core/alert_sink.hpp"
 
-namespace pipeline {
+namespace pipeline::inline v0 {
 
 /// The two coverage checks of a phase and date: "missing entities exceed max(5% of
 /// expected, 20)" (a percentage alone is noisy on small sets, a count alone on large
@@ -113,4 +113,4 @@ struct CoverageRules {
   static constexpr double kTolerance = 1e-9;
 };
 
-}  // namespace pipeline
+}  // namespace pipeline::inline v0

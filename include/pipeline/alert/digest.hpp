@@ -10,7 +10,7 @@
 
 #include "pipeline/core/alert_sink.hpp"
 
-namespace pipeline {
+namespace pipeline::inline v0 {
 
 /// "12 similar alerts suppressed since 06:02 UTC" ("1 similar alert ..."); empty when
 /// `count` is 0. The time is UTC (hours and minutes; the full instant is in the alert's
@@ -29,4 +29,4 @@ inline std::string digest_text(const Alert& alert) {
   return digest_text(alert.suppressed_count, alert.suppressed_since);
 }
 
-}  // namespace pipeline
+}  // namespace pipeline::inline v0

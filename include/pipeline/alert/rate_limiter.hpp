@@ -20,7 +20,7 @@
 #include "pipeline/core/alert_sink.hpp"
 #include "pipeline/core/clock.hpp"
 
-namespace pipeline {
+namespace pipeline::inline v0 {
 
 /// One severity's limit: a bucket of `burst` tokens, one token regained every `interval`.
 /// `interval == 0` means unlimited (every alert passes). A `burst` below 1 counts as 1.
@@ -280,4 +280,4 @@ class RateLimiter {
   int shard_shift_ = 64;
 };
 
-}  // namespace pipeline
+}  // namespace pipeline::inline v0

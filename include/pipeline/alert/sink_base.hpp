@@ -7,7 +7,7 @@
 #include "pipeline/core/alert_sink.hpp"
 #include "pipeline/core/result.hpp"
 
-namespace pipeline {
+namespace pipeline::inline v0 {
 
 /// A mutex that does nothing, for sinks that are thread-safe by themselves or used from
 /// one thread only.
@@ -55,4 +55,4 @@ class BasicAlertSink : public AlertSink {
   Mutex mutex_;
 };
 
-}  // namespace pipeline
+}  // namespace pipeline::inline v0

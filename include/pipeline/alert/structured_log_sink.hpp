@@ -16,7 +16,7 @@
 #include "pipeline/core/result.hpp"
 #include "pipeline/core/timestamp.hpp"
 
-namespace pipeline {
+namespace pipeline::inline v0 {
 
 /// Writes each alert as one JSON object on its own line (JSON Lines), for log shippers:
 /// `{"at":"2025-11-18T06:10:00Z","severity":"warning","key":"...","message":"...",
@@ -78,4 +78,4 @@ class StructuredLogSink final : public BasicAlertSink<std::mutex> {
   std::FILE* file_ = nullptr;
 };
 
-}  // namespace pipeline
+}  // namespace pipeline::inline v0

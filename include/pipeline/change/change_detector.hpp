@@ -24,7 +24,7 @@
 #include "pipeline/core/result.hpp"
 #include "pipeline/core/state_store.hpp"
 
-namespace pipeline {
+namespace pipeline::inline v0 {
 
 /// What a `ChangeDetector` watches: an entity kind, the fields that matter, and where
 /// its fingerprints live (`<key_prefix>/<entity_kind>/<date>/…`).
@@ -601,4 +601,4 @@ class ChangeDetector {
   unsigned threads_ = 1;
 };
 
-}  // namespace pipeline
+}  // namespace pipeline::inline v0

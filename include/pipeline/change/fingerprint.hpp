@@ -21,7 +21,7 @@
 
 #include "pipeline/core/result.hpp"
 
-namespace pipeline {
+namespace pipeline::inline v0 {
 
 /// Longest entity id the change layer accepts (ids end up bound into SQL filters).
 inline constexpr std::size_t kMaxEntityIdBytes = 256;
@@ -319,4 +319,4 @@ inline std::uint64_t entity_id_hash(std::string_view id) noexcept {
 }
 }  // namespace internal
 
-}  // namespace pipeline
+}  // namespace pipeline::inline v0

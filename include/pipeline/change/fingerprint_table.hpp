@@ -27,7 +27,7 @@
 #include <sys/mman.h>
 #endif
 
-namespace pipeline {
+namespace pipeline::inline v0 {
 
 namespace internal {
 /// A zeroed array of trivially copyable `T`. From 2 MiB up it is a fresh anonymous
@@ -433,4 +433,4 @@ class FingerprintTable {
   std::string arena_;
 };
 
-}  // namespace pipeline
+}  // namespace pipeline::inline v0

@@ -14,7 +14,7 @@
 #include "pipeline/change/fingerprint.hpp"
 #include "pipeline/core/result.hpp"
 
-namespace pipeline {
+namespace pipeline::inline v0 {
 
 /// Options of `sql_entity_filter`.
 struct SqlFilterOptions {
@@ -128,4 +128,4 @@ class EntityFilter {
   std::vector<std::string> ids_;
 };
 
-}  // namespace pipeline
+}  // namespace pipeline::inline v0

@@ -31,7 +31,7 @@
 #include "pipeline/core/timestamp.hpp"
 #include "pipeline/orchestrate/outbox_relay.hpp"
 
-namespace pipeline {
+namespace pipeline::inline v0 {
 
 /// Who asked for a batch.
 enum class BatchTrigger {
@@ -1076,4 +1076,4 @@ class BatchCoordinator {
   ReadinessGate gate_;  // last: destroyed first, cancelling waits that point at this object
 };
 
-}  // namespace pipeline
+}  // namespace pipeline::inline v0

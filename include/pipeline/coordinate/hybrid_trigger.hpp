@@ -14,7 +14,7 @@
 #include "pipeline/core/transport.hpp"
 #include "pipeline/orchestrate/idempotent_consumer.hpp"
 
-namespace pipeline {
+namespace pipeline::inline v0 {
 
 /// Settings of a `HybridTrigger`.
 struct HybridTriggerOptions {
@@ -186,4 +186,4 @@ class HybridTrigger {
   Scheduler scheduler_;  // last: stopped and destroyed before the members its jobs use
 };
 
-}  // namespace pipeline
+}  // namespace pipeline::inline v0

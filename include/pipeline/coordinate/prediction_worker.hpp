@@ -15,7 +15,7 @@
 #include "pipeline/core/transport.hpp"
 #include "pipeline/orchestrate/idempotent_consumer.hpp"
 
-namespace pipeline {
+namespace pipeline::inline v0 {
 
 /// The step that computes and stores one prediction. It writes outside the state store
 /// (a warehouse), so it must be idempotent on (date, entity, version): an upsert that
@@ -199,4 +199,4 @@ class PredictionWorker {
   std::vector<DeliveryPtr> held_;  // deliveries of batching_handler() until flush()
 };
 
-}  // namespace pipeline
+}  // namespace pipeline::inline v0

@@ -19,7 +19,7 @@
 #include "pipeline/core/message.hpp"
 #include "pipeline/core/result.hpp"
 
-namespace pipeline {
+namespace pipeline::inline v0 {
 
 /// How many entities (players) have what the next phase needs, out of how many expected.
 struct ReadinessCounts {
@@ -226,4 +226,4 @@ class ReadinessGate {
   std::shared_ptr<Alive> alive_;
 };
 
-}  // namespace pipeline
+}  // namespace pipeline::inline v0

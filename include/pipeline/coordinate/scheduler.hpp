@@ -14,7 +14,7 @@
 
 #include "pipeline/core/clock.hpp"
 
-namespace pipeline {
+namespace pipeline::inline v0 {
 
 /// Fires named jobs at the instants a schedule source names, on the injected `Clock`.
 ///
@@ -173,4 +173,4 @@ class Scheduler {
   std::shared_ptr<State> state_;
 };
 
-}  // namespace pipeline
+}  // namespace pipeline::inline v0

@@ -11,7 +11,7 @@
 #include "pipeline/core/clock.hpp"
 #include "pipeline/core/result.hpp"
 
-namespace pipeline {
+namespace pipeline::inline v0 {
 
 /// How urgent an alert is.
 enum class Severity { kInfo, kWarning, kError, kCritical };
@@ -67,4 +67,4 @@ class AlertSink {
   virtual Status send(const Alert& alert) = 0;
 };
 
-}  // namespace pipeline
+}  // namespace pipeline::inline v0

@@ -11,7 +11,7 @@
 
 #include "pipeline/core/result.hpp"
 
-namespace pipeline {
+namespace pipeline::inline v0 {
 
 /// A proleptic Gregorian calendar day with no time zone attached ("the game date").
 ///
@@ -101,7 +101,7 @@ class CalendarDate {
   std::chrono::sys_days days_{};
 };
 
-}  // namespace pipeline
+}  // namespace pipeline::inline v0
 
 template <>
 struct fmt::formatter<pipeline::CalendarDate> : fmt::formatter<std::string_view> {

@@ -6,7 +6,7 @@
 #include <cstdint>
 #include <functional>
 
-namespace pipeline {
+namespace pipeline::inline v0 {
 
 /// An instant: UTC, system-clock based, so it converts to calendar time and RFC 3339.
 using TimePoint = std::chrono::system_clock::time_point;
@@ -56,4 +56,4 @@ class Clock {
   virtual bool cancel(TimerId id) noexcept = 0;
 };
 
-}  // namespace pipeline
+}  // namespace pipeline::inline v0

@@ -9,7 +9,7 @@
 
 #include <fmt/format.h>
 
-namespace pipeline {
+namespace pipeline::inline v0 {
 
 /// The small set of error codes shared by the whole library.
 ///
@@ -96,4 +96,4 @@ struct Error {
   friend bool operator==(const Error&, const Error&) = default;
 };
 
-}  // namespace pipeline
+}  // namespace pipeline::inline v0

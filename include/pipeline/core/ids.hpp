@@ -9,7 +9,7 @@
 #include <string>
 #include <string_view>
 
-namespace pipeline {
+namespace pipeline::inline v0 {
 
 namespace internal {
 /// A per-thread generator seeded once from `std::random_device`.
@@ -61,4 +61,4 @@ inline std::string stable_id(std::initializer_list<std::string_view> parts) {
   return out;
 }
 
-}  // namespace pipeline
+}  // namespace pipeline::inline v0

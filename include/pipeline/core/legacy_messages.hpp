@@ -32,7 +32,7 @@
 #include "pipeline/core/result.hpp"
 #include "pipeline/core/timestamp.hpp"
 
-namespace pipeline {
+namespace pipeline::inline v0 {
 
 /// Phase names the adapters assign.
 inline constexpr std::string_view kLegacyScraperPhase = "phase1_scrapers";
@@ -367,4 +367,4 @@ inline Result<Message> decode_any_message(std::string_view json, std::optional<C
   return internal::message_from_json(j);
 }
 
-}  // namespace pipeline
+}  // namespace pipeline::inline v0

@@ -9,7 +9,7 @@
 #include "pipeline/core/clock.hpp"
 #include "pipeline/core/timer_queue.hpp"
 
-namespace pipeline {
+namespace pipeline::inline v0 {
 
 /// A clock that moves only when told to. `advance(d)` fires every timer due within
 /// the step, in (due time, scheduling order), on the caller's thread, setting `now()`
@@ -94,4 +94,4 @@ class ManualClock final : public Clock {
   internal::TimerQueue timers_;
 };
 
-}  // namespace pipeline
+}  // namespace pipeline::inline v0

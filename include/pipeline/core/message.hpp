@@ -15,7 +15,7 @@
 #include "pipeline/core/calendar_date.hpp"
 #include "pipeline/core/result.hpp"
 
-namespace pipeline {
+namespace pipeline::inline v0 {
 
 /// How a processor's run ended.
 enum class CompletionStatus {
@@ -139,4 +139,4 @@ struct Message {
   friend bool operator==(const Message&, const Message&) = default;
 };
 
-}  // namespace pipeline
+}  // namespace pipeline::inline v0

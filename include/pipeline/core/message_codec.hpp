@@ -33,7 +33,7 @@
 #include "pipeline/core/result.hpp"
 #include "pipeline/core/trace_context.hpp"
 
-namespace pipeline {
+namespace pipeline::inline v0 {
 
 /// Bounds a decoder enforces before it parses anything.
 ///
@@ -747,4 +747,4 @@ inline Result<Message> decode_message(std::string_view json, const DecodeLimits&
   return internal::message_from_json(*parsed);
 }
 
-}  // namespace pipeline
+}  // namespace pipeline::inline v0

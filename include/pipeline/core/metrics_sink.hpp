@@ -9,7 +9,7 @@
 #include <utility>
 #include <vector>
 
-namespace pipeline {
+namespace pipeline::inline v0 {
 
 /// Metric labels as ordered (name, value) pairs.
 using Labels = std::vector<std::pair<std::string, std::string>>;
@@ -99,4 +99,4 @@ class NullMetricsSink final : public MetricsSink {
   }
 };
 
-}  // namespace pipeline
+}  // namespace pipeline::inline v0

@@ -9,7 +9,7 @@
 
 #include "pipeline/core/error.hpp"
 
-namespace pipeline {
+namespace pipeline::inline v0 {
 
 /// A `T` or an `Error`. `Result<void>` (alias `Status`) is success or an `Error`.
 ///
@@ -47,7 +47,7 @@ tl::unexpected<Error> fail(ErrorCode code, fmt::format_string<Args...> format, A
 /// Wraps an existing `Error` as the unexpected value of a `Result`.
 inline tl::unexpected<Error> fail(Error error) { return tl::unexpected<Error>(std::move(error)); }
 
-}  // namespace pipeline
+}  // namespace pipeline::inline v0
 
 /// Returns the error of `expr` (a `Result`) from the enclosing function, which must return a `Result`.
 #define PIPELINE_TRY(expr)                                                   \

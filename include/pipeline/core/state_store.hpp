@@ -18,7 +18,7 @@
 #include "pipeline/core/result.hpp"
 #include "pipeline/core/transport.hpp"
 
-namespace pipeline {
+namespace pipeline::inline v0 {
 
 /// One stored row.
 struct Row {
@@ -197,4 +197,4 @@ class StateStore {
   }
 };
 
-}  // namespace pipeline
+}  // namespace pipeline::inline v0

@@ -9,7 +9,7 @@
 #include "pipeline/core/clock.hpp"
 #include "pipeline/core/timer_queue.hpp"
 
-namespace pipeline {
+namespace pipeline::inline v0 {
 
 /// The wall clock, with a timer thread started on the first `schedule_at`.
 ///
@@ -82,4 +82,4 @@ class SystemClock final : public Clock {
   std::thread thread_;
 };
 
-}  // namespace pipeline
+}  // namespace pipeline::inline v0

@@ -9,7 +9,7 @@
 
 #include "pipeline/core/clock.hpp"
 
-namespace pipeline::internal {
+namespace pipeline::inline v0::internal {
 
 /// Timers ordered by (due, id): equal due times fire in scheduling order.
 /// Not synchronized: the owning clock holds its own lock around every call.
@@ -56,4 +56,4 @@ class TimerQueue {
   TimerId last_id_ = 0;
 };
 
-}  // namespace pipeline::internal
+}  // namespace pipeline::inline v0::internal

@@ -11,7 +11,7 @@
 #include "pipeline/core/clock.hpp"
 #include "pipeline/core/result.hpp"
 
-namespace pipeline {
+namespace pipeline::inline v0 {
 
 /// Formats `t` as RFC 3339 UTC: `2025-11-18T06:00:00Z`, with `.ffffff` only when the
 /// instant has a sub-second part. Thread-safe, allocates the result.
@@ -90,4 +90,4 @@ inline Result<TimePoint> parse_rfc3339(std::string_view s) {
   return time_point_cast<Duration>(local - offset);
 }
 
-}  // namespace pipeline
+}  // namespace pipeline::inline v0

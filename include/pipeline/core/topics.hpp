@@ -9,7 +9,7 @@
 
 #include "pipeline/core/result.hpp"
 
-namespace pipeline {
+namespace pipeline::inline v0 {
 
 /// Builds and checks the pipeline's topic names from one prefix, so every service and
 /// the operator's tool agree on them.
@@ -47,4 +47,4 @@ struct TopicNaming {
   }
 };
 
-}  // namespace pipeline
+}  // namespace pipeline::inline v0

@@ -9,7 +9,7 @@
 #include "pipeline/core/ids.hpp"
 #include "pipeline/core/result.hpp"
 
-namespace pipeline {
+namespace pipeline::inline v0 {
 
 /// A W3C `traceparent`: version 00, a 16-byte trace id, an 8-byte parent (span) id and
 /// flags, written `00-<32 hex>-<16 hex>-<2 hex>`.
@@ -98,4 +98,4 @@ struct TraceContext {
   }
 };
 
-}  // namespace pipeline
+}  // namespace pipeline::inline v0

@@ -15,7 +15,7 @@
 #include "pipeline/core/clock.hpp"
 #include "pipeline/core/result.hpp"
 
-namespace pipeline {
+namespace pipeline::inline v0 {
 
 /// Message attributes: small string key/values carried beside the payload.
 using Attributes = std::map<std::string, std::string, std::less<>>;
@@ -168,4 +168,4 @@ class Transport {
   virtual Status replay_dead_letter(std::string_view subscription, std::string_view id) = 0;
 };
 
-}  // namespace pipeline
+}  // namespace pipeline::inline v0

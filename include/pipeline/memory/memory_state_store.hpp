@@ -17,7 +17,7 @@
 
 #include "pipeline/core/state_store.hpp"
 
-namespace pipeline {
+namespace pipeline::inline v0 {
 
 /// The full semantics of the `StateStore` port, in process memory: for tests, the demo,
 /// backfills and single-process tools. Nothing survives the process.
@@ -260,4 +260,4 @@ class MemoryStateStore final : public StateStore {
   std::int64_t last_sequence_ = 0;
 };
 
-}  // namespace pipeline
+}  // namespace pipeline::inline v0

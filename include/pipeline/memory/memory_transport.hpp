@@ -26,7 +26,7 @@
 #include "pipeline/core/topics.hpp"
 #include "pipeline/core/transport.hpp"
 
-namespace pipeline {
+namespace pipeline::inline v0 {
 
 /// Construction options of `MemoryTransport`.
 struct MemoryTransportOptions {
@@ -716,4 +716,4 @@ class MemoryTransport final : public Transport {
   std::vector<std::thread> threads_;
 };
 
-}  // namespace pipeline
+}  // namespace pipeline::inline v0

@@ -21,7 +21,7 @@
 
 #include "pipeline/core/metrics_sink.hpp"
 
-namespace pipeline {
+namespace pipeline::inline v0 {
 
 /// One recorded `MetricsSink::event`.
 struct RecordedEvent {
@@ -373,4 +373,4 @@ class MetricsRegistry final : public MetricsSink {
   std::uint64_t rejected_ = 0;
 };
 
-}  // namespace pipeline
+}  // namespace pipeline::inline v0

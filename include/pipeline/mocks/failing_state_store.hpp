@@ -9,7 +9,7 @@
 
 #include "pipeline/core/state_store.hpp"
 
-namespace pipeline::mocks {
+namespace pipeline::inline v0::mocks {
 
 /// Wraps a real `StateStore` and makes `transact`, `claim_outbox` or `complete_outbox`
 /// fail with a chosen `ErrorCode`, for the next N calls or until healed; everything
@@ -88,4 +88,4 @@ class FailingStateStore final : public StateStore {
   int injected_ = 0;
 };
 
-}  // namespace pipeline::mocks
+}  // namespace pipeline::inline v0::mocks

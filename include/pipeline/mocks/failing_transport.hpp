@@ -13,7 +13,7 @@
 #include "pipeline/core/result.hpp"
 #include "pipeline/core/transport.hpp"
 
-namespace pipeline::mocks {
+namespace pipeline::inline v0::mocks {
 
 /// Forwards every call to the wrapped transport, except that `publish` fails with a
 /// chosen `ErrorCode` for the next N calls (`fail_next`) or while the transport is
@@ -83,4 +83,4 @@ class FailingTransport final : public Transport {
   std::atomic<std::size_t> failures_{0};
 };
 
-}  // namespace pipeline::mocks
+}  // namespace pipeline::inline v0::mocks

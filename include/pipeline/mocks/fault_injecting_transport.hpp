@@ -15,7 +15,7 @@
 #include "pipeline/core/result.hpp"
 #include "pipeline/core/transport.hpp"
 
-namespace pipeline::mocks {
+namespace pipeline::inline v0::mocks {
 
 /// The share (0..1) of each fault and the seed that makes them reproducible.
 struct FaultInjectionConfig {
@@ -152,4 +152,4 @@ class FaultInjectingTransport final : public Transport {
   std::shared_ptr<State> state_ = std::make_shared<State>();
 };
 
-}  // namespace pipeline::mocks
+}  // namespace pipeline::inline v0::mocks

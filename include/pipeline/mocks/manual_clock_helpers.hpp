@@ -7,7 +7,7 @@
 
 #include "pipeline/core/manual_clock.hpp"
 
-namespace pipeline::mocks {
+namespace pipeline::inline v0::mocks {
 
 /// Advances `clock` by `step` until `done()` holds, at most `max_steps` times; between
 /// steps it yields so worker threads woken by fired timers can run. Returns whether
@@ -55,4 +55,4 @@ inline std::size_t run_all_timers(ManualClock& clock, std::size_t max_timers = 1
   return fired;
 }
 
-}  // namespace pipeline::mocks
+}  // namespace pipeline::inline v0::mocks

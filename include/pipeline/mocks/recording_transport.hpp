@@ -15,7 +15,7 @@
 #include "pipeline/core/result.hpp"
 #include "pipeline/core/transport.hpp"
 
-namespace pipeline::mocks {
+namespace pipeline::inline v0::mocks {
 
 /// Records every successful `publish` (topic and message) and, unless told otherwise,
 /// hands each message synchronously to the handlers subscribed to its topic — on the
@@ -168,4 +168,4 @@ class RecordingTransport final : public Transport {
   std::map<std::string, Sub, std::less<>> subs_;
 };
 
-}  // namespace pipeline::mocks
+}  // namespace pipeline::inline v0::mocks

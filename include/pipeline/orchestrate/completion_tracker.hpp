@@ -35,7 +35,7 @@
 #include "pipeline/core/trace_context.hpp"
 #include "pipeline/orchestrate/trigger_registry.hpp"
 
-namespace pipeline {
+namespace pipeline::inline v0 {
 
 /// What one `CompletionTracker` waits for and what it triggers.
 struct CompletionTrackerConfig {
@@ -1102,4 +1102,4 @@ class CompletionTracker {
   std::shared_ptr<TimerGuard> guard_;
 };
 
-}  // namespace pipeline
+}  // namespace pipeline::inline v0

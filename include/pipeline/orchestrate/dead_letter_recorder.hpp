@@ -29,7 +29,7 @@
 #include "pipeline/core/transport.hpp"
 #include "pipeline/orchestrate/idempotent_consumer.hpp"
 
-namespace pipeline {
+namespace pipeline::inline v0 {
 
 /// One recorded dead letter: the row stored at `dlq/<subscription>/<id>`.
 struct DeadLetterRecord {
@@ -301,4 +301,4 @@ class DeadLetterRecorder {
   std::atomic<std::uint64_t> alerts_suppressed_{0};
 };
 
-}  // namespace pipeline
+}  // namespace pipeline::inline v0

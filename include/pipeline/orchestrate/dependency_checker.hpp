@@ -17,7 +17,7 @@
 #include "pipeline/core/result.hpp"
 #include "pipeline/core/timestamp.hpp"
 
-namespace pipeline {
+namespace pipeline::inline v0 {
 
 /// One declared input of a processor (the seeds' `get_dependencies()` entry).
 struct DependencySpec {
@@ -236,4 +236,4 @@ class DependencyChecker {
   std::map<std::string, std::vector<DependencySpec>, std::less<>> specs_;
 };
 
-}  // namespace pipeline
+}  // namespace pipeline::inline v0

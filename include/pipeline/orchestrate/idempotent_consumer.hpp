@@ -12,7 +12,7 @@
 #include "pipeline/core/state_store.hpp"
 #include "pipeline/core/transport.hpp"
 
-namespace pipeline {
+namespace pipeline::inline v0 {
 
 /// Wraps a subscription handler so each stable id is processed once, even though the
 /// transport delivers at least once.
@@ -135,4 +135,4 @@ class IdempotentConsumer {
   Body body_;
 };
 
-}  // namespace pipeline
+}  // namespace pipeline::inline v0

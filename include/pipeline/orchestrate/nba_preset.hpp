@@ -12,7 +12,7 @@
 #include "pipeline/orchestrate/completion_tracker.hpp"
 #include "pipeline/orchestrate/trigger_registry.hpp"
 
-namespace pipeline::nba {
+namespace pipeline::inline v0::nba {
 
 inline constexpr std::string_view kRawPhase = "phase2_raw";
 inline constexpr std::string_view kAnalyticsPhase = "phase3_analytics";
@@ -133,4 +133,4 @@ inline std::vector<CompletionTrackerConfig> tracker_presets(const TopicNaming& t
           make(kPredictionsPhase, kPrecomputePhase, kPredictionsPhase, precompute_processors(), 5)};
 }
 
-}  // namespace pipeline::nba
+}  // namespace pipeline::inline v0::nba

@@ -21,7 +21,7 @@
 #include "pipeline/core/transport.hpp"
 #include "pipeline/publish/retry_policy.hpp"
 
-namespace pipeline {
+namespace pipeline::inline v0 {
 
 /// Options of an `OutboxRelay`.
 struct OutboxRelayOptions {
@@ -247,4 +247,4 @@ class OutboxRelay {
   std::optional<Error> last_error_;
 };
 
-}  // namespace pipeline
+}  // namespace pipeline::inline v0

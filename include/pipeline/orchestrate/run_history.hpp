@@ -16,7 +16,7 @@
 #include "pipeline/core/state_store.hpp"
 #include "pipeline/core/timestamp.hpp"
 
-namespace pipeline {
+namespace pipeline::inline v0 {
 
 /// What a run is doing or did.
 enum class RunState { kRunning, kSuccess, kFailed };
@@ -310,4 +310,4 @@ class RunHistory {
   RunHistoryOptions options_;
 };
 
-}  // namespace pipeline
+}  // namespace pipeline::inline v0

@@ -14,7 +14,7 @@
 
 #include "pipeline/core/result.hpp"
 
-namespace pipeline {
+namespace pipeline::inline v0 {
 
 /// How a processor stands on one date, for colouring a graph.
 enum class ProcessorState {
@@ -214,4 +214,4 @@ class TriggerRegistry {
   std::map<std::string, std::vector<std::string>, std::less<>> edges_;
 };
 
-}  // namespace pipeline
+}  // namespace pipeline::inline v0

@@ -31,7 +31,7 @@
 #include "pipeline/orchestrate/outbox_relay.hpp"
 #include "pipeline/orchestrate/run_history.hpp"
 
-namespace pipeline {
+namespace pipeline::inline v0 {
 
 /// What a processor is and where its completion goes.
 struct ProcessorConfig {
@@ -513,4 +513,4 @@ class Processor {
   std::shared_ptr<Counter> runs_, failures_, skips_;
 };
 
-}  // namespace pipeline
+}  // namespace pipeline::inline v0

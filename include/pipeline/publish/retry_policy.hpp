@@ -12,7 +12,7 @@
 
 #include "pipeline/core/clock.hpp"
 
-namespace pipeline {
+namespace pipeline::inline v0 {
 
 /// Decides the delay before the next attempt of an operation that failed transiently.
 /// Its users: `UnifiedPublisher` and the outbox relay.
@@ -101,4 +101,4 @@ class ExponentialBackoff final : public RetryPolicy {
   RandomSource random_;
 };
 
-}  // namespace pipeline
+}  // namespace pipeline::inline v0

@@ -29,7 +29,7 @@
 #include "pipeline/core/transport.hpp"
 #include "pipeline/publish/retry_policy.hpp"
 
-namespace pipeline {
+namespace pipeline::inline v0 {
 
 /// What `UnifiedPublisher::publish` does when its queue is full.
 enum class FullQueuePolicy {
@@ -329,4 +329,4 @@ class UnifiedPublisher {
   std::thread worker_;
 };
 
-}  // namespace pipeline
+}  // namespace pipeline::inline v0

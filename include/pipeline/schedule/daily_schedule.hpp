@@ -19,7 +19,7 @@
 #include "pipeline/core/result.hpp"
 #include "pipeline/schedule/local_time.hpp"
 
-namespace pipeline {
+namespace pipeline::inline v0 {
 
 /// One job of a daily schedule: a name and a local time of day.
 struct ScheduledJob {
@@ -133,4 +133,4 @@ class DailySchedule {
   std::shared_ptr<const Impl> impl_;
 };
 
-}  // namespace pipeline
+}  // namespace pipeline::inline v0

@@ -15,7 +15,7 @@
 #include "pipeline/core/clock.hpp"
 #include "pipeline/core/result.hpp"
 
-namespace pipeline {
+namespace pipeline::inline v0 {
 
 /// The zone whose calendar days are game dates (US/Eastern).
 inline constexpr std::string_view kGameDateZone = "America/New_York";
@@ -77,4 +77,4 @@ Result<CalendarDate> game_date_of(TimePoint t, std::string_view zone = kGameDate
 /// True when the system tz database knows `zone`.
 bool is_known_time_zone(std::string_view zone);
 
-}  // namespace pipeline
+}  // namespace pipeline::inline v0

@@ -12,7 +12,7 @@
 
 #include "pipeline/core/state_store.hpp"
 
-namespace pipeline {
+namespace pipeline::inline v0 {
 
 /// How hard SQLite pushes each commit to disk (`PRAGMA synchronous`). The store always
 /// runs in WAL mode; in WAL mode the levels survive:
@@ -105,4 +105,4 @@ class SqliteStateStore final : public StateStore {
   std::unique_ptr<Impl> impl_;
 };
 
-}  // namespace pipeline
+}  // namespace pipeline::inline v0
