@@ -2,7 +2,8 @@
 # Installs what is needed, builds and runs every test:
 #   1. g++ build: unit, contract, stress, crash, demo and consumer (find_package, add_subdirectory) tests;
 #   2. clang ASan+UBSan build (unity): the same tests, plus the libFuzzer targets for a bounded time;
-#   3. clang TSan build: the test binaries that run threads.
+#   3. clang TSan build of the test binaries that run threads, on the header-only core
+#      (PIPELINE_HEADER_ONLY), so CI builds the library both ways.
 # Set PIPELINE_FUZZ_SECONDS to change the per-target fuzzing time (default 15).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -61,7 +62,7 @@ stage "clang ASan+UBSan (+ fuzzers)" build/asan -- \
   -DPIPELINE_BUILD_BENCH=OFF
 stage "clang TSan (threaded tests)" build/tsan -- \
   -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS_DEBUG="-O1 -g" \
-  -DPIPELINE_SANITIZE=thread -DCMAKE_UNITY_BUILD=ON -DCMAKE_UNITY_BUILD_BATCH_SIZE=16 \
+  -DPIPELINE_SANITIZE=thread -DPIPELINE_HEADER_ONLY=ON -DCMAKE_UNITY_BUILD=ON -DCMAKE_UNITY_BUILD_BATCH_SIZE=16 \
   -DPIPELINE_BUILD_BENCH=OFF -DPIPELINE_BUILD_EXAMPLES=OFF -DPIPELINE_BUILD_TOOLS=OFF
 
 echo "== all stages ok in $((SECONDS - started)) s"
