@@ -5,3 +5,7 @@
 #endif
 
 #include "pipeline/core/config.hpp"
+
+#include "pipeline/core/json_reader-inl.hpp"
+#include "pipeline/core/json_writer-inl.hpp"
+#include "pipeline/core/message_codec-inl.hpp"

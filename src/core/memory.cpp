@@ -5,3 +5,6 @@
 #endif
 
 #include "pipeline/core/config.hpp"
+
+#include "pipeline/memory/memory_transport-inl.hpp"
+#include "pipeline/memory/memory_transport_core-inl.hpp"
