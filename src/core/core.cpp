@@ -9,3 +9,4 @@
 #include "pipeline/core/json_reader-inl.hpp"
 #include "pipeline/core/json_writer-inl.hpp"
 #include "pipeline/core/message_codec-inl.hpp"
+#include "pipeline/core/entity_id-inl.hpp"

@@ -13,6 +13,7 @@
 #include <nlohmann/json.hpp>
 
 #include "pipeline/core/calendar_date.hpp"
+#include "pipeline/core/entity_id.hpp"
 #include "pipeline/core/trace_context.hpp"
 
 namespace pipeline::inline v0 {
@@ -70,6 +71,8 @@ PIPELINE_INLINE void check_message(const Message& m, FieldErrors& errors, bool c
       for (std::size_t i = 0; problem.empty() && i < ids.size(); ++i) {
         if (ids[i].empty())
           problem = fmt::format("kind '{}' has an empty id", clip(kind));
+        else if (!is_valid_entity_id(ids[i]))
+          problem = fmt::format("kind '{}': {}", clip(kind), validate_entity_id(ids[i]).error().message);
         else if (i > 0 && !(ids[i - 1] < ids[i]))
           problem = fmt::format("ids of kind '{}' must be sorted and unique (call normalize())", clip(kind));
         else if (check_utf8 && !is_valid_utf8(ids[i]))

@@ -65,7 +65,7 @@ Result<Message> message_from_json(const nlohmann::json& j);
 /// `phase`, `execution_id`; `record_count >= 0`; finite `duration_seconds >= 0`; a failed
 /// status carries an `error`; `traceparent` (when set) is W3C; `schema_version` in
 /// 1..`Message::kSchemaVersion`; `entities_changed` normalized (sorted, unique, no empty
-/// kind or id); `metadata`/`extensions` are objects with finite numbers, and extension
+/// kind; every id follows the entity-id rule of entity_id.hpp); `metadata`/`extensions` are objects with finite numbers, and extension
 /// keys are not known field names; every string is well-formed UTF-8.
 ///
 /// **Thread safety:** reads `m` only. **Performance:** one pass over the message,
