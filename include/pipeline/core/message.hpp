@@ -13,6 +13,7 @@
 #include <nlohmann/json.hpp>
 
 #include "pipeline/core/calendar_date.hpp"
+#include "pipeline/core/enum_names.hpp"
 #include "pipeline/core/result.hpp"
 
 namespace pipeline::inline v0 {
@@ -25,24 +26,24 @@ enum class CompletionStatus {
   kFailed,   ///< Did not complete; `Message::error` says why.
 };
 
+/// The wire names of `CompletionStatus` (see enum_names.hpp).
+template <>
+struct EnumNames<CompletionStatus> {
+  static constexpr EnumName<CompletionStatus> kTable[] = {
+      {CompletionStatus::kSuccess, "success"},
+      {CompletionStatus::kPartial, "partial"},
+      {CompletionStatus::kNoData, "no_data"},
+      {CompletionStatus::kFailed, "failed"},
+  };
+};
+
 /// "success" | "partial" | "no_data" | "failed" — the wire names.
-constexpr std::string_view to_string(CompletionStatus s) noexcept {
-  switch (s) {
-    case CompletionStatus::kSuccess: return "success";
-    case CompletionStatus::kPartial: return "partial";
-    case CompletionStatus::kNoData: return "no_data";
-    case CompletionStatus::kFailed: return "failed";
-  }
-  return "failed";
-}
+constexpr std::string_view to_string(CompletionStatus s) noexcept { return enum_name(s, "failed"); }
 
 /// Parses a wire name. **Errors:** `kInvalidArgument` for anything else.
 inline Result<CompletionStatus> parse_completion_status(std::string_view s) {
-  if (s == "success") return CompletionStatus::kSuccess;
-  if (s == "partial") return CompletionStatus::kPartial;
-  if (s == "no_data") return CompletionStatus::kNoData;
-  if (s == "failed") return CompletionStatus::kFailed;
-  return fail(ErrorCode::kInvalidArgument, "unknown status '{}' (expected success, partial, no_data or failed)", s);
+  if (auto status = enum_from_name<CompletionStatus>(s)) return *status;
+  return fail(ErrorCode::kInvalidArgument, "unknown status '{}' (expected {})", s, enum_name_list<CompletionStatus>());
 }
 
 /// One upstream execution a message descends from (a span link, in tracing terms).
