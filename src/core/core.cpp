@@ -10,3 +10,5 @@
 #include "pipeline/core/json_writer-inl.hpp"
 #include "pipeline/core/message_codec-inl.hpp"
 #include "pipeline/core/entity_id-inl.hpp"
+#include "pipeline/core/state_store-inl.hpp"
+#include "pipeline/core/timestamp-inl.hpp"

@@ -174,7 +174,7 @@ class MemoryStateStore final : public StateStore {
     }
 
     Result<std::vector<Row>> scan(std::string_view prefix, const ScanOptions& options) override {
-      if (!prefix.empty()) PIPELINE_TRY(validate_key(prefix));
+      PIPELINE_TRY(validate_prefix(prefix));
       std::vector<Row> out;
       for (auto it = scan_start(prefix, options.start_after); it != s_.rows_.end() && out.size() < options.limit; ++it) {
         if (!std::string_view(it->first).starts_with(prefix)) break;
@@ -185,7 +185,7 @@ class MemoryStateStore final : public StateStore {
 
     // Counts in place: no row is copied.
     Result<std::size_t> count(std::string_view prefix) override {
-      if (!prefix.empty()) PIPELINE_TRY(validate_key(prefix));
+      PIPELINE_TRY(validate_prefix(prefix));
       std::size_t n = 0;
       for (auto it = s_.rows_.lower_bound(prefix); it != s_.rows_.end(); ++it, ++n)
         if (!std::string_view(it->first).starts_with(prefix)) break;
@@ -193,8 +193,7 @@ class MemoryStateStore final : public StateStore {
     }
 
     Result<bool> enqueue(OutboxMessage entry) override {
-      if (read_only_) return fail(ErrorCode::kFailedPrecondition, "enqueue in a read-only transaction");
-      PIPELINE_TRY(validate_outbox_message(entry));
+      PIPELINE_TRY(validate_enqueue(entry, read_only_));
       if (s_.ids_.count(entry.message.id) != 0) return false;
       const std::int64_t seq = ++s_.last_sequence_;
       std::string id = entry.message.id;
@@ -225,13 +224,7 @@ class MemoryStateStore final : public StateStore {
 
    private:
     Status check_write(std::string_view key, std::string_view value) {
-      if (read_only_)
-        return fail(ErrorCode::kFailedPrecondition, "write to '{}' in a read-only transaction", key.substr(0, 64));
-      PIPELINE_TRY(validate_key(key));
-      if (value.size() > kMaxValueBytes)
-        return fail(ErrorCode::kInvalidArgument, "value of '{}' is {} bytes, more than the {} allowed",
-                    key.substr(0, 64), value.size(), kMaxValueBytes);
-      return ok();
+      return validate_write(key, value, read_only_);
     }
 
     using RowIt = std::map<std::string, std::string, std::less<>>::iterator;
