@@ -74,7 +74,7 @@ struct RaiseOutcome {
 /// @code
 ///   pipeline::AlertManager alerts(clock, {std::make_shared<pipeline::StructuredLogSink>(std::cerr)});
 ///   alerts.raise(pipeline::Severity::kWarning, "coverage/phase3/2025-11-18",
-///                "phase3 is missing 25 of 400 players", {{"missing", 25}});
+///                "phase3 is missing 25 of 400 customers", {{"missing", 25}});
 /// @endcode
 class AlertManager {
  public:

@@ -57,7 +57,7 @@ struct TraceLink {
 /// Ids of one entity kind, sorted and unique.
 using EntityIds = std::vector<std::string>;
 
-/// Changed entity ids by kind ("players", "teams", ... — kinds are the caller's vocabulary).
+/// Changed entity ids by kind ("customers", "stores", ... — kinds are the caller's vocabulary).
 using EntityChanges = std::map<std::string, EntityIds, std::less<>>;
 
 /// Which entities a run touched. `std::nullopt` means a **full** run over all entities;
@@ -107,12 +107,12 @@ inline void merge_into(ChangedEntities& into, const ChangedEntities& from) {
 /// **Example:**
 /// @code
 ///   pipeline::Message m;
-///   m.processor_name = "player_game_summary";
+///   m.processor_name = "daily_order_summary";
 ///   m.phase = "phase3_analytics";
 ///   m.execution_id = pipeline::new_execution_id();
 ///   m.correlation_id = upstream.correlation_id;
 ///   m.game_date = *pipeline::CalendarDate::parse("2025-11-18");
-///   m.entities_changed = pipeline::EntityChanges{{"players", {"lebron-james"}}};
+///   m.entities_changed = pipeline::EntityChanges{{"customers", {"customer-1042"}}};
 /// @endcode
 struct Message {
   /// The schema this library writes. Decoding accepts versions 1..kSchemaVersion.

@@ -139,7 +139,7 @@ Status validate_enqueue(const OutboxMessage& entry, bool read_only);
 ///   auto st = store.transact([&](pipeline::Transaction& tx) -> pipeline::Status {
 ///     auto inserted = tx.insert("tracker/phase3/2025-11-18/w0/decision", "decided");
 ///     if (!inserted) return pipeline::fail(inserted.error());
-///     if (*inserted) return tx.enqueue({"nba-phase3-trigger", {"phase3/2025-11-18/w0", body, {}}}).map([](bool) {});
+///     if (*inserted) return tx.enqueue({"acme-phase3-trigger", {"phase3/2025-11-18/w0", body, {}}}).map([](bool) {});
 ///     return pipeline::ok();
 ///   });
 /// @endcode
