@@ -12,3 +12,4 @@
 #include "pipeline/core/entity_id-inl.hpp"
 #include "pipeline/core/state_store-inl.hpp"
 #include "pipeline/core/timestamp-inl.hpp"
+#include "pipeline/core/system_clock-inl.hpp"

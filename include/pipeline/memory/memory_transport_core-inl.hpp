@@ -114,7 +114,7 @@ PIPELINE_INLINE Status MemoryTransportCore::ack(MemorySubscriptionState* sub, st
 }
 
 PIPELINE_INLINE Status MemoryTransportCore::nack(MemorySubscriptionState* sub, std::uint64_t seq, std::uint64_t lease, const std::string& id,
-            std::string_view reason) {
+                                                 std::string_view reason) {
   std::unique_lock lock(mu_);
   auto found = find_leased_locked(sub, seq, lease, id);
   if (!found) return fail(std::move(found).error());
@@ -139,7 +139,7 @@ PIPELINE_INLINE Status MemoryTransportCore::nack(MemorySubscriptionState* sub, s
 }
 
 PIPELINE_INLINE Status MemoryTransportCore::extend(MemorySubscriptionState* sub, std::uint64_t seq, std::uint64_t lease, const std::string& id,
-              Duration extension) {
+                                                   Duration extension) {
   if (extension < Duration::zero())
     return fail(ErrorCode::kInvalidArgument, "a deadline extension must not be negative");
   std::lock_guard lock(mu_);
@@ -184,7 +184,7 @@ PIPELINE_INLINE Status MemoryTransportCore::validate_id(std::string_view id) {
 }
 
 PIPELINE_INLINE void MemoryTransportCore::fan_out_locked(const std::vector<MemorySubscriptionState*>& subs,
-                    const std::shared_ptr<const MemoryStoredMessage>& stored) {
+                                                         const std::shared_ptr<const MemoryStoredMessage>& stored) {
   for (auto* sub : subs) enqueue_locked(sub, stored);
 }
 
@@ -279,8 +279,8 @@ PIPELINE_INLINE void MemoryTransportCore::after_enqueue(std::unique_lock<std::mu
 }
 
 PIPELINE_INLINE Result<std::map<std::uint64_t, MemoryEntry>::iterator> MemoryTransportCore::find_leased_locked(MemorySubscriptionState* sub,
-                                                                          std::uint64_t seq, std::uint64_t lease,
-                                                                          const std::string& id) {
+                                                                                                               std::uint64_t seq, std::uint64_t lease,
+                                                                                                               const std::string& id) {
   if (shut_down_) return fail(ErrorCode::kUnavailable, "the memory transport is shut down");
   auto it = sub->entries.find(seq);
   if (it == sub->entries.end() || it->second.lease != lease || it->second.state != MemoryEntryState::kInFlight)
@@ -378,12 +378,12 @@ PIPELINE_INLINE void MemoryTransportCore::dead_letter_locked(MemorySubscriptionS
 }
 
 PIPELINE_INLINE DeliveryPtr MemoryTransportCore::make_delivery(MemorySubscriptionState* sub, std::uint64_t seq,
-                                                      const MemoryEntry& e) {
+                                                               const MemoryEntry& e) {
   return std::make_shared<MemoryDelivery>(shared_from_this(), sub, seq, e.lease, e.message, e.attempts);
 }
 
 PIPELINE_INLINE Result<std::unique_ptr<Subscription>> MemoryTransportCore::subscribe(const SubscriptionConfig& config,
-                                                                            Handler handler) {
+                                                                                     Handler handler) {
   PIPELINE_TRY(TopicNaming::validate_topic_name(config.name));
   PIPELINE_TRY(TopicNaming::validate_topic_name(config.topic));
   const auto& s = config.settings;
