@@ -1,15 +1,21 @@
 #pragma once
 /// @file
-/// Umbrella header of the header-only library (`pipeline::core`), layer by layer.
-/// The compiled adapters (`pipeline/sqlite/…`, `pipeline/schedule/…`), the test doubles
-/// (`pipeline/mocks/…`) and the NBA preset (`pipeline/orchestrate/nba_preset.hpp`) are
-/// included on their own.
+/// Umbrella header of `pipeline::core` (compiled; `PIPELINE_HEADER_ONLY` for the
+/// header-only build), layer by layer: declarations only — the `-inl.hpp` bodies come in
+/// only when `PIPELINE_HEADER_ONLY` is defined. The compiled adapters
+/// (`pipeline/sqlite/…`, `pipeline/schedule/…`) and the test doubles (`pipeline/mocks/…`)
+/// are included on their own; presets and adapters of one particular pipeline live with
+/// that pipeline's examples, never here.
 
 #include "pipeline/version.hpp"
 
 #include "pipeline/core/alert_sink.hpp"
 #include "pipeline/core/calendar_date.hpp"
 #include "pipeline/core/clock.hpp"
+#include "pipeline/core/config.hpp"
+#include "pipeline/core/decode_limits.hpp"
+#include "pipeline/core/entity_id.hpp"
+#include "pipeline/core/enum_names.hpp"
 #include "pipeline/core/error.hpp"
 #include "pipeline/core/ids.hpp"
 #include "pipeline/core/legacy_messages.hpp"
@@ -27,6 +33,7 @@
 
 #include "pipeline/memory/memory_state_store.hpp"
 #include "pipeline/memory/memory_transport.hpp"
+#include "pipeline/memory/memory_transport_options.hpp"
 #include "pipeline/memory/metrics_registry.hpp"
 
 #include "pipeline/publish/retry_policy.hpp"

@@ -5,3 +5,5 @@
 #endif
 
 #include "pipeline/core/config.hpp"
+#include "pipeline/alert/alert_manager-inl.hpp"
+#include "pipeline/alert/rate_limiter-inl.hpp"

@@ -5,3 +5,11 @@
 #endif
 
 #include "pipeline/core/config.hpp"
+
+#include "pipeline/core/json_reader-inl.hpp"
+#include "pipeline/core/json_writer-inl.hpp"
+#include "pipeline/core/message_codec-inl.hpp"
+#include "pipeline/core/entity_id-inl.hpp"
+#include "pipeline/core/state_store-inl.hpp"
+#include "pipeline/core/timestamp-inl.hpp"
+#include "pipeline/core/system_clock-inl.hpp"

@@ -5,3 +5,8 @@
 #endif
 
 #include "pipeline/core/config.hpp"
+
+#include "pipeline/memory/memory_transport-inl.hpp"
+#include "pipeline/memory/memory_transport_core-inl.hpp"
+#include "pipeline/memory/memory_state_store-inl.hpp"
+#include "pipeline/memory/metrics_registry-inl.hpp"

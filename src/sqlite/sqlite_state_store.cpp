@@ -281,7 +281,7 @@ class SqliteTx final : public Transaction {
 
   Result<std::vector<Row>> scan(std::string_view prefix, const ScanOptions& options) override {
     PIPELINE_TRY(usable());
-    if (!prefix.empty()) PIPELINE_TRY(validate_key(prefix));
+    PIPELINE_TRY(validate_prefix(prefix));
     std::vector<Row> out;
     if (options.limit == 0) return out;
     // Keys are printable ASCII (<= 0x7E), so prefix + 0x7F bounds every key with that prefix.
@@ -304,8 +304,7 @@ class SqliteTx final : public Transaction {
 
   Result<bool> enqueue(OutboxMessage entry) override {
     PIPELINE_TRY(usable());
-    if (read_only_) return fail(ErrorCode::kFailedPrecondition, "enqueue in a read-only transaction");
-    PIPELINE_TRY(validate_outbox_message(entry));
+    PIPELINE_TRY(validate_enqueue(entry, read_only_));
     nlohmann::json attrs = nlohmann::json::object();
     for (const auto& [k, v] : entry.message.attributes) attrs[k] = v;
     const std::string attrs_text = attrs.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
@@ -326,13 +325,7 @@ class SqliteTx final : public Transaction {
   }
   Status check_write(std::string_view key, std::string_view value) {
     PIPELINE_TRY(usable());
-    if (read_only_)
-      return fail(ErrorCode::kFailedPrecondition, "write to '{}' in a read-only transaction", key.substr(0, 64));
-    PIPELINE_TRY(validate_key(key));
-    if (value.size() > kMaxValueBytes)
-      return fail(ErrorCode::kInvalidArgument, "value of '{}' is {} bytes, more than the {} allowed",
-                  key.substr(0, 64), value.size(), kMaxValueBytes);
-    return ok();
+    return validate_write(key, value, read_only_);
   }
   tl::unexpected<Error> poison(int rc, std::string_view what) {
     failure_ = sqlite_error(c_.db(), rc, what);

@@ -347,6 +347,15 @@ std::string random_text(std::mt19937_64& rng, bool allow_empty) {
   return s;
 }
 
+// Ids follow the entity-id rule (printable ASCII without '/'), escapes included.
+std::string random_entity_id(std::mt19937_64& rng) {
+  static const std::string kPieces[] = {"a", "Z", "0", "\"", "\\", "-", "_", "{", "]", "~", "!"};
+  const std::size_t n = std::uniform_int_distribution<std::size_t>(1, 12)(rng);
+  std::string s;
+  for (std::size_t i = 0; i < n; ++i) s += kPieces[rng() % std::size(kPieces)];
+  return s;
+}
+
 nlohmann::json random_json(std::mt19937_64& rng, int depth) {
   switch (rng() % (depth > 2 ? 5 : 7)) {
     case 0: return nullptr;
@@ -388,7 +397,7 @@ Message random_message(std::mt19937_64& rng) {
       EntityChanges changes;
       for (std::size_t k = 1 + rng() % 3; k > 0; --k) {
         auto& ids = changes[random_text(rng, true)];
-        for (std::size_t i = 1 + rng() % 5; i > 0; --i) ids.push_back(random_text(rng, false));
+        for (std::size_t i = 1 + rng() % 5; i > 0; --i) ids.push_back(random_entity_id(rng));
       }
       normalize(changes);
       m.entities_changed = std::move(changes);

@@ -10,6 +10,7 @@
 #include "contracts/transport_contract.hpp"
 #include "pipeline/core/manual_clock.hpp"
 #include "pipeline/memory/memory_transport.hpp"
+#include "pipeline/memory/memory_transport_core.hpp"
 
 namespace pipeline {
 namespace memory_transport_test {

@@ -3,11 +3,9 @@
 /// `AlertManager`: rate-limited alerts with digests of what was suppressed.
 
 #include <chrono>
-#include <condition_variable>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -15,6 +13,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "pipeline/core/config.hpp"
 #include "pipeline/alert/digest.hpp"
 #include "pipeline/alert/rate_limiter.hpp"
 #include "pipeline/core/alert_sink.hpp"
@@ -74,149 +73,44 @@ struct RaiseOutcome {
 /// @code
 ///   pipeline::AlertManager alerts(clock, {std::make_shared<pipeline::StructuredLogSink>(std::cerr)});
 ///   alerts.raise(pipeline::Severity::kWarning, "coverage/phase3/2025-11-18",
-///                "phase3 is missing 25 of 400 players", {{"missing", 25}});
+///                "phase3 is missing 25 of 400 customers", {{"missing", 25}});
 /// @endcode
 class AlertManager {
  public:
   AlertManager(Clock& clock, std::vector<std::shared_ptr<AlertSink>> sinks, AlertManagerConfig config = {},
-               MetricsSink& metrics = NullMetricsSink::instance())
-      : clock_(clock),
-        sinks_(std::move(sinks)),
-        config_(config),
-        limiter_(limiter_config(config)),
-        timer_(std::make_shared<TimerState>()) {
-    for (int s = 0; s < 4; ++s) {
-      const Labels labels{{"severity", std::string(to_string(static_cast<Severity>(s)))}};
-      delivered_[s] = metrics.counter("pipeline_alerts_delivered_total", "Alerts delivered to the sinks", labels);
-      suppressed_[s] = metrics.counter("pipeline_alerts_suppressed_total", "Alerts held back by the rate limiter",
-                                       labels);
-    }
-    digests_ = metrics.counter("pipeline_alert_digests_total", "Digest alerts emitted for keys that went quiet");
-    sink_failures_ = metrics.counter("pipeline_alert_sink_failures_total",
-                                     "Alert deliveries a sink failed (error returned or exception thrown)");
-    if (config_.digest_flush_interval > Duration::zero()) {
-      std::lock_guard lock(timer_->mu);
-      arm_locked();
-    }
-  }
+               MetricsSink& metrics = NullMetricsSink::instance());
 
   AlertManager(const AlertManager&) = delete;
   AlertManager& operator=(const AlertManager&) = delete;
 
-  ~AlertManager() {
-    std::unique_lock lock(timer_->mu);
-    timer_->stopping = true;
-    if (timer_->id != 0) clock_.cancel(timer_->id);
-    timer_->idle.wait(lock, [&] { return !timer_->flushing; });
-  }
+  ~AlertManager();
+
 
   /// Raises an alert now; it reaches the sinks unless the key's limit holds it back.
   RaiseOutcome raise(Severity severity, std::string_view key, std::string_view message,
-                     nlohmann::json context = nlohmann::json::object()) {
-    const TimePoint now = clock_.now();
-    const RateDecision d = limiter_.decide(key, severity, now);
-    RaiseOutcome out;
-    out.suppressed_count = d.suppressed_count;
-    const int s = static_cast<int>(severity);
-    if (!d.allowed) {
-      suppressed_[s]->add();
-      return out;
-    }
-    Alert alert;
-    alert.severity = severity;
-    alert.key.assign(key);
-    alert.message.assign(message);
-    alert.context = std::move(context);
-    alert.at = now;
-    alert.suppressed_count = d.suppressed_count;
-    alert.suppressed_since = d.suppressed_count > 0 ? d.suppressed_since : TimePoint{};
-    delivered_[s]->add();
-    out.delivered = true;
-    out.sink_failures = deliver(alert);
-    return out;
-  }
+                     nlohmann::json context = nlohmann::json::object());
 
   /// Emits a digest alert for every key that went quiet with suppressions pending.
   /// Returns how many digests were emitted. Called by the periodic timer too.
-  std::size_t flush_digests() {
-    const TimePoint now = clock_.now();
-    std::vector<PendingDigest> pending = limiter_.take_quiet_digests(now);
-    for (PendingDigest& p : pending) {
-      Alert alert;
-      alert.severity = p.severity;
-      alert.key = std::move(p.key);
-      alert.message = digest_text(p.suppressed_count, p.suppressed_since);
-      alert.context = {{"digest", true},
-                       {"suppressed_count", p.suppressed_count},
-                       {"suppressed_since", format_rfc3339(p.suppressed_since)}};
-      alert.at = now;
-      alert.suppressed_count = p.suppressed_count;
-      alert.suppressed_since = p.suppressed_since;
-      digests_->add();
-      delivered_[static_cast<int>(alert.severity)]->add();
-      deliver(alert);
-    }
-    return pending.size();
-  }
+  std::size_t flush_digests();
 
   /// The limiter (to inspect pending suppressions).
-  [[nodiscard]] const RateLimiter& limiter() const noexcept { return limiter_; }
-  [[nodiscard]] const AlertManagerConfig& config() const noexcept { return config_; }
+  [[nodiscard]] const RateLimiter& limiter() const noexcept;
+  [[nodiscard]] const AlertManagerConfig& config() const noexcept;
 
  private:
-  struct TimerState {
-    std::mutex mu;
-    std::condition_variable idle;
-    TimerId id = 0;
-    bool stopping = false;
-    bool flushing = false;
-  };
+  struct TimerState;  // the digest timer and its shutdown handshake (alert_manager-inl.hpp)
 
-  static RateLimiterConfig limiter_config(const AlertManagerConfig& c) {
-    RateLimiterConfig l = c.limits;
-    if (c.critical_bypasses_limit) l.critical.interval = Duration::zero();
-    return l;
-  }
+
+  static RateLimiterConfig limiter_config(const AlertManagerConfig& c);
 
   // Returns the number of sinks that failed.
-  std::size_t deliver(const Alert& alert) noexcept {
-    std::size_t failures = 0;
-    for (const auto& sink : sinks_) {
-      bool ok = false;
-      try {
-        ok = sink && sink->send(alert).has_value();
-      } catch (...) {
-        ok = false;
-      }
-      if (!ok) {
-        ++failures;
-        sink_failures_->add();
-      }
-    }
-    return failures;
-  }
+  std::size_t deliver(const Alert& alert) noexcept;
 
   // Schedules the next periodic flush; timer_->mu held. The callback holds only a weak
   // reference to the timer state and checks `stopping` before touching the manager, so a
   // callback racing with the destructor either runs to completion first or does nothing.
-  void arm_locked() {
-    timer_->id = clock_.schedule_after(config_.digest_flush_interval, [this, state = std::weak_ptr(timer_)] {
-      const auto st = state.lock();
-      if (!st) return;
-      {
-        std::lock_guard lock(st->mu);
-        if (st->stopping) return;
-        st->flushing = true;
-      }
-      flush_digests();
-      {
-        std::lock_guard lock(st->mu);
-        st->flushing = false;
-        if (!st->stopping) arm_locked();
-      }
-      st->idle.notify_all();
-    });
-  }
+  void arm_locked();
 
   Clock& clock_;
   const std::vector<std::shared_ptr<AlertSink>> sinks_;
@@ -230,3 +124,7 @@ class AlertManager {
 };
 
 }  // namespace pipeline::inline v0
+
+#ifdef PIPELINE_HEADER_ONLY
+#include "pipeline/alert/alert_manager-inl.hpp"
+#endif

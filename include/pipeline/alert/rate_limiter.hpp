@@ -17,6 +17,7 @@
 
 #include <xxhash.h>
 
+#include "pipeline/core/config.hpp"
 #include "pipeline/core/alert_sink.hpp"
 #include "pipeline/core/clock.hpp"
 
@@ -114,9 +115,7 @@ class RateLimiter {
   RateLimiter& operator=(const RateLimiter&) = delete;
 
   /// The hash `decide(key, hash, ...)` expects; compute it once for a hot key.
-  [[nodiscard]] static std::uint64_t hash_key(std::string_view key) noexcept {
-    return XXH3_64bits(key.data(), key.size());
-  }
+  [[nodiscard]] static std::uint64_t hash_key(std::string_view key) noexcept;
 
   /// Decides whether an alert of severity `s` on `key` passes at `now`.
   RateDecision decide(std::string_view key, Severity s, TimePoint now) { return decide(key, hash_key(key), s, now); }
@@ -150,46 +149,16 @@ class RateLimiter {
 
   /// Takes the pending suppressions of every key that went quiet by `now` (see the class
   /// comment), spending one token of each such key. Ordered by key.
-  std::vector<PendingDigest> take_quiet_digests(TimePoint now) {
-    const std::int64_t t = now.time_since_epoch().count();
-    std::vector<PendingDigest> out;
-    for (Shard& shard : shards_) {
-      std::lock_guard lock(shard.mu);
-      for (Slot& slot : shard.slots) {
-        if (!slot.used || slot.suppressed == 0) continue;
-        const Ticks& lim = ticks_[slot.severity];
-        if (!conforms(slot.tat, t, lim)) continue;
-        slot.tat = std::max(slot.tat, t) + lim.interval;
-        out.push_back({slot.key, static_cast<Severity>(slot.severity), slot.suppressed,
-                       TimePoint(Duration(slot.since))});
-        slot.suppressed = 0;
-      }
-    }
-    std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.key < b.key; });
-    return out;
-  }
+  std::vector<PendingDigest> take_quiet_digests(TimePoint now);
 
   /// Suppressions pending on `key` (0 for an unknown key).
-  [[nodiscard]] std::uint64_t pending(std::string_view key) const {
-    const std::uint64_t hash = hash_key(key);
-    const Shard& shard = shard_of(hash);
-    std::lock_guard lock(shard.mu);
-    const Slot* slot = shard.find(key, hash);
-    return slot ? slot->suppressed : 0;
-  }
+  [[nodiscard]] std::uint64_t pending(std::string_view key) const;
 
   /// How many keys are tracked (idle keys are dropped lazily, so this is an upper bound
   /// of the active set).
-  [[nodiscard]] std::size_t tracked_keys() const {
-    std::size_t n = 0;
-    for (const Shard& shard : shards_) {
-      std::lock_guard lock(shard.mu);
-      n += shard.count;
-    }
-    return n;
-  }
+  [[nodiscard]] std::size_t tracked_keys() const;
 
-  [[nodiscard]] const RateLimiterConfig& config() const noexcept { return config_; }
+  [[nodiscard]] const RateLimiterConfig& config() const noexcept;
 
  private:
   struct Ticks {
@@ -197,9 +166,7 @@ class RateLimiter {
     std::int64_t window = 0;    // (burst - 1) * interval
   };
 
-  static bool conforms(std::int64_t tat, std::int64_t now, const Ticks& lim) noexcept {
-    return lim.interval == 0 || std::max(tat, now) - now <= lim.window;
-  }
+  static bool conforms(std::int64_t tat, std::int64_t now, const Ticks& lim) noexcept;
 
   struct Slot {
     std::uint64_t hash = 0;
@@ -268,11 +235,9 @@ class RateLimiter {
     }
   };
 
-  Shard& shard_of(std::uint64_t hash) noexcept { return shards_[shard_index(hash)]; }
-  const Shard& shard_of(std::uint64_t hash) const noexcept { return shards_[shard_index(hash)]; }
-  [[nodiscard]] std::size_t shard_index(std::uint64_t hash) const noexcept {
-    return shards_.size() == 1 ? 0 : static_cast<std::size_t>(hash >> shard_shift_);
-  }
+  Shard& shard_of(std::uint64_t hash) noexcept;
+  const Shard& shard_of(std::uint64_t hash) const noexcept;
+  [[nodiscard]] std::size_t shard_index(std::uint64_t hash) const noexcept;
 
   RateLimiterConfig config_;
   Ticks ticks_[4];
@@ -281,3 +246,7 @@ class RateLimiter {
 };
 
 }  // namespace pipeline::inline v0
+
+#ifdef PIPELINE_HEADER_ONLY
+#include "pipeline/alert/rate_limiter-inl.hpp"
+#endif

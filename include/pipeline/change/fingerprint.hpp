@@ -19,28 +19,10 @@
 #endif
 #include <xxhash.h>
 
+#include "pipeline/core/entity_id.hpp"
 #include "pipeline/core/result.hpp"
 
 namespace pipeline::inline v0 {
-
-/// Longest entity id the change layer accepts (ids end up bound into SQL filters).
-inline constexpr std::size_t kMaxEntityIdBytes = 256;
-
-/// True when `id` is a valid entity id: 1 to `kMaxEntityIdBytes` bytes, no NUL byte.
-/// The check without building an error, for loops over millions of ids.
-inline bool is_valid_entity_id(std::string_view id) noexcept {
-  return !id.empty() && id.size() <= kMaxEntityIdBytes && id.find('\0') == std::string_view::npos;
-}
-
-/// Checks an entity id: 1 to `kMaxEntityIdBytes` bytes, no NUL byte.
-/// **Errors:** `kInvalidArgument` naming the (truncated) id.
-inline Status validate_entity_id(std::string_view id) {
-  if (is_valid_entity_id(id)) return ok();
-  if (id.empty() || id.size() > kMaxEntityIdBytes)
-    return fail(ErrorCode::kInvalidArgument, "entity id must be 1 to {} bytes, got {} ('{}')", kMaxEntityIdBytes,
-                id.size(), id.substr(0, 64));
-  return fail(ErrorCode::kInvalidArgument, "entity id '{}' contains a NUL byte", id.substr(0, id.find('\0')));
-}
 
 namespace internal {
 /// Up to 16 bytes as two little-endian words, zero-padded: short ids and field names are

@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "pipeline/core/clock.hpp"
+#include "pipeline/core/enum_names.hpp"
 #include "pipeline/core/result.hpp"
 
 namespace pipeline::inline v0 {
@@ -16,16 +17,19 @@ namespace pipeline::inline v0 {
 /// How urgent an alert is.
 enum class Severity { kInfo, kWarning, kError, kCritical };
 
+/// The names of `Severity` (see enum_names.hpp).
+template <>
+struct EnumNames<Severity> {
+  static constexpr EnumName<Severity> kTable[] = {
+      {Severity::kInfo, "info"},
+      {Severity::kWarning, "warning"},
+      {Severity::kError, "error"},
+      {Severity::kCritical, "critical"},
+  };
+};
+
 /// "info" | "warning" | "error" | "critical".
-constexpr std::string_view to_string(Severity s) noexcept {
-  switch (s) {
-    case Severity::kInfo: return "info";
-    case Severity::kWarning: return "warning";
-    case Severity::kError: return "error";
-    case Severity::kCritical: return "critical";
-  }
-  return "critical";
-}
+constexpr std::string_view to_string(Severity s) noexcept { return enum_name(s, "critical"); }
 
 /// One alert as a sink receives it.
 struct Alert {

@@ -13,10 +13,10 @@
 
 namespace pipeline::inline v0 {
 
-/// A proleptic Gregorian calendar day with no time zone attached ("the game date").
+/// A proleptic Gregorian calendar day with no time zone attached ("the date partition").
 ///
 /// The pipeline partitions its work by date. Which zone's day it is belongs to the
-/// caller (game dates are US/Eastern days); `CalendarDate` never guesses one.
+/// caller (usually the business's own time zone); `CalendarDate` never guesses one.
 ///
 /// **Thread safety:** a plain value. **Performance:** 4 bytes; parse/format allocate
 /// only the returned string.

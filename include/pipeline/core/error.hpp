@@ -9,6 +9,8 @@
 
 #include <fmt/format.h>
 
+#include "pipeline/core/enum_names.hpp"
+
 namespace pipeline::inline v0 {
 
 /// The small set of error codes shared by the whole library.
@@ -28,23 +30,26 @@ enum class ErrorCode {
   kInternal,            ///< A broken invariant: a bug in the library or a port implementation.
 };
 
+/// The names of `ErrorCode`, in declaration order (see enum_names.hpp).
+template <>
+struct EnumNames<ErrorCode> {
+  static constexpr EnumName<ErrorCode> kTable[] = {
+      {ErrorCode::kInvalidArgument, "invalid_argument"},
+      {ErrorCode::kNotFound, "not_found"},
+      {ErrorCode::kAlreadyExists, "already_exists"},
+      {ErrorCode::kFailedPrecondition, "failed_precondition"},
+      {ErrorCode::kConflict, "conflict"},
+      {ErrorCode::kUnavailable, "unavailable"},
+      {ErrorCode::kBackpressure, "backpressure"},
+      {ErrorCode::kDeadlineExceeded, "deadline_exceeded"},
+      {ErrorCode::kCancelled, "cancelled"},
+      {ErrorCode::kDataLoss, "data_loss"},
+      {ErrorCode::kInternal, "internal"},
+  };
+};
+
 /// The stable, lower-case name of an error code ("invalid_argument", ...).
-constexpr std::string_view to_string(ErrorCode code) noexcept {
-  switch (code) {
-    case ErrorCode::kInvalidArgument: return "invalid_argument";
-    case ErrorCode::kNotFound: return "not_found";
-    case ErrorCode::kAlreadyExists: return "already_exists";
-    case ErrorCode::kFailedPrecondition: return "failed_precondition";
-    case ErrorCode::kConflict: return "conflict";
-    case ErrorCode::kUnavailable: return "unavailable";
-    case ErrorCode::kBackpressure: return "backpressure";
-    case ErrorCode::kDeadlineExceeded: return "deadline_exceeded";
-    case ErrorCode::kCancelled: return "cancelled";
-    case ErrorCode::kDataLoss: return "data_loss";
-    case ErrorCode::kInternal: return "internal";
-  }
-  return "unknown";
-}
+constexpr std::string_view to_string(ErrorCode code) noexcept { return enum_name(code, "unknown"); }
 
 /// True for codes where the same call may succeed later without any change by the caller.
 constexpr bool is_transient(ErrorCode code) noexcept {

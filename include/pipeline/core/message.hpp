@@ -13,6 +13,7 @@
 #include <nlohmann/json.hpp>
 
 #include "pipeline/core/calendar_date.hpp"
+#include "pipeline/core/enum_names.hpp"
 #include "pipeline/core/result.hpp"
 
 namespace pipeline::inline v0 {
@@ -25,24 +26,24 @@ enum class CompletionStatus {
   kFailed,   ///< Did not complete; `Message::error` says why.
 };
 
+/// The wire names of `CompletionStatus` (see enum_names.hpp).
+template <>
+struct EnumNames<CompletionStatus> {
+  static constexpr EnumName<CompletionStatus> kTable[] = {
+      {CompletionStatus::kSuccess, "success"},
+      {CompletionStatus::kPartial, "partial"},
+      {CompletionStatus::kNoData, "no_data"},
+      {CompletionStatus::kFailed, "failed"},
+  };
+};
+
 /// "success" | "partial" | "no_data" | "failed" — the wire names.
-constexpr std::string_view to_string(CompletionStatus s) noexcept {
-  switch (s) {
-    case CompletionStatus::kSuccess: return "success";
-    case CompletionStatus::kPartial: return "partial";
-    case CompletionStatus::kNoData: return "no_data";
-    case CompletionStatus::kFailed: return "failed";
-  }
-  return "failed";
-}
+constexpr std::string_view to_string(CompletionStatus s) noexcept { return enum_name(s, "failed"); }
 
 /// Parses a wire name. **Errors:** `kInvalidArgument` for anything else.
 inline Result<CompletionStatus> parse_completion_status(std::string_view s) {
-  if (s == "success") return CompletionStatus::kSuccess;
-  if (s == "partial") return CompletionStatus::kPartial;
-  if (s == "no_data") return CompletionStatus::kNoData;
-  if (s == "failed") return CompletionStatus::kFailed;
-  return fail(ErrorCode::kInvalidArgument, "unknown status '{}' (expected success, partial, no_data or failed)", s);
+  if (auto status = enum_from_name<CompletionStatus>(s)) return *status;
+  return fail(ErrorCode::kInvalidArgument, "unknown status '{}' (expected {})", s, enum_name_list<CompletionStatus>());
 }
 
 /// One upstream execution a message descends from (a span link, in tracing terms).
@@ -56,7 +57,7 @@ struct TraceLink {
 /// Ids of one entity kind, sorted and unique.
 using EntityIds = std::vector<std::string>;
 
-/// Changed entity ids by kind ("players", "teams", ... — kinds are the caller's vocabulary).
+/// Changed entity ids by kind ("customers", "stores", ... — kinds are the caller's vocabulary).
 using EntityChanges = std::map<std::string, EntityIds, std::less<>>;
 
 /// Which entities a run touched. `std::nullopt` means a **full** run over all entities;
@@ -106,12 +107,12 @@ inline void merge_into(ChangedEntities& into, const ChangedEntities& from) {
 /// **Example:**
 /// @code
 ///   pipeline::Message m;
-///   m.processor_name = "player_game_summary";
+///   m.processor_name = "daily_order_summary";
 ///   m.phase = "phase3_analytics";
 ///   m.execution_id = pipeline::new_execution_id();
 ///   m.correlation_id = upstream.correlation_id;
 ///   m.game_date = *pipeline::CalendarDate::parse("2025-11-18");
-///   m.entities_changed = pipeline::EntityChanges{{"players", {"lebron-james"}}};
+///   m.entities_changed = pipeline::EntityChanges{{"customers", {"customer-1042"}}};
 /// @endcode
 struct Message {
   /// The schema this library writes. Decoding accepts versions 1..kSchemaVersion.

@@ -15,6 +15,7 @@
 #include <fmt/format.h>
 
 #include "pipeline/core/clock.hpp"
+#include "pipeline/core/config.hpp"
 #include "pipeline/core/result.hpp"
 #include "pipeline/core/transport.hpp"
 
@@ -87,36 +88,31 @@ class Transaction {
   virtual Result<bool> enqueue(OutboxMessage entry) = 0;
 };
 
-/// Checks a row key against the port's rules. Implementations call it on every access.
-inline Status validate_key(std::string_view key) {
-  if (key.empty() || key.size() > Transaction::kMaxKeyBytes)
-    return fail(ErrorCode::kInvalidArgument, "state key must be 1 to {} bytes, got {}", Transaction::kMaxKeyBytes,
-                key.size());
-  for (char c : key) {
-    if (c < 0x20 || c > 0x7E)
-      return fail(Error{ErrorCode::kInvalidArgument,
-                        fmt::format("state key '{}' contains a byte outside printable ASCII (0x{:02x})",
-                                    key.substr(0, 64), static_cast<unsigned char>(c)),
-                        {}});
-  }
-  return ok();
-}
+/// Checks a row key against the port's rules: 1 to `Transaction::kMaxKeyBytes` bytes of
+/// printable ASCII (0x20–0x7E). Implementations call it on every access.
+/// **Errors:** `kInvalidArgument` naming the (clipped) key.
+Status validate_key(std::string_view key);
+
+/// Checks a scan or count prefix: empty (everything) or a valid key.
+/// **Errors:** as `validate_key`.
+Status validate_prefix(std::string_view prefix);
+
+/// Checks a write (`put`, `insert`, `erase`; `value` empty for `erase`): not in a
+/// read-only transaction, a valid key, a value of at most `Transaction::kMaxValueBytes`.
+/// Every store calls this one function, so they refuse the same writes with the same
+/// errors. **Errors:** `kFailedPrecondition` in a read-only transaction,
+/// `kInvalidArgument` for the key or the value's size.
+Status validate_write(std::string_view key, std::string_view value, bool read_only);
 
 /// Checks an outbox entry: a stable id of 1–256 printable ASCII bytes and a non-empty
-/// topic. Implementations call it in `Transaction::enqueue`.
-inline Status validate_outbox_message(const OutboxMessage& entry) {
-  const std::string& id = entry.message.id;
-  if (id.empty() || id.size() > 256)
-    return fail(ErrorCode::kInvalidArgument, "outbox message id must be 1 to 256 bytes, got {}", id.size());
-  for (char c : id) {
-    if (c < 0x20 || c > 0x7E)
-      return fail(ErrorCode::kInvalidArgument, "outbox message id '{}' contains a byte outside printable ASCII",
-                  id.substr(0, 64));
-  }
-  if (entry.topic.empty())
-    return fail(Error{ErrorCode::kInvalidArgument, fmt::format("outbox message '{}' has an empty topic", id), {}});
-  return ok();
-}
+/// topic. Implementations call it in `Transaction::enqueue` (through `validate_enqueue`).
+/// **Errors:** `kInvalidArgument`.
+Status validate_outbox_message(const OutboxMessage& entry);
+
+/// Checks an `enqueue`: not in a read-only transaction, and a valid entry.
+/// **Errors:** `kFailedPrecondition` in a read-only transaction, else as
+/// `validate_outbox_message`.
+Status validate_enqueue(const OutboxMessage& entry, bool read_only);
 
 /// The state-store port: small rows addressed by string keys, read and written in
 /// serializable transactions, and an outbox whose entries commit with those rows.
@@ -143,7 +139,7 @@ inline Status validate_outbox_message(const OutboxMessage& entry) {
 ///   auto st = store.transact([&](pipeline::Transaction& tx) -> pipeline::Status {
 ///     auto inserted = tx.insert("tracker/phase3/2025-11-18/w0/decision", "decided");
 ///     if (!inserted) return pipeline::fail(inserted.error());
-///     if (*inserted) return tx.enqueue({"nba-phase3-trigger", {"phase3/2025-11-18/w0", body, {}}}).map([](bool) {});
+///     if (*inserted) return tx.enqueue({"acme-phase3-trigger", {"phase3/2025-11-18/w0", body, {}}}).map([](bool) {});
 ///     return pipeline::ok();
 ///   });
 /// @endcode
@@ -198,3 +194,7 @@ class StateStore {
 };
 
 }  // namespace pipeline::inline v0
+
+#ifdef PIPELINE_HEADER_ONLY
+#include "pipeline/core/state_store-inl.hpp"
+#endif

@@ -2,12 +2,12 @@
 /// @file
 /// `SystemClock`: real time, for long-running servers.
 
-#include <condition_variable>
-#include <mutex>
-#include <thread>
+#include <chrono>
+#include <functional>
+#include <memory>
 
 #include "pipeline/core/clock.hpp"
-#include "pipeline/core/timer_queue.hpp"
+#include "pipeline/core/config.hpp"
 
 namespace pipeline::inline v0 {
 
@@ -26,60 +26,22 @@ namespace pipeline::inline v0 {
 /// @endcode
 class SystemClock final : public Clock {
  public:
-  SystemClock() = default;
+  SystemClock();
   SystemClock(const SystemClock&) = delete;
   SystemClock& operator=(const SystemClock&) = delete;
-
-  ~SystemClock() override {
-    {
-      std::lock_guard lock(mu_);
-      stopping_ = true;
-    }
-    cv_.notify_all();
-    if (thread_.joinable()) thread_.join();
-  }
+  ~SystemClock() override;
 
   [[nodiscard]] TimePoint now() const noexcept override { return std::chrono::system_clock::now(); }
-
-  TimerId schedule_at(TimePoint due, std::function<void()> fn) override {
-    TimerId id;
-    {
-      std::lock_guard lock(mu_);
-      id = timers_.add(due, std::move(fn));
-      if (!thread_.joinable()) thread_ = std::thread([this] { run(); });
-    }
-    cv_.notify_all();
-    return id;
-  }
-
-  bool cancel(TimerId id) noexcept override {
-    std::lock_guard lock(mu_);
-    return timers_.cancel(id);
-  }
+  TimerId schedule_at(TimePoint due, std::function<void()> fn) override;
+  bool cancel(TimerId id) noexcept override;
 
  private:
-  void run() {
-    std::unique_lock lock(mu_);
-    while (!stopping_) {
-      if (auto next = timers_.pop_due(now())) {
-        lock.unlock();
-        next->second();
-        lock.lock();
-        continue;
-      }
-      if (auto due = timers_.next_due()) {
-        cv_.wait_until(lock, *due);
-      } else {
-        cv_.wait(lock);
-      }
-    }
-  }
-
-  std::mutex mu_;
-  std::condition_variable cv_;
-  internal::TimerQueue timers_;
-  bool stopping_ = false;
-  std::thread thread_;
+  struct State;  // the timer queue and its thread (system_clock-inl.hpp)
+  std::unique_ptr<State> state_;
 };
 
 }  // namespace pipeline::inline v0
+
+#ifdef PIPELINE_HEADER_ONLY
+#include "pipeline/core/system_clock-inl.hpp"
+#endif

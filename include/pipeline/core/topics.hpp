@@ -20,9 +20,9 @@ namespace pipeline::inline v0 {
 ///
 /// **Example:**
 /// @code
-///   pipeline::TopicNaming topics{"nba"};
-///   topics.phase_complete(3, "analytics");   // "nba-phase3-analytics-complete"
-///   pipeline::TopicNaming::dead_letter("nba-phase3-analytics-complete");  // "...-complete-dlq"
+///   pipeline::TopicNaming topics{"acme"};
+///   topics.phase_complete(3, "analytics");   // "acme-phase3-analytics-complete"
+///   pipeline::TopicNaming::dead_letter("acme-phase3-analytics-complete");  // "...-complete-dlq"
 /// @endcode
 struct TopicNaming {
   std::string prefix = "pipeline";

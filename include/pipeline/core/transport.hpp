@@ -146,9 +146,9 @@ struct DeadLetter {
 ///
 /// **Example:**
 /// @code
-///   auto sub = transport.subscribe({"phase3-sub", "nba-phase2-raw-complete", {}},
+///   auto sub = transport.subscribe({"phase3-sub", "acme-phase2-raw-complete", {}},
 ///                                  [](pipeline::DeliveryPtr d) { handle(d->payload()); d->ack(); });
-///   transport.publish("nba-phase2-raw-complete", {"phase2/2025-11-18/bdl_boxscores", json, {}});
+///   transport.publish("acme-phase2-raw-complete", {"phase2/2025-11-18/orders_feed", json, {}});
 /// @endcode
 class Transport {
  public:

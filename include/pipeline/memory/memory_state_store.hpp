@@ -2,19 +2,13 @@
 /// @file
 /// `MemoryStateStore`: the in-process implementation of the `StateStore` port.
 
-#include <atomic>
-#include <cstdint>
-#include <exception>
-#include <map>
-#include <mutex>
-#include <optional>
+#include <cstddef>
+#include <memory>
 #include <string>
 #include <string_view>
-#include <thread>
-#include <unordered_map>
-#include <utility>
 #include <vector>
 
+#include "pipeline/core/config.hpp"
 #include "pipeline/core/state_store.hpp"
 
 namespace pipeline::inline v0 {
@@ -48,216 +42,24 @@ namespace pipeline::inline v0 {
 /// @endcode
 class MemoryStateStore final : public StateStore {
  public:
-  MemoryStateStore() = default;
+  MemoryStateStore();
   MemoryStateStore(const MemoryStateStore&) = delete;
   MemoryStateStore& operator=(const MemoryStateStore&) = delete;
+  ~MemoryStateStore() override;
 
-  Status transact(const Body& body, const TransactionOptions& options = {}) override {
-    if (owner_.load(std::memory_order_acquire) == std::this_thread::get_id())
-      return fail(ErrorCode::kFailedPrecondition, "MemoryStateStore called from inside one of its own transactions");
-    std::unique_lock lock(mutex_);
-    OwnerMark mark(owner_);
-    const int attempts = options.max_attempts < 1 ? 1 : options.max_attempts;
-    for (int attempt = 1;; ++attempt) {
-      Tx tx(*this, options.read_only);
-      Status st;
-      try {
-        st = body(tx);
-      } catch (const std::exception& e) {
-        st = fail(ErrorCode::kInternal, "transaction body threw: {}", e.what());
-      } catch (...) {
-        st = fail(ErrorCode::kInternal, "transaction body threw a non-standard exception");
-      }
-      if (st) return ok();  // committed: the writes are already in place
-      tx.rollback();
-      if (st.error().code != ErrorCode::kConflict) return st;
-      if (attempt >= attempts) {
-        Error e = st.error();
-        e.message = fmt::format("transaction gave up after {} attempts: {}", attempts, e.message);
-        return fail(std::move(e));
-      }
-    }
-  }
-
+  Status transact(const Body& body, const TransactionOptions& options = {}) override;
   Result<std::vector<OutboxRow>> claim_outbox(std::string_view owner, std::size_t max, TimePoint now,
-                                              Duration lease) override {
-    if (owner_.load(std::memory_order_acquire) == std::this_thread::get_id())
-      return fail(ErrorCode::kFailedPrecondition, "MemoryStateStore called from inside one of its own transactions");
-    std::lock_guard lock(mutex_);
-    std::vector<OutboxRow> out;
-    for (auto& [seq, e] : pending_) {
-      if (out.size() >= max) break;
-      if (e.claims > 0 && e.lease_until > now) continue;  // leased to a live relay
-      e.lease_owner.assign(owner);
-      e.lease_until = now + lease;
-      ++e.claims;
-      out.push_back(OutboxRow{seq, e.entry, e.claims});
-    }
-    return out;
-  }
-
-  Status complete_outbox(const std::vector<std::string>& ids) override {
-    if (owner_.load(std::memory_order_acquire) == std::this_thread::get_id())
-      return fail(ErrorCode::kFailedPrecondition, "MemoryStateStore called from inside one of its own transactions");
-    std::lock_guard lock(mutex_);
-    for (const auto& id : ids) {
-      auto it = ids_.find(id);
-      if (it == ids_.end()) continue;
-      pending_.erase(it->second);  // no-op when already sent
-    }
-    return ok();
-  }
-
-  Result<std::size_t> pending_outbox() override {
-    std::lock_guard lock(mutex_);
-    return pending_.size();
-  }
+                                              Duration lease) override;
+  Status complete_outbox(const std::vector<std::string>& ids) override;
+  Result<std::size_t> pending_outbox() override;
 
  private:
-  struct Pending {
-    OutboxMessage entry;
-    int claims = 0;
-    std::string lease_owner;
-    TimePoint lease_until{};
-  };
-
-  // Marks the thread that holds the mutex so a re-entrant call fails instead of deadlocking.
-  struct OwnerMark {
-    explicit OwnerMark(std::atomic<std::thread::id>& o) : owner(o) {
-      owner.store(std::this_thread::get_id(), std::memory_order_release);
-    }
-    ~OwnerMark() { owner.store(std::thread::id{}, std::memory_order_release); }
-    OwnerMark(const OwnerMark&) = delete;
-    OwnerMark& operator=(const OwnerMark&) = delete;
-    std::atomic<std::thread::id>& owner;
-  };
-
-  class Tx final : public Transaction {
-   public:
-    Tx(MemoryStateStore& store, bool read_only) : s_(store), read_only_(read_only) {}
-
-    Result<std::optional<std::string>> get(std::string_view key) override {
-      PIPELINE_TRY(validate_key(key));
-      auto it = s_.rows_.find(key);
-      if (it == s_.rows_.end()) return std::optional<std::string>{};
-      return std::optional<std::string>{it->second};
-    }
-
-    Status put(std::string_view key, std::string_view value) override {
-      PIPELINE_TRY(check_write(key, value));
-      auto it = s_.rows_.lower_bound(key);  // one lookup serves the test and the insert
-      if (it != s_.rows_.end() && it->first == key) {
-        undo_.push_back({it->first, std::exchange(it->second, std::string(value))});
-      } else {
-        it = s_.rows_.emplace_hint(it, std::string(key), std::string(value));
-        undo_.push_back({it->first, std::nullopt});
-      }
-      return ok();
-    }
-
-    Result<bool> insert(std::string_view key, std::string_view value) override {
-      PIPELINE_TRY(check_write(key, value));
-      auto it = s_.rows_.lower_bound(key);
-      if (it != s_.rows_.end() && it->first == key) return false;
-      it = s_.rows_.emplace_hint(it, std::string(key), std::string(value));
-      undo_.push_back({it->first, std::nullopt});
-      return true;
-    }
-
-    Result<bool> erase(std::string_view key) override {
-      PIPELINE_TRY(check_write(key, {}));
-      auto it = s_.rows_.find(key);
-      if (it == s_.rows_.end()) return false;
-      auto node = s_.rows_.extract(it);  // the undo log takes the row itself: no copy
-      undo_.push_back({std::move(node.key()), std::move(node.mapped())});
-      return true;
-    }
-
-    Result<std::vector<Row>> scan(std::string_view prefix, const ScanOptions& options) override {
-      if (!prefix.empty()) PIPELINE_TRY(validate_key(prefix));
-      std::vector<Row> out;
-      for (auto it = scan_start(prefix, options.start_after); it != s_.rows_.end() && out.size() < options.limit; ++it) {
-        if (!std::string_view(it->first).starts_with(prefix)) break;
-        out.push_back(Row{it->first, it->second});
-      }
-      return out;
-    }
-
-    // Counts in place: no row is copied.
-    Result<std::size_t> count(std::string_view prefix) override {
-      if (!prefix.empty()) PIPELINE_TRY(validate_key(prefix));
-      std::size_t n = 0;
-      for (auto it = s_.rows_.lower_bound(prefix); it != s_.rows_.end(); ++it, ++n)
-        if (!std::string_view(it->first).starts_with(prefix)) break;
-      return n;
-    }
-
-    Result<bool> enqueue(OutboxMessage entry) override {
-      if (read_only_) return fail(ErrorCode::kFailedPrecondition, "enqueue in a read-only transaction");
-      PIPELINE_TRY(validate_outbox_message(entry));
-      if (s_.ids_.count(entry.message.id) != 0) return false;
-      const std::int64_t seq = ++s_.last_sequence_;
-      std::string id = entry.message.id;
-      s_.pending_.emplace(seq, Pending{std::move(entry), 0, {}, {}});
-      s_.ids_.emplace(id, seq);
-      enqueued_.push_back(std::move(id));
-      return true;
-    }
-
-    // Restores every touched row and forgets the outbox entries of this attempt. The
-    // log holds each write's previous state in order, so undoing it backwards restores
-    // the original even when a key was written several times.
-    void rollback() {
-      for (auto u = undo_.rbegin(); u != undo_.rend(); ++u) {
-        if (u->before)
-          s_.rows_.insert_or_assign(std::move(u->key), std::move(*u->before));
-        else
-          s_.rows_.erase(u->key);
-      }
-      for (const auto& id : enqueued_) {
-        auto it = s_.ids_.find(id);
-        s_.pending_.erase(it->second);
-        s_.ids_.erase(it);
-      }
-      undo_.clear();
-      enqueued_.clear();
-    }
-
-   private:
-    Status check_write(std::string_view key, std::string_view value) {
-      if (read_only_)
-        return fail(ErrorCode::kFailedPrecondition, "write to '{}' in a read-only transaction", key.substr(0, 64));
-      PIPELINE_TRY(validate_key(key));
-      if (value.size() > kMaxValueBytes)
-        return fail(ErrorCode::kInvalidArgument, "value of '{}' is {} bytes, more than the {} allowed",
-                    key.substr(0, 64), value.size(), kMaxValueBytes);
-      return ok();
-    }
-
-    using RowIt = std::map<std::string, std::string, std::less<>>::iterator;
-    RowIt scan_start(std::string_view prefix, const std::string& start_after) {
-      return start_after.empty() || start_after < prefix ? s_.rows_.lower_bound(prefix)
-                                                         : s_.rows_.upper_bound(start_after);
-    }
-
-    // One write's undo entry: the key and its value before the write (nullopt: absent).
-    struct Undo {
-      std::string key;
-      std::optional<std::string> before;
-    };
-
-    MemoryStateStore& s_;
-    bool read_only_;
-    std::vector<Undo> undo_;  // an append-only log: no lookup per write
-    std::vector<std::string> enqueued_;
-  };
-
-  std::mutex mutex_;
-  std::atomic<std::thread::id> owner_{};
-  std::map<std::string, std::string, std::less<>> rows_;
-  std::map<std::int64_t, Pending> pending_;                // unsent entries by sequence
-  std::unordered_map<std::string, std::int64_t> ids_;      // every id ever enqueued
-  std::int64_t last_sequence_ = 0;
+  struct State;  // rows, outbox and the transaction with its undo log (memory_state_store-inl.hpp)
+  std::unique_ptr<State> state_;
 };
 
 }  // namespace pipeline::inline v0
+
+#ifdef PIPELINE_HEADER_ONLY
+#include "pipeline/memory/memory_state_store-inl.hpp"
+#endif

@@ -1,0 +1,28 @@
+#pragma once
+/// @file
+/// `DecodeLimits`: the bounds every decoder of the library enforces before parsing.
+
+#include <cstddef>
+
+namespace pipeline::inline v0 {
+
+/// Bounds a decoder enforces before it parses anything.
+///
+/// Both are checked without recursion, so hostile input (a 10 MB blob, 100000 nested
+/// brackets) is refused cheaply instead of exhausting memory or the stack.
+///
+/// **Thread safety:** a plain value. **Performance:** checking costs one pass over the bytes.
+/// **Errors:** exceeding either bound is `kInvalidArgument` from the decoder.
+///
+/// **Example:**
+/// @code
+///   pipeline::DecodeLimits limits;
+///   limits.max_bytes = 64 * 1024;
+///   auto m = pipeline::decode_message(body, limits);
+/// @endcode
+struct DecodeLimits {
+  std::size_t max_bytes = 1024 * 1024;  ///< Larger input is refused before parsing.
+  int max_depth = 64;                   ///< Deepest nesting of objects/arrays (the top object is 1).
+};
+
+}  // namespace pipeline::inline v0
