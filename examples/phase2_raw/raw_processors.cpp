@@ -208,7 +208,7 @@ pipeline::Result<Phase2> make_phase2(nba_services::ServiceContext& ctx, nba_serv
   auto detector = pipeline::ChangeDetector::create(
       ctx.store, {"players", {"team_abbr", "injury_status", "reason"}, "change/nbac_injury_report"});
   if (!detector) return pipeline::fail(detector.error());
-  p.injury_detector = std::make_unique<pipeline::ChangeDetector>(std::move(*detector));
+  p.injury_detector = std::make_unique<pipeline::FingerprintChangeDetector>(std::move(*detector));
   std::vector<pipeline::Processor*> ordered;
   for (const auto& t : raw_processors()) {
     p.processors.push_back(

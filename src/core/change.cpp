@@ -5,3 +5,6 @@
 #endif
 
 #include "pipeline/core/config.hpp"
+#include "pipeline/change/change_detector-inl.hpp"
+#include "pipeline/change/change_set-inl.hpp"
+#include "pipeline/change/fingerprint_change_detector-inl.hpp"

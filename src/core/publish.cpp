@@ -5,3 +5,7 @@
 #endif
 
 #include "pipeline/core/config.hpp"
+#include "pipeline/publish/connection-inl.hpp"
+#include "pipeline/publish/retry_policy-inl.hpp"
+#include "pipeline/publish/send_step-inl.hpp"
+#include "pipeline/publish/unified_publisher-inl.hpp"

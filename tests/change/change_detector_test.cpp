@@ -12,7 +12,7 @@
 namespace change_detector_test {
 
 using pipeline::CalendarDate;
-using pipeline::ChangeDetector;
+using ChangeDetector = pipeline::FingerprintChangeDetector;  // the fingerprint implementation of the interface
 using pipeline::ChangeSet;
 using pipeline::EntitySnapshot;
 using pipeline::MemoryStateStore;

@@ -1,11 +1,13 @@
 #include "pipeline/orchestrate/outbox_relay.hpp"
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include "orchestrate/outbox_test_support.hpp"
 #include "pipeline/core/manual_clock.hpp"
 #include "pipeline/memory/memory_state_store.hpp"
 #include "pipeline/mocks/failing_state_store.hpp"
+#include "pipeline/publish/unified_publisher.hpp"
 
 namespace outbox_relay_test {
 
@@ -39,6 +41,41 @@ TEST(OutboxRelay, PublishesInCommitOrderWithStableIdsAndMarksSent) {
   EXPECT_EQ(published[1].message.payload, "payload-m2");
   EXPECT_EQ(published[1].message.attributes.at("a"), "m2");
   EXPECT_EQ(store.pending_outbox().value(), 0u);
+}
+
+TEST(OutboxRelay, SharesThePublishersSendStepHooksAndRetryPolicy) {
+  pipeline::MemoryStateStore store;
+  RecordingTransport transport;
+  pipeline::ManualClock clock;
+  pipeline::UnifiedPublisher publisher(transport, clock,
+                                       std::make_shared<pipeline::ExponentialBackoff>(pipeline::ExponentialBackoffOptions{
+                                           .max_attempts = 2, .max_elapsed = pipeline::Duration::zero()}));
+  std::vector<std::string> published, retried, failed;
+  auto c1 = publisher.on_published([&](const std::string&, const std::string& id) { published.push_back(id); });
+  auto c2 = publisher.on_retry([&](const std::string&, const std::string& id, int attempts, pipeline::Duration,
+                                   const pipeline::Error&) { retried.push_back(fmt::format("{}#{}", id, attempts)); });
+  auto c3 = publisher.on_failed(
+      [&](const std::string&, const std::string& id, const pipeline::Error&) { failed.push_back(id); });
+  ASSERT_TRUE(enqueue(store, {"m1"}));
+  OutboxRelay relay(store, publisher.send_step(), clock, {.owner = "r1", .lease = 30s});
+  EXPECT_EQ(&relay.send_step()->transport(), &transport);
+  transport.fail_next(2);
+  ASSERT_FALSE(relay.relay_once());  // claim 1: the policy would retry
+  clock.advance(31s);
+  ASSERT_FALSE(relay.relay_once());  // claim 2: the policy gives up; the entry stays
+  EXPECT_EQ(store.pending_outbox().value(), 1u);
+  clock.advance(31s);
+  EXPECT_EQ(relay.relay_once().value(), 1u);  // marked sent only now, after the transport took it
+  EXPECT_EQ(store.pending_outbox().value(), 0u);
+  EXPECT_EQ(retried, (std::vector<std::string>{"m1#1"}));
+  EXPECT_EQ(failed, (std::vector<std::string>{"m1"}));
+  EXPECT_EQ(published, (std::vector<std::string>{"m1"}));
+  c1.disconnect();
+  EXPECT_FALSE(c1.connected());
+  EXPECT_TRUE(c2.connected());
+  ASSERT_TRUE(enqueue(store, {"m2"}));
+  EXPECT_EQ(relay.relay_once().value(), 1u);
+  EXPECT_EQ(published, (std::vector<std::string>{"m1"}));  // disconnected: not called again
 }
 
 TEST(OutboxRelay, PublishFailureLeavesEntryForTheNextClaimAfterLease) {

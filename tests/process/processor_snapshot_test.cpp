@@ -53,7 +53,7 @@ struct Fixture {
   ManualClock clock;
   MemoryStateStore store;
   RunHistory history{store, clock};
-  ChangeDetector detector = *ChangeDetector::create(store, ChangeDetectorConfig{"players", {"status"}, "change"});
+  FingerprintChangeDetector detector = *ChangeDetector::create(store, ChangeDetectorConfig{"players", {"status"}, "change"});
   ReportLoader loader{ProcessorServices{store, clock, history}, ProcessorConfig{"injury_report", "phase2_raw", "t", "injury_report", "raw"},
                       &detector};
 };

@@ -80,7 +80,7 @@ struct Fixture {
   RunHistory history{store, clock};
   OutboxRelay relay{store, transport, clock};
   Roster roster;
-  ChangeDetector detector = *ChangeDetector::create(store, ChangeDetectorConfig{"players", {"points"}, "change"});
+  FingerprintChangeDetector detector = *ChangeDetector::create(store, ChangeDetectorConfig{"players", {"points"}, "change"});
   SummaryProcessor processor{ProcessorServices{store, clock, history, nullptr, &relay, &transport, nullptr},
                              ProcessorConfig{"player_game_summary", "phase3_analytics", std::string(kTopic),
                                              "player_game_summary", "analytics"},

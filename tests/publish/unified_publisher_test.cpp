@@ -111,7 +111,7 @@ using UnifiedPublisherTest = Fixture;
 TEST_F(UnifiedPublisherTest, PublishesTheEncodedMessageWithTheDerivedStableId) {
   auto publisher = make();
   std::vector<std::string> published;
-  publisher->published.connect([&](const std::string&, const std::string& id) { published.push_back(id); });
+  publisher->on_published([&](const std::string&, const std::string& id) { published.push_back(id); });
   auto id = publisher->publish(kTopic, make_message());
   ASSERT_TRUE(id.has_value()) << id.error().to_string();
   EXPECT_EQ(*id, "player_game_summary/2025-11-18/exec-1");
@@ -154,7 +154,7 @@ TEST_F(UnifiedPublisherTest, InvalidMessageIsRefusedAtOnceAndNothingIsSent) {
 TEST_F(UnifiedPublisherTest, RetriesTransientFailuresOnTheClockThenSucceeds) {
   auto publisher = make();
   std::vector<std::pair<int, Duration>> retries;
-  publisher->retrying.connect([&](const std::string&, const std::string&, int n, Duration d, const Error& e) {
+  publisher->on_retry([&](const std::string&, const std::string&, int n, Duration d, const Error& e) {
     EXPECT_EQ(e.code, ErrorCode::kUnavailable);
     retries.emplace_back(n, d);
   });
@@ -189,7 +189,7 @@ TEST_F(UnifiedPublisherTest, TransportDownThenRecoveringDeliversEverythingInOrde
 TEST_F(UnifiedPublisherTest, PermanentErrorFailsWithoutRetry) {
   auto publisher = make();
   std::vector<Error> failures;
-  publisher->failed.connect([&](const std::string&, const std::string&, const Error& e) { failures.push_back(e); });
+  publisher->on_failed([&](const std::string&, const std::string&, const Error& e) { failures.push_back(e); });
   transport.fail_next(1, ErrorCode::kInvalidArgument);
   ASSERT_TRUE(publisher->publish(kTopic, make_message()));
   ASSERT_TRUE(publisher->flush(clock.now() + seconds(1)));
@@ -202,7 +202,7 @@ TEST_F(UnifiedPublisherTest, PermanentErrorFailsWithoutRetry) {
 TEST_F(UnifiedPublisherTest, GivesUpAfterTheRetryPolicysLastAttempt) {
   auto publisher = make({}, 3);
   std::atomic<int> failed{0};
-  publisher->failed.connect([&](const std::string&, const std::string&, const Error& e) {
+  publisher->on_failed([&](const std::string&, const std::string&, const Error& e) {
     EXPECT_EQ(e.context.at("attempts"), "3");
     ++failed;
   });
@@ -237,7 +237,7 @@ TEST_F(UnifiedPublisherTest, FullQueueDropOldestCountsAndSignalsTheLoss) {
   options.full_queue_policy = FullQueuePolicy::kDropOldest;
   auto publisher = make(options);
   std::vector<std::pair<std::string, ErrorCode>> lost;
-  publisher->failed.connect(
+  publisher->on_failed(
       [&](const std::string&, const std::string& id, const Error& e) { lost.emplace_back(id, e.code); });
   transport.set_down(true);
   ASSERT_TRUE(publisher->publish(kTopic, make_message("p", "e0")));
@@ -277,7 +277,7 @@ TEST_F(UnifiedPublisherTest, DestructorAbandonsWhatCannotBeSentWithACount) {
   std::vector<ErrorCode> codes;
   {
     auto publisher = make();
-    publisher->failed.connect([&](const std::string&, const std::string&, const Error& e) { codes.push_back(e.code); });
+    publisher->on_failed([&](const std::string&, const std::string&, const Error& e) { codes.push_back(e.code); });
     transport.set_down(true);
     for (int i = 0; i < 3; ++i) ASSERT_TRUE(publisher->publish(kTopic, make_message("p", fmt::format("e{}", i))));
   }
@@ -302,10 +302,25 @@ TEST_F(UnifiedPublisherTest, SlotsRunWithoutThePublishersLock) {
   auto publisher = make();
   std::size_t depth_seen = 99;
   // queue_depth() takes the publisher's lock: this would deadlock if slots ran under it.
-  publisher->published.connect([&](const std::string&, const std::string&) { depth_seen = publisher->queue_depth(); });
+  publisher->on_published([&](const std::string&, const std::string&) { depth_seen = publisher->queue_depth(); });
   ASSERT_TRUE(publisher->publish(kTopic, make_message()));
   ASSERT_TRUE(publisher->flush(clock.now() + seconds(1)));
   EXPECT_LE(depth_seen, 1u);
+}
+
+TEST_F(UnifiedPublisherTest, ScopedConnectionDisconnectsWhenItGoesOutOfScope) {
+  auto publisher = make();
+  int calls = 0;
+  {
+    ScopedConnection c = publisher->on_published([&](const std::string&, const std::string&) { ++calls; });
+    EXPECT_TRUE(c.connected());
+    ASSERT_TRUE(publisher->publish(kTopic, make_message("p", "e1")));
+    ASSERT_TRUE(publisher->flush(clock.now() + seconds(1)));
+  }
+  ASSERT_TRUE(publisher->publish(kTopic, make_message("p", "e2")));
+  ASSERT_TRUE(publisher->flush(clock.now() + seconds(1)));
+  EXPECT_EQ(calls, 1);
+  EXPECT_EQ(recorder.published_count(), 2u);
 }
 
 TEST_F(UnifiedPublisherTest, ConcurrentPublishersAreAllSentExactlyOnce) {

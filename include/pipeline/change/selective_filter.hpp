@@ -10,7 +10,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "pipeline/change/change_detector.hpp"
+#include "pipeline/change/change_set.hpp"
 #include "pipeline/change/fingerprint.hpp"
 #include "pipeline/core/result.hpp"
 

@@ -2,24 +2,19 @@
 /// @file
 /// `OutboxRelay`: publishes committed outbox entries through the `Transport`.
 
-#include <algorithm>
-#include <condition_variable>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <string>
-#include <thread>
-#include <utility>
-#include <vector>
 
 #include "pipeline/core/clock.hpp"
-#include "pipeline/core/ids.hpp"
+#include "pipeline/core/config.hpp"
 #include "pipeline/core/result.hpp"
 #include "pipeline/core/state_store.hpp"
 #include "pipeline/core/transport.hpp"
 #include "pipeline/publish/retry_policy.hpp"
+#include "pipeline/publish/send_step.hpp"
 
 namespace pipeline::inline v0 {
 
@@ -44,7 +39,11 @@ struct OutboxRelayOptions {
 };
 
 /// Moves outbox entries from the `StateStore` to the `Transport`: claims a batch under a
-/// lease, publishes each entry with its stable id, then marks the published ones sent.
+/// lease, sends each entry with its stable id through a `SendStep` — synchronously, on
+/// the calling thread — then marks the ones the transport accepted as sent. The step is
+/// the one `UnifiedPublisher` uses (pass `publisher.send_step()` to share its retry
+/// policy, metrics and hooks): one publishing path, and no in-memory queue or thread
+/// between the deciding commit and the transport.
 ///
 /// Delivery is at least once with the same id: a relay that dies (or fails to mark)
 /// after publishing leaves the entry leased; when the lease ends another relay (or this
@@ -66,185 +65,73 @@ struct OutboxRelayOptions {
 /// by default).
 /// **Errors:** `relay_once` returns the first publish error (after marking the entries
 /// published before it) or the store's error; entries not marked are retried after their
-/// lease.
+/// lease. The step counts and reports each failed send: `on_retry` while the step's
+/// policy (asked with the entry's claim count as the attempt) would retry, `on_failed`
+/// once it gives up — the entry still stays in the outbox and is retried after each
+/// lease: a decided trigger is never dropped.
 ///
 /// **Example:**
 /// @code
-///   pipeline::OutboxRelay relay(store, transport, clock, {.owner = "relay-1"});
+///   pipeline::OutboxRelay relay(store, publisher.send_step(), clock, {.owner = "relay-1"});
 ///   relay.start();
 ///   store.transact([&](auto& tx) { return tx.enqueue({"phase3-trigger", {id, json, {}}}).map([](bool) {}); });
 ///   relay.notify();   // publish now instead of at the next poll
 /// @endcode
 class OutboxRelay {
  public:
-  OutboxRelay(StateStore& store, Transport& transport, Clock& clock, OutboxRelayOptions options = {})
-      : store_(store), transport_(transport), clock_(clock), options_(std::move(options)),
-        signal_(std::make_shared<Signal>()) {
-    if (options_.owner.empty()) options_.owner = "relay-" + new_execution_id();
-    if (options_.batch_size == 0) options_.batch_size = 1;
-    if (!options_.retry_policy)
-      options_.retry_policy = std::make_shared<ExponentialBackoff>(ExponentialBackoffOptions{
-          .initial_delay = options_.poll_interval,
-          .multiplier = 2.0,
-          .max_delay = std::max(options_.max_backoff, options_.poll_interval),
-          .max_attempts = 0,
-          .max_elapsed = Duration::zero(),
-          .jitter = true});
-  }
-  ~OutboxRelay() { stop(); }
+  /// A relay with its own `SendStep` over `transport` (default policy, no metrics).
+  OutboxRelay(StateStore& store, Transport& transport, Clock& clock, OutboxRelayOptions options = {});
+  /// A relay that sends through `step` (e.g. `UnifiedPublisher::send_step()`).
+  OutboxRelay(StateStore& store, std::shared_ptr<SendStep> step, Clock& clock, OutboxRelayOptions options = {});
+  ~OutboxRelay();
   OutboxRelay(const OutboxRelay&) = delete;
   OutboxRelay& operator=(const OutboxRelay&) = delete;
 
   [[nodiscard]] const std::string& owner() const noexcept { return options_.owner; }
+  /// The step every entry is sent through.
+  [[nodiscard]] const std::shared_ptr<SendStep>& send_step() const noexcept { return step_; }
 
   /// Claims one batch, publishes it in commit order and marks what was published.
   /// Returns how many entries were published (0 when nothing was due).
-  Result<std::size_t> relay_once() {
-    auto claimed = store_.claim_outbox(options_.owner, options_.batch_size, clock_.now(), options_.lease);
-    if (!claimed) return fail(claimed.error());
-    std::vector<std::string> published;
-    published.reserve(claimed->size());
-    std::optional<Error> publish_error;
-    for (auto& row : *claimed) {
-      std::string id = row.entry.message.id;
-      auto st = transport_.publish(row.entry.topic, std::move(row.entry.message));
-      if (!st) {
-        // The transport is likely down: stop here; the rest is retried after the lease.
-        publish_error = st.error().with("outbox_id", id).with("topic", row.entry.topic);
-        break;
-      }
-      published.push_back(std::move(id));
-    }
-    if (!published.empty()) PIPELINE_TRY(store_.complete_outbox(published));
-    if (publish_error) return fail(std::move(*publish_error));
-    return published.size();
-  }
+  Result<std::size_t> relay_once();
 
   /// Relays batches until one comes back short, or `max_batches` ran. Returns the total
   /// published; stops at the first error.
-  Result<std::size_t> drain(std::size_t max_batches = 1000) {
-    std::size_t total = 0;
-    for (std::size_t i = 0; i < max_batches; ++i) {
-      auto n = relay_once();
-      if (!n) return fail(n.error());
-      total += *n;
-      if (*n < options_.batch_size) break;
-    }
-    return total;
-  }
+  Result<std::size_t> drain(std::size_t max_batches = 1000);
 
   /// Starts the background worker (idempotent). It relays at once, then on `notify()`
   /// and every `poll_interval` (backing off after failures).
-  void start() {
-    std::lock_guard lock(signal_->mu);
-    if (worker_.joinable()) return;
-    signal_->stop = false;
-    signal_->wake = true;
-    worker_ = std::thread([this] { run(); });
-  }
+  void start();
 
   /// Asks the worker to relay now (e.g. right after a commit that enqueued entries).
-  void notify() {
-    {
-      std::lock_guard lock(signal_->mu);
-      signal_->wake = true;
-    }
-    signal_->cv.notify_one();
-  }
+  void notify();
 
   /// Stops the worker after its current round and cancels its poll timer (idempotent).
-  void stop() {
-    std::thread worker;
-    {
-      std::lock_guard lock(signal_->mu);
-      signal_->stop = true;
-      worker = std::move(worker_);
-    }
-    signal_->cv.notify_one();
-    if (worker.joinable()) worker.join();
-    if (timer_ != 0) clock_.cancel(timer_);
-    timer_ = 0;
-  }
+  void stop();
 
   /// Background mode: rounds that failed in a row (0 after a good round).
-  [[nodiscard]] int consecutive_failures() const {
-    std::lock_guard lock(signal_->mu);
-    return failures_;
-  }
+  [[nodiscard]] int consecutive_failures() const;
 
   /// Background mode: rounds finished so far (each has armed the next poll timer).
-  [[nodiscard]] std::uint64_t rounds() const {
-    std::lock_guard lock(signal_->mu);
-    return rounds_;
-  }
+  [[nodiscard]] std::uint64_t rounds() const;
 
   /// Background mode: the last error of a round, if the last round failed.
-  [[nodiscard]] std::optional<Error> last_error() const {
-    std::lock_guard lock(signal_->mu);
-    return last_error_;
-  }
+  [[nodiscard]] std::optional<Error> last_error() const;
 
  private:
-  // Shared with clock callbacks, which may outlive the relay (a timer already firing).
-  struct Signal {
-    mutable std::mutex mu;
-    std::condition_variable cv;
-    bool wake = false;
-    bool stop = false;
-  };
+  struct Background;  // worker thread, wake-up signal and round statistics (outbox_relay-inl.hpp)
 
-  void run() {
-    for (;;) {
-      {
-        std::unique_lock lock(signal_->mu);
-        signal_->cv.wait(lock, [&] { return signal_->wake || signal_->stop; });
-        if (signal_->stop) return;
-        signal_->wake = false;
-      }
-      auto result = drain();
-      Duration next = options_.poll_interval;
-      {
-        std::lock_guard lock(signal_->mu);
-        if (result) {
-          failures_ = 0;
-          last_error_.reset();
-        } else {
-          if (failures_++ == 0) first_failure_ = clock_.now();
-          last_error_ = result.error();
-          if (auto delay = options_.retry_policy->next_delay(failures_, clock_.now() - first_failure_))
-            next = *delay;
-          else
-            failures_ = 0;  // the policy gave up: back to plain polling
-        }
-      }
-      // Only this thread schedules the poll timer, so timer_ needs no lock.
-      if (timer_ != 0) clock_.cancel(timer_);
-      std::weak_ptr<Signal> weak = signal_;
-      timer_ = clock_.schedule_after(next, [weak] {
-        if (auto s = weak.lock()) {
-          {
-            std::lock_guard lock(s->mu);
-            s->wake = true;
-          }
-          s->cv.notify_one();
-        }
-      });
-      std::lock_guard lock(signal_->mu);
-      ++rounds_;
-    }
-  }
+  void run();
 
   StateStore& store_;
-  Transport& transport_;
+  std::shared_ptr<SendStep> step_;
   Clock& clock_;
   OutboxRelayOptions options_;
-  std::shared_ptr<Signal> signal_;
-  std::thread worker_;
-  TimerId timer_ = 0;
-  int failures_ = 0;
-  std::uint64_t rounds_ = 0;
-  TimePoint first_failure_{};
-  std::optional<Error> last_error_;
+  std::unique_ptr<Background> bg_;
 };
 
 }  // namespace pipeline::inline v0
+
+#ifdef PIPELINE_HEADER_ONLY
+#include "pipeline/orchestrate/outbox_relay-inl.hpp"
+#endif

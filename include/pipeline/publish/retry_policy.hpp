@@ -2,15 +2,14 @@
 /// @file
 /// Retry policies: when to try a failed send again, and when to give up.
 
-#include <algorithm>
 #include <cstdint>
 #include <functional>
 #include <mutex>
 #include <optional>
-#include <random>
 #include <utility>
 
 #include "pipeline/core/clock.hpp"
+#include "pipeline/core/config.hpp"
 
 namespace pipeline::inline v0 {
 
@@ -60,38 +59,12 @@ class ExponentialBackoff final : public RetryPolicy {
  public:
   using Options = ExponentialBackoffOptions;
 
-  explicit ExponentialBackoff(Options options = {}, RandomSource random = {})
-      : options_(options), random_(std::move(random)) {
-    if (!random_) {
-      random_ = [rng = std::mt19937_64{std::random_device{}()}]() mutable { return rng(); };
-    }
-  }
+  explicit ExponentialBackoff(Options options = {}, RandomSource random = {});
 
-  std::optional<Duration> next_delay(int failed_attempts, Duration elapsed) override {
-    if (options_.max_attempts > 0 && failed_attempts >= options_.max_attempts) return std::nullopt;
-    if (options_.max_elapsed > Duration::zero() && elapsed >= options_.max_elapsed) return std::nullopt;
-    const Duration cap = ceiling(failed_attempts);
-    Duration delay = cap;
-    if (options_.jitter) {
-      std::uint64_t r;
-      {
-        std::lock_guard lock(mu_);
-        r = random_();
-      }
-      const double unit = static_cast<double>(r >> 11) * 0x1.0p-53;  // [0, 1)
-      delay = Duration(static_cast<Duration::rep>(unit * static_cast<double>(cap.count() + 1)));
-    }
-    if (options_.max_elapsed > Duration::zero()) delay = std::min(delay, options_.max_elapsed - elapsed);
-    return delay;
-  }
+  std::optional<Duration> next_delay(int failed_attempts, Duration elapsed) override;
 
   /// The upper bound of the delay after `failed_attempts` failures (before jitter).
-  [[nodiscard]] Duration ceiling(int failed_attempts) const {
-    double d = static_cast<double>(options_.initial_delay.count());
-    const double max = static_cast<double>(options_.max_delay.count());
-    for (int i = 1; i < failed_attempts && d < max; ++i) d *= options_.multiplier;
-    return Duration(static_cast<Duration::rep>(std::min(d, max)));
-  }
+  [[nodiscard]] Duration ceiling(int failed_attempts) const;
 
   [[nodiscard]] const Options& options() const noexcept { return options_; }
 
@@ -102,3 +75,7 @@ class ExponentialBackoff final : public RetryPolicy {
 };
 
 }  // namespace pipeline::inline v0
+
+#ifdef PIPELINE_HEADER_ONLY
+#include "pipeline/publish/retry_policy-inl.hpp"
+#endif

@@ -3,31 +3,21 @@
 /// `UnifiedPublisher`: publish completion messages without ever failing or blocking the
 /// processor that publishes them.
 
-#include <condition_variable>
 #include <cstddef>
-#include <cstdint>
-#include <deque>
 #include <memory>
-#include <mutex>
-#include <optional>
 #include <string>
 #include <string_view>
-#include <thread>
 #include <utility>
-#include <vector>
-
-#include <boost/signals2/signal.hpp>
-#include <fmt/format.h>
 
 #include "pipeline/core/clock.hpp"
-#include "pipeline/core/ids.hpp"
+#include "pipeline/core/config.hpp"
 #include "pipeline/core/message.hpp"
-#include "pipeline/core/message_codec.hpp"
 #include "pipeline/core/metrics_sink.hpp"
 #include "pipeline/core/result.hpp"
-#include "pipeline/core/topics.hpp"
 #include "pipeline/core/transport.hpp"
+#include "pipeline/publish/connection.hpp"
 #include "pipeline/publish/retry_policy.hpp"
+#include "pipeline/publish/send_step.hpp"
 
 namespace pipeline::inline v0 {
 
@@ -58,22 +48,27 @@ struct PublisherOptions {
 /// `ManualClock` instead of sleeping; other failures, and running out of retries, end
 /// in the `failed` signal and a counter. Messages are sent one at a time in queue order.
 ///
-/// **Durability:** the queue is in memory. Whatever is queued when the process dies is
-/// lost. What must survive a crash (a phase trigger) is written to the outbox in the
-/// same transaction as the decision and relayed from there, not sent through this class.
+/// **Fire-and-forget, by design:** the queue is in memory. Whatever is queued when the
+/// process dies is lost. What must survive a crash (a phase trigger) is written to the
+/// outbox in the same transaction as the decision and relayed from there by an
+/// `OutboxRelay`, which sends each entry synchronously through the **same** `SendStep`
+/// (retry policy, metrics, hooks) — pass `send_step()` to the relay so both paths share
+/// one set of counters and callbacks — and marks it sent only after the transport
+/// accepted it: no queue and no thread between the deciding commit and the transport.
 ///
 /// **Shutdown:** call `flush(deadline)` first; it returns whether everything was sent by
 /// then. The destructor stops the worker, tries each message still queued once (no
 /// retry, no waiting on the clock) and reports the ones that fail as abandoned
 /// (counter `pipeline_publisher_abandoned_total`, `failed` signal with `kCancelled`).
 ///
-/// **Signals** (Boost.Signals2): `published(topic, id)`, `retrying(topic, id,
-/// failed_attempts, delay, error)`, `failed(topic, id, error)`. Slots run on the worker
-/// thread — except `failed` for a drop-oldest loss (the publishing thread) and for
-/// abandoned messages (the destroying thread) — never under the publisher's lock.
-/// **Metrics** (handles obtained at construction): `pipeline_publisher_published_total`,
-/// `_retries_total`, `_failed_total`, `_rejected_total`, `_dropped_total`,
-/// `_abandoned_total`.
+/// **Hooks** (`on_published(topic, id)`, `on_retry(topic, id, failed_attempts, delay,
+/// error)`, `on_failed(topic, id, error)`, each returning a `Connection`): the hooks of
+/// the `SendStep`, so a relay sharing the step reports through them too. Callbacks run on
+/// the thread that sent — the worker here — except `on_failed` for a drop-oldest loss
+/// (the publishing thread) and for abandoned messages (the destroying thread); never
+/// under the publisher's lock. **Metrics** (handles obtained at construction): the
+/// step's `pipeline_publisher_published_total`, `_retries_total`, `_failed_total`, and
+/// the queue's `_rejected_total`, `_dropped_total`, `_abandoned_total`.
 ///
 /// **Thread safety:** `publish`, `flush`, `queue_depth` and signal connection may be
 /// called from any thread (`settle` too). **Performance:** `publish` never blocks on the transport: it
@@ -85,248 +80,65 @@ struct PublisherOptions {
 /// **Example:**
 /// @code
 ///   pipeline::UnifiedPublisher publisher{transport, clock};
-///   publisher.failed.connect([](auto& topic, auto& id, auto& e) { log(topic, id, e.to_string()); });
+///   auto c = publisher.on_failed([](auto& topic, auto& id, auto& e) { log(topic, id, e.to_string()); });
 ///   auto id = publisher.publish("nba-phase3-analytics-complete", std::move(message));
 ///   publisher.flush(clock.now() + std::chrono::seconds(10));
 /// @endcode
 class UnifiedPublisher {
  public:
-  boost::signals2::signal<void(const std::string& topic, const std::string& id)> published;
-  boost::signals2::signal<void(const std::string& topic, const std::string& id, int failed_attempts, Duration delay,
-                               const Error& error)>
-      retrying;
-  boost::signals2::signal<void(const std::string& topic, const std::string& id, const Error& error)> failed;
-
+  /// A publisher with its own `SendStep` over `transport` (policy null: a default
+  /// `ExponentialBackoff`).
   UnifiedPublisher(Transport& transport, Clock& clock, std::shared_ptr<RetryPolicy> policy = nullptr,
-                   MetricsSink& metrics = NullMetricsSink::instance(), PublisherOptions options = {})
-      : transport_(transport),
-        clock_(clock),
-        policy_(policy ? std::move(policy) : std::make_shared<ExponentialBackoff>()),
-        options_(std::move(options)),
-        state_(std::make_shared<State>()) {
-    auto counter = [&](std::string_view name, std::string_view help) {
-      return metrics.counter(name, help, options_.metric_labels);
-    };
-    published_total_ = counter("pipeline_publisher_published_total", "Messages the transport accepted");
-    retries_total_ = counter("pipeline_publisher_retries_total", "Send attempts scheduled after a transient failure");
-    failed_total_ = counter("pipeline_publisher_failed_total", "Messages given up on (permanent error or retries exhausted)");
-    rejected_total_ = counter("pipeline_publisher_rejected_total", "Publish calls refused because the queue was full");
-    dropped_total_ = counter("pipeline_publisher_dropped_total", "Queued messages dropped to make room (drop-oldest)");
-    abandoned_total_ = counter("pipeline_publisher_abandoned_total", "Messages still unsent when the publisher was destroyed");
-    worker_ = std::thread([this] { run(); });
-  }
+                   MetricsSink& metrics = NullMetricsSink::instance(), PublisherOptions options = {});
+  /// A publisher that sends through `step` (shared with an `OutboxRelay`, say); its
+  /// queue counters go to `metrics`.
+  UnifiedPublisher(std::shared_ptr<SendStep> step, Clock& clock, MetricsSink& metrics = NullMetricsSink::instance(),
+                   PublisherOptions options = {});
 
   UnifiedPublisher(const UnifiedPublisher&) = delete;
   UnifiedPublisher& operator=(const UnifiedPublisher&) = delete;
 
-  ~UnifiedPublisher() {
-    {
-      std::lock_guard lock(state_->mu);
-      state_->stopping = true;
-    }
-    state_->cv.notify_all();
-    worker_.join();
-    std::deque<Item> left;
-    {
-      std::lock_guard lock(state_->mu);
-      if (state_->current) left.push_back(std::move(*state_->current));
-      state_->current.reset();
-      for (auto& item : state_->queue) left.push_back(std::move(item));
-      state_->queue.clear();
-      if (state_->retry_timer != 0) clock_.cancel(state_->retry_timer);
-    }
-    for (auto& item : left) {
-      auto st = send(item);
-      if (st) continue;
-      abandoned_total_->add();
-      emit_failed(item, Error{ErrorCode::kCancelled,
-                              fmt::format("publisher destroyed before '{}' could be sent: {}", item.id,
-                                          st.error().message),
-                              {{"topic", item.topic}}});
-    }
-  }
+  /// Stops the worker, tries each message still queued once, reports the rest abandoned.
+  ~UnifiedPublisher();
 
   /// Validates and queues `message` for `topic`; returns the stable id it will carry.
   /// `id` empty: `processor_name/game_date/execution_id`.
-  Result<std::string> publish(std::string_view topic, Message message, std::string id = {}) {
-    PIPELINE_TRY(TopicNaming::validate_topic_name(topic));
-    PIPELINE_TRY(validate_message(message));
-    if (id.empty()) id = stable_id({message.processor_name, message.game_date.to_string(), message.execution_id});
-    if (id.size() > 256) return fail(ErrorCode::kInvalidArgument, "stable id '{}…' is longer than 256 characters", id.substr(0, 64));
-    std::optional<Item> dropped;
-    std::string result = id;
-    {
-      std::unique_lock lock(state_->mu);
-      if (state_->stopping) return fail(ErrorCode::kCancelled, "the publisher is shutting down");
-      if (state_->queue.size() >= options_.queue_capacity) {
-        if (options_.full_queue_policy == FullQueuePolicy::kReject || state_->queue.empty()) {
-          lock.unlock();
-          rejected_total_->add();
-          return fail(Error{ErrorCode::kBackpressure,
-                            fmt::format("the publish queue is full ({} messages); '{}' was not queued",
-                                        options_.queue_capacity, result),
-                            {{"topic", std::string(topic)}}});
-        }
-        dropped = std::move(state_->queue.front());
-        state_->queue.pop_front();
-      }
-      state_->queue.emplace_back(topic, std::move(id), std::move(message));  // built in place: one move
-      if (state_->worker_idle) state_->cv.notify_one();
-    }
-    if (dropped) {
-      dropped_total_->add();
-      emit_failed(*dropped, Error{ErrorCode::kBackpressure,
-                                  fmt::format("'{}' was dropped from the full publish queue to make room", dropped->id),
-                                  {{"topic", dropped->topic}}});
-    }
-    return result;
-  }
+  Result<std::string> publish(std::string_view topic, Message message, std::string id = {});
 
   /// Waits until every queued message is sent or given up, or until the clock reaches
   /// `deadline`. Returns true when nothing is left. With a `ManualClock`, time must be
   /// advanced by another thread for retries (and the deadline) to happen.
-  bool flush(TimePoint deadline) {
-    std::weak_ptr<State> weak = state_;
-    const TimerId timer = clock_.schedule_at(deadline, [weak] {
-      if (auto state = weak.lock()) {
-        std::lock_guard lock(state->mu);
-        state->cv.notify_all();
-      }
-    });
-    std::unique_lock lock(state_->mu);
-    state_->cv.wait(lock, [&] { return state_->idle() || clock_.now() >= deadline; });
-    const bool done = state_->idle();
-    lock.unlock();
-    clock_.cancel(timer);
-    return done;
-  }
+  bool flush(TimePoint deadline);
 
   /// Waits until the worker cannot progress without time passing: the queue is empty, or
   /// its head waits for a retry timer. Tests call it between `ManualClock` steps so the
   /// outcome depends on simulated time only, never on thread speed.
-  void settle() {
-    std::unique_lock lock(state_->mu);
-    state_->cv.wait(lock, [&] {
-      auto& s = *state_;
-      return s.stopping || (s.worker_idle && s.queue.empty()) || (s.waiting_retry && !s.retry_due);
-    });
-  }
+  void settle();
 
   /// Messages queued or being sent.
-  [[nodiscard]] std::size_t queue_depth() const {
-    std::lock_guard lock(state_->mu);
-    return state_->queue.size() + (state_->current ? 1 : 0);
-  }
+  [[nodiscard]] std::size_t queue_depth() const;
+
+  /// Connects a callback called after the transport accepted a message (see `SendStep`).
+  Connection on_published(SendStep::PublishedCallback callback) { return step_->on_published(std::move(callback)); }
+  /// Connects a callback called when a failed send will be retried after a delay.
+  Connection on_retry(SendStep::RetryCallback callback) { return step_->on_retry(std::move(callback)); }
+  /// Connects a callback called when a message is given up on (permanent error, retries
+  /// exhausted, dropped from a full queue, abandoned at shutdown).
+  Connection on_failed(SendStep::FailedCallback callback) { return step_->on_failed(std::move(callback)); }
+
+  /// The send step: give it to an `OutboxRelay` so triggers share this publisher's
+  /// retry policy, metrics and hooks.
+  [[nodiscard]] const std::shared_ptr<SendStep>& send_step() const noexcept { return step_; }
 
  private:
-  struct Item {
-    Item(std::string_view t, std::string i, Message&& m) : topic(t), id(std::move(i)), message(std::move(m)) {}
-    std::string topic;
-    std::string id;
-    Message message;
-    int attempts = 0;
-    TimePoint first_attempt{};
-  };
+  struct Impl;  // queue, worker thread and timers, in unified_publisher-inl.hpp
 
-  // Shared with clock timers, which may outlive a flush or the publisher itself.
-  struct State {
-    std::mutex mu;
-    std::condition_variable cv;
-    std::deque<Item> queue;
-    std::optional<Item> current;
-    bool stopping = false;
-    bool worker_idle = false;
-    bool retry_due = false;
-    bool waiting_retry = false;
-    TimerId retry_timer = 0;
-    bool idle() const { return queue.empty() && !current; }
-  };
-
-  Status send(const Item& item) {
-    OutgoingMessage out{item.id, encode_message(item.message), {}};
-    if (!item.message.traceparent.empty())
-      out.attributes.emplace(std::string(attributes::kTraceparent), item.message.traceparent);
-    return transport_.publish(item.topic, std::move(out));
-  }
-
-  void emit_failed(const Item& item, const Error& error) {
-    try {
-      failed(item.topic, item.id, error);
-    } catch (...) {  // a throwing slot must not take the worker down
-    }
-  }
-
-  void run() {
-    auto& s = *state_;
-    std::unique_lock lock(s.mu);
-    for (;;) {
-      if (!s.current) {
-        s.worker_idle = true;
-        s.cv.notify_all();  // flush waiters: maybe idle now
-        s.cv.wait(lock, [&] { return s.stopping || !s.queue.empty(); });
-        s.worker_idle = false;
-        if (s.stopping) return;
-        s.current = std::move(s.queue.front());
-        s.queue.pop_front();
-      } else {
-        s.waiting_retry = true;
-        s.cv.notify_all();  // settle() waiters: waiting on the clock now
-        s.cv.wait(lock, [&] { return s.stopping || s.retry_due; });
-        s.waiting_retry = false;
-        if (s.stopping) return;
-        s.retry_due = false;
-        s.retry_timer = 0;
-      }
-      Item& item = *s.current;  // only this thread touches `current` until it is reset
-      lock.unlock();
-      const TimePoint now = clock_.now();
-      if (item.attempts++ == 0) item.first_attempt = now;
-      auto st = send(item);
-      if (st) {
-        published_total_->add();
-        try {
-          published(item.topic, item.id);
-        } catch (...) {
-        }
-        lock.lock();
-        s.current.reset();
-        continue;
-      }
-      std::optional<Duration> delay;
-      if (is_transient(st.error().code)) delay = policy_->next_delay(item.attempts, now - item.first_attempt);
-      if (!delay) {
-        failed_total_->add();
-        emit_failed(item, st.error().with("attempts", std::to_string(item.attempts)));
-        lock.lock();
-        s.current.reset();
-        continue;
-      }
-      retries_total_->add();
-      try {
-        retrying(item.topic, item.id, item.attempts, *delay, st.error());
-      } catch (...) {
-      }
-      std::weak_ptr<State> weak = state_;
-      const TimerId timer = clock_.schedule_after(*delay, [weak] {
-        if (auto state = weak.lock()) {
-          std::lock_guard l(state->mu);
-          state->retry_due = true;
-          state->cv.notify_all();
-        }
-      });
-      lock.lock();
-      s.retry_timer = timer;
-    }
-  }
-
-  Transport& transport_;
-  Clock& clock_;
-  std::shared_ptr<RetryPolicy> policy_;
-  const PublisherOptions options_;
-  std::shared_ptr<State> state_;
-  std::shared_ptr<Counter> published_total_, retries_total_, failed_total_, rejected_total_, dropped_total_,
-      abandoned_total_;
-  std::thread worker_;
+  std::shared_ptr<SendStep> step_;
+  std::unique_ptr<Impl> impl_;
 };
 
 }  // namespace pipeline::inline v0
+
+#ifdef PIPELINE_HEADER_ONLY
+#include "pipeline/publish/unified_publisher-inl.hpp"
+#endif

@@ -1,0 +1,42 @@
+#pragma once
+// Bodies of pipeline/change/change_detector.hpp (see pipeline/core/config.hpp).
+
+#include <string>
+#include <string_view>
+#include <utility>
+
+#include <fmt/format.h>
+
+#include "pipeline/change/change_detector.hpp"
+#include "pipeline/change/fingerprint_change_detector.hpp"
+#include "pipeline/core/metrics_sink.hpp"
+
+namespace pipeline::inline v0 {
+
+PIPELINE_INLINE Status ChangeDetector::commit(Transaction& /*tx*/, const ChangeSet& /*changes*/) const { return ok(); }
+
+PIPELINE_INLINE Result<FingerprintChangeDetector> ChangeDetector::create(StateStore& store,
+                                                                         ChangeDetectorConfig config,
+                                                                         ChangeDetectorOptions options) {
+  return FingerprintChangeDetector::create(store, std::move(config), std::move(options));
+}
+
+PIPELINE_INLINE Result<FingerprintChangeDetector> ChangeDetector::create(StateStore& store,
+                                                                         ChangeDetectorConfig config) {
+  return FingerprintChangeDetector::create(store, std::move(config), {});
+}
+
+namespace internal {
+// The fallback every detector reports the same way: counter, event, log line.
+PIPELINE_INLINE void report_change_fallback(MetricsSink& metrics, Counter& fallbacks,
+                                            const std::function<void(std::string_view)>& log, const ChangeSet& cs) {
+  fallbacks.add();
+  metrics.event("change_detection_fallback",
+                {{"kind", cs.entity_kind}, {"date", cs.date.to_string()}, {"reason", cs.fallback_reason}});
+  if (log)
+    log(fmt::format("change detection for {} on {} fell back to processing every entity: {}", cs.entity_kind,
+                    cs.date.to_string(), cs.fallback_reason));
+}
+}  // namespace internal
+
+}  // namespace pipeline::inline v0
