@@ -39,9 +39,13 @@ inline void put_string(std::string& out, std::string_view v) {
   out.append(v);
 }
 
-inline long long micros(TimePoint t) {
-  return std::chrono::duration_cast<std::chrono::microseconds>(t.time_since_epoch()).count();
+inline long long nanos(TimePoint t) {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count();
 }
+inline TimePoint from_nanos(long long ns) {
+  return TimePoint(std::chrono::duration_cast<Duration>(std::chrono::nanoseconds(ns)));
+}
+// Format 1 (before stored records carried a format) kept instants in microseconds.
 inline TimePoint from_micros(long long us) {
   return TimePoint(std::chrono::duration_cast<Duration>(std::chrono::microseconds(us)));
 }
@@ -93,26 +97,44 @@ class RecordReader {
   std::size_t pos_ = 0;
 };
 
+// A JSON row's "format" (absent: format 1); newer than this code reads is kDataLoss.
+inline Status check_format(const nlohmann::json& j, std::string_view what) {
+  const auto it = j.find("format");
+  if (it == j.end()) return ok();
+  if (!it->is_number_integer() || it->get<long long>() < 1 || it->get<long long>() > kTrackerRecordFormat)
+    return fail(ErrorCode::kDataLoss, "{} has format {}, this code reads formats 1 to {}", what, it->dump(),
+                kTrackerRecordFormat);
+  return ok();
+}
+
 }  // namespace tracker_codec
 
-// Instants are stored as microseconds since the epoch: exact and cheap to compare.
-PIPELINE_INLINE std::string encode_time(TimePoint t) { return std::to_string(tracker_codec::micros(t)); }
+// Instants are stored as "2;" and nanoseconds since the epoch (format 2): exact, the
+// library's one stored time unit. Format 1 stored bare microseconds; both read.
+PIPELINE_INLINE std::string encode_time(TimePoint t) {
+  std::string out = "2;";
+  out += std::to_string(tracker_codec::nanos(t));
+  return out;
+}
 
 PIPELINE_INLINE Result<TimePoint> decode_time(std::string_view s) {
-  long long us = 0;
-  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), us);
-  if (ec != std::errc() || p != s.data() + s.size() || s.empty())
-    return fail(ErrorCode::kDataLoss, "stored instant '{}' is not a number of microseconds", s.substr(0, 40));
-  return tracker_codec::from_micros(us);
+  const bool format2 = s.starts_with("2;");
+  const std::string_view digits = format2 ? s.substr(2) : s;
+  long long n = 0;
+  auto [p, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), n);
+  if (ec != std::errc() || p != digits.data() + digits.size() || digits.empty())
+    return fail(ErrorCode::kDataLoss, "stored instant '{}' is not a tracker instant (\"2;\" and nanoseconds, or "
+                "microseconds)", s.substr(0, 40));
+  return format2 ? tracker_codec::from_nanos(n) : tracker_codec::from_micros(n);
 }
 
 PIPELINE_INLINE void put_record_head(std::string& out, CompletionStatus status, TimePoint first_at, TimePoint last_at,
                                      std::string_view traceparent, std::size_t executions) {
   using namespace tracker_codec;
-  put_number(out, 1);
+  put_number(out, kTrackerRecordFormat);
   out += status_code(status);
-  put_number(out, micros(first_at));
-  put_number(out, micros(last_at));
+  put_number(out, nanos(first_at));
+  put_number(out, nanos(last_at));
   put_string(out, traceparent);
   put_number(out, static_cast<long long>(executions));
 }
@@ -155,7 +177,8 @@ PIPELINE_INLINE Result<WaveRecord> decode_record(std::string_view text) {
   long long version = 0, first = 0, last = 0;
   char status = 0, kind_mark = 0;
   std::size_t n = 0;
-  if (!in.number(version) || version != 1 || !in.byte(status) || !in.number(first) || !in.number(last) ||
+  if (!in.number(version) || version < 1 || version > kTrackerRecordFormat || !in.byte(status) ||
+      !in.number(first) || !in.number(last) ||
       !in.string(r.traceparent) || !in.count(n))
     return bad();
   switch (status) {
@@ -165,8 +188,9 @@ PIPELINE_INLINE Result<WaveRecord> decode_record(std::string_view text) {
     case 'f': r.status = CompletionStatus::kFailed; break;
     default: return bad();
   }
-  r.first_at = tracker_codec::from_micros(first);
-  r.last_at = tracker_codec::from_micros(last);
+  // Format 1 kept instants in microseconds, format 2 in nanoseconds.
+  r.first_at = version == 1 ? tracker_codec::from_micros(first) : tracker_codec::from_nanos(first);
+  r.last_at = version == 1 ? tracker_codec::from_micros(last) : tracker_codec::from_nanos(last);
   r.executions.resize(n);
   for (auto& e : r.executions)
     if (!in.string(e.execution_id) || !in.string(e.correlation_id)) return bad();
@@ -201,7 +225,9 @@ PIPELINE_INLINE std::string encode_decision(TimePoint decided_at, bool partial_r
   decision.reserve(160 + 32 * (processors.size() + run_processors.size()));
   decision += "{\"decided_at\":\"";
   decision += encode_time(decided_at);
-  decision += partial_readiness ? "\",\"partial_readiness\":true" : "\",\"partial_readiness\":false";
+  decision += "\",\"format\":";
+  decision += std::to_string(kTrackerRecordFormat);
+  decision += partial_readiness ? ",\"partial_readiness\":true" : ",\"partial_readiness\":false";
   decision += ",\"processors\":";
   append_json_array(decision, processors);
   decision += ",\"reason\":";
@@ -219,6 +245,7 @@ PIPELINE_INLINE Result<DecisionRecord> decode_decision(std::string_view text) {
   auto j = nlohmann::json::parse(text, nullptr, false);
   if (j.is_discarded() || !j.is_object())
     return fail(ErrorCode::kDataLoss, "decision row '{}' is not valid JSON", text.substr(0, 80));
+  if (auto st = tracker_codec::check_format(j, "decision row"); !st) return fail(st.error());
   DecisionRecord d;
   d.trigger_id = j.value("trigger_id", "");
   d.partial_readiness = j.value("partial_readiness", false);
@@ -239,7 +266,8 @@ PIPELINE_INLINE std::string encode_description(const TrackerDescription& d) {
                       {"upstream_phase", d.upstream_phase},
                       {"downstream_phase", d.downstream_phase},
                       {"trigger_topic", d.trigger_topic},
-                      {"expected", d.expected}};
+                      {"expected", d.expected},
+                      {"format", kTrackerRecordFormat}};
   return desc.dump();
 }
 
@@ -247,6 +275,7 @@ PIPELINE_INLINE Result<TrackerDescription> decode_description(std::string_view t
   auto j = nlohmann::json::parse(text, nullptr, false);
   if (j.is_discarded() || !j.is_object())
     return fail(ErrorCode::kDataLoss, "tracker description '{}' is not valid JSON", text.substr(0, 80));
+  if (auto st = tracker_codec::check_format(j, "tracker description"); !st) return fail(st.error());
   try {
     TrackerDescription d;
     d.name = j.at("name").get<std::string>();

@@ -25,6 +25,11 @@ struct TrackerDescription {
   std::vector<std::string> expected;
 };
 
+/// The format of the rows a tracker writes. Format 1 (no "format" field in JSON rows,
+/// records starting "1;") kept instants in microseconds; format 2 keeps them in
+/// nanoseconds, like the rest of the library's stored records. Both read.
+inline constexpr int kTrackerRecordFormat = 2;
+
 namespace internal {
 
 /// One processor's completions within one wave, as stored in its record row.
@@ -48,14 +53,15 @@ struct DecisionRecord {
   std::vector<std::string> run_processors;
 };
 
-/// A stored instant (the `first`, `alerted` and `open` rows, `decided_at`).
+/// A stored instant (the `first`, `alerted` and `open` rows, `decided_at`): "2;" and
+/// nanoseconds since the epoch; format 1's bare microseconds still read.
 std::string encode_time(TimePoint t);
 /// **Errors:** `kDataLoss` when `s` is not a stored instant.
 Result<TimePoint> decode_time(std::string_view s);
 
 /// A completion record is stored in a compact length-prefixed form, cheap to write on
 /// every completion and to read back at the decision: numbers end with ';', strings are
-/// "<length>:<bytes>". Layout: version, status, first_at, last_at, traceparent,
+/// "<length>:<bytes>". Layout: format (1: instants in µs, 2: ns), status, first_at, last_at, traceparent,
 /// executions (count, then id and correlation id each), changes ('F' for full, or 'C',
 /// kind count, then each kind with its id count and ids).
 /// The head of a record, up to and including its execution count; then each execution
