@@ -5,4 +5,9 @@
 #endif
 
 #include "pipeline/core/config.hpp"
+
+#include "pipeline/orchestrate/completion_tracker-inl.hpp"
+#include "pipeline/orchestrate/tracker_keys-inl.hpp"
+#include "pipeline/orchestrate/tracker_records-inl.hpp"
+#include "pipeline/orchestrate/tracker_status-inl.hpp"
 #include "pipeline/orchestrate/outbox_relay-inl.hpp"

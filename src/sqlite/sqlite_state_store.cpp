@@ -87,6 +87,7 @@ enum Sql : std::size_t {
   kClaim,
   kComplete,
   kPending,
+  kCountRows,
   kSqlCount,
 };
 
@@ -106,6 +107,7 @@ constexpr std::array<const char*, kSqlCount> kSqlText = {
     " RETURNING sequence, id, topic, payload, attributes, claims",
     "UPDATE outbox SET sent = 1, lease_owner = NULL WHERE id = ?1 AND sent = 0",
     "SELECT count(*) FROM outbox WHERE sent = 0",
+    "SELECT count(*) FROM rows WHERE key >= ?1 AND key < ?2",
 };
 
 // Resets a cached statement and drops its bindings when the use ends.
@@ -300,6 +302,21 @@ class SqliteTx final : public Transaction {
       out.push_back(Row{column_bytes(use.get(), 0), column_bytes(use.get(), 1)});
     }
     return out;
+  }
+
+  // Counted by SQLite over the primary-key range: no row is copied out (the default
+  // Transaction::count would scan and copy every row with the prefix).
+  Result<std::size_t> count(std::string_view prefix) override {
+    PIPELINE_TRY(usable());
+    if (!prefix.empty()) PIPELINE_TRY(validate_key(prefix));
+    std::string upper(prefix);
+    upper.push_back('\x7F');
+    Use use(c_.stmt(kCountRows));
+    bind_text(use.get(), 1, prefix);
+    bind_text(use.get(), 2, upper);
+    const int rc = sqlite3_step(use.get());
+    if (rc != SQLITE_ROW) return poison(rc, "counting rows");
+    return static_cast<std::size_t>(sqlite3_column_int64(use.get(), 0));
   }
 
   Result<bool> enqueue(OutboxMessage entry) override {

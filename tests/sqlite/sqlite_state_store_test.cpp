@@ -164,3 +164,43 @@ TEST(SqliteStateStore, ProcessesSharingTheFileLoseNoIncrement) {
 }
 
 }  // namespace sqlite_state_store_test
+
+namespace sqlite_state_store_test {
+
+// SqliteTx counts with SELECT count(*) over the prefix's key range (the tracker's
+// "counted, not scanned" path). The saving is not observable through the port, so
+// this pins the answers: they match a scan, see the body's own uncommitted writes and
+// respect prefix boundaries.
+TEST(SqliteStateStore, CountMatchesScanOverThePrefixRange) {
+  TempDir dir;
+  auto store = SqliteStateStore::open(dir.file("count.db"));
+  ASSERT_TRUE(store);
+  ASSERT_TRUE((*store)->transact([](Transaction& tx) -> Status {
+    for (int i = 0; i < 25; ++i) PIPELINE_TRY(tx.put("t/a/done/p" + std::to_string(i), std::string(100, 'x')));
+    PIPELINE_TRY(tx.put("t/a/donf", "neighbour after the range"));
+    PIPELINE_TRY(tx.put("t/a/done", "the prefix itself, without its slash"));
+    PIPELINE_TRY(tx.put("t/a/decision/w000", "{}"));
+    return tx.put("t/b/done/p1", "other tracker");
+  }));
+  for (const std::string prefix : {"t/a/done/", "t/a/done", "t/a/", "t/", "", "t/a/decision/", "none/", "t/a/done/p1"}) {
+    auto counted = (*store)->read([&](Transaction& tx) { return tx.count(prefix); });
+    auto scanned = (*store)->scan(prefix);
+    ASSERT_TRUE(counted) << prefix;
+    ASSERT_TRUE(scanned) << prefix;
+    EXPECT_EQ(*counted, scanned->size()) << prefix;
+  }
+  EXPECT_EQ((*store)->read([](Transaction& tx) { return tx.count("t/a/done/"); }).value(), 25u);
+  ASSERT_TRUE((*store)->transact([](Transaction& tx) -> Status {
+    PIPELINE_TRY(tx.put("t/a/done/q", "v"));
+    PIPELINE_TRY(tx.erase("t/a/done/p0").map([](bool) {}));
+    PIPELINE_TRY(tx.erase("t/a/done/p1").map([](bool) {}));
+    auto n = tx.count("t/a/done/");
+    if (!n) return pipeline::fail(n.error());
+    EXPECT_EQ(*n, 24u);  // its own uncommitted writes
+    return pipeline::ok();
+  }));
+  auto bad = (*store)->read([](Transaction& tx) { return tx.count(std::string("bad\nkey")); });
+  EXPECT_FALSE(bad);
+}
+
+}  // namespace sqlite_state_store_test

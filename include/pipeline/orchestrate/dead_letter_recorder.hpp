@@ -33,6 +33,10 @@ namespace pipeline::inline v0 {
 
 /// One recorded dead letter: the row stored at `dlq/<subscription>/<id>`.
 struct DeadLetterRecord {
+  /// The stored row's format: 2 carries a "format" field; rows without one (format 1,
+  /// written before the field existed) read the same.
+  static constexpr int kFormat = 2;
+
   std::string id;               ///< The original message's stable id.
   std::string source_topic;     ///< Where it was published (replay publishes there again).
   std::string subscription;     ///< The subscription that gave up on it.
@@ -56,7 +60,8 @@ struct DeadLetterRecord {
             {"payload", payload},
             {"attributes", std::move(attrs)},
             {"recorded_at", format_rfc3339(recorded_at)},
-            {"replayed", replayed}};
+            {"replayed", replayed},
+            {"format", kFormat}};
   }
 
   /// **Errors:** `kDataLoss` when `text` is not a dead-letter row.
@@ -64,6 +69,10 @@ struct DeadLetterRecord {
     auto j = nlohmann::json::parse(text, nullptr, false);
     if (j.is_discarded() || !j.is_object())
       return fail(ErrorCode::kDataLoss, "dead-letter row is not a JSON object");
+    if (const auto f = j.find("format");
+        f != j.end() && (!f->is_number_integer() || f->get<long long>() < 1 || f->get<long long>() > kFormat))
+      return fail(ErrorCode::kDataLoss, "dead-letter row has format {}, this code reads formats 1 to {}", f->dump(),
+                  kFormat);
     try {
       DeadLetterRecord r;
       r.id = j.at("id").get<std::string>();

@@ -99,6 +99,10 @@ struct RunHistoryOptions {
 /// @endcode
 class RunHistory {
  public:
+  /// The stored row's format: 2 carries a "format" field; rows without one (format 1,
+  /// written before the field existed) read the same.
+  static constexpr int kRecordFormat = 2;
+
   RunHistory(StateStore& store, Clock& clock, RunHistoryOptions options = {})
       : store_(store), clock_(clock), options_(options) {}
 
@@ -256,7 +260,8 @@ class RunHistory {
   static std::string encode(const RunRecord& r) {
     nlohmann::json j{{"state", to_string(r.state)},          {"owner", r.owner},
                      {"started_at", format_rfc3339(r.started_at)}, {"lease_until", format_rfc3339(r.lease_until)},
-                     {"attempts", r.attempts},                {"error", r.error}};
+                     {"attempts", r.attempts},                {"error", r.error},
+                     {"format", kRecordFormat}};
     if (r.finished_at) j["finished_at"] = format_rfc3339(*r.finished_at);
     return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   }
@@ -278,6 +283,9 @@ class RunHistory {
     auto bad = [&](std::string_view why) {
       return fail(ErrorCode::kDataLoss, "run history row {} is unreadable: {}", key_of(key), why);
     };
+    if (const auto f = j.find("format");
+        f != j.end() && (!f->is_number_integer() || f->get<long long>() < 1 || f->get<long long>() > kRecordFormat))
+      return bad(fmt::format("format {}, this code reads formats 1 to {}", f->dump(), kRecordFormat));
     RunRecord r;
     r.key = key;
     const std::string state = j.value("state", "");

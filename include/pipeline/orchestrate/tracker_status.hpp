@@ -1,0 +1,100 @@
+#pragma once
+/// @file
+/// What tools read about a `CompletionTracker` from the store alone: `TrackerStatus`
+/// (who is done, missing, what was triggered) and the trackers a store describes.
+
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "pipeline/core/calendar_date.hpp"
+#include "pipeline/core/clock.hpp"
+#include "pipeline/core/config.hpp"
+#include "pipeline/core/result.hpp"
+#include "pipeline/core/state_store.hpp"
+#include "pipeline/orchestrate/tracker_records.hpp"
+#include "pipeline/orchestrate/trigger_registry.hpp"
+
+namespace pipeline::inline v0 {
+
+/// One wave of triggers for a date, as `CompletionTracker::status` reports it.
+struct WaveStatus {
+  int number = 0;                          ///< 0: the full wave; 1, 2, ...: incremental waves.
+  bool decided = false;
+  std::string trigger_id;                  ///< Set when decided.
+  bool partial = false;                    ///< Decided by the deadline with processors missing.
+  std::string reason;                      ///< "complete" | "deadline" | "debounce" when decided.
+  std::string trigger_status;              ///< The trigger's status ("success" | "partial").
+  std::optional<TimePoint> first_completion;
+  std::optional<TimePoint> triggered_at;
+  std::vector<std::string> processors;     ///< Upstream processors recorded in this wave.
+  std::vector<std::string> run_processors; ///< What the trigger runs (when decided).
+  bool below_threshold_alerted = false;    ///< The deadline passed below the threshold.
+};
+
+/// A date's state of one tracker: who is done, who is missing, what was triggered.
+struct TrackerStatus {
+  std::string tracker;
+  std::string upstream_phase;
+  std::string downstream_phase;
+  CalendarDate date;
+  std::vector<std::string> expected;
+  std::vector<std::string> done;        ///< Expected processors whose latest completion did not fail.
+  std::vector<std::string> failed;      ///< Expected processors whose latest completion failed.
+  std::vector<std::string> missing;     ///< Expected processors with no completion.
+  std::vector<std::string> unexpected;  ///< Completions from processors not expected (recorded, not counted).
+  std::vector<WaveStatus> waves;
+  std::optional<TimePoint> first_completion;
+  std::optional<TimePoint> last_completion;
+  /// From the first to the last recorded completion (nullopt before the first).
+  [[nodiscard]] std::optional<Duration> latency() const {
+    if (!first_completion || !last_completion) return std::nullopt;
+    return *last_completion - *first_completion;
+  }
+  /// Nothing recorded for this date.
+  [[nodiscard]] bool empty() const {
+    return done.empty() && failed.empty() && unexpected.empty() && waves.empty();
+  }
+
+  /// The state of each processor that has one (expected and unexpected upstream ones).
+  [[nodiscard]] std::map<std::string, ProcessorState, std::less<>> processor_states() const;
+
+  /// JSON for scripts; instants are RFC 3339 UTC.
+  [[nodiscard]] nlohmann::json to_json() const;
+};
+
+/// Trackers described in `store` (by any process), sorted by name.
+///
+/// **Thread safety:** as the store. **Performance:** one scan of `trackers/`.
+/// **Errors:** the store's; `kDataLoss` for an unreadable description (with its key).
+///
+/// **Example:**
+/// @code
+///   auto trackers = pipeline::list_trackers(store);
+///   for (const auto& t : *trackers) fmt::print("{}\n", t.name);
+/// @endcode
+Result<std::vector<TrackerDescription>> list_trackers(StateStore& store);
+
+/// The state of tracker `name` on `date`, from the rows alone (for tools).
+///
+/// **Thread safety:** as the store. **Performance:** one point read and one scan of the
+/// date's rows, each record decoded.
+/// **Errors:** `kNotFound` when no tracker of that name was ever created in `store`;
+/// `kDataLoss` for unreadable rows; the store's.
+///
+/// **Example:**
+/// @code
+///   auto s = pipeline::load_tracker_status(store, "phase3", date);
+///   if (s) fmt::print("{}\n", s->to_json().dump(2));
+/// @endcode
+Result<TrackerStatus> load_tracker_status(StateStore& store, std::string_view name, CalendarDate date);
+
+}  // namespace pipeline::inline v0
+
+#ifdef PIPELINE_HEADER_ONLY
+#include "pipeline/orchestrate/tracker_status-inl.hpp"
+#endif
