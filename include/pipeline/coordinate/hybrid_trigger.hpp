@@ -11,6 +11,7 @@
 
 #include "pipeline/coordinate/batch_coordinator.hpp"
 #include "pipeline/coordinate/scheduler.hpp"
+#include "pipeline/core/message_codec.hpp"
 #include "pipeline/core/transport.hpp"
 #include "pipeline/orchestrate/idempotent_consumer.hpp"
 
