@@ -526,7 +526,7 @@ pipeline::Result<json> run_demo(const DemoOptions& opt) {
   auto p5 = nba::phase5::WarehousePhase5::create(demo.warehouse);
   if (!p5) return pipeline::fail(p5.error());
   demo.phase5 = std::move(*p5);
-  pipeline::BatchCoordinatorOptions coordinator_options;
+  pipeline::BatchCoordinatorOptions coordinator_options = nba::phase5::coordinator_options();
   // The event is the Phase 4→5 tracker's trigger, which names the phase it triggers.
   coordinator_options.expected_phase = std::string(pipeline::nba::kPredictionsPhase);
   demo.coordinator = std::make_unique<pipeline::BatchCoordinator>(demo.clock, *opt.store, demo.alerts, *demo.phase5,
@@ -536,7 +536,7 @@ pipeline::Result<json> run_demo(const DemoOptions& opt) {
   auto schedule = pipeline::DailySchedule::phase5();
   if (!schedule) return pipeline::fail(schedule.error());
   const auto sched = std::make_shared<pipeline::DailySchedule>(*schedule);
-  pipeline::HybridTriggerOptions hybrid_options;
+  pipeline::HybridTriggerOptions hybrid_options = nba::phase5::hybrid_trigger_options();
   hybrid_options.phase4_topic = phase5_trigger;
   demo.hybrid = std::make_unique<pipeline::HybridTrigger>(
       *demo.coordinator, demo.bus, *opt.store, demo.clock,

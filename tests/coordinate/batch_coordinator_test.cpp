@@ -652,8 +652,8 @@ TEST(HybridTrigger, EventPathPredictsAndTheBackupFindsAlreadyComplete) {
   Day day(true);
   day.rig.clock.advance(minutes(30));  // 00:30 PST: Phase 4 completes
   Message m = phase4_message(kDate, {{"players_ready", 420}, {"players_total", 450}});
-  ASSERT_TRUE(day.rig.transport.publish("nba-phase4-precompute-complete", {"phase4/2025-11-18", encode_message(m), {}}));
-  ASSERT_TRUE(day.rig.transport.publish("nba-phase4-precompute-complete", {"phase4/2025-11-18", encode_message(m), {}}));
+  ASSERT_TRUE(day.rig.transport.publish(HybridTrigger::default_options().phase4_topic, {"phase4/2025-11-18", encode_message(m), {}}));
+  ASSERT_TRUE(day.rig.transport.publish(HybridTrigger::default_options().phase4_topic, {"phase4/2025-11-18", encode_message(m), {}}));
   EXPECT_EQ(day.rig.coordinator.status(kDate)->state, BatchState::kComplete);
   day.rig.clock.advance(std::chrono::hours(7));  // through 07:30 PST
   const auto runs = day.hybrid->runs();

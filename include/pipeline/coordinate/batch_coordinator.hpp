@@ -61,7 +61,7 @@ class PredictionLedger {
 };
 
 /// Settings of a `BatchCoordinator`. The defaults are neutral names; a pipeline sets its
-/// own topics, table and entity kind (the NBA example's are in examples/phase5_coordinator).
+/// own topics, table and entity kind (the examples' are in examples/phase5_coordinator).
 struct BatchCoordinatorOptions {
   std::string work_topic = "phase5-prediction-work";            ///< Per-entity work messages.
   std::string complete_topic = "phase5-predictions-complete";   ///< The completion message.

@@ -17,10 +17,11 @@
 
 namespace pipeline::inline v0 {
 
-/// Settings of a `HybridTrigger`.
+/// Settings of a `HybridTrigger`. The defaults are neutral names; a pipeline sets its own
+/// upstream topic (the examples' are in examples/phase5_coordinator).
 struct HybridTriggerOptions {
-  std::string phase4_topic = "nba-phase4-precompute-complete";
-  std::string subscription = "nba-phase5-trigger-sub";
+  std::string phase4_topic = "phase4-precompute-complete";  ///< The upstream completion (event path).
+  std::string subscription = "phase5-trigger-sub";
   SubscriptionSettings settings;
   std::string consumer_name = "phase5-trigger";
 };
