@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "pipeline/coordinate/batch_coordinator.hpp"
+#include "pipeline/core/config.hpp"
 #include "pipeline/coordinate/scheduler.hpp"
 #include "pipeline/core/message_codec.hpp"
 #include "pipeline/core/transport.hpp"
@@ -99,28 +100,10 @@ class HybridTrigger {
   HybridTrigger& operator=(const HybridTrigger&) = delete;
 
   /// Subscribes to the Phase 4 topic and starts the scheduler.
-  Status start() {
-    auto sub = transport_.subscribe({options_.subscription, options_.phase4_topic, options_.settings},
-                                    [this](DeliveryPtr d) { on_event(d); });
-    if (!sub) return fail(sub.error());
-    {
-      std::lock_guard lock(mu_);
-      subscription_ = std::move(*sub);
-    }
-    scheduler_.start();
-    return ok();
-  }
+  Status start();
 
   /// Stops the scheduler and closes the subscription.
-  void stop() {
-    scheduler_.stop();
-    std::unique_ptr<Subscription> sub;
-    {
-      std::lock_guard lock(mu_);
-      sub = std::move(subscription_);
-    }
-    if (sub) sub->close();
-  }
+  void stop();
 
   [[nodiscard]] Scheduler& scheduler() noexcept { return scheduler_; }
 
@@ -131,44 +114,10 @@ class HybridTrigger {
   }
 
   /// Handles one Phase 4 completion delivery (what the subscription calls).
-  void on_event(const DeliveryPtr& d) {
-    auto seen = consumer_.processed(d->id());
-    if (seen && *seen) {
-      record({"event", clock_.now(), {}, "duplicate", d->id()});
-      (void)d->ack();
-      return;
-    }
-    auto r = coordinator_.trigger_payload(d->payload());
-    if (!r) {
-      record({"event", clock_.now(), {}, "error: " + r.error().to_string(), d->id()});
-      (void)d->nack(r.error().to_string());
-      return;
-    }
-    auto m = decode_message(d->payload());
-    record({"event", clock_.now(), m ? m->game_date : CalendarDate{}, std::string(to_string(r->status)), r->message});
-    (void)consumer_.process(*d);
-    (void)d->ack();
-  }
+  void on_event(const DeliveryPtr& d);
 
   /// Runs one job for the game date of `at` (what the scheduler calls).
-  void on_job(const std::string& job, TimePoint at) {
-    const CalendarDate date = game_date_of_(at);
-    if (job == "backup") {
-      auto r = coordinator_.start(date, false, BatchTrigger::kScheduler);
-      record(r ? Run{job, at, date, std::string(to_string(r->status)), r->message}
-               : Run{job, at, date, "error: " + r.error().to_string(), ""});
-    } else if (job == "retry") {
-      auto r = coordinator_.retry(date);
-      record(r ? Run{job, at, date, std::string(to_string(r->status)), r->message}
-               : Run{job, at, date, "error: " + r.error().to_string(), ""});
-    } else if (job == "status_check") {
-      auto r = coordinator_.status_check(date);
-      record(r ? Run{job, at, date, r->alerted ? "status_alerted" : "status_ok", r->report.message}
-               : Run{job, at, date, "error: " + r.error().to_string(), ""});
-    } else {
-      record({job, at, date, "ignored", "unknown job"});
-    }
-  }
+  void on_job(const std::string& job, TimePoint at);
 
  private:
   void record(Run run) {
@@ -189,3 +138,7 @@ class HybridTrigger {
 };
 
 }  // namespace pipeline::inline v0
+
+#ifdef PIPELINE_HEADER_ONLY
+#include "pipeline/coordinate/hybrid_trigger-inl.hpp"
+#endif
