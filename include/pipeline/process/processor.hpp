@@ -15,17 +15,20 @@
 #include "pipeline/change/change_detector.hpp"
 #include "pipeline/change/selective_filter.hpp"
 #include "pipeline/core/clock.hpp"
+#include "pipeline/core/ids.hpp"
+#include "pipeline/core/message_codec.hpp"
+#include "pipeline/core/trace_context.hpp"
 #include "pipeline/core/config.hpp"
 #include "pipeline/core/message.hpp"
 #include "pipeline/core/metrics_sink.hpp"
 #include "pipeline/core/state_store.hpp"
 #include "pipeline/core/transport.hpp"
 #include "pipeline/orchestrate/dependency_checker.hpp"
+#include "pipeline/orchestrate/idempotent_consumer.hpp"
+#include "pipeline/orchestrate/outbox_relay.hpp"
 #include "pipeline/orchestrate/run_history.hpp"
 
 namespace pipeline::inline v0 {
-
-class OutboxRelay;
 
 /// What a processor is and where its completion goes.
 struct ProcessorConfig {
