@@ -327,8 +327,10 @@ pipeline::Result<json> phase5_summary(Demo& demo, const pipeline::DailySchedule&
                                       const pipeline::BatchReport& morning) {
   auto report = demo.coordinator->status(date);
   if (!report) return pipeline::fail(report.error());
-  auto batches = demo.opt.store->scan(fmt::format("{}/batch/{}/", demo.coordinator->options().key_prefix, date));
+  auto batches = demo.coordinator->batches(date);
   if (!batches) return pipeline::fail(batches.error());
+  auto incrementals = demo.coordinator->incrementals(date);
+  if (!incrementals) return pipeline::fail(incrementals.error());
   auto local = [&sched](pipeline::TimePoint t) {
     const auto w = sched.wall_time(t);
     return fmt::format("{} {}", w.time_string().substr(0, 5), w.abbreviation);
@@ -362,9 +364,9 @@ pipeline::Result<json> phase5_summary(Demo& demo, const pipeline::DailySchedule&
   const std::string sys(nba::phase5::kSystemId);
   const std::int64_t batch_version = morning.version;
   // The date's latest version (incremental re-predictions take the next one).
-  auto version_row = demo.opt.store->get(fmt::format("{}/version/{}", demo.coordinator->options().key_prefix, date));
-  if (!version_row) return pipeline::fail(version_row.error());
-  const std::int64_t latest_version = *version_row ? std::stoll(**version_row) : 0;
+  std::int64_t latest_version = 0;
+  for (const auto& b : *batches) latest_version = std::max(latest_version, b.version);
+  for (const auto& i : *incrementals) latest_version = std::max(latest_version, i.version);
   json update;
   if (latest_version > batch_version) {
     auto rows = demo.warehouse.query(
@@ -389,7 +391,7 @@ pipeline::Result<json> phase5_summary(Demo& demo, const pipeline::DailySchedule&
       {"batch_id", report->batch_id},
       {"batches", batches->size()},
       {"triggered_by", report->triggered_by ? json(std::string(pipeline::to_string(*report->triggered_by))) : json()},
-      {"state", report->state},
+      {"state", std::string(pipeline::to_string(report->state))},
       {"jobs", std::move(jobs)},
       {"predictions", single_int(demo.warehouse,
                                  "SELECT COUNT(*) AS n FROM player_prop_predictions WHERE game_date = ? AND system_id = ?",
@@ -524,7 +526,7 @@ pipeline::Result<json> run_demo(const DemoOptions& opt) {
   auto p5 = nba::phase5::WarehousePhase5::create(demo.warehouse);
   if (!p5) return pipeline::fail(p5.error());
   demo.phase5 = std::move(*p5);
-  pipeline::BatchCoordinatorOptions coordinator_options;
+  pipeline::BatchCoordinatorOptions coordinator_options = nba::phase5::coordinator_options();
   // The event is the Phase 4→5 tracker's trigger, which names the phase it triggers.
   coordinator_options.expected_phase = std::string(pipeline::nba::kPredictionsPhase);
   demo.coordinator = std::make_unique<pipeline::BatchCoordinator>(demo.clock, *opt.store, demo.alerts, *demo.phase5,
@@ -534,7 +536,7 @@ pipeline::Result<json> run_demo(const DemoOptions& opt) {
   auto schedule = pipeline::DailySchedule::phase5();
   if (!schedule) return pipeline::fail(schedule.error());
   const auto sched = std::make_shared<pipeline::DailySchedule>(*schedule);
-  pipeline::HybridTriggerOptions hybrid_options;
+  pipeline::HybridTriggerOptions hybrid_options = nba::phase5::hybrid_trigger_options();
   hybrid_options.phase4_topic = phase5_trigger;
   demo.hybrid = std::make_unique<pipeline::HybridTrigger>(
       *demo.coordinator, demo.bus, *opt.store, demo.clock,

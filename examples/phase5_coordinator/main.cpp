@@ -12,6 +12,7 @@
 #include "pipeline/core/manual_clock.hpp"
 #include "pipeline/memory/memory_state_store.hpp"
 #include "pipeline/memory/memory_transport.hpp"
+#include "pipeline/orchestrate/outbox_relay.hpp"
 
 int main(int argc, char** argv) {
   if (argc < 3) {
@@ -39,7 +40,8 @@ int main(int argc, char** argv) {
   pipeline::MemoryTransport transport(clock, {.inline_delivery = true});
   pipeline::OutboxRelay relay(store, transport, clock);
   pipeline::AlertManager alerts(clock, {std::make_shared<pipeline::StructuredLogSink>(std::cerr)});
-  pipeline::BatchCoordinator coordinator(clock, store, alerts, **phase5, **phase5, &relay);
+  pipeline::BatchCoordinator coordinator(clock, store, alerts, **phase5, **phase5, &relay,
+                                         nba::phase5::coordinator_options());
   pipeline::PredictionWorker worker(store, **phase5, [&](pipeline::CalendarDate d) { (void)coordinator.note_progress(d); });
   auto sub = transport.subscribe({"phase5-workers", coordinator.options().work_topic, {}}, worker.handler());
   if (!sub) {

@@ -11,6 +11,7 @@
 
 #include "nba_synthetic/warehouse.hpp"
 #include "pipeline/coordinate/batch_coordinator.hpp"
+#include "pipeline/coordinate/hybrid_trigger.hpp"
 #include "pipeline/coordinate/prediction_worker.hpp"
 #include "pipeline/coordinate/readiness_gate.hpp"
 
@@ -23,6 +24,27 @@ const TableSpec& prediction_versions_table();
 
 /// The model's id in `system_id`.
 inline constexpr std::string_view kSystemId = "blend_v1";
+
+/// The coordinator's settings in the NBA pipeline: its topics (`nba-phase5-…`), the
+/// current-predictions table and "players" as the entity kind. The library's defaults are
+/// neutral; these are the example's.
+inline pipeline::BatchCoordinatorOptions coordinator_options() {
+  pipeline::BatchCoordinatorOptions o;
+  o.work_topic = "nba-phase5-prediction-work";
+  o.complete_topic = "nba-phase5-predictions-complete";
+  o.output_table = "player_prop_predictions";
+  o.entity_kind = "players";
+  return o;
+}
+
+/// The hybrid trigger's settings in the NBA pipeline: the Phase 4 completion topic and
+/// the trigger's subscription.
+inline pipeline::HybridTriggerOptions hybrid_trigger_options() {
+  pipeline::HybridTriggerOptions o;
+  o.phase4_topic = "nba-phase4-precompute-complete";
+  o.subscription = "nba-phase5-trigger-sub";
+  return o;
+}
 
 /// One prediction computed from Phase 4 features.
 struct Prediction {

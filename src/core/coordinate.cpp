@@ -5,3 +5,13 @@
 #endif
 
 #include "pipeline/core/config.hpp"
+#include "pipeline/coordinate/batch_state-inl.hpp"
+#include "pipeline/coordinate/prediction_work-inl.hpp"
+#include "pipeline/coordinate/batch_records-inl.hpp"
+#include "pipeline/coordinate/batch_report-inl.hpp"
+#include "pipeline/coordinate/batch_coordinator-inl.hpp"
+#include "pipeline/coordinate/batch_coordinator_status-inl.hpp"
+#include "pipeline/coordinate/readiness_gate-inl.hpp"
+#include "pipeline/coordinate/scheduler-inl.hpp"
+#include "pipeline/coordinate/hybrid_trigger-inl.hpp"
+#include "pipeline/coordinate/prediction_worker-inl.hpp"

@@ -5,3 +5,4 @@
 #endif
 
 #include "pipeline/core/config.hpp"
+#include "pipeline/process/processor-inl.hpp"

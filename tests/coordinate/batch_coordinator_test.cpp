@@ -206,7 +206,7 @@ TEST(BatchCoordinator, WaitTimesOutAtExactlyThirtyMinutesAndProceedsWithWhatIsRe
   EXPECT_EQ(rig.work_ids().size(), 300u);
   auto s = rig.coordinator.status(kDate);
   ASSERT_TRUE(s);
-  EXPECT_EQ(s->state, "running");
+  EXPECT_EQ(s->state, BatchState::kRunning);
   EXPECT_EQ(s->started_at, ManualClock::kDefaultStart + minutes(30));
 }
 
@@ -219,7 +219,7 @@ TEST(BatchCoordinator, RefusesWithCriticalAlertWhenTooFewPlayersAtTimeout) {
   ASSERT_EQ(alerts.size(), 1u);
   EXPECT_EQ(alerts[0].severity, Severity::kCritical);
   EXPECT_EQ(alerts[0].key, "phase5/refused/2025-11-18");
-  EXPECT_EQ(rig.coordinator.status(kDate)->state, "refused");
+  EXPECT_EQ(rig.coordinator.status(kDate)->state, BatchState::kRefused);
   // A refused batch does not block the next attempt.
   auto next = rig.coordinator.start(kDate, false, BatchTrigger::kScheduler);
   ASSERT_TRUE(next);
@@ -244,6 +244,101 @@ TEST(BatchCoordinator, CompleteBatchReturnsAlreadyCompleteAndPublishesNothing) {
   EXPECT_EQ(m->record_count, 420);
 }
 
+TEST(BatchCoordinator, BatchesListsTheDatesBatchesAsTypedValues) {
+  Rig rig({{420, 450}}, true);
+  EXPECT_TRUE(rig.coordinator.batches(kDate)->empty());
+  ASSERT_TRUE(rig.coordinator.start(kDate, false, BatchTrigger::kEvent));
+  rig.clock.advance(std::chrono::minutes(1));
+  ASSERT_TRUE(rig.coordinator.start(kDate, true, BatchTrigger::kManual));
+  ASSERT_TRUE(rig.coordinator.start_incremental(kDate, {"p017"}, BatchTrigger::kManual));
+  auto batches = rig.coordinator.batches(kDate);
+  ASSERT_TRUE(batches) << batches.error().to_string();
+  ASSERT_EQ(batches->size(), 2u);
+  const BatchInfo& first = (*batches)[0];
+  EXPECT_EQ(first.batch_id, "phase5-2025-11-18-b1");
+  EXPECT_EQ(first.number, 1);
+  EXPECT_EQ(first.state, BatchState::kComplete);
+  EXPECT_EQ(first.triggered_by, BatchTrigger::kEvent);
+  EXPECT_EQ(first.attempts, 1);
+  EXPECT_EQ(first.version, 1);
+  EXPECT_EQ(first.expected, 420u);
+  EXPECT_EQ(first.created_at, ManualClock::kDefaultStart);
+  EXPECT_EQ(first.started_at, ManualClock::kDefaultStart);
+  EXPECT_EQ(first.completed_at, ManualClock::kDefaultStart);
+  EXPECT_EQ((*batches)[1].batch_id, "phase5-2025-11-18-b2");
+  EXPECT_EQ((*batches)[1].triggered_by, BatchTrigger::kManual);
+  EXPECT_EQ((*batches)[1].version, 2);
+  EXPECT_EQ((*batches)[1].created_at, ManualClock::kDefaultStart + std::chrono::minutes(1));
+  auto incs = rig.coordinator.incrementals(kDate);
+  ASSERT_TRUE(incs);
+  ASSERT_EQ(incs->size(), 1u);
+  EXPECT_EQ((*incs)[0].batch_id, "phase5-2025-11-18-b2");
+  EXPECT_EQ((*incs)[0].version, 3);
+  EXPECT_EQ((*incs)[0].entities, std::vector<std::string>{"p017"});
+  EXPECT_EQ((*incs)[0].state, BatchState::kComplete);
+  EXPECT_TRUE(rig.coordinator.batches(kDate.plus_days(1))->empty());
+}
+
+TEST(BatchCoordinator, ReadsABatchRowStoredWithItsStateAsAString) {
+  Rig rig({{420, 450}}, false);
+  // A row as the coordinator wrote it before its state was an enum: the same text.
+  const std::string row =
+      R"({"attempts":0,"batch_id":"phase5-2025-11-18-b1","completed_ns":0,"created_ns":5,"expected":0,)"
+      R"("message":"","number":1,"started_ns":0,"state":"waiting","triggered_by":"scheduler","version":0})";
+  ASSERT_TRUE(rig.store.transact([&](Transaction& tx) { return tx.put("phase5/batch/2025-11-18/0001", row); }));
+  auto batches = rig.coordinator.batches(kDate);
+  ASSERT_TRUE(batches) << batches.error().to_string();
+  ASSERT_EQ(batches->size(), 1u);
+  EXPECT_EQ((*batches)[0].state, BatchState::kWaiting);
+  EXPECT_EQ((*batches)[0].triggered_by, BatchTrigger::kScheduler);
+  EXPECT_EQ(rig.coordinator.status(kDate)->state, BatchState::kWaiting);
+  EXPECT_EQ(rig.coordinator.health()->batches_waiting, 1u);
+  auto rec = internal::BatchRecord::decode(row);
+  ASSERT_TRUE(rec);
+  EXPECT_EQ(rec->encode(), row);
+  // An unknown state is not a batch row.
+  std::string bad = row;
+  bad.replace(bad.find("waiting"), 7, "sleepy!");
+  auto r = internal::BatchRecord::decode(bad);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, ErrorCode::kDataLoss);
+  EXPECT_EQ(r.error().message, "batch row: unknown state 'sleepy!'");
+}
+
+TEST(BatchState, NamesComeFromOneTableAndParseBack) {
+  for (auto s : {BatchState::kNone, BatchState::kWaiting, BatchState::kRunning, BatchState::kComplete,
+                 BatchState::kRefused})
+    EXPECT_EQ(parse_batch_state(to_string(s)).value(), s);
+  for (auto t : {BatchTrigger::kEvent, BatchTrigger::kScheduler, BatchTrigger::kManual})
+    EXPECT_EQ(parse_batch_trigger(to_string(t)).value(), t);
+  EXPECT_EQ(to_string(BatchState::kComplete), "complete");
+  EXPECT_EQ(to_string(BatchOutcome::kAlreadyComplete), "already_complete");
+  EXPECT_EQ(parse_batch_state("Waiting").error().code, ErrorCode::kInvalidArgument);
+  EXPECT_EQ(parse_batch_trigger("cron").error().message,
+            "unknown trigger 'cron' (expected event, scheduler or manual)");
+}
+
+TEST(BatchCoordinator, CreateValidatesTheOptions) {
+  ManualClock clock;
+  MemoryStateStore store;
+  AlertManager alerts(clock, {});
+  ScriptSource source({{420, 450}});
+  FakeLedger ledger;
+  EXPECT_TRUE(BatchCoordinator::create(clock, store, alerts, source, ledger, nullptr, {}));
+  BatchCoordinatorOptions no_topic;
+  no_topic.work_topic.clear();
+  auto r = BatchCoordinator::create(clock, store, alerts, source, ledger, nullptr, no_topic);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, ErrorCode::kInvalidArgument);
+  EXPECT_EQ(r.error().message, "BatchCoordinatorOptions::work_topic must not be empty");
+  BatchCoordinatorOptions slash;
+  slash.key_prefix = "a/b";
+  EXPECT_FALSE(BatchCoordinator::create(clock, store, alerts, source, ledger, nullptr, slash));
+  BatchCoordinatorOptions no_cap;
+  no_cap.max_incremental_per_date = 0;
+  EXPECT_FALSE(BatchCoordinator::create(clock, store, alerts, source, ledger, nullptr, no_cap));
+}
+
 TEST(BatchCoordinator, ForceStartsANewBatchWithANewIdAndVersionKeepingHistory) {
   Rig rig({{420, 450}}, true);
   ASSERT_TRUE(rig.coordinator.start(kDate, false, BatchTrigger::kEvent));
@@ -256,7 +351,7 @@ TEST(BatchCoordinator, ForceStartsANewBatchWithANewIdAndVersionKeepingHistory) {
   EXPECT_EQ(rig.store.scan("phase5/batch/2025-11-18/")->size(), 2u);
   auto s = rig.coordinator.status(kDate);
   EXPECT_EQ(s->batch_number, 2);
-  EXPECT_EQ(s->state, "complete");
+  EXPECT_EQ(s->state, BatchState::kComplete);
   EXPECT_EQ(rig.ledger.predicted(kDate)->at("p007"), 2);
 }
 
@@ -302,7 +397,7 @@ TEST(BatchCoordinator, RetryWithNothingMissingCompletesWithoutMessages) {
   EXPECT_EQ(r->status, BatchOutcome::kComplete);
   EXPECT_TRUE(rig.work_ids().empty());
   EXPECT_EQ(rig.complete_ids().size(), 1u);  // the retry noticed completion
-  EXPECT_EQ(rig.coordinator.status(kDate)->state, "complete");
+  EXPECT_EQ(rig.coordinator.status(kDate)->state, BatchState::kComplete);
 }
 
 TEST(BatchCoordinator, RetryWithoutBatchIsAFailedPrecondition) {
@@ -387,6 +482,7 @@ TEST(BatchCoordinator, StatusCheckAlertsBelowNinetyPercentCoverage) {
 TEST(BatchCoordinator, IncrementalRePredictionSupersedesWithAVersionAndIsCapped) {
   BatchCoordinatorOptions options;
   options.max_incremental_per_date = 2;
+  options.entity_kind = "players";
   Rig rig({{420, 450}}, true, options);
   ASSERT_TRUE(rig.coordinator.start(kDate, false, BatchTrigger::kEvent));
   rig.transport.clear();
@@ -556,9 +652,9 @@ TEST(HybridTrigger, EventPathPredictsAndTheBackupFindsAlreadyComplete) {
   Day day(true);
   day.rig.clock.advance(minutes(30));  // 00:30 PST: Phase 4 completes
   Message m = phase4_message(kDate, {{"players_ready", 420}, {"players_total", 450}});
-  ASSERT_TRUE(day.rig.transport.publish("nba-phase4-precompute-complete", {"phase4/2025-11-18", encode_message(m), {}}));
-  ASSERT_TRUE(day.rig.transport.publish("nba-phase4-precompute-complete", {"phase4/2025-11-18", encode_message(m), {}}));
-  EXPECT_EQ(day.rig.coordinator.status(kDate)->state, "complete");
+  ASSERT_TRUE(day.rig.transport.publish(HybridTrigger::default_options().phase4_topic, {"phase4/2025-11-18", encode_message(m), {}}));
+  ASSERT_TRUE(day.rig.transport.publish(HybridTrigger::default_options().phase4_topic, {"phase4/2025-11-18", encode_message(m), {}}));
+  EXPECT_EQ(day.rig.coordinator.status(kDate)->state, BatchState::kComplete);
   day.rig.clock.advance(std::chrono::hours(7));  // through 07:30 PST
   const auto runs = day.hybrid->runs();
   std::vector<std::string> seen;

@@ -62,7 +62,7 @@ TEST(Phase5Example, BatchWritesRealPredictionRowsAndIncrementalKeepsHistory) {
   OutboxRelay relay(store, transport, clock);
   AlertManager alerts(clock, {}, AlertManagerConfig{.limits = {}, .critical_bypasses_limit = true,
                                                     .digest_flush_interval = Duration::zero()});
-  BatchCoordinator coordinator(clock, store, alerts, **phase5, **phase5, &relay);
+  BatchCoordinator coordinator(clock, store, alerts, **phase5, **phase5, &relay, nba::phase5::coordinator_options());
   PredictionWorker worker(store, **phase5, [&](CalendarDate d) { (void)coordinator.note_progress(d); });
   auto sub = transport.subscribe({"workers", coordinator.options().work_topic, {}}, worker.handler());
   ASSERT_TRUE(sub);

@@ -51,10 +51,6 @@ constexpr const char* kRawLoadedTestSample = R"({
     "correlation_id": "test-456"
   })";
 
-// The Phase 4 → 5 trigger published by hand to the coordinator.
-constexpr const char* kPhase4Sample =
-    R"({"event_type":"phase4_complete","game_date":"2025-11-28","players_ready":100,"players_total":450})";
-
 // The unified format every phase publishes (seeds' "consistent message format").
 constexpr const char* kUnifiedSample = R"({
     "processor_name": "ProcessorName",
@@ -191,52 +187,6 @@ TEST(LegacyMessages, RawLoadedErrorsNameEveryBadField) {
             std::string::npos);
 }
 
-TEST(LegacyMessages, AdaptsTheSeedPhase4MessageAsPartialWithCounts) {
-  auto m = adapt_phase4_message(kPhase4Sample);
-  ASSERT_TRUE(m) << m.error().to_string();
-  EXPECT_EQ(m->phase, "phase4_precompute");
-  EXPECT_EQ(m->processor_name, "phase4_complete");
-  EXPECT_EQ(m->execution_id, "phase4_complete/2025-11-28");
-  EXPECT_EQ(m->game_date, date("2025-11-28"));
-  EXPECT_EQ(m->status, CompletionStatus::kPartial);
-  EXPECT_EQ(m->record_count, 100);
-  EXPECT_EQ(m->metadata["players_ready"], 100);
-  EXPECT_EQ(m->metadata["players_total"], 450);
-  expect_round_trip(*m);
-  auto all = adapt_phase4_message(
-      R"({"event_type":"phase4_complete","game_date":"2025-11-28","players_ready":450,"players_total":450})");
-  ASSERT_TRUE(all);
-  EXPECT_EQ(all->status, CompletionStatus::kSuccess);
-  auto off_day = adapt_phase4_message(
-      R"({"event_type":"phase4_complete","game_date":"2025-11-28","players_ready":0,"players_total":0})");
-  ASSERT_TRUE(off_day);
-  EXPECT_EQ(off_day->status, CompletionStatus::kNoData);
-}
-
-TEST(LegacyMessages, Phase4RequiresReadyWithinTotal) {
-  auto more = adapt_phase4_message(
-      R"({"event_type":"phase4_complete","game_date":"2025-11-28","players_ready":460,"players_total":450})");
-  ASSERT_FALSE(more);
-  EXPECT_EQ(more.error().message,
-            "invalid legacy phase4_complete message: field 'players_ready': 460 players ready is more than the 450 "
-            "in total");
-  auto missing = adapt_phase4_message(R"({"event_type":"phase4_complete","players_ready":-1})");
-  ASSERT_FALSE(missing);
-  EXPECT_EQ(missing.error().context.at("fields"), "game_date,players_ready,players_total");
-}
-
-TEST(LegacyMessages, UnknownLegacyFieldsAreKept) {
-  auto j = nlohmann::json::parse(kPhase4Sample);
-  j["ready_pct"] = 22.2;
-  j["phase"] = "4";  // a unified field name the legacy shape does not own
-  auto m = internal::phase4_message_from_json(j);
-  ASSERT_TRUE(m) << m.error().to_string();
-  EXPECT_EQ(m->extensions["ready_pct"], 22.2);
-  EXPECT_EQ(m->metadata["legacy_phase"], "4");
-  EXPECT_EQ(m->phase, "phase4_precompute");
-  expect_round_trip(*m);
-}
-
 TEST(LegacyMessages, DecodeAnyRecognizesEachShape) {
   auto unified = decode_any_message(kUnifiedSample);
   ASSERT_TRUE(unified) << unified.error().to_string();
@@ -247,13 +197,30 @@ TEST(LegacyMessages, DecodeAnyRecognizesEachShape) {
   auto raw = decode_any_message(kRawLoadedSample);
   ASSERT_TRUE(raw);
   EXPECT_EQ(raw->phase, "phase2_raw");
-  auto p4 = decode_any_message(kPhase4Sample);
-  ASSERT_TRUE(p4);
-  EXPECT_EQ(p4->phase, "phase4_precompute");
   auto scraper = decode_any_message(kScraperSample, date("2025-11-14"));
   ASSERT_TRUE(scraper);
   EXPECT_EQ(scraper->phase, "phase1_scrapers");
   EXPECT_EQ(*scraper, *adapt_scraper_message(kScraperSample, date("2025-11-14")));
+}
+
+TEST(LegacyMessages, DecodeAnyRoutesACallersEventTypeToItsAdapter) {
+  static constexpr auto adapt = [](const nlohmann::json& j) -> Result<Message> {
+    Message m;
+    m.processor_name = "stage";
+    m.phase = "phase9_done";
+    m.execution_id = j.at("id").get<std::string>();
+    m.correlation_id = m.execution_id;
+    m.game_date = date("2025-11-28");
+    return m;
+  };
+  auto m = decode_any_message(R"({"event_type":"phase9_done","id":"x1"})", std::nullopt, {}, {{"phase9_done", adapt}});
+  ASSERT_TRUE(m) << m.error().to_string();
+  EXPECT_EQ(m->execution_id, "x1");
+  auto other = decode_any_message(R"({"event_type":"phase8_done"})", std::nullopt, {}, {{"phase9_done", adapt}});
+  ASSERT_FALSE(other);
+  EXPECT_EQ(other.error().message,
+            "completion message has event_type string \"phase8_done\", which no adapter reads (known: "
+            "raw_data_loaded, phase9_done)");
 }
 
 TEST(LegacyMessages, DecodeAnyExplainsWhatItCannotRoute) {
@@ -267,7 +234,7 @@ TEST(LegacyMessages, DecodeAnyExplainsWhatItCannotRoute) {
   ASSERT_FALSE(other);
   EXPECT_EQ(other.error().message,
             "completion message has event_type string \"phase9_done\", which no adapter reads (known: "
-            "raw_data_loaded, phase4_complete)");
+            "raw_data_loaded)");
   auto nothing = decode_any_message(R"({"hello":1})");
   ASSERT_FALSE(nothing);
   EXPECT_EQ(nothing.error().context.at("fields"), "processor_name,phase,execution_id,game_date,status");

@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include "pipeline/core/ids.hpp"
 #include "pipeline/core/manual_clock.hpp"
 #include "pipeline/memory/memory_state_store.hpp"
 #include "pipeline/process/processor.hpp"

@@ -10,16 +10,19 @@
 #include <vector>
 
 #include "pipeline/coordinate/batch_coordinator.hpp"
+#include "pipeline/core/config.hpp"
 #include "pipeline/coordinate/scheduler.hpp"
+#include "pipeline/core/message_codec.hpp"
 #include "pipeline/core/transport.hpp"
 #include "pipeline/orchestrate/idempotent_consumer.hpp"
 
 namespace pipeline::inline v0 {
 
-/// Settings of a `HybridTrigger`.
+/// Settings of a `HybridTrigger`. The defaults are neutral names; a pipeline sets its own
+/// upstream topic (the examples' are in examples/phase5_coordinator).
 struct HybridTriggerOptions {
-  std::string phase4_topic = "nba-phase4-precompute-complete";
-  std::string subscription = "nba-phase5-trigger-sub";
+  std::string phase4_topic = "phase4-precompute-complete";  ///< The upstream completion (event path).
+  std::string subscription = "phase5-trigger-sub";
   SubscriptionSettings settings;
   std::string consumer_name = "phase5-trigger";
 };
@@ -97,28 +100,10 @@ class HybridTrigger {
   HybridTrigger& operator=(const HybridTrigger&) = delete;
 
   /// Subscribes to the Phase 4 topic and starts the scheduler.
-  Status start() {
-    auto sub = transport_.subscribe({options_.subscription, options_.phase4_topic, options_.settings},
-                                    [this](DeliveryPtr d) { on_event(d); });
-    if (!sub) return fail(sub.error());
-    {
-      std::lock_guard lock(mu_);
-      subscription_ = std::move(*sub);
-    }
-    scheduler_.start();
-    return ok();
-  }
+  Status start();
 
   /// Stops the scheduler and closes the subscription.
-  void stop() {
-    scheduler_.stop();
-    std::unique_ptr<Subscription> sub;
-    {
-      std::lock_guard lock(mu_);
-      sub = std::move(subscription_);
-    }
-    if (sub) sub->close();
-  }
+  void stop();
 
   [[nodiscard]] Scheduler& scheduler() noexcept { return scheduler_; }
 
@@ -129,44 +114,10 @@ class HybridTrigger {
   }
 
   /// Handles one Phase 4 completion delivery (what the subscription calls).
-  void on_event(const DeliveryPtr& d) {
-    auto seen = consumer_.processed(d->id());
-    if (seen && *seen) {
-      record({"event", clock_.now(), {}, "duplicate", d->id()});
-      (void)d->ack();
-      return;
-    }
-    auto r = coordinator_.trigger_payload(d->payload());
-    if (!r) {
-      record({"event", clock_.now(), {}, "error: " + r.error().to_string(), d->id()});
-      (void)d->nack(r.error().to_string());
-      return;
-    }
-    auto m = decode_message(d->payload());
-    record({"event", clock_.now(), m ? m->game_date : CalendarDate{}, std::string(to_string(r->status)), r->message});
-    (void)consumer_.process(*d);
-    (void)d->ack();
-  }
+  void on_event(const DeliveryPtr& d);
 
   /// Runs one job for the game date of `at` (what the scheduler calls).
-  void on_job(const std::string& job, TimePoint at) {
-    const CalendarDate date = game_date_of_(at);
-    if (job == "backup") {
-      auto r = coordinator_.start(date, false, BatchTrigger::kScheduler);
-      record(r ? Run{job, at, date, std::string(to_string(r->status)), r->message}
-               : Run{job, at, date, "error: " + r.error().to_string(), ""});
-    } else if (job == "retry") {
-      auto r = coordinator_.retry(date);
-      record(r ? Run{job, at, date, std::string(to_string(r->status)), r->message}
-               : Run{job, at, date, "error: " + r.error().to_string(), ""});
-    } else if (job == "status_check") {
-      auto r = coordinator_.status_check(date);
-      record(r ? Run{job, at, date, r->alerted ? "status_alerted" : "status_ok", r->report.message}
-               : Run{job, at, date, "error: " + r.error().to_string(), ""});
-    } else {
-      record({job, at, date, "ignored", "unknown job"});
-    }
-  }
+  void on_job(const std::string& job, TimePoint at);
 
  private:
   void record(Run run) {
@@ -187,3 +138,7 @@ class HybridTrigger {
 };
 
 }  // namespace pipeline::inline v0
+
+#ifdef PIPELINE_HEADER_ONLY
+#include "pipeline/coordinate/hybrid_trigger-inl.hpp"
+#endif

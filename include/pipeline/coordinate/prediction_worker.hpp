@@ -2,15 +2,15 @@
 /// @file
 /// `PredictionWorker`: consumes per-entity prediction work, idempotently.
 
-#include <algorithm>
 #include <functional>
 #include <mutex>
 #include <string>
 #include <utility>
 #include <vector>
 
-#include "pipeline/coordinate/batch_coordinator.hpp"
+#include "pipeline/coordinate/prediction_work.hpp"
 #include "pipeline/core/result.hpp"
+#include "pipeline/core/config.hpp"
 #include "pipeline/core/state_store.hpp"
 #include "pipeline/core/transport.hpp"
 #include "pipeline/orchestrate/idempotent_consumer.hpp"
@@ -87,105 +87,23 @@ class PredictionWorker {
         consumer_(store, std::move(name), [](Transaction&, const Delivery&) { return ok(); }) {}
 
   /// Predicts for one delivery unless its id was already processed.
-  Result<Outcome> process(const Delivery& delivery) {
-    auto seen = consumer_.processed(delivery.id());
-    if (!seen) return fail(seen.error());
-    if (*seen) return Outcome::kDuplicate;
-    auto work = PredictionWork::decode(delivery.payload());
-    if (!work) return fail(work.error().with("delivery_id", delivery.id()));
-    PIPELINE_TRY(model_.predict(*work));
-    auto marked = consumer_.process(delivery);
-    if (!marked) return fail(marked.error());
-    if (progress_) progress_(work->game_date);
-    return *marked;
-  }
+  Result<Outcome> process(const Delivery& delivery);
 
   /// Processes `deliveries` as one round: duplicates acked without the model, the rest
   /// decoded and given to one `predict_all`, then the stored ones marked in one store
   /// transaction and acked (each nacked with its error text when its decode, prediction or
   /// the markers failed); progress once per date.
   /// Returns how many were processed (not duplicates or failures).
-  std::size_t process_all(const std::vector<DeliveryPtr>& deliveries) {
-    std::vector<Delivery*> todo;
-    std::vector<PredictionWork> work;
-    for (const auto& d : deliveries) {
-      auto seen = consumer_.processed(d->id());
-      if (!seen) {
-        (void)d->nack(seen.error().to_string());
-        continue;
-      }
-      if (*seen) {
-        (void)d->ack();
-        continue;
-      }
-      auto w = PredictionWork::decode(d->payload());
-      if (!w) {
-        (void)d->nack(w.error().with("delivery_id", d->id()).to_string());
-        continue;
-      }
-      todo.push_back(d.get());
-      work.push_back(std::move(*w));
-    }
-    if (work.empty()) return 0;
-    const std::vector<Status> stored = model_.predict_all(work);
-    // Markers of the stored ones in one transaction, after the model's writes.
-    std::vector<const Delivery*> done;
-    std::vector<std::size_t> done_at;
-    for (std::size_t i = 0; i < todo.size(); ++i) {
-      if (i < stored.size() && stored[i]) {
-        done.push_back(todo[i]);
-        done_at.push_back(i);
-      } else {
-        (void)todo[i]->nack(i < stored.size() ? stored[i].error().to_string() : "the model returned too few results");
-      }
-    }
-    if (done.empty()) return 0;
-    auto marked = consumer_.process_all(done);
-    if (!marked) {
-      for (std::size_t i : done_at) (void)todo[i]->nack(marked.error().to_string());
-      return 0;
-    }
-    std::size_t processed = 0;
-    std::vector<CalendarDate> dates;
-    for (std::size_t k = 0; k < done.size(); ++k) {
-      (void)todo[done_at[k]]->ack();
-      if ((*marked)[k] != Outcome::kProcessed) continue;
-      ++processed;
-      const CalendarDate date = work[done_at[k]].game_date;
-      if (std::find(dates.begin(), dates.end(), date) == dates.end()) dates.push_back(date);
-    }
-    if (progress_)
-      for (const auto& date : dates) progress_(date);
-    return processed;
-  }
+  std::size_t process_all(const std::vector<DeliveryPtr>& deliveries);
 
   /// A handler that holds each delivery for `flush()`.
-  Handler batching_handler() {
-    return [this](DeliveryPtr d) {
-      std::lock_guard lock(held_mu_);
-      held_.push_back(std::move(d));
-    };
-  }
+  Handler batching_handler();
 
   /// `process_all` of the deliveries held so far; returns how many were held.
-  std::size_t flush() {
-    std::vector<DeliveryPtr> round;
-    {
-      std::lock_guard lock(held_mu_);
-      round.swap(held_);
-    }
-    if (!round.empty()) process_all(round);
-    return round.size();
-  }
+  std::size_t flush();
 
   /// `process`, then ack, or nack with the error text.
-  void handle(const DeliveryPtr& delivery) {
-    auto r = process(*delivery);
-    if (r)
-      (void)delivery->ack();
-    else
-      (void)delivery->nack(r.error().to_string());
-  }
+  void handle(const DeliveryPtr& delivery);
 
   Handler handler() {
     return [this](DeliveryPtr d) { handle(d); };
@@ -200,3 +118,7 @@ class PredictionWorker {
 };
 
 }  // namespace pipeline::inline v0
+
+#ifdef PIPELINE_HEADER_ONLY
+#include "pipeline/coordinate/prediction_worker-inl.hpp"
+#endif

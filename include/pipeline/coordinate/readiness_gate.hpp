@@ -2,20 +2,18 @@
 /// @file
 /// `ReadinessGate`: is Phase 4 ready enough for Phase 5 to predict a date?
 
-#include <algorithm>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <string>
 
-#include <fmt/format.h>
 
 #include "pipeline/core/calendar_date.hpp"
 #include "pipeline/core/clock.hpp"
+#include "pipeline/core/config.hpp"
 #include "pipeline/core/message.hpp"
 #include "pipeline/core/result.hpp"
 
@@ -103,14 +101,9 @@ class ReadinessGate {
  public:
   using Callback = std::function<void(const Readiness&)>;
 
-  ReadinessGate(Clock& clock, ReadinessSource& source, ReadinessOptions options = {})
-      : clock_(clock), source_(source), options_(options), alive_(std::make_shared<Alive>()) {}
-
-  ~ReadinessGate() {
-    std::lock_guard lock(alive_->mu);
-    alive_->alive = false;
-    for (TimerId id : alive_->timers) clock_.cancel(id);
-  }
+  ReadinessGate(Clock& clock, ReadinessSource& source, ReadinessOptions options = {});
+  /// Cancels pending waits without calling them.
+  ~ReadinessGate();
 
   ReadinessGate(const ReadinessGate&) = delete;
   ReadinessGate& operator=(const ReadinessGate&) = delete;
@@ -118,107 +111,24 @@ class ReadinessGate {
   [[nodiscard]] const ReadinessOptions& options() const { return options_; }
 
   /// Classifies counts against the threshold.
-  [[nodiscard]] Readiness evaluate(CalendarDate date, ReadinessCounts counts) const {
-    Readiness r;
-    r.counts = counts;
-    const bool ready = counts.total > 0 && counts.fraction() + 1e-12 >= options_.threshold;
-    r.outcome = ready ? Readiness::Outcome::kReady : Readiness::Outcome::kNotReady;
-    r.proceed = ready;
-    r.message = fmt::format("{}: {} of {} ready ({:.1f}%, threshold {:.0f}%)", date, counts.ready, counts.total,
-                            counts.fraction() * 100.0, options_.threshold * 100.0);
-    return r;
-  }
+  [[nodiscard]] Readiness evaluate(CalendarDate date, ReadinessCounts counts) const;
 
   /// One query of the source, classified.
-  Result<Readiness> check(CalendarDate date) {
-    auto counts = source_.counts(date);
-    if (!counts) return fail(counts.error());
-    auto r = evaluate(date, *counts);
-    r.polls = 1;
-    return r;
-  }
+  Result<Readiness> check(CalendarDate date);
 
   /// Reads `players_ready` / `players_total` from a completion's metadata, if both are
   /// there and sane (0 <= ready <= total).
-  static std::optional<ReadinessCounts> counts_from_message(const Message& m) {
-    const auto& md = m.metadata;
-    if (!md.is_object() || !md.contains("players_ready") || !md.contains("players_total")) return std::nullopt;
-    const auto& r = md["players_ready"];
-    const auto& t = md["players_total"];
-    if (!r.is_number_integer() || !t.is_number_integer()) return std::nullopt;
-    const auto ready = r.get<std::int64_t>(), total = t.get<std::int64_t>();
-    if (ready < 0 || ready > total) return std::nullopt;
-    return ReadinessCounts{static_cast<std::size_t>(ready), static_cast<std::size_t>(total)};
-  }
+  static std::optional<ReadinessCounts> counts_from_message(const Message& m);
 
   /// Polls until ready or `max_wait`, then calls `done` once. The first poll runs now,
   /// on the caller's thread; if it is ready, `done` runs before this returns.
-  void wait_until_ready(CalendarDate date, Callback done) {
-    auto state = std::make_shared<WaitState>(WaitState{date, std::move(done), clock_.now(), options_.first_poll, 0, {}});
-    poll(state);
-  }
+  void wait_until_ready(CalendarDate date, Callback done);
 
  private:
-  struct Alive {
-    std::mutex mu;
-    bool alive = true;
-    std::vector<TimerId> timers;
-  };
-  struct WaitState {
-    CalendarDate date;
-    Callback done;
-    TimePoint started;
-    Duration interval;
-    int polls;
-    std::string last_error;
-  };
+  struct Alive;      // shared with pending timers: whether the gate still exists
+  struct WaitState;  // one wait's progress
 
-  void poll(const std::shared_ptr<WaitState>& s) {
-    ++s->polls;
-    Readiness r;
-    if (auto counts = source_.counts(s->date)) {
-      r = evaluate(s->date, *counts);
-    } else {
-      s->last_error = counts.error().to_string();
-      r = evaluate(s->date, {});
-      r.message = fmt::format("{}: readiness unknown ({})", s->date, s->last_error);
-    }
-    r.polls = s->polls;
-    const TimePoint now = clock_.now();
-    r.waited = now - s->started;
-    const TimePoint deadline = s->started + options_.max_wait;
-    if (r.outcome == Readiness::Outcome::kReady) {
-      s->done(r);
-      return;
-    }
-    if (now >= deadline) {
-      r.outcome = Readiness::Outcome::kTimedOut;
-      r.proceed = r.counts.ready >= options_.min_entities;
-      r.message = fmt::format("{} after waiting {} min; {}", r.message,
-                              std::chrono::duration_cast<std::chrono::minutes>(r.waited).count(),
-                              r.proceed ? "proceeding with what is ready"
-                                        : fmt::format("refusing: fewer than {} ready", options_.min_entities));
-      s->done(r);
-      return;
-    }
-    const TimePoint next = std::min(now + s->interval, deadline);
-    s->interval = std::min(s->interval * 2, options_.max_poll);
-    std::weak_ptr<Alive> weak = alive_;
-    std::lock_guard lock(alive_->mu);
-    auto holder = std::make_shared<TimerId>(0);
-    const TimerId id = clock_.schedule_at(next, [this, weak, s, holder] {
-      auto alive = weak.lock();
-      if (!alive) return;
-      {
-        std::lock_guard l(alive->mu);
-        if (!alive->alive) return;
-        std::erase(alive->timers, *holder);
-      }
-      poll(s);
-    });
-    *holder = id;
-    alive_->timers.push_back(id);
-  }
+  void poll(const std::shared_ptr<WaitState>& s);
 
   Clock& clock_;
   ReadinessSource& source_;
@@ -227,3 +137,7 @@ class ReadinessGate {
 };
 
 }  // namespace pipeline::inline v0
+
+#ifdef PIPELINE_HEADER_ONLY
+#include "pipeline/coordinate/readiness_gate-inl.hpp"
+#endif

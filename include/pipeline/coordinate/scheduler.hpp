@@ -2,17 +2,15 @@
 /// @file
 /// `Scheduler`: fires due jobs on the injected clock.
 
-#include <condition_variable>
 #include <cstdint>
 #include <functional>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <string>
-#include <thread>
 #include <utility>
 
 #include "pipeline/core/clock.hpp"
+#include "pipeline/core/config.hpp"
 
 namespace pipeline::inline v0 {
 
@@ -65,8 +63,7 @@ class Scheduler {
   /// Called once per due job with its name and scheduled instant.
   using OnDue = std::function<void(const std::string& job, TimePoint scheduled_at)>;
 
-  Scheduler(Clock& clock, NextDue next_due, OnDue on_due)
-      : state_(std::make_shared<State>(clock, std::move(next_due), std::move(on_due))) {}
+  Scheduler(Clock& clock, NextDue next_due, OnDue on_due);
 
   Scheduler(const Scheduler&) = delete;
   Scheduler& operator=(const Scheduler&) = delete;
@@ -75,102 +72,34 @@ class Scheduler {
   ~Scheduler() { stop(); }
 
   /// Arms the first instant at or after `clock.now()`. Returns false when already running.
-  bool start() {
-    std::uint64_t generation;
-    {
-      std::lock_guard lock(state_->mu);
-      if (state_->running) return false;
-      state_->running = true;
-      generation = ++state_->generation;
-    }
-    // "At or after now": the source answers strictly after its argument.
-    auto first = state_->next_due(state_->clock.now() - Duration(1));
-    std::lock_guard lock(state_->mu);
-    if (state_->running && state_->generation == generation) arm(state_, generation, std::move(first));
-    return true;
-  }
+  bool start();
 
   /// Cancels the armed timer; waits for a callback running on another thread.
-  void stop() {
-    std::unique_lock lock(state_->mu);
-    if (state_->running) {
-      state_->running = false;
-      ++state_->generation;
-      if (state_->timer != 0) state_->clock.cancel(state_->timer);
-      state_->timer = 0;
-      state_->armed.reset();
-    }
-    state_->idle.wait(lock, [&] { return !state_->in_flight || state_->firing_thread == std::this_thread::get_id(); });
-  }
+  void stop();
 
-  [[nodiscard]] bool running() const {
-    std::lock_guard lock(state_->mu);
-    return state_->running;
-  }
+  [[nodiscard]] bool running() const;
 
   /// The job the scheduler will fire next, if one is armed.
-  [[nodiscard]] std::optional<Due> armed() const {
-    std::lock_guard lock(state_->mu);
-    return state_->armed;
-  }
+  [[nodiscard]] std::optional<Due> armed() const;
 
   /// How many jobs have fired since construction.
-  [[nodiscard]] std::uint64_t fired() const {
-    std::lock_guard lock(state_->mu);
-    return state_->fired;
-  }
+  [[nodiscard]] std::uint64_t fired() const;
 
  private:
-  // Shared with the armed timer's callback, so a timer that fires while the scheduler
-  // is being destroyed finds valid (stopped) state instead of a dangling pointer.
-  struct State {
-    State(Clock& c, NextDue n, OnDue o) : clock(c), next_due(std::move(n)), on_due(std::move(o)) {}
-    Clock& clock;
-    const NextDue next_due;
-    const OnDue on_due;
-    mutable std::mutex mu;
-    std::condition_variable idle;
-    bool running = false;
-    std::uint64_t generation = 0;  // bumped by start/stop: stale timers see a mismatch
-    TimerId timer = 0;
-    std::optional<Due> armed;
-    bool in_flight = false;
-    std::thread::id firing_thread;
-    std::uint64_t fired = 0;
-  };
+  // Shared with the armed timer's callback (defined in scheduler-inl.hpp).
+  struct State;
 
   // Called with `st->mu` held. Clocks never run a callback inside `schedule_at`, so
   // arming under the lock cannot re-enter.
-  static void arm(const std::shared_ptr<State>& st, std::uint64_t generation, std::optional<Due> due) {
-    st->armed = std::move(due);
-    st->timer = 0;
-    if (!st->armed) return;
-    st->timer = st->clock.schedule_at(st->armed->at, [st, generation] { fire(st, generation); });
-  }
+  static void arm(const std::shared_ptr<State>& st, std::uint64_t generation, std::optional<Due> due);
 
-  static void fire(const std::shared_ptr<State>& st, std::uint64_t generation) {
-    Due due;
-    {
-      std::lock_guard lock(st->mu);
-      if (!st->running || st->generation != generation || !st->armed) return;
-      due = *st->armed;
-      st->timer = 0;
-      st->in_flight = true;
-      st->firing_thread = std::this_thread::get_id();
-    }
-    st->on_due(due.job, due.at);
-    auto next = st->next_due(due.at);
-    if (next && next->at <= due.at) next.reset();  // a source that does not advance would spin
-    {
-      std::lock_guard lock(st->mu);
-      st->in_flight = false;
-      ++st->fired;
-      if (st->running && st->generation == generation) arm(st, generation, std::move(next));
-    }
-    st->idle.notify_all();
-  }
+  static void fire(const std::shared_ptr<State>& st, std::uint64_t generation);
 
   std::shared_ptr<State> state_;
 };
 
 }  // namespace pipeline::inline v0
+
+#ifdef PIPELINE_HEADER_ONLY
+#include "pipeline/coordinate/scheduler-inl.hpp"
+#endif

@@ -3,13 +3,16 @@
 /// Adapters from the seeds' older message shapes into the unified `Message`, and
 /// `decode_any_message`, which recognizes which shape it was given.
 ///
-/// The three legacy shapes, as the seeds publish them:
+/// The legacy shapes of the seeds' generic stages, as the seeds publish them:
 /// - Phase 1 scraper: `{name, scraper_name, execution_id, status (success|no_data|failed),
 ///   gcs_path, record_count, timestamp, workflow}`.
 /// - Phase 2 `raw_data_loaded`: `{event_type, source_table, target_table, processor_name,
 ///   execution_id, correlation_id, game_date, game_ids, record_count, status, timestamp,
 ///   source_scraper_execution_id, metadata{duration_seconds, rows_inserted, rows_updated}}`.
-/// - Phase 4 `phase4_complete`: `{event_type, game_date, players_ready, players_total}`.
+///
+/// A pipeline's own legacy shapes (a hand-published "stage complete" event, say) plug
+/// into `decode_any_message` as `LegacyEventAdapter`s; the examples' Phase 4 one is in
+/// examples/phase5_coordinator/phase4_complete.hpp.
 ///
 /// Every adapter is as strict as `decode_message` about the fields it knows, reports all
 /// bad fields at once, and returns a message that passes `validate_message`. Fields a
@@ -37,7 +40,14 @@ namespace pipeline::inline v0 {
 /// Phase names the adapters assign.
 inline constexpr std::string_view kLegacyScraperPhase = "phase1_scrapers";
 inline constexpr std::string_view kLegacyRawPhase = "phase2_raw";
-inline constexpr std::string_view kLegacyPrecomputePhase = "phase4_precompute";
+
+/// A caller's adapter for one more legacy shape, recognized by its `event_type` field;
+/// `adapt` gets the parsed object (see the `internal` helpers above it for the rules the
+/// library's own adapters follow).
+struct LegacyEventAdapter {
+  std::string_view event_type;
+  Result<Message> (*adapt)(const nlohmann::json& j) = nullptr;
+};
 
 namespace internal {
 
@@ -199,60 +209,6 @@ inline Result<Message> raw_loaded_message_from_json(const nlohmann::json& j) {
                        {{"processor_name", "source_table"}, {"output_table", "source_table"}});
 }
 
-inline Result<Message> phase4_message_from_json(const nlohmann::json& j) {
-  constexpr std::string_view kWhat = "legacy phase4_complete message";
-  if (!j.is_object()) return fail(ErrorCode::kInvalidArgument, "{} must be a JSON object, got {}", kWhat, j.type_name());
-  static constexpr std::string_view kKnown[] = {"event_type",    "game_date",      "players_ready", "players_total",
-                                                "processor_name", "execution_id", "correlation_id"};
-  FieldErrors errors;
-  Message m;
-  m.phase = std::string(kLegacyPrecomputePhase);
-  std::string event_type;
-  read_string(j, "event_type", event_type, true, errors);
-  if (!event_type.empty() && event_type != "phase4_complete")
-    errors.add("event_type", fmt::format("'{}' is not phase4_complete", clip(event_type)));
-  read_date(j, "game_date", m.game_date, errors);
-  std::int64_t ready = -1, total = -1;
-  auto read_required_count = [&](std::string_view field, std::int64_t& out) {
-    if (!j.contains(field)) {
-      errors.add(std::string(field), "is required but missing");
-      return;
-    }
-    read_count(j, field, out, errors);
-    if (out < 0 && !errors.has(field)) errors.add(std::string(field), "must be a whole number >= 0, got null");
-  };
-  read_required_count("players_ready", ready);
-  read_required_count("players_total", total);
-  if (ready >= 0 && total >= 0 && ready > total)
-    errors.add("players_ready", fmt::format("{} players ready is more than the {} in total", ready, total));
-  // The seeds' message names no processor or execution: the stage and a stable id stand in,
-  // so a redelivered message maps to the same execution.
-  if (j.contains("processor_name"))
-    read_string(j, "processor_name", m.processor_name, true, errors);
-  else
-    m.processor_name = "phase4_complete";
-  if (j.contains("execution_id"))
-    read_string(j, "execution_id", m.execution_id, true, errors);
-  else if (!errors.has("game_date"))
-    m.execution_id = stable_id({"phase4_complete", m.game_date.to_string()});
-  else
-    m.execution_id = "phase4_complete";
-  if (const auto it = j.find("correlation_id"); it != j.end() && !it->is_null())
-    read_string(j, "correlation_id", m.correlation_id, false, errors);
-  else
-    m.correlation_id = m.execution_id;
-  if (ready >= 0 && total >= 0) {
-    m.record_count = ready;
-    m.status = total == 0 ? CompletionStatus::kNoData
-               : ready < total ? CompletionStatus::kPartial
-                               : CompletionStatus::kSuccess;
-    m.metadata["players_ready"] = ready;
-    m.metadata["players_total"] = total;
-  }
-  keep_unknown_legacy_fields(j, kKnown, m);
-  return finish_legacy(std::move(m), errors, kWhat, {{"record_count", "players_ready"}});
-}
-
 }  // namespace internal
 
 /// Adapts a Phase 1 scraper message into a `Message` (phase "phase1_scrapers").
@@ -281,7 +237,7 @@ inline Result<Message> adapt_scraper_message(std::string_view json, CalendarDate
 /// Adapts a Phase 2 `raw_data_loaded` message into a `Message` (phase "phase2_raw").
 ///
 /// `source_table` becomes `output_table` (and the processor name when none is given);
-/// `target_table` is kept in metadata and its dataset prefix (`nba_raw.`) becomes
+/// `target_table` is kept in metadata and its dataset prefix (e.g. `raw.` of `raw.games`) becomes
 /// `output_dataset`; `source_scraper_execution_id` becomes a trace link (and the
 /// correlation id when none is given); `game_ids`, `timestamp`, `rows_inserted`,
 /// `rows_updated` go to metadata; `metadata.duration_seconds` becomes `duration_seconds`.
@@ -301,33 +257,10 @@ inline Result<Message> adapt_raw_loaded_message(std::string_view json, const Dec
   return internal::raw_loaded_message_from_json(*parsed);
 }
 
-/// Adapts a Phase 4 `phase4_complete` message into a `Message` (phase "phase4_precompute").
-///
-/// `players_ready` becomes `record_count`; both counts are kept in metadata. Status:
-/// `no_data` when `players_total` is 0, `partial` when fewer are ready than in total,
-/// else `success`. The message names no processor or execution: unless it carries them,
-/// `processor_name` is "phase4_complete" and `execution_id` the stable
-/// "phase4_complete/<date>", so redeliveries map to one execution.
-///
-/// **Thread safety:** pure function. **Performance:** a JSON parse plus a few copies.
-/// **Errors:** `kInvalidArgument`, every bad field named; `0 <= players_ready <=
-/// players_total` is required.
-///
-/// **Example:**
-/// @code
-///   auto m = pipeline::adapt_phase4_message(R"({"event_type":"phase4_complete",
-///       "game_date":"2025-11-28","players_ready":100,"players_total":450})");
-/// @endcode
-inline Result<Message> adapt_phase4_message(std::string_view json, const DecodeLimits& limits = {}) {
-  auto parsed = internal::parse_bounded_json(json, limits, "legacy phase4_complete message");
-  if (!parsed) return fail(std::move(parsed).error());
-  return internal::phase4_message_from_json(*parsed);
-}
-
 /// Decodes a completion message of any shape the pipeline has published.
 ///
 /// Recognition, in order: a `phase` field → the unified shape; `event_type`
-/// "raw_data_loaded" / "phase4_complete" → that adapter (any other `event_type` is an
+/// "raw_data_loaded" or one of `more` → that adapter (any other `event_type` is an
 /// error); a `scraper_name` field → the scraper adapter, which needs `game_date` (see
 /// `adapt_scraper_message`); anything else → the unified decoder, whose errors then say
 /// what is missing.
@@ -338,22 +271,26 @@ inline Result<Message> adapt_phase4_message(std::string_view json, const DecodeL
 ///
 /// **Example:**
 /// @code
-///   auto m = pipeline::decode_any_message(body);   // unified, raw_data_loaded or phase4_complete
+///   auto m = pipeline::decode_any_message(body);   // unified or raw_data_loaded
 ///   auto s = pipeline::decode_any_message(scraper_body, today_eastern);
 /// @endcode
 inline Result<Message> decode_any_message(std::string_view json, std::optional<CalendarDate> game_date = std::nullopt,
-                                          const DecodeLimits& limits = {}) {
+                                          const DecodeLimits& limits = {},
+                                          std::initializer_list<LegacyEventAdapter> more = {}) {
   auto parsed = internal::parse_bounded_json(json, limits, "completion message");
   if (!parsed) return fail(std::move(parsed).error());
   const nlohmann::json& j = *parsed;
   if (!j.is_object() || j.contains("phase")) return internal::message_from_json(j);
   if (const auto it = j.find("event_type"); it != j.end()) {
     if (*it == "raw_data_loaded") return internal::raw_loaded_message_from_json(j);
-    if (*it == "phase4_complete") return internal::phase4_message_from_json(j);
+    std::string known = "raw_data_loaded";
+    for (const auto& a : more) {
+      if (it->is_string() && it->get_ref<const std::string&>() == a.event_type) return a.adapt(j);
+      known += fmt::format(", {}", a.event_type);
+    }
     return fail(Error{ErrorCode::kInvalidArgument,
-                      fmt::format("completion message has event_type {}, which no adapter reads (known: "
-                                  "raw_data_loaded, phase4_complete)",
-                                  internal::describe_json(*it)),
+                      fmt::format("completion message has event_type {}, which no adapter reads (known: {})",
+                                  internal::describe_json(*it), known),
                       {{"fields", "event_type"}}});
   }
   if (j.contains("scraper_name")) {

@@ -1,0 +1,55 @@
+#pragma once
+/// @file
+/// `PredictionWork`: one unit of Phase 5 work (predict one entity for one date) and its
+/// JSON codec, the payload of the coordinator's per-entity work messages.
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "pipeline/core/calendar_date.hpp"
+#include "pipeline/core/config.hpp"
+#include "pipeline/core/result.hpp"
+
+namespace pipeline::inline v0 {
+
+/// One unit of prediction work: predict `entity` for `game_date` as `version`.
+/// Its message id is `<batch_id>/a<attempt>/<entity>` (batch and retries) or
+/// `<batch_id>/v<version>/<entity>` (incremental), so consumers are idempotent per
+/// (date, entity, batch attempt).
+///
+/// **Thread safety:** a value type. **Performance:** `encode` writes the JSON directly
+/// (one per entity of a batch; a JSON tree cost ten times as much); `decode` reads SAX
+/// events into the fields (no JSON tree: one decode per delivery).
+/// **Errors:** `decode` returns `kInvalidArgument` naming the problem.
+///
+/// **Example:**
+/// @code
+///   pipeline::PredictionWork w{"phase5-2025-11-18-b1", date, "p001", 1, 1, "batch"};
+///   transport.publish(topic, {w.message_id(), w.encode(), {}});
+///   auto back = pipeline::PredictionWork::decode(payload);   // Result<PredictionWork>
+/// @endcode
+struct PredictionWork {
+  std::string batch_id;
+  CalendarDate game_date;
+  std::string entity;
+  int attempt = 0;            ///< 0 for incremental work.
+  std::int64_t version = 1;   ///< Higher versions supersede lower ones.
+  std::string kind;           ///< "batch" | "retry" | "incremental".
+
+  /// `<batch_id>/a<attempt>/<entity>`, or `<batch_id>/v<version>/<entity>` for incremental work.
+  [[nodiscard]] std::string message_id() const;
+
+  /// The JSON object, keys in sorted order.
+  [[nodiscard]] std::string encode() const;
+
+  /// **Errors:** `kInvalidArgument` naming the problem (not JSON, a missing field, a bad date).
+  /// A repeated key keeps its last value, unknown keys are skipped.
+  static Result<PredictionWork> decode(std::string_view payload);
+};
+
+}  // namespace pipeline::inline v0
+
+#ifdef PIPELINE_HEADER_ONLY
+#include "pipeline/coordinate/prediction_work-inl.hpp"
+#endif
