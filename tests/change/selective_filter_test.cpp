@@ -125,7 +125,9 @@ TEST(SelectiveFilter, RejectsInvalidIds) {
 }
 
 TEST(SelectiveFilter, InjectionAttemptStaysDataInSqlite) {
-  const std::string evil = "x'); DROP TABLE t; --";
+  // Quotes, parentheses and semicolons are allowed in ids (printable ASCII without
+  // spaces or '/'): they must stay data, bound as parameters.
+  const std::string evil = "x');DROP(TABLE(t));--";
   for (std::size_t max_inline : {std::size_t{64}, std::size_t{0}}) {
     Db db;
     db.insert(evil, 1);
@@ -137,6 +139,10 @@ TEST(SelectiveFilter, InjectionAttemptStaysDataInSqlite) {
     EXPECT_EQ(db.select(*f), std::vector<std::string>{evil}) << f->predicate;
     EXPECT_TRUE(db.table_exists());
   }
+  // An id with a space is refused before any SQL is built.
+  auto refused = pipeline::sql_entity_filter(changes({}, {"x'); DROP TABLE t; --"}), "player_id");
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().code, pipeline::ErrorCode::kInvalidArgument);
 }
 
 TEST(SelectiveFilter, JsonFormMatchesExactlyTheSelectedRows) {
