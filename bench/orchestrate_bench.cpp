@@ -25,7 +25,7 @@
 #include "pipeline/memory/memory_state_store.hpp"
 #include "pipeline/memory/memory_transport.hpp"
 #include "pipeline/orchestrate/completion_tracker.hpp"
-#include "pipeline/orchestrate/nba_preset.hpp"
+#include "examples/nba_synthetic/nba_preset.hpp"
 #include "pipeline/orchestrate/outbox_relay.hpp"
 #include "pipeline/sqlite/sqlite_state_store.hpp"
 
@@ -33,7 +33,7 @@ namespace {
 
 using bench_support::BenchDir;
 
-pipeline::CompletionTrackerConfig phase3_config() { return pipeline::nba::tracker_presets().front(); }
+pipeline::CompletionTrackerConfig phase3_config() { return nba::tracker_presets().front(); }
 
 // The completions of one date: every raw processor, one changed player each.
 std::vector<pipeline::Message> date_completions(const pipeline::CompletionTrackerConfig& config, int day) {

@@ -29,7 +29,7 @@
 #include "pipeline/orchestrate/dead_letter_recorder.hpp"
 #include "pipeline/memory/metrics_registry.hpp"
 #include "pipeline/orchestrate/completion_tracker.hpp"
-#include "pipeline/orchestrate/nba_preset.hpp"
+#include "nba_synthetic/nba_preset.hpp"
 #include "pipeline/orchestrate/outbox_relay.hpp"
 #include "pipeline/orchestrate/run_history.hpp"
 #include "pipeline/schedule/daily_schedule.hpp"
@@ -506,7 +506,7 @@ pipeline::Result<json> run_demo(const DemoOptions& opt) {
   const auto& topics = demo.ctx.topics;
 
   // Trackers from the preset; Phase 2→3 expects exactly the raw processors that exist.
-  auto presets = pipeline::nba::tracker_presets(topics.naming);
+  auto presets = nba::tracker_presets(topics.naming);
   presets[0].expected = phase2::raw_processors();
   auto t3 = pipeline::CompletionTracker::create(*opt.store, demo.clock, presets[0]);
   if (!t3) return pipeline::fail(t3.error());
@@ -528,7 +528,7 @@ pipeline::Result<json> run_demo(const DemoOptions& opt) {
   demo.phase5 = std::move(*p5);
   pipeline::BatchCoordinatorOptions coordinator_options = nba::phase5::coordinator_options();
   // The event is the Phase 4→5 tracker's trigger, which names the phase it triggers.
-  coordinator_options.expected_phase = std::string(pipeline::nba::kPredictionsPhase);
+  coordinator_options.expected_phase = std::string(nba::kPredictionsPhase);
   demo.coordinator = std::make_unique<pipeline::BatchCoordinator>(demo.clock, *opt.store, demo.alerts, *demo.phase5,
                                                                   *demo.phase5, &demo.relay, coordinator_options);
   demo.model = std::make_unique<FailOnceModel>(*demo.phase5, opt.inject_faults);

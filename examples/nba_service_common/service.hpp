@@ -25,7 +25,7 @@
 
 namespace nba_services {
 
-/// Topics of the example pipeline (prefix "nba", as `pipeline::nba::tracker_presets`).
+/// Topics of the example pipeline (prefix "nba", as `nba::tracker_presets`).
 struct Topics {
   pipeline::TopicNaming naming{"nba"};
   [[nodiscard]] std::string phase1_trigger() const { return naming.prefix + "-phase1-trigger"; }

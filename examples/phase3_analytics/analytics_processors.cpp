@@ -4,11 +4,11 @@
 #include <map>
 #include <unordered_map>
 
-#include "pipeline/orchestrate/nba_preset.hpp"
+#include "nba_synthetic/nba_preset.hpp"
 
 namespace phase3 {
 
-std::vector<std::string> analytics_processors() { return pipeline::nba::analytics_processors(); }
+std::vector<std::string> analytics_processors() { return nba::analytics_processors(); }
 
 namespace {
 

@@ -15,7 +15,7 @@ namespace phase3 {
 
 inline constexpr std::string_view kPhase = "phase3_analytics";
 
-/// The processors of the phase, in the order its service runs them (= `pipeline::nba::analytics_processors()`).
+/// The processors of the phase, in the order its service runs them (= `nba::analytics_processors()`).
 std::vector<std::string> analytics_processors();
 
 /// Each processor's declared inputs.

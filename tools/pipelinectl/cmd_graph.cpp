@@ -8,7 +8,7 @@
 #include "command.hpp"
 #include "pipeline/core/calendar_date.hpp"
 #include "pipeline/orchestrate/completion_tracker.hpp"
-#include "pipeline/orchestrate/nba_preset.hpp"
+#include "nba_synthetic/nba_preset.hpp"
 #include "store_uri.hpp"
 
 namespace cmd_graph {
@@ -19,7 +19,7 @@ struct Options {
 };
 
 int run(const Options& opts) {
-  const pipeline::TriggerRegistry registry = pipeline::nba::trigger_preset();
+  const pipeline::TriggerRegistry registry = nba::trigger_preset();
   std::map<std::string, pipeline::ProcessorState, std::less<>> states;
   if (!opts.date.empty()) {
     auto date = pipeline::CalendarDate::parse(opts.date);

@@ -12,7 +12,11 @@
 #include "pipeline/orchestrate/completion_tracker.hpp"
 #include "pipeline/orchestrate/trigger_registry.hpp"
 
-namespace pipeline::inline v0::nba {
+namespace nba {
+
+using pipeline::CompletionTrackerConfig;
+using pipeline::TopicNaming;
+using pipeline::TriggerRegistry;
 
 inline constexpr std::string_view kRawPhase = "phase2_raw";
 inline constexpr std::string_view kAnalyticsPhase = "phase3_analytics";
@@ -133,4 +137,4 @@ inline std::vector<CompletionTrackerConfig> tracker_presets(const TopicNaming& t
           make(kPredictionsPhase, kPrecomputePhase, kPredictionsPhase, precompute_processors(), 5)};
 }
 
-}  // namespace pipeline::inline v0::nba
+}  // namespace nba
