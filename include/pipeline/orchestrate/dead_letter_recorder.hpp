@@ -124,7 +124,7 @@ struct DeadLetterReplay {
 /// **Example:**
 /// @code
 ///   pipeline::DeadLetterRecorder recorder(transport, store, clock, &alerts);
-///   (void)recorder.watch("nba-phase2-raw-complete");   // subscribes to "...-complete-dlq"
+///   (void)recorder.watch("acme-phase2-raw-complete");   // subscribes to "...-complete-dlq"
 ///   auto rows = pipeline::DeadLetterRecorder::list(store);
 ///   auto replay = pipeline::DeadLetterRecorder::replay(store, (*rows)[0].id);
 /// @endcode

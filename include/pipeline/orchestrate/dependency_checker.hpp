@@ -64,7 +64,7 @@ struct DependencyFinding {
   std::int64_t row_count = 0;
   std::optional<TimePoint> last_updated;
   std::optional<double> age_hours;
-  /// One sentence for a person: "nbac_injury_report has 0 rows for 2025-11-18 (expected
+  /// One sentence for a person: "orders_raw has 0 rows for 2025-11-18 (expected
   /// at least 30); critical".
   std::string sentence;
 };
@@ -128,9 +128,9 @@ struct DependencyReport {
 /// **Example:**
 /// @code
 ///   pipeline::DependencyChecker deps(clock, warehouse);
-///   pipeline::DependencySpec gamebook{"nbac_gamebook_player_stats", true, 200, std::nullopt, 24.0};
-///   deps.declare("player_game_summary", {gamebook});
-///   auto report = deps.check("player_game_summary", date);
+///   pipeline::DependencySpec orders{"orders_raw", true, 200, std::nullopt, 24.0};
+///   deps.declare("order_summary", {orders});
+///   auto report = deps.check("order_summary", date);
 ///   if (report && !report->ok()) std::cerr << report->problems();
 /// @endcode
 class DependencyChecker {

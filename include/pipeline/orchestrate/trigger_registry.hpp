@@ -52,9 +52,9 @@ constexpr std::string_view to_string(ProcessorState s) noexcept {
 /// **Example:**
 /// @code
 ///   pipeline::TriggerRegistry r;
-///   r.add_processor("nbac_injury_report", "phase2_raw");
-///   r.add_processor("upcoming_player_game_context", "phase3_analytics");
-///   r.add_trigger("nbac_injury_report", {"upcoming_player_game_context"});
+///   r.add_processor("orders_loader", "phase2_raw");
+///   r.add_processor("order_summary", "phase3_analytics");
+///   r.add_trigger("orders_loader", {"order_summary"});
 ///   if (auto st = r.validate(); !st) std::cerr << st.error().message;
 ///   std::cout << r.to_dot();
 /// @endcode

@@ -81,7 +81,7 @@ struct PublisherOptions {
 /// @code
 ///   pipeline::UnifiedPublisher publisher{transport, clock};
 ///   auto c = publisher.on_failed([](auto& topic, auto& id, auto& e) { log(topic, id, e.to_string()); });
-///   auto id = publisher.publish("nba-phase3-analytics-complete", std::move(message));
+///   auto id = publisher.publish("acme-phase3-analytics-complete", std::move(message));
 ///   publisher.flush(clock.now() + std::chrono::seconds(10));
 /// @endcode
 class UnifiedPublisher {
