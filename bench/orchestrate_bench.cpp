@@ -46,7 +46,7 @@ std::vector<pipeline::Message> date_completions(const pipeline::CompletionTracke
     m.execution_id = fmt::format("{}-{}", p, day);
     m.correlation_id = fmt::format("scrape-{}", day);
     m.traceparent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
-    m.game_date = date;
+    m.partition_date = date;
     m.entities_changed = pipeline::EntityChanges{{"players", {fmt::format("player-{}", out.size())}}};
     out.push_back(std::move(m));
   }

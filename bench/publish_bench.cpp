@@ -34,7 +34,7 @@ Message typical_message(std::size_t i) {
   m.phase = "phase3_analytics";
   m.execution_id = fmt::format("exec-{}", i);
   m.correlation_id = "3f1c2a9e-0d4b-4c1e-9a77-5b2e8c6d1f00";
-  m.game_date = *CalendarDate::parse("2025-11-18");
+  m.partition_date = *CalendarDate::parse("2025-11-18");
   m.output_table = "player_game_summary";
   m.output_dataset = "nba_analytics";
   m.record_count = 450;

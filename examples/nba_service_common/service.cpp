@@ -100,7 +100,7 @@ pipeline::Result<bool> PhaseService::handle(const pipeline::Message& trigger, co
     if (!runs_processor(trigger, p->config().name)) continue;
     if (accepts_ && !accepts_(*p, trigger)) continue;
     const auto started = std::chrono::steady_clock::now();
-    auto report = p->run(trigger.game_date, &trigger, pipeline::RunOptions{false, delivery});
+    auto report = p->run(trigger.partition_date, &trigger, pipeline::RunOptions{false, delivery});
     const double wall_ms =
         std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
     if (!report) return pipeline::fail(report.error().with("processor", p->config().name));

@@ -137,7 +137,7 @@ inline pipeline::Message manual_trigger(pipeline::CalendarDate date, std::string
   m.execution_id = pipeline::new_execution_id();
   m.correlation_id = m.execution_id;
   m.traceparent = pipeline::TraceContext::create().to_string();
-  m.game_date = date;
+  m.partition_date = date;
   return m;
 }
 

@@ -146,7 +146,7 @@ pipeline::Message schedule_trigger(pipeline::CalendarDate date, int wave, const 
   m.execution_id = pipeline::new_execution_id();
   m.correlation_id = m.execution_id;
   m.traceparent = pipeline::TraceContext::create().to_string();
-  m.game_date = date;
+  m.partition_date = date;
   m.metadata = {{"wave", wave}, {"reason", std::string(reason)}};
   if (!scrapers.empty()) m.metadata["run_processors"] = scrapers;
   return m;

@@ -27,7 +27,7 @@ pipeline::Result<pipeline::Message> phase4_message_from_json(const nlohmann::jso
   read_string(j, "event_type", event_type, true, errors);
   if (!event_type.empty() && event_type != "phase4_complete")
     errors.add("event_type", fmt::format("'{}' is not phase4_complete", clip(event_type)));
-  read_date(j, "game_date", m.game_date, errors);
+  read_date(j, "game_date", m.partition_date, errors);
   std::int64_t ready = -1, total = -1;
   auto read_required_count = [&](std::string_view field, std::int64_t& out) {
     if (!j.contains(field)) {
@@ -50,7 +50,7 @@ pipeline::Result<pipeline::Message> phase4_message_from_json(const nlohmann::jso
   if (j.contains("execution_id"))
     read_string(j, "execution_id", m.execution_id, true, errors);
   else if (!errors.has("game_date"))
-    m.execution_id = pipeline::stable_id({"phase4_complete", m.game_date.to_string()});
+    m.execution_id = pipeline::stable_id({"phase4_complete", m.partition_date.to_string()});
   else
     m.execution_id = "phase4_complete";
   if (const auto it = j.find("correlation_id"); it != j.end() && !it->is_null())

@@ -36,7 +36,7 @@ int main() {
     m.processor_name = loader;
     m.phase = "phase2_raw";
     m.execution_id = pipeline::new_execution_id();
-    m.game_date = *pipeline::CalendarDate::parse("2025-11-18");
+    m.partition_date = *pipeline::CalendarDate::parse("2025-11-18");
     completions.push_back(m);
   }
   completions.push_back(completions.back());       // at-least-once: a duplicate delivery

@@ -156,7 +156,7 @@ Message phase4_message(CalendarDate d, nlohmann::json metadata = nlohmann::json:
   m.phase = "phase4_precompute";
   m.execution_id = "exec-1";
   m.correlation_id = "corr-1";
-  m.game_date = d;
+  m.partition_date = d;
   m.metadata = std::move(metadata);
   return m;
 }

@@ -38,7 +38,7 @@ TEST(Phase4CompleteExample, AdaptsTheSeedPhase4MessageAsPartialWithCounts) {
   EXPECT_EQ(m->phase, "phase4_precompute");
   EXPECT_EQ(m->processor_name, "phase4_complete");
   EXPECT_EQ(m->execution_id, "phase4_complete/2025-11-28");
-  EXPECT_EQ(m->game_date, date("2025-11-28"));
+  EXPECT_EQ(m->partition_date, date("2025-11-28"));
   EXPECT_EQ(m->status, CompletionStatus::kPartial);
   EXPECT_EQ(m->record_count, 100);
   EXPECT_EQ(m->metadata["players_ready"], 100);

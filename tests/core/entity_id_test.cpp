@@ -37,7 +37,7 @@ TEST(EntityId, ValidateMessageAppliesTheRuleToChangedEntities) {
   m.phase = "phase3";
   m.execution_id = "e";
   m.correlation_id = "e";
-  m.game_date = *CalendarDate::parse("2025-11-18");
+  m.partition_date = *CalendarDate::parse("2025-11-18");
   m.entities_changed = EntityChanges{{"players", {"a/b", "c"}}};
   auto st = validate_message(m);
   ASSERT_FALSE(st);

@@ -83,7 +83,7 @@ TEST(LegacyMessages, AdaptsTheSeedScraperMessageWithTheCallersGameDate) {
   EXPECT_EQ(m->processor_name, "nbac_injury_report");
   EXPECT_EQ(m->execution_id, "a1b2c3d4");
   EXPECT_EQ(m->correlation_id, "a1b2c3d4");
-  EXPECT_EQ(m->game_date, date("2025-11-14"));
+  EXPECT_EQ(m->partition_date, date("2025-11-14"));
   EXPECT_EQ(m->status, CompletionStatus::kSuccess);
   EXPECT_EQ(m->record_count, 450);
   EXPECT_EQ(m->metadata["gcs_path"], "gs://bucket/path/file.json");
@@ -148,7 +148,7 @@ TEST(LegacyMessages, AdaptsTheSeedRawDataLoadedMessage) {
   EXPECT_EQ(m->execution_id, "xyz789");
   EXPECT_EQ(m->correlation_id, "abc123");  // the scrape that started it
   EXPECT_EQ(m->trace_links, (std::vector<TraceLink>{{"abc123", "abc123"}}));
-  EXPECT_EQ(m->game_date, date("2025-11-15"));
+  EXPECT_EQ(m->partition_date, date("2025-11-15"));
   EXPECT_EQ(m->record_count, 450);
   EXPECT_DOUBLE_EQ(m->duration_seconds, 3.5);
   EXPECT_EQ(m->metadata["game_ids"], nlohmann::json({"0022500225", "0022500226"}));
@@ -210,7 +210,7 @@ TEST(LegacyMessages, DecodeAnyRoutesACallersEventTypeToItsAdapter) {
     m.phase = "phase9_done";
     m.execution_id = j.at("id").get<std::string>();
     m.correlation_id = m.execution_id;
-    m.game_date = date("2025-11-28");
+    m.partition_date = date("2025-11-28");
     return m;
   };
   auto m = decode_any_message(R"({"event_type":"phase9_done","id":"x1"})", std::nullopt, {}, {{"phase9_done", adapt}});

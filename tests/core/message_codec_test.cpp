@@ -18,7 +18,7 @@ Message typical_message() {
   m.correlation_id = "abc123";
   m.trace_links = {TraceLink{"xyz789", "abc123"}};
   m.traceparent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
-  m.game_date = *CalendarDate::parse("2025-11-18");
+  m.partition_date = *CalendarDate::parse("2025-11-18");
   m.output_table = "player_game_summary";
   m.output_dataset = "nba_analytics";
   m.record_count = 450;
@@ -384,7 +384,7 @@ Message random_message(std::mt19937_64& rng) {
   m.correlation_id = random_text(rng, true);
   for (std::size_t i = rng() % 3; i > 0; --i) m.trace_links.push_back({random_text(rng, false), random_text(rng, true)});
   if (rng() & 1) m.traceparent = TraceContext::create().to_string();
-  m.game_date = CalendarDate(std::chrono::sys_days(std::chrono::days(static_cast<int>(rng() % 40000))));
+  m.partition_date = CalendarDate(std::chrono::sys_days(std::chrono::days(static_cast<int>(rng() % 40000))));
   m.output_table = random_text(rng, true);
   m.output_dataset = random_text(rng, true);
   m.status = static_cast<CompletionStatus>(rng() % 4);

@@ -209,12 +209,12 @@ TEST(CompletionCrash, KillNineAtRandomPointsThenRestartAndRelayGivesTheSameResul
       m.phase = "up";
       m.execution_id = fmt::format("{}-{}", p, day);
       m.correlation_id = m.execution_id;
-      m.game_date = first.plus_days(day);
+      m.partition_date = first.plus_days(day);
       m.entities_changed = EntityChanges{{"players", {fmt::format("player-{}", rng() % 20)}}};
-      ChangedEntities acc = expected_changes[m.game_date.to_string()];
+      ChangedEntities acc = expected_changes[m.partition_date.to_string()];
       merge_into(acc, m.entities_changed);
-      expected_changes[m.game_date.to_string()] = *acc;
-      expected_execs[m.game_date.to_string()].insert(m.execution_id);
+      expected_changes[m.partition_date.to_string()] = *acc;
+      expected_execs[m.partition_date.to_string()].insert(m.execution_id);
       const int copies = 1 + static_cast<int>(rng() % 3);
       for (int c = 0; c < copies; ++c) deliveries.push_back(m);
     }

@@ -138,7 +138,7 @@ void run_stress(StateStore& store_a, StateStore& store_b, int dates, unsigned se
       m.processor_name = p;
       m.phase = "up";
       m.execution_id = fmt::format("{}-{}", p, day);
-      m.game_date = first_date.plus_days(day);
+      m.partition_date = first_date.plus_days(day);
       m.entities_changed = EntityChanges{{"players", {fmt::format("player-{}", rng() % 50)}}};
       const int copies = 1 + static_cast<int>(rng() % 3);
       for (int c = 0; c < copies; ++c) work.push_back({m, "up/" + m.execution_id});

@@ -50,7 +50,7 @@ Message completion(const std::string& processor, const std::string& exec, Change
   m.phase = "phase2_raw";
   m.execution_id = exec;
   m.correlation_id = "corr-" + exec;
-  m.game_date = *CalendarDate::parse("2025-11-18");
+  m.partition_date = *CalendarDate::parse("2025-11-18");
   m.status = status;
   if (status == CompletionStatus::kFailed) m.error = "boom";
   m.entities_changed = std::move(changes);
@@ -115,7 +115,7 @@ TEST_F(CompletionTrackerTest, TriggersOnceWhenAllExpectedCompleteWithTheUnionOfC
   const Message& t = out[0].second;
   EXPECT_EQ(t.processor_name, "phase3");
   EXPECT_EQ(t.phase, "phase3_analytics");
-  EXPECT_EQ(t.game_date, date);
+  EXPECT_EQ(t.partition_date, date);
   EXPECT_EQ(t.status, CompletionStatus::kSuccess);
   EXPECT_TRUE(t.is_incremental);
   ASSERT_TRUE(t.entities_changed);
@@ -279,7 +279,7 @@ TEST_F(CompletionTrackerTest, ConcurrentLastCompletionAndDeadlineCheckDecideOnce
   for (int day = 0; day < kDays; ++day)
     for (auto p : {"a", "b", "c", "d"}) {
       auto c = completion(p, fmt::format("{}-{}", p, day));
-      c.game_date = date.plus_days(day);
+      c.partition_date = date.plus_days(day);
       ASSERT_TRUE((*other)->record_completion(c));
     }
   other->reset();  // its timers go with it: the deadline is now evaluated explicitly
@@ -289,7 +289,7 @@ TEST_F(CompletionTrackerTest, ConcurrentLastCompletionAndDeadlineCheckDecideOnce
   std::thread completer([&] {
     for (int day = 0; day < kDays; ++day) {
       auto m = completion("e", fmt::format("e-{}", day));
-      m.game_date = date.plus_days(day);
+      m.partition_date = date.plus_days(day);
       ASSERT_TRUE(tracker->record_completion(m));
     }
   });

@@ -216,7 +216,7 @@ TEST(DeadLetterRecorder, AReplayedTriggerDoesNotRunASucceededProcessorTwice) {
   trigger.processor_name = "phase2_to_phase3";
   trigger.phase = "phase2_raw";
   trigger.execution_id = "x";
-  trigger.game_date = *CalendarDate::parse("2025-11-18");
+  trigger.partition_date = *CalendarDate::parse("2025-11-18");
   ASSERT_TRUE(f.transport.publish(kTopic, {"phase2_to_phase3/2025-11-18/w0", encode_message(trigger), {}}));
   settle(f.clock, f.transport);
   EXPECT_EQ(processor.steps, 1);

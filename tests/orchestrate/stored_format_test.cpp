@@ -175,7 +175,7 @@ TEST(StoredFormat, NewTrackerRowsCarryTheirFormatAndNanoseconds) {
     m.processor_name = p;
     m.phase = "ingest";
     m.execution_id = std::string("e-") + p;
-    m.game_date = date;
+    m.partition_date = date;
     ASSERT_TRUE((*tracker)->record_completion(m));
     clock.advance(std::chrono::nanoseconds(1));
   }

@@ -45,7 +45,7 @@ Message report_trigger(int wave, std::map<std::string, std::string> report) {
   m.processor_name = "injury_scraper";
   m.phase = "phase1_scrapers";
   m.execution_id = new_execution_id();
-  m.game_date = kDate;
+  m.partition_date = kDate;
   m.metadata = {{"wave", wave}, {"report", report}};
   return m;
 }

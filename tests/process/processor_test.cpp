@@ -105,7 +105,7 @@ TEST(Processor, FirstRunProcessesEveryPlayerAndPublishesOneCompletion) {
   EXPECT_EQ(msgs[0].status, CompletionStatus::kSuccess);
   EXPECT_EQ(msgs[0].record_count, 450);
   EXPECT_EQ(msgs[0].processor_name, "player_game_summary");
-  EXPECT_EQ(msgs[0].game_date, kDate);
+  EXPECT_EQ(msgs[0].partition_date, kDate);
 }
 
 TEST(Processor, ReprocessesExactlyTheOneChangedPlayerOf450) {
@@ -116,7 +116,7 @@ TEST(Processor, ReprocessesExactlyTheOneChangedPlayerOf450) {
   trigger.processor_name = "phase2_to_phase3";
   trigger.phase = "phase2_raw";
   trigger.execution_id = "trigger-1";
-  trigger.game_date = kDate;
+  trigger.partition_date = kDate;
   trigger.is_incremental = true;
   trigger.metadata = {{"wave", 1}};
   trigger.entities_changed = EntityChanges{{"players", {"player-123"}}};
@@ -142,7 +142,7 @@ TEST(Processor, UnchangedInputsStillCompleteWithAnEmptyChangeMapAndNoStep) {
   trigger.processor_name = "t";
   trigger.phase = "p";
   trigger.execution_id = "e";
-  trigger.game_date = kDate;
+  trigger.partition_date = kDate;
   trigger.metadata = {{"wave", 2}};
   auto report = f.processor.run(kDate, &trigger);
   ASSERT_TRUE(report);
@@ -200,7 +200,7 @@ TEST(Processor, FingerprintsOfAFailedRunAreNotStored) {
   trigger.processor_name = "t";
   trigger.phase = "p";
   trigger.execution_id = "e";
-  trigger.game_date = kDate;
+  trigger.partition_date = kDate;
   trigger.metadata = {{"wave", 1}};
   ASSERT_EQ(f.processor.run(kDate, &trigger)->outcome, RunOutcome::kFailed);
   ASSERT_EQ(f.processor.run(kDate, &trigger)->outcome, RunOutcome::kCompleted);
@@ -258,7 +258,7 @@ TEST(Processor, ALongStepExtendsTheDeliveryDeadlineSoItIsNotRedeliveredMidRun) {
   trigger.processor_name = "phase2_to_phase3";
   trigger.phase = "phase2_raw";
   trigger.execution_id = "x";
-  trigger.game_date = kDate;
+  trigger.partition_date = kDate;
   ASSERT_TRUE(transport.publish("phase2-trigger", {"phase2_to_phase3/2025-11-18/w0", encode_message(trigger), {}}));
   transport.pump();
   clock.advance(minutes(60));

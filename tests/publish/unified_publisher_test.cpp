@@ -63,7 +63,7 @@ Message make_message(const std::string& processor = "player_game_summary", const
   m.phase = "phase3_analytics";
   m.execution_id = exec;
   m.correlation_id = "corr-1";
-  m.game_date = *CalendarDate::parse("2025-11-18");
+  m.partition_date = *CalendarDate::parse("2025-11-18");
   m.record_count = 42;
   return m;
 }

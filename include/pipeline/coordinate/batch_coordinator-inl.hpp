@@ -52,19 +52,19 @@ PIPELINE_INLINE Result<BatchResult> BatchCoordinator::trigger(const Message& m) 
                       {{"execution_id", m.execution_id}}});
   if (m.status == CompletionStatus::kFailed)
     return fail(Error{ErrorCode::kInvalidArgument,
-                      fmt::format("{} reported a failed run for {}: {}", m.processor_name, m.game_date, m.error),
+                      fmt::format("{} reported a failed run for {}: {}", m.processor_name, m.partition_date, m.error),
                       {{"execution_id", m.execution_id}}});
   TimePoint done_at = clock_.now();
   if (m.metadata.is_object() && m.metadata.contains("completed_at") && m.metadata["completed_at"].is_string()) {
     if (auto t = parse_rfc3339(m.metadata["completed_at"].get<std::string>())) done_at = *t;
   }
-  PIPELINE_TRY(record_phase4_completion(m.game_date, done_at));
+  PIPELINE_TRY(record_phase4_completion(m.partition_date, done_at));
   if (m.is_incremental && m.entities_changed) {
     auto it = m.entities_changed->find(options_.entity_kind);
     if (it != m.entities_changed->end() && !it->second.empty())
-      return start_incremental(m.game_date, it->second, BatchTrigger::kEvent);
+      return start_incremental(m.partition_date, it->second, BatchTrigger::kEvent);
   }
-  return start_impl(m.game_date, false, BatchTrigger::kEvent, ReadinessGate::counts_from_message(m));
+  return start_impl(m.partition_date, false, BatchTrigger::kEvent, ReadinessGate::counts_from_message(m));
 }
 
 PIPELINE_INLINE Result<BatchResult> BatchCoordinator::trigger_payload(std::string_view payload) {
@@ -248,7 +248,7 @@ PIPELINE_INLINE Result<bool> BatchCoordinator::note_progress(CalendarDate date) 
       m.phase = options_.phase;
       m.execution_id = fmt::format("{}/v{}", inc->batch_id, inc->version);
       m.correlation_id = m.execution_id;
-      m.game_date = date;
+      m.partition_date = date;
       m.output_table = options_.output_table;
       m.record_count = static_cast<std::int64_t>(inc->entities.size());
       m.is_incremental = true;
@@ -339,7 +339,7 @@ PIPELINE_INLINE Message BatchCoordinator::completion_message(CalendarDate date, 
   m.phase = options_.phase;
   m.execution_id = rec.batch_id;
   m.correlation_id = rec.batch_id;
-  m.game_date = date;
+  m.partition_date = date;
   m.output_table = options_.output_table;
   m.record_count = static_cast<std::int64_t>(expected);
   m.duration_seconds =

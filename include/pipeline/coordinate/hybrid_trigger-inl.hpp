@@ -40,7 +40,7 @@ PIPELINE_INLINE void HybridTrigger::on_event(const DeliveryPtr& d) {
     return;
   }
   auto m = decode_message(d->payload());
-  record({"event", clock_.now(), m ? m->game_date : CalendarDate{}, std::string(to_string(r->status)), r->message});
+  record({"event", clock_.now(), m ? m->partition_date : CalendarDate{}, std::string(to_string(r->status)), r->message});
   (void)consumer_.process(*d);
   (void)d->ack();
 }

@@ -112,7 +112,7 @@ inline Result<Message> scraper_message_from_json(const nlohmann::json& j, Calend
   FieldErrors errors;
   Message m;
   m.phase = std::string(kLegacyScraperPhase);
-  m.game_date = game_date;
+  m.partition_date = game_date;
   // scraper_name is the processor; `name` is its older duplicate, used when it is absent.
   std::string name;
   read_string(j, "name", name, false, errors);
@@ -173,7 +173,7 @@ inline Result<Message> raw_loaded_message_from_json(const nlohmann::json& j) {
   else  // the scrape is the root of the correlation (as adapt_scraper_message sets it)
     m.correlation_id = scraper_execution.empty() ? m.execution_id : scraper_execution;
   if (!scraper_execution.empty()) m.trace_links.push_back(TraceLink{scraper_execution, m.correlation_id});
-  read_date(j, "game_date", m.game_date, errors);
+  read_date(j, "game_date", m.partition_date, errors);
   if (const auto it = j.find("game_ids"); it != j.end() && !it->is_null()) {
     bool all_strings = it->is_array();
     if (all_strings)

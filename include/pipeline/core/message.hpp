@@ -111,7 +111,7 @@ inline void merge_into(ChangedEntities& into, const ChangedEntities& from) {
 ///   m.phase = "phase3_analytics";
 ///   m.execution_id = pipeline::new_execution_id();
 ///   m.correlation_id = upstream.correlation_id;
-///   m.game_date = *pipeline::CalendarDate::parse("2025-11-18");
+///   m.partition_date = *pipeline::CalendarDate::parse("2025-11-18");
 ///   m.entities_changed = pipeline::EntityChanges{{"customers", {"customer-1042"}}};
 /// @endcode
 struct Message {
@@ -125,7 +125,7 @@ struct Message {
   std::string correlation_id;   ///< The id shared by everything one scrape caused; defaults to execution_id.
   std::vector<TraceLink> trace_links;  ///< Upstream executions this one consumed.
   std::string traceparent;      ///< W3C traceparent; empty when absent.
-  CalendarDate game_date;       ///< The partition; wire name `game_date`.
+  CalendarDate partition_date;  ///< The date partition; its wire name is `game_date`.
   std::string output_table;
   std::string output_dataset;
   CompletionStatus status = CompletionStatus::kSuccess;

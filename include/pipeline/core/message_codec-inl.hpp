@@ -52,8 +52,8 @@ PIPELINE_INLINE void check_message(const Message& m, FieldErrors& errors, bool c
   if (!m.traceparent.empty()) {
     if (auto tc = TraceContext::parse(m.traceparent); !tc) add("traceparent", tc.error().message);
   }
-  if (m.game_date.year() < 1900 || m.game_date.year() > 9999)
-    add("game_date", fmt::format("game_date '{}' is outside years 1900..9999", m.game_date));
+  if (m.partition_date.year() < 1900 || m.partition_date.year() > 9999)
+    add("game_date", fmt::format("game_date '{}' is outside years 1900..9999", m.partition_date));
   if (m.record_count < 0) add("record_count", fmt::format("{} is negative; counts are >= 0", m.record_count));
   if (!std::isfinite(m.duration_seconds) || m.duration_seconds < 0)
     add("duration_seconds", fmt::format("{} is not a finite number >= 0", m.duration_seconds));
@@ -184,7 +184,7 @@ PIPELINE_INLINE Result<Message> message_from_json(const nlohmann::json& j) {
     read_string(j, "correlation_id", m.correlation_id, false, errors);
   read_trace_links(j, "trace_links", m.trace_links, errors);
   read_string(j, "traceparent", m.traceparent, false, errors);
-  read_date(j, "game_date", m.game_date, errors);
+  read_date(j, "game_date", m.partition_date, errors);
   read_string(j, "output_table", m.output_table, false, errors);
   read_string(j, "output_dataset", m.output_dataset, false, errors);
   read_status(j, "status", m.status, true, errors);
@@ -236,7 +236,7 @@ PIPELINE_INLINE std::string encode_message(const Message& m) {
     w.end_array();
   }
   if (!m.traceparent.empty()) w.plain_key("traceparent").string(m.traceparent);
-  w.plain_key("game_date").plain_string(m.game_date.to_string());
+  w.plain_key("game_date").plain_string(m.partition_date.to_string());
   w.plain_key("output_table").string(m.output_table);
   w.plain_key("output_dataset").string(m.output_dataset);
   w.plain_key("status").plain_string(to_string(m.status));

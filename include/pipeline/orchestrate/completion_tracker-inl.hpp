@@ -137,7 +137,7 @@ PIPELINE_INLINE Result<RecordOutcome> CompletionTracker::record_completion(Trans
   if (m.execution_id.empty())
     return fail(ErrorCode::kInvalidArgument, "completion of '{}' has no execution_id", m.processor_name);
   const TimePoint now = clock_.now();
-  const std::string base = keys_.date_prefix(m.game_date);
+  const std::string base = keys_.date_prefix(m.partition_date);
 
   auto fresh = tx.insert(base + "exec/" + m.execution_id, m.processor_name);
   if (!fresh) return fail(fresh.error());
@@ -176,8 +176,8 @@ PIPELINE_INLINE Result<RecordOutcome> CompletionTracker::record_completion(Trans
     if (wave > 0 || config_.deadline) {
       const TimePoint due = now + wait;
       if (wait > Duration::zero()) {
-        PIPELINE_TRY(tx.put(keys_.open_key(m.game_date, wave), internal::encode_time(due)));
-        out.effects.timers.emplace_back(m.game_date, wave, due);
+        PIPELINE_TRY(tx.put(keys_.open_key(m.partition_date, wave), internal::encode_time(due)));
+        out.effects.timers.emplace_back(m.partition_date, wave, due);
       }
     }
   }
@@ -195,16 +195,16 @@ PIPELINE_INLINE Result<RecordOutcome> CompletionTracker::record_completion(Trans
     auto n = tx.count(wbase + "done/");
     if (!n) return fail(n.error());
     if (*n >= config_.expected.size()) {
-      PIPELINE_TRY(decide(tx, m.game_date, 0, "complete", now, {}, out));
+      PIPELINE_TRY(decide(tx, m.partition_date, 0, "complete", now, {}, out));
     } else if (config_.deadline && reaches_threshold(*n)) {
       auto f = read_first();
       if (!f) return fail(f.error());
-      if (now >= *f + *config_.deadline) PIPELINE_TRY(decide(tx, m.game_date, 0, "deadline", now, {}, out));
+      if (now >= *f + *config_.deadline) PIPELINE_TRY(decide(tx, m.partition_date, 0, "deadline", now, {}, out));
     }
   } else {
     auto f = read_first();
     if (!f) return fail(f.error());
-    if (now >= *f + config_.debounce) PIPELINE_TRY(decide(tx, m.game_date, wave, "debounce", now, {}, out));
+    if (now >= *f + config_.debounce) PIPELINE_TRY(decide(tx, m.partition_date, wave, "debounce", now, {}, out));
   }
   return out;
 }
@@ -409,7 +409,7 @@ PIPELINE_INLINE Status CompletionTracker::decide(Transaction& tx, CalendarDate d
   } else {
     t.traceparent = TraceContext::create().to_string();
   }
-  t.game_date = date;
+  t.partition_date = date;
   t.status = degraded ? CompletionStatus::kPartial : CompletionStatus::kSuccess;
   t.record_count = static_cast<std::int64_t>(processors.size());
   t.is_incremental = changes.has_value();

@@ -216,7 +216,7 @@ PIPELINE_INLINE Handler Processor::handler() {
       (void)delivery->nack(trigger.error().to_string());
       return;
     }
-    auto report = run(trigger->game_date, &*trigger, RunOptions{false, delivery});
+    auto report = run(trigger->partition_date, &*trigger, RunOptions{false, delivery});
     if (!report) {
       (void)delivery->nack(report.error().to_string());
       return;
@@ -276,7 +276,7 @@ PIPELINE_INLINE Message Processor::make_completion(CalendarDate date, int wave, 
   m.processor_name = config_.name;
   m.phase = config_.phase;
   m.execution_id = new_execution_id();
-  m.game_date = date;
+  m.partition_date = date;
   m.output_table = config_.output_table;
   m.output_dataset = config_.output_dataset;
   m.duration_seconds = seconds;

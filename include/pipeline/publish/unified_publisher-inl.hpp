@@ -158,7 +158,7 @@ PIPELINE_INLINE Result<std::string> UnifiedPublisher::publish(std::string_view t
                                                               std::string id) {
   PIPELINE_TRY(TopicNaming::validate_topic_name(topic));
   PIPELINE_TRY(validate_message(message));
-  if (id.empty()) id = stable_id({message.processor_name, message.game_date.to_string(), message.execution_id});
+  if (id.empty()) id = stable_id({message.processor_name, message.partition_date.to_string(), message.execution_id});
   if (id.size() > 256)
     return fail(ErrorCode::kInvalidArgument, "stable id '{}…' is longer than 256 characters", id.substr(0, 64));
   auto& impl = *impl_;

@@ -36,7 +36,7 @@ int main() {
     m.phase = "phase3_analytics";
     m.execution_id = pipeline::new_execution_id();
     m.correlation_id = m.execution_id;
-    m.game_date = *date;
+    m.partition_date = *date;
     m.entities_changed = pipeline::EntityChanges{{"players", {"lebron-james"}}};
     auto back = pipeline::decode_message(pipeline::encode_message(m));
     if (!back || !(*back == m) || pipeline::decode_message("{}")) return 1;
