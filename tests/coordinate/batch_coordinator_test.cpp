@@ -22,6 +22,7 @@
 #include "pipeline/mocks/recording_transport.hpp"
 #include "pipeline/orchestrate/outbox_relay.hpp"
 #include "pipeline/schedule/daily_schedule.hpp"
+#include "spin_until.hpp"
 
 namespace pipeline {
 namespace batch_coordinator_test {
@@ -417,7 +418,7 @@ TEST(BatchCoordinator, EventAndSchedulerRacingForTheSameDateProduceOneBatch) {
   std::atomic<int> go{0};
   auto run = [&](bool event) {
     go.fetch_add(1);
-    while (go.load() < 2) std::this_thread::yield();
+    ASSERT_TRUE(pipeline_test::spin_until([&] { return go.load() >= 2; }));
     for (auto d : dates) {
       auto r = event ? rig.coordinator.trigger(phase4_message(d)) : rig.coordinator.start(d, false, BatchTrigger::kScheduler);
       EXPECT_TRUE(r);

@@ -11,6 +11,7 @@
 #include "pipeline/core/manual_clock.hpp"
 #include "pipeline/memory/memory_transport.hpp"
 #include "pipeline/memory/memory_transport_core.hpp"
+#include "spin_until.hpp"
 
 namespace pipeline {
 namespace memory_transport_test {
@@ -132,12 +133,12 @@ TEST(MemoryTransport, CloseWaitsForTheRunningHandlerCall) {
   std::atomic<bool> entered{false}, release{false}, finished{false};
   auto sub = transport.subscribe({"s", "t", {}}, [&](DeliveryPtr d) {
     entered = true;
-    while (!release) std::this_thread::yield();
+    EXPECT_TRUE(pipeline_test::spin_until([&] { return release.load(); }));
     finished = true;
     (void)d->ack();
   });
   ASSERT_TRUE(transport.publish("t", {"m1", "{}", {}}).has_value());
-  while (!entered) std::this_thread::yield();
+  ASSERT_TRUE(pipeline_test::spin_until([&] { return entered.load(); }));
   std::thread closer([&] { (*sub)->close(); EXPECT_TRUE(finished.load()); });
   release = true;
   closer.join();

@@ -8,6 +8,7 @@
 #include "pipeline/memory/memory_state_store.hpp"
 #include "pipeline/mocks/failing_state_store.hpp"
 #include "pipeline/publish/unified_publisher.hpp"
+#include "spin_until.hpp"
 
 namespace outbox_relay_test {
 
@@ -154,13 +155,13 @@ TEST(OutboxRelay, BackgroundWorkerPublishesOnNotifyAndOnPoll) {
   pipeline::ManualClock clock;
   OutboxRelay relay(store, transport, clock, {.owner = "bg", .poll_interval = 5s});
   relay.start();
-  while (relay.rounds() < 1) std::this_thread::yield();  // the first round found nothing
+  ASSERT_TRUE(pipeline_test::spin_until([&] { return relay.rounds() >= 1; }));  // the first round found nothing
   ASSERT_TRUE(enqueue(store, {"n1"}));
   relay.notify();
   ASSERT_TRUE(transport.wait_for_count(1));
   // Once the round has armed its poll timer the worker is idle; the next poll picks up
   // what is committed without a notify.
-  while (relay.rounds() < 2) std::this_thread::yield();
+  ASSERT_TRUE(pipeline_test::spin_until([&] { return relay.rounds() >= 2; }));
   EXPECT_EQ(clock.pending_timers(), 1u);
   ASSERT_TRUE(enqueue(store, {"n2"}));
   EXPECT_EQ(clock.advance(5s), 1u);
@@ -188,7 +189,7 @@ TEST(OutboxRelay, BackgroundWorkerBacksOffByRetryPolicyAfterFailure) {
                     {.owner = "bg", .lease = 1s, .poll_interval = 1h, .retry_policy = std::make_shared<FixedRetry>()});
   const auto start = clock.now();
   relay.start();
-  while (relay.rounds() < 1) std::this_thread::yield();
+  ASSERT_TRUE(pipeline_test::spin_until([&] { return relay.rounds() >= 1; }));
   EXPECT_EQ(relay.consecutive_failures(), 1);
   ASSERT_TRUE(relay.last_error());
   EXPECT_EQ(relay.last_error()->code, pipeline::ErrorCode::kUnavailable);
