@@ -11,6 +11,12 @@
 //  - BM_ChangeDetector_SqliteLeftJoin: the seeds' query over two in-memory SQLite tables
 //    current_raw/last_processed(id TEXT PRIMARY KEY, stats TEXT); prepared once; steps
 //    every result row and copies the ids. SQLite spells IS DISTINCT FROM as IS NOT.
+//  - BM_ChangeDetector_SqliteLeftJoinQueryDetector: the same diff as a QueryChangeDetector
+//    runs it through SqliteChangeQueryRunner: a file database (WAL, read-only runner
+//    connection), tables keyed by (game_date, id) so the date is a bound :date; each
+//    iteration prepares the statement, steps every row, validates, sorts and duplicate-checks
+//    the ids into a ChangeSet. (The name BM_ChangeDetector_SqliteLeftJoin is the bare
+//    baseline above, which summarize.py compares against.)
 //  - BM_ChangeDetector_LoadFingerprints{_Memory,_Sqlite}: ChangeDetector::load, i.e. one
 //    read-only transaction reading ~N/2048 bucket rows, decoding and filling the table.
 
@@ -28,6 +34,10 @@
 #include "pipeline/memory/memory_state_store.hpp"
 #if __has_include("pipeline/sqlite/sqlite_state_store.hpp")
 #include "pipeline/sqlite/sqlite_state_store.hpp"
+#endif
+#if __has_include("pipeline/sqlite/sqlite_change_query_runner.hpp")
+#include "pipeline/change/query_change_detector.hpp"
+#include "pipeline/sqlite/sqlite_change_query_runner.hpp"
 #endif
 
 namespace change_bench {
@@ -185,6 +195,75 @@ void BM_ChangeDetector_SqliteLeftJoin(benchmark::State& state) {
   sqlite3_close(db);
 }
 
+#if __has_include("pipeline/sqlite/sqlite_change_query_runner.hpp")
+void BM_ChangeDetector_SqliteLeftJoinQueryDetector(benchmark::State& state) {
+  const auto n = static_cast<std::size_t>(state.range(0));
+  const auto& d = data(n);
+  bench_support::BenchDir dir;
+  const std::string path = dir.file("warehouse.db");
+  {
+    sqlite3* db = nullptr;
+    sqlite3_open(path.c_str(), &db);
+    auto exec = [&](const char* sql) { sqlite3_exec(db, sql, nullptr, nullptr, nullptr); };
+    exec("PRAGMA journal_mode=WAL");
+    exec("CREATE TABLE current_raw(game_date TEXT, id TEXT, stats TEXT, PRIMARY KEY(game_date, id))");
+    exec("CREATE TABLE last_processed(game_date TEXT, id TEXT, stats TEXT, PRIMARY KEY(game_date, id))");
+    exec("BEGIN");
+    const std::string date = kDate.to_string();
+    for (const char* table : {"current_raw", "last_processed"}) {
+      sqlite3_stmt* ins = nullptr;
+      const std::string sql = fmt::format("INSERT INTO {} VALUES (?, ?, ?)", table);
+      sqlite3_prepare_v2(db, sql.c_str(), -1, &ins, nullptr);
+      const bool current = std::string_view(table) == "current_raw";
+      for (std::size_t i = 0; i < n; ++i) {
+        const std::string& stats = current ? std::get<std::string>(d.current[i].fields[0].value) : d.last_stats[i];
+        sqlite3_bind_text(ins, 1, date.data(), static_cast<int>(date.size()), SQLITE_STATIC);
+        sqlite3_bind_text(ins, 2, d.ids[i].data(), static_cast<int>(d.ids[i].size()), SQLITE_STATIC);
+        sqlite3_bind_text(ins, 3, stats.data(), static_cast<int>(stats.size()), SQLITE_STATIC);
+        sqlite3_step(ins);
+        sqlite3_reset(ins);
+      }
+      sqlite3_finalize(ins);
+    }
+    exec("COMMIT");
+    exec("ANALYZE");
+    sqlite3_close(db);
+  }
+  auto runner = pipeline::SqliteChangeQueryRunner::open(path);
+  if (!runner) {
+    state.SkipWithError(runner.error().to_string().c_str());
+    return;
+  }
+  auto detector = pipeline::QueryChangeDetector::create(
+      **runner, {"players",
+                 "SELECT r.id, CASE WHEN p.id IS NULL THEN 'added' ELSE 'changed' END FROM current_raw r "
+                 "LEFT JOIN last_processed p ON p.game_date = r.game_date AND p.id = r.id "
+                 "WHERE r.game_date = :date AND (p.id IS NULL OR r.stats IS NOT p.stats)",
+                 {}});
+  if (!detector) {
+    state.SkipWithError(detector.error().to_string().c_str());
+    return;
+  }
+  std::size_t changed = 0;
+  std::string error;
+  for (auto _ : state) {
+    auto cs = detector->query(kDate);
+    if (!cs) {
+      error = cs.error().to_string();
+      state.SkipWithError(error.c_str());
+      break;
+    }
+    changed = cs->changed.size();
+    benchmark::DoNotOptimize(cs);
+  }
+  if (!error.empty()) return;
+  if (changed != d.changed) state.SkipWithError("wrong number of changed entities");
+  state.counters["changed"] = static_cast<double>(changed);
+  state.counters["threads"] = 1;
+  state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations() * n));
+}
+#endif
+
 void load_bench(benchmark::State& state, pipeline::StateStore& store) {
   const auto n = static_cast<std::size_t>(state.range(0));
   auto detector = pipeline::ChangeDetector::create(store, config());
@@ -226,6 +305,9 @@ BENCHMARK(BM_ChangeDetector_Memory)->Arg(1'000'000)->Unit(benchmark::kMillisecon
 BENCHMARK(BM_ChangeDetector_MemoryTwoThreads)->Arg(1'000'000)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_ChangeDetector_MemoryDiffOnly)->Arg(1'000'000)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_ChangeDetector_SqliteLeftJoin)->Arg(1'000'000)->Unit(benchmark::kMillisecond);
+#if __has_include("pipeline/sqlite/sqlite_change_query_runner.hpp")
+BENCHMARK(BM_ChangeDetector_SqliteLeftJoinQueryDetector)->Arg(1'000'000)->Unit(benchmark::kMillisecond);
+#endif
 BENCHMARK(BM_ChangeDetector_LoadFingerprints_Memory)->Arg(1'000'000)->Unit(benchmark::kMillisecond);
 #if __has_include("pipeline/sqlite/sqlite_state_store.hpp")
 BENCHMARK(BM_ChangeDetector_LoadFingerprints_Sqlite)->Arg(1'000'000)->Unit(benchmark::kMillisecond);

@@ -58,6 +58,7 @@
 #include "pipeline/change/change_detector.hpp"
 #include "pipeline/change/fingerprint.hpp"
 #include "pipeline/change/fingerprint_table.hpp"
+#include "pipeline/change/query_change_detector.hpp"
 #include "pipeline/change/selective_filter.hpp"
 
 #include "pipeline/process/processor.hpp"

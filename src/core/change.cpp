@@ -8,3 +8,4 @@
 #include "pipeline/change/change_detector-inl.hpp"
 #include "pipeline/change/change_set-inl.hpp"
 #include "pipeline/change/fingerprint_change_detector-inl.hpp"
+#include "pipeline/change/query_change_detector-inl.hpp"

@@ -14,36 +14,13 @@
 
 #include <nlohmann/json.hpp>
 
+#include "sqlite_errors.hpp"
+
 namespace pipeline::inline v0 {
 namespace {
 
-ErrorCode code_of(int rc) {
-  switch (rc & 0xFF) {
-    case SQLITE_BUSY:
-    case SQLITE_LOCKED:
-    case SQLITE_IOERR:
-    case SQLITE_FULL:
-    case SQLITE_CANTOPEN:
-    case SQLITE_PROTOCOL:
-    case SQLITE_NOLFS:
-    case SQLITE_READONLY:
-      return ErrorCode::kUnavailable;
-    case SQLITE_CORRUPT:
-    case SQLITE_NOTADB:
-      return ErrorCode::kDataLoss;
-    case SQLITE_TOOBIG:
-      return ErrorCode::kInvalidArgument;
-    default:
-      return ErrorCode::kInternal;
-  }
-}
-
-bool is_busy(int rc) { return (rc & 0xFF) == SQLITE_BUSY || (rc & 0xFF) == SQLITE_LOCKED; }
-
-Error sqlite_error(sqlite3* db, int rc, std::string_view what) {
-  const char* msg = db != nullptr ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
-  return Error{code_of(rc), fmt::format("sqlite: {} failed: {} (code {})", what, msg, rc), {}};
-}
+using sqlite_detail::is_busy;
+using sqlite_detail::sqlite_error;
 
 std::int64_t to_nanos(TimePoint t) {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count();

@@ -16,6 +16,7 @@
 #include "pipeline/coordinate/batch_coordinator.hpp"
 #include "pipeline/coordinate/hybrid_trigger.hpp"
 #include "pipeline/coordinate/prediction_worker.hpp"
+#include "pipeline/core/entity_id.hpp"
 #include "pipeline/core/manual_clock.hpp"
 #include "pipeline/core/message_codec.hpp"
 #include "pipeline/memory/memory_state_store.hpp"
@@ -511,6 +512,29 @@ TEST(BatchCoordinator, IncrementalRePredictionSupersedesWithAVersionAndIsCapped)
   ASSERT_EQ(alerts.size(), 1u);
   EXPECT_EQ(alerts[0].key, "phase5/incremental_cap/2025-11-18");
   EXPECT_EQ(rig.coordinator.status(kDate)->incremental_count, 2u);
+}
+
+// Incremental ids follow the library's one entity-id rule (core/entity_id.hpp), with its messages.
+TEST(BatchCoordinator, IncrementalIdsFollowTheCoreEntityIdRule) {
+  Rig rig({{420, 450}}, true);
+  ASSERT_TRUE(rig.coordinator.start(kDate, false, BatchTrigger::kEvent));
+  const auto before = rig.transport.published_count();
+  for (const std::string& bad : {std::string(), std::string("a/b"), std::string("a b"), std::string(129, 'x'),
+                                std::string("caf\xC3\xA9"), std::string("nul\0", 4)}) {
+    auto r = rig.coordinator.start_incremental(kDate, {"p017", bad}, BatchTrigger::kManual);
+    ASSERT_FALSE(r) << bad;
+    EXPECT_EQ(r.error().code, ErrorCode::kInvalidArgument);
+    EXPECT_EQ(r.error().message, validate_entity_id(bad).error().message);
+  }
+  EXPECT_EQ(rig.transport.published_count(), before);
+  EXPECT_EQ(rig.coordinator.status(kDate)->incremental_count, 0u);
+  // What the rule accepts: up to 128 printable ASCII bytes, quotes and punctuation included.
+  auto ok = rig.coordinator.start_incremental(kDate, {std::string(128, 'x'), "o'neil", "p:1.a_b-c"},
+                                              BatchTrigger::kManual);
+  ASSERT_TRUE(ok) << ok.error().to_string();
+  EXPECT_EQ(ok->version, 2);
+  const auto work = rig.work_ids();
+  EXPECT_NE(std::find(work.begin(), work.end(), "phase5-2025-11-18-b1/v2/o'neil"), work.end());
 }
 
 TEST(BatchCoordinator, TriggerRejectsInvalidMessagesWithClearErrors) {

@@ -13,6 +13,7 @@
 #include "pipeline/orchestrate/completion_tracker.hpp"
 #include "pipeline/orchestrate/dead_letter_recorder.hpp"
 #include "pipeline/orchestrate/run_history.hpp"
+#include "pipeline/orchestrate/tracker_records.hpp"
 #include "pipeline/orchestrate/tracker_status.hpp"
 
 #ifdef PIPELINE_TEST_HAVE_SQLITE
@@ -196,6 +197,34 @@ TEST(StoredFormat, NewTrackerRowsCarryTheirFormatAndNanoseconds) {
   auto record = store.get("tracker/t/2025-01-10/w000/done/loader_a");
   ASSERT_TRUE(record && *record);
   EXPECT_TRUE((*record)->starts_with("2;")) << **record;
+}
+
+// The decision row's bytes, pinned: the sorted JSON object, escapes as a JSON library
+// writes them, the instant as "2;<nanoseconds>".
+TEST(StoredFormat, DecisionRowBytesAreTheSortedJsonObject) {
+  const TimePoint at(std::chrono::seconds(1736510400) + std::chrono::nanoseconds(123456789));
+  EXPECT_EQ(internal::encode_decision(at, true, {"loader_a", "quo\"te\\"}, "deadline\tpassed\n",
+                                      {}, true, "enrich/2025-01-10/w1"),
+            R"({"decided_at":"2;1736510400123456789","format":2,"partial_readiness":true,)"
+            R"("processors":["loader_a","quo\"te\\"],"reason":"deadline\tpassed\n","run_processors":[],)"
+            R"("status":"partial","trigger_id":"enrich/2025-01-10/w1"})");
+  const std::vector<std::string> processors{"a", "caf\xC3\xA9", "ctl\x01"};
+  const std::vector<std::string> run{"b"};
+  const std::string encoded = internal::encode_decision(at, false, processors, "", run, false, "t/w0");
+  const nlohmann::json same{{"decided_at", "2;1736510400123456789"},
+                            {"format", kTrackerRecordFormat},
+                            {"partial_readiness", false},
+                            {"processors", processors},
+                            {"reason", ""},
+                            {"run_processors", run},
+                            {"status", "success"},
+                            {"trigger_id", "t/w0"}};
+  EXPECT_EQ(encoded, same.dump());
+  auto back = internal::decode_decision(encoded);
+  ASSERT_TRUE(back) << back.error().to_string();
+  EXPECT_EQ(back->processors, processors);
+  EXPECT_EQ(back->run_processors, run);
+  EXPECT_EQ(back->decided_at, at);
 }
 
 TEST(StoredFormat, RowsOfANewerFormatAreDataLossNotMisread) {

@@ -1,6 +1,7 @@
 #pragma once
 // Bodies of pipeline/change/change_detector.hpp (see pipeline/core/config.hpp).
 
+#include <algorithm>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -27,6 +28,17 @@ PIPELINE_INLINE Result<FingerprintChangeDetector> ChangeDetector::create(StateSt
 }
 
 namespace internal {
+// The entity kind every detector's `create` checks: it names metrics labels and store keys.
+PIPELINE_INLINE Status validate_entity_kind(std::string_view kind) {
+  if (kind.empty() || kind.size() > 64 ||
+      !std::all_of(kind.begin(), kind.end(), [](char c) {
+        return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '-';
+      }))
+    return fail(ErrorCode::kInvalidArgument, "entity kind '{}' must be 1 to 64 characters of [A-Za-z0-9_-]",
+                kind.substr(0, 64));
+  return ok();
+}
+
 // The fallback every detector reports the same way: counter, event, log line.
 PIPELINE_INLINE void report_change_fallback(MetricsSink& metrics, Counter& fallbacks,
                                             const std::function<void(std::string_view)>& log, const ChangeSet& cs) {

@@ -21,12 +21,7 @@ namespace pipeline::inline v0 {
 
 PIPELINE_INLINE Result<FingerprintChangeDetector> FingerprintChangeDetector::create(StateStore& store, ChangeDetectorConfig config,
                                      ChangeDetectorOptions options) {
-  const auto& kind = config.entity_kind;
-  if (kind.empty() || kind.size() > 64 ||
-      !std::all_of(kind.begin(), kind.end(), [](char c) {
-        return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '-';
-      }))
-    return fail(ErrorCode::kInvalidArgument, "entity kind '{}' must be 1 to 64 characters of [A-Za-z0-9_-]", kind);
+  PIPELINE_TRY(internal::validate_entity_kind(config.entity_kind));
   if (config.key_prefix.empty() || config.key_prefix.size() > 256 || config.key_prefix.front() == '/' ||
       config.key_prefix.back() == '/')
     return fail(ErrorCode::kInvalidArgument, "key prefix '{}' must be 1 to 256 bytes without a leading or trailing '/'",

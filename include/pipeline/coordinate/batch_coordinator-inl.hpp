@@ -10,6 +10,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "pipeline/core/entity_id.hpp"
 #include "pipeline/core/message_codec.hpp"
 #include "pipeline/orchestrate/outbox_relay.hpp"
 
@@ -126,7 +127,7 @@ PIPELINE_INLINE Result<BatchResult> BatchCoordinator::start_incremental(Calendar
                                                                        std::vector<std::string> entities,
                                                                        BatchTrigger triggered_by) {
   if (entities.empty()) return fail(ErrorCode::kInvalidArgument, "an incremental re-prediction needs entities");
-  for (const auto& e : entities) PIPELINE_TRY(internal::validate_entity_id(e));
+  for (const auto& e : entities) PIPELINE_TRY(validate_entity_id(e));  // the core entity-id rule
   std::sort(entities.begin(), entities.end());
   entities.erase(std::unique(entities.begin(), entities.end()), entities.end());
   auto latest = latest_batch(date);

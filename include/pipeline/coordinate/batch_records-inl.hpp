@@ -77,14 +77,4 @@ PIPELINE_INLINE Result<IncrementalRecord> IncrementalRecord::decode(std::string_
   }
 }
 
-PIPELINE_INLINE Status validate_entity_id(std::string_view id) {
-  if (id.empty() || id.size() > 128)
-    return fail(ErrorCode::kInvalidArgument, "entity id must be 1 to 128 bytes, got {}", id.size());
-  for (char c : id)
-    if (c <= 0x20 || c > 0x7E || c == '/')
-      return fail(ErrorCode::kInvalidArgument, "entity id '{}' must be printable ASCII without spaces or '/'",
-                  id.substr(0, 64));
-  return ok();
-}
-
 }  // namespace pipeline::inline v0::internal

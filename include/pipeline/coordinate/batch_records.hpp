@@ -58,9 +58,6 @@ inline TimePoint from_ns(std::int64_t ns) {
   return TimePoint(std::chrono::duration_cast<Duration>(std::chrono::nanoseconds(ns)));
 }
 
-/// Entity ids usable in message ids and keys: printable ASCII without '/', 1–128 bytes.
-Status validate_entity_id(std::string_view id);
-
 }  // namespace pipeline::inline v0::internal
 
 #ifdef PIPELINE_HEADER_ONLY

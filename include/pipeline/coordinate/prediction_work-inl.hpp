@@ -4,13 +4,13 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <iterator>
 #include <optional>
 #include <utility>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "pipeline/core/json_writer.hpp"
 #include "pipeline/core/message_codec.hpp"
 
 namespace pipeline::inline v0 {
@@ -97,13 +97,15 @@ PIPELINE_INLINE std::string PredictionWork::message_id() const {
 PIPELINE_INLINE std::string PredictionWork::encode() const {
   std::string out;
   out.reserve(96 + batch_id.size() + entity.size() + kind.size());
-  fmt::format_to(std::back_inserter(out), "{{\"attempt\":{},\"batch_id\":", attempt);
-  internal::append_json_string(out, batch_id);
-  out += ",\"entity\":";
-  internal::append_json_string(out, entity);
-  fmt::format_to(std::back_inserter(out), ",\"game_date\":\"{}\",\"kind\":", game_date.to_string());
-  internal::append_json_string(out, kind);
-  fmt::format_to(std::back_inserter(out), ",\"version\":{}}}", version);
+  internal::JsonWriter w(out);
+  w.begin_object()
+      .plain_key("attempt").integer(attempt)
+      .plain_key("batch_id").string(batch_id)
+      .plain_key("entity").string(entity)
+      .plain_key("game_date").plain_string(game_date.to_string())
+      .plain_key("kind").string(kind)
+      .plain_key("version").integer(version)
+      .end_object();
   return out;
 }
 

@@ -125,18 +125,27 @@ PIPELINE_INLINE std::string free_json_problem(const nlohmann::json& j, bool chec
   }
 }
 
-PIPELINE_INLINE void read_string(const nlohmann::json& j, std::string_view field, std::string& out, bool required,
-                                 FieldErrors& errors) {
+// What read_string and read_status share: the field's string, or nullptr when it is
+// absent, null where that is allowed, or not a string (added to `errors` as `required` says).
+inline const std::string* read_string_field(const nlohmann::json& j, std::string_view field, bool required,
+                                            FieldErrors& errors) {
   const auto it = j.find(field);
   if (it == j.end() || (it->is_null() && !required)) {
     if (required) errors.add(std::string(field), "is required but missing");
-    return;
+    return nullptr;
   }
   if (!it->is_string()) {
     errors.add(std::string(field), fmt::format("must be a string, got {}", describe_json(*it)));
-    return;
+    return nullptr;
   }
-  out = it->get_ref<const std::string&>();
+  return &it->get_ref<const std::string&>();
+}
+
+PIPELINE_INLINE void read_string(const nlohmann::json& j, std::string_view field, std::string& out, bool required,
+                                 FieldErrors& errors) {
+  const std::string* value = read_string_field(j, field, required, errors);
+  if (value == nullptr) return;
+  out = *value;
   if (required && out.empty()) errors.add(std::string(field), "must be a non-empty string");
 }
 
@@ -190,20 +199,12 @@ PIPELINE_INLINE void read_duration(const nlohmann::json& j, std::string_view fie
 
 PIPELINE_INLINE void read_status(const nlohmann::json& j, std::string_view field, CompletionStatus& out, bool required,
                                  FieldErrors& errors) {
-  const auto it = j.find(field);
-  if (it == j.end() || (it->is_null() && !required)) {
-    if (required) errors.add(std::string(field), "is required but missing");
-    return;
-  }
-  if (!it->is_string()) {
-    errors.add(std::string(field), fmt::format("must be a string, got {}", describe_json(*it)));
-    return;
-  }
-  auto s = parse_completion_status(it->get_ref<const std::string&>());
+  const std::string* value = read_string_field(j, field, required, errors);
+  if (value == nullptr) return;
+  auto s = parse_completion_status(*value);
   if (!s) {
     errors.add(std::string(field),
-               fmt::format("unknown status '{}' (expected success, partial, no_data or failed)",
-                           clip(it->get_ref<const std::string&>())));
+               fmt::format("unknown status '{}' (expected success, partial, no_data or failed)", clip(*value)));
     return;
   }
   out = *s;

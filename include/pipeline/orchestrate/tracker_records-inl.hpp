@@ -7,6 +7,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "pipeline/core/json_writer.hpp"
 #include "pipeline/core/message_codec.hpp"
 
 namespace pipeline::inline v0::internal {
@@ -48,15 +49,6 @@ inline TimePoint from_nanos(long long ns) {
 // Format 1 (before stored records carried a format) kept instants in microseconds.
 inline TimePoint from_micros(long long us) {
   return TimePoint(std::chrono::duration_cast<Duration>(std::chrono::microseconds(us)));
-}
-
-inline void append_json_array(std::string& out, const std::vector<std::string>& items) {
-  out += '[';
-  for (std::size_t i = 0; i < items.size(); ++i) {
-    if (i != 0) out += ',';
-    append_json_string(out, items[i]);
-  }
-  out += ']';
 }
 
 // Reads what encode_record wrote.
@@ -220,24 +212,19 @@ PIPELINE_INLINE std::string encode_decision(TimePoint decided_at, bool partial_r
                                             const std::vector<std::string>& processors, std::string_view reason,
                                             const std::vector<std::string>& run_processors, bool degraded,
                                             std::string_view trigger_id) {
-  using tracker_codec::append_json_array;
   std::string decision;
   decision.reserve(160 + 32 * (processors.size() + run_processors.size()));
-  decision += "{\"decided_at\":\"";
-  decision += encode_time(decided_at);
-  decision += "\",\"format\":";
-  decision += std::to_string(kTrackerRecordFormat);
-  decision += partial_readiness ? ",\"partial_readiness\":true" : ",\"partial_readiness\":false";
-  decision += ",\"processors\":";
-  append_json_array(decision, processors);
-  decision += ",\"reason\":";
-  append_json_string(decision, reason);
-  decision += ",\"run_processors\":";
-  append_json_array(decision, run_processors);
-  decision += degraded ? ",\"status\":\"partial\"" : ",\"status\":\"success\"";
-  decision += ",\"trigger_id\":";
-  append_json_string(decision, trigger_id);
-  decision += '}';
+  JsonWriter w(decision);
+  w.begin_object()
+      .plain_key("decided_at").plain_string(encode_time(decided_at))
+      .plain_key("format").integer(kTrackerRecordFormat)
+      .plain_key("partial_readiness").boolean(partial_readiness)
+      .plain_key("processors").string_array(processors)
+      .plain_key("reason").string(reason)
+      .plain_key("run_processors").string_array(run_processors)
+      .plain_key("status").plain_string(degraded ? "partial" : "success")
+      .plain_key("trigger_id").string(trigger_id)
+      .end_object();
   return decision;
 }
 

@@ -130,7 +130,10 @@ PIPELINE_INLINE Result<RunReport> Processor::run(CalendarDate date, const Messag
   request.date = date;
   request.wave = key.wave;
   request.trigger = trigger;
-  if (detector_) {
+  if (detector_ && !detector_->uses_snapshot()) {
+    // A detector that reads its own source (a warehouse query): no snapshot to take.
+    request.changes = detector_->detect(date, {});
+  } else if (detector_) {
     auto snap = this->snapshot_for(date, trigger);
     if (snap) {
       snapshot = std::move(*snap);

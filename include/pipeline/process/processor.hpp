@@ -196,13 +196,14 @@ class Processor {
   virtual Result<ProcessResult> process(const ProcessRequest& request) = 0;
 
   /// The current entities of `date` for change detection; called only when a
-  /// `ChangeDetector` was given. An error makes the run process everything.
+  /// `ChangeDetector` was given and it reads a snapshot (`uses_snapshot()`; a
+  /// `QueryChangeDetector` does not). An error makes the run process everything.
   virtual Result<std::vector<EntitySnapshot>> snapshot(CalendarDate /*date*/) {
     return fail(ErrorCode::kFailedPrecondition, "this processor has no snapshot");
   }
 
   /// The current entities of `date` as of `trigger` (nullptr for a scheduled or manual
-  /// run); called instead of `snapshot(date)` when a `ChangeDetector` was given. Override
+  /// run); called instead of `snapshot(date)` when a snapshot-reading `ChangeDetector` was given. Override
   /// it when the trigger names the input to snapshot (a raw processor's scraped file);
   /// the default calls `snapshot(date)`.
   virtual Result<std::vector<EntitySnapshot>> snapshot_for(CalendarDate date, const Message* /*trigger*/) {
