@@ -7,3 +7,6 @@
 #include "pipeline/core/config.hpp"
 #include "pipeline/alert/alert_manager-inl.hpp"
 #include "pipeline/alert/rate_limiter-inl.hpp"
+#include "pipeline/alert/coverage_rules-inl.hpp"
+#include "pipeline/alert/digest-inl.hpp"
+#include "pipeline/alert/structured_log_sink-inl.hpp"

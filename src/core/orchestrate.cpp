@@ -11,3 +11,8 @@
 #include "pipeline/orchestrate/tracker_records-inl.hpp"
 #include "pipeline/orchestrate/tracker_status-inl.hpp"
 #include "pipeline/orchestrate/outbox_relay-inl.hpp"
+#include "pipeline/orchestrate/dead_letter_recorder-inl.hpp"
+#include "pipeline/orchestrate/dependency_checker-inl.hpp"
+#include "pipeline/orchestrate/idempotent_consumer-inl.hpp"
+#include "pipeline/orchestrate/run_history-inl.hpp"
+#include "pipeline/orchestrate/trigger_registry-inl.hpp"

@@ -7,10 +7,30 @@
 #include <exception>
 
 #include <date/tz.h>
+#include <fmt/format.h>
 
 #include "pipeline/schedule/local_time.hpp"
 
 namespace pipeline::inline v0 {
+
+std::string LocalWallTime::time_string() const {
+  const auto s = time_of_day.count();
+  return fmt::format("{:02}:{:02}:{:02}", s / 3600, s / 60 % 60, s % 60);
+}
+
+std::string LocalWallTime::offset_string() const {
+  const auto total = utc_offset.count();
+  const auto mag = total < 0 ? -total : total;
+  return fmt::format("{}{:02}:{:02}", total < 0 ? '-' : '+', mag / 3600, mag / 60 % 60);
+}
+
+std::string LocalWallTime::to_string() const {
+  return fmt::format("{} {} {} (UTC{})", date.to_string(), time_string(), abbreviation, offset_string());
+}
+
+std::string LocalWallTime::to_rfc3339() const {
+  return fmt::format("{}T{}{}", date.to_string(), time_string(), offset_string());
+}
 
 namespace {
 

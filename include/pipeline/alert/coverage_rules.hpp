@@ -7,11 +7,9 @@
 #include <string>
 #include <string_view>
 
-#include <fmt/format.h>
-#include <nlohmann/json.hpp>
-
 #include "pipeline/alert/alert_manager.hpp"
 #include "pipeline/core/alert_sink.hpp"
+#include "pipeline/core/config.hpp"
 
 namespace pipeline::inline v0 {
 
@@ -74,43 +72,19 @@ struct CoverageRules {
   /// tolerated" on key "coverage/missing/<scope>" when `missing_alert` holds. Returns
   /// whether the rule fired (the alert may still be rate-limited).
   bool alert_if_missing(AlertManager& alerts, std::string_view scope, std::uint64_t expected,
-                        std::uint64_t done) const {
-    if (!missing_alert(expected, done)) return false;
-    const std::uint64_t m = missing(expected, done);
-    const double threshold = missing_threshold(expected);
-    alerts.raise(missing_severity, fmt::format("coverage/missing/{}", scope),
-                 fmt::format("{}: {} of {} expected entities are missing ({:.1f}%), more than the {:g} tolerated",
-                             scope, m, expected, 100.0 * static_cast<double>(m) / static_cast<double>(expected),
-                             threshold),
-                 {{"scope", scope},
-                  {"expected", expected},
-                  {"done", done},
-                  {"missing", m},
-                  {"threshold", threshold},
-                  {"missing_fraction", missing_fraction},
-                  {"missing_min", missing_min}});
-    return true;
-  }
+                        std::uint64_t done) const;
 
   /// Raises "<scope>: coverage 85.0% (340 of 400) is below the required 90.0%" on key
   /// "coverage/status/<scope>" when `status_alert` holds. Returns whether the rule fired.
   bool alert_if_low_coverage(AlertManager& alerts, std::string_view scope, std::uint64_t expected,
-                             std::uint64_t done) const {
-    if (!status_alert(expected, done)) return false;
-    const double c = coverage(expected, done);
-    alerts.raise(status_severity, fmt::format("coverage/status/{}", scope),
-                 fmt::format("{}: coverage {:.1f}% ({} of {}) is below the required {:.1f}%", scope, 100.0 * c,
-                             std::min(done, expected), expected, 100.0 * status_min_coverage),
-                 {{"scope", scope},
-                  {"expected", expected},
-                  {"done", done},
-                  {"coverage", c},
-                  {"min_coverage", status_min_coverage}});
-    return true;
-  }
+                             std::uint64_t done) const;
 
  private:
   static constexpr double kTolerance = 1e-9;
 };
 
 }  // namespace pipeline::inline v0
+
+#ifdef PIPELINE_HEADER_ONLY
+#include "pipeline/alert/coverage_rules-inl.hpp"
+#endif

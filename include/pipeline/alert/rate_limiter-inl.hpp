@@ -4,6 +4,8 @@
 
 #include "pipeline/alert/rate_limiter.hpp"
 
+#include <xxhash.h>
+
 namespace pipeline::inline v0 {
 
 PIPELINE_INLINE std::uint64_t RateLimiter::hash_key(std::string_view key) noexcept {

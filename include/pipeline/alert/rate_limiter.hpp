@@ -15,8 +15,6 @@
 #include <string_view>
 #include <vector>
 
-#include <xxhash.h>
-
 #include "pipeline/core/config.hpp"
 #include "pipeline/core/alert_sink.hpp"
 #include "pipeline/core/clock.hpp"

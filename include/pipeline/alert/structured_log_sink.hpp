@@ -3,18 +3,15 @@
 /// `StructuredLogSink`: one JSON line per alert, to a `std::ostream` or a `FILE*`.
 
 #include <cstdio>
+#include <iosfwd>
 #include <mutex>
-#include <ostream>
-#include <string>
 
-#include <nlohmann/json.hpp>
+#include <nlohmann/json_fwd.hpp>
 
-#include "pipeline/alert/digest.hpp"
 #include "pipeline/alert/sink_base.hpp"
 #include "pipeline/core/alert_sink.hpp"
-#include "pipeline/core/error.hpp"
+#include "pipeline/core/config.hpp"
 #include "pipeline/core/result.hpp"
-#include "pipeline/core/timestamp.hpp"
 
 namespace pipeline::inline v0 {
 
@@ -42,36 +39,10 @@ class StructuredLogSink final : public BasicAlertSink<std::mutex> {
   explicit StructuredLogSink(std::FILE* out) : file_(out) {}
 
   /// The JSON object written for `alert` (without the newline).
-  static nlohmann::json to_json(const Alert& alert) {
-    nlohmann::json j = {{"at", format_rfc3339(alert.at)},
-                        {"severity", to_string(alert.severity)},
-                        {"key", alert.key},
-                        {"message", alert.message},
-                        {"context", alert.context}};
-    if (alert.suppressed_count > 0) {
-      j["suppressed_count"] = alert.suppressed_count;
-      j["suppressed_since"] = format_rfc3339(alert.suppressed_since);
-      j["digest"] = digest_text(alert);
-    }
-    return j;
-  }
+  static nlohmann::json to_json(const Alert& alert);
 
  protected:
-  Status send_locked(const Alert& alert) override {
-    std::string line = to_json(alert).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-    line += '\n';
-    if (stream_ != nullptr) {
-      if (!*stream_) return fail(ErrorCode::kUnavailable, "the alert log stream is in a failed state");
-      stream_->write(line.data(), static_cast<std::streamsize>(line.size()));
-      stream_->flush();
-      if (!*stream_) return fail(ErrorCode::kUnavailable, "writing an alert to the log stream failed");
-      return ok();
-    }
-    if (file_ == nullptr) return fail(ErrorCode::kUnavailable, "the alert log sink has no file");
-    if (std::fwrite(line.data(), 1, line.size(), file_) != line.size() || std::fflush(file_) != 0)
-      return fail(ErrorCode::kUnavailable, "writing an alert to the log file failed");
-    return ok();
-  }
+  Status send_locked(const Alert& alert) override;
 
  private:
   std::ostream* stream_ = nullptr;
@@ -79,3 +50,7 @@ class StructuredLogSink final : public BasicAlertSink<std::mutex> {
 };
 
 }  // namespace pipeline::inline v0
+
+#ifdef PIPELINE_HEADER_ONLY
+#include "pipeline/alert/structured_log_sink-inl.hpp"
+#endif

@@ -2,23 +2,16 @@
 /// @file
 /// Entity snapshots and their fingerprints: xxHash (XXH3-64) over a canonical encoding.
 
-#include <algorithm>
 #include <bit>
-#include <cmath>
 #include <cstdint>
 #include <cstring>
-#include <limits>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <variant>
 #include <vector>
 
-#ifndef XXH_INLINE_ALL
-#define XXH_INLINE_ALL
-#endif
-#include <xxhash.h>
-
+#include "pipeline/core/config.hpp"
 #include "pipeline/core/entity_id.hpp"
 #include "pipeline/core/result.hpp"
 
@@ -124,168 +117,45 @@ class Fingerprinter {
   static constexpr std::uint8_t kEncodingVersion = 1;
 
   /// `fields`: the names that matter (duplicates ignored); empty = every field.
-  explicit Fingerprinter(std::vector<std::string> fields = {}) : fields_(std::move(fields)) {
-    std::sort(fields_.begin(), fields_.end());
-    fields_.erase(std::unique(fields_.begin(), fields_.end()), fields_.end());
-    for (const auto& f : fields_) {
-      encoded_names_.emplace_back();
-      append_name(f, encoded_names_.back());
-      packed_names_.push_back(f.size() <= 16 ? internal::pack_short(f) : internal::PackedBytes{});
-    }
-  }
+  explicit Fingerprinter(std::vector<std::string> fields = {});
 
   /// The chosen field names, sorted; empty = every field.
   [[nodiscard]] const std::vector<std::string>& fields() const { return fields_; }
 
   /// Appends the canonical encoding of `entity`'s chosen fields to `out` (cleared first).
-  Status encode(const EntitySnapshot& entity, std::string& out) const {
-    if (const std::string* repeated = encode_into(entity, out)) return fail(duplicate(entity, *repeated));
-    return ok();
-  }
+  Status encode(const EntitySnapshot& entity, std::string& out) const;
 
   /// The fingerprint of `entity`; `scratch` is a reusable buffer (keep one per thread).
-  Result<std::uint64_t> fingerprint(const EntitySnapshot& entity, std::string& scratch) const {
-    if (const std::string* repeated = encode_into(entity, scratch)) return fail(duplicate(entity, *repeated));
-    return static_cast<std::uint64_t>(XXH3_64bits(scratch.data(), scratch.size()));
-  }
+  Result<std::uint64_t> fingerprint(const EntitySnapshot& entity, std::string& scratch) const;
 
   /// Convenience overload that allocates its own buffer.
-  [[nodiscard]] Result<std::uint64_t> fingerprint(const EntitySnapshot& entity) const {
-    std::string scratch;
-    return fingerprint(entity, scratch);
-  }
+  [[nodiscard]] Result<std::uint64_t> fingerprint(const EntitySnapshot& entity) const;
 
  private:
   // The encoding into `out`; on a repeated chosen field returns its name (no Status on
   // this path: a void Result zero-fills its Error storage on every success).
-  const std::string* encode_into(const EntitySnapshot& entity, std::string& out) const {
-    out.clear();
-    out.push_back(static_cast<char>(kEncodingVersion));
-    if (fields_.empty()) return encode_all(entity, out);
-    // Slot per chosen field; found[i] indexes into entity.fields (or npos when absent).
-    constexpr std::size_t kNone = std::numeric_limits<std::size_t>::max();
-    std::size_t small[16];
-    std::vector<std::size_t> large;
-    std::size_t* found = small;
-    if (fields_.size() > 16) {
-      large.assign(fields_.size(), kNone);
-      found = large.data();
-    } else {
-      std::fill(std::begin(small), std::end(small), kNone);  // a fixed-size fill: inline stores, no memset call
-    }
-    for (std::size_t i = 0; i < entity.fields.size(); ++i) {
-      const std::size_t f = chosen_index(entity.fields[i].name);
-      if (f == kNone) continue;
-      if (found[f] != kNone) return &fields_[f];
-      found[f] = i;
-    }
-    // Size the output once, then write it with plain stores (no per-piece growth checks).
-    std::size_t size = 1;
-    for (std::size_t f = 0; f < fields_.size(); ++f)
-      size += encoded_names_[f].size() + (found[f] == kNone ? 1 : value_size(entity.fields[found[f]].value));
-    out.resize(size);
-    char* w = out.data() + 1;
-    for (std::size_t f = 0; f < fields_.size(); ++f) {
-      std::memcpy(w, encoded_names_[f].data(), encoded_names_[f].size());
-      w += encoded_names_[f].size();
-      if (found[f] == kNone)
-        *w++ = kAbsent;
-      else
-        w = write_value(entity.fields[found[f]].value, w);
-    }
-    return nullptr;
-  }
+  const std::string* encode_into(const EntitySnapshot& entity, std::string& out) const;
 
   // Position of `name` among the chosen fields, or npos; a linear scan for the usual
   // handful of fields (cheaper than a binary search of strings), comparing names of up
   // to 16 bytes as two words.
-  [[nodiscard]] std::size_t chosen_index(std::string_view name) const {
-    if (fields_.size() <= 8) {
-      if (name.size() <= 16) {
-        const auto key = internal::pack_short(name);
-        for (std::size_t f = 0; f < fields_.size(); ++f)
-          if (fields_[f].size() == name.size() && packed_names_[f] == key) return f;
-      } else {
-        for (std::size_t f = 0; f < fields_.size(); ++f)
-          if (fields_[f] == name) return f;
-      }
-      return std::numeric_limits<std::size_t>::max();
-    }
-    const auto it = std::lower_bound(fields_.begin(), fields_.end(), name);
-    return it != fields_.end() && *it == name ? static_cast<std::size_t>(it - fields_.begin())
-                                              : std::numeric_limits<std::size_t>::max();
-  }
+  [[nodiscard]] std::size_t chosen_index(std::string_view name) const;
 
   static constexpr char kAbsent = 0, kNull = 1, kFalse = 2, kTrue = 3, kInt = 4, kDouble = 5, kString = 6;
 
-  static Error duplicate(const EntitySnapshot& entity, std::string_view name) {
-    return Error{ErrorCode::kInvalidArgument,
-                 fmt::format("entity '{}' has field '{}' more than once", entity.id.substr(0, 64), name),
-                 {{"entity_id", entity.id.substr(0, 64)}, {"field", std::string(name)}}};
-  }
+  static Error duplicate(const EntitySnapshot& entity, std::string_view name);
 
-  static void append_name(std::string_view name, std::string& out) {
-    char len[4];
-    write_u32(static_cast<std::uint32_t>(name.size()), len);
-    out.append(len, 4);
-    out.append(name);
-  }
-  static void append_value(const FieldValue& value, std::string& out) {
-    const std::size_t at = out.size();
-    out.resize(at + value_size(value));
-    write_value(value, out.data() + at);
-  }
+  static void append_name(std::string_view name, std::string& out);
+  static void append_value(const FieldValue& value, std::string& out);
 
-  static std::size_t value_size(const FieldValue& value) {
-    switch (value.index()) {
-      case 0:
-      case 1: return 1;
-      case 2:
-      case 3: return 9;
-      default: return 5 + std::get<std::string>(value).size();
-    }
-  }
-  static char* write_u32(std::uint32_t v, char* w) {
-    for (int i = 0; i < 4; ++i) w[i] = static_cast<char>((v >> (8 * i)) & 0xFFu);
-    return w + 4;
-  }
-  static char* write_u64(std::uint64_t v, char* w) {
-    for (int i = 0; i < 8; ++i) w[i] = static_cast<char>((v >> (8 * i)) & 0xFFu);
-    return w + 8;
-  }
+  static std::size_t value_size(const FieldValue& value);
+  static char* write_u32(std::uint32_t v, char* w);
+  static char* write_u64(std::uint64_t v, char* w);
   // Writes the encoding of `value`: value_size(value) bytes at `w`.
-  static char* write_value(const FieldValue& value, char* w) {
-    switch (value.index()) {
-      case 0: *w++ = kNull; return w;
-      case 1: *w++ = std::get<bool>(value) ? kTrue : kFalse; return w;
-      case 2: *w++ = kInt; return write_u64(static_cast<std::uint64_t>(std::get<std::int64_t>(value)), w);
-      case 3: *w++ = kDouble; return write_u64(double_bits(std::get<double>(value)), w);
-      default: {
-        const auto& s = std::get<std::string>(value);
-        *w++ = kString;
-        w = write_u32(static_cast<std::uint32_t>(s.size()), w);
-        std::memcpy(w, s.data(), s.size());
-        return w + s.size();
-      }
-    }
-  }
-  static std::uint64_t double_bits(double d) {
-    if (d == 0.0) d = 0.0;  // -0.0 == 0.0
-    return std::isnan(d) ? 0x7FF8000000000000ull : std::bit_cast<std::uint64_t>(d);
-  }
+  static char* write_value(const FieldValue& value, char* w);
+  static std::uint64_t double_bits(double d);
 
-  static const std::string* encode_all(const EntitySnapshot& entity, std::string& out) {
-    std::vector<const EntityField*> sorted;
-    sorted.reserve(entity.fields.size());
-    for (const auto& f : entity.fields) sorted.push_back(&f);
-    std::sort(sorted.begin(), sorted.end(), [](const EntityField* a, const EntityField* b) { return a->name < b->name; });
-    for (std::size_t i = 0; i < sorted.size(); ++i) {
-      if (i > 0 && sorted[i]->name == sorted[i - 1]->name) return &sorted[i]->name;
-      append_name(sorted[i]->name, out);
-      append_value(sorted[i]->value, out);
-    }
-    return nullptr;
-  }
+  static const std::string* encode_all(const EntitySnapshot& entity, std::string& out);
 
   std::vector<std::string> fields_;
   std::vector<std::string> encoded_names_;  ///< u32 length + name, per chosen field.
@@ -295,10 +165,11 @@ class Fingerprinter {
 namespace internal {
 /// The 64-bit hash of an entity id used by the fingerprint table and the row buckets;
 /// never 0 (0 marks an empty slot).
-inline std::uint64_t entity_id_hash(std::string_view id) noexcept {
-  const std::uint64_t h = XXH3_64bits(id.data(), id.size());
-  return h == 0 ? 1 : h;
-}
+std::uint64_t entity_id_hash(std::string_view id) noexcept;
 }  // namespace internal
 
 }  // namespace pipeline::inline v0
+
+#ifdef PIPELINE_HEADER_ONLY
+#include "pipeline/change/fingerprint-inl.hpp"
+#endif

@@ -4,24 +4,24 @@
 /// of a current snapshot against them.
 
 #include <algorithm>
-#include <atomic>
 #include <bit>
 #include <concepts>
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
+#include <functional>
 #include <limits>
 #include <memory>
 #include <new>
 #include <optional>
 #include <span>
 #include <string>
-#include <thread>
 #include <string_view>
 #include <vector>
 
 #include "pipeline/change/fingerprint.hpp"
+#include "pipeline/core/config.hpp"
 
 #if defined(__linux__)
 #include <sys/mman.h>
@@ -109,36 +109,17 @@ struct ParallelPlan {
 
 /// At most `threads` threads, none for fewer than 64k items each (a thread costs more than
 /// it saves below that), and about 8 slices per thread.
-inline ParallelPlan parallel_plan(std::size_t n, unsigned threads) {
-  constexpr std::size_t kMinPart = 1u << 16;
-  const std::size_t by_size = std::max<std::size_t>(1, n / kMinPart);
-  const std::size_t t = std::clamp<std::size_t>(threads, 1, std::min<std::size_t>(by_size, 64));
-  return {t, t == 1 ? 1 : std::min(by_size, t * 8)};
-}
+ParallelPlan parallel_plan(std::size_t n, unsigned threads);
+
+/// The work of one chunk: `(worker, chunk, begin, end)`.
+using ChunkBody = std::function<void(std::size_t, std::size_t, std::size_t, std::size_t)>;
 
 /// Runs `f(worker, chunk, begin, end)` for every chunk of `plan.chunks` contiguous slices
 /// of [0, n): worker 0 is the calling thread, the others are threads started here and
 /// joined before returning; each worker takes the next unclaimed chunk, so one worker sees
 /// its chunks in increasing order. If a thread cannot be started, fewer workers share
-/// the chunks.
-template <class F>
-void parallel_for(std::size_t n, ParallelPlan plan, F&& f) {
-  const std::size_t chunks = std::max<std::size_t>(1, plan.chunks);
-  std::atomic<std::size_t> next{0};
-  auto work = [&](std::size_t worker) {
-    for (std::size_t c = next.fetch_add(1); c < chunks; c = next.fetch_add(1)) f(worker, c, n * c / chunks, n * (c + 1) / chunks);
-  };
-  std::vector<std::thread> workers;
-  for (std::size_t w = 1; w < plan.threads; ++w) {
-    try {
-      workers.emplace_back(work, w);
-    } catch (...) {
-      break;  // the started workers and the caller take every chunk
-    }
-  }
-  work(0);
-  for (auto& t : workers) t.join();
-}
+/// the chunks. `f` is called from several threads at once.
+void parallel_for(std::size_t n, ParallelPlan plan, const ChunkBody& f);
 }  // namespace internal
 
 /// A current snapshot as `FingerprintTable::diff` reads it: its size, and per position
@@ -189,49 +170,13 @@ class FingerprintTable {
   FingerprintTable() = default;
 
   /// Makes room for `n` entries without rehashing.
-  void reserve(std::size_t n) {
-    std::size_t want = 16;
-    while (want < 2 * n) want <<= 1;
-    if (want > slots_.size()) rehash(want);
-  }
+  void reserve(std::size_t n);
 
   /// Adds `id` → `fingerprint`; returns false (and changes nothing) when `id` is present.
-  bool insert(std::string_view id, std::uint64_t fingerprint) {
-    if (2 * (size_ + 1) > slots_.size()) rehash(std::max<std::size_t>(16, slots_.size() * 2));
-    const std::uint64_t h = internal::entity_id_hash(id);
-    std::size_t i = h & mask_;
-    while (slots_[i].hash != 0) {
-      if (slots_[i].hash == h && id_at(slots_[i]) == id) return false;
-      i = (i + 1) & mask_;
-    }
-    Slot& s = slots_[i];
-    s.hash = h;
-    s.fingerprint = fingerprint;
-    if (id.size() <= Slot::kInline) {
-      std::memset(s.id, 0, sizeof s.id);  // same_id compares the zero padding too
-      std::memcpy(s.id, id.data(), id.size());
-      s.tag = static_cast<std::uint8_t>(id.size());
-    } else {
-      const std::uint64_t offset = arena_.size();
-      const auto size = static_cast<std::uint32_t>(id.size());
-      std::memcpy(s.id, &offset, sizeof offset);
-      std::memcpy(s.id + sizeof offset, &size, sizeof size);
-      s.tag = Slot::kInArena;
-      arena_.append(id);
-    }
-    occupied_[i >> 6] |= std::uint64_t{1} << (i & 63);
-    ++size_;
-    return true;
-  }
+  bool insert(std::string_view id, std::uint64_t fingerprint);
 
   /// The fingerprint stored for `id`, if any.
-  [[nodiscard]] std::optional<std::uint64_t> find(std::string_view id) const {
-    if (size_ == 0) return std::nullopt;
-    const std::uint64_t h = internal::entity_id_hash(id);
-    for (std::size_t i = h & mask_; slots_[i].hash != 0; i = (i + 1) & mask_)
-      if (slots_[i].hash == h && id_at(slots_[i]) == id) return slots_[i].fingerprint;
-    return std::nullopt;
-  }
+  [[nodiscard]] std::optional<std::uint64_t> find(std::string_view id) const;
 
   [[nodiscard]] std::size_t size() const { return size_; }
   [[nodiscard]] bool empty() const { return size_ == 0; }
@@ -248,16 +193,7 @@ class FingerprintTable {
   /// same length, below 2^32) with the table, splitting the snapshot over `threads`
   /// threads (the caller's thread included; 1 = no thread is started).
   [[nodiscard]] Diff diff(std::span<const std::string_view> ids, std::span<const std::uint64_t> fingerprints,
-                          unsigned threads = 1) const {
-    struct Spans {
-      std::span<const std::string_view> ids;
-      std::span<const std::uint64_t> fingerprints;
-      [[nodiscard]] std::size_t size() const { return std::min(ids.size(), fingerprints.size()); }
-      [[nodiscard]] std::string_view id(std::size_t i) const { return ids[i]; }
-      [[nodiscard]] std::uint64_t fingerprint(std::size_t i) const { return fingerprints[i]; }
-    };
-    return diff(Spans{ids, fingerprints}, threads);
-  }
+                          unsigned threads = 1) const;
 
   /// The same comparison over any `DiffSource` (`current.size()`, `current.id(i)`,
   /// `current.fingerprint(i)`), so a caller holding its entities in its own layout need
@@ -398,19 +334,7 @@ class FingerprintTable {
     return {arena_.data() + offset, size};
   }
 
-  void rehash(std::size_t capacity) {
-    internal::HugeArray<Slot> old = std::move(slots_);
-    slots_ = internal::HugeArray<Slot>(capacity);
-    occupied_.assign((capacity + 63) / 64, 0);
-    mask_ = capacity - 1;
-    for (const auto& s : old) {
-      if (s.hash == 0) continue;
-      std::size_t i = s.hash & mask_;
-      while (slots_[i].hash != 0) i = (i + 1) & mask_;
-      slots_[i] = s;
-      occupied_[i >> 6] |= std::uint64_t{1} << (i & 63);
-    }
-  }
+  void rehash(std::size_t capacity);
 
   // Ids added within one snapshot are not in the table; sort their views to find repeats.
   template <class Source>
@@ -434,3 +358,7 @@ class FingerprintTable {
 };
 
 }  // namespace pipeline::inline v0
+
+#ifdef PIPELINE_HEADER_ONLY
+#include "pipeline/change/fingerprint_table-inl.hpp"
+#endif

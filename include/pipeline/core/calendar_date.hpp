@@ -9,6 +9,7 @@
 
 #include <fmt/format.h>
 
+#include "pipeline/core/config.hpp"
 #include "pipeline/core/result.hpp"
 
 namespace pipeline::inline v0 {
@@ -39,28 +40,7 @@ class CalendarDate {
   constexpr explicit CalendarDate(std::chrono::sys_days days) : days_(days) {}
 
   /// Parses exactly `YYYY-MM-DD`.
-  static Result<CalendarDate> parse(std::string_view text) {
-    auto bad = [&](std::string_view why) {
-      return fail(ErrorCode::kInvalidArgument, "'{}' is not a calendar date ({})", text, why);
-    };
-    if (text.size() != 10 || text[4] != '-' || text[7] != '-') return bad("expected YYYY-MM-DD");
-    int parts[3] = {0, 0, 0};
-    const std::size_t starts[3] = {0, 5, 8};
-    const std::size_t lens[3] = {4, 2, 2};
-    for (int p = 0; p < 3; ++p) {
-      for (std::size_t i = 0; i < lens[p]; ++i) {
-        const char c = text[starts[p] + i];
-        if (c < '0' || c > '9') return bad("expected YYYY-MM-DD");
-        parts[p] = parts[p] * 10 + (c - '0');
-      }
-    }
-    if (parts[0] < 1900) return bad("year before 1900");
-    const std::chrono::year_month_day ymd{std::chrono::year(parts[0]),
-                                          std::chrono::month(static_cast<unsigned>(parts[1])),
-                                          std::chrono::day(static_cast<unsigned>(parts[2]))};
-    if (!ymd.ok()) return bad("no such day");
-    return CalendarDate(ymd);
-  }
+  static Result<CalendarDate> parse(std::string_view text);
 
   [[nodiscard]] constexpr std::chrono::year_month_day ymd() const { return std::chrono::year_month_day(days_); }
   [[nodiscard]] constexpr std::chrono::sys_days sys_days() const { return days_; }
@@ -76,24 +56,7 @@ class CalendarDate {
   }
 
   /// `YYYY-MM-DD`.
-  [[nodiscard]] std::string to_string() const {
-    // Written digit by digit: this is on every hot path that builds a key or an id, and
-    // a format call costs ~20x more. Years are 0..9999 here (parse accepts 1900..9999).
-    const auto ymd = this->ymd();
-    const int y = static_cast<int>(ymd.year());
-    const unsigned m = static_cast<unsigned>(ymd.month()), d = static_cast<unsigned>(ymd.day());
-    if (y < 0 || y > 9999) return fmt::format("{:04}-{:02}-{:02}", y, m, d);
-    std::string out(10, '-');
-    out[0] = static_cast<char>('0' + y / 1000);
-    out[1] = static_cast<char>('0' + y / 100 % 10);
-    out[2] = static_cast<char>('0' + y / 10 % 10);
-    out[3] = static_cast<char>('0' + y % 10);
-    out[5] = static_cast<char>('0' + m / 10);
-    out[6] = static_cast<char>('0' + m % 10);
-    out[8] = static_cast<char>('0' + d / 10);
-    out[9] = static_cast<char>('0' + d % 10);
-    return out;
-  }
+  [[nodiscard]] std::string to_string() const;
 
   friend constexpr auto operator<=>(const CalendarDate&, const CalendarDate&) = default;
 
@@ -110,3 +73,7 @@ struct fmt::formatter<pipeline::CalendarDate> : fmt::formatter<std::string_view>
     return fmt::formatter<std::string_view>::format(d.to_string(), ctx);
   }
 };
+
+#ifdef PIPELINE_HEADER_ONLY
+#include "pipeline/core/calendar_date-inl.hpp"
+#endif

@@ -7,8 +7,7 @@
 #include <string_view>
 #include <utility>
 
-#include <fmt/format.h>
-
+#include "pipeline/core/config.hpp"
 #include "pipeline/core/enum_names.hpp"
 
 namespace pipeline::inline v0 {
@@ -77,28 +76,16 @@ struct Error {
   std::map<std::string, std::string> context;
 
   /// Returns a copy with one more context entry.
-  [[nodiscard]] Error with(std::string key, std::string value) const {
-    Error e = *this;
-    e.context.insert_or_assign(std::move(key), std::move(value));
-    return e;
-  }
+  [[nodiscard]] Error with(std::string key, std::string value) const;
 
   /// "code: message [k=v, ...]" for logs and command-line output.
-  [[nodiscard]] std::string to_string() const {
-    std::string out = fmt::format("{}: {}", pipeline::to_string(code), message);
-    if (!context.empty()) {
-      out += " [";
-      bool first = true;
-      for (const auto& [k, v] : context) {
-        out += fmt::format("{}{}={}", first ? "" : ", ", k, v);
-        first = false;
-      }
-      out += "]";
-    }
-    return out;
-  }
+  [[nodiscard]] std::string to_string() const;
 
   friend bool operator==(const Error&, const Error&) = default;
 };
 
 }  // namespace pipeline::inline v0
+
+#ifdef PIPELINE_HEADER_ONLY
+#include "pipeline/core/error-inl.hpp"
+#endif

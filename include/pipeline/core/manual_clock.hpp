@@ -7,6 +7,7 @@
 #include <optional>
 
 #include "pipeline/core/clock.hpp"
+#include "pipeline/core/config.hpp"
 #include "pipeline/core/timer_queue.hpp"
 
 namespace pipeline::inline v0 {
@@ -37,37 +38,15 @@ class ManualClock final : public Clock {
 
   [[nodiscard]] TimePoint now() const noexcept override { return now_.load(std::memory_order_acquire); }
 
-  TimerId schedule_at(TimePoint due, std::function<void()> fn) override {
-    std::lock_guard lock(mu_);
-    return timers_.add(due, std::move(fn));
-  }
+  TimerId schedule_at(TimePoint due, std::function<void()> fn) override;
 
-  bool cancel(TimerId id) noexcept override {
-    std::lock_guard lock(mu_);
-    return timers_.cancel(id);
-  }
+  bool cancel(TimerId id) noexcept override;
 
   /// Moves time forward by `step`, firing due timers in order. Returns how many fired.
   std::size_t advance(Duration step) { return advance_to(now() + step); }
 
   /// Moves time forward to `target` (no-op if it is in the past), firing due timers.
-  std::size_t advance_to(TimePoint target) {
-    std::lock_guard serial(advance_mu_);
-    std::size_t fired = 0;
-    for (;;) {
-      std::optional<std::pair<TimePoint, std::function<void()>>> next;
-      {
-        std::lock_guard lock(mu_);
-        next = timers_.pop_due(target);
-      }
-      if (!next) break;
-      if (next->first > now()) now_.store(next->first, std::memory_order_release);
-      next->second();
-      ++fired;
-    }
-    if (target > now()) now_.store(target, std::memory_order_release);
-    return fired;
-  }
+  std::size_t advance_to(TimePoint target);
 
   /// Fires timers already due at `now()` without moving time.
   std::size_t run_due() { return advance_to(now()); }
@@ -76,16 +55,10 @@ class ManualClock final : public Clock {
   std::size_t set_time(TimePoint t) { return advance_to(t); }
 
   /// The due time of the earliest pending timer, if any.
-  [[nodiscard]] std::optional<TimePoint> next_due() const {
-    std::lock_guard lock(mu_);
-    return timers_.next_due();
-  }
+  [[nodiscard]] std::optional<TimePoint> next_due() const;
 
   /// How many timers are pending.
-  [[nodiscard]] std::size_t pending_timers() const {
-    std::lock_guard lock(mu_);
-    return timers_.size();
-  }
+  [[nodiscard]] std::size_t pending_timers() const;
 
  private:
   std::atomic<TimePoint> now_;
@@ -95,3 +68,7 @@ class ManualClock final : public Clock {
 };
 
 }  // namespace pipeline::inline v0
+
+#ifdef PIPELINE_HEADER_ONLY
+#include "pipeline/core/manual_clock-inl.hpp"
+#endif

@@ -2,7 +2,6 @@
 /// @file
 /// `Message`: the unified completion message every processor of every phase publishes.
 
-#include <algorithm>
 #include <cstdint>
 #include <map>
 #include <optional>
@@ -13,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "pipeline/core/calendar_date.hpp"
+#include "pipeline/core/config.hpp"
 #include "pipeline/core/enum_names.hpp"
 #include "pipeline/core/result.hpp"
 
@@ -41,10 +41,7 @@ struct EnumNames<CompletionStatus> {
 constexpr std::string_view to_string(CompletionStatus s) noexcept { return enum_name(s, "failed"); }
 
 /// Parses a wire name. **Errors:** `kInvalidArgument` for anything else.
-inline Result<CompletionStatus> parse_completion_status(std::string_view s) {
-  if (auto status = enum_from_name<CompletionStatus>(s)) return *status;
-  return fail(ErrorCode::kInvalidArgument, "unknown status '{}' (expected {})", s, enum_name_list<CompletionStatus>());
-}
+Result<CompletionStatus> parse_completion_status(std::string_view s);
 
 /// One upstream execution a message descends from (a span link, in tracing terms).
 struct TraceLink {
@@ -65,30 +62,10 @@ using EntityChanges = std::map<std::string, EntityIds, std::less<>>;
 using ChangedEntities = std::optional<EntityChanges>;
 
 /// Sorts and deduplicates every kind's ids, and drops kinds left empty.
-inline void normalize(EntityChanges& changes) {
-  for (auto it = changes.begin(); it != changes.end();) {
-    auto& ids = it->second;
-    std::sort(ids.begin(), ids.end());
-    ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
-    it = ids.empty() ? changes.erase(it) : std::next(it);
-  }
-}
+void normalize(EntityChanges& changes);
 
 /// Adds `from` into `into`: the union per kind; a full side makes the result full.
-inline void merge_into(ChangedEntities& into, const ChangedEntities& from) {
-  if (!into) return;
-  if (!from) {
-    into.reset();
-    return;
-  }
-  for (const auto& [kind, ids] : *from) {
-    auto& dst = (*into)[kind];
-    EntityIds merged;
-    merged.reserve(dst.size() + ids.size());
-    std::set_union(dst.begin(), dst.end(), ids.begin(), ids.end(), std::back_inserter(merged));
-    dst = std::move(merged);
-  }
-}
+void merge_into(ChangedEntities& into, const ChangedEntities& from);
 
 /// The unified completion message, wire-compatible with the seeds' format.
 ///
@@ -141,3 +118,7 @@ struct Message {
 };
 
 }  // namespace pipeline::inline v0
+
+#ifdef PIPELINE_HEADER_ONLY
+#include "pipeline/core/message-inl.hpp"
+#endif

@@ -5,8 +5,7 @@
 #include <string>
 #include <string_view>
 
-#include <fmt/format.h>
-
+#include "pipeline/core/config.hpp"
 #include "pipeline/core/result.hpp"
 
 namespace pipeline::inline v0 {
@@ -28,23 +27,17 @@ struct TopicNaming {
   std::string prefix = "pipeline";
 
   /// `<prefix>-phase<N>-<name>-complete`.
-  [[nodiscard]] std::string phase_complete(int phase, std::string_view name) const {
-    return fmt::format("{}-phase{}-{}-complete", prefix, phase, name);
-  }
+  [[nodiscard]] std::string phase_complete(int phase, std::string_view name) const;
 
   /// The dead-letter topic of `topic`: `<topic>-dlq`.
-  static std::string dead_letter(std::string_view topic) { return fmt::format("{}-dlq", topic); }
+  static std::string dead_letter(std::string_view topic);
 
   /// Checks that `name` is a usable topic or subscription name.
-  static Status validate_topic_name(std::string_view name) {
-    if (name.empty() || name.size() > 249)
-      return fail(ErrorCode::kInvalidArgument, "topic name '{}' must be 1 to 249 characters", name.substr(0, 64));
-    for (char c : name) {
-      if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_' || c == '.'))
-        return fail(ErrorCode::kInvalidArgument, "topic name '{}' may use only a-z, 0-9, '.', '_' and '-'", name);
-    }
-    return ok();
-  }
+  static Status validate_topic_name(std::string_view name);
 };
 
 }  // namespace pipeline::inline v0
+
+#ifdef PIPELINE_HEADER_ONLY
+#include "pipeline/core/topics-inl.hpp"
+#endif

@@ -7,7 +7,6 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
-#include <cstdlib>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -17,15 +16,13 @@
 #include <utility>
 #include <vector>
 
-#include <fmt/format.h>
-#include <nlohmann/json.hpp>
+#include <nlohmann/json_fwd.hpp>
 
 #include "pipeline/alert/alert_manager.hpp"
 #include "pipeline/core/clock.hpp"
+#include "pipeline/core/config.hpp"
 #include "pipeline/core/result.hpp"
 #include "pipeline/core/state_store.hpp"
-#include "pipeline/core/timestamp.hpp"
-#include "pipeline/core/topics.hpp"
 #include "pipeline/core/transport.hpp"
 #include "pipeline/orchestrate/idempotent_consumer.hpp"
 
@@ -47,51 +44,12 @@ struct DeadLetterRecord {
   TimePoint recorded_at{};
   int replayed = 0;             ///< How many times it has been replayed.
 
-  [[nodiscard]] std::string key() const { return fmt::format("dlq/{}/{}", subscription, id); }
+  [[nodiscard]] std::string key() const;
 
-  [[nodiscard]] nlohmann::json to_json() const {
-    nlohmann::json attrs = nlohmann::json::object();
-    for (const auto& [k, v] : attributes) attrs[k] = v;
-    return {{"id", id},
-            {"source_topic", source_topic},
-            {"subscription", subscription},
-            {"attempts", attempts},
-            {"last_error", last_error},
-            {"payload", payload},
-            {"attributes", std::move(attrs)},
-            {"recorded_at", format_rfc3339(recorded_at)},
-            {"replayed", replayed},
-            {"format", kFormat}};
-  }
+  [[nodiscard]] nlohmann::json to_json() const;
 
   /// **Errors:** `kDataLoss` when `text` is not a dead-letter row.
-  static Result<DeadLetterRecord> from_json(std::string_view text) {
-    auto j = nlohmann::json::parse(text, nullptr, false);
-    if (j.is_discarded() || !j.is_object())
-      return fail(ErrorCode::kDataLoss, "dead-letter row is not a JSON object");
-    if (const auto f = j.find("format");
-        f != j.end() && (!f->is_number_integer() || f->get<long long>() < 1 || f->get<long long>() > kFormat))
-      return fail(ErrorCode::kDataLoss, "dead-letter row has format {}, this code reads formats 1 to {}", f->dump(),
-                  kFormat);
-    try {
-      DeadLetterRecord r;
-      r.id = j.at("id").get<std::string>();
-      r.source_topic = j.at("source_topic").get<std::string>();
-      r.subscription = j.at("subscription").get<std::string>();
-      r.attempts = j.at("attempts").get<int>();
-      r.last_error = j.at("last_error").get<std::string>();
-      r.payload = j.at("payload").get<std::string>();
-      const nlohmann::json attrs = j.value("attributes", nlohmann::json::object());
-      for (const auto& [k, v] : attrs.items()) r.attributes.emplace(k, v.get<std::string>());
-      auto at = parse_rfc3339(j.at("recorded_at").get<std::string>());
-      if (!at) return fail(at.error());
-      r.recorded_at = *at;
-      r.replayed = j.value("replayed", 0);
-      return r;
-    } catch (const nlohmann::json::exception& e) {
-      return fail(ErrorCode::kDataLoss, "dead-letter row is malformed: {}", e.what());
-    }
-  }
+  static Result<DeadLetterRecord> from_json(std::string_view text);
 };
 
 /// Which recorded dead letters `DeadLetterRecorder::list` returns.
@@ -146,44 +104,14 @@ class DeadLetterRecorder {
   ~DeadLetterRecorder() { close(); }
 
   /// Subscribes to `TopicNaming::dead_letter(topic)` (subscription `<dlq topic>-recorder`).
-  Status watch(std::string_view topic) {
-    const std::string dlq = TopicNaming::dead_letter(topic);
-    SubscriptionConfig config{dlq + "-recorder", dlq, {}};
-    auto sub = transport_.subscribe(config, [this](DeliveryPtr d) { handle(d); });
-    if (!sub) return fail(sub.error());
-    subscriptions_.push_back(std::move(*sub));
-    return ok();
-  }
+  Status watch(std::string_view topic);
 
   /// Closes every subscription `watch` opened.
-  void close() {
-    for (auto& s : subscriptions_) s->close();
-    subscriptions_.clear();
-  }
+  void close();
 
   /// Records one dead-letter delivery (the subscription handler; public for tests and
   /// for transports that hand dead letters over another way).
-  void handle(const DeliveryPtr& delivery) {
-    const Attributes& a = delivery->attributes();
-    const std::string subscription = attribute(a, attributes::kSourceSubscription);
-    auto outcome = consumer_for(subscription).process(*delivery);
-    if (!outcome) {
-      (void)delivery->nack(outcome.error().to_string());
-      return;
-    }
-    (void)delivery->ack();
-    if (*outcome != IdempotentConsumer::Outcome::kProcessed) return;
-    recorded_.fetch_add(1, std::memory_order_relaxed);
-    if (alerts_ == nullptr) return;
-    const RaiseOutcome r = alerts_->raise(
-        severity_, fmt::format("dlq/{}", subscription),
-        fmt::format("message {} dead-lettered by {} after {} attempts: {}", delivery->id(), subscription,
-                    attribute(a, attributes::kDeliveryAttempts), attribute(a, attributes::kLastError)),
-        {{"id", delivery->id()},
-         {"subscription", subscription},
-         {"source_topic", attribute(a, attributes::kSourceTopic)}});
-    (r.delivered ? alerts_delivered_ : alerts_suppressed_).fetch_add(1, std::memory_order_relaxed);
-  }
+  void handle(const DeliveryPtr& delivery);
 
   [[nodiscard]] std::uint64_t recorded() const noexcept { return recorded_.load(std::memory_order_relaxed); }
   [[nodiscard]] std::uint64_t alerts_delivered() const noexcept {
@@ -194,108 +122,21 @@ class DeadLetterRecorder {
   }
 
   /// The recorded dead letters in key order (subscription, then id).
-  static Result<std::vector<DeadLetterRecord>> list(StateStore& store, const DeadLetterFilter& filter = {}) {
-    std::string prefix(kKeyPrefix);
-    if (!filter.subscription.empty()) prefix.append(filter.subscription).append("/");
-    auto rows = store.scan(prefix);
-    if (!rows) return fail(rows.error());
-    std::vector<DeadLetterRecord> out;
-    for (const Row& row : *rows) {
-      auto r = DeadLetterRecord::from_json(row.value);
-      if (!r) return fail(r.error().with("key", row.key));
-      if (!filter.include_replayed && r->replayed > 0) continue;
-      out.push_back(std::move(*r));
-    }
-    return out;
-  }
+  static Result<std::vector<DeadLetterRecord>> list(StateStore& store, const DeadLetterFilter& filter = {});
 
   /// Replays one dead letter: enqueues its payload to its source topic under the id
   /// `<id>~replay<N>` and increments `replayed`, in one transaction. `id` is the original
   /// id, or `<subscription>/<id>` when the id was dead-lettered on several subscriptions.
-  static Result<DeadLetterReplay> replay(StateStore& store, std::string_view id) {
-    auto all = list(store);
-    if (!all) return fail(all.error());
-    std::vector<const DeadLetterRecord*> matches;
-    for (const auto& r : *all)
-      if (r.id == id || r.key() == fmt::format("{}{}", kKeyPrefix, id)) matches.push_back(&r);
-    if (matches.empty()) return fail(ErrorCode::kNotFound, "no dead letter with id '{}'", id);
-    if (matches.size() > 1)
-      return fail(ErrorCode::kInvalidArgument,
-                  "id '{}' was dead-lettered on {} subscriptions; pass <subscription>/<id>", id, matches.size());
-    DeadLetterReplay out;
-    const std::string key = matches.front()->key();
-    auto st = store.transact([&](Transaction& tx) -> Status {
-      auto current = tx.get(key);  // re-read: another replay may have committed meanwhile
-      if (!current) return fail(current.error());
-      if (!*current) return fail(ErrorCode::kNotFound, "dead letter '{}' disappeared", key);
-      auto rec = DeadLetterRecord::from_json(**current);
-      if (!rec) return fail(rec.error());
-      rec->replayed += 1;
-      out.replay_id = fmt::format("{}~replay{}", rec->id, rec->replayed);
-      Attributes attrs = rec->attributes;
-      attrs.insert_or_assign("pipeline.replay_of", rec->id);
-      auto enq = tx.enqueue(OutboxMessage{rec->source_topic, OutgoingMessage{out.replay_id, rec->payload, attrs}});
-      if (!enq) return fail(enq.error());
-      if (!*enq) return fail(ErrorCode::kAlreadyExists, "replay id '{}' was already enqueued", out.replay_id);
-      PIPELINE_TRY(tx.put(key, rec->to_json().dump()));
-      out.record = std::move(*rec);
-      return ok();
-    });
-    if (!st) return fail(st.error());
-    return out;
-  }
+  static Result<DeadLetterReplay> replay(StateStore& store, std::string_view id);
 
  private:
-  static std::string attribute(const Attributes& a, std::string_view name) {
-    auto it = a.find(name);
-    return it == a.end() ? std::string() : it->second;
-  }
+  static std::string attribute(const Attributes& a, std::string_view name);
 
   // One idempotent consumer per source subscription: the same id dead-lettered by two
   // subscriptions of one topic is two dead letters, not a duplicate.
-  IdempotentConsumer& consumer_for(const std::string& subscription) {
-    std::lock_guard lock(mu_);
-    auto it = consumers_.find(subscription);
-    if (it == consumers_.end()) {
-      it = consumers_
-               .emplace(subscription, std::make_unique<IdempotentConsumer>(
-                                          store_, fmt::format("dead-letter-recorder/{}", subscription),
-                                          [this](Transaction& tx, const Delivery& d) { return write(tx, d); }))
-               .first;
-    }
-    return *it->second;
-  }
+  IdempotentConsumer& consumer_for(const std::string& subscription);
 
-  Status write(Transaction& tx, const Delivery& d) {
-    DeadLetterRecord r;
-    const Attributes& a = d.attributes();
-    r.id = d.id();
-    r.source_topic = attribute(a, attributes::kSourceTopic);
-    r.subscription = attribute(a, attributes::kSourceSubscription);
-    if (r.source_topic.empty() || r.subscription.empty())
-      return fail(ErrorCode::kInvalidArgument, "dead letter '{}' lacks its source topic or subscription attribute",
-                  d.id());
-    r.attempts = std::atoi(attribute(a, attributes::kDeliveryAttempts).c_str());
-    r.last_error = attribute(a, attributes::kLastError);
-    r.payload = d.payload();
-    for (const auto& [k, v] : a) {
-      if (k == attributes::kSourceTopic || k == attributes::kSourceSubscription ||
-          k == attributes::kDeliveryAttempts || k == attributes::kLastError)
-        continue;
-      r.attributes.emplace(k, v);
-    }
-    r.recorded_at = clock_.now();
-    PIPELINE_TRY(validate_key(r.key()));
-    // A second dead-lettering of the same id on the same subscription (e.g. after a
-    // replay under the original id) keeps the first row's replay count.
-    auto existing = tx.get(r.key());
-    if (!existing) return fail(existing.error());
-    if (*existing) {
-      auto old = DeadLetterRecord::from_json(**existing);
-      if (old) r.replayed = old->replayed;
-    }
-    return tx.put(r.key(), r.to_json().dump());
-  }
+  Status write(Transaction& tx, const Delivery& d);
 
   Transport& transport_;
   StateStore& store_;
@@ -311,3 +152,7 @@ class DeadLetterRecorder {
 };
 
 }  // namespace pipeline::inline v0
+
+#ifdef PIPELINE_HEADER_ONLY
+#include "pipeline/orchestrate/dead_letter_recorder-inl.hpp"
+#endif

@@ -8,6 +8,7 @@
 #include <utility>
 #include <vector>
 
+#include "pipeline/core/config.hpp"
 #include "pipeline/core/result.hpp"
 #include "pipeline/core/state_store.hpp"
 #include "pipeline/core/transport.hpp"
@@ -60,74 +61,26 @@ class IdempotentConsumer {
   [[nodiscard]] const std::string& name() const noexcept { return name_; }
 
   /// The row key of the marker for `id`.
-  [[nodiscard]] std::string marker_key(std::string_view id) const {
-    std::string key = "consumed/";
-    key.append(name_).append("/").append(id);
-    return key;
-  }
+  [[nodiscard]] std::string marker_key(std::string_view id) const;
 
   /// Runs the body once for this id (marker + body in one transaction). Does not settle
   /// the delivery.
-  Result<Outcome> process(const Delivery& delivery) {
-    Outcome outcome = Outcome::kDuplicate;
-    const std::string key = marker_key(delivery.id());
-    auto st = store_.transact([&](Transaction& tx) -> Status {
-      outcome = Outcome::kDuplicate;  // the body may be re-run on kConflict
-      auto inserted = tx.insert(key, delivery.topic());
-      if (!inserted) return fail(inserted.error());
-      if (!*inserted) return ok();
-      PIPELINE_TRY(body_(tx, delivery));
-      outcome = Outcome::kProcessed;
-      return ok();
-    });
-    if (!st) return fail(st.error().with("delivery_id", delivery.id()).with("consumer", name_));
-    return outcome;
-  }
+  Result<Outcome> process(const Delivery& delivery);
 
   /// `process` for several deliveries in ONE transaction: each id's marker with its body,
   /// as `process` does, and one commit for all (for a round of work whose side effects are
   /// stored already). One outcome per delivery, in order; an error fails them all (nothing
   /// commits). Does not settle the deliveries.
-  Result<std::vector<Outcome>> process_all(const std::vector<const Delivery*>& deliveries) {
-    std::vector<Outcome> outcomes;
-    auto st = store_.transact([&](Transaction& tx) -> Status {
-      outcomes.assign(deliveries.size(), Outcome::kDuplicate);  // the body may be re-run on kConflict
-      for (std::size_t i = 0; i < deliveries.size(); ++i) {
-        const Delivery& d = *deliveries[i];
-        auto inserted = tx.insert(marker_key(d.id()), d.topic());
-        if (!inserted) return fail(inserted.error().with("delivery_id", d.id()));
-        if (!*inserted) continue;
-        auto body = body_(tx, d);
-        if (!body) return fail(body.error().with("delivery_id", d.id()));
-        outcomes[i] = Outcome::kProcessed;
-      }
-      return ok();
-    });
-    if (!st) return fail(st.error().with("consumer", name_));
-    return outcomes;
-  }
+  Result<std::vector<Outcome>> process_all(const std::vector<const Delivery*>& deliveries);
 
   /// `process`, then ack on success (processed or duplicate) or nack with the error text.
-  void handle(const DeliveryPtr& delivery) {
-    auto result = process(*delivery);
-    // A failed ack or nack (lease lost) needs nothing more: a redelivery is deduplicated.
-    if (result)
-      (void)delivery->ack();
-    else
-      (void)delivery->nack(result.error().to_string());
-  }
+  void handle(const DeliveryPtr& delivery);
 
   /// The handler to pass to `Transport::subscribe`.
-  Handler handler() {
-    return [this](DeliveryPtr delivery) { handle(delivery); };
-  }
+  Handler handler();
 
   /// Whether `id` was already processed by this consumer.
-  Result<bool> processed(std::string_view id) {
-    auto r = store_.get(marker_key(id));
-    if (!r) return fail(r.error());
-    return r->has_value();
-  }
+  Result<bool> processed(std::string_view id);
 
  private:
   StateStore& store_;
@@ -136,3 +89,7 @@ class IdempotentConsumer {
 };
 
 }  // namespace pipeline::inline v0
+
+#ifdef PIPELINE_HEADER_ONLY
+#include "pipeline/orchestrate/idempotent_consumer-inl.hpp"
+#endif

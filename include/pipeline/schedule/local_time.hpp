@@ -9,8 +9,6 @@
 #include <string>
 #include <string_view>
 
-#include <fmt/format.h>
-
 #include "pipeline/core/calendar_date.hpp"
 #include "pipeline/core/clock.hpp"
 #include "pipeline/core/result.hpp"
@@ -41,27 +39,16 @@ struct LocalWallTime {
   std::string abbreviation;         ///< "PDT", "PST", "EST", ...
 
   /// "HH:MM:SS".
-  [[nodiscard]] std::string time_string() const {
-    const auto s = time_of_day.count();
-    return fmt::format("{:02}:{:02}:{:02}", s / 3600, s / 60 % 60, s % 60);
-  }
+  [[nodiscard]] std::string time_string() const;
 
   /// "+HH:MM" / "-HH:MM", as RFC 3339 writes an offset.
-  [[nodiscard]] std::string offset_string() const {
-    const auto total = utc_offset.count();
-    const auto mag = total < 0 ? -total : total;
-    return fmt::format("{}{:02}:{:02}", total < 0 ? '-' : '+', mag / 3600, mag / 60 % 60);
-  }
+  [[nodiscard]] std::string offset_string() const;
 
   /// "2025-03-09 06:00:00 PDT (UTC-07:00)".
-  [[nodiscard]] std::string to_string() const {
-    return fmt::format("{} {} {} (UTC{})", date.to_string(), time_string(), abbreviation, offset_string());
-  }
+  [[nodiscard]] std::string to_string() const;
 
   /// "2025-03-09T06:00:00-07:00": RFC 3339 with the local offset.
-  [[nodiscard]] std::string to_rfc3339() const {
-    return fmt::format("{}T{}{}", date.to_string(), time_string(), offset_string());
-  }
+  [[nodiscard]] std::string to_rfc3339() const;
 };
 
 /// The wall time in IANA zone `zone` (e.g. "America/Los_Angeles") at instant `t`
