@@ -5,6 +5,8 @@
 #include <string>
 
 #include <gtest/gtest.h>
+#define XXH_INLINE_ALL  // the golden test pins the hash function itself
+#include <xxhash.h>
 
 namespace fingerprint_test {
 
