@@ -11,3 +11,4 @@
 #include "pipeline/orchestrate/tracker_records-inl.hpp"
 #include "pipeline/orchestrate/tracker_status-inl.hpp"
 #include "pipeline/orchestrate/outbox_relay-inl.hpp"
+#include "pipeline/orchestrate/registry_store-inl.hpp"
