@@ -52,6 +52,7 @@
 #include "pipeline/orchestrate/dependency_checker.hpp"
 #include "pipeline/orchestrate/idempotent_consumer.hpp"
 #include "pipeline/orchestrate/outbox_relay.hpp"
+#include "pipeline/orchestrate/registry_store.hpp"
 #include "pipeline/orchestrate/run_history.hpp"
 #include "pipeline/orchestrate/trigger_registry.hpp"
 

@@ -16,3 +16,4 @@
 #include "pipeline/orchestrate/idempotent_consumer-inl.hpp"
 #include "pipeline/orchestrate/run_history-inl.hpp"
 #include "pipeline/orchestrate/trigger_registry-inl.hpp"
+#include "pipeline/orchestrate/registry_store-inl.hpp"

@@ -15,7 +15,7 @@
 namespace cmd_dlq {
 
 struct Options {
-  std::string store = "memory";
+  std::string store;
   std::string subscription;
   std::string id;
   bool pending_only = false;
@@ -69,9 +69,10 @@ int run_replay(const Options& opts) {
   auto r = pipeline::DeadLetterRecorder::replay(**store, opts.id);
   if (!r) {
     std::fprintf(stderr, "pipelinectl dlq replay: %s\n", r.error().message.c_str());
-    // An unknown id is a failed operation (1); an ambiguous one needs a better argument (2).
-    return r.error().code == pipeline::ErrorCode::kInvalidArgument ? pipelinectl::kExitUsage
-                                                                     : pipelinectl::kExitFailed;
+    // An unknown or ambiguous id is bad input (2); anything else (the store) a failure (1).
+    return r.error().code == pipeline::ErrorCode::kInvalidArgument || r.error().code == pipeline::ErrorCode::kNotFound
+               ? pipelinectl::kExitUsage
+               : pipelinectl::kExitFailed;
   }
   if (opts.json) {
     nlohmann::json j{{"replay_id", r->replay_id}, {"dead_letter", r->record.to_json()}};
@@ -91,14 +92,14 @@ const pipelinectl::Registrar kRegistrar{
        auto which = std::make_shared<int>(0);
        sub.require_subcommand(1);
        CLI::App* list = sub.add_subcommand("list", "List recorded dead letters");
-       list->add_option("--store", opts->store, "memory | sqlite:PATH")->capture_default_str();
+       pipelinectl::add_required_store_option(*list, opts->store);
        list->add_option("--subscription", opts->subscription, "Only this subscription's dead letters");
        list->add_flag("--pending", opts->pending_only, "Only those never replayed");
        list->add_flag("--json", opts->json, "Machine output on stdout");
        list->callback([which] { *which = 1; });
        CLI::App* replay = sub.add_subcommand("replay", "Re-publish one dead letter through the outbox");
        replay->add_option("--id", opts->id, "The dead letter's id, or <subscription>/<id>")->required();
-       replay->add_option("--store", opts->store, "memory | sqlite:PATH")->capture_default_str();
+       pipelinectl::add_required_store_option(*replay, opts->store);
        replay->add_flag("--json", opts->json, "Machine output on stdout");
        replay->callback([which] { *which = 2; });
        return [opts, which] { return *which == 2 ? run_replay(*opts) : run_list(*opts); };

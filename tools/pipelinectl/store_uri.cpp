@@ -48,6 +48,11 @@ pipeline::Result<std::unique_ptr<pipeline::StateStore>> open_store(std::string_v
 #endif
 }
 
+CLI::Option* add_required_store_option(CLI::App& sub, std::string& store) {
+  return sub.add_option("--store", store, "The store the pipeline records in: sqlite:PATH (or memory, always empty)")
+      ->required();
+}
+
 int store_error_exit(const pipeline::Error& error) {
   return error.code == pipeline::ErrorCode::kInvalidArgument || error.code == pipeline::ErrorCode::kNotFound
              ? kExitUsage

@@ -10,6 +10,8 @@
 #include <string_view>
 #include <vector>
 
+#include <CLI/CLI.hpp>
+
 #include "pipeline/core/result.hpp"
 #include "pipeline/core/calendar_date.hpp"
 #include "pipeline/core/state_store.hpp"
@@ -38,6 +40,11 @@ enum class StoreAccess {
 /// not built in), `kNotFound` (kExisting and no such file), or the store's own error.
 pipeline::Result<std::unique_ptr<pipeline::StateStore>> open_store(std::string_view text,
                                                                    StoreAccess access = StoreAccess::kExisting);
+
+/// Declares `--store` on a command that reads what a pipeline recorded (status, graph,
+/// dlq): required, since a store nobody named (a fresh in-memory one) holds nothing.
+/// Without it the command exits 2 with CLI11's "--store is required".
+CLI::Option* add_required_store_option(CLI::App& sub, std::string& store);
 
 /// The exit code for an `open_store` error: a bad URI or a missing file is bad usage (2),
 /// anything else a failed operation (1).

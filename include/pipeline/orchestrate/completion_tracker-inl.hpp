@@ -14,6 +14,7 @@
 #include "pipeline/core/message_codec.hpp"
 #include "pipeline/core/topics.hpp"
 #include "pipeline/core/trace_context.hpp"
+#include "pipeline/orchestrate/registry_store.hpp"
 
 namespace pipeline::inline v0 {
 
@@ -56,11 +57,14 @@ PIPELINE_INLINE Result<std::unique_ptr<CompletionTracker>> CompletionTracker::cr
   const TrackerDescription desc{t->config_.name, t->config_.upstream_phase, t->config_.downstream_phase,
                                 t->config_.trigger_topic, t->config_.expected};
   const std::string key = TrackerKeys::description_key(t->config_.name), value = internal::encode_description(desc);
+  // The registry goes with the description, so a tool reading the store draws the graph.
   PIPELINE_TRY(store.transact([&](Transaction& tx) -> Status {
     auto cur = tx.get(key);
     if (!cur) return fail(cur.error());
-    if (*cur == value) return ok();
-    return tx.put(key, value);
+    if (*cur != value) PIPELINE_TRY(tx.put(key, value));
+    if (auto st = save_registry(tx, t->config_.name, t->config_.registry); !st)
+      return fail(st.error().with("field", "registry"));
+    return ok();
   }));
   return t;
 }
@@ -109,6 +113,7 @@ PIPELINE_INLINE Status CompletionTracker::validate_config(const CompletionTracke
   if (c.debounce < Duration::zero())
     return fail(ErrorCode::kInvalidArgument, "debounce of tracker '{}' must not be negative", c.name);
   if (auto st = c.registry.validate(); !st) return fail(st.error().with("field", "registry"));
+  if (auto stored = internal::encode_registry(c.registry); !stored) return fail(stored.error().with("field", "registry"));
   for (const auto& p : c.expected)
     if (!c.registry.contains(p))
       return fail(ErrorCode::kInvalidArgument, "expected processor '{}' of tracker '{}' is unknown to its registry", p,

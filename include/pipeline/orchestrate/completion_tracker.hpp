@@ -48,6 +48,8 @@ struct CompletionTrackerConfig {
   Duration debounce = std::chrono::minutes(5);
   /// What each upstream processor triggers. A full wave runs the targets of every
   /// expected processor; an incremental wave the targets of that wave's processors.
+  /// Stored by `create` (`tracker/<name>/registry`), so `pipelinectl graph` can draw it;
+  /// phase names of at most `kMaxRegistryPhaseBytes` bytes of UTF-8.
   TriggerRegistry registry;
 };
 
@@ -94,7 +96,8 @@ struct RecordOutcome {
 /// wave's first completion time, so any process can evaluate its deadline),
 /// `decision/w<NNN>` (inserted conditionally: one decision per wave, even across
 /// processes), plus `tracker/<name>/open/<date>/w<NNN>` while a wave waits for a
-/// deadline and `trackers/<name>` describing the tracker for tools.
+/// deadline, and for tools `trackers/<name>` describing the tracker and
+/// `tracker/<name>/registry` holding its trigger registry (`registry_store.hpp`).
 ///
 /// Rules:
 /// - a duplicate delivery (same execution id for the date) is a no-op; a completion
@@ -138,7 +141,10 @@ struct RecordOutcome {
 /// @endcode
 class CompletionTracker {
  public:
-  /// Validates `config`, stores its description for tools and returns the tracker.
+  /// Validates `config`, stores its description and its trigger registry for tools (one
+  /// transaction; nothing is written when the store already holds both) and returns the
+  /// tracker. Trackers sharing a store each store their own registry; tools merge them
+  /// (`load_registry`).
   static Result<std::unique_ptr<CompletionTracker>> create(StateStore& store, Clock& clock,
                                                           CompletionTrackerConfig config,
                                                           AlertManager* alerts = nullptr);

@@ -14,6 +14,13 @@ PIPELINE_INLINE std::string TrackerKeys::description_key(std::string_view name) 
   return out;
 }
 
+PIPELINE_INLINE std::string TrackerKeys::registry_key(std::string_view name) {
+  std::string out = "tracker/";
+  out += name;
+  out += "/registry";
+  return out;
+}
+
 PIPELINE_INLINE std::string TrackerKeys::date_prefix(CalendarDate date) const {
   std::string out;
   out.reserve(32 + name_.size());

@@ -22,7 +22,8 @@ namespace pipeline::inline v0 {
 /// - `late/<processor>` — completions without changes after the date's trigger;
 /// - `decision/w<NNN>` — one decision row per wave, inserted conditionally.
 /// Besides: `tracker/<name>/open/<date>/w<NNN>` (due time) while a wave waits for a
-/// deadline or debounce, and `trackers/<name>` (the tracker's description for tools).
+/// deadline or debounce, `tracker/<name>/registry` (the tracker's trigger registry, see
+/// `registry_store.hpp`) and `trackers/<name>` (the tracker's description for tools).
 /// Waves are zero-padded to three digits so keys sort by wave.
 ///
 /// **Thread safety:** immutable after construction. **Performance:** keys are built by
@@ -46,6 +47,9 @@ class TrackerKeys {
 
   /// `trackers/<name>`.
   [[nodiscard]] static std::string description_key(std::string_view name);
+  /// `tracker/<name>/registry`: the trigger registry the tracker was created with. A date
+  /// is never "registry", so the key is apart from every date's rows.
+  [[nodiscard]] static std::string registry_key(std::string_view name);
   /// `tracker/<name>/<date>/`.
   [[nodiscard]] std::string date_prefix(CalendarDate date) const;
   /// `<date_prefix>w<NNN>/`.
