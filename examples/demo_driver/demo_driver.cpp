@@ -25,6 +25,7 @@
 #include "pipeline/core/timestamp.hpp"
 #include "pipeline/core/trace_context.hpp"
 #include "pipeline/memory/memory_transport.hpp"
+#include "pipeline/mocks/counting_state_store.hpp"
 #include "pipeline/mocks/fault_injecting_transport.hpp"
 #include "pipeline/orchestrate/dead_letter_recorder.hpp"
 #include "pipeline/memory/metrics_registry.hpp"
@@ -161,6 +162,9 @@ struct Demo {
   nba_services::ServiceContext ctx{*opt.store, clock,  history,      dependencies, bus,     warehouse,
                                    season,     opt.data_dir, &metrics, {},  &scraped};
   pipeline::OutboxRelay relay{*opt.store, bus, clock, relay_options()};
+  // The trackers' store: counts each committed write of a decision row (the fault summary's "decisions").
+  pipeline::mocks::CountingStateStore tracker_store{
+      *opt.store, {.watch = [](std::string_view k) { return k.starts_with("tracker/") && k.find("/decision/w") != k.npos; }}};
   std::vector<pipeline::Alert> alerts_seen;
   pipeline::AlertManager alerts{
       clock, {std::make_shared<pipeline::CallbackAlertSink>([this](const pipeline::Alert& a) { alerts_seen.push_back(a); })}};
@@ -431,7 +435,12 @@ pipeline::Result<json> fault_summary(Demo& demo, pipeline::CalendarDate date, co
     auto st = t->status(date);
     if (!st) return pipeline::fail(st.error());
     json per = json::object();
-    for (const auto& w : st->waves) per[std::to_string(w.number)] = w.decided ? 1 : 0;
+    const auto written = demo.tracker_store.committed_write_counts();
+    const pipeline::TrackerKeys keys(t->config().name);
+    for (const auto& w : st->waves) {
+      const auto it = written.find(pipeline::TrackerKeys::decision_key(keys.date_prefix(date), w.number));
+      per[std::to_string(w.number)] = it == written.end() ? 0 : it->second;
+    }
     decisions[t->config().name] = per;
   }
   json deliveries = json::object();
@@ -508,11 +517,11 @@ pipeline::Result<json> run_demo(const DemoOptions& opt) {
   // Trackers from the preset; Phase 2→3 expects exactly the raw processors that exist.
   auto presets = nba::tracker_presets(topics.naming);
   presets[0].expected = phase2::raw_processors();
-  auto t3 = pipeline::CompletionTracker::create(*opt.store, demo.clock, presets[0]);
+  auto t3 = pipeline::CompletionTracker::create(demo.tracker_store, demo.clock, presets[0]);
   if (!t3) return pipeline::fail(t3.error());
-  auto t4 = pipeline::CompletionTracker::create(*opt.store, demo.clock, presets[1]);
+  auto t4 = pipeline::CompletionTracker::create(demo.tracker_store, demo.clock, presets[1]);
   if (!t4) return pipeline::fail(t4.error());
-  auto t5 = pipeline::CompletionTracker::create(*opt.store, demo.clock, presets[2], &demo.alerts);
+  auto t5 = pipeline::CompletionTracker::create(demo.tracker_store, demo.clock, presets[2], &demo.alerts);
   if (!t5) return pipeline::fail(t5.error());
   demo.to_phase3 = std::move(*t3);
   demo.to_phase4 = std::move(*t4);

@@ -2,7 +2,12 @@
 // 1-3 times in random order through two paths (an IdempotentConsumer on a threaded
 // MemoryTransport, and direct record_completion calls on a second tracker), two relays,
 // a transport that sometimes publishes a trigger twice (a relay that died between
-// publish and mark), over the memory store and over two handles of one SQLite file.
+// publish and mark), a thread checking waves meanwhile, over the memory store and over
+// two handles of one SQLite file. Decisions are counted, not inferred: every committed
+// write of a decision row (through a CountingStateStore on each store handle) and every
+// `triggered` result returned to a direct caller; each (date, wave) must be decided
+// exactly once — the outbox ignoring a second trigger id and the consumer deduplicating
+// it would hide a second decision from every count taken downstream.
 #include <algorithm>
 #include <atomic>
 #include <cstdlib>
@@ -24,12 +29,14 @@
 #include "pipeline/core/message_codec.hpp"
 #include "pipeline/memory/memory_state_store.hpp"
 #include "pipeline/memory/memory_transport.hpp"
+#include "pipeline/mocks/counting_state_store.hpp"
 #include "pipeline/orchestrate/completion_tracker.hpp"
 #include "pipeline/orchestrate/idempotent_consumer.hpp"
 #include "pipeline/orchestrate/outbox_relay.hpp"
 #ifdef PIPELINE_TEST_HAVE_SQLITE
 #include "pipeline/sqlite/sqlite_state_store.hpp"
 #endif
+#include "test_seed.hpp"
 
 namespace pipeline {
 namespace completion_stress_test {
@@ -58,7 +65,7 @@ CompletionTrackerConfig stress_config() {
 // and died before marking the entry sent.
 class DuplicatingTransport final : public Transport {
  public:
-  explicit DuplicatingTransport(Transport& inner) : inner_(inner) {}
+  DuplicatingTransport(Transport& inner, unsigned seed) : inner_(inner), rng_(seed) {}
   Status publish(std::string_view topic, OutgoingMessage m) override {
     bool twice;
     {
@@ -79,7 +86,7 @@ class DuplicatingTransport final : public Transport {
  private:
   Transport& inner_;
   std::mutex mu_;
-  std::mt19937 rng_{7};
+  std::mt19937 rng_;
 };
 
 struct Delivery1 {
@@ -87,10 +94,26 @@ struct Delivery1 {
   std::string stable_id;
 };
 
-void run_stress(StateStore& store_a, StateStore& store_b, int dates, unsigned seed) {
+bool is_decision_key(std::string_view key) {
+  return key.starts_with("tracker/stress/") && key.find("/decision/w") != std::string_view::npos;
+}
+
+// Trigger ids handed back to callers, counted by id.
+struct Told {
+  std::mutex mu;
+  std::map<std::string, int> ids;
+  void add(const RecordOutcome& r) {
+    std::lock_guard l(mu);
+    for (const auto& id : r.triggered) ++ids[id];
+  }
+};
+
+void run_stress(StateStore& real_a, StateStore& real_b, int dates, unsigned seed) {
+  mocks::CountingStateStore store_a(real_a, {.watch = is_decision_key});
+  mocks::CountingStateStore store_b(real_b, {.watch = is_decision_key});
   ManualClock clock;
   MemoryTransport transport(clock);
-  DuplicatingTransport relay_transport(transport);
+  DuplicatingTransport relay_transport(transport, seed);
   auto ta = CompletionTracker::create(store_a, clock, stress_config());
   auto tb = CompletionTracker::create(store_b, clock, stress_config());
   ASSERT_TRUE(ta && tb);
@@ -168,6 +191,23 @@ void run_stress(StateStore& store_a, StateStore& store_b, int dates, unsigned se
   std::thread relay1(relay_loop, std::ref(store_a), "relay-1");
   std::thread relay2(relay_loop, std::ref(store_b), "relay-2");
 
+  // A deadline checker racing the recorders: evaluates random waves (decided, open or
+  // not yet opened) through either tracker. Checks never decide a wave twice.
+  Told told, told_after;
+  std::atomic<bool> stop_checker{false};
+  std::atomic<int> check_errors{0};
+  std::thread checker([&] {
+    std::mt19937 check_rng(seed + 1);
+    while (!stop_checker.load()) {
+      const CalendarDate date = first_date.plus_days(static_cast<int>(check_rng() % static_cast<unsigned>(dates)));
+      auto& tracker = check_rng() % 2 ? *ta : *tb;
+      auto r = tracker->check_wave(date, static_cast<int>(check_rng() % 3));
+      if (r) told.add(*r);
+      else ++check_errors;
+      std::this_thread::yield();
+    }
+  });
+
   constexpr int kThreads = 4;
   std::atomic<int> record_errors{0};
   std::vector<std::thread> producers;
@@ -177,7 +217,9 @@ void run_stress(StateStore& store_a, StateStore& store_b, int dates, unsigned se
         const auto& w = work[i];
         if (i % 2 == 0) {
           if (!transport.publish("stress-upstream", {w.stable_id, encode_message(w.message), {}})) ++record_errors;
-        } else if (!(*tb)->record_completion(w.message)) {
+        } else if (auto r = (*tb)->record_completion(w.message)) {
+          told.add(*r);
+        } else {
           ++record_errors;
         }
       }
@@ -185,22 +227,43 @@ void run_stress(StateStore& store_a, StateStore& store_b, int dates, unsigned se
   }
   for (auto& p : producers) p.join();
   transport.wait_until_idle();
+  stop_checker = true;
+  checker.join();
   stop_relays = true;
   relay1.join();
   relay2.join();
+  // Late checks of every wave through both trackers (a timer firing after another process
+  // decided): all decided already, none may be decided again.
+  for (int day = 0; day < dates; ++day) {
+    const CalendarDate date = first_date.plus_days(day);
+    auto s = (*ta)->status(date);
+    ASSERT_TRUE(s) << s.error().to_string();
+    for (int w = 0; w <= static_cast<int>(s->waves.size()); ++w)
+      for (auto* tracker : {ta->get(), tb->get()}) {
+        auto r = tracker->check_wave(date, w);
+        if (r) told_after.add(*r);
+        else ++check_errors;
+      }
+  }
+  EXPECT_TRUE(told_after.ids.empty()) << "a check after the run decided " << told_after.ids.begin()->first;
   OutboxRelay final_relay(store_a, relay_transport, clock);
   ASSERT_TRUE(final_relay.drain());
   transport.wait_until_idle();
   transport.stop();
 
   EXPECT_EQ(record_errors.load(), 0);
+  EXPECT_EQ(check_errors.load(), 0);
   EXPECT_EQ(relay_errors.load(), 0);
   EXPECT_EQ(downstream_errors.load(), 0);
   ASSERT_TRUE(store_a.pending_outbox());
   EXPECT_EQ(*store_a.pending_outbox(), 0u);
 
   // One decision per (date, wave), waves contiguous from 0, each delivered and run once.
+  // Committed decision writes are summed over both handles (they may share one store).
+  std::map<std::string, int> committed = store_a.committed_write_counts();
+  for (const auto& [key, n] : store_b.committed_write_counts()) committed[key] += n;
   std::size_t decisions = 0;
+  std::set<std::string> decided_ids;
   for (int day = 0; day < dates; ++day) {
     const CalendarDate date = first_date.plus_days(day);
     auto s = (*ta)->status(date);
@@ -212,13 +275,21 @@ void run_stress(StateStore& store_a, StateStore& store_b, int dates, unsigned se
       EXPECT_EQ(wave.number, static_cast<int>(w));
       ASSERT_TRUE(wave.decided) << date.to_string() << " wave " << w;
       EXPECT_EQ(wave.trigger_id, (*ta)->trigger_id(date, static_cast<int>(w)));
+      const std::string key = fmt::format("tracker/stress/{}/decision/w{:03}", date, w);
+      EXPECT_EQ(committed[key], 1) << key << " was decided " << committed[key] << " times";
       ++decisions;
+      decided_ids.insert(wave.trigger_id);
       std::lock_guard l(runs_mu);
       EXPECT_EQ(runs[wave.trigger_id], 1) << wave.trigger_id;
     }
     auto rows = store_a.scan(fmt::format("tracker/stress/{}/decision/", date));
     ASSERT_TRUE(rows);
     EXPECT_EQ(rows->size(), s->waves.size());
+  }
+  EXPECT_EQ(committed.size(), decisions) << "a decision row was written for a wave that is not decided";
+  for (const auto& [id, n] : told.ids) {
+    EXPECT_EQ(n, 1) << id << " was returned as triggered " << n << " times";
+    EXPECT_TRUE(decided_ids.count(id)) << id << " was returned as triggered but is not decided";
   }
   std::lock_guard l(runs_mu);
   EXPECT_EQ(runs.size(), decisions) << "a trigger ran that was never decided, or one was lost";
@@ -227,7 +298,7 @@ void run_stress(StateStore& store_a, StateStore& store_b, int dates, unsigned se
 
 TEST(CompletionStress, MemoryStoreDecidesEachWaveOnceAndDeliversEveryTrigger) {
   MemoryStateStore store;
-  run_stress(store, store, 60, 1234);
+  run_stress(store, store, 60, pipeline::testing::test_seed(1234));
 }
 
 #ifdef PIPELINE_TEST_HAVE_SQLITE
@@ -240,7 +311,7 @@ TEST(CompletionStress, SqliteStoreTwoHandlesDecideEachWaveOnceAndDeliverEveryTri
     auto a = SqliteStateStore::open(path);
     auto b = SqliteStateStore::open(path);
     ASSERT_TRUE(a && b) << (a ? b.error().to_string() : a.error().to_string());
-    run_stress(**a, **b, 25, 99);
+    run_stress(**a, **b, 25, pipeline::testing::test_seed(99));
   }
   std::filesystem::remove_all(dir);
 }

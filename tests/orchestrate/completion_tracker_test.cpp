@@ -1,4 +1,5 @@
 #include <chrono>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <set>
@@ -286,18 +287,46 @@ TEST_F(CompletionTrackerTest, ConcurrentLastCompletionAndDeadlineCheckDecideOnce
   clock.set_time(clock.now() + minutes(30));
   auto second = CompletionTracker::create(store, clock, small_config(), nullptr);
   ASSERT_TRUE(second);
+  // Decisions are counted where they are made: the trigger ids each call returns. The
+  // outbox ignores an id it already holds, so counting its rows would hide a second
+  // decision of a wave.
+  std::vector<std::string> by_completer, by_checker, by_late_checks;
   std::thread completer([&] {
     for (int day = 0; day < kDays; ++day) {
       auto m = completion("e", fmt::format("e-{}", day));
       m.partition_date = date.plus_days(day);
-      ASSERT_TRUE(tracker->record_completion(m));
+      auto r = tracker->record_completion(m);
+      ASSERT_TRUE(r) << r.error().to_string();
+      by_completer.insert(by_completer.end(), r->triggered.begin(), r->triggered.end());
     }
   });
   std::thread checker([&] {
-    for (int day = 0; day < kDays; ++day) ASSERT_TRUE((*second)->check_wave(date.plus_days(day), 0));
+    for (int day = 0; day < kDays; ++day) {
+      auto r = (*second)->check_wave(date.plus_days(day), 0);
+      ASSERT_TRUE(r) << r.error().to_string();
+      by_checker.insert(by_checker.end(), r->triggered.begin(), r->triggered.end());
+    }
   });
   completer.join();
   checker.join();
+  // Afterwards both trackers check every wave again (a timer firing after another
+  // process decided): nothing more may be decided.
+  for (int day = 0; day < kDays; ++day)
+    for (auto* t : {tracker.get(), second->get()})
+      for (int wave : {0, 1}) {
+        auto r = t->check_wave(date.plus_days(day), wave);
+        ASSERT_TRUE(r) << r.error().to_string();
+        by_late_checks.insert(by_late_checks.end(), r->triggered.begin(), r->triggered.end());
+      }
+  EXPECT_TRUE(by_late_checks.empty()) << "a late check decided " << by_late_checks.front();
+  std::map<std::string, int> decided;
+  for (const auto* list : {&by_completer, &by_checker, &by_late_checks})
+    for (const auto& id : *list) ++decided[id];
+  EXPECT_EQ(decided.size(), static_cast<std::size_t>(kDays));
+  for (int day = 0; day < kDays; ++day) {
+    const std::string id = tracker->trigger_id(date.plus_days(day), 0);
+    EXPECT_EQ(decided[id], 1) << id << " was decided " << decided[id] << " times";
+  }
   auto out = outbox();
   EXPECT_EQ(out.size(), static_cast<std::size_t>(kDays));
   std::set<std::string> ids;

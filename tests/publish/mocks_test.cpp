@@ -1,8 +1,12 @@
 #include <chrono>
+#include <map>
 #include <string>
+#include <vector>
 
 #include <gtest/gtest.h>
 
+#include "pipeline/memory/memory_state_store.hpp"
+#include "pipeline/mocks/counting_state_store.hpp"
 #include "pipeline/mocks/failing_transport.hpp"
 #include "pipeline/mocks/manual_clock_helpers.hpp"
 #include "pipeline/mocks/recording_transport.hpp"
@@ -39,6 +43,58 @@ TEST(FailingTransport, FailsTheNextCallsThenPassesThrough) {
   EXPECT_EQ(transport.calls(), 4u);
   EXPECT_EQ(transport.failures(), 3u);
   EXPECT_EQ(inner.published_count(), 1u);
+}
+
+TEST(CountingStateStore, CountsTheWatchedWritesOfCommittedTransactionsOnly) {
+  MemoryStateStore real;
+  std::vector<mocks::StoreOperation> ops;
+  std::vector<std::string> completed;
+  mocks::CountingStateStore store(
+      real, {.watch = [](std::string_view k) { return k.starts_with("d/"); },
+             .on_operation =
+                 [&](const mocks::StoreCall& c) {
+                   ops.push_back(c.operation);
+                   if (c.ids) completed = *c.ids;
+                 },
+             .on_watched_write = [](Transaction& tx, const mocks::WatchedWrite& w) {
+               return tx.put("witness/" + w.key, w.conditional ? "insert" : "put");
+             }});
+  // Committed: a conditional insert that wrote, and a put.
+  ASSERT_TRUE(store.transact([](Transaction& tx) -> Status {
+    PIPELINE_TRY(tx.insert("d/1", "a"));
+    return tx.put("other", "x");
+  }));
+  ASSERT_TRUE(store.transact([](Transaction& tx) -> Status {
+    auto again = tx.insert("d/1", "b");  // present: no write
+    if (!again || *again) return fail(ErrorCode::kInternal, "insert should have found d/1");
+    return tx.put("d/2", "c");
+  }));
+  // Rolled back: not counted, and the witness went with it.
+  EXPECT_FALSE(store.transact([](Transaction& tx) -> Status {
+    PIPELINE_TRY(tx.put("d/3", "d"));
+    return fail(ErrorCode::kInternal, "roll back");
+  }));
+  // A conflict re-runs the body: only the committed attempt counts.
+  int attempt = 0;
+  ASSERT_TRUE(store.transact([&](Transaction& tx) -> Status {
+    PIPELINE_TRY(tx.insert("d/4", "e"));
+    return ++attempt == 1 ? fail(ErrorCode::kConflict, "again") : ok();
+  }));
+  EXPECT_EQ(store.committed_write_counts(), (std::map<std::string, int>{{"d/1", 1}, {"d/2", 1}, {"d/4", 1}}));
+  const auto writes = store.committed_writes();
+  ASSERT_EQ(writes.size(), 3u);
+  EXPECT_TRUE(writes[0].conditional);
+  EXPECT_FALSE(writes[1].conditional);
+  EXPECT_EQ(writes[1].value, "c");
+  EXPECT_EQ(real.get("witness/d/2").value(), "put");
+  EXPECT_FALSE(real.get("witness/d/3").value().has_value());
+  EXPECT_EQ(store.count(mocks::StoreOperation::kTransact), 4);
+  EXPECT_EQ(store.count(mocks::StoreOperation::kAttempt), 5);
+  EXPECT_EQ(store.count(mocks::StoreOperation::kCommit), 3);
+  EXPECT_EQ(store.operations(), static_cast<long>(ops.size()));
+  EXPECT_EQ(ops.front(), mocks::StoreOperation::kTransact);
+  ASSERT_TRUE(store.complete_outbox({"id-1", "id-2"}));
+  EXPECT_EQ(completed, (std::vector<std::string>{"id-1", "id-2"}));
 }
 
 TEST(ManualClockHelpers, RunAllTimersFollowsTimersScheduledByCallbacks) {
