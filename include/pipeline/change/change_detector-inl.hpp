@@ -2,6 +2,7 @@
 // Bodies of pipeline/change/change_detector.hpp (see pipeline/core/config.hpp).
 
 #include <algorithm>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -9,23 +10,11 @@
 #include <fmt/format.h>
 
 #include "pipeline/change/change_detector.hpp"
-#include "pipeline/change/fingerprint_change_detector.hpp"
 #include "pipeline/core/metrics_sink.hpp"
 
 namespace pipeline::inline v0 {
 
 PIPELINE_INLINE Status ChangeDetector::commit(Transaction& /*tx*/, const ChangeSet& /*changes*/) const { return ok(); }
-
-PIPELINE_INLINE Result<FingerprintChangeDetector> ChangeDetector::create(StateStore& store,
-                                                                         ChangeDetectorConfig config,
-                                                                         ChangeDetectorOptions options) {
-  return FingerprintChangeDetector::create(store, std::move(config), std::move(options));
-}
-
-PIPELINE_INLINE Result<FingerprintChangeDetector> ChangeDetector::create(StateStore& store,
-                                                                         ChangeDetectorConfig config) {
-  return FingerprintChangeDetector::create(store, std::move(config), {});
-}
 
 namespace internal {
 // The entity kind every detector's `create` checks: it names metrics labels and store keys.

@@ -3,14 +3,17 @@
 /// `ChangeDetector`: the interface of "which entities of a date changed since they were
 /// last processed", with "process everything" as the fallback.
 
+#include <functional>
 #include <memory>
 #include <span>
 #include <string>
+#include <string_view>
 
 #include "pipeline/change/change_set.hpp"
 #include "pipeline/change/fingerprint.hpp"
 #include "pipeline/core/calendar_date.hpp"
 #include "pipeline/core/config.hpp"
+#include "pipeline/core/metrics_sink.hpp"
 #include "pipeline/core/result.hpp"
 #include "pipeline/core/state_store.hpp"
 
@@ -85,6 +88,15 @@ class ChangeDetector {
   ChangeDetector& operator=(const ChangeDetector&) = default;
   ChangeDetector& operator=(ChangeDetector&&) = default;
 };
+
+namespace internal {
+/// What every detector's `create` checks: 1–64 bytes of [A-Za-z0-9_-] (`kInvalidArgument`).
+Status validate_entity_kind(std::string_view kind);
+/// Reports a fallback the same way for every detector: the counter, the
+/// `change_detection_fallback` event and the log line.
+void report_change_fallback(MetricsSink& metrics, Counter& fallbacks, const std::function<void(std::string_view)>& log,
+                            const ChangeSet& cs);
+}  // namespace internal
 
 }  // namespace pipeline::inline v0
 

@@ -19,6 +19,19 @@
 
 namespace pipeline::inline v0 {
 
+// ChangeDetector::create builds this class, so its bodies live here, where the class is
+// complete whichever of the two headers was included first.
+PIPELINE_INLINE Result<FingerprintChangeDetector> ChangeDetector::create(StateStore& store,
+                                                                         ChangeDetectorConfig config,
+                                                                         ChangeDetectorOptions options) {
+  return FingerprintChangeDetector::create(store, std::move(config), std::move(options));
+}
+
+PIPELINE_INLINE Result<FingerprintChangeDetector> ChangeDetector::create(StateStore& store,
+                                                                         ChangeDetectorConfig config) {
+  return FingerprintChangeDetector::create(store, std::move(config), {});
+}
+
 PIPELINE_INLINE Result<FingerprintChangeDetector> FingerprintChangeDetector::create(StateStore& store, ChangeDetectorConfig config,
                                      ChangeDetectorOptions options) {
   PIPELINE_TRY(internal::validate_entity_kind(config.entity_kind));
