@@ -1,6 +1,7 @@
 #include "demo_driver/backfill.hpp"
 
 #include <fmt/format.h>
+#include <nlohmann/json.hpp>
 
 #include "demo_driver/demo_driver.hpp"
 

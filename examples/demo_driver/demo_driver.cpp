@@ -8,6 +8,7 @@
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
+#include <nlohmann/json.hpp>
 
 #include "nba_service_common/service.hpp"
 #include "phase5_coordinator/phase5.hpp"
@@ -65,10 +66,10 @@ json run_entry(const pipeline::Processor& p, const pipeline::RunReport& r, doubl
   if (r.completion) {
     const auto& c = *r.completion;
     e["execution_id"] = c.execution_id;
-    e["wave"] = c.metadata.value("wave", 0);
+    e["wave"] = c.metadata->value("wave", 0);
     e["records"] = c.record_count;
     e["status"] = std::string(pipeline::to_string(c.status));
-    if (c.metadata.contains("entities")) e["entities"] = c.metadata["entities"];
+    if (c.metadata->contains("entities")) e["entities"] = c.metadata["entities"];
     if (c.entities_changed) {
       std::size_t n = 0;
       for (const auto& [kind, ids] : *c.entities_changed) n += ids.size();
@@ -497,7 +498,7 @@ pipeline::Result<json> run_demo(const DemoOptions& opt) {
 
   auto observer = [&demo](const pipeline::Processor& p, const pipeline::Message& trigger, const pipeline::RunReport& r,
                           double wall_ms) {
-    const int wave = trigger.metadata.is_object() ? trigger.metadata.value("wave", 0) : 0;
+    const int wave = trigger.metadata->is_object() ? trigger.metadata->value("wave", 0) : 0;
     auto& list = demo.seen.runs[wave][p.config().phase];
     if (!list.is_array()) list = json::array();
     list.push_back(run_entry(p, r, wall_ms));
@@ -737,7 +738,7 @@ pipeline::Result<json> run_demo(const DemoOptions& opt) {
   // Traces: from the scheduler to each wave's Phase 4 trigger.
   json trace = json::object();
   for (const auto& m : demo.seen.triggers[topics.phase4_trigger()]) {
-    const int wave = m.metadata.value("wave", 0);
+    const int wave = m.metadata->value("wave", 0);
     const std::string label = wave == 0 ? "full" : "injury_update";
     if (!trace.contains(label)) trace[label] = demo.trace_back(m);
   }

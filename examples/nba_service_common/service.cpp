@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <utility>
+#include <nlohmann/json.hpp>
 
 #include "pipeline/core/message_codec.hpp"
 
@@ -86,9 +87,9 @@ pipeline::ProcessResult WarehouseProcessor::result_of(const pipeline::ProcessReq
 }
 
 bool runs_processor(const pipeline::Message& trigger, std::string_view processor) {
-  if (!trigger.metadata.is_object()) return true;
-  auto it = trigger.metadata.find("run_processors");
-  if (it == trigger.metadata.end() || !it->is_array()) return true;
+  if (!trigger.metadata->is_object()) return true;
+  auto it = trigger.metadata->find("run_processors");
+  if (it == trigger.metadata->end() || !it->is_array()) return true;
   for (const auto& p : *it)
     if (p.is_string() && p.get_ref<const std::string&>() == processor) return true;
   return false;

@@ -78,7 +78,7 @@ class ServiceHost {
   RunObserver printer() {
     return [](const pipeline::Processor& p, const pipeline::Message&, const pipeline::RunReport& r, double ms) {
       std::string entities = "-";
-      if (r.completion && r.completion->metadata.contains("entities")) entities = r.completion->metadata["entities"].dump();
+      if (r.completion && r.completion->metadata->contains("entities")) entities = r.completion->metadata["entities"].dump();
       std::printf("%-36s %-12s %6lld records  %s  %.1f ms%s%s\n", p.config().name.c_str(),
                   std::string(pipeline::to_string(r.outcome)).c_str(),
                   static_cast<long long>(r.completion ? r.completion->record_count : 0), entities.c_str(), ms,

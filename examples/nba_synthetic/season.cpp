@@ -5,6 +5,7 @@
 #include <chrono>
 #include <stdexcept>
 #include <unordered_set>
+#include <nlohmann/json.hpp>
 
 namespace nba {
 namespace season_detail {

@@ -4,6 +4,7 @@
 #include <variant>
 
 #include <fmt/format.h>
+#include <nlohmann/json.hpp>
 
 #include "pipeline/core/trace_context.hpp"
 
@@ -122,7 +123,7 @@ pipeline::Result<pipeline::ProcessResult> Scraper::process(const pipeline::Proce
   r.record_count = items;
   r.status = items == 0 ? pipeline::CompletionStatus::kNoData : pipeline::CompletionStatus::kSuccess;
   r.entities_changed = std::nullopt;  // a scraper does not know what changed: the raw processor finds out
-  r.metadata = {{"feed", feed_}, {"file", file.string()}};
+  r.metadata = nlohmann::json{{"feed", feed_}, {"file", file.string()}};
   return r;
 }
 
@@ -147,7 +148,7 @@ pipeline::Message schedule_trigger(pipeline::CalendarDate date, int wave, const 
   m.correlation_id = m.execution_id;
   m.traceparent = pipeline::TraceContext::create().to_string();
   m.partition_date = date;
-  m.metadata = {{"wave", wave}, {"reason", std::string(reason)}};
+  m.metadata = nlohmann::json{{"wave", wave}, {"reason", std::string(reason)}};
   if (!scrapers.empty()) m.metadata["run_processors"] = scrapers;
   return m;
 }

@@ -1,5 +1,7 @@
 // phase2_raw: loads one date's scraped files (as phase1_scraper wrote them) into the raw
 // tables of --warehouse. Each feed's wave-0 file stands in for its scraper's completion.
+#include <nlohmann/json.hpp>
+
 #include "nba_service_common/service_host.hpp"
 #include "phase1_scraper/scrapers.hpp"
 #include "phase2_raw/raw_processors.hpp"
@@ -17,7 +19,7 @@ int main(int argc, char** argv) {
   for (const auto& feed : phase2::raw_processors()) {
     auto completion = nba_services::manual_trigger(flags->date, phase1::kPhase);
     completion.processor_name = phase1::scraper_name(feed);
-    completion.metadata = {{"feed", feed}, {"file", (ctx.data_dir / feed / flags->date.to_string() / "w0.json").string()}};
+    completion.metadata = nlohmann::json{{"feed", feed}, {"file", (ctx.data_dir / feed / flags->date.to_string() / "w0.json").string()}};
     rc |= (*host)->run(*phase->service, completion);
   }
   return rc;

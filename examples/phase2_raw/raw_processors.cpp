@@ -2,6 +2,7 @@
 
 #include <fstream>
 #include <variant>
+#include <nlohmann/json.hpp>
 
 #include "phase1_scraper/scrapers.hpp"
 
@@ -154,7 +155,7 @@ RawProcessor::RawProcessor(nba_services::ServiceContext& ctx, std::string table,
 
 pipeline::Result<std::shared_ptr<const nba_services::FeedItems>> RawProcessor::load_items(
     const pipeline::Message* trigger) const {
-  if (!trigger || !trigger->metadata.is_object() || !trigger->metadata.contains("file") ||
+  if (!trigger || !trigger->metadata->is_object() || !trigger->metadata->contains("file") ||
       !trigger->metadata["file"].is_string())
     return pipeline::fail(pipeline::ErrorCode::kInvalidArgument, "{} needs a trigger naming the scraped file",
                           config().name);

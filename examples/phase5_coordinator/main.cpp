@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <iostream>
 #include <string>
+#include <nlohmann/json.hpp>
 
 #include "phase5_coordinator/phase5.hpp"
 #include "pipeline/alert/structured_log_sink.hpp"

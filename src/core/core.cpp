@@ -19,5 +19,6 @@
 #include "pipeline/core/calendar_date-inl.hpp"
 #include "pipeline/core/manual_clock-inl.hpp"
 #include "pipeline/core/topics-inl.hpp"
+#include "pipeline/core/json_object-inl.hpp"
 #include "pipeline/core/message-inl.hpp"
 #include "pipeline/core/legacy_messages-inl.hpp"

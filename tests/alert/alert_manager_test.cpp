@@ -11,6 +11,7 @@
 #include <vector>
 
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
 #include "pipeline/alert/alert_manager.hpp"
 #include "pipeline/alert/callback_sink.hpp"
@@ -60,7 +61,7 @@ TEST(AlertManager, DeliversToEverySinkWithKeyMessageContextAndTime) {
   auto a = std::make_shared<RecordingSink>();
   auto b = std::make_shared<RecordingSink>();
   AlertManager alerts(clock, {a, b}, config_with({minutes(5), 3}));
-  const auto out = alerts.raise(Severity::kWarning, "coverage/phase3", "phase3 is late", {{"missing", 25}});
+  const auto out = alerts.raise(Severity::kWarning, "coverage/phase3", "phase3 is late", nlohmann::json{{"missing", 25}});
   EXPECT_TRUE(out.delivered);
   EXPECT_EQ(out.sink_failures, 0u);
   for (auto* sink : {a.get(), b.get()}) {
@@ -69,7 +70,7 @@ TEST(AlertManager, DeliversToEverySinkWithKeyMessageContextAndTime) {
     EXPECT_EQ(seen[0].severity, Severity::kWarning);
     EXPECT_EQ(seen[0].key, "coverage/phase3");
     EXPECT_EQ(seen[0].message, "phase3 is late");
-    EXPECT_EQ(seen[0].context.at("missing"), 25);
+    EXPECT_EQ(seen[0].context->at("missing"), 25);
     EXPECT_EQ(seen[0].at, six_am());
     EXPECT_EQ(seen[0].suppressed_count, 0u);
   }
@@ -124,7 +125,7 @@ TEST(AlertManager, PeriodicFlushEmitsADigestForAKeyThatWentQuiet) {
   EXPECT_EQ(seen[1].message, "4 similar alerts suppressed since 06:01 UTC");
   EXPECT_EQ(seen[1].suppressed_count, 4u);
   EXPECT_EQ(seen[1].at, six_am() + minutes(10));
-  EXPECT_EQ(seen[1].context.at("digest"), true);
+  EXPECT_EQ(seen[1].context->at("digest"), true);
   EXPECT_EQ(metrics.counter_value("pipeline_alert_digests_total"), 1u);
   clock.advance(hours(1));  // nothing more pending
   EXPECT_EQ(sink->alerts().size(), 2u);
@@ -302,7 +303,7 @@ TEST(StructuredLogSink, WritesOneJsonLinePerAlertWithRfc3339Times) {
   std::ostringstream out;
   auto log = std::make_shared<StructuredLogSink>(out);
   AlertManager alerts(clock, {log}, config_with({minutes(10), 1}));
-  alerts.raise(Severity::kWarning, "k", "first \"quoted\"", {{"n", 1}});
+  alerts.raise(Severity::kWarning, "k", "first \"quoted\"", nlohmann::json{{"n", 1}});
   clock.advance(minutes(2));
   alerts.raise(Severity::kWarning, "k", "x");
   clock.advance(minutes(8));

@@ -86,16 +86,16 @@ TEST(CoverageRules, HelpersRaiseAClearSentenceWithContext) {
   EXPECT_EQ(seen[0].key, "coverage/missing/phase3/2025-11-18");
   EXPECT_EQ(seen[0].message,
             "phase3/2025-11-18: 25 of 400 expected entities are missing (6.2%), more than the 20 tolerated");
-  EXPECT_EQ(seen[0].context.at("missing"), 25);
-  EXPECT_EQ(seen[0].context.at("expected"), 400);
-  EXPECT_EQ(seen[0].context.at("done"), 375);
+  EXPECT_EQ(seen[0].context->at("missing"), 25);
+  EXPECT_EQ(seen[0].context->at("expected"), 400);
+  EXPECT_EQ(seen[0].context->at("done"), 375);
 
   EXPECT_TRUE(rules.alert_if_low_coverage(alerts, "phase5/2025-11-18", 400, 340));
   ASSERT_EQ(seen.size(), 2u);
   EXPECT_EQ(seen[1].severity, Severity::kError);
   EXPECT_EQ(seen[1].key, "coverage/status/phase5/2025-11-18");
   EXPECT_EQ(seen[1].message, "phase5/2025-11-18: coverage 85.0% (340 of 400) is below the required 90.0%");
-  EXPECT_DOUBLE_EQ(seen[1].context.at("coverage").get<double>(), 0.85);
+  EXPECT_DOUBLE_EQ(seen[1].context->at("coverage").get<double>(), 0.85);
 }
 
 }  // namespace coverage_rules_test

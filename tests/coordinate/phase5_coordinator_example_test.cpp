@@ -5,6 +5,7 @@
 
 #include <fmt/format.h>
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
 #include "nba_synthetic/warehouse.hpp"
 #include "phase5_coordinator/phase5.hpp"

@@ -3,6 +3,7 @@
 #include <vector>
 
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
 #include "pipeline/coordinate/readiness_gate.hpp"
 #include "pipeline/core/manual_clock.hpp"
@@ -126,9 +127,9 @@ TEST(ReadinessGate, FailingPollsKeepWaitingAndTheAnswerNamesTheError) {
 
 TEST(ReadinessGate, CountsFromAPhase4CompletionMessage) {
   Message m;
-  m.metadata = {{"players_ready", 420}, {"players_total", 450}};
+  m.metadata = nlohmann::json{{"players_ready", 420}, {"players_total", 450}};
   EXPECT_EQ(ReadinessGate::counts_from_message(m), (ReadinessCounts{420, 450}));
-  m.metadata = {{"players_ready", 460}, {"players_total", 450}};
+  m.metadata = nlohmann::json{{"players_ready", 460}, {"players_total", 450}};
   EXPECT_FALSE(ReadinessGate::counts_from_message(m));
   m.metadata = nlohmann::json::object();
   EXPECT_FALSE(ReadinessGate::counts_from_message(m));

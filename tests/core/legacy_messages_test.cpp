@@ -156,7 +156,7 @@ TEST(LegacyMessages, AdaptsTheSeedRawDataLoadedMessage) {
   EXPECT_EQ(m->metadata["rows_updated"], 50);
   EXPECT_EQ(m->metadata["target_table"], "nba_raw.nbac_gamebook_player_stats");
   EXPECT_EQ(m->metadata["timestamp"], "2025-11-15T02:30:00Z");
-  EXPECT_FALSE(m->metadata.contains("duration_seconds"));
+  EXPECT_FALSE(m->metadata->contains("duration_seconds"));
   expect_round_trip(*m);
 }
 

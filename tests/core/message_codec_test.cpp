@@ -25,7 +25,7 @@ Message typical_message() {
   m.duration_seconds = 28.5;
   m.entities_changed = EntityChanges{{"players", {"curry", "durant", "lebron-james"}}};
   m.is_incremental = true;
-  m.metadata = {{"rows_inserted", 400}, {"rows_updated", 50}};
+  m.metadata = nlohmann::json{{"rows_inserted", 400}, {"rows_updated", 50}};
   return m;
 }
 
@@ -315,7 +315,7 @@ TEST(MessageCodec, ValidateNamesEveryBrokenRule) {
   m.traceparent = "nope";
   m.schema_version = 9;
   m.metadata = nlohmann::json::array();
-  m.extensions = {{"phase", "x"}};
+  m.extensions = nlohmann::json{{"phase", "x"}};
   m.entities_changed = EntityChanges{{"players", {"b", "a"}}};
   m.output_table = "\xc3";
   auto st = validate_message(m);

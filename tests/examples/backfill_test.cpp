@@ -4,6 +4,7 @@
 #include <string>
 
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
 #include "demo_driver/backfill.hpp"
 #include "pipeline/memory/memory_state_store.hpp"

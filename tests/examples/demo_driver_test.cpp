@@ -8,6 +8,7 @@
 #include <vector>
 
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
 #include "demo_driver/demo_driver.hpp"
 #include "nba_synthetic/season.hpp"

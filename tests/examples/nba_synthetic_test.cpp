@@ -5,6 +5,7 @@
 #include <vector>
 
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
 #include "nba_synthetic/season.hpp"
 #include "nba_synthetic/warehouse.hpp"

@@ -21,6 +21,7 @@
 #include <vector>
 
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
 #include "child_process.hpp"
 #include "pipeline/core/manual_clock.hpp"

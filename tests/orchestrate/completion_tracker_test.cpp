@@ -8,6 +8,7 @@
 #include <vector>
 
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
 #include "pipeline/alert/alert_manager.hpp"
 #include "pipeline/alert/callback_sink.hpp"

@@ -3,6 +3,7 @@
 #include <string>
 
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
 #include "pipeline/core/manual_clock.hpp"
 #include "pipeline/orchestrate/dependency_checker.hpp"

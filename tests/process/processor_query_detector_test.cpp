@@ -4,6 +4,7 @@
 #include <vector>
 
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
 #include "pipeline/change/query_change_detector.hpp"
 #include "pipeline/core/manual_clock.hpp"
@@ -58,7 +59,7 @@ TEST(ProcessorWithQueryDetector, TakesNoSnapshotAndProcessesOnlyWhatTheQueryRepo
   EXPECT_FALSE(proc.full);
   EXPECT_EQ(proc.processed, (std::vector<std::string>{"p1", "p2"}));
   ASSERT_TRUE(report->completion);
-  EXPECT_FALSE(report->completion->metadata.contains("change_detection_fallback"));
+  EXPECT_FALSE(report->completion->metadata->contains("change_detection_fallback"));
 }
 
 }  // namespace processor_query_detector_test

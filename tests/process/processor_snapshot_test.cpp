@@ -4,6 +4,7 @@
 #include <vector>
 
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
 #include "pipeline/core/ids.hpp"
 #include "pipeline/core/manual_clock.hpp"
@@ -34,7 +35,7 @@ class ReportLoader final : public Processor {
     seen_trigger = trigger;
     if (!trigger) return fail(ErrorCode::kInvalidArgument, "no trigger, no report");
     std::vector<EntitySnapshot> out;
-    for (const auto& [id, status] : trigger->metadata.at("report").items())
+    for (const auto& [id, status] : trigger->metadata->at("report").items())
       out.push_back({id, {{"status", status.get<std::string>()}}});
     return out;
   }
@@ -46,7 +47,7 @@ Message report_trigger(int wave, std::map<std::string, std::string> report) {
   m.phase = "phase1_scrapers";
   m.execution_id = new_execution_id();
   m.partition_date = kDate;
-  m.metadata = {{"wave", wave}, {"report", report}};
+  m.metadata = nlohmann::json{{"wave", wave}, {"report", report}};
   return m;
 }
 
@@ -86,7 +87,7 @@ TEST(ProcessorSnapshot, WithoutATriggerTheSnapshotFailsAndTheRunProcessesEveryth
   EXPECT_TRUE(report->full);
   EXPECT_EQ(f.loader.seen_trigger, nullptr);
   ASSERT_TRUE(report->completion);
-  EXPECT_NE(report->completion->metadata.value("change_detection_fallback", "").find("no trigger, no report"),
+  EXPECT_NE(report->completion->metadata->value("change_detection_fallback", "").find("no trigger, no report"),
             std::string::npos);
 }
 

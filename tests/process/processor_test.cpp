@@ -4,6 +4,7 @@
 #include <vector>
 
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
 #include "pipeline/core/manual_clock.hpp"
 #include "pipeline/core/message_codec.hpp"
@@ -118,7 +119,7 @@ TEST(Processor, ReprocessesExactlyTheOneChangedPlayerOf450) {
   trigger.execution_id = "trigger-1";
   trigger.partition_date = kDate;
   trigger.is_incremental = true;
-  trigger.metadata = {{"wave", 1}};
+  trigger.metadata = nlohmann::json{{"wave", 1}};
   trigger.entities_changed = EntityChanges{{"players", {"player-123"}}};
   auto report = f.processor.run(kDate, &trigger);
   ASSERT_TRUE(report) << report.error().to_string();
@@ -143,7 +144,7 @@ TEST(Processor, UnchangedInputsStillCompleteWithAnEmptyChangeMapAndNoStep) {
   trigger.phase = "p";
   trigger.execution_id = "e";
   trigger.partition_date = kDate;
-  trigger.metadata = {{"wave", 2}};
+  trigger.metadata = nlohmann::json{{"wave", 2}};
   auto report = f.processor.run(kDate, &trigger);
   ASSERT_TRUE(report);
   EXPECT_EQ(report->outcome, RunOutcome::kCompleted);
@@ -201,7 +202,7 @@ TEST(Processor, FingerprintsOfAFailedRunAreNotStored) {
   trigger.phase = "p";
   trigger.execution_id = "e";
   trigger.partition_date = kDate;
-  trigger.metadata = {{"wave", 1}};
+  trigger.metadata = nlohmann::json{{"wave", 1}};
   ASSERT_EQ(f.processor.run(kDate, &trigger)->outcome, RunOutcome::kFailed);
   ASSERT_EQ(f.processor.run(kDate, &trigger)->outcome, RunOutcome::kCompleted);
   EXPECT_EQ(f.processor.processed, std::vector<std::string>{"player-001"});

@@ -7,6 +7,7 @@
 #include <condition_variable>
 #include <mutex>
 #include <utility>
+#include <nlohmann/json.hpp>
 
 namespace pipeline::inline v0 {
 
@@ -48,7 +49,7 @@ PIPELINE_INLINE AlertManager::~AlertManager() {
 }
 
 PIPELINE_INLINE RaiseOutcome AlertManager::raise(Severity severity, std::string_view key, std::string_view message,
-                                                 nlohmann::json context) {
+                                                 JsonObject context) {
   const TimePoint now = clock_.now();
   const RateDecision d = limiter_.decide(key, severity, now);
   RaiseOutcome out;
@@ -80,7 +81,7 @@ PIPELINE_INLINE std::size_t AlertManager::flush_digests() {
     alert.severity = p.severity;
     alert.key = std::move(p.key);
     alert.message = digest_text(p.suppressed_count, p.suppressed_since);
-    alert.context = {{"digest", true},
+    alert.context = nlohmann::json{{"digest", true},
                      {"suppressed_count", p.suppressed_count},
                      {"suppressed_since", format_rfc3339(p.suppressed_since)}};
     alert.at = now;

@@ -11,7 +11,6 @@
 #include <utility>
 #include <vector>
 
-#include <nlohmann/json.hpp>
 
 #include "pipeline/core/config.hpp"
 #include "pipeline/alert/digest.hpp"
@@ -88,7 +87,7 @@ class AlertManager {
 
   /// Raises an alert now; it reaches the sinks unless the key's limit holds it back.
   RaiseOutcome raise(Severity severity, std::string_view key, std::string_view message,
-                     nlohmann::json context = nlohmann::json::object());
+                     JsonObject context = {});
 
   /// Emits a digest alert for every key that went quiet with suppressions pending.
   /// Returns how many digests were emitted. Called by the periodic timer too.

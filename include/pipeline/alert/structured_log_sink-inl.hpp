@@ -20,7 +20,7 @@ PIPELINE_INLINE nlohmann::json StructuredLogSink::to_json(const Alert& alert) {
                       {"severity", to_string(alert.severity)},
                       {"key", alert.key},
                       {"message", alert.message},
-                      {"context", alert.context}};
+                      {"context", *alert.context}};
   if (alert.suppressed_count > 0) {
     j["suppressed_count"] = alert.suppressed_count;
     j["suppressed_since"] = format_rfc3339(alert.suppressed_since);

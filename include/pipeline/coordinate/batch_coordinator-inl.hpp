@@ -56,7 +56,7 @@ PIPELINE_INLINE Result<BatchResult> BatchCoordinator::trigger(const Message& m) 
                       fmt::format("{} reported a failed run for {}: {}", m.processor_name, m.partition_date, m.error),
                       {{"execution_id", m.execution_id}}});
   TimePoint done_at = clock_.now();
-  if (m.metadata.is_object() && m.metadata.contains("completed_at") && m.metadata["completed_at"].is_string()) {
+  if (m.metadata->is_object() && m.metadata->contains("completed_at") && m.metadata["completed_at"].is_string()) {
     if (auto t = parse_rfc3339(m.metadata["completed_at"].get<std::string>())) done_at = *t;
   }
   PIPELINE_TRY(record_phase4_completion(m.partition_date, done_at));
@@ -178,7 +178,7 @@ PIPELINE_INLINE Result<BatchResult> BatchCoordinator::start_incremental(Calendar
   if (!st) return fail(st.error());
   if (capped) {
     alerts_.raise(Severity::kError, fmt::format("{}/incremental_cap/{}", options_.key_prefix, date), out.message,
-                  {{"game_date", date.to_string()}, {"cap", options_.max_incremental_per_date}, {"entities", entities}});
+                  nlohmann::json{{"game_date", date.to_string()}, {"cap", options_.max_incremental_per_date}, {"entities", entities}});
     return out;
   }
   relay();
@@ -254,7 +254,7 @@ PIPELINE_INLINE Result<bool> BatchCoordinator::note_progress(CalendarDate date) 
       m.record_count = static_cast<std::int64_t>(inc->entities.size());
       m.is_incremental = true;
       m.entities_changed = EntityChanges{{options_.entity_kind, inc->entities}};
-      m.metadata = {{"batch_id", inc->batch_id}, {"version", inc->version}, {"incremental_number", inc->number}};
+      m.metadata = nlohmann::json{{"batch_id", inc->batch_id}, {"version", inc->version}, {"incremental_number", inc->number}};
       auto e = tx.enqueue({options_.complete_topic, {m.execution_id + "/complete", encode_message(m), {}}});
       if (!e) return fail(e.error());
       completed = true;
@@ -345,7 +345,7 @@ PIPELINE_INLINE Message BatchCoordinator::completion_message(CalendarDate date, 
   m.record_count = static_cast<std::int64_t>(expected);
   m.duration_seconds =
       rec.started_ns ? std::max(0.0, static_cast<double>(rec.completed_ns - rec.started_ns) / 1e9) : 0.0;
-  m.metadata = {{"batch_id", rec.batch_id},
+  m.metadata = nlohmann::json{{"batch_id", rec.batch_id},
                 {"attempts", rec.attempts},
                 {"version", rec.version},
                 {"triggered_by", std::string(to_string(rec.triggered_by))},
@@ -484,7 +484,7 @@ PIPELINE_INLINE BatchResult BatchCoordinator::proceed(CalendarDate date, const s
   if (out.status == BatchOutcome::kRefused) {
     alerts_.raise(Severity::kCritical, fmt::format("{}/refused/{}", options_.key_prefix, date),
                   fmt::format("Phase 5 batch {} refused: {}", out.batch_id, out.message),
-                  {{"game_date", date.to_string()},
+                  nlohmann::json{{"game_date", date.to_string()},
                    {"batch_id", out.batch_id},
                    {"ready", r.counts.ready},
                    {"total", r.counts.total},

@@ -56,7 +56,7 @@ PIPELINE_INLINE Result<Readiness> ReadinessGate::check(CalendarDate date) {
 }
 
 PIPELINE_INLINE std::optional<ReadinessCounts> ReadinessGate::counts_from_message(const Message& m) {
-  const auto& md = m.metadata;
+  const nlohmann::json& md = *m.metadata;
   if (!md.is_object() || !md.contains("players_ready") || !md.contains("players_total")) return std::nullopt;
   const auto& r = md["players_ready"];
   const auto& t = md["players_total"];

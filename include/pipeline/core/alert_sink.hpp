@@ -6,10 +6,10 @@
 #include <string>
 #include <string_view>
 
-#include <nlohmann/json.hpp>
 
 #include "pipeline/core/clock.hpp"
 #include "pipeline/core/enum_names.hpp"
+#include "pipeline/core/json_object.hpp"
 #include "pipeline/core/result.hpp"
 
 namespace pipeline::inline v0 {
@@ -38,7 +38,7 @@ struct Alert {
   /// ("coverage/phase5/2025-11-18").
   std::string key;
   std::string message;   ///< A sentence for a person.
-  nlohmann::json context = nlohmann::json::object();  ///< Structured details.
+  JsonObject context;    ///< Structured details (a JSON object).
   TimePoint at;          ///< When it was raised (the injected clock's time).
   /// Similar alerts (same key) suppressed by the rate limiter since `suppressed_since`
   /// and summarized by this one; 0 when none.

@@ -158,7 +158,7 @@ PIPELINE_INLINE Result<Message> raw_loaded_message_from_json(const nlohmann::jso
                  fmt::format("must be a whole number >= 0, got {}", describe_json(*it)));
   }
   for (const auto& [key, value] : legacy_metadata.items())
-    if (!m.metadata.contains(key)) m.metadata[key] = value;
+    if (!m.metadata->contains(key)) m.metadata[key] = value;
   read_legacy_error(
       j, m, errors,
       fmt::format("raw load of '{}' reported failed (the legacy message gives no reason)", clip(m.output_table)));

@@ -9,11 +9,10 @@
 #include <string_view>
 #include <vector>
 
-#include <nlohmann/json.hpp>
-
 #include "pipeline/core/calendar_date.hpp"
 #include "pipeline/core/config.hpp"
 #include "pipeline/core/enum_names.hpp"
+#include "pipeline/core/json_object.hpp"
 #include "pipeline/core/result.hpp"
 
 namespace pipeline::inline v0 {
@@ -111,8 +110,8 @@ struct Message {
   ChangedEntities entities_changed;   ///< nullopt: full run (wire: field absent).
   bool is_incremental = false;
   std::string error;                  ///< Required when status is failed; empty otherwise allowed.
-  nlohmann::json metadata = nlohmann::json::object();    ///< Free JSON object, phase-specific.
-  nlohmann::json extensions = nlohmann::json::object();  ///< Unknown top-level fields, kept verbatim.
+  JsonObject metadata;    ///< Free JSON object, phase-specific (json_object.hpp: `m.metadata["k"] = v`).
+  JsonObject extensions;  ///< Unknown top-level fields, kept verbatim.
 
   friend bool operator==(const Message&, const Message&) = default;
 };

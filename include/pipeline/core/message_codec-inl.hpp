@@ -84,21 +84,21 @@ PIPELINE_INLINE void check_message(const Message& m, FieldErrors& errors, bool c
       }
     }
   }
-  if (!m.metadata.is_object()) {
-    add("metadata", fmt::format("must be a JSON object, got {}", m.metadata.type_name()));
-  } else if (auto p = free_json_problem(m.metadata, check_utf8); !p.empty()) {
+  if (!m.metadata->is_object()) {
+    add("metadata", fmt::format("must be a JSON object, got {}", m.metadata->type_name()));
+  } else if (auto p = free_json_problem(*m.metadata, check_utf8); !p.empty()) {
     add("metadata", std::move(p));
   }
-  if (!m.extensions.is_object()) {
-    add("extensions", fmt::format("must be a JSON object, got {}", m.extensions.type_name()));
+  if (!m.extensions->is_object()) {
+    add("extensions", fmt::format("must be a JSON object, got {}", m.extensions->type_name()));
   } else {
-    for (const auto& [key, value] : m.extensions.items()) {
+    for (const auto& [key, value] : m.extensions->items()) {
       if (is_message_field(key)) {
         add("extensions", fmt::format("key '{}' collides with the known field of that name", key));
         break;
       }
     }
-    if (auto p = free_json_problem(m.extensions, check_utf8); !p.empty()) add("extensions", std::move(p));
+    if (auto p = free_json_problem(*m.extensions, check_utf8); !p.empty()) add("extensions", std::move(p));
   }
 }
 
@@ -198,7 +198,7 @@ PIPELINE_INLINE Result<Message> message_from_json(const nlohmann::json& j) {
       errors.add("is_incremental", fmt::format("must be true or false, got {}", describe_json(*it)));
   }
   read_string(j, "error", m.error, false, errors);
-  read_object(j, "metadata", m.metadata, errors);
+  read_object(j, "metadata", *m.metadata, errors);
   for (const auto& [key, value] : j.items())
     if (!is_message_field(key)) m.extensions[key] = value;
   check_message(m, errors, /*check_utf8=*/false);
@@ -249,9 +249,9 @@ PIPELINE_INLINE std::string encode_message(const Message& m) {
   }
   w.plain_key("is_incremental").boolean(m.is_incremental);
   if (!m.error.empty()) w.plain_key("error").string(m.error);
-  w.plain_key("metadata").free_object(m.metadata);
-  if (m.extensions.is_object() && !m.extensions.empty()) {
-    for (const auto& [key, value] : m.extensions.items()) {
+  w.plain_key("metadata").free_object(*m.metadata);
+  if (m.extensions->is_object() && !m.extensions.empty()) {
+    for (const auto& [key, value] : m.extensions->items()) {
       if (internal::is_message_field(key)) continue;  // never let an extension shadow a field
       w.key(key).value(value);
     }

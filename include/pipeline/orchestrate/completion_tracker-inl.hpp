@@ -10,6 +10,7 @@
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
+#include <nlohmann/json.hpp>
 
 #include "pipeline/core/message_codec.hpp"
 #include "pipeline/core/topics.hpp"

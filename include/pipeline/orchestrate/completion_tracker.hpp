@@ -13,7 +13,6 @@
 #include <utility>
 #include <vector>
 
-#include <nlohmann/json.hpp>
 
 #include "pipeline/alert/alert_manager.hpp"
 #include "pipeline/core/calendar_date.hpp"
@@ -81,7 +80,7 @@ struct RecordOutcome {
   /// Work for after the commit: alerts to raise and deadline timers to arm. Filled by
   /// the transaction body; applied by `CompletionTracker::after_commit`.
   struct Effects {
-    std::vector<std::tuple<Severity, std::string, std::string, nlohmann::json>> alerts;
+    std::vector<std::tuple<Severity, std::string, std::string, JsonObject>> alerts;
     std::vector<std::tuple<CalendarDate, int, TimePoint>> timers;
   } effects;
 };

@@ -88,7 +88,7 @@ PIPELINE_INLINE void DeadLetterRecorder::handle(const DeliveryPtr& delivery) {
       alerts_->raise(severity_, fmt::format("dlq/{}", subscription),
                      fmt::format("message {} dead-lettered by {} after {} attempts: {}", delivery->id(), subscription,
                                  attribute(a, attributes::kDeliveryAttempts), attribute(a, attributes::kLastError)),
-                     {{"id", delivery->id()},
+                     nlohmann::json{{"id", delivery->id()},
                       {"subscription", subscription},
                       {"source_topic", attribute(a, attributes::kSourceTopic)}});
   (r.delivered ? alerts_delivered_ : alerts_suppressed_).fetch_add(1, std::memory_order_relaxed);

@@ -7,6 +7,7 @@
 #include <utility>
 
 #include <fmt/format.h>
+#include <nlohmann/json.hpp>
 
 #include "pipeline/core/timestamp.hpp"
 #include "pipeline/orchestrate/tracker_keys.hpp"

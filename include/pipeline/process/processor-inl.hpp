@@ -7,6 +7,7 @@
 #include <span>
 
 #include <fmt/format.h>
+#include <nlohmann/json.hpp>
 
 #include "pipeline/core/ids.hpp"
 #include "pipeline/core/message_codec.hpp"
@@ -170,7 +171,7 @@ PIPELINE_INLINE Result<RunReport> Processor::run(CalendarDate date, const Messag
     completion.status = result->status == CompletionStatus::kFailed ? CompletionStatus::kSuccess : result->status;
     completion.record_count = result->record_count;
     completion.entities_changed = result->entities_changed;
-    completion.metadata = result->metadata.is_object() ? result->metadata : nlohmann::json::object();
+    completion.metadata = result->metadata->is_object() ? result->metadata : nlohmann::json::object();
   } else {
     completion.status = CompletionStatus::kFailed;
     completion.error = result.error().to_string();
@@ -248,9 +249,9 @@ PIPELINE_INLINE std::shared_ptr<Processor::Heartbeat> Processor::start_heartbeat
 }
 
 PIPELINE_INLINE int Processor::wave_of(const Message* trigger) {
-  if (!trigger || !trigger->metadata.is_object()) return 0;
-  auto it = trigger->metadata.find("wave");
-  if (it == trigger->metadata.end() || !it->is_number_integer()) return 0;
+  if (!trigger || !trigger->metadata->is_object()) return 0;
+  auto it = trigger->metadata->find("wave");
+  if (it == trigger->metadata->end() || !it->is_number_integer()) return 0;
   const auto w = it->get<std::int64_t>();
   return w < 0 || w > 1000000 ? 0 : static_cast<int>(w);
 }
@@ -310,7 +311,7 @@ PIPELINE_INLINE Result<std::optional<Message>> Processor::republish_stored_compl
   auto m = decode_message(**row);
   if (!m) return fail(m.error());
   if (services_.transport) {
-    const int attempt = m->metadata.value("attempt", 1);
+    const int attempt = m->metadata->value("attempt", 1);
     auto st = services_.transport->publish(config_.completion_topic,
                                            {completion_id(key, attempt), **row, completion_attributes(*m)});
     if (!st) return fail(st.error());

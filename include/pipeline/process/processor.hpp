@@ -10,7 +10,6 @@
 #include <string>
 #include <vector>
 
-#include <nlohmann/json.hpp>
 
 #include "pipeline/change/change_detector.hpp"
 #include "pipeline/change/selective_filter.hpp"
@@ -90,7 +89,7 @@ struct ProcessResult {
   std::int64_t record_count = 0;
   /// Entities whose outputs changed; `std::nullopt` (full) when not known precisely.
   ChangedEntities entities_changed;
-  nlohmann::json metadata = nlohmann::json::object();
+  JsonObject metadata;  ///< Copied into the completion message's metadata.
 };
 
 /// How a `run` ended.
