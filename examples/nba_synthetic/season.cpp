@@ -204,11 +204,11 @@ std::string_view to_string(Role role) noexcept {
 }
 
 pipeline::CalendarDate Season::first_day() {
-  return pipeline::CalendarDate(std::chrono::year_month_day{std::chrono::year(2025), std::chrono::October, std::chrono::day(21)});
+  return *pipeline::CalendarDate::from_ymd(2025, 10, 21);
 }
 
 pipeline::CalendarDate Season::last_day() {
-  return pipeline::CalendarDate(std::chrono::year_month_day{std::chrono::year(2026), std::chrono::April, std::chrono::day(12)});
+  return *pipeline::CalendarDate::from_ymd(2026, 4, 12);
 }
 
 Season::Season(std::uint64_t seed) : seed_(seed) {

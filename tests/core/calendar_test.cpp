@@ -28,6 +28,28 @@ TEST(CalendarDate, RejectsDaysThatDoNotExistWithAClearMessage) {
   EXPECT_FALSE(CalendarDate::parse(""));
 }
 
+TEST(CalendarDate, FromPartsIsCheckedAsParseIsAndNeverRollsOver) {
+  auto leap = CalendarDate::from_ymd(2024, 2, 29);
+  ASSERT_TRUE(leap) << leap.error().to_string();
+  EXPECT_EQ(leap->to_string(), "2024-02-29");
+  auto bad = CalendarDate::from_ymd(2024, 2, 30);
+  ASSERT_FALSE(bad) << "2024-02-30 must not become 2024-03-01";
+  EXPECT_EQ(bad.error().code, ErrorCode::kInvalidArgument);
+  EXPECT_NE(bad.error().message.find("2024-02-30"), std::string::npos) << bad.error().message;
+  EXPECT_FALSE(CalendarDate::from_ymd(2025, 13, 1));
+  EXPECT_FALSE(CalendarDate::from_ymd(1899, 12, 31));
+  EXPECT_FALSE(CalendarDate::from_ymd(10000, 1, 1));
+}
+
+TEST(CalendarDate, ADefaultMadeDateIsUnsetAndNeverPassesAsARealDay) {
+  const CalendarDate unset;
+  EXPECT_FALSE(unset.is_set());
+  EXPECT_TRUE(CalendarDate::parse("1970-01-01")->is_set());
+  EXPECT_NE(unset, *CalendarDate::parse("1970-01-01"));
+  EXPECT_LT(unset, *CalendarDate::parse("1900-01-01"));
+  EXPECT_EQ(unset.to_string(), "unset");
+}
+
 TEST(Timestamp, FormatsUtcWithZAndRoundTrips) {
   auto t = parse_rfc3339("2025-11-15T02:30:00Z");
   ASSERT_TRUE(t);

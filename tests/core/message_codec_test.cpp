@@ -60,6 +60,15 @@ TEST(MessageCodec, EncodesTheSeedsFieldNamesAndDecodesBackEqual) {
   EXPECT_EQ(*back, m);
 }
 
+TEST(MessageCodec, AMessageWhoseDateWasNeverSetFailsValidationNamingTheField) {
+  Message m = typical_message();
+  m.partition_date = CalendarDate{};
+  const auto st = validate_message(m);
+  ASSERT_FALSE(st);
+  EXPECT_EQ(st.error().context.at("fields"), "game_date");
+  EXPECT_NE(st.error().message.find("game_date is not set"), std::string::npos) << st.error().to_string();
+}
+
 TEST(MessageCodec, FullRunOmitsEntitiesAndNothingChangedWritesEmptyObject) {
   Message m = typical_message();
   m.entities_changed.reset();

@@ -101,8 +101,28 @@ class CompletionTrackerTest : public ::testing::Test {
   }
 };
 
+TEST_F(CompletionTrackerTest, RefusesAMessageBuiltInCodeExactlyAsTheDecoderWouldBeforeCountingIt) {
+  Message unset = completion("a", "e1");
+  unset.partition_date = CalendarDate{};  // never assigned
+  auto r = tracker->record_completion(unset);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, ErrorCode::kInvalidArgument);
+  EXPECT_EQ(r.error().context.at("fields"), "game_date");
+  EXPECT_NE(r.error().message.find("not set"), std::string::npos) << r.error().to_string();
+
+  auto unsorted = tracker->record_completion(completion("a", "e2", EntityChanges{{"players", {"b-2", "a-1"}}}));
+  ASSERT_FALSE(unsorted);
+  EXPECT_EQ(unsorted.error().context.at("fields"), "entities_changed");
+
+  auto status = tracker->status(date);
+  ASSERT_TRUE(status) << status.error().to_string();
+  EXPECT_TRUE(status->done.empty() && status->unexpected.empty()) << "nothing was counted";
+  EXPECT_EQ(record(completion("a", "e2", EntityChanges{{"players", {"a-1", "b-2"}}})).kind, RecordKind::kCounted)
+      << "the same completion, normalized, is counted";
+}
+
 TEST_F(CompletionTrackerTest, TriggersOnceWhenAllExpectedCompleteWithTheUnionOfChanges) {
-  EXPECT_EQ(record(completion("a", "e1", EntityChanges{{"players", {"lebron-james", "curry"}}})).kind,
+  EXPECT_EQ(record(completion("a", "e1", EntityChanges{{"players", {"curry", "lebron-james"}}})).kind,
             RecordKind::kCounted);
   record(completion("b", "e2", EntityChanges{{"players", {"durant"}}, {"teams", {"LAL"}}}));
   record(completion("c", "e3", EntityChanges{{"teams", {"GSW", "LAL"}}}));

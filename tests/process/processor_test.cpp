@@ -40,6 +40,7 @@ class SummaryProcessor final : public Processor {
   int steps = 0;
   int fail_next = 0;
   std::function<void()> during_step;
+  std::function<void(ProcessResult&)> shape_result;  // lets a test bend the step's outcome
   std::map<std::string, std::int64_t> output;
 
  protected:
@@ -61,6 +62,7 @@ class SummaryProcessor final : public Processor {
     r.record_count = static_cast<std::int64_t>(processed.size());
     r.entities_changed = req.full() ? ChangedEntities{} : ChangedEntities{EntityChanges{{"players", processed}}};
     if (req.full()) r.entities_changed.reset();
+    if (shape_result) shape_result(r);
     return r;
   }
   Result<std::vector<EntitySnapshot>> snapshot(CalendarDate) override {
@@ -190,6 +192,36 @@ TEST(Processor, FailedStepRecordsFailurePublishesFailedAndTheRetryCompletes) {
   EXPECT_EQ(f.processor.steps, 2);
   const auto ids = f.transport.published();
   EXPECT_NE(ids[0].message.id, ids[1].message.id);
+}
+
+TEST(Processor, TheStepsEntityIdsAreNormalizedIntoTheCompletion) {
+  Fixture f;
+  f.processor.shape_result = [](ProcessResult& r) {
+    r.entities_changed = EntityChanges{{"players", {"player-2", "player-1", "player-2"}}, {"teams", {}}};
+  };
+  auto report = f.processor.run(kDate);
+  ASSERT_TRUE(report) << report.error().to_string();
+  EXPECT_EQ(report->outcome, RunOutcome::kCompleted);
+  auto msgs = f.published();
+  ASSERT_EQ(msgs.size(), 1u);
+  EXPECT_EQ(msgs[0].entities_changed, (ChangedEntities{EntityChanges{{"players", {"player-1", "player-2"}}}}));
+}
+
+TEST(Processor, AStepOutcomeThatCannotBeACompletionIsAFailureNotASuccess) {
+  Fixture f;
+  f.processor.shape_result = [](ProcessResult& r) { r.entities_changed = EntityChanges{{"players", {"bad id"}}}; };
+  auto bad = f.processor.run(kDate);
+  ASSERT_TRUE(bad) << bad.error().to_string();
+  EXPECT_EQ(bad->outcome, RunOutcome::kFailed);
+  EXPECT_NE(bad->detail.find("not a valid completion"), std::string::npos) << bad->detail;
+  f.processor.shape_result = nullptr;
+  auto retry = f.processor.run(kDate);
+  ASSERT_TRUE(retry);
+  EXPECT_EQ(retry->outcome, RunOutcome::kCompleted) << "the bad outcome was not recorded as a success";
+  auto msgs = f.published();
+  ASSERT_EQ(msgs.size(), 2u) << "every published completion decodes";
+  EXPECT_EQ(msgs[0].status, CompletionStatus::kFailed);
+  EXPECT_EQ(msgs[1].status, CompletionStatus::kSuccess);
 }
 
 TEST(Processor, FingerprintsOfAFailedRunAreNotStored) {

@@ -23,17 +23,25 @@ PIPELINE_INLINE Result<CalendarDate> CalendarDate::parse(std::string_view text) 
       parts[p] = parts[p] * 10 + (c - '0');
     }
   }
-  if (parts[0] < 1900) return bad("year before 1900");
-  const std::chrono::year_month_day ymd{std::chrono::year(parts[0]),
-                                        std::chrono::month(static_cast<unsigned>(parts[1])),
-                                        std::chrono::day(static_cast<unsigned>(parts[2]))};
-  if (!ymd.ok()) return bad("no such day");
-  return CalendarDate(ymd);
+  auto date = from_ymd(parts[0], static_cast<unsigned>(parts[1]), static_cast<unsigned>(parts[2]));
+  if (!date) return bad(parts[0] < 1900 ? "year before 1900" : "no such day");
+  return date;
+}
+
+PIPELINE_INLINE Result<CalendarDate> CalendarDate::from_ymd(int year, unsigned month, unsigned day) {
+  if (year < 1900 || year > 9999)
+    return fail(ErrorCode::kInvalidArgument, "{}-{:02}-{:02} is not a calendar date (years 1900..9999)", year, month,
+                day);
+  const std::chrono::year_month_day ymd{std::chrono::year(year), std::chrono::month(month), std::chrono::day(day)};
+  if (!ymd.ok())
+    return fail(ErrorCode::kInvalidArgument, "{}-{:02}-{:02} is not a calendar date (no such day)", year, month, day);
+  return CalendarDate(std::chrono::sys_days(ymd));
 }
 
 PIPELINE_INLINE std::string CalendarDate::to_string() const {
   // Written digit by digit: this is on every hot path that builds a key or an id, and
   // a format call costs ~20x more. Years are 0..9999 here (parse accepts 1900..9999).
+  if (!is_set()) return "unset";
   const auto ymd = this->ymd();
   const int y = static_cast<int>(ymd.year());
   const unsigned m = static_cast<unsigned>(ymd.month()), d = static_cast<unsigned>(ymd.day());

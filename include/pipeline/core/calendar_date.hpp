@@ -4,6 +4,8 @@
 
 #include <chrono>
 #include <compare>
+#include <cstdint>
+#include <limits>
 #include <string>
 #include <string_view>
 
@@ -21,26 +23,35 @@ namespace pipeline::inline v0 {
 ///
 /// **Thread safety:** a plain value. **Performance:** 4 bytes; parse/format allocate
 /// only the returned string.
-/// **Errors:** `parse` returns `kInvalidArgument` for anything but a real day written
-/// `YYYY-MM-DD` (years 1900–9999).
+/// **Errors:** `parse` and `from_ymd` return `kInvalidArgument` for anything but a real
+/// day (years 1900–9999): 2024-02-30 is refused, never rolled over to March.
+///
+/// A default-made date is **unset**: it compares before every real date, prints as
+/// `unset`, and `validate_message` refuses a message that carries one, so a date that
+/// was never assigned cannot pass as 1970-01-01.
 ///
 /// **Example:**
 /// @code
 ///   auto d = pipeline::CalendarDate::parse("2025-11-18");
 ///   if (d) std::cout << d->plus_days(1).to_string();   // 2025-11-19
-///   auto bad = pipeline::CalendarDate::parse("2025-02-30");  // error: not a calendar date
+///   auto bad = pipeline::CalendarDate::from_ymd(2024, 2, 30);  // error: no such day
 /// @endcode
 class CalendarDate {
  public:
-  /// 1970-01-01.
+  /// The unset date (see above); `is_set()` is false.
   constexpr CalendarDate() = default;
 
-  /// From a valid `year_month_day` (the caller vouches for `ymd.ok()`).
-  constexpr explicit CalendarDate(std::chrono::year_month_day ymd) : days_(std::chrono::sys_days(ymd)) {}
+  /// The day `days` counts from 1970-01-01 (every count is a real day; `validate_message`
+  /// still requires years 1900–9999).
   constexpr explicit CalendarDate(std::chrono::sys_days days) : days_(days) {}
 
   /// Parses exactly `YYYY-MM-DD`.
   static Result<CalendarDate> parse(std::string_view text);
+  /// The day `year`-`month`-`day`, checked as `parse` checks it.
+  static Result<CalendarDate> from_ymd(int year, unsigned month, unsigned day);
+
+  /// False only for a default-made date.
+  [[nodiscard]] constexpr bool is_set() const { return days_ != kUnset; }
 
   [[nodiscard]] constexpr std::chrono::year_month_day ymd() const { return std::chrono::year_month_day(days_); }
   [[nodiscard]] constexpr std::chrono::sys_days sys_days() const { return days_; }
@@ -55,13 +66,15 @@ class CalendarDate {
     return static_cast<int>((other.days_ - days_).count());
   }
 
-  /// `YYYY-MM-DD`.
+  /// `YYYY-MM-DD`; `unset` for the unset date.
   [[nodiscard]] std::string to_string() const;
 
   friend constexpr auto operator<=>(const CalendarDate&, const CalendarDate&) = default;
 
  private:
-  std::chrono::sys_days days_{};
+  // Far outside any year a date can be parsed or checked into.
+  static constexpr std::chrono::sys_days kUnset{std::chrono::days(std::numeric_limits<std::int32_t>::min())};
+  std::chrono::sys_days days_ = kUnset;
 };
 
 }  // namespace pipeline::inline v0

@@ -101,13 +101,18 @@ struct Message {
   std::string correlation_id;   ///< The id shared by everything one scrape caused; defaults to execution_id.
   std::vector<TraceLink> trace_links;  ///< Upstream executions this one consumed.
   std::string traceparent;      ///< W3C traceparent; empty when absent.
-  CalendarDate partition_date;  ///< The date partition; its wire name is `game_date`.
+  CalendarDate partition_date;  ///< The date partition; its wire name is `game_date`. Required: unset fails validation.
   std::string output_table;
   std::string output_dataset;
   CompletionStatus status = CompletionStatus::kSuccess;
   std::int64_t record_count = 0;      ///< >= 0.
   double duration_seconds = 0.0;      ///< >= 0, finite.
-  ChangedEntities entities_changed;   ///< nullopt: full run (wire: field absent).
+  /// nullopt: full run (wire: field absent). The one rule for ids, checked by
+  /// `validate_message` at every entry point (publisher, tracker, processor, coordinator):
+  /// each kind's ids sorted and unique, no empty kind, each id valid (entity_id.hpp) —
+  /// call `normalize()` on ids built in code; the decoder and `Processor` normalize what
+  /// they build.
+  ChangedEntities entities_changed;
   bool is_incremental = false;
   std::string error;                  ///< Required when status is failed; empty otherwise allowed.
   JsonObject metadata;    ///< Free JSON object, phase-specific (json_object.hpp: `m.metadata["k"] = v`).

@@ -52,7 +52,9 @@ PIPELINE_INLINE void check_message(const Message& m, FieldErrors& errors, bool c
   if (!m.traceparent.empty()) {
     if (auto tc = TraceContext::parse(m.traceparent); !tc) add("traceparent", tc.error().message);
   }
-  if (m.partition_date.year() < 1900 || m.partition_date.year() > 9999)
+  if (!m.partition_date.is_set())
+    add("game_date", "game_date is not set");
+  else if (m.partition_date.year() < 1900 || m.partition_date.year() > 9999)
     add("game_date", fmt::format("game_date '{}' is outside years 1900..9999", m.partition_date));
   if (m.record_count < 0) add("record_count", fmt::format("{} is negative; counts are >= 0", m.record_count));
   if (!std::isfinite(m.duration_seconds) || m.duration_seconds < 0)

@@ -139,9 +139,10 @@ PIPELINE_INLINE Result<RecordOutcome> CompletionTracker::record_completion(const
 
 PIPELINE_INLINE Result<RecordOutcome> CompletionTracker::record_completion(Transaction& tx, const Message& m) {
   RecordOutcome out;
+  // The same checks a decoded message passed, so a message built in code cannot be
+  // counted with an unset date or unsorted ids.
+  PIPELINE_TRY(validate_message(m));
   PIPELINE_TRY(TriggerRegistry::validate_name(m.processor_name));
-  if (m.execution_id.empty())
-    return fail(ErrorCode::kInvalidArgument, "completion of '{}' has no execution_id", m.processor_name);
   const TimePoint now = clock_.now();
   const std::string base = keys_.date_prefix(m.partition_date);
 
@@ -258,9 +259,7 @@ PIPELINE_INLINE Result<std::vector<std::string>> CompletionTracker::check_deadli
 PIPELINE_INLINE ChangedEntities CompletionTracker::effective_changes(const Message& m) {
   if (m.status == CompletionStatus::kFailed || m.status == CompletionStatus::kNoData) return EntityChanges{};
   if (!m.entities_changed) return std::nullopt;
-  EntityChanges c = *m.entities_changed;
-  normalize(c);
-  return c;
+  return m.entities_changed;  // validate_message has checked they are normalized
 }
 
 PIPELINE_INLINE bool CompletionTracker::reaches_threshold(std::size_t done) const {

@@ -127,8 +127,9 @@ struct RecordOutcome {
 /// plus counts of the date's decision rows and the wave's done rows (no row copied); a
 /// decision also scans and decodes each processor's info row and encodes the trigger.
 /// **Errors:** `create`: `kInvalidArgument` for a bad config (naming the field), store
-/// errors. `record_completion`: `kInvalidArgument` for a message with a bad processor
-/// name or execution id, or a store error (`kUnavailable`, `kConflict`) — nothing is
+/// errors. `record_completion`: `kInvalidArgument` for a message that fails
+/// `validate_message` (an unset date, ids not normalized, …) or has a processor name the
+/// registry refuses — checked before anything is stored or counted — or a store error (`kUnavailable`, `kConflict`) — nothing is
 /// recorded then, so redelivery is safe; `kDataLoss` for unreadable rows.
 ///
 /// **Example:**

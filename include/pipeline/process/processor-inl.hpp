@@ -166,22 +166,33 @@ PIPELINE_INLINE Result<RunReport> Processor::run(CalendarDate date, const Messag
   runs_->add();
 
   // 5. Record the outcome and the completion in one transaction.
-  Message completion = make_completion(date, key.wave, attempt, trigger, seconds);
-  if (result) {
-    completion.status = result->status == CompletionStatus::kFailed ? CompletionStatus::kSuccess : result->status;
-    completion.record_count = result->record_count;
-    completion.entities_changed = result->entities_changed;
-    completion.metadata = result->metadata->is_object() ? result->metadata : nlohmann::json::object();
-  } else {
-    completion.status = CompletionStatus::kFailed;
-    completion.error = result.error().to_string();
-    completion.entities_changed = EntityChanges{};
+  auto build = [&] {
+    Message m = make_completion(date, key.wave, attempt, trigger, seconds);
+    if (result) {
+      m.status = result->status == CompletionStatus::kFailed ? CompletionStatus::kSuccess : result->status;
+      m.record_count = result->record_count;
+      m.entities_changed = result->entities_changed;
+      if (m.entities_changed) normalize(*m.entities_changed);
+      m.metadata = result->metadata->is_object() ? result->metadata : nlohmann::json::object();
+    } else {
+      m.status = CompletionStatus::kFailed;
+      m.error = result.error().to_string();
+      m.entities_changed = EntityChanges{};
+    }
+    m.metadata["wave"] = key.wave;
+    m.metadata["attempt"] = attempt;
+    if (!request.full()) m.metadata["entities_processed"] = report.entities_processed;
+    if (request.changes.full_fallback && !request.changes.fallback_reason.empty())
+      m.metadata["change_detection_fallback"] = request.changes.fallback_reason;
+    return m;
+  };
+  Message completion = build();
+  if (auto valid = validate_message(completion); !valid && result) {
+    // A step whose outcome cannot be a completion (a bad entity id, a non-finite number
+    // in its metadata) failed: recording it as a success would dead-letter downstream.
+    result = fail(valid.error().code, "the step's result is not a valid completion: {}", valid.error().message);
+    completion = build();
   }
-  completion.metadata["wave"] = key.wave;
-  completion.metadata["attempt"] = attempt;
-  if (!request.full()) completion.metadata["entities_processed"] = report.entities_processed;
-  if (request.changes.full_fallback && !request.changes.fallback_reason.empty())
-    completion.metadata["change_detection_fallback"] = request.changes.fallback_reason;
 
   const std::string encoded = encode_message(completion);
   const std::string stable = completion_id(key, attempt);
