@@ -54,6 +54,8 @@
 #include "pipeline/orchestrate/outbox_relay.hpp"
 #include "pipeline/orchestrate/registry_store.hpp"
 #include "pipeline/orchestrate/run_history.hpp"
+#include "pipeline/orchestrate/run_until_quiet.hpp"
+#include "pipeline/orchestrate/tracker_subscription.hpp"
 #include "pipeline/orchestrate/trigger_registry.hpp"
 
 #include "pipeline/change/change_detector.hpp"

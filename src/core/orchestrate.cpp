@@ -7,6 +7,8 @@
 #include "pipeline/core/config.hpp"
 
 #include "pipeline/orchestrate/completion_tracker-inl.hpp"
+#include "pipeline/orchestrate/tracker_subscription-inl.hpp"
+#include "pipeline/orchestrate/run_until_quiet-inl.hpp"
 #include "pipeline/orchestrate/tracker_keys-inl.hpp"
 #include "pipeline/orchestrate/tracker_records-inl.hpp"
 #include "pipeline/orchestrate/tracker_status-inl.hpp"

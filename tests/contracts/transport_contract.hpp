@@ -54,7 +54,7 @@ struct TransportContractParam {
 /// Records deliveries; `policy` decides what to do with each (default: ack).
 class Recorder {
  public:
-  enum class Action { kAck, kNack, kHold, kThrow };
+  enum class Action { kAck, kNack, kReject, kHold, kThrow };
 
   struct Seen {
     std::string id;
@@ -75,6 +75,7 @@ class Recorder {
       switch (action) {
         case Action::kAck: EXPECT_TRUE(d->ack().has_value()); break;
         case Action::kNack: EXPECT_TRUE(d->nack(fmt::format("failed attempt {}", d->attempt())).has_value()); break;
+        case Action::kReject: EXPECT_TRUE(d->reject(fmt::format("invalid on attempt {}", d->attempt())).has_value()); break;
         case Action::kHold: break;
         case Action::kThrow: throw std::runtime_error("handler blew up on " + d->id());
       }
@@ -286,6 +287,29 @@ TEST_P(TransportContract, DeadLettersAfterMaxAttemptsWithAttemptsAndLastError) {
   EXPECT_EQ(attrs.at("a"), "1");
 }
 
+TEST_P(TransportContract, RejectDeadLettersAtOnceWhateverAttemptsRemain) {
+  Recorder rec, dlq;
+  rec.policy = [](const Delivery&) { return Recorder::Action::kReject; };
+  subscribe("sub-rj", "topic-rj", rec, fast_settings(5));
+  subscribe("sub-rj-watch", TopicNaming::dead_letter("topic-rj"), dlq);
+  publish_ok("topic-rj", "garbage", "not json", {{"a", "1"}});
+  harness_->settle();
+  harness_->advance(seconds(600));
+  harness_->settle();
+  EXPECT_EQ(rec.attempts_of("garbage"), (std::vector<int>{1})) << "never redelivered";
+  auto letters = transport().dead_letters("sub-rj");
+  ASSERT_TRUE(letters.has_value());
+  ASSERT_EQ(letters->size(), 1u);
+  EXPECT_EQ(letters->front().id, "garbage");
+  EXPECT_EQ(letters->front().attempts, 1);
+  EXPECT_EQ(letters->front().last_error, "invalid on attempt 1");
+  EXPECT_EQ(letters->front().payload, "not json");
+  auto seen = dlq.seen();
+  ASSERT_EQ(seen.size(), 1u);
+  EXPECT_EQ(seen[0].id, "garbage");
+  EXPECT_EQ(seen[0].delivery->attributes().at(std::string(attributes::kLastError)), "invalid on attempt 1");
+}
+
 TEST_P(TransportContract, DeadLettersAfterRepeatedAckDeadlines) {
   Recorder rec;
   rec.policy = [](const Delivery&) { return Recorder::Action::kHold; };
@@ -360,6 +384,7 @@ TEST_P(TransportContract, SettlingTwiceIsAFailedPrecondition) {
   ASSERT_TRUE(d->ack().has_value());
   EXPECT_EQ(d->ack().error().code, ErrorCode::kFailedPrecondition);
   EXPECT_EQ(d->nack("late").error().code, ErrorCode::kFailedPrecondition);
+  EXPECT_EQ(d->reject("late").error().code, ErrorCode::kFailedPrecondition);
   EXPECT_EQ(d->extend_deadline(seconds(5)).error().code, ErrorCode::kFailedPrecondition);
 }
 

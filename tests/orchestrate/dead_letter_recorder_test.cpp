@@ -178,6 +178,7 @@ class AckLostDelivery final : public Delivery {
   TimePoint deadline() const override { return inner_->deadline(); }
   Status ack() override { return inner_->nack("ack lost"); }
   Status nack(std::string_view reason) override { return inner_->nack(reason); }
+  Status reject(std::string_view reason) override { return inner_->reject(reason); }
   Status extend_deadline(Duration extension) override { return inner_->extend_deadline(extension); }
 
  private:

@@ -89,6 +89,12 @@ class RecordedDelivery final : public Delivery {
     last_nack_ = std::string(reason);
     return ok();
   }
+  Status reject(std::string_view reason) override {
+    std::lock_guard lock(mu_);
+    ++rejects_;
+    last_nack_ = std::string(reason);
+    return ok();
+  }
   Status extend_deadline(Duration) override { return ok(); }
 
   int acks() const {
@@ -99,6 +105,11 @@ class RecordedDelivery final : public Delivery {
     std::lock_guard lock(mu_);
     return nacks_;
   }
+  int rejects() const {
+    std::lock_guard lock(mu_);
+    return rejects_;
+  }
+  /// The reason of the last nack or reject.
   std::string last_nack() const {
     std::lock_guard lock(mu_);
     return last_nack_;
@@ -108,7 +119,7 @@ class RecordedDelivery final : public Delivery {
   std::string id_, topic_, subscription_ = "sub-a", payload_;
   Attributes attributes_;
   mutable std::mutex mu_;
-  int acks_ = 0, nacks_ = 0;
+  int acks_ = 0, nacks_ = 0, rejects_ = 0;
   std::string last_nack_;
 };
 

@@ -303,13 +303,13 @@ TEST(Processor, ALongStepExtendsTheDeliveryDeadlineSoItIsNotRedeliveredMidRun) {
   EXPECT_EQ((*rec)->state, RunState::kSuccess);
 }
 
-TEST(Processor, AMalformedTriggerIsNackedWithTheDecodeError) {
+TEST(Processor, AMalformedTriggerIsRejectedWithTheDecodeError) {
   Fixture f;
   auto handler = f.processor.handler();
   auto d = std::make_shared<mocks::RecordingTransport::RecordedDelivery>("t", "s",
                                                                          OutgoingMessage{"id-1", "{\"game_date\":1}", {}});
   handler(d);
-  EXPECT_NE(d->outcome().find("nacked"), std::string::npos);
+  EXPECT_NE(d->outcome().find("rejected"), std::string::npos) << "dead-lettered at once, not retried";
   EXPECT_NE(d->outcome().find("game_date"), std::string::npos);
   EXPECT_EQ(f.processor.steps, 0);
 }

@@ -87,6 +87,10 @@ class Delivery {
   /// Failed: redeliver after backoff, or dead-letter it once attempts are used up.
   /// `reason` is kept as the message's last error.
   virtual Status nack(std::string_view reason) = 0;
+  /// Invalid: retrying cannot help (it does not decode, it breaks a rule), so the message
+  /// moves to the dead-letter topic now, whatever attempts remain, with `reason` as its
+  /// last error — instead of being redelivered until its attempts run out.
+  virtual Status reject(std::string_view reason) = 0;
   /// Still working: the deadline becomes now + `extension` (long batches call this
   /// periodically so they are not redelivered mid-run).
   virtual Status extend_deadline(Duration extension) = 0;
@@ -131,6 +135,7 @@ struct DeadLetter {
 ///   topic until acknowledged, dead-lettered, or the subscription is deleted;
 /// - redelivery after `ack_deadline` without ack, or after backoff following `nack`;
 ///   `extend_deadline` postpones it;
+/// - `reject` dead-letters a delivery at once, whatever attempts remain;
 /// - after `max_delivery_attempts` deliveries without ack, the message is published to
 ///   the dead-letter topic (with `attributes::kDeliveryAttempts`, `kLastError`,
 ///   `kSourceTopic`, `kSourceSubscription`) and listed by `dead_letters`;

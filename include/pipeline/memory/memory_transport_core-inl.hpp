@@ -114,7 +114,7 @@ PIPELINE_INLINE Status MemoryTransportCore::ack(MemorySubscriptionState* sub, st
 }
 
 PIPELINE_INLINE Status MemoryTransportCore::nack(MemorySubscriptionState* sub, std::uint64_t seq, std::uint64_t lease, const std::string& id,
-                                                 std::string_view reason) {
+                                                 std::string_view reason, bool reject) {
   std::unique_lock lock(mu_);
   auto found = find_leased_locked(sub, seq, lease, id);
   if (!found) return fail(std::move(found).error());
@@ -122,7 +122,7 @@ PIPELINE_INLINE Status MemoryTransportCore::nack(MemorySubscriptionState* sub, s
   MemoryEntry& e = it->second;
   e.last_error.assign(reason);
   stop_timing_locked(e);
-  if (e.attempts >= sub->settings.max_delivery_attempts) {
+  if (reject || e.attempts >= sub->settings.max_delivery_attempts) {
     dead_letter_locked(sub, it);
     after_enqueue(lock, 1);  // the dead-letter topic may have subscribers
     return ok();

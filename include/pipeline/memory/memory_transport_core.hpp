@@ -133,8 +133,9 @@ class MemoryTransportCore : public std::enable_shared_from_this<MemoryTransportC
 
   Status ack(MemorySubscriptionState* sub, std::uint64_t seq, std::uint64_t lease, const std::string& id);
 
+  /// `reject`: dead-letter now instead of after the last attempt.
   Status nack(MemorySubscriptionState* sub, std::uint64_t seq, std::uint64_t lease, const std::string& id,
-              std::string_view reason);
+              std::string_view reason, bool reject = false);
 
   Status extend(MemorySubscriptionState* sub, std::uint64_t seq, std::uint64_t lease, const std::string& id,
                 Duration extension);
@@ -204,6 +205,9 @@ class MemoryDelivery final : public Delivery {
   TimePoint deadline() const override { return core_->deadline_of(sub_, seq_, lease_); }
   Status ack() override { return core_->ack(sub_, seq_, lease_, message_->id); }
   Status nack(std::string_view reason) override { return core_->nack(sub_, seq_, lease_, message_->id, reason); }
+  Status reject(std::string_view reason) override {
+    return core_->nack(sub_, seq_, lease_, message_->id, reason, /*reject=*/true);
+  }
   Status extend_deadline(Duration extension) override {
     return core_->extend(sub_, seq_, lease_, message_->id, extension);
   }

@@ -141,6 +141,7 @@ class FaultInjectingTransport final : public Transport {
     TimePoint deadline() const override { return inner_->deadline(); }
     Status ack() override { return ok(); }
     Status nack(std::string_view) override { return ok(); }
+    Status reject(std::string_view) override { return ok(); }
     Status extend_deadline(Duration) override { return ok(); }
 
    private:

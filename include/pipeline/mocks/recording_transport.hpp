@@ -54,8 +54,9 @@ class RecordingTransport final : public Transport {
     TimePoint deadline() const override { return TimePoint::max(); }
     Status ack() override { return settle("acked"); }
     Status nack(std::string_view reason) override { return settle(std::string("nacked: ").append(reason)); }
+    Status reject(std::string_view reason) override { return settle(std::string("rejected: ").append(reason)); }
     Status extend_deadline(Duration) override { return ok(); }
-    /// "" while unsettled, then "acked" or "nacked: <reason>".
+    /// "" while unsettled, then "acked", "nacked: <reason>" or "rejected: <reason>".
     std::string outcome() const {
       std::lock_guard lock(mu_);
       return outcome_;

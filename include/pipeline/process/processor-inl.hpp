@@ -227,8 +227,8 @@ PIPELINE_INLINE Result<RunReport> Processor::run(CalendarDate date, const Messag
 PIPELINE_INLINE Handler Processor::handler() {
   return [this](DeliveryPtr delivery) {
     auto trigger = decode_message(delivery->payload());
-    if (!trigger) {
-      (void)delivery->nack(trigger.error().to_string());
+    if (!trigger) {  // it will never decode: dead-letter it now rather than retry it
+      (void)delivery->reject(trigger.error().to_string());
       return;
     }
     auto report = run(trigger->partition_date, &*trigger, RunOptions{false, delivery});

@@ -183,7 +183,7 @@ class Processor {
   /// The subscription handler: decodes the trigger (a unified `Message`), runs it, and
   /// settles the delivery — ack when completed or already done, nack (redelivery with
   /// backoff, then the dead-letter topic) when the step or its dependencies failed or
-  /// the run is busy, nack with the decode error for a malformed trigger.
+  /// the run is busy, reject (dead-letter at once) with the decode error for a malformed trigger.
   Handler handler();
 
   /// The stored completion of a successful run, if any.

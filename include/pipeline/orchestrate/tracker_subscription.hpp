@@ -1,0 +1,54 @@
+#pragma once
+/// @file
+/// `subscribe_tracker`: feeds a `CompletionTracker` from its upstream completion topic in
+/// one call.
+
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "pipeline/core/config.hpp"
+#include "pipeline/core/result.hpp"
+#include "pipeline/core/transport.hpp"
+#include "pipeline/orchestrate/completion_tracker.hpp"
+
+namespace pipeline::inline v0 {
+
+/// How `subscribe_tracker` subscribes.
+struct TrackerSubscriptionOptions {
+  /// The subscription's name; empty: `<tracker name>-tracker`. Keep it stable across
+  /// restarts: the same name resumes the same backlog.
+  std::string subscription;
+  SubscriptionSettings settings;
+};
+
+/// Subscribes `tracker` to `topic` (its upstream phase's completion topic) and settles
+/// every delivery the way every team would otherwise write by hand:
+///
+/// | delivery | settled with |
+/// |---|---|
+/// | decodes and is recorded (counted, duplicate, unexpected, late) | `ack` |
+/// | does not decode, or the tracker refuses it (`kInvalidArgument`: an unset date, a bad processor name) | `reject` — dead-lettered at once, the reason kept as its last error |
+/// | the store failed (`kUnavailable`, `kConflict`, …) | `nack` with the error — redelivered after backoff |
+///
+/// Deliveries may arrive on any transport thread; the tracker is thread-safe. Keep the
+/// returned subscription alive as long as the tracker should be fed (destroying it
+/// detaches the handler; the backlog stays in the transport). Pair it with a
+/// `DeadLetterRecorder` on the same topic so rejected messages are listed by `dlq list`.
+///
+/// **Errors:** the transport's `subscribe` errors (`kInvalidArgument`, `kAlreadyExists`).
+/// **Performance:** one decode and one tracker transaction per delivery.
+///
+/// **Example:**
+/// @code
+///   auto sub = pipeline::subscribe_tracker(transport, *tracker, topics.phase2_complete());
+///   if (!sub) return sub.error();
+/// @endcode
+Result<std::unique_ptr<Subscription>> subscribe_tracker(Transport& transport, CompletionTracker& tracker,
+                                                         std::string_view topic, TrackerSubscriptionOptions options = {});
+
+}  // namespace pipeline::inline v0
+
+#ifdef PIPELINE_HEADER_ONLY
+#include "pipeline/orchestrate/tracker_subscription-inl.hpp"
+#endif
