@@ -36,19 +36,28 @@ const char* synchronous_pragma(SqliteSynchronous s) {
   return "PRAGMA synchronous=NORMAL";
 }
 
+// The layout version, kept in `PRAGMA user_version`. 0 is a file written before the
+// version was kept: layout 1. Layout 2 added `outbox.message_id`.
+constexpr int kSchemaVersion = 2;
+
+// Layout 2 for a new file; on a layout-1 file only the index is new to it (a no-op).
 constexpr const char* kSchema =
     "CREATE TABLE IF NOT EXISTS rows(key TEXT PRIMARY KEY NOT NULL, value BLOB NOT NULL) WITHOUT ROWID;"
     "CREATE TABLE IF NOT EXISTS outbox("
     "  sequence INTEGER PRIMARY KEY,"  // the rowid: max + 1 on insert, so commit order
-    "  id TEXT NOT NULL UNIQUE,"
+    "  id TEXT NOT NULL UNIQUE,"       // the outbox key
     "  topic TEXT NOT NULL,"
     "  payload BLOB NOT NULL,"
     "  attributes TEXT NOT NULL,"
     "  lease_owner TEXT,"
     "  lease_until INTEGER NOT NULL DEFAULT 0,"
     "  claims INTEGER NOT NULL DEFAULT 0,"
-    "  sent INTEGER NOT NULL DEFAULT 0);"
+    "  sent INTEGER NOT NULL DEFAULT 0,"
+    "  message_id TEXT);"              // the delivered id when it differs from the key
     "CREATE INDEX IF NOT EXISTS outbox_unsent ON outbox(sequence) WHERE sent = 0;";
+
+// Layout 1 -> 2: the delivered id may differ from the outbox key (a replay).
+constexpr const char* kMigrateTo2 = "ALTER TABLE outbox ADD COLUMN message_id TEXT";
 
 enum Sql : std::size_t {
   kBeginImmediate,
@@ -78,10 +87,11 @@ constexpr std::array<const char*, kSqlCount> kSqlText = {
     "INSERT INTO rows(key, value) VALUES(?1, ?2) ON CONFLICT(key) DO NOTHING",
     "DELETE FROM rows WHERE key = ?1",
     "SELECT key, value FROM rows WHERE key >= ?1 AND key < ?2 AND key > ?3 ORDER BY key LIMIT ?4",
-    "INSERT INTO outbox(id, topic, payload, attributes) VALUES(?1, ?2, ?3, ?4) ON CONFLICT(id) DO NOTHING",
+    "INSERT INTO outbox(id, topic, payload, attributes, message_id) VALUES(?1, ?2, ?3, ?4, ?5)"
+    " ON CONFLICT(id) DO NOTHING",
     "UPDATE outbox SET lease_owner = ?1, lease_until = ?2, claims = claims + 1 WHERE sequence IN ("
     "  SELECT sequence FROM outbox WHERE sent = 0 AND (claims = 0 OR lease_until <= ?3) ORDER BY sequence LIMIT ?4)"
-    " RETURNING sequence, id, topic, payload, attributes, claims",
+    " RETURNING sequence, id, topic, payload, attributes, claims, message_id",
     "UPDATE outbox SET sent = 1, lease_owner = NULL WHERE id = ?1 AND sent = 0",
     "SELECT count(*) FROM outbox WHERE sent = 0",
     "SELECT count(*) FROM rows WHERE key >= ?1 AND key < ?2",
@@ -138,7 +148,7 @@ class Connection {
     PIPELINE_TRY(c->exec_retrying(synchronous_pragma(o.synchronous)));
     if (create_schema) {
       PIPELINE_TRY(c->exec_retrying("BEGIN IMMEDIATE"));
-      if (auto st = c->exec(kSchema); !st) {
+      if (auto st = c->create_or_migrate(path); !st) {
         (void)c->exec("ROLLBACK");
         return fail(st.error());
       }
@@ -152,6 +162,33 @@ class Connection {
   }
 
   sqlite3* db() const { return db_; }
+
+  // Inside the caller's write transaction, so concurrent openers migrate once.
+  Status create_or_migrate(const std::string& path) {
+    auto version = query_int("PRAGMA user_version");
+    if (!version) return fail(version.error());
+    if (*version > kSchemaVersion)
+      return fail(ErrorCode::kFailedPrecondition,
+                  "'{}' has state-store layout {}, newer than this library's {}; open it with a newer version", path,
+                  *version, kSchemaVersion);
+    auto had_outbox = query_int("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'outbox'");
+    if (!had_outbox) return fail(had_outbox.error());
+    PIPELINE_TRY(exec(kSchema));
+    if (*had_outbox != 0 && *version < 2) PIPELINE_TRY(exec(kMigrateTo2));
+    if (*version != kSchemaVersion) PIPELINE_TRY(exec(fmt::format("PRAGMA user_version = {}", kSchemaVersion).c_str()));
+    return ok();
+  }
+
+  Result<std::int64_t> query_int(const char* sql) {
+    sqlite3_stmt* s = nullptr;
+    int rc = sqlite3_prepare_v2(db_, sql, -1, &s, nullptr);
+    if (rc != SQLITE_OK) return fail(sqlite_error(db_, rc, sql));
+    rc = sqlite3_step(s);
+    const std::int64_t value = rc == SQLITE_ROW ? sqlite3_column_int64(s, 0) : 0;
+    sqlite3_finalize(s);
+    if (rc != SQLITE_ROW) return fail(sqlite_error(db_, rc, sql));
+    return value;
+  }
   sqlite3_stmt* stmt(Sql which) const { return stmts_[which]; }
 
   Status exec(const char* sql) {
@@ -303,10 +340,15 @@ class SqliteTx final : public Transaction {
     for (const auto& [k, v] : entry.message.attributes) attrs[k] = v;
     const std::string attrs_text = attrs.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
     Use use(c_.stmt(kEnqueue));
-    bind_text(use.get(), 1, entry.message.id);
+    bind_text(use.get(), 1, entry.outbox_key());
     bind_text(use.get(), 2, entry.topic);
     bind_blob(use.get(), 3, entry.message.payload);
     bind_text(use.get(), 4, attrs_text);
+    // NULL: the delivered id is the key (every entry of a layout-1 file reads so).
+    if (entry.key.empty() || entry.key == entry.message.id)
+      sqlite3_bind_null(use.get(), 5);
+    else
+      bind_text(use.get(), 5, entry.message.id);
     const int rc = sqlite3_step(use.get());
     if (rc != SQLITE_DONE) return poison(rc, "enqueueing an outbox entry");
     return sqlite3_changes(c_.db()) == 1;
@@ -499,13 +541,17 @@ Result<std::vector<OutboxRow>> SqliteStateStore::claim_outbox(std::string_view o
         OutboxRow row;
         row.sequence = sqlite3_column_int64(use.get(), 0);
         row.entry.message.id = column_bytes(use.get(), 1);
+        if (sqlite3_column_type(use.get(), 6) != SQLITE_NULL) {
+          row.entry.key = std::move(row.entry.message.id);
+          row.entry.message.id = column_bytes(use.get(), 6);
+        }
         row.entry.topic = column_bytes(use.get(), 2);
         row.entry.message.payload = column_bytes(use.get(), 3);
         auto attrs = nlohmann::json::parse(column_bytes(use.get(), 4), nullptr, false);
         if (attrs.is_discarded() || !attrs.is_object()) {
           sqlite3_reset(use.get());
           c.rollback();
-          return fail(ErrorCode::kDataLoss, "outbox entry '{}' has unreadable attributes", row.entry.message.id);
+          return fail(ErrorCode::kDataLoss, "outbox entry '{}' has unreadable attributes", row.entry.outbox_key());
         }
         for (auto it = attrs.begin(); it != attrs.end(); ++it)
           if (it->is_string()) row.entry.message.attributes.emplace(it.key(), it->get<std::string>());
@@ -523,13 +569,13 @@ Result<std::vector<OutboxRow>> SqliteStateStore::claim_outbox(std::string_view o
   });
 }
 
-Status SqliteStateStore::complete_outbox(const std::vector<std::string>& ids) {
-  if (ids.empty()) return ok();
+Status SqliteStateStore::complete_outbox(const std::vector<std::string>& keys) {
+  if (keys.empty()) return ok();
   return impl_->with_writer([&](Connection& c) -> Status {
     PIPELINE_TRY(c.step_retrying(kBeginImmediate, "BEGIN IMMEDIATE"));
-    for (const auto& id : ids) {
+    for (const auto& key : keys) {
       Use use(c.stmt(kComplete));
-      bind_text(use.get(), 1, id);
+      bind_text(use.get(), 1, key);
       const int rc = sqlite3_step(use.get());
       if (rc != SQLITE_DONE) {
         Error e = sqlite_error(c.db(), rc, "completing outbox entries");

@@ -210,6 +210,53 @@ TEST_P(StateStoreContract, InvalidOutboxEntryIsRejected) {
   auto st = store().transact([&](Transaction& tx) { return tx.enqueue(message("")).map([](bool) {}); });
   ASSERT_FALSE(st);
   EXPECT_EQ(st.error().code, ErrorCode::kInvalidArgument);
+  OutboxMessage bad_key = message("m-ok");
+  bad_key.key = std::string("k\n");
+  st = store().transact([&](Transaction& tx) { return tx.enqueue(bad_key).map([](bool) {}); });
+  ASSERT_FALSE(st);
+  EXPECT_EQ(st.error().code, ErrorCode::kInvalidArgument);
+}
+
+// A replay sends a stable id the outbox already had, under an outbox key of its own:
+// claimed with the original id (and its key), completed by key, never re-enqueued by key.
+TEST_P(StateStoreContract, AnOutboxKeySendsTheSameStableIdAgain) {
+  OutboxMessage replay = message("orig", "again");
+  replay.key = "orig~replay1";
+  std::vector<bool> added;
+  ASSERT_TRUE(store().transact([&](Transaction& tx) -> Status {
+    added.push_back(tx.enqueue(message("orig", "first")).value());
+    added.push_back(tx.enqueue(replay).value());
+    added.push_back(tx.enqueue(replay).value());
+    return ok();
+  }));
+  EXPECT_EQ(added, (std::vector<bool>{true, true, false}));
+  auto claimed = store().claim_outbox("relay-1", 10, t0_, std::chrono::seconds(30));
+  ASSERT_TRUE(claimed) << claimed.error().to_string();
+  ASSERT_EQ(claimed->size(), 2u);
+  EXPECT_EQ((*claimed)[0].entry.message.id, "orig");
+  EXPECT_EQ((*claimed)[0].entry.outbox_key(), "orig");
+  EXPECT_EQ((*claimed)[1].entry.message.id, "orig");
+  EXPECT_EQ((*claimed)[1].entry.outbox_key(), "orig~replay1");
+  EXPECT_EQ((*claimed)[1].entry.message.payload, "again");
+  EXPECT_EQ((*claimed)[1].entry.message.attributes, (Attributes{{"k", "v"}}));
+
+  // Completing the key leaves the entry that delivers the same id under its own key.
+  ASSERT_TRUE(store().complete_outbox({"orig~replay1"}));
+  EXPECT_EQ(store().pending_outbox().value(), 1u);
+  auto again = store().claim_outbox("relay-2", 10, t0_ + std::chrono::minutes(1), std::chrono::seconds(30));
+  ASSERT_TRUE(again);
+  ASSERT_EQ(again->size(), 1u);
+  EXPECT_EQ(again->front().entry.outbox_key(), "orig");
+  ASSERT_TRUE(store().complete_outbox({"orig"}));
+  ASSERT_TRUE(store().transact([&](Transaction& tx) -> Status {
+    added.push_back(tx.enqueue(replay).value());  // a sent key stays taken
+    OutboxMessage second = message("orig");
+    second.key = "orig~replay2";
+    added.push_back(tx.enqueue(second).value());
+    return ok();
+  }));
+  EXPECT_EQ(added, (std::vector<bool>{true, true, false, false, true}));
+  EXPECT_EQ(store().pending_outbox().value(), 1u);
 }
 
 TEST_P(StateStoreContract, ConcurrentReadModifyWriteLosesNoIncrement) {

@@ -114,7 +114,7 @@ TEST(DeadLetterRecorder, AlertsAreRateLimitedPerSubscription) {
   EXPECT_EQ(only_a->size(), 3u);
 }
 
-TEST(DeadLetterRecorder, ReplayEnqueuesUnderANewIdEachTimeAndCountsReplays) {
+TEST(DeadLetterRecorder, ReplayEnqueuesTheOriginalIdUnderANewOutboxKeyEachTimeAndCountsReplays) {
   Fixture f;
   ASSERT_TRUE(f.recorder.watch(kTopic));
   f.poison_subscription("phase3-sub");
@@ -123,18 +123,23 @@ TEST(DeadLetterRecorder, ReplayEnqueuesUnderANewIdEachTimeAndCountsReplays) {
 
   auto first = DeadLetterRecorder::replay(f.store, "poison-1");
   ASSERT_TRUE(first) << first.error().to_string();
-  EXPECT_EQ(first->replay_id, "poison-1~replay1");
+  EXPECT_EQ(first->outbox_key, "poison-1~replay1");
+  EXPECT_EQ(first->record.id, "poison-1");
   auto second = DeadLetterRecorder::replay(f.store, "phase3-sub/poison-1");
   ASSERT_TRUE(second) << second.error().to_string();
-  EXPECT_EQ(second->replay_id, "poison-1~replay2");
+  EXPECT_EQ(second->outbox_key, "poison-1~replay2");
 
   auto claimed = f.store.claim_outbox("t", 10, f.clock.now(), minutes(1));
   ASSERT_TRUE(claimed);
   ASSERT_EQ(claimed->size(), 2u);
   EXPECT_EQ((*claimed)[0].entry.topic, kTopic);
-  EXPECT_EQ((*claimed)[0].entry.message.id, "poison-1~replay1");
+  EXPECT_EQ((*claimed)[0].entry.message.id, "poison-1");  // consumers see the original id
+  EXPECT_EQ((*claimed)[0].entry.outbox_key(), "poison-1~replay1");
   EXPECT_EQ((*claimed)[0].entry.message.payload, "payload");
-  EXPECT_EQ((*claimed)[1].entry.message.id, "poison-1~replay2");
+  EXPECT_EQ((*claimed)[0].entry.message.attributes.at(std::string(DeadLetterRecorder::kReplayAttribute)), "1");
+  EXPECT_EQ((*claimed)[1].entry.message.id, "poison-1");
+  EXPECT_EQ((*claimed)[1].entry.outbox_key(), "poison-1~replay2");
+  EXPECT_EQ((*claimed)[1].entry.message.attributes.at(std::string(DeadLetterRecorder::kReplayAttribute)), "2");
   auto rows = DeadLetterRecorder::list(f.store, DeadLetterFilter{"", false});
   ASSERT_TRUE(rows);
   EXPECT_TRUE(rows->empty());
@@ -223,11 +228,75 @@ TEST(DeadLetterRecorder, AReplayedTriggerDoesNotRunASucceededProcessorTwice) {
   EXPECT_EQ(processor.steps, 1);
   ASSERT_EQ(f.recorder.recorded(), 1u);
 
+  // Replayed two days later, past the processor's 24 h skip window: the replay keeps
+  // the trigger's id, so the processor recognises a trigger that already succeeded.
+  f.clock.advance(std::chrono::hours(48));
   auto replay = DeadLetterRecorder::replay(f.store, "phase2_to_phase3/2025-11-18/w0");
   ASSERT_TRUE(replay) << replay.error().to_string();
+  std::vector<std::string> seen;
+  auto trigger_seen = f.transport.subscribe({"trigger-seen", std::string(kTopic), {}}, [&](DeliveryPtr d) {
+    seen.push_back(d->id());
+    (void)d->ack();
+  });
+  ASSERT_TRUE(trigger_seen);
   ASSERT_TRUE(relay.drain());
   settle(f.clock, f.transport);
-  EXPECT_EQ(processor.steps, 1);  // answered from run history, not run again
+  EXPECT_EQ(seen, (std::vector<std::string>{"phase2_to_phase3/2025-11-18/w0"}));
+  EXPECT_EQ(processor.steps, 1);  // answered from the trigger's own success, not run again
+}
+
+TEST(DeadLetterRecorder, AReplayAfterTheWindowIsNotProcessedTwiceByAnIdempotentConsumer) {
+  Fixture f;
+  OutboxRelay relay{f.store, f.transport, f.clock};
+  ASSERT_TRUE(f.recorder.watch(kTopic));
+  int bodies = 0;
+  IdempotentConsumer consumer(f.store, "phase3", [&](Transaction& tx, const Delivery& d) {
+    ++bodies;
+    return tx.put("phase3/seen/" + d.id(), d.payload());
+  });
+  // The body commits every time but the ack is lost: the message ends in the dead letters.
+  auto sub = f.transport.subscribe({"phase3-sub", std::string(kTopic), poison_settings()}, [&](DeliveryPtr d) {
+    consumer.handle(std::make_shared<AckLostDelivery>(d));
+  });
+  ASSERT_TRUE(sub);
+  ASSERT_TRUE(f.transport.publish(kTopic, {"msg-1", "payload", {}}));
+  settle(f.clock, f.transport);
+  ASSERT_EQ(f.recorder.recorded(), 1u);
+  EXPECT_EQ(bodies, 1);
+
+  f.clock.advance(std::chrono::hours(48));
+  (*sub)->close();
+  auto acking = f.transport.subscribe({"phase3-sub", std::string(kTopic), poison_settings()}, consumer.handler());
+  ASSERT_TRUE(acking);
+  ASSERT_TRUE(DeadLetterRecorder::replay(f.store, "msg-1"));
+  ASSERT_TRUE(relay.drain());
+  settle(f.clock, f.transport);
+  EXPECT_EQ(bodies, 1);  // the replay carried "msg-1": a duplicate, acknowledged
+  EXPECT_EQ(f.recorder.recorded(), 1u);
+  EXPECT_EQ(f.transport.dead_letters("phase3-sub").value().size(), 1u);  // only the first
+}
+
+TEST(DeadLetterRecorder, AReplayThatDiesAgainIsRecordedAndAlertedAgain) {
+  Fixture f;
+  OutboxRelay relay{f.store, f.transport, f.clock};
+  ASSERT_TRUE(f.recorder.watch(kTopic));
+  f.poison_subscription("phase3-sub");
+  ASSERT_TRUE(f.transport.publish(kTopic, {"poison-1", "payload", {}}));
+  settle(f.clock, f.transport);
+  ASSERT_EQ(f.recorder.recorded(), 1u);
+
+  f.clock.advance(minutes(30));  // past the alert rate limit
+  ASSERT_TRUE(DeadLetterRecorder::replay(f.store, "poison-1"));
+  ASSERT_TRUE(relay.drain());
+  settle(f.clock, f.transport);
+  EXPECT_EQ(f.recorder.recorded(), 2u);
+  EXPECT_EQ(f.recorder.alerts_delivered(), 2u);
+  auto rows = DeadLetterRecorder::list(f.store);
+  ASSERT_TRUE(rows);
+  ASSERT_EQ(rows->size(), 1u);
+  EXPECT_EQ(rows->front().id, "poison-1");
+  EXPECT_EQ(rows->front().replayed, 1);  // kept across the second dead-lettering
+  EXPECT_EQ(rows->front().attributes.at(std::string(DeadLetterRecorder::kReplayAttribute)), "1");
 }
 
 #ifdef PIPELINE_TEST_HAVE_SQLITE

@@ -150,7 +150,11 @@ ctl(2 dlq replay --store ${STORE} --id nope)
 expect_has("${ERR}" "no dead letter with id 'nope'")
 
 ctl(0 dlq replay --store ${STORE} --id poison-ingest-1)
-expect_has("${OUT}" "replayed poison-ingest-1 as poison-ingest-1~replay1 to tp-raw-complete")
+expect_has("${OUT}" "replayed poison-ingest-1 to tp-raw-complete with its original id (replay #1, outbox key poison-ingest-1~replay1)")
+ctl(0 dlq replay --store ${STORE} --id poison-ingest-1 --json)
+expect_json("${OUT}" "poison-ingest-1" id)
+expect_json("${OUT}" "poison-ingest-1~replay2" outbox_key)
+expect_json("${OUT}" "2" dead_letter replayed)
 ctl(0 dlq list --store ${STORE} --pending)
 expect_has("${OUT}" "no dead letters")
 

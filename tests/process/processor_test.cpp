@@ -172,6 +172,93 @@ TEST(Processor, RedeliveryAfterSuccessRepublishesTheStoredCompletionWithTheSameI
   EXPECT_EQ(all[1].message.payload, first[0].message.payload);
 }
 
+/// The trigger of the phase2 -> phase3 hand-off for kDate (wave 0), as a delivery of `id`.
+DeliveryPtr trigger_delivery(const std::string& id) {
+  Message trigger;
+  trigger.processor_name = "phase2_to_phase3";
+  trigger.phase = "phase2_raw";
+  trigger.execution_id = "exec-" + id;
+  trigger.partition_date = kDate;
+  return std::make_shared<mocks::RecordingTransport::RecordedDelivery>(
+      "phase2-trigger", "phase3-sub", OutgoingMessage{id, encode_message(trigger), {}});
+}
+
+std::string outcome_of(const DeliveryPtr& d) {
+  return static_cast<const mocks::RecordingTransport::RecordedDelivery&>(*d).outcome();
+}
+
+TEST(Processor, ATriggerThatSucceededIsNeverRunAgainEvenAfterTheWindow) {
+  Fixture f;
+  auto handler = f.processor.handler();
+  auto first = trigger_delivery("phase2_to_phase3/2025-11-18/w0");
+  handler(first);
+  EXPECT_EQ(outcome_of(first), "acked") << outcome_of(first);
+  ASSERT_EQ(f.processor.steps, 1);
+  (void)f.relay.drain();
+  const auto completed = f.transport.published();
+  ASSERT_EQ(completed.size(), 1u);
+
+  // Two days later (twice the 24 h window) the same trigger is redelivered: its ack was lost.
+  f.clock.advance(std::chrono::hours(48));
+  auto late = trigger_delivery("phase2_to_phase3/2025-11-18/w0");
+  handler(late);
+  EXPECT_EQ(outcome_of(late), "acked") << outcome_of(late);
+  EXPECT_EQ(f.processor.steps, 1);
+  const auto all = f.transport.published();
+  ASSERT_EQ(all.size(), 2u);  // the stored completion, re-published with its stable id
+  EXPECT_EQ(all[1].message.id, completed[0].message.id);
+  EXPECT_EQ(all[1].message.payload, completed[0].message.payload);
+  auto report = f.processor.run(kDate, nullptr, RunOptions{false, trigger_delivery("phase2_to_phase3/2025-11-18/w0")});
+  ASSERT_TRUE(report);
+  EXPECT_EQ(report->outcome, RunOutcome::kAlreadyDone);
+  EXPECT_NE(report->detail.find("this trigger"), std::string::npos) << report->detail;
+}
+
+TEST(Processor, ANewTriggerForADoneDateFollowsTheWindowAndIsThenAnsweredForGood) {
+  Fixture f;
+  auto handler = f.processor.handler();
+  handler(trigger_delivery("trigger-a"));
+  ASSERT_EQ(f.processor.steps, 1);
+
+  // Within the window a new trigger of the same date and wave is answered from run history...
+  f.clock.advance(std::chrono::hours(1));
+  auto within = trigger_delivery("trigger-b");
+  handler(within);
+  EXPECT_EQ(outcome_of(within), "acked");
+  EXPECT_EQ(f.processor.steps, 1);
+  // ...and so is its redelivery after the window: it was answered once, for good.
+  f.clock.advance(std::chrono::hours(48));
+  handler(trigger_delivery("trigger-b"));
+  EXPECT_EQ(f.processor.steps, 1);
+
+  // After the window a new trigger runs the step again, as the policy says (one player
+  // changed meanwhile, so the change detector gives the step work).
+  f.roster.points["player-007"] += 1;
+  auto after = trigger_delivery("trigger-c");
+  handler(after);
+  EXPECT_EQ(outcome_of(after), "acked");
+  EXPECT_EQ(f.processor.steps, 2);
+  EXPECT_EQ(f.processor.processed, (std::vector<std::string>{"player-007"}));
+  // Its own redelivery, and the first trigger's, do not.
+  f.clock.advance(std::chrono::hours(72));
+  handler(trigger_delivery("trigger-c"));
+  handler(trigger_delivery("trigger-a"));
+  EXPECT_EQ(f.processor.steps, 2);
+}
+
+TEST(Processor, AFailedTriggerIsNotRecordedSoItsRedeliveryRuns) {
+  Fixture f;
+  auto handler = f.processor.handler();
+  f.processor.fail_next = 1;
+  auto failed = trigger_delivery("trigger-a");
+  handler(failed);
+  EXPECT_NE(outcome_of(failed).find("nacked"), std::string::npos) << outcome_of(failed);
+  auto retry = trigger_delivery("trigger-a");
+  handler(retry);
+  EXPECT_EQ(outcome_of(retry), "acked") << outcome_of(retry);
+  EXPECT_EQ(f.processor.steps, 2);
+}
+
 TEST(Processor, FailedStepRecordsFailurePublishesFailedAndTheRetryCompletes) {
   Fixture f;
   f.processor.fail_next = 1;

@@ -75,12 +75,12 @@ int run_replay(const Options& opts) {
                : pipelinectl::kExitFailed;
   }
   if (opts.json) {
-    nlohmann::json j{{"replay_id", r->replay_id}, {"dead_letter", r->record.to_json()}};
+    nlohmann::json j{{"id", r->record.id}, {"outbox_key", r->outbox_key}, {"dead_letter", r->record.to_json()}};
     std::printf("%s\n", j.dump(2).c_str());
     return pipelinectl::kExitOk;
   }
-  std::printf("%s\n", fmt::format("replayed {} as {} to {} (outbox; replay #{})", r->record.id, r->replay_id,
-                                  r->record.source_topic, r->record.replayed)
+  std::printf("%s\n", fmt::format("replayed {} to {} with its original id (replay #{}, outbox key {})",
+                                  r->record.id, r->record.source_topic, r->record.replayed, r->outbox_key)
                           .c_str());
   return pipelinectl::kExitOk;
 }

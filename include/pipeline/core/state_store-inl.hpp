@@ -22,15 +22,23 @@ PIPELINE_INLINE Status validate_key(std::string_view key) {
   return ok();
 }
 
-PIPELINE_INLINE Status validate_outbox_message(const OutboxMessage& entry) {
-  const std::string& id = entry.message.id;
+namespace internal {
+inline Status validate_outbox_id(std::string_view what, std::string_view id) {
   if (id.empty() || id.size() > 256)
-    return fail(ErrorCode::kInvalidArgument, "outbox message id must be 1 to 256 bytes, got {}", id.size());
+    return fail(ErrorCode::kInvalidArgument, "outbox {} must be 1 to 256 bytes, got {}", what, id.size());
   for (char c : id) {
     if (c < 0x20 || c > 0x7E)
-      return fail(ErrorCode::kInvalidArgument, "outbox message id '{}' contains a byte outside printable ASCII",
+      return fail(ErrorCode::kInvalidArgument, "outbox {} '{}' contains a byte outside printable ASCII", what,
                   id.substr(0, 64));
   }
+  return ok();
+}
+}  // namespace internal
+
+PIPELINE_INLINE Status validate_outbox_message(const OutboxMessage& entry) {
+  const std::string& id = entry.message.id;
+  PIPELINE_TRY(internal::validate_outbox_id("message id", id));
+  if (!entry.key.empty()) PIPELINE_TRY(internal::validate_outbox_id("key", entry.key));
   if (entry.topic.empty())
     return fail(Error{ErrorCode::kInvalidArgument, fmt::format("outbox message '{}' has an empty topic", id), {}});
   return ok();

@@ -29,9 +29,18 @@ struct Row {
 };
 
 /// A message to publish once the transaction that wrote it commits.
+///
+/// The outbox holds one entry per **outbox key**, ever: an `enqueue` under a key it
+/// already had adds nothing. The key defaults to `message.id`, the stable id consumers
+/// deduplicate on. Set `key` only to send the same stable id again as a new entry (a
+/// dead-letter replay: key `<id>~replay<N>`, delivered as `<id>`).
 struct OutboxMessage {
   std::string topic;
-  OutgoingMessage message;  ///< `message.id` is the stable id; one outbox entry per id.
+  OutgoingMessage message;  ///< Delivered as is; `message.id` is the stable id.
+  std::string key = {};     ///< The outbox key; empty = `message.id`.
+
+  /// The key the outbox deduplicates and completes entries by.
+  [[nodiscard]] const std::string& outbox_key() const noexcept { return key.empty() ? message.id : key; }
 };
 
 /// An outbox entry handed to a relay by `StateStore::claim_outbox`.
@@ -84,7 +93,8 @@ class Transaction {
     return rows->size();
   }
   /// Adds a message to the outbox, published after commit by an `OutboxRelay`.
-  /// Returns false (and adds nothing) when an entry with the same id was ever enqueued.
+  /// Returns false (and adds nothing) when an entry with the same outbox key
+  /// (`OutboxMessage::outbox_key()`) was ever enqueued.
   virtual Result<bool> enqueue(OutboxMessage entry) = 0;
 };
 
@@ -104,8 +114,8 @@ Status validate_prefix(std::string_view prefix);
 /// `kInvalidArgument` for the key or the value's size.
 Status validate_write(std::string_view key, std::string_view value, bool read_only);
 
-/// Checks an outbox entry: a stable id of 1–256 printable ASCII bytes and a non-empty
-/// topic. Implementations call it in `Transaction::enqueue` (through `validate_enqueue`).
+/// Checks an outbox entry: a stable id, and the outbox key when set, of 1–256 printable
+/// ASCII bytes, and a non-empty topic. Implementations call it in `Transaction::enqueue` (through `validate_enqueue`).
 /// **Errors:** `kInvalidArgument`.
 Status validate_outbox_message(const OutboxMessage& entry);
 
@@ -157,8 +167,9 @@ class StateStore {
   virtual Result<std::vector<OutboxRow>> claim_outbox(std::string_view owner, std::size_t max, TimePoint now,
                                                       Duration lease) = 0;
 
-  /// Marks entries as sent. Idempotent; ids that are unknown or already sent are ignored.
-  virtual Status complete_outbox(const std::vector<std::string>& ids) = 0;
+  /// Marks entries as sent, by outbox key (`OutboxMessage::outbox_key()`). Idempotent;
+  /// keys that are unknown or already sent are ignored.
+  virtual Status complete_outbox(const std::vector<std::string>& keys) = 0;
 
   /// How many outbox entries are not yet marked sent.
   virtual Result<std::size_t> pending_outbox() = 0;

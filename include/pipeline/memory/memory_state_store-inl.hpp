@@ -66,13 +66,13 @@ struct MemoryStateStore::State {
     return out;
   }
 
-  Status complete_outbox(const std::vector<std::string>& ids) {
+  Status complete_outbox(const std::vector<std::string>& keys) {
     if (owner_.load(std::memory_order_acquire) == std::this_thread::get_id())
       return fail(ErrorCode::kFailedPrecondition, "MemoryStateStore called from inside one of its own transactions");
     std::lock_guard lock(mutex_);
-    for (const auto& id : ids) {
-      auto it = ids_.find(id);
-      if (it == ids_.end()) continue;
+    for (const auto& key : keys) {
+      auto it = keys_.find(key);
+      if (it == keys_.end()) continue;
       pending_.erase(it->second);  // no-op when already sent
     }
     return ok();
@@ -163,12 +163,12 @@ struct MemoryStateStore::State {
 
     Result<bool> enqueue(OutboxMessage entry) override {
       PIPELINE_TRY(validate_enqueue(entry, read_only_));
-      if (s_.ids_.count(entry.message.id) != 0) return false;
+      if (s_.keys_.count(entry.outbox_key()) != 0) return false;
       const std::int64_t seq = ++s_.last_sequence_;
-      std::string id = entry.message.id;
+      std::string key = entry.outbox_key();
       s_.pending_.emplace(seq, Pending{std::move(entry), 0, {}, {}});
-      s_.ids_.emplace(id, seq);
-      enqueued_.push_back(std::move(id));
+      s_.keys_.emplace(key, seq);
+      enqueued_.push_back(std::move(key));
       return true;
     }
 
@@ -182,10 +182,10 @@ struct MemoryStateStore::State {
         else
           s_.rows_.erase(u->key);
       }
-      for (const auto& id : enqueued_) {
-        auto it = s_.ids_.find(id);
+      for (const auto& key : enqueued_) {
+        auto it = s_.keys_.find(key);
         s_.pending_.erase(it->second);
-        s_.ids_.erase(it);
+        s_.keys_.erase(it);
       }
       undo_.clear();
       enqueued_.clear();
@@ -218,7 +218,7 @@ struct MemoryStateStore::State {
   std::atomic<std::thread::id> owner_{};
   std::map<std::string, std::string, std::less<>> rows_;
   std::map<std::int64_t, Pending> pending_;                // unsent entries by sequence
-  std::unordered_map<std::string, std::int64_t> ids_;      // every id ever enqueued
+  std::unordered_map<std::string, std::int64_t> keys_;     // every outbox key ever enqueued
   std::int64_t last_sequence_ = 0;
 };
 
@@ -235,8 +235,8 @@ PIPELINE_INLINE Result<std::vector<OutboxRow>> MemoryStateStore::claim_outbox(st
   return state_->claim_outbox(owner, max, now, lease);
 }
 
-PIPELINE_INLINE Status MemoryStateStore::complete_outbox(const std::vector<std::string>& ids) {
-  return state_->complete_outbox(ids);
+PIPELINE_INLINE Status MemoryStateStore::complete_outbox(const std::vector<std::string>& keys) {
+  return state_->complete_outbox(keys);
 }
 
 PIPELINE_INLINE Result<std::size_t> MemoryStateStore::pending_outbox() { return state_->pending_outbox(); }

@@ -20,7 +20,7 @@ namespace pipeline::inline v0 {
 /// call (the body runs under it). Writes go straight to the map and an undo log keeps
 /// each touched key's original value, so a failed body is rolled back by replaying the
 /// log; readers never see uncommitted state because they cannot take the mutex meanwhile.
-/// Outbox ids are remembered after completion so a re-enqueue of the same id is refused.
+/// Outbox keys are remembered after completion so a re-enqueue of the same key is refused.
 ///
 /// **Thread safety:** every member may be called from any thread. A body must not call
 /// back into the same store (it would wait for itself); such a call returns
@@ -50,7 +50,7 @@ class MemoryStateStore final : public StateStore {
   Status transact(const Body& body, const TransactionOptions& options = {}) override;
   Result<std::vector<OutboxRow>> claim_outbox(std::string_view owner, std::size_t max, TimePoint now,
                                               Duration lease) override;
-  Status complete_outbox(const std::vector<std::string>& ids) override;
+  Status complete_outbox(const std::vector<std::string>& keys) override;
   Result<std::size_t> pending_outbox() override;
 
  private:

@@ -43,7 +43,7 @@ struct StoreCall {
   /// The row key (get, put, insert, erase), the prefix (scan, count), the outbox id
   /// (enqueue), the relay's owner (claim); empty otherwise.
   std::string_view key;
-  /// `complete_outbox`'s ids; null otherwise.
+  /// `complete_outbox`'s outbox keys; null otherwise.
   const std::vector<std::string>* ids = nullptr;
   /// 1-based position of this call among all the calls this store has seen.
   long index = 0;

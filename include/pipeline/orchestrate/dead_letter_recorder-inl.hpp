@@ -129,13 +129,17 @@ PIPELINE_INLINE Result<DeadLetterReplay> DeadLetterRecorder::replay(StateStore& 
     auto rec = DeadLetterRecord::from_json(**current);
     if (!rec) return fail(rec.error());
     rec->replayed += 1;
-    out.replay_id = fmt::format("{}~replay{}", rec->id, rec->replayed);
+    out.outbox_key = fmt::format("{}~replay{}", rec->id, rec->replayed);
     Attributes attrs = rec->attributes;
-    attrs.insert_or_assign("pipeline.replay_of", rec->id);
-    auto enq = tx.enqueue(OutboxMessage{rec->source_topic, OutgoingMessage{out.replay_id, rec->payload, attrs}});
+    attrs.insert_or_assign(std::string(kReplayAttribute), std::to_string(rec->replayed));
+    auto enq = tx.enqueue(
+        OutboxMessage{rec->source_topic, OutgoingMessage{rec->id, rec->payload, std::move(attrs)}, out.outbox_key});
     if (!enq) return fail(enq.error());
-    if (!*enq) return fail(ErrorCode::kAlreadyExists, "replay id '{}' was already enqueued", out.replay_id);
+    if (!*enq) return fail(ErrorCode::kAlreadyExists, "replay '{}' was already enqueued", out.outbox_key);
     PIPELINE_TRY(tx.put(key, rec->to_json().dump()));
+    // Re-arms the recorder: the same id dead-lettered again is a new dead letter.
+    auto erased = tx.erase(IdempotentConsumer::marker_key(consumer_name(rec->subscription), rec->id));
+    if (!erased) return fail(erased.error());
     out.record = std::move(*rec);
     return ok();
   });
@@ -148,13 +152,17 @@ PIPELINE_INLINE std::string DeadLetterRecorder::attribute(const Attributes& a, s
   return it == a.end() ? std::string() : it->second;
 }
 
+PIPELINE_INLINE std::string DeadLetterRecorder::consumer_name(std::string_view subscription) {
+  return fmt::format("dead-letter-recorder/{}", subscription);
+}
+
 PIPELINE_INLINE IdempotentConsumer& DeadLetterRecorder::consumer_for(const std::string& subscription) {
   std::lock_guard lock(mu_);
   auto it = consumers_.find(subscription);
   if (it == consumers_.end()) {
     it = consumers_
              .emplace(subscription, std::make_unique<IdempotentConsumer>(
-                                        store_, fmt::format("dead-letter-recorder/{}", subscription),
+                                        store_, consumer_name(subscription),
                                         [this](Transaction& tx, const Delivery& d) { return write(tx, d); }))
              .first;
   }

@@ -61,15 +61,21 @@ struct DeadLetterFilter {
 /// What `DeadLetterRecorder::replay` did.
 struct DeadLetterReplay {
   DeadLetterRecord record;  ///< The row after the replay (`replayed` incremented).
-  std::string replay_id;    ///< The id enqueued: `<original id>~replay<N>`.
+  /// The replay's outbox key, `<original id>~replay<N>`; the message itself is delivered
+  /// with its original stable id, `record.id`.
+  std::string outbox_key;
 };
 
 /// Records every dead letter of the watched topics as a StateStore row and raises a
 /// rate-limited alert per dead letter (key `dlq/<subscription>`), so the DLQ survives the
-/// process and an operator is told. Replay goes through the outbox under a new id
-/// (`<id>~replay<N>`: the outbox never re-sends an id it already had); consumers stay
-/// safe because the library's processors are idempotent by content (run history per
-/// processor/date/wave, tracker rows per processor/wave).
+/// process and an operator is told. Replay goes through the outbox and delivers the
+/// message with its **original stable id** and fresh delivery attempts (as
+/// `Transport::replay_dead_letter` does); only its outbox key is new (`<id>~replay<N>`,
+/// since the outbox never sends a key twice). So the consumers' dedup recognises it: a
+/// message that had in fact been processed (its ack lost) is not processed again —
+/// `IdempotentConsumer` finds its marker, a `Processor` its delivery's success — and one
+/// that had failed runs again. A replay that dies again is recorded and alerted again
+/// (the replay re-arms the recorder for that id; the row keeps its replay count).
 ///
 /// **Thread safety:** `watch` must not race with itself; deliveries may arrive on any
 /// thread (the counters are atomic); `list`/`replay` are static and thread-safe as the
@@ -124,13 +130,21 @@ class DeadLetterRecorder {
   /// The recorded dead letters in key order (subscription, then id).
   static Result<std::vector<DeadLetterRecord>> list(StateStore& store, const DeadLetterFilter& filter = {});
 
-  /// Replays one dead letter: enqueues its payload to its source topic under the id
-  /// `<id>~replay<N>` and increments `replayed`, in one transaction. `id` is the original
-  /// id, or `<subscription>/<id>` when the id was dead-lettered on several subscriptions.
+  /// Replays one dead letter: in one transaction, enqueues its payload and attributes
+  /// (plus `pipeline.replay` = N) to its source topic with its original id under the
+  /// outbox key `<id>~replay<N>`, increments `replayed`, and removes the recorder's
+  /// marker for the id so a new dead-lettering is recorded. `id` is the original id, or
+  /// `<subscription>/<id>` when the id was dead-lettered on several subscriptions.
   static Result<DeadLetterReplay> replay(StateStore& store, std::string_view id);
+
+  /// The attribute a replay carries: its replay number, "1" for the first.
+  static constexpr std::string_view kReplayAttribute = "pipeline.replay";
 
  private:
   static std::string attribute(const Attributes& a, std::string_view name);
+
+  // The name of the idempotent consumer that records `subscription`'s dead letters.
+  static std::string consumer_name(std::string_view subscription);
 
   // One idempotent consumer per source subscription: the same id dead-lettered by two
   // subscriptions of one topic is two dead letters, not a duplicate.

@@ -6,9 +6,9 @@
 
 namespace pipeline::inline v0 {
 
-PIPELINE_INLINE std::string IdempotentConsumer::marker_key(std::string_view id) const {
+PIPELINE_INLINE std::string IdempotentConsumer::marker_key(std::string_view name, std::string_view id) {
   std::string key = "consumed/";
-  key.append(name_).append("/").append(id);
+  key.append(name).append("/").append(id);
   return key;
 }
 

@@ -27,7 +27,8 @@ namespace pipeline::inline v0 {
 /// this library uses it**; bodies keep their side effects inside the transaction (they
 /// may be re-run on `kConflict`) or make them idempotent on the id.
 ///
-/// Markers live under `consumed/<name>/<id>` and are never removed by this class.
+/// Markers live under `consumed/<name>/<id>` and are never removed by this class (the
+/// `DeadLetterRecorder` removes its own when it replays a dead letter).
 ///
 /// **Thread safety:** `process`, `handle` and the handler may run concurrently on any
 /// threads; the store serializes the transactions. The consumer must outlive every
@@ -61,7 +62,10 @@ class IdempotentConsumer {
   [[nodiscard]] const std::string& name() const noexcept { return name_; }
 
   /// The row key of the marker for `id`.
-  [[nodiscard]] std::string marker_key(std::string_view id) const;
+  [[nodiscard]] std::string marker_key(std::string_view id) const { return marker_key(name_, id); }
+
+  /// The row key of the marker of consumer `name` for `id`: `consumed/<name>/<id>`.
+  static std::string marker_key(std::string_view name, std::string_view id);
 
   /// Runs the body once for this id (marker + body in one transaction). Does not settle
   /// the delivery.

@@ -68,15 +68,15 @@ PIPELINE_INLINE Result<std::size_t> OutboxRelay::relay_once() {
   published.reserve(claimed->size());
   std::optional<Error> publish_error;
   for (auto& row : *claimed) {
-    std::string id = row.entry.message.id;
+    std::string key = row.entry.outbox_key();
     // The entry's claims count its attempts; the outbox keeps no first-attempt time.
     auto attempt = step_->send(row.entry.topic, std::move(row.entry.message), std::max(1, row.claims));
     if (!attempt.sent()) {
       // The transport is likely down: stop here; the rest is retried after the lease.
-      publish_error = attempt.status.error().with("outbox_id", id).with("topic", row.entry.topic);
+      publish_error = attempt.status.error().with("outbox_id", key).with("topic", row.entry.topic);
       break;
     }
-    published.push_back(std::move(id));
+    published.push_back(std::move(key));
   }
   if (!published.empty()) PIPELINE_TRY(store_.complete_outbox(published));
   if (publish_error) return fail(std::move(*publish_error));

@@ -83,25 +83,51 @@ PIPELINE_INLINE std::string Processor::marker_key(std::string_view delivery_id) 
 
 PIPELINE_INLINE Result<RunReport> Processor::run(CalendarDate date, const Message* trigger, const RunOptions& options) {
   const RunKey key{config_.name, date, wave_of(trigger)};
+  const std::string completion_key = completion_row(key);
   RunReport report;
 
-  // 1. Run-history dedup.
-  auto start = services_.history.try_start(key, owner_, config_.skip_if_success_within, options.force);
-  if (!start) return fail(start.error());
-  if (start->decision == StartDecision::kBusy) {
-    report.outcome = RunOutcome::kBusy;
-    report.detail = fmt::format("{} for {} wave {} is held by {}", config_.name, date, key.wave,
-                                start->record.owner);
-    return report;
-  }
-  if (start->decision == StartDecision::kSkipped) {
+  // 1. Dedup: this trigger's own success first (whatever its age), then run history.
+  bool trigger_done = false;
+  std::optional<StartOutcome> start;
+  auto began = services_.store.transact([&](Transaction& tx) -> Status {
+    trigger_done = false;  // the body may be re-run on kConflict
+    std::optional<std::string> marker;
+    if (options.delivery) {
+      auto row = tx.get(marker_key(options.delivery->id()));
+      if (!row) return fail(row.error());
+      marker = std::move(*row);
+    }
+    if (marker && *marker == completion_key && !options.force) {
+      trigger_done = true;
+      return ok();
+    }
+    auto r = services_.history.try_start(tx, key, owner_, config_.skip_if_success_within, options.force);
+    if (!r) return fail(r.error());
+    // A new trigger answered from run history is answered so for good: its redelivery
+    // after the window must not run the step either.
+    if (r->decision == StartDecision::kSkipped && options.delivery)
+      PIPELINE_TRY(tx.put(marker_key(options.delivery->id()), completion_key));
+    start = std::move(*r);
+    return ok();
+  });
+  if (!began) return fail(began.error());
+  if (trigger_done || start->decision == StartDecision::kSkipped) {
     skips_->add();
     report.outcome = RunOutcome::kAlreadyDone;
     auto stored = republish_stored_completion(key);
     if (!stored) return fail(stored.error());
     report.completion = std::move(*stored);
-    report.detail = fmt::format("{} for {} wave {} already succeeded; completion re-published", config_.name, date,
-                                key.wave);
+    report.detail = trigger_done
+                        ? fmt::format("this trigger of {} for {} wave {} already succeeded; completion re-published",
+                                      config_.name, date, key.wave)
+                        : fmt::format("{} for {} wave {} already succeeded; completion re-published", config_.name,
+                                      date, key.wave);
+    return report;
+  }
+  if (start->decision == StartDecision::kBusy) {
+    report.outcome = RunOutcome::kBusy;
+    report.detail = fmt::format("{} for {} wave {} is held by {}", config_.name, date, key.wave,
+                                start->record.owner);
     return report;
   }
   const int attempt = start->record.attempts;
@@ -196,10 +222,10 @@ PIPELINE_INLINE Result<RunReport> Processor::run(CalendarDate date, const Messag
 
   const std::string encoded = encode_message(completion);
   const std::string stable = completion_id(key, attempt);
-  const std::string completion_key = completion_row(key);
   auto st = services_.store.transact([&](Transaction& tx) -> Status {
-    if (options.delivery) PIPELINE_TRY(tx.put(marker_key(options.delivery->id()), completion_key));
     if (result) {
+      // Only a success marks the trigger done: a failed trigger's redelivery runs again.
+      if (options.delivery) PIPELINE_TRY(tx.put(marker_key(options.delivery->id()), completion_key));
       PIPELINE_TRY(services_.history.mark_success(tx, key, owner_));
       if (detector_) PIPELINE_TRY(detector_->commit(tx, request.changes));
       PIPELINE_TRY(tx.put(completion_key, encoded));

@@ -39,7 +39,11 @@ struct ProcessorConfig {
   /// The entity kind this processor works on ("players", "teams"); used to read the
   /// trigger's `entities_changed` when no `ChangeDetector` is configured.
   std::string entity_kind = "players";
-  /// A success for the same (date, wave) within this window is not run again.
+  /// The policy for a NEW trigger (a delivery id this processor has not answered yet, or
+  /// a run without a delivery) of a (date, wave) whose run already succeeded: within this
+  /// window it is answered from run history (the stored completion re-published), after
+  /// it the step runs again. It never applies to a trigger already answered: that one's
+  /// redelivery or replay is answered from its own record, whatever the time.
   Duration skip_if_success_within = std::chrono::hours(24);
   /// While the step runs: every `heartbeat_interval` the delivery's deadline is extended
   /// by `deadline_extension` and the run-history lease renewed, together.
@@ -97,7 +101,8 @@ enum class RunOutcome {
   kCompleted,          ///< Processed; success recorded and completion enqueued in one transaction.
   kFailed,             ///< The step failed; failure and a `failed` completion recorded; retry by redelivery.
   kDependenciesFailed, ///< A critical input is missing or stale; nothing ran; retry later.
-  kAlreadyDone,        ///< A success within the window exists; its stored completion was re-published.
+  kAlreadyDone,        ///< This trigger already succeeded (any time ago), or a new trigger found a success
+                       ///< within the window; the stored completion was re-published.
   kBusy,               ///< Another runner holds the run's lease.
 };
 
@@ -123,7 +128,7 @@ struct RunReport {
 
 /// Options of one `run`.
 struct RunOptions {
-  bool force = false;                  ///< Run even if a success exists within the window.
+  bool force = false;                  ///< Run even if this trigger or the run already succeeded.
   DeliveryPtr delivery;                ///< The delivery being handled (deadline extension, dedup marker).
 };
 
@@ -136,9 +141,17 @@ struct RunOptions {
 /// While the step runs, a clock timer extends the delivery's deadline and renews the
 /// run-history lease together, so a 30-minute batch is neither redelivered nor reclaimed.
 ///
-/// The dedup comes first (deliberately before the dependency check): a redelivered
-/// trigger whose run already succeeded is answered — its stored completion re-published
-/// with the same stable id — without reading any input. A run killed before it records
+/// The dedup comes first (deliberately before the dependency check) and has two rules:
+/// - **A trigger that succeeded never runs again**, whatever the time: the success
+///   records the delivery's stable id for (processor, date, wave) (`consumed/<processor>/<id>`,
+///   in the success's transaction), so its redelivery — or its replay from the dead-letter
+///   list, which keeps the id — is answered with the stored completion re-published under
+///   the same stable id, without reading any input.
+/// - **A new trigger** (another id) for a (date, wave) that already succeeded follows
+///   `skip_if_success_within`: answered the same way within the window (and recorded as
+///   answered, so the rule above holds for it too), run again after it.
+/// A run without a delivery has no trigger id and follows the second rule. A failed
+/// trigger is not recorded, so its redelivery runs again. A run killed before it records
 /// success runs again, so **the processing step must be idempotent** (upserts keyed by
 /// date and entity), which is also why a retry after a failure is safe.
 ///

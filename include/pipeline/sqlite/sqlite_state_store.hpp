@@ -49,8 +49,14 @@ struct SqliteStateStoreOptions {
 ///
 /// Rows live in table `rows(key TEXT PRIMARY KEY, value BLOB)`; outbox entries in table
 /// `outbox(sequence INTEGER PRIMARY KEY, id TEXT UNIQUE, topic, payload BLOB, attributes
-/// (JSON), lease_owner, lease_until, claims, sent)`. Sent entries stay (marked sent) so
-/// an id is never enqueued twice.
+/// (JSON), lease_owner, lease_until, claims, sent, message_id)`, where `id` is the outbox
+/// key and `message_id` the delivered id when it differs from the key (NULL otherwise).
+/// Sent entries stay (marked sent) so a key is never enqueued twice.
+///
+/// The table layout's version is kept in `PRAGMA user_version` (currently 2). `open`
+/// migrates an older file in place, in one transaction (layout 1, a file without a
+/// version: `ALTER TABLE outbox ADD COLUMN message_id`), and refuses a file whose layout
+/// is newer than this library's (`kFailedPrecondition`).
 ///
 /// Write transactions run under `BEGIN IMMEDIATE` on the process's one writer connection,
 /// serialized in-process by a mutex, so threads of one process never spin on SQLite's
@@ -69,8 +75,8 @@ struct SqliteStateStoreOptions {
 /// **Errors:** `kInvalidArgument` (bad key, oversize value, bad outbox entry, bad path),
 /// `kUnavailable` (file locked by another process past the busy retries, I/O error, disk
 /// full, cannot open), `kDataLoss` (corrupt database), `kConflict` (the body kept
-/// returning it), `kInternal` (a body threw, or SQLite misuse); messages carry SQLite's
-/// own text.
+/// returning it), `kFailedPrecondition` (a file of a newer layout), `kInternal` (a body
+/// threw, or SQLite misuse); messages carry SQLite's own text.
 ///
 /// **Example:**
 /// @code
@@ -81,7 +87,8 @@ struct SqliteStateStoreOptions {
 class SqliteStateStore final : public StateStore {
  public:
   /// Opens (creating if needed) the database at `path`, switches it to WAL and creates
-  /// the tables. ":memory:" is refused (each connection would see its own database).
+  /// the tables, or migrates an older layout. ":memory:" is refused (each connection
+  /// would see its own database); a newer layout is `kFailedPrecondition`.
   static Result<std::unique_ptr<SqliteStateStore>> open(const std::string& path,
                                                         const SqliteStateStoreOptions& options = {});
 
@@ -92,7 +99,7 @@ class SqliteStateStore final : public StateStore {
   Status transact(const Body& body, const TransactionOptions& options = {}) override;
   Result<std::vector<OutboxRow>> claim_outbox(std::string_view owner, std::size_t max, TimePoint now,
                                               Duration lease) override;
-  Status complete_outbox(const std::vector<std::string>& ids) override;
+  Status complete_outbox(const std::vector<std::string>& keys) override;
   Result<std::size_t> pending_outbox() override;
 
   /// The file this store was opened on.
