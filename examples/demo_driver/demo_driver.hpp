@@ -21,6 +21,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "demo_driver/demo_report.hpp"
 #include "nba_synthetic/season.hpp"
 #include "nba_synthetic/warehouse.hpp"
 #include "pipeline/core/calendar_date.hpp"
@@ -58,7 +59,13 @@ struct DemoOptions {
   bool observe_messages = true;
 };
 
-/// Runs the demo and returns its summary (the JSON `pipelinectl demo --json` prints):
+/// Runs the demo and returns its report (`to_json` and `render_text` present it).
+///
+/// **Errors:** the store's or warehouse's errors (`kUnavailable`, …), `kInternal` when a
+/// service cannot be wired. A processor that fails is reported in its run, not as an error.
+pipeline::Result<DemoReport> run_demo(const DemoOptions& options);
+
+/// The report as the JSON summary `pipelinectl demo --json` prints:
 ///
 ///   { "date", "store", "warehouse", "data_dir", "finished_at",
 ///     "waves": [ { "wave", "label" ("full" | "injury_update"), "started_at",
@@ -82,22 +89,22 @@ struct DemoOptions {
 ///                 "backup" | "retry" | "status_check" | "event_lost"), at, local, game_date,
 ///                 outcome, message} ], "predictions" (current rows), "prediction_versions"
 ///                 (history rows), "expected", "done", "coverage" (done / expected, after the
-///                 day), "status_check": {at, outcome, coverage, done, expected}?,
+///                 day), "status_check": {at, local, outcome, coverage, done, expected, message}?,
 ///                 "batch_version", "version_after_update", "update": {players: [id],
 ///                 count, version}?, "phase4_completed_at", "completed_at",
 ///                 "phase4_to_phase5_latency_seconds", "completions" (predictions-complete
 ///                 messages seen), "alerts": [ {severity, key, message} ] },
 ///     "faults"? (inject_faults): { "seed", "injected": {dropped, duplicated, publish_failures,
-///                 deliveries, publishes}, "redeliveries", "failed_once": {what, attempts},
-///                 "poison": {topic, id, dead_lettered}, "dlq_entries", "dlq_alerts":
-///                 {delivered, suppressed}, "decisions": {tracker: {wave: n}},
-///                 "trigger_deliveries": {topic: {trigger_id: n}}, "max_runs_per_processor_wave" } }
+///                 deliveries, publishes}, "redeliveries", "relay_rounds_retried", "failed_once":
+///                 {what, attempts}, "poison": {topic, id, dead_lettered}, "dlq_entries",
+///                 "dlq_alerts": {delivered, suppressed}, "decisions": {tracker: {wave: n}},
+///                 "trigger_deliveries": {topic: {trigger_id: n}}, "max_runs_per_processor_wave",
+///                 "max_runs_processor" } }
 ///
-/// **Errors:** the store's or warehouse's errors (`kUnavailable`, …), `kInternal` when a
-/// service cannot be wired. A processor that fails is reported in its run, not as an error.
-pipeline::Result<nlohmann::json> run_demo(const DemoOptions& options);
+/// Instants are RFC 3339 UTC; durations are simulated seconds.
+nlohmann::json to_json(const DemoReport& report);
 
-/// The summary as text for a person: per-phase timeline, work per wave, trace.
-std::string render_text(const nlohmann::json& summary);
+/// The report as text for a person: per-phase timeline, work per wave, trace.
+std::string render_text(const DemoReport& report);
 
 }  // namespace demo

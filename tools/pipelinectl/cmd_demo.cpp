@@ -65,15 +65,15 @@ int run(const Options& opts) {
   o.injury_update = !opts.no_update;
   o.lose_phase4_event = opts.lose_phase4_event;
   o.inject_faults = opts.inject_faults;
-  auto summary = demo::run_demo(o);
-  if (!summary) {
-    std::fprintf(stderr, "error: %s\n", summary.error().to_string().c_str());
+  auto report = demo::run_demo(o);
+  if (!report) {
+    std::fprintf(stderr, "error: %s\n", report.error().to_string().c_str());
     return kExitFailed;
   }
   if (opts.json)
-    std::printf("%s\n", summary->dump(2).c_str());
+    std::printf("%s\n", demo::to_json(*report).dump(2).c_str());
   else
-    std::fputs(demo::render_text(*summary).c_str(), stdout);
+    std::fputs(demo::render_text(*report).c_str(), stdout);
   return kExitOk;
 }
 #else
