@@ -32,6 +32,8 @@
 #include "nba_synthetic/nba_preset.hpp"
 #include "pipeline/orchestrate/outbox_relay.hpp"
 #include "pipeline/orchestrate/run_history.hpp"
+#include "pipeline/orchestrate/run_until_quiet.hpp"
+#include "pipeline/orchestrate/tracker_subscription.hpp"
 #include "pipeline/schedule/daily_schedule.hpp"
 
 namespace demo {
@@ -180,53 +182,52 @@ struct Demo {
   // held, then stored in one batch (before the clock can move past their ack deadline).
   std::size_t deliver() { return transport.pump() + (worker ? worker->flush() : 0); }
 
-  // Relays the outbox and delivers until nothing moves. When the pipeline is quiet the
-  // coordinator checks the stored predictions once (completing a batch publishes its
-  // completion message, so the loop goes on): once per quiet point, not per prediction,
-  // because each check reads the ledger twice.
+  // Relays the outbox and delivers until nothing moves (pipeline::run_until_quiet). At
+  // each quiet point the coordinator checks the stored predictions once (completing a
+  // batch publishes its completion message, so the loop goes on): once per quiet point,
+  // not per prediction, because each check reads the ledger twice.
   // With faults, a quiet point may hide a dropped delivery (redelivered after its ack
   // deadline), a nacked one (after its backoff) or a leased outbox row whose publish
   // failed: the clock moves on by an ack deadline, twice, before the day is settled.
   pipeline::Status settle() {
+    pipeline::QuietLoop loop{.transport = &transport, .relays = {&relay}};
+    if (worker) loop.steps.push_back([this]() -> pipeline::Result<std::size_t> { return worker->flush(); });
+    if (coordinator)
+      loop.on_quiet.push_back([this]() -> pipeline::Result<std::size_t> {
+        auto completed = coordinator->note_progress(opt.date);
+        if (!completed) return pipeline::fail(completed.error());
+        return *completed ? 1 : 0;
+      });
     int quiet_steps = 0;
-    for (int round = 0; round < 10000; ++round) {
-      auto relayed = relay.drain();
-      if (!relayed) {
-        if (!opt.inject_faults || relayed.error().code != pipeline::ErrorCode::kUnavailable)
-          return pipeline::fail(relayed.error());
+    for (int step = 0; step < 10000; ++step) {
+      auto rounds = pipeline::run_until_quiet(loop);
+      if (!rounds) {
+        if (!opt.inject_faults || rounds.error().code != pipeline::ErrorCode::kUnavailable)
+          return pipeline::fail(rounds.error());
         // The failed row (and the rest of its batch) stays pending under the relay's
-        // lease: let the lease end on the clock, then the next round retries them.
+        // lease: deliver what is there, let the lease end on the clock, then retry them.
         ++publish_failures_seen;
         (void)deliver();
         clock.advance(relay_options().lease);
         quiet_steps = 0;
         continue;
       }
-      const std::size_t delivered = deliver();
-      if (*relayed == 0 && delivered == 0) {
-        if (coordinator) {
-          auto completed = coordinator->note_progress(opt.date);
-          if (!completed) return pipeline::fail(completed.error());
-          if (*completed) continue;
-        }
-        if (opt.inject_faults) {
-          auto pending = opt.store->pending_outbox();
-          if (!pending) return pipeline::fail(pending.error());
-          if (*pending > 0) {  // leased after a failure elsewhere (the coordinator's own relay call)
-            clock.advance(relay_options().lease);
-            continue;
-          }
-        }
-        if (opt.inject_faults && quiet_steps < 2) {
-          ++quiet_steps;
-          clock.advance(pipeline::SubscriptionSettings{}.ack_deadline);
-          continue;
-        }
-        return pipeline::ok();
+      if (!opt.inject_faults) return pipeline::ok();
+      if (*rounds > 1) quiet_steps = 0;  // something moved since the last quiet point
+      auto pending = opt.store->pending_outbox();
+      if (!pending) return pipeline::fail(pending.error());
+      if (*pending > 0) {  // leased after a failure elsewhere (the coordinator's own relay call)
+        clock.advance(relay_options().lease);
+        continue;
       }
-      quiet_steps = 0;
+      if (quiet_steps < 2) {
+        ++quiet_steps;
+        clock.advance(pipeline::SubscriptionSettings{}.ack_deadline);
+        continue;
+      }
+      return pipeline::ok();
     }
-    return pipeline::fail(pipeline::ErrorCode::kInternal, "the demo did not settle after 10000 rounds");
+    return pipeline::fail(pipeline::ErrorCode::kInternal, "the demo did not settle after 10000 quiet points");
   }
 
   pipeline::Status watch(const std::string& topic, bool is_trigger) {
@@ -256,19 +257,7 @@ struct Demo {
   }
 
   pipeline::Status attach_tracker(pipeline::CompletionTracker& tracker, const std::string& topic) {
-    auto sub = bus.subscribe({tracker.config().name + "-tracker-sub", topic, {}},
-                                   [&tracker](pipeline::DeliveryPtr d) {
-                                     auto m = pipeline::decode_message(d->payload());
-                                     if (!m) {
-                                       (void)d->nack(m.error().to_string());
-                                       return;
-                                     }
-                                     auto r = tracker.record_completion(*m);
-                                     if (r)
-                                       (void)d->ack();
-                                     else
-                                       (void)d->nack(r.error().to_string());
-                                   });
+    auto sub = pipeline::subscribe_tracker(bus, tracker, topic, {tracker.config().name + "-tracker-sub", {}});
     if (!sub) return pipeline::fail(sub.error());
     subs.push_back(std::move(*sub));
     return pipeline::ok();
@@ -569,8 +558,8 @@ pipeline::Status wire(Demo& demo) {
   PIPELINE_TRY(subscribe_all(demo, coordinator_options, hybrid_options));
   PIPELINE_TRY(demo.settle());  // a backlog of an earlier run, if any
   if (!demo.opt.inject_faults) return pipeline::ok();
-  // One poison message on a phase topic: the Phase 2→3 tracker cannot decode it, nacks
-  // it until the transport dead-letters it, and the recorder keeps it as a row.
+  // One poison message on a phase topic: the Phase 2→3 tracker cannot decode it and
+  // rejects it, the transport dead-letters it at once, and the recorder keeps it as a row.
   const auto& topic = demo.ctx.topics.phase2_complete();
   demo.poison_id = fmt::format("poison/{}", demo.opt.date);
   demo.dlq = std::make_unique<pipeline::DeadLetterRecorder>(demo.transport, *demo.opt.store, demo.clock, &demo.alerts);
