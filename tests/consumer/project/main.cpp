@@ -106,7 +106,7 @@ int main() {
   CHECK(triggers.size() == 1 && triggers[0] == (*tracker)->trigger_id(*date, 0));
   auto status = (*tracker)->status(*date);
   CHECK(status && status->missing.empty() && status->waves.size() == 1 && status->waves[0].reason == "complete");
-  std::printf("decisions: %zu; trigger delivered %zux: %s; completions delivered %d, recorded %zu, duplicate: %s\n",
+  std::printf("decisions: %zu, trigger delivered %zux: %s, completions delivered %d, recorded %zu, duplicate: %s\n",
               decisions->size(), triggers.size(), triggers[0].c_str(), completions_delivered, executions->size(),
               std::string(pipeline::to_string(again->kind)).c_str());
 
@@ -118,7 +118,7 @@ int main() {
   clock.advance(std::chrono::minutes(10));
   CHECK(alerts.flush_digests() == 1);
   CHECK(alerts_seen.size() == 2 && alerts_seen[1].suppressed_count == 3 && alerts_seen[1].context["digest"] == true);
-  std::printf("alerts delivered: %zu; digest: %s (suppressed_count %llu)\n", alerts_seen.size(),
+  std::printf("alerts delivered: %zu, digest: %s (suppressed_count %llu)\n", alerts_seen.size(),
               alerts_seen[1].message.c_str(), static_cast<unsigned long long>(alerts_seen[1].suppressed_count));
 
 #ifdef CONSUMER_HAS_SCHEDULE
