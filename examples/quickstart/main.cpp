@@ -1,46 +1,86 @@
-// Quickstart: a phase hand-off decided once, on the in-memory transport and store.
-// Two loaders complete (one completion arrives twice); the tracker decides the Phase 3
-// trigger once, the outbox relay publishes it with its stable id, the subscriber gets it.
+// Quickstart: a two-phase pipeline whose hand-off is decided once.
+// Three loaders publish completions; a CompletionTracker fed from their topic decides the
+// report trigger once (durably, in SQLite), the outbox relay publishes it with its stable
+// id, and the report service receives it. inventory_loader is late: at the deadline the
+// tracker triggers with 2 of 3 and raises a warning through the AlertManager.
+#include <chrono>
 #include <cstdio>
-#include <vector>
+#include <memory>
+#include <string>
 
+#include <nlohmann/json.hpp>
 #include <pipeline/pipeline.hpp>
-#include <pipeline/memory/memory_state_store.hpp>
-#include <pipeline/memory/memory_transport.hpp>
+#include <pipeline/sqlite/sqlite_state_store.hpp>
 
-int main() {
-  pipeline::ManualClock clock;                     // SystemClock in a server
-  pipeline::MemoryStateStore store;                // or pipeline::SqliteStateStore::open("state.db")
-  pipeline::MemoryTransport transport(clock);      // your Pub/Sub or Redis adapter in production
-  pipeline::OutboxRelay relay(store, transport, clock);
+int main(int argc, char** argv) {
+  const std::string db = argc > 1 ? argv[1] : "quickstart.db";  // a new file: decisions survive restarts
+  pipeline::ManualClock clock;                  // SystemClock in a service
+  auto store = pipeline::SqliteStateStore::open(db);
+  if (!store) return std::fprintf(stderr, "%s\n", store.error().to_string().c_str()), 1;
+  pipeline::MemoryTransport transport(clock);   // your Pub/Sub or Redis adapter in production
+  pipeline::UnifiedPublisher publisher(transport, clock);  // what processors publish with
+  pipeline::OutboxRelay relay(**store, publisher.send_step(), clock);
 
-  pipeline::CompletionTrackerConfig config;        // "run phase 3 once both loaders are done"
-  config.name = "phase3_analytics";
-  config.upstream_phase = "phase2_raw";
-  config.downstream_phase = "phase3_analytics";
-  config.expected = {"gamebook_loader", "injury_loader"};
-  config.trigger_topic = "demo-phase3-trigger";
-  for (const char* p : {"gamebook_loader", "injury_loader"}) (void)config.registry.add_processor(p, "phase2_raw");
-  (void)config.registry.add_processor("player_game_summary", "phase3_analytics");
-  (void)config.registry.add_trigger("gamebook_loader", {"player_game_summary"});
-  auto tracker = pipeline::CompletionTracker::create(store, clock, config);
-  if (!tracker) { std::puts(tracker.error().to_string().c_str()); return 1; }
+  // Alerts go to sinks, rate-limited per key; here a callback that prints them.
+  auto sink = std::make_shared<pipeline::CallbackAlertSink>([](const pipeline::Alert& a) {
+    std::printf("alert %s %s: %s\n", std::string(pipeline::to_string(a.severity)).c_str(), a.key.c_str(),
+                a.message.c_str());
+  });
+  pipeline::AlertManager alerts(clock, {sink});
 
-  auto sub = transport.subscribe({"phase3", "demo-phase3-trigger", {}}, [](pipeline::DeliveryPtr d) {
-    std::puts(d->id().c_str());                    // "phase3_analytics/2025-11-18/w0", exactly once
+  // "Run the report once the three loaders are done (or 2 of 3 after 30 minutes)."
+  pipeline::CompletionTrackerConfig config;
+  config.name = "daily_report";
+  config.upstream_phase = "load";
+  config.downstream_phase = "report";
+  config.expected = {"orders_loader", "payments_loader", "inventory_loader"};
+  config.trigger_topic = "report-trigger";
+  config.deadline = std::chrono::minutes(30);
+  config.partial_threshold = 0.6;
+  (void)config.registry.add_processor("daily_report", "report");
+  for (const auto& loader : config.expected) {
+    (void)config.registry.add_processor(loader, "load");
+    (void)config.registry.add_trigger(loader, {"daily_report"});
+  }
+  auto tracker = pipeline::CompletionTracker::create(**store, clock, config, &alerts);
+  if (!tracker) return std::fprintf(stderr, "%s\n", tracker.error().to_string().c_str()), 1;
+
+  // The tracker reads the loaders' completion topic; the report service reads the trigger.
+  auto feed = pipeline::subscribe_tracker(transport, **tracker, "load-complete");
+  auto report = transport.subscribe({"report-service", "report-trigger", {}}, [](pipeline::DeliveryPtr d) {
+    auto trigger = pipeline::decode_message(d->payload());
+    if (!trigger) return (void)d->reject(trigger.error().to_string());
+    std::printf("report service: trigger %s, run %s\n", d->id().c_str(),
+                trigger->metadata["run_processors"].dump().c_str());
     (void)d->ack();
   });
-  std::vector<pipeline::Message> completions;
-  for (const char* loader : {"gamebook_loader", "injury_loader"}) {
+  if (!feed || !report) return 1;
+
+  // Each loader, when done, publishes one completion message.
+  const auto date = pipeline::CalendarDate::parse("2025-11-18");
+  if (!date) return 1;
+  auto complete = [&](const char* loader, std::int64_t records) {
     pipeline::Message m;
     m.processor_name = loader;
-    m.phase = "phase2_raw";
+    m.phase = "load";
     m.execution_id = pipeline::new_execution_id();
-    m.partition_date = *pipeline::CalendarDate::parse("2025-11-18");
-    completions.push_back(m);
-  }
-  completions.push_back(completions.back());       // at-least-once: a duplicate delivery
-  for (const auto& m : completions) (void)(*tracker)->record_completion(m);
-  (void)relay.drain();
-  transport.pump();
+    m.partition_date = *date;
+    m.record_count = records;
+    m.metadata = nlohmann::json{{"source", "nightly"}};
+    return m;
+  };
+  auto payments = complete("payments_loader", 980);
+  (void)publisher.publish("load-complete", complete("orders_loader", 1200));
+  (void)publisher.publish("load-complete", payments);
+  (void)publisher.publish("load-complete", payments);  // at-least-once: delivered twice, counted once
+
+  pipeline::QuietLoop loop{.transport = &transport, .relays = {&relay}, .publishers = {&publisher}};
+  if (auto r = pipeline::run_until_quiet(loop); !r) return 1;
+  clock.advance(std::chrono::minutes(30));  // inventory_loader is late: the deadline passes
+  if (auto r = pipeline::run_until_quiet(loop); !r) return 1;
+
+  auto status = (*tracker)->status(*date);
+  if (!status) return 1;
+  std::printf("tracker: %zu of %zu loaders done, missing %s\n", status->done.size(), status->expected.size(),
+              status->to_json()["missing"].dump().c_str());
 }

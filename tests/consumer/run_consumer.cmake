@@ -34,7 +34,17 @@ function(run_program)
     message(FATAL_ERROR "consumer program failed (${rc}): ${ARGN}\n${out}\n${err}")
   endif()
   message(STATUS "${ARGV0}: ${out}")
+  set(program_output "${out}" PARENT_SCOPE)
 endfunction()
+
+# What project/main.cpp (the two-phase pipeline) must print, line by line: one decision,
+# one delivery of the trigger with its stable id, the duplicate delivered but not
+# recorded, and the digest of the three alerts the rate limiter held back.
+string(CONCAT consumer_expected_output
+  "decisions: 1, trigger delivered 1x: billing_report/2025-11-18/w0, completions delivered 4, recorded 3, duplicate: duplicate\n"
+  "alerts delivered: 2, digest: [^\n]*3[^\n]* \\(suppressed_count 3\\)\n"
+  "(schedule ok: [^\n]*\n)?"
+  "pipeline [0-9.]+ consumer ok: 2025-11-18\n$")
 
 # configure(<name> [EXPECT_FAILURE <regex>] [COMPONENTS ...] [OPTIONAL_COMPONENTS ...]
 #           [EXPECT_TARGETS ...] [EXPECT_NO_TARGETS ...] [DISABLE <package>...] [EXPECT_OUTPUT <regex>]
@@ -88,6 +98,9 @@ endfunction()
 function(build_and_run name)
   run(${CMAKE_COMMAND} --build "${WORK_DIR}/${name}" -j 2)
   run_program("${WORK_DIR}/${name}/consumer")
+  if(NOT program_output MATCHES "^${consumer_expected_output}")
+    message(FATAL_ERROR "the consumer's output does not match /${consumer_expected_output}/:\n${program_output}")
+  endif()
   if(EXISTS "${WORK_DIR}/${name}/consumer_sqlite")
     run_program("${WORK_DIR}/${name}/consumer_sqlite" "${WORK_DIR}/${name}/state.db")
   endif()
