@@ -31,6 +31,12 @@ pipeline::Result<std::optional<pipeline::TimePoint>> WarehouseDependencySource::
   return std::optional<pipeline::TimePoint>{};
 }
 
+pipeline::Result<std::optional<std::int64_t>> WarehouseDependencySource::expected_rows(std::string_view,
+                                                                                     pipeline::CalendarDate date) {
+  if (season_ != nullptr && season_->games_on(date).empty()) return std::optional<std::int64_t>(0);
+  return std::optional<std::int64_t>{};
+}
+
 pipeline::ProcessorConfig processor_config(std::string name, std::string_view phase, std::string completion_topic,
                                            std::string dataset, std::string entity_kind) {
   pipeline::ProcessorConfig c;

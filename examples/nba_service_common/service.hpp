@@ -95,13 +95,20 @@ struct ServiceContext {
 /// limits on these inputs).
 class WarehouseDependencySource final : public pipeline::DependencyDataSource {
  public:
-  explicit WarehouseDependencySource(nba::Warehouse& warehouse) : warehouse_(warehouse) {}
+  /// With `season`, a date on which it has no games needs no rows in any input: its
+  /// processors run, find nothing and complete with `no_data`.
+  explicit WarehouseDependencySource(nba::Warehouse& warehouse, const nba::Season* season = nullptr)
+      : warehouse_(warehouse), season_(season) {}
   pipeline::Result<std::int64_t> row_count(std::string_view table, pipeline::CalendarDate date) override;
   pipeline::Result<std::optional<pipeline::TimePoint>> last_updated(std::string_view table,
                                                                     pipeline::CalendarDate date) override;
+  /// 0 on a date the season has no games, else nullopt (the declared minimum applies).
+  pipeline::Result<std::optional<std::int64_t>> expected_rows(std::string_view table,
+                                                              pipeline::CalendarDate date) override;
 
  private:
   nba::Warehouse& warehouse_;
+  const nba::Season* season_;
 };
 
 /// A processor's configuration in the example pipeline (output table = its name).
