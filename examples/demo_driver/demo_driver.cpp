@@ -443,6 +443,13 @@ pipeline::Status make_services(Demo& demo) {
   demo.p2 = std::move(*p2);
   demo.p3 = phase3::make_phase3(demo.ctx, observer);
   demo.p4 = phase4::make_phase4(demo.ctx, observer);
+  if (demo.opt.fail_processor) {
+    auto fails = [&demo](const pipeline::Processor& p, const pipeline::Message& trigger) {
+      return demo.opt.fail_processor(p.config().name, trigger.partition_date);
+    };
+    for (auto* s : {demo.p1.service.get(), demo.p2.service.get(), demo.p3.service.get(), demo.p4.service.get()})
+      s->set_injected_failure(fails);
+  }
   return pipeline::ok();
 }
 
@@ -742,6 +749,7 @@ pipeline::Result<DemoReport> make_report(Demo& demo, std::vector<WaveReport> wav
     report.faults = std::move(*f);
   }
   report.tables = table_counts(demo.warehouse, opt.date);
+  report.dead_letters = demo.dlq ? demo.dlq->recorded() : 0;
   return report;
 }
 

@@ -106,6 +106,14 @@ pipeline::Result<bool> PhaseService::handle(const pipeline::Message& trigger, co
   for (pipeline::Processor* p : ordered_) {
     if (!runs_processor(trigger, p->config().name)) continue;
     if (accepts_ && !accepts_(*p, trigger)) continue;
+    if (fails_ && fails_(*p, trigger)) {
+      pipeline::RunReport injected;
+      injected.outcome = pipeline::RunOutcome::kFailed;
+      injected.detail = "injected failure";
+      if (observer_) observer_(*p, trigger, injected, 0.0);
+      all_done = false;
+      break;
+    }
     const auto started = std::chrono::steady_clock::now();
     auto report = p->run(trigger.partition_date, &trigger, pipeline::RunOptions{false, delivery});
     const double wall_ms =

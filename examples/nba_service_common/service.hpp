@@ -178,12 +178,17 @@ class PhaseService {
   /// Runs the selected processors for `trigger` now; false when one did not complete.
   pipeline::Result<bool> handle(const pipeline::Message& trigger, const pipeline::DeliveryPtr& delivery = nullptr);
   void set_observer(RunObserver observer) { observer_ = std::move(observer); }
+  /// A test hook: a processor for which `fails` answers true does not run; it is reported
+  /// `failed` ("injected failure") and the delivery is nacked, so the trigger is
+  /// redelivered until it dead-letters, as when its step keeps failing.
+  void set_injected_failure(Accept fails) { fails_ = std::move(fails); }
 
  private:
   std::string name_;
   std::vector<pipeline::Processor*> ordered_;
   Accept accepts_;
   RunObserver observer_;
+  Accept fails_;
 };
 
 /// True when `trigger` has no `metadata.run_processors` or names `processor` in it.
