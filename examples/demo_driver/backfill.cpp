@@ -4,12 +4,57 @@
 #include <nlohmann/json.hpp>
 
 #include "demo_driver/demo_driver.hpp"
+#include "pipeline/core/message_codec.hpp"
+#include "pipeline/orchestrate/dead_letter_recorder.hpp"
 
 namespace demo {
 
 using nlohmann::json;
 
 std::string backfill_done_key(pipeline::CalendarDate date) { return fmt::format("backfill/done/{}", date); }
+
+namespace {
+
+// Why the date did not reach its end state, one sentence each (empty: it did). Every
+// tracker decided its full wave as complete (success or no_data, not partial), Phase 5's
+// batch completed or was refused by its readiness rule (the refusal's reason stays in
+// the batch row), and no message of the date used up its attempts.
+std::vector<std::string> unfinished(const DemoReport& report) {
+  std::vector<std::string> why;
+  for (const auto& [name, status] : report.trackers) {
+    const pipeline::WaveStatus* full = nullptr;
+    for (const auto& w : status.waves)
+      if (w.number == 0) full = &w;
+    if (full == nullptr || !full->decided)
+      why.push_back(fmt::format("{} was never triggered", name));
+    else if (full->trigger_status != "success" && full->trigger_status != "no_data")
+      why.push_back(fmt::format("{} was triggered {} ({})", name, full->trigger_status, full->reason));
+  }
+  const auto state = report.phase5.state;
+  if (state != pipeline::BatchState::kComplete && state != pipeline::BatchState::kRefused)
+    why.push_back(fmt::format("the Phase 5 batch is {}", pipeline::to_string(state)));
+  if (report.dead_letters > 0) why.push_back(fmt::format("{} message(s) dead-lettered", report.dead_letters));
+  return why;
+}
+
+// Replays the date's recorded dead letters (a re-run of a failed date): their messages are
+// delivered again with their original ids, so what failed runs again and what had
+// succeeded is recognised as done.
+pipeline::Result<int> replay_dead_letters(pipeline::StateStore& store, pipeline::CalendarDate date) {
+  auto rows = pipeline::DeadLetterRecorder::list(store);
+  if (!rows) return pipeline::fail(rows.error());
+  int replayed = 0;
+  for (const auto& r : *rows) {
+    auto m = pipeline::decode_message(r.payload);
+    if (!m || m->partition_date != date) continue;
+    auto done = pipeline::DeadLetterRecorder::replay(store, r.subscription + "/" + r.id);
+    if (!done) return pipeline::fail(done.error());
+    ++replayed;
+  }
+  return replayed;
+}
+
+}  // namespace
 
 pipeline::Result<json> run_backfill(const BackfillOptions& opt) {
   if (opt.store == nullptr) return pipeline::fail(pipeline::ErrorCode::kInvalidArgument, "backfill needs a state store");
@@ -23,7 +68,7 @@ pipeline::Result<json> run_backfill(const BackfillOptions& opt) {
   if (!warehouse) return pipeline::fail(warehouse.error());
   const nba::Season season;  // the same synthetic season for every date
   const int total = opt.from.days_until(opt.to) + 1;
-  int ran = 0, skipped = 0;
+  int ran = 0, skipped = 0, failed = 0;
   std::int64_t complete = 0, refused = 0, predictions = 0;
   bool interrupted = false;
   json days = json::array();
@@ -37,7 +82,7 @@ pipeline::Result<json> run_backfill(const BackfillOptions& opt) {
       if (opt.progress) opt.progress(i + 1, total, date, true);
       continue;
     }
-    if (opt.stop_after > 0 && ran >= opt.stop_after) {
+    if (opt.stop_after > 0 && ran + failed >= opt.stop_after) {
       interrupted = true;
       break;
     }
@@ -51,6 +96,10 @@ pipeline::Result<json> run_backfill(const BackfillOptions& opt) {
     d.data_dir = scraped_dir;
     d.injury_update = false;
     d.observe_messages = false;  // a date keeps only its counts (below)
+    d.fail_processor = opt.fail_processor;
+    // A date that failed before: what dead-lettered is delivered again as the day settles.
+    auto replayed = replay_dead_letters(*opt.store, date);
+    if (!replayed) return pipeline::fail(replayed.error().with("date", date.to_string()));
     auto report = run_demo(d);
     if (!report) return pipeline::fail(report.error().with("date", date.to_string()));
     // Keep the per-date summary small: what ran, the tables, and the Phase 5 batch, taken
@@ -69,13 +118,21 @@ pipeline::Result<json> run_backfill(const BackfillOptions& opt) {
     complete += p5.state == pipeline::BatchState::kComplete;
     refused += p5.state == pipeline::BatchState::kRefused;
     predictions += p5.predictions;
+    if (const auto why = unfinished(*report); !why.empty()) {
+      // Not marked done: a re-run runs the date again.
+      ++failed;
+      days.push_back(
+          {{"date", date.to_string()}, {"status", "failed"}, {"reasons", why}, {"summary", std::move(day)}});
+      if (opt.progress) opt.progress(i + 1, total, date, false);
+      continue;
+    }
     PIPELINE_TRY(opt.store->transact(
         [&](pipeline::Transaction& tx) -> pipeline::Status { return tx.put(backfill_done_key(date), day.dump()); }));
     ++ran;
     days.push_back({{"date", date.to_string()}, {"status", "ran"}, {"summary", std::move(day)}});
     if (opt.progress) opt.progress(i + 1, total, date, false);
   }
-  const int remaining = total - ran - skipped;
+  const int remaining = total - ran - skipped - failed;
   return json{{"from", opt.from.to_string()},
               {"to", opt.to.to_string()},
               {"warehouse", warehouse_path},
@@ -83,8 +140,9 @@ pipeline::Result<json> run_backfill(const BackfillOptions& opt) {
               {"dates", total},
               {"ran", ran},
               {"skipped", skipped},
+              {"failed", failed},
               {"remaining", remaining},
-              {"complete", remaining == 0},
+              {"complete", remaining == 0 && failed == 0},
               {"interrupted", interrupted},
               {"phase5", {{"batches_complete", complete}, {"batches_refused", refused}, {"predictions", predictions}}},
               {"days", std::move(days)}};

@@ -3,9 +3,13 @@
 /// Backfill over the demo driver: every date of a range through all five phases against
 /// one state store and one warehouse, resumable. Include as "demo_driver/backfill.hpp".
 ///
-/// A finished date leaves the row `backfill/done/<date>` (its short summary) in the store,
-/// written after the day's own decisions committed; a re-run skips those dates and
-/// finishes the rest. The day itself is idempotent (run history per processor/date/wave,
+/// A date is done only when every phase reached its end state: every tracker decided its
+/// full wave complete (success or no_data), Phase 5's batch completed or was refused by
+/// rule (its reason in the batch row), and nothing dead-lettered. A done date leaves the
+/// row `backfill/done/<date>` (its short summary) in the store, written after the day's
+/// own decisions committed; a re-run skips those dates. A date that did not finish is
+/// reported `failed` with its reasons and not marked; a re-run replays its recorded dead
+/// letters and runs it again. The day itself is idempotent (run history per processor/date/wave,
 /// tracker rows per processor/wave, one Phase 5 batch per date), so a date interrupted
 /// half-way is simply run again.
 
@@ -39,6 +43,8 @@ struct BackfillOptions {
   int stop_after = 0;                       ///< > 0: stop after running this many dates.
   /// Called after each date: (1-based index, total, date, skipped).
   std::function<void(int, int, pipeline::CalendarDate, bool)> progress;
+  /// A test hook (`DemoOptions::fail_processor`): the processor's runs fail on that date.
+  std::function<bool(std::string_view processor, pipeline::CalendarDate date)> fail_processor;
 };
 
 /// The row key marking `date` as backfilled.
@@ -46,9 +52,11 @@ std::string backfill_done_key(pipeline::CalendarDate date);
 
 /// Runs the range and returns
 ///   { "from", "to", "warehouse" (its path or ":memory:"), "scraped" (the directory or "memory"),
-///     "dates", "ran", "skipped", "remaining", "complete", "interrupted",
+///     "dates", "ran" (done), "skipped", "failed" (ran, not done), "remaining" (not run),
+///     "complete" (every date done), "interrupted",
 ///     "phase5": { "batches_complete", "batches_refused", "predictions" },
-///     "days": [ {date, status: "ran" | "skipped", summary?: {runs_total, tables, phase5}} ] }
+///     "days": [ {date, status: "ran" | "skipped" | "failed", reasons? (failed: why, one
+///                sentence each), summary?: {runs_total, tables, phase5}} ] }
 /// (phase5 totals cover the dates run by this call).
 /// **Errors:** `kInvalidArgument` (no store, `to` before `from`), the warehouse's when it
 /// cannot be opened, then the first date's error (the dates before it stay marked done, so

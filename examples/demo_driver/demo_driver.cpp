@@ -3,6 +3,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <vector>
 
 #include <fmt/format.h>
@@ -141,7 +142,7 @@ struct Demo {
   const nba::Season& season = opt.season != nullptr ? *opt.season : owned_season.emplace();
   std::optional<nba::Warehouse> owned_warehouse;  // opened by the demo unless the caller gave one
   nba::Warehouse& warehouse;
-  nba_services::WarehouseDependencySource source{warehouse};
+  nba_services::WarehouseDependencySource source{warehouse, &season};
   pipeline::DependencyChecker dependencies{clock, source};
   nba_services::ScrapedPayloads scraped;  // the day's scraped items (also in files with a data_dir)
   nba_services::ServiceContext ctx{*opt.store, clock,  history,      dependencies, bus,     warehouse,
@@ -442,6 +443,13 @@ pipeline::Status make_services(Demo& demo) {
   demo.p2 = std::move(*p2);
   demo.p3 = phase3::make_phase3(demo.ctx, observer);
   demo.p4 = phase4::make_phase4(demo.ctx, observer);
+  if (demo.opt.fail_processor) {
+    auto fails = [&demo](const pipeline::Processor& p, const pipeline::Message& trigger) {
+      return demo.opt.fail_processor(p.config().name, trigger.partition_date);
+    };
+    for (auto* s : {demo.p1.service.get(), demo.p2.service.get(), demo.p3.service.get(), demo.p4.service.get()})
+      s->set_injected_failure(fails);
+  }
   return pipeline::ok();
 }
 
@@ -450,9 +458,9 @@ pipeline::Status make_trackers(Demo& demo) {
   const auto& topics = demo.ctx.topics;
   auto presets = nba::tracker_presets(topics.naming);
   presets[0].expected = phase2::raw_processors();
-  auto t3 = pipeline::CompletionTracker::create(demo.tracker_store, demo.clock, presets[0]);
+  auto t3 = pipeline::CompletionTracker::create(demo.tracker_store, demo.clock, presets[0], &demo.alerts);
   if (!t3) return pipeline::fail(t3.error());
-  auto t4 = pipeline::CompletionTracker::create(demo.tracker_store, demo.clock, presets[1]);
+  auto t4 = pipeline::CompletionTracker::create(demo.tracker_store, demo.clock, presets[1], &demo.alerts);
   if (!t4) return pipeline::fail(t4.error());
   auto t5 = pipeline::CompletionTracker::create(demo.tracker_store, demo.clock, presets[2], &demo.alerts);
   if (!t5) return pipeline::fail(t5.error());
@@ -555,6 +563,17 @@ pipeline::Status wire(Demo& demo) {
   pipeline::HybridTriggerOptions hybrid_options = nba::phase5::hybrid_trigger_options();
   hybrid_options.phase4_topic = demo.to_phase5->config().trigger_topic;
   PIPELINE_TRY(make_phase5(demo, coordinator_options, hybrid_options));
+  // Every topic something consumes: a message that uses up its attempts on any of them
+  // (or is rejected at once) becomes a row `pipelinectl dlq list` shows, with an alert.
+  // The recorder reads the plain transport: it is the operator's view, not under test.
+  const auto& topics = demo.ctx.topics;
+  demo.dlq = std::make_unique<pipeline::DeadLetterRecorder>(demo.transport, *demo.opt.store, demo.clock, &demo.alerts);
+  const std::set<std::string> consumed{topics.phase1_trigger(),       topics.phase1_complete(),
+                                       topics.phase2_complete(),      topics.phase3_trigger(),
+                                       topics.phase3_complete(),      topics.phase4_trigger(),
+                                       topics.phase4_complete(),      hybrid_options.phase4_topic,
+                                       coordinator_options.work_topic, coordinator_options.complete_topic};
+  for (const auto& t : consumed) PIPELINE_TRY(demo.dlq->watch(t));
   PIPELINE_TRY(subscribe_all(demo, coordinator_options, hybrid_options));
   PIPELINE_TRY(demo.settle());  // a backlog of an earlier run, if any
   if (!demo.opt.inject_faults) return pipeline::ok();
@@ -562,8 +581,6 @@ pipeline::Status wire(Demo& demo) {
   // rejects it, the transport dead-letters it at once, and the recorder keeps it as a row.
   const auto& topic = demo.ctx.topics.phase2_complete();
   demo.poison_id = fmt::format("poison/{}", demo.opt.date);
-  demo.dlq = std::make_unique<pipeline::DeadLetterRecorder>(demo.transport, *demo.opt.store, demo.clock, &demo.alerts);
-  PIPELINE_TRY(demo.dlq->watch(topic));
   return demo.transport.publish(topic, {demo.poison_id, "{\"phase\": 2, \"truncated", {}});
 }
 
@@ -732,6 +749,7 @@ pipeline::Result<DemoReport> make_report(Demo& demo, std::vector<WaveReport> wav
     report.faults = std::move(*f);
   }
   report.tables = table_counts(demo.warehouse, opt.date);
+  report.dead_letters = demo.dlq ? demo.dlq->recorded() : 0;
   return report;
 }
 

@@ -16,6 +16,7 @@
 /// the 14:00 ET (19:00Z) injury update. Everything runs on the caller's thread.
 
 #include <filesystem>
+#include <functional>
 #include <optional>
 #include <string>
 
@@ -57,6 +58,9 @@ struct DemoOptions {
   /// completions. Off (the backfill, which keeps only counts), those parts of the summary
   /// are empty and no message is decoded twice.
   bool observe_messages = true;
+  /// A test hook: when set and true for (processor, date), that processor's runs fail on
+  /// every delivery (they do not run), so its trigger dead-letters.
+  std::function<bool(std::string_view processor, pipeline::CalendarDate date)> fail_processor;
 };
 
 /// Runs the demo and returns its report (`to_json` and `render_text` present it).

@@ -202,6 +202,8 @@ struct DemoReport {
   std::map<std::string, std::optional<std::int64_t>> tables{};  ///< Rows for the date; nullopt: unreadable.
   Phase5Report phase5{};
   std::optional<FaultSummary> faults{};  ///< The fault variant only.
+  /// Dead letters recorded while this run went (every consumed topic's), not in the JSON.
+  std::uint64_t dead_letters = 0;
 };
 
 }  // namespace demo

@@ -31,6 +31,12 @@ pipeline::Result<std::optional<pipeline::TimePoint>> WarehouseDependencySource::
   return std::optional<pipeline::TimePoint>{};
 }
 
+pipeline::Result<std::optional<std::int64_t>> WarehouseDependencySource::expected_rows(std::string_view,
+                                                                                     pipeline::CalendarDate date) {
+  if (season_ != nullptr && season_->games_on(date).empty()) return std::optional<std::int64_t>(0);
+  return std::optional<std::int64_t>{};
+}
+
 pipeline::ProcessorConfig processor_config(std::string name, std::string_view phase, std::string completion_topic,
                                            std::string dataset, std::string entity_kind) {
   pipeline::ProcessorConfig c;
@@ -100,6 +106,14 @@ pipeline::Result<bool> PhaseService::handle(const pipeline::Message& trigger, co
   for (pipeline::Processor* p : ordered_) {
     if (!runs_processor(trigger, p->config().name)) continue;
     if (accepts_ && !accepts_(*p, trigger)) continue;
+    if (fails_ && fails_(*p, trigger)) {
+      pipeline::RunReport injected;
+      injected.outcome = pipeline::RunOutcome::kFailed;
+      injected.detail = "injected failure";
+      if (observer_) observer_(*p, trigger, injected, 0.0);
+      all_done = false;
+      break;
+    }
     const auto started = std::chrono::steady_clock::now();
     auto report = p->run(trigger.partition_date, &trigger, pipeline::RunOptions{false, delivery});
     const double wall_ms =

@@ -95,13 +95,20 @@ struct ServiceContext {
 /// limits on these inputs).
 class WarehouseDependencySource final : public pipeline::DependencyDataSource {
  public:
-  explicit WarehouseDependencySource(nba::Warehouse& warehouse) : warehouse_(warehouse) {}
+  /// With `season`, a date on which it has no games needs no rows in any input: its
+  /// processors run, find nothing and complete with `no_data`.
+  explicit WarehouseDependencySource(nba::Warehouse& warehouse, const nba::Season* season = nullptr)
+      : warehouse_(warehouse), season_(season) {}
   pipeline::Result<std::int64_t> row_count(std::string_view table, pipeline::CalendarDate date) override;
   pipeline::Result<std::optional<pipeline::TimePoint>> last_updated(std::string_view table,
                                                                     pipeline::CalendarDate date) override;
+  /// 0 on a date the season has no games, else nullopt (the declared minimum applies).
+  pipeline::Result<std::optional<std::int64_t>> expected_rows(std::string_view table,
+                                                              pipeline::CalendarDate date) override;
 
  private:
   nba::Warehouse& warehouse_;
+  const nba::Season* season_;
 };
 
 /// A processor's configuration in the example pipeline (output table = its name).
@@ -171,12 +178,17 @@ class PhaseService {
   /// Runs the selected processors for `trigger` now; false when one did not complete.
   pipeline::Result<bool> handle(const pipeline::Message& trigger, const pipeline::DeliveryPtr& delivery = nullptr);
   void set_observer(RunObserver observer) { observer_ = std::move(observer); }
+  /// A test hook: a processor for which `fails` answers true does not run; it is reported
+  /// `failed` ("injected failure") and the delivery is nacked, so the trigger is
+  /// redelivered until it dead-letters, as when its step keeps failing.
+  void set_injected_failure(Accept fails) { fails_ = std::move(fails); }
 
  private:
   std::string name_;
   std::vector<pipeline::Processor*> ordered_;
   Accept accepts_;
   RunObserver observer_;
+  Accept fails_;
 };
 
 /// True when `trigger` has no `metadata.run_processors` or names `processor` in it.

@@ -110,7 +110,7 @@ class ServiceHost {
         clock_(pipeline::TimePoint(flags.date.sys_days()) + std::chrono::hours(11)),
         transport_(clock_),
         history_(*store_, clock_),
-        source_(warehouse_),
+        source_(warehouse_, &season_),
         dependencies_(clock_, source_),
         ctx_{*store_, clock_, history_, dependencies_, transport_, warehouse_, season_, flags.data_dir},
         relay_(*store_, transport_, clock_) {}

@@ -89,3 +89,54 @@ TEST(Backfill, WithoutAWorkDirEverythingStaysInMemoryWithTheSameResults) {
 }
 
 }  // namespace backfill_test
+
+namespace backfill_test {
+
+// A date whose Phase 3 dead-letters is reported failed and not marked done; the re-run
+// (the fault gone) replays its dead letter, completes it and marks it done.
+TEST(Backfill, ADateWithADeadLetteredPhaseFailsAndIsRunAgainOnResume) {
+  TempDir dir;  // the warehouse outlives the first run, as the store does
+  pipeline::MemoryStateStore store;
+  const auto first_day = *pipeline::CalendarDate::parse("2025-11-18");
+  const auto bad_day = *pipeline::CalendarDate::parse("2025-11-19");
+  demo::BackfillOptions o;
+  o.from = first_day;
+  o.to = bad_day;
+  o.store = &store;
+  o.work_dir = dir.path();
+  o.fail_processor = [bad_day](std::string_view p, pipeline::CalendarDate d) {
+    return p == "player_game_summary" && d == bad_day;
+  };
+  auto first = demo::run_backfill(o);
+  ASSERT_TRUE(first) << first.error().to_string();
+  const json& r1 = *first;
+  EXPECT_EQ(r1["ran"], 1);
+  EXPECT_EQ(r1["failed"], 1);
+  EXPECT_EQ(r1["complete"], false);
+  ASSERT_EQ(r1["days"].size(), 2u);
+  EXPECT_EQ(r1["days"][0]["status"], "ran");
+  EXPECT_EQ(r1["days"][1]["status"], "failed");
+  EXPECT_FALSE(r1["days"][1]["reasons"].empty());
+  auto done = store.get(demo::backfill_done_key(bad_day));
+  ASSERT_TRUE(done);
+  EXPECT_FALSE(done->has_value());
+  ASSERT_TRUE(store.get(demo::backfill_done_key(first_day)));
+  EXPECT_TRUE(store.get(demo::backfill_done_key(first_day))->has_value());
+
+  o.fail_processor = nullptr;
+  auto second = demo::run_backfill(o);
+  ASSERT_TRUE(second) << second.error().to_string();
+  const json& r2 = *second;
+  EXPECT_EQ(r2["skipped"], 1);
+  EXPECT_EQ(r2["ran"], 1);
+  EXPECT_EQ(r2["failed"], 0);
+  EXPECT_EQ(r2["complete"], true);
+  EXPECT_EQ(r2["days"][1]["status"], "ran") << r2["days"][1].value("reasons", json()).dump();
+  EXPECT_EQ(r2["days"][1]["summary"]["phase5"]["state"], "complete");
+  EXPECT_GT(r2["days"][1]["summary"]["phase5"]["predictions"].get<std::int64_t>(), 0);
+  done = store.get(demo::backfill_done_key(bad_day));
+  ASSERT_TRUE(done);
+  EXPECT_TRUE(done->has_value());
+}
+
+}  // namespace backfill_test

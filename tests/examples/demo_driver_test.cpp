@@ -17,6 +17,7 @@
 #include "phase2_raw/raw_processors.hpp"
 #include "phase3_analytics/analytics_processors.hpp"
 #include "phase4_precompute/precompute_processors.hpp"
+#include "pipeline/orchestrate/dead_letter_recorder.hpp"
 #include "pipeline/sqlite/sqlite_state_store.hpp"
 #include "temp_dir.hpp"
 
@@ -442,3 +443,87 @@ TEST(DemoDriverFaults, EveryTriggerDecidedOnceNoStepTwiceFailedStepRetriedPoison
   EXPECT_EQ(s["phase5"]["batches"], 1);
 }
 
+
+namespace demo_driver_test {
+
+// A date without games (Thanksgiving in the synthetic season) is a quiet day, not a
+// failure: every processor completes with no_data, the trackers decide, Phase 5's batch
+// completes with nothing expected, and nothing dead-letters or alerts.
+TEST(DemoDriver, ADateWithoutGamesCompletesEveryPhaseWithNoData) {
+  const auto date = *pipeline::CalendarDate::parse("2025-11-27");
+  ASSERT_TRUE(nba::Season().games_on(date).empty());
+  TempDir dir;
+  auto store = pipeline::SqliteStateStore::open((dir.path() / "state.db").string());
+  ASSERT_TRUE(store) << store.error().to_string();
+  demo::DemoOptions o;
+  o.date = date;
+  o.store = store->get();
+  o.warehouse_path = dir.path() / "warehouse.db";
+  o.data_dir = dir.path() / "scraped";
+  auto report = demo::run_demo(o);
+  ASSERT_TRUE(report) << report.error().to_string();
+  const json s = demo::to_json(*report);
+
+  for (const std::string phase : {"phase3_analytics", "phase4_precompute"}) {
+    const json& p = phase_of(s, 0, phase);
+    ASSERT_EQ(p["runs"].size(), 5u) << phase;
+    for (const auto& r : p["runs"]) {
+      EXPECT_EQ(r["outcome"], "completed") << phase << " " << r["processor"];
+      EXPECT_EQ(r["status"], "no_data") << phase << " " << r["processor"];
+    }
+  }
+  for (const auto& r : phase_of(s, 0, "phase2_raw")["runs"]) EXPECT_EQ(r["outcome"], "completed") << r["processor"];
+  for (const auto& [name, t] : s["trackers"].items()) {
+    ASSERT_FALSE(t["waves"].empty()) << name;
+    EXPECT_EQ(t["waves"][0]["decided"], true) << name;
+    EXPECT_EQ(t["waves"][0]["reason"], "complete") << name;
+    EXPECT_TRUE(t["failed"].empty()) << name;
+    EXPECT_TRUE(t["missing"].empty()) << name;
+  }
+  // Phase 2 had the injury report; Phase 3 and 4 found nothing, and say so downstream.
+  EXPECT_EQ(s["trackers"]["phase4_precompute"]["waves"][0]["trigger_status"], "no_data");
+  EXPECT_EQ(s["trackers"]["phase5_predictions"]["waves"][0]["trigger_status"], "no_data");
+
+  const json& p5 = s["phase5"];
+  EXPECT_EQ(p5["state"], "complete");
+  EXPECT_EQ(p5["triggered_by"], "event");
+  EXPECT_EQ(p5["batches"], 1);
+  EXPECT_EQ(p5["expected"], 0);
+  EXPECT_EQ(p5["predictions"], 0);
+  EXPECT_TRUE(p5["alerts"].empty()) << p5["alerts"].dump();
+  for (const auto& j : p5["jobs"]) EXPECT_NE(j["outcome"], "refused") << j.dump();
+
+  EXPECT_EQ(report->dead_letters, 0u);
+  auto rows = pipeline::DeadLetterRecorder::list(**store);
+  ASSERT_TRUE(rows) << rows.error().to_string();
+  EXPECT_TRUE(rows->empty());
+}
+
+// The recorder watches every consumed topic: a Phase 3 trigger that uses up its attempts
+// (its processor keeps failing) is a row `pipelinectl dlq list` shows, with an alert.
+TEST(DemoDriver, ATriggerThatUsesUpItsAttemptsIsRecordedAsADeadLetter) {
+  TempDir dir;
+  auto store = pipeline::SqliteStateStore::open((dir.path() / "state.db").string());
+  ASSERT_TRUE(store) << store.error().to_string();
+  demo::DemoOptions o;
+  o.date = kDate;
+  o.store = store->get();
+  o.warehouse_path = dir.path() / "warehouse.db";
+  o.injury_update = false;
+  o.fail_processor = [](std::string_view p, pipeline::CalendarDate) { return p == "player_game_summary"; };
+  auto report = demo::run_demo(o);
+  ASSERT_TRUE(report) << report.error().to_string();
+  EXPECT_GE(report->dead_letters, 1u);
+  auto rows = pipeline::DeadLetterRecorder::list(**store);
+  ASSERT_TRUE(rows) << rows.error().to_string();
+  ASSERT_FALSE(rows->empty());
+  bool phase3 = false;
+  for (const auto& r : *rows) phase3 = phase3 || r.source_topic == "nba-phase3-trigger";
+  EXPECT_TRUE(phase3);
+  const json s = demo::to_json(*report);
+  bool alerted = false;
+  for (const auto& a : s["phase5"]["alerts"]) alerted = alerted || a["key"].get<std::string>().starts_with("dlq/");
+  EXPECT_TRUE(alerted) << s["phase5"]["alerts"].dump();
+}
+
+}  // namespace demo_driver_test

@@ -160,8 +160,18 @@ int run(const Options& opts) {
                             r["phase5"]["batches_refused"].get<std::int64_t>(),
                             r["phase5"]["predictions"].get<std::int64_t>())
                     .c_str());
+    for (const auto& day : r["days"])
+      if (day["status"] == "failed") {
+        std::string why;
+        for (const auto& s : day["reasons"]) why += (why.empty() ? "" : "; ") + s.get<std::string>();
+        std::printf("  %s failed (not marked done; a re-run runs it again): %s\n",
+                    day["date"].get<std::string>().c_str(), why.c_str());
+      }
   }
-  return pipelinectl::kExitOk;  // a --stop-after run did what was asked; the JSON says what remains
+  // A date that failed is a failure; a --stop-after run did what was asked (the JSON says
+  // what remains).
+  if (r.value("failed", 0) > 0) return pipelinectl::kExitFailed;
+  return pipelinectl::kExitOk;
 #else
   std::fprintf(stderr, "pipelinectl backfill: this pipelinectl was built without the demo driver\n");
   return pipelinectl::kExitFailed;

@@ -60,6 +60,10 @@ PIPELINE_INLINE Result<BatchResult> BatchCoordinator::trigger(const Message& m) 
     if (auto t = parse_rfc3339(m.metadata["completed_at"].get<std::string>())) done_at = *t;
   }
   PIPELINE_TRY(record_phase4_completion(m.partition_date, done_at));
+  // Phase 4 found nothing to do (a date without games; its trigger lists no changes):
+  // neither does Phase 5.
+  if (m.status == CompletionStatus::kNoData)
+    return start_impl(m.partition_date, false, BatchTrigger::kEvent, std::nullopt, true);
   if (m.is_incremental && m.entities_changed) {
     auto it = m.entities_changed->find(options_.entity_kind);
     if (it != m.entities_changed->end() && !it->second.empty())
@@ -341,6 +345,7 @@ PIPELINE_INLINE Message BatchCoordinator::completion_message(CalendarDate date, 
   m.execution_id = rec.batch_id;
   m.correlation_id = rec.batch_id;
   m.partition_date = date;
+  if (expected == 0) m.status = CompletionStatus::kNoData;  // a date with nothing to predict
   m.output_table = options_.output_table;
   m.record_count = static_cast<std::int64_t>(expected);
   m.duration_seconds =
@@ -369,7 +374,8 @@ PIPELINE_INLINE void BatchCoordinator::note_error(std::string text) {
 
 PIPELINE_INLINE Result<BatchResult> BatchCoordinator::start_impl(CalendarDate date, bool force,
                                                                 BatchTrigger triggered_by,
-                                                                std::optional<ReadinessCounts> counts) {
+                                                                std::optional<ReadinessCounts> counts,
+                                                                bool nothing_expected) {
   const std::string prefix = batch_prefix(date);
   BatchResult out;
   std::string key;
@@ -419,6 +425,13 @@ PIPELINE_INLINE Result<BatchResult> BatchCoordinator::start_impl(CalendarDate da
   // From here on only this call owns the new batch. The wait may answer now (on this
   // thread) or later on the clock; `answer` tells which.
   auto answer = std::make_shared<std::optional<BatchResult>>();
+  if (nothing_expected) {
+    Readiness r;
+    r.outcome = Readiness::Outcome::kReady;
+    r.proceed = true;
+    r.message = fmt::format("{}: Phase 4 reported no data (nothing to predict)", date);
+    return proceed(date, key, r, true);
+  }
   auto on_ready = [this, date, key, answer](const Readiness& r) { *answer = proceed(date, key, r); };
   if (counts) {
     Readiness r = gate_.evaluate(date, *counts);
@@ -434,7 +447,8 @@ PIPELINE_INLINE Result<BatchResult> BatchCoordinator::start_impl(CalendarDate da
   return out;
 }
 
-PIPELINE_INLINE BatchResult BatchCoordinator::proceed(CalendarDate date, const std::string& key, const Readiness& r) {
+PIPELINE_INLINE BatchResult BatchCoordinator::proceed(CalendarDate date, const std::string& key, const Readiness& r,
+                                                      bool nothing_expected) {
   std::vector<std::string> entities;
   std::string refusal;
   if (!r.proceed) {
@@ -442,7 +456,7 @@ PIPELINE_INLINE BatchResult BatchCoordinator::proceed(CalendarDate date, const s
   } else if (auto expected = ledger_.expected(date); !expected) {
     refusal = fmt::format("{}: cannot list the expected entities: {}", date, expected.error().to_string());
     note_error(refusal);
-  } else if (expected->empty()) {
+  } else if (expected->empty() && !nothing_expected) {
     refusal = fmt::format("{}: no entity has Phase 4 features", date);
   } else {
     std::set<std::string> unique(expected->begin(), expected->end());

@@ -169,7 +169,10 @@ class BatchCoordinator {
   /// (metadata `completed_at` in RFC 3339 when present, else now) for the latency, then
   /// starts the batch (or, for an incremental message listing changed entities, an
   /// incremental re-prediction of those). Counts `players_ready` / `players_total` in the
-  /// metadata decide readiness without a query when they say ready.
+  /// metadata decide readiness without a query when they say ready. A message with
+  /// status `no_data` (Phase 4 found nothing to do for the date: no games) completes the
+  /// date's batch at once with nothing expected — no wait, no fan-out, no alert — and
+  /// its completion message has status `no_data`.
   /// **Errors:** `kInvalidArgument` when the message is invalid, of the wrong phase
   /// ("expected phase 'phase4_precompute', got 'phase3_analytics'") or reports a failed run.
   Result<BatchResult> trigger(const Message& m);
@@ -253,10 +256,11 @@ class BatchCoordinator {
   void note_error(std::string text);
 
   Result<BatchResult> start_impl(CalendarDate date, bool force, BatchTrigger triggered_by,
-                                 std::optional<ReadinessCounts> counts);
+                                 std::optional<ReadinessCounts> counts, bool nothing_expected = false);
 
-  /// The end of a wait: fan out, or refuse with a critical alert.
-  BatchResult proceed(CalendarDate date, const std::string& key, const Readiness& r);
+  /// The end of a wait: fan out, or refuse with a critical alert. `nothing_expected`:
+  /// the upstream reported no data, so an empty ledger is the answer, not a refusal.
+  BatchResult proceed(CalendarDate date, const std::string& key, const Readiness& r, bool nothing_expected = false);
 
   Clock& clock_;
   StateStore& store_;

@@ -108,7 +108,9 @@ struct RecordOutcome {
 ///   `no_data` and `failed` completions change nothing), `is_incremental`, trace links
 ///   to every upstream execution, a traceparent that is a child of an upstream one, and
 ///   metadata {tracker, wave, trigger_id, reason, run_processors, succeeded, partial,
-///   no_data, failed, missing, unexpected, partial_readiness};
+///   no_data, failed, missing, unexpected, partial_readiness}; its status is `partial`
+///   when a run failed, was partial or is missing, `no_data` when every run found nothing
+///   to do (a date without games: the downstream has nothing to do either), else `success`;
 /// - partial readiness: `deadline` after the wave's first completion (a clock timer in
 ///   this process, `check_deadlines()` in any), at least `partial_threshold` done fires
 ///   a partial trigger and a warning alert; below it, an error alert and no trigger

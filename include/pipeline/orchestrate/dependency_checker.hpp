@@ -40,6 +40,13 @@ class DependencyDataSource {
   virtual Result<std::int64_t> row_count(std::string_view table, CalendarDate date) = 0;
   /// When `table`'s rows for `date` were last written; nullopt when unknown.
   virtual Result<std::optional<TimePoint>> last_updated(std::string_view table, CalendarDate date) = 0;
+  /// How many rows `table` is known to need for `date` at most, when the source knows the
+  /// date is lighter than usual: 0 for a date with nothing to process (no games, a
+  /// holiday), so an empty input is not a missing one. nullopt (the default): the
+  /// declared `expected_count_min` applies.
+  virtual Result<std::optional<std::int64_t>> expected_rows(std::string_view /*table*/, CalendarDate /*date*/) {
+    return std::optional<std::int64_t>{};
+  }
 };
 
 /// ok < warn < fail.
@@ -88,7 +95,8 @@ struct DependencyReport {
 /// each input must have at least `expected_count_min` rows for the date and be younger
 /// than its age limits, measured on the injected clock.
 ///
-/// Rules: a critical input with too few rows, or older than `max_age_hours_fail`, fails;
+/// Rules: a critical input with too few rows (fewer than `expected_count_min`, lowered to
+/// the source's `expected_rows` for the date when it knows one), or older than `max_age_hours_fail`, fails;
 /// older than `max_age_hours_warn` warns. An optional input's problems only warn. An
 /// input with rows but an unknown update time warns when it has an age limit.
 ///

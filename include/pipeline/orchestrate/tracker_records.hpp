@@ -47,7 +47,7 @@ struct DecisionRecord {
   std::string trigger_id;
   bool partial_readiness = false;
   std::string reason;
-  std::string status;  ///< "success" | "partial".
+  std::string status;  ///< "success" | "partial" | "no_data".
   std::optional<TimePoint> decided_at;
   std::vector<std::string> processors;
   std::vector<std::string> run_processors;
@@ -78,7 +78,7 @@ Result<WaveRecord> decode_record(std::string_view text);
 /// library would write them. Every string is a validated name or a literal.
 std::string encode_decision(TimePoint decided_at, bool partial_readiness, const std::vector<std::string>& processors,
                             std::string_view reason, const std::vector<std::string>& run_processors, bool degraded,
-                            std::string_view trigger_id);
+                            std::string_view trigger_id, bool no_data = false);
 /// **Errors:** `kDataLoss` when `text` is not a JSON object.
 Result<DecisionRecord> decode_decision(std::string_view text);
 

@@ -28,7 +28,7 @@ struct WaveStatus {
   std::string trigger_id;                  ///< Set when decided.
   bool partial = false;                    ///< Decided by the deadline with processors missing.
   std::string reason;                      ///< "complete" | "deadline" | "debounce" when decided.
-  std::string trigger_status;              ///< The trigger's status ("success" | "partial").
+  std::string trigger_status;              ///< The trigger's status ("success" | "partial" | "no_data").
   std::optional<TimePoint> first_completion;
   std::optional<TimePoint> triggered_at;
   std::vector<std::string> processors;     ///< Upstream processors recorded in this wave.

@@ -183,6 +183,8 @@ PIPELINE_INLINE Result<RunReport> Processor::run(CalendarDate date, const Messag
     // Nothing to do is still a completion: downstream trackers count it.
     ProcessResult nothing;
     nothing.entities_changed = EntityChanges{};
+    // The upstream found nothing to do (a date without games): neither did this step.
+    if (trigger != nullptr && trigger->status == CompletionStatus::kNoData) nothing.status = CompletionStatus::kNoData;
     result = std::move(nothing);
   } else {
     result = process(request);
