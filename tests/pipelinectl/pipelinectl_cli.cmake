@@ -1,5 +1,6 @@
 # Runs the real pipelinectl on a store written by make_three_phase_store (a three-phase
-# pipeline that is not the NBA's) and checks exit codes and output of status, graph and dlq.
+# pipeline that is not the NBA's) and checks exit codes and output of status, graph and dlq;
+# and the exit codes of schedule, demo and backfill.
 #   cmake -DPIPELINECTL=... -DMAKE_STORE=... -DWORK_DIR=... -P pipelinectl_cli.cmake
 foreach(_var PIPELINECTL MAKE_STORE WORK_DIR)
   if(NOT DEFINED ${_var} OR "${${_var}}" STREQUAL "")
@@ -170,4 +171,20 @@ expect_has("${ERR}" "--store is required")
 ctl(2 dlq replay --id poison-ingest-1)
 expect_has("${ERR}" "--store is required")
 
-message(STATUS "pipelinectl status, graph and dlq behave on a three-phase pipeline")
+# ---- schedule, demo, backfill: exit codes (0 ok, 1 failed, 2 bad usage or input) ---------
+ctl(0 schedule --from 2025-11-18 --days 1 --json)
+expect_json("${OUT}" "2025-11-18T14:00:00Z" instants 0 utc)
+expect_json("${OUT}" "2025-11-18T06:00:00" instants 0 local_time)
+expect_json("${OUT}" "-08:00" instants 0 utc_offset)
+ctl(0 schedule --from 2025-03-09 --days 1 --job early=02:30)
+expect_has("${OUT}" "02:30 does not exist that day")
+ctl(2 schedule --from 2025-02-30)
+ctl(2 schedule --from 2025-11-18 --tz Nowhere/Zone)
+ctl(2 schedule --from 2025-11-18 --job backup=25:00)
+ctl(2 demo --date 2025-02-30)
+ctl(1 demo --store "sqlite:${WORK_DIR}/no/such/dir/state.db")
+ctl(2 backfill --from 2025-11-20 --to 2025-11-18 --store memory)
+
+ctl(2 no-such-command)
+
+message(STATUS "pipelinectl status, graph, dlq, schedule, demo and backfill behave on a three-phase pipeline")

@@ -77,7 +77,7 @@ int run(const Options& opts) {
       out["instants"].push_back({{"job", i.job},
                                  {"local_date", i.local_date.to_string()},
                                  {"scheduled_time", pipeline::format_time_of_day(i.scheduled_time)},
-                                 {"local_time", i.wall.to_rfc3339()},
+                                 {"local_time", i.wall.date.to_string() + "T" + i.wall.time_string()},  // a wall time: no offset
                                  {"zone_abbreviation", i.wall.abbreviation},
                                  {"utc_offset", i.wall.offset_string()},
                                  {"utc", pipeline::format_rfc3339(i.at)},
