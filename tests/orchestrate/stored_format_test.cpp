@@ -204,13 +204,13 @@ TEST(StoredFormat, NewTrackerRowsCarryTheirFormatAndNanoseconds) {
 TEST(StoredFormat, DecisionRowBytesAreTheSortedJsonObject) {
   const TimePoint at(std::chrono::seconds(1736510400) + std::chrono::nanoseconds(123456789));
   EXPECT_EQ(internal::encode_decision(at, true, {"loader_a", "quo\"te\\"}, "deadline\tpassed\n",
-                                      {}, true, "enrich/2025-01-10/w1"),
+                                      {}, CompletionStatus::kPartial, "enrich/2025-01-10/w1"),
             R"({"decided_at":"2;1736510400123456789","format":2,"partial_readiness":true,)"
             R"("processors":["loader_a","quo\"te\\"],"reason":"deadline\tpassed\n","run_processors":[],)"
             R"("status":"partial","trigger_id":"enrich/2025-01-10/w1"})");
   const std::vector<std::string> processors{"a", "caf\xC3\xA9", "ctl\x01"};
   const std::vector<std::string> run{"b"};
-  const std::string encoded = internal::encode_decision(at, false, processors, "", run, false, "t/w0");
+  const std::string encoded = internal::encode_decision(at, false, processors, "", run, CompletionStatus::kSuccess, "t/w0");
   const nlohmann::json same{{"decided_at", "2;1736510400123456789"},
                             {"format", kTrackerRecordFormat},
                             {"partial_readiness", false},

@@ -56,7 +56,7 @@ PIPELINE_INLINE Result<BatchResult> BatchCoordinator::trigger(const Message& m) 
                       fmt::format("{} reported a failed run for {}: {}", m.processor_name, m.partition_date, m.error),
                       {{"execution_id", m.execution_id}}});
   TimePoint done_at = clock_.now();
-  if (m.metadata->is_object() && m.metadata->contains("completed_at") && m.metadata["completed_at"].is_string()) {
+  if (m.metadata["completed_at"].is_string()) {
     if (auto t = parse_rfc3339(m.metadata["completed_at"].get<std::string>())) done_at = *t;
   }
   PIPELINE_TRY(record_phase4_completion(m.partition_date, done_at));

@@ -395,12 +395,13 @@ PIPELINE_INLINE Status CompletionTracker::decide(Transaction& tx, CalendarDate d
   const std::vector<std::string> run = wave == 0 ? full_run_ : config_.registry.targets_of(processors);
   const bool partial_readiness = wave == 0 && !missing.empty();
   const bool degraded = !missing.empty() || !failed.empty() || !partial.empty();
-  // Every upstream run found nothing to do (a date without games): the downstream has
-  // nothing to do either, and is told so.
-  const bool nothing = !degraded && succeeded.empty() && !no_data.empty();
+  // When every upstream run found nothing to do (a date without games), the downstream
+  // has nothing to do either, and is told so.
+  const CompletionStatus status = degraded ? CompletionStatus::kPartial
+                                  : succeeded.empty() && !no_data.empty() ? CompletionStatus::kNoData
+                                  : CompletionStatus::kSuccess;
 
-  const std::string decision =
-      internal::encode_decision(now, partial_readiness, processors, reason, run, degraded, id, nothing);
+  const std::string decision = internal::encode_decision(now, partial_readiness, processors, reason, run, status, id);
   const std::string decision_key = TrackerKeys::decision_key(base, wave);
   auto inserted = tx.insert(decision_key, decision);
   if (!inserted) return fail(inserted.error());
@@ -418,7 +419,7 @@ PIPELINE_INLINE Status CompletionTracker::decide(Transaction& tx, CalendarDate d
     t.traceparent = TraceContext::create().to_string();
   }
   t.partition_date = date;
-  t.status = degraded ? CompletionStatus::kPartial : nothing ? CompletionStatus::kNoData : CompletionStatus::kSuccess;
+  t.status = status;
   t.record_count = static_cast<std::int64_t>(processors.size());
   t.is_incremental = changes.has_value();
   t.entities_changed = std::move(changes);

@@ -210,8 +210,8 @@ PIPELINE_INLINE Result<WaveRecord> decode_record(std::string_view text) {
 
 PIPELINE_INLINE std::string encode_decision(TimePoint decided_at, bool partial_readiness,
                                             const std::vector<std::string>& processors, std::string_view reason,
-                                            const std::vector<std::string>& run_processors, bool degraded,
-                                            std::string_view trigger_id, bool no_data) {
+                                            const std::vector<std::string>& run_processors,
+                                            CompletionStatus status, std::string_view trigger_id) {
   std::string decision;
   decision.reserve(160 + 32 * (processors.size() + run_processors.size()));
   JsonWriter w(decision);
@@ -222,7 +222,7 @@ PIPELINE_INLINE std::string encode_decision(TimePoint decided_at, bool partial_r
       .plain_key("processors").string_array(processors)
       .plain_key("reason").string(reason)
       .plain_key("run_processors").string_array(run_processors)
-      .plain_key("status").plain_string(degraded ? "partial" : no_data ? "no_data" : "success")
+      .plain_key("status").plain_string(to_string(status))
       .plain_key("trigger_id").string(trigger_id)
       .end_object();
   return decision;

@@ -77,8 +77,8 @@ Result<WaveRecord> decode_record(std::string_view text);
 /// The decision row, written directly (no JSON tree), keys in sorted order as a JSON
 /// library would write them. Every string is a validated name or a literal.
 std::string encode_decision(TimePoint decided_at, bool partial_readiness, const std::vector<std::string>& processors,
-                            std::string_view reason, const std::vector<std::string>& run_processors, bool degraded,
-                            std::string_view trigger_id, bool no_data = false);
+                            std::string_view reason, const std::vector<std::string>& run_processors,
+                            CompletionStatus status, std::string_view trigger_id);
 /// **Errors:** `kDataLoss` when `text` is not a JSON object.
 Result<DecisionRecord> decode_decision(std::string_view text);
 

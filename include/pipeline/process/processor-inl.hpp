@@ -117,11 +117,8 @@ PIPELINE_INLINE Result<RunReport> Processor::run(CalendarDate date, const Messag
     auto stored = republish_stored_completion(key);
     if (!stored) return fail(stored.error());
     report.completion = std::move(*stored);
-    report.detail = trigger_done
-                        ? fmt::format("this trigger of {} for {} wave {} already succeeded; completion re-published",
-                                      config_.name, date, key.wave)
-                        : fmt::format("{} for {} wave {} already succeeded; completion re-published", config_.name,
-                                      date, key.wave);
+    report.detail = fmt::format("{}{} for {} wave {} already succeeded; completion re-published",
+                                trigger_done ? "this trigger of " : "", config_.name, date, key.wave);
     return report;
   }
   if (start->decision == StartDecision::kBusy) {
