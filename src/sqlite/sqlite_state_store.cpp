@@ -74,6 +74,7 @@ enum Sql : std::size_t {
   kComplete,
   kPending,
   kCountRows,
+  kPrune,
   kSqlCount,
 };
 
@@ -95,6 +96,7 @@ constexpr std::array<const char*, kSqlCount> kSqlText = {
     "UPDATE outbox SET sent = 1, lease_owner = NULL WHERE id = ?1 AND sent = 0",
     "SELECT count(*) FROM outbox WHERE sent = 0",
     "SELECT count(*) FROM rows WHERE key >= ?1 AND key < ?2",
+    "DELETE FROM outbox WHERE sent = 1 AND lease_until < ?1",
 };
 
 // Resets a cached statement and drops its bindings when the use ends.
@@ -589,6 +591,29 @@ Status SqliteStateStore::complete_outbox(const std::vector<std::string>& keys) {
       return committed;
     }
     return ok();
+  });
+}
+
+Result<std::size_t> SqliteStateStore::prune_outbox(TimePoint before) {
+  return impl_->with_writer([&](Connection& c) -> Result<std::size_t> {
+    PIPELINE_TRY(c.step_retrying(kBeginImmediate, "BEGIN IMMEDIATE"));
+    {
+      Use use(c.stmt(kPrune));
+      sqlite3_bind_int64(use.get(), 1, to_nanos(before));
+      const int rc = sqlite3_step(use.get());
+      if (rc != SQLITE_DONE) {
+        Error e = sqlite_error(c.db(), rc, "pruning sent outbox entries");
+        sqlite3_reset(use.get());
+        c.rollback();
+        return fail(std::move(e));
+      }
+    }
+    const auto pruned = static_cast<std::size_t>(sqlite3_changes64(c.db()));
+    if (auto committed = c.step_retrying(kCommit, "COMMIT"); !committed) {
+      c.rollback();
+      return fail(committed.error());
+    }
+    return pruned;
   });
 }
 

@@ -206,6 +206,38 @@ TEST_P(StateStoreContract, DuplicateOutboxIdIsIgnored) {
   EXPECT_EQ(store().pending_outbox().value(), 0u);
 }
 
+// Retention: only sent entries go, and only once their last lease ended; a pruned key
+// may be enqueued again, a kept one may not.
+TEST_P(StateStoreContract, PruneOutboxDeletesOnlySentEntriesWhoseLeaseEnded) {
+  const auto lease = std::chrono::seconds(30);
+  ASSERT_TRUE(store().transact([&](Transaction& tx) -> Status {
+    for (const char* id : {"a", "b", "c", "d"}) PIPELINE_TRY(tx.enqueue(message(id)));
+    return ok();
+  }));
+  ASSERT_EQ(store().claim_outbox("relay", 3, t0_, lease).value().size(), 3u);  // a, b, c until t0 + 30 s
+  ASSERT_TRUE(store().complete_outbox({"a"}));
+  // b and c again (their leases ended), until t0 + 70 s; only c is sent.
+  ASSERT_EQ(store().claim_outbox("relay", 2, t0_ + std::chrono::seconds(40), lease).value().size(), 2u);
+  ASSERT_TRUE(store().complete_outbox({"c"}));
+
+  EXPECT_EQ(store().prune_outbox(t0_ + lease).value(), 0u) << "a's lease ends at t0 + 30 s, not before";
+  EXPECT_EQ(store().prune_outbox(t0_ + std::chrono::seconds(60)).value(), 1u) << "a only";
+  EXPECT_EQ(store().prune_outbox(t0_ + std::chrono::hours(24)).value(), 1u) << "c; b and d are unsent";
+  EXPECT_EQ(store().prune_outbox(t0_ + std::chrono::hours(48)).value(), 0u);
+  EXPECT_EQ(store().pending_outbox().value(), 2u);
+
+  std::vector<bool> added;
+  ASSERT_TRUE(store().transact([&](Transaction& tx) -> Status {
+    for (const char* id : {"a", "b", "c", "d"}) added.push_back(tx.enqueue(message(id, "again")).value());
+    return ok();
+  }));
+  EXPECT_EQ(added, (std::vector<bool>{true, false, true, false})) << "pruned keys are forgotten, kept ones are not";
+  auto rows = store().claim_outbox("relay", 10, t0_ + std::chrono::hours(49), lease).value();
+  std::vector<std::string> ids;
+  for (const auto& r : rows) ids.push_back(r.entry.outbox_key());
+  EXPECT_EQ(ids, (std::vector<std::string>{"b", "d", "a", "c"})) << "commit order, the re-enqueued ones last";
+}
+
 TEST_P(StateStoreContract, InvalidOutboxEntryIsRejected) {
   auto st = store().transact([&](Transaction& tx) { return tx.enqueue(message("")).map([](bool) {}); });
   ASSERT_FALSE(st);

@@ -30,8 +30,9 @@ struct Row {
 
 /// A message to publish once the transaction that wrote it commits.
 ///
-/// The outbox holds one entry per **outbox key**, ever: an `enqueue` under a key it
-/// already had adds nothing. The key defaults to `message.id`, the stable id consumers
+/// The outbox holds one entry per **outbox key**, for as long as the entry is kept (sent
+/// entries go only through `StateStore::prune_outbox`): an `enqueue` under a key it
+/// already has adds nothing. The key defaults to `message.id`, the stable id consumers
 /// deduplicate on. Set `key` only to send the same stable id again as a new entry (a
 /// dead-letter replay: key `<id>~replay<N>`, delivered as `<id>`).
 struct OutboxMessage {
@@ -94,7 +95,7 @@ class Transaction {
   }
   /// Adds a message to the outbox, published after commit by an `OutboxRelay`.
   /// Returns false (and adds nothing) when an entry with the same outbox key
-  /// (`OutboxMessage::outbox_key()`) was ever enqueued.
+  /// (`OutboxMessage::outbox_key()`) is in the outbox, sent or not.
   virtual Result<bool> enqueue(OutboxMessage entry) = 0;
 };
 
@@ -173,6 +174,14 @@ class StateStore {
 
   /// How many outbox entries are not yet marked sent.
   virtual Result<std::size_t> pending_outbox() = 0;
+
+  /// Deletes the sent outbox entries whose last lease ended before `before` (a claim at
+  /// `now` leases until `now + lease`) and returns how many went. Unsent entries stay,
+  /// whatever their age. A deleted entry's outbox key is forgotten: an `enqueue` under it
+  /// afterwards adds a new entry, so retention must keep entries longer than anything
+  /// that could enqueue them again (the decision rows that guard each enqueue).
+  /// **Errors:** `kUnavailable` / `kDataLoss` from the store.
+  virtual Result<std::size_t> prune_outbox(TimePoint before) = 0;
 
   /// Runs `body(tx) -> Result<T>` in one read-only transaction (re-run on conflict like
   /// any body, so it must be re-runnable) and returns its value.

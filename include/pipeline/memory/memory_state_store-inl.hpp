@@ -73,7 +73,10 @@ struct MemoryStateStore::State {
     for (const auto& key : keys) {
       auto it = keys_.find(key);
       if (it == keys_.end()) continue;
-      pending_.erase(it->second);  // no-op when already sent
+      auto p = pending_.find(it->second);
+      if (p == pending_.end()) continue;  // already sent
+      sent_.emplace(p->second.lease_until, key);
+      pending_.erase(p);
     }
     return ok();
   }
@@ -81,6 +84,16 @@ struct MemoryStateStore::State {
   Result<std::size_t> pending_outbox() {
     std::lock_guard lock(mutex_);
     return pending_.size();
+  }
+
+  Result<std::size_t> prune_outbox(TimePoint before) {
+    if (owner_.load(std::memory_order_acquire) == std::this_thread::get_id())
+      return fail(ErrorCode::kFailedPrecondition, "MemoryStateStore called from inside one of its own transactions");
+    std::lock_guard lock(mutex_);
+    std::size_t pruned = 0;
+    for (auto it = sent_.begin(); it != sent_.end() && it->first < before; it = sent_.erase(it), ++pruned)
+      keys_.erase(it->second);
+    return pruned;
   }
 
   struct Pending {
@@ -218,7 +231,8 @@ struct MemoryStateStore::State {
   std::atomic<std::thread::id> owner_{};
   std::map<std::string, std::string, std::less<>> rows_;
   std::map<std::int64_t, Pending> pending_;                // unsent entries by sequence
-  std::unordered_map<std::string, std::int64_t> keys_;     // every outbox key ever enqueued
+  std::unordered_map<std::string, std::int64_t> keys_;     // every outbox key kept, sent or not
+  std::multimap<TimePoint, std::string> sent_;             // sent keys by the end of their last lease
   std::int64_t last_sequence_ = 0;
 };
 
@@ -240,5 +254,9 @@ PIPELINE_INLINE Status MemoryStateStore::complete_outbox(const std::vector<std::
 }
 
 PIPELINE_INLINE Result<std::size_t> MemoryStateStore::pending_outbox() { return state_->pending_outbox(); }
+
+PIPELINE_INLINE Result<std::size_t> MemoryStateStore::prune_outbox(TimePoint before) {
+  return state_->prune_outbox(before);
+}
 
 }  // namespace pipeline::inline v0

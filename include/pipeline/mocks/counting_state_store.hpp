@@ -35,6 +35,7 @@ enum class StoreOperation {
   kClaim,     ///< `claim_outbox`, before the store leases anything.
   kComplete,  ///< `complete_outbox`: after the relay published, before the entries are marked.
   kPending,
+  kPrune,     ///< `prune_outbox`.
 };
 
 /// One call, as the `on_operation` hook sees it.
@@ -158,8 +159,13 @@ class CountingStateStore final : public StateStore {
     return inner_.pending_outbox();
   }
 
+  Result<std::size_t> prune_outbox(TimePoint before) override {
+    call(StoreOperation::kPrune);
+    return inner_.prune_outbox(before);
+  }
+
  private:
-  static constexpr std::size_t kKinds = static_cast<std::size_t>(StoreOperation::kPending) + 1;
+  static constexpr std::size_t kKinds = static_cast<std::size_t>(StoreOperation::kPrune) + 1;
 
   void call(StoreOperation op, std::string_view key = {}, const std::vector<std::string>* ids = nullptr) {
     const long index = ++ops_;

@@ -62,6 +62,7 @@ class FailingStateStore final : public StateStore {
     return inner_.complete_outbox(ids);
   }
   Result<std::size_t> pending_outbox() override { return inner_.pending_outbox(); }
+  Result<std::size_t> prune_outbox(TimePoint before) override { return inner_.prune_outbox(before); }
 
  private:
   struct Plan {

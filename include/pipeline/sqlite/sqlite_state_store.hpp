@@ -51,7 +51,7 @@ struct SqliteStateStoreOptions {
 /// `outbox(sequence INTEGER PRIMARY KEY, id TEXT UNIQUE, topic, payload BLOB, attributes
 /// (JSON), lease_owner, lease_until, claims, sent, message_id)`, where `id` is the outbox
 /// key and `message_id` the delivered id when it differs from the key (NULL otherwise).
-/// Sent entries stay (marked sent) so a key is never enqueued twice.
+/// Sent entries stay (marked sent), so a key is not enqueued twice, until `prune_outbox`.
 ///
 /// The table layout's version is kept in `PRAGMA user_version` (currently 2). `open`
 /// migrates an older file in place, in one transaction (layout 1, a file without a
@@ -101,6 +101,7 @@ class SqliteStateStore final : public StateStore {
                                               Duration lease) override;
   Status complete_outbox(const std::vector<std::string>& keys) override;
   Result<std::size_t> pending_outbox() override;
+  Result<std::size_t> prune_outbox(TimePoint before) override;
 
   /// The file this store was opened on.
   [[nodiscard]] const std::string& path() const noexcept;
