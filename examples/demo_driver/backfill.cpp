@@ -3,9 +3,12 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "demo_driver/date_lease.hpp"
 #include "demo_driver/demo_driver.hpp"
+#include "pipeline/core/manual_clock.hpp"
 #include "pipeline/core/message_codec.hpp"
 #include "pipeline/orchestrate/dead_letter_recorder.hpp"
+#include "pipeline/orchestrate/run_history.hpp"
 
 namespace demo {
 
@@ -74,17 +77,58 @@ pipeline::Result<json> run_backfill(const BackfillOptions& opt) {
   json days = json::array();
   for (int i = 0; i < total; ++i) {
     const pipeline::CalendarDate date = opt.from.plus_days(i);
-    auto done = opt.store->get(backfill_done_key(date));
-    if (!done) return pipeline::fail(done.error().with("date", date.to_string()));
-    if (done->has_value()) {
+    auto is_done = [&]() -> pipeline::Result<bool> {
+      auto row = opt.store->get(backfill_done_key(date));
+      if (!row) return pipeline::fail(row.error());
+      return row->has_value();
+    };
+    auto skip = [&] {
       ++skipped;
       days.push_back({{"date", date.to_string()}, {"status", "skipped"}});
       if (opt.progress) opt.progress(i + 1, total, date, true);
+    };
+    auto done = is_done();
+    if (!done) return pipeline::fail(done.error().with("date", date.to_string()));
+    if (*done) {
+      skip();
       continue;
     }
     if (opt.stop_after > 0 && ran + failed >= opt.stop_after) {
       interrupted = true;
       break;
+    }
+    // One process at a time per date: another live backfill on this store finishes it
+    // first (then it is done here too), a dead one's date is taken over.
+    auto lease = acquire_date(*opt.store, date, DateLeaseOptions{.done = is_done});
+    if (!lease) return pipeline::fail(lease.error().with("date", date.to_string()));
+    if (!*lease) {
+      skip();
+      continue;
+    }
+    // Done between the first look and the lease (the other process released it).
+    done = is_done();
+    if (!done) return pipeline::fail(done.error().with("date", date.to_string()));
+    if (*done) {
+      PIPELINE_TRY(release_date(*opt.store, date));
+      skip();
+      continue;
+    }
+    struct Release {  // every way out of this date gives its lease back
+      pipeline::StateStore& store;
+      pipeline::CalendarDate date;
+      ~Release() { (void)release_date(store, date); }
+    } release{*opt.store, date};
+    if (!(*lease)->taken_from.empty()) {
+      // The process that held the date died in it. Its leases on runs were its own,
+      // and its in-memory transport took what it held: end those runs, send again what
+      // the outbox had sent since the day began (consumers skip what they already did
+      // by its stable id).
+      pipeline::ManualClock at_morning{pipeline::TimePoint(date.sys_days())};
+      pipeline::RunHistory history(*opt.store, at_morning);
+      auto ended = history.abandon_running(date, "its backfill (" + (*lease)->taken_from + ") died");
+      if (!ended) return pipeline::fail(ended.error().with("date", date.to_string()));
+      auto resent = opt.store->requeue_outbox(pipeline::TimePoint(date.sys_days()));
+      if (!resent) return pipeline::fail(resent.error().with("date", date.to_string()));
     }
     DemoOptions d;
     d.date = date;

@@ -9,7 +9,16 @@
 /// row `backfill/done/<date>` (its short summary) in the store, written after the day's
 /// own decisions committed; a re-run skips those dates. A date that did not finish is
 /// reported `failed` with its reasons and not marked; a re-run replays its recorded dead
-/// letters and runs it again. The day itself is idempotent (run history per processor/date/wave,
+/// letters and runs it again.
+///
+/// Each date is run under a lease (demo_driver/date_lease.hpp), so two backfills on one
+/// store never run a date at once: the second waits while the first runs it, then skips
+/// it as done. A date whose holder died in it (kill -9, a crash) is taken over: the dead
+/// run's `running` records are ended (`RunHistory::abandon_running`: its leases were in
+/// simulated time, which the new run replays from the same morning), and, as its
+/// transport was in memory and died with it, what the outbox had sent since the date
+/// began is sent again (`StateStore::requeue_outbox`); consumers skip what they already
+/// did by its stable id. The day itself is idempotent (run history per processor/date/wave,
 /// tracker rows per processor/wave, one Phase 5 batch per date), so a date interrupted
 /// half-way is simply run again.
 

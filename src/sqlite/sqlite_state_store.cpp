@@ -75,6 +75,7 @@ enum Sql : std::size_t {
   kPending,
   kCountRows,
   kPrune,
+  kRequeue,
   kSqlCount,
 };
 
@@ -97,6 +98,7 @@ constexpr std::array<const char*, kSqlCount> kSqlText = {
     "SELECT count(*) FROM outbox WHERE sent = 0",
     "SELECT count(*) FROM rows WHERE key >= ?1 AND key < ?2",
     "DELETE FROM outbox WHERE sent = 1 AND lease_until < ?1",
+    "UPDATE outbox SET sent = 0, lease_owner = NULL, lease_until = 0 WHERE sent = 1 AND lease_until >= ?1",
 };
 
 // Resets a cached statement and drops its bindings when the use ends.
@@ -594,27 +596,41 @@ Status SqliteStateStore::complete_outbox(const std::vector<std::string>& keys) {
   });
 }
 
-Result<std::size_t> SqliteStateStore::prune_outbox(TimePoint before) {
-  return impl_->with_writer([&](Connection& c) -> Result<std::size_t> {
-    PIPELINE_TRY(c.step_retrying(kBeginImmediate, "BEGIN IMMEDIATE"));
-    {
-      Use use(c.stmt(kPrune));
-      sqlite3_bind_int64(use.get(), 1, to_nanos(before));
-      const int rc = sqlite3_step(use.get());
-      if (rc != SQLITE_DONE) {
-        Error e = sqlite_error(c.db(), rc, "pruning sent outbox entries");
-        sqlite3_reset(use.get());
-        c.rollback();
-        return fail(std::move(e));
-      }
-    }
-    const auto pruned = static_cast<std::size_t>(sqlite3_changes64(c.db()));
-    if (auto committed = c.step_retrying(kCommit, "COMMIT"); !committed) {
+namespace {
+
+// One statement on the writer in its own transaction, with a time bound; returns the
+// rows it changed.
+Result<std::size_t> change_outbox(Connection& c, Sql sql, TimePoint bound, const char* what) {
+  PIPELINE_TRY(c.step_retrying(kBeginImmediate, "BEGIN IMMEDIATE"));
+  {
+    Use use(c.stmt(sql));
+    sqlite3_bind_int64(use.get(), 1, to_nanos(bound));
+    const int rc = sqlite3_step(use.get());
+    if (rc != SQLITE_DONE) {
+      Error e = sqlite_error(c.db(), rc, what);
+      sqlite3_reset(use.get());
       c.rollback();
-      return fail(committed.error());
+      return fail(std::move(e));
     }
-    return pruned;
-  });
+  }
+  const auto changed = static_cast<std::size_t>(sqlite3_changes64(c.db()));
+  if (auto committed = c.step_retrying(kCommit, "COMMIT"); !committed) {
+    c.rollback();
+    return fail(committed.error());
+  }
+  return changed;
+}
+
+}  // namespace
+
+Result<std::size_t> SqliteStateStore::prune_outbox(TimePoint before) {
+  return impl_->with_writer(
+      [&](Connection& c) { return change_outbox(c, kPrune, before, "pruning sent outbox entries"); });
+}
+
+Result<std::size_t> SqliteStateStore::requeue_outbox(TimePoint since) {
+  return impl_->with_writer(
+      [&](Connection& c) { return change_outbox(c, kRequeue, since, "requeueing sent outbox entries"); });
 }
 
 Result<std::size_t> SqliteStateStore::pending_outbox() {

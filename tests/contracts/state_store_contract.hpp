@@ -238,6 +238,42 @@ TEST_P(StateStoreContract, PruneOutboxDeletesOnlySentEntriesWhoseLeaseEnded) {
   EXPECT_EQ(ids, (std::vector<std::string>{"b", "d", "a", "c"})) << "commit order, the re-enqueued ones last";
 }
 
+// A transport that lost what it accepted: entries sent since a time go out again, with
+// their stable ids, in commit order; older sent entries and unsent ones are unchanged.
+TEST_P(StateStoreContract, RequeueOutboxSendsAgainWhatWasSentSinceATime) {
+  const auto lease = std::chrono::seconds(30);
+  ASSERT_TRUE(store().transact([&](Transaction& tx) -> Status {
+    for (const char* id : {"a", "b", "c", "d"}) PIPELINE_TRY(tx.enqueue(message(id, std::string("body-") + id)));
+    return ok();
+  }));
+  ASSERT_EQ(store().claim_outbox("relay", 1, t0_, lease).value().size(), 1u);  // a, until t0 + 30 s
+  ASSERT_TRUE(store().complete_outbox({"a"}));
+  ASSERT_EQ(store().claim_outbox("relay", 2, t0_ + std::chrono::minutes(5), lease).value().size(), 2u);  // b, c
+  ASSERT_TRUE(store().complete_outbox({"b", "c"}));
+  EXPECT_EQ(store().pending_outbox().value(), 1u);
+
+  EXPECT_EQ(store().requeue_outbox(t0_ + std::chrono::minutes(6)).value(), 0u) << "nothing sent since";
+  EXPECT_EQ(store().requeue_outbox(t0_ + std::chrono::minutes(5)).value(), 2u) << "b and c, not a";
+  EXPECT_EQ(store().pending_outbox().value(), 3u);
+  // Claimable at once, though the lease of their last claim has not ended yet.
+  auto rows = store().claim_outbox("relay-2", 10, t0_ + std::chrono::minutes(5), lease).value();
+  std::vector<std::string> ids, payloads;
+  for (const auto& r : rows) {
+    ids.push_back(r.entry.message.id);
+    payloads.push_back(r.entry.message.payload);
+  }
+  EXPECT_EQ(ids, (std::vector<std::string>{"b", "c", "d"}));
+  EXPECT_EQ(payloads, (std::vector<std::string>{"body-b", "body-c", "body-d"}));
+  ASSERT_TRUE(store().complete_outbox({"b", "c", "d"}));
+  EXPECT_EQ(store().pending_outbox().value(), 0u);
+  bool added = true;
+  ASSERT_TRUE(store().transact([&](Transaction& tx) -> Status {
+    added = tx.enqueue(message("b")).value();
+    return ok();
+  }));
+  EXPECT_FALSE(added) << "a requeued key is still the outbox's";
+}
+
 TEST_P(StateStoreContract, InvalidOutboxEntryIsRejected) {
   auto st = store().transact([&](Transaction& tx) { return tx.enqueue(message("")).map([](bool) {}); });
   ASSERT_FALSE(st);

@@ -132,6 +132,32 @@ TEST(RunHistory, ListsRunsOfOneDate) {
   EXPECT_EQ(runs[1].key, key("b_proc", 1));
 }
 
+// A date taken over from a dead process: its running records end as failed at once and
+// start again; successes, failures and other dates are left as they were.
+TEST(RunHistory, AbandonRunningEndsTheDatesLiveLeasesOnly) {
+  pipeline::MemoryStateStore store;
+  pipeline::ManualClock clock;
+  RunHistory history(store, clock);
+  ASSERT_EQ(history.try_start(key("a"), "dead", 2h).value().decision, StartDecision::kStarted);
+  ASSERT_EQ(history.try_start(key("b"), "dead", 2h).value().decision, StartDecision::kStarted);
+  ASSERT_TRUE(history.record_success(key("b"), "dead"));
+  ASSERT_EQ(history.try_start(key("c", 1), "dead", 2h).value().decision, StartDecision::kStarted);
+  RunKey other_date{"a", pipeline::CalendarDate::parse("2025-11-19").value(), 0};
+  ASSERT_EQ(history.try_start(other_date, "alive", 2h).value().decision, StartDecision::kStarted);
+  EXPECT_EQ(history.try_start(key("a"), "next", 2h).value().decision, StartDecision::kBusy);
+
+  EXPECT_EQ(history.abandon_running(key().date, "taken over").value(), 2);  // a and c/w1
+  auto a = history.get(key("a")).value();
+  ASSERT_TRUE(a);
+  EXPECT_EQ(a->state, RunState::kFailed);
+  EXPECT_EQ(a->error, "abandoned: taken over");
+  EXPECT_EQ(history.get(key("b")).value()->state, RunState::kSuccess);
+  EXPECT_EQ(history.get(other_date).value()->state, RunState::kRunning);
+  EXPECT_EQ(history.try_start(key("a"), "next", 2h).value().decision, StartDecision::kStarted) << "no wait for the lease";
+  EXPECT_EQ(history.try_start(key("b"), "next", 2h).value().decision, StartDecision::kSkipped);
+  EXPECT_EQ(history.abandon_running(key().date, "again").value(), 1) << "a, next's now; c ended already";
+}
+
 TEST(RunHistory, BadProcessorNameIsRejected) {
   pipeline::MemoryStateStore store;
   pipeline::ManualClock clock;

@@ -183,6 +183,15 @@ class StateStore {
   /// **Errors:** `kUnavailable` / `kDataLoss` from the store.
   virtual Result<std::size_t> prune_outbox(TimePoint before) = 0;
 
+  /// Marks the sent outbox entries whose last lease ended at or after `since` unsent and
+  /// claimable at once (claims kept), so the next relay publishes them again under their
+  /// stable ids,
+  /// and returns how many. For a transport that lost what it had accepted: an in-memory
+  /// one whose process died, a broker restored from an older snapshot. Consumers
+  /// deduplicate by stable id, so sending again is safe; what was never sent is unchanged.
+  /// **Errors:** `kUnavailable` / `kDataLoss` from the store.
+  virtual Result<std::size_t> requeue_outbox(TimePoint since) = 0;
+
   /// Runs `body(tx) -> Result<T>` in one read-only transaction (re-run on conflict like
   /// any body, so it must be re-runnable) and returns its value.
   /// **Errors:** the body's error or the store's.

@@ -76,7 +76,7 @@ struct MemoryStateStore::State {
       auto p = pending_.find(it->second);
       if (p == pending_.end()) continue;  // already sent
       sent_.emplace(p->second.lease_until, key);
-      pending_.erase(p);
+      sent_entries_.insert(pending_.extract(p));
     }
     return ok();
   }
@@ -91,9 +91,26 @@ struct MemoryStateStore::State {
       return fail(ErrorCode::kFailedPrecondition, "MemoryStateStore called from inside one of its own transactions");
     std::lock_guard lock(mutex_);
     std::size_t pruned = 0;
-    for (auto it = sent_.begin(); it != sent_.end() && it->first < before; it = sent_.erase(it), ++pruned)
-      keys_.erase(it->second);
+    for (auto it = sent_.begin(); it != sent_.end() && it->first < before; it = sent_.erase(it), ++pruned) {
+      auto key = keys_.find(it->second);
+      sent_entries_.erase(key->second);
+      keys_.erase(key);
+    }
     return pruned;
+  }
+
+  Result<std::size_t> requeue_outbox(TimePoint since) {
+    if (owner_.load(std::memory_order_acquire) == std::this_thread::get_id())
+      return fail(ErrorCode::kFailedPrecondition, "MemoryStateStore called from inside one of its own transactions");
+    std::lock_guard lock(mutex_);
+    std::size_t requeued = 0;
+    for (auto it = sent_.lower_bound(since); it != sent_.end(); it = sent_.erase(it), ++requeued) {
+      auto node = sent_entries_.extract(keys_.at(it->second));
+      node.mapped().lease_owner.clear();
+      node.mapped().lease_until = TimePoint{};  // claimable at once
+      pending_.insert(std::move(node));
+    }
+    return requeued;
   }
 
   struct Pending {
@@ -232,6 +249,7 @@ struct MemoryStateStore::State {
   std::map<std::string, std::string, std::less<>> rows_;
   std::map<std::int64_t, Pending> pending_;                // unsent entries by sequence
   std::unordered_map<std::string, std::int64_t> keys_;     // every outbox key kept, sent or not
+  std::map<std::int64_t, Pending> sent_entries_;           // sent entries by sequence, until pruned
   std::multimap<TimePoint, std::string> sent_;             // sent keys by the end of their last lease
   std::int64_t last_sequence_ = 0;
 };
@@ -257,6 +275,10 @@ PIPELINE_INLINE Result<std::size_t> MemoryStateStore::pending_outbox() { return 
 
 PIPELINE_INLINE Result<std::size_t> MemoryStateStore::prune_outbox(TimePoint before) {
   return state_->prune_outbox(before);
+}
+
+PIPELINE_INLINE Result<std::size_t> MemoryStateStore::requeue_outbox(TimePoint since) {
+  return state_->requeue_outbox(since);
 }
 
 }  // namespace pipeline::inline v0

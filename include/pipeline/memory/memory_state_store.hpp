@@ -28,7 +28,7 @@ namespace pipeline::inline v0 {
 /// **Performance:** a transaction is one mutex acquisition plus O(log n) per row access
 /// (one tree lookup per write; the undo log is appended to, never searched); `count`
 /// walks the prefix without copying rows. Transactions are fully serialized (read-only
-/// ones too). Memory grows with rows and with every outbox key kept (until `prune_outbox`).
+/// ones too). Memory grows with rows and with every outbox entry kept, sent or not (until `prune_outbox`).
 /// **Errors:** `kInvalidArgument` (bad key, oversize value, bad outbox entry),
 /// `kFailedPrecondition` (write in a read-only transaction, re-entrant call),
 /// `kConflict` (the body kept returning it), `kInternal` (the body threw), or the body's
@@ -53,6 +53,7 @@ class MemoryStateStore final : public StateStore {
   Status complete_outbox(const std::vector<std::string>& keys) override;
   Result<std::size_t> pending_outbox() override;
   Result<std::size_t> prune_outbox(TimePoint before) override;
+  Result<std::size_t> requeue_outbox(TimePoint since) override;
 
  private:
   struct State;  // rows, outbox and the transaction with its undo log (memory_state_store-inl.hpp)

@@ -36,6 +36,7 @@ enum class StoreOperation {
   kComplete,  ///< `complete_outbox`: after the relay published, before the entries are marked.
   kPending,
   kPrune,     ///< `prune_outbox`.
+  kRequeue,   ///< `requeue_outbox`.
 };
 
 /// One call, as the `on_operation` hook sees it.
@@ -164,8 +165,13 @@ class CountingStateStore final : public StateStore {
     return inner_.prune_outbox(before);
   }
 
+  Result<std::size_t> requeue_outbox(TimePoint since) override {
+    call(StoreOperation::kRequeue);
+    return inner_.requeue_outbox(since);
+  }
+
  private:
-  static constexpr std::size_t kKinds = static_cast<std::size_t>(StoreOperation::kPrune) + 1;
+  static constexpr std::size_t kKinds = static_cast<std::size_t>(StoreOperation::kRequeue) + 1;
 
   void call(StoreOperation op, std::string_view key = {}, const std::vector<std::string>* ids = nullptr) {
     const long index = ++ops_;

@@ -63,6 +63,7 @@ class FailingStateStore final : public StateStore {
   }
   Result<std::size_t> pending_outbox() override { return inner_.pending_outbox(); }
   Result<std::size_t> prune_outbox(TimePoint before) override { return inner_.prune_outbox(before); }
+  Result<std::size_t> requeue_outbox(TimePoint since) override { return inner_.requeue_outbox(since); }
 
  private:
   struct Plan {

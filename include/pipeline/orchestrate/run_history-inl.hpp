@@ -116,6 +116,27 @@ PIPELINE_INLINE Status RunHistory::record_failure(const RunKey& key, std::string
   return store_.transact([&](Transaction& tx) { return mark_failure(tx, key, owner, error); });
 }
 
+PIPELINE_INLINE Result<int> RunHistory::abandon_running(CalendarDate date, std::string_view reason) {
+  auto records = list(date);
+  if (!records) return fail(records.error());
+  int ended = 0;
+  for (const auto& r : *records) {
+    if (r.state != RunState::kRunning) continue;
+    // Per record, and only if it is still that owner's run: a record that moved on since
+    // the list was read is left alone.
+    bool still_running = false;
+    PIPELINE_TRY(store_.transact([&](Transaction& tx) -> Status {
+      auto now = get(tx, r.key);
+      if (!now) return fail(now.error());
+      still_running = *now && (*now)->state == RunState::kRunning && (*now)->owner == r.owner;
+      if (!still_running) return ok();
+      return finish(tx, r.key, r.owner, RunState::kFailed, fmt::format("abandoned: {}", reason));
+    }));
+    ended += still_running;
+  }
+  return ended;
+}
+
 PIPELINE_INLINE Status RunHistory::check(const RunKey& key) {
   if (key.processor.empty() || key.processor.find('/') != std::string::npos)
     return fail(ErrorCode::kInvalidArgument, "run history processor name '{}' must be non-empty and without '/'",

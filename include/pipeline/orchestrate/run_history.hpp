@@ -140,6 +140,13 @@ class RunHistory {
   /// Records failure with `error` inside the caller's transaction.
   Status mark_failure(Transaction& tx, const RunKey& key, std::string_view owner, std::string_view error);
 
+  /// Ends every `running` record of `date` as failed with `reason`, so the next
+  /// `try_start` starts at once instead of waiting out the lease, and returns how many it
+  /// ended. Only for a caller that knows their owners are dead — the holder of a date
+  /// lease taken over from a process that died, say — since a live owner would then run
+  /// beside the next one. **Errors:** the store's; `kDataLoss` for an unreadable row.
+  Result<int> abandon_running(CalendarDate date, std::string_view reason);
+
   /// `mark_success` in a transaction of its own.
   Status record_success(const RunKey& key, std::string_view owner);
 

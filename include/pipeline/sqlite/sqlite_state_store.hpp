@@ -102,6 +102,7 @@ class SqliteStateStore final : public StateStore {
   Status complete_outbox(const std::vector<std::string>& keys) override;
   Result<std::size_t> pending_outbox() override;
   Result<std::size_t> prune_outbox(TimePoint before) override;
+  Result<std::size_t> requeue_outbox(TimePoint since) override;
 
   /// The file this store was opened on.
   [[nodiscard]] const std::string& path() const noexcept;
