@@ -487,9 +487,14 @@ struct PostgresStateStore::Impl {
     auto c = std::make_unique<Connection>(PQconnectdbParams(keys, values, 1));
     if (c->get() == nullptr) return fail(ErrorCode::kUnavailable, "postgres: out of memory opening a connection");
     if (c->broken()) {
-      std::string msg = PQerrorMessage(c->get());
-      while (!msg.empty() && (msg.back() == '\n' || msg.back() == ' ')) msg.pop_back();
-      std::replace(msg.begin(), msg.end(), '\n', ' ');
+      // libpq's text spans lines (a hint after a tab): one line for logs and stderr.
+      std::string msg;
+      for (const char* p = PQerrorMessage(c->get()); *p != '\0'; ++p) {
+        const bool space = *p == '\n' || *p == '\t' || *p == ' ';
+        if (!space) msg.push_back(*p);
+        else if (!msg.empty() && msg.back() != ' ') msg.push_back(' ');
+      }
+      while (!msg.empty() && msg.back() == ' ') msg.pop_back();
       return fail(ErrorCode::kUnavailable, "postgres: cannot connect: {}", msg);
     }
     PIPELINE_TRY(c->exec("SET SESSION CHARACTERISTICS AS TRANSACTION ISOLATION LEVEL READ COMMITTED",
