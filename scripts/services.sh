@@ -13,18 +13,22 @@
 # under $TMPDIR), so several checkouts on one machine do not share a server.
 #
 # PostgreSQL refuses to run as root. Run as root (CI), the server runs as the unprivileged
-# `postgres` user, in a directory that user owns with its socket inside; the checkout is
-# never read by the server, so a clone under a 0700 home works. Authentication is `trust`
+# `postgres` user, in a fresh directory under $TMPDIR that user owns, with its socket
+# inside; the server never reads the checkout or $PIPELINE_SERVICES_DIR, so a clone under a
+# 0700 home works. Authentication is `trust`
 # on 127.0.0.1 only: a scratch server for tests, never a production setup.
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
 pg_bin=${PIPELINE_PG_BIN:-/usr/lib/postgresql/15/bin}
 state=${PIPELINE_SERVICES_DIR:-${TMPDIR:-/tmp}/pipeline-services-$(id -u)-$(printf '%s' "$root" | cksum | cut -d' ' -f1)}
-pg_dir=$state/postgres          # owned by the server's user
+pg_port_file=$state/postgres.port
+# The server's own directory (data, socket, log), owned by the server's user, made under
+# $TMPDIR rather than in $state: $state may lie under a directory that user cannot enter.
+pg_dir_file=$state/postgres.dir
+pg_dir=$(cat "$pg_dir_file" 2>/dev/null || echo "$state/none")
 pg_data=$pg_dir/data
 pg_log=$pg_dir/server.log
-pg_port_file=$state/postgres.port
 start_deadline=${PIPELINE_SERVICES_TIMEOUT:-60}  # seconds for a server to accept connections
 
 die() { echo "services.sh: $*" >&2; exit 1; }
@@ -67,10 +71,12 @@ pg_init() {
   if [ "$(id -u)" -eq 0 ]; then
     getent passwd postgres >/dev/null || die "running as root needs the unprivileged 'postgres' user (package postgresql)"
   fi
-  rm -rf "$pg_dir"
-  mkdir -p "$pg_dir"
-  chmod 0755 "$state"
-  [ "$(id -u)" -eq 0 ] && chown postgres: "$pg_dir"
+  [ -f "$pg_dir_file" ] && rm -rf "$pg_dir"
+  pg_dir=$(mktemp -d "${TMPDIR:-/tmp}/pipeline-postgres-XXXXXX")
+  echo "$pg_dir" >"$pg_dir_file"
+  pg_data=$pg_dir/data
+  pg_log=$pg_dir/server.log
+  if [ "$(id -u)" -eq 0 ]; then chown postgres: "$pg_dir"; fi
   as_server_user "$pg_bin/initdb" -D "$pg_data" -U postgres --auth=trust --encoding=UTF8 --locale=C.UTF-8 \
     >"$state/initdb.log" 2>&1 || { cat "$state/initdb.log" >&2; die "initdb failed"; }
   free_port >"$pg_port_file"
@@ -120,6 +126,7 @@ case "${1:-}" in
     ;;
   stop)
     pg_stop
+    [ -f "$pg_dir_file" ] && rm -rf "$pg_dir"
     rm -rf "$state"
     ;;
   *)

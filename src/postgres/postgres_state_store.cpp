@@ -497,6 +497,9 @@ struct PostgresStateStore::Impl {
       while (!msg.empty() && msg.back() == ' ') msg.pop_back();
       return fail(ErrorCode::kUnavailable, "postgres: cannot connect: {}", msg);
     }
+    // A library never writes to the process's stderr: the server's notices are dropped
+    // (its errors come back as Errors).
+    PQsetNoticeProcessor(c->get(), [](void*, const char*) {}, nullptr);
     PIPELINE_TRY(c->exec("SET SESSION CHARACTERISTICS AS TRANSACTION ISOLATION LEVEL READ COMMITTED",
                          "setting the session's isolation level"));
     return c;
