@@ -5,6 +5,7 @@
 
 #include <functional>
 #include <memory>
+#include <ostream>
 #include <string>
 
 #include <gtest/gtest.h>
@@ -17,6 +18,9 @@ struct StateStoreFactory {
   std::string name;
   std::function<std::shared_ptr<StateStore>()> make;
 };
+
+// Test names and failure messages show the store's name, not the factory's bytes.
+inline void PrintTo(const StateStoreFactory& factory, std::ostream* os) { *os << factory.name; }
 
 inline std::string factory_name(const ::testing::TestParamInfo<StateStoreFactory>& info) { return info.param.name; }
 

@@ -3,7 +3,6 @@
 #include <gtest/gtest.h>
 
 #include "orchestrate/outbox_test_support.hpp"
-#include "pipeline/memory/memory_state_store.hpp"
 #include "pipeline/mocks/failing_state_store.hpp"
 #include "store_under_test.hpp"
 
@@ -80,8 +79,8 @@ TEST_P(IdempotentConsumerTest, ProcessAllCommitsARoundTogetherAndSkipsProcessedI
   EXPECT_FALSE(store.get("effects/id-d").value().has_value());
 }
 
-TEST(IdempotentConsumer, StoreFailureNacks) {
-  pipeline::MemoryStateStore real;
+TEST_P(IdempotentConsumerTest, StoreFailureNacks) {
+  pipeline::StateStore& real = this->store;
   pipeline::mocks::FailingStateStore store(real);
   int runs = 0;
   IdempotentConsumer consumer(store, "c1", [&](Transaction&, const pipeline::Delivery&) -> Status {

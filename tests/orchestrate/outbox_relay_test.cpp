@@ -5,7 +5,6 @@
 
 #include "orchestrate/outbox_test_support.hpp"
 #include "pipeline/core/manual_clock.hpp"
-#include "pipeline/memory/memory_state_store.hpp"
 #include "pipeline/mocks/failing_state_store.hpp"
 #include "pipeline/publish/unified_publisher.hpp"
 #include "spin_until.hpp"
@@ -98,8 +97,8 @@ TEST_P(OutboxRelayTest, PublishFailureLeavesEntryForTheNextClaimAfterLease) {
   EXPECT_EQ(store.pending_outbox().value(), 0u);
 }
 
-TEST(OutboxRelay, RelayDyingBetweenPublishAndMarkRedeliversSameId) {
-  pipeline::MemoryStateStore real;
+TEST_P(OutboxRelayTest, RelayDyingBetweenPublishAndMarkRedeliversSameId) {
+  pipeline::StateStore& real = this->store;
   pipeline::mocks::FailingStateStore store(real);
   RecordingTransport transport;
   pipeline::ManualClock clock;
@@ -116,8 +115,8 @@ TEST(OutboxRelay, RelayDyingBetweenPublishAndMarkRedeliversSameId) {
   EXPECT_EQ(store.pending_outbox().value(), 0u);
 }
 
-TEST(OutboxRelay, ClaimFailureIsReturned) {
-  pipeline::MemoryStateStore real;
+TEST_P(OutboxRelayTest, ClaimFailureIsReturned) {
+  pipeline::StateStore& real = this->store;
   pipeline::mocks::FailingStateStore store(real);
   RecordingTransport transport;
   pipeline::ManualClock clock;
