@@ -71,3 +71,4 @@
 #include "pipeline/coordinate/prediction_worker.hpp"
 #include "pipeline/coordinate/readiness_gate.hpp"
 #include "pipeline/coordinate/scheduler.hpp"
+#include "pipeline/runtime/retention.hpp"
