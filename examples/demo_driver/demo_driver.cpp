@@ -177,7 +177,9 @@ struct Demo {
 
   // `given` (the caller's warehouse) when not null, else `own`.
   Demo(const DemoOptions& o, std::optional<nba::Warehouse> own, nba::Warehouse* given)
-      : opt(o), owned_warehouse(std::move(own)), warehouse(given != nullptr ? *given : *owned_warehouse) {}
+      : opt(o), owned_warehouse(std::move(own)), warehouse(given != nullptr ? *given : *owned_warehouse) {
+    ctx.alerts = &alerts;  // the phase services raise their processors' alerts beside the trackers'
+  }
 
   // Delivers what is deliverable; the prediction workers' deliveries of the round are
   // held, then stored in one batch (before the clock can move past their ack deadline).

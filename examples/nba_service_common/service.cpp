@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <utility>
+#include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include "pipeline/core/message_codec.hpp"
@@ -120,6 +121,7 @@ pipeline::Result<bool> PhaseService::handle(const pipeline::Message& trigger, co
         std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
     if (!report) return pipeline::fail(report.error().with("processor", p->config().name));
     if (observer_) observer_(*p, trigger, *report, wall_ms);
+    raise_alerts(*p, trigger, *report);
     const bool done = report->outcome == pipeline::RunOutcome::kCompleted ||
                       report->outcome == pipeline::RunOutcome::kAlreadyDone;
     // Later processors of the phase may read this one's output: stop at the first that
@@ -130,6 +132,29 @@ pipeline::Result<bool> PhaseService::handle(const pipeline::Message& trigger, co
     }
   }
   return all_done;
+}
+
+void PhaseService::raise_alerts(const pipeline::Processor& p, const pipeline::Message& trigger,
+                                const pipeline::RunReport& report) {
+  if (alerts_ == nullptr) return;
+  const std::string& name = p.config().name;
+  const auto context = [&] {
+    return nlohmann::json{{"processor", name},
+                          {"game_date", trigger.partition_date.to_string()},
+                          {"outcome", std::string(pipeline::to_string(report.outcome))},
+                          {"failures_in_a_row", report.failures_in_a_row},
+                          {"detail", report.detail}};
+  };
+  if (report.outcome == pipeline::RunOutcome::kDependenciesFailed)
+    alerts_->raise(pipeline::Severity::kError, fmt::format("dependency/{}/{}", name, trigger.partition_date),
+                   fmt::format("{} for {} did not run: a critical input is missing or stale ({})", name,
+                               trigger.partition_date, report.detail),
+                   context());
+  if (report.failures_in_a_row >= failures_in_a_row_)
+    alerts_->raise(pipeline::Severity::kCritical, fmt::format("processor_failing/{}/{}", name, trigger.partition_date),
+                   fmt::format("{} for {} failed {} times in a row: {}", name, trigger.partition_date,
+                               report.failures_in_a_row, report.detail),
+                   context());
 }
 
 pipeline::Result<std::unique_ptr<pipeline::Subscription>> PhaseService::subscribe(pipeline::Transport& transport,

@@ -18,6 +18,7 @@
 
 #include "nba_synthetic/season.hpp"
 #include "nba_synthetic/warehouse.hpp"
+#include "pipeline/alert/alert_manager.hpp"
 #include "pipeline/core/topics.hpp"
 #include "pipeline/core/transport.hpp"
 #include "pipeline/orchestrate/dependency_checker.hpp"
@@ -84,6 +85,8 @@ struct ServiceContext {
   /// running both phases skips writing-then-parsing, and the files (when `data_dir` is set)
   /// still let another process, or a resumed run, read them.
   ScrapedPayloads* scraped_in_memory = nullptr;
+  /// Where the phase services raise their processors' alerts (`PhaseService::set_alerts`).
+  pipeline::AlertManager* alerts = nullptr;
 
   [[nodiscard]] pipeline::ProcessorServices processor_services() {
     return pipeline::ProcessorServices{store, clock, history, &dependencies, nullptr, &transport, metrics};
@@ -162,6 +165,13 @@ using RunObserver = std::function<void(const pipeline::Processor&, const pipelin
 /// nacked otherwise — a redelivery re-runs only what is not done yet, thanks to run
 /// history. A malformed trigger is nacked with its decode error (and ends in the DLQ).
 ///
+/// **Alerts** (with `set_alerts`): a run refused because a critical input is missing or
+/// stale raises an error on key `dependency/<processor>/<date>`; a processor whose run of
+/// a date and wave failed `failures_in_a_row` times since its last success (5, the seeds'
+/// rule; run history counts across redeliveries and processes) raises a critical alert on
+/// key `processor_failing/<processor>/<date>`, again at each further failure (the
+/// manager's rate limit applies).
+///
 /// **Thread safety:** the handler runs on the transport's delivery thread; the processors
 /// share one warehouse connection, so use a single delivery thread (pump or inline mode).
 class PhaseService {
@@ -182,6 +192,12 @@ class PhaseService {
   /// `failed` ("injected failure") and the delivery is nacked, so the trigger is
   /// redelivered until it dead-letters, as when its step keeps failing.
   void set_injected_failure(Accept fails) { fails_ = std::move(fails); }
+  /// Raise the processors' alerts through `alerts` (null: none); `failures_in_a_row` is
+  /// the count of failed runs that is critical.
+  void set_alerts(pipeline::AlertManager* alerts, int failures_in_a_row = 5) {
+    alerts_ = alerts;
+    failures_in_a_row_ = failures_in_a_row;
+  }
 
  private:
   std::string name_;
@@ -189,6 +205,10 @@ class PhaseService {
   Accept accepts_;
   RunObserver observer_;
   Accept fails_;
+  pipeline::AlertManager* alerts_ = nullptr;
+  int failures_in_a_row_ = 5;
+
+  void raise_alerts(const pipeline::Processor& p, const pipeline::Message& trigger, const pipeline::RunReport& report);
 };
 
 /// True when `trigger` has no `metadata.run_processors` or names `processor` in it.

@@ -365,6 +365,7 @@ Phase4 make_phase4(nba_services::ServiceContext& ctx, nba_services::RunObserver 
   for (auto& proc : p.processors) ordered.push_back(proc.get());
   p.service = std::make_unique<nba_services::PhaseService>("phase4_precompute", std::move(ordered),
                                                            nba_services::PhaseService::Accept{}, std::move(observer));
+  p.service->set_alerts(ctx.alerts);
   return p;
 }
 

@@ -99,7 +99,7 @@ PIPELINE_INLINE void HybridTrigger::run_job(const std::string& job, TimePoint at
              : Run{job, at, date, "error: " + r.error().to_string(), "", catch_up});
   } else if (job == "status_check") {
     auto r = coordinator_.status_check(date);
-    record(r ? Run{job, at, date, r->alerted ? "status_alerted" : "status_ok", r->report.message, catch_up}
+    record(r ? Run{job, at, date, r->alerted || r->missing_alerted ? "status_alerted" : "status_ok", r->report.message, catch_up}
              : Run{job, at, date, "error: " + r.error().to_string(), "", catch_up});
   } else {
     record({job, at, date, "ignored", "unknown job", catch_up});
