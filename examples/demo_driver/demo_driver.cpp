@@ -444,7 +444,9 @@ pipeline::Status make_services(Demo& demo) {
   if (!p2) return pipeline::fail(p2.error());
   demo.p2 = std::move(*p2);
   demo.p3 = phase3::make_phase3(demo.ctx, observer);
-  demo.p4 = phase4::make_phase4(demo.ctx, observer);
+  auto p4 = phase4::make_phase4(demo.ctx, observer);
+  if (!p4) return pipeline::fail(p4.error());
+  demo.p4 = std::move(*p4);
   if (demo.opt.fail_processor) {
     auto fails = [&demo](const pipeline::Processor& p, const pipeline::Message& trigger) {
       return demo.opt.fail_processor(p.config().name, trigger.partition_date);

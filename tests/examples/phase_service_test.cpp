@@ -5,6 +5,8 @@
 #include <mutex>
 #include <set>
 #include <string>
+#include <utility>
+#include <functional>
 #include <vector>
 
 #include <gtest/gtest.h>
@@ -135,6 +137,76 @@ TEST(PhaseServiceAlerts, AMissingCriticalDependencyRaisesAnError) {
   rig.tables.rows["player_game_summary"] = 10;
   EXPECT_TRUE(*service.handle(Rig::trigger()));
   EXPECT_EQ(rig.raised.size(), 1u);
+}
+
+/// "name:outcome" for each run the service reports, in order.
+struct Runs {
+  void operator()(const pipeline::Processor& p, const pipeline::Message&, const pipeline::RunReport& r, double) {
+    seen.push_back(p.config().name + ":" + std::string(pipeline::to_string(r.outcome)));
+  }
+  std::vector<std::string> take() { return std::exchange(seen, {}); }
+  std::vector<std::string> seen;
+};
+
+TEST(PhaseServiceOrder, AFailedProcessorStopsOnlyItsDependentsAndTheRedeliveryRunsWhatIsLeft) {
+  Rig rig;
+  // Listed with the dependents first: the order is the declared one, not the list's.
+  Step& features = rig.add("ml_feature_store");
+  Step& composite = rig.add("player_composite_factors");
+  Step& zones = rig.add("player_shot_zone_analysis");
+  Step& cache = rig.add("player_daily_cache");
+  zones.failing = true;
+  auto service = rig.service();
+  ASSERT_TRUE(service.run_after("player_composite_factors", {"player_shot_zone_analysis"}));
+  ASSERT_TRUE(service.run_after("ml_feature_store", {"player_composite_factors", "player_daily_cache"}));
+  Runs runs;
+  service.set_observer(std::ref(runs));
+  EXPECT_FALSE(*service.handle(Rig::trigger()));
+  EXPECT_EQ(runs.take(), (std::vector<std::string>{"player_shot_zone_analysis:failed", "player_daily_cache:completed"}));
+  EXPECT_EQ(composite.runs + features.runs, 0);  // they wait for their upstream
+  // The redelivery, the failure gone: what finished is not run again.
+  zones.failing = false;
+  EXPECT_TRUE(*service.handle(Rig::trigger()));
+  EXPECT_EQ(runs.take(),
+            (std::vector<std::string>{"player_shot_zone_analysis:completed", "player_daily_cache:already_done",
+                                      "player_composite_factors:completed", "ml_feature_store:completed"}));
+  EXPECT_EQ(cache.runs, 1);
+  EXPECT_EQ(zones.runs, 2);
+  EXPECT_EQ(composite.runs, 1);
+  EXPECT_EQ(features.runs, 1);
+}
+
+TEST(PhaseServiceOrder, AnInjectedFailureLetsTheIndependentProcessorsRun) {
+  Rig rig;
+  rig.add("player_game_summary");
+  rig.add("team_offense_game_summary");
+  rig.add("team_defense_game_summary");
+  auto service = rig.service();
+  service.set_injected_failure(
+      [](const pipeline::Processor& p, const pipeline::Message&) { return p.config().name == "player_game_summary"; });
+  Runs runs;
+  service.set_observer(std::ref(runs));
+  EXPECT_FALSE(*service.handle(Rig::trigger()));
+  EXPECT_EQ(runs.take(), (std::vector<std::string>{"player_game_summary:failed", "team_offense_game_summary:completed",
+                                                   "team_defense_game_summary:completed"}));
+}
+
+TEST(PhaseServiceOrder, RunAfterRefusesUnknownNamesAndCycles) {
+  Rig rig;
+  rig.add("a");
+  rig.add("b");
+  rig.add("c");
+  auto service = rig.service();
+  ASSERT_TRUE(service.run_after("b", {"a"}));
+  ASSERT_TRUE(service.run_after("c", {"b"}));
+  auto cycle = service.run_after("a", {"c"});
+  ASSERT_FALSE(cycle);
+  EXPECT_EQ(cycle.error().code, pipeline::ErrorCode::kInvalidArgument);
+  EXPECT_EQ(cycle.error().message, "phase4_precompute: a after c would close a cycle");
+  EXPECT_FALSE(service.run_after("a", {"nope"}));
+  EXPECT_FALSE(service.run_after("nope", {"a"}));
+  EXPECT_TRUE(service.upstreams_of("a").empty());
+  EXPECT_EQ(service.upstreams_of("c"), (std::vector<std::string>{"b"}));
 }
 
 }  // namespace phase_service_test
