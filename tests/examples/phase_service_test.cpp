@@ -1,5 +1,6 @@
 // PhaseService: its processors' alerts and how one failing processor affects the others.
 
+#include <algorithm>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -12,10 +13,14 @@
 #include <gtest/gtest.h>
 
 #include "nba_service_common/service.hpp"
+#include "nba_synthetic/season.hpp"
+#include "nba_synthetic/warehouse.hpp"
+#include "phase4_precompute/precompute_processors.hpp"
 #include "pipeline/alert/alert_manager.hpp"
 #include "pipeline/alert/callback_sink.hpp"
 #include "pipeline/core/manual_clock.hpp"
 #include "pipeline/memory/memory_state_store.hpp"
+#include "pipeline/mocks/recording_transport.hpp"
 #include "pipeline/orchestrate/dependency_checker.hpp"
 #include "pipeline/orchestrate/run_history.hpp"
 
@@ -207,6 +212,31 @@ TEST(PhaseServiceOrder, RunAfterRefusesUnknownNamesAndCycles) {
   EXPECT_FALSE(service.run_after("nope", {"a"}));
   EXPECT_TRUE(service.upstreams_of("a").empty());
   EXPECT_EQ(service.upstreams_of("c"), (std::vector<std::string>{"b"}));
+}
+
+// Phase 4's run_after edges are exactly its declared inputs that are Phase 4 outputs.
+TEST(PhaseServiceOrder, PhaseFourRunsEachProcessorAfterThePhaseFourInputsItDeclares) {
+  Rig rig;
+  auto warehouse = nba::Warehouse::open(":memory:");
+  ASSERT_TRUE(warehouse) << warehouse.error().to_string();
+  nba::Season season;
+  pipeline::mocks::RecordingTransport transport;
+  nba_services::ServiceContext ctx{rig.store, rig.clock, rig.history, rig.dependencies, transport, *warehouse, season, {}};
+  ASSERT_TRUE(phase4::declare_dependencies(rig.dependencies));
+  auto phase = phase4::make_phase4(ctx);
+  ASSERT_TRUE(phase) << phase.error().to_string();
+  const auto names = phase4::precompute_processors();
+  const std::set<std::string> in_phase(names.begin(), names.end());
+  std::size_t edges = 0;
+  for (const auto& name : names) {
+    std::vector<std::string> want;
+    for (const auto& spec : *rig.dependencies.inputs(name))
+      if (in_phase.count(spec.table) != 0) want.push_back(spec.table);
+    std::sort(want.begin(), want.end());
+    EXPECT_EQ(phase->service->upstreams_of(name), want) << name;
+    edges += want.size();
+  }
+  EXPECT_EQ(edges, 4u);
 }
 
 }  // namespace phase_service_test
