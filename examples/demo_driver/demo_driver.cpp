@@ -580,6 +580,12 @@ pipeline::Status wire(Demo& demo) {
   for (const auto& t : consumed) PIPELINE_TRY(demo.dlq->watch(t));
   PIPELINE_TRY(subscribe_all(demo, coordinator_options, hybrid_options));
   PIPELINE_TRY(demo.settle());  // a backlog of an earlier run, if any
+  if (demo.opt.take_over) {
+    // The process that ran this date died: a Phase 5 batch it left waiting has nobody
+    // waiting for it but this one.
+    auto recovered = demo.coordinator->recover(demo.opt.date, true);
+    if (!recovered) return pipeline::fail(recovered.error());
+  }
   if (!demo.opt.inject_faults) return pipeline::ok();
   // One poison message on a phase topic: the Phase 2→3 tracker cannot decode it and
   // rejects it, the transport dead-letters it at once, and the recorder keeps it as a row.

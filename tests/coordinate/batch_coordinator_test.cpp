@@ -244,6 +244,90 @@ TEST(BatchCoordinator, RefusesWithCriticalAlertWhenTooFewPlayersAtTimeout) {
   EXPECT_EQ(next->batch_id, "phase5-2025-11-18-b2");
 }
 
+// A coordinator that died while its batch waited: its wait ran on a clock that never
+// moves again (a dead process's timers never fire).
+struct DeadOwner {
+  explicit DeadOwner(Rig& rig) : coordinator(clock, rig.store, rig.alerts, rig.source, rig.ledger, &rig.relay) {}
+  ManualClock clock{ManualClock::kDefaultStart};
+  BatchCoordinator coordinator;
+};
+
+TEST(BatchCoordinatorTakeover, AWaitingBatchIsLeftToItsOwnerUntilItsWaitIsOverdueThenDecidedOnce) {
+  Rig rig({{10, 450}, {420, 450}}, false);
+  DeadOwner dead(rig);
+  ASSERT_EQ(dead.coordinator.start(kDate, false, BatchTrigger::kEvent)->status, BatchOutcome::kWaiting);
+  // Within the owner's 30-minute wait and the 5-minute grace, nobody else decides.
+  auto early = rig.coordinator.recover(kDate);
+  ASSERT_TRUE(early) << early.error().to_string();
+  EXPECT_EQ(early->status, BatchOutcome::kWaiting);
+  EXPECT_NE(early->message.find("its owner's wait ends at"), std::string::npos) << early->message;
+  rig.clock.advance(minutes(35) - seconds(1));
+  EXPECT_EQ(rig.coordinator.recover(kDate)->status, BatchOutcome::kWaiting);
+  EXPECT_TRUE(rig.work_ids().empty());
+  // Overdue: decided here, from readiness now, as the owner's wait would have.
+  rig.clock.advance(seconds(1));
+  auto taken = rig.coordinator.recover(kDate);
+  ASSERT_TRUE(taken) << taken.error().to_string();
+  EXPECT_EQ(taken->status, BatchOutcome::kStarted) << taken->message;
+  EXPECT_EQ(taken->batch_id, "phase5-2025-11-18-b1");
+  EXPECT_EQ(rig.work_ids().size(), 420u);
+  // Decided once: neither coordinator fans out again.
+  EXPECT_EQ(rig.coordinator.recover(kDate)->status, BatchOutcome::kRunning);
+  EXPECT_EQ(dead.coordinator.start(kDate, false, BatchTrigger::kScheduler)->status, BatchOutcome::kRunning);
+  EXPECT_EQ(rig.work_ids().size(), 420u);
+  EXPECT_EQ(rig.source.calls(), 2u);  // the owner's first poll, then one at the takeover
+}
+
+TEST(BatchCoordinatorTakeover, TheBackupStartDecidesAnOverdueBatchAndRefusesWhenTooFewAreReady) {
+  Rig rig({{10, 450}}, false);
+  DeadOwner dead(rig);
+  ASSERT_EQ(dead.coordinator.start(kDate, false, BatchTrigger::kEvent)->status, BatchOutcome::kWaiting);
+  rig.clock.advance(minutes(35));
+  auto r = rig.coordinator.start(kDate, false, BatchTrigger::kScheduler);
+  ASSERT_TRUE(r) << r.error().to_string();
+  EXPECT_EQ(r->status, BatchOutcome::kRefused);
+  EXPECT_EQ(r->batch_id, "phase5-2025-11-18-b1");  // the dead owner's batch, not a new one
+  EXPECT_NE(r->message.find("taken over"), std::string::npos) << r->message;
+  const auto alerts = rig.alerts_raised();
+  ASSERT_EQ(alerts.size(), 1u);
+  EXPECT_EQ(alerts[0].severity, Severity::kCritical);
+  EXPECT_EQ(alerts[0].key, "phase5/refused/2025-11-18");
+  EXPECT_TRUE(rig.work_ids().empty());
+}
+
+TEST(BatchCoordinatorTakeover, AnOwnerKnownDeadIsWaitedForHereAndALiveOwnerStillDecidesOnce) {
+  // Both waits run on one clock: the "dead" owner was alive after all. Of the two
+  // deciders, one fans out; the other sees the batch decided.
+  Rig rig({{10, 450}, {10, 450}, {420, 450}}, false);
+  BatchCoordinator owner(rig.clock, rig.store, rig.alerts, rig.source, rig.ledger, &rig.relay);
+  ASSERT_EQ(owner.start(kDate, false, BatchTrigger::kEvent)->status, BatchOutcome::kWaiting);
+  auto r = rig.coordinator.recover(kDate, true);
+  ASSERT_TRUE(r) << r.error().to_string();
+  EXPECT_EQ(r->status, BatchOutcome::kWaiting);
+  rig.clock.advance(minutes(30));
+  const auto ids = rig.work_ids();
+  EXPECT_EQ(ids.size(), 420u);
+  EXPECT_EQ(std::set<std::string>(ids.begin(), ids.end()).size(), 420u);
+  EXPECT_EQ(rig.store.scan("phase5/batch/2025-11-18/")->size(), 1u);
+  EXPECT_TRUE(rig.alerts_raised().empty());
+}
+
+TEST(BatchCoordinatorTakeover, ARunningBatchWhoseWorkIsDoneIsCompletedOnceOnRecovery) {
+  Rig rig({{420, 450}}, false);
+  DeadOwner dead(rig);
+  ASSERT_EQ(dead.coordinator.start(kDate, false, BatchTrigger::kEvent)->status, BatchOutcome::kStarted);
+  EXPECT_EQ(rig.coordinator.recover(kDate)->status, BatchOutcome::kRunning);
+  for (const auto& p : players(420)) rig.ledger.store(kDate, p, 1);  // the workers finished
+  auto r = rig.coordinator.recover(kDate);
+  ASSERT_TRUE(r) << r.error().to_string();
+  EXPECT_EQ(r->status, BatchOutcome::kComplete);
+  EXPECT_EQ(rig.coordinator.recover(kDate)->status, BatchOutcome::kAlreadyComplete);
+  EXPECT_EQ(rig.complete_ids(), std::vector<std::string>{"phase5-2025-11-18-b1/complete"});
+  auto none = rig.coordinator.recover(kDate.plus_days(1));
+  ASSERT_TRUE(none);
+  EXPECT_TRUE(none->batch_id.empty());
+}
+
 TEST(BatchCoordinator, CompleteBatchReturnsAlreadyCompleteAndPublishesNothing) {
   Rig rig({{420, 450}}, true);
   ASSERT_EQ(rig.coordinator.start(kDate, false, BatchTrigger::kEvent)->status, BatchOutcome::kStarted);
