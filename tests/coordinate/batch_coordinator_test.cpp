@@ -211,6 +211,21 @@ TEST(BatchCoordinator, WaitTimesOutAtExactlyThirtyMinutesAndProceedsWithWhatIsRe
   ASSERT_TRUE(s);
   EXPECT_EQ(s->state, BatchState::kRunning);
   EXPECT_EQ(s->started_at, ManualClock::kDefaultStart + minutes(30));
+  // Phase 4 more than 30 minutes late is critical even though the batch proceeds.
+  auto alerts = rig.alerts_raised();
+  ASSERT_EQ(alerts.size(), 1u);
+  EXPECT_EQ(alerts[0].severity, Severity::kCritical);
+  EXPECT_EQ(alerts[0].key, "phase5/phase4_late/2025-11-18");
+  EXPECT_EQ(alerts[0].message,
+            "Phase 4 is more than 30 min late for 2025-11-18: batch phase5-2025-11-18-b1 proceeds with 300 of 450 ready");
+}
+
+TEST(BatchCoordinator, ReadyBeforeTheWaitRunsOutRaisesNoLatenessAlert) {
+  Rig rig({{100, 450}, {100, 450}, {400, 450}}, false);
+  ASSERT_EQ(rig.coordinator.start(kDate, false, BatchTrigger::kScheduler)->status, BatchOutcome::kWaiting);
+  rig.clock.advance(minutes(30));
+  EXPECT_EQ(rig.coordinator.status(kDate)->state, BatchState::kRunning);
+  EXPECT_TRUE(rig.alerts_raised().empty());
 }
 
 TEST(BatchCoordinator, RefusesWithCriticalAlertWhenTooFewPlayersAtTimeout) {
@@ -552,8 +567,28 @@ TEST(BatchCoordinator, StatusReportsPhase4ToPhase5LatencyCompletionRateAndTrigge
   EXPECT_EQ(j["missing_count"], 0);
 }
 
-TEST(BatchCoordinator, StatusCheckAlertsBelowNinetyPercentCoverage) {
+TEST(BatchCoordinator, StatusCheckAlertsWhenMoreThanMaxOfFivePercentAndTwentyAreMissing) {
   Rig rig({{420, 450}}, false);
+  ASSERT_TRUE(rig.coordinator.start(kDate, false, BatchTrigger::kEvent));
+  for (const auto& p : players(399)) rig.ledger.store(kDate, p, 1);  // 21 missing = max(5% of 420, 20)
+  auto c = rig.coordinator.status_check(kDate);
+  ASSERT_TRUE(c);
+  EXPECT_FALSE(c->missing_alerted);
+  EXPECT_FALSE(c->alerted);
+  rig.ledger.expect(kDate, players(422));  // 23 missing of 422 > 21.1
+  c = rig.coordinator.status_check(kDate);
+  EXPECT_TRUE(c->missing_alerted);
+  EXPECT_FALSE(c->alerted);  // 94.5% coverage
+  auto alerts = rig.alerts_raised();
+  ASSERT_EQ(alerts.size(), 1u);
+  EXPECT_EQ(alerts[0].key, "coverage/missing/phase5/2025-11-18");
+  EXPECT_EQ(alerts[0].severity, Severity::kWarning);
+}
+
+TEST(BatchCoordinator, StatusCheckAlertsBelowNinetyPercentCoverage) {
+  BatchCoordinatorOptions only_coverage;
+  only_coverage.coverage.missing_min = 1000;
+  Rig rig({{420, 450}}, false, only_coverage);
   ASSERT_TRUE(rig.coordinator.start(kDate, false, BatchTrigger::kEvent));
   for (const auto& p : players(378)) rig.ledger.store(kDate, p, 1);  // exactly 90%
   EXPECT_FALSE(rig.coordinator.status_check(kDate)->alerted);
@@ -804,6 +839,11 @@ TEST(HybridTrigger, SevenOClockStatusCheckAlertsWhenRetriesCannotFillTheGap) {
   EXPECT_EQ(runs[3].outcome, "status_alerted");
   // 420 from the backup, 420 from each retry (attempts 2 and 3).
   EXPECT_EQ(day.rig.work_ids().size(), 1260u);
+  // At 07:00 PT: every player missing (> max(5%, 20)) and coverage below 90%.
+  std::vector<std::string> keys;
+  for (const auto& a : day.rig.alerts_raised()) keys.push_back(a.key);
+  EXPECT_EQ(keys, (std::vector<std::string>{"coverage/missing/phase5/2025-11-18", "coverage/status/phase5/2025-11-18"}));
+  for (const auto& a : day.rig.alerts_raised()) EXPECT_EQ(a.at, *parse_rfc3339("2025-11-18T15:00:00Z"));
 }
 
 }  // namespace batch_coordinator_test

@@ -556,6 +556,16 @@ PIPELINE_INLINE BatchResult BatchCoordinator::proceed(CalendarDate date, const s
                    {"outcome", std::string(to_string(r.outcome))}});
     return out;
   }
+  if (out.status == BatchOutcome::kStarted && r.outcome == Readiness::Outcome::kTimedOut) {
+    alerts_.raise(Severity::kCritical, fmt::format("{}/phase4_late/{}", options_.key_prefix, date),
+                  fmt::format("Phase 4 is more than {} min late for {}: batch {} proceeds with {} of {} ready",
+                              std::chrono::duration_cast<std::chrono::minutes>(options_.readiness.max_wait).count(),
+                              date, out.batch_id, r.counts.ready, r.counts.total),
+                  nlohmann::json{{"game_date", date.to_string()},
+                                 {"batch_id", out.batch_id},
+                                 {"ready", r.counts.ready},
+                                 {"total", r.counts.total}});
+  }
   if (out.status == BatchOutcome::kStarted) {
     relay();
     if (auto p = note_progress(date); !p) note_error(p.error().to_string());

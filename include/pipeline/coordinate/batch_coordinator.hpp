@@ -110,6 +110,9 @@ struct BatchCoordinatorOptions {
 /// never blocks — the wait runs on the clock and `start` returns `waiting`. Ready (or
 /// timed out with at least `min_entities`) fans out the ledger's expected entities;
 /// otherwise the batch is refused with a critical alert (key `<prefix>/refused/<date>`).
+/// A batch that proceeds only because the wait ran out (Phase 4 more than `max_wait`
+/// late, at least `min_entities` ready) still raises a critical alert (key
+/// `<prefix>/phase4_late/<date>`): the seeds treat Phase 4 over 30 min late as critical.
 ///
 /// **Versions:** each fan-out that (re)predicts takes the date's next version (row
 /// `<prefix>/version/<date>`); retries reuse the batch's version. A batch is complete
@@ -229,8 +232,10 @@ class BatchCoordinator {
   /// The date's status from the latest batch row and the ledger.
   Result<BatchReport> status(CalendarDate date);
 
-  /// The 07:00 job: `status`, then `CoverageRules::alert_if_low_coverage` on scope
-  /// `<prefix>/<date>` (an alert below 90% by default).
+  /// The 07:00 job: `status`, then on scope `<prefix>/<date>`
+  /// `CoverageRules::alert_if_missing` (a warning when more than max(5%, 20) of the
+  /// expected entities are missing) and `CoverageRules::alert_if_low_coverage` (an error
+  /// below 90% by default).
   Result<StatusCheckResult> status_check(CalendarDate date);
 
   /// Every batch of `date`, oldest first (batch 1, 2, ... — `force` makes more than one),
