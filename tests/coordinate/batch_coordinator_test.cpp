@@ -328,6 +328,49 @@ TEST(BatchCoordinatorTakeover, ARunningBatchWhoseWorkIsDoneIsCompletedOnceOnReco
   EXPECT_TRUE(none->batch_id.empty());
 }
 
+TEST(BatchCoordinator, ToolsReadTheDatesReportFromRowsAloneWithTheLastStatusCheckCounts) {
+  Rig rig({{420, 450}}, false);
+  ASSERT_TRUE(rig.coordinator.record_phase4_completion(kDate, rig.clock.now()));
+  ASSERT_EQ(rig.coordinator.start(kDate, false, BatchTrigger::kEvent)->status, BatchOutcome::kStarted);
+  auto bare = BatchCoordinator::load_report(rig.store, "phase5", kDate);
+  ASSERT_TRUE(bare) << bare.error().to_string();
+  EXPECT_EQ(bare->state, BatchState::kRunning);
+  EXPECT_EQ(bare->counted_from, "batch");
+  EXPECT_EQ(bare->expected, 420u);
+  EXPECT_EQ(bare->done, 0u);  // unknown from the batch row until it completes
+  EXPECT_FALSE(bare->go());
+  // The 07:00 check counts against the ledger and leaves its counts for tools.
+  for (const auto& p : players(390)) rig.ledger.store(kDate, p, 1);
+  rig.clock.advance(minutes(5));
+  ASSERT_TRUE(rig.coordinator.status_check(kDate));
+  auto checked = BatchCoordinator::load_report(rig.store, "phase5", kDate);
+  ASSERT_TRUE(checked);
+  EXPECT_EQ(checked->counted_from, "status_check");
+  EXPECT_EQ(checked->done, 390u);
+  EXPECT_EQ(checked->missing.size(), 30u);
+  EXPECT_EQ(checked->counted_at, rig.clock.now());
+  const auto why = checked->no_go_reasons();
+  ASSERT_EQ(why.size(), 2u) << checked->to_json().dump();
+  EXPECT_EQ(why[0], "the batch is running");
+  EXPECT_EQ(why[1], "completion 92.9% is not above 95% (390 of 420)");
+  // Complete, 20 minutes after Phase 4: the latency rule fails alone.
+  for (const auto& p : players(420)) rig.ledger.store(kDate, p, 1);
+  rig.clock.advance(minutes(15));
+  ASSERT_TRUE(rig.coordinator.note_progress(kDate).value());
+  auto done = BatchCoordinator::load_report(rig.store, "phase5", kDate);
+  ASSERT_TRUE(done);
+  EXPECT_EQ(done->done, 420u);
+  EXPECT_EQ(done->completion_rate, 1.0);
+  EXPECT_EQ(done->no_go_reasons(), std::vector<std::string>{"Phase 4 -> 5 latency 1200 s is not under 600 s"});
+  EXPECT_TRUE(done->go(minutes(30)));
+  EXPECT_EQ(done->to_json()["go"], false);
+  // The coordinator's own status counts from its ledger.
+  EXPECT_EQ(rig.coordinator.status(kDate)->counted_from, "ledger");
+  auto none = BatchCoordinator::load_report(rig.store, "phase5", kDate.plus_days(1));
+  ASSERT_TRUE(none);
+  EXPECT_TRUE(none->batch_id.empty());
+}
+
 TEST(BatchCoordinator, CompleteBatchReturnsAlreadyCompleteAndPublishesNothing) {
   Rig rig({{420, 450}}, true);
   ASSERT_EQ(rig.coordinator.start(kDate, false, BatchTrigger::kEvent)->status, BatchOutcome::kStarted);

@@ -232,10 +232,19 @@ class BatchCoordinator {
   /// The date's status from the latest batch row and the ledger.
   Result<BatchReport> status(CalendarDate date);
 
+  /// A date's status from the store's rows alone, for tools that have no ledger (e.g.
+  /// `pipelinectl status`): the latest batch row, the Phase 4 completion time, and the
+  /// counts of the last 07:00 `status_check` (`counted_from` "status_check"), or, without
+  /// one, the batch row's (`counted_from` "batch": all done once it is complete).
+  /// `key_prefix` is the coordinator's `BatchCoordinatorOptions::key_prefix`.
+  /// **Errors:** the store's; `kDataLoss` for an unreadable row.
+  static Result<BatchReport> load_report(StateStore& store, std::string_view key_prefix, CalendarDate date);
+
   /// The 07:00 job: `status`, then on scope `<prefix>/<date>`
   /// `CoverageRules::alert_if_missing` (a warning when more than max(5%, 20) of the
   /// expected entities are missing) and `CoverageRules::alert_if_low_coverage` (an error
-  /// below 90% by default).
+  /// below 90% by default). Its counts are stored (row `<prefix>/coverage/<date>`) for
+  /// `load_report`.
   Result<StatusCheckResult> status_check(CalendarDate date);
 
   /// Every batch of `date`, oldest first (batch 1, 2, ... — `force` makes more than one),
@@ -258,6 +267,9 @@ class BatchCoordinator {
   static Result<internal::BatchRecord> read_batch(Transaction& tx, const std::string& key);
 
   static Result<Latest> latest_in(Transaction& tx, const std::string& prefix);
+
+  /// `load_report` without the rates and the default message (`status` adds the ledger's).
+  static Result<BatchReport> read_rows(StateStore& store, std::string_view key_prefix, CalendarDate date);
 
   Result<Latest> latest_batch(CalendarDate date);
 

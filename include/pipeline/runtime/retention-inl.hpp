@@ -18,8 +18,7 @@ namespace pipeline::inline v0 {
 
 namespace internal {
 
-/// The first `YYYY-MM-DD` in `text` that is a real date and not part of a longer number.
-inline std::optional<CalendarDate> first_date_in(std::string_view text) {
+PIPELINE_INLINE std::optional<CalendarDate> first_date_in(std::string_view text) {
   auto digit = [](char c) { return std::isdigit(static_cast<unsigned char>(c)) != 0; };
   for (std::size_t i = 0; i + 10 <= text.size(); ++i) {
     const std::string_view s = text.substr(i, 10);
@@ -139,6 +138,7 @@ PIPELINE_INLINE Result<RetentionReport> Retention::run_once() {
   PIPELINE_TRY(load("run_history", "run_history/", true, false));
   PIPELINE_TRY(load("process", "process/", true, false));
   PIPELINE_TRY(load("consumed", "consumed/", false, true));
+  PIPELINE_TRY(load("change", "change/", false, false));
   for (const auto& p : options_.batch_prefixes) PIPELINE_TRY(load(p, p + "/", true, false));
   for (const auto& p : options_.dated_prefixes) PIPELINE_TRY(load(p.substr(0, p.size() - 1), p, false, false));
   if (!newest) return report;  // nothing dated: nothing to age

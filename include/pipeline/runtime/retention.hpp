@@ -60,7 +60,8 @@ struct RetentionReport {
   std::optional<CalendarDate> newest;       ///< The newest game date found; none: nothing to age.
   std::optional<CalendarDate> oldest_kept;  ///< Rows of dates before this one went.
   /// Rows deleted (or that a dry run would delete), by family: "tracker", "run_history",
-  /// "process", "consumed", "dlq", and each batch and dated prefix.
+  /// "process", "consumed", "change" (fingerprints of a dated scope), "dlq", and each
+  /// batch and dated prefix.
   std::map<std::string, std::size_t> deleted;
   /// Rows of old dates kept because they are live, by family: undecided tracker waves,
   /// runs whose lease has not ended, Phase 5 batches still waiting or running.
@@ -77,8 +78,9 @@ struct RetentionReport {
 };
 
 /// Deletes what a store keeps per game date once the date is old: tracker rows of decided
-/// waves, run history, processor completion records, consumer markers, Phase 5 batch rows,
-/// dead letters past their retention and sent outbox entries. Age is by **game date**,
+/// waves, run history, processor completion records, consumer markers, change-detection
+/// fingerprints of a dated scope, Phase 5 batch and fired-job rows, dead letters past
+/// their retention and sent outbox entries. Age is by **game date**,
 /// counted back from the newest date in the store — not from the wall clock — so a store
 /// left idle for a month is not wiped when it is next pruned.
 ///
@@ -127,6 +129,12 @@ class Retention {
   StateStore& store_;
   RetentionOptions options_;
 };
+
+namespace internal {
+/// The first `YYYY-MM-DD` in `text` that is a real date and not part of a longer number:
+/// how `Retention` finds the game date a row key (or a marker's value) belongs to.
+std::optional<CalendarDate> first_date_in(std::string_view text);
+}  // namespace internal
 
 /// Parses `3d`, `72h`, `90m` (a positive whole number and a unit: d, h or m).
 /// **Errors:** `kInvalidArgument` for anything else.
