@@ -7,7 +7,9 @@
 #include <nlohmann/json.hpp>
 
 #include "demo_driver/backfill.hpp"
+#include "pipeline/core/manual_clock.hpp"
 #include "pipeline/memory/memory_state_store.hpp"
+#include "pipeline/runtime/retention.hpp"
 #include "temp_dir.hpp"
 
 namespace backfill_test {
@@ -93,7 +95,9 @@ TEST(Backfill, WithoutAWorkDirEverythingStaysInMemoryWithTheSameResults) {
 namespace backfill_test {
 
 // A date whose Phase 3 dead-letters is reported failed and not marked done; the re-run
-// (the fault gone) replays its dead letter, completes it and marks it done.
+// (the fault gone) replays its dead letters, completes it and marks it done. Two of the
+// five Phase 3 processors fail: the other three still run (one failure does not stop its
+// neighbours), and 3 of 5 stays below the tracker's 80% partial-trigger rule.
 TEST(Backfill, ADateWithADeadLetteredPhaseFailsAndIsRunAgainOnResume) {
   TempDir dir;  // the warehouse outlives the first run, as the store does
   pipeline::MemoryStateStore store;
@@ -105,7 +109,7 @@ TEST(Backfill, ADateWithADeadLetteredPhaseFailsAndIsRunAgainOnResume) {
   o.store = &store;
   o.work_dir = dir.path();
   o.fail_processor = [bad_day](std::string_view p, pipeline::CalendarDate d) {
-    return p == "player_game_summary" && d == bad_day;
+    return (p == "player_game_summary" || p == "team_offense_game_summary") && d == bad_day;
   };
   auto first = demo::run_backfill(o);
   ASSERT_TRUE(first) << first.error().to_string();
@@ -137,6 +141,61 @@ TEST(Backfill, ADateWithADeadLetteredPhaseFailsAndIsRunAgainOnResume) {
   done = store.get(demo::backfill_done_key(bad_day));
   ASSERT_TRUE(done);
   EXPECT_TRUE(done->has_value());
+}
+
+}  // namespace backfill_test
+
+namespace backfill_test {
+
+// Retention on a backfilled store: three ten-date stretches, pruned to three days after
+// each. What is left of the pipeline's rows is the window's dates and the rows that name
+// no date — a count that stops growing with the days — and the next stretch still runs
+// every date through Phase 5 on the pruned store.
+TEST(Backfill, PruningAfterEachStretchKeepsTheStoreFromGrowingWithTheDays) {
+  pipeline::MemoryStateStore store;
+  pipeline::ManualClock clock;  // run-history leases of the backfill's simulated days have ended
+  pipeline::RetentionOptions options;
+  options.older_than = std::chrono::hours(72);
+  auto retention = pipeline::Retention::create(clock, store, options);
+  ASSERT_TRUE(retention);
+  const auto first = *pipeline::CalendarDate::parse("2025-11-01");
+  std::vector<std::size_t> undated_after_prune;
+  for (int stretch = 0; stretch < 3; ++stretch) {
+    demo::BackfillOptions o;
+    o.from = first.plus_days(10 * stretch);
+    o.to = o.from.plus_days(9);
+    o.store = &store;
+    auto r = demo::run_backfill(o);
+    ASSERT_TRUE(r) << r.error().to_string();
+    EXPECT_EQ((*r)["ran"], 10) << (*r)["days"].dump();
+    EXPECT_EQ((*r)["complete"], true);
+    EXPECT_EQ((*r)["phase5"]["batches_refused"], 0);
+
+    auto report = (*retention)->run_once();
+    ASSERT_TRUE(report) << report.error().to_string();
+    EXPECT_EQ(report->newest, o.to);
+    EXPECT_TRUE(report->kept_live.empty()) << report->to_json().dump();
+    if (stretch > 0) {
+      EXPECT_GT(report->total(), 1000u) << report->to_json().dump();
+    }
+    // Every row left that names a date is of the window (or the backfill's own record of
+    // what ran); the rest name no date, and their number must not grow.
+    std::size_t undated = 0;
+    auto rows = store.scan("");
+    ASSERT_TRUE(rows);
+    for (const auto& row : *rows) {
+      if (row.key.starts_with("backfill/done/")) continue;
+      auto d = pipeline::internal::first_date_in(row.key);
+      if (!d && row.key.starts_with("consumed/")) d = pipeline::internal::first_date_in(row.value);
+      if (d)
+        EXPECT_FALSE(*d < *report->oldest_kept) << row.key;
+      else
+        ++undated;
+    }
+    undated_after_prune.push_back(undated);
+  }
+  EXPECT_EQ(undated_after_prune[1], undated_after_prune[2]);
+  EXPECT_EQ(store.pending_outbox().value(), 0u);
 }
 
 }  // namespace backfill_test

@@ -1,6 +1,6 @@
 # Runs the real pipelinectl on a store written by make_three_phase_store (a three-phase
 # pipeline that is not the NBA's) and checks exit codes and output of status, graph and dlq;
-# and the exit codes of schedule, demo and backfill.
+# and the exit codes of schedule, demo and backfill; prune on a backfilled store.
 #   cmake -DPIPELINECTL=... -DMAKE_STORE=... -DWORK_DIR=... -P pipelinectl_cli.cmake
 foreach(_var PIPELINECTL MAKE_STORE WORK_DIR)
   if(NOT DEFINED ${_var} OR "${${_var}}" STREQUAL "")
@@ -185,6 +185,44 @@ ctl(2 demo --date 2025-02-30)
 ctl(1 demo --store "sqlite:${WORK_DIR}/no/such/dir/state.db")
 ctl(2 backfill --from 2025-11-20 --to 2025-11-18 --store memory)
 
+# ---- prune: a five-date backfill, then the rows of dates before the window go ------------
+set(BF "sqlite:${WORK_DIR}/backfill.sqlite")
+ctl(0 backfill --from 2025-11-18 --to 2025-11-22 --store ${BF} --work-dir "${WORK_DIR}/bf" --json)
+ctl(2 prune --store ${BF} --older-than 3 --json)
+expect_has("${ERR}" "is not a duration")
+ctl(2 prune --store ${BF} --older-than 1d)
+expect_has("${ERR}" "redelivery horizon")
+ctl(2 prune --older-than 3d)
+expect_has("${ERR}" "--store is required")
+ctl(0 prune --store ${BF} --older-than 3d --dry-run --json)
+expect_json("${OUT}" "ON" dry_run)
+expect_json("${OUT}" "2025-11-22" newest)
+expect_json("${OUT}" "2025-11-19" oldest_kept)
+string(JSON would_go GET "${OUT}" total)
+if(would_go LESS 100)
+  message(FATAL_ERROR "prune --dry-run: only ${would_go} rows would go\n${OUT}")
+endif()
+# status shows the date's Phase 5 batch and the seeds' Go/No-Go.
+ctl(0 status --store ${BF} --date 2025-11-22 --json)
+expect_json("${OUT}" "complete" phase5 state)
+expect_json("${OUT}" "ON" phase5 go)
+expect_json("${OUT}" "batch" phase5 counted_from)  # complete: every expected entity predicted
+ctl(0 status --store ${BF} --date 2025-11-22)
+expect_has("${OUT}" "Go/No-Go: GO")
+expect_has("${OUT}" "latency (wave 0)")
+ctl(0 prune --store ${BF} --older-than 72h)
+expect_has("${OUT}" "deleted the rows of dates before 2025-11-19")
+ctl(0 prune --store ${BF} --older-than 72h --json)
+expect_json("${OUT}" "0" total)
+# The pruned date has nothing recorded; the kept ones are as they were; a rerun of the
+# range skips every date (the backfill's own done rows are kept).
+ctl(0 status --store ${BF} --date 2025-11-18)
+expect_has("${ERR}" "nothing recorded")
+ctl(0 status --store ${BF} --date 2025-11-22)
+expect_has("${OUT}" "complete")
+ctl(0 backfill --from 2025-11-18 --to 2025-11-22 --store ${BF} --work-dir "${WORK_DIR}/bf" --json)
+expect_json("${OUT}" "5" skipped)
+
 ctl(2 no-such-command)
 
-message(STATUS "pipelinectl status, graph, dlq, schedule, demo and backfill behave on a three-phase pipeline")
+message(STATUS "pipelinectl status, graph, dlq, schedule, demo, backfill and prune behave")

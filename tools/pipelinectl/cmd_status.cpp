@@ -1,7 +1,9 @@
 // pipelinectl status: one date's state per phase hand-off, read from the trackers' rows
-// (expected, done, failed, missing, waves, trigger time, latency). It checks readiness:
-// exit 3 when the date is only partial (an expected processor of some tracker missing or
-// failed), 0 when it is complete or nothing is recorded for it yet.
+// (expected, done, failed, missing, waves, trigger time, wave 0's latency), and its Phase 5
+// batch from the coordinator's rows (state, coverage, missing, Phase 4 -> 5 latency,
+// Go/No-Go). It checks readiness: exit 3 when the date is only partial (an expected
+// processor of some tracker missing or failed, or a Phase 5 batch not complete), 0 when it
+// is complete or nothing is recorded for it yet.
 #include <chrono>
 #include <cstdio>
 #include <memory>
@@ -13,6 +15,7 @@
 #include <nlohmann/json.hpp>
 
 #include "command.hpp"
+#include "pipeline/coordinate/batch_coordinator.hpp"
 #include "pipeline/core/calendar_date.hpp"
 #include "pipeline/core/timestamp.hpp"
 #include "pipeline/orchestrate/completion_tracker.hpp"
@@ -23,14 +26,16 @@ namespace cmd_status {
 struct Options {
   std::string date;
   std::string store;
+  std::string phase5_prefix = "phase5";
   bool json = false;
 };
 
 /// How the date stands over every tracker in the store.
 enum class DateState { kNothingRecorded, kPartial, kComplete };
 
-DateState date_state(const std::vector<pipeline::TrackerStatus>& statuses) {
-  bool any = false, gaps = false;
+DateState date_state(const std::vector<pipeline::TrackerStatus>& statuses, const pipeline::BatchReport& phase5) {
+  const bool has_batch = !phase5.batch_id.empty();
+  bool any = has_batch, gaps = has_batch && phase5.state != pipeline::BatchState::kComplete;
   for (const auto& s : statuses) {
     any = any || !s.empty();
     // A tracker with nothing recorded on a date others have rows for is missing all of
@@ -51,7 +56,8 @@ const char* to_string(DateState s) {
 }
 
 /// The exit code and the note on stderr for a date's state.
-int finish(DateState state, const std::vector<pipeline::TrackerStatus>& statuses, pipeline::CalendarDate date) {
+int finish(DateState state, const std::vector<pipeline::TrackerStatus>& statuses, const pipeline::BatchReport& phase5,
+           pipeline::CalendarDate date) {
   switch (state) {
     case DateState::kNothingRecorded:
       std::fputs(statuses.empty() ? "nothing recorded in this store yet (no tracker)\n"
@@ -69,12 +75,34 @@ int finish(DateState state, const std::vector<pipeline::TrackerStatus>& statuses
         if (!s.failed.empty()) note += fmt::format("{}failed {}", s.missing.empty() ? " " : "; ", fmt::join(s.failed, ","));
         note += ";";
       }
+      if (!phase5.batch_id.empty() && phase5.state != pipeline::BatchState::kComplete)
+        note += fmt::format(" Phase 5 batch {} is {};", phase5.batch_id, pipeline::to_string(phase5.state));
       note.back() = '\n';
       std::fputs(note.c_str(), stderr);
       return pipelinectl::kExitNotReady;
     }
   }
   return pipelinectl::kExitFailed;
+}
+
+/// The Phase 5 lines: the batch, its coverage and latency, and the seeds' Go/No-Go.
+std::string phase5_text(const pipeline::BatchReport& r) {
+  if (r.batch_id.empty()) return {};
+  std::string out = fmt::format(
+      "phase5: batch {} {} (triggered by {}, attempt {}); predicted {} of {} ({:.1f}%, counted {}{}); "
+      "{} missing; Phase 4 -> 5 latency {}\n",
+      r.batch_id, pipeline::to_string(r.state),
+      r.triggered_by ? std::string(pipeline::to_string(*r.triggered_by)) : "-", r.attempts, r.done, r.expected,
+      100.0 * r.completion_rate, r.counted_from == "status_check" ? "at the 07:00 check" : "from the batch row",
+      r.counted_at ? " " + pipeline::format_rfc3339(*r.counted_at) : "", r.missing.size(),
+      r.phase4_to_phase5_latency
+          ? fmt::format("{:.0f} s", std::chrono::duration<double>(*r.phase4_to_phase5_latency).count())
+          : std::string("-"));
+  if (!r.missing.empty()) out += fmt::format("    missing: {}\n", fmt::join(r.missing, ", "));
+  const auto why = r.no_go_reasons();
+  out += why.empty() ? "    Go/No-Go: GO (latency < 10 min, completion > 95%)\n"
+                     : fmt::format("    Go/No-Go: NO-GO: {}\n", fmt::join(why, "; "));
+  return out;
 }
 
 int run(const Options& opts) {
@@ -94,18 +122,29 @@ int run(const Options& opts) {
     return pipelinectl::kExitFailed;
   }
 
-  const DateState state = date_state(*statuses);
+  auto phase5 = pipeline::BatchCoordinator::load_report(**store, opts.phase5_prefix, *date);
+  if (!phase5) {
+    std::fprintf(stderr, "pipelinectl status: %s\n", phase5.error().to_string().c_str());
+    return pipelinectl::kExitFailed;
+  }
+
+  const DateState state = date_state(*statuses, *phase5);
   if (opts.json) {
     nlohmann::json j{{"date", date->to_string()}, {"state", to_string(state)}, {"trackers", nlohmann::json::array()}};
     for (const auto& s : *statuses) j["trackers"].push_back(s.to_json());
+    j["phase5"] = phase5->batch_id.empty() ? nlohmann::json() : phase5->to_json();
     std::printf("%s\n", j.dump(2).c_str());
-    return finish(state, *statuses, *date);
+    return finish(state, *statuses, *phase5, *date);
   }
   std::printf("%s\n", fmt::format("date {}: {}", *date, to_string(state)).c_str());
-  if (statuses->empty()) return finish(state, *statuses, *date);
+  std::string p5 = phase5_text(*phase5);
+  if (statuses->empty()) {
+    std::fputs(p5.c_str(), stdout);
+    return finish(state, *statuses, *phase5, *date);
+  }
   std::string out = fmt::format("{:<22} {:<40} {:>7} {:>6} {:>7} {:>10} {:>6}  {:<22} {}\n", "tracker",
                                 "upstream -> downstream", "done", "failed", "missing", "unexpected", "waves",
-                                "triggered (wave 0)", "latency");
+                                "triggered (wave 0)", "latency (wave 0)");
   for (const auto& s : *statuses) {
     int decided = 0;
     for (const auto& w : s.waves) decided += w.decided ? 1 : 0;
@@ -113,7 +152,7 @@ int run(const Options& opts) {
     if (!s.waves.empty() && s.waves.front().number == 0 && s.waves.front().triggered_at)
       triggered = pipeline::format_rfc3339(*s.waves.front().triggered_at) +
                   (s.waves.front().partial ? " (partial)" : "");
-    const auto lat = s.latency();
+    const auto lat = s.waves.empty() || s.waves.front().number != 0 ? std::nullopt : s.waves.front().latency();
     out += fmt::format("{:<22} {:<40} {:>7} {:>6} {:>7} {:>10} {:>6}  {:<22} {}\n", s.tracker,
                        s.upstream_phase + " -> " + s.downstream_phase,
                        fmt::format("{}/{}", s.done.size(), s.expected.size()), s.failed.size(),
@@ -124,8 +163,9 @@ int run(const Options& opts) {
     if (!s.failed.empty()) out += fmt::format("    failed: {}\n", fmt::join(s.failed, ", "));
     if (!s.unexpected.empty()) out += fmt::format("    unexpected: {}\n", fmt::join(s.unexpected, ", "));
   }
+  out += p5;
   std::fputs(out.c_str(), stdout);
-  return finish(state, *statuses, *date);
+  return finish(state, *statuses, *phase5, *date);
 }
 
 const pipelinectl::Registrar kRegistrar{
@@ -135,6 +175,8 @@ const pipelinectl::Registrar kRegistrar{
        auto opts = std::make_shared<Options>();
        sub.add_option("--date", opts->date, "The date, YYYY-MM-DD")->required();
        pipelinectl::add_required_store_option(sub, opts->store);
+       sub.add_option("--phase5-prefix", opts->phase5_prefix,
+                      "Key prefix of the Phase 5 coordinator's rows (default phase5)");
        sub.add_flag("--json", opts->json, "Machine output on stdout (exit codes as without it)");
        return [opts] { return run(*opts); };
      }}};

@@ -3,6 +3,7 @@
 /// What a `BatchCoordinator` reports: a date's status, its batches and incremental
 /// re-predictions as typed values, and the coordinator's health.
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <optional>
@@ -41,7 +42,22 @@ struct BatchReport {
   std::optional<Duration> phase4_to_phase5_latency;
   std::string message;
 
-  /// The report as JSON (instants in RFC 3339, `state` and `triggered_by` by name).
+  /// Where `expected`, `done` and `missing` come from: "ledger" (the coordinator's own
+  /// `status`), "status_check" (the last 07:00 check, read by a tool from the store) or
+  /// "batch" (the batch row alone: done is known only once the batch is complete).
+  std::string counted_from = "ledger";
+  std::optional<TimePoint> counted_at;  ///< When a stored status check counted them.
+
+  /// The seeds' Go/No-Go: a complete batch, Phase 4 → 5 latency under `max_latency` and
+  /// completion above `min_completion`. `no_go_reasons` says which rule failed.
+  [[nodiscard]] bool go(Duration max_latency = std::chrono::minutes(10), double min_completion = 0.95) const {
+    return no_go_reasons(max_latency, min_completion).empty();
+  }
+  [[nodiscard]] std::vector<std::string> no_go_reasons(Duration max_latency = std::chrono::minutes(10),
+                                                       double min_completion = 0.95) const;
+
+  /// The report as JSON (instants in RFC 3339, `state` and `triggered_by` by name), with
+  /// `go` and `no_go_reasons` under the default rule.
   [[nodiscard]] nlohmann::json to_json() const;
 };
 
@@ -74,6 +90,7 @@ struct IncrementalInfo {
 struct StatusCheckResult {
   BatchReport report;
   bool alerted = false;  ///< Coverage was below the rule (the alert may be rate-limited).
+  bool missing_alerted = false;  ///< More were missing than the rule tolerates (max(5%, 20)).
 };
 
 /// A coordinator's health at a glance.

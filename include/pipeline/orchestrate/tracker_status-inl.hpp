@@ -38,8 +38,6 @@ PIPELINE_INLINE nlohmann::json TrackerStatus::to_json() const {
                    {"first_completion", instant(first_completion)},
                    {"last_completion", instant(last_completion)},
                    {"waves", nlohmann::json::array()}};
-  const auto lat = latency();
-  j["latency_seconds"] = lat ? nlohmann::json(std::chrono::duration<double>(*lat).count()) : nlohmann::json();
   for (const auto& w : waves) {
     j["waves"].push_back({{"wave", w.number},
                           {"decided", w.decided},
@@ -49,6 +47,8 @@ PIPELINE_INLINE nlohmann::json TrackerStatus::to_json() const {
                           {"trigger_status", w.decided ? nlohmann::json(w.trigger_status) : nlohmann::json()},
                           {"first_completion", instant(w.first_completion)},
                           {"triggered_at", instant(w.triggered_at)},
+                          {"latency_seconds", w.latency() ? nlohmann::json(std::chrono::duration<double>(*w.latency()).count())
+                                                          : nlohmann::json()},
                           {"processors", w.processors},
                           {"run_processors", w.run_processors},
                           {"below_threshold_alerted", w.below_threshold_alerted}});

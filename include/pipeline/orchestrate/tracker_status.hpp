@@ -34,6 +34,13 @@ struct WaveStatus {
   std::vector<std::string> processors;     ///< Upstream processors recorded in this wave.
   std::vector<std::string> run_processors; ///< What the trigger runs (when decided).
   bool below_threshold_alerted = false;    ///< The deadline passed below the threshold.
+
+  /// The hand-off's latency for this wave: from its first completion to its decision
+  /// (nullopt while undecided).
+  [[nodiscard]] std::optional<Duration> latency() const {
+    if (!first_completion || !triggered_at) return std::nullopt;
+    return *triggered_at - *first_completion;
+  }
 };
 
 /// A date's state of one tracker: who is done, who is missing, what was triggered.
@@ -48,13 +55,8 @@ struct TrackerStatus {
   std::vector<std::string> missing;     ///< Expected processors with no completion.
   std::vector<std::string> unexpected;  ///< Completions from processors not expected (recorded, not counted).
   std::vector<WaveStatus> waves;
-  std::optional<TimePoint> first_completion;
-  std::optional<TimePoint> last_completion;
-  /// From the first to the last recorded completion (nullopt before the first).
-  [[nodiscard]] std::optional<Duration> latency() const {
-    if (!first_completion || !last_completion) return std::nullopt;
-    return *last_completion - *first_completion;
-  }
+  std::optional<TimePoint> first_completion;  ///< Over every wave.
+  std::optional<TimePoint> last_completion;   ///< Over every wave (a late one may be hours after).
   /// Nothing recorded for this date.
   [[nodiscard]] bool empty() const {
     return done.empty() && failed.empty() && unexpected.empty() && waves.empty();
