@@ -11,12 +11,14 @@
 #include <nlohmann/json.hpp>
 
 #include "demo_driver/demo_driver.hpp"
+#include "nba_service_common/wall_clock.hpp"
 #include "nba_synthetic/season.hpp"
 #include "nba_synthetic/warehouse.hpp"
 #include "phase1_scraper/scrapers.hpp"
 #include "phase2_raw/raw_processors.hpp"
 #include "phase3_analytics/analytics_processors.hpp"
 #include "phase4_precompute/precompute_processors.hpp"
+#include "pipeline/core/timestamp.hpp"
 #include "pipeline/orchestrate/dead_letter_recorder.hpp"
 #include "pipeline/sqlite/sqlite_state_store.hpp"
 #include "temp_dir.hpp"
@@ -31,12 +33,12 @@ using pipeline::testing::TempDir;
 
 // Runs the demo on the SQLite store and warehouse under `dir` (reused when run again).
 json run_demo(const std::filesystem::path& dir, bool update = true, bool lose_phase4_event = false,
-             bool inject_faults = false) {
+             bool inject_faults = false, pipeline::CalendarDate date = kDate) {
   auto store = pipeline::SqliteStateStore::open((dir / "state.db").string());
   EXPECT_TRUE(store) << store.error().to_string();
   if (!store) return {};
   demo::DemoOptions o;
-  o.date = kDate;
+  o.date = date;
   o.store = store->get();
   o.store_label = "sqlite:" + (dir / "state.db").string();
   o.warehouse_path = dir / "warehouse.db";
@@ -409,6 +411,52 @@ TEST(DemoDriverPhase5, LostPhase4EventMeansTheSchedulerBackupProducesTheBatch) {
   // Phase 4 finished at 11:00Z; the backup made it three hours late.
   EXPECT_DOUBLE_EQ(p["phase4_to_phase5_latency_seconds"].get<double>(), 3 * 3600.0);
   EXPECT_EQ(p["update"]["count"], 1);
+}
+
+// ---- Eastern and Pacific times are zones, not offsets.
+
+TEST(WallClock, EasternTimesMoveWithDaylightTime) {
+  const auto summer = *pipeline::CalendarDate::parse("2025-10-28");  // EDT, UTC-4
+  auto at = [](pipeline::CalendarDate d, int hour) {
+    auto t = nba_services::eastern_time(d, std::chrono::hours(hour));
+    EXPECT_TRUE(t) << t.error().to_string();
+    return t ? pipeline::format_rfc3339(*t) : std::string();
+  };
+  EXPECT_EQ(at(kDate, 6), "2025-11-18T11:00:00Z");
+  EXPECT_EQ(at(summer, 6), "2025-10-28T10:00:00Z");
+  EXPECT_EQ(pipeline::format_rfc3339(*phase1::injury_update_time(kDate)), "2025-11-18T19:00:00Z");
+  EXPECT_EQ(pipeline::format_rfc3339(*phase1::injury_update_time(summer)), "2025-10-28T18:00:00Z");
+  // 02:30 does not exist on 2026-03-08 in New York: moved over the gap to 03:30 EDT.
+  EXPECT_EQ(at(*pipeline::CalendarDate::parse("2026-03-08"), 0), "2026-03-08T05:00:00Z");
+  auto gap = nba_services::eastern_time(*pipeline::CalendarDate::parse("2026-03-08"), std::chrono::minutes(150));
+  ASSERT_TRUE(gap);
+  EXPECT_EQ(pipeline::format_rfc3339(*gap), "2026-03-08T07:30:00Z");
+  EXPECT_EQ(nba_services::zoned_clock_text(*gap, nba_services::kEasternZone), "03:30 EDT");
+  EXPECT_EQ(nba_services::zoned_clock_text(*gap, nba_services::kPacificZone), "23:30 PST");  // Los Angeles has not sprung forward yet
+  EXPECT_FALSE(nba_services::zoned_time(kDate, std::chrono::hours(6), "America/Nowhere"));
+}
+
+// The same demo day on a standard-time date and a daylight-time one: 06:00 ET, 14:00 ET
+// and 06:00 / 07:00 PT are the local times on both, their UTC instants an hour apart.
+TEST(DemoDriverZones, ScheduleAndInjuryUpdateAreLocalTimesOnStandardAndDaylightDates) {
+  struct Day {
+    std::string date, start, update, backup, status_check, backup_local;
+  };
+  for (const Day& d : {Day{"2025-11-18", "11:00", "19:00", "14:00", "15:00", "06:00 PST"},
+                       Day{"2025-10-28", "10:00", "18:00", "13:00", "14:00", "06:00 PDT"}}) {
+    SCOPED_TRACE(d.date);
+    TempDir dir;
+    const json s = run_demo(dir.path(), true, false, false, *pipeline::CalendarDate::parse(d.date));
+    ASSERT_TRUE(s.contains("phase5"));
+    auto utc = [&d](const std::string& hhmm) { return d.date + "T" + hhmm + ":00Z"; };
+    EXPECT_EQ(s["waves"][0]["started_at"], utc(d.start));
+    EXPECT_EQ(s["waves"][1]["started_at"], utc(d.update));
+    const json& jobs = s["phase5"]["jobs"];
+    ASSERT_EQ(phase5_jobs(s)[1], "backup:already_complete");
+    EXPECT_EQ(jobs[1]["at"], utc(d.backup));
+    EXPECT_EQ(jobs[1]["local"], d.backup_local);
+    EXPECT_EQ(s["phase5"]["status_check"]["at"], utc(d.status_check));
+  }
 }
 
 // ---- The fault variant: drops, duplicates, failed publishes, one failing step, one poison.
