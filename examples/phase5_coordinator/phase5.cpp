@@ -4,6 +4,8 @@
 #include <cmath>
 #include <iterator>
 
+#include <fmt/format.h>
+
 namespace nba::phase5 {
 
 using pipeline::CalendarDate;
@@ -34,20 +36,29 @@ Result<std::unique_ptr<WarehousePhase5>> WarehousePhase5::create(Warehouse& ware
   return std::unique_ptr<WarehousePhase5>(new WarehousePhase5(warehouse));
 }
 
+namespace {
+// The players with a game on the date (their upcoming context, from the schedule) who have
+// Phase 4 features: `player_daily_cache` also holds players with recent history and no game.
+constexpr std::string_view kScheduledWithFeatures =
+    "FROM upcoming_player_game_context u JOIN player_daily_cache c "
+    "ON c.game_date = u.game_date AND c.player_lookup = u.player_lookup WHERE u.game_date = ?";
+}  // namespace
+
 Result<pipeline::ReadinessCounts> WarehousePhase5::counts(CalendarDate date) {
   std::lock_guard lock(mu_);
-  auto ready = warehouse_.count_rows("player_daily_cache", date);
+  auto ready = warehouse_.query(fmt::format("SELECT COUNT(*) AS n {}", kScheduledWithFeatures), {date.to_string()});
   if (!ready) return pipeline::fail(ready.error());
-  auto total = warehouse_.count_rows("upcoming_player_game_context", date);
-  if (!total) return pipeline::fail(total.error());
-  const auto t = static_cast<std::size_t>(std::max(*total, *ready));
-  return pipeline::ReadinessCounts{static_cast<std::size_t>(*ready), t};
+  auto scheduled = warehouse_.count_rows("upcoming_player_game_context", date);
+  if (!scheduled) return pipeline::fail(scheduled.error());
+  return pipeline::ReadinessCounts{static_cast<std::size_t>(as_int(ready->at(0, "n"))),
+                                   static_cast<std::size_t>(*scheduled)};
 }
 
 Result<std::vector<std::string>> WarehousePhase5::expected(CalendarDate date) {
   std::lock_guard lock(mu_);
-  auto rows = warehouse_.query("SELECT player_lookup FROM player_daily_cache WHERE game_date = ? ORDER BY player_lookup",
-                               {date.to_string()});
+  auto rows = warehouse_.query(
+      fmt::format("SELECT u.player_lookup AS player_lookup {} ORDER BY u.player_lookup", kScheduledWithFeatures),
+      {date.to_string()});
   if (!rows) return pipeline::fail(rows.error());
   std::vector<std::string> out;
   for (std::size_t i = 0; i < rows->size(); ++i) out.push_back(as_text(rows->at(i, "player_lookup")));
@@ -95,7 +106,7 @@ Result<std::map<std::string, Prediction>> WarehousePhase5::compute(CalendarDate 
       "f.game_id AS game_id, u.points_line AS line, u.game_id AS ugame "
       "FROM player_daily_cache c "
       "LEFT JOIN player_composite_factors f ON f.game_date = c.game_date AND f.player_lookup = c.player_lookup "
-      "LEFT JOIN upcoming_player_game_context u ON u.game_date = c.game_date AND u.player_lookup = c.player_lookup "
+      "JOIN upcoming_player_game_context u ON u.game_date = c.game_date AND u.player_lookup = c.player_lookup "
       "WHERE c.game_date = ? AND " + in_players->predicate,
       params);
   if (!rows) return pipeline::fail(rows.error());
@@ -142,7 +153,8 @@ std::vector<Status> WarehousePhase5::predict_all(const std::vector<pipeline::Pre
       for (std::size_t i : items) {
         auto p = computed->find(work[i].entity);
         if (p == computed->end()) {
-          out[i] = pipeline::fail(ErrorCode::kNotFound, "no Phase 4 features for {} on {}", work[i].entity, date);
+          out[i] = pipeline::fail(ErrorCode::kNotFound, "no game or no Phase 4 features for {} on {}",
+                                 work[i].entity, date);
           continue;
         }
         predictions[i] = p->second;

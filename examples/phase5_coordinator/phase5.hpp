@@ -56,13 +56,15 @@ struct Prediction {
   double confidence = 0.0;     ///< [0, 1].
 };
 
-/// Phase 5 over one warehouse: readiness source (players with features out of players
-/// with a game), ledger (expected = players with features; predicted = the version
-/// table) and model (a weighted blend of recent scoring plus the composite adjustment).
+/// Phase 5 over one warehouse: readiness source (players with a game that date and Phase 4
+/// features, out of players with a game: `upcoming_player_game_context`), ledger
+/// (expected = players with a game and features; predicted = the version table) and model
+/// (a weighted blend of recent scoring plus the composite adjustment). A player without a
+/// game that date gets no prediction, even when `player_daily_cache` holds his recent form.
 ///
 /// **Thread safety:** every member locks one mutex around the warehouse (a SQLite
 /// connection), so workers on several threads are serialized.
-/// **Errors:** the warehouse's, and `kNotFound` when a player has no features.
+/// **Errors:** the warehouse's, and `kNotFound` when a player has no game or no features.
 class WarehousePhase5 final : public pipeline::ReadinessSource,
                               public pipeline::PredictionLedger,
                               public pipeline::PredictionModel {
@@ -82,7 +84,7 @@ class WarehousePhase5 final : public pipeline::ReadinessSource,
   std::vector<pipeline::Status> predict_all(const std::vector<pipeline::PredictionWork>& work) override;
 
   /// The deterministic model alone (no write): the predictions of those of `players` that
-  /// have features on `date`, by player.
+  /// have a game and features on `date`, by player.
   pipeline::Result<std::map<std::string, Prediction>> compute(pipeline::CalendarDate date,
                                                               const std::vector<std::string>& players);
 
