@@ -370,8 +370,11 @@ pipeline::Result<Phase5Report> phase5_report(Demo& demo, const pipeline::BatchRe
       .phase4_to_phase5_latency = report->phase4_to_phase5_latency,
       .alerts = demo.alerts_seen};
   phase5_jobs(demo, morning, p);
-  for (const auto& [id, m] : demo.seen.messages)
-    p.completions += m.processor_name == demo.coordinator->options().processor_name;
+  for (const auto& [id, m] : demo.seen.messages) {
+    if (m.processor_name != demo.coordinator->options().processor_name) continue;
+    ++p.completions;
+    if (m.execution_id == p.batch_id) p.correlation_id = m.correlation_id;
+  }
   return p;
 }
 

@@ -90,7 +90,8 @@ pipeline::Result<DemoReport> run_demo(const DemoOptions& options);
 ///     "work": { phase: {full, injury_update, reduction_pct} },   // entity-runs per wave
 ///     "runs_total": { processor: n },   // processing steps run by this invocation
 ///     "tables": { table: rows for the date },
-///     "phase5": { "zone", "lost_phase4_event", "batch_id", "batches" (batch rows for the date),
+///     "phase5": { "zone", "lost_phase4_event", "batch_id", "correlation_id" (of the batch's
+///                 completion: the run's, from Phase 1), "batches" (batch rows for the date),
 ///                 "triggered_by" ("event" | "scheduler"), "state", "jobs": [ {source ("event" |
 ///                 "backup" | "retry" | "status_check" | "event_lost"), at, local, game_date,
 ///                 outcome, message} ], "predictions" (current rows), "prediction_versions"

@@ -145,6 +145,7 @@ json to_json(const Phase5Report& p) {
   return {{"zone", p.zone},
           {"lost_phase4_event", p.lost_phase4_event},
           {"batch_id", p.batch_id},
+          {"correlation_id", p.correlation_id},
           {"batches", p.batches},
           {"triggered_by", p.triggered_by ? json(std::string(pipeline::to_string(*p.triggered_by))) : json()},
           {"state", std::string(pipeline::to_string(p.state))},
@@ -285,9 +286,10 @@ std::string phase5_text(const Phase5Report& p, std::optional<pipeline::TimePoint
       p.zone, start, p.lost_phase4_event ? "\n   variant: the Phase 4->5 event is LOST" : "");
   for (const auto& j : p.jobs)
     out += fmt::format("  {:<12} {} ({:<9}) -> {:<16} {}\n", j.source, clock_time(j.at), j.local, j.outcome, j.message);
-  out += fmt::format("  batch {} triggered by {} ({} batch row{}): {} prediction rows, version {}\n", p.batch_id,
-                     p.triggered_by ? pipeline::to_string(*p.triggered_by) : "-", p.batches, p.batches == 1 ? "" : "s",
-                     p.predictions, p.batch_version);
+  out += fmt::format("  batch {} triggered by {} ({} batch row{}): {} prediction rows, version {}, correlation {}\n",
+                     p.batch_id, p.triggered_by ? pipeline::to_string(*p.triggered_by) : "-", p.batches,
+                     p.batches == 1 ? "" : "s", p.predictions, p.batch_version,
+                     p.correlation_id.empty() ? "-" : p.correlation_id);
   if (p.status_check)
     out += fmt::format("  07:00 PT status check: {} of {} players predicted, coverage {:.1f}% ({})\n",
                        p.status_check->done, p.status_check->expected, 100.0 * p.status_check->coverage,

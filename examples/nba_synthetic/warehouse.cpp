@@ -149,7 +149,7 @@ std::vector<TableSpec> build_tables() {
   t.push_back(make_table("player_prop_predictions", "predictions",
                          Cols{{"game_date", 'T'}, {"player_lookup", 'T'}, {"system_id", 'T'}, {"game_id", 'T'},
                               {"predicted_points", 'R'}, {"points_line", 'R'}, {"recommendation", 'T'},
-                              {"confidence", 'R'}} +
+                              {"confidence", 'R'}, {"batch_id", 'T'}, {"correlation_id", 'T'}} +
                              kHash,
                          {"game_date", "player_lookup", "system_id"}, "player_lookup"));
   return t;

@@ -21,6 +21,7 @@ const TableSpec& prediction_versions_table() {
                                {"system_id", ColumnType::kText},
                                {"version", ColumnType::kInteger},
                                {"batch_id", ColumnType::kText},
+                               {"correlation_id", ColumnType::kText},
                                {"game_id", ColumnType::kText},
                                {"predicted_points", ColumnType::kReal},
                                {"points_line", ColumnType::kReal},
@@ -159,14 +160,15 @@ std::vector<Status> WarehousePhase5::predict_all(const std::vector<pipeline::Pre
         }
         predictions[i] = p->second;
         const Prediction& q = predictions[i];
-        versions.push_back({date.to_string(), q.player_lookup, sys, work[i].version, work[i].batch_id, q.game_id,
-                            q.predicted_points, q.points_line, q.recommendation, q.confidence});
+        versions.push_back({date.to_string(), q.player_lookup, sys, work[i].version, work[i].batch_id,
+                            work[i].correlation_id, q.game_id, q.predicted_points, q.points_line, q.recommendation,
+                            q.confidence});
       }
     }
     if (versions.empty()) return pipeline::ok();
     PIPELINE_TRY(warehouse_.upsert("player_prop_prediction_versions",
-                                   {"game_date", "player_lookup", "system_id", "version", "batch_id", "game_id",
-                                    "predicted_points", "points_line", "recommendation", "confidence"},
+                                   {"game_date", "player_lookup", "system_id", "version", "batch_id", "correlation_id",
+                                    "game_id", "predicted_points", "points_line", "recommendation", "confidence"},
                                    versions));
     // Each stored version becomes current unless a newer one is already stored.
     std::vector<std::vector<Value>> current;
@@ -179,13 +181,14 @@ std::vector<Status> WarehousePhase5::predict_all(const std::vector<pipeline::Pre
         if (!out[i] || (*newest)[work[i].entity] > work[i].version) continue;
         const Prediction& q = predictions[i];
         current.push_back({date.to_string(), q.player_lookup, sys, q.game_id, q.predicted_points, q.points_line,
-                           q.recommendation, q.confidence, fmt::format("{}/v{}", work[i].batch_id, work[i].version)});
+                           q.recommendation, q.confidence, work[i].batch_id, work[i].correlation_id,
+                           fmt::format("{}/v{}", work[i].batch_id, work[i].version)});
       }
     }
     if (current.empty()) return pipeline::ok();
     return warehouse_.upsert("player_prop_predictions",
                              {"game_date", "player_lookup", "system_id", "game_id", "predicted_points", "points_line",
-                              "recommendation", "confidence", "source_hash"},
+                              "recommendation", "confidence", "batch_id", "correlation_id", "source_hash"},
                              current);
   });
   if (!written)

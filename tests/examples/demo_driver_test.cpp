@@ -7,6 +7,7 @@
 #include <variant>
 #include <vector>
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
@@ -411,6 +412,54 @@ TEST(DemoDriverPhase5, LostPhase4EventMeansTheSchedulerBackupProducesTheBatch) {
   // Phase 4 finished at 11:00Z; the backup made it three hours late.
   EXPECT_DOUBLE_EQ(p["phase4_to_phase5_latency_seconds"].get<double>(), 3 * 3600.0);
   EXPECT_EQ(p["update"]["count"], 1);
+}
+
+// ---- One correlation id from Phase 1 to Phase 5.
+
+// The correlation id of `wave`'s Phase 1 scraper messages (from the trace), after checking
+// that every hop of the trace carries it.
+std::string scraper_correlation(const json& summary, const std::string& wave) {
+  std::string corr;
+  for (const auto& hop : summary["trace"][wave])
+    if (hop["phase"] == "phase1_scrapers") corr = hop["correlation_id"];
+  EXPECT_FALSE(corr.empty()) << "no scraper message in the " << wave << " trace";
+  for (const auto& hop : summary["trace"][wave]) EXPECT_EQ(hop["correlation_id"], corr) << hop.dump();
+  return corr;
+}
+
+TEST(DemoDriverPhase5, TheScrapersCorrelationIdReachesTheCompletionAndEveryPredictionRow) {
+  TempDir dir;
+  const json s = run_demo(dir.path());
+  ASSERT_TRUE(s.contains("phase5"));
+  const std::string full = scraper_correlation(s, "full"), update = scraper_correlation(s, "injury_update");
+  ASSERT_NE(full, update) << "each wave is its own run";
+  const json& p = s["phase5"];
+  EXPECT_EQ(p["correlation_id"], full);
+  const std::string batch = p["batch_id"];
+  auto wh = nba::Warehouse::open((dir.path() / "warehouse.db").string());
+  ASSERT_TRUE(wh) << wh.error().to_string();
+  // (correlation_id, batch_id, version) -> rows: the batch's version under the full day's
+  // id, the injury update's re-prediction under the update's; the batch id beside both.
+  auto groups = [&](const std::string& table, const std::string& version) {
+    std::map<std::string, std::int64_t> out;
+    auto rows = wh->query("SELECT correlation_id, batch_id, " + version + " AS v, COUNT(*) AS n FROM " + table +
+                              " WHERE game_date = ? GROUP BY correlation_id, batch_id, v ORDER BY v",
+                          {kDate.to_string()});
+    EXPECT_TRUE(rows) << rows.error().to_string();
+    if (!rows) return out;
+    for (std::size_t i = 0; i < rows->size(); ++i)
+      out[fmt::format("{} {} v{}", nba::as_text(rows->at(i, "correlation_id")), nba::as_text(rows->at(i, "batch_id")),
+                      nba::as_text(rows->at(i, "v")))] = nba::as_int(rows->at(i, "n"));
+    return out;
+  };
+  const std::int64_t predictions = p["predictions"];
+  EXPECT_EQ(groups("player_prop_prediction_versions", "CAST(version AS TEXT)"),
+            (std::map<std::string, std::int64_t>{{fmt::format("{} {} v1", full, batch), predictions},
+                                                 {fmt::format("{} {} v2", update, batch), 1}}));
+  // The current rows: every player's v1, the re-predicted player's v2.
+  EXPECT_EQ(groups("player_prop_predictions", "substr(source_hash, length(batch_id) + 3)"),
+            (std::map<std::string, std::int64_t>{{fmt::format("{} {} v1", full, batch), predictions - 1},
+                                                 {fmt::format("{} {} v2", update, batch), 1}}));
 }
 
 // ---- Eastern and Pacific times are zones, not offsets.

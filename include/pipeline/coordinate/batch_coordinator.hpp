@@ -102,6 +102,12 @@ struct BatchCoordinatorOptions {
 /// batch is returned as is, even with `force`. A refused batch does not block a new one
 /// (the 06:00 backup may succeed where a too-early event was refused).
 ///
+/// **One correlation id per run:** a batch started by an event keeps the event's
+/// `correlation_id` (the id the pipeline's first message, Phase 1's, started) and gives it
+/// to every work message (`PredictionWork::correlation_id`) and to the completion message,
+/// whose metadata names the batch id beside it; a batch started by the scheduler or by
+/// hand uses its batch id.
+///
 /// **Readiness:** the coordinator owns a `ReadinessGate` over the given source; `start`
 /// never blocks — the wait runs on the clock and `start` returns `waiting`. Ready (or
 /// timed out with at least `min_entities`) fans out the ledger's expected entities;
@@ -196,9 +202,10 @@ class BatchCoordinator {
   /// version (history is kept by the model). At most `max_incremental_per_date` per
   /// date: beyond it, an error alert (key `<prefix>/incremental_cap/<date>`) and
   /// `refused`. A batch still waiting returns `waiting` (its fan-out covers them).
+  /// `correlation_id`: the run's (the event's); empty: `<batch_id>/v<version>`.
   /// **Errors:** `kInvalidArgument` (empty list, bad id), `kFailedPrecondition` (no batch).
   Result<BatchResult> start_incremental(CalendarDate date, std::vector<std::string> entities,
-                                        BatchTrigger triggered_by);
+                                        BatchTrigger triggered_by, std::string correlation_id = {});
 
   /// Checks the stored predictions; when every expected entity of the running batch
   /// (or of a running incremental re-prediction) is predicted, completes it and
@@ -255,8 +262,11 @@ class BatchCoordinator {
 
   void note_error(std::string text);
 
+  /// `correlation_id`: the triggering message's, carried to the work and the completion
+  /// (empty: the batch id).
   Result<BatchResult> start_impl(CalendarDate date, bool force, BatchTrigger triggered_by,
-                                 std::optional<ReadinessCounts> counts, bool nothing_expected = false);
+                                 std::optional<ReadinessCounts> counts, bool nothing_expected = false,
+                                 std::string correlation_id = {});
 
   /// The end of a wait: fan out, or refuse with a critical alert. `nothing_expected`:
   /// the upstream reported no data, so an empty ledger is the answer, not a refusal.
