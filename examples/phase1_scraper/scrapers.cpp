@@ -36,13 +36,15 @@ using pipeline::CalendarDate;
 using pipeline::TimePoint;
 using Fetched = pipeline::Result<nba_services::FeedItems>;
 Fetched box_scores(const Season& s, CalendarDate d, TimePoint) { return s.box_scores(d); }
+Fetched schedule(const Season& s, CalendarDate d, TimePoint) {
+  const auto games = s.games_on(d);
+  return nba_services::FeedItems(std::vector<nba::Game>(games.begin(), games.end()));
+}
+// The morning injury report: every player with his team (the rosters) and status.
+Fetched morning_report(const Season& s, CalendarDate d, TimePoint) { return s.injury_report(d); }
+Fetched props(const Season& s, CalendarDate d, TimePoint) { return s.player_props(d); }
 const Feed kFeeds[] = {  // in the order the 06:00 schedule starts them
-    {"nbac_schedule",
-     [](const Season& s, CalendarDate d, TimePoint) -> Fetched {
-       const auto games = s.games_on(d);
-       return nba_services::FeedItems(std::vector<nba::Game>(games.begin(), games.end()));
-     },
-     typed_items<nba::Game>},
+    {"nbac_schedule", schedule, typed_items<nba::Game>},
     {"nbac_injury_report",
      [](const Season& s, CalendarDate d, TimePoint now) -> Fetched {
        auto update_at = injury_update_time(d);
@@ -50,9 +52,7 @@ const Feed kFeeds[] = {  // in the order the 06:00 schedule starts them
        return now >= *update_at ? s.injury_report_after_update(d) : s.injury_report(d);
      },
      typed_items<nba::InjuryEntry>},
-    {"odds_api_player_points_props",
-     [](const Season& s, CalendarDate d, TimePoint) -> Fetched { return s.player_props(d); },
-     typed_items<nba::PlayerProp>},
+    {"odds_api_player_points_props", props, typed_items<nba::PlayerProp>},
     {"odds_api_game_lines",
      [](const Season& s, CalendarDate d, TimePoint) -> Fetched { return s.game_lines(d); },
      typed_items<nba::GameLine>},
@@ -60,6 +60,23 @@ const Feed kFeeds[] = {  // in the order the 06:00 schedule starts them
     {"nbac_gamebook_player_stats", box_scores, typed_items<nba::BoxScore>},
     {"bdl_player_boxscores", box_scores, typed_items<nba::BoxScore>},
     {"nbac_team_boxscore", box_scores, typed_items<nba::BoxScore>},
+    // The other 13 feeds of the seeds' 21, synthetic: each republishes a part of the day
+    // above under its own source's name (rosters and injuries from the morning report,
+    // box lines and play-by-play totals from the box scores, games and teams from the
+    // schedule, a second bookmaker's props).
+    {"nbac_player_list", morning_report, typed_items<nba::InjuryEntry>},
+    {"nbac_play_by_play", box_scores, typed_items<nba::BoxScore>},
+    {"nbac_player_boxscores", box_scores, typed_items<nba::BoxScore>},
+    {"nbac_referee_assignments", schedule, typed_items<nba::Game>},
+    {"bdl_active_players", morning_report, typed_items<nba::InjuryEntry>},
+    {"bdl_injuries", morning_report, typed_items<nba::InjuryEntry>},
+    {"bdl_standings", schedule, typed_items<nba::Game>},
+    {"espn_scoreboard", box_scores, typed_items<nba::BoxScore>},
+    {"espn_team_rosters", morning_report, typed_items<nba::InjuryEntry>},
+    {"espn_boxscores", box_scores, typed_items<nba::BoxScore>},
+    {"bigdataball_play_by_play", box_scores, typed_items<nba::BoxScore>},
+    {"br_rosters", morning_report, typed_items<nba::InjuryEntry>},
+    {"bettingpros_player_points_props", props, typed_items<nba::PlayerProp>},
 };
 
 pipeline::Result<const Feed*> find_feed(std::string_view name) {

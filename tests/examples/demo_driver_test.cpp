@@ -13,6 +13,7 @@
 
 #include "demo_driver/demo_driver.hpp"
 #include "nba_service_common/wall_clock.hpp"
+#include "nba_synthetic/nba_preset.hpp"
 #include "nba_synthetic/season.hpp"
 #include "nba_synthetic/warehouse.hpp"
 #include "phase1_scraper/scrapers.hpp"
@@ -125,9 +126,13 @@ TEST(DemoDriver, FullDayRunsEveryProcessorOnceAndDecidesEachTriggerOnce) {
     ASSERT_EQ(waves.size(), 1u);
     EXPECT_TRUE(waves[0]["decided"].get<bool>());
   }
-  // The Phase 2→3 tracker waits for exactly the raw processors that exist.
+  // The Phase 2→3 tracker waits for exactly the raw processors that exist: the seeds' 21,
+  // each of which loaded rows for the day.
   EXPECT_EQ(names_of(s["trackers"]["phase3_analytics"]["expected"].get<std::vector<std::string>>()),
             names_of(phase2::raw_processors()));
+  EXPECT_EQ(names_of(phase2::raw_processors()), names_of(nba::raw_processors()));
+  EXPECT_EQ(phase2::raw_processors().size(), 21u);
+  for (const auto& table : phase2::raw_processors()) EXPECT_GT(s["tables"][table].get<std::int64_t>(), 0) << table;
   EXPECT_TRUE(s["trackers"]["phase3_analytics"]["missing"].empty());
 }
 
@@ -243,7 +248,7 @@ TEST(DemoDriver, ScrapedFilesReadBackAsTheirFeedsItems) {
   TempDir dir;
   const json s = run_demo(dir.path(), /*update=*/false);
   ASSERT_TRUE(s.contains("tables"));
-  ASSERT_EQ(phase1::feeds().size(), 8u);
+  ASSERT_EQ(names_of(phase1::feeds()), names_of(nba::raw_processors()));
   for (const auto& feed : phase1::feeds()) {
     std::ifstream in(dir.path() / "scraped" / feed / kDate.to_string() / "w0.json");
     ASSERT_TRUE(in) << feed;
