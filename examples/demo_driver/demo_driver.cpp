@@ -511,8 +511,9 @@ pipeline::Status subscribe_phase5(Demo& demo, const pipeline::BatchCoordinatorOp
                                 });
   if (!sub) return pipeline::fail(sub.error());
   demo.subs.push_back(std::move(*sub));
-  auto work = demo.bus.subscribe({"phase5-prediction-workers", coordinator_options.work_topic, {}},
-                                 demo.worker->batching_handler());
+  auto work = demo.bus.subscribe(
+      nba::phase5::worker_subscription("phase5-prediction-workers", coordinator_options.work_topic),
+      demo.worker->batching_handler());
   if (!work) return pipeline::fail(work.error());
   demo.subs.push_back(std::move(*work));
   return pipeline::ok();

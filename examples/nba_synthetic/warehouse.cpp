@@ -58,7 +58,7 @@ std::vector<TableSpec> build_tables() {
                               {"blocks", 'I'}, {"turnovers", 'I'}} +
                              kShooting,
                          {"game_date", "game_id", "player_lookup"}, "player_lookup"));
-  t.push_back(make_table("nbac_team_boxscore", "raw",
+  t.push_back(make_table("nbac_team_stats", "raw",
                          Cols{{"game_date", 'T'}, {"game_id", 'T'}, {"team_abbr", 'T'}, {"opponent_team_abbr", 'T'},
                               {"is_home", 'I'}, {"points", 'I'}} +
                              kShooting + kCounting + Cols{{"possessions", 'I'}} + kZones,

@@ -25,7 +25,7 @@ pipeline::Result<nba_services::FeedItems> typed_items(const nlohmann::json& item
 
 // Each feed once: what the source publishes for it on a date at a time, and how its
 // items read back from a file. The box-score feeds (scoreboard, gamebook, balldontlie,
-// team box) all publish the final box scores; each raw processor loads its part.
+// team stats) all publish the final box scores; each raw processor loads its part.
 struct Feed {
   std::string_view name;
   pipeline::Result<nba_services::FeedItems> (*fetch)(const nba::Season&, pipeline::CalendarDate, pipeline::TimePoint);
@@ -59,7 +59,7 @@ const Feed kFeeds[] = {  // in the order the 06:00 schedule starts them
     {"nbac_scoreboard_v2", box_scores, typed_items<nba::BoxScore>},
     {"nbac_gamebook_player_stats", box_scores, typed_items<nba::BoxScore>},
     {"bdl_player_boxscores", box_scores, typed_items<nba::BoxScore>},
-    {"nbac_team_boxscore", box_scores, typed_items<nba::BoxScore>},
+    {"nbac_team_stats", box_scores, typed_items<nba::BoxScore>},
     // The other 13 feeds of the seeds' 21, synthetic: each republishes a part of the day
     // above under its own source's name (rosters and injuries from the morning report,
     // box lines and play-by-play totals from the box scores, games and teams from the
@@ -92,6 +92,7 @@ pipeline::ProcessorConfig scraper_config(const nba_services::ServiceContext& ctx
   c.completion_topic = ctx.topics.phase1_complete();
   c.output_table = feed;
   c.output_dataset = "nba_raw_files";
+  c.skip_if_success_within = nba_services::kSkipIfProcessedWithin;
   return c;
 }
 

@@ -176,7 +176,7 @@ Rows build_rows(const std::string& table_name, const nba_services::FeedItems& it
       for (const auto& [team, opponent] : {std::pair{g.home, g.away}, std::pair{g.away, g.home}})
         if (keep("teams", team)) out.rows.push_back({T(date), T(team), T(g.game_id), T(opponent)});
     }
-  } else if (table == "nbac_team_boxscore") {
+  } else if (table == "nbac_team_stats") {
     out.columns = Cols{"game_date", "game_id", "team_abbr", "opponent_team_abbr", "is_home", "points", "fgm", "fga",
                        "fg3m", "fg3a", "ftm", "fta", "oreb", "dreb", "rebounds", "assists", "steals", "blocks",
                        "turnovers", "fouls", "possessions"} +

@@ -14,6 +14,7 @@
 #include "pipeline/coordinate/hybrid_trigger.hpp"
 #include "pipeline/coordinate/prediction_worker.hpp"
 #include "pipeline/coordinate/readiness_gate.hpp"
+#include "pipeline/core/transport.hpp"
 
 namespace nba::phase5 {
 
@@ -44,6 +45,18 @@ inline pipeline::HybridTriggerOptions hybrid_trigger_options() {
   o.phase4_topic = "nba-phase4-precompute-complete";
   o.subscription = "nba-phase5-trigger-sub";
   return o;
+}
+
+/// The seeds' delivery attempts for prediction work (Pub/Sub retries a worker's message
+/// 3 times): the third failed delivery dead-letters it. The transport's default
+/// (`SubscriptionSettings::max_delivery_attempts`) is 5, the seeds' Phase 3 and 4 setting.
+inline constexpr int kWorkerDeliveryAttempts = 3;
+
+/// The prediction workers' subscription to `work_topic`, with `kWorkerDeliveryAttempts`.
+inline pipeline::SubscriptionConfig worker_subscription(std::string name, std::string work_topic) {
+  pipeline::SubscriptionSettings settings;
+  settings.max_delivery_attempts = kWorkerDeliveryAttempts;
+  return {std::move(name), std::move(work_topic), settings};
 }
 
 /// One prediction computed from Phase 4 features.

@@ -155,7 +155,7 @@ TEST(DemoDriver, RecordCountsMatchTheSyntheticDay) {
   EXPECT_EQ(t["player_game_summary"], played);
   EXPECT_EQ(t["nbac_schedule"], games);
   EXPECT_EQ(t["nbac_scoreboard_v2"], games);
-  EXPECT_EQ(t["nbac_team_boxscore"], 2 * games);
+  EXPECT_EQ(t["nbac_team_stats"], 2 * games);
   EXPECT_EQ(t["team_offense_game_summary"], 2 * games);
   EXPECT_EQ(t["team_defense_game_summary"], 2 * games);
   EXPECT_EQ(t["upcoming_team_game_context"], 2 * games);
