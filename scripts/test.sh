@@ -63,7 +63,7 @@ stage() {  # stage <name> <build dir> <minimum test count> <ctest args...> -- <c
 mkdir -p build
 # Each stage runs at least this many tests (the counts when last raised); raise them as
 # tests are added, never lower them to make a run pass.
-min_gcc=559 min_asan=564 min_tsan=459
+min_gcc=570 min_asan=575 min_tsan=459
 # Tests build at -O1: most of the time is compiling, not running. bench/run.sh builds
 # the benchmarks at -O3.
 stage "g++ (-O1)" build/gcc "$min_gcc" -- \

@@ -5,10 +5,8 @@
 
 #include "demo_driver/date_lease.hpp"
 #include "demo_driver/demo_driver.hpp"
-#include "pipeline/core/manual_clock.hpp"
 #include "pipeline/core/message_codec.hpp"
 #include "pipeline/orchestrate/dead_letter_recorder.hpp"
-#include "pipeline/orchestrate/run_history.hpp"
 
 namespace demo {
 
@@ -109,26 +107,14 @@ pipeline::Result<json> run_backfill(const BackfillOptions& opt) {
     done = is_done();
     if (!done) return pipeline::fail(done.error().with("date", date.to_string()));
     if (*done) {
-      PIPELINE_TRY(release_date(*opt.store, date));
       skip();
       continue;
     }
-    struct Release {  // every way out of this date gives its lease back
-      pipeline::StateStore& store;
-      pipeline::CalendarDate date;
-      ~Release() { (void)release_date(store, date); }
-    } release{*opt.store, date};
-    if (!(*lease)->taken_from.empty()) {
-      // The process that held the date died in it. Its leases on runs were its own,
-      // and its in-memory transport took what it held: end those runs, send again what
-      // the outbox had sent since the day began (consumers skip what they already did
-      // by its stable id).
-      pipeline::ManualClock at_morning{pipeline::TimePoint(date.sys_days())};
-      pipeline::RunHistory history(*opt.store, at_morning);
-      auto ended = history.abandon_running(date, "its backfill (" + (*lease)->taken_from + ") died");
-      if (!ended) return pipeline::fail(ended.error().with("date", date.to_string()));
-      auto resent = opt.store->requeue_outbox(pipeline::TimePoint(date.sys_days()));
-      if (!resent) return pipeline::fail(resent.error().with("date", date.to_string()));
+    const DateLease& held = **lease;  // released at the end of this iteration
+    if (!held.taken_from().empty()) {
+      // The process that held the date died in it.
+      auto recovered = recover_date(*opt.store, date, held.taken_from());
+      if (!recovered) return pipeline::fail(recovered.error().with("date", date.to_string()));
     }
     DemoOptions d;
     d.date = date;
@@ -141,6 +127,7 @@ pipeline::Result<json> run_backfill(const BackfillOptions& opt) {
     d.injury_update = false;
     d.observe_messages = false;  // a date keeps only its counts (below)
     d.fail_processor = opt.fail_processor;
+    d.take_over = !held.taken_from().empty();
     // A date that failed before: what dead-lettered is delivered again as the day settles.
     auto replayed = replay_dead_letters(*opt.store, date);
     if (!replayed) return pipeline::fail(replayed.error().with("date", date.to_string()));

@@ -10,6 +10,9 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "pipeline/core/manual_clock.hpp"
+#include "pipeline/orchestrate/run_history.hpp"
+
 namespace demo {
 
 namespace {
@@ -64,27 +67,27 @@ pipeline::Result<std::optional<DateLease>> acquire_date(pipeline::StateStore& st
                                                         const DateLeaseOptions& options) {
   const std::string key = lease_key(date);
   for (;;) {
-    std::optional<DateLease> got;
+    std::optional<std::string> got;  // taken from whom ("" = free); the lease is built after the commit
     auto st = store.transact([&](pipeline::Transaction& tx) -> pipeline::Status {
       got.reset();
       auto row = tx.get(key);
       if (!row) return pipeline::fail(row.error());
-      DateLease lease;
+      std::string taken_from;
       if (row->has_value()) {
         const auto holder = nlohmann::json::parse(**row, nullptr, false);
         if (!holder.is_discarded() && !same_holder(holder, me())) {
           if (alive(holder)) return pipeline::ok();  // wait below
-          lease.taken_from = describe(holder);
+          taken_from = describe(holder);
         }
       }
       nlohmann::json mine = me();
       mine["until"] = now_ns() + std::chrono::duration_cast<std::chrono::nanoseconds>(options.lease).count();
       PIPELINE_TRY(tx.put(key, mine.dump()));
-      got = lease;
+      got = std::move(taken_from);
       return pipeline::ok();
     });
     if (!st) return pipeline::fail(st.error());
-    if (got) return got;
+    if (got) return std::optional<DateLease>(std::in_place, store, date, std::move(*got));
     if (options.done) {
       auto done = options.done();
       if (!done) return pipeline::fail(done.error());
@@ -94,9 +97,22 @@ pipeline::Result<std::optional<DateLease>> acquire_date(pipeline::StateStore& st
   }
 }
 
-pipeline::Status release_date(pipeline::StateStore& store, pipeline::CalendarDate date) {
-  const std::string key = lease_key(date);
-  return store.transact([&](pipeline::Transaction& tx) -> pipeline::Status {
+pipeline::Status recover_date(pipeline::StateStore& store, pipeline::CalendarDate date, const std::string& taken_from) {
+  pipeline::ManualClock at_morning{pipeline::TimePoint(date.sys_days())};
+  pipeline::RunHistory history(store, at_morning);
+  auto ended = history.abandon_running(date, "the process running the date (" + taken_from + ") died");
+  if (!ended) return pipeline::fail(ended.error());
+  auto resent = store.requeue_outbox(pipeline::TimePoint(date.sys_days()));
+  if (!resent) return pipeline::fail(resent.error());
+  return pipeline::ok();
+}
+
+DateLease::~DateLease() {
+  if (store_ == nullptr) return;
+  // Only this process's own lease is erased: a lease taken over after this one expired
+  // belongs to its new holder. A failure leaves the row to expire.
+  const std::string key = lease_key(date_);
+  (void)store_->transact([&](pipeline::Transaction& tx) -> pipeline::Status {
     auto row = tx.get(key);
     if (!row) return pipeline::fail(row.error());
     if (!row->has_value()) return pipeline::ok();

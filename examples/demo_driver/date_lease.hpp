@@ -12,6 +12,7 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <utility>
 
 #include "pipeline/core/calendar_date.hpp"
 #include "pipeline/core/result.hpp"
@@ -19,11 +20,27 @@
 
 namespace demo {
 
-/// What `acquire_date` found.
-struct DateLease {
+/// The lease on one date, held by this process until destroyed (the destructor gives it
+/// back, so every way out of a date releases it). Move-only.
+class DateLease {
+ public:
+  DateLease(pipeline::StateStore& store, pipeline::CalendarDate date, std::string taken_from)
+      : store_(&store), date_(date), taken_from_(std::move(taken_from)) {}
+  DateLease(DateLease&& other) noexcept
+      : store_(std::exchange(other.store_, nullptr)), date_(other.date_), taken_from_(std::move(other.taken_from_)) {}
+  DateLease& operator=(DateLease&&) = delete;
+  DateLease(const DateLease&) = delete;
+  DateLease& operator=(const DateLease&) = delete;
+  ~DateLease();
+
   /// The holder the lease was taken from: it died with the date half-run (empty when the
-  /// date was free). The caller recovers what that run left: its sent messages, its leases.
-  std::string taken_from;
+  /// date was free). The caller recovers what that run left (`recover_date`).
+  [[nodiscard]] const std::string& taken_from() const noexcept { return taken_from_; }
+
+ private:
+  pipeline::StateStore* store_;
+  pipeline::CalendarDate date_;
+  std::string taken_from_;
 };
 
 /// Options of `acquire_date`.
@@ -40,8 +57,14 @@ struct DateLeaseOptions {
 pipeline::Result<std::optional<DateLease>> acquire_date(pipeline::StateStore& store, pipeline::CalendarDate date,
                                                         const DateLeaseOptions& options = {});
 
-/// Gives the lease on `date` back (a no-op when this process does not hold it).
+/// Recovers what a holder that died in `date` left (`DateLease::taken_from()` names it):
+/// its runs' leases are ended (they were its own, and the simulated clock of a re-run
+/// replays the same morning, so they would look live), and what the outbox had sent since
+/// the day began is sent again — the dead process's in-memory transport took it; consumers
+/// skip what they already did by its stable id. The caller also runs the date with
+/// `DemoOptions::take_over`, so a Phase 5 batch left waiting gets a waiter.
 /// **Errors:** the store's.
-pipeline::Status release_date(pipeline::StateStore& store, pipeline::CalendarDate date);
+pipeline::Status recover_date(pipeline::StateStore& store, pipeline::CalendarDate date, const std::string& taken_from);
+
 
 }  // namespace demo

@@ -173,7 +173,9 @@ struct Demo {
 
   // `given` (the caller's warehouse) when not null, else `own`; the clock starts at `start`.
   Demo(const DemoOptions& o, pipeline::TimePoint start, std::optional<nba::Warehouse> own, nba::Warehouse* given)
-      : opt(o), clock(start), owned_warehouse(std::move(own)), warehouse(given != nullptr ? *given : *owned_warehouse) {}
+      : opt(o), clock(start), owned_warehouse(std::move(own)), warehouse(given != nullptr ? *given : *owned_warehouse) {
+    ctx.alerts = &alerts;  // the phase services raise their processors' alerts beside the trackers'
+  }
 
   // Delivers what is deliverable; the prediction workers' deliveries of the round are
   // held, then stored in one batch (before the clock can move past their ack deadline).
@@ -438,7 +440,9 @@ pipeline::Status make_services(Demo& demo) {
   if (!p2) return pipeline::fail(p2.error());
   demo.p2 = std::move(*p2);
   demo.p3 = phase3::make_phase3(demo.ctx, observer);
-  demo.p4 = phase4::make_phase4(demo.ctx, observer);
+  auto p4 = phase4::make_phase4(demo.ctx, observer);
+  if (!p4) return pipeline::fail(p4.error());
+  demo.p4 = std::move(*p4);
   if (demo.opt.fail_processor) {
     auto fails = [&demo](const pipeline::Processor& p, const pipeline::Message& trigger) {
       return demo.opt.fail_processor(p.config().name, trigger.partition_date);
@@ -573,6 +577,12 @@ pipeline::Status wire(Demo& demo) {
   for (const auto& t : consumed) PIPELINE_TRY(demo.dlq->watch(t));
   PIPELINE_TRY(subscribe_all(demo, coordinator_options, hybrid_options));
   PIPELINE_TRY(demo.settle());  // a backlog of an earlier run, if any
+  if (demo.opt.take_over) {
+    // The process that ran this date died: a Phase 5 batch it left waiting has nobody
+    // waiting for it but this one.
+    auto recovered = demo.coordinator->recover(demo.opt.date, true);
+    if (!recovered) return pipeline::fail(recovered.error());
+  }
   if (!demo.opt.inject_faults) return pipeline::ok();
   // One poison message on a phase topic: the Phase 2→3 tracker cannot decode it and
   // rejects it, the transport dead-letters it at once, and the recorder keeps it as a row.
@@ -609,6 +619,9 @@ pipeline::Result<pipeline::BatchReport> run_phase5_morning(Demo& demo) {
   pipeline::TimePoint status_check_at = demo.clock.now();
   for (const auto& i : *day_jobs)
     if (i.job == "status_check") status_check_at = i.at;
+  // The morning runs from its start: a re-run of the date (a resumed backfill) fires its
+  // jobs again instead of finding them fired by the run before.
+  if (auto forgot = demo.hybrid->fired_jobs().forget(date); !forgot) return pipeline::fail(forgot.error());
   demo.hybrid->scheduler().start();
   PIPELINE_TRY(demo.advance_through(status_check_at));
   return demo.coordinator->status(date);

@@ -49,6 +49,9 @@ struct DemoOptions {
   /// stay in memory (for runs that keep nothing, like a backfill over the memory store).
   std::filesystem::path data_dir;
   bool injury_update = true;              ///< Also run the 14:00 injury update wave.
+  /// The date was run by a process that died in it: its Phase 5 batch is taken over
+  /// (`BatchCoordinator::recover` with the owner dead) once the backlog has settled.
+  bool take_over = false;
   /// Phase 5 variant: the Phase 4→5 trigger message is lost before the coordinator sees
   /// it (acknowledged, never handled), so the 06:00 PT scheduler backup starts the batch.
   bool lose_phase4_event = false;

@@ -1,7 +1,10 @@
 #include "nba_service_common/service.hpp"
 
+#include <algorithm>
 #include <chrono>
+#include <optional>
 #include <utility>
+#include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include "pipeline/core/message_codec.hpp"
@@ -102,35 +105,123 @@ bool runs_processor(const pipeline::Message& trigger, std::string_view processor
   return false;
 }
 
+bool PhaseService::has_processor(const std::string& name) const {
+  return std::any_of(processors_.begin(), processors_.end(),
+                     [&](const pipeline::Processor* p) { return p->config().name == name; });
+}
+
+bool PhaseService::reaches(const std::string& from, const std::string& to) const {
+  std::vector<std::string> todo{from};
+  std::set<std::string> seen;
+  while (!todo.empty()) {
+    std::string at = std::move(todo.back());
+    todo.pop_back();
+    if (at == to) return true;
+    if (!seen.insert(at).second) continue;
+    if (auto it = upstreams_.find(at); it != upstreams_.end()) todo.insert(todo.end(), it->second.begin(), it->second.end());
+  }
+  return false;
+}
+
+pipeline::Status PhaseService::run_after(const std::string& processor, const std::vector<std::string>& upstream) {
+  if (!has_processor(processor))
+    return pipeline::fail(pipeline::ErrorCode::kInvalidArgument, "{} has no processor '{}'", name_, processor);
+  for (const auto& u : upstream) {
+    if (!has_processor(u))
+      return pipeline::fail(pipeline::ErrorCode::kInvalidArgument, "{} has no processor '{}' (an upstream of {})",
+                            name_, u, processor);
+    if (reaches(u, processor))
+      return pipeline::fail(pipeline::ErrorCode::kInvalidArgument, "{}: {} after {} would close a cycle", name_,
+                            processor, u);
+  }
+  upstreams_[processor].insert(upstream.begin(), upstream.end());
+  return pipeline::ok();
+}
+
+std::vector<std::string> PhaseService::upstreams_of(const std::string& processor) const {
+  auto it = upstreams_.find(processor);
+  if (it == upstreams_.end()) return {};
+  return {it->second.begin(), it->second.end()};
+}
+
 pipeline::Result<bool> PhaseService::handle(const pipeline::Message& trigger, const pipeline::DeliveryPtr& delivery) {
-  bool all_done = true;
-  for (pipeline::Processor* p : ordered_) {
-    if (!runs_processor(trigger, p->config().name)) continue;
-    if (accepts_ && !accepts_(*p, trigger)) continue;
-    if (fails_ && fails_(*p, trigger)) {
-      pipeline::RunReport injected;
-      injected.outcome = pipeline::RunOutcome::kFailed;
-      injected.detail = "injected failure";
-      if (observer_) observer_(*p, trigger, injected, 0.0);
-      all_done = false;
-      break;
-    }
-    const auto started = std::chrono::steady_clock::now();
-    auto report = p->run(trigger.partition_date, &trigger, pipeline::RunOptions{false, delivery});
-    const double wall_ms =
-        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
-    if (!report) return pipeline::fail(report.error().with("processor", p->config().name));
-    if (observer_) observer_(*p, trigger, *report, wall_ms);
-    const bool done = report->outcome == pipeline::RunOutcome::kCompleted ||
-                      report->outcome == pipeline::RunOutcome::kAlreadyDone;
-    // Later processors of the phase may read this one's output: stop at the first that
-    // did not finish, and let the redelivery continue from here.
-    if (!done) {
-      all_done = false;
-      break;
+  enum class State { kPending, kFinished, kNotFinished };
+  std::map<std::string, State> state;  // the selected processors only
+  for (pipeline::Processor* p : processors_)
+    if (runs_processor(trigger, p->config().name) && (!accepts_ || accepts_(*p, trigger)))
+      state[p->config().name] = State::kPending;
+  std::optional<pipeline::Error> first_error;
+  // Passes in list order: a processor runs once its selected upstreams finished, and is
+  // settled as not finished (it waits) once one of them did not. Declarations are
+  // acyclic (`run_after`), so every pass settles at least one.
+  for (bool progress = true; progress;) {
+    progress = false;
+    for (pipeline::Processor* p : processors_) {
+      const std::string& name = p->config().name;
+      auto self = state.find(name);
+      if (self == state.end() || self->second != State::kPending) continue;
+      bool blocked = false, ready = true;
+      for (const auto& u : upstreams_of(name)) {
+        auto it = state.find(u);
+        if (it == state.end()) continue;  // not part of this trigger's work
+        blocked = blocked || it->second == State::kNotFinished;
+        ready = ready && it->second == State::kFinished;
+      }
+      if (!blocked && !ready) continue;
+      progress = true;
+      if (blocked) {
+        self->second = State::kNotFinished;  // waits for its upstream's redelivery
+        continue;
+      }
+      if (fails_ && fails_(*p, trigger)) {
+        pipeline::RunReport injected;
+        injected.outcome = pipeline::RunOutcome::kFailed;
+        injected.detail = "injected failure";
+        if (observer_) observer_(*p, trigger, injected, 0.0);
+        self->second = State::kNotFinished;
+        continue;
+      }
+      const auto started = std::chrono::steady_clock::now();
+      auto report = p->run(trigger.partition_date, &trigger, pipeline::RunOptions{false, delivery});
+      const double wall_ms =
+          std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
+      if (!report) {
+        if (!first_error) first_error = report.error().with("processor", name);
+        self->second = State::kNotFinished;
+        continue;
+      }
+      if (observer_) observer_(*p, trigger, *report, wall_ms);
+      raise_alerts(*p, trigger, *report);
+      const bool done = report->outcome == pipeline::RunOutcome::kCompleted ||
+                        report->outcome == pipeline::RunOutcome::kAlreadyDone;
+      self->second = done ? State::kFinished : State::kNotFinished;
     }
   }
-  return all_done;
+  if (first_error) return pipeline::fail(std::move(*first_error));
+  return std::all_of(state.begin(), state.end(), [](const auto& s) { return s.second == State::kFinished; });
+}
+
+void PhaseService::raise_alerts(const pipeline::Processor& p, const pipeline::Message& trigger,
+                                const pipeline::RunReport& report) {
+  if (alerts_ == nullptr) return;
+  const std::string& name = p.config().name;
+  const auto context = [&] {
+    return nlohmann::json{{"processor", name},
+                          {"game_date", trigger.partition_date.to_string()},
+                          {"outcome", std::string(pipeline::to_string(report.outcome))},
+                          {"failures_in_a_row", report.failures_in_a_row},
+                          {"detail", report.detail}};
+  };
+  if (report.outcome == pipeline::RunOutcome::kDependenciesFailed)
+    alerts_->raise(pipeline::Severity::kError, fmt::format("dependency/{}/{}", name, trigger.partition_date),
+                   fmt::format("{} for {} did not run: a critical input is missing or stale ({})", name,
+                               trigger.partition_date, report.detail),
+                   context());
+  if (report.failures_in_a_row >= failures_in_a_row_)
+    alerts_->raise(pipeline::Severity::kCritical, fmt::format("processor_failing/{}/{}", name, trigger.partition_date),
+                   fmt::format("{} for {} failed {} times in a row: {}", name, trigger.partition_date,
+                               report.failures_in_a_row, report.detail),
+                   context());
 }
 
 pipeline::Result<std::unique_ptr<pipeline::Subscription>> PhaseService::subscribe(pipeline::Transport& transport,

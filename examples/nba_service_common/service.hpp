@@ -3,7 +3,7 @@
 /// What the example services of every phase share: the collaborators a processor gets
 /// (`ServiceContext`), the warehouse-backed `Processor` base, the warehouse as the
 /// `DependencyDataSource`, the NBA topic names, and `PhaseService`, which runs the
-/// processors a trigger names, in the phase's order, on one subscription.
+/// processors a trigger names, each after the ones it reads, on one subscription.
 
 #include <filesystem>
 #include <functional>
@@ -18,6 +18,7 @@
 
 #include "nba_synthetic/season.hpp"
 #include "nba_synthetic/warehouse.hpp"
+#include "pipeline/alert/alert_manager.hpp"
 #include "pipeline/core/topics.hpp"
 #include "pipeline/core/transport.hpp"
 #include "pipeline/orchestrate/dependency_checker.hpp"
@@ -84,6 +85,8 @@ struct ServiceContext {
   /// running both phases skips writing-then-parsing, and the files (when `data_dir` is set)
   /// still let another process, or a resumed run, read them.
   ScrapedPayloads* scraped_in_memory = nullptr;
+  /// Where the phase services raise their processors' alerts (`PhaseService::set_alerts`).
+  pipeline::AlertManager* alerts = nullptr;
 
   [[nodiscard]] pipeline::ProcessorServices processor_services() {
     return pipeline::ProcessorServices{store, clock, history, &dependencies, nullptr, &transport, metrics};
@@ -163,38 +166,77 @@ using RunObserver = std::function<void(const pipeline::Processor&, const pipelin
                                        const pipeline::RunReport&, double wall_ms)>;
 
 /// One subscription that runs a phase's processors for each trigger: those the trigger's
-/// `metadata.run_processors` names (all when absent) and `accepts`, in the order given.
-/// The delivery is acked when every selected run completed (or was already done) and
-/// nacked otherwise — a redelivery re-runs only what is not done yet, thanks to run
-/// history. A malformed trigger is nacked with its decode error (and ends in the DLQ).
+/// `metadata.run_processors` names (all when absent) and `accepts`.
+///
+/// **Order by declared dependencies, not list position.** `run_after(p, {q, ...})`
+/// declares that `p` reads the output of `q` (processors of the same service). Each
+/// processor runs once all of its selected upstreams finished (completed or already
+/// done); one that did not finish — failed, refused for its inputs, busy, or an error —
+/// never stops the others: processors not depending on it still run (in list order
+/// where nothing orders them), and only those depending on it, directly or through
+/// another, wait and do not run. The delivery is acked when every selected processor
+/// finished and nacked otherwise — the redelivery re-runs only what is not done yet,
+/// thanks to run history (the finished ones answer `already_done`). A malformed trigger is
+/// nacked with its decode error (and ends in the DLQ).
+///
+/// **Alerts** (with `set_alerts`): a run refused because a critical input is missing or
+/// stale raises an error on key `dependency/<processor>/<date>`; a processor whose run of
+/// a date and wave failed `failures_in_a_row` times since its last success (5, the seeds'
+/// rule; run history counts across redeliveries and processes) raises a critical alert on
+/// key `processor_failing/<processor>/<date>`, again at each further failure (the
+/// manager's rate limit applies).
 ///
 /// **Thread safety:** the handler runs on the transport's delivery thread; the processors
 /// share one warehouse connection, so use a single delivery thread (pump or inline mode).
 class PhaseService {
  public:
   using Accept = std::function<bool(const pipeline::Processor&, const pipeline::Message& trigger)>;
-  PhaseService(std::string name, std::vector<pipeline::Processor*> ordered, Accept accepts = {},
+  PhaseService(std::string name, std::vector<pipeline::Processor*> processors, Accept accepts = {},
                RunObserver observer = {})
-      : name_(std::move(name)), ordered_(std::move(ordered)), accepts_(std::move(accepts)),
+      : name_(std::move(name)), processors_(std::move(processors)), accepts_(std::move(accepts)),
         observer_(std::move(observer)) {}
+
+  /// Declares that `processor` runs after each of `upstream` (processors of this service).
+  /// **Errors:** `kInvalidArgument` for a name not in the service, or a declaration that
+  /// would close a cycle (naming it); nothing is declared then.
+  pipeline::Status run_after(const std::string& processor, const std::vector<std::string>& upstream);
+
+  /// The declared upstreams of `processor` (empty when none).
+  [[nodiscard]] std::vector<std::string> upstreams_of(const std::string& processor) const;
 
   /// Subscribes as `<name>-sub` to `topic`.
   pipeline::Result<std::unique_ptr<pipeline::Subscription>> subscribe(pipeline::Transport& transport,
                                                                        const std::string& topic);
-  /// Runs the selected processors for `trigger` now; false when one did not complete.
+  /// Runs the selected processors for `trigger` now, by their dependencies; false when one
+  /// did not finish or waited for one that did not. **Errors:** the first run error (after
+  /// the processors not depending on it ran).
   pipeline::Result<bool> handle(const pipeline::Message& trigger, const pipeline::DeliveryPtr& delivery = nullptr);
   void set_observer(RunObserver observer) { observer_ = std::move(observer); }
   /// A test hook: a processor for which `fails` answers true does not run; it is reported
   /// `failed` ("injected failure") and the delivery is nacked, so the trigger is
   /// redelivered until it dead-letters, as when its step keeps failing.
   void set_injected_failure(Accept fails) { fails_ = std::move(fails); }
+  /// Raise the processors' alerts through `alerts` (null: none); `failures_in_a_row` is
+  /// the count of failed runs that is critical.
+  void set_alerts(pipeline::AlertManager* alerts, int failures_in_a_row = 5) {
+    alerts_ = alerts;
+    failures_in_a_row_ = failures_in_a_row;
+  }
 
  private:
   std::string name_;
-  std::vector<pipeline::Processor*> ordered_;
+  std::vector<pipeline::Processor*> processors_;
+  std::map<std::string, std::set<std::string>> upstreams_;  // processor -> what it runs after
   Accept accepts_;
   RunObserver observer_;
   Accept fails_;
+  pipeline::AlertManager* alerts_ = nullptr;
+  int failures_in_a_row_ = 5;
+
+  void raise_alerts(const pipeline::Processor& p, const pipeline::Message& trigger, const pipeline::RunReport& report);
+  [[nodiscard]] bool has_processor(const std::string& name) const;
+  /// Whether `to` is reachable from `from` along declared upstreams.
+  [[nodiscard]] bool reaches(const std::string& from, const std::string& to) const;
 };
 
 /// True when `trigger` has no `metadata.run_processors` or names `processor` in it.

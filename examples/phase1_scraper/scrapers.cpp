@@ -160,6 +160,7 @@ Phase1 make_phase1(nba_services::ServiceContext& ctx, nba_services::RunObserver 
   }
   p.service = std::make_unique<nba_services::PhaseService>("phase1_scrapers", std::move(ordered),
                                                            nba_services::PhaseService::Accept{}, std::move(observer));
+  p.service->set_alerts(ctx.alerts);
   return p;
 }
 

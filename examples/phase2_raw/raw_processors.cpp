@@ -271,6 +271,7 @@ pipeline::Result<Phase2> make_phase2(nba_services::ServiceContext& ctx, nba_serv
   };
   p.service = std::make_unique<nba_services::PhaseService>("phase2_raw", std::move(ordered), accepts,
                                                            std::move(observer));
+  p.service->set_alerts(ctx.alerts);
   return p;
 }
 

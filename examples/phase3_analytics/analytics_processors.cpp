@@ -325,6 +325,7 @@ Phase3 make_phase3(nba_services::ServiceContext& ctx, nba_services::RunObserver 
   for (auto& proc : p.processors) ordered.push_back(proc.get());
   p.service = std::make_unique<nba_services::PhaseService>("phase3_analytics", std::move(ordered),
                                                            nba_services::PhaseService::Accept{}, std::move(observer));
+  p.service->set_alerts(ctx.alerts);
   return p;
 }
 

@@ -10,5 +10,6 @@ int main(int argc, char** argv) {
   if (!host) return std::fprintf(stderr, "error: %s\n", host.error().to_string().c_str()), 1;
   if (auto st = phase4::declare_dependencies((*host)->context().dependencies); !st) return 1;
   auto phase = phase4::make_phase4((*host)->context(), (*host)->printer());
-  return (*host)->run(*phase.service, nba_services::manual_trigger(flags->date, "phase3_analytics"));
+  if (!phase) return std::fprintf(stderr, "error: %s\n", phase.error().to_string().c_str()), 1;
+  return (*host)->run(*phase->service, nba_services::manual_trigger(flags->date, "phase3_analytics"));
 }

@@ -354,7 +354,7 @@ pipeline::Status declare_dependencies(pipeline::DependencyChecker& checker) {
   return pipeline::ok();
 }
 
-Phase4 make_phase4(nba_services::ServiceContext& ctx, nba_services::RunObserver observer) {
+pipeline::Result<Phase4> make_phase4(nba_services::ServiceContext& ctx, nba_services::RunObserver observer) {
   Phase4 p;
   p.processors.push_back(std::make_unique<PlayerDailyCache>(ctx));
   p.processors.push_back(std::make_unique<PlayerShotZoneAnalysis>(ctx));
@@ -365,6 +365,10 @@ Phase4 make_phase4(nba_services::ServiceContext& ctx, nba_services::RunObserver 
   for (auto& proc : p.processors) ordered.push_back(proc.get());
   p.service = std::make_unique<nba_services::PhaseService>("phase4_precompute", std::move(ordered),
                                                            nba_services::PhaseService::Accept{}, std::move(observer));
+  p.service->set_alerts(ctx.alerts);
+  // A failing processor stops only what reads it: the others of the phase still run.
+  PIPELINE_TRY(p.service->run_after("player_composite_factors", {"player_shot_zone_analysis", "team_defense_zone_analysis"}));
+  PIPELINE_TRY(p.service->run_after("ml_feature_store", {"player_daily_cache", "player_composite_factors"}));
   return p;
 }
 

@@ -15,7 +15,7 @@ namespace phase4 {
 
 inline constexpr std::string_view kPhase = "phase4_precompute";
 
-/// The processors of the phase, in the order its service runs them.
+/// The processors of the phase (its service orders them by `run_after`, not by this list).
 std::vector<std::string> precompute_processors();
 
 /// Each processor's declared inputs.
@@ -26,6 +26,9 @@ struct Phase4 {
   std::vector<std::unique_ptr<nba_services::WarehouseProcessor>> processors;
   std::unique_ptr<nba_services::PhaseService> service;
 };
-Phase4 make_phase4(nba_services::ServiceContext& ctx, nba_services::RunObserver observer = {});
+/// The five processors, each running after the processors of this phase it reads
+/// (`PhaseService::run_after`, the in-phase inputs `declare_dependencies` declares).
+/// **Errors:** `kInvalidArgument` from `run_after` (a misspelt name, a cycle).
+pipeline::Result<Phase4> make_phase4(nba_services::ServiceContext& ctx, nba_services::RunObserver observer = {});
 
 }  // namespace phase4

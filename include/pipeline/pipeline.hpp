@@ -67,7 +67,9 @@
 #include "pipeline/process/processor.hpp"
 
 #include "pipeline/coordinate/batch_coordinator.hpp"
+#include "pipeline/coordinate/fired_jobs.hpp"
 #include "pipeline/coordinate/hybrid_trigger.hpp"
 #include "pipeline/coordinate/prediction_worker.hpp"
 #include "pipeline/coordinate/readiness_gate.hpp"
 #include "pipeline/coordinate/scheduler.hpp"
+#include "pipeline/runtime/retention.hpp"

@@ -13,5 +13,6 @@
 #include "pipeline/coordinate/batch_coordinator_status-inl.hpp"
 #include "pipeline/coordinate/readiness_gate-inl.hpp"
 #include "pipeline/coordinate/scheduler-inl.hpp"
+#include "pipeline/coordinate/fired_jobs-inl.hpp"
 #include "pipeline/coordinate/hybrid_trigger-inl.hpp"
 #include "pipeline/coordinate/prediction_worker-inl.hpp"

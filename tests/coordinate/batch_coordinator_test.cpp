@@ -211,6 +211,21 @@ TEST(BatchCoordinator, WaitTimesOutAtExactlyThirtyMinutesAndProceedsWithWhatIsRe
   ASSERT_TRUE(s);
   EXPECT_EQ(s->state, BatchState::kRunning);
   EXPECT_EQ(s->started_at, ManualClock::kDefaultStart + minutes(30));
+  // Phase 4 more than 30 minutes late is critical even though the batch proceeds.
+  auto alerts = rig.alerts_raised();
+  ASSERT_EQ(alerts.size(), 1u);
+  EXPECT_EQ(alerts[0].severity, Severity::kCritical);
+  EXPECT_EQ(alerts[0].key, "phase5/phase4_late/2025-11-18");
+  EXPECT_EQ(alerts[0].message,
+            "Phase 4 is more than 30 min late for 2025-11-18: batch phase5-2025-11-18-b1 proceeds with 300 of 450 ready");
+}
+
+TEST(BatchCoordinator, ReadyBeforeTheWaitRunsOutRaisesNoLatenessAlert) {
+  Rig rig({{100, 450}, {100, 450}, {400, 450}}, false);
+  ASSERT_EQ(rig.coordinator.start(kDate, false, BatchTrigger::kScheduler)->status, BatchOutcome::kWaiting);
+  rig.clock.advance(minutes(30));
+  EXPECT_EQ(rig.coordinator.status(kDate)->state, BatchState::kRunning);
+  EXPECT_TRUE(rig.alerts_raised().empty());
 }
 
 TEST(BatchCoordinator, RefusesWithCriticalAlertWhenTooFewPlayersAtTimeout) {
@@ -227,6 +242,90 @@ TEST(BatchCoordinator, RefusesWithCriticalAlertWhenTooFewPlayersAtTimeout) {
   auto next = rig.coordinator.start(kDate, false, BatchTrigger::kScheduler);
   ASSERT_TRUE(next);
   EXPECT_EQ(next->batch_id, "phase5-2025-11-18-b2");
+}
+
+// A coordinator that died while its batch waited: its wait ran on a clock that never
+// moves again (a dead process's timers never fire).
+struct DeadOwner {
+  explicit DeadOwner(Rig& rig) : coordinator(clock, rig.store, rig.alerts, rig.source, rig.ledger, &rig.relay) {}
+  ManualClock clock{ManualClock::kDefaultStart};
+  BatchCoordinator coordinator;
+};
+
+TEST(BatchCoordinatorTakeover, AWaitingBatchIsLeftToItsOwnerUntilItsWaitIsOverdueThenDecidedOnce) {
+  Rig rig({{10, 450}, {420, 450}}, false);
+  DeadOwner dead(rig);
+  ASSERT_EQ(dead.coordinator.start(kDate, false, BatchTrigger::kEvent)->status, BatchOutcome::kWaiting);
+  // Within the owner's 30-minute wait and the 5-minute grace, nobody else decides.
+  auto early = rig.coordinator.recover(kDate);
+  ASSERT_TRUE(early) << early.error().to_string();
+  EXPECT_EQ(early->status, BatchOutcome::kWaiting);
+  EXPECT_NE(early->message.find("its owner's wait ends at"), std::string::npos) << early->message;
+  rig.clock.advance(minutes(35) - seconds(1));
+  EXPECT_EQ(rig.coordinator.recover(kDate)->status, BatchOutcome::kWaiting);
+  EXPECT_TRUE(rig.work_ids().empty());
+  // Overdue: decided here, from readiness now, as the owner's wait would have.
+  rig.clock.advance(seconds(1));
+  auto taken = rig.coordinator.recover(kDate);
+  ASSERT_TRUE(taken) << taken.error().to_string();
+  EXPECT_EQ(taken->status, BatchOutcome::kStarted) << taken->message;
+  EXPECT_EQ(taken->batch_id, "phase5-2025-11-18-b1");
+  EXPECT_EQ(rig.work_ids().size(), 420u);
+  // Decided once: neither coordinator fans out again.
+  EXPECT_EQ(rig.coordinator.recover(kDate)->status, BatchOutcome::kRunning);
+  EXPECT_EQ(dead.coordinator.start(kDate, false, BatchTrigger::kScheduler)->status, BatchOutcome::kRunning);
+  EXPECT_EQ(rig.work_ids().size(), 420u);
+  EXPECT_EQ(rig.source.calls(), 2u);  // the owner's first poll, then one at the takeover
+}
+
+TEST(BatchCoordinatorTakeover, TheBackupStartDecidesAnOverdueBatchAndRefusesWhenTooFewAreReady) {
+  Rig rig({{10, 450}}, false);
+  DeadOwner dead(rig);
+  ASSERT_EQ(dead.coordinator.start(kDate, false, BatchTrigger::kEvent)->status, BatchOutcome::kWaiting);
+  rig.clock.advance(minutes(35));
+  auto r = rig.coordinator.start(kDate, false, BatchTrigger::kScheduler);
+  ASSERT_TRUE(r) << r.error().to_string();
+  EXPECT_EQ(r->status, BatchOutcome::kRefused);
+  EXPECT_EQ(r->batch_id, "phase5-2025-11-18-b1");  // the dead owner's batch, not a new one
+  EXPECT_NE(r->message.find("taken over"), std::string::npos) << r->message;
+  const auto alerts = rig.alerts_raised();
+  ASSERT_EQ(alerts.size(), 1u);
+  EXPECT_EQ(alerts[0].severity, Severity::kCritical);
+  EXPECT_EQ(alerts[0].key, "phase5/refused/2025-11-18");
+  EXPECT_TRUE(rig.work_ids().empty());
+}
+
+TEST(BatchCoordinatorTakeover, AnOwnerKnownDeadIsWaitedForHereAndALiveOwnerStillDecidesOnce) {
+  // Both waits run on one clock: the "dead" owner was alive after all. Of the two
+  // deciders, one fans out; the other sees the batch decided.
+  Rig rig({{10, 450}, {10, 450}, {420, 450}}, false);
+  BatchCoordinator owner(rig.clock, rig.store, rig.alerts, rig.source, rig.ledger, &rig.relay);
+  ASSERT_EQ(owner.start(kDate, false, BatchTrigger::kEvent)->status, BatchOutcome::kWaiting);
+  auto r = rig.coordinator.recover(kDate, true);
+  ASSERT_TRUE(r) << r.error().to_string();
+  EXPECT_EQ(r->status, BatchOutcome::kWaiting);
+  rig.clock.advance(minutes(30));
+  const auto ids = rig.work_ids();
+  EXPECT_EQ(ids.size(), 420u);
+  EXPECT_EQ(std::set<std::string>(ids.begin(), ids.end()).size(), 420u);
+  EXPECT_EQ(rig.store.scan("phase5/batch/2025-11-18/")->size(), 1u);
+  EXPECT_TRUE(rig.alerts_raised().empty());
+}
+
+TEST(BatchCoordinatorTakeover, ARunningBatchWhoseWorkIsDoneIsCompletedOnceOnRecovery) {
+  Rig rig({{420, 450}}, false);
+  DeadOwner dead(rig);
+  ASSERT_EQ(dead.coordinator.start(kDate, false, BatchTrigger::kEvent)->status, BatchOutcome::kStarted);
+  EXPECT_EQ(rig.coordinator.recover(kDate)->status, BatchOutcome::kRunning);
+  for (const auto& p : players(420)) rig.ledger.store(kDate, p, 1);  // the workers finished
+  auto r = rig.coordinator.recover(kDate);
+  ASSERT_TRUE(r) << r.error().to_string();
+  EXPECT_EQ(r->status, BatchOutcome::kComplete);
+  EXPECT_EQ(rig.coordinator.recover(kDate)->status, BatchOutcome::kAlreadyComplete);
+  EXPECT_EQ(rig.complete_ids(), std::vector<std::string>{"phase5-2025-11-18-b1/complete"});
+  auto none = rig.coordinator.recover(kDate.plus_days(1));
+  ASSERT_TRUE(none);
+  EXPECT_TRUE(none->batch_id.empty());
 }
 
 TEST(BatchCoordinator, CompleteBatchReturnsAlreadyCompleteAndPublishesNothing) {
@@ -468,8 +567,28 @@ TEST(BatchCoordinator, StatusReportsPhase4ToPhase5LatencyCompletionRateAndTrigge
   EXPECT_EQ(j["missing_count"], 0);
 }
 
-TEST(BatchCoordinator, StatusCheckAlertsBelowNinetyPercentCoverage) {
+TEST(BatchCoordinator, StatusCheckAlertsWhenMoreThanMaxOfFivePercentAndTwentyAreMissing) {
   Rig rig({{420, 450}}, false);
+  ASSERT_TRUE(rig.coordinator.start(kDate, false, BatchTrigger::kEvent));
+  for (const auto& p : players(399)) rig.ledger.store(kDate, p, 1);  // 21 missing = max(5% of 420, 20)
+  auto c = rig.coordinator.status_check(kDate);
+  ASSERT_TRUE(c);
+  EXPECT_FALSE(c->missing_alerted);
+  EXPECT_FALSE(c->alerted);
+  rig.ledger.expect(kDate, players(422));  // 23 missing of 422 > 21.1
+  c = rig.coordinator.status_check(kDate);
+  EXPECT_TRUE(c->missing_alerted);
+  EXPECT_FALSE(c->alerted);  // 94.5% coverage
+  auto alerts = rig.alerts_raised();
+  ASSERT_EQ(alerts.size(), 1u);
+  EXPECT_EQ(alerts[0].key, "coverage/missing/phase5/2025-11-18");
+  EXPECT_EQ(alerts[0].severity, Severity::kWarning);
+}
+
+TEST(BatchCoordinator, StatusCheckAlertsBelowNinetyPercentCoverage) {
+  BatchCoordinatorOptions only_coverage;
+  only_coverage.coverage.missing_min = 1000;
+  Rig rig({{420, 450}}, false, only_coverage);
   ASSERT_TRUE(rig.coordinator.start(kDate, false, BatchTrigger::kEvent));
   for (const auto& p : players(378)) rig.ledger.store(kDate, p, 1);  // exactly 90%
   EXPECT_FALSE(rig.coordinator.status_check(kDate)->alerted);
@@ -770,6 +889,11 @@ TEST(HybridTrigger, SevenOClockStatusCheckAlertsWhenRetriesCannotFillTheGap) {
   EXPECT_EQ(runs[3].outcome, "status_alerted");
   // 420 from the backup, 420 from each retry (attempts 2 and 3).
   EXPECT_EQ(day.rig.work_ids().size(), 1260u);
+  // At 07:00 PT: every player missing (> max(5%, 20)) and coverage below 90%.
+  std::vector<std::string> keys;
+  for (const auto& a : day.rig.alerts_raised()) keys.push_back(a.key);
+  EXPECT_EQ(keys, (std::vector<std::string>{"coverage/missing/phase5/2025-11-18", "coverage/status/phase5/2025-11-18"}));
+  for (const auto& a : day.rig.alerts_raised()) EXPECT_EQ(a.at, *parse_rfc3339("2025-11-18T15:00:00Z"));
 }
 
 }  // namespace batch_coordinator_test

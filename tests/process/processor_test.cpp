@@ -1,5 +1,6 @@
 #include <chrono>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -413,6 +414,31 @@ TEST(Processor, ARunKilledBeforeRecordingSuccessRunsAgainAfterItsLease) {
   ASSERT_TRUE(report);
   EXPECT_EQ(report->outcome, RunOutcome::kCompleted);
   EXPECT_EQ(f.processor.processed.size(), 450u);
+}
+
+TEST(Processor, ASecondWorkerStaysOutWhileTheOwnerIsAliveAndThenFindsItsSuccess) {
+  Fixture f;
+  // Another process: its own run history object over the same store.
+  RunHistory other_history{f.store, f.clock};
+  SummaryProcessor other{ProcessorServices{f.store, f.clock, other_history, nullptr, &f.relay, &f.transport, nullptr},
+                         ProcessorConfig{"player_game_summary", "phase3_analytics", std::string(kTopic),
+                                         "player_game_summary", "analytics"},
+                         nullptr, f.roster};
+  std::optional<Result<RunReport>> meanwhile;
+  f.processor.during_step = [&] {
+    f.clock.advance(minutes(25));  // past the 10-minute lease: the owner's heartbeat renews it
+    meanwhile = other.run(kDate);
+  };
+  auto report = f.processor.run(kDate);
+  ASSERT_TRUE(report);
+  EXPECT_EQ(report->outcome, RunOutcome::kCompleted);
+  ASSERT_TRUE(meanwhile && *meanwhile);
+  EXPECT_EQ((*meanwhile)->outcome, RunOutcome::kBusy);
+  auto after = other.run(kDate);
+  ASSERT_TRUE(after);
+  EXPECT_EQ(after->outcome, RunOutcome::kAlreadyDone);
+  EXPECT_EQ(other.steps, 0);
+  EXPECT_EQ(f.processor.steps, 1);
 }
 
 }  // namespace processor_test

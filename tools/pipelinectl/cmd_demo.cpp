@@ -15,6 +15,7 @@
 #include "store_uri.hpp"
 
 #if __has_include("demo_driver/demo_driver.hpp")
+#include "demo_driver/date_lease.hpp"
 #include "demo_driver/demo_driver.hpp"
 #define PIPELINE_CTL_HAVE_DEMO 1
 #endif
@@ -56,8 +57,22 @@ int run(const Options& opts) {
     std::fprintf(stderr, "error: %s\n", store.error().to_string().c_str());
     return store.error().code == pipeline::ErrorCode::kInvalidArgument ? kExitUsage : kExitFailed;
   }
+  // On a shared store, one process at a time runs a date: wait for another live demo or
+  // backfill of it, take it over from a dead one.
+  auto lease = demo::acquire_date(**store, *date);
+  if (!lease) {
+    std::fprintf(stderr, "error: %s\n", lease.error().to_string().c_str());
+    return kExitFailed;
+  }
   demo::DemoOptions o;
   o.date = *date;
+  if (!(*lease)->taken_from().empty()) {
+    if (auto st = demo::recover_date(**store, *date, (*lease)->taken_from()); !st) {
+      std::fprintf(stderr, "error: %s\n", st.error().to_string().c_str());
+      return kExitFailed;
+    }
+    o.take_over = true;
+  }
   o.store = store->get();
   o.store_label = store_uri;
   o.warehouse_path = opts.warehouse.empty() ? dir / "warehouse.db" : std::filesystem::path(opts.warehouse);

@@ -387,15 +387,22 @@ PIPELINE_INLINE Result<BatchResult> BatchCoordinator::start_impl(CalendarDate da
   BatchResult out;
   std::string key;
   bool created = false;
+  std::optional<internal::BatchRecord> stale;  // a waiting batch whose owner is overdue
   auto st = store_.transact([&](Transaction& tx) -> Status {
     out = {};
     created = false;
+    stale.reset();
     auto latest = latest_in(tx, prefix);
     if (!latest) return fail(latest.error());
     int number = 1;
     if (*latest) {
       const auto& rec = (*latest)->second;
       number = rec.number + 1;
+      if (rec.state == BatchState::kWaiting && overdue(rec)) {
+        key = (*latest)->first;
+        stale = rec;
+        return ok();
+      }
       if (rec.state == BatchState::kWaiting || rec.state == BatchState::kRunning) {
         out = BatchResult{rec.batch_id,
                           rec.state == BatchState::kWaiting ? BatchOutcome::kWaiting : BatchOutcome::kRunning,
@@ -428,6 +435,7 @@ PIPELINE_INLINE Result<BatchResult> BatchCoordinator::start_impl(CalendarDate da
     return ok();
   });
   if (!st) return fail(st.error());
+  if (stale) return take_over(date, key, *stale);
   if (!created) return out;
 
   // From here on only this call owns the new batch. The wait may answer now (on this
@@ -453,6 +461,49 @@ PIPELINE_INLINE Result<BatchResult> BatchCoordinator::start_impl(CalendarDate da
   out.message = fmt::format("batch {} waits up to {} min for Phase 4 on the clock", out.batch_id,
                             std::chrono::duration_cast<std::chrono::minutes>(options_.readiness.max_wait).count());
   return out;
+}
+
+PIPELINE_INLINE Result<BatchResult> BatchCoordinator::recover(CalendarDate date, bool owner_dead) {
+  auto latest = latest_batch(date);
+  if (!latest) return fail(latest.error());
+  if (!*latest) return BatchResult{"", BatchOutcome::kRefused, fmt::format("no batch exists for {}", date), 0, 0, {}};
+  const std::string key = (*latest)->first;
+  const internal::BatchRecord rec = (*latest)->second;
+  if (rec.state == BatchState::kWaiting) {
+    if (overdue(rec)) return take_over(date, key, rec);
+    BatchResult out{rec.batch_id, BatchOutcome::kWaiting, "", rec.attempts, rec.version, {}};
+    if (!owner_dead) {
+      out.message = fmt::format("batch {} is waiting; its owner's wait ends at {}", rec.batch_id,
+                                format_rfc3339(internal::from_ns(rec.created_ns) + options_.readiness.max_wait));
+      return out;
+    }
+    auto answer = std::make_shared<std::optional<BatchResult>>();
+    gate_.wait_until_ready(date, [this, date, key, answer](const Readiness& r) { *answer = proceed(date, key, r); });
+    if (*answer) return **answer;
+    out.message = fmt::format("batch {} was waiting for a dead coordinator; waiting here now", rec.batch_id);
+    return out;
+  }
+  if (rec.state == BatchState::kRunning) {
+    auto completed = note_progress(date);
+    if (!completed) return fail(completed.error());
+    if (*completed) return BatchResult{rec.batch_id, BatchOutcome::kComplete, "completed on recovery", rec.attempts, rec.version, {}};
+    return BatchResult{rec.batch_id, BatchOutcome::kRunning, fmt::format("batch {} is running", rec.batch_id),
+                       rec.attempts, rec.version, {}};
+  }
+  return BatchResult{rec.batch_id,
+                     rec.state == BatchState::kComplete ? BatchOutcome::kAlreadyComplete : BatchOutcome::kRefused,
+                     rec.message, rec.attempts, rec.version, {}};
+}
+
+PIPELINE_INLINE bool BatchCoordinator::overdue(const internal::BatchRecord& rec) const {
+  return clock_.now() >= internal::from_ns(rec.created_ns) + options_.readiness.max_wait + options_.takeover_grace;
+}
+
+PIPELINE_INLINE BatchResult BatchCoordinator::take_over(CalendarDate date, const std::string& key,
+                                                        const internal::BatchRecord& rec) {
+  Readiness r = gate_.conclude(date, clock_.now() - internal::from_ns(rec.created_ns));
+  r.message = fmt::format("{} (taken over from the coordinator that created batch {})", r.message, rec.batch_id);
+  return proceed(date, key, r);
 }
 
 PIPELINE_INLINE BatchResult BatchCoordinator::proceed(CalendarDate date, const std::string& key, const Readiness& r,
@@ -512,6 +563,16 @@ PIPELINE_INLINE BatchResult BatchCoordinator::proceed(CalendarDate date, const s
                    {"total", r.counts.total},
                    {"outcome", std::string(to_string(r.outcome))}});
     return out;
+  }
+  if (out.status == BatchOutcome::kStarted && r.outcome == Readiness::Outcome::kTimedOut) {
+    alerts_.raise(Severity::kCritical, fmt::format("{}/phase4_late/{}", options_.key_prefix, date),
+                  fmt::format("Phase 4 is more than {} min late for {}: batch {} proceeds with {} of {} ready",
+                              std::chrono::duration_cast<std::chrono::minutes>(options_.readiness.max_wait).count(),
+                              date, out.batch_id, r.counts.ready, r.counts.total),
+                  nlohmann::json{{"game_date", date.to_string()},
+                                 {"batch_id", out.batch_id},
+                                 {"ready", r.counts.ready},
+                                 {"total", r.counts.total}});
   }
   if (out.status == BatchOutcome::kStarted) {
     relay();

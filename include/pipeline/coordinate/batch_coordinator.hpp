@@ -73,6 +73,10 @@ struct BatchCoordinatorOptions {
   std::string key_prefix = "phase5";         ///< State rows live under `<key_prefix>/`.
   std::size_t max_incremental_per_date = 3;  ///< Cap of `start_incremental` per date.
   ReadinessOptions readiness;                ///< 80% / 30 min / min 50 entities by default.
+  /// How long past the end of its wait (`created + readiness.max_wait`) a waiting batch
+  /// is left to the coordinator that created it. After that the owner is taken for dead:
+  /// `start` and `recover` on any coordinator decide the batch from readiness now.
+  Duration takeover_grace = std::chrono::minutes(5);
   CoverageRules coverage;                    ///< The 07:00 status check alerts below 90%.
 
   /// Every name set (topics, phases, processor, table, entity kind, a key prefix without
@@ -112,6 +116,9 @@ struct BatchCoordinatorOptions {
 /// never blocks — the wait runs on the clock and `start` returns `waiting`. Ready (or
 /// timed out with at least `min_entities`) fans out the ledger's expected entities;
 /// otherwise the batch is refused with a critical alert (key `<prefix>/refused/<date>`).
+/// A batch that proceeds only because the wait ran out (Phase 4 more than `max_wait`
+/// late, at least `min_entities` ready) still raises a critical alert (key
+/// `<prefix>/phase4_late/<date>`): the seeds treat Phase 4 over 30 min late as critical.
 ///
 /// **Versions:** each fan-out that (re)predicts takes the date's next version (row
 /// `<prefix>/version/<date>`); retries reuse the batch's version. A batch is complete
@@ -207,6 +214,22 @@ class BatchCoordinator {
   Result<BatchResult> start_incremental(CalendarDate date, std::vector<std::string> entities,
                                         BatchTrigger triggered_by, std::string correlation_id = {});
 
+  /// Takes over the date's latest batch from a coordinator that died with it (a service
+  /// calls it for today's date when it starts, and on a timer):
+  /// - `waiting`, and its wait ended more than `takeover_grace` ago: decided now, as the
+  ///   dead owner's wait would have at its deadline (`ReadinessGate::conclude`): fan out,
+  ///   or refuse with a critical alert. `start` does the same when it meets such a batch.
+  /// - `waiting`, its wait not over: left to its owner (`waiting`), unless `owner_dead`
+  ///   (the caller knows it, e.g. the owner's process is gone): then this coordinator
+  ///   waits for it with a full wait of its own.
+  /// - `running`: completed if every expected entity is predicted (`note_progress`); its
+  ///   work is in the outbox and the retry job sends what is still missing.
+  /// Safe while the owner lives: a waiting batch leaves `waiting` in one conditional
+  /// transaction, so of two deciders one fans out and the other sees it decided.
+  /// Returns what the batch is now (`kRefused` with an empty id when the date has none).
+  /// **Errors:** the store's and the ledger's.
+  Result<BatchResult> recover(CalendarDate date, bool owner_dead = false);
+
   /// Checks the stored predictions; when every expected entity of the running batch
   /// (or of a running incremental re-prediction) is predicted, completes it and
   /// publishes the completion message through the outbox — once (conditional insert).
@@ -216,8 +239,10 @@ class BatchCoordinator {
   /// The date's status from the latest batch row and the ledger.
   Result<BatchReport> status(CalendarDate date);
 
-  /// The 07:00 job: `status`, then `CoverageRules::alert_if_low_coverage` on scope
-  /// `<prefix>/<date>` (an alert below 90% by default).
+  /// The 07:00 job: `status`, then on scope `<prefix>/<date>`
+  /// `CoverageRules::alert_if_missing` (a warning when more than max(5%, 20) of the
+  /// expected entities are missing) and `CoverageRules::alert_if_low_coverage` (an error
+  /// below 90% by default).
   Result<StatusCheckResult> status_check(CalendarDate date);
 
   /// Every batch of `date`, oldest first (batch 1, 2, ... — `force` makes more than one),
@@ -267,6 +292,12 @@ class BatchCoordinator {
   Result<BatchResult> start_impl(CalendarDate date, bool force, BatchTrigger triggered_by,
                                  std::optional<ReadinessCounts> counts, bool nothing_expected = false,
                                  std::string correlation_id = {});
+
+  /// Whether a waiting batch's owner is overdue: its wait plus `takeover_grace` is over.
+  [[nodiscard]] bool overdue(const internal::BatchRecord& rec) const;
+
+  /// Decides an overdue waiting batch now, as its owner's wait would have at its end.
+  BatchResult take_over(CalendarDate date, const std::string& key, const internal::BatchRecord& rec);
 
   /// The end of a wait: fan out, or refuse with a critical alert. `nothing_expected`:
   /// the upstream reported no data, so an empty ledger is the answer, not a refusal.

@@ -96,9 +96,10 @@ PIPELINE_INLINE Result<BatchReport> BatchCoordinator::status(CalendarDate date) 
 PIPELINE_INLINE Result<StatusCheckResult> BatchCoordinator::status_check(CalendarDate date) {
   auto report = status(date);
   if (!report) return fail(report.error());
-  StatusCheckResult out{std::move(*report), false};
-  out.alerted = options_.coverage.alert_if_low_coverage(alerts_, fmt::format("{}/{}", options_.key_prefix, date),
-                                                        out.report.expected, out.report.done);
+  StatusCheckResult out{std::move(*report), false, false};
+  const std::string scope = fmt::format("{}/{}", options_.key_prefix, date);
+  out.missing_alerted = options_.coverage.alert_if_missing(alerts_, scope, out.report.expected, out.report.done);
+  out.alerted = options_.coverage.alert_if_low_coverage(alerts_, scope, out.report.expected, out.report.done);
   return out;
 }
 

@@ -74,6 +74,7 @@ struct IncrementalInfo {
 struct StatusCheckResult {
   BatchReport report;
   bool alerted = false;  ///< Coverage was below the rule (the alert may be rate-limited).
+  bool missing_alerted = false;  ///< More were missing than the rule tolerates (max(5%, 20)).
 };
 
 /// A coordinator's health at a glance.

@@ -12,7 +12,9 @@ PIPELINE_INLINE Status HybridTrigger::start() {
     std::lock_guard lock(mu_);
     subscription_ = std::move(*sub);
   }
-  scheduler_.start();
+  const TimePoint now = clock_.now();
+  catch_up(now);
+  scheduler_.start(now);
   return ok();
 }
 
@@ -29,38 +31,78 @@ PIPELINE_INLINE void HybridTrigger::stop() {
 PIPELINE_INLINE void HybridTrigger::on_event(const DeliveryPtr& d) {
   auto seen = consumer_.processed(d->id());
   if (seen && *seen) {
-    record({"event", clock_.now(), {}, "duplicate", d->id()});
+    record({"event", clock_.now(), {}, "duplicate", d->id(), false});
     (void)d->ack();
     return;
   }
   auto r = coordinator_.trigger_payload(d->payload());
   if (!r) {
-    record({"event", clock_.now(), {}, "error: " + r.error().to_string(), d->id()});
+    record({"event", clock_.now(), {}, "error: " + r.error().to_string(), d->id(), false});
     (void)d->nack(r.error().to_string());
     return;
   }
   auto m = decode_message(d->payload());
-  record({"event", clock_.now(), m ? m->partition_date : CalendarDate{}, std::string(to_string(r->status)), r->message});
+  record({"event", clock_.now(), m ? m->partition_date : CalendarDate{}, std::string(to_string(r->status)), r->message,
+          false});
   (void)consumer_.process(*d);
   (void)d->ack();
 }
 
 PIPELINE_INLINE void HybridTrigger::on_job(const std::string& job, TimePoint at) {
   const CalendarDate date = game_date_of_(at);
+  auto mine = fired_.claim(date, {{job, at}}, options_.instance);
+  if (!mine) {
+    record({job, at, date, "error: " + mine.error().to_string(), "", false});
+  } else if (!mine->front()) {
+    record({job, at, date, "already_fired", "", false});
+  } else {
+    run_job(job, at, date, false);
+  }
+}
+
+PIPELINE_INLINE void HybridTrigger::catch_up(TimePoint now) {
+  // Today's jobs lie within the day before now; two days back covers any zone offset.
+  constexpr int kMaxJobs = 1000;  // a source that never reaches now cannot spin
+  const CalendarDate today = game_date_of_(now);
+  std::vector<ScheduledRun> due;
+  TimePoint after = now - std::chrono::hours(48);
+  for (int i = 0; i < kMaxJobs; ++i) {
+    auto next = next_due_(after);
+    if (!next || next->at >= now || next->at <= after) break;
+    after = next->at;
+    if (game_date_of_(next->at) != today) continue;
+    if (now - next->at > options_.catch_up_grace)
+      record({next->job, next->at, today, "skipped", "past the catch-up grace", true});
+    else
+      due.push_back({next->job, next->at});
+  }
+  if (due.empty()) return;
+  auto mine = fired_.claim(today, due, options_.instance);
+  for (std::size_t i = 0; i < due.size(); ++i) {
+    if (!mine)
+      record({due[i].job, due[i].at, today, "error: " + mine.error().to_string(), "", true});
+    else if (!(*mine)[i])
+      record({due[i].job, due[i].at, today, "already_fired", "", true});
+    else
+      run_job(due[i].job, due[i].at, today, true);
+  }
+}
+
+PIPELINE_INLINE void HybridTrigger::run_job(const std::string& job, TimePoint at, CalendarDate date, bool catch_up) {
   if (job == "backup") {
     auto r = coordinator_.start(date, false, BatchTrigger::kScheduler);
-    record(r ? Run{job, at, date, std::string(to_string(r->status)), r->message}
-             : Run{job, at, date, "error: " + r.error().to_string(), ""});
+    record(r ? Run{job, at, date, std::string(to_string(r->status)), r->message, catch_up}
+             : Run{job, at, date, "error: " + r.error().to_string(), "", catch_up});
   } else if (job == "retry") {
     auto r = coordinator_.retry(date);
-    record(r ? Run{job, at, date, std::string(to_string(r->status)), r->message}
-             : Run{job, at, date, "error: " + r.error().to_string(), ""});
+    record(r ? Run{job, at, date, std::string(to_string(r->status)), r->message, catch_up}
+             : Run{job, at, date, "error: " + r.error().to_string(), "", catch_up});
   } else if (job == "status_check") {
     auto r = coordinator_.status_check(date);
-    record(r ? Run{job, at, date, r->alerted ? "status_alerted" : "status_ok", r->report.message}
-             : Run{job, at, date, "error: " + r.error().to_string(), ""});
+    record(r ? Run{job, at, date, r->alerted || r->missing_alerted ? "status_alerted" : "status_ok", r->report.message, catch_up}
+             : Run{job, at, date, "error: " + r.error().to_string(), "", catch_up});
   } else {
-    record({job, at, date, "ignored", "unknown job"});
+    record({job, at, date, "ignored", "unknown job", catch_up});
   }
 }
 

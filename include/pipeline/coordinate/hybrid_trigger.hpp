@@ -2,6 +2,7 @@
 /// @file
 /// `HybridTrigger`: the Phase 4 completion event plus the daily scheduler backup.
 
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -10,6 +11,7 @@
 #include <vector>
 
 #include "pipeline/coordinate/batch_coordinator.hpp"
+#include "pipeline/coordinate/fired_jobs.hpp"
 #include "pipeline/core/config.hpp"
 #include "pipeline/coordinate/scheduler.hpp"
 #include "pipeline/core/message_codec.hpp"
@@ -25,6 +27,11 @@ struct HybridTriggerOptions {
   std::string subscription = "phase5-trigger-sub";
   SubscriptionSettings settings;
   std::string consumer_name = "phase5-trigger";
+  /// Names this process in the fired-job records (`FiredJobs`); give each instance its own.
+  std::string instance = "phase5-trigger";
+  /// On `start`, today's jobs already past due by at most this much run once (catch-up);
+  /// older ones are recorded as `skipped`. Zero turns catch-up off.
+  Duration catch_up_grace = std::chrono::hours(24);
 };
 
 /// Drives a `BatchCoordinator` from both paths of the hybrid trigger:
@@ -34,6 +41,17 @@ struct HybridTriggerOptions {
 ///   `start(date, false, scheduler)`, which finds `already_complete` when the event path
 ///   already predicted; `retry` (06:15, 06:30) → `retry(date)`; `status_check` (07:00) →
 ///   `status_check(date)`. Other job names are logged as ignored.
+///
+/// **Each job once, across restarts and processes.** Before running a job the trigger
+/// claims it in `FiredJobs` (rows `<key_prefix>/fired/<date>/...` of the coordinator's
+/// store): a job already claimed (by another instance, or by this one before a restart) is recorded
+/// as `already_fired` and not run.
+/// `start()` first runs, in order, each job of today (the game date of now) that is past
+/// due by at most `catch_up_grace` and was not claimed — a coordinator restarted at 06:05
+/// runs the 06:00 backup at once — claiming them all in one transaction, so two instances
+/// started together run the catch-up in one of them; then it arms the scheduler from the
+/// same instant, so no job falls between. `fired_jobs().forget(date)` makes a date's jobs
+/// fire again (a backfill re-running the date).
 ///
 /// **Which game date a job serves:** `game_date_of(scheduled instant)`. With
 /// `DailySchedule::phase5()` pass `[s](TimePoint t) { return s.wall_time(t).date; }`:
@@ -73,8 +91,10 @@ class HybridTrigger {
     std::string source;   ///< "event" or the job name.
     TimePoint at;         ///< The job's scheduled instant, or the clock's time for events.
     CalendarDate game_date;
-    std::string outcome;  ///< A `BatchOutcome` name, "status", "duplicate", or "error: ...".
+    std::string outcome;  ///< A `BatchOutcome` name, "status_ok" / "status_alerted", "duplicate",
+                          ///< "already_fired", "skipped" (past the grace), or "error: ...".
     std::string message;
+    bool catch_up = false;  ///< Run by `start` because it was past due.
   };
 
   HybridTrigger(BatchCoordinator& coordinator, Transport& transport, StateStore& store, Clock& clock,
@@ -86,6 +106,8 @@ class HybridTrigger {
         game_date_of_(std::move(game_date_of)),
         options_(options),
         consumer_(store, options_.consumer_name, [](Transaction&, const Delivery&) { return ok(); }),
+        fired_(store, coordinator.options().key_prefix + "/fired"),
+        next_due_(next_due),
         scheduler_(clock, std::move(next_due),
                    [this](const std::string& job, TimePoint at) { on_job(job, at); }) {}
 
@@ -99,13 +121,17 @@ class HybridTrigger {
   HybridTrigger(const HybridTrigger&) = delete;
   HybridTrigger& operator=(const HybridTrigger&) = delete;
 
-  /// Subscribes to the Phase 4 topic and starts the scheduler.
+  /// Subscribes to the Phase 4 topic, runs today's past-due jobs nobody fired (see the
+  /// class comment), and starts the scheduler from the same instant.
   Status start();
 
   /// Stops the scheduler and closes the subscription.
   void stop();
 
   [[nodiscard]] Scheduler& scheduler() noexcept { return scheduler_; }
+
+  /// The fired-job records this trigger claims jobs in.
+  [[nodiscard]] FiredJobs& fired_jobs() noexcept { return fired_; }
 
   /// Everything handled so far, in order.
   [[nodiscard]] std::vector<Run> runs() const {
@@ -116,10 +142,16 @@ class HybridTrigger {
   /// Handles one Phase 4 completion delivery (what the subscription calls).
   void on_event(const DeliveryPtr& d);
 
-  /// Runs one job for the game date of `at` (what the scheduler calls).
+  /// Claims one job for the game date of `at` and runs it (what the scheduler calls).
   void on_job(const std::string& job, TimePoint at);
 
  private:
+  /// Runs today's jobs past due at `now` (within the grace) that nobody claimed.
+  void catch_up(TimePoint now);
+
+  /// Runs a claimed job and records it.
+  void run_job(const std::string& job, TimePoint at, CalendarDate date, bool catch_up);
+
   void record(Run run) {
     std::lock_guard lock(mu_);
     runs_.push_back(std::move(run));
@@ -131,6 +163,8 @@ class HybridTrigger {
   GameDateOf game_date_of_;
   HybridTriggerOptions options_;
   IdempotentConsumer consumer_;
+  FiredJobs fired_;
+  Scheduler::NextDue next_due_;  // a copy for the catch-up's look back
   mutable std::mutex mu_;
   std::vector<Run> runs_;
   std::unique_ptr<Subscription> subscription_;

@@ -71,16 +71,37 @@ PIPELINE_INLINE void ReadinessGate::wait_until_ready(CalendarDate date, Callback
   poll(state);
 }
 
+PIPELINE_INLINE Readiness ReadinessGate::query(CalendarDate date, std::string* error) {
+  auto counts = source_.counts(date);
+  if (counts) return evaluate(date, *counts);
+  *error = counts.error().to_string();
+  Readiness r = evaluate(date, {});
+  r.message = fmt::format("{}: readiness unknown ({})", date, *error);
+  return r;
+}
+
+PIPELINE_INLINE void ReadinessGate::time_out(Readiness& r, Duration waited) const {
+  r.waited = waited;
+  r.outcome = Readiness::Outcome::kTimedOut;
+  r.proceed = r.counts.ready >= options_.min_entities;
+  r.message = fmt::format("{} after waiting {} min; {}", r.message,
+                          std::chrono::duration_cast<std::chrono::minutes>(waited).count(),
+                          r.proceed ? "proceeding with what is ready"
+                                    : fmt::format("refusing: fewer than {} ready", options_.min_entities));
+}
+
+PIPELINE_INLINE Readiness ReadinessGate::conclude(CalendarDate date, Duration waited) {
+  std::string error;
+  Readiness r = query(date, &error);
+  r.polls = 1;
+  r.waited = waited;
+  if (r.outcome != Readiness::Outcome::kReady) time_out(r, waited);
+  return r;
+}
+
 PIPELINE_INLINE void ReadinessGate::poll(const std::shared_ptr<WaitState>& s) {
   ++s->polls;
-  Readiness r;
-  if (auto counts = source_.counts(s->date)) {
-    r = evaluate(s->date, *counts);
-  } else {
-    s->last_error = counts.error().to_string();
-    r = evaluate(s->date, {});
-    r.message = fmt::format("{}: readiness unknown ({})", s->date, s->last_error);
-  }
+  Readiness r = query(s->date, &s->last_error);
   r.polls = s->polls;
   const TimePoint now = clock_.now();
   r.waited = now - s->started;
@@ -90,12 +111,7 @@ PIPELINE_INLINE void ReadinessGate::poll(const std::shared_ptr<WaitState>& s) {
     return;
   }
   if (now >= deadline) {
-    r.outcome = Readiness::Outcome::kTimedOut;
-    r.proceed = r.counts.ready >= options_.min_entities;
-    r.message = fmt::format("{} after waiting {} min; {}", r.message,
-                            std::chrono::duration_cast<std::chrono::minutes>(r.waited).count(),
-                            r.proceed ? "proceeding with what is ready"
-                                      : fmt::format("refusing: fewer than {} ready", options_.min_entities));
+    time_out(r, r.waited);
     s->done(r);
     return;
   }

@@ -120,6 +120,13 @@ class ReadinessGate {
   /// there and sane (0 <= ready <= total).
   static std::optional<ReadinessCounts> counts_from_message(const Message& m);
 
+  /// The last poll of a wait that has run `waited`, made now: one query of the source,
+  /// answered `ready`, or `timed_out` with `proceed` when at least `min_entities` are
+  /// ready — what `wait_until_ready` would have answered at its deadline. A failing query
+  /// reads as nothing ready (so: refuse), its error in the message. A coordinator that
+  /// takes over a wait whose owner died calls it.
+  Readiness conclude(CalendarDate date, Duration waited);
+
   /// Polls until ready or `max_wait`, then calls `done` once. The first poll runs now,
   /// on the caller's thread; if it is ready, `done` runs before this returns.
   void wait_until_ready(CalendarDate date, Callback done);
@@ -129,6 +136,10 @@ class ReadinessGate {
   struct WaitState;  // one wait's progress
 
   void poll(const std::shared_ptr<WaitState>& s);
+  /// One query, classified; a failure reads as nothing ready and names the error.
+  Readiness query(CalendarDate date, std::string* error);
+  /// Marks `r` timed out after `waited`: proceed when at least `min_entities` are ready.
+  void time_out(Readiness& r, Duration waited) const;
 
   Clock& clock_;
   ReadinessSource& source_;

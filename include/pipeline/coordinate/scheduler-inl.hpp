@@ -45,7 +45,9 @@ PIPELINE_INLINE std::uint64_t Scheduler::fired() const {
   return state_->fired;
 }
 
-PIPELINE_INLINE bool Scheduler::start() {
+PIPELINE_INLINE TimePoint Scheduler::clock_now() const { return state_->clock.now(); }
+
+PIPELINE_INLINE bool Scheduler::start(TimePoint from) {
   std::uint64_t generation;
   {
     std::lock_guard lock(state_->mu);
@@ -54,7 +56,7 @@ PIPELINE_INLINE bool Scheduler::start() {
     generation = ++state_->generation;
   }
   // "At or after now": the source answers strictly after its argument.
-  auto first = state_->next_due(state_->clock.now() - Duration(1));
+  auto first = state_->next_due(from - Duration(1));
   std::lock_guard lock(state_->mu);
   if (state_->running && state_->generation == generation) arm(state_, generation, std::move(first));
   return true;

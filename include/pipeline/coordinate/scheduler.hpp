@@ -72,7 +72,12 @@ class Scheduler {
   ~Scheduler() { stop(); }
 
   /// Arms the first instant at or after `clock.now()`. Returns false when already running.
-  bool start();
+  bool start() { return start(clock_now()); }
+
+  /// Arms the first instant at or after `from` (an instant before now fires as soon as the
+  /// clock runs its timers): a caller that ran the jobs due before `from` itself starts
+  /// here so that none falls between. Returns false when already running.
+  bool start(TimePoint from);
 
   /// Cancels the armed timer; waits for a callback running on another thread.
   void stop();
@@ -94,6 +99,8 @@ class Scheduler {
   static void arm(const std::shared_ptr<State>& st, std::uint64_t generation, std::optional<Due> due);
 
   static void fire(const std::shared_ptr<State>& st, std::uint64_t generation);
+
+  [[nodiscard]] TimePoint clock_now() const;
 
   std::shared_ptr<State> state_;
 };

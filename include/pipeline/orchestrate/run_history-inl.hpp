@@ -73,6 +73,7 @@ PIPELINE_INLINE Result<StartOutcome> RunHistory::try_start(Transaction& tx, cons
   rec.started_at = now;
   rec.lease_until = now + options_.lease;
   rec.attempts = (*existing ? (*existing)->attempts : 0) + 1;
+  rec.failures_in_a_row = *existing ? (*existing)->failures_in_a_row : 0;
   PIPELINE_TRY(tx.put(key_of(key), encode(rec)));
   return StartOutcome{StartDecision::kStarted, std::move(rec)};
 }
@@ -168,6 +169,7 @@ PIPELINE_INLINE Status RunHistory::finish(Transaction& tx, const RunKey& key, st
   auto rec = held(tx, key, owner);
   if (!rec) return fail(rec.error());
   rec->state = state;
+  rec->failures_in_a_row = state == RunState::kFailed ? rec->failures_in_a_row + 1 : 0;
   rec->finished_at = clock_.now();
   rec->error = std::string(error);
   return tx.put(key_of(key), encode(*rec));
@@ -182,6 +184,7 @@ PIPELINE_INLINE std::string RunHistory::encode(const RunRecord& r) {
                    {"error", r.error},
                    {"format", kRecordFormat}};
   if (r.finished_at) j["finished_at"] = format_rfc3339(*r.finished_at);
+  if (r.failures_in_a_row > 0) j["failures_in_a_row"] = r.failures_in_a_row;
   return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
@@ -218,6 +221,7 @@ PIPELINE_INLINE Result<RunRecord> RunHistory::decode_object(const RunKey& key, c
     return bad("unknown state");
   r.owner = j.value("owner", "");
   r.attempts = j.value("attempts", 0);
+  r.failures_in_a_row = j.value("failures_in_a_row", 0);
   r.error = j.value("error", "");
   auto started = parse_rfc3339(j.value("started_at", ""));
   auto lease = parse_rfc3339(j.value("lease_until", ""));

@@ -48,6 +48,7 @@ struct RunRecord {
   std::optional<TimePoint> finished_at;  ///< Set for success and failed.
   TimePoint lease_until{};               ///< A running record is reclaimable after this.
   int attempts = 0;                      ///< Starts so far (reruns and reclaims included).
+  int failures_in_a_row = 0;             ///< Failed runs since the last success (stored when > 0).
   std::string error;                     ///< The last failure's message.
 };
 

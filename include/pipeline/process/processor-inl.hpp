@@ -144,6 +144,7 @@ PIPELINE_INLINE Result<RunReport> Processor::run(CalendarDate date, const Messag
       failures_->add();
       report.outcome = RunOutcome::kDependenciesFailed;
       report.detail = why;
+      report.failures_in_a_row = start->record.failures_in_a_row + 1;
       return report;
     }
   }
@@ -245,6 +246,7 @@ PIPELINE_INLINE Result<RunReport> Processor::run(CalendarDate date, const Messag
     failures_->add();
     report.outcome = RunOutcome::kFailed;
     report.detail = report.completion->error;
+    report.failures_in_a_row = start->record.failures_in_a_row + 1;
   }
   return report;
 }

@@ -124,6 +124,9 @@ struct RunReport {
   std::size_t entities_processed = 0; ///< Ids handed to the step (0 for a full run: see `full`).
   bool full = false;                  ///< The step was asked to process everything.
   std::string detail;                 ///< A sentence: why it failed, skipped, …
+  /// Failed runs of this processor, date and wave since its last success, this one
+  /// included (`failed` and `dependencies_failed` only; 0 otherwise).
+  int failures_in_a_row = 0;
 };
 
 /// Options of one `run`.
