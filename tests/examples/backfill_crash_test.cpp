@@ -108,6 +108,17 @@ EndState end_state(const std::filesystem::path& dir) {
   return s;
 }
 
+/// Every row key of `expected` and no other.
+void expect_same_keys(const EndState& got, const EndState& expected) {
+  std::vector<std::string> extra, missing;
+  std::set_difference(got.keys.begin(), got.keys.end(), expected.keys.begin(), expected.keys.end(),
+                      std::back_inserter(extra));
+  std::set_difference(expected.keys.begin(), expected.keys.end(), got.keys.begin(), got.keys.end(),
+                      std::back_inserter(missing));
+  EXPECT_TRUE(extra.empty() && missing.empty())
+      << "extra rows: " << json(extra).dump() << "; missing rows: " << json(missing).dump();
+}
+
 TEST(BackfillCrash, AKillInTheMiddleOfADateEndsAsAnUninterruptedBackfillDoes) {
   TempDir root;
   const std::filesystem::path clean_dir = root.path() / "clean";
@@ -154,13 +165,7 @@ TEST(BackfillCrash, AKillInTheMiddleOfADateEndsAsAnUninterruptedBackfillDoes) {
     EXPECT_EQ(got.day["tables"], expected.day["tables"]);
     EXPECT_EQ(got.day["phase5"], expected.day["phase5"]);
     EXPECT_EQ(got.decisions, expected.decisions) << "the same waves, decided once each";
-    std::vector<std::string> extra, missing;
-    std::set_difference(got.keys.begin(), got.keys.end(), expected.keys.begin(), expected.keys.end(),
-                        std::back_inserter(extra));
-    std::set_difference(expected.keys.begin(), expected.keys.end(), got.keys.begin(), got.keys.end(),
-                        std::back_inserter(missing));
-    EXPECT_TRUE(extra.empty() && missing.empty())
-        << "no extra wave, batch or run row; extra: " << json(extra).dump() << "; missing: " << json(missing).dump();
+    expect_same_keys(got, expected);  // no extra wave, batch or run row
   }
   std::cout << "[ crash    ] " << kKills << " kills inside a backfill date of " << calls << " store calls\n";
 }
@@ -206,13 +211,7 @@ TEST(BackfillConcurrent, TwoBackfillsOfTheSameDatesOnOneStoreEndAsOneBackfillDoe
     EXPECT_EQ(got.days.at(key)["phase5"], day["phase5"]) << "one batch per date, none refused";
   }
   EXPECT_EQ(got.decisions, expected.decisions) << "no extra wave: each decided once";
-  std::vector<std::string> extra, missing;
-  std::set_difference(got.keys.begin(), got.keys.end(), expected.keys.begin(), expected.keys.end(),
-                      std::back_inserter(extra));
-  std::set_difference(expected.keys.begin(), expected.keys.end(), got.keys.begin(), got.keys.end(),
-                      std::back_inserter(missing));
-  EXPECT_TRUE(extra.empty() && missing.empty())
-      << "extra: " << json(extra).dump() << "; missing: " << json(missing).dump();
+  expect_same_keys(got, expected);
 }
 
 }  // namespace backfill_crash_test
