@@ -1,7 +1,7 @@
 #pragma once
 /// @file
-/// What several bench_<layer> binaries share: a temporary directory and a transport that
-/// accepts every publish.
+/// What several bench_<layer> binaries share: a temporary directory, a transport that
+/// accepts every publish and, with PostgreSQL built in, the server and fresh tables.
 
 #include <cstddef>
 #include <memory>
@@ -12,6 +12,17 @@
 #include "pipeline/core/result.hpp"
 #include "pipeline/core/transport.hpp"
 #include "tests/temp_dir.hpp"
+
+#ifdef PIPELINE_BENCH_HAVE_POSTGRES
+#include <libpq-fe.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstdio>
+#include <cstdlib>
+
+#include "pipeline/postgres/postgres_state_store.hpp"
+#endif
 
 namespace bench_support {
 
@@ -39,5 +50,57 @@ class NullTransport final : public pipeline::Transport {
   }
   std::size_t published = 0;
 };
+
+#ifdef PIPELINE_BENCH_HAVE_POSTGRES
+/// The server: PIPELINE_POSTGRES_URI, else the one scripts/services.sh starts (and leaves
+/// running; `scripts/services.sh stop` ends it). "" when there is none.
+inline const std::string& postgres_uri() {
+  static const std::string uri = [] {
+    if (const char* env = std::getenv("PIPELINE_POSTGRES_URI"); env != nullptr && *env != '\0') return std::string(env);
+    std::string out;
+    if (FILE* p = ::popen("'" PIPELINE_SOURCE_DIR "/scripts/services.sh' start", "r")) {
+      char buf[512];
+      while (std::fgets(buf, sizeof buf, p) != nullptr) out = buf;
+      if (::pclose(p) != 0) out.clear();
+    }
+    while (!out.empty() && out.back() == '\n') out.pop_back();
+    return out;
+  }();
+  return uri;
+}
+
+/// Fresh tables on the server for one benchmark, dropped with the object.
+class PostgresTables {
+ public:
+  PostgresTables() {
+    static std::atomic<int> counter{0};
+    prefix_ = "bench_" + std::to_string(::getpid()) + "_" + std::to_string(counter++) + "_";
+  }
+  ~PostgresTables() {
+    if (postgres_uri().empty()) return;
+    PGconn* c = PQconnectdb(postgres_uri().c_str());
+    const std::string sql = "DROP TABLE IF EXISTS \"" + prefix_ + "rows\", \"" + prefix_ + "outbox\", \"" + prefix_ +
+                            "pipeline_schema\"";
+    PQclear(PQexec(c, sql.c_str()));
+    PQfinish(c);
+  }
+  PostgresTables(const PostgresTables&) = delete;
+  PostgresTables& operator=(const PostgresTables&) = delete;
+  const std::string& prefix() const { return prefix_; }
+
+  /// A store on these tables (a new connection pool each call).
+  pipeline::Result<std::unique_ptr<pipeline::PostgresStateStore>> open() const {
+    if (postgres_uri().empty())
+      return pipeline::fail(pipeline::ErrorCode::kUnavailable,
+                            "no PostgreSQL server: set PIPELINE_POSTGRES_URI or run scripts/services.sh start");
+    pipeline::PostgresStateStoreOptions o;
+    o.table_prefix = prefix_;
+    return pipeline::PostgresStateStore::open(postgres_uri(), o);
+  }
+
+ private:
+  std::string prefix_;
+};
+#endif
 
 }  // namespace bench_support

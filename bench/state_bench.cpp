@@ -1,5 +1,7 @@
 // StateStore benchmarks: single-row transactions/s and outbox write+relay/s for the
-// memory and SQLite stores (SQLite at synchronous NORMAL and FULL).
+// memory and SQLite stores (SQLite at synchronous NORMAL and FULL) and PostgreSQL (on
+// loopback, synchronous_commit=on: every commit waits for the server's WAL flush; one
+// client thread, so no group commit).
 
 #include <benchmark/benchmark.h>
 
@@ -90,6 +92,30 @@ void BM_Outbox_Sqlite(benchmark::State& state) {
   outbox(state, **store);
 }
 BENCHMARK(BM_Outbox_Sqlite)->UseRealTime();
+
+#ifdef PIPELINE_BENCH_HAVE_POSTGRES
+void BM_StateStore_Postgres_SingleRow(benchmark::State& state) {
+  bench_support::PostgresTables tables;
+  auto store = tables.open();
+  if (!store) {
+    state.SkipWithError(store.error().to_string().c_str());
+    return;
+  }
+  single_row(state, **store);
+}
+BENCHMARK(BM_StateStore_Postgres_SingleRow)->UseRealTime();
+
+void BM_Outbox_Postgres(benchmark::State& state) {
+  bench_support::PostgresTables tables;
+  auto store = tables.open();
+  if (!store) {
+    state.SkipWithError(store.error().to_string().c_str());
+    return;
+  }
+  outbox(state, **store);
+}
+BENCHMARK(BM_Outbox_Postgres)->UseRealTime();
+#endif
 
 }  // namespace
 

@@ -23,16 +23,10 @@
 
 #include <gtest/gtest.h>
 
+#include "contracts/state_store_factory.hpp"
 #include "pipeline/core/state_store.hpp"
 
 namespace pipeline::contracts {
-
-struct StateStoreFactory {
-  std::string name;
-  std::function<std::shared_ptr<StateStore>()> make;
-};
-
-inline std::string factory_name(const ::testing::TestParamInfo<StateStoreFactory>& info) { return info.param.name; }
 
 class StateStoreContract : public ::testing::TestWithParam<StateStoreFactory> {
  protected:

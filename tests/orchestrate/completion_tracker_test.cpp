@@ -14,8 +14,8 @@
 #include "pipeline/alert/callback_sink.hpp"
 #include "pipeline/core/manual_clock.hpp"
 #include "pipeline/core/message_codec.hpp"
-#include "pipeline/memory/memory_state_store.hpp"
 #include "pipeline/orchestrate/completion_tracker.hpp"
+#include "store_under_test.hpp"
 
 namespace pipeline {
 namespace completion_tracker_test {
@@ -59,10 +59,9 @@ Message completion(const std::string& processor, const std::string& exec, Change
   return m;
 }
 
-class CompletionTrackerTest : public ::testing::Test {
+class CompletionTrackerTest : public testing::StoreSuite {
  protected:
   ManualClock clock;
-  MemoryStateStore store;
   std::mutex alerts_mu;
   std::vector<Alert> alerts;
   AlertManager manager{clock,
@@ -101,7 +100,7 @@ class CompletionTrackerTest : public ::testing::Test {
   }
 };
 
-TEST_F(CompletionTrackerTest, RefusesAMessageBuiltInCodeExactlyAsTheDecoderWouldBeforeCountingIt) {
+TEST_P(CompletionTrackerTest, RefusesAMessageBuiltInCodeExactlyAsTheDecoderWouldBeforeCountingIt) {
   Message unset = completion("a", "e1");
   unset.partition_date = CalendarDate{};  // never assigned
   auto r = tracker->record_completion(unset);
@@ -121,7 +120,7 @@ TEST_F(CompletionTrackerTest, RefusesAMessageBuiltInCodeExactlyAsTheDecoderWould
       << "the same completion, normalized, is counted";
 }
 
-TEST_F(CompletionTrackerTest, TriggersOnceWhenAllExpectedCompleteWithTheUnionOfChanges) {
+TEST_P(CompletionTrackerTest, TriggersOnceWhenAllExpectedCompleteWithTheUnionOfChanges) {
   EXPECT_EQ(record(completion("a", "e1", EntityChanges{{"players", {"curry", "lebron-james"}}})).kind,
             RecordKind::kCounted);
   record(completion("b", "e2", EntityChanges{{"players", {"durant"}}, {"teams", {"LAL"}}}));
@@ -155,7 +154,7 @@ TEST_F(CompletionTrackerTest, TriggersOnceWhenAllExpectedCompleteWithTheUnionOfC
   EXPECT_TRUE(alerts.empty());
 }
 
-TEST_F(CompletionTrackerTest, AnyFullUpstreamMakesTheTriggerFull) {
+TEST_P(CompletionTrackerTest, AnyFullUpstreamMakesTheTriggerFull) {
   record(completion("a", "e1", EntityChanges{{"players", {"p1"}}}));
   record(completion("b", "e2", std::nullopt));
   for (auto p : {"c", "d", "e"}) record(completion(p, std::string("x-") + p));
@@ -165,7 +164,7 @@ TEST_F(CompletionTrackerTest, AnyFullUpstreamMakesTheTriggerFull) {
   EXPECT_FALSE(out[0].second.is_incremental);
 }
 
-TEST_F(CompletionTrackerTest, TriggerTraceparentIsAChildOfAnUpstreamOne) {
+TEST_P(CompletionTrackerTest, TriggerTraceparentIsAChildOfAnUpstreamOne) {
   const auto root = TraceContext::create();
   auto m = completion("c", "e1");
   m.traceparent = root.to_string();
@@ -179,7 +178,7 @@ TEST_F(CompletionTrackerTest, TriggerTraceparentIsAChildOfAnUpstreamOne) {
   EXPECT_NE(tp->parent_id, root.parent_id);
 }
 
-TEST_F(CompletionTrackerTest, DuplicateDeliveryIsANoOpBeforeAndAfterTheTrigger) {
+TEST_P(CompletionTrackerTest, DuplicateDeliveryIsANoOpBeforeAndAfterTheTrigger) {
   const auto a = completion("a", "e1", EntityChanges{{"players", {"p1"}}});
   record(a);
   EXPECT_EQ(record(a).kind, RecordKind::kDuplicate);
@@ -197,7 +196,7 @@ TEST_F(CompletionTrackerTest, DuplicateDeliveryIsANoOpBeforeAndAfterTheTrigger) 
   EXPECT_EQ(s->waves.size(), 1u);
 }
 
-TEST_F(CompletionTrackerTest, UnexpectedProcessorIsRecordedAndReportedNotCounted) {
+TEST_P(CompletionTrackerTest, UnexpectedProcessorIsRecordedAndReportedNotCounted) {
   for (auto p : {"a", "b", "c", "d"}) record(completion(p, std::string("x-") + p));
   EXPECT_EQ(record(completion("stray", "s1", EntityChanges{{"players", {"p9"}}})).kind, RecordKind::kUnexpected);
   EXPECT_TRUE(outbox().empty());
@@ -211,7 +210,7 @@ TEST_F(CompletionTrackerTest, UnexpectedProcessorIsRecordedAndReportedNotCounted
   EXPECT_EQ(*out[0].second.entities_changed, EntityChanges{}) << "the unexpected one's changes are not included";
 }
 
-TEST_F(CompletionTrackerTest, FailedCompletionCountsAsDoneWithFailureAndIsReported) {
+TEST_P(CompletionTrackerTest, FailedCompletionCountsAsDoneWithFailureAndIsReported) {
   for (auto p : {"a", "b", "c", "d"}) record(completion(p, std::string("x-") + p));
   auto last = record(completion("e", "x-e", std::nullopt, CompletionStatus::kFailed));
   ASSERT_EQ(last.triggered.size(), 1u);
@@ -231,7 +230,7 @@ TEST_F(CompletionTrackerTest, FailedCompletionCountsAsDoneWithFailureAndIsReport
   EXPECT_NE(alerts[0].message.find("failed upstream processors: e"), std::string::npos) << alerts[0].message;
 }
 
-TEST_F(CompletionTrackerTest, DeadlineFiresAPartialTriggerAtOrAboveTheThreshold) {
+TEST_P(CompletionTrackerTest, DeadlineFiresAPartialTriggerAtOrAboveTheThreshold) {
   record(completion("a", "e1", EntityChanges{{"players", {"p1"}}}));
   clock.advance(minutes(10));
   record(completion("b", "e2"));
@@ -257,7 +256,7 @@ TEST_F(CompletionTrackerTest, DeadlineFiresAPartialTriggerAtOrAboveTheThreshold)
   EXPECT_EQ(s->waves[0].triggered_at, clock.now());
 }
 
-TEST_F(CompletionTrackerTest, BelowThresholdAtTheDeadlineAlertsOnceAndDoesNotTrigger) {
+TEST_P(CompletionTrackerTest, BelowThresholdAtTheDeadlineAlertsOnceAndDoesNotTrigger) {
   record(completion("a", "e1"));
   record(completion("b", "e2"));
   clock.advance(minutes(31));
@@ -278,7 +277,7 @@ TEST_F(CompletionTrackerTest, BelowThresholdAtTheDeadlineAlertsOnceAndDoesNotTri
   EXPECT_EQ(out[0].second.metadata["missing"], nlohmann::json(Names{"d", "e"}));
 }
 
-TEST_F(CompletionTrackerTest, DeadlineAndLastCompletionRacingYieldOneTrigger) {
+TEST_P(CompletionTrackerTest, DeadlineAndLastCompletionRacingYieldOneTrigger) {
   // Deterministic interleaving: the deadline is due, the last completion is decided
   // first, then the timer's check finds the wave decided.
   for (auto p : {"a", "b", "c", "d"}) record(completion(p, std::string("x-") + p));
@@ -294,7 +293,7 @@ TEST_F(CompletionTrackerTest, DeadlineAndLastCompletionRacingYieldOneTrigger) {
   EXPECT_EQ(s->waves.size(), 1u) << "the last completion after the partial trigger has no changes";
 }
 
-TEST_F(CompletionTrackerTest, ConcurrentLastCompletionAndDeadlineCheckDecideOnce) {
+TEST_P(CompletionTrackerTest, ConcurrentLastCompletionAndDeadlineCheckDecideOnce) {
   auto other = CompletionTracker::create(store, clock, small_config(), nullptr);
   ASSERT_TRUE(other);
   constexpr int kDays = 30;
@@ -355,7 +354,7 @@ TEST_F(CompletionTrackerTest, ConcurrentLastCompletionAndDeadlineCheckDecideOnce
   EXPECT_EQ(ids.size(), static_cast<std::size_t>(kDays));
 }
 
-TEST_F(CompletionTrackerTest, AnotherProcessDecidesADueWaveWithCheckDeadlines) {
+TEST_P(CompletionTrackerTest, AnotherProcessDecidesADueWaveWithCheckDeadlines) {
   for (auto p : {"a", "b", "c"}) record(completion(p, std::string("x-") + p));
   tracker.reset();  // the process that armed the timer is gone
   clock.advance(minutes(45));
@@ -368,7 +367,7 @@ TEST_F(CompletionTrackerTest, AnotherProcessDecidesADueWaveWithCheckDeadlines) {
   EXPECT_EQ(outbox().size(), 1u);
 }
 
-TEST_F(CompletionTrackerTest, CheckDeadlinesArmsTimersForWavesNotYetDue) {
+TEST_P(CompletionTrackerTest, CheckDeadlinesArmsTimersForWavesNotYetDue) {
   for (auto p : {"a", "b", "c"}) record(completion(p, std::string("x-") + p));
   tracker.reset();
   auto t2 = CompletionTracker::create(store, clock, small_config(), &manager);
@@ -380,7 +379,7 @@ TEST_F(CompletionTrackerTest, CheckDeadlinesArmsTimersForWavesNotYetDue) {
   EXPECT_EQ(outbox().size(), 1u) << "the re-armed timer fired";
 }
 
-TEST_F(CompletionTrackerTest, IncrementalWaveDebouncesAndCoalescesABurst) {
+TEST_P(CompletionTrackerTest, IncrementalWaveDebouncesAndCoalescesABurst) {
   for (auto p : {"a", "b", "c", "d", "e"}) record(completion(p, std::string("x-") + p));
   ASSERT_EQ(outbox().size(), 1u);
   clock.advance(minutes(120));
@@ -413,7 +412,7 @@ TEST_F(CompletionTrackerTest, IncrementalWaveDebouncesAndCoalescesABurst) {
   EXPECT_EQ(out[0].second.metadata["run_processors"], nlohmann::json(Names{"x"}));
 }
 
-TEST_F(CompletionTrackerTest, LateCompletionWithoutChangesOpensNoWave) {
+TEST_P(CompletionTrackerTest, LateCompletionWithoutChangesOpensNoWave) {
   for (auto p : {"a", "b", "c", "d", "e"}) record(completion(p, std::string("x-") + p));
   ASSERT_EQ(outbox().size(), 1u);
   EXPECT_EQ(record(completion("c", "late-1", EntityChanges{})).kind, RecordKind::kNoChange);
@@ -425,7 +424,7 @@ TEST_F(CompletionTrackerTest, LateCompletionWithoutChangesOpensNoWave) {
   EXPECT_EQ(s->waves.size(), 1u);
 }
 
-TEST_F(CompletionTrackerTest, StragglerOfAPartialWaveOpensAnIncrementalWave) {
+TEST_P(CompletionTrackerTest, StragglerOfAPartialWaveOpensAnIncrementalWave) {
   for (auto p : {"a", "b", "c"}) record(completion(p, std::string("x-") + p));
   clock.advance(minutes(30));
   ASSERT_EQ(outbox().size(), 1u);
@@ -443,7 +442,7 @@ TEST_F(CompletionTrackerTest, StragglerOfAPartialWaveOpensAnIncrementalWave) {
   EXPECT_EQ(s->done, (Names{"a", "b", "c", "d"}));
 }
 
-TEST_F(CompletionTrackerTest, ZeroDebounceTriggersALateChangeAtOnce) {
+TEST_P(CompletionTrackerTest, ZeroDebounceTriggersALateChangeAtOnce) {
   auto config = small_config();
   config.name = "phase3_nodebounce";
   config.debounce = Duration::zero();
@@ -455,7 +454,7 @@ TEST_F(CompletionTrackerTest, ZeroDebounceTriggersALateChangeAtOnce) {
   EXPECT_EQ(r->triggered, Names{"phase3_nodebounce/2025-11-18/w1"});
 }
 
-TEST_F(CompletionTrackerTest, StatusReportsExpectedDoneMissingWavesAndLatency) {
+TEST_P(CompletionTrackerTest, StatusReportsExpectedDoneMissingWavesAndLatency) {
   auto empty = tracker->status(date);
   ASSERT_TRUE(empty);
   EXPECT_TRUE(empty->empty());
@@ -494,7 +493,7 @@ TEST_F(CompletionTrackerTest, StatusReportsExpectedDoneMissingWavesAndLatency) {
   EXPECT_EQ(j["waves"][0]["run_processors"], nlohmann::json(Names{"x", "y", "z"}));
 }
 
-TEST_F(CompletionTrackerTest, ToolsReadTrackersAndStatusFromRowsAlone) {
+TEST_P(CompletionTrackerTest, ToolsReadTrackersAndStatusFromRowsAlone) {
   record(completion("a", "e1"));
   auto list = CompletionTracker::list_trackers(store);
   ASSERT_TRUE(list);
@@ -509,7 +508,7 @@ TEST_F(CompletionTrackerTest, ToolsReadTrackersAndStatusFromRowsAlone) {
   EXPECT_EQ(none.error().code, ErrorCode::kNotFound);
 }
 
-TEST_F(CompletionTrackerTest, RecordingInsideTheCallersTransactionCommitsOrRollsBackWithIt) {
+TEST_P(CompletionTrackerTest, RecordingInsideTheCallersTransactionCommitsOrRollsBackWithIt) {
   // Rolled back: the caller's body fails after recording.
   auto st = store.transact([&](Transaction& tx) -> Status {
     auto r = tracker->record_completion(tx, completion("a", "e1"));
@@ -533,7 +532,7 @@ TEST_F(CompletionTrackerTest, RecordingInsideTheCallersTransactionCommitsOrRolls
   EXPECT_TRUE(*store.get("consumer/seen/x-e"));
 }
 
-TEST_F(CompletionTrackerTest, RepeatedRunOfAProcessorBeforeTheTriggerMergesIntoItsRow) {
+TEST_P(CompletionTrackerTest, RepeatedRunOfAProcessorBeforeTheTriggerMergesIntoItsRow) {
   record(completion("a", "e1", EntityChanges{{"players", {"p1"}}}, CompletionStatus::kFailed));
   record(completion("a", "e1-retry", EntityChanges{{"players", {"p2"}}}));
   for (auto p : {"b", "c", "d", "e"}) record(completion(p, std::string("x-") + p));
@@ -544,7 +543,7 @@ TEST_F(CompletionTrackerTest, RepeatedRunOfAProcessorBeforeTheTriggerMergesIntoI
   EXPECT_EQ(out[0].second.trace_links.size(), 6u);
 }
 
-TEST_F(CompletionTrackerTest, BadConfigsAndMessagesAreRefusedWithTheirReason) {
+TEST_P(CompletionTrackerTest, BadConfigsAndMessagesAreRefusedWithTheirReason) {
   auto c = small_config();
   c.expected.clear();
   EXPECT_FALSE(CompletionTracker::validate_config(c));
@@ -569,6 +568,8 @@ TEST_F(CompletionTrackerTest, BadConfigsAndMessagesAreRefusedWithTheirReason) {
   auto noexec = completion("a", "");
   EXPECT_EQ(tracker->record_completion(noexec).error().code, ErrorCode::kInvalidArgument);
 }
+
+PIPELINE_STORE_SUITE(CompletionTrackerTest);
 
 }  // namespace completion_tracker_test
 }  // namespace pipeline

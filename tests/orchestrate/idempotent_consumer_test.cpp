@@ -3,8 +3,8 @@
 #include <gtest/gtest.h>
 
 #include "orchestrate/outbox_test_support.hpp"
-#include "pipeline/memory/memory_state_store.hpp"
 #include "pipeline/mocks/failing_state_store.hpp"
+#include "store_under_test.hpp"
 
 namespace idempotent_consumer_test {
 
@@ -13,8 +13,9 @@ using pipeline::Status;
 using pipeline::Transaction;
 using pipeline::outbox_test::RecordedDelivery;
 
-TEST(IdempotentConsumer, RedeliveryIsAckedWithoutRunningBodyAgain) {
-  pipeline::MemoryStateStore store;
+class IdempotentConsumerTest : public pipeline::testing::StoreSuite {};
+
+TEST_P(IdempotentConsumerTest, RedeliveryIsAckedWithoutRunningBodyAgain) {
   int runs = 0;
   IdempotentConsumer consumer(store, "c1", [&](Transaction& tx, const pipeline::Delivery& d) -> Status {
     ++runs;
@@ -32,8 +33,7 @@ TEST(IdempotentConsumer, RedeliveryIsAckedWithoutRunningBodyAgain) {
   EXPECT_FALSE(consumer.processed("id-2").value());
 }
 
-TEST(IdempotentConsumer, BodyErrorNacksWithTextAndCommitsNothing) {
-  pipeline::MemoryStateStore store;
+TEST_P(IdempotentConsumerTest, BodyErrorNacksWithTextAndCommitsNothing) {
   bool fail_body = true;
   IdempotentConsumer consumer(store, "c1", [&](Transaction& tx, const pipeline::Delivery&) -> Status {
     PIPELINE_TRY(tx.put("effects/x", "partial"));
@@ -54,8 +54,7 @@ TEST(IdempotentConsumer, BodyErrorNacksWithTextAndCommitsNothing) {
   EXPECT_EQ(consumer.process(*retry).value(), IdempotentConsumer::Outcome::kDuplicate);
 }
 
-TEST(IdempotentConsumer, ProcessAllCommitsARoundTogetherAndSkipsProcessedIds) {
-  pipeline::MemoryStateStore store;
+TEST_P(IdempotentConsumerTest, ProcessAllCommitsARoundTogetherAndSkipsProcessedIds) {
   int runs = 0;
   bool fail_c = false;
   IdempotentConsumer consumer(store, "c1", [&](Transaction& tx, const pipeline::Delivery& d) -> Status {
@@ -80,8 +79,8 @@ TEST(IdempotentConsumer, ProcessAllCommitsARoundTogetherAndSkipsProcessedIds) {
   EXPECT_FALSE(store.get("effects/id-d").value().has_value());
 }
 
-TEST(IdempotentConsumer, StoreFailureNacks) {
-  pipeline::MemoryStateStore real;
+TEST_P(IdempotentConsumerTest, StoreFailureNacks) {
+  pipeline::StateStore& real = this->store;
   pipeline::mocks::FailingStateStore store(real);
   int runs = 0;
   IdempotentConsumer consumer(store, "c1", [&](Transaction&, const pipeline::Delivery&) -> Status {
@@ -99,8 +98,7 @@ TEST(IdempotentConsumer, StoreFailureNacks) {
   EXPECT_EQ(runs, 1);
 }
 
-TEST(IdempotentConsumer, ConsumersWithDifferentNamesEachProcessOnce) {
-  pipeline::MemoryStateStore store;
+TEST_P(IdempotentConsumerTest, ConsumersWithDifferentNamesEachProcessOnce) {
   int a = 0, b = 0;
   IdempotentConsumer ca(store, "a", [&](Transaction&, const pipeline::Delivery&) { ++a; return pipeline::ok(); });
   IdempotentConsumer cb(store, "b", [&](Transaction&, const pipeline::Delivery&) { ++b; return pipeline::ok(); });
@@ -113,8 +111,7 @@ TEST(IdempotentConsumer, ConsumersWithDifferentNamesEachProcessOnce) {
   EXPECT_EQ(b, 1);
 }
 
-TEST(IdempotentConsumer, ConcurrentDuplicatesRunBodyOnce) {
-  pipeline::MemoryStateStore store;
+TEST_P(IdempotentConsumerTest, ConcurrentDuplicatesRunBodyOnce) {
   std::atomic<int> runs{0};
   IdempotentConsumer consumer(store, "c", [&](Transaction&, const pipeline::Delivery&) {
     ++runs;
@@ -131,5 +128,7 @@ TEST(IdempotentConsumer, ConcurrentDuplicatesRunBodyOnce) {
   for (auto& th : threads) th.join();
   EXPECT_EQ(runs.load(), 25);
 }
+
+PIPELINE_STORE_SUITE(IdempotentConsumerTest);
 
 }  // namespace idempotent_consumer_test

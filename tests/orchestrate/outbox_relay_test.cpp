@@ -5,10 +5,10 @@
 
 #include "orchestrate/outbox_test_support.hpp"
 #include "pipeline/core/manual_clock.hpp"
-#include "pipeline/memory/memory_state_store.hpp"
 #include "pipeline/mocks/failing_state_store.hpp"
 #include "pipeline/publish/unified_publisher.hpp"
 #include "spin_until.hpp"
+#include "store_under_test.hpp"
 
 namespace outbox_relay_test {
 
@@ -26,8 +26,9 @@ Status enqueue(pipeline::StateStore& store, const std::vector<std::string>& ids)
   });
 }
 
-TEST(OutboxRelay, PublishesInCommitOrderWithStableIdsAndMarksSent) {
-  pipeline::MemoryStateStore store;
+class OutboxRelayTest : public pipeline::testing::StoreSuite {};
+
+TEST_P(OutboxRelayTest, PublishesInCommitOrderWithStableIdsAndMarksSent) {
   RecordingTransport transport;
   pipeline::ManualClock clock;
   ASSERT_TRUE(enqueue(store, {"m1", "m2", "m3"}));
@@ -44,8 +45,7 @@ TEST(OutboxRelay, PublishesInCommitOrderWithStableIdsAndMarksSent) {
   EXPECT_EQ(store.pending_outbox().value(), 0u);
 }
 
-TEST(OutboxRelay, SharesThePublishersSendStepHooksAndRetryPolicy) {
-  pipeline::MemoryStateStore store;
+TEST_P(OutboxRelayTest, SharesThePublishersSendStepHooksAndRetryPolicy) {
   RecordingTransport transport;
   pipeline::ManualClock clock;
   pipeline::UnifiedPublisher publisher(transport, clock,
@@ -79,8 +79,7 @@ TEST(OutboxRelay, SharesThePublishersSendStepHooksAndRetryPolicy) {
   EXPECT_EQ(published, (std::vector<std::string>{"m1"}));  // disconnected: not called again
 }
 
-TEST(OutboxRelay, PublishFailureLeavesEntryForTheNextClaimAfterLease) {
-  pipeline::MemoryStateStore store;
+TEST_P(OutboxRelayTest, PublishFailureLeavesEntryForTheNextClaimAfterLease) {
   RecordingTransport transport;
   pipeline::ManualClock clock;
   ASSERT_TRUE(enqueue(store, {"m1", "m2"}));
@@ -98,8 +97,8 @@ TEST(OutboxRelay, PublishFailureLeavesEntryForTheNextClaimAfterLease) {
   EXPECT_EQ(store.pending_outbox().value(), 0u);
 }
 
-TEST(OutboxRelay, RelayDyingBetweenPublishAndMarkRedeliversSameId) {
-  pipeline::MemoryStateStore real;
+TEST_P(OutboxRelayTest, RelayDyingBetweenPublishAndMarkRedeliversSameId) {
+  pipeline::StateStore& real = this->store;
   pipeline::mocks::FailingStateStore store(real);
   RecordingTransport transport;
   pipeline::ManualClock clock;
@@ -116,8 +115,8 @@ TEST(OutboxRelay, RelayDyingBetweenPublishAndMarkRedeliversSameId) {
   EXPECT_EQ(store.pending_outbox().value(), 0u);
 }
 
-TEST(OutboxRelay, ClaimFailureIsReturned) {
-  pipeline::MemoryStateStore real;
+TEST_P(OutboxRelayTest, ClaimFailureIsReturned) {
+  pipeline::StateStore& real = this->store;
   pipeline::mocks::FailingStateStore store(real);
   RecordingTransport transport;
   pipeline::ManualClock clock;
@@ -128,8 +127,7 @@ TEST(OutboxRelay, ClaimFailureIsReturned) {
   EXPECT_EQ(r.error().message, "injected failure: claim_outbox");
 }
 
-TEST(OutboxRelay, SeveralRelaysPublishEveryEntryExactlyOnceWithoutFailures) {
-  pipeline::MemoryStateStore store;
+TEST_P(OutboxRelayTest, SeveralRelaysPublishEveryEntryExactlyOnceWithoutFailures) {
   RecordingTransport transport;
   pipeline::ManualClock clock;
   std::vector<std::string> ids;
@@ -149,8 +147,7 @@ TEST(OutboxRelay, SeveralRelaysPublishEveryEntryExactlyOnceWithoutFailures) {
   EXPECT_EQ(got, ids);
 }
 
-TEST(OutboxRelay, BackgroundWorkerPublishesOnNotifyAndOnPoll) {
-  pipeline::MemoryStateStore store;
+TEST_P(OutboxRelayTest, BackgroundWorkerPublishesOnNotifyAndOnPoll) {
   RecordingTransport transport;
   pipeline::ManualClock clock;
   OutboxRelay relay(store, transport, clock, {.owner = "bg", .poll_interval = 5s});
@@ -179,8 +176,7 @@ class FixedRetry final : public pipeline::RetryPolicy {
   }
 };
 
-TEST(OutboxRelay, BackgroundWorkerBacksOffByRetryPolicyAfterFailure) {
-  pipeline::MemoryStateStore store;
+TEST_P(OutboxRelayTest, BackgroundWorkerBacksOffByRetryPolicyAfterFailure) {
   RecordingTransport transport;
   pipeline::ManualClock clock;
   ASSERT_TRUE(enqueue(store, {"b1"}));
@@ -199,5 +195,7 @@ TEST(OutboxRelay, BackgroundWorkerBacksOffByRetryPolicyAfterFailure) {
   relay.stop();
   EXPECT_EQ(transport.ids(), std::vector<std::string>{"b1"});
 }
+
+PIPELINE_STORE_SUITE(OutboxRelayTest);
 
 }  // namespace outbox_relay_test

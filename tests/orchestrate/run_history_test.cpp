@@ -3,7 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "pipeline/core/manual_clock.hpp"
-#include "pipeline/memory/memory_state_store.hpp"
+#include "store_under_test.hpp"
 
 namespace run_history_test {
 
@@ -17,8 +17,9 @@ RunKey key(std::string processor = "player_game_summary", int wave = 0) {
   return RunKey{std::move(processor), pipeline::CalendarDate::parse("2025-11-18").value(), wave};
 }
 
-TEST(RunHistory, StartSucceedThenSkipWithinWindowUnlessForced) {
-  pipeline::MemoryStateStore store;
+class RunHistoryTest : public pipeline::testing::StoreSuite {};
+
+TEST_P(RunHistoryTest, StartSucceedThenSkipWithinWindowUnlessForced) {
   pipeline::ManualClock clock;
   RunHistory history(store, clock);
   EXPECT_TRUE(history.should_run(key(), 2h).value());
@@ -43,8 +44,7 @@ TEST(RunHistory, StartSucceedThenSkipWithinWindowUnlessForced) {
   EXPECT_EQ(forced.record.attempts, 2);
 }
 
-TEST(RunHistory, SuccessOlderThanWindowRunsAgain) {
-  pipeline::MemoryStateStore store;
+TEST_P(RunHistoryTest, SuccessOlderThanWindowRunsAgain) {
   pipeline::ManualClock clock;
   RunHistory history(store, clock);
   ASSERT_EQ(history.try_start(key(), "w1", 2h).value().decision, StartDecision::kStarted);
@@ -53,8 +53,7 @@ TEST(RunHistory, SuccessOlderThanWindowRunsAgain) {
   EXPECT_EQ(history.try_start(key(), "w1", 2h).value().decision, StartDecision::kStarted);
 }
 
-TEST(RunHistory, LiveLeaseIsBusyAndExpiredLeaseIsReclaimable) {
-  pipeline::MemoryStateStore store;
+TEST_P(RunHistoryTest, LiveLeaseIsBusyAndExpiredLeaseIsReclaimable) {
   pipeline::ManualClock clock;
   RunHistory history(store, clock, {.lease = 5min});
   ASSERT_EQ(history.try_start(key(), "crashed", 2h).value().decision, StartDecision::kStarted);
@@ -73,8 +72,7 @@ TEST(RunHistory, LiveLeaseIsBusyAndExpiredLeaseIsReclaimable) {
   EXPECT_EQ(late.error().code, pipeline::ErrorCode::kFailedPrecondition);
 }
 
-TEST(RunHistory, RenewLeaseKeepsOthersOut) {
-  pipeline::MemoryStateStore store;
+TEST_P(RunHistoryTest, RenewLeaseKeepsOthersOut) {
   pipeline::ManualClock clock;
   RunHistory history(store, clock, {.lease = 5min});
   ASSERT_EQ(history.try_start(key(), "w1", 2h).value().decision, StartDecision::kStarted);
@@ -85,8 +83,7 @@ TEST(RunHistory, RenewLeaseKeepsOthersOut) {
   EXPECT_FALSE(history.renew_lease(key(), "w2"));
 }
 
-TEST(RunHistory, FailureIsRecordedAndRunsAgain) {
-  pipeline::MemoryStateStore store;
+TEST_P(RunHistoryTest, FailureIsRecordedAndRunsAgain) {
   pipeline::ManualClock clock;
   RunHistory history(store, clock);
   ASSERT_EQ(history.try_start(key(), "w1", 2h).value().decision, StartDecision::kStarted);
@@ -98,8 +95,7 @@ TEST(RunHistory, FailureIsRecordedAndRunsAgain) {
   EXPECT_TRUE(history.should_run(key(), 2h).value());
 }
 
-TEST(RunHistory, SuccessAndOutboxEntryCommitInOneTransaction) {
-  pipeline::MemoryStateStore store;
+TEST_P(RunHistoryTest, SuccessAndOutboxEntryCommitInOneTransaction) {
   pipeline::ManualClock clock;
   RunHistory history(store, clock);
   ASSERT_EQ(history.try_start(key(), "w1", 2h).value().decision, StartDecision::kStarted);
@@ -118,8 +114,7 @@ TEST(RunHistory, SuccessAndOutboxEntryCommitInOneTransaction) {
   EXPECT_EQ(store.pending_outbox().value(), 1u);
 }
 
-TEST(RunHistory, ListsRunsOfOneDate) {
-  pipeline::MemoryStateStore store;
+TEST_P(RunHistoryTest, ListsRunsOfOneDate) {
   pipeline::ManualClock clock;
   RunHistory history(store, clock);
   ASSERT_TRUE(history.try_start(key("b_proc", 1), "w", 1h));
@@ -134,8 +129,7 @@ TEST(RunHistory, ListsRunsOfOneDate) {
 
 // A date taken over from a dead process: its running records end as failed at once and
 // start again; successes, failures and other dates are left as they were.
-TEST(RunHistory, AbandonRunningEndsTheDatesLiveLeasesOnly) {
-  pipeline::MemoryStateStore store;
+TEST_P(RunHistoryTest, AbandonRunningEndsTheDatesLiveLeasesOnly) {
   pipeline::ManualClock clock;
   RunHistory history(store, clock);
   ASSERT_EQ(history.try_start(key("a"), "dead", 2h).value().decision, StartDecision::kStarted);
@@ -158,8 +152,7 @@ TEST(RunHistory, AbandonRunningEndsTheDatesLiveLeasesOnly) {
   EXPECT_EQ(history.abandon_running(key().date, "again").value(), 1) << "a, next's now; c ended already";
 }
 
-TEST(RunHistory, BadProcessorNameIsRejected) {
-  pipeline::MemoryStateStore store;
+TEST_P(RunHistoryTest, BadProcessorNameIsRejected) {
   pipeline::ManualClock clock;
   RunHistory history(store, clock);
   auto r = history.try_start(key("a/b"), "w", 1h);
@@ -167,8 +160,7 @@ TEST(RunHistory, BadProcessorNameIsRejected) {
   EXPECT_EQ(r.error().code, pipeline::ErrorCode::kInvalidArgument);
 }
 
-TEST(RunHistory, ConcurrentStartersExactlyOneWins) {
-  pipeline::MemoryStateStore store;
+TEST_P(RunHistoryTest, ConcurrentStartersExactlyOneWins) {
   pipeline::ManualClock clock;
   RunHistory history(store, clock);
   for (int round = 0; round < 20; ++round) {
@@ -187,5 +179,7 @@ TEST(RunHistory, ConcurrentStartersExactlyOneWins) {
     EXPECT_EQ(busy.load(), 3);
   }
 }
+
+PIPELINE_STORE_SUITE(RunHistoryTest);
 
 }  // namespace run_history_test

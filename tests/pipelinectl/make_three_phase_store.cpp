@@ -3,7 +3,7 @@
 // complete date, one partial date and one dead letter. pipelinectl_cli.cmake then runs the
 // real `pipelinectl` on it.
 //
-//   make_three_phase_store STORE.sqlite
+//   make_three_phase_store STORE.sqlite | postgresql://...   (fresh tables expected)
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -17,6 +17,9 @@
 #include "pipeline/orchestrate/completion_tracker.hpp"
 #include "pipeline/orchestrate/dead_letter_recorder.hpp"
 #include "pipeline/sqlite/sqlite_state_store.hpp"
+#ifdef PIPELINE_TEST_HAVE_POSTGRES
+#include "pipeline/postgres/postgres_state_store.hpp"
+#endif
 
 namespace {
 
@@ -76,8 +79,16 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "usage: make_three_phase_store STORE.sqlite\n");
     return 2;
   }
-  std::filesystem::remove(argv[1]);
-  auto store = SqliteStateStore::open(argv[1]);
+  const std::string target = argv[1];
+  Result<std::unique_ptr<StateStore>> store = fail(ErrorCode::kInvalidArgument, "no store");
+#ifdef PIPELINE_TEST_HAVE_POSTGRES
+  if (target.starts_with("postgresql://"))
+    store = PostgresStateStore::open(target).map([](auto s) { return std::unique_ptr<StateStore>(std::move(s)); });
+#endif
+  if (!target.starts_with("postgresql://")) {
+    std::filesystem::remove(target);
+    store = SqliteStateStore::open(target).map([](auto s) { return std::unique_ptr<StateStore>(std::move(s)); });
+  }
   if (!store) check(fail(store.error()), "open store");
   ManualClock clock(TimePoint(std::chrono::seconds(1740819600)));  // 2025-03-01T09:00:00Z
 
@@ -122,6 +133,6 @@ int main(int argc, char** argv) {
   }
   (*sub)->close();
   recorder.close();
-  std::printf("wrote %s\n", argv[1]);
+  std::printf("wrote %s\n", target.starts_with("postgresql://") ? "the PostgreSQL store" : target.c_str());
   return 0;
 }

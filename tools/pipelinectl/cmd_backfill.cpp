@@ -188,7 +188,7 @@ const pipelinectl::Registrar kRegistrar{
        to->excludes(days);
        sub.add_option("--stop-after", opts->stop_after, "Stop after running N dates (simulates an interruption)")
            ->check(CLI::NonNegativeNumber);
-       sub.add_option("--store", opts->store, "memory | sqlite:PATH")->capture_default_str();
+       sub.add_option("--store", opts->store, "memory | sqlite:PATH | postgresql://...")->capture_default_str();
        sub.add_option("--work-dir", opts->work_dir,
                       "Directory for the warehouse and scraped files (keep it to resume; default: a fresh one, "
                       "none with --store memory: everything stays in memory)");

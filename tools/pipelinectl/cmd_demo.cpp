@@ -74,7 +74,7 @@ int run(const Options& opts) {
     o.take_over = true;
   }
   o.store = store->get();
-  o.store_label = store_uri;
+  o.store_label = redacted_store_uri(store_uri);
   o.warehouse_path = opts.warehouse.empty() ? dir / "warehouse.db" : std::filesystem::path(opts.warehouse);
   o.data_dir = opts.data_dir.empty() ? dir / "scraped" : std::filesystem::path(opts.data_dir);
   o.injury_update = !opts.no_update;
@@ -103,7 +103,7 @@ const Registrar kRegistrar{
      [](CLI::App& sub) -> Runner {
        auto opts = std::make_shared<Options>();
        sub.add_option("--date", opts->date, "Game date YYYY-MM-DD (default 2025-11-18)");
-       sub.add_option("--store", opts->store, "State store: memory | sqlite:PATH (default: a fresh SQLite file)");
+       sub.add_option("--store", opts->store, "State store: memory | sqlite:PATH | postgresql://... (default: a fresh SQLite file)");
        sub.add_option("--warehouse", opts->warehouse, "SQLite file for the data tables (default: a fresh file)");
        sub.add_option("--data-dir", opts->data_dir, "Directory for the scraped files (default: a fresh one)");
        sub.add_flag("--no-update", opts->no_update, "Skip the 14:00 injury update wave");

@@ -2,12 +2,16 @@
 
 #include "command.hpp"
 
+#include <algorithm>
 #include <filesystem>
 #include <system_error>
 
 #include "pipeline/memory/memory_state_store.hpp"
 #ifdef PIPELINE_CTL_HAVE_SQLITE
 #include "pipeline/sqlite/sqlite_state_store.hpp"
+#endif
+#ifdef PIPELINE_CTL_HAVE_POSTGRES
+#include "pipeline/postgres/postgres_state_store.hpp"
 #endif
 
 namespace pipelinectl {
@@ -21,10 +25,14 @@ pipeline::Result<StoreUri> parse_store_uri(std::string_view text) {
     if (path.empty()) return pipeline::fail(ErrorCode::kInvalidArgument, "--store 'sqlite:' needs a file path (sqlite:PATH)");
     return StoreUri{StoreUri::Kind::kSqlite, std::string(path)};
   }
-  if (text.starts_with("postgresql://") || text.starts_with("postgres://"))
+  if (text.starts_with("postgresql://") || text.starts_with("postgres://")) {
+#ifdef PIPELINE_CTL_HAVE_POSTGRES
+    return StoreUri{StoreUri::Kind::kPostgres, std::string(text)};
+#else
     return pipeline::fail(ErrorCode::kInvalidArgument,
-                          "--store '{}': PostgreSQL is not built into this pipelinectl (use memory or sqlite:PATH)",
-                          text);
+                          "--store: PostgreSQL is not built into this pipelinectl (use memory or sqlite:PATH)");
+#endif
+  }
   return pipeline::fail(ErrorCode::kInvalidArgument,
                         "--store '{}' is not a store URI (expected memory, sqlite:PATH or postgresql://...)", text);
 }
@@ -34,6 +42,14 @@ pipeline::Result<std::unique_ptr<pipeline::StateStore>> open_store(std::string_v
   if (!uri) return pipeline::fail(uri.error());
   if (uri->kind == StoreUri::Kind::kMemory)
     return std::unique_ptr<pipeline::StateStore>(std::make_unique<pipeline::MemoryStateStore>());
+#ifdef PIPELINE_CTL_HAVE_POSTGRES
+  if (uri->kind == StoreUri::Kind::kPostgres) {
+    // Never echo the URI: it may hold a password. The store's messages do not.
+    auto store = pipeline::PostgresStateStore::open(uri->path);
+    if (!store) return pipeline::fail(store.error());
+    return std::unique_ptr<pipeline::StateStore>(std::move(*store));
+  }
+#endif
 #ifdef PIPELINE_CTL_HAVE_SQLITE
   std::error_code ec;
   if (access == StoreAccess::kExisting && !std::filesystem::exists(uri->path, ec))
@@ -48,8 +64,20 @@ pipeline::Result<std::unique_ptr<pipeline::StateStore>> open_store(std::string_v
 #endif
 }
 
+std::string redacted_store_uri(std::string_view text) {
+  const auto scheme = text.find("://");
+  if (scheme == std::string_view::npos) return std::string(text);
+  const auto start = scheme + 3;
+  const auto end = std::min(text.find_first_of("/?", start), text.size());
+  const auto at = text.substr(0, end).rfind('@');
+  if (at == std::string_view::npos || at < start) return std::string(text);
+  const auto colon = text.substr(start, at - start).find(':');
+  if (colon == std::string_view::npos) return std::string(text);
+  return std::string(text.substr(0, start + colon + 1)) + "***" + std::string(text.substr(at));
+}
+
 CLI::Option* add_required_store_option(CLI::App& sub, std::string& store) {
-  return sub.add_option("--store", store, "The store the pipeline records in: sqlite:PATH (or memory, always empty)")
+  return sub.add_option("--store", store, "The store the pipeline records in: sqlite:PATH, postgresql://... (or memory, always empty)")
       ->required();
 }
 

@@ -3,7 +3,8 @@
 //
 //   memory          a fresh in-process store (empty: useful for demos run in-process)
 //   sqlite:PATH     the SQLite state store at PATH
-//   postgresql://…  recognised, but not built into this pipelinectl (a clear error)
+//   postgresql://…  the PostgreSQL state store (libpq URI; `table_prefix=` picks the
+//                   pipeline's tables), when pipelinectl is built with pipeline::postgres
 
 #include <memory>
 #include <string>
@@ -21,9 +22,9 @@ namespace pipelinectl {
 
 /// A parsed `--store` value.
 struct StoreUri {
-  enum class Kind { kMemory, kSqlite };
+  enum class Kind { kMemory, kSqlite, kPostgres };
   Kind kind = Kind::kMemory;
-  std::string path;  ///< The SQLite file (kSqlite).
+  std::string path;  ///< The SQLite file (kSqlite) or the connection URI (kPostgres).
 };
 
 /// Parses a `--store` value. **Errors:** `kInvalidArgument` with a sentence naming the
@@ -36,10 +37,16 @@ enum class StoreAccess {
   kCreate,    ///< Writers (demo, backfill): create it.
 };
 
-/// Opens the store `text` names. **Errors:** `kInvalidArgument` (bad URI, or a backend
-/// not built in), `kNotFound` (kExisting and no such file), or the store's own error.
+/// Opens the store `text` names. A PostgreSQL store is opened (its tables created when
+/// missing) whatever `access` says: a database without them has recorded nothing.
+/// **Errors:** `kInvalidArgument` (bad URI, or a backend not built in), `kNotFound`
+/// (kExisting and no such file), or the store's own error (`kUnavailable`: server
+/// unreachable or credentials refused, within the connect timeout).
 pipeline::Result<std::unique_ptr<pipeline::StateStore>> open_store(std::string_view text,
                                                                    StoreAccess access = StoreAccess::kExisting);
+
+/// `text` fit for output: a password in a URI's user info becomes `***`.
+std::string redacted_store_uri(std::string_view text);
 
 /// Declares `--store` on a command that reads what a pipeline recorded (status, graph,
 /// dlq): required, since a store nobody named (a fresh in-memory one) holds nothing.

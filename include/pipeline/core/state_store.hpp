@@ -46,7 +46,12 @@ struct OutboxMessage {
 
 /// An outbox entry handed to a relay by `StateStore::claim_outbox`.
 struct OutboxRow {
-  std::int64_t sequence = 0;  ///< Commit order; relays publish in this order.
+  /// Relays publish in this order. Every store keeps: entries of one transaction in
+  /// enqueue order, and entries of a transaction that began after another committed after
+  /// that one's. Of two transactions running at once, the later-committed may have the
+  /// smaller numbers (PostgreSQL allocates them from a sequence as entries are written);
+  /// the memory and SQLite stores, which serialize writers, give commit order exactly.
+  std::int64_t sequence = 0;
   OutboxMessage entry;
   int claims = 0;             ///< How many times a relay has claimed it (1 on the first claim).
 };
