@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "nba_service_common/service.hpp"
+#include "nba_service_common/wall_clock.hpp"
 #include "phase5_coordinator/phase5.hpp"
 #include "phase1_scraper/scrapers.hpp"
 #include "phase2_raw/raw_processors.hpp"
@@ -41,11 +42,6 @@ namespace demo {
 namespace {
 
 const std::vector<std::string> kPhases{"phase1_scrapers", "phase2_raw", "phase3_analytics", "phase4_precompute"};
-
-// 06:00 US Eastern (standard time) on the game date: the daily schedule starts Phase 1.
-pipeline::TimePoint morning(pipeline::CalendarDate date) {
-  return pipeline::TimePoint(date.sys_days()) + std::chrono::hours(11);
-}
 
 pipeline::OutboxRelayOptions relay_options() {
   pipeline::OutboxRelayOptions o;
@@ -131,7 +127,7 @@ struct Observed {
 
 struct Demo {
   const DemoOptions& opt;
-  pipeline::ManualClock clock{morning(opt.date)};
+  pipeline::ManualClock clock;  // from 06:00 ET of the date, when the daily schedule starts Phase 1
   pipeline::MemoryTransport transport{clock};  // watchers and the DLQ recorder use it directly
   pipeline::mocks::FaultInjectingTransport faulty{transport, fault_config(opt)};
   // What the services, trackers, relay and Phase 5 use: faulty in the fault variant.
@@ -175,9 +171,9 @@ struct Demo {
   phase3::Phase3 p3;
   phase4::Phase4 p4;
 
-  // `given` (the caller's warehouse) when not null, else `own`.
-  Demo(const DemoOptions& o, std::optional<nba::Warehouse> own, nba::Warehouse* given)
-      : opt(o), owned_warehouse(std::move(own)), warehouse(given != nullptr ? *given : *owned_warehouse) {
+  // `given` (the caller's warehouse) when not null, else `own`; the clock starts at `start`.
+  Demo(const DemoOptions& o, pipeline::TimePoint start, std::optional<nba::Warehouse> own, nba::Warehouse* given)
+      : opt(o), clock(start), owned_warehouse(std::move(own)), warehouse(given != nullptr ? *given : *owned_warehouse) {
     ctx.alerts = &alerts;  // the phase services raise their processors' alerts beside the trackers'
   }
 
@@ -305,10 +301,7 @@ std::int64_t single_int(nba::Warehouse& wh, const std::string& sql, const std::v
 // Every Phase 5 event and job in order, the lost event first; and the 07:00 PT status
 // check with the coverage the coordinator reported then (`morning`).
 void phase5_jobs(const Demo& demo, const pipeline::BatchReport& morning, Phase5Report& out) {
-  auto local = [&demo](pipeline::TimePoint t) {
-    const auto w = demo.schedule->wall_time(t);
-    return fmt::format("{} {}", w.time_string().substr(0, 5), w.abbreviation);
-  };
+  auto local = [&demo](pipeline::TimePoint t) { return nba_services::zoned_clock_text(t, demo.schedule->zone_name()); };
   if (demo.lost_events > 0)
     out.jobs.push_back({"event_lost", demo.lost_at, local(demo.lost_at), demo.opt.date, "lost",
                         "the Phase 4->5 trigger was dropped before the coordinator saw it"});
@@ -379,8 +372,11 @@ pipeline::Result<Phase5Report> phase5_report(Demo& demo, const pipeline::BatchRe
       .phase4_to_phase5_latency = report->phase4_to_phase5_latency,
       .alerts = demo.alerts_seen};
   phase5_jobs(demo, morning, p);
-  for (const auto& [id, m] : demo.seen.messages)
-    p.completions += m.processor_name == demo.coordinator->options().processor_name;
+  for (const auto& [id, m] : demo.seen.messages) {
+    if (m.processor_name != demo.coordinator->options().processor_name) continue;
+    ++p.completions;
+    if (m.execution_id == p.batch_id) p.correlation_id = m.correlation_id;
+  }
   return p;
 }
 
@@ -519,8 +515,9 @@ pipeline::Status subscribe_phase5(Demo& demo, const pipeline::BatchCoordinatorOp
                                 });
   if (!sub) return pipeline::fail(sub.error());
   demo.subs.push_back(std::move(*sub));
-  auto work = demo.bus.subscribe({"phase5-prediction-workers", coordinator_options.work_topic, {}},
-                                 demo.worker->batching_handler());
+  auto work = demo.bus.subscribe(
+      nba::phase5::worker_subscription("phase5-prediction-workers", coordinator_options.work_topic),
+      demo.worker->batching_handler());
   if (!work) return pipeline::fail(work.error());
   demo.subs.push_back(std::move(*work));
   return pipeline::ok();
@@ -598,7 +595,7 @@ pipeline::Status wire(Demo& demo) {
 
 // Wave 0: the 06:00 schedule scrapes every feed; the trackers decide when all are done.
 pipeline::Result<WaveReport> run_full_day(Demo& demo) {
-  const auto trigger = phase1::schedule_trigger(demo.opt.date, 0, {}, "daily schedule 06:00 ET");
+  const auto trigger = phase1::schedule_trigger(demo.opt.date, 0, {}, "daily schedule 06:00 ET");  // the clock's start
   WaveReport wave{.wave = 0, .started_at = demo.clock.now()};
   PIPELINE_TRY(demo.transport.publish(demo.ctx.topics.phase1_trigger(),
                                       {trigger.execution_id, pipeline::encode_message(trigger), {}}));
@@ -633,7 +630,9 @@ pipeline::Result<pipeline::BatchReport> run_phase5_morning(Demo& demo) {
 // Wave 1: at 14:00 ET one player's status changes; only the injury report is scraped.
 pipeline::Result<WaveReport> run_injury_update(Demo& demo) {
   const pipeline::CalendarDate date = demo.opt.date;
-  PIPELINE_TRY(demo.advance_through(phase1::injury_update_time(date)));
+  auto update_at = phase1::injury_update_time(date);
+  if (!update_at) return pipeline::fail(update_at.error());
+  PIPELINE_TRY(demo.advance_through(*update_at));
   const auto trigger = phase1::schedule_trigger(date, 1, {phase1::scraper_name("nbac_injury_report")},
                                                 "injury report re-scrape 14:00 ET");
   WaveReport wave{.wave = 1, .started_at = demo.clock.now(), .update = demo.season.injury_update(date)};
@@ -776,7 +775,9 @@ pipeline::Result<DemoReport> run_demo(const DemoOptions& opt) {
     if (!wh) return pipeline::fail(wh.error());
     owned = std::move(*wh);
   }
-  auto demo = std::make_unique<Demo>(opt, std::move(owned), opt.warehouse);
+  auto start = nba_services::eastern_time(opt.date, nba_services::kDailyScrapeTime);
+  if (!start) return pipeline::fail(start.error());
+  auto demo = std::make_unique<Demo>(opt, *start, std::move(owned), opt.warehouse);
   PIPELINE_TRY(wire(*demo));
   std::vector<WaveReport> waves;
   auto full = run_full_day(*demo);

@@ -11,9 +11,11 @@
 /// tracker's trigger reaches the `BatchCoordinator` through a `HybridTrigger` (event path),
 /// `PredictionWorker`s write versioned prediction rows into the warehouse, and the
 /// trigger's `Scheduler` runs `DailySchedule::phase5()` (America/Los_Angeles) on the same
-/// clock. The day starts at 11:00Z (06:00 ET = 03:00 PT), so the Pacific jobs fall after
-/// the event path (backup 06:00 PT = 14:00Z in winter, 13:00Z in summer time) and before
-/// the 14:00 ET (19:00Z) injury update. Everything runs on the caller's thread.
+/// clock. Every wall-clock time is in its named zone (`nba_service_common/wall_clock.hpp`):
+/// the day starts at 06:00 America/New_York (11:00Z = 03:00 PST in standard time, 10:00Z
+/// = 03:00 PDT in daylight time), so the Pacific jobs fall after the event path (backup
+/// 06:00 PT = 14:00Z / 13:00Z) and before the 14:00 ET injury update (19:00Z / 18:00Z).
+/// Everything runs on the caller's thread.
 
 #include <filesystem>
 #include <functional>
@@ -91,7 +93,8 @@ pipeline::Result<DemoReport> run_demo(const DemoOptions& options);
 ///     "work": { phase: {full, injury_update, reduction_pct} },   // entity-runs per wave
 ///     "runs_total": { processor: n },   // processing steps run by this invocation
 ///     "tables": { table: rows for the date },
-///     "phase5": { "zone", "lost_phase4_event", "batch_id", "batches" (batch rows for the date),
+///     "phase5": { "zone", "lost_phase4_event", "batch_id", "correlation_id" (of the batch's
+///                 completion: the run's, from Phase 1), "batches" (batch rows for the date),
 ///                 "triggered_by" ("event" | "scheduler"), "state", "jobs": [ {source ("event" |
 ///                 "backup" | "retry" | "status_check" | "event_lost"), at, local, game_date,
 ///                 outcome, message} ], "predictions" (current rows), "prediction_versions"

@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "demo_driver/demo_driver.hpp"
+#include "nba_service_common/wall_clock.hpp"
 #include "pipeline/core/timestamp.hpp"
 
 namespace demo {
@@ -144,6 +145,7 @@ json to_json(const Phase5Report& p) {
   return {{"zone", p.zone},
           {"lost_phase4_event", p.lost_phase4_event},
           {"batch_id", p.batch_id},
+          {"correlation_id", p.correlation_id},
           {"batches", p.batches},
           {"triggered_by", p.triggered_by ? json(std::string(pipeline::to_string(*p.triggered_by))) : json()},
           {"state", std::string(pipeline::to_string(p.state))},
@@ -218,10 +220,12 @@ std::string changed_text(const pipeline::ChangedEntities& changed) {
 std::string wave_text(const WaveReport& w) {
   std::string out = "\n";
   if (!w.update)
-    out += fmt::format("== Wave {}: full day, started {} (06:00 ET daily schedule)\n", w.wave, clock_time(w.started_at));
+    out += fmt::format("== Wave {}: full day, started {} ({} daily schedule)\n", w.wave, clock_time(w.started_at),
+                       nba_services::zoned_clock_text(w.started_at, nba_services::kEasternZone));
   else
-    out += fmt::format("== Wave {}: mid-day injury update, started {} (14:00 ET): {} ({}) {} -> {}\n", w.wave,
-                       clock_time(w.started_at), w.update->player_id, w.update->team, nba::to_string(w.update->before),
+    out += fmt::format("== Wave {}: mid-day injury update, started {} ({}): {} ({}) {} -> {}\n", w.wave,
+                       clock_time(w.started_at), nba_services::zoned_clock_text(w.started_at, nba_services::kEasternZone),
+                       w.update->player_id, w.update->team, nba::to_string(w.update->before),
                        nba::to_string(w.update->after));
   for (const auto& ph : w.phases) {
     if (ph.tracked && !ph.trigger) {
@@ -269,16 +273,23 @@ std::string trace_text(const std::map<std::string, std::vector<TraceHop>>& trace
   return out;
 }
 
-std::string phase5_text(const Phase5Report& p) {
+// `day_start`: when the day's first wave started (06:00 ET).
+std::string phase5_text(const Phase5Report& p, std::optional<pipeline::TimePoint> day_start) {
+  const std::string start =
+      day_start ? fmt::format("{} = {} = {}", clock_time(day_start),
+                              nba_services::zoned_clock_text(*day_start, nba_services::kEasternZone),
+                              nba_services::zoned_clock_text(*day_start, p.zone))
+                : std::string("-");
   std::string out = fmt::format(
-      "\n== Phase 5: predictions (scheduled jobs at Pacific times, {}; the day starts at 11:00Z = 03:00 PT,\n"
+      "\n== Phase 5: predictions (scheduled jobs at Pacific times, {}; the day starts at {},\n"
       "   so the event path predicts before the 06:00 PT backup, and the 14:00 ET update comes after 07:00 PT){}\n",
-      p.zone, p.lost_phase4_event ? "\n   variant: the Phase 4->5 event is LOST" : "");
+      p.zone, start, p.lost_phase4_event ? "\n   variant: the Phase 4->5 event is LOST" : "");
   for (const auto& j : p.jobs)
     out += fmt::format("  {:<12} {} ({:<9}) -> {:<16} {}\n", j.source, clock_time(j.at), j.local, j.outcome, j.message);
-  out += fmt::format("  batch {} triggered by {} ({} batch row{}): {} prediction rows, version {}\n", p.batch_id,
-                     p.triggered_by ? pipeline::to_string(*p.triggered_by) : "-", p.batches, p.batches == 1 ? "" : "s",
-                     p.predictions, p.batch_version);
+  out += fmt::format("  batch {} triggered by {} ({} batch row{}): {} prediction rows, version {}, correlation {}\n",
+                     p.batch_id, p.triggered_by ? pipeline::to_string(*p.triggered_by) : "-", p.batches,
+                     p.batches == 1 ? "" : "s", p.predictions, p.batch_version,
+                     p.correlation_id.empty() ? "-" : p.correlation_id);
   if (p.status_check)
     out += fmt::format("  07:00 PT status check: {} of {} players predicted, coverage {:.1f}% ({})\n",
                        p.status_check->done, p.status_check->expected, 100.0 * p.status_check->coverage,
@@ -368,7 +379,7 @@ std::string render_text(const DemoReport& r) {
   for (const auto& w : r.waves) out += wave_text(w);
   out += work_text(r.work);
   out += trace_text(r.trace);
-  out += phase5_text(r.phase5);
+  out += phase5_text(r.phase5, r.waves.empty() ? std::nullopt : std::optional(r.waves.front().started_at));
   if (r.faults) out += faults_text(*r.faults);
   std::uint64_t runs = 0;
   for (const auto& [p, n] : r.runs_total) runs += n;

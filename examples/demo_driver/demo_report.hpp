@@ -148,6 +148,9 @@ struct Phase5Report {
   std::string zone{};
   bool lost_phase4_event = false;
   std::string batch_id{};
+  /// The batch's predictions-complete message's correlation id (the run's, from Phase 1);
+  /// empty when that message was not seen.
+  std::string correlation_id{};
   std::size_t batches = 0;  ///< Batch rows for the date.
   std::optional<pipeline::BatchTrigger> triggered_by{};
   pipeline::BatchState state = pipeline::BatchState::kNone;

@@ -49,6 +49,7 @@ pipeline::ProcessorConfig processor_config(std::string name, std::string_view ph
   c.completion_topic = std::move(completion_topic);
   c.output_dataset = std::move(dataset);
   c.entity_kind = std::move(entity_kind);
+  c.skip_if_success_within = kSkipIfProcessedWithin;
   return c;
 }
 

@@ -114,7 +114,13 @@ class WarehouseDependencySource final : public pipeline::DependencyDataSource {
   const nba::Season* season_;
 };
 
-/// A processor's configuration in the example pipeline (output table = its name).
+/// The seeds' skip-if-processed window: a step that succeeded for a date less than an hour
+/// ago is not run again for a new trigger ("already processed recently, skipping"); the
+/// library's default, `ProcessorConfig::skip_if_success_within`, is 24 hours.
+inline constexpr pipeline::Duration kSkipIfProcessedWithin = std::chrono::hours(1);
+
+/// A processor's configuration in the example pipeline (output table = its name; skip
+/// window `kSkipIfProcessedWithin`).
 pipeline::ProcessorConfig processor_config(std::string name, std::string_view phase, std::string completion_topic,
                                            std::string dataset, std::string entity_kind);
 

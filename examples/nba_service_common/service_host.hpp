@@ -14,6 +14,7 @@
 #include <fmt/format.h>
 
 #include "nba_service_common/service.hpp"
+#include "nba_service_common/wall_clock.hpp"
 #include "pipeline/core/manual_clock.hpp"
 #include "pipeline/memory/memory_transport.hpp"
 #include "pipeline/orchestrate/outbox_relay.hpp"
@@ -68,7 +69,9 @@ class ServiceHost {
     if (!store) return pipeline::fail(store.error());
     auto wh = nba::Warehouse::open(flags.warehouse);
     if (!wh) return pipeline::fail(wh.error());
-    return std::unique_ptr<ServiceHost>(new ServiceHost(flags, std::move(*store), std::move(*wh)));
+    auto start = eastern_time(flags.date, kDailyScrapeTime);
+    if (!start) return pipeline::fail(start.error());
+    return std::unique_ptr<ServiceHost>(new ServiceHost(flags, *start, std::move(*store), std::move(*wh)));
   }
 
   ServiceContext& context() { return ctx_; }
@@ -103,11 +106,12 @@ class ServiceHost {
   }
 
  private:
-  ServiceHost(const ServiceFlags& flags, std::unique_ptr<pipeline::SqliteStateStore> store, nba::Warehouse wh)
+  ServiceHost(const ServiceFlags& flags, pipeline::TimePoint start, std::unique_ptr<pipeline::SqliteStateStore> store,
+              nba::Warehouse wh)
       : flags_(flags),
         store_(std::move(store)),
         warehouse_(std::move(wh)),
-        clock_(pipeline::TimePoint(flags.date.sys_days()) + std::chrono::hours(11)),
+        clock_(start),
         transport_(clock_),
         history_(*store_, clock_),
         source_(warehouse_, &season_),

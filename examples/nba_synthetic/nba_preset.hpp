@@ -5,6 +5,7 @@
 /// three fan-in trackers. The library is generic; this is its first preset.
 
 #include <chrono>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -33,7 +34,7 @@ inline std::vector<std::string> raw_processors() {
           "nbac_scoreboard_v2",
           "nbac_gamebook_player_stats",
           "nbac_play_by_play",
-          "nbac_team_boxscore",
+          "nbac_team_stats",
           "nbac_player_boxscores",
           "nbac_referee_assignments",
           "bdl_player_boxscores",
@@ -80,11 +81,13 @@ inline TriggerRegistry trigger_preset() {
   const std::string pgs = "player_game_summary", tog = "team_offense_game_summary",
                     tdg = "team_defense_game_summary", upc = "upcoming_player_game_context",
                     utc = "upcoming_team_game_context";
-  // Phase 2 → Phase 3 (ANALYTICS_TRIGGERS, completed for all 21 raw tables).
+  // Phase 2 → Phase 3: the seeds' ANALYTICS_TRIGGERS, reverse-dependency map and
+  // dependency graph (checked edge by edge in tests/examples/nba_preset_test.cpp),
+  // completed for all 21 raw tables.
   (void)r.add_trigger("nbac_gamebook_player_stats", {pgs});
-  (void)r.add_trigger("bdl_player_boxscores", {pgs, tog});
+  (void)r.add_trigger("bdl_player_boxscores", {pgs, tog, tdg});
   (void)r.add_trigger("nbac_scoreboard_v2", {tog, tdg});
-  (void)r.add_trigger("nbac_team_boxscore", {tog, tdg});
+  (void)r.add_trigger("nbac_team_stats", {tog, tdg});
   (void)r.add_trigger("nbac_player_boxscores", {pgs});
   (void)r.add_trigger("nbac_play_by_play", {pgs});
   (void)r.add_trigger("bigdataball_play_by_play", {pgs});
@@ -93,8 +96,9 @@ inline TriggerRegistry trigger_preset() {
   // An injury changes the player's context and their team's (players out / questionable).
   (void)r.add_trigger("nbac_injury_report", {upc, utc});
   (void)r.add_trigger("bdl_injuries", {upc, utc});
-  (void)r.add_trigger("odds_api_player_points_props", {upc});
-  (void)r.add_trigger("bettingpros_player_points_props", {upc});
+  // The props feed the summary's over/under result and the upcoming context's line.
+  (void)r.add_trigger("odds_api_player_points_props", {pgs, upc});
+  (void)r.add_trigger("bettingpros_player_points_props", {pgs, upc});
   (void)r.add_trigger("nbac_player_list", {upc});
   (void)r.add_trigger("bdl_active_players", {upc});
   (void)r.add_trigger("espn_team_rosters", {upc});
@@ -116,9 +120,11 @@ inline TriggerRegistry trigger_preset() {
 
 /// The three fan-in trackers of the NBA pipeline: Phase 2→3 (21 raw processors),
 /// Phase 3→4 (5 analytics) and Phase 4→5 (5 precompute), named after the phase they
-/// trigger, publishing to `<prefix>-phaseN-trigger` (N = the phase triggered). Deadlines
-/// and debounce are the
-/// defaults of `CompletionTrackerConfig` (30 minutes, 80%, 5 minutes).
+/// trigger, publishing to `<prefix>-phaseN-trigger` (N = the phase triggered). As the
+/// seeds' orchestrators, each waits for ALL its expected processors: no deadline, so no
+/// partial trigger (`deadline = nullopt`). A partial trigger after a deadline is opt-in
+/// per tracker: set `deadline` (and `partial_threshold`, 80% by default) on its config.
+/// Debounce of incremental waves: `CompletionTrackerConfig`'s 5 minutes.
 inline std::vector<CompletionTrackerConfig> tracker_presets(const TopicNaming& topics = TopicNaming{"nba"}) {
   const TriggerRegistry registry = trigger_preset();
   auto make = [&](std::string_view name, std::string_view up, std::string_view down,
@@ -130,6 +136,7 @@ inline std::vector<CompletionTrackerConfig> tracker_presets(const TopicNaming& t
     c.expected = std::move(expected);
     c.trigger_topic = fmt::format("{}-phase{}-trigger", topics.prefix, phase);
     c.registry = registry;
+    c.deadline = std::nullopt;  // the seeds trigger when all are complete
     return c;
   };
   return {make(kAnalyticsPhase, kRawPhase, kAnalyticsPhase, raw_processors(), 3),

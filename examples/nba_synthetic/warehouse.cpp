@@ -58,7 +58,7 @@ std::vector<TableSpec> build_tables() {
                               {"blocks", 'I'}, {"turnovers", 'I'}} +
                              kShooting,
                          {"game_date", "game_id", "player_lookup"}, "player_lookup"));
-  t.push_back(make_table("nbac_team_boxscore", "raw",
+  t.push_back(make_table("nbac_team_stats", "raw",
                          Cols{{"game_date", 'T'}, {"game_id", 'T'}, {"team_abbr", 'T'}, {"opponent_team_abbr", 'T'},
                               {"is_home", 'I'}, {"points", 'I'}} +
                              kShooting + kCounting + Cols{{"possessions", 'I'}} + kZones,
@@ -76,6 +76,34 @@ std::vector<TableSpec> build_tables() {
                           {"away_team_abbr", 'T'}, {"spread_home", 'R'}, {"total", 'R'}, {"home_moneyline", 'I'},
                           {"away_moneyline", 'I'}},
                          {"game_date", "game_id", "bookmaker"}, "game_id"));
+  // The other 13 of the seeds' 21 raw tables, loaded from synthetic feeds: each has the
+  // layout of a table above, or of a roster, a player box line, a game or a team of the date.
+  auto like = [&t](const char* name, std::string_view model) {
+    for (const auto& spec : t)
+      if (spec.name == model) {
+        TableSpec copy = spec;
+        copy.name = name;
+        return copy;
+      }
+    return TableSpec{};  // unreachable: every model is listed above
+  };
+  t.push_back(like("espn_scoreboard", "nbac_scoreboard_v2"));
+  t.push_back(like("bdl_injuries", "nbac_injury_report"));
+  t.push_back(like("bettingpros_player_points_props", "odds_api_player_points_props"));
+  for (const char* roster : {"nbac_player_list", "bdl_active_players", "espn_team_rosters", "br_rosters"})
+    t.push_back(make_table(roster, "raw", {{"game_date", 'T'}, {"player_lookup", 'T'}, {"team_abbr", 'T'}},
+                           {"game_date", "player_lookup"}, "player_lookup"));
+  for (const char* box : {"nbac_player_boxscores", "espn_boxscores", "nbac_play_by_play", "bigdataball_play_by_play"})
+    t.push_back(make_table(box, "raw",
+                           {{"game_date", 'T'}, {"game_id", 'T'}, {"player_lookup", 'T'}, {"team_abbr", 'T'},
+                            {"minutes", 'I'}, {"points", 'I'}},
+                           {"game_date", "game_id", "player_lookup"}, "player_lookup"));
+  t.push_back(make_table("nbac_referee_assignments", "raw",
+                         {{"game_date", 'T'}, {"game_id", 'T'}, {"home_team_abbr", 'T'}, {"away_team_abbr", 'T'}},
+                         {"game_date", "game_id"}, "game_id"));
+  t.push_back(make_table("bdl_standings", "raw",
+                         {{"game_date", 'T'}, {"team_abbr", 'T'}, {"game_id", 'T'}, {"opponent_team_abbr", 'T'}},
+                         {"game_date", "team_abbr"}, "team_abbr"));
   // ---- Phase 3: analytics
   t.push_back(make_table("player_game_summary", "analytics",
                          Cols{{"game_date", 'T'}, {"player_lookup", 'T'}, {"game_id", 'T'}, {"team_abbr", 'T'},
@@ -149,7 +177,7 @@ std::vector<TableSpec> build_tables() {
   t.push_back(make_table("player_prop_predictions", "predictions",
                          Cols{{"game_date", 'T'}, {"player_lookup", 'T'}, {"system_id", 'T'}, {"game_id", 'T'},
                               {"predicted_points", 'R'}, {"points_line", 'R'}, {"recommendation", 'T'},
-                              {"confidence", 'R'}} +
+                              {"confidence", 'R'}, {"batch_id", 'T'}, {"correlation_id", 'T'}} +
                              kHash,
                          {"game_date", "player_lookup", "system_id"}, "player_lookup"));
   return t;

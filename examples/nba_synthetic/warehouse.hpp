@@ -49,7 +49,7 @@ struct TableSpec {
 
 /// The built-in tables (created by `Warehouse::open`):
 ///   raw: nbac_schedule, nbac_scoreboard_v2, nbac_gamebook_player_stats, bdl_player_boxscores,
-///        nbac_team_boxscore, nbac_injury_report, odds_api_player_points_props, odds_api_game_lines;
+///        nbac_team_stats, nbac_injury_report, odds_api_player_points_props, odds_api_game_lines;
 ///   analytics: player_game_summary, team_offense_game_summary, team_defense_game_summary,
 ///        upcoming_player_game_context, upcoming_team_game_context;
 ///   precompute: player_daily_cache, player_shot_zone_analysis, team_defense_zone_analysis,

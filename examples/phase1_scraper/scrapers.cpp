@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "nba_service_common/wall_clock.hpp"
 #include "pipeline/core/trace_context.hpp"
 
 namespace phase1 {
@@ -24,38 +25,58 @@ pipeline::Result<nba_services::FeedItems> typed_items(const nlohmann::json& item
 
 // Each feed once: what the source publishes for it on a date at a time, and how its
 // items read back from a file. The box-score feeds (scoreboard, gamebook, balldontlie,
-// team box) all publish the final box scores; each raw processor loads its part.
+// team stats) all publish the final box scores; each raw processor loads its part.
 struct Feed {
   std::string_view name;
-  nba_services::FeedItems (*fetch)(const nba::Season&, pipeline::CalendarDate, pipeline::TimePoint);
+  pipeline::Result<nba_services::FeedItems> (*fetch)(const nba::Season&, pipeline::CalendarDate, pipeline::TimePoint);
   pipeline::Result<nba_services::FeedItems> (*read)(const nlohmann::json&);
 };
 using nba::Season;
 using pipeline::CalendarDate;
 using pipeline::TimePoint;
-nba_services::FeedItems box_scores(const Season& s, CalendarDate d, TimePoint) { return s.box_scores(d); }
+using Fetched = pipeline::Result<nba_services::FeedItems>;
+Fetched box_scores(const Season& s, CalendarDate d, TimePoint) { return s.box_scores(d); }
+Fetched schedule(const Season& s, CalendarDate d, TimePoint) {
+  const auto games = s.games_on(d);
+  return nba_services::FeedItems(std::vector<nba::Game>(games.begin(), games.end()));
+}
+// The morning injury report: every player with his team (the rosters) and status.
+Fetched morning_report(const Season& s, CalendarDate d, TimePoint) { return s.injury_report(d); }
+Fetched props(const Season& s, CalendarDate d, TimePoint) { return s.player_props(d); }
 const Feed kFeeds[] = {  // in the order the 06:00 schedule starts them
-    {"nbac_schedule",
-     [](const Season& s, CalendarDate d, TimePoint) -> nba_services::FeedItems {
-       const auto games = s.games_on(d);
-       return std::vector<nba::Game>(games.begin(), games.end());
-     },
-     typed_items<nba::Game>},
+    {"nbac_schedule", schedule, typed_items<nba::Game>},
     {"nbac_injury_report",
-     [](const Season& s, CalendarDate d, TimePoint now) -> nba_services::FeedItems {
-       return now >= injury_update_time(d) ? s.injury_report_after_update(d) : s.injury_report(d);
+     [](const Season& s, CalendarDate d, TimePoint now) -> Fetched {
+       auto update_at = injury_update_time(d);
+       if (!update_at) return pipeline::fail(update_at.error());
+       return now >= *update_at ? s.injury_report_after_update(d) : s.injury_report(d);
      },
      typed_items<nba::InjuryEntry>},
-    {"odds_api_player_points_props",
-     [](const Season& s, CalendarDate d, TimePoint) -> nba_services::FeedItems { return s.player_props(d); },
-     typed_items<nba::PlayerProp>},
+    {"odds_api_player_points_props", props, typed_items<nba::PlayerProp>},
     {"odds_api_game_lines",
-     [](const Season& s, CalendarDate d, TimePoint) -> nba_services::FeedItems { return s.game_lines(d); },
+     [](const Season& s, CalendarDate d, TimePoint) -> Fetched { return s.game_lines(d); },
      typed_items<nba::GameLine>},
     {"nbac_scoreboard_v2", box_scores, typed_items<nba::BoxScore>},
     {"nbac_gamebook_player_stats", box_scores, typed_items<nba::BoxScore>},
     {"bdl_player_boxscores", box_scores, typed_items<nba::BoxScore>},
-    {"nbac_team_boxscore", box_scores, typed_items<nba::BoxScore>},
+    {"nbac_team_stats", box_scores, typed_items<nba::BoxScore>},
+    // The other 13 feeds of the seeds' 21, synthetic: each republishes a part of the day
+    // above under its own source's name (rosters and injuries from the morning report,
+    // box lines and play-by-play totals from the box scores, games and teams from the
+    // schedule, a second bookmaker's props).
+    {"nbac_player_list", morning_report, typed_items<nba::InjuryEntry>},
+    {"nbac_play_by_play", box_scores, typed_items<nba::BoxScore>},
+    {"nbac_player_boxscores", box_scores, typed_items<nba::BoxScore>},
+    {"nbac_referee_assignments", schedule, typed_items<nba::Game>},
+    {"bdl_active_players", morning_report, typed_items<nba::InjuryEntry>},
+    {"bdl_injuries", morning_report, typed_items<nba::InjuryEntry>},
+    {"bdl_standings", schedule, typed_items<nba::Game>},
+    {"espn_scoreboard", box_scores, typed_items<nba::BoxScore>},
+    {"espn_team_rosters", morning_report, typed_items<nba::InjuryEntry>},
+    {"espn_boxscores", box_scores, typed_items<nba::BoxScore>},
+    {"bigdataball_play_by_play", box_scores, typed_items<nba::BoxScore>},
+    {"br_rosters", morning_report, typed_items<nba::InjuryEntry>},
+    {"bettingpros_player_points_props", props, typed_items<nba::PlayerProp>},
 };
 
 pipeline::Result<const Feed*> find_feed(std::string_view name) {
@@ -71,6 +92,7 @@ pipeline::ProcessorConfig scraper_config(const nba_services::ServiceContext& ctx
   c.completion_topic = ctx.topics.phase1_complete();
   c.output_table = feed;
   c.output_dataset = "nba_raw_files";
+  c.skip_if_success_within = nba_services::kSkipIfProcessedWithin;
   return c;
 }
 
@@ -87,8 +109,8 @@ const std::vector<std::string>& feeds() {
 
 std::string scraper_name(std::string_view feed) { return fmt::format("{}_scraper", feed); }
 
-pipeline::TimePoint injury_update_time(pipeline::CalendarDate date) {
-  return pipeline::TimePoint(date.sys_days()) + std::chrono::hours(19);
+pipeline::Result<pipeline::TimePoint> injury_update_time(pipeline::CalendarDate date) {
+  return nba_services::eastern_time(date, kInjuryUpdateTime);
 }
 
 pipeline::Result<nba_services::FeedItems> items_from_json(std::string_view feed, const nlohmann::json& items) {
@@ -103,7 +125,9 @@ Scraper::Scraper(nba_services::ServiceContext& ctx, std::string feed)
 pipeline::Result<pipeline::ProcessResult> Scraper::process(const pipeline::ProcessRequest& request) {
   auto feed = find_feed(feed_);
   if (!feed) return pipeline::fail(feed.error());
-  auto fetched = (*feed)->fetch(ctx_.season, request.date, ctx_.clock.now());
+  auto fetch = (*feed)->fetch(ctx_.season, request.date, ctx_.clock.now());
+  if (!fetch) return pipeline::fail(fetch.error());
+  auto& fetched = *fetch;
   const auto items = static_cast<std::int64_t>(std::visit([](const auto& v) { return v.size(); }, fetched));
   const auto dir = ctx_.data_dir / feed_ / request.date.to_string();
   const auto file = dir / fmt::format("w{}.json", request.wave);

@@ -7,6 +7,7 @@
 /// `data_dir`, no file; with `ServiceContext::scraped_in_memory`, the items are also kept
 /// there under that path).
 
+#include <chrono>
 #include <memory>
 #include <string>
 #include <vector>
@@ -24,10 +25,14 @@ const std::vector<std::string>& feeds();
 /// The scraper of `feed`: "<feed>_scraper".
 std::string scraper_name(std::string_view feed);
 
-/// When the synthetic injury report changes (`nba::Season::injury_update`): 14:00 US
-/// Eastern during standard time, i.e. 19:00 UTC on the game date. The injury scraper
-/// publishes the updated report from then on.
-pipeline::TimePoint injury_update_time(pipeline::CalendarDate date);
+/// 14:00 ET: when the synthetic injury report changes (`nba::Season::injury_update`).
+inline constexpr std::chrono::minutes kInjuryUpdateTime{14 * 60};
+
+/// The instant of `kInjuryUpdateTime` on the game date in US Eastern time (19:00Z in
+/// standard time, 18:00Z in daylight time). The injury scraper publishes the updated
+/// report from then on.
+/// **Errors:** `kInvalidArgument` when the tz database does not know America/New_York.
+pipeline::Result<pipeline::TimePoint> injury_update_time(pipeline::CalendarDate date);
 
 /// The items of a scraped file of `feed` (its "items" array) as the scraper had them.
 /// **Errors:** `kInvalidArgument` for an unknown feed or an item of the wrong shape.

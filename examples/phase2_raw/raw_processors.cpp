@@ -1,6 +1,8 @@
 #include "phase2_raw/raw_processors.hpp"
 
 #include <fstream>
+#include <map>
+#include <string_view>
 #include <variant>
 #include <nlohmann/json.hpp>
 
@@ -56,9 +58,31 @@ struct Rows {
   std::vector<Row> rows;
 };
 
+// The layout a raw table's rows take: its own for the first eight feeds; for the 13
+// synthetic ones, a table above's or "roster", "player_box", "games", "teams".
+std::string_view layout_of(std::string_view table) {
+  static const std::map<std::string_view, std::string_view> kLike{
+      {"espn_scoreboard", "nbac_scoreboard_v2"},
+      {"bdl_injuries", "nbac_injury_report"},
+      {"bettingpros_player_points_props", "odds_api_player_points_props"},
+      {"nbac_player_list", "roster"},
+      {"bdl_active_players", "roster"},
+      {"espn_team_rosters", "roster"},
+      {"br_rosters", "roster"},
+      {"nbac_player_boxscores", "player_box"},
+      {"espn_boxscores", "player_box"},
+      {"nbac_play_by_play", "player_box"},
+      {"bigdataball_play_by_play", "player_box"},
+      {"nbac_referee_assignments", "games"},
+      {"bdl_standings", "teams"}};
+  auto it = kLike.find(table);
+  return it == kLike.end() ? table : it->second;
+}
+
 // `items` holds the feed's type (std::bad_variant_access otherwise).
-Rows build_rows(const std::string& table, const nba_services::FeedItems& items, const std::string& date,
+Rows build_rows(const std::string& table_name, const nba_services::FeedItems& items, const std::string& date,
                 const pipeline::EntityFilter& wanted, nba_services::Written& written) {
+  const std::string_view table = layout_of(table_name);
   Rows out;
   auto keep = [&](std::string_view kind, const std::string& id, std::initializer_list<std::pair<std::string_view, std::string>> also = {}) {
     if (!wanted(id)) return false;
@@ -129,7 +153,30 @@ Rows build_rows(const std::string& table, const nba_services::FeedItems& items, 
           out.rows.push_back({T(date), T(p.game_id), T(p.player_id), T(p.team), I(p.minutes), I(p.points), I(p.reb),
                               I(p.ast), I(p.stl), I(p.blk), I(p.tov)});
     }
-  } else if (table == "nbac_team_boxscore") {
+  } else if (table == "roster") {
+    out.columns = {"game_date", "player_lookup", "team_abbr"};
+    for (const auto& e : std::get<std::vector<nba::InjuryEntry>>(items)) {
+      if (keep("players", e.player_id)) out.rows.push_back({T(date), T(e.player_id), T(e.team)});
+    }
+  } else if (table == "player_box") {
+    out.columns = {"game_date", "game_id", "player_lookup", "team_abbr", "minutes", "points"};
+    for (const auto& b : std::get<std::vector<nba::BoxScore>>(items)) {
+      for (const auto& p : b.players)
+        if (keep("players", p.player_id))
+          out.rows.push_back({T(date), T(p.game_id), T(p.player_id), T(p.team), I(p.minutes), I(p.points)});
+    }
+  } else if (table == "games") {
+    out.columns = {"game_date", "game_id", "home_team_abbr", "away_team_abbr"};
+    for (const auto& g : std::get<std::vector<nba::Game>>(items)) {
+      if (keep("games", g.game_id)) out.rows.push_back({T(date), T(g.game_id), T(g.home), T(g.away)});
+    }
+  } else if (table == "teams") {
+    out.columns = {"game_date", "team_abbr", "game_id", "opponent_team_abbr"};
+    for (const auto& g : std::get<std::vector<nba::Game>>(items)) {
+      for (const auto& [team, opponent] : {std::pair{g.home, g.away}, std::pair{g.away, g.home}})
+        if (keep("teams", team)) out.rows.push_back({T(date), T(team), T(g.game_id), T(opponent)});
+    }
+  } else if (table == "nbac_team_stats") {
     out.columns = Cols{"game_date", "game_id", "team_abbr", "opponent_team_abbr", "is_home", "points", "fgm", "fga",
                        "fg3m", "fg3a", "ftm", "fta", "oreb", "dreb", "rebounds", "assists", "steals", "blocks",
                        "turnovers", "fouls", "possessions"} +

@@ -119,7 +119,7 @@ class TeamOffenseGameSummary final : public nba_services::WarehouseProcessor {
   pipeline::Result<pipeline::ProcessResult> process(const pipeline::ProcessRequest& req) override {
     auto filter = read_filter(req, "team_abbr");
     if (!filter) return pipeline::fail(filter.error());
-    auto box = ctx_.warehouse.read_rows("nbac_team_boxscore", req.date, *filter);
+    auto box = ctx_.warehouse.read_rows("nbac_team_stats", req.date, *filter);
     if (!box) return pipeline::fail(box.error());
     auto scores = ctx_.warehouse.read_rows("nbac_scoreboard_v2", req.date);
     if (!scores) return pipeline::fail(scores.error());
@@ -158,7 +158,7 @@ class TeamDefenseGameSummary final : public nba_services::WarehouseProcessor {
     // A team's defense is its opponent's box line: select those rows by opponent.
     auto filter = read_filter(req, "opponent_team_abbr");
     if (!filter) return pipeline::fail(filter.error());
-    auto opp = ctx_.warehouse.read_rows("nbac_team_boxscore", req.date, *filter);
+    auto opp = ctx_.warehouse.read_rows("nbac_team_stats", req.date, *filter);
     if (!opp) return pipeline::fail(opp.error());
     const std::vector<std::string> columns{
         "game_date",    "team_abbr",    "game_id",      "opponent_team_abbr", "points_allowed", "opp_fgm",
@@ -167,7 +167,7 @@ class TeamDefenseGameSummary final : public nba_services::WarehouseProcessor {
         "defensive_rebounds"};
     // Steals, blocks and defensive rebounds are the defending team's own: from its row
     // (the date's team lines are two per game, so reading them all is cheap).
-    auto all = ctx_.warehouse.read_rows("nbac_team_boxscore", req.date);
+    auto all = ctx_.warehouse.read_rows("nbac_team_stats", req.date);
     if (!all) return pipeline::fail(all.error());
     std::vector<Row> rows;
     Written written;
@@ -307,8 +307,8 @@ class UpcomingTeamGameContext final : public nba_services::WarehouseProcessor {
 pipeline::Status declare_dependencies(pipeline::DependencyChecker& checker) {
   using nba_services::needs;
   PIPELINE_TRY(checker.declare("player_game_summary", {needs("nbac_gamebook_player_stats")}));
-  PIPELINE_TRY(checker.declare("team_offense_game_summary", {needs("nbac_team_boxscore"), needs("nbac_scoreboard_v2")}));
-  PIPELINE_TRY(checker.declare("team_defense_game_summary", {needs("nbac_team_boxscore")}));
+  PIPELINE_TRY(checker.declare("team_offense_game_summary", {needs("nbac_team_stats"), needs("nbac_scoreboard_v2")}));
+  PIPELINE_TRY(checker.declare("team_defense_game_summary", {needs("nbac_team_stats")}));
   PIPELINE_TRY(checker.declare("upcoming_player_game_context", {needs("nbac_schedule"), needs("nbac_injury_report")}));
   PIPELINE_TRY(checker.declare("upcoming_team_game_context", {needs("nbac_schedule"), needs("odds_api_game_lines")}));
   return pipeline::ok();

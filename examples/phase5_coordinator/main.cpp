@@ -44,7 +44,8 @@ int main(int argc, char** argv) {
   pipeline::BatchCoordinator coordinator(clock, store, alerts, **phase5, **phase5, &relay,
                                          nba::phase5::coordinator_options());
   pipeline::PredictionWorker worker(store, **phase5, [&](pipeline::CalendarDate d) { (void)coordinator.note_progress(d); });
-  auto sub = transport.subscribe({"phase5-workers", coordinator.options().work_topic, {}}, worker.handler());
+  auto sub = transport.subscribe(nba::phase5::worker_subscription("phase5-workers", coordinator.options().work_topic),
+                                 worker.handler());
   if (!sub) {
     std::fprintf(stderr, "%s\n", sub.error().to_string().c_str());
     return 1;

@@ -4,6 +4,8 @@
 #include <cmath>
 #include <iterator>
 
+#include <fmt/format.h>
+
 namespace nba::phase5 {
 
 using pipeline::CalendarDate;
@@ -19,6 +21,7 @@ const TableSpec& prediction_versions_table() {
                                {"system_id", ColumnType::kText},
                                {"version", ColumnType::kInteger},
                                {"batch_id", ColumnType::kText},
+                               {"correlation_id", ColumnType::kText},
                                {"game_id", ColumnType::kText},
                                {"predicted_points", ColumnType::kReal},
                                {"points_line", ColumnType::kReal},
@@ -34,20 +37,29 @@ Result<std::unique_ptr<WarehousePhase5>> WarehousePhase5::create(Warehouse& ware
   return std::unique_ptr<WarehousePhase5>(new WarehousePhase5(warehouse));
 }
 
+namespace {
+// The players with a game on the date (their upcoming context, from the schedule) who have
+// Phase 4 features: `player_daily_cache` also holds players with recent history and no game.
+constexpr std::string_view kScheduledWithFeatures =
+    "FROM upcoming_player_game_context u JOIN player_daily_cache c "
+    "ON c.game_date = u.game_date AND c.player_lookup = u.player_lookup WHERE u.game_date = ?";
+}  // namespace
+
 Result<pipeline::ReadinessCounts> WarehousePhase5::counts(CalendarDate date) {
   std::lock_guard lock(mu_);
-  auto ready = warehouse_.count_rows("player_daily_cache", date);
+  auto ready = warehouse_.query(fmt::format("SELECT COUNT(*) AS n {}", kScheduledWithFeatures), {date.to_string()});
   if (!ready) return pipeline::fail(ready.error());
-  auto total = warehouse_.count_rows("upcoming_player_game_context", date);
-  if (!total) return pipeline::fail(total.error());
-  const auto t = static_cast<std::size_t>(std::max(*total, *ready));
-  return pipeline::ReadinessCounts{static_cast<std::size_t>(*ready), t};
+  auto scheduled = warehouse_.count_rows("upcoming_player_game_context", date);
+  if (!scheduled) return pipeline::fail(scheduled.error());
+  return pipeline::ReadinessCounts{static_cast<std::size_t>(as_int(ready->at(0, "n"))),
+                                   static_cast<std::size_t>(*scheduled)};
 }
 
 Result<std::vector<std::string>> WarehousePhase5::expected(CalendarDate date) {
   std::lock_guard lock(mu_);
-  auto rows = warehouse_.query("SELECT player_lookup FROM player_daily_cache WHERE game_date = ? ORDER BY player_lookup",
-                               {date.to_string()});
+  auto rows = warehouse_.query(
+      fmt::format("SELECT u.player_lookup AS player_lookup {} ORDER BY u.player_lookup", kScheduledWithFeatures),
+      {date.to_string()});
   if (!rows) return pipeline::fail(rows.error());
   std::vector<std::string> out;
   for (std::size_t i = 0; i < rows->size(); ++i) out.push_back(as_text(rows->at(i, "player_lookup")));
@@ -95,7 +107,7 @@ Result<std::map<std::string, Prediction>> WarehousePhase5::compute(CalendarDate 
       "f.game_id AS game_id, u.points_line AS line, u.game_id AS ugame "
       "FROM player_daily_cache c "
       "LEFT JOIN player_composite_factors f ON f.game_date = c.game_date AND f.player_lookup = c.player_lookup "
-      "LEFT JOIN upcoming_player_game_context u ON u.game_date = c.game_date AND u.player_lookup = c.player_lookup "
+      "JOIN upcoming_player_game_context u ON u.game_date = c.game_date AND u.player_lookup = c.player_lookup "
       "WHERE c.game_date = ? AND " + in_players->predicate,
       params);
   if (!rows) return pipeline::fail(rows.error());
@@ -142,19 +154,21 @@ std::vector<Status> WarehousePhase5::predict_all(const std::vector<pipeline::Pre
       for (std::size_t i : items) {
         auto p = computed->find(work[i].entity);
         if (p == computed->end()) {
-          out[i] = pipeline::fail(ErrorCode::kNotFound, "no Phase 4 features for {} on {}", work[i].entity, date);
+          out[i] = pipeline::fail(ErrorCode::kNotFound, "no game or no Phase 4 features for {} on {}",
+                                 work[i].entity, date);
           continue;
         }
         predictions[i] = p->second;
         const Prediction& q = predictions[i];
-        versions.push_back({date.to_string(), q.player_lookup, sys, work[i].version, work[i].batch_id, q.game_id,
-                            q.predicted_points, q.points_line, q.recommendation, q.confidence});
+        versions.push_back({date.to_string(), q.player_lookup, sys, work[i].version, work[i].batch_id,
+                            work[i].correlation_id, q.game_id, q.predicted_points, q.points_line, q.recommendation,
+                            q.confidence});
       }
     }
     if (versions.empty()) return pipeline::ok();
     PIPELINE_TRY(warehouse_.upsert("player_prop_prediction_versions",
-                                   {"game_date", "player_lookup", "system_id", "version", "batch_id", "game_id",
-                                    "predicted_points", "points_line", "recommendation", "confidence"},
+                                   {"game_date", "player_lookup", "system_id", "version", "batch_id", "correlation_id",
+                                    "game_id", "predicted_points", "points_line", "recommendation", "confidence"},
                                    versions));
     // Each stored version becomes current unless a newer one is already stored.
     std::vector<std::vector<Value>> current;
@@ -167,13 +181,14 @@ std::vector<Status> WarehousePhase5::predict_all(const std::vector<pipeline::Pre
         if (!out[i] || (*newest)[work[i].entity] > work[i].version) continue;
         const Prediction& q = predictions[i];
         current.push_back({date.to_string(), q.player_lookup, sys, q.game_id, q.predicted_points, q.points_line,
-                           q.recommendation, q.confidence, fmt::format("{}/v{}", work[i].batch_id, work[i].version)});
+                           q.recommendation, q.confidence, work[i].batch_id, work[i].correlation_id,
+                           fmt::format("{}/v{}", work[i].batch_id, work[i].version)});
       }
     }
     if (current.empty()) return pipeline::ok();
     return warehouse_.upsert("player_prop_predictions",
                              {"game_date", "player_lookup", "system_id", "game_id", "predicted_points", "points_line",
-                              "recommendation", "confidence", "source_hash"},
+                              "recommendation", "confidence", "batch_id", "correlation_id", "source_hash"},
                              current);
   });
   if (!written)

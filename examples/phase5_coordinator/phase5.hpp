@@ -14,6 +14,7 @@
 #include "pipeline/coordinate/hybrid_trigger.hpp"
 #include "pipeline/coordinate/prediction_worker.hpp"
 #include "pipeline/coordinate/readiness_gate.hpp"
+#include "pipeline/core/transport.hpp"
 
 namespace nba::phase5 {
 
@@ -46,6 +47,18 @@ inline pipeline::HybridTriggerOptions hybrid_trigger_options() {
   return o;
 }
 
+/// The seeds' delivery attempts for prediction work (Pub/Sub retries a worker's message
+/// 3 times): the third failed delivery dead-letters it. The transport's default
+/// (`SubscriptionSettings::max_delivery_attempts`) is 5, the seeds' Phase 3 and 4 setting.
+inline constexpr int kWorkerDeliveryAttempts = 3;
+
+/// The prediction workers' subscription to `work_topic`, with `kWorkerDeliveryAttempts`.
+inline pipeline::SubscriptionConfig worker_subscription(std::string name, std::string work_topic) {
+  pipeline::SubscriptionSettings settings;
+  settings.max_delivery_attempts = kWorkerDeliveryAttempts;
+  return {std::move(name), std::move(work_topic), settings};
+}
+
 /// One prediction computed from Phase 4 features.
 struct Prediction {
   std::string player_lookup;
@@ -56,13 +69,15 @@ struct Prediction {
   double confidence = 0.0;     ///< [0, 1].
 };
 
-/// Phase 5 over one warehouse: readiness source (players with features out of players
-/// with a game), ledger (expected = players with features; predicted = the version
-/// table) and model (a weighted blend of recent scoring plus the composite adjustment).
+/// Phase 5 over one warehouse: readiness source (players with a game that date and Phase 4
+/// features, out of players with a game: `upcoming_player_game_context`), ledger
+/// (expected = players with a game and features; predicted = the version table) and model
+/// (a weighted blend of recent scoring plus the composite adjustment). A player without a
+/// game that date gets no prediction, even when `player_daily_cache` holds his recent form.
 ///
 /// **Thread safety:** every member locks one mutex around the warehouse (a SQLite
 /// connection), so workers on several threads are serialized.
-/// **Errors:** the warehouse's, and `kNotFound` when a player has no features.
+/// **Errors:** the warehouse's, and `kNotFound` when a player has no game or no features.
 class WarehousePhase5 final : public pipeline::ReadinessSource,
                               public pipeline::PredictionLedger,
                               public pipeline::PredictionModel {
@@ -82,7 +97,7 @@ class WarehousePhase5 final : public pipeline::ReadinessSource,
   std::vector<pipeline::Status> predict_all(const std::vector<pipeline::PredictionWork>& work) override;
 
   /// The deterministic model alone (no write): the predictions of those of `players` that
-  /// have features on `date`, by player.
+  /// have a game and features on `date`, by player.
   pipeline::Result<std::map<std::string, Prediction>> compute(pipeline::CalendarDate date,
                                                               const std::vector<std::string>& players);
 

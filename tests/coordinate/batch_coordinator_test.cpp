@@ -727,15 +727,64 @@ TEST(BatchCoordinator, TriggerRejectsInvalidMessagesWithClearErrors) {
 
 // The direct writer must give what a JSON library gives for the same object (keys sorted),
 // escapes included, and decode must read it back.
+// One correlation id per run: the event's reaches every work message and the completion
+// (the batch id beside it, in the metadata), an incremental update's its own re-prediction;
+// a batch the scheduler starts has no upstream message and uses its batch id.
+TEST(BatchCoordinator, TheEventsCorrelationIdReachesTheWorkAndTheCompletion) {
+  BatchCoordinatorOptions options;
+  options.entity_kind = "players";
+  Rig rig({{420, 450}}, true, options);
+  // correlation id -> (work messages, completions) published under it.
+  auto published = [&rig] {
+    std::map<std::string, std::pair<int, int>> out;
+    for (const auto& r : rig.transport.published()) {
+      if (r.topic == rig.coordinator.options().work_topic) {
+        auto w = PredictionWork::decode(r.message.payload);
+        EXPECT_TRUE(w);
+        if (w) ++out[w->correlation_id].first;
+      } else if (r.topic == rig.coordinator.options().complete_topic) {
+        auto m = decode_message(r.message.payload);
+        EXPECT_TRUE(m);
+        if (!m) continue;
+        ++out[m->correlation_id].second;
+        EXPECT_EQ(m->metadata["batch_id"], "phase5-2025-11-18-b1");
+      }
+    }
+    return out;
+  };
+  ASSERT_TRUE(rig.coordinator.trigger(phase4_message(kDate)));  // correlation_id "corr-1"
+  EXPECT_EQ(published(), (std::map<std::string, std::pair<int, int>>{{"corr-1", {420, 1}}}));
+  rig.transport.clear();
+  Message update = phase4_message(kDate);
+  update.execution_id = "exec-2";
+  update.correlation_id = "corr-2";
+  update.is_incremental = true;
+  update.entities_changed = EntityChanges{{"players", {"p017"}}};
+  ASSERT_TRUE(rig.coordinator.trigger(update));
+  EXPECT_EQ(published(), (std::map<std::string, std::pair<int, int>>{{"corr-2", {1, 1}}}));
+
+  rig.transport.clear();
+  const CalendarDate next = kDate.plus_days(1);
+  rig.ledger.expect(next, players(10));
+  ASSERT_TRUE(rig.coordinator.start(next, false, BatchTrigger::kScheduler));
+  for (const auto& r : rig.transport.published()) {
+    if (r.topic == rig.coordinator.options().work_topic) {
+      EXPECT_EQ(PredictionWork::decode(r.message.payload)->correlation_id, "phase5-2025-11-19-b1");
+    }
+  }
+}
+
 TEST(PredictionWorkCodec, EncodeIsTheSortedJsonObjectAndDecodesBack) {
   const std::vector<PredictionWork> works{
       {"phase5-2025-11-18-b1", kDate, "p001", 1, 1, "batch"},
       {"b\"q\\s", kDate, "tab\there\nline\x01", 0, 7, "incremental"},
-      {"", kDate, "caf\xC3\xA9-\xE2\x82\xAC", 12, 9'000'000'000, "retry"}};
+      {"", kDate, "caf\xC3\xA9-\xE2\x82\xAC", 12, 9'000'000'000, "retry"},
+      {"phase5-2025-11-18-b1", kDate, "p002", 2, 1, "retry", "sched-2025-11-18/\"w0\""}};
   for (const auto& w : works) {
-    const nlohmann::json expected{{"batch_id", w.batch_id}, {"game_date", w.game_date.to_string()},
-                                  {"entity", w.entity},     {"attempt", w.attempt},
-                                  {"version", w.version},   {"kind", w.kind}};
+    nlohmann::json expected{{"batch_id", w.batch_id}, {"game_date", w.game_date.to_string()},
+                            {"entity", w.entity},     {"attempt", w.attempt},
+                            {"version", w.version},   {"kind", w.kind}};
+    if (!w.correlation_id.empty()) expected["correlation_id"] = w.correlation_id;
     EXPECT_EQ(w.encode(), expected.dump()) << w.entity;
     auto back = PredictionWork::decode(w.encode());
     ASSERT_TRUE(back) << back.error().to_string();
@@ -745,6 +794,7 @@ TEST(PredictionWorkCodec, EncodeIsTheSortedJsonObjectAndDecodesBack) {
     EXPECT_EQ(back->attempt, w.attempt);
     EXPECT_EQ(back->version, w.version);
     EXPECT_EQ(back->kind, w.kind);
+    EXPECT_EQ(back->correlation_id, w.correlation_id);
   }
 }
 

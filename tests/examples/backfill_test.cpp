@@ -7,6 +7,8 @@
 #include <nlohmann/json.hpp>
 
 #include "demo_driver/backfill.hpp"
+#include "nba_synthetic/warehouse.hpp"
+#include "phase5_coordinator/phase5.hpp"
 #include "pipeline/core/manual_clock.hpp"
 #include "pipeline/memory/memory_state_store.hpp"
 #include "pipeline/runtime/retention.hpp"
@@ -67,11 +69,53 @@ TEST(Backfill, EveryDateRunsThroughPhaseFiveWithOneCompleteBatch) {
     EXPECT_EQ(s["phase5"]["state"], "complete") << day["date"];
     EXPECT_EQ(s["phase5"]["triggered_by"], "event") << day["date"];
     EXPECT_GT(s["phase5"]["predictions"].get<std::int64_t>(), 0) << day["date"];
-    EXPECT_EQ(s["phase5"]["predictions"], s["tables"]["player_daily_cache"]) << day["date"];
+    EXPECT_LE(s["phase5"]["predictions"], s["tables"]["upcoming_player_game_context"]) << day["date"];
     EXPECT_GT(s["runs_total"]["player_daily_cache"].get<std::int64_t>(), 0) << day["date"];
   }
   EXPECT_EQ(r["phase5"]["batches_complete"], 3);
   EXPECT_EQ(r["phase5"]["batches_refused"], 0);
+}
+
+// After earlier dates, player_daily_cache holds everyone with recent form, games or not:
+// readiness counts and Phase 5 predicts only the players with a game that date.
+TEST(Backfill, PhaseFivePredictsOnlyPlayersWithAGameThatDate) {
+  TempDir dir;
+  pipeline::MemoryStateStore store;
+  const json r = backfill(store, dir.path(), 0);
+  ASSERT_EQ(r["days"].size(), 3u);
+  auto wh = nba::Warehouse::open((dir.path() / "warehouse.db").string());
+  ASSERT_TRUE(wh) << wh.error().to_string();
+  auto count = [&](const std::string& sql, const std::string& date) {
+    auto rows = wh->query(sql, {date});
+    EXPECT_TRUE(rows) << rows.error().to_string();
+    return rows && rows->size() == 1 ? nba::as_int(rows->at(0, "n")) : -1;
+  };
+  auto phase5 = nba::phase5::WarehousePhase5::create(*wh);
+  ASSERT_TRUE(phase5) << phase5.error().to_string();
+  bool cache_holds_players_without_a_game = false;
+  for (const auto& day : r["days"]) {
+    const std::string date = day["date"];
+    const json& s = day["summary"];
+    const std::int64_t scheduled = s["tables"]["upcoming_player_game_context"];
+    const std::int64_t ready = count(
+        "SELECT COUNT(*) AS n FROM upcoming_player_game_context u JOIN player_daily_cache c "
+        "ON c.game_date = u.game_date AND c.player_lookup = u.player_lookup WHERE u.game_date = ?",
+        date);
+    cache_holds_players_without_a_game |= s["tables"]["player_daily_cache"].get<std::int64_t>() > ready;
+    EXPECT_EQ(s["phase5"]["predictions"], ready) << date;
+    EXPECT_EQ(count("SELECT COUNT(*) AS n FROM player_prop_predictions p WHERE p.game_date = ? AND NOT EXISTS "
+                    "(SELECT 1 FROM upcoming_player_game_context u WHERE u.game_date = p.game_date "
+                    "AND u.player_lookup = p.player_lookup)",
+                    date),
+              0)
+        << date << ": a prediction for a player without a game";
+    // Readiness: features ready out of players scheduled.
+    auto counts = (*phase5)->counts(*pipeline::CalendarDate::parse(date));
+    ASSERT_TRUE(counts) << counts.error().to_string();
+    EXPECT_EQ(counts->ready, static_cast<std::size_t>(ready)) << date;
+    EXPECT_EQ(counts->total, static_cast<std::size_t>(scheduled)) << date;
+  }
+  EXPECT_TRUE(cache_holds_players_without_a_game) << "the test needs a date whose cache holds players without a game";
 }
 
 TEST(Backfill, WithoutAWorkDirEverythingStaysInMemoryWithTheSameResults) {

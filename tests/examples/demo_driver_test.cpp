@@ -7,16 +7,20 @@
 #include <variant>
 #include <vector>
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
 #include "demo_driver/demo_driver.hpp"
+#include "nba_service_common/wall_clock.hpp"
+#include "nba_synthetic/nba_preset.hpp"
 #include "nba_synthetic/season.hpp"
 #include "nba_synthetic/warehouse.hpp"
 #include "phase1_scraper/scrapers.hpp"
 #include "phase2_raw/raw_processors.hpp"
 #include "phase3_analytics/analytics_processors.hpp"
 #include "phase4_precompute/precompute_processors.hpp"
+#include "pipeline/core/timestamp.hpp"
 #include "pipeline/orchestrate/dead_letter_recorder.hpp"
 #include "pipeline/sqlite/sqlite_state_store.hpp"
 #include "temp_dir.hpp"
@@ -31,12 +35,12 @@ using pipeline::testing::TempDir;
 
 // Runs the demo on the SQLite store and warehouse under `dir` (reused when run again).
 json run_demo(const std::filesystem::path& dir, bool update = true, bool lose_phase4_event = false,
-             bool inject_faults = false) {
+             bool inject_faults = false, pipeline::CalendarDate date = kDate) {
   auto store = pipeline::SqliteStateStore::open((dir / "state.db").string());
   EXPECT_TRUE(store) << store.error().to_string();
   if (!store) return {};
   demo::DemoOptions o;
-  o.date = kDate;
+  o.date = date;
   o.store = store->get();
   o.store_label = "sqlite:" + (dir / "state.db").string();
   o.warehouse_path = dir / "warehouse.db";
@@ -122,9 +126,13 @@ TEST(DemoDriver, FullDayRunsEveryProcessorOnceAndDecidesEachTriggerOnce) {
     ASSERT_EQ(waves.size(), 1u);
     EXPECT_TRUE(waves[0]["decided"].get<bool>());
   }
-  // The Phase 2→3 tracker waits for exactly the raw processors that exist.
+  // The Phase 2→3 tracker waits for exactly the raw processors that exist: the seeds' 21,
+  // each of which loaded rows for the day.
   EXPECT_EQ(names_of(s["trackers"]["phase3_analytics"]["expected"].get<std::vector<std::string>>()),
             names_of(phase2::raw_processors()));
+  EXPECT_EQ(names_of(phase2::raw_processors()), names_of(nba::raw_processors()));
+  EXPECT_EQ(phase2::raw_processors().size(), 21u);
+  for (const auto& table : phase2::raw_processors()) EXPECT_GT(s["tables"][table].get<std::int64_t>(), 0) << table;
   EXPECT_TRUE(s["trackers"]["phase3_analytics"]["missing"].empty());
 }
 
@@ -147,7 +155,7 @@ TEST(DemoDriver, RecordCountsMatchTheSyntheticDay) {
   EXPECT_EQ(t["player_game_summary"], played);
   EXPECT_EQ(t["nbac_schedule"], games);
   EXPECT_EQ(t["nbac_scoreboard_v2"], games);
-  EXPECT_EQ(t["nbac_team_boxscore"], 2 * games);
+  EXPECT_EQ(t["nbac_team_stats"], 2 * games);
   EXPECT_EQ(t["team_offense_game_summary"], 2 * games);
   EXPECT_EQ(t["team_defense_game_summary"], 2 * games);
   EXPECT_EQ(t["upcoming_team_game_context"], 2 * games);
@@ -240,7 +248,7 @@ TEST(DemoDriver, ScrapedFilesReadBackAsTheirFeedsItems) {
   TempDir dir;
   const json s = run_demo(dir.path(), /*update=*/false);
   ASSERT_TRUE(s.contains("tables"));
-  ASSERT_EQ(phase1::feeds().size(), 8u);
+  ASSERT_EQ(names_of(phase1::feeds()), names_of(nba::raw_processors()));
   for (const auto& feed : phase1::feeds()) {
     std::ifstream in(dir.path() / "scraped" / feed / kDate.to_string() / "w0.json");
     ASSERT_TRUE(in) << feed;
@@ -409,6 +417,100 @@ TEST(DemoDriverPhase5, LostPhase4EventMeansTheSchedulerBackupProducesTheBatch) {
   // Phase 4 finished at 11:00Z; the backup made it three hours late.
   EXPECT_DOUBLE_EQ(p["phase4_to_phase5_latency_seconds"].get<double>(), 3 * 3600.0);
   EXPECT_EQ(p["update"]["count"], 1);
+}
+
+// ---- One correlation id from Phase 1 to Phase 5.
+
+// The correlation id of `wave`'s Phase 1 scraper messages (from the trace), after checking
+// that every hop of the trace carries it.
+std::string scraper_correlation(const json& summary, const std::string& wave) {
+  std::string corr;
+  for (const auto& hop : summary["trace"][wave])
+    if (hop["phase"] == "phase1_scrapers") corr = hop["correlation_id"];
+  EXPECT_FALSE(corr.empty()) << "no scraper message in the " << wave << " trace";
+  for (const auto& hop : summary["trace"][wave]) EXPECT_EQ(hop["correlation_id"], corr) << hop.dump();
+  return corr;
+}
+
+TEST(DemoDriverPhase5, TheScrapersCorrelationIdReachesTheCompletionAndEveryPredictionRow) {
+  TempDir dir;
+  const json s = run_demo(dir.path());
+  ASSERT_TRUE(s.contains("phase5"));
+  const std::string full = scraper_correlation(s, "full"), update = scraper_correlation(s, "injury_update");
+  ASSERT_NE(full, update) << "each wave is its own run";
+  const json& p = s["phase5"];
+  EXPECT_EQ(p["correlation_id"], full);
+  const std::string batch = p["batch_id"];
+  auto wh = nba::Warehouse::open((dir.path() / "warehouse.db").string());
+  ASSERT_TRUE(wh) << wh.error().to_string();
+  // (correlation_id, batch_id, version) -> rows: the batch's version under the full day's
+  // id, the injury update's re-prediction under the update's; the batch id beside both.
+  auto groups = [&](const std::string& table, const std::string& version) {
+    std::map<std::string, std::int64_t> out;
+    auto rows = wh->query("SELECT correlation_id, batch_id, " + version + " AS v, COUNT(*) AS n FROM " + table +
+                              " WHERE game_date = ? GROUP BY correlation_id, batch_id, v ORDER BY v",
+                          {kDate.to_string()});
+    EXPECT_TRUE(rows) << rows.error().to_string();
+    if (!rows) return out;
+    for (std::size_t i = 0; i < rows->size(); ++i)
+      out[fmt::format("{} {} v{}", nba::as_text(rows->at(i, "correlation_id")), nba::as_text(rows->at(i, "batch_id")),
+                      nba::as_text(rows->at(i, "v")))] = nba::as_int(rows->at(i, "n"));
+    return out;
+  };
+  const std::int64_t predictions = p["predictions"];
+  EXPECT_EQ(groups("player_prop_prediction_versions", "CAST(version AS TEXT)"),
+            (std::map<std::string, std::int64_t>{{fmt::format("{} {} v1", full, batch), predictions},
+                                                 {fmt::format("{} {} v2", update, batch), 1}}));
+  // The current rows: every player's v1, the re-predicted player's v2.
+  EXPECT_EQ(groups("player_prop_predictions", "substr(source_hash, length(batch_id) + 3)"),
+            (std::map<std::string, std::int64_t>{{fmt::format("{} {} v1", full, batch), predictions - 1},
+                                                 {fmt::format("{} {} v2", update, batch), 1}}));
+}
+
+// ---- Eastern and Pacific times are zones, not offsets.
+
+TEST(WallClock, EasternTimesMoveWithDaylightTime) {
+  const auto summer = *pipeline::CalendarDate::parse("2025-10-28");  // EDT, UTC-4
+  auto at = [](pipeline::CalendarDate d, int hour) {
+    auto t = nba_services::eastern_time(d, std::chrono::hours(hour));
+    EXPECT_TRUE(t) << t.error().to_string();
+    return t ? pipeline::format_rfc3339(*t) : std::string();
+  };
+  EXPECT_EQ(at(kDate, 6), "2025-11-18T11:00:00Z");
+  EXPECT_EQ(at(summer, 6), "2025-10-28T10:00:00Z");
+  EXPECT_EQ(pipeline::format_rfc3339(*phase1::injury_update_time(kDate)), "2025-11-18T19:00:00Z");
+  EXPECT_EQ(pipeline::format_rfc3339(*phase1::injury_update_time(summer)), "2025-10-28T18:00:00Z");
+  // 02:30 does not exist on 2026-03-08 in New York: moved over the gap to 03:30 EDT.
+  EXPECT_EQ(at(*pipeline::CalendarDate::parse("2026-03-08"), 0), "2026-03-08T05:00:00Z");
+  auto gap = nba_services::eastern_time(*pipeline::CalendarDate::parse("2026-03-08"), std::chrono::minutes(150));
+  ASSERT_TRUE(gap);
+  EXPECT_EQ(pipeline::format_rfc3339(*gap), "2026-03-08T07:30:00Z");
+  EXPECT_EQ(nba_services::zoned_clock_text(*gap, nba_services::kEasternZone), "03:30 EDT");
+  EXPECT_EQ(nba_services::zoned_clock_text(*gap, nba_services::kPacificZone), "23:30 PST");  // Los Angeles has not sprung forward yet
+  EXPECT_FALSE(nba_services::zoned_time(kDate, std::chrono::hours(6), "America/Nowhere"));
+}
+
+// The same demo day on a standard-time date and a daylight-time one: 06:00 ET, 14:00 ET
+// and 06:00 / 07:00 PT are the local times on both, their UTC instants an hour apart.
+TEST(DemoDriverZones, ScheduleAndInjuryUpdateAreLocalTimesOnStandardAndDaylightDates) {
+  struct Day {
+    std::string date, start, update, backup, status_check, backup_local;
+  };
+  for (const Day& d : {Day{"2025-11-18", "11:00", "19:00", "14:00", "15:00", "06:00 PST"},
+                       Day{"2025-10-28", "10:00", "18:00", "13:00", "14:00", "06:00 PDT"}}) {
+    SCOPED_TRACE(d.date);
+    TempDir dir;
+    const json s = run_demo(dir.path(), true, false, false, *pipeline::CalendarDate::parse(d.date));
+    ASSERT_TRUE(s.contains("phase5"));
+    auto utc = [&d](const std::string& hhmm) { return d.date + "T" + hhmm + ":00Z"; };
+    EXPECT_EQ(s["waves"][0]["started_at"], utc(d.start));
+    EXPECT_EQ(s["waves"][1]["started_at"], utc(d.update));
+    const json& jobs = s["phase5"]["jobs"];
+    ASSERT_EQ(phase5_jobs(s)[1], "backup:already_complete");
+    EXPECT_EQ(jobs[1]["at"], utc(d.backup));
+    EXPECT_EQ(jobs[1]["local"], d.backup_local);
+    EXPECT_EQ(s["phase5"]["status_check"]["at"], utc(d.status_check));
+  }
 }
 
 // ---- The fault variant: drops, duplicates, failed publishes, one failing step, one poison.

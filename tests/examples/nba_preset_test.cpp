@@ -1,10 +1,15 @@
 // The NBA example's trigger registry and tracker presets, checked against the seeds' counts.
+#include <algorithm>
+#include <chrono>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <gtest/gtest.h>
 
+#include "nba_service_common/service.hpp"
 #include "nba_synthetic/nba_preset.hpp"
+#include "phase5_coordinator/phase5.hpp"
 #include "pipeline/orchestrate/completion_tracker.hpp"
 
 namespace nba_preset_test {
@@ -25,6 +30,59 @@ TEST(NbaPreset, IsValidAndHasTheSeedsCounts) {
   EXPECT_EQ(r.targets("team_offense_game_summary"), (Names{"team_defense_zone_analysis"}));
   EXPECT_EQ(r.targets("team_defense_game_summary"), (Names{"team_defense_zone_analysis"}));
   EXPECT_EQ(r.targets("nbac_gamebook_player_stats"), (Names{"player_game_summary"}));
+}
+
+// Every edge the seeds name, one by one: ANALYTICS_TRIGGERS, the reverse-dependency map
+// ("when a Phase 2 table updates, which Phase 3 processors should run?"), the dependency
+// graph (player_game_summary's 6 raw tables, team_offense_game_summary's 3) and
+// PRECOMPUTE_TRIGGERS. The preset may add edges for the tables the seeds do not map.
+TEST(NbaPreset, ReverseDependencyMapHasEveryEdgeOfTheSeeds) {
+  const auto r = nba::trigger_preset();
+  const std::string pgs = "player_game_summary", tog = "team_offense_game_summary", tdg = "team_defense_game_summary";
+  const std::vector<std::pair<std::string, std::string>> seeds{
+      // ANALYTICS_TRIGGERS
+      {"nbac_gamebook_player_stats", pgs},
+      {"bdl_player_boxscores", pgs},
+      {"bdl_player_boxscores", tog},
+      {"nbac_scoreboard_v2", tog},
+      {"nbac_scoreboard_v2", tdg},
+      // the reverse-dependency map
+      {"bdl_player_boxscores", tdg},
+      {"odds_api_player_points_props", pgs},
+      // the dependency graph
+      {"bigdataball_play_by_play", pgs},
+      {"nbac_play_by_play", pgs},
+      {"bettingpros_player_points_props", pgs},
+      {"nbac_team_stats", tog},
+      // PRECOMPUTE_TRIGGERS
+      {pgs, "player_daily_cache"},
+      {pgs, "player_shot_zone_analysis"},
+      {pgs, "player_composite_factors"},
+      {tog, "team_defense_zone_analysis"},
+      {tdg, "team_defense_zone_analysis"}};
+  const auto raw = nba::raw_processors();
+  for (const auto& [source, target] : seeds) {
+    const auto targets = r.targets(source);
+    EXPECT_NE(std::find(targets.begin(), targets.end(), target), targets.end()) << source << " -> " << target;
+    if (source.find("summary") == std::string::npos) {
+      EXPECT_NE(std::find(raw.begin(), raw.end(), source), raw.end()) << source << " is not one of the 21";
+    }
+  }
+  // Where the seeds list a source's targets in full, the preset has exactly those.
+  EXPECT_EQ(r.targets("nbac_gamebook_player_stats"), (Names{pgs}));
+  EXPECT_EQ(r.targets("bdl_player_boxscores"), (Names{pgs, tog, tdg}));
+  EXPECT_EQ(r.targets("nbac_scoreboard_v2"), (Names{tog, tdg}));
+}
+
+// The seeds' defaults: the orchestrators trigger when all expected processors are
+// complete; processed within the hour is skipped; prediction work is tried 3 times.
+TEST(NbaPreset, DefaultsAreTheSeeds) {
+  for (const auto& c : nba::tracker_presets()) EXPECT_FALSE(c.deadline.has_value()) << c.name << ": a partial trigger";
+  EXPECT_EQ(nba_services::kSkipIfProcessedWithin, std::chrono::hours(1));
+  EXPECT_EQ(nba_services::processor_config("t", "p", "c", "d", "players").skip_if_success_within,
+            std::chrono::hours(1));
+  EXPECT_EQ(nba::phase5::kWorkerDeliveryAttempts, 3);
+  EXPECT_EQ(nba::phase5::worker_subscription("w", "t").settings.max_delivery_attempts, 3);
 }
 
 TEST(NbaPreset, MidDayInjuryUpdateReachesPhasesFourAndFive) {

@@ -230,7 +230,7 @@ TEST(NbaSyntheticWarehouse, CreatesTheSeedTables) {
   auto wh = nba::Warehouse::open(":memory:");
   ASSERT_TRUE(wh) << wh.error().to_string();
   for (const char* t : {"nbac_schedule", "nbac_gamebook_player_stats", "bdl_player_boxscores", "nbac_injury_report",
-                        "odds_api_player_points_props", "nbac_team_boxscore", "player_game_summary",
+                        "odds_api_player_points_props", "nbac_team_stats", "player_game_summary",
                         "team_offense_game_summary", "team_defense_game_summary", "upcoming_player_game_context",
                         "upcoming_team_game_context", "player_daily_cache", "player_shot_zone_analysis",
                         "team_defense_zone_analysis", "player_composite_factors", "ml_feature_store",

@@ -62,14 +62,17 @@ PIPELINE_INLINE Result<BatchResult> BatchCoordinator::trigger(const Message& m) 
   PIPELINE_TRY(record_phase4_completion(m.partition_date, done_at));
   // Phase 4 found nothing to do (a date without games; its trigger lists no changes):
   // neither does Phase 5.
+  // The run's correlation id goes on to the work, the predictions and the completion.
+  const std::string& correlation = m.correlation_id.empty() ? m.execution_id : m.correlation_id;
   if (m.status == CompletionStatus::kNoData)
-    return start_impl(m.partition_date, false, BatchTrigger::kEvent, std::nullopt, true);
+    return start_impl(m.partition_date, false, BatchTrigger::kEvent, std::nullopt, true, correlation);
   if (m.is_incremental && m.entities_changed) {
     auto it = m.entities_changed->find(options_.entity_kind);
     if (it != m.entities_changed->end() && !it->second.empty())
-      return start_incremental(m.partition_date, it->second, BatchTrigger::kEvent);
+      return start_incremental(m.partition_date, it->second, BatchTrigger::kEvent, correlation);
   }
-  return start_impl(m.partition_date, false, BatchTrigger::kEvent, ReadinessGate::counts_from_message(m));
+  return start_impl(m.partition_date, false, BatchTrigger::kEvent, ReadinessGate::counts_from_message(m), false,
+                    correlation);
 }
 
 PIPELINE_INLINE Result<BatchResult> BatchCoordinator::trigger_payload(std::string_view payload) {
@@ -129,7 +132,8 @@ PIPELINE_INLINE Result<BatchResult> BatchCoordinator::retry(CalendarDate date) {
 
 PIPELINE_INLINE Result<BatchResult> BatchCoordinator::start_incremental(CalendarDate date,
                                                                        std::vector<std::string> entities,
-                                                                       BatchTrigger triggered_by) {
+                                                                       BatchTrigger triggered_by,
+                                                                       std::string correlation_id) {
   if (entities.empty()) return fail(ErrorCode::kInvalidArgument, "an incremental re-prediction needs entities");
   for (const auto& e : entities) PIPELINE_TRY(validate_entity_id(e));  // the core entity-id rule
   std::sort(entities.begin(), entities.end());
@@ -167,11 +171,13 @@ PIPELINE_INLINE Result<BatchResult> BatchCoordinator::start_incremental(Calendar
     auto v = next_version(tx, date);
     if (!v) return fail(v.error());
     inc.version = *v;
+    inc.correlation_id = correlation_id.empty() ? fmt::format("{}/v{}", inc.batch_id, inc.version) : correlation_id;
     auto inserted = tx.insert(fmt::format("{}{:04}", inc_prefix, inc.number), inc.encode());
     if (!inserted) return fail(inserted.error());
     if (!*inserted) return fail(ErrorCode::kConflict, "incremental row taken concurrently");
     internal::BatchRecord as_inc = *rec;
     as_inc.version = inc.version;
+    as_inc.correlation_id = inc.correlation_id;
     for (const auto& e : entities) PIPELINE_TRY(enqueue_work(tx, as_inc, date, e, "incremental"));
     out = BatchResult{rec->batch_id, BatchOutcome::kRunning,
                       fmt::format("re-predicting {} entities as version {} (incremental {} of at most {})",
@@ -252,7 +258,7 @@ PIPELINE_INLINE Result<bool> BatchCoordinator::note_progress(CalendarDate date) 
       m.processor_name = options_.processor_name;
       m.phase = options_.phase;
       m.execution_id = fmt::format("{}/v{}", inc->batch_id, inc->version);
-      m.correlation_id = m.execution_id;
+      m.correlation_id = inc->correlation_id.empty() ? m.execution_id : inc->correlation_id;
       m.partition_date = date;
       m.output_table = options_.output_table;
       m.record_count = static_cast<std::int64_t>(inc->entities.size());
@@ -319,7 +325,8 @@ PIPELINE_INLINE Result<std::int64_t> BatchCoordinator::next_version(Transaction&
 
 PIPELINE_INLINE Status BatchCoordinator::enqueue_work(Transaction& tx, const internal::BatchRecord& rec,
                                                      CalendarDate date, const std::string& entity, std::string kind) {
-  PredictionWork w{rec.batch_id, date, entity, kind == "incremental" ? 0 : rec.attempts, rec.version, std::move(kind)};
+  PredictionWork w{rec.batch_id,          date, entity, kind == "incremental" ? 0 : rec.attempts, rec.version,
+                   std::move(kind), rec.correlation_id.empty() ? rec.batch_id : rec.correlation_id};
   auto e = tx.enqueue({options_.work_topic, {w.message_id(), w.encode(), {}}});
   if (!e) return fail(e.error());
   return ok();
@@ -343,7 +350,7 @@ PIPELINE_INLINE Message BatchCoordinator::completion_message(CalendarDate date, 
   m.processor_name = options_.processor_name;
   m.phase = options_.phase;
   m.execution_id = rec.batch_id;
-  m.correlation_id = rec.batch_id;
+  m.correlation_id = rec.correlation_id.empty() ? rec.batch_id : rec.correlation_id;  // batch_id is in the metadata
   m.partition_date = date;
   if (expected == 0) m.status = CompletionStatus::kNoData;  // a date with nothing to predict
   m.output_table = options_.output_table;
@@ -375,7 +382,7 @@ PIPELINE_INLINE void BatchCoordinator::note_error(std::string text) {
 PIPELINE_INLINE Result<BatchResult> BatchCoordinator::start_impl(CalendarDate date, bool force,
                                                                 BatchTrigger triggered_by,
                                                                 std::optional<ReadinessCounts> counts,
-                                                                bool nothing_expected) {
+                                                                bool nothing_expected, std::string correlation_id) {
   const std::string prefix = batch_prefix(date);
   BatchResult out;
   std::string key;
@@ -414,6 +421,7 @@ PIPELINE_INLINE Result<BatchResult> BatchCoordinator::start_impl(CalendarDate da
     internal::BatchRecord rec;
     rec.number = number;
     rec.batch_id = fmt::format("{}-{}-b{}", options_.key_prefix, date, number);
+    rec.correlation_id = correlation_id.empty() ? rec.batch_id : correlation_id;
     rec.triggered_by = triggered_by;
     rec.created_ns = internal::to_ns(clock_.now());
     key = fmt::format("{}{:04}", prefix, number);

@@ -106,6 +106,12 @@ struct BatchCoordinatorOptions {
 /// batch is returned as is, even with `force`. A refused batch does not block a new one
 /// (the 06:00 backup may succeed where a too-early event was refused).
 ///
+/// **One correlation id per run:** a batch started by an event keeps the event's
+/// `correlation_id` (the id the pipeline's first message, Phase 1's, started) and gives it
+/// to every work message (`PredictionWork::correlation_id`) and to the completion message,
+/// whose metadata names the batch id beside it; a batch started by the scheduler or by
+/// hand uses its batch id.
+///
 /// **Readiness:** the coordinator owns a `ReadinessGate` over the given source; `start`
 /// never blocks — the wait runs on the clock and `start` returns `waiting`. Ready (or
 /// timed out with at least `min_entities`) fans out the ledger's expected entities;
@@ -203,9 +209,10 @@ class BatchCoordinator {
   /// version (history is kept by the model). At most `max_incremental_per_date` per
   /// date: beyond it, an error alert (key `<prefix>/incremental_cap/<date>`) and
   /// `refused`. A batch still waiting returns `waiting` (its fan-out covers them).
+  /// `correlation_id`: the run's (the event's); empty: `<batch_id>/v<version>`.
   /// **Errors:** `kInvalidArgument` (empty list, bad id), `kFailedPrecondition` (no batch).
   Result<BatchResult> start_incremental(CalendarDate date, std::vector<std::string> entities,
-                                        BatchTrigger triggered_by);
+                                        BatchTrigger triggered_by, std::string correlation_id = {});
 
   /// Takes over the date's latest batch from a coordinator that died with it (a service
   /// calls it for today's date when it starts, and on a timer):
@@ -292,8 +299,11 @@ class BatchCoordinator {
 
   void note_error(std::string text);
 
+  /// `correlation_id`: the triggering message's, carried to the work and the completion
+  /// (empty: the batch id).
   Result<BatchResult> start_impl(CalendarDate date, bool force, BatchTrigger triggered_by,
-                                 std::optional<ReadinessCounts> counts, bool nothing_expected = false);
+                                 std::optional<ReadinessCounts> counts, bool nothing_expected = false,
+                                 std::string correlation_id = {});
 
   /// Whether a waiting batch's owner is overdue: its wait plus `takeover_grace` is over.
   [[nodiscard]] bool overdue(const internal::BatchRecord& rec) const;

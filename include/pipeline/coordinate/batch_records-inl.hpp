@@ -15,12 +15,13 @@ PIPELINE_INLINE Result<BatchState> read_stored_state(const std::string& name, co
 }
 
 PIPELINE_INLINE std::string BatchRecord::encode() const {
-  return nlohmann::json{{"batch_id", batch_id},   {"number", number},         {"state", std::string(to_string(state))},
-                        {"triggered_by", std::string(to_string(triggered_by))},
-                        {"attempts", attempts},   {"version", version},       {"created_ns", created_ns},
-                        {"started_ns", started_ns}, {"completed_ns", completed_ns}, {"expected", expected},
-                        {"message", message}}
-      .dump();
+  nlohmann::json j{{"batch_id", batch_id},   {"number", number},         {"state", std::string(to_string(state))},
+                   {"triggered_by", std::string(to_string(triggered_by))},
+                   {"attempts", attempts},   {"version", version},       {"created_ns", created_ns},
+                   {"started_ns", started_ns}, {"completed_ns", completed_ns}, {"expected", expected},
+                   {"message", message}};
+  if (!correlation_id.empty()) j["correlation_id"] = correlation_id;
+  return j.dump();
 }
 
 PIPELINE_INLINE Result<BatchRecord> BatchRecord::decode(std::string_view text) {
@@ -43,6 +44,7 @@ PIPELINE_INLINE Result<BatchRecord> BatchRecord::decode(std::string_view text) {
     r.completed_ns = j.at("completed_ns").get<std::int64_t>();
     r.expected = j.at("expected").get<std::size_t>();
     r.message = j.at("message").get<std::string>();
+    r.correlation_id = j.value("correlation_id", std::string());
     return r;
   } catch (const nlohmann::json::exception& e) {
     return fail(ErrorCode::kDataLoss, "batch row is malformed: {}", e.what());
@@ -50,10 +52,11 @@ PIPELINE_INLINE Result<BatchRecord> BatchRecord::decode(std::string_view text) {
 }
 
 PIPELINE_INLINE std::string IncrementalRecord::encode() const {
-  return nlohmann::json{{"batch_id", batch_id}, {"number", number}, {"version", version},
-                        {"entities", entities}, {"state", std::string(to_string(state))},
-                        {"triggered_by", std::string(to_string(triggered_by))}}
-      .dump();
+  nlohmann::json j{{"batch_id", batch_id}, {"number", number}, {"version", version},
+                   {"entities", entities}, {"state", std::string(to_string(state))},
+                   {"triggered_by", std::string(to_string(triggered_by))}};
+  if (!correlation_id.empty()) j["correlation_id"] = correlation_id;
+  return j.dump();
 }
 
 PIPELINE_INLINE Result<IncrementalRecord> IncrementalRecord::decode(std::string_view text) {
@@ -71,6 +74,7 @@ PIPELINE_INLINE Result<IncrementalRecord> IncrementalRecord::decode(std::string_
     auto t = parse_batch_trigger(j.at("triggered_by").get<std::string>());
     if (!t) return fail(ErrorCode::kDataLoss, "incremental row: {}", t.error().message);
     r.triggered_by = *t;
+    r.correlation_id = j.value("correlation_id", std::string());
     return r;
   } catch (const nlohmann::json::exception& e) {
     return fail(ErrorCode::kDataLoss, "incremental row is malformed: {}", e.what());

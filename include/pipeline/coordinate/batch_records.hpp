@@ -30,6 +30,9 @@ struct BatchRecord {
   std::int64_t created_ns = 0, started_ns = 0, completed_ns = 0;
   std::size_t expected = 0;
   std::string message;
+  /// The run's correlation id: the triggering message's, else the batch id. Stored only
+  /// when not empty; a row written before it existed reads as empty.
+  std::string correlation_id;
 
   [[nodiscard]] std::string encode() const;
   /// **Errors:** `kDataLoss` when the row is not a batch row (not JSON, a missing or
@@ -45,6 +48,7 @@ struct IncrementalRecord {
   std::vector<std::string> entities;
   BatchState state = BatchState::kRunning;  // running | complete
   BatchTrigger triggered_by = BatchTrigger::kManual;
+  std::string correlation_id;  ///< As in `BatchRecord`.
 
   [[nodiscard]] std::string encode() const;
   /// **Errors:** `kDataLoss` as for `BatchRecord::decode`.

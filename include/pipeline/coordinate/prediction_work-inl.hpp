@@ -22,7 +22,7 @@ struct PredictionWorkFields : nlohmann::json_sax<nlohmann::json> {
   bool object = false;  // the top level is an object
   int depth = 0;
   std::string current;  // the last key at depth 1
-  std::optional<std::string> batch_id, game_date, entity, kind;
+  std::optional<std::string> batch_id, game_date, entity, kind, correlation_id;
   std::optional<std::int64_t> attempt, version;
 
   std::optional<std::string>* string_field() {
@@ -30,6 +30,7 @@ struct PredictionWorkFields : nlohmann::json_sax<nlohmann::json> {
     if (current == "game_date") return &game_date;
     if (current == "entity") return &entity;
     if (current == "kind") return &kind;
+    if (current == "correlation_id") return &correlation_id;
     return nullptr;
   }
   std::optional<std::int64_t>* integer_field() {
@@ -96,12 +97,13 @@ PIPELINE_INLINE std::string PredictionWork::message_id() const {
 
 PIPELINE_INLINE std::string PredictionWork::encode() const {
   std::string out;
-  out.reserve(96 + batch_id.size() + entity.size() + kind.size());
+  out.reserve(112 + batch_id.size() + entity.size() + kind.size() + correlation_id.size());
   internal::JsonWriter w(out);
   w.begin_object()
       .plain_key("attempt").integer(attempt)
-      .plain_key("batch_id").string(batch_id)
-      .plain_key("entity").string(entity)
+      .plain_key("batch_id").string(batch_id);
+  if (!correlation_id.empty()) w.plain_key("correlation_id").string(correlation_id);
+  w.plain_key("entity").string(entity)
       .plain_key("game_date").plain_string(game_date.to_string())
       .plain_key("kind").string(kind)
       .plain_key("version").integer(version)
@@ -126,6 +128,7 @@ PIPELINE_INLINE Result<PredictionWork> PredictionWork::decode(std::string_view p
   w.game_date = *d;
   w.entity = std::move(*f.entity);
   w.kind = std::move(*f.kind);
+  if (f.correlation_id) w.correlation_id = std::move(*f.correlation_id);
   w.attempt = static_cast<int>(*f.attempt);
   w.version = *f.version;
   if (w.entity.empty()) return fail(ErrorCode::kInvalidArgument, "prediction work has an empty entity");

@@ -16,7 +16,9 @@ namespace pipeline::inline v0 {
 /// One unit of prediction work: predict `entity` for `game_date` as `version`.
 /// Its message id is `<batch_id>/a<attempt>/<entity>` (batch and retries) or
 /// `<batch_id>/v<version>/<entity>` (incremental), so consumers are idempotent per
-/// (date, entity, batch attempt).
+/// (date, entity, batch attempt). `correlation_id` is the id the pipeline's run carries
+/// from its first message (Phase 1's scraper) on, so a prediction row can name it beside
+/// its batch id.
 ///
 /// **Thread safety:** a value type. **Performance:** `encode` writes the JSON directly
 /// (one per entity of a batch; a JSON tree cost ten times as much); `decode` reads SAX
@@ -36,6 +38,9 @@ struct PredictionWork {
   int attempt = 0;            ///< 0 for incremental work.
   std::int64_t version = 1;   ///< Higher versions supersede lower ones.
   std::string kind;           ///< "batch" | "retry" | "incremental".
+  /// The run's correlation id (the triggering message's); empty when unknown. Written
+  /// only when not empty, read as empty when absent (work from an older coordinator).
+  std::string correlation_id{};
 
   /// `<batch_id>/a<attempt>/<entity>`, or `<batch_id>/v<version>/<entity>` for incremental work.
   [[nodiscard]] std::string message_id() const;
