@@ -63,8 +63,9 @@ pipeline::Result<pipeline::Message> phase4_message_from_json(const nlohmann::jso
     m.status = total == 0 ? CompletionStatus::kNoData
                : ready < total ? CompletionStatus::kPartial
                                : CompletionStatus::kSuccess;
-    m.metadata["players_ready"] = ready;
-    m.metadata["players_total"] = total;
+    // The library's generic readiness fields (ReadinessGate::counts_from_message).
+    m.metadata["entities_ready"] = ready;
+    m.metadata["entities_total"] = total;
   }
   keep_unknown_legacy_fields(j, kKnown, m);
   return finish_legacy(std::move(m), errors, kWhat, {{"record_count", "players_ready"}});

@@ -27,7 +27,8 @@ pipeline::Result<pipeline::Message> phase4_message_from_json(const nlohmann::jso
 /// players_total}`, as the seeds publish it by hand — into a `Message` (phase
 /// "phase4_precompute").
 ///
-/// `players_ready` becomes `record_count`; both counts are kept in metadata. Status:
+/// `players_ready` becomes `record_count`; the counts go to the library's generic
+/// `metadata.entities_ready` / `entities_total`. Status:
 /// `no_data` when `players_total` is 0, `partial` when fewer are ready than in total,
 /// else `success`. The message names no processor or execution: unless it carries them,
 /// `processor_name` is "phase4_complete" and `execution_id` the stable

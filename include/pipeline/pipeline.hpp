@@ -72,4 +72,5 @@
 #include "pipeline/coordinate/prediction_worker.hpp"
 #include "pipeline/coordinate/readiness_gate.hpp"
 #include "pipeline/coordinate/scheduler.hpp"
+#include "pipeline/coordinate/stored_upstream.hpp"
 #include "pipeline/runtime/retention.hpp"

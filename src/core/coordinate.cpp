@@ -16,3 +16,4 @@
 #include "pipeline/coordinate/fired_jobs-inl.hpp"
 #include "pipeline/coordinate/hybrid_trigger-inl.hpp"
 #include "pipeline/coordinate/prediction_worker-inl.hpp"
+#include "pipeline/coordinate/stored_upstream-inl.hpp"

@@ -584,8 +584,8 @@ TEST(BatchCoordinator, StatusReportsPhase4ToPhase5LatencyCompletionRateAndTrigge
   Rig rig({{420, 450}}, false);
   const TimePoint phase4_done = rig.clock.now() - minutes(4);
   auto r = rig.coordinator.trigger(phase4_message(kDate, {{"completed_at", format_rfc3339(phase4_done)},
-                                                          {"players_ready", 420},
-                                                          {"players_total", 450}}));
+                                                          {"entities_ready", 420},
+                                                          {"entities_total", 450}}));
   ASSERT_TRUE(r);
   EXPECT_EQ(r->status, BatchOutcome::kStarted);
   EXPECT_EQ(rig.source.calls(), 0u);  // the message's counts decided
@@ -889,7 +889,7 @@ struct Day {
 TEST(HybridTrigger, EventPathPredictsAndTheBackupFindsAlreadyComplete) {
   Day day(true);
   day.rig.clock.advance(minutes(30));  // 00:30 PST: Phase 4 completes
-  Message m = phase4_message(kDate, {{"players_ready", 420}, {"players_total", 450}});
+  Message m = phase4_message(kDate, {{"entities_ready", 420}, {"entities_total", 450}});
   ASSERT_TRUE(day.rig.transport.publish(HybridTrigger::default_options().phase4_topic, {"phase4/2025-11-18", encode_message(m), {}}));
   ASSERT_TRUE(day.rig.transport.publish(HybridTrigger::default_options().phase4_topic, {"phase4/2025-11-18", encode_message(m), {}}));
   EXPECT_EQ(day.rig.coordinator.status(kDate)->state, BatchState::kComplete);

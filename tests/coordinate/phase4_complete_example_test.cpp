@@ -41,8 +41,8 @@ TEST(Phase4CompleteExample, AdaptsTheSeedPhase4MessageAsPartialWithCounts) {
   EXPECT_EQ(m->partition_date, date("2025-11-28"));
   EXPECT_EQ(m->status, CompletionStatus::kPartial);
   EXPECT_EQ(m->record_count, 100);
-  EXPECT_EQ(m->metadata["players_ready"], 100);
-  EXPECT_EQ(m->metadata["players_total"], 450);
+  EXPECT_EQ(m->metadata["entities_ready"], 100);
+  EXPECT_EQ(m->metadata["entities_total"], 450);
   expect_round_trip(*m);
   auto all = nba::phase5::adapt_phase4_message(
       R"({"event_type":"phase4_complete","game_date":"2025-11-28","players_ready":450,"players_total":450})");

@@ -127,9 +127,9 @@ TEST(ReadinessGate, FailingPollsKeepWaitingAndTheAnswerNamesTheError) {
 
 TEST(ReadinessGate, CountsFromAPhase4CompletionMessage) {
   Message m;
-  m.metadata = nlohmann::json{{"players_ready", 420}, {"players_total", 450}};
+  m.metadata = nlohmann::json{{"entities_ready", 420}, {"entities_total", 450}};
   EXPECT_EQ(ReadinessGate::counts_from_message(m), (ReadinessCounts{420, 450}));
-  m.metadata = nlohmann::json{{"players_ready", 460}, {"players_total", 450}};
+  m.metadata = nlohmann::json{{"entities_ready", 460}, {"entities_total", 450}};
   EXPECT_FALSE(ReadinessGate::counts_from_message(m));
   m.metadata = nlohmann::json::object();
   EXPECT_FALSE(ReadinessGate::counts_from_message(m));

@@ -223,6 +223,38 @@ expect_has("${OUT}" "complete")
 ctl(0 backfill --from 2025-11-18 --to 2025-11-22 --store ${BF} --work-dir "${WORK_DIR}/bf" --json)
 expect_json("${OUT}" "5" skipped)
 
+# ---- phase5: the coordinator's operations on the store alone ----------------------------
+# An upstream completion with the generic readiness fields and its entity list.
+file(WRITE "${WORK_DIR}/features_done.json"
+  "{\"schema_version\":1,\"processor_name\":\"features\",\"phase\":\"phase4_precompute\",\"execution_id\":\"f-1\","
+  "\"correlation_id\":\"c-1\",\"game_date\":\"2025-03-05\",\"status\":\"success\",\"record_count\":3,"
+  "\"entities_changed\":{\"entities\":[\"e1\",\"e2\",\"e3\"]},"
+  "\"metadata\":{\"entities_ready\":3,\"entities_total\":3}}")
+file(WRITE "${WORK_DIR}/not_a_message.json" "{\"phase\": 4")
+ctl(0 phase5 status --store ${STORE} --date 2025-03-05)
+expect_has("${ERR}" "no Phase 5 batch")
+ctl(0 phase5 trigger --store ${STORE} --message "${WORK_DIR}/features_done.json" --json)
+expect_json("${OUT}" "started" status)
+expect_json("${OUT}" "3" enqueued)
+ctl(3 phase5 status --store ${STORE} --date 2025-03-05 --json)
+expect_json("${OUT}" "running" state)
+expect_json("${OUT}" "3" expected)
+expect_json("${OUT}" "0" done)
+expect_json("${OUT}" "OFF" go)
+ctl(3 status --store ${STORE} --date 2025-03-05)
+expect_has("${OUT}" "phase5: batch phase5-2025-03-05-b1 running")
+ctl(0 phase5 retry --store ${STORE} --date 2025-03-05)
+expect_has("${OUT}" "retrying 3 of 3 expected (3 work messages in the outbox)")
+ctl(0 phase5 start --store ${STORE} --date 2025-03-05)
+expect_has("${OUT}" "phase5-2025-03-05-b1 running")
+ctl(2 phase5 trigger --store ${STORE} --message "${WORK_DIR}/not_a_message.json")
+ctl(2 phase5 trigger --store ${STORE} --message "${WORK_DIR}/no_such_file.json")
+ctl(2 phase5 retry --store ${STORE} --date 2025-03-09)
+expect_has("${ERR}" "no batch exists")
+ctl(2 phase5 start --store ${STORE})
+ctl(2 phase5 start --date 2025-03-05)
+expect_has("${ERR}" "--store is required")
+
 ctl(2 no-such-command)
 
-message(STATUS "pipelinectl status, graph, dlq, schedule, demo, backfill and prune behave")
+message(STATUS "pipelinectl status, graph, dlq, schedule, demo, backfill, prune and phase5 behave")

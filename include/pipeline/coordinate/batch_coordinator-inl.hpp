@@ -10,6 +10,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "pipeline/coordinate/stored_upstream.hpp"
 #include "pipeline/core/entity_id.hpp"
 #include "pipeline/core/message_codec.hpp"
 #include "pipeline/orchestrate/outbox_relay.hpp"
@@ -60,6 +61,20 @@ PIPELINE_INLINE Result<BatchResult> BatchCoordinator::trigger(const Message& m) 
     if (auto t = parse_rfc3339(m.metadata["completed_at"].get<std::string>())) done_at = *t;
   }
   PIPELINE_TRY(record_phase4_completion(m.partition_date, done_at));
+  // What it says about readiness and the entities, for tools that read the store alone
+  // (`StoredUpstream`); a later message's counts replace the earlier ones, a full
+  // completion's entity list stays until another full one lists them.
+  if (auto summary = UpstreamSummary::from_message(m, options_.entity_kind)) {
+    const std::string key = StoredUpstream::summary_key(options_.key_prefix, m.partition_date);
+    PIPELINE_TRY(store_.transact([&](Transaction& tx) -> Status {
+      UpstreamSummary merged = *summary;
+      auto old = tx.get(key);
+      if (!old) return fail(old.error());
+      if (*old && !merged.entities)
+        if (auto before = UpstreamSummary::decode(**old)) merged.entities = std::move(before->entities);
+      return tx.put(key, merged.encode());
+    }));
+  }
   // Phase 4 found nothing to do (a date without games; its trigger lists no changes):
   // neither does Phase 5.
   // The run's correlation id goes on to the work, the predictions and the completion.

@@ -181,7 +181,7 @@ class BatchCoordinator {
   /// The event path: a Phase 4 completion message. Records the Phase 4 completion time
   /// (metadata `completed_at` in RFC 3339 when present, else now) for the latency, then
   /// starts the batch (or, for an incremental message listing changed entities, an
-  /// incremental re-prediction of those). Counts `players_ready` / `players_total` in the
+  /// incremental re-prediction of those). Counts `entities_ready` / `entities_total` in the
   /// metadata decide readiness without a query when they say ready. A message with
   /// status `no_data` (Phase 4 found nothing to do for the date: no games) completes the
   /// date's batch at once with nothing expected — no wait, no fan-out, no alert — and

@@ -57,9 +57,9 @@ PIPELINE_INLINE Result<Readiness> ReadinessGate::check(CalendarDate date) {
 
 PIPELINE_INLINE std::optional<ReadinessCounts> ReadinessGate::counts_from_message(const Message& m) {
   const nlohmann::json& md = *m.metadata;
-  if (!md.is_object() || !md.contains("players_ready") || !md.contains("players_total")) return std::nullopt;
-  const auto& r = md["players_ready"];
-  const auto& t = md["players_total"];
+  if (!md.is_object() || !md.contains("entities_ready") || !md.contains("entities_total")) return std::nullopt;
+  const auto& r = md["entities_ready"];
+  const auto& t = md["entities_total"];
   if (!r.is_number_integer() || !t.is_number_integer()) return std::nullopt;
   const auto ready = r.get<std::int64_t>(), total = t.get<std::int64_t>();
   if (ready < 0 || ready > total) return std::nullopt;

@@ -77,9 +77,10 @@ constexpr std::string_view to_string(Readiness::Outcome o) noexcept {
 /// a callback — and at the end proceeds partially when at least `min_entities` are
 /// ready, or refuses.
 ///
-/// A Phase 4 completion message may carry `metadata.players_ready` and
-/// `metadata.players_total`; `counts_from_message` reads them so the event path can
-/// decide without querying the source.
+/// An upstream completion message may carry the generic `metadata.entities_ready` and
+/// `metadata.entities_total`; `counts_from_message` reads them so the event path can
+/// decide without querying the source (a pipeline's own format maps its counts to them in
+/// its adapter, as the NBA example's `phase4_complete` reader does).
 ///
 /// **Thread safety:** `check` may be called from any thread. Wait callbacks run on the
 /// clock's timer thread (or the caller's, for an immediate answer), never under a lock
@@ -116,7 +117,7 @@ class ReadinessGate {
   /// One query of the source, classified.
   Result<Readiness> check(CalendarDate date);
 
-  /// Reads `players_ready` / `players_total` from a completion's metadata, if both are
+  /// Reads `entities_ready` / `entities_total` from a completion's metadata, if both are
   /// there and sane (0 <= ready <= total).
   static std::optional<ReadinessCounts> counts_from_message(const Message& m);
 
