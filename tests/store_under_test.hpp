@@ -2,7 +2,8 @@
 // The store a component suite that takes a `StateStore` runs on: its fixture derives from
 // `StoreSuite` and the file ends with `PIPELINE_STORE_SUITE(<fixture>)`. In the layer's own
 // binary that is the memory store; test_postgres compiles the same file with
-// PIPELINE_TEST_STORE_POSTGRES and runs the suite on fresh PostgreSQL tables per test.
+// PIPELINE_TEST_STORE_POSTGRES and runs the suite on fresh PostgreSQL tables per test, and
+// test_sqlite with PIPELINE_TEST_STORE_SQLITE on a fresh SQLite file per test.
 
 #include <cstdio>
 #include <cstdlib>
@@ -18,6 +19,13 @@
   INSTANTIATE_TEST_SUITE_P(Postgres, fixture,                                                                \
                            ::testing::Values(::pipeline::contracts::StateStoreFactory{                      \
                                "Postgres", [] { return ::pipeline::testing::make_postgres_store(); }}), \
+                           ::pipeline::contracts::factory_name)
+#elif defined(PIPELINE_TEST_STORE_SQLITE)
+#include "sqlite/sqlite_store.hpp"
+#define PIPELINE_STORE_SUITE(fixture)                                                                    \
+  INSTANTIATE_TEST_SUITE_P(Sqlite, fixture,                                                              \
+                           ::testing::Values(::pipeline::contracts::StateStoreFactory{                  \
+                               "Sqlite", [] { return ::pipeline::testing::make_sqlite_store(); }}),     \
                            ::pipeline::contracts::factory_name)
 #else
 #include "pipeline/memory/memory_state_store.hpp"

@@ -20,11 +20,11 @@
 #include "pipeline/core/entity_id.hpp"
 #include "pipeline/core/manual_clock.hpp"
 #include "pipeline/core/message_codec.hpp"
-#include "pipeline/memory/memory_state_store.hpp"
 #include "pipeline/mocks/recording_transport.hpp"
 #include "pipeline/orchestrate/outbox_relay.hpp"
 #include "pipeline/schedule/daily_schedule.hpp"
 #include "spin_until.hpp"
+#include "store_under_test.hpp"
 
 namespace pipeline {
 namespace batch_coordinator_test {
@@ -106,10 +106,11 @@ class ScriptSource final : public ReadinessSource {
 
 /// Store, transport, relay, alerts, ledger and coordinator wired together.
 struct Rig {
-  explicit Rig(std::vector<ReadinessCounts> script, bool workers, BatchCoordinatorOptions options = {},
-               TimePoint start = ManualClock::kDefaultStart)
+  Rig(StateStore& state, std::vector<ReadinessCounts> script, bool workers, BatchCoordinatorOptions options = {},
+      TimePoint start = ManualClock::kDefaultStart)
       : clock(start),
         source(std::move(script)),
+        store(state),
         relay(store, transport, clock, {.owner = "test-relay"}),
         alerts(clock,
                {std::make_shared<CallbackAlertSinkMt>([this](const Alert& a) {
@@ -144,7 +145,7 @@ struct Rig {
   ManualClock clock;
   ScriptSource source;
   FakeLedger ledger;
-  MemoryStateStore store;
+  StateStore& store;
   mocks::RecordingTransport transport;
   OutboxRelay relay;
   AlertManager alerts;
@@ -152,6 +153,12 @@ struct Rig {
   PredictionWorker worker;
   std::unique_ptr<Subscription> subscription;
 };
+
+// Every suite below runs on the store of the binary (tests/store_under_test.hpp).
+class BatchCoordinatorTest : public testing::StoreSuite {};
+class BatchCoordinatorTakeoverTest : public testing::StoreSuite {};
+class PredictionWorkerTest : public testing::StoreSuite {};
+class HybridTriggerTest : public testing::StoreSuite {};
 
 Message phase4_message(CalendarDate d, nlohmann::json metadata = nlohmann::json::object()) {
   Message m;
@@ -164,8 +171,8 @@ Message phase4_message(CalendarDate d, nlohmann::json metadata = nlohmann::json:
   return m;
 }
 
-TEST(BatchCoordinator, StartFansOutOneStableWorkMessagePerExpectedPlayer) {
-  Rig rig({{420, 450}}, false);
+TEST_P(BatchCoordinatorTest, StartFansOutOneStableWorkMessagePerExpectedPlayer) {
+  Rig rig(store, {{420, 450}}, false);
   auto r = rig.coordinator.start(kDate, false, BatchTrigger::kManual);
   ASSERT_TRUE(r) << r.error().to_string();
   EXPECT_EQ(r->status, BatchOutcome::kStarted);
@@ -180,8 +187,8 @@ TEST(BatchCoordinator, StartFansOutOneStableWorkMessagePerExpectedPlayer) {
   EXPECT_EQ(work->game_date, kDate);
 }
 
-TEST(BatchCoordinator, WaitSucceedsAfterFourPollsOnTheClockWithoutBlockingStart) {
-  Rig rig({{100, 450}, {200, 450}, {300, 450}, {400, 450}}, false);
+TEST_P(BatchCoordinatorTest, WaitSucceedsAfterFourPollsOnTheClockWithoutBlockingStart) {
+  Rig rig(store, {{100, 450}, {200, 450}, {300, 450}, {400, 450}}, false);
   auto r = rig.coordinator.start(kDate, false, BatchTrigger::kScheduler);
   ASSERT_TRUE(r);
   EXPECT_EQ(r->status, BatchOutcome::kWaiting);
@@ -199,8 +206,8 @@ TEST(BatchCoordinator, WaitSucceedsAfterFourPollsOnTheClockWithoutBlockingStart)
   EXPECT_EQ(again->batch_id, r->batch_id);
 }
 
-TEST(BatchCoordinator, WaitTimesOutAtExactlyThirtyMinutesAndProceedsWithWhatIsReady) {
-  Rig rig({{300, 450}}, false);
+TEST_P(BatchCoordinatorTest, WaitTimesOutAtExactlyThirtyMinutesAndProceedsWithWhatIsReady) {
+  Rig rig(store, {{300, 450}}, false);
   rig.ledger.expect(kDate, players(300));
   ASSERT_EQ(rig.coordinator.start(kDate, false, BatchTrigger::kScheduler)->status, BatchOutcome::kWaiting);
   rig.clock.advance(minutes(30) - seconds(1));
@@ -220,16 +227,16 @@ TEST(BatchCoordinator, WaitTimesOutAtExactlyThirtyMinutesAndProceedsWithWhatIsRe
             "Phase 4 is more than 30 min late for 2025-11-18: batch phase5-2025-11-18-b1 proceeds with 300 of 450 ready");
 }
 
-TEST(BatchCoordinator, ReadyBeforeTheWaitRunsOutRaisesNoLatenessAlert) {
-  Rig rig({{100, 450}, {100, 450}, {400, 450}}, false);
+TEST_P(BatchCoordinatorTest, ReadyBeforeTheWaitRunsOutRaisesNoLatenessAlert) {
+  Rig rig(store, {{100, 450}, {100, 450}, {400, 450}}, false);
   ASSERT_EQ(rig.coordinator.start(kDate, false, BatchTrigger::kScheduler)->status, BatchOutcome::kWaiting);
   rig.clock.advance(minutes(30));
   EXPECT_EQ(rig.coordinator.status(kDate)->state, BatchState::kRunning);
   EXPECT_TRUE(rig.alerts_raised().empty());
 }
 
-TEST(BatchCoordinator, RefusesWithCriticalAlertWhenTooFewPlayersAtTimeout) {
-  Rig rig({{40, 450}}, false);
+TEST_P(BatchCoordinatorTest, RefusesWithCriticalAlertWhenTooFewPlayersAtTimeout) {
+  Rig rig(store, {{40, 450}}, false);
   ASSERT_EQ(rig.coordinator.start(kDate, false, BatchTrigger::kScheduler)->status, BatchOutcome::kWaiting);
   rig.clock.advance(minutes(30));
   EXPECT_TRUE(rig.work_ids().empty());
@@ -252,8 +259,8 @@ struct DeadOwner {
   BatchCoordinator coordinator;
 };
 
-TEST(BatchCoordinatorTakeover, AWaitingBatchIsLeftToItsOwnerUntilItsWaitIsOverdueThenDecidedOnce) {
-  Rig rig({{10, 450}, {420, 450}}, false);
+TEST_P(BatchCoordinatorTakeoverTest, AWaitingBatchIsLeftToItsOwnerUntilItsWaitIsOverdueThenDecidedOnce) {
+  Rig rig(store, {{10, 450}, {420, 450}}, false);
   DeadOwner dead(rig);
   ASSERT_EQ(dead.coordinator.start(kDate, false, BatchTrigger::kEvent)->status, BatchOutcome::kWaiting);
   // Within the owner's 30-minute wait and the 5-minute grace, nobody else decides.
@@ -278,8 +285,8 @@ TEST(BatchCoordinatorTakeover, AWaitingBatchIsLeftToItsOwnerUntilItsWaitIsOverdu
   EXPECT_EQ(rig.source.calls(), 2u);  // the owner's first poll, then one at the takeover
 }
 
-TEST(BatchCoordinatorTakeover, TheBackupStartDecidesAnOverdueBatchAndRefusesWhenTooFewAreReady) {
-  Rig rig({{10, 450}}, false);
+TEST_P(BatchCoordinatorTakeoverTest, TheBackupStartDecidesAnOverdueBatchAndRefusesWhenTooFewAreReady) {
+  Rig rig(store, {{10, 450}}, false);
   DeadOwner dead(rig);
   ASSERT_EQ(dead.coordinator.start(kDate, false, BatchTrigger::kEvent)->status, BatchOutcome::kWaiting);
   rig.clock.advance(minutes(35));
@@ -295,10 +302,10 @@ TEST(BatchCoordinatorTakeover, TheBackupStartDecidesAnOverdueBatchAndRefusesWhen
   EXPECT_TRUE(rig.work_ids().empty());
 }
 
-TEST(BatchCoordinatorTakeover, AnOwnerKnownDeadIsWaitedForHereAndALiveOwnerStillDecidesOnce) {
+TEST_P(BatchCoordinatorTakeoverTest, AnOwnerKnownDeadIsWaitedForHereAndALiveOwnerStillDecidesOnce) {
   // Both waits run on one clock: the "dead" owner was alive after all. Of the two
   // deciders, one fans out; the other sees the batch decided.
-  Rig rig({{10, 450}, {10, 450}, {420, 450}}, false);
+  Rig rig(store, {{10, 450}, {10, 450}, {420, 450}}, false);
   BatchCoordinator owner(rig.clock, rig.store, rig.alerts, rig.source, rig.ledger, &rig.relay);
   ASSERT_EQ(owner.start(kDate, false, BatchTrigger::kEvent)->status, BatchOutcome::kWaiting);
   auto r = rig.coordinator.recover(kDate, true);
@@ -312,8 +319,8 @@ TEST(BatchCoordinatorTakeover, AnOwnerKnownDeadIsWaitedForHereAndALiveOwnerStill
   EXPECT_TRUE(rig.alerts_raised().empty());
 }
 
-TEST(BatchCoordinatorTakeover, ARunningBatchWhoseWorkIsDoneIsCompletedOnceOnRecovery) {
-  Rig rig({{420, 450}}, false);
+TEST_P(BatchCoordinatorTakeoverTest, ARunningBatchWhoseWorkIsDoneIsCompletedOnceOnRecovery) {
+  Rig rig(store, {{420, 450}}, false);
   DeadOwner dead(rig);
   ASSERT_EQ(dead.coordinator.start(kDate, false, BatchTrigger::kEvent)->status, BatchOutcome::kStarted);
   EXPECT_EQ(rig.coordinator.recover(kDate)->status, BatchOutcome::kRunning);
@@ -328,8 +335,8 @@ TEST(BatchCoordinatorTakeover, ARunningBatchWhoseWorkIsDoneIsCompletedOnceOnReco
   EXPECT_TRUE(none->batch_id.empty());
 }
 
-TEST(BatchCoordinator, ToolsReadTheDatesReportFromRowsAloneWithTheLastStatusCheckCounts) {
-  Rig rig({{420, 450}}, false);
+TEST_P(BatchCoordinatorTest, ToolsReadTheDatesReportFromRowsAloneWithTheLastStatusCheckCounts) {
+  Rig rig(store, {{420, 450}}, false);
   ASSERT_TRUE(rig.coordinator.record_phase4_completion(kDate, rig.clock.now()));
   ASSERT_EQ(rig.coordinator.start(kDate, false, BatchTrigger::kEvent)->status, BatchOutcome::kStarted);
   auto bare = BatchCoordinator::load_report(rig.store, "phase5", kDate);
@@ -371,8 +378,8 @@ TEST(BatchCoordinator, ToolsReadTheDatesReportFromRowsAloneWithTheLastStatusChec
   EXPECT_TRUE(none->batch_id.empty());
 }
 
-TEST(BatchCoordinator, CompleteBatchReturnsAlreadyCompleteAndPublishesNothing) {
-  Rig rig({{420, 450}}, true);
+TEST_P(BatchCoordinatorTest, CompleteBatchReturnsAlreadyCompleteAndPublishesNothing) {
+  Rig rig(store, {{420, 450}}, true);
   ASSERT_EQ(rig.coordinator.start(kDate, false, BatchTrigger::kEvent)->status, BatchOutcome::kStarted);
   EXPECT_EQ(rig.complete_ids(), std::vector<std::string>{"phase5-2025-11-18-b1/complete"});
   const auto published = rig.transport.published_count();
@@ -389,8 +396,8 @@ TEST(BatchCoordinator, CompleteBatchReturnsAlreadyCompleteAndPublishesNothing) {
   EXPECT_EQ(m->record_count, 420);
 }
 
-TEST(BatchCoordinator, BatchesListsTheDatesBatchesAsTypedValues) {
-  Rig rig({{420, 450}}, true);
+TEST_P(BatchCoordinatorTest, BatchesListsTheDatesBatchesAsTypedValues) {
+  Rig rig(store, {{420, 450}}, true);
   EXPECT_TRUE(rig.coordinator.batches(kDate)->empty());
   ASSERT_TRUE(rig.coordinator.start(kDate, false, BatchTrigger::kEvent));
   rig.clock.advance(std::chrono::minutes(1));
@@ -424,8 +431,8 @@ TEST(BatchCoordinator, BatchesListsTheDatesBatchesAsTypedValues) {
   EXPECT_TRUE(rig.coordinator.batches(kDate.plus_days(1))->empty());
 }
 
-TEST(BatchCoordinator, ReadsABatchRowStoredWithItsStateAsAString) {
-  Rig rig({{420, 450}}, false);
+TEST_P(BatchCoordinatorTest, ReadsABatchRowStoredWithItsStateAsAString) {
+  Rig rig(store, {{420, 450}}, false);
   // A row as the coordinator wrote it before its state was an enum: the same text.
   const std::string row =
       R"({"attempts":0,"batch_id":"phase5-2025-11-18-b1","completed_ns":0,"created_ns":5,"expected":0,)"
@@ -450,22 +457,8 @@ TEST(BatchCoordinator, ReadsABatchRowStoredWithItsStateAsAString) {
   EXPECT_EQ(r.error().message, "batch row: unknown state 'sleepy!'");
 }
 
-TEST(BatchState, NamesComeFromOneTableAndParseBack) {
-  for (auto s : {BatchState::kNone, BatchState::kWaiting, BatchState::kRunning, BatchState::kComplete,
-                 BatchState::kRefused})
-    EXPECT_EQ(parse_batch_state(to_string(s)).value(), s);
-  for (auto t : {BatchTrigger::kEvent, BatchTrigger::kScheduler, BatchTrigger::kManual})
-    EXPECT_EQ(parse_batch_trigger(to_string(t)).value(), t);
-  EXPECT_EQ(to_string(BatchState::kComplete), "complete");
-  EXPECT_EQ(to_string(BatchOutcome::kAlreadyComplete), "already_complete");
-  EXPECT_EQ(parse_batch_state("Waiting").error().code, ErrorCode::kInvalidArgument);
-  EXPECT_EQ(parse_batch_trigger("cron").error().message,
-            "unknown trigger 'cron' (expected event, scheduler or manual)");
-}
-
-TEST(BatchCoordinator, CreateValidatesTheOptions) {
+TEST_P(BatchCoordinatorTest, CreateValidatesTheOptions) {
   ManualClock clock;
-  MemoryStateStore store;
   AlertManager alerts(clock, {});
   ScriptSource source({{420, 450}});
   FakeLedger ledger;
@@ -484,8 +477,8 @@ TEST(BatchCoordinator, CreateValidatesTheOptions) {
   EXPECT_FALSE(BatchCoordinator::create(clock, store, alerts, source, ledger, nullptr, no_cap));
 }
 
-TEST(BatchCoordinator, ForceStartsANewBatchWithANewIdAndVersionKeepingHistory) {
-  Rig rig({{420, 450}}, true);
+TEST_P(BatchCoordinatorTest, ForceStartsANewBatchWithANewIdAndVersionKeepingHistory) {
+  Rig rig(store, {{420, 450}}, true);
   ASSERT_TRUE(rig.coordinator.start(kDate, false, BatchTrigger::kEvent));
   auto forced = rig.coordinator.start(kDate, true, BatchTrigger::kManual);
   ASSERT_TRUE(forced);
@@ -500,8 +493,8 @@ TEST(BatchCoordinator, ForceStartsANewBatchWithANewIdAndVersionKeepingHistory) {
   EXPECT_EQ(rig.ledger.predicted(kDate)->at("p007"), 2);
 }
 
-TEST(BatchCoordinator, RetryPublishesExactlyTheFortyMissingPlayersAsAttemptTwo) {
-  Rig rig({{420, 450}}, false);
+TEST_P(BatchCoordinatorTest, RetryPublishesExactlyTheFortyMissingPlayersAsAttemptTwo) {
+  Rig rig(store, {{420, 450}}, false);
   ASSERT_TRUE(rig.coordinator.start(kDate, false, BatchTrigger::kEvent));
   // Every tenth player (42), minus the first two, has no stored prediction: 40 missing.
   const auto all = players(420);
@@ -532,8 +525,8 @@ TEST(BatchCoordinator, RetryPublishesExactlyTheFortyMissingPlayersAsAttemptTwo) 
   EXPECT_EQ(s->missing.size(), 40u);
 }
 
-TEST(BatchCoordinator, RetryWithNothingMissingCompletesWithoutMessages) {
-  Rig rig({{420, 450}}, false);
+TEST_P(BatchCoordinatorTest, RetryWithNothingMissingCompletesWithoutMessages) {
+  Rig rig(store, {{420, 450}}, false);
   ASSERT_TRUE(rig.coordinator.start(kDate, false, BatchTrigger::kEvent));
   for (const auto& p : players(420)) rig.ledger.store(kDate, p, 1);
   rig.transport.clear();
@@ -545,15 +538,15 @@ TEST(BatchCoordinator, RetryWithNothingMissingCompletesWithoutMessages) {
   EXPECT_EQ(rig.coordinator.status(kDate)->state, BatchState::kComplete);
 }
 
-TEST(BatchCoordinator, RetryWithoutBatchIsAFailedPrecondition) {
-  Rig rig({{420, 450}}, false);
+TEST_P(BatchCoordinatorTest, RetryWithoutBatchIsAFailedPrecondition) {
+  Rig rig(store, {{420, 450}}, false);
   auto r = rig.coordinator.retry(kDate);
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error().code, ErrorCode::kFailedPrecondition);
 }
 
-TEST(BatchCoordinator, EventAndSchedulerRacingForTheSameDateProduceOneBatch) {
-  Rig rig({{60, 60}}, false);
+TEST_P(BatchCoordinatorTest, EventAndSchedulerRacingForTheSameDateProduceOneBatch) {
+  Rig rig(store, {{60, 60}}, false);
   std::vector<CalendarDate> dates;
   for (int i = 0; i < 12; ++i) {
     dates.push_back(kDate.plus_days(i));
@@ -580,8 +573,8 @@ TEST(BatchCoordinator, EventAndSchedulerRacingForTheSameDateProduceOneBatch) {
   }
 }
 
-TEST(BatchCoordinator, StatusReportsPhase4ToPhase5LatencyCompletionRateAndTrigger) {
-  Rig rig({{420, 450}}, false);
+TEST_P(BatchCoordinatorTest, StatusReportsPhase4ToPhase5LatencyCompletionRateAndTrigger) {
+  Rig rig(store, {{420, 450}}, false);
   const TimePoint phase4_done = rig.clock.now() - minutes(4);
   auto r = rig.coordinator.trigger(phase4_message(kDate, {{"completed_at", format_rfc3339(phase4_done)},
                                                           {"entities_ready", 420},
@@ -610,8 +603,8 @@ TEST(BatchCoordinator, StatusReportsPhase4ToPhase5LatencyCompletionRateAndTrigge
   EXPECT_EQ(j["missing_count"], 0);
 }
 
-TEST(BatchCoordinator, StatusCheckAlertsWhenMoreThanMaxOfFivePercentAndTwentyAreMissing) {
-  Rig rig({{420, 450}}, false);
+TEST_P(BatchCoordinatorTest, StatusCheckAlertsWhenMoreThanMaxOfFivePercentAndTwentyAreMissing) {
+  Rig rig(store, {{420, 450}}, false);
   ASSERT_TRUE(rig.coordinator.start(kDate, false, BatchTrigger::kEvent));
   for (const auto& p : players(399)) rig.ledger.store(kDate, p, 1);  // 21 missing = max(5% of 420, 20)
   auto c = rig.coordinator.status_check(kDate);
@@ -628,10 +621,10 @@ TEST(BatchCoordinator, StatusCheckAlertsWhenMoreThanMaxOfFivePercentAndTwentyAre
   EXPECT_EQ(alerts[0].severity, Severity::kWarning);
 }
 
-TEST(BatchCoordinator, StatusCheckAlertsBelowNinetyPercentCoverage) {
+TEST_P(BatchCoordinatorTest, StatusCheckAlertsBelowNinetyPercentCoverage) {
   BatchCoordinatorOptions only_coverage;
   only_coverage.coverage.missing_min = 1000;
-  Rig rig({{420, 450}}, false, only_coverage);
+  Rig rig(store, {{420, 450}}, false, only_coverage);
   ASSERT_TRUE(rig.coordinator.start(kDate, false, BatchTrigger::kEvent));
   for (const auto& p : players(378)) rig.ledger.store(kDate, p, 1);  // exactly 90%
   EXPECT_FALSE(rig.coordinator.status_check(kDate)->alerted);
@@ -644,11 +637,11 @@ TEST(BatchCoordinator, StatusCheckAlertsBelowNinetyPercentCoverage) {
   EXPECT_EQ(alerts[0].key, "coverage/status/phase5/2025-11-18");
 }
 
-TEST(BatchCoordinator, IncrementalRePredictionSupersedesWithAVersionAndIsCapped) {
+TEST_P(BatchCoordinatorTest, IncrementalRePredictionSupersedesWithAVersionAndIsCapped) {
   BatchCoordinatorOptions options;
   options.max_incremental_per_date = 2;
   options.entity_kind = "players";
-  Rig rig({{420, 450}}, true, options);
+  Rig rig(store, {{420, 450}}, true, options);
   ASSERT_TRUE(rig.coordinator.start(kDate, false, BatchTrigger::kEvent));
   rig.transport.clear();
   Message update = phase4_message(kDate);
@@ -678,8 +671,8 @@ TEST(BatchCoordinator, IncrementalRePredictionSupersedesWithAVersionAndIsCapped)
 }
 
 // Incremental ids follow the library's one entity-id rule (core/entity_id.hpp), with its messages.
-TEST(BatchCoordinator, IncrementalIdsFollowTheCoreEntityIdRule) {
-  Rig rig({{420, 450}}, true);
+TEST_P(BatchCoordinatorTest, IncrementalIdsFollowTheCoreEntityIdRule) {
+  Rig rig(store, {{420, 450}}, true);
   ASSERT_TRUE(rig.coordinator.start(kDate, false, BatchTrigger::kEvent));
   const auto before = rig.transport.published_count();
   for (const std::string& bad : {std::string(), std::string("a/b"), std::string("a b"), std::string(129, 'x'),
@@ -700,8 +693,8 @@ TEST(BatchCoordinator, IncrementalIdsFollowTheCoreEntityIdRule) {
   EXPECT_NE(std::find(work.begin(), work.end(), "phase5-2025-11-18-b1/v2/o'neil"), work.end());
 }
 
-TEST(BatchCoordinator, TriggerRejectsInvalidMessagesWithClearErrors) {
-  Rig rig({{420, 450}}, false);
+TEST_P(BatchCoordinatorTest, TriggerRejectsInvalidMessagesWithClearErrors) {
+  Rig rig(store, {{420, 450}}, false);
   Message wrong = phase4_message(kDate);
   wrong.phase = "phase3_analytics";
   auto r = rig.coordinator.trigger(wrong);
@@ -730,10 +723,10 @@ TEST(BatchCoordinator, TriggerRejectsInvalidMessagesWithClearErrors) {
 // One correlation id per run: the event's reaches every work message and the completion
 // (the batch id beside it, in the metadata), an incremental update's its own re-prediction;
 // a batch the scheduler starts has no upstream message and uses its batch id.
-TEST(BatchCoordinator, TheEventsCorrelationIdReachesTheWorkAndTheCompletion) {
+TEST_P(BatchCoordinatorTest, TheEventsCorrelationIdReachesTheWorkAndTheCompletion) {
   BatchCoordinatorOptions options;
   options.entity_kind = "players";
-  Rig rig({{420, 450}}, true, options);
+  Rig rig(store, {{420, 450}}, true, options);
   // correlation id -> (work messages, completions) published under it.
   auto published = [&rig] {
     std::map<std::string, std::pair<int, int>> out;
@@ -774,53 +767,8 @@ TEST(BatchCoordinator, TheEventsCorrelationIdReachesTheWorkAndTheCompletion) {
   }
 }
 
-TEST(PredictionWorkCodec, EncodeIsTheSortedJsonObjectAndDecodesBack) {
-  const std::vector<PredictionWork> works{
-      {"phase5-2025-11-18-b1", kDate, "p001", 1, 1, "batch"},
-      {"b\"q\\s", kDate, "tab\there\nline\x01", 0, 7, "incremental"},
-      {"", kDate, "caf\xC3\xA9-\xE2\x82\xAC", 12, 9'000'000'000, "retry"},
-      {"phase5-2025-11-18-b1", kDate, "p002", 2, 1, "retry", "sched-2025-11-18/\"w0\""}};
-  for (const auto& w : works) {
-    nlohmann::json expected{{"batch_id", w.batch_id}, {"game_date", w.game_date.to_string()},
-                            {"entity", w.entity},     {"attempt", w.attempt},
-                            {"version", w.version},   {"kind", w.kind}};
-    if (!w.correlation_id.empty()) expected["correlation_id"] = w.correlation_id;
-    EXPECT_EQ(w.encode(), expected.dump()) << w.entity;
-    auto back = PredictionWork::decode(w.encode());
-    ASSERT_TRUE(back) << back.error().to_string();
-    EXPECT_EQ(back->batch_id, w.batch_id);
-    EXPECT_EQ(back->game_date, w.game_date);
-    EXPECT_EQ(back->entity, w.entity);
-    EXPECT_EQ(back->attempt, w.attempt);
-    EXPECT_EQ(back->version, w.version);
-    EXPECT_EQ(back->kind, w.kind);
-    EXPECT_EQ(back->correlation_id, w.correlation_id);
-  }
-}
-
-TEST(PredictionWorkCodec, DecodeRefusesWhatIsNotWorkAndSkipsWhatItDoesNotKnow) {
-  const std::string good = R"("batch_id":"b","game_date":"2025-11-18","entity":"p1","attempt":1,"version":2,"kind":"batch")";
-  EXPECT_TRUE(PredictionWork::decode("{" + good + "}"));
-  // Unknown keys, nested or not, are skipped; a repeated key keeps its last value.
-  auto extra = PredictionWork::decode(R"({"x":{"entity":"no","y":[1,{"z":2}]},)" + good + R"(,"entity":"p2","w":null})");
-  ASSERT_TRUE(extra) << extra.error().to_string();
-  EXPECT_EQ(extra->entity, "p2");
-  EXPECT_EQ(extra->version, 2);
-  for (const std::string& bad :
-       {std::string(""), std::string("[]"), std::string("\"x\""), std::string("{") + good, "{" + good + "}}",
-        "{" + good + ",\"entity\":5}", "{" + good + ",\"version\":2.5}", "{" + good + ",\"attempt\":\"1\"}",
-        "{" + good + ",\"version\":18446744073709551615}", "{" + good + ",\"kind\":{\"a\":1}}",
-        "{" + good + ",\"game_date\":\"2025-13-01\"}", "{" + good + ",\"entity\":\"\"}",
-        std::string(R"({"batch_id":"b","game_date":"2025-11-18","entity":"p1","attempt":1,"kind":"batch"})"),
-        std::string("{\"batch_id\":\"\xFF\"}")}) {
-    auto w = PredictionWork::decode(bad);
-    ASSERT_FALSE(w) << bad;
-    EXPECT_EQ(w.error().code, ErrorCode::kInvalidArgument) << bad;
-  }
-}
-
-TEST(PredictionWorker, RedeliveredWorkRunsTheModelOnce) {
-  Rig rig({{420, 450}}, false);
+TEST_P(PredictionWorkerTest, RedeliveredWorkRunsTheModelOnce) {
+  Rig rig(store, {{420, 450}}, false);
   PredictionWork w{"phase5-2025-11-18-b1", kDate, "p001", 1, 1, "batch"};
   auto d = std::make_shared<mocks::RecordingTransport::RecordedDelivery>(
       "t", "s", OutgoingMessage{w.message_id(), w.encode(), {}});
@@ -832,8 +780,8 @@ TEST(PredictionWorker, RedeliveredWorkRunsTheModelOnce) {
   EXPECT_EQ(bad->outcome().rfind("nacked: invalid_argument", 0), 0u) << bad->outcome();
 }
 
-TEST(PredictionWorker, FlushStoresTheHeldRoundInOneModelBatchAndSettlesEachDelivery) {
-  Rig rig({{420, 450}}, false);
+TEST_P(PredictionWorkerTest, FlushStoresTheHeldRoundInOneModelBatchAndSettlesEachDelivery) {
+  Rig rig(store, {{420, 450}}, false);
   auto delivery = [](const PredictionWork& w) {
     return std::make_shared<mocks::RecordingTransport::RecordedDelivery>(
         "t", "s", OutgoingMessage{w.message_id(), w.encode(), {}});
@@ -867,7 +815,7 @@ TEST(PredictionWorker, FlushStoresTheHeldRoundInOneModelBatchAndSettlesEachDeliv
 // ---- The hybrid trigger over one simulated day (times in Pacific, 2025-11-18 is PST).
 
 struct Day {
-  explicit Day(bool workers) : rig({{420, 450}}, workers, {}, *parse_rfc3339("2025-11-18T08:00:00Z")) {
+  Day(StateStore& store, bool workers) : rig(store, {{420, 450}}, workers, {}, *parse_rfc3339("2025-11-18T08:00:00Z")) {
     auto s = DailySchedule::phase5();
     EXPECT_TRUE(s);
     schedule = std::make_shared<DailySchedule>(*s);
@@ -886,8 +834,8 @@ struct Day {
   std::unique_ptr<HybridTrigger> hybrid;
 };
 
-TEST(HybridTrigger, EventPathPredictsAndTheBackupFindsAlreadyComplete) {
-  Day day(true);
+TEST_P(HybridTriggerTest, EventPathPredictsAndTheBackupFindsAlreadyComplete) {
+  Day day(store, true);
   day.rig.clock.advance(minutes(30));  // 00:30 PST: Phase 4 completes
   Message m = phase4_message(kDate, {{"entities_ready", 420}, {"entities_total", 450}});
   ASSERT_TRUE(day.rig.transport.publish(HybridTrigger::default_options().phase4_topic, {"phase4/2025-11-18", encode_message(m), {}}));
@@ -909,8 +857,8 @@ TEST(HybridTrigger, EventPathPredictsAndTheBackupFindsAlreadyComplete) {
   EXPECT_TRUE(day.rig.alerts_raised().empty());
 }
 
-TEST(HybridTrigger, LostPhase4EventMeansTheSixOClockBackupProducesTheBatch) {
-  Day day(true);
+TEST_P(HybridTriggerTest, LostPhase4EventMeansTheSixOClockBackupProducesTheBatch) {
+  Day day(store, true);
   day.rig.clock.advance(std::chrono::hours(7) + minutes(30));
   const auto runs = day.hybrid->runs();
   ASSERT_EQ(runs.size(), 4u);
@@ -923,8 +871,8 @@ TEST(HybridTrigger, LostPhase4EventMeansTheSixOClockBackupProducesTheBatch) {
   EXPECT_EQ(s->completed_at, *parse_rfc3339("2025-11-18T14:00:00Z"));
 }
 
-TEST(HybridTrigger, SevenOClockStatusCheckAlertsWhenRetriesCannotFillTheGap) {
-  Day day(false);  // nobody predicts
+TEST_P(HybridTriggerTest, SevenOClockStatusCheckAlertsWhenRetriesCannotFillTheGap) {
+  Day day(store, false);  // nobody predicts
   day.rig.clock.advance(std::chrono::hours(7) + minutes(30));
   const auto runs = day.hybrid->runs();
   ASSERT_EQ(runs.size(), 4u);
@@ -938,6 +886,11 @@ TEST(HybridTrigger, SevenOClockStatusCheckAlertsWhenRetriesCannotFillTheGap) {
   EXPECT_EQ(keys, (std::vector<std::string>{"coverage/missing/phase5/2025-11-18", "coverage/status/phase5/2025-11-18"}));
   for (const auto& a : day.rig.alerts_raised()) EXPECT_EQ(a.at, *parse_rfc3339("2025-11-18T15:00:00Z"));
 }
+
+PIPELINE_STORE_SUITE(BatchCoordinatorTest);
+PIPELINE_STORE_SUITE(BatchCoordinatorTakeoverTest);
+PIPELINE_STORE_SUITE(PredictionWorkerTest);
+PIPELINE_STORE_SUITE(HybridTriggerTest);
 
 }  // namespace batch_coordinator_test
 }  // namespace pipeline

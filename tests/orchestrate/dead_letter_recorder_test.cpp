@@ -13,7 +13,6 @@
 #include "pipeline/alert/callback_sink.hpp"
 #include "pipeline/core/manual_clock.hpp"
 #include "pipeline/core/message_codec.hpp"
-#include "pipeline/memory/memory_state_store.hpp"
 #include "pipeline/memory/memory_transport.hpp"
 #include "pipeline/orchestrate/dead_letter_recorder.hpp"
 #include "pipeline/orchestrate/outbox_relay.hpp"
@@ -21,6 +20,7 @@
 #ifdef PIPELINE_TEST_HAVE_SQLITE
 #include "pipeline/sqlite/sqlite_state_store.hpp"
 #endif
+#include "store_under_test.hpp"
 
 namespace pipeline {
 namespace dead_letter_recorder_test {
@@ -47,9 +47,11 @@ void settle(ManualClock& clock, MemoryTransport& transport, int rounds = 10) {
   transport.pump();
 }
 
+/// The recorder and its collaborators on the suite's store.
 struct Fixture {
+  explicit Fixture(StateStore& s) : store(s) {}
   ManualClock clock;
-  MemoryStateStore store;
+  StateStore& store;
   MemoryTransport transport{clock};
   std::vector<Alert> alerts;
   AlertManager manager{clock,
@@ -68,8 +70,10 @@ struct Fixture {
   }
 };
 
-TEST(DeadLetterRecorder, RecordsAPoisonMessageAsARowWithAttemptsErrorAndPayload) {
-  Fixture f;
+class DeadLetterRecorderTest : public testing::StoreSuite {};
+
+TEST_P(DeadLetterRecorderTest, RecordsAPoisonMessageAsARowWithAttemptsErrorAndPayload) {
+  Fixture f{store};
   ASSERT_TRUE(f.recorder.watch(kTopic));
   f.poison_subscription("phase3-sub");
   ASSERT_TRUE(f.transport.publish(kTopic, {"poison-1", "{not json", {{"traceparent", "00-abc"}}}));
@@ -94,8 +98,8 @@ TEST(DeadLetterRecorder, RecordsAPoisonMessageAsARowWithAttemptsErrorAndPayload)
   EXPECT_EQ(f.alerts[0].severity, Severity::kError);
 }
 
-TEST(DeadLetterRecorder, AlertsAreRateLimitedPerSubscription) {
-  Fixture f;
+TEST_P(DeadLetterRecorderTest, AlertsAreRateLimitedPerSubscription) {
+  Fixture f{store};
   ASSERT_TRUE(f.recorder.watch(kTopic));
   f.poison_subscription("sub-a");
   f.poison_subscription("sub-b");
@@ -114,8 +118,8 @@ TEST(DeadLetterRecorder, AlertsAreRateLimitedPerSubscription) {
   EXPECT_EQ(only_a->size(), 3u);
 }
 
-TEST(DeadLetterRecorder, ReplayEnqueuesTheOriginalIdUnderANewOutboxKeyEachTimeAndCountsReplays) {
-  Fixture f;
+TEST_P(DeadLetterRecorderTest, ReplayEnqueuesTheOriginalIdUnderANewOutboxKeyEachTimeAndCountsReplays) {
+  Fixture f{store};
   ASSERT_TRUE(f.recorder.watch(kTopic));
   f.poison_subscription("phase3-sub");
   ASSERT_TRUE(f.transport.publish(kTopic, {"poison-1", "payload", {}}));
@@ -149,15 +153,15 @@ TEST(DeadLetterRecorder, ReplayEnqueuesTheOriginalIdUnderANewOutboxKeyEachTimeAn
   EXPECT_EQ(rows->front().replayed, 2);
 }
 
-TEST(DeadLetterRecorder, ReplayOfAnUnknownIdIsNotFound) {
-  Fixture f;
+TEST_P(DeadLetterRecorderTest, ReplayOfAnUnknownIdIsNotFound) {
+  Fixture f{store};
   auto r = DeadLetterRecorder::replay(f.store, "nope");
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error().code, ErrorCode::kNotFound);
 }
 
-TEST(DeadLetterRecorder, AmbiguousBareIdAsksForTheSubscription) {
-  Fixture f;
+TEST_P(DeadLetterRecorderTest, AmbiguousBareIdAsksForTheSubscription) {
+  Fixture f{store};
   ASSERT_TRUE(f.recorder.watch(kTopic));
   f.poison_subscription("sub-a");
   f.poison_subscription("sub-b");
@@ -203,8 +207,8 @@ class CountingProcessor final : public Processor {
   }
 };
 
-TEST(DeadLetterRecorder, AReplayedTriggerDoesNotRunASucceededProcessorTwice) {
-  Fixture f;
+TEST_P(DeadLetterRecorderTest, AReplayedTriggerDoesNotRunASucceededProcessorTwice) {
+  Fixture f{store};
   RunHistory history{f.store, f.clock};
   OutboxRelay relay{f.store, f.transport, f.clock};
   CountingProcessor processor{ProcessorServices{f.store, f.clock, history, nullptr, &relay, &f.transport, nullptr},
@@ -245,8 +249,8 @@ TEST(DeadLetterRecorder, AReplayedTriggerDoesNotRunASucceededProcessorTwice) {
   EXPECT_EQ(processor.steps, 1);  // answered from the trigger's own success, not run again
 }
 
-TEST(DeadLetterRecorder, AReplayAfterTheWindowIsNotProcessedTwiceByAnIdempotentConsumer) {
-  Fixture f;
+TEST_P(DeadLetterRecorderTest, AReplayAfterTheWindowIsNotProcessedTwiceByAnIdempotentConsumer) {
+  Fixture f{store};
   OutboxRelay relay{f.store, f.transport, f.clock};
   ASSERT_TRUE(f.recorder.watch(kTopic));
   int bodies = 0;
@@ -276,8 +280,8 @@ TEST(DeadLetterRecorder, AReplayAfterTheWindowIsNotProcessedTwiceByAnIdempotentC
   EXPECT_EQ(f.transport.dead_letters("phase3-sub").value().size(), 1u);  // only the first
 }
 
-TEST(DeadLetterRecorder, AReplayThatDiesAgainIsRecordedAndAlertedAgain) {
-  Fixture f;
+TEST_P(DeadLetterRecorderTest, AReplayThatDiesAgainIsRecordedAndAlertedAgain) {
+  Fixture f{store};
   OutboxRelay relay{f.store, f.transport, f.clock};
   ASSERT_TRUE(f.recorder.watch(kTopic));
   f.poison_subscription("phase3-sub");
@@ -332,6 +336,8 @@ TEST(DeadLetterRecorder, RowsOutliveTheProcessInSqliteAndReplayThere) {
   std::filesystem::remove_all(dir);
 }
 #endif
+
+PIPELINE_STORE_SUITE(DeadLetterRecorderTest);
 
 }  // namespace dead_letter_recorder_test
 }  // namespace pipeline

@@ -11,6 +11,7 @@
 #include <gtest/gtest.h>
 
 #include "contracts/state_store_contract.hpp"
+#include "sqlite/sqlite_store.hpp"
 #include "temp_dir.hpp"
 
 namespace sqlite_state_store_test {
@@ -20,21 +21,10 @@ using pipeline::Status;
 using pipeline::Transaction;
 using pipeline::contracts::StateStoreContract;
 using pipeline::contracts::StateStoreFactory;
+using pipeline::testing::make_sqlite_store;
 using pipeline::testing::TempDir;
 
-std::shared_ptr<pipeline::StateStore> make_store() {
-  auto dir = std::make_shared<TempDir>();
-  auto store = SqliteStateStore::open(dir->file("state.db"));
-  if (!store) {
-    ADD_FAILURE() << store.error().to_string();
-    return nullptr;
-  }
-  // The deleter closes the store before its directory goes away.
-  SqliteStateStore* raw = store->release();
-  return std::shared_ptr<pipeline::StateStore>(raw, [dir](pipeline::StateStore* s) { delete s; });
-}
-
-INSTANTIATE_TEST_SUITE_P(Sqlite, StateStoreContract, ::testing::Values(StateStoreFactory{"Sqlite", make_store}),
+INSTANTIATE_TEST_SUITE_P(Sqlite, StateStoreContract, ::testing::Values(StateStoreFactory{"Sqlite", make_sqlite_store}),
                          pipeline::contracts::factory_name);
 
 TEST(SqliteStateStore, RefusesInMemoryDatabase) {
