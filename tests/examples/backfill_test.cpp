@@ -139,9 +139,9 @@ TEST(Backfill, WithoutAWorkDirEverythingStaysInMemoryWithTheSameResults) {
 namespace backfill_test {
 
 // A date whose Phase 3 dead-letters is reported failed and not marked done; the re-run
-// (the fault gone) replays its dead letters, completes it and marks it done. Two of the
-// five Phase 3 processors fail: the other three still run (one failure does not stop its
-// neighbours), and 3 of 5 stays below the tracker's 80% partial-trigger rule.
+// (the fault gone) replays its dead letter, completes it and marks it done. One of the
+// five Phase 3 processors fails: the other four still run (one failure does not stop its
+// neighbours), and the preset's trackers wait for every processor (no partial trigger).
 TEST(Backfill, ADateWithADeadLetteredPhaseFailsAndIsRunAgainOnResume) {
   TempDir dir;  // the warehouse outlives the first run, as the store does
   pipeline::MemoryStateStore store;
@@ -153,7 +153,7 @@ TEST(Backfill, ADateWithADeadLetteredPhaseFailsAndIsRunAgainOnResume) {
   o.store = &store;
   o.work_dir = dir.path();
   o.fail_processor = [bad_day](std::string_view p, pipeline::CalendarDate d) {
-    return (p == "player_game_summary" || p == "team_offense_game_summary") && d == bad_day;
+    return p == "player_game_summary" && d == bad_day;
   };
   auto first = demo::run_backfill(o);
   ASSERT_TRUE(first) << first.error().to_string();
