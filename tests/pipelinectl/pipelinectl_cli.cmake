@@ -23,37 +23,7 @@ if(NOT rc EQUAL 0)
   message(FATAL_ERROR "make_three_phase_store failed (${rc}):\n${out}\n${err}")
 endif()
 
-# ctl(<expected exit code> <args...>): runs pipelinectl; sets OUT and ERR.
-function(ctl expected)
-  execute_process(COMMAND "${PIPELINECTL}" ${ARGN} RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
-  if(NOT "${rc}" STREQUAL "${expected}")
-    message(FATAL_ERROR "pipelinectl ${ARGN}: exit ${rc}, expected ${expected}\nstdout:\n${out}\nstderr:\n${err}")
-  endif()
-  set(OUT "${out}" PARENT_SCOPE)
-  set(ERR "${err}" PARENT_SCOPE)
-  set(LAST "pipelinectl ${ARGN}" PARENT_SCOPE)
-endfunction()
-
-function(expect_has text needle)
-  string(FIND "${text}" "${needle}" pos)
-  if(pos EQUAL -1)
-    message(FATAL_ERROR "${LAST}: expected to find\n  ${needle}\nin:\n${text}")
-  endif()
-endfunction()
-
-function(expect_lacks text needle)
-  string(FIND "${text}" "${needle}" pos)
-  if(NOT pos EQUAL -1)
-    message(FATAL_ERROR "${LAST}: did not expect\n  ${needle}\nin:\n${text}")
-  endif()
-endfunction()
-
-function(expect_json json expected)
-  string(JSON value GET "${json}" ${ARGN})
-  if(NOT "${value}" STREQUAL "${expected}")
-    message(FATAL_ERROR "${LAST}: JSON ${ARGN} is '${value}', expected '${expected}'\n${json}")
-  endif()
-endfunction()
+include("${CMAKE_CURRENT_LIST_DIR}/ctl_checks.cmake")
 
 # ---- status ------------------------------------------------------------------------------
 ctl(0 status --store ${STORE} --date 2025-03-01)

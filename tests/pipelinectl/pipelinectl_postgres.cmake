@@ -30,24 +30,8 @@ if(NOT rc EQUAL 0)
   message(FATAL_ERROR "make_three_phase_store failed (${rc}):\n${out}\n${err}")
 endif()
 
-# ctl(<expected exit code> <args...>): runs pipelinectl (bounded: never a hang); sets OUT and ERR.
-function(ctl expected)
-  execute_process(COMMAND "${PIPELINECTL}" ${ARGN} RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err
-                  TIMEOUT 60)
-  if(NOT "${rc}" STREQUAL "${expected}")
-    message(FATAL_ERROR "pipelinectl ${ARGN}: exit ${rc}, expected ${expected}\nstdout:\n${out}\nstderr:\n${err}")
-  endif()
-  set(OUT "${out}" PARENT_SCOPE)
-  set(ERR "${err}" PARENT_SCOPE)
-  set(LAST "pipelinectl ${ARGN}" PARENT_SCOPE)
-endfunction()
-
-function(expect_has text needle)
-  string(FIND "${text}" "${needle}" pos)
-  if(pos EQUAL -1)
-    message(FATAL_ERROR "${LAST}: expected to find\n  ${needle}\nin:\n${text}")
-  endif()
-endfunction()
+set(CTL_TIMEOUT 60)  # never a hang against an unreachable server
+include("${CMAKE_CURRENT_LIST_DIR}/ctl_checks.cmake")
 
 # One clear line on stderr, no stack trace, no password.
 function(expect_one_line_error needle)
