@@ -9,9 +9,10 @@ packages=(
   nlohmann-json3-dev libfmt-dev libexpected-dev libboost-dev
   libhowardhinnant-date-dev tzdata
   libsqlite3-dev sqlite3 libmimalloc-dev
-  libhiredis-dev libpq-dev libcpp-httplib-dev libcli11-dev libxxhash-dev
+  libhiredis-dev libpq-dev libcli11-dev libxxhash-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   redis-server postgresql
+  curl prometheus
 )
 
 missing=()
