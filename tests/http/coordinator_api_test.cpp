@@ -1,0 +1,217 @@
+// The Phase 5 coordinator's HTTP API, driven by curl against a BatchCoordinator on the
+// memory store and a manual clock (the readiness wait runs on the clock, never on the
+// connection).
+#include <atomic>
+#include <fstream>
+#include <mutex>
+
+#include <fmt/format.h>
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "curl_client.hpp"
+#include "pipeline/alert/callback_sink.hpp"
+#include "pipeline/core/manual_clock.hpp"
+#include "pipeline/core/message_codec.hpp"
+#include "pipeline/http/coordinator_api.hpp"
+#include "pipeline/http/http_server.hpp"
+#include "pipeline/http/push.hpp"
+#include "pipeline/memory/memory_state_store.hpp"
+#include "temp_dir.hpp"
+
+namespace {
+
+using namespace std::chrono_literals;
+using pipeline::testing::run_curl;
+
+constexpr std::string_view kDate = "2025-11-18";
+
+// Readiness and the expected/predicted entities, set by the test.
+class FakeUpstream final : public pipeline::ReadinessSource, public pipeline::PredictionLedger {
+ public:
+  void set(std::size_t ready, std::size_t total) {
+    std::lock_guard lock(mu_);
+    ready_ = ready;
+    total_ = total;
+  }
+  void predict(std::size_t n, std::int64_t version) {
+    std::lock_guard lock(mu_);
+    for (std::size_t i = 0; i < n; ++i) predicted_[name(i)] = version;
+  }
+  pipeline::Result<pipeline::ReadinessCounts> counts(pipeline::CalendarDate) override {
+    std::lock_guard lock(mu_);
+    return pipeline::ReadinessCounts{ready_, total_};
+  }
+  pipeline::Result<std::vector<std::string>> expected(pipeline::CalendarDate) override {
+    std::lock_guard lock(mu_);
+    std::vector<std::string> out;
+    for (std::size_t i = 0; i < ready_; ++i) out.push_back(name(i));
+    return out;
+  }
+  pipeline::Result<std::map<std::string, std::int64_t>> predicted(pipeline::CalendarDate) override {
+    std::lock_guard lock(mu_);
+    return predicted_;
+  }
+
+ private:
+  static std::string name(std::size_t i) { return fmt::format("p{:03}", i); }
+  std::mutex mu_;
+  std::size_t ready_ = 0, total_ = 450;
+  std::map<std::string, std::int64_t> predicted_;
+};
+
+class CoordinatorApiTest : public ::testing::Test {
+ protected:
+  void start(pipeline::BatchCoordinatorOptions options = {}) {
+    coordinator = std::make_unique<pipeline::BatchCoordinator>(clock, store, alerts, upstream, upstream, nullptr, options);
+    pipeline::http::Router router;
+    ASSERT_TRUE(pipeline::http::mount_coordinator_api(router, *coordinator, {}));
+    pipeline::http::HttpServerOptions o;
+    o.log = [](std::string_view) {};
+    auto s = pipeline::http::HttpServer::create(std::move(router), o);
+    ASSERT_TRUE(s);
+    server = std::move(*s);
+    ASSERT_TRUE(server->start());
+  }
+  void TearDown() override {
+    if (server) server->stop();
+  }
+  std::string url(const std::string& path) const { return "http://127.0.0.1:" + std::to_string(server->port()) + path; }
+  pipeline::testing::CurlResult post(const std::string& path, const std::string& body,
+                                     std::vector<std::string> extra = {}) {
+    const std::string file = dir.file("body" + std::to_string(++posts));
+    std::ofstream(file, std::ios::binary) << body;
+    std::vector<std::string> args{"-H", "Content-Type: application/json", "--data-binary", "@" + file};
+    args.insert(args.end(), extra.begin(), extra.end());
+    args.push_back(url(path));
+    return run_curl(dir.path(), args);
+  }
+  static nlohmann::json json(const pipeline::testing::CurlResult& r) {
+    auto j = nlohmann::json::parse(r.body, nullptr, false);
+    return j.is_discarded() ? nlohmann::json::object() : j;
+  }
+  static std::string phase4_completion() {
+    pipeline::Message m;
+    m.processor_name = "ml_feature_store";
+    m.phase = "phase4_precompute";
+    m.execution_id = "exec-1";
+    m.partition_date = *pipeline::CalendarDate::parse(kDate);
+    return pipeline::encode_message(m);
+  }
+  static std::string push_envelope(const std::string& payload) {
+    return nlohmann::json{{"message", {{"data", pipeline::http::base64_encode(payload)}, {"messageId", "9"}}},
+                          {"subscription", "projects/p/subscriptions/phase5"}}
+        .dump();
+  }
+
+  pipeline::testing::TempDir dir;
+  pipeline::ManualClock clock;
+  pipeline::MemoryStateStore store;
+  std::atomic<int> critical{0};
+  pipeline::AlertManager alerts{clock, {std::make_shared<pipeline::CallbackAlertSinkMt>([this](const pipeline::Alert& a) {
+                                  if (a.severity == pipeline::Severity::kCritical) ++critical;
+                                })}};
+  FakeUpstream upstream;
+  std::unique_ptr<pipeline::BatchCoordinator> coordinator;
+  std::unique_ptr<pipeline::http::HttpServer> server;
+  int posts = 0;
+};
+
+TEST_F(CoordinatorApiTest, PushedPhase4CompletionStartsTheBatchWith202AndStatusUrl) {
+  upstream.set(420, 450);
+  start();
+  auto r = post("/trigger", push_envelope(phase4_completion()));
+  ASSERT_EQ(r.status, 202) << r.body;
+  auto j = json(r);
+  EXPECT_EQ(j["status"], "started");
+  EXPECT_EQ(j["batch_id"], "phase5-2025-11-18-b1");
+  EXPECT_EQ(j["triggered_by"], "event");
+  EXPECT_EQ(j["enqueued"], 420);
+  EXPECT_EQ(j["status_url"], "/status?date=2025-11-18");
+  EXPECT_TRUE(r.has_header("Location: /status?date=2025-11-18")) << r.headers;
+  // The same completion as plain JSON: the batch is running, still 202, nothing new.
+  r = post("/trigger", phase4_completion());
+  EXPECT_EQ(r.status, 202) << r.body;
+  EXPECT_EQ(json(r)["status"], "running");
+  // Workers finish; the batch completes; every path now answers 200 already_complete.
+  upstream.predict(420, 1);
+  ASSERT_TRUE(coordinator->note_progress(*pipeline::CalendarDate::parse(kDate)).value());
+  r = post("/start", R"({"game_date":"2025-11-18"})");
+  EXPECT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(json(r)["status"], "already_complete");
+  EXPECT_EQ(json(r)["batch_id"], "phase5-2025-11-18-b1");
+  EXPECT_EQ(post("/trigger", push_envelope(phase4_completion())).status, 200);
+  // force: batch 2.
+  r = post("/start", R"({"game_date":"2025-11-18","force":true})");
+  EXPECT_EQ(r.status, 202) << r.body;
+  EXPECT_EQ(json(r)["batch_id"], "phase5-2025-11-18-b2");
+  EXPECT_EQ(json(r)["triggered_by"], "manual");
+}
+
+TEST_F(CoordinatorApiTest, SchedulerHeaderMarksTheTriggerAndTheWaitNeverHoldsTheConnection) {
+  upstream.set(100, 450);  // not ready: the coordinator waits on its clock
+  start();
+  auto r = post("/start", R"({"game_date":"2025-11-18"})", {"-H", "X-CloudScheduler: true"});
+  ASSERT_EQ(r.status, 202) << r.body;
+  EXPECT_EQ(json(r)["status"], "waiting");
+  EXPECT_EQ(json(r)["triggered_by"], "scheduler");
+  r = run_curl(dir.path(), {url("/status?date=2025-11-18")});
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(json(r)["triggered_by"], "scheduler");
+  EXPECT_EQ(json(r)["state"], "waiting");
+}
+
+TEST_F(CoordinatorApiTest, TooFewReadyIs503AndRaisesTheCriticalAlert) {
+  upstream.set(10, 450);
+  pipeline::BatchCoordinatorOptions o;
+  o.readiness.max_wait = pipeline::Duration::zero();  // decide on this request
+  start(o);
+  auto r = post("/start", R"({"game_date":"2025-11-18"})");
+  EXPECT_EQ(r.status, 503) << r.body;
+  EXPECT_EQ(json(r)["status"], "refused");
+  EXPECT_TRUE(r.has_header("Retry-After")) << r.headers;
+  EXPECT_GE(critical.load(), 1);
+}
+
+TEST_F(CoordinatorApiTest, MissingOrInvalidGameDateIs400) {
+  start();
+  for (const std::string body : {"", "{}", R"({"game_date":"2025-02-30"})", R"({"game_date":20251118})", "[1]",
+                                 "{not json", R"({"game_date":"2025-11-18","force":"yes"})"}) {
+    auto r = post("/start", body);
+    EXPECT_EQ(r.status, 400) << body << " -> " << r.body;
+    EXPECT_EQ(json(r)["error"]["code"], "invalid_argument") << r.body;
+  }
+  EXPECT_EQ(post("/trigger", R"({"processor_name":"x"})").status, 400);
+  EXPECT_EQ(post("/trigger", push_envelope(R"({"game_date":"2025-13-01"})")).status, 400);
+  EXPECT_EQ(post("/trigger", R"({"message":{"data":"%%%"}})").status, 400);
+  EXPECT_EQ(post("/retry", "{}").status, 400);
+  EXPECT_EQ(run_curl(dir.path(), {url("/status")}).status, 400);
+  EXPECT_EQ(run_curl(dir.path(), {url("/status?date=yesterday")}).status, 400);
+}
+
+TEST_F(CoordinatorApiTest, RetryEnqueuesOnlyTheMissingAndStatusReportsCoverage) {
+  upstream.set(420, 450);
+  start();
+  EXPECT_EQ(post("/retry", R"({"game_date":"2025-11-18"})").status, 409);  // no batch yet
+  EXPECT_EQ(run_curl(dir.path(), {url("/status?date=2025-11-18")}).status, 404);
+  ASSERT_EQ(post("/start", R"({"game_date":"2025-11-18"})").status, 202);
+  upstream.predict(380, 1);
+  auto r = post("/retry", R"({"game_date":"2025-11-18"})");
+  EXPECT_EQ(r.status, 202) << r.body;
+  EXPECT_EQ(json(r)["status"], "retrying");
+  EXPECT_EQ(json(r)["enqueued"], 40);
+  r = run_curl(dir.path(), {url("/status?date=2025-11-18")});
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(json(r)["done"], 380);
+  EXPECT_EQ(json(r)["expected"], 420);
+  EXPECT_EQ(json(r)["go"], false);
+  upstream.predict(420, 1);
+  r = post("/retry", R"({"game_date":"2025-11-18"})");
+  EXPECT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(json(r)["status"], "complete");
+  r = run_curl(dir.path(), {url("/health")});
+  EXPECT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(json(r)["status"], "ok");
+}
+
+}  // namespace
