@@ -1,0 +1,169 @@
+// pipelinectl serve: the Phase 5 coordinator's HTTP API (its /trigger takes the Pub/Sub
+// push envelope), /metrics, /health and /ready, on a store, until SIGTERM or SIGINT.
+//
+// Readiness and the expected entities are the last upstream completion's (StoredUpstream),
+// as in `pipelinectl phase5`; work goes to the store's outbox, which the services' relay
+// publishes. The readiness wait runs on the system clock, never on a connection.
+#include <pthread.h>
+#include <signal.h>
+
+#include <cstdio>
+#include <memory>
+#include <string>
+
+#include <fmt/format.h>
+
+#include "command.hpp"
+#include "pipeline/alert/alert_manager.hpp"
+#include "pipeline/alert/structured_log_sink.hpp"
+#include "pipeline/coordinate/batch_coordinator.hpp"
+#include "pipeline/coordinate/stored_upstream.hpp"
+#include "pipeline/core/system_clock.hpp"
+#include "pipeline/http/coordinator_api.hpp"
+#include "pipeline/http/http_server.hpp"
+#include "pipeline/http/operations.hpp"
+#include "pipeline/memory/metrics_registry.hpp"
+#include "store_uri.hpp"
+
+namespace cmd_serve {
+
+struct Options {
+  std::string bind = "127.0.0.1";
+  int port = 8080;
+  std::string token_file;
+  std::string store = "memory";
+  std::string transport = "memory";
+  std::string worker = "phase5-prediction-worker";
+  double max_wait_minutes = 30;
+  double min_entities = 50;
+  std::size_t max_body_bytes = 10 * 1024 * 1024;
+  std::size_t max_connections = 256;
+  pipeline::BatchCoordinatorOptions coordinator;
+};
+
+int run(const Options& opts) {
+  constexpr const char* what = "pipelinectl serve";
+  if (opts.port < 0 || opts.port > 65535) {
+    std::fprintf(stderr, "%s: --port %d is not a port (0-65535; 0 picks a free one)\n", what, opts.port);
+    return pipelinectl::kExitUsage;
+  }
+  if (opts.transport != "memory") {
+    std::fprintf(stderr, "%s: --transport %s: this pipelinectl is built with the memory transport only\n", what,
+                 opts.transport.c_str());
+    return pipelinectl::kExitUsage;
+  }
+  pipeline::http::HttpServerOptions server_options;
+  server_options.bind_address = opts.bind;
+  server_options.port = static_cast<std::uint16_t>(opts.port);
+  server_options.max_body_bytes = opts.max_body_bytes;
+  server_options.max_connections = opts.max_connections;
+  if (!opts.token_file.empty()) {
+    auto token = pipeline::http::load_token_file(opts.token_file);
+    if (!token) {
+      std::fprintf(stderr, "%s: --token-file: %s\n", what, token.error().message.c_str());
+      return pipelinectl::kExitUsage;
+    }
+    server_options.token = std::move(*token);
+  }
+  pipeline::BatchCoordinatorOptions coordinator_options = opts.coordinator;
+  coordinator_options.readiness.max_wait =
+      std::chrono::duration_cast<pipeline::Duration>(std::chrono::duration<double, std::ratio<60>>(opts.max_wait_minutes));
+  coordinator_options.readiness.min_entities = static_cast<std::size_t>(opts.min_entities);
+  if (auto st = coordinator_options.validate(); !st) {
+    std::fprintf(stderr, "%s: %s\n", what, st.error().message.c_str());
+    return pipelinectl::kExitUsage;
+  }
+  // Signals are taken by sigwait below: blocked before any thread starts, so every thread
+  // inherits the mask and none is interrupted.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  auto store = pipelinectl::open_store(opts.store, pipelinectl::StoreAccess::kCreate);
+  if (!store) {
+    std::fprintf(stderr, "%s: %s\n", what, store.error().message.c_str());
+    return pipelinectl::store_error_exit(store.error());
+  }
+  pipeline::SystemClock clock;
+  pipeline::MetricsRegistry metrics;
+  pipeline::AlertManager alerts(clock, {std::make_shared<pipeline::StructuredLogSink>(stderr)});
+  pipeline::StoredUpstream upstream(**store, {coordinator_options.key_prefix, opts.worker});
+  pipeline::BatchCoordinator coordinator(clock, **store, alerts, upstream, upstream, nullptr, coordinator_options);
+
+  pipeline::http::Router router;
+  pipeline::http::CoordinatorApiOptions api;
+  pipeline::StateStore& st = **store;
+  const std::string prefix = coordinator_options.key_prefix;
+  // Without an upstream entity list the rows alone still tell the batch's state.
+  api.status = [&st, &upstream, &coordinator, prefix](pipeline::CalendarDate date) -> pipeline::Result<pipeline::BatchReport> {
+    auto summary = upstream.summary(date);
+    if (!summary) return pipeline::fail(summary.error());
+    if (*summary && (*summary)->entities) return coordinator.status(date);
+    return pipeline::BatchCoordinator::load_report(st, prefix, date);
+  };
+  pipeline::http::OperationsOptions ops;
+  ops.metrics = &metrics;
+  ops.service = "pipelinectl-serve";
+  ops.readiness = [&st] {
+    pipeline::http::ReadinessReport report;
+    auto probe = st.get("pipeline/ready-probe");
+    report.checks.push_back({"store", static_cast<bool>(probe), probe ? "" : probe.error().message});
+    report.checks.push_back({"transport", true, ""});  // in process
+    return report;
+  };
+  if (auto s = pipeline::http::mount_coordinator_api(router, coordinator, api); !s) {
+    std::fprintf(stderr, "%s: %s\n", what, s.error().message.c_str());
+    return pipelinectl::kExitFailed;
+  }
+  // The coordinator's /health (batches, outbox) replaces the generic one.
+  pipeline::http::Router ops_router;
+  if (auto s = pipeline::http::mount_operations(ops_router, ops); !s) return pipelinectl::kExitFailed;
+  (void)router.add("GET", "/ready", [&ops_router](const pipeline::http::HttpRequest& r) { return ops_router.handle(r); });
+  (void)router.add("GET", "/metrics", [&ops_router](const pipeline::http::HttpRequest& r) { return ops_router.handle(r); });
+  server_options.metrics = &metrics;
+
+  auto server = pipeline::http::HttpServer::create(std::move(router), server_options);
+  if (!server) {
+    std::fprintf(stderr, "%s: %s\n", what, server.error().message.c_str());
+    return pipelinectl::kExitUsage;
+  }
+  if (auto s = (*server)->start(); !s) {
+    std::fprintf(stderr, "%s: %s\n", what, s.error().message.c_str());
+    return pipelinectl::kExitFailed;
+  }
+  std::printf("pipelinectl serve: listening on %s:%u (store %s)\n", opts.bind.c_str(), (*server)->port(),
+              pipelinectl::redacted_store_uri(opts.store).c_str());
+  std::fflush(stdout);
+  int sig = 0;
+  sigwait(&signals, &sig);
+  std::fprintf(stderr, "%s: %s received; draining\n", what, sig == SIGTERM ? "SIGTERM" : "SIGINT");
+  (*server)->stop(std::chrono::seconds(10));
+  std::fprintf(stderr, "%s: stopped\n", what);
+  return pipelinectl::kExitOk;
+}
+
+const pipelinectl::Registrar kRegistrar{
+    {"serve", "Serve the Phase 5 coordinator's HTTP API, /metrics, /health and /ready until SIGTERM",
+     [](CLI::App& sub) -> pipelinectl::Runner {
+       auto opts = std::make_shared<Options>();
+       sub.add_option("--bind", opts->bind, "Address to listen on (default 127.0.0.1; others need --token-file)");
+       sub.add_option("--port", opts->port, "Port (default 8080; 0 picks a free one and prints it)");
+       sub.add_option("--token-file", opts->token_file, "File holding the bearer token every request but /health and /ready needs");
+       sub.add_option("--store", opts->store, "memory | sqlite:PATH | postgresql://... (default memory)");
+       sub.add_option("--transport", opts->transport, "memory (default)");
+       sub.add_option("--prefix", opts->coordinator.key_prefix, "The coordinator's key prefix (default phase5)");
+       sub.add_option("--work-topic", opts->coordinator.work_topic, "Where work messages go");
+       sub.add_option("--complete-topic", opts->coordinator.complete_topic, "Where the completion goes");
+       sub.add_option("--expected-phase", opts->coordinator.expected_phase, "The phase /trigger accepts");
+       sub.add_option("--entity-kind", opts->coordinator.entity_kind, "The entity kind the upstream lists");
+       sub.add_option("--worker", opts->worker, "The prediction workers' consumer name");
+       sub.add_option("--max-wait-minutes", opts->max_wait_minutes, "Readiness wait before deciding (default 30)");
+       sub.add_option("--min-entities", opts->min_entities, "Fewest entities ready to go on after the wait (default 50)");
+       sub.add_option("--max-body-bytes", opts->max_body_bytes, "Largest request body (default 10 MB)");
+       sub.add_option("--max-connections", opts->max_connections, "Connections served at once (default 256)");
+       return [opts] { return run(*opts); };
+     }}};
+
+}  // namespace cmd_serve
