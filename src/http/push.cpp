@@ -11,6 +11,7 @@
 #include "pipeline/core/ids.hpp"
 #include "pipeline/core/json_reader.hpp"
 #include "pipeline/core/message_codec.hpp"
+#include "http_delivery.hpp"
 
 namespace pipeline::inline v0::http {
 
@@ -147,73 +148,6 @@ Result<PushEnvelope> decode_push_envelope(std::string_view body, std::size_t max
   return env;
 }
 
-namespace {
-
-// A pushed message as a Delivery. Settled once; the endpoint reads how.
-class PushDelivery final : public Delivery {
- public:
-  enum State : int { kOpen, kAcked, kNacked, kRejected };
-
-  PushDelivery(std::string id, std::string topic, std::string subscription, std::string payload, Attributes attributes,
-               int attempt)
-      : id_(std::move(id)),
-        topic_(std::move(topic)),
-        subscription_(std::move(subscription)),
-        payload_(std::move(payload)),
-        attributes_(std::move(attributes)),
-        attempt_(attempt),
-        deadline_(std::chrono::system_clock::now() + std::chrono::seconds(600)) {}
-
-  const std::string& id() const noexcept override { return id_; }
-  const std::string& topic() const noexcept override { return topic_; }
-  const std::string& subscription() const noexcept override { return subscription_; }
-  const std::string& payload() const noexcept override { return payload_; }
-  const Attributes& attributes() const noexcept override { return attributes_; }
-  int attempt() const noexcept override { return attempt_; }
-  TimePoint deadline() const override { return deadline_; }
-  Status ack() override { return settle(kAcked, {}); }
-  Status nack(std::string_view reason) override { return settle(kNacked, reason); }
-  Status reject(std::string_view reason) override { return settle(kRejected, reason); }
-  Status extend_deadline(Duration) override {
-    if (closed_.load()) return fail(ErrorCode::kFailedPrecondition, "the push request of '{}' was answered already", id_);
-    return ok();
-  }
-
-  // After the handler: no settle is accepted any more; returns the state and reason.
-  State close(std::string& reason) {
-    closed_.store(true);
-    int expected = kOpen;
-    // Unsettled: count it as a nack so nothing can settle it later.
-    state_.compare_exchange_strong(expected, kNacked);
-    std::lock_guard lock(reason_mu_);
-    reason = reason_;
-    return static_cast<State>(state_.load());
-  }
-
- private:
-  Status settle(State s, std::string_view reason) {
-    if (closed_.load())
-      return fail(ErrorCode::kFailedPrecondition,
-                  "the push request of '{}' was answered already (settle it before the handler returns)", id_);
-    int expected = kOpen;
-    if (!state_.compare_exchange_strong(expected, s))
-      return fail(ErrorCode::kFailedPrecondition, "delivery '{}' is settled already", id_);
-    std::lock_guard lock(reason_mu_);
-    reason_ = std::string(reason);
-    return ok();
-  }
-
-  std::string id_, topic_, subscription_, payload_;
-  Attributes attributes_;
-  int attempt_;
-  TimePoint deadline_;
-  std::atomic<int> state_{kOpen};
-  std::atomic<bool> closed_{false};
-  std::mutex reason_mu_;
-  std::string reason_;
-};
-
-}  // namespace
 
 RequestHandler push_endpoint(Handler handler, PushEndpointOptions options) {
   return [handler = std::move(handler), options = std::move(options)](const HttpRequest& req) -> HttpResponse {
@@ -239,30 +173,10 @@ RequestHandler push_endpoint(Handler handler, PushEndpointOptions options) {
       if (!msg) return HttpResponse::error(400, "invalid_message", msg.error().message);
       if (id.empty()) id = stable_id({msg->processor_name, msg->partition_date.to_string(), msg->execution_id});
     }
-    auto delivery = std::make_shared<PushDelivery>(id, options.topic,
-                                                   env->subscription.empty() ? options.subscription : env->subscription,
-                                                   std::move(env->data), std::move(env->attributes),
-                                                   env->delivery_attempt);
-    std::string failure;
-    try {
-      handler(delivery);
-    } catch (const std::exception& e) {
-      (void)delivery->nack(e.what());
-    } catch (...) {
-      (void)delivery->nack("the handler threw");
-    }
-    std::string reason;
-    switch (delivery->close(reason)) {
-      case PushDelivery::kAcked:
-        return HttpResponse::json(200, {{"status", "acked"}, {"id", id}});
-      case PushDelivery::kRejected:
-        return HttpResponse::error(400, "rejected", reason.empty() ? "the handler rejected the message" : reason);
-      default: {
-        auto r = HttpResponse::error(503, "retry", reason.empty() ? "the handler did not settle the message" : reason);
-        r.headers.emplace_back("Retry-After", "10");
-        return r;
-      }
-    }
+    auto delivery = std::make_shared<detail::HttpDelivery>(
+        id, options.topic, env->subscription.empty() ? options.subscription : env->subscription, std::move(env->data),
+        std::move(env->attributes), env->delivery_attempt);
+    return detail::deliver(handler, delivery);
   };
 }
 

@@ -104,6 +104,9 @@ function(build_and_run name)
   if(EXISTS "${WORK_DIR}/${name}/consumer_sqlite")
     run_program("${WORK_DIR}/${name}/consumer_sqlite" "${WORK_DIR}/${name}/state.db")
   endif()
+  if(EXISTS "${WORK_DIR}/${name}/consumer_http")
+    run_program("${WORK_DIR}/${name}/consumer_http")
+  endif()
 endfunction()
 
 function(install_package)
@@ -115,8 +118,8 @@ set(installed -DCONSUMER_MODE=find_package -DCMAKE_PREFIX_PATH=${WORK_DIR}/prefi
 
 if(SCENARIO STREQUAL "find_package")
   install_package()
-  configure(build ARGS ${installed} COMPONENTS sqlite schedule
-            EXPECT_TARGETS pipeline::core pipeline::mocks pipeline::sqlite pipeline::schedule
+  configure(build ARGS ${installed} COMPONENTS sqlite schedule http
+            EXPECT_TARGETS pipeline::core pipeline::mocks pipeline::sqlite pipeline::schedule pipeline::http
             EXPECT_NO_TARGETS pipeline::core_header_only)
   build_and_run(build)
 
@@ -175,7 +178,7 @@ elseif(SCENARIO STREQUAL "find_package_header_only")
 elseif(SCENARIO STREQUAL "find_package_components")
   set(build_tree -DCONSUMER_MODE=find_package -Dpipeline_DIR=${PIPELINE_BUILD_DIR})
   configure(unknown ARGS ${build_tree} COMPONENTS sqlite nosuch
-            EXPECT_FAILURE "pipeline has no component 'nosuch' \\(components: header_only sqlite schedule postgres\\)")
+            EXPECT_FAILURE "pipeline has no component 'nosuch' \\(components: header_only sqlite schedule postgres http\\)")
   configure(optional_unknown ARGS ${build_tree} COMPONENTS sqlite OPTIONAL_COMPONENTS nosuch
             EXPECT_TARGETS pipeline::sqlite EXPECT_OUTPUT "optional component nosuch found: (FALSE|0)")
   # Every component from the build tree (pipeline_DIR=<build dir>), without Boost for the
@@ -183,8 +186,9 @@ elseif(SCENARIO STREQUAL "find_package_components")
   configure(all ARGS ${build_tree} COMPONENTS sqlite schedule header_only
             EXPECT_TARGETS pipeline::sqlite pipeline::schedule pipeline::core_header_only)
   if(NOT HEADER_ONLY)
-    configure(compiled_without_boost ARGS ${build_tree} DISABLE Boost COMPONENTS sqlite schedule
-              EXPECT_TARGETS pipeline::sqlite pipeline::schedule)
+    # pipeline::http too: Beast and Asio stay inside the library.
+    configure(compiled_without_boost ARGS ${build_tree} DISABLE Boost COMPONENTS sqlite schedule http
+              EXPECT_TARGETS pipeline::sqlite pipeline::schedule pipeline::http)
   endif()
   # A library built without schedule: asking for it names the option to set.
   run(${CMAKE_COMMAND} -S "${PIPELINE_SOURCE_DIR}" -B "${WORK_DIR}/without_schedule" -Wno-dev
