@@ -22,7 +22,7 @@ using pipeline::testing::run_curl;
 
 constexpr const char* kTraceparent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
 
-pipeline::Message completion() {
+pipeline::Message ce_completion() {
   pipeline::Message m;
   m.processor_name = "ml_feature_store";
   m.phase = "phase4_precompute";
@@ -33,7 +33,7 @@ pipeline::Message completion() {
 }
 
 TEST(CloudEvent, RendersACompletionAndDecodesItBack) {
-  const auto j = pipeline::http::completion_cloudevent(completion(), "phase4/2025-11-18/w0", "2025-11-18T06:00:00Z");
+  const auto j = pipeline::http::completion_cloudevent(ce_completion(), "phase4/2025-11-18/w0", "2025-11-18T06:00:00Z");
   EXPECT_EQ(j["specversion"], "1.0");
   EXPECT_EQ(j["id"], "phase4/2025-11-18/w0");
   EXPECT_EQ(j["source"], "/pipeline/phase4_precompute/ml_feature_store");
@@ -44,7 +44,7 @@ TEST(CloudEvent, RendersACompletionAndDecodesItBack) {
   ASSERT_TRUE(e) << e.error().message;
   auto m = pipeline::decode_message(e->data);
   ASSERT_TRUE(m) << m.error().message;
-  EXPECT_EQ(*m, completion());
+  EXPECT_EQ(*m, ce_completion());
 }
 
 TEST(CloudEvent, InvalidEventsNameWhatIsWrong) {
@@ -109,7 +109,7 @@ class CloudEventEndpointTest : public ::testing::Test {
 };
 
 TEST_F(CloudEventEndpointTest, StructuredModeDeliversWithStableIdAndTraceparent) {
-  const auto event = pipeline::http::completion_cloudevent(completion(), "phase4/2025-11-18/w0", "");
+  const auto event = pipeline::http::completion_cloudevent(ce_completion(), "phase4/2025-11-18/w0", "");
   auto r = post(event.dump(), {"Content-Type: application/cloudevents+json; charset=utf-8"});
   EXPECT_EQ(r.status, 200) << r.body;
   std::lock_guard lock(mu);
@@ -119,7 +119,7 @@ TEST_F(CloudEventEndpointTest, StructuredModeDeliversWithStableIdAndTraceparent)
 }
 
 TEST_F(CloudEventEndpointTest, BinaryModeDeliversWithTraceparent) {
-  auto r = post(pipeline::encode_message(completion()),
+  auto r = post(pipeline::encode_message(ce_completion()),
                 {"Content-Type: application/json", "ce-specversion: 1.0", "ce-id: phase4/2025-11-18/w1",
                  "ce-source: /pipeline/phase4_precompute/ml_feature_store", "ce-type: dev.pipeline.completion.v1",
                  std::string("traceparent: ") + kTraceparent});
@@ -131,7 +131,7 @@ TEST_F(CloudEventEndpointTest, BinaryModeDeliversWithTraceparent) {
 }
 
 TEST_F(CloudEventEndpointTest, InvalidEventsAre400NamingTheProblem) {
-  const std::string msg = pipeline::encode_message(completion());
+  const std::string msg = pipeline::encode_message(ce_completion());
   struct Case {
     std::string body;
     std::vector<std::string> headers;

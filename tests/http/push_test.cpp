@@ -20,7 +20,7 @@ using pipeline::http::base64_encode;
 using pipeline::http::decode_push_envelope;
 using pipeline::testing::run_curl;
 
-pipeline::Message completion(std::string execution = "exec-1") {
+pipeline::Message push_completion(std::string execution = "exec-1") {
   pipeline::Message m;
   m.processor_name = "ml_feature_store";
   m.phase = "phase4_precompute";
@@ -134,7 +134,7 @@ class PushEndpointTest : public ::testing::Test {
 };
 
 TEST_F(PushEndpointTest, AcksWithTheStableIdAndProcessesDuplicatesOnce) {
-  const std::string payload = pipeline::encode_message(completion());
+  const std::string payload = pipeline::encode_message(push_completion());
   auto r = post("/push", envelope(payload, nlohmann::json::object(), "pubsub-1"));
   EXPECT_EQ(r.status, 200) << r.body;
   const std::string id = "ml_feature_store/2025-11-18/exec-1";
@@ -148,7 +148,7 @@ TEST_F(PushEndpointTest, AcksWithTheStableIdAndProcessesDuplicatesOnce) {
 }
 
 TEST_F(PushEndpointTest, TakesTheStableIdFromTheAttribute) {
-  const std::string payload = pipeline::encode_message(completion());
+  const std::string payload = pipeline::encode_message(push_completion());
   auto r = post("/push", envelope(payload, {{"pipeline.id", "phase4/2025-11-18/w0"}}));
   EXPECT_EQ(r.status, 200) << r.body;
   EXPECT_TRUE(*consumer->processed("phase4/2025-11-18/w0"));
@@ -158,7 +158,7 @@ TEST_F(PushEndpointTest, TakesTheStableIdFromTheAttribute) {
 
 TEST_F(PushEndpointTest, TransientFailureIs503SoPubSubRedelivers) {
   fail_next = true;
-  const std::string payload = pipeline::encode_message(completion("exec-2"));
+  const std::string payload = pipeline::encode_message(push_completion("exec-2"));
   auto r = post("/push", envelope(payload));
   EXPECT_EQ(r.status, 503) << r.body;
   EXPECT_TRUE(r.has_header("Retry-After")) << r.headers;
@@ -168,7 +168,7 @@ TEST_F(PushEndpointTest, TransientFailureIs503SoPubSubRedelivers) {
 }
 
 TEST_F(PushEndpointTest, BadInputIs4xxWithJsonErrorNever5xx) {
-  const std::string payload = pipeline::encode_message(completion());
+  const std::string payload = pipeline::encode_message(push_completion());
   struct Case {
     std::string body, type;
     int status;
@@ -194,7 +194,7 @@ TEST_F(PushEndpointTest, BadInputIs4xxWithJsonErrorNever5xx) {
 }
 
 TEST_F(PushEndpointTest, RejectIs400AndAnUnsettledDeliveryIs503) {
-  const std::string payload = pipeline::encode_message(completion());
+  const std::string payload = pipeline::encode_message(push_completion());
   auto r = post("/push-reject", envelope(payload));
   EXPECT_EQ(r.status, 400);
   EXPECT_NE(r.body.find("never valid"), std::string::npos) << r.body;
