@@ -161,7 +161,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
   // Server stop: an idle connection closes now; a busy one after its answer.
   void shut() {
-    if (idle_) close();
+    if (idle_ || draining_) close();
   }
 
  private:
@@ -350,14 +350,18 @@ class Connection : public std::enable_shared_from_this<Connection> {
     start_drain();
   }
 
-  // After our last byte: read until the client closes, the cap, or the request timeout.
+  // After our last byte: read until the client closes, the cap, or the drain timeout.
   void start_drain() {
     boost::system::error_code ec;
     stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
     drained_ = buffer_.size();
     buffer_.consume(buffer_.size());
     timed_out_ = false;
-    arm(srv_.options.request_timeout, true);
+    draining_ = true;
+    // Stopping: the server is waiting on this connection; a short drain is enough for a
+    // client that already sent its request.
+    arm(srv_.stopping ? std::min(srv_.options.drain_timeout, std::chrono::milliseconds(500)) : srv_.options.drain_timeout,
+        true);
     drain_some();
   }
 
@@ -390,6 +394,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   bool timed_out_ = false;
   bool idle_expired_ = false;
   bool idle_ = false;
+  bool draining_ = false;
   std::uint64_t id_;
   std::string remote_;
 };
@@ -432,7 +437,8 @@ Result<std::unique_ptr<HttpServer>> HttpServer::create(Router router, HttpServer
   if (options.max_body_bytes == 0 || options.max_header_bytes < 256 || options.max_connections == 0)
     return fail(ErrorCode::kInvalidArgument,
                 "HTTP limits must be positive (body >= 1 byte, headers >= 256 bytes, connections >= 1)");
-  if (options.request_timeout.count() <= 0 || options.idle_timeout.count() <= 0 || options.write_timeout.count() <= 0)
+  if (options.request_timeout.count() <= 0 || options.idle_timeout.count() <= 0 || options.write_timeout.count() <= 0 ||
+      options.drain_timeout.count() <= 0)
     return fail(ErrorCode::kInvalidArgument, "HTTP timeouts must be positive");
   auto impl = std::make_unique<Impl>();
   impl->router = std::move(router);

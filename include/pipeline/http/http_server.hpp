@@ -36,6 +36,10 @@ struct HttpServerOptions {
   /// After a 413, how much of the rest of the body is read and dropped so the client
   /// reads the answer instead of a reset; past it the connection is closed.
   std::size_t max_drain_bytes = 64 * 1024 * 1024;
+  /// After an error answer (or the last answer of a connection), how long the server keeps
+  /// reading and dropping what the client still sends before it closes — long enough for
+  /// a client busy uploading to read the answer before the close resets the connection.
+  std::chrono::milliseconds drain_timeout{std::chrono::seconds(5)};
   /// Time from a request's first byte to its last: a slower client gets 408.
   std::chrono::milliseconds request_timeout{std::chrono::seconds(30)};
   /// How long a kept-alive connection may wait for its next request (then it is closed).
