@@ -71,7 +71,7 @@ if [ -z "${PIPELINE_POSTGRES_URI:-}" ]; then
 fi
 # Each stage runs at least this many tests (the counts when last raised); raise them as
 # tests are added, never lower them to make a run pass.
-min_gcc=867 min_asan=876 min_tsan=613
+min_gcc=872 min_asan=881 min_tsan=618
 # Tests build at -O1: most of the time is compiling, not running. bench/run.sh builds
 # the benchmarks at -O3.
 stage "g++ (-O1)" build/gcc "$min_gcc" -- \
