@@ -1,7 +1,9 @@
 // phase5_coordinator: runs Phase 5 for one game date over a warehouse that already holds
-// Phase 4 features, in simulated time, and prints the batch status as JSON.
+// Phase 4 features, in simulated time, and prints the batch status as JSON; or, with
+// --serve, serves the coordinator's HTTP API on the system clock until SIGTERM.
 //
 //   phase5_coordinator WAREHOUSE.sqlite YYYY-MM-DD [--force]
+//   phase5_coordinator WAREHOUSE.sqlite --serve PORT [TOKEN_FILE]
 #include <chrono>
 #include <cstdio>
 #include <iostream>
@@ -15,10 +17,27 @@
 #include "pipeline/memory/memory_transport.hpp"
 #include "pipeline/orchestrate/outbox_relay.hpp"
 
+#ifdef PHASE5_HAVE_HTTP
+int serve(const char* warehouse_path, const char* port, const char* token_file);
+#endif
+
 int main(int argc, char** argv) {
   if (argc < 3) {
-    std::fprintf(stderr, "usage: %s WAREHOUSE.sqlite YYYY-MM-DD [--force]\n", argv[0]);
+    std::fprintf(stderr, "usage: %s WAREHOUSE.sqlite YYYY-MM-DD [--force]\n       %s WAREHOUSE.sqlite --serve PORT [TOKEN_FILE]\n",
+                 argv[0], argv[0]);
     return 2;
+  }
+  if (std::string(argv[2]) == "--serve") {
+#ifdef PHASE5_HAVE_HTTP
+    if (argc < 4) {
+      std::fprintf(stderr, "usage: %s WAREHOUSE.sqlite --serve PORT [TOKEN_FILE]\n", argv[0]);
+      return 2;
+    }
+    return serve(argv[1], argv[3], argc > 4 ? argv[4] : nullptr);
+#else
+    std::fprintf(stderr, "%s: built without pipeline::http; --serve is not available\n", argv[0]);
+    return 2;
+#endif
   }
   auto date = pipeline::CalendarDate::parse(argv[2]);
   if (!date) {
