@@ -77,6 +77,21 @@ bool valid_request_id(std::string_view s) {
   });
 }
 
+// A client-supplied string fit for a log line: printable ASCII only, clipped.
+std::string loggable(std::string_view s) {
+  std::string out;
+  for (char c : s.substr(0, 200)) out += (c >= 0x20 && c < 0x7f) ? c : '?';
+  if (s.size() > 200) out += "...";
+  return out;
+}
+
+// The method as a metric label: the verbs HTTP defines, else "other" (bounded cardinality).
+std::string method_label(std::string_view m) {
+  for (std::string_view known : {"GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"})
+    if (m == known) return std::string(m);
+  return "other";
+}
+
 void parse_target(std::string_view target, HttpRequest& r) {
   const auto q = target.find('?');
   std::string_view path = target.substr(0, q);
@@ -131,7 +146,7 @@ struct HttpServer::Impl {
     const std::string route = router.has_path(req.path) ? req.path : "other";
     options.metrics
         ->counter("pipeline_http_requests_total", "HTTP requests answered, by method, route and status code",
-                  {{"method", req.method}, {"route", route}, {"code", std::to_string(status)}})
+                  {{"method", method_label(req.method)}, {"route", route}, {"code", std::to_string(status)}})
         ->add();
     if (latency) latency->observe(seconds);
   }
@@ -301,7 +316,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
     }
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count();
     srv_.log(fmt::format("http request_id={} remote={} method={} path={} status={} ms={:.3f}", req.request_id,
-                         remote_, req.method, req.path, res.status, seconds * 1000.0));
+                         remote_, loggable(req.method), loggable(req.path), res.status, seconds * 1000.0));
     srv_.count(req, res.status, seconds);
     res.headers.emplace_back("X-Request-Id", req.request_id);
     write(std::move(res), keep_alive, version, req.method == "HEAD", false);
@@ -313,10 +328,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
     HttpRequest stub;
     stub.method = parser_ ? std::string(parser_->get().method_string()) : std::string("?");
     stub.path = parser_ ? std::string(parser_->get().target().substr(0, parser_->get().target().find('?'))) : "";
-    if (stub.path.size() > 200) stub.path = stub.path.substr(0, 200) + "...";
     stub.request_id = new_execution_id();
     srv_.log(fmt::format("http request_id={} remote={} method={} path={} status={} (connection closed)",
-                         stub.request_id, remote_, stub.method, stub.path, res.status));
+                         stub.request_id, remote_, loggable(stub.method), loggable(stub.path), res.status));
     srv_.count(stub, res.status, 0.0);
     res.headers.emplace_back("X-Request-Id", stub.request_id);
     write(std::move(res), false, 11, false, drain);
