@@ -213,7 +213,8 @@ class CompletionTracker {
   static Result<int> decided_waves(Transaction& tx, const std::string& base);
   // Adds the completion `m` to the record at `key`: a conditional insert in the common
   // case (the processor's first completion in this wave), a read-merge-write otherwise.
-  static Status merge_record(Transaction& tx, const std::string& key, const Message& m, const ChangedEntities& changes,
+  // Returns whether the record is new.
+  static Result<bool> merge_record(Transaction& tx, const std::string& key, const Message& m, const ChangedEntities& changes,
                              TimePoint now);
   Status check_wave(Transaction& tx, CalendarDate date, int wave, RecordOutcome& out);
   // Decides `wave` of `date`: inserts the decision row and enqueues the trigger, both in
