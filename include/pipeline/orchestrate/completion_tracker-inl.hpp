@@ -1,5 +1,6 @@
 #pragma once
 #include "pipeline/orchestrate/completion_tracker.hpp"
+#include "pipeline/orchestrate/outbox_relay.hpp"
 
 #include <algorithm>
 #include <condition_variable>
@@ -231,6 +232,7 @@ PIPELINE_INLINE Result<RecordOutcome> CompletionTracker::record_completion(Trans
 }
 
 PIPELINE_INLINE void CompletionTracker::after_commit(const RecordOutcome& outcome) {
+  if (config_.relay != nullptr && !outcome.triggered.empty()) config_.relay->notify();
   for (const auto& [date, wave, due] : outcome.effects.timers) arm(date, wave, due);
   if (alerts_)
     for (const auto& [severity, key, message, context] : outcome.effects.alerts)

@@ -28,6 +28,8 @@
 
 namespace pipeline::inline v0 {
 
+class OutboxRelay;
+
 /// What one `CompletionTracker` waits for and what it triggers.
 struct CompletionTrackerConfig {
   /// Names the tracker in state keys, trigger ids and alerts ("phase3_analytics");
@@ -50,6 +52,10 @@ struct CompletionTrackerConfig {
   /// Stored by `create` (`tracker/<name>/registry`), so `pipelinectl graph` can draw it;
   /// phase names of at most `kMaxRegistryPhaseBytes` bytes of UTF-8.
   TriggerRegistry registry;
+  /// Woken (`notify`) after each commit that decided a trigger, so the trigger reaches
+  /// the transport right away instead of on the relay's next poll. Null: the relay's poll
+  /// publishes it. Must outlive the tracker; not stored.
+  OutboxRelay* relay = nullptr;
 };
 
 /// What `record_completion` did with one message.
