@@ -70,10 +70,13 @@ ServiceRuntimeOptions named(std::string name) {
   return o;
 }
 
+// Redelivery far beyond the drain grace (10 s), so moving time through the grace never
+// redelivers.
 SubscriptionSettings slow_redelivery() {
   SubscriptionSettings s;
-  s.ack_deadline = std::chrono::minutes(10);
-  s.min_backoff = seconds(30);
+  s.ack_deadline = std::chrono::hours(1);
+  s.min_backoff = std::chrono::hours(1);
+  s.max_backoff = std::chrono::hours(2);
   return s;
 }
 
@@ -146,7 +149,7 @@ TEST(ServiceRuntime, HandlerStillRunningWhenTheGraceEndsIsNackedAndRedelivered) 
     attempt = d->attempt();
     (void)d->ack();
   });
-  EXPECT_TRUE(mocks::advance_until(f.clock, seconds(5), 120, [&] { return attempt.load() != 0; }));
+  EXPECT_TRUE(mocks::advance_until(f.clock, std::chrono::minutes(5), 120, [&] { return attempt.load() != 0; }));
   EXPECT_EQ(attempt.load(), 2);
 }
 
@@ -294,14 +297,17 @@ TEST(ServiceRuntime, TrackerTriggerIsPublishedRightAfterTheDecidingCommit) {
     (void)d->ack();
   });
   if (!ServiceRuntime::stop_on_signals(rt) || !rt.start()) ::_exit(5);
-  std::thread reporter([&] {
+  // Detached: the second signal ends the process with it unjoined.
+  std::atomic<bool> reported{false};
+  std::thread([&] {
     while (!rt.stop_requested()) std::this_thread::yield();
     append_line(log, "stopping");
-  });
+    reported = true;
+  }).detach();
   (void)transport.publish("in-topic", {"in-1", "{}", {}});
   append_line(log, "started");
   const DrainReport report = rt.wait();
-  reporter.join();
+  while (!reported) std::this_thread::yield();
   append_line(log, "drained " + std::to_string(report.nacked));
   ::_exit(0);
 }
