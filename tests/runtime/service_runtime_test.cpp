@@ -19,7 +19,6 @@
 #include "pipeline/memory/memory_transport.hpp"
 #include "pipeline/mocks/failing_state_store.hpp"
 #include "pipeline/mocks/failing_transport.hpp"
-#include "pipeline/mocks/manual_clock_helpers.hpp"
 #include "pipeline/orchestrate/completion_tracker.hpp"
 #include "pipeline/runtime/service_runtime.hpp"
 #include "spin_until.hpp"
@@ -102,6 +101,8 @@ TEST(ServiceRuntime, StopLetsTheHandlerInFlightFinishThenFlushesWhatItCommitted)
   f.runtime->request_stop();
   EXPECT_TRUE(f.runtime->health().stopping);
   EXPECT_FALSE(f.runtime->health().ready());
+  // Released only once the drain waits for it.
+  ASSERT_TRUE(pipeline_test::spin_until([&] { return f.runtime->health().draining; }));
   release = true;
   waiter.join();
 
@@ -134,8 +135,12 @@ TEST(ServiceRuntime, HandlerStillRunningWhenTheGraceEndsIsNackedAndRedelivered) 
     done = true;
   });
   f.runtime->request_stop();
+  ASSERT_TRUE(pipeline_test::spin_until([&] { return f.runtime->health().draining; }));
+  f.clock.advance(seconds(9));
+  EXPECT_FALSE(done.load());
   // Only simulated time ends the grace: the handler is still blocked.
-  EXPECT_TRUE(mocks::advance_until(f.clock, seconds(1), 600, [&] { return done.load(); }));
+  f.clock.advance(seconds(1));
+  EXPECT_TRUE(pipeline_test::spin_until([&] { return done.load(); }));
   waiter.join();
   EXPECT_EQ(report.finished, 0u);
   EXPECT_EQ(report.nacked, 1u);
@@ -149,7 +154,9 @@ TEST(ServiceRuntime, HandlerStillRunningWhenTheGraceEndsIsNackedAndRedelivered) 
     attempt = d->attempt();
     (void)d->ack();
   });
-  EXPECT_TRUE(mocks::advance_until(f.clock, std::chrono::minutes(5), 120, [&] { return attempt.load() != 0; }));
+  ASSERT_TRUE(other) << other.error().to_string();
+  f.clock.advance(std::chrono::hours(3));  // past the nack's backoff (1 h)
+  EXPECT_TRUE(pipeline_test::spin_until([&] { return attempt.load() != 0; }));
   EXPECT_EQ(attempt.load(), 2);
 }
 
