@@ -250,6 +250,16 @@ if op == 'idle' then
   return 1
 end
 
+-- forget-consumer. KEYS: stream. ARGV: op, group, consumer. Deletes the consumer from the
+-- group when it holds nothing pending (a closed handler leaves no empty consumers behind).
+if op == 'forget-consumer' then
+  local p = redis.pcall('XPENDING', KEYS[1], ARGV[2], '-', '+', 1, ARGV[3])
+  if type(p) == 'table' and p.err then return 0 end
+  if #p > 0 then return 0 end
+  redis.pcall('XGROUP', 'DELCONSUMER', KEYS[1], ARGV[2], ARGV[3])
+  return 1
+end
+
 return redis.error_reply('unknown operation ' .. tostring(op))
 )lua";
 

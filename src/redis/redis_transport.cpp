@@ -644,8 +644,16 @@ void RedisTransport::Impl::detach(const std::shared_ptr<SubState>& s) {
       t.join();
     }
   }
-  std::unique_lock lock(s->run_mu);
-  s->run_cv.wait(lock, [&] { return s->running == 0; });
+  {
+    std::unique_lock lock(s->run_mu);
+    s->run_cv.wait(lock, [&] { return s->running == 0; });
+  }
+  // Leave no empty consumers behind (one with pending entries stays until they are
+  // claimed by others; Redis deletes a consumer's pending entries with it).
+  std::vector<std::string> consumers{s->consumer};
+  for (std::size_t i = 0; i < s->threads.size(); ++i) consumers.push_back(fmt::format("{}-{}", s->consumer, i));
+  for (const auto& c : consumers)
+    (void)eval({s->keys->stream}, {"forget-consumer", s->keys->config.name, c}, "forgetting a consumer");
 }
 
 // ---- RedisTransport --------------------------------------------------------------------

@@ -347,3 +347,31 @@ TEST_F(RedisTransportTest, ThreadedHandlersDeliverOnASystemClockWithoutPumping) 
 
 }  // namespace redis_transport_test
 }  // namespace pipeline
+
+namespace pipeline::redis_transport_test {
+
+TEST_F(RedisTransportTest, ClosingLeavesNoEmptyConsumerInTheGroup) {
+  std::vector<DeliveryPtr> held;
+  auto settled = transport_->subscribe({"tidy", "tidy-topic", {}}, [](DeliveryPtr d) { (void)d->ack(); });
+  ASSERT_TRUE(settled.has_value());
+  ASSERT_TRUE(transport_->publish("tidy-topic", {"m1", "{}", {}}).has_value());
+  settle();
+  (*settled)->close();
+  RawRedis raw(uri_);
+  auto r = raw.run({"XINFO", "CONSUMERS", prefix_ + "topic:tidy-topic", "tidy"});
+  ASSERT_TRUE(r && r->type == REDIS_REPLY_ARRAY);
+  EXPECT_EQ(r->elements, 0u) << "an empty consumer was left in the group";
+  // A consumer holding a delivery stays: deleting it would drop its pending entries.
+  auto holding = transport_->subscribe({"tidy", "tidy-topic", {}}, [&](DeliveryPtr d) { held.push_back(d); });
+  ASSERT_TRUE(holding.has_value());
+  ASSERT_TRUE(transport_->publish("tidy-topic", {"m2", "{}", {}}).has_value());
+  settle();
+  (*holding)->close();
+  r = raw.run({"XINFO", "CONSUMERS", prefix_ + "topic:tidy-topic", "tidy"});
+  ASSERT_TRUE(r && r->type == REDIS_REPLY_ARRAY);
+  EXPECT_EQ(r->elements, 1u);
+  ASSERT_EQ(held.size(), 1u);
+  EXPECT_TRUE(held[0]->ack().has_value()) << "the lease outlives the closed handler";
+}
+
+}  // namespace pipeline::redis_transport_test
