@@ -176,6 +176,76 @@ class Connection {
     return reply;
   }
 
+  // Pipelines several script calls: all are written, then all replies read (one round
+  // trip for the batch). `calls[i]` is {keys, args}; each result is the reply or the
+  // error `eval` would have returned. A broken connection fails the calls not yet
+  // answered with kUnavailable (they may or may not have run).
+  using Call = std::pair<std::vector<std::string_view>, std::vector<std::string_view>>;
+  std::vector<Result<ReplyPtr>> eval_many(const std::vector<Call>& calls, std::string_view what) {
+    std::vector<Result<ReplyPtr>> out;
+    out.reserve(calls.size());
+    if (calls.size() == 1) {
+      out.push_back(eval(calls[0].first, calls[0].second, what));
+      return out;
+    }
+    auto fail_all = [&](const Error& e) {
+      while (out.size() < calls.size()) out.emplace_back(fail(e));
+      return std::move(out);
+    };
+    if (auto st = ensure(); !st) return fail_all(st.error());
+    if (sha_.empty()) {
+      auto loaded = raw({"SCRIPT", "LOAD", redis_detail::kScript}, "loading the script");
+      if (!loaded) return fail_all(loaded.error());
+      if ((*loaded)->type == REDIS_REPLY_ERROR) return fail_all(reply_error("loading the script", str(loaded->get())));
+      sha_ = std::string(str(loaded->get()));
+    }
+    std::vector<const char*> argv;
+    std::vector<std::size_t> lens;
+    for (const auto& [keys, args] : calls) {
+      argv.clear();
+      lens.clear();
+      const std::string nkeys = std::to_string(keys.size());
+      auto push = [&](std::string_view a) {
+        argv.push_back(a.data());
+        lens.push_back(a.size());
+      };
+      push("EVALSHA");
+      push(sha_);
+      push(nkeys);
+      for (auto k : keys) push(k);
+      for (auto a : args) push(a);
+      redisAppendCommandArgv(c_, static_cast<int>(argv.size()), argv.data(), lens.data());
+    }
+    for (std::size_t i = 0; i < calls.size(); ++i) {
+      void* r = nullptr;
+      if (redisGetReply(c_, &r) != REDIS_OK || r == nullptr) {
+        Error e{ErrorCode::kUnavailable,
+                fmt::format("redis: {} failed: connection to {}:{} lost ({})", what, ep_.host, ep_.port, c_->errstr),
+                {}};
+        drop();
+        backoff();
+        return fail_all(e);
+      }
+      ReplyPtr reply(static_cast<redisReply*>(r));
+      if (reply->type == REDIS_REPLY_ERROR && str(reply.get()).starts_with("NOSCRIPT")) {
+        out.emplace_back(fail(Error{}));  // a placeholder: re-run below with the body
+        continue;
+      }
+      if (reply->type == REDIS_REPLY_ERROR) {
+        out.emplace_back(fail(reply_error(what, str(reply.get()))));
+        continue;
+      }
+      out.emplace_back(std::move(reply));
+    }
+    for (std::size_t i = 0; i < calls.size(); ++i) {
+      if (!out[i] && out[i].error().message.empty()) {
+        sha_.clear();  // the server forgot the script: eval loads it again
+        out[i] = eval(calls[i].first, calls[i].second, what);
+      }
+    }
+    return out;
+  }
+
   void drop() {
     if (c_ != nullptr) redisFree(c_);
     c_ = nullptr;
@@ -337,6 +407,23 @@ struct RedisTransport::Impl : std::enable_shared_from_this<RedisTransport::Impl>
   std::map<std::string, std::shared_ptr<SubState>, std::less<>> attached;
   std::map<std::string, std::size_t, std::less<>> publish_counts;
 
+  // Group commit of publishes: concurrent publishers queue their calls; one of them (the
+  // flusher) sends everything queued as one pipelined batch on one connection, so N
+  // threads publishing at once pay about one round trip per batch instead of N.
+  struct PublishCall {
+    std::vector<std::string> strings;  // keys then args
+    std::size_t nkeys = 2;
+    Result<ReplyPtr> reply = fail(ErrorCode::kInternal, "not sent");
+    bool done = false;
+  };
+  std::mutex pub_mu;
+  std::condition_variable pub_cv;
+  std::vector<PublishCall*> pub_queue;
+  bool pub_flushing = false;
+  static constexpr std::size_t kMaxPublishBatch = 128;
+
+  void submit(PublishCall& call);
+
   std::string key(std::string_view kind, std::string_view name, std::string_view suffix = {}) const {
     std::string k = opt.key_prefix;
     k.append(kind).append(":").append(name);
@@ -466,22 +553,57 @@ class RedisSubscription final : public Subscription {
 
 }  // namespace
 
+void RedisTransport::Impl::submit(PublishCall& call) {
+  std::unique_lock lock(pub_mu);
+  pub_queue.push_back(&call);
+  for (;;) {
+    pub_cv.wait(lock, [&] { return call.done || !pub_flushing; });
+    if (call.done) return;
+    // Nobody is sending: this thread sends what is queued (its own call included).
+    pub_flushing = true;
+    std::vector<PublishCall*> batch;
+    const std::size_t n = std::min(pub_queue.size(), kMaxPublishBatch);
+    batch.assign(pub_queue.begin(), pub_queue.begin() + static_cast<std::ptrdiff_t>(n));
+    pub_queue.erase(pub_queue.begin(), pub_queue.begin() + static_cast<std::ptrdiff_t>(n));
+    lock.unlock();
+    std::vector<Connection::Call> calls;
+    calls.reserve(batch.size());
+    for (auto* c : batch) {
+      Connection::Call k;
+      for (std::size_t i = 0; i < c->strings.size(); ++i)
+        (i < c->nkeys ? k.first : k.second).push_back(c->strings[i]);
+      calls.push_back(std::move(k));
+    }
+    auto replies = with_connection([&](Connection& conn) { return conn.eval_many(calls, "publish"); });
+    lock.lock();
+    for (std::size_t i = 0; i < batch.size(); ++i) {
+      batch[i]->reply = std::move(replies[i]);
+      batch[i]->done = true;
+    }
+    pub_flushing = false;
+    pub_cv.notify_all();
+  }
+}
+
 Status RedisTransport::Impl::publish(std::string_view topic, OutgoingMessage message) {
   if (auto st = TopicNaming::validate_topic_name(topic); !st) return st;
   if (auto st = validate_id(message.id); !st) return st;
-  const std::string stream = key("topic", topic);
-  const std::string groups = key("topic", topic, "groups");
-  const std::string limit = std::to_string(opt.max_unacked_per_subscription);
-  std::vector<std::string> names;
-  names.reserve(message.attributes.size());
-  for (const auto& [k, v] : message.attributes) names.push_back("a:" + k);
-  std::vector<std::string_view> args{"publish", limit, "id", message.id, "payload", message.payload};
-  std::size_t i = 0;
-  for (const auto& [k, v] : message.attributes) {
-    args.push_back(names[i++]);
-    args.push_back(v);
+  PublishCall call;
+  call.strings.reserve(8 + 2 * message.attributes.size());
+  call.strings.push_back(key("topic", topic));
+  call.strings.push_back(key("topic", topic, "groups"));
+  call.strings.push_back("publish");
+  call.strings.push_back(std::to_string(opt.max_unacked_per_subscription));
+  call.strings.push_back("id");
+  call.strings.push_back(std::move(message.id));
+  call.strings.push_back("payload");
+  call.strings.push_back(std::move(message.payload));
+  for (auto& [k, v] : message.attributes) {
+    call.strings.push_back("a:" + k);
+    call.strings.push_back(v);
   }
-  auto reply = eval({stream, groups}, args, "publish");
+  submit(call);
+  auto& reply = call.reply;
   if (!reply) return fail(reply.error().with("topic", std::string(topic)));
   const redisReply* r = reply->get();
   if (r->type != REDIS_REPLY_ARRAY || r->elements != 2)
