@@ -1,5 +1,7 @@
 #include "pipeline/postgres/postgres_state_store.hpp"
 
+#include "pipeline/core/sql_transaction.hpp"
+
 #include <libpq-fe.h>
 
 #include <algorithm>
@@ -16,7 +18,6 @@
 #include <utility>
 
 #include <fmt/format.h>
-#include <nlohmann/json.hpp>
 
 namespace pipeline::inline v0 {
 namespace {
@@ -275,13 +276,10 @@ class Connection {
   PGconn* c_;
 };
 
-// The Transaction handed to a body. The first failure poisons it, so a body that ignores
-// an error never commits a partial transaction.
-class PgTx final : public Transaction {
+// The Transaction handed to a body; the first failed statement poisons it.
+class PgTx final : public internal::PoisonableTransaction {
  public:
-  PgTx(Connection& c, bool read_only) : c_(c), read_only_(read_only) {}
-
-  const std::optional<Error>& failure() const { return failure_; }
+  PgTx(Connection& c, bool read_only) : PoisonableTransaction(read_only), c_(c) {}
 
   Result<std::optional<std::string>> get(std::string_view key) override {
     PIPELINE_TRY(usable());
@@ -358,11 +356,8 @@ class PgTx final : public Transaction {
   }
 
   Result<bool> enqueue(OutboxMessage entry) override {
-    PIPELINE_TRY(usable());
-    PIPELINE_TRY(validate_enqueue(entry, read_only_));
-    nlohmann::json attrs = nlohmann::json::object();
-    for (const auto& [k, v] : entry.message.attributes) attrs[k] = v;
-    const std::string attrs_text = attrs.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    PIPELINE_TRY(check_enqueue(entry));
+    const std::string attrs_text = internal::encode_outbox_attributes(entry.message.attributes);
     Params p;
     p.text(entry.outbox_key());
     p.text(entry.topic);
@@ -379,23 +374,13 @@ class PgTx final : public Transaction {
   }
 
  private:
-  Status usable() const {
-    if (failure_) return fail(*failure_);
-    return ok();
-  }
-  Status check_write(std::string_view key, std::string_view value) {
-    PIPELINE_TRY(usable());
-    return validate_write(key, value, read_only_);
-  }
   Result<ResultPtr> run(Sql which, const Params& p, ExecStatusType expected, std::string_view what) {
     auto r = c_.run(which, p, expected, what);
-    if (!r) failure_ = r.error();
+    if (!r) return poison(r.error());
     return r;
   }
 
   Connection& c_;
-  bool read_only_;
-  std::optional<Error> failure_;
 };
 
 Status run_body(const StateStore::Body& body, Transaction& tx) {
@@ -753,11 +738,9 @@ Result<std::vector<OutboxRow>> PostgresStateStore::claim_outbox(std::string_view
     }
     row.entry.topic = bytes_at(res, i, 2);
     row.entry.message.payload = bytes_at(res, i, 3);
-    auto attrs = nlohmann::json::parse(bytes_at(res, i, 4), nullptr, false);
-    if (attrs.is_discarded() || !attrs.is_object())
-      return fail(ErrorCode::kDataLoss, "outbox entry '{}' has unreadable attributes", row.entry.outbox_key());
-    for (auto it = attrs.begin(); it != attrs.end(); ++it)
-      if (it->is_string()) row.entry.message.attributes.emplace(it.key(), it->get<std::string>());
+    auto attrs = internal::decode_outbox_attributes(bytes_at(res, i, 4), row.entry.outbox_key());
+    if (!attrs) return fail(attrs.error());
+    row.entry.message.attributes = std::move(*attrs);
     row.claims = static_cast<int>(int8_at(res, i, 5));
     out.push_back(std::move(row));
   }
