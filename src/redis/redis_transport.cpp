@@ -922,6 +922,13 @@ Status RedisTransport::replay_dead_letter(std::string_view subscription, std::st
   return ok();
 }
 
+Status RedisTransport::ping() {
+  auto pong = impl_->with_connection([](Connection& c) { return c.command({"PING"}, "PING"); });
+  if (!pong) return fail(pong.error());
+  if ((*pong)->type == REDIS_REPLY_ERROR) return fail(reply_error("PING", str(pong->get())));
+  return ok();
+}
+
 std::size_t RedisTransport::pump() {
   if (impl_->opt.handler_threads > 0) return 0;
   std::vector<std::shared_ptr<SubState>> subs;

@@ -124,6 +124,9 @@ TEST(RedisFaults, ServerKilledAndRestartedMidStreamLosesNoPublishedMessage) {
   }));
   ASSERT_TRUE(server.kill());
   // Down: calls answer kUnavailable (within the command timeout), never anything else.
+  auto pinged = (*transport)->ping();
+  ASSERT_FALSE(pinged.has_value());
+  EXPECT_EQ(pinged.error().code, ErrorCode::kUnavailable) << pinged.error().to_string();
   auto down = (*transport)->publish("crash-topic", {"during-outage", "{}", {}});
   EXPECT_FALSE(down.has_value());
   if (!down) {
@@ -133,6 +136,7 @@ TEST(RedisFaults, ServerKilledAndRestartedMidStreamLosesNoPublishedMessage) {
   publisher.join();
   ASSERT_TRUE(restarted);
   ASSERT_TRUE(publisher_ok.load());
+  EXPECT_TRUE(pipeline_test::spin_until([&] { return (*transport)->ping().has_value(); }));
   for (const auto& [code, n] : failures) EXPECT_EQ(code, ErrorCode::kUnavailable) << n << " calls failed so";
   EXPECT_GT(failures[ErrorCode::kUnavailable], 0) << "the publisher never saw the outage";
 

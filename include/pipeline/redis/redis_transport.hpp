@@ -115,6 +115,9 @@ class RedisTransport final : public Transport {
   Result<std::unique_ptr<Subscription>> subscribe(const SubscriptionConfig& config, Handler handler) override;
   Result<std::vector<DeadLetter>> dead_letters(std::string_view subscription) override;
   Status replay_dead_letter(std::string_view subscription, std::string_view id) override;
+  /// `PING` on a pooled connection: `kUnavailable` when Redis cannot be reached within the
+  /// timeouts (or a reconnect backoff is running).
+  Status ping() override;
 
   /// Pump mode: fetches once for every attached subscription (new messages and due
   /// redeliveries) and runs their handlers on this thread. Returns how many deliveries
