@@ -179,7 +179,7 @@ void BM_Transport_Redis_Publish(benchmark::State& state) {
     transport.reset();
   }
 }
-BENCHMARK(BM_Transport_Redis_Publish)->Threads(1)->Threads(4)->UseRealTime();
+BENCHMARK(BM_Transport_Redis_Publish)->Threads(1)->Threads(4)->Threads(16)->UseRealTime();
 
 void BM_Transport_Redis_RoundTrip(benchmark::State& state) {
   pipeline::RedisTransportOptions o;
