@@ -3,6 +3,7 @@
 // the on-Redis layout a consumer in another language reads, retention and outages.
 
 #include <hiredis/hiredis.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <chrono>
@@ -372,6 +373,50 @@ TEST_F(RedisTransportTest, ClosingLeavesNoEmptyConsumerInTheGroup) {
   EXPECT_EQ(r->elements, 1u);
   ASSERT_EQ(held.size(), 1u);
   EXPECT_TRUE(held[0]->ack().has_value()) << "the lease outlives the closed handler";
+}
+
+}  // namespace pipeline::redis_transport_test
+
+namespace pipeline::redis_transport_test {
+
+TEST(RedisTransportOpen, UserAndPasswordFromTheUriTheOptionOrTheEnvironment) {
+  const std::string uri = redis_uri();
+  ASSERT_FALSE(uri.empty());
+  RawRedis raw(uri);
+  ASSERT_TRUE(raw.connected());
+  const std::string user = "pipeline-test-" + std::to_string(::getpid());
+  auto created = raw.run({"ACL", "SETUSER", user, "on", ">pw-" + user, "~*", "&*", "+@all"});
+  ASSERT_TRUE(created && created->type == REDIS_REPLY_STATUS);
+  const std::string host_port = uri.substr(std::string("redis://").size());
+  ManualClock clock;
+  {
+    auto t = RedisTransport::open(clock, "redis://" + user + ":pw-" + user + "@" + host_port);
+    ASSERT_TRUE(t.has_value()) << t.error().to_string();
+    EXPECT_TRUE((*t)->ping().has_value());
+  }
+  {
+    RedisTransportOptions o;
+    o.password = "pw-" + user;
+    auto t = RedisTransport::open(clock, "redis://" + user + "@" + host_port, o);
+    EXPECT_FALSE(t.has_value()) << "a user alone in the URI is read as a password";
+    auto u = RedisTransport::open(clock, "redis://" + user + ":x@" + host_port, o);
+    ASSERT_TRUE(u.has_value()) << "the option's password wins over the URI's: " << u.error().to_string();
+  }
+  {
+    ::setenv("PIPELINE_TEST_REDIS_PASSWORD", ("pw-" + user).c_str(), 1);
+    RedisTransportOptions o;
+    o.password_env = "PIPELINE_TEST_REDIS_PASSWORD";
+    auto t = RedisTransport::open(clock, "redis://" + user + ":@" + host_port, o);
+    ::unsetenv("PIPELINE_TEST_REDIS_PASSWORD");
+    ASSERT_TRUE(t.has_value()) << t.error().to_string();
+  }
+  {
+    auto t = RedisTransport::open(clock, "redis://" + user + ":wrong-" + user + "@" + host_port);
+    ASSERT_FALSE(t.has_value());
+    EXPECT_EQ(t.error().code, ErrorCode::kUnavailable);
+    EXPECT_EQ(t.error().to_string().find("wrong-" + user), std::string::npos) << t.error().to_string();
+  }
+  raw.run({"ACL", "DELUSER", user});
 }
 
 }  // namespace pipeline::redis_transport_test
