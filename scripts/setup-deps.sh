@@ -12,7 +12,7 @@ packages=(
   libhiredis-dev libpq-dev libcli11-dev libxxhash-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   redis-server postgresql
-  curl prometheus
+  libssl-dev openssl curl prometheus
 )
 
 missing=()

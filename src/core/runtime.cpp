@@ -6,3 +6,4 @@
 
 #include "pipeline/core/config.hpp"
 #include "pipeline/runtime/retention-inl.hpp"
+#include "pipeline/runtime/service_runtime-inl.hpp"

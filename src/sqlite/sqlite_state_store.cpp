@@ -1,5 +1,7 @@
 #include "pipeline/sqlite/sqlite_state_store.hpp"
 
+#include "pipeline/core/sql_transaction.hpp"
+
 #include <sqlite3.h>
 
 #include <algorithm>
@@ -12,7 +14,6 @@
 #include <thread>
 #include <utility>
 
-#include <nlohmann/json.hpp>
 
 #include "sqlite_errors.hpp"
 
@@ -251,13 +252,10 @@ class Connection {
   std::array<sqlite3_stmt*, kSqlCount> stmts_{};
 };
 
-// The Transaction handed to a body. The first SQLite failure poisons it so a body that
-// ignores an error can never commit a partial transaction.
-class SqliteTx final : public Transaction {
+// The Transaction handed to a body; the first failed statement poisons it.
+class SqliteTx final : public internal::PoisonableTransaction {
  public:
-  SqliteTx(Connection& c, bool read_only) : c_(c), read_only_(read_only) {}
-
-  const std::optional<Error>& failure() const { return failure_; }
+  SqliteTx(Connection& c, bool read_only) : PoisonableTransaction(read_only), c_(c) {}
 
   Result<std::optional<std::string>> get(std::string_view key) override {
     PIPELINE_TRY(usable());
@@ -338,11 +336,8 @@ class SqliteTx final : public Transaction {
   }
 
   Result<bool> enqueue(OutboxMessage entry) override {
-    PIPELINE_TRY(usable());
-    PIPELINE_TRY(validate_enqueue(entry, read_only_));
-    nlohmann::json attrs = nlohmann::json::object();
-    for (const auto& [k, v] : entry.message.attributes) attrs[k] = v;
-    const std::string attrs_text = attrs.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    PIPELINE_TRY(check_enqueue(entry));
+    const std::string attrs_text = internal::encode_outbox_attributes(entry.message.attributes);
     Use use(c_.stmt(kEnqueue));
     bind_text(use.get(), 1, entry.outbox_key());
     bind_text(use.get(), 2, entry.topic);
@@ -359,22 +354,11 @@ class SqliteTx final : public Transaction {
   }
 
  private:
-  Status usable() const {
-    if (failure_) return fail(*failure_);
-    return ok();
-  }
-  Status check_write(std::string_view key, std::string_view value) {
-    PIPELINE_TRY(usable());
-    return validate_write(key, value, read_only_);
-  }
   tl::unexpected<Error> poison(int rc, std::string_view what) {
-    failure_ = sqlite_error(c_.db(), rc, what);
-    return fail(*failure_);
+    return PoisonableTransaction::poison(sqlite_error(c_.db(), rc, what));
   }
 
   Connection& c_;
-  bool read_only_;
-  std::optional<Error> failure_;
 };
 
 Status run_body(const StateStore::Body& body, Transaction& tx) {
@@ -551,14 +535,13 @@ Result<std::vector<OutboxRow>> SqliteStateStore::claim_outbox(std::string_view o
         }
         row.entry.topic = column_bytes(use.get(), 2);
         row.entry.message.payload = column_bytes(use.get(), 3);
-        auto attrs = nlohmann::json::parse(column_bytes(use.get(), 4), nullptr, false);
-        if (attrs.is_discarded() || !attrs.is_object()) {
+        auto attrs = internal::decode_outbox_attributes(column_bytes(use.get(), 4), row.entry.outbox_key());
+        if (!attrs) {
           sqlite3_reset(use.get());
           c.rollback();
-          return fail(ErrorCode::kDataLoss, "outbox entry '{}' has unreadable attributes", row.entry.outbox_key());
+          return fail(attrs.error());
         }
-        for (auto it = attrs.begin(); it != attrs.end(); ++it)
-          if (it->is_string()) row.entry.message.attributes.emplace(it.key(), it->get<std::string>());
+        row.entry.message.attributes = std::move(*attrs);
         row.claims = static_cast<int>(sqlite3_column_int64(use.get(), 5));
         out.push_back(std::move(row));
       }

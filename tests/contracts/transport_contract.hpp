@@ -146,6 +146,11 @@ class TransportContract : public ::testing::TestWithParam<TransportContractParam
 
 using std::chrono::seconds;
 
+TEST_P(TransportContract, PingSucceedsWhileTheTransportWorks) {
+  auto st = transport().ping();
+  EXPECT_TRUE(st.has_value()) << st.error().to_string();
+}
+
 TEST_P(TransportContract, EverySubscriptionReceivesEveryMessage) {
   Recorder a, b;
   subscribe("sub-a", "topic-every", a);

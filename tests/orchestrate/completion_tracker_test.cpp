@@ -15,6 +15,7 @@
 #include "pipeline/core/manual_clock.hpp"
 #include "pipeline/core/message_codec.hpp"
 #include "pipeline/orchestrate/completion_tracker.hpp"
+#include "orchestrate/tracker_test_config.hpp"
 #include "store_under_test.hpp"
 
 namespace pipeline {
@@ -24,26 +25,7 @@ using std::chrono::minutes;
 using std::chrono::seconds;
 using Names = std::vector<std::string>;
 
-// Five upstream processors a..e: a -> x; b -> x, y; c -> y; d, e -> z.
-CompletionTrackerConfig small_config() {
-  CompletionTrackerConfig c;
-  c.name = "phase3";
-  c.upstream_phase = "phase2_raw";
-  c.downstream_phase = "phase3_analytics";
-  c.expected = {"a", "b", "c", "d", "e"};
-  c.trigger_topic = "test-phase3-trigger";
-  c.deadline = minutes(30);
-  c.partial_threshold = 0.6;
-  c.debounce = minutes(5);
-  for (auto p : {"a", "b", "c", "d", "e", "stray"}) EXPECT_TRUE(c.registry.add_processor(p, "p2"));
-  for (auto p : {"x", "y", "z"}) EXPECT_TRUE(c.registry.add_processor(p, "p3"));
-  EXPECT_TRUE(c.registry.add_trigger("a", {"x"}));
-  EXPECT_TRUE(c.registry.add_trigger("b", {"x", "y"}));
-  EXPECT_TRUE(c.registry.add_trigger("c", {"y"}));
-  EXPECT_TRUE(c.registry.add_trigger("d", {"z"}));
-  EXPECT_TRUE(c.registry.add_trigger("e", {"z"}));
-  return c;
-}
+CompletionTrackerConfig small_config() { return testing::five_processor_config(); }
 
 Message completion(const std::string& processor, const std::string& exec, ChangedEntities changes = EntityChanges{},
                    CompletionStatus status = CompletionStatus::kSuccess) {

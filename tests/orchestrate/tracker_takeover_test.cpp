@@ -18,6 +18,7 @@
 #ifdef PIPELINE_TEST_HAVE_SQLITE
 #include "pipeline/sqlite/sqlite_state_store.hpp"
 #endif
+#include "orchestrate/tracker_test_config.hpp"
 #include "temp_dir.hpp"
 
 namespace pipeline {
@@ -27,21 +28,7 @@ using std::chrono::minutes;
 
 const CalendarDate kDate = *CalendarDate::parse("2025-11-18");
 
-CompletionTrackerConfig config() {
-  CompletionTrackerConfig c;
-  c.name = "phase3";
-  c.upstream_phase = "phase2_raw";
-  c.downstream_phase = "phase3_analytics";
-  c.expected = {"a", "b", "c", "d", "e"};
-  c.trigger_topic = "test-phase3-trigger";
-  c.deadline = minutes(30);
-  c.partial_threshold = 0.6;
-  c.debounce = minutes(5);
-  for (auto p : {"a", "b", "c", "d", "e"}) EXPECT_TRUE(c.registry.add_processor(p, "p2"));
-  EXPECT_TRUE(c.registry.add_processor("x", "p3"));
-  for (auto p : {"a", "b", "c", "d", "e"}) EXPECT_TRUE(c.registry.add_trigger(p, {"x"}));
-  return c;
-}
+CompletionTrackerConfig config() { return testing::five_processor_config(); }
 
 Message completion(const std::string& processor, const std::string& exec, ChangedEntities changes = EntityChanges{}) {
   Message m;

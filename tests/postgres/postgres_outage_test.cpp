@@ -93,6 +93,55 @@ TEST(PostgresOutage, CallsAreUnavailableWhileTheServerIsDownAndSucceedOnceItIsBa
   EXPECT_EQ((*store)->get("k").value(), std::optional<std::string>("after"));
 }
 
+// The connection breaks while the server runs COMMIT: the caller cannot know whether the
+// transaction committed, so the store answers kUnavailable, says so, and does not run the
+// body again (a silent re-run could apply it twice). A deferred constraint trigger of this
+// test stalls COMMIT on one key until the test terminates that backend.
+TEST(PostgresOutage, ConnectionLostDuringCommitIsUnavailableAndTheBodyIsNotRunAgain) {
+  const std::string uri = pipeline::testing::postgres_uri();
+  ASSERT_FALSE(uri.empty());
+  pipeline::PostgresStateStoreOptions options;
+  options.table_prefix = pipeline::testing::fresh_prefix();
+  auto store = pipeline::testing::make_postgres_store(options);
+  ASSERT_TRUE(store);
+  pipeline::testing::PgAdmin admin(uri);
+  ASSERT_TRUE(admin.connected());
+  const std::string fn = "\"" + options.table_prefix + "stall\"";
+  admin.exec("CREATE FUNCTION " + fn +
+             "() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN"
+             " IF NEW.key = 'stall' THEN PERFORM pg_sleep(600); END IF; RETURN NULL; END $$");
+  admin.exec("CREATE CONSTRAINT TRIGGER " + fn + " AFTER INSERT OR UPDATE ON \"" + options.table_prefix +
+             "rows\" DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION " + fn + "()");
+
+  std::atomic<int> body_runs{0};
+  Status st;
+  std::thread writer([&] {
+    st = store->transact([&](Transaction& tx) -> Status {
+      ++body_runs;
+      PIPELINE_TRY(tx.put("other", "x"));
+      return tx.put("stall", "v");
+    });
+  });
+  const std::string stalled = "SELECT pid FROM pg_stat_activity WHERE wait_event = 'PgSleep' AND query = 'COMMIT'";
+  std::string pid;
+  EXPECT_TRUE(pipeline_test::spin_until([&] { return !(pid = admin.exec(stalled)).empty(); }))
+      << "COMMIT never reached the stalling trigger";
+  if (!pid.empty()) admin.exec("SELECT pg_terminate_backend(" + pid + ")");
+  writer.join();
+
+  ASSERT_FALSE(st);
+  EXPECT_EQ(st.error().code, ErrorCode::kUnavailable) << st.error().to_string();
+  EXPECT_NE(st.error().message.find("may or may not have committed"), std::string::npos) << st.error().message;
+  EXPECT_EQ(body_runs.load(), 1) << "the body ran again after COMMIT broke";
+
+  // The pool replaced the broken connection; the server rolled the transaction back.
+  admin.exec("DROP TRIGGER " + fn + " ON \"" + options.table_prefix + "rows\"");
+  admin.exec("DROP FUNCTION " + fn + "()");
+  EXPECT_FALSE(store->get("other").value().has_value());
+  ASSERT_TRUE(store->transact([](Transaction& tx) { return tx.put("stall", "after"); }));
+  EXPECT_EQ(store->get("stall").value(), std::optional<std::string>("after"));
+}
+
 constexpr int kUpstream = 20;
 const pipeline::CalendarDate kDate = *pipeline::CalendarDate::parse("2025-11-18");
 

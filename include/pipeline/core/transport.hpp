@@ -171,6 +171,11 @@ class Transport {
   /// Moves one dead letter back into `subscription` for a fresh set of attempts.
   /// **Errors:** `kNotFound` when no dead letter has that id.
   virtual Status replay_dead_letter(std::string_view subscription, std::string_view id) = 0;
+
+  /// Checks that the transport can reach its broker now (one round trip for a networked
+  /// transport), for readiness checks. The default, for in-process transports, succeeds.
+  /// **Errors:** `kUnavailable` when the broker cannot be reached within the timeout.
+  virtual Status ping() { return ok(); }
 };
 
 }  // namespace pipeline::inline v0

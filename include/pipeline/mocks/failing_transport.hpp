@@ -40,7 +40,7 @@ class FailingTransport final : public Transport {
     fail_next_ = n;
     code_ = code;
   }
-  /// While down, every publish fails with `code`.
+  /// While down, every publish and `ping` fails with `code`.
   void set_down(bool down, ErrorCode code = ErrorCode::kUnavailable) {
     std::lock_guard lock(mu_);
     down_ = down;
@@ -67,6 +67,14 @@ class FailingTransport final : public Transport {
   }
   Status replay_dead_letter(std::string_view subscription, std::string_view id) override {
     return inner_.replay_dead_letter(subscription, id);
+  }
+  /// Fails while down, as the broker would not answer.
+  Status ping() override {
+    {
+      std::lock_guard lock(mu_);
+      if (down_) return fail(code_, "injected failure: the transport is down");
+    }
+    return inner_.ping();
   }
 
   /// Publish calls seen, and how many of them were failed on purpose.

@@ -1,5 +1,6 @@
 #pragma once
 #include "pipeline/orchestrate/completion_tracker.hpp"
+#include "pipeline/orchestrate/outbox_relay.hpp"
 
 #include <algorithm>
 #include <condition_variable>
@@ -173,11 +174,27 @@ PIPELINE_INLINE Result<RecordOutcome> CompletionTracker::record_completion(Trans
   }
 
   out.kind = RecordKind::kCounted;
-  PIPELINE_TRY(merge_record(tx, wbase + "done/" + m.processor_name, m, changes, now));
-  auto first = tx.insert(wbase + "first", internal::encode_time(now));
-  if (!first) return fail(first.error());
+  auto fresh_done = merge_record(tx, wbase + "done/" + m.processor_name, m, changes, now);
+  if (!fresh_done) return fail(fresh_done.error());
+  // Wave 0 counts its done rows anyway; counted first, they also say whether the wave's
+  // `first` row can be missing (it is written with the wave's first done row, in the same
+  // transaction), which saves a statement on every completion but the first.
+  std::size_t done = 0;
+  bool may_be_first = true;
+  if (wave == 0) {
+    auto n = tx.count(wbase + "done/");
+    if (!n) return fail(n.error());
+    done = *n;
+    may_be_first = done == 1 && *fresh_done;
+  }
   std::optional<TimePoint> first_at;
-  if (*first) {
+  bool first = false;
+  if (may_be_first) {
+    auto inserted = tx.insert(wbase + "first", internal::encode_time(now));
+    if (!inserted) return fail(inserted.error());
+    first = *inserted;
+  }
+  if (first) {
     first_at = now;
     const Duration wait = wave == 0 ? config_.deadline.value_or(Duration::zero()) : config_.debounce;
     if (wave > 0 || config_.deadline) {
@@ -197,13 +214,11 @@ PIPELINE_INLINE Result<RecordOutcome> CompletionTracker::record_completion(Trans
   };
 
   if (wave == 0) {
-    // Counted, not scanned: most completions only need to know how many are done,
-    // and copying every done row on each one would make a date O(expected^2).
-    auto n = tx.count(wbase + "done/");
-    if (!n) return fail(n.error());
-    if (*n >= config_.expected.size()) {
+    // Counted (above), not scanned: most completions only need to know how many are
+    // done, and copying every done row on each one would make a date O(expected^2).
+    if (done >= config_.expected.size()) {
       PIPELINE_TRY(decide(tx, m.partition_date, 0, "complete", now, {}, out));
-    } else if (config_.deadline && reaches_threshold(*n)) {
+    } else if (config_.deadline && reaches_threshold(done)) {
       auto f = read_first();
       if (!f) return fail(f.error());
       if (now >= *f + *config_.deadline) PIPELINE_TRY(decide(tx, m.partition_date, 0, "deadline", now, {}, out));
@@ -217,6 +232,7 @@ PIPELINE_INLINE Result<RecordOutcome> CompletionTracker::record_completion(Trans
 }
 
 PIPELINE_INLINE void CompletionTracker::after_commit(const RecordOutcome& outcome) {
+  if (config_.relay != nullptr && !outcome.triggered.empty()) config_.relay->notify();
   for (const auto& [date, wave, due] : outcome.effects.timers) arm(date, wave, due);
   if (alerts_)
     for (const auto& [severity, key, message, context] : outcome.effects.alerts)
@@ -266,7 +282,7 @@ PIPELINE_INLINE bool CompletionTracker::reaches_threshold(std::size_t done) cons
   return static_cast<double>(done) >= config_.partial_threshold * static_cast<double>(config_.expected.size()) - 1e-9;
 }
 
-PIPELINE_INLINE Status CompletionTracker::merge_record(Transaction& tx, const std::string& key, const Message& m, const ChangedEntities& changes,
+PIPELINE_INLINE Result<bool> CompletionTracker::merge_record(Transaction& tx, const std::string& key, const Message& m, const ChangedEntities& changes,
                            TimePoint now) {
   // The common case is encoded straight from the message (no intermediate record).
   const std::string& correlation = m.correlation_id.empty() ? m.execution_id : m.correlation_id;
@@ -277,7 +293,7 @@ PIPELINE_INLINE Status CompletionTracker::merge_record(Transaction& tx, const st
   internal::put_changes(fresh, changes);
   auto inserted = tx.insert(key, fresh);
   if (!inserted) return fail(inserted.error());
-  if (*inserted) return ok();
+  if (*inserted) return true;
 
   const TraceLink execution{m.execution_id, correlation};
 
@@ -293,7 +309,8 @@ PIPELINE_INLINE Status CompletionTracker::merge_record(Transaction& tx, const st
   if (merged.traceparent.empty()) merged.traceparent = m.traceparent;
   merge_into(merged.changes, changes);
   merged.last_at = now;
-  return tx.put(key, internal::encode_record(merged));
+  PIPELINE_TRY(tx.put(key, internal::encode_record(merged)));
+  return false;
 }
 
 PIPELINE_INLINE Status CompletionTracker::check_wave(Transaction& tx, CalendarDate date, int wave, RecordOutcome& out) {

@@ -28,6 +28,8 @@
 
 namespace pipeline::inline v0 {
 
+class OutboxRelay;
+
 /// What one `CompletionTracker` waits for and what it triggers.
 struct CompletionTrackerConfig {
   /// Names the tracker in state keys, trigger ids and alerts ("phase3_analytics");
@@ -50,6 +52,10 @@ struct CompletionTrackerConfig {
   /// Stored by `create` (`tracker/<name>/registry`), so `pipelinectl graph` can draw it;
   /// phase names of at most `kMaxRegistryPhaseBytes` bytes of UTF-8.
   TriggerRegistry registry;
+  /// Woken (`notify`) after each commit that decided a trigger, so the trigger reaches
+  /// the transport right away instead of on the relay's next poll. Null: the relay's poll
+  /// publishes it. Must outlive the tracker; not stored.
+  OutboxRelay* relay = nullptr;
 };
 
 /// What `record_completion` did with one message.
@@ -213,7 +219,8 @@ class CompletionTracker {
   static Result<int> decided_waves(Transaction& tx, const std::string& base);
   // Adds the completion `m` to the record at `key`: a conditional insert in the common
   // case (the processor's first completion in this wave), a read-merge-write otherwise.
-  static Status merge_record(Transaction& tx, const std::string& key, const Message& m, const ChangedEntities& changes,
+  // Returns whether the record is new.
+  static Result<bool> merge_record(Transaction& tx, const std::string& key, const Message& m, const ChangedEntities& changes,
                              TimePoint now);
   Status check_wave(Transaction& tx, CalendarDate date, int wave, RecordOutcome& out);
   // Decides `wave` of `date`: inserts the decision row and enqueues the trigger, both in
