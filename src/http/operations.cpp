@@ -11,6 +11,15 @@ bool ReadinessReport::ready() const {
   return std::all_of(checks.begin(), checks.end(), [](const ReadinessCheck& c) { return c.ok; });
 }
 
+ReadinessReport readiness_from(const ServiceHealth& health) {
+  ReadinessReport r;
+  r.checks.push_back({"store", !health.store_error, health.store_error ? health.store_error->message : ""});
+  r.checks.push_back(
+      {"transport", !health.transport_error, health.transport_error ? health.transport_error->message : ""});
+  r.checks.push_back({"accepting", !health.stopping, health.stopping ? "the service is stopping" : ""});
+  return r;
+}
+
 Status mount_operations(Router& router, OperationsOptions options) {
   const std::string service = options.service;
   PIPELINE_TRY(router.add("GET", "/health", [service](const HttpRequest&) {

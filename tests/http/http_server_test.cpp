@@ -363,3 +363,20 @@ TEST_F(HttpServerTest, StopAnswersInFlightAndRefusesNew) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST(HttpReadiness, FromServiceHealth) {
+  pipeline::ServiceHealth h;
+  EXPECT_TRUE(pipeline::http::readiness_from(h).ready());
+  h.transport_error = pipeline::Error{pipeline::ErrorCode::kUnavailable, "redis is down", {}};
+  auto r = pipeline::http::readiness_from(h);
+  EXPECT_FALSE(r.ready());
+  EXPECT_EQ(r.checks[1].name, "transport");
+  EXPECT_EQ(r.checks[1].detail, "redis is down");
+  h.transport_error.reset();
+  h.stopping = true;
+  EXPECT_FALSE(pipeline::http::readiness_from(h).ready());
+}
+
+}  // namespace

@@ -10,6 +10,7 @@
 #include "pipeline/core/result.hpp"
 #include "pipeline/http/router.hpp"
 #include "pipeline/memory/metrics_registry.hpp"
+#include "pipeline/runtime/service_runtime.hpp"
 
 namespace pipeline::inline v0::http {
 
@@ -30,6 +31,16 @@ struct ReadinessReport {
 /// reachable now. Called on the server's I/O thread for each `/ready` request, so it
 /// should answer quickly.
 using ReadinessProbe = std::function<ReadinessReport()>;
+
+/// The readiness a `ServiceRuntime` reports, as `/ready` answers it: checks "store" and
+/// "transport" (their errors as the detail) and "accepting" (false once a stop was
+/// requested, so a load balancer stops sending while the service drains).
+///
+/// **Example:**
+/// @code
+///   options.readiness = [&runtime] { return pipeline::http::readiness_from(runtime.health()); };
+/// @endcode
+ReadinessReport readiness_from(const ServiceHealth& health);
 
 /// What `mount_operations` serves.
 struct OperationsOptions {
