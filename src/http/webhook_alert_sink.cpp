@@ -272,6 +272,9 @@ WebhookAlertSink::~WebhookAlertSink() {
   {
     std::lock_guard lock(impl_->mu);
     impl_->stopping = true;
+    // What never left the queue is dropped, and counted as such.
+    for (std::size_t i = 0; i < impl_->queue.size(); ++i) impl_->count(impl_->dropped, impl_->dropped_total);
+    impl_->queue.clear();
   }
   impl_->cv.notify_all();
   if (impl_->worker.joinable()) impl_->worker.join();

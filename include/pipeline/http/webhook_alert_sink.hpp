@@ -71,6 +71,8 @@ class WebhookAlertSink final : public AlertSink {
  public:
   [[nodiscard]] static Result<std::shared_ptr<WebhookAlertSink>> create(Clock& clock, WebhookAlertSinkOptions options);
 
+  /// Stops the worker: an attempt under way ends within its timeout, a backoff at once;
+  /// alerts still queued are dropped (and counted). Call `wait_idle` first to send them.
   ~WebhookAlertSink() override;
   WebhookAlertSink(const WebhookAlertSink&) = delete;
   WebhookAlertSink& operator=(const WebhookAlertSink&) = delete;
