@@ -6,6 +6,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include "config_file.hpp"
 #include "exit_codes.hpp"
 #include "nba_service_common/wall_clock.hpp"
 #include "pipeline/core/ids.hpp"
@@ -152,6 +153,7 @@ int run_phase_main(int argc, char** argv, const PhaseMain& spec) {
   app.add_option("--data-dir", f.data_dir, "Where scraped files are written and read")->capture_default_str();
   app.add_option("--date", f.date, "The game date of --once (YYYY-MM-DD)")->capture_default_str();
   app.add_flag("--once", f.once, "Run the date once now and exit, instead of serving the trigger topic");
+  pipelinectl::add_config_option(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -6,6 +6,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include "config_file.hpp"
 #include "exit_codes.hpp"
 #include "nba_service_common/service.hpp"
 #include "nba_synthetic/nba_preset.hpp"
@@ -86,6 +87,7 @@ int main(int argc, char** argv) {
   app.add_option("--check-every", flags.check_every_s, "Seconds between deadline checks")
       ->capture_default_str()
       ->check(CLI::Range(1, 3600));
+  pipelinectl::add_config_option(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

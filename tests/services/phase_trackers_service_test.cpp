@@ -56,9 +56,13 @@ TEST(PhaseTrackersService, DecidesOnceOverRedisThenDrainsOnSigterm) {
   });
   ASSERT_TRUE(watch) << watch.error().to_string();
 
-  const pid_t pid = spawn({PIPELINE_PHASE_TRACKERS_BIN, "--store", "sqlite:" + state, "--transport",
-                           uri + "?key_prefix=" + prefix, "--workers", "2"},
-                          log);
+  // The settings come from a --config file, as deploy/pipeline.conf gives them; keys of
+  // other services' flags (warehouse) are ignored.
+  const std::string config = dir.file("pipeline.conf");
+  ASSERT_TRUE(testing::append_line(config, "store = \"sqlite:" + state + "\""));
+  ASSERT_TRUE(testing::append_line(config, "transport = \"" + uri + "?key_prefix=" + prefix + "\""));
+  ASSERT_TRUE(testing::append_line(config, "warehouse = \"unused.db\""));
+  const pid_t pid = spawn({PIPELINE_PHASE_TRACKERS_BIN, "--config", config, "--workers", "2"}, log);
   ASSERT_GT(pid, 0);
   ASSERT_TRUE(pipeline_test::spin_until([&] { return log_has(log, "trackers running"); }))
       << "the service did not start: " << testing::read_lines(log).size() << " log lines";
