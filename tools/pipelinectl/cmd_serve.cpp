@@ -2,8 +2,9 @@
 // push envelope), /metrics, /health and /ready, on a store, until SIGTERM or SIGINT.
 //
 // Readiness and the expected entities are the last upstream completion's (StoredUpstream),
-// as in `pipelinectl phase5`; work goes to the store's outbox, which the services' relay
-// publishes. The readiness wait runs on the system clock, never on a connection.
+// as in `pipelinectl phase5`; work goes to the store's outbox, and this process's relay
+// publishes it to --transport right after each deciding commit (a memory transport keeps
+// it in the process). The readiness wait runs on the system clock, never on a connection.
 #include <pthread.h>
 #include <signal.h>
 
@@ -23,7 +24,9 @@
 #include "pipeline/http/http_server.hpp"
 #include "pipeline/http/operations.hpp"
 #include "pipeline/memory/metrics_registry.hpp"
+#include "pipeline/orchestrate/outbox_relay.hpp"
 #include "store_uri.hpp"
+#include "transport_uri.hpp"
 
 namespace cmd_serve {
 
@@ -47,9 +50,8 @@ int run(const Options& opts) {
     std::fprintf(stderr, "%s: --port %d is not a port (0-65535; 0 picks a free one)\n", what, opts.port);
     return pipelinectl::kExitUsage;
   }
-  if (opts.transport != "memory") {
-    std::fprintf(stderr, "%s: --transport %s: this pipelinectl is built with the memory transport only\n", what,
-                 opts.transport.c_str());
+  if (auto t = pipelinectl::parse_transport_uri(opts.transport); !t) {
+    std::fprintf(stderr, "%s: --transport: %s\n", what, t.error().message.c_str());
     return pipelinectl::kExitUsage;
   }
   pipeline::http::HttpServerOptions server_options;
@@ -87,10 +89,16 @@ int run(const Options& opts) {
     return pipelinectl::store_error_exit(store.error());
   }
   pipeline::SystemClock clock;
+  auto transport = pipelinectl::open_transport(opts.transport, clock, 1);
+  if (!transport) {
+    std::fprintf(stderr, "%s: %s\n", what, transport.error().message.c_str());
+    return pipelinectl::transport_error_exit(transport.error());
+  }
   pipeline::MetricsRegistry metrics;
   pipeline::AlertManager alerts(clock, {std::make_shared<pipeline::StructuredLogSink>(stderr)});
   pipeline::StoredUpstream upstream(**store, {coordinator_options.key_prefix, opts.worker});
-  pipeline::BatchCoordinator coordinator(clock, **store, alerts, upstream, upstream, nullptr, coordinator_options);
+  pipeline::OutboxRelay relay(**store, **transport, clock);
+  pipeline::BatchCoordinator coordinator(clock, **store, alerts, upstream, upstream, &relay, coordinator_options);
 
   pipeline::http::Router router;
   pipeline::http::CoordinatorApiOptions api;
@@ -106,11 +114,13 @@ int run(const Options& opts) {
   pipeline::http::OperationsOptions ops;
   ops.metrics = &metrics;
   ops.service = "pipelinectl-serve";
-  ops.readiness = [&st] {
+  pipeline::Transport& tr = **transport;
+  ops.readiness = [&st, &tr] {
     pipeline::http::ReadinessReport report;
     auto probe = st.get("pipeline/ready-probe");
     report.checks.push_back({"store", static_cast<bool>(probe), probe ? "" : probe.error().message});
-    report.checks.push_back({"transport", true, ""});  // in process
+    auto ping = tr.ping();
+    report.checks.push_back({"transport", static_cast<bool>(ping), ping ? "" : ping.error().message});
     return report;
   };
   if (auto s = pipeline::http::mount_coordinator_api(router, coordinator, api); !s) {
@@ -152,7 +162,7 @@ const pipelinectl::Registrar kRegistrar{
        sub.add_option("--port", opts->port, "Port (default 8080; 0 picks a free one and prints it)");
        sub.add_option("--token-file", opts->token_file, "File holding the bearer token every request but /health and /ready needs");
        sub.add_option("--store", opts->store, "memory | sqlite:PATH | postgresql://... (default memory)");
-       sub.add_option("--transport", opts->transport, "memory (default)");
+       pipelinectl::add_transport_option(sub, opts->transport);
        sub.add_option("--prefix", opts->coordinator.key_prefix, "The coordinator's key prefix (default phase5)");
        sub.add_option("--work-topic", opts->coordinator.work_topic, "Where work messages go");
        sub.add_option("--complete-topic", opts->coordinator.complete_topic, "Where the completion goes");
