@@ -1,12 +1,23 @@
 #!/usr/bin/env bash
 # The servers the tests, benchmarks and demos run against, on loopback, in a scratch
-# directory: PostgreSQL 15 today.
+# directory: PostgreSQL 15 and Redis 7.
 #
-#   scripts/services.sh start    starts them (or finds them running) and prints the URI
-#   scripts/services.sh env      prints PIPELINE_POSTGRES_URI=... for a running server
-#   scripts/services.sh restart  restarts PostgreSQL (pg_ctl restart -m fast), same port and data
-#   scripts/services.sh pause    stops PostgreSQL, keeping its data and port; `start` resumes it
-#   scripts/services.sh stop     stops them and deletes their data
+#   scripts/services.sh start          starts both (or finds them running) and prints PostgreSQL's URI
+#   scripts/services.sh env            prints PIPELINE_POSTGRES_URI=... and PIPELINE_REDIS_URI=...
+#                                      for the servers that run
+#   scripts/services.sh restart        restarts PostgreSQL (pg_ctl restart -m fast), same port and data
+#   scripts/services.sh pause          stops PostgreSQL, keeping its data and port; `start` resumes it
+#   scripts/services.sh start-redis    starts Redis alone (or finds it running) and prints its URI
+#   scripts/services.sh restart-redis  stops Redis (SHUTDOWN, its data written) and starts it again
+#   scripts/services.sh kill-redis     kills Redis with SIGKILL (a crash), keeping its files and port;
+#                                      `start-redis` starts it again from its append-only file
+#   scripts/services.sh stop-redis     stops Redis and deletes its data
+#   scripts/services.sh stop-postgres  stops PostgreSQL and deletes its data
+#   scripts/services.sh stop           stops them and deletes their data
+#
+# Redis listens on 127.0.0.1 only, with `appendonly yes` and `appendfsync` from
+# $PIPELINE_REDIS_FSYNC (default everysec; `always` for the crash tests), its files in
+# $state/redis. No password: a scratch server for tests, never a production setup.
 #
 # Idempotent: `start` twice starts one server; `stop` with nothing running succeeds.
 # The state lives in $PIPELINE_SERVICES_DIR (default: one directory per user and checkout
@@ -30,6 +41,10 @@ pg_dir=$(cat "$pg_dir_file" 2>/dev/null || echo "$state/none")
 pg_data=$pg_dir/data
 pg_log=$pg_dir/server.log
 start_deadline=${PIPELINE_SERVICES_TIMEOUT:-60}  # seconds for a server to accept connections
+
+redis_dir=$state/redis
+redis_port_file=$state/redis.port
+redis_bin=${PIPELINE_REDIS_BIN:-redis-server}
 
 die() { echo "services.sh: $*" >&2; exit 1; }
 
@@ -107,14 +122,91 @@ pg_stop() {
   if pg_running; then as_server_user "$pg_bin/pg_ctl" -D "$pg_data" -m fast -w stop >/dev/null; fi
 }
 
+redis_uri() { echo "redis://127.0.0.1:$(cat "$redis_port_file")/0"; }
+
+redis_ping() {
+  [ -f "$redis_port_file" ] && redis-cli -h 127.0.0.1 -p "$(cat "$redis_port_file")" ping 2>/dev/null | grep -q PONG
+}
+
+redis_pid() { cat "$redis_dir/redis.pid" 2>/dev/null || true; }
+
+redis_running() {
+  local pid
+  pid=$(redis_pid)
+  [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null
+}
+
+redis_start() {
+  mkdir -p "$state" "$redis_dir"
+  if redis_running && redis_ping; then return 0; fi
+  command -v "$redis_bin" >/dev/null || bash "$root/scripts/setup-deps.sh"
+  command -v "$redis_bin" >/dev/null || die "redis-server is not installed"
+  [ -f "$redis_port_file" ] || free_port >"$redis_port_file"
+  local attempt
+  for attempt in 1 2 3; do
+    rm -f "$redis_dir/redis.pid"
+    "$redis_bin" --bind 127.0.0.1 --port "$(cat "$redis_port_file")" --dir "$redis_dir" \
+      --appendonly yes --appendfsync "${PIPELINE_REDIS_FSYNC:-everysec}" --save "" \
+      --daemonize yes --pidfile "$redis_dir/redis.pid" --logfile "$redis_dir/server.log" \
+      --protected-mode yes >/dev/null || true
+    local deadline=$((SECONDS + start_deadline))
+    until redis_ping; do
+      # The server exits at once when it cannot bind its port.
+      if [ $SECONDS -ge $deadline ] || { [ -f "$redis_dir/redis.pid" ] && ! redis_running; }; then break; fi
+      sleep 0.05
+    done
+    if redis_ping; then return 0; fi
+    tail -n 5 "$redis_dir/server.log" >&2 || true
+    # Most likely the port was taken between choosing and binding it: choose again.
+    free_port >"$redis_port_file"
+  done
+  die "Redis did not start (log: $redis_dir/server.log)"
+}
+
+redis_stop() {
+  local pid
+  pid=$(redis_pid)
+  [ -n "$pid" ] || return 0
+  if redis_running; then
+    redis-cli -h 127.0.0.1 -p "$(cat "$redis_port_file")" shutdown >/dev/null 2>&1 || kill "$pid" 2>/dev/null || true
+    local deadline=$((SECONDS + start_deadline))
+    while kill -0 "$pid" 2>/dev/null && [ $SECONDS -lt $deadline ]; do sleep 0.05; done
+    kill -0 "$pid" 2>/dev/null && kill -9 "$pid" 2>/dev/null || true
+  fi
+  rm -f "$redis_dir/redis.pid"
+}
+
+redis_kill() {
+  local pid
+  pid=$(redis_pid)
+  [ -n "$pid" ] || die "Redis is not running"
+  kill -9 "$pid" 2>/dev/null || true
+  while kill -0 "$pid" 2>/dev/null; do sleep 0.02; done
+  rm -f "$redis_dir/redis.pid"
+}
+
 case "${1:-}" in
   start)
     pg_start
+    redis_start
     pg_uri
     ;;
   env)
-    pg_running || die "PostgreSQL is not running; run: scripts/services.sh start"
-    echo "PIPELINE_POSTGRES_URI=$(pg_uri)"
+    pg_running || redis_running || die "no server is running; run: scripts/services.sh start"
+    if pg_running; then echo "PIPELINE_POSTGRES_URI=$(pg_uri)"; fi
+    if redis_running; then echo "PIPELINE_REDIS_URI=$(redis_uri)"; fi
+    ;;
+  start-redis)
+    redis_start
+    redis_uri
+    ;;
+  restart-redis)
+    redis_running || die "Redis is not running; run: scripts/services.sh start-redis"
+    redis_stop
+    redis_start
+    ;;
+  kill-redis)
+    redis_kill
     ;;
   restart)
     pg_running || die "PostgreSQL is not running; run: scripts/services.sh start"
@@ -124,13 +216,23 @@ case "${1:-}" in
   pause)
     pg_stop
     ;;
+  stop-redis)
+    redis_stop
+    rm -rf "$redis_dir" "$redis_port_file"
+    ;;
+  stop-postgres)
+    pg_stop
+    [ -f "$pg_dir_file" ] && rm -rf "$pg_dir"
+    rm -f "$pg_dir_file" "$pg_port_file"
+    ;;
   stop)
     pg_stop
+    redis_stop
     [ -f "$pg_dir_file" ] && rm -rf "$pg_dir"
     rm -rf "$state"
     ;;
   *)
-    echo "usage: scripts/services.sh start|env|restart|pause|stop" >&2
+    echo "usage: scripts/services.sh start|env|restart|pause|start-redis|restart-redis|kill-redis|stop-redis|stop-postgres|stop" >&2
     exit 2
     ;;
 esac

@@ -175,7 +175,7 @@ elseif(SCENARIO STREQUAL "find_package_header_only")
 elseif(SCENARIO STREQUAL "find_package_components")
   set(build_tree -DCONSUMER_MODE=find_package -Dpipeline_DIR=${PIPELINE_BUILD_DIR})
   configure(unknown ARGS ${build_tree} COMPONENTS sqlite nosuch
-            EXPECT_FAILURE "pipeline has no component 'nosuch' \\(components: header_only sqlite schedule postgres\\)")
+            EXPECT_FAILURE "pipeline has no component 'nosuch' \\(components: header_only sqlite schedule postgres redis\\)")
   configure(optional_unknown ARGS ${build_tree} COMPONENTS sqlite OPTIONAL_COMPONENTS nosuch
             EXPECT_TARGETS pipeline::sqlite EXPECT_OUTPUT "optional component nosuch found: (FALSE|0)")
   # Every component from the build tree (pipeline_DIR=<build dir>), without Boost for the
