@@ -4,11 +4,92 @@
 
 #include "pipeline/orchestrate/tracker_subscription.hpp"
 
+#include <deque>
+#include <mutex>
 #include <utility>
+#include <vector>
 
 #include "pipeline/core/message_codec.hpp"
 
 namespace pipeline::inline v0 {
+
+namespace tracker_subscription_detail {
+
+// Settles one delivery after its own tracker transaction (the unbatched path).
+inline void record_one(CompletionTracker& tracker, const DeliveryPtr& d, const Message& m) {
+  auto r = tracker.record_completion(m);
+  if (r)
+    (void)d->ack();
+  else if (r.error().code == ErrorCode::kInvalidArgument)
+    (void)d->reject(r.error().to_string());  // the same message would be refused again
+  else
+    (void)d->nack(r.error().to_string());
+}
+
+// Group commit: the first handler thread to find no commit running becomes the leader and
+// records what the others queue, in batches, until the queue is empty.
+class BatchRecorder {
+ public:
+  BatchRecorder(CompletionTracker& tracker, std::size_t max_batch) : tracker_(tracker), max_batch_(max_batch) {}
+
+  void handle(DeliveryPtr d, Message m) {
+    {
+      std::lock_guard lock(mu_);
+      queue_.emplace_back(std::move(d), std::move(m));
+      if (leading_) return;  // the leader records it in its next batch
+      leading_ = true;
+    }
+    std::vector<std::pair<DeliveryPtr, Message>> batch;
+    for (;;) {
+      batch.clear();
+      {
+        std::lock_guard lock(mu_);
+        while (!queue_.empty() && batch.size() < max_batch_) {
+          batch.push_back(std::move(queue_.front()));
+          queue_.pop_front();
+        }
+        if (batch.empty()) {
+          leading_ = false;
+          return;
+        }
+      }
+      record(batch);
+    }
+  }
+
+ private:
+  void record(std::vector<std::pair<DeliveryPtr, Message>>& batch) {
+    if (batch.size() == 1) {
+      record_one(tracker_, batch.front().first, batch.front().second);
+      return;
+    }
+    std::vector<RecordOutcome> outcomes;
+    auto st = tracker_.store().transact([&](Transaction& tx) -> Status {
+      outcomes.clear();
+      for (const auto& [d, m] : batch) {
+        auto r = tracker_.record_completion(tx, m);
+        if (!r) return fail(r.error());
+        outcomes.push_back(std::move(*r));
+      }
+      return ok();
+    });
+    if (!st) {
+      // One message may be the cause: record each alone, so only it is refused.
+      for (const auto& [d, m] : batch) record_one(tracker_, d, m);
+      return;
+    }
+    for (const auto& o : outcomes) tracker_.after_commit(o);
+    for (const auto& [d, m] : batch) (void)d->ack();
+  }
+
+  CompletionTracker& tracker_;
+  const std::size_t max_batch_;
+  std::mutex mu_;
+  std::deque<std::pair<DeliveryPtr, Message>> queue_;
+  bool leading_ = false;
+};
+
+}  // namespace tracker_subscription_detail
 
 PIPELINE_INLINE Result<std::unique_ptr<Subscription>> subscribe_tracker(Transport& transport,
                                                                          CompletionTracker& tracker,
@@ -17,19 +98,24 @@ PIPELINE_INLINE Result<std::unique_ptr<Subscription>> subscribe_tracker(Transpor
   SubscriptionConfig config{options.subscription.empty() ? tracker.config().name + "-tracker"
                                                          : std::move(options.subscription),
                             std::string(topic), options.settings};
-  return transport.subscribe(config, [&tracker](DeliveryPtr d) {
+  if (options.max_batch == 0) return fail(ErrorCode::kInvalidArgument, "max_batch must be at least 1");
+  if (options.max_batch == 1)
+    return transport.subscribe(config, [&tracker](DeliveryPtr d) {
+      auto m = decode_message(d->payload());
+      if (!m) {
+        (void)d->reject(m.error().to_string());
+        return;
+      }
+      tracker_subscription_detail::record_one(tracker, d, *m);
+    });
+  auto batches = std::make_shared<tracker_subscription_detail::BatchRecorder>(tracker, options.max_batch);
+  return transport.subscribe(config, [batches](DeliveryPtr d) {
     auto m = decode_message(d->payload());
     if (!m) {
       (void)d->reject(m.error().to_string());
       return;
     }
-    auto r = tracker.record_completion(*m);
-    if (r)
-      (void)d->ack();
-    else if (r.error().code == ErrorCode::kInvalidArgument)
-      (void)d->reject(r.error().to_string());  // the same message would be refused again
-    else
-      (void)d->nack(r.error().to_string());
+    batches->handle(std::move(d), std::move(*m));
   });
 }
 

@@ -20,6 +20,14 @@ struct TrackerSubscriptionOptions {
   /// restarts: the same name resumes the same backlog.
   std::string subscription;
   SubscriptionSettings settings;
+  /// Deliveries one tracker transaction may record at most (>= 1). 1: each delivery is
+  /// recorded in its own transaction on the thread that handles it. More: a delivery
+  /// that arrives while another handler thread is committing is queued and that thread
+  /// records the queue in its next transaction (group commit), then settles each: so a
+  /// batch only forms when the transport runs two or more handler threads. A delivery is
+  /// acknowledged only after the transaction that recorded it committed; when a batch
+  /// fails, its deliveries are recorded one by one and settled as in the table below.
+  std::size_t max_batch = 1;
 };
 
 /// Subscribes `tracker` to `topic` (its upstream phase's completion topic) and settles
@@ -31,13 +39,19 @@ struct TrackerSubscriptionOptions {
 /// | does not decode, or the tracker refuses it (`kInvalidArgument`: an unset date, a bad processor name) | `reject` — dead-lettered at once, the reason kept as its last error |
 /// | the store failed (`kUnavailable`, `kConflict`, …) | `nack` with the error — redelivered after backoff |
 ///
-/// Deliveries may arrive on any transport thread; the tracker is thread-safe. Keep the
+/// Deliveries may arrive on any transport thread; the tracker is thread-safe. With
+/// `max_batch` > 1 a handler call may return before its delivery is settled (a handler
+/// still running settles it, before that call returns). Keep the
 /// returned subscription alive as long as the tracker should be fed (destroying it
 /// detaches the handler; the backlog stays in the transport). Pair it with a
 /// `DeadLetterRecorder` on the same topic so rejected messages are listed by `dlq list`.
 ///
-/// **Errors:** the transport's `subscribe` errors (`kInvalidArgument`, `kAlreadyExists`).
-/// **Performance:** one decode and one tracker transaction per delivery.
+/// **Errors:** the transport's `subscribe` errors (`kInvalidArgument`, `kAlreadyExists`;
+/// `kInvalidArgument` for `max_batch` 0).
+/// **Performance:** one decode per delivery and one tracker transaction per delivery, or
+/// per batch with `max_batch` > 1: on a store that waits for a WAL flush per commit
+/// (PostgreSQL, `synchronous_commit` on) batching is what lets completions arrive faster
+/// than one flush each.
 ///
 /// **Example:**
 /// @code
