@@ -4,8 +4,10 @@
 
 #include "pipeline/orchestrate/tracker_subscription.hpp"
 
+#include <condition_variable>
 #include <deque>
 #include <mutex>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -26,35 +28,32 @@ inline void record_one(CompletionTracker& tracker, const DeliveryPtr& d, const M
     (void)d->nack(r.error().to_string());
 }
 
-// Group commit: the first handler thread to find no commit running becomes the leader and
-// records what the others queue, in batches, until the queue is empty.
+// Group commit: handler calls queue their delivery and return; one thread of its own
+// records what is queued, up to `max_batch` per transaction, then settles each. While a
+// commit waits for its flush the queue fills, so the batch grows with the load.
 class BatchRecorder {
  public:
-  BatchRecorder(CompletionTracker& tracker, std::size_t max_batch) : tracker_(tracker), max_batch_(max_batch) {}
+  BatchRecorder(CompletionTracker& tracker, std::size_t max_batch)
+      : tracker_(tracker), max_batch_(max_batch), thread_([this] { run(); }) {}
+  // Records and settles what is still queued, then ends the thread. The transport
+  // destroys the handler (and this) once the subscription is closed.
+  ~BatchRecorder() {
+    {
+      std::lock_guard lock(mu_);
+      stopping_ = true;
+    }
+    cv_.notify_one();
+    thread_.join();
+  }
+  BatchRecorder(const BatchRecorder&) = delete;
+  BatchRecorder& operator=(const BatchRecorder&) = delete;
 
   void handle(DeliveryPtr d, Message m) {
     {
       std::lock_guard lock(mu_);
       queue_.emplace_back(std::move(d), std::move(m));
-      if (leading_) return;  // the leader records it in its next batch
-      leading_ = true;
     }
-    std::vector<std::pair<DeliveryPtr, Message>> batch;
-    for (;;) {
-      batch.clear();
-      {
-        std::lock_guard lock(mu_);
-        while (!queue_.empty() && batch.size() < max_batch_) {
-          batch.push_back(std::move(queue_.front()));
-          queue_.pop_front();
-        }
-        if (batch.empty()) {
-          leading_ = false;
-          return;
-        }
-      }
-      record(batch);
-    }
+    cv_.notify_one();
   }
 
  private:
@@ -82,11 +81,30 @@ class BatchRecorder {
     for (const auto& [d, m] : batch) (void)d->ack();
   }
 
+  void run() {
+    std::vector<std::pair<DeliveryPtr, Message>> batch;
+    for (;;) {
+      batch.clear();
+      {
+        std::unique_lock lock(mu_);
+        cv_.wait(lock, [&] { return !queue_.empty() || stopping_; });
+        if (queue_.empty()) return;  // stopping, and nothing left to record
+        while (!queue_.empty() && batch.size() < max_batch_) {
+          batch.push_back(std::move(queue_.front()));
+          queue_.pop_front();
+        }
+      }
+      record(batch);
+    }
+  }
+
   CompletionTracker& tracker_;
   const std::size_t max_batch_;
   std::mutex mu_;
+  std::condition_variable cv_;
   std::deque<std::pair<DeliveryPtr, Message>> queue_;
-  bool leading_ = false;
+  bool stopping_ = false;
+  std::thread thread_;  // last: starts once the members above exist
 };
 
 }  // namespace tracker_subscription_detail

@@ -21,12 +21,13 @@ struct TrackerSubscriptionOptions {
   std::string subscription;
   SubscriptionSettings settings;
   /// Deliveries one tracker transaction may record at most (>= 1). 1: each delivery is
-  /// recorded in its own transaction on the thread that handles it. More: a delivery
-  /// that arrives while another handler thread is committing is queued and that thread
-  /// records the queue in its next transaction (group commit), then settles each: so a
-  /// batch only forms when the transport runs two or more handler threads. A delivery is
-  /// acknowledged only after the transaction that recorded it committed; when a batch
-  /// fails, its deliveries are recorded one by one and settled as in the table below.
+  /// recorded in its own transaction on the thread that handles it. More: the handler
+  /// queues each delivery and returns; a thread of the subscription's own records the
+  /// queue, up to `max_batch` per transaction (a batch grows while the previous commit
+  /// waits for its flush), then settles each. A delivery is acknowledged only after the
+  /// transaction that recorded it committed; when a batch fails, its deliveries are
+  /// recorded one by one and settled as in the table below. Once the transport drops the
+  /// handler (the subscription closed), what is still queued is recorded and settled.
   std::size_t max_batch = 1;
 };
 
@@ -40,8 +41,8 @@ struct TrackerSubscriptionOptions {
 /// | the store failed (`kUnavailable`, `kConflict`, …) | `nack` with the error — redelivered after backoff |
 ///
 /// Deliveries may arrive on any transport thread; the tracker is thread-safe. With
-/// `max_batch` > 1 a handler call may return before its delivery is settled (a handler
-/// still running settles it, before that call returns). Keep the
+/// `max_batch` > 1 a handler call returns before its delivery is settled (the
+/// subscription's thread settles it). Keep the
 /// returned subscription alive as long as the tracker should be fed (destroying it
 /// detaches the handler; the backlog stays in the transport). Pair it with a
 /// `DeadLetterRecorder` on the same topic so rejected messages are listed by `dlq list`.
