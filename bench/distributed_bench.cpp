@@ -16,6 +16,7 @@
 //     trigger delivered.
 //   Arguments: the tracker's handler threads and its subscription's max_batch (the
 //   deliveries one tracker transaction records at most; 1: a transaction each).
+//   The counters after p99_us break the time down per stage and per statement.
 #include <benchmark/benchmark.h>
 #include <fmt/format.h>
 #include <poll.h>
@@ -63,6 +64,12 @@ struct Shared {
   // Stages inside the tracker process, for the per-stage breakdown:
   std::atomic<std::int64_t> reached_tracker_ns[kMaxDays];  // the last completion's handler call began
   std::atomic<std::int64_t> relay_publish_ns[kMaxDays];    // the relay began publishing the trigger
+  // Where the tracker process spends its time (totals over the whole run, ns and counts):
+  std::atomic<std::int64_t> tx_count, tx_ns;          // tracker transactions, start to committed
+  std::atomic<std::int64_t> op_count, op_ns;          // statements inside them (one round trip each)
+  std::atomic<std::int64_t> recorded;                 // completions recorded in them (last run of a body)
+  std::atomic<std::int64_t> ack_count, ack_ns;        // delivery settlements (one Redis round trip each)
+  std::atomic<std::int64_t> outbox_count, outbox_ns;  // the relay's claim and mark calls
   std::atomic<int> failures;
 };
 
@@ -160,6 +167,112 @@ int day_of(std::string_view payload) {
   return day >= 0 && day < kMaxDays ? day : -1;
 }
 
+// Runs `f`, adding its duration to `ns` and one to `count`.
+template <class F>
+auto time_call(std::atomic<std::int64_t>& ns, std::atomic<std::int64_t>& count, F f) {
+  const auto t0 = now_ns();
+  auto r = f();
+  ns.fetch_add(now_ns() - t0, std::memory_order_relaxed);
+  count.fetch_add(1, std::memory_order_relaxed);
+  return r;
+}
+
+// Times each statement of a tracker transaction (the PostgreSQL store: one round trip each).
+class TimedTransaction final : public pipeline::Transaction {
+ public:
+  TimedTransaction(pipeline::Transaction& inner, Shared& shared) : inner_(inner), shared_(shared) {}
+  pipeline::Result<std::optional<std::string>> get(std::string_view key) override {
+    return time_call(shared_.op_ns, shared_.op_count, [&] { return inner_.get(key); });
+  }
+  pipeline::Status put(std::string_view key, std::string_view value) override {
+    return time_call(shared_.op_ns, shared_.op_count, [&] { return inner_.put(key, value); });
+  }
+  pipeline::Result<bool> insert(std::string_view key, std::string_view value) override {
+    if (key.find("/exec/") != std::string_view::npos) ++inserted_exec_;
+    return time_call(shared_.op_ns, shared_.op_count, [&] { return inner_.insert(key, value); });
+  }
+  pipeline::Result<bool> erase(std::string_view key) override {
+    return time_call(shared_.op_ns, shared_.op_count, [&] { return inner_.erase(key); });
+  }
+  pipeline::Result<std::vector<pipeline::Row>> scan(std::string_view prefix,
+                                                    const pipeline::ScanOptions& options) override {
+    return time_call(shared_.op_ns, shared_.op_count, [&] { return inner_.scan(prefix, options); });
+  }
+  pipeline::Result<std::size_t> count(std::string_view prefix) override {
+    return time_call(shared_.op_ns, shared_.op_count, [&] { return inner_.count(prefix); });
+  }
+  pipeline::Result<bool> enqueue(pipeline::OutboxMessage entry) override {
+    return time_call(shared_.op_ns, shared_.op_count, [&] { return inner_.enqueue(std::move(entry)); });
+  }
+  int inserted_exec_ = 0;
+
+ private:
+  pipeline::Transaction& inner_;
+  Shared& shared_;
+};
+
+// The tracker's store with the time of each transaction, statement and outbox call.
+class TimedStore final : public pipeline::StateStore {
+ public:
+  TimedStore(pipeline::StateStore& inner, Shared& shared) : inner_(inner), shared_(shared) {}
+  pipeline::Status transact(const Body& body, const pipeline::TransactionOptions& options) override {
+    const auto t0 = now_ns();
+    int recorded = 0;
+    auto st = inner_.transact(
+        [&](pipeline::Transaction& tx) {
+          TimedTransaction timed(tx, shared_);
+          auto r = body(timed);
+          recorded = timed.inserted_exec_;
+          return r;
+        },
+        options);
+    shared_.tx_ns.fetch_add(now_ns() - t0, std::memory_order_relaxed);
+    shared_.tx_count.fetch_add(1, std::memory_order_relaxed);
+    if (st) shared_.recorded.fetch_add(recorded, std::memory_order_relaxed);
+    return st;
+  }
+  pipeline::Result<std::vector<pipeline::OutboxRow>> claim_outbox(std::string_view owner, std::size_t max,
+                                                                  pipeline::TimePoint now,
+                                                                  pipeline::Duration lease) override {
+    return time_call(shared_.outbox_ns, shared_.outbox_count, [&] { return inner_.claim_outbox(owner, max, now, lease); });
+  }
+  pipeline::Status complete_outbox(const std::vector<std::string>& keys) override {
+    return time_call(shared_.outbox_ns, shared_.outbox_count, [&] { return inner_.complete_outbox(keys); });
+  }
+  pipeline::Result<std::size_t> pending_outbox() override { return inner_.pending_outbox(); }
+  pipeline::Result<std::size_t> prune_outbox(pipeline::TimePoint before) override {
+    return inner_.prune_outbox(before);
+  }
+  pipeline::Result<std::size_t> requeue_outbox(pipeline::TimePoint since) override {
+    return inner_.requeue_outbox(since);
+  }
+
+ private:
+  pipeline::StateStore& inner_;
+  Shared& shared_;
+};
+
+// A delivery whose settlement is timed.
+class TimedDelivery final : public pipeline::Delivery {
+ public:
+  TimedDelivery(pipeline::DeliveryPtr inner, Shared& shared) : inner_(std::move(inner)), shared_(shared) {}
+  const std::string& id() const noexcept override { return inner_->id(); }
+  const std::string& topic() const noexcept override { return inner_->topic(); }
+  const std::string& subscription() const noexcept override { return inner_->subscription(); }
+  const std::string& payload() const noexcept override { return inner_->payload(); }
+  const pipeline::Attributes& attributes() const noexcept override { return inner_->attributes(); }
+  int attempt() const noexcept override { return inner_->attempt(); }
+  pipeline::TimePoint deadline() const override { return inner_->deadline(); }
+  pipeline::Status ack() override { return time_call(shared_.ack_ns, shared_.ack_count, [&] { return inner_->ack(); }); }
+  pipeline::Status nack(std::string_view reason) override { return time_call(shared_.ack_ns, shared_.ack_count, [&] { return inner_->nack(reason); }); }
+  pipeline::Status reject(std::string_view reason) override { return time_call(shared_.ack_ns, shared_.ack_count, [&] { return inner_->reject(reason); }); }
+  pipeline::Status extend_deadline(pipeline::Duration extension) override { return inner_->extend_deadline(extension); }
+
+ private:
+  pipeline::DeliveryPtr inner_;
+  Shared& shared_;
+};
+
 // The tracker's RedisTransport with timestamps: when each completion reaches the
 // tracker's handler and when the relay publishes each trigger (one decode each).
 class StampingTransport final : public pipeline::Transport {
@@ -173,7 +286,7 @@ class StampingTransport final : public pipeline::Transport {
                                                                        pipeline::Handler handler) override {
     return inner_.subscribe(config, [this, handler = std::move(handler)](pipeline::DeliveryPtr d) {
       if (const int day = day_of(d->payload()); day >= 0) store_max(shared_.reached_tracker_ns[day], now_ns());
-      handler(std::move(d));
+      handler(std::make_shared<TimedDelivery>(std::move(d), shared_));
     });
   }
   pipeline::Result<std::vector<pipeline::DeadLetter>> dead_letters(std::string_view s) override {
@@ -192,8 +305,10 @@ class StampingTransport final : public pipeline::Transport {
 int tracker_main(Shared& shared, const bench_support::PostgresTables& tables, const std::string& prefix, int handler_threads,
                  int max_batch, int stop, int ready) {
   pipeline::SystemClock clock;
-  auto store = tables.open();
-  if (!store) return 3;
+  auto opened = tables.open();
+  if (!opened) return 3;
+  TimedStore timed_store(**opened, shared);
+  auto* store = &timed_store;
   pipeline::RedisTransportOptions o;
   o.key_prefix = prefix;
   o.handler_threads = static_cast<std::size_t>(handler_threads);
@@ -202,10 +317,10 @@ int tracker_main(Shared& shared, const bench_support::PostgresTables& tables, co
   StampingTransport stamped(**transport, shared);
   pipeline::OutboxRelayOptions ropts;
   ropts.owner = "bench-tracker-relay";
-  pipeline::OutboxRelay relay(**store, stamped, clock, ropts);
+  pipeline::OutboxRelay relay(*store, stamped, clock, ropts);
   auto config = phase3_config();
   config.relay = &relay;
-  auto tracker = pipeline::CompletionTracker::create(**store, clock, config);
+  auto tracker = pipeline::CompletionTracker::create(*store, clock, config);
   if (!tracker) return 5;
   relay.start();
   pipeline::TrackerSubscriptionOptions sopts;
@@ -390,7 +505,10 @@ void BM_FanInLatency_RedisPostgres(benchmark::State& state) {
   ::close(ready[1]);
   ::close(delivered[0]);
   ::close(delivered[1]);
-  ::munmap(mem, sizeof(Shared));
+  struct Unmap {
+    void* mem;
+    ~Unmap() { ::munmap(mem, sizeof(Shared)); }
+  } unmap{mem};
   if (!ok || latencies.empty()) return;
   auto at = [](std::vector<double>& v, double q) {
     std::sort(v.begin(), v.end());
@@ -407,6 +525,19 @@ void BM_FanInLatency_RedisPostgres(benchmark::State& state) {
   state.counters["decide_p99_us"] = at(to_relay, 0.99);
   state.counters["to_consumer_p50_us"] = at(to_consumer, 0.50);
   state.counters["to_consumer_p99_us"] = at(to_consumer, 0.99);
+  // The tracker process over the whole run (warm-up, timed dates and the kPar dates):
+  // per transaction and per completion, where the time went.
+  auto per = [](std::int64_t total_ns, std::int64_t n) { return n > 0 ? static_cast<double>(total_ns) / 1000.0 / static_cast<double>(n) : 0.0; };
+  const auto txs = shared.tx_count.load(), recorded = shared.recorded.load();
+  state.counters["tracker_tx"] = static_cast<double>(txs);
+  state.counters["completions_per_tx"] = txs > 0 ? static_cast<double>(recorded) / static_cast<double>(txs) : 0.0;
+  state.counters["tx_us"] = per(shared.tx_ns.load(), txs);
+  state.counters["statements_per_completion"] = recorded > 0 ? static_cast<double>(shared.op_count.load()) / static_cast<double>(recorded) : 0.0;
+  state.counters["statement_us"] = per(shared.op_ns.load(), shared.op_count.load());
+  state.counters["commit_us"] = per(shared.tx_ns.load() - shared.op_ns.load(), txs);
+  state.counters["ack_us"] = per(shared.ack_ns.load(), shared.ack_count.load());
+  state.counters["outbox_call_us"] = per(shared.outbox_ns.load(), shared.outbox_count.load());
+  state.counters["tracker_busy_s"] = static_cast<double>(shared.tx_ns.load() + shared.ack_ns.load()) / 1e9;
   state.counters["completions_per_s"] = completions_per_s;
   state.counters["items_per_second"] = completions_per_s;
   state.counters["handler_threads"] = handler_threads;

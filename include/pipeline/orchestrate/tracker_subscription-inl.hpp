@@ -29,13 +29,15 @@ inline void record_one(CompletionTracker& tracker, const DeliveryPtr& d, const M
 }
 
 // Group commit: handler calls queue their delivery and return; one thread of its own
-// records what is queued, up to `max_batch` per transaction, then settles each. While a
-// commit waits for its flush the queue fills, so the batch grows with the load.
+// records what is queued, up to `max_batch` per transaction, and hands the committed
+// deliveries to a second thread that acknowledges them (a round trip each) while the next
+// batch is recorded. While a commit waits for its flush the queue fills, so the batch
+// grows with the load.
 class BatchRecorder {
  public:
   BatchRecorder(CompletionTracker& tracker, std::size_t max_batch)
-      : tracker_(tracker), max_batch_(max_batch), thread_([this] { run(); }) {}
-  // Records and settles what is still queued, then ends the thread. The transport
+      : tracker_(tracker), max_batch_(max_batch), acker_([this] { acknowledge(); }), thread_([this] { run(); }) {}
+  // Records and settles what is still queued, then ends the threads. The transport
   // destroys the handler (and this) once the subscription is closed.
   ~BatchRecorder() {
     {
@@ -44,6 +46,12 @@ class BatchRecorder {
     }
     cv_.notify_one();
     thread_.join();
+    {
+      std::lock_guard lock(ack_mu_);
+      ack_stopping_ = true;
+    }
+    ack_cv_.notify_one();
+    acker_.join();
   }
   BatchRecorder(const BatchRecorder&) = delete;
   BatchRecorder& operator=(const BatchRecorder&) = delete;
@@ -78,7 +86,25 @@ class BatchRecorder {
       return;
     }
     for (const auto& o : outcomes) tracker_.after_commit(o);
-    for (const auto& [d, m] : batch) (void)d->ack();
+    {
+      std::lock_guard lock(ack_mu_);
+      for (auto& [d, m] : batch) committed_.push_back(std::move(d));
+    }
+    ack_cv_.notify_one();
+  }
+
+  void acknowledge() {
+    std::vector<DeliveryPtr> batch;
+    for (;;) {
+      {
+        std::unique_lock lock(ack_mu_);
+        ack_cv_.wait(lock, [&] { return !committed_.empty() || ack_stopping_; });
+        if (committed_.empty()) return;  // stopping, and everything committed is acknowledged
+        batch.swap(committed_);
+      }
+      for (auto& d : batch) (void)d->ack();
+      batch.clear();
+    }
   }
 
   void run() {
@@ -104,6 +130,11 @@ class BatchRecorder {
   std::condition_variable cv_;
   std::deque<std::pair<DeliveryPtr, Message>> queue_;
   bool stopping_ = false;
+  std::mutex ack_mu_;
+  std::condition_variable ack_cv_;
+  std::vector<DeliveryPtr> committed_;  // recorded and committed, not yet acknowledged
+  bool ack_stopping_ = false;
+  std::thread acker_;
   std::thread thread_;  // last: starts once the members above exist
 };
 

@@ -24,7 +24,8 @@ struct TrackerSubscriptionOptions {
   /// recorded in its own transaction on the thread that handles it. More: the handler
   /// queues each delivery and returns; a thread of the subscription's own records the
   /// queue, up to `max_batch` per transaction (a batch grows while the previous commit
-  /// waits for its flush), then settles each. A delivery is acknowledged only after the
+  /// waits for its flush), and a second one acknowledges each committed delivery while
+  /// the next batch is recorded. A delivery is acknowledged only after the
   /// transaction that recorded it committed; when a batch fails, its deliveries are
   /// recorded one by one and settled as in the table below. Once the transport drops the
   /// handler (the subscription closed), what is still queued is recorded and settled.
