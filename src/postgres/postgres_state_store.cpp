@@ -66,6 +66,8 @@ Error pg_error(PGconn* conn, const PGresult* res, std::string_view what) {
 enum Sql : std::size_t {
   kBeginWrite,
   kBeginRead,
+  kBeginRelay,
+  kRelayCommitAsync,
   kLockTables,
   kCommit,
   kRollback,
@@ -103,6 +105,10 @@ std::array<Statement, kSqlCount> statements(const Tables& t) {
   return {{
       {"BEGIN ISOLATION LEVEL SERIALIZABLE", {}},
       {"BEGIN ISOLATION LEVEL SERIALIZABLE READ ONLY", {}},
+      // The relay's claim and mark: READ COMMITTED (the session's level), and committed
+      // without waiting for the WAL flush (see Connection::run_relay_statement).
+      {"BEGIN", {}},
+      {"SET LOCAL synchronous_commit TO off", {}},
       // Before the transaction's first query, so its snapshot is taken once it holds the
       // lock: no write of another transaction can then conflict with it.
       {fmt::format("LOCK TABLE {}, {} IN SHARE ROW EXCLUSIVE MODE", t.rows, t.outbox), {}},
@@ -266,11 +272,58 @@ class Connection {
     if (!broken()) ResultPtr(PQexecPrepared(c_, name(kRollback), 0, nullptr, nullptr, nullptr, 1), &PQclear);
   }
 
+  // Runs `which` in its own transaction that commits without waiting for the WAL flush
+  // (synchronous_commit off for it alone), all in one round trip (libpq's pipeline mode):
+  // BEGIN, SET LOCAL, the statement, COMMIT. For the relay's leases and sent marks only: a
+  // crash may lose the last of them, which leaves entries claimable and unsent, so they
+  // are published again under the same ids — at least once, as the outbox promises — while
+  // every transaction that decides or enqueues still waits for its flush. Returns the
+  // statement's result; on any error the transaction is rolled back.
+  Result<ResultPtr> run_relay_statement(Sql which, const Params& p, ExecStatusType expected, std::string_view what) {
+    if (PQenterPipelineMode(c_) != 1) return fail(pg_error(c_, nullptr, what));
+    const std::array<Sql, 4> steps{kBeginRelay, kRelayCommitAsync, which, kCommit};
+    bool sent = true;
+    for (Sql step : steps) {
+      const bool with_params = step == which;
+      sent = sent && PQsendQueryPrepared(c_, name(step), with_params ? p.size() : 0, with_params ? p.values() : nullptr,
+                                         with_params ? p.lengths() : nullptr, with_params ? p.formats() : nullptr,
+                                         1) == 1;
+    }
+    sent = sent && PQpipelineSync(c_) == 1;
+    std::optional<Error> error;
+    ResultPtr out(nullptr, &PQclear);
+    if (!sent) error = pg_error(c_, nullptr, what);
+    // Every step's result (then a null), then the sync's — unless the connection broke.
+    for (std::size_t i = 0; sent && i <= steps.size(); ++i) {
+      ResultPtr r(PQgetResult(c_), &PQclear);
+      if (r == nullptr) {
+        error = pg_error(c_, nullptr, what);
+        break;
+      }
+      const ExecStatusType status = PQresultStatus(r.get());
+      if (i == steps.size()) {
+        if (status != PGRES_PIPELINE_SYNC && !error) error = pg_error(c_, r.get(), what);
+        break;
+      }
+      const ExecStatusType wanted = steps[i] == which ? expected : PGRES_COMMAND_OK;
+      if (status != wanted && !error) error = pg_error(c_, r.get(), what);
+      if (steps[i] == which && status == expected) out = std::move(r);
+      while (ResultPtr(PQgetResult(c_), &PQclear) != nullptr) {
+      }
+    }
+    if (PQexitPipelineMode(c_) != 1 && !error) error = pg_error(c_, nullptr, what);
+    if (error) {
+      rollback();  // an error inside the block leaves it aborted until ROLLBACK
+      return fail(std::move(*error));
+    }
+    return out;
+  }
+
  private:
   static const char* name(Sql which) {
-    static constexpr std::array<const char*, kSqlCount> kNames = {"b_w", "b_r", "lck", "com", "rb",  "get", "put",
-                                                                 "ins", "del", "scn", "cnt", "enq", "clm",
-                                                                 "cpl", "pnd", "prn", "rq"};
+    static constexpr std::array<const char*, kSqlCount> kNames = {
+        "b_w", "b_r", "b_rl", "async", "lck", "com", "rb",  "get", "put",
+        "ins", "del", "scn",  "cnt",   "enq", "clm", "cpl", "pnd", "prn", "rq"};
     return kNames[which];
   }
   PGconn* c_;
@@ -723,9 +776,10 @@ Result<std::vector<OutboxRow>> PostgresStateStore::claim_outbox(std::string_view
   p.int8(to_nanos(now));
   p.int8(static_cast<std::int64_t>(std::min<std::size_t>(max, std::numeric_limits<std::int64_t>::max())));
   // One READ COMMITTED statement: SKIP LOCKED lets relays pass each other's claims by,
-  // which under SERIALIZABLE would mostly fail instead.
+  // which under SERIALIZABLE would mostly fail instead. Its commit does not wait for the
+  // WAL flush (run_relay_statement says why that is safe).
   auto r = impl_->with_connection(
-      [&](Connection& c) { return c.run(kClaim, p, PGRES_TUPLES_OK, "claiming outbox entries"); });
+      [&](Connection& c) { return c.run_relay_statement(kClaim, p, PGRES_TUPLES_OK, "claiming outbox entries"); });
   if (!r) return fail(r.error());
   const PGresult* res = r->get();
   for (int i = 0, n = PQntuples(res); i < n; ++i) {
@@ -761,7 +815,7 @@ Status PostgresStateStore::complete_outbox(const std::vector<std::string>& keys)
   Params p;
   p.text(joined);
   return impl_->with_connection([&](Connection& c) {
-    return c.run(kComplete, p, PGRES_COMMAND_OK, "completing outbox entries").map([](ResultPtr) {});
+    return c.run_relay_statement(kComplete, p, PGRES_COMMAND_OK, "completing outbox entries").map([](ResultPtr) {});
   });
 }
 

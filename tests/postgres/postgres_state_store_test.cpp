@@ -170,6 +170,44 @@ TEST_F(PostgresStateStoreTest, BrokenConnectionIsReplacedWithoutAnError) {
   EXPECT_EQ(store->pending_outbox().value(), 0u);
 }
 
+// The relay's claim and mark run as one pipelined transaction; a statement failing inside
+// it (here a trigger of the test refusing the mark) returns the error, rolls back, and
+// leaves the one pooled connection usable for the next call.
+TEST_F(PostgresStateStoreTest, FailedRelayStatementRollsBackAndLeavesTheConnectionUsable) {
+  PostgresStateStoreOptions o;
+  o.pool_size = 1;
+  auto store = open(o);
+  ASSERT_NE(store, nullptr);
+  ASSERT_TRUE(store->transact([](Transaction& tx) -> Status {
+    PIPELINE_TRY(tx.enqueue({"topic", {"refused", "{}", {}}}));
+    return tx.enqueue({"topic", {"fine", "{}", {}}}).map([](bool) {});
+  }));
+  const auto now = std::chrono::system_clock::now();
+  auto claimed = store->claim_outbox("relay", 10, now, std::chrono::seconds(30));
+  ASSERT_TRUE(claimed) << claimed.error().to_string();
+  ASSERT_EQ(claimed->size(), 2u);
+
+  PgAdmin admin(uri_);
+  const std::string fn = "\"" + prefix_ + "refuse\"";
+  admin.exec("CREATE FUNCTION " + fn +
+             "() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN"
+             " IF NEW.id = 'refused' THEN RAISE EXCEPTION 'refused by the test'; END IF; RETURN NEW; END $$");
+  admin.exec("CREATE TRIGGER " + fn + " BEFORE UPDATE ON \"" + prefix_ + "outbox\" FOR EACH ROW EXECUTE FUNCTION " +
+             fn + "()");
+  auto st = store->complete_outbox({"fine", "refused"});
+  ASSERT_FALSE(st);
+  EXPECT_NE(st.error().message.find("refused by the test"), std::string::npos) << st.error().to_string();
+  EXPECT_EQ(store->pending_outbox().value(), 2u) << "the failed mark rolled back whole";
+
+  admin.exec("DROP TRIGGER " + fn + " ON \"" + prefix_ + "outbox\"");
+  admin.exec("DROP FUNCTION " + fn + "()");
+  ASSERT_TRUE(store->complete_outbox({"fine", "refused"}));
+  EXPECT_EQ(store->pending_outbox().value(), 0u);
+  auto again = store->claim_outbox("relay", 10, now + std::chrono::minutes(5), std::chrono::seconds(30));
+  ASSERT_TRUE(again) << again.error().to_string();
+  EXPECT_TRUE(again->empty());
+}
+
 TEST_F(PostgresStateStoreTest, PoolLetsThreadsQueueForConnections) {
   PostgresStateStoreOptions o;
   o.pool_size = 1;

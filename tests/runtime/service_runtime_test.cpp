@@ -19,7 +19,6 @@
 #include "pipeline/memory/memory_transport.hpp"
 #include "pipeline/mocks/failing_state_store.hpp"
 #include "pipeline/mocks/failing_transport.hpp"
-#include "pipeline/mocks/manual_clock_helpers.hpp"
 #include "pipeline/orchestrate/completion_tracker.hpp"
 #include "pipeline/runtime/service_runtime.hpp"
 #include "spin_until.hpp"
@@ -70,10 +69,13 @@ ServiceRuntimeOptions named(std::string name) {
   return o;
 }
 
+// Redelivery far beyond the drain grace (10 s), so moving time through the grace never
+// redelivers.
 SubscriptionSettings slow_redelivery() {
   SubscriptionSettings s;
-  s.ack_deadline = std::chrono::minutes(10);
-  s.min_backoff = seconds(30);
+  s.ack_deadline = std::chrono::hours(1);
+  s.min_backoff = std::chrono::hours(1);
+  s.max_backoff = std::chrono::hours(2);
   return s;
 }
 
@@ -99,6 +101,8 @@ TEST(ServiceRuntime, StopLetsTheHandlerInFlightFinishThenFlushesWhatItCommitted)
   f.runtime->request_stop();
   EXPECT_TRUE(f.runtime->health().stopping);
   EXPECT_FALSE(f.runtime->health().ready());
+  // Released only once the drain waits for it.
+  ASSERT_TRUE(pipeline_test::spin_until([&] { return f.runtime->health().draining; }));
   release = true;
   waiter.join();
 
@@ -131,8 +135,12 @@ TEST(ServiceRuntime, HandlerStillRunningWhenTheGraceEndsIsNackedAndRedelivered) 
     done = true;
   });
   f.runtime->request_stop();
+  ASSERT_TRUE(pipeline_test::spin_until([&] { return f.runtime->health().draining; }));
+  f.clock.advance(seconds(9));
+  EXPECT_FALSE(done.load());
   // Only simulated time ends the grace: the handler is still blocked.
-  EXPECT_TRUE(mocks::advance_until(f.clock, seconds(1), 600, [&] { return done.load(); }));
+  f.clock.advance(seconds(1));
+  EXPECT_TRUE(pipeline_test::spin_until([&] { return done.load(); }));
   waiter.join();
   EXPECT_EQ(report.finished, 0u);
   EXPECT_EQ(report.nacked, 1u);
@@ -146,7 +154,9 @@ TEST(ServiceRuntime, HandlerStillRunningWhenTheGraceEndsIsNackedAndRedelivered) 
     attempt = d->attempt();
     (void)d->ack();
   });
-  EXPECT_TRUE(mocks::advance_until(f.clock, seconds(5), 120, [&] { return attempt.load() != 0; }));
+  ASSERT_TRUE(other) << other.error().to_string();
+  f.clock.advance(std::chrono::hours(3));  // past the nack's backoff (1 h)
+  EXPECT_TRUE(pipeline_test::spin_until([&] { return attempt.load() != 0; }));
   EXPECT_EQ(attempt.load(), 2);
 }
 
@@ -294,14 +304,17 @@ TEST(ServiceRuntime, TrackerTriggerIsPublishedRightAfterTheDecidingCommit) {
     (void)d->ack();
   });
   if (!ServiceRuntime::stop_on_signals(rt) || !rt.start()) ::_exit(5);
-  std::thread reporter([&] {
+  // Detached: the second signal ends the process with it unjoined.
+  std::atomic<bool> reported{false};
+  std::thread([&] {
     while (!rt.stop_requested()) std::this_thread::yield();
     append_line(log, "stopping");
-  });
+    reported = true;
+  }).detach();
   (void)transport.publish("in-topic", {"in-1", "{}", {}});
   append_line(log, "started");
   const DrainReport report = rt.wait();
-  reporter.join();
+  while (!reported) std::this_thread::yield();
   append_line(log, "drained " + std::to_string(report.nacked));
   ::_exit(0);
 }

@@ -35,6 +35,7 @@ PIPELINE_INLINE nlohmann::json ServiceHealth::to_json() const {
       {"name", name},
       {"ready", ready()},
       {"stopping", stopping},
+      {"draining", draining},
       {"store", text(store_error)},
       {"transport", text(transport_error)},
       {"outbox_pending", outbox_pending ? nlohmann::json(*outbox_pending) : nlohmann::json()},
@@ -212,12 +213,12 @@ PIPELINE_INLINE DrainReport ServiceRuntime::wait() {
   }
   DrainReport report;
   std::unique_lock lock(mu_);
-  if (drained_) return report;
+  if (drained_ || draining_) return report;
+  const std::size_t at_stop = in_flight_.size();
   // Periodic jobs: no new run; wait for a running one.
   for (auto& j : jobs_) clock_.cancel(j.timer);
   changed_.wait(lock, [&] { return jobs_running_ == 0; });
   // Handlers in flight: until they finish or the grace ends, on the injected clock.
-  const std::size_t at_stop = in_flight_.size();
   grace_over_ = false;
   lock.unlock();
   const TimerId grace = clock_.schedule_after(options_.drain_grace, [this] {
@@ -228,6 +229,7 @@ PIPELINE_INLINE DrainReport ServiceRuntime::wait() {
     changed_.notify_all();
   });
   lock.lock();
+  draining_ = true;  // visible once the grace runs
   changed_.wait(lock, [&] { return in_flight_.empty() || grace_over_; });
   std::vector<DeliveryPtr> late;
   for (auto& [id, f] : in_flight_) late.push_back(f.delivery);
@@ -264,6 +266,7 @@ PIPELINE_INLINE ServiceHealth ServiceRuntime::health() {
   h.relay_error = relay_.last_error();
   const TimePoint now = clock_.now();
   std::lock_guard lock(mu_);
+  h.draining = draining_ && !drained_;
   h.in_flight = in_flight_.size();
   for (const auto& [id, f] : in_flight_)
     if (!h.oldest_in_flight || now - f.since > *h.oldest_in_flight) h.oldest_in_flight = now - f.since;

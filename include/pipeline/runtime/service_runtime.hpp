@@ -48,6 +48,7 @@ struct ServiceRuntimeOptions {
 struct ServiceHealth {
   std::string name;
   bool stopping = false;                  ///< A stop was requested; no new deliveries are taken.
+  bool draining = false;                  ///< `wait` is draining (waiting for handlers, flushing).
   std::optional<Error> store_error;       ///< The store's answer to a read, when it failed.
   std::optional<Error> transport_error;   ///< The transport's `ping`, when it failed.
   std::optional<std::size_t> outbox_pending;  ///< Relay lag: outbox entries not yet sent (unknown when the store failed).
@@ -58,7 +59,7 @@ struct ServiceHealth {
 
   /// Ready to take work: not stopping, store and transport reachable.
   [[nodiscard]] bool ready() const noexcept { return !stopping && !store_error && !transport_error; }
-  /// `{"name", "ready", "stopping", "store", "transport", "outbox_pending", "relay",
+  /// `{"name", "ready", "stopping", "draining", "store", "transport", "outbox_pending", "relay",
   /// "in_flight", "oldest_in_flight_ms", "jobs"}`; errors as their text, `null` when fine.
   [[nodiscard]] nlohmann::json to_json() const;
 };
@@ -188,6 +189,7 @@ class ServiceRuntime {
   std::uint64_t next_delivery_ = 0;
   int jobs_running_ = 0;
   bool started_ = false;
+  bool draining_ = false;
   bool drained_ = false;
   bool grace_over_ = false;
   std::size_t refused_ = 0;
