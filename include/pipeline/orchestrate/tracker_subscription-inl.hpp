@@ -148,15 +148,7 @@ PIPELINE_INLINE Result<std::unique_ptr<Subscription>> subscribe_tracker(Transpor
                                                          : std::move(options.subscription),
                             std::string(topic), options.settings};
   if (options.max_batch == 0) return fail(ErrorCode::kInvalidArgument, "max_batch must be at least 1");
-  if (options.max_batch == 1)
-    return transport.subscribe(config, [&tracker](DeliveryPtr d) {
-      auto m = decode_message(d->payload());
-      if (!m) {
-        (void)d->reject(m.error().to_string());
-        return;
-      }
-      tracker_subscription_detail::record_one(tracker, d, *m);
-    });
+  if (options.max_batch == 1) return transport.subscribe(config, tracker_handler(tracker));
   auto batches = std::make_shared<tracker_subscription_detail::BatchRecorder>(tracker, options.max_batch);
   return transport.subscribe(config, [batches](DeliveryPtr d) {
     auto m = decode_message(d->payload());
@@ -166,6 +158,17 @@ PIPELINE_INLINE Result<std::unique_ptr<Subscription>> subscribe_tracker(Transpor
     }
     batches->handle(std::move(d), std::move(*m));
   });
+}
+
+PIPELINE_INLINE Handler tracker_handler(CompletionTracker& tracker) {
+  return [&tracker](DeliveryPtr d) {
+    auto m = decode_message(d->payload());
+    if (!m) {
+      (void)d->reject(m.error().to_string());
+      return;
+    }
+    tracker_subscription_detail::record_one(tracker, d, *m);
+  };
 }
 
 }  // namespace pipeline::inline v0
