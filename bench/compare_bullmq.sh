@@ -40,18 +40,23 @@ fi
 
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
+mkdir -p build
 echo "== pipeline: BM_FanInLatency_RedisPostgres" >&2
 "$build/bench/bench_distributed" --benchmark_filter="${PIPELINE_COMPARE_FILTER:-BM_FanInLatency_RedisPostgres/1/256/}" \
   --benchmark_out="$out/pipeline.json" --benchmark_out_format=json --benchmark_counters_tabular=true >&2
 echo "== bullmq: $peer" >&2
 bash "$peer" | tee "$out/bullmq.out" >&2
 
+cp "$out/pipeline.json" build/compare.pipeline.json  # every counter, for the per-stage breakdown
 python3 - "$out/pipeline.json" "$out/bullmq.out" <<'PY'
 import json, sys
 bench = [b for b in json.load(open(sys.argv[1]))["benchmarks"] if "p99_us" in b]
 if not bench:
     sys.exit("compare_bullmq.sh: the pipeline benchmark reported nothing (see its output above)")
 b = bench[0]
+stages = ["to_tracker_p50_us", "decide_p50_us", "to_consumer_p50_us", "completions_per_tx", "statements_per_completion",
+          "statement_us", "commit_us", "tx_us", "ack_us", "outbox_call_us"]
+print("pipeline stages: " + ", ".join(f"{k}={b[k]:.1f}" for k in stages if k in b), file=sys.stderr)
 peer = None
 for line in open(sys.argv[2]):
     line = line.strip()
