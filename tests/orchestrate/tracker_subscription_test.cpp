@@ -143,6 +143,17 @@ TEST(SubscribeTracker, BatchedDeliveriesAreRecordedTogetherAndABadOneIsStillRefu
   EXPECT_EQ(letters[0].id, "bad-name");
 }
 
+TEST(SubscribeTracker, ClosingABatchedSubscriptionRecordsAndSettlesWhatIsQueued) {
+  Pipeline p(8);
+  p.publish("c-a", encode_message(completion("loader_a", "e1")));
+  p.publish("c-b", encode_message(completion("loader_b", "e2")));
+  ASSERT_EQ(p.transport.pump(), 2u);
+  p.fed.reset();  // the transport drops the handler: what it queued is recorded first
+  EXPECT_EQ(p.transport.unacked("phase3-tracker"), 0u);
+  p.settle();
+  EXPECT_EQ(p.triggers, (std::vector<std::string>{"phase3/2025-11-18/w0"}));
+}
+
 TEST(SubscribeTracker, ABatchOfZeroIsRefused) {
   ManualClock clock;
   MemoryStateStore store;

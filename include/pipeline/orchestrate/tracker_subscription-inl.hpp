@@ -6,6 +6,7 @@
 
 #include <condition_variable>
 #include <deque>
+#include <memory>
 #include <mutex>
 #include <thread>
 #include <utility>
@@ -32,49 +33,31 @@ inline void record_one(CompletionTracker& tracker, const DeliveryPtr& d, const M
 // records what is queued, up to `max_batch` per transaction, and hands the committed
 // deliveries to a second thread that acknowledges them (a round trip each) while the next
 // batch is recorded. While a commit waits for its flush the queue fills, so the batch
-// grows with the load.
-class BatchRecorder {
- public:
-  BatchRecorder(CompletionTracker& tracker, std::size_t max_batch)
-      : tracker_(tracker), max_batch_(max_batch), acker_([this] { acknowledge(); }), thread_([this] { run(); }) {}
-  // Records and settles what is still queued, then ends the threads. The transport
-  // destroys the handler (and this) once the subscription is closed.
-  ~BatchRecorder() {
-    {
-      std::lock_guard lock(mu_);
-      stopping_ = true;
-    }
-    cv_.notify_one();
-    thread_.join();
-    {
-      std::lock_guard lock(ack_mu_);
-      ack_stopping_ = true;
-    }
-    ack_cv_.notify_one();
-    acker_.join();
-  }
-  BatchRecorder(const BatchRecorder&) = delete;
-  BatchRecorder& operator=(const BatchRecorder&) = delete;
+// grows with the load. The threads share this state (it lives as long as either runs).
+struct BatchState {
+  BatchState(CompletionTracker& t, std::size_t max) : tracker(t), max_batch(max) {}
 
-  void handle(DeliveryPtr d, Message m) {
-    {
-      std::lock_guard lock(mu_);
-      queue_.emplace_back(std::move(d), std::move(m));
-    }
-    cv_.notify_one();
-  }
+  CompletionTracker& tracker;
+  const std::size_t max_batch;
+  std::mutex mu;
+  std::condition_variable cv;
+  std::deque<std::pair<DeliveryPtr, Message>> queue;
+  bool stopping = false;
+  std::mutex ack_mu;
+  std::condition_variable ack_cv;
+  std::vector<DeliveryPtr> committed;  // recorded and committed, not yet acknowledged
+  bool ack_stopping = false;           // set by the recorder thread when it ends
 
- private:
   void record(std::vector<std::pair<DeliveryPtr, Message>>& batch) {
     if (batch.size() == 1) {
-      record_one(tracker_, batch.front().first, batch.front().second);
+      record_one(tracker, batch.front().first, batch.front().second);
       return;
     }
     std::vector<RecordOutcome> outcomes;
-    auto st = tracker_.store().transact([&](Transaction& tx) -> Status {
+    auto st = tracker.store().transact([&](Transaction& tx) -> Status {
       outcomes.clear();
       for (const auto& [d, m] : batch) {
-        auto r = tracker_.record_completion(tx, m);
+        auto r = tracker.record_completion(tx, m);
         if (!r) return fail(r.error());
         outcomes.push_back(std::move(*r));
       }
@@ -82,60 +65,97 @@ class BatchRecorder {
     });
     if (!st) {
       // One message may be the cause: record each alone, so only it is refused.
-      for (const auto& [d, m] : batch) record_one(tracker_, d, m);
+      for (const auto& [d, m] : batch) record_one(tracker, d, m);
       return;
     }
-    for (const auto& o : outcomes) tracker_.after_commit(o);
+    for (const auto& o : outcomes) tracker.after_commit(o);
     {
-      std::lock_guard lock(ack_mu_);
-      for (auto& [d, m] : batch) committed_.push_back(std::move(d));
+      std::lock_guard lock(ack_mu);
+      for (auto& [d, m] : batch) committed.push_back(std::move(d));
     }
-    ack_cv_.notify_one();
+    ack_cv.notify_one();
   }
 
+  // The recorder thread: until stopped with nothing left queued.
+  void run() {
+    std::vector<std::pair<DeliveryPtr, Message>> batch;
+    for (;;) {
+      {
+        std::unique_lock lock(mu);
+        cv.wait(lock, [&] { return !queue.empty() || stopping; });
+        if (queue.empty()) break;
+        while (!queue.empty() && batch.size() < max_batch) {
+          batch.push_back(std::move(queue.front()));
+          queue.pop_front();
+        }
+      }
+      record(batch);
+      batch.clear();
+    }
+    {
+      std::lock_guard lock(ack_mu);
+      ack_stopping = true;
+    }
+    ack_cv.notify_one();
+  }
+
+  // The acknowledging thread: until the recorder ended and everything committed is acked.
   void acknowledge() {
     std::vector<DeliveryPtr> batch;
     for (;;) {
       {
-        std::unique_lock lock(ack_mu_);
-        ack_cv_.wait(lock, [&] { return !committed_.empty() || ack_stopping_; });
-        if (committed_.empty()) return;  // stopping, and everything committed is acknowledged
-        batch.swap(committed_);
+        std::unique_lock lock(ack_mu);
+        ack_cv.wait(lock, [&] { return !committed.empty() || ack_stopping; });
+        if (committed.empty()) return;
+        batch.swap(committed);
       }
       for (auto& d : batch) (void)d->ack();
       batch.clear();
     }
   }
+};
 
-  void run() {
-    std::vector<std::pair<DeliveryPtr, Message>> batch;
-    for (;;) {
-      batch.clear();
-      {
-        std::unique_lock lock(mu_);
-        cv_.wait(lock, [&] { return !queue_.empty() || stopping_; });
-        if (queue_.empty()) return;  // stopping, and nothing left to record
-        while (!queue_.empty() && batch.size() < max_batch_) {
-          batch.push_back(std::move(queue_.front()));
-          queue_.pop_front();
-        }
-      }
-      record(batch);
+// Owned by the handler: starts the two threads; when the transport drops the handler
+// (the subscription closed), records and settles what is still queued and ends them.
+class BatchRecorder {
+ public:
+  BatchRecorder(CompletionTracker& tracker, std::size_t max_batch)
+      : state_(std::make_shared<BatchState>(tracker, max_batch)),
+        acker_([s = state_] { s->acknowledge(); }),
+        recorder_([s = state_] { s->run(); }) {}
+  ~BatchRecorder() {
+    {
+      std::lock_guard lock(state_->mu);
+      state_->stopping = true;
+    }
+    state_->cv.notify_one();
+    // Dropping the last reference to a delivery may drop the transport's last reference
+    // to this handler on one of these very threads: then both finish on their own (they
+    // share the state), since waiting there for the other could wait for itself.
+    const auto self = std::this_thread::get_id();
+    const bool on_own_thread = recorder_.get_id() == self || acker_.get_id() == self;
+    for (auto* t : {&recorder_, &acker_}) {
+      if (on_own_thread)
+        t->detach();
+      else
+        t->join();
     }
   }
+  BatchRecorder(const BatchRecorder&) = delete;
+  BatchRecorder& operator=(const BatchRecorder&) = delete;
 
-  CompletionTracker& tracker_;
-  const std::size_t max_batch_;
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::deque<std::pair<DeliveryPtr, Message>> queue_;
-  bool stopping_ = false;
-  std::mutex ack_mu_;
-  std::condition_variable ack_cv_;
-  std::vector<DeliveryPtr> committed_;  // recorded and committed, not yet acknowledged
-  bool ack_stopping_ = false;
+  void handle(DeliveryPtr d, Message m) {
+    {
+      std::lock_guard lock(state_->mu);
+      state_->queue.emplace_back(std::move(d), std::move(m));
+    }
+    state_->cv.notify_one();
+  }
+
+ private:
+  std::shared_ptr<BatchState> state_;
   std::thread acker_;
-  std::thread thread_;  // last: starts once the members above exist
+  std::thread recorder_;
 };
 
 }  // namespace tracker_subscription_detail
