@@ -18,12 +18,9 @@
 
 #include <CLI/CLI.hpp>
 
-namespace pipelinectl {
+#include "exit_codes.hpp"
 
-inline constexpr int kExitOk = 0;
-inline constexpr int kExitFailed = 1;
-inline constexpr int kExitUsage = 2;
-inline constexpr int kExitNotReady = 3;
+namespace pipelinectl {
 
 /// Runs a parsed subcommand and returns its exit code.
 using Runner = std::function<int()>;

@@ -17,7 +17,11 @@ PIPELINE_INLINE Result<std::unique_ptr<Subscription>> subscribe_tracker(Transpor
   SubscriptionConfig config{options.subscription.empty() ? tracker.config().name + "-tracker"
                                                          : std::move(options.subscription),
                             std::string(topic), options.settings};
-  return transport.subscribe(config, [&tracker](DeliveryPtr d) {
+  return transport.subscribe(config, tracker_handler(tracker));
+}
+
+PIPELINE_INLINE Handler tracker_handler(CompletionTracker& tracker) {
+  return [&tracker](DeliveryPtr d) {
     auto m = decode_message(d->payload());
     if (!m) {
       (void)d->reject(m.error().to_string());
@@ -30,7 +34,7 @@ PIPELINE_INLINE Result<std::unique_ptr<Subscription>> subscribe_tracker(Transpor
       (void)d->reject(r.error().to_string());  // the same message would be refused again
     else
       (void)d->nack(r.error().to_string());
-  });
+  };
 }
 
 }  // namespace pipeline::inline v0

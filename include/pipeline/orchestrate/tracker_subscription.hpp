@@ -47,6 +47,11 @@ struct TrackerSubscriptionOptions {
 Result<std::unique_ptr<Subscription>> subscribe_tracker(Transport& transport, CompletionTracker& tracker,
                                                          std::string_view topic, TrackerSubscriptionOptions options = {});
 
+/// The handler `subscribe_tracker` attaches (settling each delivery as the table above
+/// says), for hosts that attach handlers themselves (`ServiceRuntime::subscribe`).
+/// `tracker` must outlive the subscription.
+Handler tracker_handler(CompletionTracker& tracker);
+
 }  // namespace pipeline::inline v0
 
 #ifdef PIPELINE_HEADER_ONLY

@@ -1,16 +1,16 @@
 #include "store_uri.hpp"
 
-#include "command.hpp"
+#include "exit_codes.hpp"
 
 #include <algorithm>
 #include <filesystem>
 #include <system_error>
 
 #include "pipeline/memory/memory_state_store.hpp"
-#ifdef PIPELINE_CTL_HAVE_SQLITE
+#ifdef PIPELINE_CLI_HAVE_SQLITE
 #include "pipeline/sqlite/sqlite_state_store.hpp"
 #endif
-#ifdef PIPELINE_CTL_HAVE_POSTGRES
+#ifdef PIPELINE_CLI_HAVE_POSTGRES
 #include "pipeline/postgres/postgres_state_store.hpp"
 #endif
 
@@ -26,11 +26,11 @@ pipeline::Result<StoreUri> parse_store_uri(std::string_view text) {
     return StoreUri{StoreUri::Kind::kSqlite, std::string(path)};
   }
   if (text.starts_with("postgresql://") || text.starts_with("postgres://")) {
-#ifdef PIPELINE_CTL_HAVE_POSTGRES
+#ifdef PIPELINE_CLI_HAVE_POSTGRES
     return StoreUri{StoreUri::Kind::kPostgres, std::string(text)};
 #else
     return pipeline::fail(ErrorCode::kInvalidArgument,
-                          "--store: PostgreSQL is not built into this pipelinectl (use memory or sqlite:PATH)");
+                          "--store: PostgreSQL is not built into this program (use memory or sqlite:PATH)");
 #endif
   }
   return pipeline::fail(ErrorCode::kInvalidArgument,
@@ -42,7 +42,7 @@ pipeline::Result<std::unique_ptr<pipeline::StateStore>> open_store(std::string_v
   if (!uri) return pipeline::fail(uri.error());
   if (uri->kind == StoreUri::Kind::kMemory)
     return std::unique_ptr<pipeline::StateStore>(std::make_unique<pipeline::MemoryStateStore>());
-#ifdef PIPELINE_CTL_HAVE_POSTGRES
+#ifdef PIPELINE_CLI_HAVE_POSTGRES
   if (uri->kind == StoreUri::Kind::kPostgres) {
     // Never echo the URI: it may hold a password. The store's messages do not.
     auto store = pipeline::PostgresStateStore::open(uri->path);
@@ -50,7 +50,7 @@ pipeline::Result<std::unique_ptr<pipeline::StateStore>> open_store(std::string_v
     return std::unique_ptr<pipeline::StateStore>(std::move(*store));
   }
 #endif
-#ifdef PIPELINE_CTL_HAVE_SQLITE
+#ifdef PIPELINE_CLI_HAVE_SQLITE
   std::error_code ec;
   if (access == StoreAccess::kExisting && !std::filesystem::exists(uri->path, ec))
     return pipeline::fail(pipeline::ErrorCode::kNotFound, "--store sqlite:{}: no such file", uri->path);
@@ -60,7 +60,7 @@ pipeline::Result<std::unique_ptr<pipeline::StateStore>> open_store(std::string_v
 #else
   (void)access;
   return pipeline::fail(pipeline::ErrorCode::kInvalidArgument,
-                        "--store sqlite:{}: SQLite is not built into this pipelinectl", uri->path);
+                        "--store sqlite:{}: SQLite is not built into this program", uri->path);
 #endif
 }
 

@@ -1,10 +1,11 @@
 #pragma once
-// The `--store` flag every pipelinectl subcommand shares: parsing and opening in one place.
+// The `--store` flag every pipelinectl subcommand and example service shares: parsing and
+// opening in one place.
 //
 //   memory          a fresh in-process store (empty: useful for demos run in-process)
 //   sqlite:PATH     the SQLite state store at PATH
 //   postgresql://…  the PostgreSQL state store (libpq URI; `table_prefix=` picks the
-//                   pipeline's tables), when pipelinectl is built with pipeline::postgres
+//                   pipeline's tables), when built with pipeline::postgres
 
 #include <memory>
 #include <string>

@@ -1,0 +1,88 @@
+#include "transport_uri.hpp"
+
+#include "exit_codes.hpp"
+
+#include <optional>
+#include <string>
+
+#include "pipeline/memory/memory_transport.hpp"
+#ifdef PIPELINE_CLI_HAVE_REDIS
+#include "pipeline/redis/redis_transport.hpp"
+#endif
+
+namespace pipelinectl {
+
+pipeline::Result<TransportUri> parse_transport_uri(std::string_view text) {
+  using pipeline::ErrorCode;
+  if (text == "memory") return TransportUri{TransportUri::Kind::kMemory, {}};
+  if (text.starts_with("redis://")) {
+#ifdef PIPELINE_CLI_HAVE_REDIS
+    return TransportUri{TransportUri::Kind::kRedis, std::string(text)};
+#else
+    return pipeline::fail(ErrorCode::kInvalidArgument,
+                          "--transport: Redis is not built into this program (use memory)");
+#endif
+  }
+  // Never echo the text: a mistyped Redis URI may hold a password.
+  return pipeline::fail(ErrorCode::kInvalidArgument,
+                        "--transport is not a transport URI (expected memory or redis://HOST:PORT)");
+}
+
+#ifdef PIPELINE_CLI_HAVE_REDIS
+namespace {
+// Takes a `key_prefix` query parameter out of a Redis URI (the way a PostgreSQL URI names
+// its `table_prefix`), so one flag names the pipeline's keys too.
+std::optional<std::string> take_key_prefix(std::string& uri) {
+  const auto q = uri.find('?');
+  if (q == std::string::npos) return std::nullopt;
+  std::optional<std::string> prefix;
+  std::string kept;
+  std::size_t pos = q + 1;
+  while (pos <= uri.size()) {
+    auto amp = uri.find('&', pos);
+    if (amp == std::string::npos) amp = uri.size();
+    const std::string param = uri.substr(pos, amp - pos);
+    if (param.starts_with("key_prefix=")) {
+      prefix = param.substr(std::string_view("key_prefix=").size());
+    } else if (!param.empty()) {
+      kept += kept.empty() ? "" : "&";
+      kept += param;
+    }
+    pos = amp + 1;
+  }
+  uri = uri.substr(0, q) + (kept.empty() ? "" : "?" + kept);
+  return prefix;
+}
+}  // namespace
+#endif
+
+pipeline::Result<std::unique_ptr<pipeline::Transport>> open_transport(std::string_view text, pipeline::Clock& clock,
+                                                                      std::size_t handler_threads) {
+  auto uri = parse_transport_uri(text);
+  if (!uri) return pipeline::fail(uri.error());
+#ifdef PIPELINE_CLI_HAVE_REDIS
+  if (uri->kind == TransportUri::Kind::kRedis) {
+    pipeline::RedisTransportOptions options;
+    options.handler_threads = handler_threads;
+    std::string server = uri->uri;
+    if (auto prefix = take_key_prefix(server)) options.key_prefix = *prefix;
+    auto redis = pipeline::RedisTransport::open(clock, server, options);
+    if (!redis) return pipeline::fail(redis.error());
+    return std::unique_ptr<pipeline::Transport>(std::move(*redis));
+  }
+#endif
+  auto memory = std::make_unique<pipeline::MemoryTransport>(clock);  // its destructor joins the threads
+  if (handler_threads > 0) PIPELINE_TRY(memory->start(handler_threads));
+  return std::unique_ptr<pipeline::Transport>(std::move(memory));
+}
+
+CLI::Option* add_transport_option(CLI::App& sub, std::string& transport) {
+  return sub.add_option("--transport", transport, "memory | redis://HOST:PORT (the Redis Streams broker)")
+      ->capture_default_str();
+}
+
+int transport_error_exit(const pipeline::Error& error) {
+  return error.code == pipeline::ErrorCode::kInvalidArgument ? kExitUsage : kExitFailed;
+}
+
+}  // namespace pipelinectl
