@@ -226,7 +226,11 @@ void PhaseService::raise_alerts(const pipeline::Processor& p, const pipeline::Me
 
 pipeline::Result<std::unique_ptr<pipeline::Subscription>> PhaseService::subscribe(pipeline::Transport& transport,
                                                                                  const std::string& topic) {
-  return transport.subscribe({name_ + "-sub", topic, {}}, [this](pipeline::DeliveryPtr d) {
+  return transport.subscribe({subscription_name(), topic, {}}, handler());
+}
+
+pipeline::Handler PhaseService::handler() {
+  return [this](pipeline::DeliveryPtr d) {
     auto trigger = pipeline::decode_message(d->payload());
     if (!trigger) {
       (void)d->nack(trigger.error().to_string());
@@ -239,7 +243,7 @@ pipeline::Result<std::unique_ptr<pipeline::Subscription>> PhaseService::subscrib
       (void)d->nack("a processor did not complete; redelivery runs what is left");
     else
       (void)d->ack();
-  });
+  };
 }
 
 }  // namespace nba_services

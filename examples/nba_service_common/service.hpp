@@ -87,9 +87,12 @@ struct ServiceContext {
   ScrapedPayloads* scraped_in_memory = nullptr;
   /// Where the phase services raise their processors' alerts (`PhaseService::set_alerts`).
   pipeline::AlertManager* alerts = nullptr;
+  /// Woken after each run's commit, so its completion is published at once (a service
+  /// process's `ServiceRuntime::relay()`); null: the caller relays.
+  pipeline::OutboxRelay* relay = nullptr;
 
   [[nodiscard]] pipeline::ProcessorServices processor_services() {
-    return pipeline::ProcessorServices{store, clock, history, &dependencies, nullptr, &transport, metrics};
+    return pipeline::ProcessorServices{store, clock, history, &dependencies, relay, &transport, metrics};
   }
 };
 
@@ -204,9 +207,14 @@ class PhaseService {
   /// The declared upstreams of `processor` (empty when none).
   [[nodiscard]] std::vector<std::string> upstreams_of(const std::string& processor) const;
 
-  /// Subscribes as `<name>-sub` to `topic`.
+  /// Subscribes as `subscription_name()` to `topic`, with `handler()`.
   pipeline::Result<std::unique_ptr<pipeline::Subscription>> subscribe(pipeline::Transport& transport,
                                                                        const std::string& topic);
+  /// `<name>-sub`: the subscription every process of this service shares.
+  [[nodiscard]] std::string subscription_name() const { return name_ + "-sub"; }
+  /// Decodes each delivery and runs `handle`: ack when every selected processor finished,
+  /// nack otherwise (the redelivery runs what is left). This service must outlive it.
+  pipeline::Handler handler();
   /// Runs the selected processors for `trigger` now, by their dependencies; false when one
   /// did not finish or waited for one that did not. **Errors:** the first run error (after
   /// the processors not depending on it ran).

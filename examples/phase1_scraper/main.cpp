@@ -1,13 +1,22 @@
-// phase1_scraper: runs every scraper for one date (the 06:00 schedule), writing the
-// scraped files under --data-dir and recording run history in --store.
-#include "nba_service_common/service_host.hpp"
+// phase1_scraper: the scrapers as a service on the Phase 1 trigger topic (the scheduler's
+// 06:00 trigger), writing the scraped files under --data-dir; --once scrapes one date now.
+#include <memory>
+
+#include "nba_service_common/phase_main.hpp"
 #include "phase1_scraper/scrapers.hpp"
 
 int main(int argc, char** argv) {
-  auto flags = nba_services::parse_flags(argc, argv, "Phase 1: scrape one date of the synthetic season");
-  if (!flags) return 2;
-  auto host = nba_services::ServiceHost::open(*flags);
-  if (!host) return std::fprintf(stderr, "error: %s\n", host.error().to_string().c_str()), 1;
-  auto phase = phase1::make_phase1((*host)->context(), (*host)->printer());
-  return (*host)->run(*phase.service, phase1::schedule_trigger(flags->date, 0, {}, "manual run"));
+  nba_services::PhaseMain spec;
+  spec.name = "phase1_scraper";
+  spec.about = "Phase 1: the scrapers of the synthetic season (serves the phase-1 trigger topic; --once: one date)";
+  spec.topic = [](const nba_services::Topics& t) { return t.phase1_trigger(); };
+  spec.build = [](nba_services::ServiceContext& ctx,
+                  nba_services::RunObserver observer) -> pipeline::Result<nba_services::BuiltPhase> {
+    auto phase = std::make_shared<phase1::Phase1>(phase1::make_phase1(ctx, std::move(observer)));
+    return nba_services::BuiltPhase{phase, phase->service.get()};
+  };
+  spec.once = [](pipeline::CalendarDate date, const nba_services::ServiceContext&) {
+    return std::vector<pipeline::Message>{phase1::schedule_trigger(date, 0, {}, "manual run")};
+  };
+  return nba_services::run_phase_main(argc, argv, spec);
 }

@@ -1,9 +1,7 @@
 // phase_trackers as a long-running process over a real Redis: it decides the Phase 2→3
 // wave once from 21 completions published (each twice) by this test, its trigger reaches a
 // consumer, and SIGTERM drains it to exit 0.
-#include <fcntl.h>
 #include <signal.h>
-#include <unistd.h>
 
 #include <atomic>
 #include <chrono>
@@ -13,7 +11,7 @@
 
 #include <gtest/gtest.h>
 
-#include "child_process.hpp"
+#include "services/child.hpp"
 #include "nba_synthetic/nba_preset.hpp"
 #include "phase2_raw/raw_processors.hpp"
 #include "pipeline/core/message_codec.hpp"
@@ -29,26 +27,8 @@ namespace pipeline::phase_trackers_service_test {
 
 const CalendarDate kDate = *CalendarDate::parse("2025-11-18");
 
-// Starts `argv` with its stdout and stderr appended to `log`.
-pid_t spawn(const std::vector<std::string>& argv, const std::string& log) {
-  const pid_t pid = ::fork();
-  if (pid != 0) return pid;
-  const int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
-  if (fd < 0) ::_exit(126);
-  ::dup2(fd, 1);
-  ::dup2(fd, 2);
-  std::vector<char*> args;
-  for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-  args.push_back(nullptr);
-  ::execv(args[0], args.data());
-  ::_exit(127);
-}
-
-bool log_has(const std::string& log, const std::string& text) {
-  for (const auto& line : testing::read_lines(log))
-    if (line.find(text) != std::string::npos) return true;
-  return false;
-}
+using testing::log_has;
+using testing::spawn;
 
 TEST(PhaseTrackersService, DecidesOnceOverRedisThenDrainsOnSigterm) {
   const std::string uri = testing::redis_uri();
