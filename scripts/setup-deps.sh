@@ -12,6 +12,7 @@ packages=(
   libhiredis-dev libpq-dev libcpp-httplib-dev libcli11-dev libxxhash-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   redis-server postgresql
+  systemd
 )
 
 missing=()

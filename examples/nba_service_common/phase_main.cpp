@@ -1,11 +1,13 @@
 #include "nba_service_common/phase_main.hpp"
 
+#include <chrono>
 #include <cstdio>
 #include <optional>
 #include <utility>
 
 #include <CLI/CLI.hpp>
 
+#include "config_file.hpp"
 #include "exit_codes.hpp"
 #include "nba_service_common/wall_clock.hpp"
 #include "pipeline/core/ids.hpp"
@@ -28,6 +30,7 @@ struct Flags {
   std::string data_dir = "scraped";
   std::string date = "2025-11-18";
   bool once = false;
+  int ack_deadline_s = 600;
 };
 
 // Prints each run: processor, outcome, records, entities.
@@ -117,7 +120,10 @@ int serve(const PhaseMain& spec, const Flags& f) {
   auto phase = spec.build(*p.ctx, printer());
   if (!phase) return failed(spec, "build", phase.error());
   const std::string topic = spec.topic(p.ctx->topics);
-  if (auto st = (*runtime)->subscribe({phase->service->subscription_name(), topic, {}}, phase->service->handler()); !st)
+  pipeline::SubscriptionSettings settings;
+  settings.ack_deadline = std::chrono::seconds(f.ack_deadline_s);
+  if (auto st = (*runtime)->subscribe({phase->service->subscription_name(), topic, settings}, phase->service->handler());
+      !st)
     return failed(spec, "subscribe", st.error());
   if (auto st = pipeline::ServiceRuntime::stop_on_signals(**runtime); !st) return failed(spec, "signals", st.error());
   if (auto st = (*runtime)->start(); !st) return failed(spec, "start", st.error());
@@ -152,6 +158,10 @@ int run_phase_main(int argc, char** argv, const PhaseMain& spec) {
   app.add_option("--data-dir", f.data_dir, "Where scraped files are written and read")->capture_default_str();
   app.add_option("--date", f.date, "The game date of --once (YYYY-MM-DD)")->capture_default_str();
   app.add_flag("--once", f.once, "Run the date once now and exit, instead of serving the trigger topic");
+  app.add_option("--ack-deadline", f.ack_deadline_s, "Seconds before a delivery a dead process held goes to another one")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 3600));
+  pipelinectl::add_config_option(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

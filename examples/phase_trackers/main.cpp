@@ -6,6 +6,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include "config_file.hpp"
 #include "exit_codes.hpp"
 #include "nba_service_common/service.hpp"
 #include "nba_synthetic/nba_preset.hpp"
@@ -24,6 +25,7 @@ struct Flags {
   std::string transport = "memory";
   std::size_t workers = 2;
   int check_every_s = 30;
+  int ack_deadline_s = 600;
 };
 
 int fail_start(const char* what, const pipeline::Error& e, int code) {
@@ -54,7 +56,10 @@ int run(const Flags& flags) {
     auto tracker = pipeline::CompletionTracker::create(**store, clock, presets[i]);
     if (!tracker) return fail_start("tracker", tracker.error(), pipelinectl::kExitFailed);
     auto& t = *trackers.emplace_back(std::move(*tracker));
-    if (auto st = (*runtime)->subscribe({t.config().name + "-tracker", upstream[i], {}}, pipeline::tracker_handler(t)); !st)
+    pipeline::SubscriptionSettings settings;
+    settings.ack_deadline = std::chrono::seconds(flags.ack_deadline_s);
+    if (auto st = (*runtime)->subscribe({t.config().name + "-tracker", upstream[i], settings}, pipeline::tracker_handler(t));
+        !st)
       return fail_start("subscribe", st.error(), pipelinectl::kExitFailed);
   }
   (void)(*runtime)->every("check_deadlines", std::chrono::seconds(flags.check_every_s), [&]() -> pipeline::Status {
@@ -86,6 +91,11 @@ int main(int argc, char** argv) {
   app.add_option("--check-every", flags.check_every_s, "Seconds between deadline checks")
       ->capture_default_str()
       ->check(CLI::Range(1, 3600));
+  app.add_option("--ack-deadline", flags.ack_deadline_s,
+                 "Seconds before a delivery a dead process held goes to another one")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 3600));
+  pipelinectl::add_config_option(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -56,9 +56,13 @@ TEST(PhaseTrackersService, DecidesOnceOverRedisThenDrainsOnSigterm) {
   });
   ASSERT_TRUE(watch) << watch.error().to_string();
 
-  const pid_t pid = spawn({PIPELINE_PHASE_TRACKERS_BIN, "--store", "sqlite:" + state, "--transport",
-                           uri + "?key_prefix=" + prefix, "--workers", "2"},
-                          log);
+  // The settings come from a --config file, as deploy/pipeline.conf gives them; keys of
+  // other services' flags (warehouse) are ignored.
+  const std::string config = dir.file("pipeline.conf");
+  ASSERT_TRUE(testing::append_line(config, "store = \"sqlite:" + state + "\""));
+  ASSERT_TRUE(testing::append_line(config, "transport = \"" + uri + "?key_prefix=" + prefix + "\""));
+  ASSERT_TRUE(testing::append_line(config, "warehouse = \"unused.db\""));
+  const pid_t pid = spawn({PIPELINE_PHASE_TRACKERS_BIN, "--config", config, "--workers", "2"}, log);
   ASSERT_GT(pid, 0);
   ASSERT_TRUE(pipeline_test::spin_until([&] { return log_has(log, "trackers running"); }))
       << "the service did not start: " << testing::read_lines(log).size() << " log lines";
@@ -102,6 +106,85 @@ TEST(PhaseTrackersService, DecidesOnceOverRedisThenDrainsOnSigterm) {
   EXPECT_EQ(status_row->waves[0].reason, "complete");
   EXPECT_TRUE(status_row->missing.empty());
   EXPECT_EQ((*store)->pending_outbox().value(), 0u) << "the trigger left the outbox";
+}
+
+// Two tracker processes share the subscriptions; one is SIGKILLed halfway through the
+// completions. The other takes over what it held (after the ack deadline, attempt 2) and
+// the wave is still decided once: one trigger, one decision, nothing left pending.
+TEST(PhaseTrackersService, KilledTrackerProcessLosesNothingAndTheWaveIsDecidedOnce) {
+  const std::string uri = testing::redis_uri();
+  ASSERT_FALSE(uri.empty());
+  const std::string prefix = testing::fresh_prefix();
+  testing::TempDir dir;
+  const std::string state = dir.file("state.db");
+  SystemClock clock;
+  RedisTransportOptions options;
+  options.key_prefix = prefix;
+  options.handler_threads = 1;
+  auto bus = RedisTransport::open(clock, uri, options);
+  ASSERT_TRUE(bus) << bus.error().to_string();
+  std::mutex mu;
+  std::vector<std::string> triggers;
+  auto watch = (*bus)->subscribe({"test-phase3-consumer", "nba-phase3-trigger", {}}, [&](DeliveryPtr d) {
+    {
+      std::lock_guard lock(mu);
+      triggers.push_back(d->id());
+    }
+    (void)d->ack();
+  });
+  ASSERT_TRUE(watch) << watch.error().to_string();
+
+  const std::vector<std::string> args{PIPELINE_PHASE_TRACKERS_BIN, "--store", "sqlite:" + state, "--transport",
+                                      uri + "?key_prefix=" + prefix, "--ack-deadline", "2", "--workers", "2"};
+  const std::string log_a = dir.file("a.log"), log_b = dir.file("b.log");
+  const pid_t a = spawn(args, log_a);
+  const pid_t b = spawn(args, log_b);
+  ASSERT_TRUE(a > 0 && b > 0);
+  ASSERT_TRUE(pipeline_test::spin_until([&] { return log_has(log_a, "trackers running") && log_has(log_b, "trackers running"); }));
+
+  const auto preset = nba::tracker_presets().front();
+  const auto processors = phase2::raw_processors();
+  for (std::size_t i = 0; i < processors.size(); ++i) {
+    if (i == processors.size() / 2) {
+      ::kill(a, SIGKILL);
+      auto killed = testing::wait_child(a);
+      ASSERT_TRUE(killed && testing::killed_by_sigkill(*killed));
+    }
+    Message m;
+    m.processor_name = processors[i];
+    m.phase = preset.upstream_phase;
+    m.execution_id = "exec-" + processors[i];
+    m.partition_date = kDate;
+    m.entities_changed = EntityChanges{{"players", {"p-" + processors[i]}}};
+    ASSERT_TRUE((*bus)->publish("nba-phase2-raw-complete", {"phase2/" + processors[i], encode_message(m), {}}));
+  }
+  EXPECT_TRUE(pipeline_test::spin_until(
+      [&] {
+        std::lock_guard lock(mu);
+        return !triggers.empty();
+      },
+      std::chrono::seconds(120)))
+      << "no trigger: what the killed process held was not taken over";
+
+  ::kill(b, SIGTERM);
+  auto stopped = testing::wait_child(b);
+  ASSERT_TRUE(stopped && testing::exited_cleanly(*stopped)) << (stopped ? testing::describe_status(*stopped) : "hung");
+  ASSERT_TRUE((*bus)->wait_until_idle());
+  {
+    std::lock_guard lock(mu);
+    EXPECT_EQ(triggers, std::vector<std::string>{preset.name + "/2025-11-18/w0"});
+  }
+  auto unacked = (*bus)->unacked(preset.name + "-tracker");
+  ASSERT_TRUE(unacked) << unacked.error().to_string();
+  EXPECT_EQ(*unacked, 0u) << "a completion was left pending in the group";
+  auto store = SqliteStateStore::open(state);
+  ASSERT_TRUE(store) << store.error().to_string();
+  auto status = CompletionTracker::load_status(**store, preset.name, kDate);
+  ASSERT_TRUE(status) << status.error().to_string();
+  ASSERT_EQ(status->waves.size(), 1u) << status->to_json().dump();
+  EXPECT_TRUE(status->waves[0].decided);
+  EXPECT_TRUE(status->missing.empty()) << status->to_json().dump();
+  EXPECT_EQ((*store)->pending_outbox().value(), 0u);
 }
 
 }  // namespace pipeline::phase_trackers_service_test
