@@ -115,8 +115,11 @@ Error reply_error(std::string_view what, std::string_view text) {
                fmt::format("redis: {} failed: {}", what, text), {}};
 }
 
+// The text of a string, status or error reply ("" for other types).
 std::string_view str(const redisReply* r) {
-  if (r == nullptr || (r->type != REDIS_REPLY_STRING && r->type != REDIS_REPLY_STATUS)) return {};
+  if (r == nullptr ||
+      (r->type != REDIS_REPLY_STRING && r->type != REDIS_REPLY_STATUS && r->type != REDIS_REPLY_ERROR))
+    return {};
   return {r->str, r->len};
 }
 
@@ -189,6 +192,8 @@ class Connection {
       return out;
     }
     auto fail_all = [&](const Error& e) {
+      for (auto& r : out)
+        if (!r && r.error().message.empty()) r = fail(e);  // a NOSCRIPT placeholder never re-run
       while (out.size() < calls.size()) out.emplace_back(fail(e));
       return std::move(out);
     };

@@ -1,6 +1,7 @@
 #include <chrono>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <gtest/gtest.h>
@@ -58,8 +59,10 @@ struct Pipeline {
   std::unique_ptr<Subscription> downstream;
   QuietLoop loop{.transport = &transport, .relays = {&relay}};
 
-  Pipeline() {
-    auto sub = subscribe_tracker(transport, *tracker, kUpstream);
+  explicit Pipeline(std::size_t max_batch = 1) {
+    TrackerSubscriptionOptions options;
+    options.max_batch = max_batch;
+    auto sub = subscribe_tracker(transport, *tracker, kUpstream, options);
     EXPECT_TRUE(sub) << sub.error().to_string();
     fed = std::move(*sub);
     auto down = transport.subscribe({"report-sub", kTrigger, {}}, [this](DeliveryPtr d) {
@@ -120,6 +123,48 @@ TEST(SubscribeTracker, AStoreFailureIsNackedAndTheRedeliveryIsCounted) {
   p.settle();
   EXPECT_EQ(p.triggers, (std::vector<std::string>{"phase3/2025-11-18/w0"}));
   EXPECT_TRUE(p.dead_letters().empty());
+}
+
+TEST(SubscribeTracker, BatchedDeliveriesAreRecordedTogetherAndABadOneIsStillRefusedAlone) {
+  Pipeline p(8);
+  p.publish("c-a", encode_message(completion("loader_a", "e1")));
+  p.publish("c-a-again", encode_message(completion("loader_a", "e1")));
+  p.publish("bad-name", encode_message(completion("Loader A!", "e3")));  // fails the batch: recorded one by one
+  p.publish("c-b", encode_message(completion("loader_b", "e2")));
+  ASSERT_EQ(p.transport.pump(), 4u);  // the handler queues; the subscription's thread records and settles
+  const auto deadline = std::chrono::steady_clock::now() + seconds(30);
+  while (p.transport.unacked("phase3-tracker") != 0 && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::yield();
+  ASSERT_EQ(p.transport.unacked("phase3-tracker"), 0u) << "the batch was not settled within 30 s";
+  p.settle();
+  EXPECT_EQ(p.triggers, (std::vector<std::string>{"phase3/2025-11-18/w0"})) << "decided once despite the duplicate";
+  const auto letters = p.dead_letters();
+  ASSERT_EQ(letters.size(), 1u);
+  EXPECT_EQ(letters[0].id, "bad-name");
+}
+
+TEST(SubscribeTracker, ClosingABatchedSubscriptionRecordsAndSettlesWhatIsQueued) {
+  Pipeline p(8);
+  p.publish("c-a", encode_message(completion("loader_a", "e1")));
+  p.publish("c-b", encode_message(completion("loader_b", "e2")));
+  ASSERT_EQ(p.transport.pump(), 2u);
+  p.fed.reset();  // the transport drops the handler: what it queued is recorded first
+  EXPECT_EQ(p.transport.unacked("phase3-tracker"), 0u);
+  p.settle();
+  EXPECT_EQ(p.triggers, (std::vector<std::string>{"phase3/2025-11-18/w0"}));
+}
+
+TEST(SubscribeTracker, ABatchOfZeroIsRefused) {
+  ManualClock clock;
+  MemoryStateStore store;
+  MemoryTransport transport{clock};
+  auto tracker = CompletionTracker::create(store, clock, config());
+  ASSERT_TRUE(tracker);
+  TrackerSubscriptionOptions options;
+  options.max_batch = 0;
+  auto sub = subscribe_tracker(transport, **tracker, kUpstream, options);
+  ASSERT_FALSE(sub);
+  EXPECT_EQ(sub.error().code, ErrorCode::kInvalidArgument);
 }
 
 TEST(RunUntilQuiet, StopsWhenARoundMovesNothingAndRunsQuietHooksAtTheQuietPoint) {

@@ -98,6 +98,7 @@ TEST(RedisFaults, ServerKilledAndRestartedMidStreamLosesNoPublishedMessage) {
   std::mutex pub_mu;
   std::set<std::string> published;
   std::map<ErrorCode, int> failures;
+  std::map<ErrorCode, std::string> failure_text;
   std::atomic<bool> publisher_ok{true};
   // The publisher runs on while the server dies and comes back; each message is retried
   // until its publish succeeds (the outbox relay's behaviour).
@@ -113,6 +114,7 @@ TEST(RedisFaults, ServerKilledAndRestartedMidStreamLosesNoPublishedMessage) {
               return true;
             }
             ++failures[st.error().code];
+            failure_text[st.error().code] = st.error().to_string();
             return false;
           },
           seconds(60));
@@ -137,7 +139,8 @@ TEST(RedisFaults, ServerKilledAndRestartedMidStreamLosesNoPublishedMessage) {
   ASSERT_TRUE(restarted);
   ASSERT_TRUE(publisher_ok.load());
   EXPECT_TRUE(pipeline_test::spin_until([&] { return (*transport)->ping().has_value(); }));
-  for (const auto& [code, n] : failures) EXPECT_EQ(code, ErrorCode::kUnavailable) << n << " calls failed so";
+  for (const auto& [code, n] : failures)
+    EXPECT_EQ(code, ErrorCode::kUnavailable) << n << " calls failed so, the last with: " << failure_text[code];
   EXPECT_GT(failures[ErrorCode::kUnavailable], 0) << "the publisher never saw the outage";
 
   const bool all = pipeline_test::spin_until(
@@ -162,7 +165,7 @@ TEST(RedisFaults, KilledConsumersDeliveriesGoToAnotherConsumerAfterTheDeadline) 
   const std::string seen_file = dir.file("child-seen");
   auto options = fault_options(1);
   SubscriptionSettings settings;
-  settings.ack_deadline = seconds(1);
+  settings.ack_deadline = seconds(3);  // room for a loaded machine: every handler acks well within it
   constexpr int kMessages = 20;
   {
     // The group exists before anything is published.

@@ -420,3 +420,34 @@ TEST(RedisTransportOpen, UserAndPasswordFromTheUriTheOptionOrTheEnvironment) {
 }
 
 }  // namespace pipeline::redis_transport_test
+
+namespace pipeline::redis_transport_test {
+
+TEST_F(RedisTransportTest, ScriptsFlushedFromTheServerAreSentAgain) {
+  // The server forgets its scripts when it restarts or when an operator runs SCRIPT
+  // FLUSH: the next call gets NOSCRIPT and must send the script's body instead of failing.
+  std::vector<std::string> ids;
+  auto sub = transport_->subscribe({"flushed", "flushed-topic", {}}, [&](DeliveryPtr d) {
+    ids.push_back(d->id());
+    EXPECT_TRUE(d->ack().has_value());
+  });
+  ASSERT_TRUE(sub.has_value());
+  std::vector<std::string> expected;
+  for (int i = 0; i < 8; ++i) {  // every pooled connection has loaded the script
+    expected.push_back(fmt::format("before-{}", i));
+    ASSERT_TRUE(transport_->publish("flushed-topic", {expected.back(), "{}", {}}).has_value());
+  }
+  settle();
+  RawRedis raw(uri_);
+  auto flushed = raw.run({"SCRIPT", "FLUSH"});
+  ASSERT_TRUE(flushed && flushed->type == REDIS_REPLY_STATUS);
+  for (int i = 0; i < 8; ++i) {
+    expected.push_back(fmt::format("after-{}", i));
+    auto st = transport_->publish("flushed-topic", {expected.back(), "{}", {}});
+    ASSERT_TRUE(st.has_value()) << st.error().to_string();
+  }
+  settle();
+  EXPECT_EQ(ids, expected);
+}
+
+}  // namespace pipeline::redis_transport_test

@@ -166,6 +166,9 @@ class CompletionTracker {
   ~CompletionTracker();
 
   [[nodiscard]] const CompletionTrackerConfig& config() const noexcept { return config_; }
+  /// The store it records in (for a caller that records several completions in one
+  /// transaction with `record_completion(tx, m)`).
+  [[nodiscard]] StateStore& store() const noexcept { return store_; }
 
   /// Records one upstream completion in its own transaction; decides the trigger when
   /// the rules say so; then raises alerts and arms deadline timers.

@@ -88,8 +88,10 @@ struct RedisTransportOptions {
 /// **Thread safety:** every member may be called from any thread. hiredis connections
 /// are not shared without a lock: publishers and settling calls take one from a pool of
 /// `pool_size`; each handler thread and each pumped subscription has its own.
-/// **Performance:** `publish` is one script call (one round trip); a delivery costs its
-/// share of a fetch (one round trip per batch) and one round trip to settle.
+/// **Performance:** `publish` is one script call and one round trip; publishes from
+/// several threads at once are group-committed (sent together as one pipelined batch on
+/// one connection). A delivery costs its share of a fetch (one round trip per batch) and
+/// one round trip to settle. docs/operations.md has the figures.
 /// **Errors:** as the port; `open` → `kInvalidArgument` (malformed URI, bad option),
 /// `kUnavailable` (cannot connect or authenticate). Messages never carry the password.
 ///
