@@ -13,13 +13,16 @@
 #include "pipeline/core/transport.hpp"
 #include "tests/temp_dir.hpp"
 
+#if defined(PIPELINE_BENCH_HAVE_POSTGRES) || defined(PIPELINE_BENCH_HAVE_REDIS)
+#include <cstdio>
+#include <cstdlib>
+#endif
+
 #ifdef PIPELINE_BENCH_HAVE_POSTGRES
 #include <libpq-fe.h>
 #include <unistd.h>
 
 #include <atomic>
-#include <cstdio>
-#include <cstdlib>
 
 #include "pipeline/postgres/postgres_state_store.hpp"
 #endif
@@ -51,21 +54,36 @@ class NullTransport final : public pipeline::Transport {
   std::size_t published = 0;
 };
 
+#if defined(PIPELINE_BENCH_HAVE_POSTGRES) || defined(PIPELINE_BENCH_HAVE_REDIS)
+/// A server's URI: the environment variable `env` when set, else the last line that
+/// `scripts/services.sh <verb>` prints (it starts the server and leaves it running;
+/// `scripts/services.sh stop` ends it). "" when there is none.
+inline std::string server_uri(const char* env, const char* verb) {
+  if (const char* set = std::getenv(env); set != nullptr && *set != '\0') return std::string(set);
+  std::string out;
+  const std::string command = std::string("bash '" PIPELINE_SOURCE_DIR "/scripts/services.sh' ") + verb;
+  if (FILE* p = ::popen(command.c_str(), "r")) {
+    char buf[512];
+    while (std::fgets(buf, sizeof buf, p) != nullptr) out = buf;
+    if (::pclose(p) != 0) out.clear();
+  }
+  while (!out.empty() && out.back() == '\n') out.pop_back();
+  return out;
+}
+#endif
+
+#ifdef PIPELINE_BENCH_HAVE_REDIS
+/// The Redis server: PIPELINE_REDIS_URI, else the one scripts/services.sh starts.
+inline const std::string& redis_uri() {
+  static const std::string uri = server_uri("PIPELINE_REDIS_URI", "start-redis");
+  return uri;
+}
+#endif
+
 #ifdef PIPELINE_BENCH_HAVE_POSTGRES
-/// The server: PIPELINE_POSTGRES_URI, else the one scripts/services.sh starts (and leaves
-/// running; `scripts/services.sh stop` ends it). "" when there is none.
+/// The PostgreSQL server: PIPELINE_POSTGRES_URI, else the one scripts/services.sh starts.
 inline const std::string& postgres_uri() {
-  static const std::string uri = [] {
-    if (const char* env = std::getenv("PIPELINE_POSTGRES_URI"); env != nullptr && *env != '\0') return std::string(env);
-    std::string out;
-    if (FILE* p = ::popen("'" PIPELINE_SOURCE_DIR "/scripts/services.sh' start", "r")) {
-      char buf[512];
-      while (std::fgets(buf, sizeof buf, p) != nullptr) out = buf;
-      if (::pclose(p) != 0) out.clear();
-    }
-    while (!out.empty() && out.back() == '\n') out.pop_back();
-    return out;
-  }();
+  static const std::string uri = server_uri("PIPELINE_POSTGRES_URI", "start");
   return uri;
 }
 

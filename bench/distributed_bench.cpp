@@ -79,20 +79,7 @@ const pipeline::CalendarDate& first_date() {
   return d;
 }
 
-const std::string& redis_uri() {
-  static const std::string uri = [] {
-    if (const char* env = std::getenv("PIPELINE_REDIS_URI"); env != nullptr && *env != '\0') return std::string(env);
-    std::string out;
-    if (FILE* p = ::popen("bash '" PIPELINE_SOURCE_DIR "/scripts/services.sh' start-redis", "r")) {
-      char buf[512];
-      while (std::fgets(buf, sizeof buf, p) != nullptr) out = buf;
-      if (::pclose(p) != 0) out.clear();
-    }
-    while (!out.empty() && out.back() == '\n') out.pop_back();
-    return out;
-  }();
-  return uri;
-}
+using bench_support::redis_uri;
 
 bool write_all(int fd, const void* p, std::size_t n) {
   const char* c = static_cast<const char*>(p);

@@ -20,6 +20,8 @@
 #include <vector>
 
 #include <benchmark/benchmark.h>
+
+#include "bench/bench_support.hpp"
 #include <fmt/format.h>
 
 #include "pipeline/core/system_clock.hpp"
@@ -131,20 +133,7 @@ BENCHMARK(BM_Transport_Memory_RoundTrip)->UseRealTime();
 // ---- Redis -----------------------------------------------------------------------------
 #ifdef PIPELINE_BENCH_HAVE_REDIS
 
-const std::string& redis_uri() {
-  static const std::string uri = [] {
-    if (const char* env = std::getenv("PIPELINE_REDIS_URI"); env != nullptr && *env != '\0') return std::string(env);
-    std::string out;
-    if (FILE* p = ::popen("bash '" PIPELINE_SOURCE_DIR "/scripts/services.sh' start-redis", "r")) {
-      char buf[512];
-      while (std::fgets(buf, sizeof buf, p) != nullptr) out = buf;
-      if (::pclose(p) != 0) out.clear();
-    }
-    while (!out.empty() && out.back() == '\n') out.pop_back();
-    return out;
-  }();
-  return uri;
-}
+using bench_support::redis_uri;
 
 std::string fresh_prefix() {
   static std::atomic<int> counter{0};
