@@ -12,6 +12,7 @@
 #include "pipeline/core/entity_id-inl.hpp"
 #include "pipeline/core/state_store-inl.hpp"
 #include "pipeline/core/sql_transaction-inl.hpp"
+#include "pipeline/core/uri_parameter-inl.hpp"
 #include "pipeline/core/timestamp-inl.hpp"
 #include "pipeline/core/system_clock-inl.hpp"
 #include "pipeline/core/error-inl.hpp"

@@ -1,6 +1,7 @@
 #include "pipeline/postgres/postgres_state_store.hpp"
 
 #include "pipeline/core/sql_transaction.hpp"
+#include "pipeline/core/uri_parameter.hpp"
 
 #include <libpq-fe.h>
 
@@ -462,28 +463,10 @@ Status validate_prefix_name(const std::string& prefix) {
 }
 
 // Takes a `table_prefix` query parameter out of a URI (libpq refuses parameters it does
-// not know). Returns the prefix, or nullopt when there was none.
+// not know); a key=value connection string has none.
 std::optional<std::string> take_table_prefix(std::string& conninfo) {
   if (conninfo.rfind("postgresql://", 0) != 0 && conninfo.rfind("postgres://", 0) != 0) return std::nullopt;
-  const auto q = conninfo.find('?');
-  if (q == std::string::npos) return std::nullopt;
-  std::optional<std::string> prefix;
-  std::string kept;
-  std::size_t pos = q + 1;
-  while (pos <= conninfo.size()) {
-    auto amp = conninfo.find('&', pos);
-    if (amp == std::string::npos) amp = conninfo.size();
-    const std::string param = conninfo.substr(pos, amp - pos);
-    if (param.rfind("table_prefix=", 0) == 0) {
-      prefix = param.substr(std::strlen("table_prefix="));
-    } else if (!param.empty()) {
-      kept += kept.empty() ? "" : "&";
-      kept += param;
-    }
-    pos = amp + 1;
-  }
-  conninfo = conninfo.substr(0, q) + (kept.empty() ? "" : "?" + kept);
-  return prefix;
+  return internal::take_uri_parameter(conninfo, "table_prefix");
 }
 
 std::uint64_t fnv1a(std::string_view s) {

@@ -1,5 +1,7 @@
 #include "pipeline/redis/redis_transport.hpp"
 
+#include "pipeline/core/uri_parameter.hpp"
+
 #include <hiredis/hiredis.h>
 #include <unistd.h>
 
@@ -798,7 +800,11 @@ RedisTransport::~RedisTransport() {
 
 Result<std::unique_ptr<RedisTransport>> RedisTransport::open(Clock& clock, std::string_view uri,
                                                              RedisTransportOptions options) {
-  auto ep = parse_uri(uri);
+  std::string server(uri);
+  if (auto prefix = internal::take_uri_parameter(server, "key_prefix")) options.key_prefix = *prefix;
+  if (server.find('?') != std::string::npos)
+    return fail(ErrorCode::kInvalidArgument, "Redis URI parameters other than key_prefix are not known");
+  auto ep = parse_uri(server);
   if (!ep) return fail(ep.error());
   if (options.key_prefix.size() > 64)
     return fail(ErrorCode::kInvalidArgument, "key_prefix must be at most 64 bytes (got {})", options.key_prefix.size());

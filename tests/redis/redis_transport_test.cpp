@@ -178,11 +178,28 @@ TEST(RedisTransportOpen, MalformedUrisAndOptionsAreInvalidArguments) {
     ASSERT_FALSE(t.has_value()) << uri;
     EXPECT_EQ(t.error().code, ErrorCode::kInvalidArgument) << uri;
   }
+  for (const std::string& uri : {redis_uri() + "?key_prefix=has space", redis_uri() + "?unknown=1"}) {
+    auto t = RedisTransport::open(clock, uri);
+    ASSERT_FALSE(t.has_value()) << uri;
+    EXPECT_EQ(t.error().code, ErrorCode::kInvalidArgument) << uri;
+  }
   RedisTransportOptions bad;
   bad.key_prefix = "has space";
   auto t = RedisTransport::open(clock, redis_uri(), bad);
   ASSERT_FALSE(t.has_value());
   EXPECT_EQ(t.error().code, ErrorCode::kInvalidArgument);
+}
+
+TEST(RedisTransportOpen, KeyPrefixFromTheUriReplacesTheOption) {
+  ManualClock clock;
+  RedisTransportOptions options;
+  options.key_prefix = "from-option:";
+  auto t = RedisTransport::open(clock, redis_uri() + "?key_prefix=from-uri:", options);
+  ASSERT_TRUE(t.has_value()) << t.error().to_string();
+  EXPECT_EQ((*t)->key_prefix(), "from-uri:");
+  auto plain = RedisTransport::open(clock, redis_uri(), options);
+  ASSERT_TRUE(plain.has_value()) << plain.error().to_string();
+  EXPECT_EQ((*plain)->key_prefix(), "from-option:");
 }
 
 TEST(RedisTransportOpen, UnreachableServerIsUnavailableAndThePasswordIsNeverInTheMessage) {

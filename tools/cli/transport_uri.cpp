@@ -2,9 +2,6 @@
 
 #include "exit_codes.hpp"
 
-#include <optional>
-#include <string>
-
 #include "pipeline/memory/memory_transport.hpp"
 #ifdef PIPELINE_CLI_HAVE_REDIS
 #include "pipeline/redis/redis_transport.hpp"
@@ -28,33 +25,6 @@ pipeline::Result<TransportUri> parse_transport_uri(std::string_view text) {
                         "--transport is not a transport URI (expected memory or redis://HOST:PORT)");
 }
 
-#ifdef PIPELINE_CLI_HAVE_REDIS
-namespace {
-// Takes a `key_prefix` query parameter out of a Redis URI (the way a PostgreSQL URI names
-// its `table_prefix`), so one flag names the pipeline's keys too.
-std::optional<std::string> take_key_prefix(std::string& uri) {
-  const auto q = uri.find('?');
-  if (q == std::string::npos) return std::nullopt;
-  std::optional<std::string> prefix;
-  std::string kept;
-  std::size_t pos = q + 1;
-  while (pos <= uri.size()) {
-    auto amp = uri.find('&', pos);
-    if (amp == std::string::npos) amp = uri.size();
-    const std::string param = uri.substr(pos, amp - pos);
-    if (param.starts_with("key_prefix=")) {
-      prefix = param.substr(std::string_view("key_prefix=").size());
-    } else if (!param.empty()) {
-      kept += kept.empty() ? "" : "&";
-      kept += param;
-    }
-    pos = amp + 1;
-  }
-  uri = uri.substr(0, q) + (kept.empty() ? "" : "?" + kept);
-  return prefix;
-}
-}  // namespace
-#endif
 
 pipeline::Result<std::unique_ptr<pipeline::Transport>> open_transport(std::string_view text, pipeline::Clock& clock,
                                                                       std::size_t handler_threads) {
@@ -64,9 +34,7 @@ pipeline::Result<std::unique_ptr<pipeline::Transport>> open_transport(std::strin
   if (uri->kind == TransportUri::Kind::kRedis) {
     pipeline::RedisTransportOptions options;
     options.handler_threads = handler_threads;
-    std::string server = uri->uri;
-    if (auto prefix = take_key_prefix(server)) options.key_prefix = *prefix;
-    auto redis = pipeline::RedisTransport::open(clock, server, options);
+    auto redis = pipeline::RedisTransport::open(clock, uri->uri, options);  // it reads ?key_prefix=
     if (!redis) return pipeline::fail(redis.error());
     return std::unique_ptr<pipeline::Transport>(std::move(*redis));
   }

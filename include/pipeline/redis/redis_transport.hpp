@@ -20,7 +20,7 @@ namespace pipeline::inline v0 {
 /// Options of `RedisTransport::open`.
 struct RedisTransportOptions {
   /// Prepended to every key, so several pipelines share one Redis: `[A-Za-z0-9_.:-]`, at
-  /// most 64 bytes (may be empty).
+  /// most 64 bytes (may be empty). A `key_prefix=` parameter of the URI replaces it.
   std::string key_prefix = "pipeline:";
   /// The password; when empty, the URI's password, else the environment variable named
   /// by `password_env` (when set and non-empty). Never logged or put in an error.
@@ -105,7 +105,8 @@ struct RedisTransportOptions {
 /// @endcode
 class RedisTransport final : public Transport {
  public:
-  /// Connects to `uri` (`redis://[user:password@]host[:port][/db]`) and checks the server.
+  /// Connects to `uri` (`redis://[user:password@]host[:port][/db][?key_prefix=P]`) and
+  /// checks the server.
   static Result<std::unique_ptr<RedisTransport>> open(Clock& clock, std::string_view uri,
                                                       RedisTransportOptions options = {});
 
