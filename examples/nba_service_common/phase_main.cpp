@@ -7,7 +7,6 @@
 
 #include <CLI/CLI.hpp>
 
-#include "config_file.hpp"
 #include "exit_codes.hpp"
 #include "nba_service_common/wall_clock.hpp"
 #include "pipeline/core/ids.hpp"
@@ -17,6 +16,7 @@
 #include "pipeline/orchestrate/outbox_relay.hpp"
 #include "pipeline/orchestrate/run_history.hpp"
 #include "pipeline/runtime/service_runtime.hpp"
+#include "service_options.hpp"
 #include "store_uri.hpp"
 #include "transport_uri.hpp"
 
@@ -120,9 +120,8 @@ int serve(const PhaseMain& spec, const Flags& f) {
   auto phase = spec.build(*p.ctx, printer());
   if (!phase) return failed(spec, "build", phase.error());
   const std::string topic = spec.topic(p.ctx->topics);
-  pipeline::SubscriptionSettings settings;
-  settings.ack_deadline = std::chrono::seconds(f.ack_deadline_s);
-  if (auto st = (*runtime)->subscribe({phase->service->subscription_name(), topic, settings}, phase->service->handler());
+  if (auto st = (*runtime)->subscribe({phase->service->subscription_name(), topic, pipelinectl::settings_of(f.ack_deadline_s)},
+                                      phase->service->handler());
       !st)
     return failed(spec, "subscribe", st.error());
   if (auto st = pipeline::ServiceRuntime::stop_on_signals(**runtime); !st) return failed(spec, "signals", st.error());
@@ -158,15 +157,9 @@ int run_phase_main(int argc, char** argv, const PhaseMain& spec) {
   app.add_option("--data-dir", f.data_dir, "Where scraped files are written and read")->capture_default_str();
   app.add_option("--date", f.date, "The game date of --once (YYYY-MM-DD)")->capture_default_str();
   app.add_flag("--once", f.once, "Run the date once now and exit, instead of serving the trigger topic");
-  app.add_option("--ack-deadline", f.ack_deadline_s, "Seconds before a delivery a dead process held goes to another one")
-      ->capture_default_str()
-      ->check(CLI::Range(1, 3600));
+  pipelinectl::add_ack_deadline_option(app, f.ack_deadline_s);
   pipelinectl::add_config_option(app);
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::ParseError& e) {
-    return app.exit(e) == 0 ? pipelinectl::kExitOk : pipelinectl::kExitUsage;
-  }
+  if (auto code = pipelinectl::parse_or_exit(app, argc, argv)) return *code;
   auto date = pipeline::CalendarDate::parse(f.date);
   if (!date) return failed(spec, "--date", date.error(), pipelinectl::kExitUsage);
   return f.once ? run_once(spec, f, *date) : serve(spec, f);

@@ -6,7 +6,6 @@
 
 #include <CLI/CLI.hpp>
 
-#include "config_file.hpp"
 #include "exit_codes.hpp"
 #include "nba_service_common/service.hpp"
 #include "nba_synthetic/nba_preset.hpp"
@@ -15,6 +14,7 @@
 #include "pipeline/orchestrate/completion_tracker.hpp"
 #include "pipeline/orchestrate/tracker_subscription.hpp"
 #include "pipeline/runtime/service_runtime.hpp"
+#include "service_options.hpp"
 #include "store_uri.hpp"
 #include "transport_uri.hpp"
 
@@ -56,9 +56,8 @@ int run(const Flags& flags) {
     auto tracker = pipeline::CompletionTracker::create(**store, clock, presets[i]);
     if (!tracker) return fail_start("tracker", tracker.error(), pipelinectl::kExitFailed);
     auto& t = *trackers.emplace_back(std::move(*tracker));
-    pipeline::SubscriptionSettings settings;
-    settings.ack_deadline = std::chrono::seconds(flags.ack_deadline_s);
-    if (auto st = (*runtime)->subscribe({t.config().name + "-tracker", upstream[i], settings}, pipeline::tracker_handler(t));
+    if (auto st = (*runtime)->subscribe({t.config().name + "-tracker", upstream[i], pipelinectl::settings_of(flags.ack_deadline_s)},
+                                        pipeline::tracker_handler(t));
         !st)
       return fail_start("subscribe", st.error(), pipelinectl::kExitFailed);
   }
@@ -91,15 +90,8 @@ int main(int argc, char** argv) {
   app.add_option("--check-every", flags.check_every_s, "Seconds between deadline checks")
       ->capture_default_str()
       ->check(CLI::Range(1, 3600));
-  app.add_option("--ack-deadline", flags.ack_deadline_s,
-                 "Seconds before a delivery a dead process held goes to another one")
-      ->capture_default_str()
-      ->check(CLI::Range(1, 3600));
+  pipelinectl::add_ack_deadline_option(app, flags.ack_deadline_s);
   pipelinectl::add_config_option(app);
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::ParseError& e) {
-    return app.exit(e) == 0 ? pipelinectl::kExitOk : pipelinectl::kExitUsage;
-  }
+  if (auto code = pipelinectl::parse_or_exit(app, argc, argv)) return *code;
   return run(flags);
 }

@@ -7,6 +7,7 @@
 #include <CLI/CLI.hpp>
 
 #include "command.hpp"
+#include "service_options.hpp"
 #include "pipeline/version.hpp"
 
 int main(int argc, char** argv) {
@@ -22,13 +23,7 @@ int main(int argc, char** argv) {
     runners[info.name] = info.setup(*sub);
   }
 
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::ParseError& e) {
-    // --help and --version are "errors" with exit code 0 in CLI11.
-    const int rc = app.exit(e);
-    return rc == 0 ? pipelinectl::kExitOk : pipelinectl::kExitUsage;
-  }
+  if (auto code = pipelinectl::parse_or_exit(app, argc, argv)) return *code;
   for (CLI::App* sub : app.get_subcommands()) {
     try {
       return runners.at(sub->get_name())();
