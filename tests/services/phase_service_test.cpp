@@ -17,6 +17,7 @@
 #include "pipeline/redis/redis_transport.hpp"
 #include "redis/redis_server.hpp"
 #include "services/child.hpp"
+#include "services/topic_watch.hpp"
 #include "spin_until.hpp"
 #include "temp_dir.hpp"
 
@@ -41,23 +42,18 @@ TEST(PhaseServiceProcess, ServesItsTriggerTopicOverRedisThenDrainsOnSigterm) {
         << once[0] << ": " << (status ? testing::describe_status(*status) : "hung");
   }
 
-  SystemClock clock;
-  RedisTransportOptions options;
-  options.key_prefix = prefix;
-  options.handler_threads = 1;
-  auto bus = RedisTransport::open(clock, uri, options);
-  ASSERT_TRUE(bus) << bus.error().to_string();
-  std::mutex mu;
-  std::vector<std::string> completed;  // processor of each completion seen
-  std::set<std::string> ids;           // their stable ids
-  auto watch = (*bus)->subscribe({"test-phase3-complete", "nba-phase3-analytics-complete", {}}, [&](DeliveryPtr d) {
-    auto m = decode_message(d->payload());
-    std::lock_guard lock(mu);
-    completed.push_back(m ? m->processor_name : "undecodable");
-    ids.insert(d->id());
-    (void)d->ack();
-  });
-  ASSERT_TRUE(watch) << watch.error().to_string();
+  testing::TopicWatch completions(uri, prefix, "test-phase3-complete", "nba-phase3-analytics-complete");
+  ASSERT_TRUE(completions.ok());
+  // The processors whose completions arrived, and their distinct stable ids.
+  const auto processors = [&] {
+    std::set<std::string> out;
+    for (const auto& m : completions.messages()) out.insert(m ? m->processor_name : "undecodable");
+    return out;
+  };
+  const auto distinct_ids = [&] {
+    const auto ids = completions.ids();
+    return std::set<std::string>(ids.begin(), ids.end());
+  };
 
   const pid_t pid = testing::spawn({PIPELINE_PHASE3_BIN, "--store", store, "--warehouse", warehouse, "--transport",
                                     uri + "?key_prefix=" + prefix},
@@ -73,24 +69,22 @@ TEST(PhaseServiceProcess, ServesItsTriggerTopicOverRedisThenDrainsOnSigterm) {
   trigger.correlation_id = trigger.execution_id;
   trigger.partition_date = *CalendarDate::parse("2025-11-18");
   for (int copy = 0; copy < 2; ++copy)  // a duplicate delivery runs no step twice
-    ASSERT_TRUE((*bus)->publish("nba-phase3-trigger", {"phase3_analytics/2025-11-18/w0", encode_message(trigger), {}}));
+    ASSERT_TRUE(completions.bus().publish("nba-phase3-trigger",
+                                          {"phase3_analytics/2025-11-18/w0", encode_message(trigger), {}}));
   const std::set<std::string> expected{"player_game_summary", "team_offense_game_summary", "team_defense_game_summary",
                                        "upcoming_player_game_context", "upcoming_team_game_context"};
-  EXPECT_TRUE(pipeline_test::spin_until([&] {
-    std::lock_guard lock(mu);
-    return std::set<std::string>(completed.begin(), completed.end()) == expected;
-  })) << "the five completions did not all arrive";
+  EXPECT_TRUE(pipeline_test::spin_until([&] { return processors() == expected; }))
+      << "the five completions did not all arrive";
 
   ::kill(pid, SIGTERM);
   auto status = testing::wait_child(pid);
   ASSERT_TRUE(status) << "the service did not stop on SIGTERM";
   EXPECT_TRUE(testing::exited_cleanly(*status)) << testing::describe_status(*status);
   EXPECT_TRUE(testing::log_has(log, "phase3_analytics: stopped"));
-  ASSERT_TRUE((*bus)->wait_until_idle());
+  ASSERT_TRUE(completions.bus().wait_until_idle());
   // The duplicate trigger ran no step again: run history answered it, re-publishing each
   // stored completion under its stable id, which consumers deduplicate on.
-  std::lock_guard lock(mu);
-  EXPECT_EQ(ids.size(), expected.size()) << "a processor ran twice (a second stable id)";
+  EXPECT_EQ(distinct_ids().size(), expected.size()) << "a processor ran twice (a second stable id)";
 }
 
 }  // namespace pipeline::phase_service_test

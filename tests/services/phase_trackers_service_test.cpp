@@ -12,6 +12,7 @@
 #include <gtest/gtest.h>
 
 #include "services/child.hpp"
+#include "services/topic_watch.hpp"
 #include "nba_synthetic/nba_preset.hpp"
 #include "phase2_raw/raw_processors.hpp"
 #include "pipeline/core/message_codec.hpp"
@@ -30,6 +31,19 @@ const CalendarDate kDate = *CalendarDate::parse("2025-11-18");
 using testing::log_has;
 using testing::spawn;
 
+// Publishes raw processor `processor`'s completion of kDate (one changed player), under
+// the stable id its service would give it.
+Status publish_completion(Transport& bus, const std::string& processor) {
+  Message m;
+  m.processor_name = processor;
+  m.phase = nba::tracker_presets().front().upstream_phase;
+  m.execution_id = "exec-" + processor;
+  m.correlation_id = "scrape-2025-11-18";
+  m.partition_date = kDate;
+  m.entities_changed = EntityChanges{{"players", {"p-" + processor}}};
+  return bus.publish("nba-phase2-raw-complete", {"phase2/" + processor, encode_message(m), {}});
+}
+
 TEST(PhaseTrackersService, DecidesOnceOverRedisThenDrainsOnSigterm) {
   const std::string uri = testing::redis_uri();
   ASSERT_FALSE(uri.empty());
@@ -39,22 +53,8 @@ TEST(PhaseTrackersService, DecidesOnceOverRedisThenDrainsOnSigterm) {
   const std::string state = dir.file("state.db");
 
   // The consumer of Phase 3 triggers subscribes first: a group sees what comes after it.
-  SystemClock clock;
-  RedisTransportOptions options;
-  options.key_prefix = prefix;
-  options.handler_threads = 1;
-  auto bus = RedisTransport::open(clock, uri, options);
-  ASSERT_TRUE(bus) << bus.error().to_string();
-  std::mutex mu;
-  std::vector<std::string> triggers;
-  auto watch = (*bus)->subscribe({"test-phase3-consumer", "nba-phase3-trigger", {}}, [&](DeliveryPtr d) {
-    {
-      std::lock_guard lock(mu);
-      triggers.push_back(d->id());
-    }
-    (void)d->ack();
-  });
-  ASSERT_TRUE(watch) << watch.error().to_string();
+  testing::TopicWatch triggers(uri, prefix, "test-phase3-consumer", "nba-phase3-trigger");
+  ASSERT_TRUE(triggers.ok());
 
   // The settings come from a --config file, as deploy/pipeline.conf gives them; keys of
   // other services' flags (warehouse) are ignored.
@@ -69,33 +69,17 @@ TEST(PhaseTrackersService, DecidesOnceOverRedisThenDrainsOnSigterm) {
 
   // Every raw processor's completion, each published twice (a redelivered publish).
   const auto preset = nba::tracker_presets().front();
-  for (const auto& processor : phase2::raw_processors()) {
-    Message m;
-    m.processor_name = processor;
-    m.phase = preset.upstream_phase;
-    m.execution_id = "exec-" + processor;
-    m.correlation_id = "scrape-2025-11-18";
-    m.partition_date = kDate;
-    m.entities_changed = EntityChanges{{"players", {"p-" + processor}}};
-    const std::string payload = encode_message(m);
-    for (int copy = 0; copy < 2; ++copy)
-      ASSERT_TRUE((*bus)->publish("nba-phase2-raw-complete", {"phase2/" + processor, payload, {}}));
-  }
-  EXPECT_TRUE(pipeline_test::spin_until([&] {
-    std::lock_guard lock(mu);
-    return !triggers.empty();
-  })) << "no Phase 3 trigger arrived";
+  for (const auto& processor : phase2::raw_processors())
+    for (int copy = 0; copy < 2; ++copy) ASSERT_TRUE(publish_completion(triggers.bus(), processor));
+  EXPECT_TRUE(pipeline_test::spin_until([&] { return !triggers.ids().empty(); })) << "no Phase 3 trigger arrived";
 
   ::kill(pid, SIGTERM);
   auto status = testing::wait_child(pid);
   ASSERT_TRUE(status) << "the service did not stop on SIGTERM";
   EXPECT_TRUE(testing::exited_cleanly(*status)) << testing::describe_status(*status);
   EXPECT_TRUE(log_has(log, "phase_trackers: stopped"));
-  ASSERT_TRUE((*bus)->wait_until_idle());
-  {
-    std::lock_guard lock(mu);
-    EXPECT_EQ(triggers, std::vector<std::string>{preset.name + "/2025-11-18/w0"});
-  }
+  ASSERT_TRUE(triggers.bus().wait_until_idle());
+  EXPECT_EQ(triggers.ids(), std::vector<std::string>{preset.name + "/2025-11-18/w0"});
 
   auto store = SqliteStateStore::open(state);
   ASSERT_TRUE(store) << store.error().to_string();
@@ -117,22 +101,8 @@ TEST(PhaseTrackersService, KilledTrackerProcessLosesNothingAndTheWaveIsDecidedOn
   const std::string prefix = testing::fresh_prefix();
   testing::TempDir dir;
   const std::string state = dir.file("state.db");
-  SystemClock clock;
-  RedisTransportOptions options;
-  options.key_prefix = prefix;
-  options.handler_threads = 1;
-  auto bus = RedisTransport::open(clock, uri, options);
-  ASSERT_TRUE(bus) << bus.error().to_string();
-  std::mutex mu;
-  std::vector<std::string> triggers;
-  auto watch = (*bus)->subscribe({"test-phase3-consumer", "nba-phase3-trigger", {}}, [&](DeliveryPtr d) {
-    {
-      std::lock_guard lock(mu);
-      triggers.push_back(d->id());
-    }
-    (void)d->ack();
-  });
-  ASSERT_TRUE(watch) << watch.error().to_string();
+  testing::TopicWatch triggers(uri, prefix, "test-phase3-consumer", "nba-phase3-trigger");
+  ASSERT_TRUE(triggers.ok());
 
   const std::vector<std::string> args{PIPELINE_PHASE_TRACKERS_BIN, "--store", "sqlite:" + state, "--transport",
                                       uri + "?key_prefix=" + prefix, "--ack-deadline", "2", "--workers", "2"};
@@ -150,31 +120,17 @@ TEST(PhaseTrackersService, KilledTrackerProcessLosesNothingAndTheWaveIsDecidedOn
       auto killed = testing::wait_child(a);
       ASSERT_TRUE(killed && testing::killed_by_sigkill(*killed));
     }
-    Message m;
-    m.processor_name = processors[i];
-    m.phase = preset.upstream_phase;
-    m.execution_id = "exec-" + processors[i];
-    m.partition_date = kDate;
-    m.entities_changed = EntityChanges{{"players", {"p-" + processors[i]}}};
-    ASSERT_TRUE((*bus)->publish("nba-phase2-raw-complete", {"phase2/" + processors[i], encode_message(m), {}}));
+    ASSERT_TRUE(publish_completion(triggers.bus(), processors[i]));
   }
-  EXPECT_TRUE(pipeline_test::spin_until(
-      [&] {
-        std::lock_guard lock(mu);
-        return !triggers.empty();
-      },
-      std::chrono::seconds(120)))
+  EXPECT_TRUE(pipeline_test::spin_until([&] { return !triggers.ids().empty(); }, std::chrono::seconds(120)))
       << "no trigger: what the killed process held was not taken over";
 
   ::kill(b, SIGTERM);
   auto stopped = testing::wait_child(b);
   ASSERT_TRUE(stopped && testing::exited_cleanly(*stopped)) << (stopped ? testing::describe_status(*stopped) : "hung");
-  ASSERT_TRUE((*bus)->wait_until_idle());
-  {
-    std::lock_guard lock(mu);
-    EXPECT_EQ(triggers, std::vector<std::string>{preset.name + "/2025-11-18/w0"});
-  }
-  auto unacked = (*bus)->unacked(preset.name + "-tracker");
+  ASSERT_TRUE(triggers.bus().wait_until_idle());
+  EXPECT_EQ(triggers.ids(), std::vector<std::string>{preset.name + "/2025-11-18/w0"});
+  auto unacked = triggers.bus().unacked(preset.name + "-tracker");
   ASSERT_TRUE(unacked) << unacked.error().to_string();
   EXPECT_EQ(*unacked, 0u) << "a completion was left pending in the group";
   auto store = SqliteStateStore::open(state);
