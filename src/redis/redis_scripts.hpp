@@ -64,17 +64,30 @@ local function forget(K, eid)
   redis.call('HDEL', K[5], eid)
 end
 
--- publish. KEYS: stream, groups. ARGV: op, limit, field, value, ...
--- Returns {1, entry id} or {0, the full group's name}.
+-- publish. KEYS: stream, groups. ARGV: op, limit, then for each message the number of its
+-- field/value strings and those strings. Adds the messages in order while every group of
+-- the topic holds fewer than `limit` unacknowledged ones (all or a prefix, never a gap).
+-- Returns {messages added, '' or the name of the group at its limit}.
 if op == 'publish' then
   local g = redis.call('HGETALL', KEYS[2])
   local limit = tonumber(ARGV[2])
+  local room, full = math.huge, ''
   for i = 2, #g, 2 do
-    if tonumber(g[i]) >= limit then return {0, g[i - 1]} end
+    local left = limit - tonumber(g[i])
+    if left < room then room, full = left, g[i - 1] end
   end
-  local id = redis.call('XADD', KEYS[1], '*', unpack(ARGV, 3))
-  for i = 1, #g, 2 do redis.call('HINCRBY', KEYS[2], g[i], 1) end
-  return {1, id}
+  local added, i = 0, 3
+  while i <= #ARGV and added < room do
+    local n = tonumber(ARGV[i])
+    redis.call('XADD', KEYS[1], '*', unpack(ARGV, i + 1, i + n))
+    added = added + 1
+    i = i + 1 + n
+  end
+  if added > 0 then
+    for j = 1, #g, 2 do redis.call('HINCRBY', KEYS[2], g[j], added) end
+  end
+  if i <= #ARGV then return {added, full} end
+  return {added, ''}
 end
 
 -- subscribe. KEYS: stream, groups, meta. ARGV: op, group, topic.

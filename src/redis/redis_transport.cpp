@@ -11,9 +11,12 @@
 #include <charconv>
 #include <condition_variable>
 #include <cstdlib>
+#include <deque>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <random>
+#include <span>
 #include <string>
 #include <thread>
 #include <utility>
@@ -415,21 +418,28 @@ struct RedisTransport::Impl : std::enable_shared_from_this<RedisTransport::Impl>
   std::map<std::string, std::size_t, std::less<>> publish_counts;
 
   // Group commit of publishes: concurrent publishers queue their calls; one of them (the
-  // flusher) sends everything queued as one pipelined batch on one connection, so N
-  // threads publishing at once pay about one round trip per batch instead of N.
+  // flusher) sends everything queued on one connection, consecutive calls to one topic
+  // merged into one script call, so N threads publishing at once pay about one round trip
+  // and one script call instead of N. A call is never split: one caller's messages are one
+  // script, all or a prefix.
   struct PublishCall {
-    std::vector<std::string> strings;  // keys then args
-    std::size_t nkeys = 2;
-    Result<ReplyPtr> reply = fail(ErrorCode::kInternal, "not sent");
+    std::string_view topic;
+    std::span<const OutgoingMessage> messages;  // the caller's; it waits until `done`
+    std::size_t published = 0;
+    std::string full_group;       // when not all were published: the group at its limit
+    std::optional<Error> error;   // the script did not run, or failed
     bool done = false;
   };
   std::mutex pub_mu;
   std::condition_variable pub_cv;
   std::vector<PublishCall*> pub_queue;
   bool pub_flushing = false;
-  static constexpr std::size_t kMaxPublishBatch = 128;
+  // Messages one script call takes at most: a caller's larger batch becomes several calls,
+  // sent one after another, and a script never holds the server for long.
+  static constexpr std::size_t kMaxScriptMessages = 256;
 
   void submit(PublishCall& call);
+  void send_publishes(const std::vector<PublishCall*>& batch);
 
   std::string key(std::string_view kind, std::string_view name, std::string_view suffix = {}) const {
     std::string k = opt.key_prefix;
@@ -479,7 +489,7 @@ struct RedisTransport::Impl : std::enable_shared_from_this<RedisTransport::Impl>
     return k;
   }
 
-  Status publish(std::string_view topic, OutgoingMessage message);
+  PublishBatchResult publish(std::string_view topic, std::span<const OutgoingMessage> messages);
   Result<Fetched> fetch(Connection& c, SubState& s, const std::string& consumer);
   std::size_t dispatch(SubState& s, Fetched& batch);
   void run_thread(std::shared_ptr<SubState> s, std::size_t index);
@@ -566,72 +576,123 @@ void RedisTransport::Impl::submit(PublishCall& call) {
   for (;;) {
     pub_cv.wait(lock, [&] { return call.done || !pub_flushing; });
     if (call.done) return;
-    // Nobody is sending: this thread sends what is queued (its own call included).
+    // Nobody is sending: this thread sends what is queued (its own call included), up to
+    // about kMaxScriptMessages messages per script call and 16 script calls per flush.
     pub_flushing = true;
-    std::vector<PublishCall*> batch;
-    const std::size_t n = std::min(pub_queue.size(), kMaxPublishBatch);
-    batch.assign(pub_queue.begin(), pub_queue.begin() + static_cast<std::ptrdiff_t>(n));
+    std::size_t n = 0, messages = 0;
+    while (n < pub_queue.size() && (n == 0 || messages + pub_queue[n]->messages.size() <= 16 * kMaxScriptMessages))
+      messages += pub_queue[n++]->messages.size();
+    std::vector<PublishCall*> batch(pub_queue.begin(), pub_queue.begin() + static_cast<std::ptrdiff_t>(n));
     pub_queue.erase(pub_queue.begin(), pub_queue.begin() + static_cast<std::ptrdiff_t>(n));
     lock.unlock();
-    std::vector<Connection::Call> calls;
-    calls.reserve(batch.size());
-    for (auto* c : batch) {
-      Connection::Call k;
-      for (std::size_t i = 0; i < c->strings.size(); ++i)
-        (i < c->nkeys ? k.first : k.second).push_back(c->strings[i]);
-      calls.push_back(std::move(k));
-    }
-    auto replies = with_connection([&](Connection& conn) { return conn.eval_many(calls, "publish"); });
+    send_publishes(batch);
     lock.lock();
-    for (std::size_t i = 0; i < batch.size(); ++i) {
-      batch[i]->reply = std::move(replies[i]);
-      batch[i]->done = true;
-    }
+    for (auto* c : batch) c->done = true;
     pub_flushing = false;
     pub_cv.notify_all();
   }
 }
 
-Status RedisTransport::Impl::publish(std::string_view topic, OutgoingMessage message) {
-  if (auto st = TopicNaming::validate_topic_name(topic); !st) return st;
-  if (auto st = validate_id(message.id); !st) return st;
-  PublishCall call;
-  call.strings.reserve(8 + 2 * message.attributes.size());
-  call.strings.push_back(key("topic", topic));
-  call.strings.push_back(key("topic", topic, "groups"));
-  call.strings.push_back("publish");
-  call.strings.push_back(std::to_string(opt.max_unacked_per_subscription));
-  call.strings.push_back("id");
-  call.strings.push_back(std::move(message.id));
-  call.strings.push_back("payload");
-  call.strings.push_back(std::move(message.payload));
-  for (auto& [k, v] : message.attributes) {
-    call.strings.push_back("a:" + k);
-    call.strings.push_back(v);
+void RedisTransport::Impl::send_publishes(const std::vector<PublishCall*>& batch) {
+  // One script call per run of calls to one topic (up to kMaxScriptMessages messages):
+  // KEYS stream, groups; ARGV "publish", limit, then per message its field count and fields.
+  struct Script {
+    std::size_t first = 0, last = 0;  // calls [first, last)
+    Connection::Call call;
+  };
+  std::deque<std::string> strings;  // what the arguments point into (a deque never moves them)
+  const std::string& limit = strings.emplace_back(std::to_string(opt.max_unacked_per_subscription));
+  std::vector<Script> scripts;
+  for (std::size_t i = 0; i < batch.size();) {
+    Script& sc = scripts.emplace_back();
+    sc.first = i;
+    std::size_t messages = 0;
+    do messages += batch[i++]->messages.size();
+    while (i < batch.size() && batch[i]->topic == batch[sc.first]->topic &&
+           messages + batch[i]->messages.size() <= kMaxScriptMessages);
+    sc.last = i;
+    const std::string_view topic = batch[sc.first]->topic;
+    sc.call.first = {strings.emplace_back(key("topic", topic)), strings.emplace_back(key("topic", topic, "groups"))};
+    auto& args = sc.call.second;
+    args.push_back("publish");
+    args.push_back(limit);
+    for (std::size_t c = sc.first; c < sc.last; ++c) {
+      for (const auto& m : batch[c]->messages) {
+        args.push_back(strings.emplace_back(std::to_string(4 + 2 * m.attributes.size())));
+        args.insert(args.end(), {"id", m.id, "payload", m.payload});
+        for (const auto& [k, v] : m.attributes) {
+          args.push_back(strings.emplace_back("a:" + k));
+          args.push_back(v);
+        }
+      }
+    }
   }
-  submit(call);
-  auto& reply = call.reply;
-  if (!reply) return fail(reply.error().with("topic", std::string(topic)));
-  const redisReply* r = reply->get();
-  if (r->type != REDIS_REPLY_ARRAY || r->elements != 2)
-    return fail(ErrorCode::kInternal, "redis: publish got an unexpected reply");
-  if (integer(r->element[0]) == 0)
-    return fail(Error{ErrorCode::kBackpressure,
-                      fmt::format("subscription '{}' of topic '{}' holds {} unacknowledged messages (the limit); "
-                                  "publish refused, retry after consumers catch up",
-                                  str(r->element[1]), topic, opt.max_unacked_per_subscription),
-                      {{"topic", std::string(topic)}}});
+  std::vector<Connection::Call> calls;
+  calls.reserve(scripts.size());
+  for (auto& sc : scripts) calls.push_back(std::move(sc.call));
+  auto replies = with_connection([&](Connection& conn) { return conn.eval_many(calls, "publish"); });
+  for (std::size_t s = 0; s < scripts.size(); ++s) {
+    const Script& sc = scripts[s];
+    const redisReply* r = replies[s] ? replies[s]->get() : nullptr;
+    if (replies[s] && (r->type != REDIS_REPLY_ARRAY || r->elements != 2))
+      replies[s] = fail(ErrorCode::kInternal, "redis: publish got an unexpected reply");
+    if (!replies[s]) {
+      for (std::size_t c = sc.first; c < sc.last; ++c) batch[c]->error = replies[s].error();
+      continue;
+    }
+    // The script published a prefix of the merged messages: share it out in call order.
+    auto left = static_cast<std::size_t>(std::max<long long>(0, integer(r->element[0])));
+    for (std::size_t c = sc.first; c < sc.last; ++c) {
+      batch[c]->published = std::min(left, batch[c]->messages.size());
+      left -= batch[c]->published;
+      batch[c]->full_group = str(r->element[1]);
+    }
+  }
+}
+
+PublishBatchResult RedisTransport::Impl::publish(std::string_view topic, std::span<const OutgoingMessage> messages) {
+  PublishBatchResult out;
+  if (auto st = TopicNaming::validate_topic_name(topic); !st) {
+    out.status = st;
+    return out;
+  }
+  // Only the messages before the first invalid one are sent; that one is then the refusal.
+  std::size_t valid = 0;
+  Status invalid;
+  for (; valid < messages.size(); ++valid)
+    if (invalid = validate_id(messages[valid].id); !invalid) break;
+  while (out.published < valid) {
+    PublishCall call;
+    call.topic = topic;
+    call.messages = messages.subspan(out.published, std::min(kMaxScriptMessages, valid - out.published));
+    submit(call);
+    out.published += call.published;
+    if (call.error) {
+      out.status = fail(call.error->with("topic", std::string(topic)));
+      break;
+    }
+    if (call.published < call.messages.size()) {
+      out.status = fail(Error{ErrorCode::kBackpressure,
+                              fmt::format("subscription '{}' of topic '{}' holds {} unacknowledged messages (the "
+                                          "limit); publish refused, retry after consumers catch up",
+                                          call.full_group, topic, opt.max_unacked_per_subscription),
+                              {{"topic", std::string(topic)}}});
+      break;
+    }
+  }
+  if (out.status && !invalid) out.status = invalid;
   bool trim_now = false;
-  {
+  if (out.published > 0) {
     std::lock_guard lock(mu);
     auto& n = publish_counts[std::string(topic)];
-    if (++n >= opt.trim_every) {
+    n += out.published;
+    if (n >= opt.trim_every) {
       n = 0;
       trim_now = true;
     }
   }
   if (trim_now) (void)trim(topic);  // retention is best effort; the next pass catches up
-  return ok();
+  return out;
 }
 
 Result<std::size_t> RedisTransport::Impl::trim(std::string_view topic) {
@@ -842,7 +903,11 @@ Result<std::unique_ptr<RedisTransport>> RedisTransport::open(Clock& clock, std::
 }
 
 Status RedisTransport::publish(std::string_view topic, OutgoingMessage message) {
-  return impl_->publish(topic, std::move(message));
+  return impl_->publish(topic, {&message, 1}).status;
+}
+
+PublishBatchResult RedisTransport::publish_batch(std::string_view topic, std::vector<OutgoingMessage> messages) {
+  return impl_->publish(topic, messages);
 }
 
 Result<std::unique_ptr<Subscription>> RedisTransport::subscribe(const SubscriptionConfig& config, Handler handler) {

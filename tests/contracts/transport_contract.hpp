@@ -417,6 +417,122 @@ TEST_P(TransportContract, BackpressureWhenBacklogIsFullNeverASilentDrop) {
   EXPECT_EQ(other.count(), limit + 1);
 }
 
+TEST_P(TransportContract, PublishBatchDeliversEveryMessageToEverySubscription) {
+  Recorder a, b;
+  subscribe("sub-batch-a", "topic-batch", a);
+  subscribe("sub-batch-b", "topic-batch", b);
+  std::vector<OutgoingMessage> batch;
+  std::vector<std::string> ids;
+  for (int i = 0; i < 40; ++i) {
+    ids.push_back(fmt::format("b{}", i));
+    batch.push_back({ids.back(), fmt::format(R"({{"n":{}}})", i), {{"traceparent", fmt::format("00-{}", i)}}});
+  }
+  auto result = transport().publish_batch("topic-batch", std::move(batch));
+  ASSERT_TRUE(result.status.has_value()) << result.status.error().to_string();
+  EXPECT_EQ(result.published, 40u);
+  EXPECT_EQ(transport().publish_batch("topic-batch", {}).published, 0u) << "an empty batch publishes nothing";
+  harness_->settle();
+  for (Recorder* r : {&a, &b}) {
+    auto seen = r->seen();
+    ASSERT_EQ(seen.size(), 40u);
+    std::vector<std::string> got;
+    for (auto& s : seen) {
+      const int n = std::stoi(s.id.substr(1));
+      EXPECT_EQ(s.delivery->payload(), fmt::format(R"({{"n":{}}})", n));
+      EXPECT_EQ(s.delivery->attributes(), (Attributes{{"traceparent", fmt::format("00-{}", n)}}));
+      EXPECT_EQ(s.attempt, 1);
+      got.push_back(s.id);
+    }
+    if (!harness_->preserves_publish_order()) std::sort(got.begin(), got.end());
+    auto expected = ids;
+    if (!harness_->preserves_publish_order()) std::sort(expected.begin(), expected.end());
+    EXPECT_EQ(got, expected);
+  }
+}
+
+TEST_P(TransportContract, PublishBatchStopsAtTheFirstInvalidMessage) {
+  Recorder rec;
+  subscribe("sub-batch-invalid", "topic-batch-invalid", rec);
+  auto result = transport().publish_batch("topic-batch-invalid",
+                                          {{"ok-1", "{}", {}}, {"ok-2", "{}", {}}, {"", "{}", {}}, {"after", "{}", {}}});
+  ASSERT_FALSE(result.status.has_value());
+  EXPECT_EQ(result.status.error().code, ErrorCode::kInvalidArgument);
+  EXPECT_EQ(result.published, 2u) << "the messages before the invalid one are published, none after it";
+  auto bad_topic = transport().publish_batch("Bad Topic!", {{"x", "{}", {}}});
+  ASSERT_FALSE(bad_topic.status.has_value());
+  EXPECT_EQ(bad_topic.status.error().code, ErrorCode::kInvalidArgument);
+  EXPECT_EQ(bad_topic.published, 0u);
+  harness_->settle();
+  auto ids = rec.ids();
+  std::sort(ids.begin(), ids.end());
+  EXPECT_EQ(ids, (std::vector<std::string>{"ok-1", "ok-2"}));
+}
+
+TEST_P(TransportContract, PublishBatchPublishesAPrefixUpToTheBacklogLimitNeverASilentDrop) {
+  Recorder held, other;
+  held.policy = [](const Delivery&) { return Recorder::Action::kHold; };
+  subscribe("sub-batch-full", "topic-batch-full", held);
+  subscribe("sub-batch-other", "topic-batch-full", other);
+  const std::size_t limit = harness_->backlog_limit();
+  ASSERT_GE(limit, 3u);
+  for (std::size_t i = 0; i + 2 < limit; ++i) publish_ok("topic-batch-full", fmt::format("m{}", i));
+  auto batch = [](int from, int to) {
+    std::vector<OutgoingMessage> out;
+    for (int i = from; i < to; ++i) out.push_back({fmt::format("batch-{}", i), "{}", {}});
+    return out;
+  };
+  // Room for two: the first two of five go, the other three are refused, all together.
+  auto result = transport().publish_batch("topic-batch-full", batch(0, 5));
+  ASSERT_FALSE(result.status.has_value());
+  EXPECT_EQ(result.status.error().code, ErrorCode::kBackpressure);
+  EXPECT_EQ(result.published, 2u);
+  harness_->settle();
+  auto other_ids = other.ids();
+  EXPECT_EQ(other_ids.size(), limit);
+  for (int i = 0; i < 5; ++i)
+    EXPECT_EQ(std::count(other_ids.begin(), other_ids.end(), fmt::format("batch-{}", i)), i < 2 ? 1 : 0);
+  // Acknowledging frees the backlog: the rest of the batch goes, from where it stopped.
+  for (auto& s : held.seen()) ASSERT_TRUE(s.delivery->ack().has_value());
+  auto rest = transport().publish_batch("topic-batch-full", batch(2, 5));
+  ASSERT_TRUE(rest.status.has_value()) << rest.status.error().to_string();
+  EXPECT_EQ(rest.published, 3u);
+  harness_->settle();
+  EXPECT_EQ(held.count(), limit + 3);
+  EXPECT_EQ(other.count(), limit + 3);
+}
+
+TEST_P(TransportContract, ConcurrentBatchPublishersDeliverExactCounts) {
+  constexpr int kThreads = 4;
+  constexpr int kBatches = 10;
+  constexpr int kPerBatch = 20;
+  Recorder rec;
+  subscribe("sub-conc-batch", "topic-conc-batch", rec);
+  std::atomic<int> refused{0};
+  std::vector<std::thread> publishers;
+  for (int t = 0; t < kThreads; ++t) {
+    publishers.emplace_back([&, t] {
+      for (int b = 0; b < kBatches; ++b) {
+        std::vector<OutgoingMessage> batch;
+        // Threads alternate between batches and single publishes, so both meet in flight.
+        for (int i = 0; i < kPerBatch; ++i) batch.push_back({fmt::format("t{}-{}-{}", t, b, i), "{}", {}});
+        if (t % 2 == 0) {
+          auto result = transport().publish_batch("topic-conc-batch", std::move(batch));
+          if (!result.status || result.published != kPerBatch) ++refused;
+        } else {
+          for (auto& m : batch)
+            if (!transport().publish("topic-conc-batch", std::move(m))) ++refused;
+        }
+      }
+    });
+  }
+  for (auto& t : publishers) t.join();
+  harness_->settle();
+  EXPECT_EQ(refused.load(), 0);
+  auto ids = rec.ids();
+  EXPECT_EQ(ids.size(), static_cast<std::size_t>(kThreads * kBatches * kPerBatch));
+  EXPECT_EQ(std::set<std::string>(ids.begin(), ids.end()).size(), static_cast<std::size_t>(kThreads * kBatches * kPerBatch));
+}
+
 TEST_P(TransportContract, ClosedSubscriptionKeepsItsBacklogForTheNextHandler) {
   Recorder first, second;
   auto& sub = subscribe("sub-resume", "topic-resume", first);

@@ -4,12 +4,14 @@
 /// or the in-memory implementation).
 
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <map>
 #include <memory>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "pipeline/core/clock.hpp"
@@ -37,6 +39,14 @@ struct OutgoingMessage {
   std::string id;
   std::string payload;     ///< Opaque bytes (the library sends JSON).
   Attributes attributes;   ///< Delivered unchanged.
+};
+
+/// What `Transport::publish_batch` did: messages `[0, published)` were accepted, in order;
+/// when `status` is an error, it is why message `published` was not, and the call stopped
+/// there (all or a prefix, never a gap).
+struct PublishBatchResult {
+  std::size_t published = 0;
+  Status status;  ///< ok when every message was accepted.
 };
 
 /// Per-subscription delivery settings. Defaults follow the seeds' Pub/Sub setup.
@@ -142,7 +152,11 @@ struct DeadLetter {
 /// - retention trims only acknowledged messages; when unacknowledged messages fill a
 ///   subscription's backlog, `publish` fails with `kBackpressure` — never a silent drop;
 /// - **no ordering** is promised across redeliveries; implementations state any order
-///   they do keep.
+///   they do keep;
+/// - `publish_batch` is `publish` of each message in turn, stopping at the first refusal:
+///   what it accepted is a prefix of the batch, and the refused message and those after
+///   it reach no subscription (after `kUnavailable` they may or may not have, exactly as
+///   for a `publish` that answers `kUnavailable`: send them again with the same ids).
 ///
 /// **Thread safety:** implementations must allow every member to be called from any
 /// thread. **Errors:** `publish` → `kInvalidArgument` (bad topic name or id),
@@ -161,6 +175,22 @@ class Transport {
 
   /// Publishes one message to `topic` (created on first use).
   virtual Status publish(std::string_view topic, OutgoingMessage message) = 0;
+
+  /// Publishes `messages` to `topic`, in order, as `publish` of each in turn would, and
+  /// stops at the first one refused (see `PublishBatchResult`): a failed batch is retried
+  /// from `published` on. A networked transport sends the batch in one round trip, which
+  /// is what makes batches worth forming where a caller has them (the outbox relay); the
+  /// default, for in-process transports and wrappers, calls `publish` for each message.
+  /// **Errors:** as `publish`, for the first message refused.
+  virtual PublishBatchResult publish_batch(std::string_view topic, std::vector<OutgoingMessage> messages) {
+    PublishBatchResult out;
+    for (auto& message : messages) {
+      out.status = publish(topic, std::move(message));
+      if (!out.status) break;
+      ++out.published;
+    }
+    return out;
+  }
 
   /// Creates the subscription if needed and attaches `handler` to it.
   virtual Result<std::unique_ptr<Subscription>> subscribe(const SubscriptionConfig& config, Handler handler) = 0;
