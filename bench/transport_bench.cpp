@@ -1,6 +1,8 @@
 // bench_transport: the Transport implementations side by side.
 //   BM_Transport_<Impl>_Publish    messages/s through publish (one subscription attached,
 //                                  nothing consumed), 1 and 4 publisher threads;
+//   BM_Transport_<Impl>_PublishBatch/N  the same through publish_batch, N messages per call
+//                                  (items are messages), 1 and 4 publisher threads;
 //   BM_Transport_<Impl>_RoundTrip  one message at a time: publish -> handler -> ack
 //                                  returned, p50_us / p99_us of that path (threaded mode).
 // Redis runs on PIPELINE_REDIS_URI, else on the server scripts/services.sh starts (left
@@ -83,6 +85,25 @@ void round_trips(benchmark::State& state, Handoff& handoff, Publish&& publish) {
   report_latency(state, us);
 }
 
+// Publishes batches of state.range(0) messages (200-byte payloads) from this thread;
+// counts messages. `transport` is the benchmark's shared pointer, which thread 0 sets
+// before the loop starts (read it inside the loop only).
+template <class TransportPtr>
+void publish_batches(benchmark::State& state, const TransportPtr& transport) {
+  const auto size = static_cast<std::size_t>(state.range(0));
+  const std::string payload(200, 'x');
+  std::uint64_t i = 0;
+  for (auto _ : state) {
+    std::vector<pipeline::OutgoingMessage> batch;
+    batch.reserve(size);
+    for (std::size_t k = 0; k < size; ++k)
+      batch.push_back({fmt::format("t{}-{}", state.thread_index(), i++), payload, {}});
+    auto result = transport->publish_batch("bench-topic", std::move(batch));
+    if (!result.status) state.SkipWithError(result.status.error().to_string().c_str());
+  }
+  state.SetItemsProcessed(state.iterations() * state.range(0));
+}
+
 // ---- memory ----------------------------------------------------------------------------
 
 pipeline::SystemClock& clock() {
@@ -110,6 +131,21 @@ void BM_Transport_Memory_Publish(benchmark::State& state) {
   }
 }
 BENCHMARK(BM_Transport_Memory_Publish)->Threads(1)->Threads(4)->UseRealTime();
+
+void BM_Transport_Memory_PublishBatch(benchmark::State& state) {
+  static std::unique_ptr<pipeline::MemoryTransport> transport;
+  static std::unique_ptr<pipeline::Subscription> sub;
+  if (state.thread_index() == 0) {
+    transport = std::make_unique<pipeline::MemoryTransport>(clock(), pipeline::MemoryTransportOptions{1u << 30, false});
+    sub = std::move(*transport->subscribe({"bench-sub", "bench-topic", {}}, [](pipeline::DeliveryPtr) {}));
+  }
+  publish_batches(state, transport);
+  if (state.thread_index() == 0) {
+    sub.reset();
+    transport.reset();
+  }
+}
+BENCHMARK(BM_Transport_Memory_PublishBatch)->Arg(1)->Arg(16)->Arg(64)->Arg(256)->Threads(1)->Threads(4)->UseRealTime();
 
 void BM_Transport_Memory_RoundTrip(benchmark::State& state) {
   pipeline::MemoryTransport transport(clock());
@@ -140,10 +176,13 @@ std::string fresh_prefix() {
   return fmt::format("bench-{}-{}:", ::getpid(), counter++);
 }
 
-void BM_Transport_Redis_Publish(benchmark::State& state) {
-  static std::unique_ptr<pipeline::RedisTransport> transport;
-  static std::unique_ptr<pipeline::Subscription> sub;
-  if (state.thread_index() == 0) {
+// The publish benchmarks' transport, shared by their threads: a fresh prefix, one
+// subscription that consumes nothing, no backlog limit in reach. Thread 0 opens and closes it.
+struct RedisPublishTarget {
+  static inline std::unique_ptr<pipeline::RedisTransport> transport;
+  static inline std::unique_ptr<pipeline::Subscription> sub;
+  static bool open(benchmark::State& state) {
+    if (state.thread_index() != 0) return true;
     pipeline::RedisTransportOptions o;
     o.key_prefix = fresh_prefix();
     o.max_unacked_per_subscription = std::size_t{1} << 40;
@@ -151,11 +190,22 @@ void BM_Transport_Redis_Publish(benchmark::State& state) {
     auto t = pipeline::RedisTransport::open(clock(), redis_uri(), o);
     if (!t) {
       state.SkipWithError(t.error().to_string().c_str());
-      return;
+      return false;
     }
     transport = std::move(*t);
     sub = std::move(*transport->subscribe({"bench-sub", "bench-topic", {}}, [](pipeline::DeliveryPtr) {}));
+    return true;
   }
+  static void close(benchmark::State& state) {
+    if (state.thread_index() != 0) return;
+    sub.reset();
+    transport.reset();
+  }
+};
+
+void BM_Transport_Redis_Publish(benchmark::State& state) {
+  if (!RedisPublishTarget::open(state)) return;
+  auto& transport = RedisPublishTarget::transport;
   std::uint64_t i = 0;
   const std::string payload(200, 'x');
   for (auto _ : state) {
@@ -163,12 +213,16 @@ void BM_Transport_Redis_Publish(benchmark::State& state) {
     if (!st) state.SkipWithError(st.error().to_string().c_str());
   }
   state.SetItemsProcessed(state.iterations());
-  if (state.thread_index() == 0) {
-    sub.reset();
-    transport.reset();
-  }
+  RedisPublishTarget::close(state);
 }
 BENCHMARK(BM_Transport_Redis_Publish)->Threads(1)->Threads(4)->Threads(16)->UseRealTime();
+
+void BM_Transport_Redis_PublishBatch(benchmark::State& state) {
+  if (!RedisPublishTarget::open(state)) return;
+  publish_batches(state, RedisPublishTarget::transport);
+  RedisPublishTarget::close(state);
+}
+BENCHMARK(BM_Transport_Redis_PublishBatch)->Arg(1)->Arg(16)->Arg(64)->Arg(256)->Threads(1)->Threads(4)->UseRealTime();
 
 void BM_Transport_Redis_RoundTrip(benchmark::State& state) {
   pipeline::RedisTransportOptions o;
