@@ -45,6 +45,28 @@ TEST_P(OutboxRelayTest, PublishesInCommitOrderWithStableIdsAndMarksSent) {
   EXPECT_EQ(store.pending_outbox().value(), 0u);
 }
 
+TEST_P(OutboxRelayTest, SendsEachRunOfOneTopicAsOneBatchAndMarksOnlyTheAcceptedPrefix) {
+  RecordingTransport transport;
+  pipeline::ManualClock clock;
+  ASSERT_TRUE(store.transact([&](Transaction& tx) -> Status {
+    for (auto [topic, id] : std::vector<std::pair<std::string, std::string>>{
+             {"topic-x", "x1"}, {"topic-x", "x2"}, {"topic-x", "x3"}, {"topic-y", "y1"}, {"topic-x", "x4"}})
+      PIPELINE_TRY(tx.enqueue({topic, {id, "{}", {}}}).map([](bool) {}));
+    return pipeline::ok();
+  }));
+  OutboxRelay relay(store, transport, clock, {.owner = "r1", .lease = 30s});
+  transport.fail_next(1, 1);  // the transport takes x1, then refuses x2
+  EXPECT_FALSE(relay.relay_once());
+  EXPECT_EQ(transport.ids(), (std::vector<std::string>{"x1"}));
+  EXPECT_EQ(transport.batches(), (std::vector<std::size_t>{3})) << "x1..x3 in one batch, which stopped at x2";
+  EXPECT_EQ(store.pending_outbox().value(), 4u) << "only x1 is marked sent";
+  clock.advance(31s);
+  EXPECT_EQ(relay.relay_once().value(), 4u);
+  EXPECT_EQ(transport.ids(), (std::vector<std::string>{"x1", "x2", "x3", "y1", "x4"}));
+  EXPECT_EQ(transport.batches(), (std::vector<std::size_t>{3, 2, 1, 1}));
+  EXPECT_EQ(store.pending_outbox().value(), 0u);
+}
+
 TEST_P(OutboxRelayTest, SharesThePublishersSendStepHooksAndRetryPolicy) {
   RecordingTransport transport;
   pipeline::ManualClock clock;

@@ -1,6 +1,7 @@
 #pragma once
 // Test doubles for the outbox, relay and consumer tests: a transport that records what
-// is published (and fails on demand), and a plain Delivery that records how it settled.
+// is published and in which batches (and fails on demand), and a plain Delivery that
+// records how it settled.
 
 #include <condition_variable>
 #include <memory>
@@ -22,7 +23,9 @@ class RecordingTransport final : public Transport {
   Status publish(std::string_view topic, OutgoingMessage message) override {
     {
       std::lock_guard lock(mu_);
-      if (fail_next_ > 0) {
+      if (pass_first_ > 0) {
+        --pass_first_;
+      } else if (fail_next_ > 0) {
         --fail_next_;
         return fail(ErrorCode::kUnavailable, "transport down (test)");
       }
@@ -30,6 +33,14 @@ class RecordingTransport final : public Transport {
     }
     cv_.notify_all();
     return ok();
+  }
+  // Records the batch's size, then publishes it as the port's default does.
+  PublishBatchResult publish_batch(std::string_view topic, std::vector<OutgoingMessage> messages) override {
+    {
+      std::lock_guard lock(mu_);
+      batches_.push_back(messages.size());
+    }
+    return Transport::publish_batch(topic, std::move(messages));
   }
   Result<std::unique_ptr<Subscription>> subscribe(const SubscriptionConfig&, Handler) override {
     return fail(ErrorCode::kFailedPrecondition, "RecordingTransport does not deliver");
@@ -39,9 +50,16 @@ class RecordingTransport final : public Transport {
     return fail(ErrorCode::kNotFound, "no dead letters");
   }
 
-  void fail_next(int n) {
+  // The next `n` publishes fail, after `after` that succeed.
+  void fail_next(int n, int after = 0) {
     std::lock_guard lock(mu_);
     fail_next_ = n;
+    pass_first_ = after;
+  }
+  // The sizes of the publish_batch calls, in order.
+  std::vector<std::size_t> batches() const {
+    std::lock_guard lock(mu_);
+    return batches_;
   }
   std::vector<Published> published() const {
     std::lock_guard lock(mu_);
@@ -63,7 +81,9 @@ class RecordingTransport final : public Transport {
   mutable std::mutex mu_;
   mutable std::condition_variable cv_;
   std::vector<Published> published_;
+  std::vector<std::size_t> batches_;
   int fail_next_ = 0;
+  int pass_first_ = 0;
 };
 
 // A Delivery that records ack/nack instead of talking to a transport.

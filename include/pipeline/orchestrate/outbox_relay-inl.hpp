@@ -64,19 +64,33 @@ PIPELINE_INLINE OutboxRelay::~OutboxRelay() { stop(); }
 PIPELINE_INLINE Result<std::size_t> OutboxRelay::relay_once() {
   auto claimed = store_.claim_outbox(options_.owner, options_.batch_size, clock_.now(), options_.lease);
   if (!claimed) return fail(claimed.error());
+  auto& rows = *claimed;
   std::vector<std::string> published;
-  published.reserve(claimed->size());
+  published.reserve(rows.size());
   std::optional<Error> publish_error;
-  for (auto& row : *claimed) {
-    std::string key = row.entry.outbox_key();
-    // The entry's claims count its attempts; the outbox keeps no first-attempt time.
-    auto attempt = step_->send(row.entry.topic, std::move(row.entry.message), std::max(1, row.claims));
-    if (!attempt.sent()) {
+  for (std::size_t first = 0; first < rows.size();) {
+    // A run of entries with one topic and one claim count goes out in one batch (one
+    // round trip on a networked transport); the claims count the run's attempts, since
+    // the outbox keeps no first-attempt time.
+    std::size_t end = first + 1;
+    while (end < rows.size() && rows[end].entry.topic == rows[first].entry.topic &&
+           rows[end].claims == rows[first].claims)
+      ++end;
+    std::vector<std::string> keys;
+    std::vector<OutgoingMessage> messages;
+    for (std::size_t i = first; i < end; ++i) {
+      keys.push_back(rows[i].entry.outbox_key());
+      messages.push_back(std::move(rows[i].entry.message));
+    }
+    auto attempt = step_->send_batch(rows[first].entry.topic, std::move(messages), std::max(1, rows[first].claims));
+    for (std::size_t i = 0; i < attempt.sent; ++i) published.push_back(std::move(keys[i]));
+    if (!attempt.refused.sent()) {
       // The transport is likely down: stop here; the rest is retried after the lease.
-      publish_error = attempt.status.error().with("outbox_id", key).with("topic", row.entry.topic);
+      publish_error =
+          attempt.refused.status.error().with("outbox_id", keys[attempt.sent]).with("topic", rows[first].entry.topic);
       break;
     }
-    published.push_back(std::move(key));
+    first = end;
   }
   if (!published.empty()) PIPELINE_TRY(store_.complete_outbox(published));
   if (publish_error) return fail(std::move(*publish_error));

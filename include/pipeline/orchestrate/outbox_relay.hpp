@@ -39,8 +39,9 @@ struct OutboxRelayOptions {
 };
 
 /// Moves outbox entries from the `StateStore` to the `Transport`: claims a batch under a
-/// lease, sends each entry with its stable id through a `SendStep` — synchronously, on
-/// the calling thread — then marks the ones the transport accepted as sent. The step is
+/// lease, sends the entries with their stable ids through a `SendStep` — synchronously,
+/// on the calling thread, each run of entries for one topic as one `publish_batch` — then
+/// marks the ones the transport accepted as sent. The step is
 /// the one `UnifiedPublisher` uses (pass `publisher.send_step()` to share its retry
 /// policy, metrics and hooks): one publishing path, and no in-memory queue or thread
 /// between the deciding commit and the transport.
@@ -59,8 +60,8 @@ struct OutboxRelayOptions {
 /// **Thread safety:** every member may be called from any thread; concurrent
 /// `relay_once` calls behave like separate relays. `stop()` must not be called from the
 /// transport's publish.
-/// **Performance:** per batch one claim and one complete transaction plus one publish
-/// per entry. The worker sleeps on a condition variable between rounds (no busy wait);
+/// **Performance:** per batch one claim and one complete transaction plus one
+/// `publish_batch` per run of entries with the same topic (one round trip each on Redis). The worker sleeps on a condition variable between rounds (no busy wait);
 /// after failed rounds it waits as the `RetryPolicy` says (jittered exponential backoff
 /// by default).
 /// **Errors:** `relay_once` returns the first publish error (after marking the entries

@@ -54,7 +54,27 @@ PIPELINE_INLINE SendStep::~SendStep() = default;
 PIPELINE_INLINE SendAttempt SendStep::send(std::string_view topic, OutgoingMessage message, int attempt,
                                            Duration elapsed) {
   std::string id = message.id;  // the message moves into the transport; hooks and errors name it
-  SendAttempt out{transport_.publish(topic, std::move(message)), std::nullopt};
+  auto status = transport_.publish(topic, std::move(message));
+  return settle(topic, id, std::move(status), attempt, elapsed);
+}
+
+PIPELINE_INLINE BatchSendAttempt SendStep::send_batch(std::string_view topic, std::vector<OutgoingMessage> messages,
+                                                      int attempt, Duration elapsed) {
+  std::vector<std::string> ids;
+  ids.reserve(messages.size());
+  for (const auto& m : messages) ids.push_back(m.id);
+  auto result = transport_.publish_batch(topic, std::move(messages));
+  BatchSendAttempt out;
+  for (; out.sent < result.published && out.sent < ids.size(); ++out.sent)
+    settle(topic, ids[out.sent], ok(), attempt, elapsed);
+  if (!result.status && out.sent < ids.size())
+    out.refused = settle(topic, ids[out.sent], std::move(result.status), attempt, elapsed);
+  return out;
+}
+
+PIPELINE_INLINE SendAttempt SendStep::settle(std::string_view topic, const std::string& id, Status status,
+                                             int attempt, Duration elapsed) {
+  SendAttempt out{std::move(status), std::nullopt};
   if (out.status) {
     published_total_->add();
     Hooks::emit(hooks_->any_published, hooks_->published, topic, id);

@@ -8,6 +8,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "pipeline/core/clock.hpp"
 #include "pipeline/core/config.hpp"
@@ -39,6 +40,14 @@ struct SendAttempt {
   [[nodiscard]] bool gave_up() const noexcept { return !sent() && !retry_after; }
 };
 
+/// The outcome of one `SendStep::send_batch`.
+struct BatchSendAttempt {
+  std::size_t sent = 0;  ///< Messages `[0, sent)` were accepted, in order.
+  /// The outcome of message `sent`, as `send` reports it, when the transport refused it
+  /// (the messages after it were not sent); `status` ok when every message was accepted.
+  SendAttempt refused{};
+};
+
 /// Hands one message to the `Transport`, synchronously, and reports the outcome the same
 /// way whoever calls it: `UnifiedPublisher`'s worker (fire-and-forget messages from its
 /// in-memory queue) and `OutboxRelay` (durable triggers, straight from the outbox, no
@@ -54,7 +63,8 @@ struct SendAttempt {
 /// concurrently for several callers (the transport, the policy, the counters and the
 /// hooks are all thread-safe). Callbacks run on the thread that called `send` (or
 /// `report_failed`), never under a lock of the step; a throwing callback is ignored.
-/// **Performance:** one `Transport::publish` plus a counter increment; the hooks cost
+/// **Performance:** one `Transport::publish` (or `publish_batch`, one round trip for many
+/// messages on a networked transport) plus a counter increment per message; the hooks cost
 /// nothing until a callback was connected once. **Errors:** `send` returns the
 /// transport's error (`kUnavailable`, `kBackpressure`, `kInvalidArgument`, …).
 ///
@@ -85,6 +95,13 @@ class SendStep {
   SendAttempt send(std::string_view topic, OutgoingMessage message, int attempt = 1,
                    Duration elapsed = Duration::zero());
 
+  /// Publishes `messages` to `topic` with one `Transport::publish_batch`, which stops at
+  /// the first message refused. Each accepted message is counted and reported as `send`
+  /// reports it; the refused one is handled as `send` handles a failure (with `attempt`
+  /// and `elapsed`); those after it were not sent and are not reported.
+  BatchSendAttempt send_batch(std::string_view topic, std::vector<OutgoingMessage> messages, int attempt = 1,
+                              Duration elapsed = Duration::zero());
+
   /// Reports a message given up on outside `send` (dropped from a full queue, abandoned
   /// at shutdown) through `on_failed`; not counted here (the caller has its own counter).
   void report_failed(const std::string& topic, const std::string& id, const Error& error);
@@ -101,6 +118,9 @@ class SendStep {
 
  private:
   struct Hooks;  // the signals, in send_step-inl.hpp
+
+  // Counts and reports the transport's answer `status` for message `id`.
+  SendAttempt settle(std::string_view topic, const std::string& id, Status status, int attempt, Duration elapsed);
 
   Transport& transport_;
   std::shared_ptr<RetryPolicy> policy_;
