@@ -15,27 +15,29 @@
 #   scripts/services.sh stop-postgres  stops PostgreSQL and deletes its data
 #   scripts/services.sh stop           stops them and deletes their data
 #
+# Idempotent: `start` twice starts one server; `stop` with nothing running succeeds.
+# The state (ports, logs, data) lives in $PIPELINE_SERVICES_DIR, by default build/services
+# in this checkout: under the build tree (ignored by git, made afresh in a clean clone, one
+# per checkout so several checkouts on one machine do not share a server) and on the build's
+# disk, so what `appendfsync` and `synchronous_commit` cost there is what a benchmark pays.
+#
 # Redis listens on 127.0.0.1 only, with `appendonly yes` and `appendfsync` from
 # $PIPELINE_REDIS_FSYNC (default everysec; `always` for the crash tests), its files in
 # $state/redis. No password: a scratch server for tests, never a production setup.
 #
-# Idempotent: `start` twice starts one server; `stop` with nothing running succeeds.
-# The state lives in $PIPELINE_SERVICES_DIR (default: one directory per user and checkout
-# under $TMPDIR), so several checkouts on one machine do not share a server.
-#
-# PostgreSQL refuses to run as root. Run as root (CI), the server runs as the unprivileged
-# `postgres` user, in a fresh directory under $TMPDIR that user owns, with its socket
-# inside; the server never reads the checkout or $PIPELINE_SERVICES_DIR, so a clone under a
-# 0700 home works. Authentication is `trust`
-# on 127.0.0.1 only: a scratch server for tests, never a production setup.
+# PostgreSQL keeps its data, socket and log in $state/postgres. It refuses to run as root:
+# run as root (CI), the server runs as the unprivileged `postgres` user, which owns that
+# directory. When that user cannot reach it (a clone under a 0700 home), or the socket's
+# path would pass the 107 bytes a Unix socket allows, the directory is a fresh one under
+# $TMPDIR instead ($state/postgres.dir names it either way). Authentication is `trust` on
+# 127.0.0.1 only: a scratch server for tests, never a production setup.
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
 pg_bin=${PIPELINE_PG_BIN:-/usr/lib/postgresql/15/bin}
-state=${PIPELINE_SERVICES_DIR:-${TMPDIR:-/tmp}/pipeline-services-$(id -u)-$(printf '%s' "$root" | cksum | cut -d' ' -f1)}
+state=${PIPELINE_SERVICES_DIR:-$root/build/services}
 pg_port_file=$state/postgres.port
-# The server's own directory (data, socket, log), owned by the server's user, made under
-# $TMPDIR rather than in $state: $state may lie under a directory that user cannot enter.
+# The server's own directory (data, socket, log), owned by the server's user (pg_make_dir).
 pg_dir_file=$state/postgres.dir
 pg_dir=$(cat "$pg_dir_file" 2>/dev/null || echo "$state/none")
 pg_data=$pg_dir/data
@@ -80,6 +82,23 @@ pg_wait_ready() {
   done
 }
 
+# Makes the server's directory, owned by the server's user, and prints its path:
+# $state/postgres when that user can write there and its socket path fits, else a fresh
+# directory under $TMPDIR.
+pg_make_dir() {
+  local dir=$state/postgres
+  rm -rf "$dir"
+  mkdir -p "$dir"
+  if [ "$(id -u)" -eq 0 ]; then chown postgres: "$dir"; fi
+  # ".s.PGSQL.65535" adds 15 bytes; a Unix socket path holds at most 107.
+  if [ ${#dir} -gt 90 ] || ! as_server_user test -w "$dir" -a -x "$dir"; then
+    rm -rf "$dir"
+    dir=$(mktemp -d "${TMPDIR:-/tmp}/pipeline-postgres-XXXXXX")
+    if [ "$(id -u)" -eq 0 ]; then chown postgres: "$dir"; fi
+  fi
+  echo "$dir"
+}
+
 pg_init() {
   [ -x "$pg_bin/initdb" ] || bash "$root/scripts/setup-deps.sh"
   [ -x "$pg_bin/initdb" ] || die "PostgreSQL 15 is not installed ($pg_bin/initdb missing)"
@@ -87,11 +106,10 @@ pg_init() {
     getent passwd postgres >/dev/null || die "running as root needs the unprivileged 'postgres' user (package postgresql)"
   fi
   [ -f "$pg_dir_file" ] && rm -rf "$pg_dir"
-  pg_dir=$(mktemp -d "${TMPDIR:-/tmp}/pipeline-postgres-XXXXXX")
+  pg_dir=$(pg_make_dir)
   echo "$pg_dir" >"$pg_dir_file"
   pg_data=$pg_dir/data
   pg_log=$pg_dir/server.log
-  if [ "$(id -u)" -eq 0 ]; then chown postgres: "$pg_dir"; fi
   as_server_user "$pg_bin/initdb" -D "$pg_data" -U postgres --auth=trust --encoding=UTF8 --locale=C.UTF-8 \
     >"$state/initdb.log" 2>&1 || { cat "$state/initdb.log" >&2; die "initdb failed"; }
   free_port >"$pg_port_file"
