@@ -85,24 +85,59 @@ void round_trips(benchmark::State& state, Handoff& handoff, Publish&& publish) {
   report_latency(state, us);
 }
 
-// Publishes batches of state.range(0) messages (200-byte payloads) from this thread;
-// counts messages. `transport` is the benchmark's shared pointer, which thread 0 sets
-// before the loop starts (read it inside the loop only).
-template <class TransportPtr>
-void publish_batches(benchmark::State& state, const TransportPtr& transport) {
-  const auto size = static_cast<std::size_t>(state.range(0));
-  const std::string payload(200, 'x');
-  std::uint64_t i = 0;
-  for (auto _ : state) {
-    std::vector<pipeline::OutgoingMessage> batch;
-    batch.reserve(size);
-    for (std::size_t k = 0; k < size; ++k)
-      batch.push_back({fmt::format("t{}-{}", state.thread_index(), i++), payload, {}});
-    auto result = transport->publish_batch("bench-topic", std::move(batch));
-    if (!result.status) state.SkipWithError(result.status.error().to_string().c_str());
+// The publish benchmarks' transport, shared by their threads: thread 0 opens it (with one
+// subscription that consumes nothing) before the loop and closes it afterwards; the
+// threads read `transport` inside the loop only.
+template <class T>
+struct PublishTarget {
+  static inline std::unique_ptr<T> transport;
+  static inline std::unique_ptr<pipeline::Subscription> sub;
+  // `open_transport()` returns a Result<std::unique_ptr<T>> or a std::unique_ptr<T>.
+  template <class Open>
+  static bool open(benchmark::State& state, Open&& open_transport) {
+    if (state.thread_index() != 0) return true;
+    pipeline::Result<std::unique_ptr<T>> t = open_transport();
+    if (!t) {
+      state.SkipWithError(t.error().to_string().c_str());
+      return false;
+    }
+    transport = std::move(*t);
+    sub = std::move(*transport->subscribe({"bench-sub", "bench-topic", {}}, [](pipeline::DeliveryPtr) {}));
+    return true;
   }
-  state.SetItemsProcessed(state.iterations() * state.range(0));
-}
+  static void close(benchmark::State& state) {
+    if (state.thread_index() != 0) return;
+    sub.reset();
+    transport.reset();
+  }
+
+  // One publish per iteration (200-byte payloads).
+  static void publish_singles(benchmark::State& state) {
+    std::uint64_t i = 0;
+    const std::string payload(200, 'x');
+    for (auto _ : state) {
+      auto st = transport->publish("bench-topic", {fmt::format("t{}-{}", state.thread_index(), i++), payload, {}});
+      if (!st) state.SkipWithError(st.error().to_string().c_str());
+    }
+    state.SetItemsProcessed(state.iterations());
+  }
+
+  // One publish_batch of state.range(0) messages per iteration; items are messages.
+  static void publish_batches(benchmark::State& state) {
+    const auto size = static_cast<std::size_t>(state.range(0));
+    const std::string payload(200, 'x');
+    std::uint64_t i = 0;
+    for (auto _ : state) {
+      std::vector<pipeline::OutgoingMessage> batch;
+      batch.reserve(size);
+      for (std::size_t k = 0; k < size; ++k)
+        batch.push_back({fmt::format("t{}-{}", state.thread_index(), i++), payload, {}});
+      auto result = transport->publish_batch("bench-topic", std::move(batch));
+      if (!result.status) state.SkipWithError(result.status.error().to_string().c_str());
+    }
+    state.SetItemsProcessed(state.iterations() * state.range(0));
+  }
+};
 
 // ---- memory ----------------------------------------------------------------------------
 
@@ -111,39 +146,23 @@ pipeline::SystemClock& clock() {
   return c;
 }
 
+using MemoryTarget = PublishTarget<pipeline::MemoryTransport>;
+
+std::unique_ptr<pipeline::MemoryTransport> open_memory() {
+  return std::make_unique<pipeline::MemoryTransport>(clock(), pipeline::MemoryTransportOptions{1u << 30, false});
+}
+
 void BM_Transport_Memory_Publish(benchmark::State& state) {
-  static std::unique_ptr<pipeline::MemoryTransport> transport;
-  static std::unique_ptr<pipeline::Subscription> sub;
-  if (state.thread_index() == 0) {
-    transport = std::make_unique<pipeline::MemoryTransport>(clock(), pipeline::MemoryTransportOptions{1u << 30, false});
-    sub = std::move(*transport->subscribe({"bench-sub", "bench-topic", {}}, [](pipeline::DeliveryPtr) {}));
-  }
-  std::uint64_t i = 0;
-  const std::string payload(200, 'x');
-  for (auto _ : state) {
-    auto st = transport->publish("bench-topic", {fmt::format("t{}-{}", state.thread_index(), i++), payload, {}});
-    if (!st) state.SkipWithError(st.error().to_string().c_str());
-  }
-  state.SetItemsProcessed(state.iterations());
-  if (state.thread_index() == 0) {
-    sub.reset();
-    transport.reset();
-  }
+  if (!MemoryTarget::open(state, open_memory)) return;
+  MemoryTarget::publish_singles(state);
+  MemoryTarget::close(state);
 }
 BENCHMARK(BM_Transport_Memory_Publish)->Threads(1)->Threads(4)->UseRealTime();
 
 void BM_Transport_Memory_PublishBatch(benchmark::State& state) {
-  static std::unique_ptr<pipeline::MemoryTransport> transport;
-  static std::unique_ptr<pipeline::Subscription> sub;
-  if (state.thread_index() == 0) {
-    transport = std::make_unique<pipeline::MemoryTransport>(clock(), pipeline::MemoryTransportOptions{1u << 30, false});
-    sub = std::move(*transport->subscribe({"bench-sub", "bench-topic", {}}, [](pipeline::DeliveryPtr) {}));
-  }
-  publish_batches(state, transport);
-  if (state.thread_index() == 0) {
-    sub.reset();
-    transport.reset();
-  }
+  if (!MemoryTarget::open(state, open_memory)) return;
+  MemoryTarget::publish_batches(state);
+  MemoryTarget::close(state);
 }
 BENCHMARK(BM_Transport_Memory_PublishBatch)->Arg(1)->Arg(16)->Arg(64)->Arg(256)->Threads(1)->Threads(4)->UseRealTime();
 
@@ -176,51 +195,28 @@ std::string fresh_prefix() {
   return fmt::format("bench-{}-{}:", ::getpid(), counter++);
 }
 
-// The publish benchmarks' transport, shared by their threads: a fresh prefix, one
-// subscription that consumes nothing, no backlog limit in reach. Thread 0 opens and closes it.
-struct RedisPublishTarget {
-  static inline std::unique_ptr<pipeline::RedisTransport> transport;
-  static inline std::unique_ptr<pipeline::Subscription> sub;
-  static bool open(benchmark::State& state) {
-    if (state.thread_index() != 0) return true;
-    pipeline::RedisTransportOptions o;
-    o.key_prefix = fresh_prefix();
-    o.max_unacked_per_subscription = std::size_t{1} << 40;
-    o.pool_size = 4;
-    auto t = pipeline::RedisTransport::open(clock(), redis_uri(), o);
-    if (!t) {
-      state.SkipWithError(t.error().to_string().c_str());
-      return false;
-    }
-    transport = std::move(*t);
-    sub = std::move(*transport->subscribe({"bench-sub", "bench-topic", {}}, [](pipeline::DeliveryPtr) {}));
-    return true;
-  }
-  static void close(benchmark::State& state) {
-    if (state.thread_index() != 0) return;
-    sub.reset();
-    transport.reset();
-  }
-};
+using RedisTarget = PublishTarget<pipeline::RedisTransport>;
+
+// A fresh prefix and no backlog limit in reach.
+pipeline::Result<std::unique_ptr<pipeline::RedisTransport>> open_redis() {
+  pipeline::RedisTransportOptions o;
+  o.key_prefix = fresh_prefix();
+  o.max_unacked_per_subscription = std::size_t{1} << 40;
+  o.pool_size = 4;
+  return pipeline::RedisTransport::open(clock(), redis_uri(), o);
+}
 
 void BM_Transport_Redis_Publish(benchmark::State& state) {
-  if (!RedisPublishTarget::open(state)) return;
-  auto& transport = RedisPublishTarget::transport;
-  std::uint64_t i = 0;
-  const std::string payload(200, 'x');
-  for (auto _ : state) {
-    auto st = transport->publish("bench-topic", {fmt::format("t{}-{}", state.thread_index(), i++), payload, {}});
-    if (!st) state.SkipWithError(st.error().to_string().c_str());
-  }
-  state.SetItemsProcessed(state.iterations());
-  RedisPublishTarget::close(state);
+  if (!RedisTarget::open(state, open_redis)) return;
+  RedisTarget::publish_singles(state);
+  RedisTarget::close(state);
 }
 BENCHMARK(BM_Transport_Redis_Publish)->Threads(1)->Threads(4)->Threads(16)->UseRealTime();
 
 void BM_Transport_Redis_PublishBatch(benchmark::State& state) {
-  if (!RedisPublishTarget::open(state)) return;
-  publish_batches(state, RedisPublishTarget::transport);
-  RedisPublishTarget::close(state);
+  if (!RedisTarget::open(state, open_redis)) return;
+  RedisTarget::publish_batches(state);
+  RedisTarget::close(state);
 }
 BENCHMARK(BM_Transport_Redis_PublishBatch)->Arg(1)->Arg(16)->Arg(64)->Arg(256)->Threads(1)->Threads(4)->UseRealTime();
 
