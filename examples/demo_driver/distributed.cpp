@@ -533,8 +533,7 @@ pipeline::Result<DemoReport> run_distributed_demo(const DistributedOptions& o) {
   s->add("phase3_analytics", 0, with({"--warehouse", wh, "--data-dir", data}));
   s->add("phase4_precompute", 0, with({"--warehouse", wh, "--data-dir", data}));
   s->add("phase_trackers", 0,
-         with({"--workers", "2", "--check-every", "1", "--debounce", std::to_string(o.debounce.count()), "--deadline",
-               std::to_string(o.deadline.count())}));
+         with({"--workers", "2", "--check-every", "1", "--debounce", std::to_string(o.debounce.count())}));
   s->add("phase5_coordinator", 0,
          with({"--warehouse", wh, "--workers", "2", "--readiness-wait", std::to_string(o.readiness_wait.count())}));
   for (auto& c : s->children) PIPELINE_TRY(s->start(c));
