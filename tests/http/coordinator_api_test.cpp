@@ -3,7 +3,10 @@
 // connection).
 #include <atomic>
 #include <fstream>
+#include <functional>
 #include <mutex>
+#include <regex>
+#include <set>
 
 #include <fmt/format.h>
 #include <gtest/gtest.h>
@@ -15,8 +18,13 @@
 #include "pipeline/core/message_codec.hpp"
 #include "pipeline/http/coordinator_api.hpp"
 #include "pipeline/http/http_server.hpp"
+#include "pipeline/http/operations.hpp"
 #include "pipeline/http/push.hpp"
 #include "pipeline/memory/memory_state_store.hpp"
+#include "pipeline/memory/memory_transport.hpp"
+#include "pipeline/memory/metrics_registry.hpp"
+#include "pipeline/runtime/service_runtime.hpp"
+#include "spin_until.hpp"
 #include "temp_dir.hpp"
 
 namespace {
@@ -62,10 +70,13 @@ class FakeUpstream final : public pipeline::ReadinessSource, public pipeline::Pr
 
 class CoordinatorApiTest : public ::testing::Test {
  protected:
-  void start(pipeline::BatchCoordinatorOptions options = {}) {
+  // `mount_more` mounts further routes beside the API (e.g. the operations endpoints).
+  void start(pipeline::BatchCoordinatorOptions options = {},
+             const std::function<void(pipeline::http::Router&)>& mount_more = {}) {
     coordinator = std::make_unique<pipeline::BatchCoordinator>(clock, store, alerts, upstream, upstream, nullptr, options);
     pipeline::http::Router router;
     ASSERT_TRUE(pipeline::http::mount_coordinator_api(router, *coordinator, {}));
+    if (mount_more) mount_more(router);
     pipeline::http::HttpServerOptions o;
     o.log = [](std::string_view) {};
     auto s = pipeline::http::HttpServer::create(std::move(router), o);
@@ -212,6 +223,75 @@ TEST_F(CoordinatorApiTest, RetryEnqueuesOnlyTheMissingAndStatusReportsCoverage) 
   r = run_curl(dir.path(), {url("/health")});
   EXPECT_EQ(r.status, 200) << r.body;
   EXPECT_EQ(json(r)["status"], "ok");
+}
+
+}  // namespace
+
+namespace {
+
+// The metric names the alert rules of deploy/prometheus use (in their `expr:` lines).
+std::set<std::string> metrics_in_alert_rules() {
+  std::ifstream in(PIPELINE_SOURCE_DIR "/deploy/prometheus/pipeline_rules.yml");
+  std::set<std::string> names;
+  const std::regex name(R"(\bpipeline_[a-z0-9_]+)");
+  for (std::string line; std::getline(in, line);) {
+    if (line.find("expr:") == std::string::npos) continue;
+    for (std::sregex_iterator it(line.begin(), line.end(), name), end; it != end; ++it) names.insert(it->str());
+  }
+  return names;
+}
+
+// The rules and the library agree: after a refused batch, a status check below 90%, a dead
+// letter and an outbox backlog, a real /metrics scrape of a coordinator on a service
+// runtime has a family for every metric the rules name, and promtool accepts the scrape.
+TEST_F(CoordinatorApiTest, MetricsScrapeHasEveryMetricTheAlertRulesUse) {
+  const auto rule_metrics = metrics_in_alert_rules();
+  ASSERT_EQ(rule_metrics.size(), 4U) << "deploy/prometheus/pipeline_rules.yml not read?";
+  pipeline::MetricsRegistry metrics;
+  pipeline::MemoryTransport transport(clock);
+  ASSERT_TRUE(transport.start(1));
+  pipeline::ServiceRuntimeOptions runtime_options;
+  runtime_options.name = "phase5";
+  runtime_options.metrics = &metrics;
+  auto runtime = pipeline::ServiceRuntime::create(clock, store, transport, runtime_options);
+  ASSERT_TRUE(runtime);
+  ASSERT_TRUE((*runtime)->subscribe({"phase5-in", "phase5-topic", {}},
+                                    [](pipeline::DeliveryPtr d) { (void)d->reject("never valid"); }));
+  ASSERT_TRUE((*runtime)->start());
+  pipeline::BatchCoordinatorOptions options;
+  options.metrics = &metrics;
+  start(options, [&](pipeline::http::Router& router) {
+    pipeline::http::OperationsOptions ops;
+    ops.metrics = &metrics;
+    ASSERT_TRUE(pipeline::http::mount_operations(router, ops));
+  });
+
+  upstream.set(10, 450);  // too few at the end of the wait: refused
+  ASSERT_EQ(post("/start", R"({"game_date":"2025-11-18"})").status, 202);
+  clock.advance(std::chrono::minutes(30));
+  EXPECT_EQ(critical.load(), 1);
+  upstream.set(420, 450);  // ready: started, nothing predicted at the check
+  ASSERT_EQ(post("/start", R"({"game_date":"2025-11-19"})").status, 202);
+  ASSERT_TRUE(coordinator->status_check(*pipeline::CalendarDate::parse("2025-11-19")));
+  ASSERT_TRUE(transport.publish("phase5-topic", {"m-1", "{}", {}}));
+  ASSERT_TRUE(pipeline_test::spin_until([&] {
+    auto dead = transport.dead_letters("phase5-in");
+    return dead && dead->size() == 1;
+  }));
+  clock.advance(runtime_options.backlog_interval);
+
+  auto r = run_curl(dir.path(), {url("/metrics")});
+  ASSERT_EQ(r.status, 200) << r.body;
+  for (const auto& name : rule_metrics)
+    EXPECT_NE(r.body.find("# TYPE " + name + " "), std::string::npos) << name << " is not exported:\n" << r.body;
+  EXPECT_NE(r.body.find("pipeline_batches_refused_total{coordinator=\"phase5\"} 1\n"), std::string::npos) << r.body;
+  EXPECT_NE(r.body.find("pipeline_batch_coverage_ratio{coordinator=\"phase5\"} 0\n"), std::string::npos) << r.body;
+  EXPECT_NE(r.body.find("pipeline_dead_letters{subscription=\"phase5-in\"} 1\n"), std::string::npos) << r.body;
+  std::ofstream(dir.file("scrape.txt"), std::ios::binary) << r.body;
+  auto [rc, out] = pipeline::testing::run_shell(dir.path().string(), "promtool check metrics < scrape.txt");
+  EXPECT_EQ(rc, 0) << out;
+  runtime->reset();  // before the transport it uses
+  transport.stop();
 }
 
 }  // namespace
