@@ -260,10 +260,14 @@ TEST_F(CoordinatorApiTest, MetricsScrapeHasEveryMetricTheAlertRulesUse) {
   ASSERT_TRUE((*runtime)->start());
   pipeline::BatchCoordinatorOptions options;
   options.metrics = &metrics;
+  // /metrics of the operations endpoints (the API has its own /health), as serve mounts it.
+  pipeline::http::Router operations;
+  pipeline::http::OperationsOptions ops;
+  ops.metrics = &metrics;
+  ASSERT_TRUE(pipeline::http::mount_operations(operations, ops));
   start(options, [&](pipeline::http::Router& router) {
-    pipeline::http::OperationsOptions ops;
-    ops.metrics = &metrics;
-    ASSERT_TRUE(pipeline::http::mount_operations(router, ops));
+    ASSERT_TRUE(router.add("GET", "/metrics",
+                           [&operations](const pipeline::http::HttpRequest& req) { return operations.handle(req); }));
   });
 
   upstream.set(10, 450);  // too few at the end of the wait: refused
@@ -288,7 +292,7 @@ TEST_F(CoordinatorApiTest, MetricsScrapeHasEveryMetricTheAlertRulesUse) {
   EXPECT_NE(r.body.find("pipeline_batch_coverage_ratio{coordinator=\"phase5\"} 0\n"), std::string::npos) << r.body;
   EXPECT_NE(r.body.find("pipeline_dead_letters{subscription=\"phase5-in\"} 1\n"), std::string::npos) << r.body;
   std::ofstream(dir.file("scrape.txt"), std::ios::binary) << r.body;
-  auto [rc, out] = pipeline::testing::run_shell(dir.path().string(), "promtool check metrics < scrape.txt");
+  auto [rc, out] = pipeline::testing::run_shell(dir.path().string(), "promtool check metrics < '" + dir.file("scrape.txt") + "'");
   EXPECT_EQ(rc, 0) << out;
   runtime->reset();  // before the transport it uses
   transport.stop();
