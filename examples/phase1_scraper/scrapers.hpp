@@ -65,4 +65,8 @@ Phase1 make_phase1(nba_services::ServiceContext& ctx, nba_services::RunObserver 
 pipeline::Message schedule_trigger(pipeline::CalendarDate date, int wave, const std::vector<std::string>& scrapers,
                                    std::string_view reason);
 
+/// The `phase1_scraper` service's `main`: its flags (see `--help`), then serving until SIGTERM, or
+/// `--once`. Returns pipelinectl's exit codes. Defined in the `phase1_scraper_service` library.
+int service_main(int argc, char** argv);
+
 }  // namespace phase1
