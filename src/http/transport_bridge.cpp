@@ -1,6 +1,7 @@
 // The transport bridge: push envelopes and CloudEvents published on to a transport.
 #include "pipeline/http/transport_bridge.hpp"
 
+#include <functional>
 #include <utility>
 
 #include "pipeline/core/topics.hpp"
@@ -26,7 +27,7 @@ Handler publish_to(Transport& transport) {
   };
 }
 
-// The `?topic=` of the request, validated; an error answer otherwise.
+// The `?topic=` of the request, validated.
 Result<std::string> topic_of(const HttpRequest& req) {
   auto topic = req.query_param("topic");
   if (!topic || topic->empty())
@@ -35,28 +36,33 @@ Result<std::string> topic_of(const HttpRequest& req) {
   return std::string(*topic);
 }
 
+// A route that reads `?topic=` (400 without a valid one) and answers with the endpoint
+// `endpoint_for` builds for that topic.
+RequestHandler per_topic(std::function<RequestHandler(std::string)> endpoint_for) {
+  return [endpoint_for = std::move(endpoint_for)](const HttpRequest& req) {
+    auto topic = topic_of(req);
+    if (!topic) return HttpResponse::error(400, "invalid_topic", topic.error().message);
+    return endpoint_for(std::move(*topic))(req);
+  };
+}
+
 }  // namespace
 
 Status mount_transport_bridge(Router& router, Transport& transport, TransportBridgeOptions options) {
   Handler publish = publish_to(transport);
   const std::string subscription = options.subscription;
-  PIPELINE_TRY(router.add("POST", options.prefix + "/push", [publish, subscription](const HttpRequest& req) {
-    auto topic = topic_of(req);
-    if (!topic) return HttpResponse::error(400, "invalid_topic", topic.error().message);
-    PushEndpointOptions endpoint;
-    endpoint.topic = std::move(*topic);
-    endpoint.subscription = subscription;
-    return push_endpoint(publish, std::move(endpoint))(req);
-  }));
-  PIPELINE_TRY(router.add("POST", options.prefix + "/events", [publish, subscription](const HttpRequest& req) {
-    auto topic = topic_of(req);
-    if (!topic) return HttpResponse::error(400, "invalid_topic", topic.error().message);
-    CloudEventEndpointOptions endpoint;
-    endpoint.topic = std::move(*topic);
-    endpoint.subscription = subscription;
-    return cloudevent_endpoint(publish, std::move(endpoint))(req);
-  }));
-  return ok();
+  PIPELINE_TRY(router.add("POST", options.prefix + "/push", per_topic([publish, subscription](std::string topic) {
+                            PushEndpointOptions endpoint;
+                            endpoint.topic = std::move(topic);
+                            endpoint.subscription = subscription;
+                            return push_endpoint(publish, std::move(endpoint));
+                          })));
+  return router.add("POST", options.prefix + "/events", per_topic([publish, subscription](std::string topic) {
+                      CloudEventEndpointOptions endpoint;
+                      endpoint.topic = std::move(topic);
+                      endpoint.subscription = subscription;
+                      return cloudevent_endpoint(publish, std::move(endpoint));
+                    }));
 }
 
 }  // namespace pipeline::inline v0::http

@@ -252,12 +252,18 @@ TEST_P(BatchCoordinatorTest, RefusesWithCriticalAlertWhenTooFewPlayersAtTimeout)
   EXPECT_EQ(next->batch_id, "phase5-2025-11-18-b2");
 }
 
-TEST_P(BatchCoordinatorTest, CountsARefusedBatchInItsMetric) {
-  MetricsRegistry metrics;
+// Default options that record the coordinator's metrics into `metrics`.
+BatchCoordinatorOptions metered(MetricsRegistry& metrics) {
   BatchCoordinatorOptions options;
   options.metrics = &metrics;
-  Rig rig(store, {{40, 450}}, false, options);
-  const Labels labels{{"coordinator", "phase5"}};
+  return options;
+}
+const Labels kCoordinatorLabels{{"coordinator", "phase5"}};
+
+TEST_P(BatchCoordinatorTest, CountsARefusedBatchInItsMetric) {
+  MetricsRegistry metrics;
+  Rig rig(store, {{40, 450}}, false, metered(metrics));
+  const Labels& labels = kCoordinatorLabels;
   // The counter exists from the start (a rule's increase() sees the first refusal).
   EXPECT_EQ(metrics.counter_value("pipeline_batches_refused_total", labels), 0u);
   ASSERT_EQ(rig.coordinator.start(kDate, false, BatchTrigger::kScheduler)->status, BatchOutcome::kWaiting);
@@ -269,10 +275,8 @@ TEST_P(BatchCoordinatorTest, CountsARefusedBatchInItsMetric) {
 
 TEST_P(BatchCoordinatorTest, CoverageGaugeIsTheStatusCheckFractionThenOneOnCompletion) {
   MetricsRegistry metrics;
-  BatchCoordinatorOptions options;
-  options.metrics = &metrics;
-  Rig rig(store, {{420, 450}}, false, options);
-  const Labels labels{{"coordinator", "phase5"}};
+  Rig rig(store, {{420, 450}}, false, metered(metrics));
+  const Labels& labels = kCoordinatorLabels;
   ASSERT_EQ(rig.coordinator.start(kDate, false, BatchTrigger::kEvent)->status, BatchOutcome::kStarted);
   // A started batch has predicted nothing yet: no value until something is counted, so an
   // alert on coverage < 0.9 does not fire while the batch runs.

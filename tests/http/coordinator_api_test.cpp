@@ -13,6 +13,7 @@
 #include <nlohmann/json.hpp>
 
 #include "curl_client.hpp"
+#include "phase4_completion.hpp"
 #include "pipeline/alert/callback_sink.hpp"
 #include "pipeline/core/manual_clock.hpp"
 #include "pipeline/core/message_codec.hpp"
@@ -24,6 +25,7 @@
 #include "pipeline/memory/memory_transport.hpp"
 #include "pipeline/memory/metrics_registry.hpp"
 #include "pipeline/runtime/service_runtime.hpp"
+#include "quiet_server.hpp"
 #include "spin_until.hpp"
 #include "temp_dir.hpp"
 
@@ -77,38 +79,23 @@ class CoordinatorApiTest : public ::testing::Test {
     pipeline::http::Router router;
     ASSERT_TRUE(pipeline::http::mount_coordinator_api(router, *coordinator, {}));
     if (mount_more) mount_more(router);
-    pipeline::http::HttpServerOptions o;
-    o.log = [](std::string_view) {};
-    auto s = pipeline::http::HttpServer::create(std::move(router), o);
-    ASSERT_TRUE(s);
-    server = std::move(*s);
-    ASSERT_TRUE(server->start());
+    server = pipeline::testing::start_quiet_server(std::move(router));
+    ASSERT_TRUE(server);
   }
   void TearDown() override {
     if (server) server->stop();
   }
   std::string url(const std::string& path) const { return "http://127.0.0.1:" + std::to_string(server->port()) + path; }
   pipeline::testing::CurlResult post(const std::string& path, const std::string& body,
-                                     std::vector<std::string> extra = {}) {
-    const std::string file = dir.file("body" + std::to_string(++posts));
-    std::ofstream(file, std::ios::binary) << body;
-    std::vector<std::string> args{"-H", "Content-Type: application/json", "--data-binary", "@" + file};
-    args.insert(args.end(), extra.begin(), extra.end());
-    args.push_back(url(path));
-    return run_curl(dir.path(), args);
+                                     std::vector<std::string> headers = {}) {
+    headers.insert(headers.begin(), "Content-Type: application/json");
+    return pipeline::testing::post_body(dir.path(), url(path), body, headers);
   }
   static nlohmann::json json(const pipeline::testing::CurlResult& r) {
     auto j = nlohmann::json::parse(r.body, nullptr, false);
     return j.is_discarded() ? nlohmann::json::object() : j;
   }
-  static std::string phase4_completion() {
-    pipeline::Message m;
-    m.processor_name = "ml_feature_store";
-    m.phase = "phase4_precompute";
-    m.execution_id = "exec-1";
-    m.partition_date = *pipeline::CalendarDate::parse(kDate);
-    return pipeline::encode_message(m);
-  }
+  static std::string phase4_completion() { return pipeline::encode_message(pipeline::testing::phase4_completion()); }
   static std::string push_envelope(const std::string& payload) {
     return nlohmann::json{{"message", {{"data", pipeline::http::base64_encode(payload)}, {"messageId", "9"}}},
                           {"subscription", "projects/p/subscriptions/phase5"}}
@@ -125,7 +112,6 @@ class CoordinatorApiTest : public ::testing::Test {
   FakeUpstream upstream;
   std::unique_ptr<pipeline::BatchCoordinator> coordinator;
   std::unique_ptr<pipeline::http::HttpServer> server;
-  int posts = 0;
 };
 
 TEST_F(CoordinatorApiTest, PushedPhase4CompletionStartsTheBatchWith202AndStatusUrl) {
@@ -162,7 +148,7 @@ TEST_F(CoordinatorApiTest, PushedPhase4CompletionStartsTheBatchWith202AndStatusU
 TEST_F(CoordinatorApiTest, SchedulerHeaderMarksTheTriggerAndTheWaitNeverHoldsTheConnection) {
   upstream.set(100, 450);  // not ready: the coordinator waits on its clock
   start();
-  auto r = post("/start", R"({"game_date":"2025-11-18"})", {"-H", "X-CloudScheduler: true"});
+  auto r = post("/start", R"({"game_date":"2025-11-18"})", {"X-CloudScheduler: true"});
   ASSERT_EQ(r.status, 202) << r.body;
   EXPECT_EQ(json(r)["status"], "waiting");
   EXPECT_EQ(json(r)["triggered_by"], "scheduler");

@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "curl_client.hpp"
+#include "phase4_completion.hpp"
 #include "pipeline/core/message_codec.hpp"
 #include "pipeline/http/push.hpp"
 #include "spin_until.hpp"
@@ -117,39 +118,24 @@ TEST_F(ServeTest, PublishesPushedMessagesAndCloudEventsAndExportsTheAlertMetrics
   const int port = wait_for_port();
   ASSERT_NE(port, 0) << slurp(dir.file("serve.err"));
   const std::string base = "http://127.0.0.1:" + std::to_string(port);
-  pipeline::Message m;
-  m.processor_name = "ml_feature_store";
-  m.phase = "phase4_precompute";
-  m.execution_id = "exec-9";
-  m.partition_date = *pipeline::CalendarDate::parse("2025-11-18");
-  const std::string payload = pipeline::encode_message(m);
-  std::ofstream(dir.file("push.json"))
-      << nlohmann::json{{"message", {{"data", pipeline::http::base64_encode(payload)}, {"messageId", "1"}}}}.dump();
-  std::ofstream(dir.file("bad.json")) << R"({"message":{"data":"***"}})";
-  std::ofstream(dir.file("m.json")) << payload;
-  auto post = [&](const std::string& path, const std::string& file, std::vector<std::string> headers) {
-    std::vector<std::string> args;
-    for (auto& h : headers) {
-      args.push_back("-H");
-      args.push_back(h);
-    }
-    args.push_back("--data-binary");
-    args.push_back("@" + dir.file(file));
-    args.push_back(base + path);
-    return run_curl(dir.path(), args);
+  const std::string payload = pipeline::encode_message(pipeline::testing::phase4_completion("exec-9"));
+  const std::string push =
+      nlohmann::json{{"message", {{"data", pipeline::http::base64_encode(payload)}, {"messageId", "1"}}}}.dump();
+  auto post = [&](const std::string& path, const std::string& body, const std::vector<std::string>& headers) {
+    return pipeline::testing::post_body(dir.path(), base + path, body, headers);
   };
-  auto r = post("/push?topic=acme-phase4-precompute-complete", "push.json", {"Content-Type: application/json"});
+  auto r = post("/push?topic=acme-phase4-precompute-complete", push, {"Content-Type: application/json"});
   EXPECT_EQ(r.status, 200) << r.body << slurp(dir.file("serve.err"));
   EXPECT_EQ(nlohmann::json::parse(r.body, nullptr, false).value("status", ""), "acked") << r.body;
-  r = post("/push?topic=acme-phase4-precompute-complete", "bad.json", {"Content-Type: application/json"});
+  r = post("/push?topic=acme-phase4-precompute-complete", R"({"message":{"data":"***"}})", {"Content-Type: application/json"});
   EXPECT_EQ(r.status, 400) << r.body;
-  r = post("/push", "push.json", {"Content-Type: application/json"});
+  r = post("/push", push, {"Content-Type: application/json"});
   EXPECT_EQ(r.status, 400) << r.body;
-  r = post("/events?topic=acme-phase4-precompute-complete", "m.json",
+  r = post("/events?topic=acme-phase4-precompute-complete", payload,
            {"Content-Type: application/json", "ce-specversion: 1.0", "ce-id: phase4/2025-11-18/w0",
             "ce-source: /pipeline/phase4_precompute/ml_feature_store", "ce-type: dev.pipeline.completion.v1"});
   EXPECT_EQ(r.status, 200) << r.body;
-  r = post("/events?topic=acme-phase4-precompute-complete", "m.json",
+  r = post("/events?topic=acme-phase4-precompute-complete", payload,
            {"Content-Type: application/json", "ce-specversion: 0.3", "ce-id: 1", "ce-source: /s", "ce-type: t"});
   EXPECT_EQ(r.status, 400) << r.body;
 

@@ -1,11 +1,10 @@
 // The transport bridge: Pub/Sub push envelopes and CloudEvents POSTed by curl, published on
 // to a transport topic named by ?topic=; 503 when the transport fails transiently.
-#include <fstream>
-
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
 #include "curl_client.hpp"
+#include "phase4_completion.hpp"
 #include "pipeline/core/ids.hpp"
 #include "pipeline/core/message_codec.hpp"
 #include "pipeline/http/cloudevents.hpp"
@@ -14,20 +13,12 @@
 #include "pipeline/http/transport_bridge.hpp"
 #include "pipeline/mocks/failing_transport.hpp"
 #include "pipeline/mocks/recording_transport.hpp"
+#include "quiet_server.hpp"
 #include "temp_dir.hpp"
 
 namespace {
 
-using pipeline::testing::run_curl;
-
-pipeline::Message completion() {
-  pipeline::Message m;
-  m.processor_name = "ml_feature_store";
-  m.phase = "phase4_precompute";
-  m.execution_id = "exec-7";
-  m.partition_date = *pipeline::CalendarDate::parse("2025-11-18");
-  return m;
-}
+pipeline::Message completion() { return pipeline::testing::phase4_completion("exec-7"); }
 
 std::string envelope(const std::string& payload, pipeline::Attributes attributes = {}) {
   return nlohmann::json{{"message", {{"data", pipeline::http::base64_encode(payload)}, {"messageId", "77"},
@@ -41,27 +32,16 @@ class TransportBridgeTest : public ::testing::Test {
   void SetUp() override {
     pipeline::http::Router router;
     ASSERT_TRUE(pipeline::http::mount_transport_bridge(router, transport, {}));
-    pipeline::http::HttpServerOptions o;
-    o.log = [](std::string_view) {};
-    auto s = pipeline::http::HttpServer::create(std::move(router), o);
-    ASSERT_TRUE(s);
-    server = std::move(*s);
-    ASSERT_TRUE(server->start());
+    server = pipeline::testing::start_quiet_server(std::move(router));
+    ASSERT_TRUE(server);
   }
-  void TearDown() override { server->stop(); }
+  void TearDown() override {
+    if (server) server->stop();
+  }
   pipeline::testing::CurlResult post(const std::string& path, const std::string& body,
-                                     std::vector<std::string> headers = {"Content-Type: application/json"}) {
-    const std::string file = dir.file("body" + std::to_string(++posts));
-    std::ofstream(file, std::ios::binary) << body;
-    std::vector<std::string> args;
-    for (auto& h : headers) {
-      args.push_back("-H");
-      args.push_back(h);
-    }
-    args.push_back("--data-binary");
-    args.push_back("@" + file);
-    args.push_back("http://127.0.0.1:" + std::to_string(server->port()) + path);
-    return run_curl(dir.path(), args);
+                                     const std::vector<std::string>& headers = {"Content-Type: application/json"}) {
+    return pipeline::testing::post_body(dir.path(), "http://127.0.0.1:" + std::to_string(server->port()) + path, body,
+                                        headers);
   }
   static std::string error_code(const pipeline::testing::CurlResult& r) {
     auto j = nlohmann::json::parse(r.body, nullptr, false);
@@ -72,7 +52,6 @@ class TransportBridgeTest : public ::testing::Test {
   pipeline::mocks::RecordingTransport recorded;
   pipeline::mocks::FailingTransport transport{recorded};
   std::unique_ptr<pipeline::http::HttpServer> server;
-  int posts = 0;
 };
 
 TEST_F(TransportBridgeTest, PushedCompletionIsPublishedToTheNamedTopicUnderItsStableId) {
