@@ -18,9 +18,9 @@
 
 namespace {
 
-pipeline::Message completion() { return pipeline::testing::phase4_completion("exec-7"); }
+pipeline::Message bridge_completion() { return pipeline::testing::phase4_completion("exec-7"); }
 
-std::string envelope(const std::string& payload, pipeline::Attributes attributes = {}) {
+std::string bridge_envelope(const std::string& payload, pipeline::Attributes attributes = {}) {
   return nlohmann::json{{"message", {{"data", pipeline::http::base64_encode(payload)}, {"messageId", "77"},
                                      {"attributes", attributes}}},
                         {"subscription", "projects/p/subscriptions/bridge"}}
@@ -55,8 +55,8 @@ class TransportBridgeTest : public ::testing::Test {
 };
 
 TEST_F(TransportBridgeTest, PushedCompletionIsPublishedToTheNamedTopicUnderItsStableId) {
-  const std::string payload = pipeline::encode_message(completion());
-  auto r = post("/push?topic=acme-phase4-precompute-complete", envelope(payload, {{"origin", "pubsub"}}));
+  const std::string payload = pipeline::encode_message(bridge_completion());
+  auto r = post("/push?topic=acme-phase4-precompute-complete", bridge_envelope(payload, {{"origin", "pubsub"}}));
   ASSERT_EQ(r.status, 200) << r.body;
   const std::string id = pipeline::stable_id({"ml_feature_store", "2025-11-18", "exec-7"});
   EXPECT_EQ(nlohmann::json::parse(r.body)["id"], id);
@@ -69,7 +69,7 @@ TEST_F(TransportBridgeTest, PushedCompletionIsPublishedToTheNamedTopicUnderItsSt
 }
 
 TEST_F(TransportBridgeTest, CloudEventIsPublishedUnderTheEventId) {
-  const auto event = pipeline::http::completion_cloudevent(completion(), "phase4/2025-11-18/w0", "");
+  const auto event = pipeline::http::completion_cloudevent(bridge_completion(), "phase4/2025-11-18/w0", "");
   auto r = post("/events?topic=acme-phase4-precompute-complete", event.dump(),
                 {"Content-Type: application/cloudevents+json"});
   ASSERT_EQ(r.status, 200) << r.body;
@@ -83,19 +83,19 @@ TEST_F(TransportBridgeTest, CloudEventIsPublishedUnderTheEventId) {
 }
 
 TEST_F(TransportBridgeTest, BadRequestsAre4xxAndPublishNothing) {
-  const std::string payload = pipeline::encode_message(completion());
-  auto r = post("/push", envelope(payload));
+  const std::string payload = pipeline::encode_message(bridge_completion());
+  auto r = post("/push", bridge_envelope(payload));
   EXPECT_EQ(r.status, 400) << r.body;
   EXPECT_EQ(error_code(r), "invalid_topic");
-  r = post("/push?topic=Not%20A%20Topic", envelope(payload));
+  r = post("/push?topic=Not%20A%20Topic", bridge_envelope(payload));
   EXPECT_EQ(r.status, 400) << r.body;
   r = post("/push?topic=t", R"({"message":{"data":"***"}})");
   EXPECT_EQ(r.status, 400) << r.body;
   EXPECT_EQ(error_code(r), "invalid_envelope");
-  r = post("/push?topic=t", envelope("not a message"));
+  r = post("/push?topic=t", bridge_envelope("not a message"));
   EXPECT_EQ(r.status, 400) << r.body;
   EXPECT_EQ(error_code(r), "invalid_message");
-  r = post("/push?topic=t", envelope(payload), {"Content-Type: text/plain"});
+  r = post("/push?topic=t", bridge_envelope(payload), {"Content-Type: text/plain"});
   EXPECT_EQ(r.status, 415) << r.body;
   r = post("/events?topic=t", payload, {"Content-Type: application/json", "ce-specversion: 0.3"});
   EXPECT_EQ(r.status, 400) << r.body;
@@ -103,7 +103,7 @@ TEST_F(TransportBridgeTest, BadRequestsAre4xxAndPublishNothing) {
 }
 
 TEST_F(TransportBridgeTest, TransientPublishFailureIs503SoTheSenderRetriesAndPermanentIs400) {
-  const std::string body = envelope(pipeline::encode_message(completion()));
+  const std::string body = bridge_envelope(pipeline::encode_message(bridge_completion()));
   transport.set_down(true, pipeline::ErrorCode::kUnavailable);
   auto r = post("/push?topic=t", body);
   EXPECT_EQ(r.status, 503) << r.body;
