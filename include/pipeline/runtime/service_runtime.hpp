@@ -41,10 +41,10 @@ struct ServiceRuntimeOptions {
   /// Batches the final outbox flush may publish at most.
   std::size_t flush_batches = 1000;
   /// Where the backlog gauges go (null: not sampled). At `start` and every
-  /// `backlog_interval` after it, a periodic job (named "backlog_metrics" in `health().job_errors` when it
-  /// fails) sets `pipeline_outbox_pending` (outbox entries not yet sent: the relay's lag)
-  /// and `pipeline_dead_letters{subscription=...}` (dead letters of each subscription
-  /// made through `subscribe`). Must outlive the runtime.
+  /// `backlog_interval` after it, a periodic job ("backlog_metrics" in
+  /// `health().job_errors` when it fails) sets `pipeline_outbox_pending` (outbox entries
+  /// not yet sent: the relay's lag) and `pipeline_dead_letters{subscription=...}` (dead
+  /// letters of each subscription made through `subscribe`). Must outlive the runtime.
   MetricsSink* metrics = nullptr;
   /// How often the backlog gauges are sampled (a Prometheus scrape interval is typical).
   Duration backlog_interval = std::chrono::seconds(15);
