@@ -205,7 +205,8 @@ struct Supervisor {
   // demo's observer reports). Call under mu.
   void record_run(const pipeline::Message& m) {
     const auto& phases = summary_phases();
-    if (std::find(phases.begin(), phases.end(), m.phase) == phases.end() || m.processor_name == "manual") return;
+    // Processors' completions only: not a phase service's own summary (named after its phase).
+    if (std::find(phases.begin(), phases.end(), m.phase) == phases.end() || m.processor_name == m.phase) return;
     const auto& meta = *m.metadata;
     RunEntry e{.processor = m.processor_name, .outcome = pipeline::RunOutcome::kCompleted, .full = !m.entities_changed};
     e.completion = RunCompletion{m.execution_id, meta.value("wave", 0), m.status};
@@ -379,8 +380,11 @@ pipeline::Status run_day(Supervisor& s, Chaos* chaos, std::vector<WaveReport>& w
   s.progress("wave 0: Phase 5 batch complete");
   if (!o.injury_update) return pipeline::ok();
   // Wave 1: the injury report re-scraped; done when Phase 5 re-predicted what it changed.
+  // The 14:00 ET re-scrape, sent now: the scraper fetches the report as of 14:00 ET.
+  auto update_at = phase1::injury_update_time(o.date);
+  if (!update_at) return pipeline::fail(update_at.error());
   const auto update = phase1::schedule_trigger(o.date, 1, {phase1::scraper_name("nbac_injury_report")},
-                                               "injury report re-scrape (multi-process demo)");
+                                               "injury report re-scrape 14:00 ET (multi-process demo)", *update_at);
   waves.push_back(WaveReport{.wave = 1, .started_at = s.clock.now(), .update = nba::Season().injury_update(o.date)});
   PIPELINE_TRY(s.transport->publish(s.topics.phase1_trigger(), {update.execution_id, pipeline::encode_message(update), {}}));
   s.progress("wave 1: the injury update triggered");

@@ -131,7 +131,7 @@ int serve(const Flags& f) {
   pipeline::SystemClock clock(std::chrono::seconds(f.clock_offset_s));
   auto store = pipelinectl::open_store(f.store, pipelinectl::StoreAccess::kCreate);
   if (!store) return failed("--store", store.error(), pipelinectl::store_error_exit(store.error()));
-  auto transport = pipelinectl::open_transport(f.transport, clock, f.workers + 1);
+  auto transport = pipelinectl::open_transport(f.transport, clock, f.workers);
   if (!transport) return failed("--transport", transport.error(), pipelinectl::transport_error_exit(transport.error()));
   auto warehouse = nba::Warehouse::open(f.warehouse);
   if (!warehouse) return failed("--warehouse", warehouse.error());
@@ -156,9 +156,9 @@ int serve(const Flags& f) {
                                     [&coordinator](pipeline::CalendarDate d) { (void)coordinator.note_progress(d); });
   pipeline::SubscriptionConfig work = worker_subscription(std::string(kWorkerSubscription), options.work_topic);
   work.settings.ack_deadline = std::chrono::seconds(f.ack_deadline_s);
-  for (std::size_t i = 0; i < f.workers; ++i)
-    if (auto st = (*runtime)->subscribe(work, nba_services::logging_deliveries(worker.handler())); !st)
-      return failed("subscribe", st.error());
+  // --workers handler threads each take the work subscription's deliveries.
+  if (auto st = (*runtime)->subscribe(work, nba_services::logging_deliveries(worker.handler())); !st)
+    return failed("subscribe", st.error());
   pipeline::HybridTriggerOptions hybrid_options = hybrid_trigger_options();
   hybrid_options.phase4_topic = nba_services::Topics{}.phase5_trigger();
   hybrid_options.settings = pipelinectl::settings_of(f.ack_deadline_s);
@@ -177,7 +177,6 @@ int serve(const Flags& f) {
     server = std::move(*started);
   }
 #endif
-  if (auto st = (*runtime)->start(); !st) return failed("start", st.error());
   // A batch left waiting by a coordinator that died is taken over once its wait is past.
   if (auto st = (*runtime)->every("recover", std::chrono::minutes(1), [&coordinator, &clock, shared_schedule]() -> pipeline::Status {
         auto recovered = coordinator.recover(shared_schedule->wall_time(clock.now()).date, false);
@@ -185,6 +184,7 @@ int serve(const Flags& f) {
       });
       !st)
     return failed("recover", st.error());
+  if (auto st = (*runtime)->start(); !st) return failed("start", st.error());
   if (auto st = hybrid->start(); !st) return failed("trigger", st.error());
   std::printf("phase5_coordinator: serving %s and %s with %zu prediction workers\n", hybrid_options.phase4_topic.c_str(),
               options.work_topic.c_str(), f.workers);

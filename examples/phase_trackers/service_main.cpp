@@ -79,7 +79,7 @@ int run(const Flags& flags) {
   if (auto st = pipeline::ServiceRuntime::stop_on_signals(**runtime); !st)
     return fail_start("signals", st.error(), pipelinectl::kExitFailed);
   if (auto st = (*runtime)->start(); !st) return fail_start("start", st.error(), pipelinectl::kExitFailed);
-  std::printf("phase_trackers: %zu trackers running\n", trackers.size());
+  std::printf("phase_trackers: serving %zu trackers\n", trackers.size());
   std::fflush(stdout);
   const pipeline::DrainReport report = (*runtime)->wait();
   std::printf("phase_trackers: stopped (%zu finished, %zu nacked, %zu refused, %zu flushed%s)\n", report.finished,
