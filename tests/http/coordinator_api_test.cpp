@@ -257,7 +257,11 @@ TEST_F(CoordinatorApiTest, MetricsScrapeHasEveryMetricTheAlertRulesUse) {
   });
 
   upstream.set(10, 450);  // too few at the end of the wait: refused
-  ASSERT_EQ(post("/start", R"({"game_date":"2025-11-18"})").status, 202);
+  // Started on this thread, which also runs the wait on the clock (the coordinator's
+  // start and its wait callback share a result without a lock of their own).
+  ASSERT_EQ(coordinator->start(*pipeline::CalendarDate::parse("2025-11-18"), false, pipeline::BatchTrigger::kManual)
+                ->status,
+            pipeline::BatchOutcome::kWaiting);
   clock.advance(std::chrono::minutes(30));
   EXPECT_EQ(critical.load(), 1);
   upstream.set(420, 450);  // ready: started, nothing predicted at the check
@@ -278,8 +282,10 @@ TEST_F(CoordinatorApiTest, MetricsScrapeHasEveryMetricTheAlertRulesUse) {
   EXPECT_NE(r.body.find("pipeline_batch_coverage_ratio{coordinator=\"phase5\"} 0\n"), std::string::npos) << r.body;
   EXPECT_NE(r.body.find("pipeline_dead_letters{subscription=\"phase5-in\"} 1\n"), std::string::npos) << r.body;
   std::ofstream(dir.file("scrape.txt"), std::ios::binary) << r.body;
-  auto [rc, out] = pipeline::testing::run_shell(dir.path().string(), "promtool check metrics < '" + dir.file("scrape.txt") + "'");
+  auto [rc, out] =
+      pipeline::testing::run_shell(dir.path().string(), "promtool check metrics < '" + dir.file("scrape.txt") + "'");
   EXPECT_EQ(rc, 0) << out;
+  server->stop();    // before the registry and the routes it reads
   runtime->reset();  // before the transport it uses
   transport.stop();
 }
