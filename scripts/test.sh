@@ -86,7 +86,8 @@ min_gcc=973 min_asan=982 min_tsan=721
 stage "g++ (-O1)" build/gcc "$min_gcc" -- \
   -DCMAKE_CXX_COMPILER=g++ -DCMAKE_BUILD_TYPE=Release -DCMAKE_CXX_FLAGS_RELEASE="-O1 -DNDEBUG" \
   -DPIPELINE_BUILD_BENCH=OFF
-stage "clang ASan+UBSan (+ fuzzers)" build/asan "$min_asan" -- \
+# The multi-process demo under chaos (label "distributed") runs in the g++ stage only.
+stage "clang ASan+UBSan (+ fuzzers)" build/asan "$min_asan" -LE distributed -- \
   -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS_DEBUG="-O1 -g" \
   -DPIPELINE_SANITIZE=address,undefined -DCMAKE_UNITY_BUILD=ON -DCMAKE_UNITY_BUILD_BATCH_SIZE=16 \
   -DPIPELINE_FUZZ=ON -DPIPELINE_FUZZ_SECONDS="$fuzz_seconds" \
