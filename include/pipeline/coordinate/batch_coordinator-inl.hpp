@@ -251,6 +251,7 @@ PIPELINE_INLINE Result<bool> BatchCoordinator::note_progress(CalendarDate date) 
       return ok();
     });
     if (!st) return fail(st.error());
+    if (completed) record_coverage(1.0);  // every expected entity is predicted
   }
   for (const auto& row : *incs) {
     auto inc = internal::IncrementalRecord::decode(row.value);
@@ -387,6 +388,14 @@ PIPELINE_INLINE Message BatchCoordinator::completion_message(CalendarDate date, 
 PIPELINE_INLINE void BatchCoordinator::relay() {
   if (relay_ == nullptr) return;
   if (auto n = relay_->drain(); !n) note_error(n.error().to_string());
+}
+
+PIPELINE_INLINE void BatchCoordinator::record_coverage(double ratio) {
+  metrics()
+      .gauge("pipeline_batch_coverage_ratio",
+             "Fraction of the expected entities predicted, as the last status check or completion counted",
+             {{"coordinator", options_.key_prefix}})
+      ->set(ratio);
 }
 
 PIPELINE_INLINE void BatchCoordinator::note_error(std::string text) {
@@ -570,6 +579,7 @@ PIPELINE_INLINE BatchResult BatchCoordinator::proceed(CalendarDate date, const s
     return BatchResult{"", BatchOutcome::kRefused, st.error().to_string(), 0, 0, {}};
   }
   if (out.status == BatchOutcome::kRefused) {
+    refused_total_->add();
     alerts_.raise(Severity::kCritical, fmt::format("{}/refused/{}", options_.key_prefix, date),
                   fmt::format("Phase 5 batch {} refused: {}", out.batch_id, out.message),
                   nlohmann::json{{"game_date", date.to_string()},
