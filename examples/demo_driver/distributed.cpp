@@ -364,7 +364,7 @@ struct Chaos {
     }
     if (!trackers && s.completions("phase2_raw", 0) >= 10) {
       trackers = true;  // mid fan-in: the 2→3 wave is half recorded
-      s.kill(s.child("phase_trackers"), "mid fan-in (10 of 21 Phase 2 completions)");
+      s.kill(s.child("phase_trackers#1"), "mid fan-in (10 of 21 Phase 2 completions)");
     }
     if (!phase3 && s.trigger_seen(t.phase3_trigger())) {
       phase3 = true;
@@ -555,10 +555,14 @@ pipeline::Result<DemoReport> run_distributed_demo(const DistributedOptions& o) {
   for (int i = 1; i <= o.workers; ++i) s->add("phase2_raw", i, with({"--warehouse", wh, "--data-dir", data}));
   s->add("phase3_analytics", 0, with({"--warehouse", wh, "--data-dir", data}));
   s->add("phase4_precompute", 0, with({"--warehouse", wh, "--data-dir", data}));
-  s->add("phase_trackers", 0,
-         with({"--workers", "2", "--check-every", "1", "--debounce", std::to_string(o.debounce.count())}));
-  s->add("phase5_coordinator", 0,
-         with({"--warehouse", wh, "--workers", "2", "--readiness-wait", std::to_string(o.readiness_wait.count())}));
+  // Trackers and coordinators run twice, as deployed for availability: each wave is still
+  // decided once, each batch started once, each scheduled job fired once.
+  for (int i = 1; i <= 2; ++i) {
+    s->add("phase_trackers", i,
+           with({"--workers", "2", "--check-every", "1", "--debounce", std::to_string(o.debounce.count())}));
+    s->add("phase5_coordinator", i,
+           with({"--warehouse", wh, "--workers", "2", "--readiness-wait", std::to_string(o.readiness_wait.count())}));
+  }
   for (auto& c : s->children) PIPELINE_TRY(s->start(c));
   auto stop_on_error = [&s](pipeline::Status st) {
     if (!st) s->stop_all(10s);

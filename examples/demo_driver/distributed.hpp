@@ -5,8 +5,8 @@
 ///
 /// A small supervisor (this process) provisions every consumer group from the pipeline's
 /// subscription plan, starts the children — Phase 1 scrapers, N Phase 2 workers, Phases 3
-/// and 4, the three trackers, the Phase 5 coordinator with its prediction workers, each
-/// running its own outbox relay — as `SELF service ROLE ...`, restarts a child that dies
+/// and 4, the three trackers and the Phase 5 coordinator with its prediction workers (these
+/// two in two processes each, for availability), each running its own outbox relay — as `SELF service ROLE ...`, restarts a child that dies
 /// (as systemd would), publishes the day's triggers, watches every topic, and when the day
 /// has settled stops them with SIGTERM and reports. Every process runs on `SystemClock`
 /// offset so the day starts just before 06:00 PT (the first Phase 5 job fires a minute
