@@ -5,13 +5,13 @@
 ///
 /// A small supervisor (this process) provisions every consumer group from the pipeline's
 /// subscription plan, starts the children — Phase 1 scrapers, N Phase 2 workers, Phases 3
-/// and 4, the three trackers, the Phase 5 coordinator with its prediction workers, each
-/// running its own outbox relay — as `SELF service ROLE ...`, restarts a child that dies
+/// and 4, the three trackers and the Phase 5 coordinator with its prediction workers (these
+/// two in two processes each, for availability), each running its own outbox relay — as `SELF service ROLE ...`, restarts a child that dies
 /// (as systemd would), publishes the day's triggers, watches every topic, and when the day
 /// has settled stops them with SIGTERM and reports. Every process runs on `SystemClock`
 /// offset so the day starts just before 06:00 PT (the first Phase 5 job fires a minute
-/// later); the trackers' and the coordinator's waits (30 and 5 minutes in production)
-/// are options in seconds.
+/// later); the trackers' debounce and the coordinator's readiness wait (5 and 30 minutes
+/// in production) are options in seconds.
 
 #include <chrono>
 #include <filesystem>
@@ -54,7 +54,6 @@ struct DistributedOptions {
   bool chaos = false;
   std::chrono::seconds lead{60};          ///< The day starts this long before 06:00 PT.
   std::chrono::seconds debounce{3};       ///< The trackers' incremental window (5 min in production).
-  std::chrono::seconds deadline{120};     ///< A full wave's wait for its last processor (30 min).
   std::chrono::seconds readiness_wait{30};  ///< Phase 5's wait for players to be ready (30 min).
   std::chrono::seconds ack_deadline{5};   ///< Redelivery after a killed consumer (600 s).
   std::chrono::seconds timeout{600};      ///< The whole day, before giving up.

@@ -74,7 +74,8 @@ struct Process {
     auto wh = nba::Warehouse::open(f.warehouse);
     if (!wh) return failed(spec, "--warehouse", wh.error());
     warehouse.emplace(std::move(*wh));
-    history.emplace(*store, clock);
+    // A killed runner's run is reclaimable when its delivery goes to another process.
+    history.emplace(*store, clock, pipeline::RunHistoryOptions{.lease = std::chrono::seconds(f.ack_deadline_s)});
     source.emplace(*warehouse, &season);
     dependencies.emplace(clock, *source);
     ctx.emplace(ServiceContext{*store, clock, *history, *dependencies, *transport, *warehouse, season, f.data_dir});

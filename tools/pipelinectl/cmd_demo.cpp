@@ -39,7 +39,7 @@ struct Options {
   std::string transport;  // empty or memory: the in-process demo
   int workers = 2;
   bool chaos = false;
-  int lead_s = 60;
+  int lead_s = 0;  // 0: 60 s, or 300 s with --chaos (its redeliveries must end before 06:00 PT)
   int debounce_s = 3;
   int readiness_wait_s = 30;
   int ack_deadline_s = 5;
@@ -85,7 +85,7 @@ int run_distributed(const Options& opts, pipeline::CalendarDate date, const std:
   o.workers = opts.workers;
   o.injury_update = !opts.no_update;
   o.chaos = opts.chaos;
-  o.lead = std::chrono::seconds(opts.lead_s);
+  o.lead = std::chrono::seconds(opts.lead_s > 0 ? opts.lead_s : opts.chaos ? 300 : 60);
   o.debounce = std::chrono::seconds(opts.debounce_s);
   o.readiness_wait = std::chrono::seconds(opts.readiness_wait_s);
   o.ack_deadline = std::chrono::seconds(opts.ack_deadline_s);
@@ -185,7 +185,8 @@ const Registrar kRegistrar{
        sub.add_option("--workers", opts->workers, "Phase 2 worker processes")->group(multi)->capture_default_str()->check(CLI::Range(1, 16));
        sub.add_flag("--chaos", opts->chaos, "SIGKILL a scraper, a Phase 2 worker, Phase 3 and the trackers mid-work "
                     "(each restarted) and send one poison message")->group(multi);
-       sub.add_option("--lead", opts->lead_s, "Seconds from the day's start to 06:00 PT")->group(multi)->capture_default_str()->check(CLI::Range(1, 3600));
+       sub.add_option("--lead", opts->lead_s, "Seconds from the day's start to 06:00 PT (default 60; 300 with --chaos)")
+           ->group(multi)->check(CLI::Range(1, 86400));
        sub.add_option("--debounce", opts->debounce_s, "Seconds of the trackers' incremental window (300 in production)")
            ->group(multi)->capture_default_str()->check(CLI::Range(1, 3600));
        sub.add_option("--readiness-wait", opts->readiness_wait_s, "Seconds Phase 5 waits for players (1800 in production)")

@@ -1,10 +1,13 @@
 // pipelinectl serve: the Phase 5 coordinator's HTTP API (its /trigger takes the Pub/Sub
-// push envelope), /metrics, /health and /ready, on a store, until SIGTERM or SIGINT.
+// push envelope), the transport bridge (/push and /events: any unified message, as a push
+// envelope or a CloudEvent, published to --transport), /metrics, /health and /ready, on a
+// store, until SIGTERM or SIGINT.
 //
 // Readiness and the expected entities are the last upstream completion's (StoredUpstream),
-// as in `pipelinectl phase5`; work goes to the store's outbox, and this process's relay
-// publishes it to --transport right after each deciding commit (a memory transport keeps
-// it in the process). The readiness wait runs on the system clock, never on a connection.
+// as in `pipelinectl phase5`; work goes to the store's outbox, and the service runtime's
+// relay publishes it to --transport right after each deciding commit (a memory transport
+// keeps it in the process). The readiness wait runs on the system clock, never on a
+// connection. The runtime also answers /ready and samples the outbox backlog for /metrics.
 #include <pthread.h>
 #include <signal.h>
 
@@ -23,8 +26,9 @@
 #include "pipeline/http/coordinator_api.hpp"
 #include "pipeline/http/http_server.hpp"
 #include "pipeline/http/operations.hpp"
+#include "pipeline/http/transport_bridge.hpp"
 #include "pipeline/memory/metrics_registry.hpp"
-#include "pipeline/orchestrate/outbox_relay.hpp"
+#include "pipeline/runtime/service_runtime.hpp"
 #include "store_uri.hpp"
 #include "transport_uri.hpp"
 
@@ -95,10 +99,19 @@ int run(const Options& opts) {
     return pipelinectl::transport_error_exit(transport.error());
   }
   pipeline::MetricsRegistry metrics;
-  pipeline::AlertManager alerts(clock, {std::make_shared<pipeline::StructuredLogSink>(stderr)});
+  coordinator_options.metrics = &metrics;
+  pipeline::ServiceRuntimeOptions runtime_options;
+  runtime_options.name = "pipelinectl-serve";
+  runtime_options.metrics = &metrics;
+  auto runtime = pipeline::ServiceRuntime::create(clock, **store, **transport, runtime_options);
+  if (!runtime) {
+    std::fprintf(stderr, "%s: %s\n", what, runtime.error().message.c_str());
+    return pipelinectl::kExitFailed;
+  }
+  pipeline::ServiceRuntime& rt = **runtime;
+  pipeline::AlertManager alerts(clock, {std::make_shared<pipeline::StructuredLogSink>(stderr)}, {}, metrics);
   pipeline::StoredUpstream upstream(**store, {coordinator_options.key_prefix, opts.worker});
-  pipeline::OutboxRelay relay(**store, **transport, clock);
-  pipeline::BatchCoordinator coordinator(clock, **store, alerts, upstream, upstream, &relay, coordinator_options);
+  pipeline::BatchCoordinator coordinator(clock, **store, alerts, upstream, upstream, &rt.relay(), coordinator_options);
 
   pipeline::http::Router router;
   pipeline::http::CoordinatorApiOptions api;
@@ -114,16 +127,12 @@ int run(const Options& opts) {
   pipeline::http::OperationsOptions ops;
   ops.metrics = &metrics;
   ops.service = "pipelinectl-serve";
-  pipeline::Transport& tr = **transport;
-  ops.readiness = [&st, &tr] {
-    pipeline::http::ReadinessReport report;
-    auto probe = st.get("pipeline/ready-probe");
-    report.checks.push_back({"store", static_cast<bool>(probe), probe ? "" : probe.error().message});
-    auto ping = tr.ping();
-    report.checks.push_back({"transport", static_cast<bool>(ping), ping ? "" : ping.error().message});
-    return report;
-  };
+  ops.readiness = [&rt] { return pipeline::http::readiness_from(rt.health()); };
   if (auto s = pipeline::http::mount_coordinator_api(router, coordinator, api); !s) {
+    std::fprintf(stderr, "%s: %s\n", what, s.error().message.c_str());
+    return pipelinectl::kExitFailed;
+  }
+  if (auto s = pipeline::http::mount_transport_bridge(router, **transport); !s) {
     std::fprintf(stderr, "%s: %s\n", what, s.error().message.c_str());
     return pipelinectl::kExitFailed;
   }
@@ -139,6 +148,10 @@ int run(const Options& opts) {
     std::fprintf(stderr, "%s: %s\n", what, server.error().message.c_str());
     return pipelinectl::kExitUsage;
   }
+  if (auto s = rt.start(); !s) {
+    std::fprintf(stderr, "%s: %s\n", what, s.error().message.c_str());
+    return pipelinectl::kExitFailed;
+  }
   if (auto s = (*server)->start(); !s) {
     std::fprintf(stderr, "%s: %s\n", what, s.error().message.c_str());
     return pipelinectl::kExitFailed;
@@ -150,12 +163,17 @@ int run(const Options& opts) {
   sigwait(&signals, &sig);
   std::fprintf(stderr, "%s: %s received; draining\n", what, sig == SIGTERM ? "SIGTERM" : "SIGINT");
   (*server)->stop(std::chrono::seconds(10));
+  // Then the runtime: its relay's last flush sends what the last requests committed.
+  rt.request_stop();
+  if (auto report = rt.wait(); report.flush_error)
+    std::fprintf(stderr, "%s: the outbox keeps what the last flush could not send: %s\n", what,
+                 report.flush_error->message.c_str());
   std::fprintf(stderr, "%s: stopped\n", what);
   return pipelinectl::kExitOk;
 }
 
 const pipelinectl::Registrar kRegistrar{
-    {"serve", "Serve the Phase 5 coordinator's HTTP API, /metrics, /health and /ready until SIGTERM",
+    {"serve", "Serve the Phase 5 coordinator's HTTP API, /push and /events, /metrics, /health and /ready until SIGTERM",
      [](CLI::App& sub) -> pipelinectl::Runner {
        auto opts = std::make_shared<Options>();
        sub.add_option("--bind", opts->bind, "Address to listen on (default 127.0.0.1; others need --token-file)");
