@@ -26,8 +26,9 @@ ctl=build/demo/tools/pipelinectl/pipelinectl
 if [ "$distributed" -eq 0 ]; then
   exec "$ctl" demo ${args[@]+"${args[@]}"}
 fi
-# The demo's own servers, in their own state directory, stopped on any exit.
-export PIPELINE_SERVICES_DIR="${TMPDIR:-/tmp}/pipeline-demo-services-$(id -u)"
+# The demo's own servers, in their own state directory under the build tree (as the tests'
+# are), stopped on any exit.
+export PIPELINE_SERVICES_DIR="$(pwd)/build/demo/services"
 trap 'bash scripts/services.sh stop >/dev/null 2>&1 || true' EXIT
 bash scripts/services.sh start >/dev/null
 eval "$(bash scripts/services.sh env | sed 's/^/export /')"
