@@ -331,6 +331,40 @@ TEST_F(RedisTransportTest, RetentionTrimsOnlyWhatEveryGroupAcknowledged) {
   EXPECT_EQ(*transport_->unacked("fast"), 0u);
 }
 
+TEST_F(RedisTransportTest, ABatchLargerThanOneScriptCallStopsAtTheBacklogLimitAcrossCalls) {
+  // 600 messages are three script calls (256 + 256 + 88); a limit of 300 stops the second
+  // after 44 of its messages, and the third is never sent.
+  RedisTransportOptions o = options_;
+  o.max_unacked_per_subscription = 300;
+  auto limited = RedisTransport::open(clock_, uri_, o);
+  ASSERT_TRUE(limited.has_value()) << limited.error().to_string();
+  std::vector<DeliveryPtr> held;
+  auto sub = (*limited)->subscribe({"big", "big-batches", {}}, [&](DeliveryPtr d) { held.push_back(d); });
+  ASSERT_TRUE(sub.has_value());
+  auto batch = [](int from, int to) {
+    std::vector<OutgoingMessage> out;
+    for (int i = from; i < to; ++i) out.push_back({fmt::format("m{}", i), "{}", {}});
+    return out;
+  };
+  auto first = (*limited)->publish_batch("big-batches", batch(0, 600));
+  ASSERT_FALSE(first.status.has_value());
+  EXPECT_EQ(first.status.error().code, ErrorCode::kBackpressure);
+  EXPECT_EQ(first.published, 300u);
+  RawRedis raw(uri_);
+  EXPECT_EQ(raw.integer({"XLEN", prefix_ + "topic:big-batches"}), 300);
+  EXPECT_EQ(*(*limited)->unacked("big"), 300u);
+  ASSERT_TRUE((*limited)->wait_until_idle().has_value());
+  ASSERT_EQ(held.size(), 300u);
+  for (std::size_t i = 0; i < held.size(); ++i) ASSERT_EQ(held[i]->id(), fmt::format("m{}", i)) << "publish order";
+  for (auto& d : held) ASSERT_TRUE(d->ack().has_value());
+  auto rest = (*limited)->publish_batch("big-batches", batch(300, 600));
+  ASSERT_TRUE(rest.status.has_value()) << rest.status.error().to_string();
+  EXPECT_EQ(rest.published, 300u);
+  ASSERT_TRUE((*limited)->wait_until_idle().has_value());
+  ASSERT_EQ(held.size(), 600u);
+  for (std::size_t i = 300; i < held.size(); ++i) EXPECT_EQ(held[i]->id(), fmt::format("m{}", i));
+}
+
 TEST_F(RedisTransportTest, UnknownSubscriptionHasNoDeadLettersAndReplayIsNotFound) {
   auto letters = transport_->dead_letters("nobody");
   ASSERT_TRUE(letters.has_value());
