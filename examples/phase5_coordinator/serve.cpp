@@ -1,7 +1,8 @@
 // phase5_coordinator --serve: the coordinator's HTTP API (the seeds' /start, /trigger,
-// /retry, /status, /health, plus /metrics and /ready) over the warehouse, on the system
-// clock, with an in-memory store and an inline transport whose prediction workers run in
-// this process. /trigger also takes the seeds' phase4_complete message.
+// /retry, /status, /health, plus /metrics, /ready and the status page at /) over the
+// warehouse, on the system clock, with an in-memory store and an inline transport whose
+// prediction workers run in this process. /trigger also takes the seeds' phase4_complete
+// message.
 #include <pthread.h>
 #include <signal.h>
 
@@ -12,6 +13,7 @@
 
 #include "phase5_coordinator/phase4_complete.hpp"
 #include "phase5_coordinator/phase5.hpp"
+#include "pipeline/alert/store_alert_sink.hpp"
 #include "pipeline/alert/structured_log_sink.hpp"
 #include "pipeline/core/system_clock.hpp"
 #include "pipeline/http/coordinator_api.hpp"
@@ -21,6 +23,7 @@
 #include "pipeline/memory/memory_transport.hpp"
 #include "pipeline/memory/metrics_registry.hpp"
 #include "pipeline/orchestrate/outbox_relay.hpp"
+#include "status_page_setup.hpp"
 
 int serve(const char* warehouse_path, const char* port, const char* token_file) {
   sigset_t signals;
@@ -54,7 +57,8 @@ int serve(const char* warehouse_path, const char* port, const char* token_file) 
   pipeline::MemoryStateStore store;
   pipeline::MemoryTransport transport(clock, {.inline_delivery = true});
   pipeline::OutboxRelay relay(store, transport, clock);
-  pipeline::AlertManager alerts(clock, {std::make_shared<pipeline::StructuredLogSink>(std::cerr)});
+  pipeline::AlertManager alerts(
+      clock, {std::make_shared<pipeline::StructuredLogSink>(std::cerr), std::make_shared<pipeline::StoreAlertSink>(store)});
   pipeline::BatchCoordinator coordinator(clock, store, alerts, **phase5, **phase5, &relay,
                                          nba::phase5::coordinator_options());
   pipeline::PredictionWorker worker(store, **phase5, [&](pipeline::CalendarDate d) { (void)coordinator.note_progress(d); });
@@ -74,6 +78,7 @@ int serve(const char* warehouse_path, const char* port, const char* token_file) 
   (void)router.add("GET", "/ready", [&ops](const pipeline::http::HttpRequest& r) { return ops.handle(r); });
   (void)router.add("GET", "/metrics", [&ops](const pipeline::http::HttpRequest& r) { return ops.handle(r); });
   options.metrics = &metrics;
+  if (!pipelinectl::mount_status_page(router, options, store, clock, coordinator.options().key_prefix)) return 1;
   auto server = pipeline::http::HttpServer::create(std::move(router), options);
   if (!server || !(*server)->start()) {
     std::fprintf(stderr, "%s\n", server ? "cannot listen" : server.error().message.c_str());

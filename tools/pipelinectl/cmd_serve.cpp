@@ -1,5 +1,6 @@
 // pipelinectl serve: the Phase 5 coordinator's HTTP API (its /trigger takes the Pub/Sub
-// push envelope), /metrics, /health and /ready, on a store, until SIGTERM or SIGINT.
+// push envelope), /metrics, /health and /ready, and the status page (/, /api/status), on
+// a store, until SIGTERM or SIGINT. Alerts go to stderr and to the store (the page's).
 //
 // Readiness and the expected entities are the last upstream completion's (StoredUpstream),
 // as in `pipelinectl phase5`; work goes to the store's outbox, and this process's relay
@@ -16,6 +17,7 @@
 
 #include "command.hpp"
 #include "pipeline/alert/alert_manager.hpp"
+#include "pipeline/alert/store_alert_sink.hpp"
 #include "pipeline/alert/structured_log_sink.hpp"
 #include "pipeline/coordinate/batch_coordinator.hpp"
 #include "pipeline/coordinate/stored_upstream.hpp"
@@ -25,6 +27,7 @@
 #include "pipeline/http/operations.hpp"
 #include "pipeline/memory/metrics_registry.hpp"
 #include "pipeline/orchestrate/outbox_relay.hpp"
+#include "status_page_setup.hpp"
 #include "store_uri.hpp"
 #include "transport_uri.hpp"
 
@@ -95,7 +98,8 @@ int run(const Options& opts) {
     return pipelinectl::transport_error_exit(transport.error());
   }
   pipeline::MetricsRegistry metrics;
-  pipeline::AlertManager alerts(clock, {std::make_shared<pipeline::StructuredLogSink>(stderr)});
+  pipeline::AlertManager alerts(
+      clock, {std::make_shared<pipeline::StructuredLogSink>(stderr), std::make_shared<pipeline::StoreAlertSink>(**store)});
   pipeline::StoredUpstream upstream(**store, {coordinator_options.key_prefix, opts.worker});
   pipeline::OutboxRelay relay(**store, **transport, clock);
   pipeline::BatchCoordinator coordinator(clock, **store, alerts, upstream, upstream, &relay, coordinator_options);
@@ -133,6 +137,7 @@ int run(const Options& opts) {
   (void)router.add("GET", "/ready", [&ops_router](const pipeline::http::HttpRequest& r) { return ops_router.handle(r); });
   (void)router.add("GET", "/metrics", [&ops_router](const pipeline::http::HttpRequest& r) { return ops_router.handle(r); });
   server_options.metrics = &metrics;
+  if (auto s = pipelinectl::mount_status_page(router, server_options, st, clock, prefix); !s) return pipelinectl::kExitFailed;
 
   auto server = pipeline::http::HttpServer::create(std::move(router), server_options);
   if (!server) {
