@@ -78,7 +78,7 @@ int serve(const char* warehouse_path, const char* port, const char* token_file) 
   (void)router.add("GET", "/ready", [&ops](const pipeline::http::HttpRequest& r) { return ops.handle(r); });
   (void)router.add("GET", "/metrics", [&ops](const pipeline::http::HttpRequest& r) { return ops.handle(r); });
   options.metrics = &metrics;
-  if (!pipelinectl::mount_status_page(router, options, store, clock, coordinator.options().key_prefix)) return 1;
+  if (!pipelinectl::mount_status_page(router, options, store, clock, coordinator.options().key_prefix, &relay)) return 1;
   auto server = pipeline::http::HttpServer::create(std::move(router), options);
   if (!server || !(*server)->start()) {
     std::fprintf(stderr, "%s\n", server ? "cannot listen" : server.error().message.c_str());

@@ -63,6 +63,17 @@ std::string random_token() {
   return out;
 }
 
+// A processor or phase name with break opportunities after its underscores (names are
+// long single words: "bettingpros_player_points_props").
+std::string breakable(std::string_view name) {
+  std::string out;
+  for (char c : esc(name)) {
+    out += c;
+    if (c == '_') out += "<wbr>";
+  }
+  return out;
+}
+
 std::string instant_html(std::optional<TimePoint> t) {
   if (!t) return "<span class=\"empty\">-</span>";
   const std::string s = format_rfc3339(*t);
@@ -149,7 +160,7 @@ HttpResponse html(int status, std::string body) {
   HttpResponse r = HttpResponse::text(status, std::move(body), "text/html; charset=utf-8");
   // Nothing but this origin's stylesheet and script; no framing; forms post here only.
   r.headers.emplace_back("Content-Security-Policy",
-                         "default-src 'none'; style-src 'self'; script-src 'self'; connect-src 'self'; img-src 'self'; "
+                         "default-src 'none'; style-src 'self'; script-src 'self'; connect-src 'self'; img-src 'self' data:; "
                          "form-action 'self'; frame-ancestors 'none'; base-uri 'none'");
   r.headers.emplace_back("X-Content-Type-Options", "nosniff");
   r.headers.emplace_back("Referrer-Policy", "no-referrer");
@@ -287,6 +298,7 @@ HttpResponse StatusPage::replay(const HttpRequest& req) {
     return HttpResponse::error(status, status == 503 ? "unavailable" : status == 404 ? "not_found" : "invalid_argument",
                                r.error().message);
   }
+  if (options_.after_replay) options_.after_replay();
   if (bearer) return HttpResponse::json(200, {{"replayed", r->record.id}, {"outbox_key", r->outbox_key}, {"replay", r->record.replayed}});
   std::string back = "/?replayed=" + r->record.id;
   if (auto d = CalendarDate::parse(form["date"])) back += "&date=" + d->to_string();
@@ -376,7 +388,9 @@ std::string StatusPage::render(CalendarDate date, const DateStatus& status, std:
                    options_.refresh.count());
   b += fmt::format(
       "<form method=\"get\" action=\"/\" class=\"inline\"><label for=\"date\">Game date (US Eastern)</label>"
-      "<input type=\"date\" id=\"date\" name=\"date\" value=\"{}\" required><button type=\"submit\">Show</button></form>\n",
+      "<input type=\"text\" id=\"date\" name=\"date\" value=\"{}\" required pattern=\"[0-9]{{4}}-[0-9]{{2}}-[0-9]{{2}}\" "
+      "inputmode=\"numeric\" size=\"10\" aria-describedby=\"date-format\"><span id=\"date-format\" class=\"meta\">YYYY-MM-DD</span>"
+      "<button type=\"submit\">Show</button></form>\n",
       esc(d));
   b += fmt::format("<p class=\"meta\">{} {} &middot; rendered {} (UTC) &middot; <span id=\"refresh-note\" aria-live=\"polite\"></span></p>\n",
                    esc(d), badge(date_shown(status)), instant_html(std::chrono::floor<std::chrono::seconds>(now)));
@@ -387,15 +401,54 @@ std::string StatusPage::render(CalendarDate date, const DateStatus& status, std:
     b += fmt::format("<p class=\"notice\" role=\"status\">Replayed dead letter <code>{}</code> through the outbox.</p>\n",
                      esc(*replayed));
 
+  // --- at a glance ----------------------------------------------------------------------
+  auto dead = DeadLetterRecorder::list(store);
+  auto alerts = StoreAlertSink::list(store, date);
+  auto pending = store.pending_outbox();
+  {
+    const BatchReport& r = status.phase5;
+    std::size_t waiting = 0;
+    if (dead)
+      for (const auto& e : *dead) waiting += e.replayed == 0 ? 1 : 0;
+    b += "<section id=\"summary\" data-refresh aria-label=\"At a glance\"><dl class=\"glance\">";
+    b += fmt::format("<div><dt>Phase 5 coverage</dt><dd>{}</dd></div>",
+                     r.batch_id.empty() ? std::string("no batch")
+                                        : fmt::format("{} of {} ({:.1f}%) &middot; {}", r.done, r.expected,
+                                                      100.0 * r.completion_rate, r.no_go_reasons().empty() ? "GO" : "NO-GO"));
+    b += fmt::format("<div><dt>Dead letters</dt><dd>{}</dd></div>",
+                     dead ? fmt::format("{} ({} never replayed)", dead->size(), waiting) : std::string("unknown"));
+    b += fmt::format("<div><dt>Alerts this date</dt><dd>{}</dd></div>",
+                     alerts ? fmt::format("{}", alerts->size()) : std::string("unknown"));
+    b += fmt::format("<div><dt>Relay lag</dt><dd>{}</dd></div>",
+                     pending ? fmt::format("{} unsent", *pending) : std::string("unknown"));
+    b += "</dl></section>\n";
+  }
+
   // --- the graph ---------------------------------------------------------------------
+  // A phase some tracker waits on has its processors' completions recorded; a phase none
+  // waits on (the last one) is what the trackers trigger: with a Phase 5 batch, the
+  // batch's state is its state, else it is running once triggered.
   std::map<std::string, ProcessorState, std::less<>> states;
+  std::set<std::string, std::less<>> tracked, triggered;
   std::map<std::string, bool, std::less<>> phase_started, phase_decided_partial;
   for (const auto& t : status.trackers) {
+    tracked.insert(t.upstream_phase);
     for (const auto& [name, state] : t.processor_states()) states[name] = state;
     if (!t.done.empty() || !t.failed.empty()) phase_started[t.upstream_phase] = true;
-    for (const auto& w : t.waves)
+    for (const auto& w : t.waves) {
       if (w.number == 0 && w.decided && w.partial) phase_decided_partial[t.upstream_phase] = true;
+      if (w.decided) triggered.insert(w.run_processors.begin(), w.run_processors.end());
+    }
   }
+  const bool has_batch = !status.phase5.batch_id.empty();
+  auto processor_shown = [&](const std::string& phase, const std::string& p) -> Shown {
+    if (!tracked.count(phase)) return has_batch ? batch_shown(status.phase5) : triggered.count(p) ? kRunning : kNotStarted;
+    auto it = states.find(p);
+    if (it == states.end()) return kNotStarted;
+    if (it->second == ProcessorState::kDone) return kComplete;
+    if (it->second == ProcessorState::kFailed) return kFailed;
+    return phase_decided_partial[phase] ? kPartial : phase_started[phase] ? kRunning : kNotStarted;
+  };
   b += "<section id=\"graph\" data-refresh aria-labelledby=\"graph-h\"><h2 id=\"graph-h\">Phase graph</h2>\n";
   b += "<ul class=\"legend\" aria-label=\"Legend\">";
   for (const Shown* s : {&kComplete, &kRunning, &kPartial, &kFailed, &kNotStarted}) b += "<li>" + badge(*s) + "</li>";
@@ -410,33 +463,28 @@ std::string StatusPage::render(CalendarDate date, const DateStatus& status, std:
     b += "<ol class=\"phases\">\n";
     for (const auto& phase : reg.phases()) {
       const auto procs = reg.processors(phase);
-      std::size_t done = 0, failed = 0;
+      std::map<std::string_view, std::size_t> count;  // by state
+      std::string nodes;
       for (const auto& p : procs) {
-        auto it = states.find(p);
-        if (it != states.end() && it->second == ProcessorState::kDone) ++done;
-        if (it != states.end() && it->second == ProcessorState::kFailed) ++failed;
-      }
-      const Shown ps = failed > 0                           ? kFailed
-                       : done == procs.size() && done > 0  ? kComplete
-                       : phase_decided_partial[phase]      ? kPartial
-                       : done > 0 || phase_started[phase]  ? kRunning
-                                                           : kNotStarted;
-      b += fmt::format("<li class=\"phase\" data-phase=\"{0}\"><h3>{0} {1}</h3><p class=\"meta\">{2} of {3} complete</p><ul>\n",
-                       esc(phase), badge(ps), done, procs.size());
-      for (const auto& p : procs) {
-        auto it = states.find(p);
-        const Shown s = it == states.end()                         ? kNotStarted
-                        : it->second == ProcessorState::kDone     ? kComplete
-                        : it->second == ProcessorState::kFailed   ? kFailed
-                        : phase_decided_partial[phase]            ? kPartial
-                        : phase_started[phase]                    ? kRunning
-                                                                  : kNotStarted;
-        b += fmt::format(
+        const Shown s = processor_shown(phase, p);
+        ++count[s.css];
+        nodes += fmt::format(
             "<li class=\"node state-{0}\" data-processor=\"{1}\" data-state=\"{0}\"><span aria-hidden=\"true\">{2}</span>"
-            "<span class=\"name\">{1}</span><span class=\"label\">{3}</span></li>\n",
-            s.css, esc(p), s.glyph, s.label);
+            "<span class=\"name\">{3}</span><span class=\"label\">{4}</span></li>\n",
+            s.css, esc(p), s.glyph, breakable(p), s.label);
       }
-      b += "</ul>";
+      const std::size_t n = procs.size();
+      const Shown ps = count[kFailed.css] > 0                       ? kFailed
+                       : n > 0 && count[kComplete.css] == n         ? kComplete
+                       : count[kPartial.css] > 0                    ? kPartial
+                       : count[kNotStarted.css] == n                ? kNotStarted
+                                                                    : kRunning;
+      b += fmt::format("<li class=\"phase\" data-phase=\"{0}\"><h3>{1} {2}</h3><p class=\"meta\">{3} of {4} complete{5}</p><ul>\n",
+                       esc(phase), breakable(phase), badge(ps), count[kComplete.css], n,
+                       !tracked.count(phase) && has_batch
+                           ? fmt::format("; batch: {} of {} predicted", status.phase5.done, status.phase5.expected)
+                           : std::string());
+      b += nodes + "</ul>";
       std::string edges;
       for (const auto& p : procs)
         if (const auto& t = reg.targets(p); !t.empty())
@@ -444,13 +492,9 @@ std::string StatusPage::render(CalendarDate date, const DateStatus& status, std:
       if (!edges.empty()) b += "<details class=\"edges\"><summary>Triggers</summary><ul>" + edges + "</ul></details>";
       b += "</li>\n";
     }
-    b += fmt::format("<li class=\"phase\" data-phase=\"phase5\"><h3>Phase 5 predictions {}</h3><p class=\"meta\">{}</p></li>\n",
-                     badge(batch_shown(status.phase5)),
-                     status.phase5.batch_id.empty() ? std::string("no batch")
-                                                    : fmt::format("{} of {} predicted", status.phase5.done, status.phase5.expected));
     b += "</ol>\n";
   }
-  b += "</section>\n";
+  b += "</section>\n\n";
 
   // --- trackers -----------------------------------------------------------------------
   b += "<section id=\"trackers\" data-refresh aria-labelledby=\"trackers-h\"><h2 id=\"trackers-h\">Hand-offs (trackers and waves)</h2>\n";
@@ -525,7 +569,6 @@ std::string StatusPage::render(CalendarDate date, const DateStatus& status, std:
 
   // --- dead letters -------------------------------------------------------------------
   b += "<section id=\"dead-letters\" data-refresh aria-labelledby=\"dlq-h\"><h2 id=\"dlq-h\">Dead letters</h2>\n";
-  auto dead = DeadLetterRecorder::list(store);
   if (!dead) {
     b += "<p class=\"notice error\">" + esc(dead.error().message) + "</p>\n";
   } else if (dead->empty()) {
@@ -560,10 +603,8 @@ std::string StatusPage::render(CalendarDate date, const DateStatus& status, std:
 
   // --- alerts and the relay ------------------------------------------------------------
   b += "<section id=\"alerts\" data-refresh aria-labelledby=\"alerts-h\"><h2 id=\"alerts-h\">Alerts and relay</h2>\n";
-  auto pending = store.pending_outbox();
   b += fmt::format("<p>Relay lag: <strong id=\"outbox-pending\">{}</strong> outbox entries committed and not yet published.</p>\n",
                    pending ? fmt::format("{}", *pending) : "unknown (" + esc(pending.error().message) + ")");
-  auto alerts = StoreAlertSink::list(store, date);
   if (!alerts) {
     b += "<p class=\"notice error\">" + esc(alerts.error().message) + "</p>\n";
   } else if (alerts->empty()) {

@@ -31,8 +31,9 @@ button:focus-visible, input:focus-visible, a:focus-visible, summary:focus-visibl
 .phase .edges { font-size: 0.8rem; color: var(--muted); margin-top: 6px; }
 .phase .edges ul { padding-left: 16px; margin: 4px 0 0; }
 .node, .badge { display: inline-flex; gap: 6px; align-items: baseline; border-radius: 4px; padding: 1px 6px; border: 2px solid; overflow-wrap: anywhere; }
-.node { display: flex; font-size: 0.85rem; }
-.node .label, .badge .label { font-size: 0.75rem; font-weight: 600; text-transform: uppercase; letter-spacing: 0.02em; margin-left: auto; }
+.node { display: flex; flex-wrap: wrap; font-size: 0.85rem; }
+.node .name { min-width: 0; overflow-wrap: anywhere; }
+.node .label, .badge .label { font-size: 0.72rem; font-weight: 600; text-transform: uppercase; letter-spacing: 0.02em; margin-left: auto; white-space: nowrap; }
 .state-complete { background: #dafbe1; border-color: #1a7f37; border-style: solid; }
 .state-running { background: #ddf4ff; border-color: #0969da; border-style: dashed; }
 .state-partial { background: #fff8c5; border-color: #9a6700; border-style: double; border-width: 3px; }
@@ -42,12 +43,17 @@ button:focus-visible, input:focus-visible, a:focus-visible, summary:focus-visibl
 .sev-warning { border-color: #9a6700; background: #fff8c5; }
 .sev-info { border-color: #0969da; background: #ddf4ff; }
 .table-wrap { overflow-x: auto; }
+time { white-space: nowrap; }
 table { border-collapse: collapse; width: 100%; font-size: 0.88rem; }
 caption { text-align: left; font-weight: 600; padding: 4px 0; }
 th, td { border-bottom: 1px solid var(--line); padding: 4px 8px; text-align: left; vertical-align: top; }
 th { background: var(--panel); font-weight: 600; }
 td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
 .error-text { white-space: pre-wrap; overflow-wrap: anywhere; max-width: 48ch; margin: 0; font: 0.85em/1.35 ui-monospace, "DejaVu Sans Mono", monospace; }
+dl.glance { display: flex; flex-wrap: wrap; gap: 8px 12px; margin: 12px 0 0; }
+dl.glance > div { border: 1px solid var(--line); border-radius: 6px; padding: 6px 12px; background: var(--panel); }
+dl.glance dt { font-size: 0.8rem; color: var(--muted); }
+dl.glance dd { margin: 0; font-weight: 600; }
 dl.facts { display: grid; grid-template-columns: max-content 1fr; gap: 2px 16px; margin: 0; }
 dl.facts dt { font-weight: 600; }
 dl.facts dd { margin: 0; }
@@ -57,7 +63,11 @@ meter { width: 12em; height: 1em; vertical-align: middle; }
 section[data-refresh] { contain: layout; }
 @media (max-width: 640px) {
   body { font-size: 14px; }
-  dl.facts { grid-template-columns: 1fr; }
+  dl.glance { display: flex; flex-wrap: wrap; gap: 8px 12px; margin: 12px 0 0; }
+dl.glance > div { border: 1px solid var(--line); border-radius: 6px; padding: 6px 12px; background: var(--panel); }
+dl.glance dt { font-size: 0.8rem; color: var(--muted); }
+dl.glance dd { margin: 0; font-weight: 600; }
+dl.facts { grid-template-columns: 1fr; }
   dl.facts dd { margin-bottom: 6px; }
 }
 )css";

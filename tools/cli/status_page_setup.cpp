@@ -12,7 +12,8 @@
 namespace pipelinectl {
 
 pipeline::Status mount_status_page(pipeline::http::Router& router, pipeline::http::HttpServerOptions& server,
-                                   pipeline::StateStore& store, pipeline::Clock& clock, std::string phase5_prefix) {
+                                   pipeline::StateStore& store, pipeline::Clock& clock, std::string phase5_prefix,
+                                   pipeline::OutboxRelay* relay) {
   pipeline::http::StatusPageOptions page;
   page.store = &store;
   page.clock = &clock;
@@ -31,6 +32,7 @@ pipeline::Status mount_status_page(pipeline::http::Router& router, pipeline::htt
       return out;
     };
   }
+  if (relay != nullptr) page.after_replay = [relay] { (void)relay->drain(); };  // a failure stays in the outbox
   return pipeline::http::mount_status_page(router, server, std::move(page));
 }
 

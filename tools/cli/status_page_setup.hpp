@@ -11,12 +11,15 @@
 #include "pipeline/core/state_store.hpp"
 #include "pipeline/http/http_server.hpp"
 #include "pipeline/http/router.hpp"
+#include "pipeline/orchestrate/outbox_relay.hpp"
 
 namespace pipelinectl {
 
-/// `pipeline::http::mount_status_page` over `store`, showing the next four Phase 5 firings.
-/// Call it after `server.token` is set. **Errors:** as `mount_status_page`.
+/// `pipeline::http::mount_status_page` over `store`, showing the next four Phase 5 firings;
+/// a replay from the page is drained through `relay` at once (when given). Call it after
+/// `server.token` is set. **Errors:** as `mount_status_page`.
 pipeline::Status mount_status_page(pipeline::http::Router& router, pipeline::http::HttpServerOptions& server,
-                                   pipeline::StateStore& store, pipeline::Clock& clock, std::string phase5_prefix = "phase5");
+                                   pipeline::StateStore& store, pipeline::Clock& clock, std::string phase5_prefix,
+                                   pipeline::OutboxRelay* relay);
 
 }  // namespace pipelinectl

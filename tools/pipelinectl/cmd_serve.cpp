@@ -137,7 +137,8 @@ int run(const Options& opts) {
   (void)router.add("GET", "/ready", [&ops_router](const pipeline::http::HttpRequest& r) { return ops_router.handle(r); });
   (void)router.add("GET", "/metrics", [&ops_router](const pipeline::http::HttpRequest& r) { return ops_router.handle(r); });
   server_options.metrics = &metrics;
-  if (auto s = pipelinectl::mount_status_page(router, server_options, st, clock, prefix); !s) return pipelinectl::kExitFailed;
+  if (auto s = pipelinectl::mount_status_page(router, server_options, st, clock, prefix, &relay); !s)
+    return pipelinectl::kExitFailed;
 
   auto server = pipeline::http::HttpServer::create(std::move(router), server_options);
   if (!server) {

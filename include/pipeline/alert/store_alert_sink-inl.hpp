@@ -34,7 +34,8 @@ PIPELINE_INLINE Status StoreAlertSink::send_locked(const Alert& alert) {
   const auto date = internal::alert_date_in(alert.key).value_or(
       CalendarDate(std::chrono::floor<std::chrono::days>(alert.at)));
   const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(alert.at.time_since_epoch()).count();
-  const std::string key = fmt::format("{}{}/{:020}-{}", kPrefix, date.to_string(), std::max<std::int64_t>(ns, 0), sent_++);
+  const std::string key =
+      fmt::format("{}{}/{:020}-{:010}", kPrefix, date.to_string(), std::max<std::int64_t>(ns, 0), sent_++);
   const std::string value =
       StructuredLogSink::to_json(alert).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   const std::size_t max_alerts = options_.max_alerts;

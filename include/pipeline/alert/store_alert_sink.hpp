@@ -36,10 +36,10 @@ struct StoreAlertSinkOptions {
   std::size_t max_alerts = 500;
 };
 
-/// Writes each alert to the row `alert/<date>/<at in ns, 20 digits>-<n>`, whose value is
-/// the alert's `StructuredLogSink::to_json` object. `<date>` is the first `YYYY-MM-DD` of
-/// the alert's key (the library's keys name the game date they are about:
-/// "coverage/phase5/2025-11-18"), else the UTC date of `at`. The rows are bounded
+/// Writes each alert to the row `alert/<date>/<at in ns, 20 digits>-<n, 10 digits>`,
+/// whose value is the alert's `StructuredLogSink::to_json` object. `<date>` is the first
+/// `YYYY-MM-DD` of the alert's key (the library's keys name the game date they are
+/// about: "coverage/phase5/2025-11-18"), else the UTC date of `at`. The rows are bounded
 /// (`max_alerts`, oldest deleted first, over every process writing to the store) and
 /// aged with the rest of a date's state by `Retention` (the family "alert").
 ///
