@@ -185,9 +185,10 @@ std::string head(std::string_view title) {
       esc(title));
 }
 
-std::optional<Session> StatusPage::session_of(const HttpRequest& req) {
+// The session id a request's Cookie header names (empty when none).
+std::string session_id_of(const HttpRequest& req) {
   auto cookie = req.header("Cookie");
-  if (!cookie) return std::nullopt;
+  if (!cookie) return {};
   std::string_view rest = *cookie;
   std::string id;
   while (!rest.empty()) {
@@ -198,6 +199,11 @@ std::optional<Session> StatusPage::session_of(const HttpRequest& req) {
     if (pair.size() > kSessionCookie.size() && pair.starts_with(kSessionCookie) && pair[kSessionCookie.size()] == '=')
       id = std::string(pair.substr(kSessionCookie.size() + 1));
   }
+  return id;
+}
+
+std::optional<Session> StatusPage::session_of(const HttpRequest& req) {
+  const std::string id = session_id_of(req);
   if (id.empty()) return std::nullopt;
   const TimePoint now = options_.clock->now();
   std::lock_guard lock(mutex_);
@@ -242,7 +248,7 @@ HttpResponse StatusPage::login(const HttpRequest& req) {
   std::map<std::string, std::string, std::less<>> form;
   detail::parse_form(req.body, form);
   const std::string date = form.count("date") ? form["date"] : std::string();
-  if (CalendarDate::parse(date).has_value() == false && !date.empty()) return sign_in_form(400, "date is not YYYY-MM-DD", "");
+  if (!date.empty() && !CalendarDate::parse(date)) return sign_in_form(400, "date is not YYYY-MM-DD", "");
   if (token_.empty()) return see_other(date.empty() ? "/" : "/?date=" + date);
   if (!detail::constant_time_equal(form["token"], token_)) return sign_in_form(401, "That token was refused.", date);
   const std::string id = random_token();
@@ -260,10 +266,9 @@ HttpResponse StatusPage::login(const HttpRequest& req) {
 }
 
 HttpResponse StatusPage::logout(const HttpRequest& req) {
-  if (auto cookie = req.header("Cookie")) {
+  if (const std::string id = session_id_of(req); !id.empty()) {
     std::lock_guard lock(mutex_);
-    for (auto it = sessions_.begin(); it != sessions_.end();)
-      it = cookie->find(it->first) != std::string_view::npos ? sessions_.erase(it) : std::next(it);
+    sessions_.erase(id);
   }
   HttpResponse r = see_other("/");
   r.headers.emplace_back("Set-Cookie", fmt::format("{}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0", kSessionCookie));
