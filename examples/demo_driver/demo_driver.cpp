@@ -9,6 +9,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "demo_driver/observed.hpp"
 #include "nba_service_common/service.hpp"
 #include "nba_service_common/wall_clock.hpp"
 #include "phase5_coordinator/phase5.hpp"
@@ -41,8 +42,6 @@
 
 namespace demo {
 namespace {
-
-const std::vector<std::string> kPhases{"phase1_scrapers", "phase2_raw", "phase3_analytics", "phase4_precompute"};
 
 pipeline::OutboxRelayOptions relay_options() {
   pipeline::OutboxRelayOptions o;
@@ -117,13 +116,6 @@ class FailOnceModel final : public pipeline::PredictionModel {
   bool armed_;
   std::string failed_;
   int attempts_ = 0;
-};
-
-// What the driver saw: runs per (wave, phase) and every message on the pipeline's topics.
-struct Observed {
-  std::map<int, std::map<std::string, std::vector<RunEntry>>> runs;  // wave -> phase -> runs
-  std::map<std::string, pipeline::Message> messages; // execution_id -> message
-  std::map<std::string, std::vector<pipeline::Message>> triggers;  // topic -> triggers seen (with duplicates)
 };
 
 struct Demo {
@@ -234,10 +226,7 @@ struct Demo {
 
   pipeline::Status watch(const std::string& topic, bool is_trigger) {
     auto sub = transport.subscribe({"demo-watch-" + topic, topic, {}}, [this, topic, is_trigger](pipeline::DeliveryPtr d) {
-      if (auto m = pipeline::decode_message(d->payload())) {
-        if (is_trigger) seen.triggers[topic].push_back(*m);
-        seen.messages.emplace(m->execution_id, std::move(*m));
-      }
+      seen.record(topic, is_trigger, d->payload());
       (void)d->ack();
     });
     if (!sub) return pipeline::fail(sub.error());
@@ -265,41 +254,7 @@ struct Demo {
     return pipeline::ok();
   }
 
-  // The hops from the scheduler to `last`, following each message's first trace link.
-  std::vector<TraceHop> trace_back(const pipeline::Message& last) const {
-    std::vector<const pipeline::Message*> chain{&last};
-    while (chain.size() < 16 && !chain.back()->trace_links.empty()) {
-      auto it = seen.messages.find(chain.back()->trace_links.front().execution_id);
-      if (it == seen.messages.end()) break;
-      chain.push_back(&it->second);
-    }
-    std::vector<TraceHop> hops;
-    for (auto it = chain.rbegin(); it != chain.rend(); ++it) {
-      const auto& m = **it;
-      std::vector<std::string> links;
-      for (const auto& l : m.trace_links) links.push_back(l.execution_id);
-      auto tp = pipeline::TraceContext::parse(m.traceparent);
-      hops.push_back({m.phase, m.processor_name, m.execution_id, m.correlation_id, m.traceparent,
-                      tp ? tp->trace_id : "", std::move(links)});
-    }
-    return hops;
-  }
 };
-
-std::map<std::string, std::optional<std::int64_t>> table_counts(nba::Warehouse& wh, pipeline::CalendarDate date) {
-  std::map<std::string, std::optional<std::int64_t>> out;
-  for (const auto& t : nba::warehouse_tables()) {
-    if (t.phase == "predictions") continue;
-    auto n = wh.count_rows(t.name, date);
-    out[t.name] = n ? std::optional(*n) : std::nullopt;
-  }
-  return out;
-}
-
-std::int64_t single_int(nba::Warehouse& wh, const std::string& sql, const std::vector<nba::Value>& params) {
-  auto rows = wh.query(sql, params);
-  return rows && !rows->empty() ? nba::as_int(rows->at(0, "n")) : 0;
-}
 
 // Every Phase 5 event and job in order, the lost event first; and the 07:00 PT status
 // check with the coverage the coordinator reported then (`morning`).
@@ -316,71 +271,6 @@ void phase5_jobs(const Demo& demo, const pipeline::BatchReport& morning, Phase5R
       out.status_check = StatusCheck{r.at,          local(r.at),   r.outcome, morning.completion_rate,
                                      morning.done, morning.expected, r.message};
   }
-}
-
-// The injury update's re-predictions: the players of the versions after the batch's.
-pipeline::Result<std::optional<PredictionUpdate>> prediction_update(Demo& demo,
-                                                                    const std::vector<pipeline::BatchInfo>& batches,
-                                                                    std::int64_t batch_version) {
-  const pipeline::CalendarDate date = demo.opt.date;
-  auto incrementals = demo.coordinator->incrementals(date);
-  if (!incrementals) return pipeline::fail(incrementals.error());
-  // The date's latest version (incremental re-predictions take the next one).
-  std::int64_t latest_version = 0;
-  for (const auto& b : batches) latest_version = std::max(latest_version, b.version);
-  for (const auto& i : *incrementals) latest_version = std::max(latest_version, i.version);
-  if (latest_version <= batch_version) return std::optional<PredictionUpdate>();
-  auto rows = demo.warehouse.query(
-      "SELECT player_lookup FROM player_prop_prediction_versions WHERE game_date = ? AND system_id = ? AND version > ? "
-      "ORDER BY player_lookup",
-      {date.to_string(), std::string(nba::phase5::kSystemId), batch_version});
-  if (!rows) return pipeline::fail(rows.error());
-  PredictionUpdate update{.version = latest_version};
-  for (std::size_t i = 0; i < rows->size(); ++i) update.players.push_back(nba::as_text(rows->at(i, "player_lookup")));
-  return std::optional(std::move(update));
-}
-
-// The Phase 5 section of the report: the batch, every event and job, predictions,
-// coverage, the injury update's re-predictions and the Phase 4→5 latency.
-pipeline::Result<Phase5Report> phase5_report(Demo& demo, const pipeline::BatchReport& morning) {
-  const pipeline::CalendarDate date = demo.opt.date;
-  auto report = demo.coordinator->status(date);
-  if (!report) return pipeline::fail(report.error());
-  auto batches = demo.coordinator->batches(date);
-  if (!batches) return pipeline::fail(batches.error());
-  auto update = prediction_update(demo, *batches, morning.version);
-  if (!update) return pipeline::fail(update.error());
-  const std::string d = date.to_string();
-  const std::string sys(nba::phase5::kSystemId);
-  Phase5Report p{
-      .zone = demo.schedule->zone_name(),
-      .lost_phase4_event = demo.opt.lose_phase4_event,
-      .batch_id = report->batch_id,
-      .batches = batches->size(),
-      .triggered_by = report->triggered_by,
-      .state = report->state,
-      .predictions = single_int(demo.warehouse,
-                                "SELECT COUNT(*) AS n FROM player_prop_predictions WHERE game_date = ? AND system_id = ?",
-                                {d, sys}),
-      .prediction_versions = single_int(
-          demo.warehouse,
-          "SELECT COUNT(*) AS n FROM player_prop_prediction_versions WHERE game_date = ? AND system_id = ?", {d, sys}),
-      .expected = report->expected,
-      .done = report->done,
-      .coverage = report->completion_rate,
-      .batch_version = morning.version,
-      .update = std::move(*update),
-      .phase4_completed_at = report->phase4_completed_at,
-      .completed_at = report->completed_at,
-      .phase4_to_phase5_latency = report->phase4_to_phase5_latency,
-      .alerts = demo.alerts_seen};
-  phase5_jobs(demo, morning, p);
-  for (const auto& [id, m] : demo.seen.messages) {
-    if (m.processor_name != demo.coordinator->options().processor_name) continue;
-    ++p.completions;
-    if (m.execution_id == p.batch_id) p.correlation_id = m.correlation_id;
-  }
-  return p;
 }
 
 // The fault variant's account: what was injected and that the pipeline still decided
@@ -490,13 +380,8 @@ pipeline::Status make_phase5(Demo& demo, const pipeline::BatchCoordinatorOptions
   if (!schedule) return pipeline::fail(schedule.error());
   const auto sched = std::make_shared<const pipeline::DailySchedule>(std::move(*schedule));
   demo.schedule = sched;
-  demo.hybrid = std::make_unique<pipeline::HybridTrigger>(
-      *demo.coordinator, demo.bus, *demo.opt.store, demo.clock,
-      [sched](pipeline::TimePoint t) -> std::optional<pipeline::Scheduler::Due> {
-        if (auto i = sched->next_after(t)) return pipeline::Scheduler::Due{i->job, i->at};
-        return std::nullopt;
-      },
-      [sched](pipeline::TimePoint t) { return sched->wall_time(t).date; }, hybrid_options);
+  demo.hybrid = nba::phase5::make_hybrid_trigger(*demo.coordinator, demo.bus, *demo.opt.store, demo.clock, sched,
+                                                 hybrid_options);
   return pipeline::ok();
 }
 
@@ -650,77 +535,6 @@ pipeline::Result<WaveReport> run_injury_update(Demo& demo) {
 
 // ---- The report.
 
-// A tracker's state, under the phase it triggers.
-struct Tracked {
-  pipeline::TrackerStatus status;
-  std::string trigger_topic;
-};
-
-// The tracker's decision for wave `n`, with what the watcher saw of its trigger.
-std::optional<TriggerReport> trigger_report(Demo& demo, const Tracked& tracker, int n) {
-  for (const auto& ws : tracker.status.waves) {
-    if (ws.number != n || !ws.decided) continue;
-    TriggerReport t{.trigger_id = ws.trigger_id,
-                    .reason = ws.reason,
-                    .status = ws.trigger_status,
-                    .upstream_processors = ws.processors,
-                    .run_processors = ws.run_processors,
-                    .first_completion = ws.first_completion,
-                    .decided_at = ws.triggered_at};
-    for (const auto& m : demo.seen.triggers[tracker.trigger_topic]) {
-      if (m.execution_id != ws.trigger_id) continue;
-      ++t.deliveries_seen;
-      if (!t.seen) t.seen = SeenTrigger{m.is_incremental, m.entities_changed};
-    }
-    return t;
-  }
-  return std::nullopt;
-}
-
-// One phase of wave `n`: its runs, their totals and (Phases 3–4) its trigger.
-PhaseReport phase_report(Demo& demo, const std::map<std::string, Tracked>& by_phase, int n, const std::string& phase) {
-  PhaseReport ph{.phase = phase};
-  if (auto it = demo.seen.runs[n].find(phase); it != demo.seen.runs[n].end()) ph.runs = it->second;
-  for (const auto& r : ph.runs) {
-    if (r.outcome != pipeline::RunOutcome::kCompleted) continue;
-    ++ph.completed;
-    ph.records += r.records;
-    for (const auto& [kind, k] : r.entities) ph.entity_runs += k;
-  }
-  if (auto t = by_phase.find(phase); t != by_phase.end()) {
-    ph.tracked = true;
-    ph.trigger = trigger_report(demo, t->second, n);
-  }
-  return ph;
-}
-
-// Entity-runs per phase and wave, and how much less the update did.
-std::map<std::string, PhaseWork> work_report(const std::vector<WaveReport>& waves) {
-  std::map<std::string, PhaseWork> work;
-  for (const auto& w : waves)
-    for (const auto& ph : w.phases) {
-      auto& per = work[ph.phase];
-      if (w.wave == 0)
-        per.full = ph.entity_runs;
-      else
-        per.injury_update = ph.entity_runs;
-    }
-  for (auto& [phase, per] : work)
-    if (per.injury_update && per.full > 0)
-      per.reduction_pct = 100.0 * (1.0 - static_cast<double>(*per.injury_update) / static_cast<double>(per.full));
-  return work;
-}
-
-// Traces: from the scheduler to each wave's (first seen) Phase 4 trigger.
-std::map<std::string, std::vector<TraceHop>> trace_report(Demo& demo) {
-  std::map<std::string, std::vector<TraceHop>> trace;
-  for (const auto& m : demo.seen.triggers[demo.ctx.topics.phase4_trigger()]) {
-    const std::string label = wave_label(m.metadata->value("wave", 0));
-    if (!trace.contains(label)) trace[label] = demo.trace_back(m);
-  }
-  return trace;
-}
-
 std::map<std::string, std::uint64_t> runs_total(const Demo& demo) {
   std::map<std::string, std::uint64_t> out;
   auto count = [&](const pipeline::Processor& p) {
@@ -742,22 +556,16 @@ pipeline::Result<DemoReport> make_report(Demo& demo, std::vector<WaveReport> wav
                     .warehouse = opt.warehouse_path,
                     .data_dir = opt.data_dir,
                     .finished_at = demo.clock.now()};
-  std::map<std::string, Tracked> by_phase;
-  for (auto* t : {demo.to_phase3.get(), demo.to_phase4.get(), demo.to_phase5.get()}) {
-    auto s = t->status(opt.date);
-    if (!s) return pipeline::fail(s.error());
-    report.trackers[t->config().name] = *s;
-    by_phase[t->config().downstream_phase] = {std::move(*s), t->config().trigger_topic};
-  }
-  for (auto& w : waves)
-    for (const auto& phase : kPhases) w.phases.push_back(phase_report(demo, by_phase, w.wave, phase));
-  report.work = work_report(waves);
-  report.waves = std::move(waves);
-  report.trace = trace_report(demo);
+  PIPELINE_TRY(fill_waves(report, std::move(waves), demo.seen,
+                          {demo.to_phase3.get(), demo.to_phase4.get(), demo.to_phase5.get()},
+                          demo.ctx.topics.phase4_trigger()));
   report.runs_total = runs_total(demo);
-  auto p5 = phase5_report(demo, morning);
+  auto p5 = phase5_report({*demo.coordinator, demo.warehouse, demo.seen, demo.schedule->zone_name(), demo.alerts_seen},
+                          opt.date, morning.version);
   if (!p5) return pipeline::fail(p5.error());
   report.phase5 = std::move(*p5);
+  report.phase5.lost_phase4_event = opt.lose_phase4_event;
+  phase5_jobs(demo, morning, report.phase5);
   if (opt.inject_faults) {
     auto f = fault_summary(demo);
     if (!f) return pipeline::fail(f.error());

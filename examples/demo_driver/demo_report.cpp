@@ -337,6 +337,62 @@ std::string faults_text(const FaultSummary& f) {
   return out;
 }
 
+json to_json(const DistributedSummary& d) {
+  json processes = json::array();
+  for (const auto& p : d.processes)
+    processes.push_back({{"role", p.role},
+                         {"pids", p.pids},
+                         {"deliveries", p.deliveries},
+                         {"redeliveries", p.redeliveries},
+                         {"restarts", p.restarts},
+                         {"kills", p.kills},
+                         {"exit_code", p.exit_code ? json(*p.exit_code) : json()}});
+  json decisions = json::object();
+  for (const auto& [topic, waves] : d.decisions)
+    for (const auto& [w, n] : waves) decisions[topic][std::to_string(w)] = n;
+  return {{"transport", d.transport},
+          {"processes", std::move(processes)},
+          {"kills", d.kills},
+          {"restarts", d.restarts},
+          {"redeliveries", d.redeliveries},
+          {"provisioned", d.provisioned},
+          {"poison", d.poison_id.empty() ? json() : json{{"id", d.poison_id}, {"dead_lettered", d.poison_dead_lettered}}},
+          {"dlq_entries", d.dlq_entries},
+          {"dlq_alerts", d.dlq_alerts},
+          {"decisions", std::move(decisions)},
+          {"max_successes_per_processor_wave", d.max_successes_per_processor_wave},
+          {"max_successes_processor", d.max_successes_processor},
+          {"unacked", d.unacked},
+          {"outbox_unsent", d.outbox_unsent},
+          {"undelivered", d.undelivered}};
+}
+
+std::string distributed_text(const DistributedSummary& d) {
+  std::string out = fmt::format("\n== Processes ({}): {} killed, {} restarted, {} redeliveries\n", d.transport, d.kills,
+                                d.restarts, d.redeliveries);
+  for (const auto& p : d.processes) {
+    std::string pids;
+    for (int pid : p.pids) pids += fmt::format("{}{}", pids.empty() ? "" : ",", pid);
+    out += fmt::format("  {:<22} pid {:<18} {:>4} deliveries ({} redelivered), {} kill{}, {} restart{}, exit {}\n", p.role,
+                       pids, p.deliveries, p.redeliveries, p.kills, p.kills == 1 ? "" : "s", p.restarts,
+                       p.restarts == 1 ? "" : "s", p.exit_code ? std::to_string(*p.exit_code) : "-");
+  }
+  int max_ids = 0;
+  for (const auto& [topic, waves] : d.decisions)
+    for (const auto& [w, n] : waves) max_ids = std::max(max_ids, n);
+  out += fmt::format("  {} subscriptions provisioned; each wave's trigger decided {}x; max successful runs of one "
+                     "processor in one wave: {} ({})\n",
+                     d.provisioned, max_ids, d.max_successes_per_processor_wave, d.max_successes_processor);
+  if (!d.poison_id.empty())
+    out += fmt::format("  poison message {}: {}; DLQ rows {}, alerts {}\n", d.poison_id,
+                       d.poison_dead_lettered ? "dead-lettered and recorded" : "NOT in the DLQ", d.dlq_entries,
+                       d.dlq_alerts);
+  out += fmt::format("  left at the end: {} unacknowledged entr{}, {} unsent outbox row{}, {} undelivered trigger{}\n",
+                     d.unacked.size(), d.unacked.size() == 1 ? "y" : "ies", d.outbox_unsent,
+                     d.outbox_unsent == 1 ? "" : "s", d.undelivered.size(), d.undelivered.size() == 1 ? "" : "s");
+  return out;
+}
+
 }  // namespace
 
 json to_json(const DemoReport& r) {
@@ -367,12 +423,16 @@ json to_json(const DemoReport& r) {
            {"tables", std::move(tables)},
            {"phase5", to_json(r.phase5)}};
   if (r.faults) out["faults"] = to_json(*r.faults);
+  if (r.distributed) out["distributed"] = to_json(*r.distributed);
   return out;
 }
 
 std::string render_text(const DemoReport& r) {
   std::string out;
-  out += fmt::format("pipeline demo: game day {} through Phases 1-5, simulated time, memory transport\n", r.date);
+  out += r.distributed ? fmt::format("pipeline demo: game day {} through Phases 1-5, one process per role, real time, {}\n",
+                                     r.date, r.distributed->transport)
+                       : fmt::format("pipeline demo: game day {} through Phases 1-5, simulated time, memory transport\n",
+                                     r.date);
   out += fmt::format("  state store  {}\n  warehouse    {}   (sqlite3 it: raw, analytics and precompute tables)\n"
                      "  scraped     {}\n",
                      r.store, r.warehouse.string(), r.data_dir.string());
@@ -381,6 +441,7 @@ std::string render_text(const DemoReport& r) {
   out += trace_text(r.trace);
   out += phase5_text(r.phase5, r.waves.empty() ? std::nullopt : std::optional(r.waves.front().started_at));
   if (r.faults) out += faults_text(*r.faults);
+  if (r.distributed) out += distributed_text(*r.distributed);
   std::uint64_t runs = 0;
   for (const auto& [p, n] : r.runs_total) runs += n;
   out += fmt::format("\n{} processing steps ran in this invocation; finished at {} simulated.\n", runs,

@@ -190,6 +190,40 @@ struct FaultSummary {
   std::string max_runs_processor{};
 };
 
+/// One role of the multi-process demo, over all its incarnations.
+struct ProcessReport {
+  std::string role{};               ///< "phase2_raw#2": the service, and which of its processes.
+  std::vector<int> pids{};          ///< Every incarnation, in order.
+  std::int64_t deliveries = 0;      ///< Deliveries handled (the lines its log shows).
+  std::int64_t redeliveries = 0;    ///< Of those, deliveries after the first attempt.
+  int restarts = 0;                 ///< Started again by the supervisor after it died.
+  int kills = 0;                    ///< SIGKILLs the chaos sent it.
+  std::optional<int> exit_code{};   ///< Of its last incarnation, after the SIGTERM.
+};
+
+/// The multi-process demo's account: its processes, the faults and what held after them.
+struct DistributedSummary {
+  std::string transport{};  ///< The broker's label.
+  std::vector<ProcessReport> processes{};
+  int kills = 0;
+  int restarts = 0;
+  std::int64_t redeliveries = 0;
+  std::size_t provisioned = 0;        ///< Subscriptions created before any publisher started.
+  std::string poison_id{};            ///< Empty without chaos.
+  bool poison_dead_lettered = false;
+  std::size_t dlq_entries = 0;        ///< Dead letters recorded (with their alerts).
+  std::size_t dlq_alerts = 0;
+  /// Trigger topic -> wave -> distinct trigger ids published for it (1: decided once).
+  std::map<std::string, std::map<int, int>> decisions{};
+  /// The most completion messages with different execution ids, successful, for one
+  /// processor in one wave (1: no run succeeded twice), and that processor.
+  int max_successes_per_processor_wave = 0;
+  std::string max_successes_processor{};
+  std::map<std::string, std::size_t> unacked{};  ///< Subscriptions with entries left unacknowledged.
+  std::size_t outbox_unsent = 0;                 ///< Outbox rows not yet sent at the end.
+  std::vector<std::string> undelivered{};        ///< Decided triggers no watcher saw.
+};
+
 /// Everything one demo day reports.
 struct DemoReport {
   pipeline::CalendarDate date{};
@@ -205,6 +239,7 @@ struct DemoReport {
   std::map<std::string, std::optional<std::int64_t>> tables{};  ///< Rows for the date; nullopt: unreadable.
   Phase5Report phase5{};
   std::optional<FaultSummary> faults{};  ///< The fault variant only.
+  std::optional<DistributedSummary> distributed{};  ///< The multi-process demo only.
   /// Dead letters recorded while this run went (every consumed topic's), not in the JSON.
   std::uint64_t dead_letters = 0;
 };

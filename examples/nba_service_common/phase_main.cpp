@@ -31,6 +31,7 @@ struct Flags {
   std::string date = "2025-11-18";
   bool once = false;
   int ack_deadline_s = 600;
+  std::int64_t clock_offset_s = 0;
 };
 
 // Prints each run: processor, outcome, records, entities.
@@ -73,7 +74,8 @@ struct Process {
     auto wh = nba::Warehouse::open(f.warehouse);
     if (!wh) return failed(spec, "--warehouse", wh.error());
     warehouse.emplace(std::move(*wh));
-    history.emplace(*store, clock);
+    // A killed runner's run is reclaimable when its delivery goes to another process.
+    history.emplace(*store, clock, pipeline::RunHistoryOptions{.lease = std::chrono::seconds(f.ack_deadline_s)});
     source.emplace(*warehouse, &season);
     dependencies.emplace(clock, *source);
     ctx.emplace(ServiceContext{*store, clock, *history, *dependencies, *transport, *warehouse, season, f.data_dir});
@@ -109,7 +111,7 @@ int run_once(const PhaseMain& spec, const Flags& f, pipeline::CalendarDate date)
 }
 
 int serve(const PhaseMain& spec, const Flags& f) {
-  pipeline::SystemClock clock;
+  pipeline::SystemClock clock(std::chrono::seconds(f.clock_offset_s));
   Process p;
   if (auto code = p.open(spec, f, clock, 1)) return *code;
   pipeline::ServiceRuntimeOptions options;
@@ -121,7 +123,7 @@ int serve(const PhaseMain& spec, const Flags& f) {
   if (!phase) return failed(spec, "build", phase.error());
   const std::string topic = spec.topic(p.ctx->topics);
   if (auto st = (*runtime)->subscribe({phase->service->subscription_name(), topic, pipelinectl::settings_of(f.ack_deadline_s)},
-                                      phase->service->handler());
+                                      logging_deliveries(phase->service->handler()));
       !st)
     return failed(spec, "subscribe", st.error());
   if (auto st = pipeline::ServiceRuntime::stop_on_signals(**runtime); !st) return failed(spec, "signals", st.error());
@@ -158,6 +160,7 @@ int run_phase_main(int argc, char** argv, const PhaseMain& spec) {
   app.add_option("--date", f.date, "The game date of --once (YYYY-MM-DD)")->capture_default_str();
   app.add_flag("--once", f.once, "Run the date once now and exit, instead of serving the trigger topic");
   pipelinectl::add_ack_deadline_option(app, f.ack_deadline_s);
+  pipelinectl::add_clock_offset_option(app, f.clock_offset_s);
   pipelinectl::add_config_option(app);
   if (auto code = pipelinectl::parse_or_exit(app, argc, argv)) return *code;
   auto date = pipeline::CalendarDate::parse(f.date);

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdio>
 #include <optional>
 #include <utility>
 #include <fmt/format.h>
@@ -243,6 +244,14 @@ pipeline::Handler PhaseService::handler() {
       (void)d->nack("a processor did not complete; redelivery runs what is left");
     else
       (void)d->ack();
+  };
+}
+
+pipeline::Handler logging_deliveries(pipeline::Handler handler) {
+  return [handler = std::move(handler)](pipeline::DeliveryPtr d) {
+    std::printf("delivery %s %s attempt %d\n", d->subscription().c_str(), d->id().c_str(), d->attempt());
+    std::fflush(stdout);
+    handler(std::move(d));
   };
 }
 

@@ -36,6 +36,8 @@ struct Topics {
   [[nodiscard]] std::string phase3_complete() const { return naming.phase_complete(3, "analytics"); }
   [[nodiscard]] std::string phase4_trigger() const { return naming.prefix + "-phase4-trigger"; }
   [[nodiscard]] std::string phase4_complete() const { return naming.phase_complete(4, "precompute"); }
+  /// The 4→5 tracker's trigger, which Phase 5's hybrid trigger consumes (event path).
+  [[nodiscard]] std::string phase5_trigger() const { return naming.prefix + "-phase5-trigger"; }
 };
 
 /// What a scraper fetched for one feed: its items, typed (its file holds them as JSON).
@@ -249,5 +251,11 @@ class PhaseService {
 
 /// True when `trigger` has no `metadata.run_processors` or names `processor` in it.
 bool runs_processor(const pipeline::Message& trigger, std::string_view processor);
+
+/// `handler`, printing one line per delivery on stdout first —
+/// `delivery <subscription> <id> attempt <n>` — so whoever supervises the process (the
+/// multi-process demo, an operator reading the journal) sees what it handled and what was
+/// redelivered to it.
+pipeline::Handler logging_deliveries(pipeline::Handler handler);
 
 }  // namespace nba_services

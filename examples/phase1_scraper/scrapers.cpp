@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "nba_service_common/wall_clock.hpp"
+#include "pipeline/core/timestamp.hpp"
 #include "pipeline/core/trace_context.hpp"
 
 namespace phase1 {
@@ -125,7 +126,15 @@ Scraper::Scraper(nba_services::ServiceContext& ctx, std::string feed)
 pipeline::Result<pipeline::ProcessResult> Scraper::process(const pipeline::ProcessRequest& request) {
   auto feed = find_feed(feed_);
   if (!feed) return pipeline::fail(feed.error());
-  auto fetch = (*feed)->fetch(ctx_.season, request.date, ctx_.clock.now());
+  // The scheduled job's instant when the trigger names one, else now.
+  pipeline::TimePoint as_of = ctx_.clock.now();
+  if (request.trigger != nullptr && request.trigger->metadata->is_object() && request.trigger->metadata->contains("as_of")) {
+    const auto& text = (*request.trigger->metadata)["as_of"];
+    auto parsed = pipeline::parse_rfc3339(text.is_string() ? text.get<std::string>() : std::string());
+    if (!parsed) return pipeline::fail(pipeline::ErrorCode::kInvalidArgument, "the trigger's as_of: {}", parsed.error().message);
+    as_of = *parsed;
+  }
+  auto fetch = (*feed)->fetch(ctx_.season, request.date, as_of);
   if (!fetch) return pipeline::fail(fetch.error());
   auto& fetched = *fetch;
   const auto items = static_cast<std::int64_t>(std::visit([](const auto& v) { return v.size(); }, fetched));
@@ -165,7 +174,7 @@ Phase1 make_phase1(nba_services::ServiceContext& ctx, nba_services::RunObserver 
 }
 
 pipeline::Message schedule_trigger(pipeline::CalendarDate date, int wave, const std::vector<std::string>& scrapers,
-                                   std::string_view reason) {
+                                   std::string_view reason, std::optional<pipeline::TimePoint> as_of) {
   pipeline::Message m;
   m.processor_name = "daily_schedule";
   m.phase = "phase0_schedule";
@@ -175,6 +184,7 @@ pipeline::Message schedule_trigger(pipeline::CalendarDate date, int wave, const 
   m.partition_date = date;
   m.metadata = nlohmann::json{{"wave", wave}, {"reason", std::string(reason)}};
   if (!scrapers.empty()) m.metadata["run_processors"] = scrapers;
+  if (as_of) m.metadata["as_of"] = pipeline::format_rfc3339(*as_of);
   return m;
 }
 

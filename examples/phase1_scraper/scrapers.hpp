@@ -9,6 +9,7 @@
 
 #include <chrono>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -61,8 +62,15 @@ struct Phase1 {
 Phase1 make_phase1(nba_services::ServiceContext& ctx, nba_services::RunObserver observer = {});
 
 /// The scheduler's trigger for Phase 1: runs `scrapers` (all when empty) for `date` as
-/// wave `wave`, starting a new correlation id and trace.
+/// wave `wave`, starting a new correlation id and trace. With `as_of` (metadata `as_of`,
+/// RFC 3339) the scrapers fetch what their feeds show at that instant instead of at the
+/// clock's now: the scheduled job's own time, for a run whose clock does not reach it
+/// (the multi-process demo sends the 14:00 ET injury update in the morning).
 pipeline::Message schedule_trigger(pipeline::CalendarDate date, int wave, const std::vector<std::string>& scrapers,
-                                   std::string_view reason);
+                                   std::string_view reason, std::optional<pipeline::TimePoint> as_of = std::nullopt);
+
+/// The `phase1_scraper` service's `main`: its flags (see `--help`), then serving until SIGTERM, or
+/// `--once`. Returns pipelinectl's exit codes. Defined in the `phase1_scraper_service` library.
+int service_main(int argc, char** argv);
 
 }  // namespace phase1

@@ -52,4 +52,8 @@ struct Phase2 {
 };
 pipeline::Result<Phase2> make_phase2(nba_services::ServiceContext& ctx, nba_services::RunObserver observer = {});
 
+/// The `phase2_raw` service's `main`: its flags (see `--help`), then serving until SIGTERM, or
+/// `--once`. Returns pipelinectl's exit codes. Defined in the `phase2_raw_service` library.
+int service_main(int argc, char** argv);
+
 }  // namespace phase2

@@ -28,4 +28,8 @@ struct Phase3 {
 };
 Phase3 make_phase3(nba_services::ServiceContext& ctx, nba_services::RunObserver observer = {});
 
+/// The `phase3_analytics` service's `main`: its flags (see `--help`), then serving until SIGTERM, or
+/// `--once`. Returns pipelinectl's exit codes. Defined in the `phase3_analytics_service` library.
+int service_main(int argc, char** argv);
+
 }  // namespace phase3

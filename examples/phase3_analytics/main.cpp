@@ -1,24 +1,5 @@
-// phase3_analytics: the five analytics processors as a service on the Phase 3 trigger topic
-// (the 2→3 tracker's triggers), over the raw tables of --warehouse; --once runs one date
-// with a manual full trigger.
-#include <memory>
-
-#include "nba_service_common/phase_main.hpp"
+// phase3_analytics: the service's executable (its code is phase3::service_main, which pipelinectl's
+// `service phase3_analytics` runs too).
 #include "phase3_analytics/analytics_processors.hpp"
 
-int main(int argc, char** argv) {
-  nba_services::PhaseMain spec;
-  spec.name = "phase3_analytics";
-  spec.about = "Phase 3: the analytics processors (serves the phase-3 trigger topic; --once: one date)";
-  spec.topic = [](const nba_services::Topics& t) { return t.phase3_trigger(); };
-  spec.declare_dependencies = phase3::declare_dependencies;
-  spec.build = [](nba_services::ServiceContext& ctx,
-                  nba_services::RunObserver observer) -> pipeline::Result<nba_services::BuiltPhase> {
-    auto phase = std::make_shared<phase3::Phase3>(phase3::make_phase3(ctx, std::move(observer)));
-    return nba_services::BuiltPhase{phase, phase->service.get()};
-  };
-  spec.once = [](pipeline::CalendarDate date, const nba_services::ServiceContext&) {
-    return std::vector<pipeline::Message>{nba_services::manual_trigger(date, "phase2_raw")};
-  };
-  return nba_services::run_phase_main(argc, argv, spec);
-}
+int main(int argc, char** argv) { return phase3::service_main(argc, argv); }

@@ -31,4 +31,8 @@ struct Phase4 {
 /// **Errors:** `kInvalidArgument` from `run_after` (a misspelt name, a cycle).
 pipeline::Result<Phase4> make_phase4(nba_services::ServiceContext& ctx, nba_services::RunObserver observer = {});
 
+/// The `phase4_precompute` service's `main`: its flags (see `--help`), then serving until SIGTERM, or
+/// `--once`. Returns pipelinectl's exit codes. Defined in the `phase4_precompute_service` library.
+int service_main(int argc, char** argv);
+
 }  // namespace phase4

@@ -197,4 +197,18 @@ std::vector<Status> WarehousePhase5::predict_all(const std::vector<pipeline::Pre
   return out;
 }
 
+std::unique_ptr<pipeline::HybridTrigger> make_hybrid_trigger(pipeline::BatchCoordinator& coordinator,
+                                                             pipeline::Transport& transport, pipeline::StateStore& store,
+                                                             pipeline::Clock& clock,
+                                                             std::shared_ptr<const pipeline::DailySchedule> schedule,
+                                                             const pipeline::HybridTriggerOptions& options) {
+  return std::make_unique<pipeline::HybridTrigger>(
+      coordinator, transport, store, clock,
+      [schedule](pipeline::TimePoint t) -> std::optional<pipeline::Scheduler::Due> {
+        if (auto i = schedule->next_after(t)) return pipeline::Scheduler::Due{i->job, i->at};
+        return std::nullopt;
+      },
+      [schedule](pipeline::TimePoint t) { return schedule->wall_time(t).date; }, options);
+}
+
 }  // namespace nba::phase5

@@ -15,6 +15,7 @@
 #include "pipeline/coordinate/prediction_worker.hpp"
 #include "pipeline/coordinate/readiness_gate.hpp"
 #include "pipeline/core/transport.hpp"
+#include "pipeline/schedule/daily_schedule.hpp"
 
 namespace nba::phase5 {
 
@@ -46,6 +47,18 @@ inline pipeline::HybridTriggerOptions hybrid_trigger_options() {
   o.subscription = "nba-phase5-trigger-sub";
   return o;
 }
+
+/// The hybrid trigger of the NBA pipeline: the scheduler's next job and the game date of an
+/// instant both come from `schedule` (`DailySchedule::phase5()`, Pacific time), which the
+/// trigger keeps.
+std::unique_ptr<pipeline::HybridTrigger> make_hybrid_trigger(pipeline::BatchCoordinator& coordinator,
+                                                             pipeline::Transport& transport, pipeline::StateStore& store,
+                                                             pipeline::Clock& clock,
+                                                             std::shared_ptr<const pipeline::DailySchedule> schedule,
+                                                             const pipeline::HybridTriggerOptions& options);
+
+/// The prediction workers' subscription name (every process of Phase 5 shares it).
+inline constexpr std::string_view kWorkerSubscription = "phase5-prediction-workers";
 
 /// The seeds' delivery attempts for prediction work (Pub/Sub retries a worker's message
 /// 3 times): the third failed delivery dead-letters it. The transport's default
@@ -108,5 +121,10 @@ class WarehousePhase5 final : public pipeline::ReadinessSource,
   Warehouse& warehouse_;
   std::mutex mu_;
 };
+
+/// The `phase5_coordinator` service's `main`: its flags (see `--help`), then serving until
+/// SIGTERM, or `--once`. Returns pipelinectl's exit codes (3: `--once` found predictions
+/// missing). Defined in the `phase5_coordinator_service` library.
+int service_main(int argc, char** argv);
 
 }  // namespace nba::phase5

@@ -79,5 +79,26 @@ TEST(SystemClock, FiresATimerThatIsAlreadyDue) {
   EXPECT_TRUE(fired);
 }
 
+TEST(SystemClock, AnOffsetShiftsNowAndTheTimersDueOnIt) {
+  // A year back: now() is shifted, and a timer due just before the shifted now fires at
+  // once (due on the shifted time, not on the system clock's, where it would be a year away).
+  const auto offset = -std::chrono::duration_cast<Duration>(std::chrono::hours(24 * 365));
+  SystemClock clock(offset);
+  const auto system_now = std::chrono::system_clock::now();
+  EXPECT_LT(clock.now(), system_now + offset + minutes(1));
+  EXPECT_GT(clock.now(), system_now + offset - minutes(1));
+  std::mutex mu;
+  std::condition_variable cv;
+  bool fired = false;
+  clock.schedule_at(clock.now() - seconds(1), [&] {
+    std::lock_guard lock(mu);
+    fired = true;
+    cv.notify_all();
+  });
+  std::unique_lock lock(mu);
+  cv.wait(lock, [&] { return fired; });
+  EXPECT_TRUE(fired);
+}
+
 }  // namespace
 }  // namespace pipeline

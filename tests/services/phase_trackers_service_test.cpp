@@ -64,7 +64,7 @@ TEST(PhaseTrackersService, DecidesOnceOverRedisThenDrainsOnSigterm) {
   ASSERT_TRUE(testing::append_line(config, "warehouse = \"unused.db\""));
   const pid_t pid = spawn({PIPELINE_PHASE_TRACKERS_BIN, "--config", config, "--workers", "2"}, log);
   ASSERT_GT(pid, 0);
-  ASSERT_TRUE(pipeline_test::spin_until([&] { return log_has(log, "trackers running"); }))
+  ASSERT_TRUE(pipeline_test::spin_until([&] { return log_has(log, "phase_trackers: serving"); }))
       << "the service did not start: " << testing::read_lines(log).size() << " log lines";
 
   // Every raw processor's completion, each published twice (a redelivered publish).
@@ -110,7 +110,7 @@ TEST(PhaseTrackersService, KilledTrackerProcessLosesNothingAndTheWaveIsDecidedOn
   const pid_t a = spawn(args, log_a);
   const pid_t b = spawn(args, log_b);
   ASSERT_TRUE(a > 0 && b > 0);
-  ASSERT_TRUE(pipeline_test::spin_until([&] { return log_has(log_a, "trackers running") && log_has(log_b, "trackers running"); }));
+  ASSERT_TRUE(pipeline_test::spin_until([&] { return log_has(log_a, "phase_trackers: serving") && log_has(log_b, "phase_trackers: serving"); }));
 
   const auto preset = nba::tracker_presets().front();
   const auto processors = phase2::raw_processors();

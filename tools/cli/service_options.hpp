@@ -4,6 +4,7 @@
 // and --config.
 
 #include <chrono>
+#include <cstdint>
 #include <optional>
 
 #include <CLI/CLI.hpp>
@@ -41,6 +42,14 @@ inline CLI::Option* add_ack_deadline_option(CLI::App& app, int& seconds) {
   return app.add_option("--ack-deadline", seconds, "Seconds before a delivery a dead process held goes to another one")
       ->capture_default_str()
       ->check(CLI::Range(1, 3600));
+}
+
+/// Declares `--clock-offset SECONDS`: the service runs on the system clock shifted by this
+/// much (negative: in the past). Every process of one pipeline must be given the same
+/// offset; `pipelinectl demo --transport` uses it to replay a past game day in real time.
+inline CLI::Option* add_clock_offset_option(CLI::App& app, std::int64_t& seconds) {
+  return app.add_option("--clock-offset", seconds, "Run on the system clock shifted by this many seconds")
+      ->capture_default_str();
 }
 
 /// The subscription settings of a service started with `--ack-deadline seconds`.

@@ -13,10 +13,14 @@
 
 #include "command.hpp"
 #include "store_uri.hpp"
+#include "transport_uri.hpp"
 
 #if __has_include("demo_driver/demo_driver.hpp")
 #include "demo_driver/date_lease.hpp"
 #include "demo_driver/demo_driver.hpp"
+#ifdef PIPELINE_DEMO_HAVE_DISTRIBUTED
+#include "demo_driver/distributed.hpp"
+#endif
 #define PIPELINE_CTL_HAVE_DEMO 1
 #endif
 
@@ -31,18 +35,80 @@ struct Options {
   bool lose_phase4_event = false;
   bool inject_faults = false;
   bool json = false;
+  // The multi-process demo (with --transport):
+  std::string transport;  // empty or memory: the in-process demo
+  int workers = 2;
+  bool chaos = false;
+  int lead_s = 0;  // 0: 60 s, or 300 s with --chaos (its redeliveries must end before 06:00 PT)
+  int debounce_s = 3;
+  int readiness_wait_s = 30;
+  int ack_deadline_s = 5;
+  int timeout_s = 600;
 };
 
 #ifdef PIPELINE_CTL_HAVE_DEMO
+int print(const Options& opts, const pipeline::Result<demo::DemoReport>& report) {
+  if (!report) {
+    std::fprintf(stderr, "error: %s\n", report.error().to_string().c_str());
+    return kExitFailed;
+  }
+  if (opts.json)
+    std::printf("%s\n", demo::to_json(*report).dump(2).c_str());
+  else
+    std::fputs(demo::render_text(*report).c_str(), stdout);
+  return kExitOk;
+}
+
+#ifdef PIPELINE_DEMO_HAVE_DISTRIBUTED
+// The multi-process demo: every role its own process of this executable (`service ROLE`).
+int run_distributed(const Options& opts, pipeline::CalendarDate date, const std::filesystem::path& dir) {
+  if (opts.store.empty() || opts.store == "memory") {
+    std::fprintf(stderr, "error: --transport needs a --store the processes share (postgresql://... or sqlite:PATH)\n");
+    return kExitUsage;
+  }
+  if (auto t = parse_transport_uri(opts.transport); !t) {
+    std::fprintf(stderr, "error: --transport: %s\n", t.error().message.c_str());
+    return kExitUsage;
+  }
+  demo::DistributedOptions o;
+  o.date = date;
+  o.store_uri = opts.store;
+  o.store_label = redacted_store_uri(opts.store);
+  o.transport_uri = opts.transport;
+  o.dir = dir;
+  std::error_code ec;
+  o.self = std::filesystem::read_symlink("/proc/self/exe", ec);
+  if (ec) {
+    std::fprintf(stderr, "error: cannot find this executable: %s\n", ec.message().c_str());
+    return kExitFailed;
+  }
+  o.workers = opts.workers;
+  o.injury_update = !opts.no_update;
+  o.chaos = opts.chaos;
+  o.lead = std::chrono::seconds(opts.lead_s > 0 ? opts.lead_s : opts.chaos ? 300 : 60);
+  o.debounce = std::chrono::seconds(opts.debounce_s);
+  o.readiness_wait = std::chrono::seconds(opts.readiness_wait_s);
+  o.ack_deadline = std::chrono::seconds(opts.ack_deadline_s);
+  o.timeout = std::chrono::seconds(opts.timeout_s);
+  o.progress = [](const std::string& line) {
+    std::fprintf(stderr, "demo: %s\n", line.c_str());
+    std::fflush(stderr);
+  };
+  std::fprintf(stderr, "demo: processes' logs, warehouse and scraped files in %s\n", dir.c_str());
+  return print(opts, demo::run_distributed_demo(o));
+}
+#endif
+
 int run(const Options& opts) {
   auto date = pipeline::CalendarDate::parse(opts.date);
   if (!date) {
     std::fprintf(stderr, "error: %s\n", date.error().to_string().c_str());
     return kExitUsage;
   }
+  const bool distributed = !opts.transport.empty() && opts.transport != "memory";
   // Files the user did not name go to one fresh directory, printed so it can be opened.
   std::filesystem::path dir;
-  if (opts.store.empty() || opts.warehouse.empty() || opts.data_dir.empty()) {
+  if (distributed || opts.store.empty() || opts.warehouse.empty() || opts.data_dir.empty()) {
     std::string tmpl = (std::filesystem::temp_directory_path() / "pipeline-demo-XXXXXX").string();
     if (!mkdtemp(tmpl.data())) {
       std::fprintf(stderr, "error: cannot create a directory under %s\n",
@@ -50,6 +116,14 @@ int run(const Options& opts) {
       return kExitFailed;
     }
     dir = tmpl;
+  }
+  if (distributed) {
+#ifdef PIPELINE_DEMO_HAVE_DISTRIBUTED
+    return run_distributed(opts, *date, dir);
+#else
+    std::fprintf(stderr, "error: this pipelinectl was built without Redis: the demo runs in one process only\n");
+    return kExitUsage;
+#endif
   }
   const std::string store_uri = opts.store.empty() ? "sqlite:" + (dir / "state.db").string() : opts.store;
   auto store = open_store(store_uri, StoreAccess::kCreate);
@@ -80,16 +154,7 @@ int run(const Options& opts) {
   o.injury_update = !opts.no_update;
   o.lose_phase4_event = opts.lose_phase4_event;
   o.inject_faults = opts.inject_faults;
-  auto report = demo::run_demo(o);
-  if (!report) {
-    std::fprintf(stderr, "error: %s\n", report.error().to_string().c_str());
-    return kExitFailed;
-  }
-  if (opts.json)
-    std::printf("%s\n", demo::to_json(*report).dump(2).c_str());
-  else
-    std::fputs(demo::render_text(*report).c_str(), stdout);
-  return kExitOk;
+  return print(opts, demo::run_demo(o));
 }
 #else
 int run(const Options&) {
@@ -113,6 +178,22 @@ const Registrar kRegistrar{
                     "Drop, duplicate and fail a share of deliveries and publishes, fail one step once, "
                     "send one poison message");
        sub.add_flag("--json", opts->json, "Print the machine-readable summary on stdout");
+       add_transport_option(sub, opts->transport)
+           ->description("redis://...: every role in its own process over this broker, in real time (needs "
+                         "--store postgresql://... or sqlite:PATH); memory (default): one process, simulated time");
+       auto* multi = "Multi-process demo";
+       sub.add_option("--workers", opts->workers, "Phase 2 worker processes")->group(multi)->capture_default_str()->check(CLI::Range(1, 16));
+       sub.add_flag("--chaos", opts->chaos, "SIGKILL a scraper, a Phase 2 worker, Phase 3 and the trackers mid-work "
+                    "(each restarted) and send one poison message")->group(multi);
+       sub.add_option("--lead", opts->lead_s, "Seconds from the day's start to 06:00 PT (default 60; 300 with --chaos)")
+           ->group(multi)->check(CLI::Range(1, 86400));
+       sub.add_option("--debounce", opts->debounce_s, "Seconds of the trackers' incremental window (300 in production)")
+           ->group(multi)->capture_default_str()->check(CLI::Range(1, 3600));
+       sub.add_option("--readiness-wait", opts->readiness_wait_s, "Seconds Phase 5 waits for players (1800 in production)")
+           ->group(multi)->capture_default_str()->check(CLI::Range(0, 3600));
+       sub.add_option("--ack-deadline", opts->ack_deadline_s, "Seconds before a killed process's delivery goes to another (600 in production)")
+           ->group(multi)->capture_default_str()->check(CLI::Range(1, 3600));
+       sub.add_option("--timeout", opts->timeout_s, "Seconds the day may take before the demo gives up")->group(multi)->capture_default_str()->check(CLI::Range(10, 86400));
        return [opts] { return run(*opts); };
      }}};
 

@@ -14,6 +14,8 @@
 namespace pipeline::inline v0 {
 
 struct SystemClock::State {
+  explicit State(Duration o) : offset(o) {}
+  const Duration offset;  // added to the system clock; timers are due on the shifted time
   std::mutex mu;
   std::condition_variable cv;
   internal::TimerQueue timers;
@@ -23,14 +25,14 @@ struct SystemClock::State {
   void run() {
     std::unique_lock lock(mu);
     while (!stopping) {
-      if (auto next = timers.pop_due(std::chrono::system_clock::now())) {
+      if (auto next = timers.pop_due(std::chrono::system_clock::now() + offset)) {
         lock.unlock();
         next->second();
         lock.lock();
         continue;
       }
       if (auto due = timers.next_due()) {
-        cv.wait_until(lock, *due);
+        cv.wait_until(lock, *due - offset);
       } else {
         cv.wait(lock);
       }
@@ -38,7 +40,9 @@ struct SystemClock::State {
   }
 };
 
-PIPELINE_INLINE SystemClock::SystemClock() : state_(std::make_unique<State>()) {}
+PIPELINE_INLINE SystemClock::SystemClock(Duration offset) : state_(std::make_unique<State>(offset)) {}
+
+PIPELINE_INLINE TimePoint SystemClock::now() const noexcept { return std::chrono::system_clock::now() + state_->offset; }
 
 PIPELINE_INLINE SystemClock::~SystemClock() {
   {

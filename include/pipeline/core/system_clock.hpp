@@ -17,7 +17,8 @@ namespace pipeline::inline v0 {
 /// time on the clock's timer thread, without the clock's lock held; a slow callback
 /// delays the timers after it. The destructor stops the thread; timers not yet due are
 /// dropped (destroy components that schedule before the clock they use).
-/// **Performance:** `now()` reads `std::chrono::system_clock`; one thread per instance.
+/// **Performance:** `now()` reads `std::chrono::system_clock` and adds the offset; one
+/// thread per instance.
 ///
 /// **Example:**
 /// @code
@@ -26,12 +27,15 @@ namespace pipeline::inline v0 {
 /// @endcode
 class SystemClock final : public Clock {
  public:
-  SystemClock();
+  /// The system clock shifted by `offset` (zero: the system clock itself). An offset lets
+  /// a demo or a replay run in real time on another day: every process given the same
+  /// offset agrees on `now()`, and timers fall due on the shifted time.
+  explicit SystemClock(Duration offset = Duration::zero());
   SystemClock(const SystemClock&) = delete;
   SystemClock& operator=(const SystemClock&) = delete;
   ~SystemClock() override;
 
-  [[nodiscard]] TimePoint now() const noexcept override { return std::chrono::system_clock::now(); }
+  [[nodiscard]] TimePoint now() const noexcept override;
   TimerId schedule_at(TimePoint due, std::function<void()> fn) override;
   bool cancel(TimerId id) noexcept override;
 
