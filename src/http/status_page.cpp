@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cctype>
 #include <chrono>
 #include <cstdint>
 #include <map>
@@ -247,8 +248,13 @@ HttpResponse StatusPage::sign_in_form(int status, std::string_view message, std:
 HttpResponse StatusPage::login(const HttpRequest& req) {
   std::map<std::string, std::string, std::less<>> form;
   detail::parse_form(req.body, form);
-  const std::string date = form.count("date") ? form["date"] : std::string();
-  if (!date.empty() && !CalendarDate::parse(date)) return sign_in_form(400, "date is not YYYY-MM-DD", "");
+  // Back to the date the form was for; it goes into a Location header, so only as parsed.
+  std::string date;
+  if (!form["date"].empty()) {
+    auto parsed = CalendarDate::parse(form["date"]);
+    if (!parsed) return sign_in_form(400, "date is not YYYY-MM-DD", "");
+    date = parsed->to_string();
+  }
   if (token_.empty()) return see_other(date.empty() ? "/" : "/?date=" + date);
   if (!detail::constant_time_equal(form["token"], token_)) return sign_in_form(401, "That token was refused.", date);
   const std::string id = random_token();
@@ -305,16 +311,16 @@ HttpResponse StatusPage::replay(const HttpRequest& req) {
   }
   if (options_.after_replay) options_.after_replay();
   if (bearer) return HttpResponse::json(200, {{"replayed", r->record.id}, {"outbox_key", r->outbox_key}, {"replay", r->record.replayed}});
-  std::string back = "/?replayed=" + r->record.id;
-  if (auto d = CalendarDate::parse(form["date"])) back += "&date=" + d->to_string();
-  // The id is a stable message id (printable, no spaces); percent-encode what a URL reserves.
-  std::string location;
-  for (char c : back) {
-    if (c == '#' || c == '%' || c == '+' || c == ' ' || c == '"' || c == '<' || c == '>' || static_cast<unsigned char>(c) < 0x20)
-      location += fmt::format("%{:02X}", static_cast<unsigned char>(c));
-    else
+  // Back to the page, naming the replayed id (percent-encoded: it goes into a Location header).
+  std::string location = "/?replayed=";
+  for (char c : r->record.id) {
+    const auto u = static_cast<unsigned char>(c);
+    if (std::isalnum(u) != 0 || c == '-' || c == '_' || c == '.' || c == '~' || c == '/' || c == ':')
       location += c;
+    else
+      location += fmt::format("%{:02X}", u);
   }
+  if (auto d = CalendarDate::parse(form["date"])) location += "&date=" + d->to_string();
   return see_other(location + "#dead-letters");
 }
 
