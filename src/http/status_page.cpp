@@ -480,8 +480,8 @@ std::string StatusPage::render(CalendarDate date, const DateStatus& status, std:
         const Shown s = processor_shown(phase, p);
         ++count[s.css];
         nodes += fmt::format(
-            "<li class=\"node state-{0}\" data-processor=\"{1}\" data-state=\"{0}\"><span aria-hidden=\"true\">{2}</span>"
-            "<span class=\"name\">{3}</span><span class=\"label\">{4}</span></li>\n",
+            "<li class=\"node state-{0}\" data-processor=\"{1}\" data-state=\"{0}\"><span class=\"name\">"
+            "<span aria-hidden=\"true\">{2}</span> {3}</span><span class=\"label\">{4}</span></li>\n",
             s.css, esc(p), s.glyph, breakable(p), s.label);
       }
       const std::size_t n = procs.size();
