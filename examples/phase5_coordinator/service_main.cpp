@@ -144,15 +144,20 @@ int serve(const Flags& f) {
   auto phase5 = WarehousePhase5::create(*warehouse);
   if (!phase5) return failed("warehouse", phase5.error());
 
+  // The alert rules' metrics (deploy/prometheus): the runtime's backlog, the coordinator's
+  // refusals and coverage.
+  pipeline::MetricsRegistry metrics;
   pipeline::ServiceRuntimeOptions runtime_options;
   runtime_options.name = "phase5_coordinator";
+  runtime_options.metrics = &metrics;
   auto runtime = pipeline::ServiceRuntime::create(clock, **store, **transport, runtime_options);
   if (!runtime) return failed("runtime", runtime.error());
-  pipeline::MetricsRegistry metrics;
   // The store keeps the alerts too: the status page (--port) shows them.
   pipeline::AlertManager alerts(
-      clock, {std::make_shared<pipeline::StructuredLogSink>(std::cerr), std::make_shared<pipeline::StoreAlertSink>(**store)});
+      clock, {std::make_shared<pipeline::StructuredLogSink>(std::cerr), std::make_shared<pipeline::StoreAlertSink>(**store)},
+      {}, metrics);
   pipeline::BatchCoordinatorOptions options = coordinator_options();
+  options.metrics = &metrics;
   options.expected_phase = std::string(nba::kPredictionsPhase);  // the 4→5 tracker's trigger names it
   if (f.readiness_wait_s) options.readiness.max_wait = std::chrono::seconds(*f.readiness_wait_s);
   pipeline::BatchCoordinator coordinator(clock, **store, alerts, **phase5, **phase5, &(*runtime)->relay(), options);

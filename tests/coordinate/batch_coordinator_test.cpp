@@ -20,6 +20,7 @@
 #include "pipeline/core/entity_id.hpp"
 #include "pipeline/core/manual_clock.hpp"
 #include "pipeline/core/message_codec.hpp"
+#include "pipeline/memory/metrics_registry.hpp"
 #include "pipeline/mocks/recording_transport.hpp"
 #include "pipeline/orchestrate/outbox_relay.hpp"
 #include "pipeline/schedule/daily_schedule.hpp"
@@ -249,6 +250,45 @@ TEST_P(BatchCoordinatorTest, RefusesWithCriticalAlertWhenTooFewPlayersAtTimeout)
   auto next = rig.coordinator.start(kDate, false, BatchTrigger::kScheduler);
   ASSERT_TRUE(next);
   EXPECT_EQ(next->batch_id, "phase5-2025-11-18-b2");
+}
+
+// Default options that record the coordinator's metrics into `metrics`.
+BatchCoordinatorOptions metered(MetricsRegistry& metrics) {
+  BatchCoordinatorOptions options;
+  options.metrics = &metrics;
+  return options;
+}
+const Labels kCoordinatorLabels{{"coordinator", "phase5"}};
+
+TEST_P(BatchCoordinatorTest, CountsARefusedBatchInItsMetric) {
+  MetricsRegistry metrics;
+  Rig rig(store, {{40, 450}}, false, metered(metrics));
+  const Labels& labels = kCoordinatorLabels;
+  // The counter exists from the start (a rule's increase() sees the first refusal).
+  EXPECT_EQ(metrics.counter_value("pipeline_batches_refused_total", labels), 0u);
+  ASSERT_EQ(rig.coordinator.start(kDate, false, BatchTrigger::kScheduler)->status, BatchOutcome::kWaiting);
+  rig.clock.advance(minutes(30));
+  EXPECT_EQ(rig.coordinator.status(kDate)->state, BatchState::kRefused);
+  EXPECT_EQ(metrics.counter_value("pipeline_batches_refused_total", labels), 1u);
+  EXPECT_FALSE(metrics.gauge_value("pipeline_batch_coverage_ratio", labels));  // nothing was counted
+}
+
+TEST_P(BatchCoordinatorTest, CoverageGaugeIsTheStatusCheckFractionThenOneOnCompletion) {
+  MetricsRegistry metrics;
+  Rig rig(store, {{420, 450}}, false, metered(metrics));
+  const Labels& labels = kCoordinatorLabels;
+  ASSERT_EQ(rig.coordinator.start(kDate, false, BatchTrigger::kEvent)->status, BatchOutcome::kStarted);
+  // A started batch has predicted nothing yet: no value until something is counted, so an
+  // alert on coverage < 0.9 does not fire while the batch runs.
+  EXPECT_FALSE(metrics.gauge_value("pipeline_batch_coverage_ratio", labels));
+  for (const auto& p : players(210)) rig.ledger.store(kDate, p, 1);
+  ASSERT_TRUE(rig.coordinator.status_check(kDate));
+  EXPECT_DOUBLE_EQ(metrics.gauge_value("pipeline_batch_coverage_ratio", labels).value_or(-1), 0.5);
+  for (const auto& p : players(420)) rig.ledger.store(kDate, p, 1);
+  auto completed = rig.coordinator.note_progress(kDate);
+  ASSERT_TRUE(completed && *completed);
+  EXPECT_DOUBLE_EQ(metrics.gauge_value("pipeline_batch_coverage_ratio", labels).value_or(-1), 1.0);
+  EXPECT_EQ(metrics.counter_value("pipeline_batches_refused_total", labels), 0u);
 }
 
 // A coordinator that died while its batch waited: its wait ran on a clock that never

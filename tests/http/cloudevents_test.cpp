@@ -1,33 +1,29 @@
 // CloudEvents 1.0 over HTTP: binary and structured mode in (driven by curl), a completion
 // rendered out, traceparent carried through, invalid events answered 400 naming the problem.
 #include <atomic>
-#include <fstream>
 #include <mutex>
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
 #include "curl_client.hpp"
+#include "phase4_completion.hpp"
 #include "pipeline/core/message_codec.hpp"
 #include "pipeline/http/cloudevents.hpp"
 #include "pipeline/http/http_server.hpp"
 #include "pipeline/http/push.hpp"
 #include "pipeline/memory/memory_state_store.hpp"
 #include "pipeline/orchestrate/idempotent_consumer.hpp"
+#include "quiet_server.hpp"
 #include "temp_dir.hpp"
 
 namespace {
 
-using pipeline::testing::run_curl;
 
 constexpr const char* kTraceparent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
 
 pipeline::Message ce_completion() {
-  pipeline::Message m;
-  m.processor_name = "ml_feature_store";
-  m.phase = "phase4_precompute";
-  m.execution_id = "exec-1";
-  m.partition_date = *pipeline::CalendarDate::parse("2025-11-18");
+  pipeline::Message m = pipeline::testing::phase4_completion();
   m.traceparent = kTraceparent;
   return m;
 }
@@ -80,32 +76,17 @@ class CloudEventEndpointTest : public ::testing::Test {
                                                     (void)d->ack();
                                                   },
                                                   {"phase4-complete", "events"})));
-    pipeline::http::HttpServerOptions o;
-    o.log = [](std::string_view) {};
-    auto s = pipeline::http::HttpServer::create(std::move(router), o);
-    ASSERT_TRUE(s);
-    server = std::move(*s);
-    ASSERT_TRUE(server->start());
+    server = pipeline::testing::start_quiet_server(std::move(router));
+    ASSERT_TRUE(server);
   }
   std::string url() const { return "http://127.0.0.1:" + std::to_string(server->port()) + "/events"; }
-  pipeline::testing::CurlResult post(const std::string& body, std::vector<std::string> headers) {
-    const std::string file = dir.file("body" + std::to_string(++posts));
-    std::ofstream(file, std::ios::binary) << body;
-    std::vector<std::string> args;
-    for (auto& h : headers) {
-      args.push_back("-H");
-      args.push_back(h);
-    }
-    args.push_back("--data-binary");
-    args.push_back("@" + file);
-    args.push_back(url());
-    return run_curl(dir.path(), args);
+  pipeline::testing::CurlResult post(const std::string& body, const std::vector<std::string>& headers) {
+    return pipeline::testing::post_body(dir.path(), url(), body, headers);
   }
   pipeline::testing::TempDir dir;
   std::mutex mu;
   std::vector<std::string> ids, traceparents;
   std::unique_ptr<pipeline::http::HttpServer> server;
-  int posts = 0;
 };
 
 TEST_F(CloudEventEndpointTest, StructuredModeDeliversWithStableIdAndTraceparent) {

@@ -3,20 +3,30 @@
 // connection).
 #include <atomic>
 #include <fstream>
+#include <functional>
 #include <mutex>
+#include <regex>
+#include <set>
 
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
 #include "curl_client.hpp"
+#include "phase4_completion.hpp"
 #include "pipeline/alert/callback_sink.hpp"
 #include "pipeline/core/manual_clock.hpp"
 #include "pipeline/core/message_codec.hpp"
 #include "pipeline/http/coordinator_api.hpp"
 #include "pipeline/http/http_server.hpp"
+#include "pipeline/http/operations.hpp"
 #include "pipeline/http/push.hpp"
 #include "pipeline/memory/memory_state_store.hpp"
+#include "pipeline/memory/memory_transport.hpp"
+#include "pipeline/memory/metrics_registry.hpp"
+#include "pipeline/runtime/service_runtime.hpp"
+#include "quiet_server.hpp"
+#include "spin_until.hpp"
 #include "temp_dir.hpp"
 
 namespace {
@@ -62,42 +72,30 @@ class FakeUpstream final : public pipeline::ReadinessSource, public pipeline::Pr
 
 class CoordinatorApiTest : public ::testing::Test {
  protected:
-  void start(pipeline::BatchCoordinatorOptions options = {}) {
+  // `mount_more` mounts further routes beside the API (e.g. the operations endpoints).
+  void start(pipeline::BatchCoordinatorOptions options = {},
+             const std::function<void(pipeline::http::Router&)>& mount_more = {}) {
     coordinator = std::make_unique<pipeline::BatchCoordinator>(clock, store, alerts, upstream, upstream, nullptr, options);
     pipeline::http::Router router;
     ASSERT_TRUE(pipeline::http::mount_coordinator_api(router, *coordinator, {}));
-    pipeline::http::HttpServerOptions o;
-    o.log = [](std::string_view) {};
-    auto s = pipeline::http::HttpServer::create(std::move(router), o);
-    ASSERT_TRUE(s);
-    server = std::move(*s);
-    ASSERT_TRUE(server->start());
+    if (mount_more) mount_more(router);
+    server = pipeline::testing::start_quiet_server(std::move(router));
+    ASSERT_TRUE(server);
   }
   void TearDown() override {
     if (server) server->stop();
   }
   std::string url(const std::string& path) const { return "http://127.0.0.1:" + std::to_string(server->port()) + path; }
   pipeline::testing::CurlResult post(const std::string& path, const std::string& body,
-                                     std::vector<std::string> extra = {}) {
-    const std::string file = dir.file("body" + std::to_string(++posts));
-    std::ofstream(file, std::ios::binary) << body;
-    std::vector<std::string> args{"-H", "Content-Type: application/json", "--data-binary", "@" + file};
-    args.insert(args.end(), extra.begin(), extra.end());
-    args.push_back(url(path));
-    return run_curl(dir.path(), args);
+                                     std::vector<std::string> headers = {}) {
+    headers.insert(headers.begin(), "Content-Type: application/json");
+    return pipeline::testing::post_body(dir.path(), url(path), body, headers);
   }
   static nlohmann::json json(const pipeline::testing::CurlResult& r) {
     auto j = nlohmann::json::parse(r.body, nullptr, false);
     return j.is_discarded() ? nlohmann::json::object() : j;
   }
-  static std::string phase4_completion() {
-    pipeline::Message m;
-    m.processor_name = "ml_feature_store";
-    m.phase = "phase4_precompute";
-    m.execution_id = "exec-1";
-    m.partition_date = *pipeline::CalendarDate::parse(kDate);
-    return pipeline::encode_message(m);
-  }
+  static std::string phase4_completion() { return pipeline::encode_message(pipeline::testing::phase4_completion()); }
   static std::string push_envelope(const std::string& payload) {
     return nlohmann::json{{"message", {{"data", pipeline::http::base64_encode(payload)}, {"messageId", "9"}}},
                           {"subscription", "projects/p/subscriptions/phase5"}}
@@ -114,7 +112,6 @@ class CoordinatorApiTest : public ::testing::Test {
   FakeUpstream upstream;
   std::unique_ptr<pipeline::BatchCoordinator> coordinator;
   std::unique_ptr<pipeline::http::HttpServer> server;
-  int posts = 0;
 };
 
 TEST_F(CoordinatorApiTest, PushedPhase4CompletionStartsTheBatchWith202AndStatusUrl) {
@@ -151,7 +148,7 @@ TEST_F(CoordinatorApiTest, PushedPhase4CompletionStartsTheBatchWith202AndStatusU
 TEST_F(CoordinatorApiTest, SchedulerHeaderMarksTheTriggerAndTheWaitNeverHoldsTheConnection) {
   upstream.set(100, 450);  // not ready: the coordinator waits on its clock
   start();
-  auto r = post("/start", R"({"game_date":"2025-11-18"})", {"-H", "X-CloudScheduler: true"});
+  auto r = post("/start", R"({"game_date":"2025-11-18"})", {"X-CloudScheduler: true"});
   ASSERT_EQ(r.status, 202) << r.body;
   EXPECT_EQ(json(r)["status"], "waiting");
   EXPECT_EQ(json(r)["triggered_by"], "scheduler");
@@ -212,6 +209,85 @@ TEST_F(CoordinatorApiTest, RetryEnqueuesOnlyTheMissingAndStatusReportsCoverage) 
   r = run_curl(dir.path(), {url("/health")});
   EXPECT_EQ(r.status, 200) << r.body;
   EXPECT_EQ(json(r)["status"], "ok");
+}
+
+}  // namespace
+
+namespace {
+
+// The metric names the alert rules of deploy/prometheus use (in their `expr:` lines).
+std::set<std::string> metrics_in_alert_rules() {
+  std::ifstream in(PIPELINE_SOURCE_DIR "/deploy/prometheus/pipeline_rules.yml");
+  std::set<std::string> names;
+  const std::regex name(R"(\bpipeline_[a-z0-9_]+)");
+  for (std::string line; std::getline(in, line);) {
+    if (line.find("expr:") == std::string::npos) continue;
+    for (std::sregex_iterator it(line.begin(), line.end(), name), end; it != end; ++it) names.insert(it->str());
+  }
+  return names;
+}
+
+// The rules and the library agree: after a refused batch, a status check below 90%, a dead
+// letter and an outbox backlog, a real /metrics scrape of a coordinator on a service
+// runtime has a family for every metric the rules name, and promtool accepts the scrape.
+TEST_F(CoordinatorApiTest, MetricsScrapeHasEveryMetricTheAlertRulesUse) {
+  const auto rule_metrics = metrics_in_alert_rules();
+  ASSERT_EQ(rule_metrics.size(), 4U) << "deploy/prometheus/pipeline_rules.yml not read?";
+  pipeline::MetricsRegistry metrics;
+  pipeline::MemoryTransport transport(clock);
+  ASSERT_TRUE(transport.start(1));
+  pipeline::ServiceRuntimeOptions runtime_options;
+  runtime_options.name = "phase5";
+  runtime_options.metrics = &metrics;
+  auto runtime = pipeline::ServiceRuntime::create(clock, store, transport, runtime_options);
+  ASSERT_TRUE(runtime);
+  ASSERT_TRUE((*runtime)->subscribe({"phase5-in", "phase5-topic", {}},
+                                    [](pipeline::DeliveryPtr d) { (void)d->reject("never valid"); }));
+  ASSERT_TRUE((*runtime)->start());
+  pipeline::BatchCoordinatorOptions options;
+  options.metrics = &metrics;
+  // /metrics of the operations endpoints (the API has its own /health), as serve mounts it.
+  pipeline::http::Router operations;
+  pipeline::http::OperationsOptions ops;
+  ops.metrics = &metrics;
+  ASSERT_TRUE(pipeline::http::mount_operations(operations, ops));
+  start(options, [&](pipeline::http::Router& router) {
+    ASSERT_TRUE(router.add("GET", "/metrics",
+                           [&operations](const pipeline::http::HttpRequest& req) { return operations.handle(req); }));
+  });
+
+  upstream.set(10, 450);  // too few at the end of the wait: refused
+  // Started on this thread, which also runs the wait on the clock (the coordinator's
+  // start and its wait callback share a result without a lock of their own).
+  ASSERT_EQ(coordinator->start(*pipeline::CalendarDate::parse("2025-11-18"), false, pipeline::BatchTrigger::kManual)
+                ->status,
+            pipeline::BatchOutcome::kWaiting);
+  clock.advance(std::chrono::minutes(30));
+  EXPECT_EQ(critical.load(), 1);
+  upstream.set(420, 450);  // ready: started, nothing predicted at the check
+  ASSERT_EQ(post("/start", R"({"game_date":"2025-11-19"})").status, 202);
+  ASSERT_TRUE(coordinator->status_check(*pipeline::CalendarDate::parse("2025-11-19")));
+  ASSERT_TRUE(transport.publish("phase5-topic", {"m-1", "{}", {}}));
+  ASSERT_TRUE(pipeline_test::spin_until([&] {
+    auto dead = transport.dead_letters("phase5-in");
+    return dead && dead->size() == 1;
+  }));
+  clock.advance(runtime_options.backlog_interval);
+
+  auto r = run_curl(dir.path(), {url("/metrics")});
+  ASSERT_EQ(r.status, 200) << r.body;
+  for (const auto& name : rule_metrics)
+    EXPECT_NE(r.body.find("# TYPE " + name + " "), std::string::npos) << name << " is not exported:\n" << r.body;
+  EXPECT_NE(r.body.find("pipeline_batches_refused_total{coordinator=\"phase5\"} 1\n"), std::string::npos) << r.body;
+  EXPECT_NE(r.body.find("pipeline_batch_coverage_ratio{coordinator=\"phase5\"} 0\n"), std::string::npos) << r.body;
+  EXPECT_NE(r.body.find("pipeline_dead_letters{subscription=\"phase5-in\"} 1\n"), std::string::npos) << r.body;
+  std::ofstream(dir.file("scrape.txt"), std::ios::binary) << r.body;
+  auto [rc, out] =
+      pipeline::testing::run_shell(dir.path().string(), "promtool check metrics < '" + dir.file("scrape.txt") + "'");
+  EXPECT_EQ(rc, 0) << out;
+  server->stop();    // before the registry and the routes it reads
+  runtime->reset();  // before the transport it uses
+  transport.stop();
 }
 
 }  // namespace

@@ -90,6 +90,24 @@ inline CurlResult run_curl(const std::string& dir, const std::vector<std::string
   return finish_curl(spawn_curl(dir, tag, args, max_time_seconds), dir, tag);
 }
 
+// POSTs `body` (written to a numbered file under `dir` first, so any bytes go as they are)
+// to `url` with each of `headers` ("Name: value").
+inline CurlResult post_body(const std::string& dir, const std::string& url, const std::string& body,
+                            const std::vector<std::string>& headers) {
+  static int counter = 0;
+  const std::string file = dir + "/post" + std::to_string(++counter) + ".data";
+  std::ofstream(file, std::ios::binary) << body;
+  std::vector<std::string> args;
+  for (const auto& h : headers) {
+    args.push_back("-H");
+    args.push_back(h);
+  }
+  args.push_back("--data-binary");
+  args.push_back("@" + file);
+  args.push_back(url);
+  return run_curl(dir, args);
+}
+
 // Runs `sh -c command`; returns its exit status and output (stdout and stderr together).
 inline std::pair<int, std::string> run_shell(const std::string& dir, const std::string& command) {
   static int counter = 0;

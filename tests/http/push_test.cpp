@@ -1,16 +1,17 @@
 // Pub/Sub push in: the envelope decoder, base64, and the endpoint driven by curl.
 #include <atomic>
-#include <fstream>
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
 #include "curl_client.hpp"
+#include "phase4_completion.hpp"
 #include "pipeline/core/message_codec.hpp"
 #include "pipeline/http/http_server.hpp"
 #include "pipeline/http/push.hpp"
 #include "pipeline/memory/memory_state_store.hpp"
 #include "pipeline/orchestrate/idempotent_consumer.hpp"
+#include "quiet_server.hpp"
 #include "temp_dir.hpp"
 
 namespace {
@@ -18,16 +19,8 @@ namespace {
 using pipeline::http::base64_decode;
 using pipeline::http::base64_encode;
 using pipeline::http::decode_push_envelope;
-using pipeline::testing::run_curl;
 
-pipeline::Message push_completion(std::string execution = "exec-1") {
-  pipeline::Message m;
-  m.processor_name = "ml_feature_store";
-  m.phase = "phase4_precompute";
-  m.execution_id = std::move(execution);
-  m.partition_date = *pipeline::CalendarDate::parse("2025-11-18");
-  return m;
-}
+using pipeline::testing::phase4_completion;
 
 std::string envelope(std::string_view payload, nlohmann::json attributes = nlohmann::json::object(),
                      std::string message_id = "pubsub-1") {
@@ -108,19 +101,13 @@ class PushEndpointTest : public ::testing::Test {
                                                       [](pipeline::DeliveryPtr d) { (void)d->reject("never valid"); },
                                                       {"t", "s"})));
     ASSERT_TRUE(router.add("POST", "/push-forget", pipeline::http::push_endpoint([](pipeline::DeliveryPtr) {}, {"t", "s"})));
-    pipeline::http::HttpServerOptions o;
-    o.log = [](std::string_view) {};
-    auto s = pipeline::http::HttpServer::create(std::move(router), o);
-    ASSERT_TRUE(s);
-    server = std::move(*s);
-    ASSERT_TRUE(server->start());
+    server = pipeline::testing::start_quiet_server(std::move(router));
+    ASSERT_TRUE(server);
   }
   std::string url(const std::string& path) const { return "http://127.0.0.1:" + std::to_string(server->port()) + path; }
   pipeline::testing::CurlResult post(const std::string& path, const std::string& body,
                                      const std::string& type = "application/json") {
-    const std::string file = dir.file("body" + std::to_string(++posts));
-    std::ofstream(file, std::ios::binary) << body;
-    return run_curl(dir.path(), {"-H", "Content-Type: " + type, "--data-binary", "@" + file, url(path)});
+    return pipeline::testing::post_body(dir.path(), url(path), body, {"Content-Type: " + type});
   }
 
   pipeline::testing::TempDir dir;
@@ -129,12 +116,11 @@ class PushEndpointTest : public ::testing::Test {
   std::atomic<int> bodies{0};
   std::atomic<int> last_attempt{0};
   std::atomic<bool> fail_next{false};
-  int posts = 0;
   std::unique_ptr<pipeline::http::HttpServer> server;
 };
 
 TEST_F(PushEndpointTest, AcksWithTheStableIdAndProcessesDuplicatesOnce) {
-  const std::string payload = pipeline::encode_message(push_completion());
+  const std::string payload = pipeline::encode_message(phase4_completion());
   auto r = post("/push", envelope(payload, nlohmann::json::object(), "pubsub-1"));
   EXPECT_EQ(r.status, 200) << r.body;
   const std::string id = "ml_feature_store/2025-11-18/exec-1";
@@ -148,7 +134,7 @@ TEST_F(PushEndpointTest, AcksWithTheStableIdAndProcessesDuplicatesOnce) {
 }
 
 TEST_F(PushEndpointTest, TakesTheStableIdFromTheAttribute) {
-  const std::string payload = pipeline::encode_message(push_completion());
+  const std::string payload = pipeline::encode_message(phase4_completion());
   auto r = post("/push", envelope(payload, {{"pipeline.id", "phase4/2025-11-18/w0"}}));
   EXPECT_EQ(r.status, 200) << r.body;
   EXPECT_TRUE(*consumer->processed("phase4/2025-11-18/w0"));
@@ -158,7 +144,7 @@ TEST_F(PushEndpointTest, TakesTheStableIdFromTheAttribute) {
 
 TEST_F(PushEndpointTest, TransientFailureIs503SoPubSubRedelivers) {
   fail_next = true;
-  const std::string payload = pipeline::encode_message(push_completion("exec-2"));
+  const std::string payload = pipeline::encode_message(phase4_completion("exec-2"));
   auto r = post("/push", envelope(payload));
   EXPECT_EQ(r.status, 503) << r.body;
   EXPECT_TRUE(r.has_header("Retry-After")) << r.headers;
@@ -168,7 +154,7 @@ TEST_F(PushEndpointTest, TransientFailureIs503SoPubSubRedelivers) {
 }
 
 TEST_F(PushEndpointTest, BadInputIs4xxWithJsonErrorNever5xx) {
-  const std::string payload = pipeline::encode_message(push_completion());
+  const std::string payload = pipeline::encode_message(phase4_completion());
   struct Case {
     std::string body, type;
     int status;
@@ -194,7 +180,7 @@ TEST_F(PushEndpointTest, BadInputIs4xxWithJsonErrorNever5xx) {
 }
 
 TEST_F(PushEndpointTest, RejectIs400AndAnUnsettledDeliveryIs503) {
-  const std::string payload = pipeline::encode_message(push_completion());
+  const std::string payload = pipeline::encode_message(phase4_completion());
   auto r = post("/push-reject", envelope(payload));
   EXPECT_EQ(r.status, 400);
   EXPECT_NE(r.body.find("never valid"), std::string::npos) << r.body;

@@ -12,7 +12,9 @@
 #include <nlohmann/json.hpp>
 
 #include "curl_client.hpp"
+#include "phase4_completion.hpp"
 #include "pipeline/core/message_codec.hpp"
+#include "pipeline/http/push.hpp"
 #include "spin_until.hpp"
 #include "temp_dir.hpp"
 
@@ -106,6 +108,46 @@ TEST_F(ServeTest, ServesTheCoordinatorApiWithTokenAndDrainsOnSigterm) {
   const std::string err = slurp(dir.file("serve.err"));
   EXPECT_EQ(err.find("op-token-123"), std::string::npos);
   EXPECT_NE(err.find("SIGTERM received"), std::string::npos) << err;
+}
+
+// serve's transport bridge: a push envelope or a CloudEvent carrying a unified message is
+// published to the topic ?topic= names (2xx), bad input is 4xx; /metrics has the gauges and
+// counters the alert rules use.
+TEST_F(ServeTest, PublishesPushedMessagesAndCloudEventsAndExportsTheAlertMetrics) {
+  const pid_t pid = spawn({"--port", "0", "--store", "sqlite:" + dir.file("state.db")});
+  const int port = wait_for_port();
+  ASSERT_NE(port, 0) << slurp(dir.file("serve.err"));
+  const std::string base = "http://127.0.0.1:" + std::to_string(port);
+  const std::string payload = pipeline::encode_message(pipeline::testing::phase4_completion("exec-9"));
+  const std::string push =
+      nlohmann::json{{"message", {{"data", pipeline::http::base64_encode(payload)}, {"messageId", "1"}}}}.dump();
+  auto post = [&](const std::string& path, const std::string& body, const std::vector<std::string>& headers) {
+    return pipeline::testing::post_body(dir.path(), base + path, body, headers);
+  };
+  auto r = post("/push?topic=acme-phase4-precompute-complete", push, {"Content-Type: application/json"});
+  EXPECT_EQ(r.status, 200) << r.body << slurp(dir.file("serve.err"));
+  EXPECT_EQ(nlohmann::json::parse(r.body, nullptr, false).value("status", ""), "acked") << r.body;
+  r = post("/push?topic=acme-phase4-precompute-complete", R"({"message":{"data":"***"}})", {"Content-Type: application/json"});
+  EXPECT_EQ(r.status, 400) << r.body;
+  r = post("/push", push, {"Content-Type: application/json"});
+  EXPECT_EQ(r.status, 400) << r.body;
+  r = post("/events?topic=acme-phase4-precompute-complete", payload,
+           {"Content-Type: application/json", "ce-specversion: 1.0", "ce-id: phase4/2025-11-18/w0",
+            "ce-source: /pipeline/phase4_precompute/ml_feature_store", "ce-type: dev.pipeline.completion.v1"});
+  EXPECT_EQ(r.status, 200) << r.body;
+  r = post("/events?topic=acme-phase4-precompute-complete", payload,
+           {"Content-Type: application/json", "ce-specversion: 0.3", "ce-id: 1", "ce-source: /s", "ce-type: t"});
+  EXPECT_EQ(r.status, 400) << r.body;
+
+  r = run_curl(dir.path(), {base + "/metrics"});
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_NE(r.body.find("# TYPE pipeline_outbox_pending gauge"), std::string::npos) << r.body;
+  EXPECT_NE(r.body.find("pipeline_batches_refused_total{coordinator=\"phase5\"} 0"), std::string::npos) << r.body;
+
+  ASSERT_EQ(::kill(pid, SIGTERM), 0);
+  auto status = pipeline::testing::wait_child(pid, std::chrono::seconds(60));
+  ASSERT_TRUE(status);
+  EXPECT_TRUE(pipeline::testing::exited_cleanly(*status)) << pipeline::testing::describe_status(*status);
 }
 
 TEST_F(ServeTest, RefusesAPublicAddressWithoutAToken) {

@@ -16,6 +16,7 @@
 #include "child_process.hpp"
 #include "pipeline/core/manual_clock.hpp"
 #include "pipeline/memory/memory_state_store.hpp"
+#include "pipeline/memory/metrics_registry.hpp"
 #include "pipeline/memory/memory_transport.hpp"
 #include "pipeline/mocks/failing_state_store.hpp"
 #include "pipeline/mocks/failing_transport.hpp"
@@ -208,6 +209,39 @@ TEST(ServiceRuntime, PeriodicJobRunsEveryPeriodAndItsFailureShowsInHealthUntilIt
   EXPECT_EQ(runs, 2) << "no run after the stop";
 }
 
+TEST(ServiceRuntime, SamplesTheOutboxBacklogAndEachSubscriptionsDeadLettersIntoGauges) {
+  MetricsRegistry metrics;
+  ServiceRuntimeOptions options = named("metered");
+  options.metrics = &metrics;
+  options.relay.poll_interval = std::chrono::hours(1);  // the relay only moves on a notify here
+  Fixture f(options);
+  ASSERT_TRUE(f.runtime->subscribe({"metered-sub", "metered-topic", {}},
+                                   [](DeliveryPtr d) { (void)d->reject("never valid"); }));
+  ASSERT_TRUE(f.runtime->start());
+  const Labels sub{{"subscription", "metered-sub"}};
+  // Sampled at the start already: the series exist before the first period ends.
+  EXPECT_EQ(metrics.gauge_value("pipeline_outbox_pending"), 0.0);
+  EXPECT_EQ(metrics.gauge_value("pipeline_dead_letters", sub), 0.0);
+
+  ASSERT_TRUE(pipeline_test::spin_until([&] { return f.runtime->relay().rounds() >= 1; }));  // its first round
+  ASSERT_TRUE(f.transport.publish("metered-topic", {"m-1", "{}", {}}));
+  ASSERT_TRUE(pipeline_test::spin_until([&] {
+    auto dead = f.transport.dead_letters("metered-sub");
+    return dead && dead->size() == 1;
+  }));
+  ASSERT_TRUE(f.store.transact([](Transaction& tx) -> Status {
+    auto e = tx.enqueue({"elsewhere", {"o-1", "{}", {}}});
+    if (!e) return fail(e.error());
+    return ok();
+  }));
+  f.clock.advance(seconds(14));
+  EXPECT_EQ(metrics.gauge_value("pipeline_dead_letters", sub), 0.0) << "sampled every 15 s, not on each change";
+  f.clock.advance(seconds(1));
+  EXPECT_EQ(metrics.gauge_value("pipeline_outbox_pending"), 1.0);
+  EXPECT_EQ(metrics.gauge_value("pipeline_dead_letters", sub), 1.0);
+  EXPECT_TRUE(f.runtime->health().job_errors.empty());
+}
+
 TEST(ServiceRuntime, HealthReportsAnUnreachableStoreAndTransport) {
   ManualClock clock;
   MemoryStateStore real_store;
@@ -246,6 +280,9 @@ TEST(ServiceRuntime, OptionsAreValidated) {
   ServiceRuntimeOptions negative;
   negative.drain_grace = seconds(-1);
   EXPECT_FALSE(ServiceRuntime::create(clock, store, transport, negative));
+  ServiceRuntimeOptions never;
+  never.backlog_interval = seconds(0);
+  EXPECT_FALSE(ServiceRuntime::create(clock, store, transport, never));
 }
 
 // The tracker wakes the runtime's relay after the commit that decided: the trigger is

@@ -11,14 +11,16 @@
 
 namespace pipeline::testing {
 
-// Starts `argv` with its stdout and stderr appended to `log`.
-inline pid_t spawn(const std::vector<std::string>& argv, const std::string& log) {
+// Starts `argv` with its stdout and stderr appended to `log` (stderr to `err_log` when
+// one is given).
+inline pid_t spawn(const std::vector<std::string>& argv, const std::string& log, const std::string& err_log = "") {
   const pid_t pid = ::fork();
   if (pid != 0) return pid;
   const int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
-  if (fd < 0) ::_exit(126);
+  const int err = err_log.empty() ? fd : ::open(err_log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+  if (fd < 0 || err < 0) ::_exit(126);
   ::dup2(fd, 1);
-  ::dup2(fd, 2);
+  ::dup2(err, 2);
   std::vector<char*> args;
   for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
   args.push_back(nullptr);

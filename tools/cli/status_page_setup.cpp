@@ -32,7 +32,7 @@ pipeline::Status mount_status_page(pipeline::http::Router& router, pipeline::htt
       return out;
     };
   }
-  if (relay != nullptr) page.after_replay = [relay] { (void)relay->drain(); };  // a failure stays in the outbox
+  if (relay != nullptr) page.after_replay = [relay] { relay->notify(); };
   return pipeline::http::mount_status_page(router, server, std::move(page));
 }
 

@@ -16,7 +16,8 @@
 namespace pipelinectl {
 
 /// `pipeline::http::mount_status_page` over `store`, showing the next four Phase 5 firings;
-/// a replay from the page is drained through `relay` at once (when given). Call it after
+/// a replay from the page wakes `relay` (when given; a started one, e.g. the service
+/// runtime's), so it is published at once rather than at the next poll. Call it after
 /// `server.token` is set. **Errors:** as `mount_status_page`.
 pipeline::Status mount_status_page(pipeline::http::Router& router, pipeline::http::HttpServerOptions& server,
                                    pipeline::StateStore& store, pipeline::Clock& clock, std::string phase5_prefix,

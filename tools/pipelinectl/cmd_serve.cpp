@@ -1,11 +1,14 @@
 // pipelinectl serve: the Phase 5 coordinator's HTTP API (its /trigger takes the Pub/Sub
-// push envelope), /metrics, /health and /ready, and the status page (/, /api/status), on
-// a store, until SIGTERM or SIGINT. Alerts go to stderr and to the store (the page's).
+// push envelope), the transport bridge (/push and /events: any unified message, as a push
+// envelope or a CloudEvent, published to --transport), /metrics, /health and /ready, and
+// the status page (/, /api/status), on a store, until SIGTERM or SIGINT. Alerts go to
+// stderr and to the store (the page shows them).
 //
 // Readiness and the expected entities are the last upstream completion's (StoredUpstream),
-// as in `pipelinectl phase5`; work goes to the store's outbox, and this process's relay
-// publishes it to --transport right after each deciding commit (a memory transport keeps
-// it in the process). The readiness wait runs on the system clock, never on a connection.
+// as in `pipelinectl phase5`; work goes to the store's outbox, and the service runtime's
+// relay publishes it to --transport right after each deciding commit (a memory transport
+// keeps it in the process). The readiness wait runs on the system clock, never on a
+// connection. The runtime also answers /ready and samples the outbox backlog for /metrics.
 #include <pthread.h>
 #include <signal.h>
 
@@ -25,8 +28,9 @@
 #include "pipeline/http/coordinator_api.hpp"
 #include "pipeline/http/http_server.hpp"
 #include "pipeline/http/operations.hpp"
+#include "pipeline/http/transport_bridge.hpp"
 #include "pipeline/memory/metrics_registry.hpp"
-#include "pipeline/orchestrate/outbox_relay.hpp"
+#include "pipeline/runtime/service_runtime.hpp"
 #include "status_page_setup.hpp"
 #include "store_uri.hpp"
 #include "transport_uri.hpp"
@@ -98,11 +102,21 @@ int run(const Options& opts) {
     return pipelinectl::transport_error_exit(transport.error());
   }
   pipeline::MetricsRegistry metrics;
+  coordinator_options.metrics = &metrics;
+  pipeline::ServiceRuntimeOptions runtime_options;
+  runtime_options.name = "pipelinectl-serve";
+  runtime_options.metrics = &metrics;
+  auto runtime = pipeline::ServiceRuntime::create(clock, **store, **transport, runtime_options);
+  if (!runtime) {
+    std::fprintf(stderr, "%s: %s\n", what, runtime.error().message.c_str());
+    return pipelinectl::kExitFailed;
+  }
+  pipeline::ServiceRuntime& rt = **runtime;
   pipeline::AlertManager alerts(
-      clock, {std::make_shared<pipeline::StructuredLogSink>(stderr), std::make_shared<pipeline::StoreAlertSink>(**store)});
+      clock, {std::make_shared<pipeline::StructuredLogSink>(stderr), std::make_shared<pipeline::StoreAlertSink>(**store)}, {},
+      metrics);
   pipeline::StoredUpstream upstream(**store, {coordinator_options.key_prefix, opts.worker});
-  pipeline::OutboxRelay relay(**store, **transport, clock);
-  pipeline::BatchCoordinator coordinator(clock, **store, alerts, upstream, upstream, &relay, coordinator_options);
+  pipeline::BatchCoordinator coordinator(clock, **store, alerts, upstream, upstream, &rt.relay(), coordinator_options);
 
   pipeline::http::Router router;
   pipeline::http::CoordinatorApiOptions api;
@@ -118,16 +132,12 @@ int run(const Options& opts) {
   pipeline::http::OperationsOptions ops;
   ops.metrics = &metrics;
   ops.service = "pipelinectl-serve";
-  pipeline::Transport& tr = **transport;
-  ops.readiness = [&st, &tr] {
-    pipeline::http::ReadinessReport report;
-    auto probe = st.get("pipeline/ready-probe");
-    report.checks.push_back({"store", static_cast<bool>(probe), probe ? "" : probe.error().message});
-    auto ping = tr.ping();
-    report.checks.push_back({"transport", static_cast<bool>(ping), ping ? "" : ping.error().message});
-    return report;
-  };
+  ops.readiness = [&rt] { return pipeline::http::readiness_from(rt.health()); };
   if (auto s = pipeline::http::mount_coordinator_api(router, coordinator, api); !s) {
+    std::fprintf(stderr, "%s: %s\n", what, s.error().message.c_str());
+    return pipelinectl::kExitFailed;
+  }
+  if (auto s = pipeline::http::mount_transport_bridge(router, **transport); !s) {
     std::fprintf(stderr, "%s: %s\n", what, s.error().message.c_str());
     return pipelinectl::kExitFailed;
   }
@@ -137,13 +147,17 @@ int run(const Options& opts) {
   (void)router.add("GET", "/ready", [&ops_router](const pipeline::http::HttpRequest& r) { return ops_router.handle(r); });
   (void)router.add("GET", "/metrics", [&ops_router](const pipeline::http::HttpRequest& r) { return ops_router.handle(r); });
   server_options.metrics = &metrics;
-  if (auto s = pipelinectl::mount_status_page(router, server_options, st, clock, prefix, &relay); !s)
+  if (auto s = pipelinectl::mount_status_page(router, server_options, st, clock, prefix, &rt.relay()); !s)
     return pipelinectl::kExitFailed;
 
   auto server = pipeline::http::HttpServer::create(std::move(router), server_options);
   if (!server) {
     std::fprintf(stderr, "%s: %s\n", what, server.error().message.c_str());
     return pipelinectl::kExitUsage;
+  }
+  if (auto s = rt.start(); !s) {
+    std::fprintf(stderr, "%s: %s\n", what, s.error().message.c_str());
+    return pipelinectl::kExitFailed;
   }
   if (auto s = (*server)->start(); !s) {
     std::fprintf(stderr, "%s: %s\n", what, s.error().message.c_str());
@@ -156,12 +170,17 @@ int run(const Options& opts) {
   sigwait(&signals, &sig);
   std::fprintf(stderr, "%s: %s received; draining\n", what, sig == SIGTERM ? "SIGTERM" : "SIGINT");
   (*server)->stop(std::chrono::seconds(10));
+  // Then the runtime: its relay's last flush sends what the last requests committed.
+  rt.request_stop();
+  if (auto report = rt.wait(); report.flush_error)
+    std::fprintf(stderr, "%s: the outbox keeps what the last flush could not send: %s\n", what,
+                 report.flush_error->message.c_str());
   std::fprintf(stderr, "%s: stopped\n", what);
   return pipelinectl::kExitOk;
 }
 
 const pipelinectl::Registrar kRegistrar{
-    {"serve", "Serve the Phase 5 coordinator's HTTP API, /metrics, /health and /ready until SIGTERM",
+    {"serve", "Serve the Phase 5 coordinator's HTTP API, /push and /events, /metrics, /health and /ready until SIGTERM",
      [](CLI::App& sub) -> pipelinectl::Runner {
        auto opts = std::make_shared<Options>();
        sub.add_option("--bind", opts->bind, "Address to listen on (default 127.0.0.1; others need --token-file)");

@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <chrono>
 #include <exception>
+#include <mutex>
+#include <optional>
 #include <set>
 
 #include <fmt/format.h>
@@ -16,6 +18,26 @@
 #include "pipeline/orchestrate/outbox_relay.hpp"
 
 namespace pipeline::inline v0 {
+
+namespace internal {
+// Where a readiness wait leaves its answer: the wait may answer on the caller's thread
+// (the first poll) or later on the clock's timer thread, while the caller reads it.
+class AnswerSlot {
+ public:
+  void set(BatchResult r) {
+    std::lock_guard lock(mu_);
+    value_ = std::move(r);
+  }
+  [[nodiscard]] std::optional<BatchResult> get() const {
+    std::lock_guard lock(mu_);
+    return value_;
+  }
+
+ private:
+  mutable std::mutex mu_;
+  std::optional<BatchResult> value_;
+};
+}  // namespace internal
 
 PIPELINE_INLINE Status BatchCoordinatorOptions::validate() const {
   const std::pair<const char*, const std::string*> names[] = {
@@ -251,6 +273,7 @@ PIPELINE_INLINE Result<bool> BatchCoordinator::note_progress(CalendarDate date) 
       return ok();
     });
     if (!st) return fail(st.error());
+    if (completed) record_coverage(1.0);  // every expected entity is predicted
   }
   for (const auto& row : *incs) {
     auto inc = internal::IncrementalRecord::decode(row.value);
@@ -389,6 +412,14 @@ PIPELINE_INLINE void BatchCoordinator::relay() {
   if (auto n = relay_->drain(); !n) note_error(n.error().to_string());
 }
 
+PIPELINE_INLINE void BatchCoordinator::record_coverage(double ratio) {
+  metrics()
+      .gauge("pipeline_batch_coverage_ratio",
+             "Fraction of the expected entities predicted, as the last status check or completion counted",
+             {{"coordinator", options_.key_prefix}})
+      ->set(ratio);
+}
+
 PIPELINE_INLINE void BatchCoordinator::note_error(std::string text) {
   std::lock_guard lock(mu_);
   last_error_ = std::move(text);
@@ -455,7 +486,7 @@ PIPELINE_INLINE Result<BatchResult> BatchCoordinator::start_impl(CalendarDate da
 
   // From here on only this call owns the new batch. The wait may answer now (on this
   // thread) or later on the clock; `answer` tells which.
-  auto answer = std::make_shared<std::optional<BatchResult>>();
+  auto answer = std::make_shared<internal::AnswerSlot>();
   if (nothing_expected) {
     Readiness r;
     r.outcome = Readiness::Outcome::kReady;
@@ -463,16 +494,16 @@ PIPELINE_INLINE Result<BatchResult> BatchCoordinator::start_impl(CalendarDate da
     r.message = fmt::format("{}: Phase 4 reported no data (nothing to predict)", date);
     return proceed(date, key, r, true);
   }
-  auto on_ready = [this, date, key, answer](const Readiness& r) { *answer = proceed(date, key, r); };
+  auto on_ready = [this, date, key, answer](const Readiness& r) { answer->set(proceed(date, key, r)); };
   if (counts) {
     Readiness r = gate_.evaluate(date, *counts);
     if (r.proceed) {
       on_ready(r);
-      return answer->value_or(out);
+      return answer->get().value_or(out);
     }
   }
   gate_.wait_until_ready(date, on_ready);
-  if (*answer) return **answer;
+  if (auto now = answer->get()) return *now;
   out.message = fmt::format("batch {} waits up to {} min for Phase 4 on the clock", out.batch_id,
                             std::chrono::duration_cast<std::chrono::minutes>(options_.readiness.max_wait).count());
   return out;
@@ -492,9 +523,9 @@ PIPELINE_INLINE Result<BatchResult> BatchCoordinator::recover(CalendarDate date,
                                 format_rfc3339(internal::from_ns(rec.created_ns) + options_.readiness.max_wait));
       return out;
     }
-    auto answer = std::make_shared<std::optional<BatchResult>>();
-    gate_.wait_until_ready(date, [this, date, key, answer](const Readiness& r) { *answer = proceed(date, key, r); });
-    if (*answer) return **answer;
+    auto answer = std::make_shared<internal::AnswerSlot>();
+    gate_.wait_until_ready(date, [this, date, key, answer](const Readiness& r) { answer->set(proceed(date, key, r)); });
+    if (auto now = answer->get()) return *now;
     out.message = fmt::format("batch {} was waiting for a dead coordinator; waiting here now", rec.batch_id);
     return out;
   }
@@ -570,6 +601,7 @@ PIPELINE_INLINE BatchResult BatchCoordinator::proceed(CalendarDate date, const s
     return BatchResult{"", BatchOutcome::kRefused, st.error().to_string(), 0, 0, {}};
   }
   if (out.status == BatchOutcome::kRefused) {
+    refused_total_->add();
     alerts_.raise(Severity::kCritical, fmt::format("{}/refused/{}", options_.key_prefix, date),
                   fmt::format("Phase 5 batch {} refused: {}", out.batch_id, out.message),
                   nlohmann::json{{"game_date", date.to_string()},

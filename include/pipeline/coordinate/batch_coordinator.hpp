@@ -26,6 +26,7 @@
 #include "pipeline/core/clock.hpp"
 #include "pipeline/core/config.hpp"
 #include "pipeline/core/message.hpp"
+#include "pipeline/core/metrics_sink.hpp"
 #include "pipeline/core/result.hpp"
 #include "pipeline/core/state_store.hpp"
 #include "pipeline/core/timestamp.hpp"
@@ -78,6 +79,12 @@ struct BatchCoordinatorOptions {
   /// `start` and `recover` on any coordinator decide the batch from readiness now.
   Duration takeover_grace = std::chrono::minutes(5);
   CoverageRules coverage;                    ///< The 07:00 status check alerts below 90%.
+  /// Where the coordinator's metrics go (null: nowhere): `pipeline_batches_refused_total`
+  /// (counter, +1 per refused batch) and `pipeline_batch_coverage_ratio` (gauge: the
+  /// predicted fraction the last 07:00 status check counted, 1 once a batch completes;
+  /// created at its first value, so no series reads 0 before anything was counted), both
+  /// labelled `coordinator=<key_prefix>`. Must outlive the coordinator.
+  MetricsSink* metrics = nullptr;
 
   /// Every name set (topics, phases, processor, table, entity kind, a key prefix without
   /// '/'), a cap of at least 1. **Errors:** `kInvalidArgument` naming the first bad option.
@@ -160,6 +167,9 @@ class BatchCoordinator {
         ledger_(ledger),
         relay_(relay),
         options_(std::move(options)),
+        refused_total_(metrics().counter("pipeline_batches_refused_total",
+                                         "Batches refused because too few entities were ready",
+                                         {{"coordinator", options_.key_prefix}})),
         gate_(clock, readiness, options_.readiness) {}
 
   BatchCoordinator(const BatchCoordinator&) = delete;
@@ -299,6 +309,13 @@ class BatchCoordinator {
 
   void note_error(std::string text);
 
+  [[nodiscard]] MetricsSink& metrics() const noexcept {
+    return options_.metrics ? *options_.metrics : NullMetricsSink::instance();
+  }
+
+  /// Sets `pipeline_batch_coverage_ratio` (created on first use; see `BatchCoordinatorOptions::metrics`).
+  void record_coverage(double ratio);
+
   /// `correlation_id`: the triggering message's, carried to the work and the completion
   /// (empty: the batch id).
   Result<BatchResult> start_impl(CalendarDate date, bool force, BatchTrigger triggered_by,
@@ -323,6 +340,7 @@ class BatchCoordinator {
   BatchCoordinatorOptions options_;
   std::mutex mu_;  // guards last_error_
   std::string last_error_;
+  std::shared_ptr<Counter> refused_total_;
   ReadinessGate gate_;  // last: destroyed first, cancelling waits that point at this object
 };
 

@@ -165,6 +165,8 @@ PIPELINE_INLINE Result<StatusCheckResult> BatchCoordinator::status_check(Calenda
   PIPELINE_TRY(store_.transact([&](Transaction& tx) {
     return tx.put(fmt::format("{}/coverage/{}", options_.key_prefix, date), row.dump());
   }));
+  // No expected entity (a date without games) is nothing missing, not zero coverage.
+  record_coverage(out.report.expected == 0 ? 1.0 : out.report.completion_rate);
   const std::string scope = fmt::format("{}/{}", options_.key_prefix, date);
   out.missing_alerted = options_.coverage.alert_if_missing(alerts_, scope, out.report.expected, out.report.done);
   out.alerted = options_.coverage.alert_if_low_coverage(alerts_, scope, out.report.expected, out.report.done);

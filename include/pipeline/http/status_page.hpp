@@ -40,7 +40,7 @@ struct StatusPageOptions {
   /// The schedule's next firings after `now` (optional: no schedule section without it).
   std::function<std::vector<ScheduledFiring>(TimePoint now)> next_firings;
   /// Called on the I/O thread after a replay committed its outbox entry (optional): e.g.
-  /// a relay's `drain`, so the replay is published at once rather than at the next poll.
+  /// a running relay's `notify`, so the replay is published at once, not at the next poll.
   std::function<void()> after_replay;
   /// How long a browser session lasts after sign-in.
   std::chrono::seconds session_lifetime = std::chrono::hours(12);

@@ -24,6 +24,8 @@ PIPELINE_INLINE Status ServiceRuntimeOptions::validate() const {
     return fail(ErrorCode::kInvalidArgument, "drain_grace of service '{}' must not be negative", name);
   if (flush_batches == 0)
     return fail(ErrorCode::kInvalidArgument, "flush_batches of service '{}' must be at least 1", name);
+  if (backlog_interval <= Duration::zero())
+    return fail(ErrorCode::kInvalidArgument, "backlog_interval of service '{}' must be positive", name);
   return ok();
 }
 
@@ -102,6 +104,7 @@ PIPELINE_INLINE Status ServiceRuntime::subscribe(const SubscriptionConfig& confi
   if (!sub) return fail(sub.error());
   std::lock_guard lock(mu_);
   subscriptions_.push_back(std::move(*sub));
+  subscription_names_.push_back(config.name);
   return ok();
 }
 
@@ -156,8 +159,16 @@ PIPELINE_INLINE Status ServiceRuntime::start() {
     if (started_ || stop_requested())
       return fail(ErrorCode::kFailedPrecondition, "service '{}' was already started or stopped", options_.name);
     started_ = true;
+    if (options_.metrics != nullptr)
+      jobs_.push_back(Job{"backlog_metrics", options_.backlog_interval, [this] { return sample_backlog(); }, 0});
     for (std::size_t i = 0; i < jobs_.size(); ++i) arm(i);
   }
+  // Sampled once now too, so the gauges exist before the first period ends.
+  if (options_.metrics != nullptr)
+    if (auto st = sample_backlog(); !st) {
+      std::lock_guard lock(mu_);
+      job_errors_.insert_or_assign("backlog_metrics", st.error());
+    }
   relay_.start();
   return ok();
 }
@@ -193,6 +204,29 @@ PIPELINE_INLINE void ServiceRuntime::run_job(std::size_t job) {
     if (!stop_requested()) arm(job);
   }
   changed_.notify_all();
+}
+
+PIPELINE_INLINE Status ServiceRuntime::sample_backlog() {
+  MetricsSink& metrics = *options_.metrics;
+  // Asked each time rather than kept: the sink returns the same series, and this runs
+  // once per interval.
+  auto pending = store_.pending_outbox();
+  if (!pending) return fail(pending.error());
+  metrics.gauge("pipeline_outbox_pending", "Outbox entries committed but not yet sent (the relay's lag)")
+      ->set(static_cast<double>(*pending));
+  std::vector<std::string> names;
+  {
+    std::lock_guard lock(mu_);
+    names = subscription_names_;
+  }
+  for (const auto& name : names) {
+    auto dead = transport_.dead_letters(name);
+    if (!dead) return fail(dead.error());
+    metrics.gauge("pipeline_dead_letters", "Dead letters waiting in a subscription's dead-letter queue",
+                  {{"subscription", name}})
+        ->set(static_cast<double>(dead->size()));
+  }
+  return ok();
 }
 
 PIPELINE_INLINE void ServiceRuntime::request_stop() noexcept {

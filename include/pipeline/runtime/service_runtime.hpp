@@ -20,6 +20,7 @@
 
 #include "pipeline/core/clock.hpp"
 #include "pipeline/core/config.hpp"
+#include "pipeline/core/metrics_sink.hpp"
 #include "pipeline/core/result.hpp"
 #include "pipeline/core/state_store.hpp"
 #include "pipeline/core/transport.hpp"
@@ -39,8 +40,17 @@ struct ServiceRuntimeOptions {
   OutboxRelayOptions relay;
   /// Batches the final outbox flush may publish at most.
   std::size_t flush_batches = 1000;
+  /// Where the backlog gauges go (null: not sampled). At `start` and every
+  /// `backlog_interval` after it, a periodic job ("backlog_metrics" in
+  /// `health().job_errors` when it fails) sets `pipeline_outbox_pending` (outbox entries
+  /// not yet sent: the relay's lag) and `pipeline_dead_letters{subscription=...}` (dead
+  /// letters of each subscription made through `subscribe`). Must outlive the runtime.
+  MetricsSink* metrics = nullptr;
+  /// How often the backlog gauges are sampled (a Prometheus scrape interval is typical).
+  Duration backlog_interval = std::chrono::seconds(15);
 
-  /// **Errors:** `kInvalidArgument` for an empty name, a negative grace or no flush batch.
+  /// **Errors:** `kInvalidArgument` for an empty name, a negative grace, no flush batch or
+  /// a backlog interval that is not positive.
   [[nodiscard]] Status validate() const;
 };
 
@@ -91,6 +101,8 @@ struct DrainReport {
 /// thread (`ManualClock::advance` in tests), never under a runtime lock.
 /// **Performance:** a handler call costs one lock and a map insert and erase around it;
 /// `health()` makes one store read, one `pending_outbox` and one transport ping.
+/// With `ServiceRuntimeOptions::metrics`, the backlog job costs one `pending_outbox` and
+/// one `dead_letters` listing per subscription every `backlog_interval`.
 /// **Errors:** see each member. A handler still running when the grace ends is nacked and
 /// `wait` returns; the destructor then waits for it (under systemd the unit's stop timeout,
 /// or a second signal, ends a handler that never returns).
@@ -170,6 +182,8 @@ class ServiceRuntime {
   void handle(const Handler& handler, DeliveryPtr delivery);
   void arm(std::size_t job);
   void run_job(std::size_t job);
+  /// The "backlog_metrics" job: one `pending_outbox` and one `dead_letters` per subscription.
+  Status sample_backlog();
 
   Clock& clock_;
   StateStore& store_;
@@ -183,6 +197,7 @@ class ServiceRuntime {
   mutable std::mutex mu_;
   std::condition_variable changed_;
   std::vector<std::unique_ptr<Subscription>> subscriptions_;
+  std::vector<std::string> subscription_names_;  // for the dead-letter gauges
   std::vector<Job> jobs_;
   std::map<std::uint64_t, InFlight> in_flight_;
   std::map<std::string, Error> job_errors_;
