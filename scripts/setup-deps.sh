@@ -13,6 +13,7 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   redis-server postgresql
   libssl-dev openssl curl prometheus
+  chromium chromium-driver fonts-dejavu-core jq
   systemd
 )
 

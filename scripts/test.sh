@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what is needed, builds and runs every test:
-#   1. g++ build: unit, contract, stress, crash, demo and consumer (find_package, add_subdirectory) tests;
+#   1. g++ build: unit, contract, stress, crash, demo and consumer (find_package, add_subdirectory) tests,
+#      and the status page in headless Chromium (label "browser": this stage only);
 #   2. clang ASan+UBSan build (unity): the same tests, plus the libFuzzer targets for a bounded time;
 #   (1 and 2 include test_postgres and test_redis, against the PostgreSQL and Redis servers
 #   scripts/services.sh starts; 3 includes test_redis, whose handler threads it checks)
@@ -85,7 +86,7 @@ min_gcc=990 min_asan=993 min_tsan=731
 # the benchmarks at -O3.
 stage "g++ (-O1)" build/gcc "$min_gcc" -- \
   -DCMAKE_CXX_COMPILER=g++ -DCMAKE_BUILD_TYPE=Release -DCMAKE_CXX_FLAGS_RELEASE="-O1 -DNDEBUG" \
-  -DPIPELINE_BUILD_BENCH=OFF
+  -DPIPELINE_BUILD_BENCH=OFF -DPIPELINE_BROWSER_TESTS=ON
 # The multi-process demo under chaos (label "distributed") runs in the g++ stage only.
 stage "clang ASan+UBSan (+ fuzzers)" build/asan "$min_asan" -LE distributed -- \
   -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS_DEBUG="-O1 -g" \

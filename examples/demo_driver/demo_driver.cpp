@@ -19,6 +19,7 @@
 #include "phase4_precompute/precompute_processors.hpp"
 #include "pipeline/alert/alert_manager.hpp"
 #include "pipeline/alert/callback_sink.hpp"
+#include "pipeline/alert/store_alert_sink.hpp"
 #include "pipeline/coordinate/batch_coordinator.hpp"
 #include "pipeline/coordinate/hybrid_trigger.hpp"
 #include "pipeline/coordinate/prediction_worker.hpp"
@@ -140,8 +141,10 @@ struct Demo {
   pipeline::mocks::CountingStateStore tracker_store{
       *opt.store, {.watch = [](std::string_view k) { return k.starts_with("tracker/") && k.find("/decision/w") != k.npos; }}};
   std::vector<pipeline::Alert> alerts_seen;
+  // The store keeps them too, for the status page of the day the demo leaves behind.
   pipeline::AlertManager alerts{
-      clock, {std::make_shared<pipeline::CallbackAlertSink>([this](const pipeline::Alert& a) { alerts_seen.push_back(a); })}};
+      clock, {std::make_shared<pipeline::CallbackAlertSink>([this](const pipeline::Alert& a) { alerts_seen.push_back(a); }),
+              std::make_shared<pipeline::StoreAlertSink>(*opt.store)}};
   Observed seen;
   std::vector<std::unique_ptr<pipeline::Subscription>> subs;
   std::unique_ptr<pipeline::CompletionTracker> to_phase3, to_phase4, to_phase5;

@@ -273,8 +273,9 @@ std::string trace_text(const std::map<std::string, std::vector<TraceHop>>& trace
   return out;
 }
 
-// `day_start`: when the day's first wave started (06:00 ET).
-std::string phase5_text(const Phase5Report& p, std::optional<pipeline::TimePoint> day_start) {
+// `day_start`: when the day's first wave started (06:00 ET; just before 06:00 PT in real
+// time, `real_time`, where the 14:00 ET update is sent in the morning).
+std::string phase5_text(const Phase5Report& p, std::optional<pipeline::TimePoint> day_start, bool real_time) {
   const std::string start =
       day_start ? fmt::format("{} = {} = {}", clock_time(day_start),
                               nba_services::zoned_clock_text(*day_start, nba_services::kEasternZone),
@@ -282,8 +283,9 @@ std::string phase5_text(const Phase5Report& p, std::optional<pipeline::TimePoint
                 : std::string("-");
   std::string out = fmt::format(
       "\n== Phase 5: predictions (scheduled jobs at Pacific times, {}; the day starts at {},\n"
-      "   so the event path predicts before the 06:00 PT backup, and the 14:00 ET update comes after 07:00 PT){}\n",
-      p.zone, start, p.lost_phase4_event ? "\n   variant: the Phase 4->5 event is LOST" : "");
+      "   so the event path predicts before the 06:00 PT backup{}){}\n",
+      p.zone, start, real_time ? "" : ", and the 14:00 ET update comes after 07:00 PT",
+      p.lost_phase4_event ? "\n   variant: the Phase 4->5 event is LOST" : "");
   for (const auto& j : p.jobs)
     out += fmt::format("  {:<12} {} ({:<9}) -> {:<16} {}\n", j.source, clock_time(j.at), j.local, j.outcome, j.message);
   out += fmt::format("  batch {} triggered by {} ({} batch row{}): {} prediction rows, version {}, correlation {}\n",
@@ -297,8 +299,8 @@ std::string phase5_text(const Phase5Report& p, std::optional<pipeline::TimePoint
   out += fmt::format("  Phase 4 complete {} -> predictions complete {}: latency {} (Go/No-Go < 10 min)\n",
                      clock_time(p.phase4_completed_at), clock_time(p.completed_at),
                      p.phase4_to_phase5_latency
-                         ? fmt::format("{:.0f} s simulated",
-                                       std::chrono::duration<double>(*p.phase4_to_phase5_latency).count())
+                         ? fmt::format("{:.0f} s{}", std::chrono::duration<double>(*p.phase4_to_phase5_latency).count(),
+                                       real_time ? "" : " simulated")
                          : std::string("unknown"));
   if (p.update)
     out += fmt::format("  injury update: re-predicted {} player{} [{}] as version {}; {} versioned rows kept as history\n",
@@ -439,13 +441,14 @@ std::string render_text(const DemoReport& r) {
   for (const auto& w : r.waves) out += wave_text(w);
   out += work_text(r.work);
   out += trace_text(r.trace);
-  out += phase5_text(r.phase5, r.waves.empty() ? std::nullopt : std::optional(r.waves.front().started_at));
+  const bool real_time = r.distributed.has_value();
+  out += phase5_text(r.phase5, r.waves.empty() ? std::nullopt : std::optional(r.waves.front().started_at), real_time);
   if (r.faults) out += faults_text(*r.faults);
   if (r.distributed) out += distributed_text(*r.distributed);
   std::uint64_t runs = 0;
   for (const auto& [p, n] : r.runs_total) runs += n;
-  out += fmt::format("\n{} processing steps ran in this invocation; finished at {} simulated.\n", runs,
-                     pipeline::format_rfc3339(r.finished_at));
+  out += fmt::format("\n{} processing steps ran in this invocation; finished at {}{}.\n", runs,
+                     pipeline::format_rfc3339(r.finished_at), real_time ? "" : " simulated");
   return out;
 }
 

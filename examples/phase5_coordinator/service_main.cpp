@@ -20,6 +20,7 @@
 #include "nba_service_common/service.hpp"
 #include "nba_synthetic/nba_preset.hpp"
 #include "phase5_coordinator/phase5.hpp"
+#include "pipeline/alert/store_alert_sink.hpp"
 #include "pipeline/alert/structured_log_sink.hpp"
 #include "pipeline/coordinate/hybrid_trigger.hpp"
 #include "pipeline/core/manual_clock.hpp"
@@ -38,6 +39,7 @@
 #include "pipeline/http/coordinator_api.hpp"
 #include "pipeline/http/http_server.hpp"
 #include "pipeline/http/operations.hpp"
+#include "status_page_setup.hpp"
 #endif
 
 namespace nba::phase5 {
@@ -95,10 +97,12 @@ int run_once(const Flags& f) {
 }
 
 #ifdef PHASE5_HAVE_HTTP
-// --port: the seeds' API over this process's coordinator, /ready from the runtime's health.
+// --port: the seeds' API over this process's coordinator, /ready from the runtime's health,
+// and the status page (/) over the store.
 pipeline::Result<std::unique_ptr<pipeline::http::HttpServer>> start_http(const Flags& f,
                                                                         pipeline::BatchCoordinator& coordinator,
                                                                         pipeline::ServiceRuntime& runtime,
+                                                                        pipeline::StateStore& store, pipeline::Clock& clock,
                                                                         pipeline::MetricsRegistry& metrics) {
   pipeline::http::HttpServerOptions options;
   options.bind_address = f.bind;
@@ -119,6 +123,8 @@ pipeline::Result<std::unique_ptr<pipeline::http::HttpServer>> start_http(const F
       *ops, {&metrics, [&runtime] { return pipeline::http::readiness_from(runtime.health()); }, "phase5_coordinator"}));
   for (const char* path : {"/ready", "/metrics"})
     PIPELINE_TRY(router.add("GET", path, [ops](const pipeline::http::HttpRequest& r) { return ops->handle(r); }));
+  PIPELINE_TRY(pipelinectl::mount_status_page(router, options, store, clock, coordinator.options().key_prefix,
+                                              &runtime.relay()));
   auto server = pipeline::http::HttpServer::create(std::move(router), options);
   if (!server) return pipeline::fail(server.error());
   PIPELINE_TRY((*server)->start());
@@ -146,7 +152,10 @@ int serve(const Flags& f) {
   runtime_options.metrics = &metrics;
   auto runtime = pipeline::ServiceRuntime::create(clock, **store, **transport, runtime_options);
   if (!runtime) return failed("runtime", runtime.error());
-  pipeline::AlertManager alerts(clock, {std::make_shared<pipeline::StructuredLogSink>(std::cerr)}, {}, metrics);
+  // The store keeps the alerts too: the status page (--port) shows them.
+  pipeline::AlertManager alerts(
+      clock, {std::make_shared<pipeline::StructuredLogSink>(std::cerr), std::make_shared<pipeline::StoreAlertSink>(**store)},
+      {}, metrics);
   pipeline::BatchCoordinatorOptions options = coordinator_options();
   options.metrics = &metrics;
   options.expected_phase = std::string(nba::kPredictionsPhase);  // the 4→5 tracker's trigger names it
@@ -172,7 +181,7 @@ int serve(const Flags& f) {
 #ifdef PHASE5_HAVE_HTTP
   std::unique_ptr<pipeline::http::HttpServer> server;
   if (f.port) {
-    auto started = start_http(f, coordinator, **runtime, metrics);
+    auto started = start_http(f, coordinator, **runtime, **store, clock, metrics);
     if (!started) return failed("--port", started.error());
     server = std::move(*started);
   }
@@ -212,7 +221,7 @@ int service_main(int argc, char** argv) {
   app.add_option("--workers", f.workers, "Prediction worker threads")->capture_default_str()->check(CLI::Range(1, 64));
   app.add_option("--readiness-wait", f.readiness_wait_s, "Seconds a batch waits for players to be ready (default 1800)")
       ->check(CLI::Range(0, 86400));
-  app.add_option("--port", f.port, "Also serve the coordinator's HTTP API on this port (0: a free one)")
+  app.add_option("--port", f.port, "Also serve the coordinator's HTTP API and the status page on this port (0: a free one)")
       ->check(CLI::Range(0, 65535));
   app.add_option("--bind", f.bind, "Address of the HTTP API (others than loopback need --token-file)")
       ->capture_default_str();

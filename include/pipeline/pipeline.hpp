@@ -46,6 +46,7 @@
 #include "pipeline/alert/rate_limiter.hpp"
 #include "pipeline/alert/sink_base.hpp"
 #include "pipeline/alert/structured_log_sink.hpp"
+#include "pipeline/alert/store_alert_sink.hpp"
 
 #include "pipeline/orchestrate/completion_tracker.hpp"
 #include "pipeline/orchestrate/dead_letter_recorder.hpp"
@@ -73,4 +74,5 @@
 #include "pipeline/coordinate/readiness_gate.hpp"
 #include "pipeline/coordinate/scheduler.hpp"
 #include "pipeline/coordinate/stored_upstream.hpp"
+#include "pipeline/runtime/date_status.hpp"
 #include "pipeline/runtime/retention.hpp"

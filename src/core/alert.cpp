@@ -10,3 +10,4 @@
 #include "pipeline/alert/coverage_rules-inl.hpp"
 #include "pipeline/alert/digest-inl.hpp"
 #include "pipeline/alert/structured_log_sink-inl.hpp"
+#include "pipeline/alert/store_alert_sink-inl.hpp"

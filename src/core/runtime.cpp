@@ -5,5 +5,6 @@
 #endif
 
 #include "pipeline/core/config.hpp"
+#include "pipeline/runtime/date_status-inl.hpp"
 #include "pipeline/runtime/retention-inl.hpp"
 #include "pipeline/runtime/service_runtime-inl.hpp"

@@ -7,6 +7,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "form.hpp"
 #include "pipeline/http/router.hpp"
 
 namespace pipeline::inline v0::http {
@@ -73,6 +74,7 @@ std::string_view reason_phrase(int status) noexcept {
     case 201: return "Created";
     case 202: return "Accepted";
     case 204: return "No Content";
+    case 303: return "See Other";
     case 400: return "Bad Request";
     case 401: return "Unauthorized";
     case 403: return "Forbidden";
@@ -157,5 +159,33 @@ HttpResponse Router::handle(const HttpRequest& request) const {
                                                     request.request_id);
   }
 }
+
+namespace detail {
+
+bool constant_time_equal(std::string_view a, std::string_view b) noexcept {
+  const std::size_t n = std::max(a.size(), b.size());
+  unsigned diff = a.size() == b.size() ? 0U : 1U;
+  for (std::size_t i = 0; i < n; ++i) {
+    const unsigned char x = i < a.size() ? static_cast<unsigned char>(a[i]) : 0;
+    const unsigned char y = i < b.size() ? static_cast<unsigned char>(b[i]) : 0;
+    diff |= static_cast<unsigned>(x ^ y);
+  }
+  return diff == 0;
+}
+
+void parse_form(std::string_view text, std::map<std::string, std::string, std::less<>>& out) {
+  while (!text.empty()) {
+    const auto amp = text.find('&');
+    std::string_view pair = text.substr(0, amp);
+    text = amp == std::string_view::npos ? std::string_view{} : text.substr(amp + 1);
+    if (pair.empty()) continue;
+    const auto eq = pair.find('=');
+    auto k = percent_decode(pair.substr(0, eq), true);
+    auto v = percent_decode(eq == std::string_view::npos ? std::string_view{} : pair.substr(eq + 1), true);
+    if (k && v) out[*k] = *v;
+  }
+}
+
+}  // namespace detail
 
 }  // namespace pipeline::inline v0::http

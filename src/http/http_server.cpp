@@ -21,6 +21,7 @@
 #include <boost/beast/http.hpp>
 #include <fmt/format.h>
 
+#include "form.hpp"
 #include "pipeline/core/ids.hpp"
 
 namespace pipeline::inline v0::http {
@@ -58,18 +59,6 @@ bool is_loopback_address(std::string_view address) {
 
 namespace {
 
-// Compares in time that depends only on the lengths, never on where they differ.
-bool constant_time_equal(std::string_view a, std::string_view b) noexcept {
-  const std::size_t n = std::max(a.size(), b.size());
-  unsigned diff = a.size() == b.size() ? 0U : 1U;
-  for (std::size_t i = 0; i < n; ++i) {
-    const unsigned char x = i < a.size() ? static_cast<unsigned char>(a[i]) : 0;
-    const unsigned char y = i < b.size() ? static_cast<unsigned char>(b[i]) : 0;
-    diff |= static_cast<unsigned>(x ^ y);
-  }
-  return diff == 0;
-}
-
 bool valid_request_id(std::string_view s) {
   if (s.empty() || s.size() > 64) return false;
   return std::all_of(s.begin(), s.end(), [](char c) {
@@ -97,18 +86,7 @@ void parse_target(std::string_view target, HttpRequest& r) {
   std::string_view path = target.substr(0, q);
   auto decoded = percent_decode(path, false);
   r.path = decoded ? *decoded : std::string(path);
-  if (q == std::string_view::npos) return;
-  std::string_view rest = target.substr(q + 1);
-  while (!rest.empty()) {
-    const auto amp = rest.find('&');
-    std::string_view pair = rest.substr(0, amp);
-    rest = amp == std::string_view::npos ? std::string_view{} : rest.substr(amp + 1);
-    if (pair.empty()) continue;
-    const auto eq = pair.find('=');
-    auto k = percent_decode(pair.substr(0, eq), true);
-    auto v = percent_decode(eq == std::string_view::npos ? std::string_view{} : pair.substr(eq + 1), true);
-    if (k && v) r.query[*k] = *v;
-  }
+  if (q != std::string_view::npos) detail::parse_form(target.substr(q + 1), r.query);
 }
 
 }  // namespace
@@ -300,7 +278,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
     std::string_view v = *auth;
     constexpr std::string_view kBearer = "Bearer ";
     if (v.size() < kBearer.size() || !beast::iequals(beast::string_view(v.data(), kBearer.size()), beast::string_view(kBearer.data(), kBearer.size()))) return false;
-    return constant_time_equal(v.substr(kBearer.size()), token);
+    return detail::constant_time_equal(v.substr(kBearer.size()), token);
   }
 
   void dispatch() {

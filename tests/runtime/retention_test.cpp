@@ -8,6 +8,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "pipeline/alert/store_alert_sink.hpp"
 #include "pipeline/coordinate/batch_records.hpp"
 #include "pipeline/core/manual_clock.hpp"
 #include "pipeline/memory/memory_state_store.hpp"
@@ -55,6 +56,11 @@ struct Rig {
     put(fmt::format("consumed/scraper/uuid-{}", i++), fmt::format("process/scraper/{}/w0/completion", d));
     add_batch(d, BatchState::kComplete);
     put(fmt::format("phase5/done/phase5-{}-b1", d), "complete");
+    Alert alert;  // recorded under the game date its key names
+    alert.key = fmt::format("coverage/phase5/{}", d);
+    alert.message = "coverage 71%";
+    alert.at = clock.now();
+    EXPECT_TRUE(StoreAlertSink(store).send(alert));
     // One outbox entry sent on the game date.
     EXPECT_TRUE(store.transact([&](Transaction& tx) -> Status {
       auto e = tx.enqueue({"topic", {fmt::format("msg/{}", d), "payload", {}}});
@@ -97,6 +103,7 @@ TEST(Retention, DeletesEveryFamilysRowsOfDatesOlderThanTheWindowCountedFromTheNe
   EXPECT_EQ(r->deleted.at("process"), 6u);
   EXPECT_EQ(r->deleted.at("consumed"), 6u * 2);  // a marker with no date in its id is aged by its value
   EXPECT_EQ(r->deleted.at("phase5"), 6u * 2);
+  EXPECT_EQ(r->deleted.at("alert"), 6u);
   EXPECT_EQ(r->outbox_deleted, 6u);
   EXPECT_TRUE(r->kept_live.empty());
   EXPECT_EQ(rig.rows(), per_date * 4);

@@ -87,17 +87,4 @@ int store_error_exit(const pipeline::Error& error) {
              : kExitFailed;
 }
 
-pipeline::Result<std::vector<pipeline::TrackerStatus>> load_tracker_statuses(pipeline::StateStore& store,
-                                                                             pipeline::CalendarDate date) {
-  auto trackers = pipeline::CompletionTracker::list_trackers(store);
-  if (!trackers) return pipeline::fail(trackers.error());
-  std::vector<pipeline::TrackerStatus> statuses;
-  for (const auto& t : *trackers) {
-    auto s = pipeline::CompletionTracker::load_status(store, t.name, date);
-    if (!s) return pipeline::fail(s.error());
-    statuses.push_back(std::move(*s));
-  }
-  return statuses;
-}
-
 }  // namespace pipelinectl

@@ -15,9 +15,7 @@
 #include <CLI/CLI.hpp>
 
 #include "pipeline/core/result.hpp"
-#include "pipeline/core/calendar_date.hpp"
 #include "pipeline/core/state_store.hpp"
-#include "pipeline/orchestrate/completion_tracker.hpp"
 
 namespace pipelinectl {
 
@@ -57,10 +55,5 @@ CLI::Option* add_required_store_option(CLI::App& sub, std::string& store);
 /// The exit code for an `open_store` error: a bad URI or a missing file is bad usage (2),
 /// anything else a failed operation (1).
 int store_error_exit(const pipeline::Error& error);
-
-/// The status of every tracker recorded in `store` for `date` (empty when none is).
-/// **Errors:** the store's, or a tracker row that cannot be read.
-pipeline::Result<std::vector<pipeline::TrackerStatus>> load_tracker_statuses(pipeline::StateStore& store,
-                                                                             pipeline::CalendarDate date);
 
 }  // namespace pipelinectl

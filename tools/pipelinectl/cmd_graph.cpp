@@ -12,6 +12,7 @@
 #include "pipeline/core/calendar_date.hpp"
 #include "pipeline/orchestrate/registry_store.hpp"
 #include "pipeline/orchestrate/trigger_registry.hpp"
+#include "pipeline/runtime/date_status.hpp"
 #include "store_uri.hpp"
 
 namespace cmd_graph {
@@ -49,7 +50,7 @@ int run(const Options& opts) {
   }
   std::map<std::string, pipeline::ProcessorState, std::less<>> states;
   if (date) {
-    auto statuses = pipelinectl::load_tracker_statuses(**store, *date);
+    auto statuses = pipeline::load_tracker_statuses(**store, *date);
     if (!statuses) {
       std::fprintf(stderr, "pipelinectl graph: %s\n", statuses.error().to_string().c_str());
       return pipelinectl::kExitFailed;

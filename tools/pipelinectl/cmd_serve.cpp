@@ -1,7 +1,8 @@
 // pipelinectl serve: the Phase 5 coordinator's HTTP API (its /trigger takes the Pub/Sub
 // push envelope), the transport bridge (/push and /events: any unified message, as a push
-// envelope or a CloudEvent, published to --transport), /metrics, /health and /ready, on a
-// store, until SIGTERM or SIGINT.
+// envelope or a CloudEvent, published to --transport), /metrics, /health and /ready, and
+// the status page (/, /api/status), on a store, until SIGTERM or SIGINT. Alerts go to
+// stderr and to the store (the page shows them).
 //
 // Readiness and the expected entities are the last upstream completion's (StoredUpstream),
 // as in `pipelinectl phase5`; work goes to the store's outbox, and the service runtime's
@@ -19,6 +20,7 @@
 
 #include "command.hpp"
 #include "pipeline/alert/alert_manager.hpp"
+#include "pipeline/alert/store_alert_sink.hpp"
 #include "pipeline/alert/structured_log_sink.hpp"
 #include "pipeline/coordinate/batch_coordinator.hpp"
 #include "pipeline/coordinate/stored_upstream.hpp"
@@ -29,6 +31,7 @@
 #include "pipeline/http/transport_bridge.hpp"
 #include "pipeline/memory/metrics_registry.hpp"
 #include "pipeline/runtime/service_runtime.hpp"
+#include "status_page_setup.hpp"
 #include "store_uri.hpp"
 #include "transport_uri.hpp"
 
@@ -109,7 +112,9 @@ int run(const Options& opts) {
     return pipelinectl::kExitFailed;
   }
   pipeline::ServiceRuntime& rt = **runtime;
-  pipeline::AlertManager alerts(clock, {std::make_shared<pipeline::StructuredLogSink>(stderr)}, {}, metrics);
+  pipeline::AlertManager alerts(
+      clock, {std::make_shared<pipeline::StructuredLogSink>(stderr), std::make_shared<pipeline::StoreAlertSink>(**store)}, {},
+      metrics);
   pipeline::StoredUpstream upstream(**store, {coordinator_options.key_prefix, opts.worker});
   pipeline::BatchCoordinator coordinator(clock, **store, alerts, upstream, upstream, &rt.relay(), coordinator_options);
 
@@ -142,6 +147,8 @@ int run(const Options& opts) {
   (void)router.add("GET", "/ready", [&ops_router](const pipeline::http::HttpRequest& r) { return ops_router.handle(r); });
   (void)router.add("GET", "/metrics", [&ops_router](const pipeline::http::HttpRequest& r) { return ops_router.handle(r); });
   server_options.metrics = &metrics;
+  if (auto s = pipelinectl::mount_status_page(router, server_options, st, clock, prefix, &rt.relay()); !s)
+    return pipelinectl::kExitFailed;
 
   auto server = pipeline::http::HttpServer::create(std::move(router), server_options);
   if (!server) {

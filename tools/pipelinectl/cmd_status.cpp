@@ -19,6 +19,7 @@
 #include "pipeline/core/calendar_date.hpp"
 #include "pipeline/core/timestamp.hpp"
 #include "pipeline/orchestrate/completion_tracker.hpp"
+#include "pipeline/runtime/date_status.hpp"
 #include "store_uri.hpp"
 
 namespace cmd_status {
@@ -30,43 +31,18 @@ struct Options {
   bool json = false;
 };
 
-/// How the date stands over every tracker in the store.
-enum class DateState { kNothingRecorded, kPartial, kComplete };
-
-DateState date_state(const std::vector<pipeline::TrackerStatus>& statuses, const pipeline::BatchReport& phase5) {
-  const bool has_batch = !phase5.batch_id.empty();
-  bool any = has_batch, gaps = has_batch && phase5.state != pipeline::BatchState::kComplete;
-  for (const auto& s : statuses) {
-    any = any || !s.empty();
-    // A tracker with nothing recorded on a date others have rows for is missing all of
-    // its upstream processors: the date is partial.
-    gaps = gaps || !s.missing.empty() || !s.failed.empty();
-  }
-  if (!any) return DateState::kNothingRecorded;
-  return gaps ? DateState::kPartial : DateState::kComplete;
-}
-
-const char* to_string(DateState s) {
-  switch (s) {
-    case DateState::kNothingRecorded: return "nothing_recorded";
-    case DateState::kPartial: return "partial";
-    case DateState::kComplete: return "complete";
-  }
-  return "partial";
-}
-
 /// The exit code and the note on stderr for a date's state.
-int finish(DateState state, const std::vector<pipeline::TrackerStatus>& statuses, const pipeline::BatchReport& phase5,
+int finish(pipeline::DateState state, const std::vector<pipeline::TrackerStatus>& statuses, const pipeline::BatchReport& phase5,
            pipeline::CalendarDate date) {
   switch (state) {
-    case DateState::kNothingRecorded:
+    case pipeline::DateState::kNothingRecorded:
       std::fputs(statuses.empty() ? "nothing recorded in this store yet (no tracker)\n"
                                   : fmt::format("nothing recorded for {} yet\n", date).c_str(),
                  stderr);
       return pipelinectl::kExitOk;
-    case DateState::kComplete:
+    case pipeline::DateState::kComplete:
       return pipelinectl::kExitOk;
-    case DateState::kPartial: {
+    case pipeline::DateState::kPartial: {
       std::string note = fmt::format("{} is partial:", date);
       for (const auto& s : statuses) {
         if (s.missing.empty() && s.failed.empty()) continue;
@@ -116,27 +92,19 @@ int run(const Options& opts) {
     std::fprintf(stderr, "pipelinectl status: %s\n", store.error().message.c_str());
     return pipelinectl::store_error_exit(store.error());
   }
-  auto statuses = pipelinectl::load_tracker_statuses(**store, *date);
-  if (!statuses) {
-    std::fprintf(stderr, "pipelinectl status: %s\n", statuses.error().to_string().c_str());
+  auto status = pipeline::load_date_status(**store, *date, opts.phase5_prefix);
+  if (!status) {
+    std::fprintf(stderr, "pipelinectl status: %s\n", status.error().to_string().c_str());
     return pipelinectl::kExitFailed;
   }
-
-  auto phase5 = pipeline::BatchCoordinator::load_report(**store, opts.phase5_prefix, *date);
-  if (!phase5) {
-    std::fprintf(stderr, "pipelinectl status: %s\n", phase5.error().to_string().c_str());
-    return pipelinectl::kExitFailed;
-  }
-
-  const DateState state = date_state(*statuses, *phase5);
+  const auto* statuses = &status->trackers;
+  const auto* phase5 = &status->phase5;
+  const pipeline::DateState state = status->state();
   if (opts.json) {
-    nlohmann::json j{{"date", date->to_string()}, {"state", to_string(state)}, {"trackers", nlohmann::json::array()}};
-    for (const auto& s : *statuses) j["trackers"].push_back(s.to_json());
-    j["phase5"] = phase5->batch_id.empty() ? nlohmann::json() : phase5->to_json();
-    std::printf("%s\n", j.dump(2).c_str());
+    std::printf("%s\n", status->to_json().dump(2).c_str());
     return finish(state, *statuses, *phase5, *date);
   }
-  std::printf("%s\n", fmt::format("date {}: {}", *date, to_string(state)).c_str());
+  std::printf("%s\n", fmt::format("date {}: {}", *date, pipeline::to_string(state)).c_str());
   std::string p5 = phase5_text(*phase5);
   if (statuses->empty()) {
     std::fputs(p5.c_str(), stdout);

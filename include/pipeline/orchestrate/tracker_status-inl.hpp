@@ -52,6 +52,14 @@ PIPELINE_INLINE nlohmann::json TrackerStatus::to_json() const {
                           {"processors", w.processors},
                           {"run_processors", w.run_processors},
                           {"below_threshold_alerted", w.below_threshold_alerted}});
+    // Counts per kind, not the ids (a full day lists hundreds); "all" for a full run.
+    auto& changed = j["waves"].back()["entities_changed"];
+    if (!w.entities_changed) {
+      changed = "all";
+    } else {
+      changed = nlohmann::json::object();
+      for (const auto& [kind, ids] : *w.entities_changed) changed[kind] = ids.size();
+    }
   }
   return j;
 }
@@ -133,6 +141,7 @@ PIPELINE_INLINE Result<TrackerStatus> load_tracker_status(StateStore& store, std
         if (!r) return fail(r.error().with("key", row.key));
         const std::string processor(what.substr(5));
         w.processors.push_back(processor);
+        merge_into(w.entities_changed, r->changes);
         note(processor, *r);
       } else if (what.starts_with("unexpected/")) {
         auto r = internal::decode_record(row.value);

@@ -14,6 +14,7 @@
 #include "pipeline/core/calendar_date.hpp"
 #include "pipeline/core/clock.hpp"
 #include "pipeline/core/config.hpp"
+#include "pipeline/core/message.hpp"
 #include "pipeline/core/result.hpp"
 #include "pipeline/core/state_store.hpp"
 #include "pipeline/orchestrate/tracker_records.hpp"
@@ -34,6 +35,9 @@ struct WaveStatus {
   std::vector<std::string> processors;     ///< Upstream processors recorded in this wave.
   std::vector<std::string> run_processors; ///< What the trigger runs (when decided).
   bool below_threshold_alerted = false;    ///< The deadline passed below the threshold.
+  /// The union of the entities the wave's recorded completions changed: `std::nullopt`
+  /// when one of them was a full run, an empty map when none changed anything.
+  ChangedEntities entities_changed = EntityChanges{};
 
   /// The hand-off's latency for this wave: from its first completion to its decision
   /// (nullopt while undecided).

@@ -139,6 +139,7 @@ PIPELINE_INLINE Result<RetentionReport> Retention::run_once() {
   PIPELINE_TRY(load("process", "process/", true, false));
   PIPELINE_TRY(load("consumed", "consumed/", false, true));
   PIPELINE_TRY(load("change", "change/", false, false));
+  PIPELINE_TRY(load("alert", "alert/", false, false));  // StoreAlertSink's rows
   for (const auto& p : options_.batch_prefixes) PIPELINE_TRY(load(p, p + "/", true, false));
   for (const auto& p : options_.dated_prefixes) PIPELINE_TRY(load(p.substr(0, p.size() - 1), p, false, false));
   if (!newest) return report;  // nothing dated: nothing to age

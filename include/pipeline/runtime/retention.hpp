@@ -60,7 +60,7 @@ struct RetentionReport {
   std::optional<CalendarDate> newest;       ///< The newest game date found; none: nothing to age.
   std::optional<CalendarDate> oldest_kept;  ///< Rows of dates before this one went.
   /// Rows deleted (or that a dry run would delete), by family: "tracker", "run_history",
-  /// "process", "consumed", "change" (fingerprints of a dated scope), "dlq", and each
+  /// "process", "consumed", "change" (fingerprints of a dated scope), "alert", "dlq", and each
   /// batch and dated prefix.
   std::map<std::string, std::size_t> deleted;
   /// Rows of old dates kept because they are live, by family: undecided tracker waves,
@@ -79,7 +79,8 @@ struct RetentionReport {
 
 /// Deletes what a store keeps per game date once the date is old: tracker rows of decided
 /// waves, run history, processor completion records, consumer markers, change-detection
-/// fingerprints of a dated scope, Phase 5 batch and fired-job rows, dead letters past
+/// fingerprints of a dated scope, recorded alerts (`StoreAlertSink`), Phase 5 batch and
+/// fired-job rows, dead letters past
 /// their retention and sent outbox entries. Age is by **game date**,
 /// counted back from the newest date in the store — not from the wall clock — so a store
 /// left idle for a month is not wiped when it is next pruned.
