@@ -30,8 +30,7 @@ struct Flags {
   std::string data_dir = "scraped";
   std::string date = "2025-11-18";
   bool once = false;
-  int ack_deadline_s = 600;
-  std::int64_t clock_offset_s = 0;
+  pipelinectl::ServiceFlags service;
 };
 
 // Prints each run: processor, outcome, records, entities.
@@ -75,7 +74,7 @@ struct Process {
     if (!wh) return failed(spec, "--warehouse", wh.error());
     warehouse.emplace(std::move(*wh));
     // A killed runner's run is reclaimable when its delivery goes to another process.
-    history.emplace(*store, clock, pipeline::RunHistoryOptions{.lease = std::chrono::seconds(f.ack_deadline_s)});
+    history.emplace(*store, clock, pipeline::RunHistoryOptions{.lease = f.service.ack_deadline()});
     source.emplace(*warehouse, &season);
     dependencies.emplace(clock, *source);
     ctx.emplace(ServiceContext{*store, clock, *history, *dependencies, *transport, *warehouse, season, f.data_dir});
@@ -111,7 +110,7 @@ int run_once(const PhaseMain& spec, const Flags& f, pipeline::CalendarDate date)
 }
 
 int serve(const PhaseMain& spec, const Flags& f) {
-  pipeline::SystemClock clock(std::chrono::seconds(f.clock_offset_s));
+  pipeline::SystemClock clock(f.service.clock_offset());
   Process p;
   if (auto code = p.open(spec, f, clock, 1)) return *code;
   pipeline::ServiceRuntimeOptions options;
@@ -122,7 +121,7 @@ int serve(const PhaseMain& spec, const Flags& f) {
   auto phase = spec.build(*p.ctx, printer());
   if (!phase) return failed(spec, "build", phase.error());
   const std::string topic = spec.topic(p.ctx->topics);
-  if (auto st = (*runtime)->subscribe({phase->service->subscription_name(), topic, pipelinectl::settings_of(f.ack_deadline_s)},
+  if (auto st = (*runtime)->subscribe({phase->service->subscription_name(), topic, f.service.settings()},
                                       logging_deliveries(phase->service->handler()));
       !st)
     return failed(spec, "subscribe", st.error());
@@ -130,10 +129,7 @@ int serve(const PhaseMain& spec, const Flags& f) {
   if (auto st = (*runtime)->start(); !st) return failed(spec, "start", st.error());
   std::printf("%s: serving %s\n", spec.name.c_str(), topic.c_str());
   std::fflush(stdout);
-  const pipeline::DrainReport report = (*runtime)->wait();
-  std::printf("%s: stopped (%zu finished, %zu nacked, %zu refused, %zu flushed%s)\n", spec.name.c_str(),
-              report.finished, report.nacked, report.refused, report.flushed,
-              report.flush_error ? ", the outbox keeps the rest" : "");
+  pipelinectl::print_drain_report(spec.name, (*runtime)->wait());
   return pipelinectl::kExitOk;
 }
 
@@ -159,9 +155,7 @@ int run_phase_main(int argc, char** argv, const PhaseMain& spec) {
   app.add_option("--data-dir", f.data_dir, "Where scraped files are written and read")->capture_default_str();
   app.add_option("--date", f.date, "The game date of --once (YYYY-MM-DD)")->capture_default_str();
   app.add_flag("--once", f.once, "Run the date once now and exit, instead of serving the trigger topic");
-  pipelinectl::add_ack_deadline_option(app, f.ack_deadline_s);
-  pipelinectl::add_clock_offset_option(app, f.clock_offset_s);
-  pipelinectl::add_config_option(app);
+  pipelinectl::add_service_flags(app, f.service);
   if (auto code = pipelinectl::parse_or_exit(app, argc, argv)) return *code;
   auto date = pipeline::CalendarDate::parse(f.date);
   if (!date) return failed(spec, "--date", date.error(), pipelinectl::kExitUsage);

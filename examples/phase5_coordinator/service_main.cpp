@@ -51,8 +51,7 @@ struct Flags {
   std::string warehouse = "warehouse.db";
   std::size_t workers = 2;
   std::optional<int> readiness_wait_s;  // unset: the coordinator's (30 min)
-  int ack_deadline_s = 600;
-  std::int64_t clock_offset_s = 0;
+  pipelinectl::ServiceFlags service;
   std::optional<int> port;  // the HTTP API, when set
   std::string bind = "127.0.0.1";
   std::string token_file;
@@ -134,7 +133,7 @@ pipeline::Result<std::unique_ptr<pipeline::http::HttpServer>> start_http(const F
 #endif
 
 int serve(const Flags& f) {
-  pipeline::SystemClock clock(std::chrono::seconds(f.clock_offset_s));
+  pipeline::SystemClock clock(f.service.clock_offset());
   auto store = pipelinectl::open_store(f.store, pipelinectl::StoreAccess::kCreate);
   if (!store) return failed("--store", store.error(), pipelinectl::store_error_exit(store.error()));
   auto transport = pipelinectl::open_transport(f.transport, clock, f.workers);
@@ -164,13 +163,13 @@ int serve(const Flags& f) {
   pipeline::PredictionWorker worker(**store, **phase5,
                                     [&coordinator](pipeline::CalendarDate d) { (void)coordinator.note_progress(d); });
   pipeline::SubscriptionConfig work = worker_subscription(std::string(kWorkerSubscription), options.work_topic);
-  work.settings.ack_deadline = std::chrono::seconds(f.ack_deadline_s);
+  work.settings.ack_deadline = f.service.ack_deadline();
   // --workers handler threads each take the work subscription's deliveries.
   if (auto st = (*runtime)->subscribe(work, nba_services::logging_deliveries(worker.handler())); !st)
     return failed("subscribe", st.error());
   pipeline::HybridTriggerOptions hybrid_options = hybrid_trigger_options();
   hybrid_options.phase4_topic = nba_services::Topics{}.phase5_trigger();
-  hybrid_options.settings = pipelinectl::settings_of(f.ack_deadline_s);
+  hybrid_options.settings = f.service.settings();
   hybrid_options.instance = "phase5_coordinator-" + std::to_string(::getpid());
   auto schedule = pipeline::DailySchedule::phase5();
   if (!schedule) return failed("schedule", schedule.error());
@@ -203,8 +202,7 @@ int serve(const Flags& f) {
 #ifdef PHASE5_HAVE_HTTP
   if (server) server->stop();
 #endif
-  std::printf("phase5_coordinator: stopped (%zu finished, %zu nacked, %zu refused, %zu flushed%s)\n", report.finished,
-              report.nacked, report.refused, report.flushed, report.flush_error ? ", the outbox keeps the rest" : "");
+  pipelinectl::print_drain_report("phase5_coordinator", report);
   return pipelinectl::kExitOk;
 }
 
@@ -229,9 +227,7 @@ int service_main(int argc, char** argv) {
   app.add_flag("--once", f.once, "Run --date now in simulated time (in-memory store) and print its status");
   app.add_option("--date", f.date, "The game date of --once (YYYY-MM-DD)")->capture_default_str();
   app.add_flag("--force", f.force, "With --once: start a new batch even when the date has one");
-  pipelinectl::add_ack_deadline_option(app, f.ack_deadline_s);
-  pipelinectl::add_clock_offset_option(app, f.clock_offset_s);
-  pipelinectl::add_config_option(app);
+  pipelinectl::add_service_flags(app, f.service);
   if (auto code = pipelinectl::parse_or_exit(app, argc, argv)) return *code;
 #ifndef PHASE5_HAVE_HTTP
   if (f.port) {

@@ -28,8 +28,7 @@ struct Flags {
   std::string transport = "memory";
   std::size_t workers = 2;
   int check_every_s = 30;
-  int ack_deadline_s = 600;
-  std::int64_t clock_offset_s = 0;
+  pipelinectl::ServiceFlags service;
   std::optional<int> deadline_s;  // unset: the preset's (30 min)
   std::optional<int> debounce_s;  // unset: the preset's (5 min)
 };
@@ -40,7 +39,7 @@ int fail_start(const char* what, const pipeline::Error& e, int code) {
 }
 
 int run(const Flags& flags) {
-  pipeline::SystemClock clock(std::chrono::seconds(flags.clock_offset_s));
+  pipeline::SystemClock clock(flags.service.clock_offset());
   auto store = pipelinectl::open_store(flags.store, pipelinectl::StoreAccess::kCreate);
   if (!store) return fail_start("--store", store.error(), pipelinectl::store_error_exit(store.error()));
   auto transport = pipelinectl::open_transport(flags.transport, clock, flags.workers);
@@ -64,7 +63,7 @@ int run(const Flags& flags) {
     auto tracker = pipeline::CompletionTracker::create(**store, clock, presets[i]);
     if (!tracker) return fail_start("tracker", tracker.error(), pipelinectl::kExitFailed);
     auto& t = *trackers.emplace_back(std::move(*tracker));
-    if (auto st = (*runtime)->subscribe({t.config().name + "-tracker", upstream[i], pipelinectl::settings_of(flags.ack_deadline_s)},
+    if (auto st = (*runtime)->subscribe({t.config().name + "-tracker", upstream[i], flags.service.settings()},
                                         nba_services::logging_deliveries(pipeline::tracker_handler(t)));
         !st)
       return fail_start("subscribe", st.error(), pipelinectl::kExitFailed);
@@ -81,9 +80,7 @@ int run(const Flags& flags) {
   if (auto st = (*runtime)->start(); !st) return fail_start("start", st.error(), pipelinectl::kExitFailed);
   std::printf("phase_trackers: serving %zu trackers\n", trackers.size());
   std::fflush(stdout);
-  const pipeline::DrainReport report = (*runtime)->wait();
-  std::printf("phase_trackers: stopped (%zu finished, %zu nacked, %zu refused, %zu flushed%s)\n", report.finished,
-              report.nacked, report.refused, report.flushed, report.flush_error ? ", the outbox keeps the rest" : "");
+  pipelinectl::print_drain_report("phase_trackers", (*runtime)->wait());
   return pipelinectl::kExitOk;
 }
 
@@ -104,9 +101,7 @@ int service_main(int argc, char** argv) {
       ->check(CLI::Range(1, 86400));
   app.add_option("--debounce", flags.debounce_s, "Seconds an incremental wave gathers completions (default 300)")
       ->check(CLI::Range(1, 86400));
-  pipelinectl::add_ack_deadline_option(app, flags.ack_deadline_s);
-  pipelinectl::add_clock_offset_option(app, flags.clock_offset_s);
-  pipelinectl::add_config_option(app);
+  pipelinectl::add_service_flags(app, flags.service);
   if (auto code = pipelinectl::parse_or_exit(app, argc, argv)) return *code;
   return run(flags);
 }
