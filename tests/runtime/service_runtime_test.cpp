@@ -327,6 +327,15 @@ TEST(ServiceRuntime, TrackerTriggerIsPublishedRightAfterTheDecidingCommit) {
 // never returns. It logs "started", "handling", "stopping" and "drained <nacked>", then exits 0.
 [[noreturn]] void run_child(const std::string& log, bool stuck) {
   using pipeline::testing::append_line;
+  // Only the main thread takes the signals: every thread started below inherits this mask,
+  // and the main thread unblocks them before it reports "started". Under TSan a signal is
+  // handled when its thread next enters an intercepted call, so one that lands on a thread
+  // spinning on atomics (the reporter below) could wait for ever.
+  sigset_t stop_signals;
+  ::sigemptyset(&stop_signals);
+  ::sigaddset(&stop_signals, SIGTERM);
+  ::sigaddset(&stop_signals, SIGINT);
+  if (::pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr) != 0) ::_exit(6);
   ManualClock clock;
   MemoryStateStore store;
   MemoryTransport transport(clock);
@@ -349,6 +358,7 @@ TEST(ServiceRuntime, TrackerTriggerIsPublishedRightAfterTheDecidingCommit) {
     reported = true;
   }).detach();
   (void)transport.publish("in-topic", {"in-1", "{}", {}});
+  if (::pthread_sigmask(SIG_UNBLOCK, &stop_signals, nullptr) != 0) ::_exit(7);
   append_line(log, "started");
   const DrainReport report = rt.wait();
   while (!reported) std::this_thread::yield();
