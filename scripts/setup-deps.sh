@@ -14,6 +14,7 @@ packages=(
   redis-server postgresql
   libssl-dev openssl curl prometheus
   chromium chromium-driver fonts-dejavu-core jq
+  doxygen
   systemd
 )
 

@@ -268,6 +268,8 @@ class SqliteTx final : public internal::PoisonableTransaction {
     return poison(rc, "reading a row");
   }
 
+  // The example of PoisonableTransaction (include/pipeline/core/sql_transaction.hpp).
+  //! [poisonable_put]
   Status put(std::string_view key, std::string_view value) override {
     PIPELINE_TRY(check_write(key, value));
     Use use(c_.stmt(kPut));
@@ -277,6 +279,7 @@ class SqliteTx final : public internal::PoisonableTransaction {
     if (rc != SQLITE_DONE) return poison(rc, "writing a row");
     return ok();
   }
+  //! [poisonable_put]
 
   Result<bool> insert(std::string_view key, std::string_view value) override {
     PIPELINE_TRY(check_write(key, value));

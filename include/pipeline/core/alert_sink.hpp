@@ -57,14 +57,7 @@ struct Alert {
 /// the same way.
 ///
 /// **Example:**
-/// @code
-///   class StderrSink final : public pipeline::AlertSink {
-///     pipeline::Status send(const pipeline::Alert& a) override {
-///       std::fprintf(stderr, "[%s] %s\n", pipeline::to_string(a.severity).data(), a.message.c_str());
-///       return pipeline::ok();
-///     }
-///   };
-/// @endcode
+/// @snippet core_snippets_test.cpp alert_sink
 class AlertSink {
  public:
   virtual ~AlertSink() = default;

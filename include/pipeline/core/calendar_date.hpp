@@ -31,11 +31,7 @@ namespace pipeline::inline v0 {
 /// was never assigned cannot pass as 1970-01-01.
 ///
 /// **Example:**
-/// @code
-///   auto d = pipeline::CalendarDate::parse("2025-11-18");
-///   if (d) std::cout << d->plus_days(1).to_string();   // 2025-11-19
-///   auto bad = pipeline::CalendarDate::from_ymd(2024, 2, 30);  // error: no such day
-/// @endcode
+/// @snippet core_snippets_test.cpp calendar_date
 class CalendarDate {
  public:
   /// The unset date (see above); `is_set()` is false.
@@ -79,6 +75,8 @@ class CalendarDate {
 
 }  // namespace pipeline::inline v0
 
+// fmt's customisation point, kept out of the API documentation (Doxygen cannot scope it).
+/// @cond
 template <>
 struct fmt::formatter<pipeline::CalendarDate> : fmt::formatter<std::string_view> {
   template <class Ctx>
@@ -86,6 +84,7 @@ struct fmt::formatter<pipeline::CalendarDate> : fmt::formatter<std::string_view>
     return fmt::formatter<std::string_view>::format(d.to_string(), ctx);
   }
 };
+/// @endcond
 
 #ifdef PIPELINE_HEADER_ONLY
 #include "pipeline/core/calendar_date-inl.hpp"

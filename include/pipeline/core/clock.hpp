@@ -31,11 +31,7 @@ using TimerId = std::uint64_t;
 /// **Errors:** none; a callback must not throw (the clock terminates if it does).
 ///
 /// **Example:**
-/// @code
-///   void arm(pipeline::Clock& clock) {
-///     clock.schedule_after(std::chrono::minutes(30), [] { /* deadline reached */ });
-///   }
-/// @endcode
+/// @snippet core_snippets_test.cpp clock
 class Clock {
  public:
   virtual ~Clock() = default;

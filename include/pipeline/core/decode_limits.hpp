@@ -15,11 +15,7 @@ namespace pipeline::inline v0 {
 /// **Errors:** exceeding either bound is `kInvalidArgument` from the decoder.
 ///
 /// **Example:**
-/// @code
-///   pipeline::DecodeLimits limits;
-///   limits.max_bytes = 64 * 1024;
-///   auto m = pipeline::decode_message(body, limits);
-/// @endcode
+/// @snippet core_snippets_test.cpp decode_limits
 struct DecodeLimits {
   std::size_t max_bytes = 1024 * 1024;  ///< Larger input is refused before parsing.
   int max_depth = 64;                   ///< Deepest nesting of objects/arrays (the top object is 1).

@@ -13,10 +13,7 @@
 /// and what is wrong with it.
 ///
 /// **Example:**
-/// @code
-///   for (const auto& id : ids)
-///     if (!pipeline::is_valid_entity_id(id)) return pipeline::validate_entity_id(id);
-/// @endcode
+/// @snippet core_snippets_test.cpp entity_id
 
 #include <cstddef>
 #include <string_view>

@@ -10,14 +10,7 @@
 /// `std::nullopt` for an unknown name; the enum's own parse turns that into an `Error`.
 ///
 /// **Example:**
-/// @code
-///   enum class Color { kRed, kGreen };
-///   template <> struct pipeline::EnumNames<Color> {
-///     static constexpr pipeline::EnumName<Color> kTable[] = {{Color::kRed, "red"}, {Color::kGreen, "green"}};
-///   };
-///   static_assert(pipeline::enum_name(Color::kGreen) == "green");
-///   static_assert(*pipeline::enum_from_name<Color>("red") == Color::kRed);
-/// @endcode
+/// @snippet core_snippets_test.cpp enum_names
 
 #include <cstddef>
 #include <optional>

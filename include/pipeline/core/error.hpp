@@ -65,11 +65,7 @@ constexpr bool is_transient(ErrorCode code) noexcept {
 /// **Performance:** allocates its strings; errors are the rare path.
 ///
 /// **Example:**
-/// @code
-///   pipeline::Error e{pipeline::ErrorCode::kInvalidArgument,
-///                     "game_date '2025-02-30' is not a calendar date", {{"field", "game_date"}}};
-///   std::cerr << e.to_string() << "\n";   // invalid_argument: game_date '2025-02-30' ...
-/// @endcode
+/// @snippet core_snippets_test.cpp error
 struct Error {
   ErrorCode code = ErrorCode::kInternal;
   std::string message;

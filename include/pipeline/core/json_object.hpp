@@ -31,13 +31,7 @@ namespace pipeline::inline v0 {
 /// null pointer; copying copies the JSON tree.
 ///
 /// **Example:**
-/// @code
-///   #include <nlohmann/json.hpp>
-///   pipeline::Message m;
-///   m.metadata["source"] = "nightly_load";          // creates the object
-///   if (m.metadata->contains("source")) { ... }      // reads through ->
-///   m.metadata = nlohmann::json{{"rows", 42}};       // assigns a whole value
-/// @endcode
+/// @snippet core_snippets_test.cpp json_object
 class JsonObject {
  public:
   /// The empty object `{}`; allocates nothing.

@@ -13,11 +13,7 @@
 /// output is always valid JSON.
 ///
 /// **Example:**
-/// @code
-///   std::string out;
-///   pipeline::internal::JsonWriter w(out);
-///   w.begin_object().key("ids").string_array(ids).key("count").integer(3).end_object();
-/// @endcode
+/// @snippet core_snippets_test.cpp json_writer
 
 #include <charconv>
 #include <cstddef>

@@ -85,9 +85,7 @@ Result<Message> finish_legacy(Message m, FieldErrors& errors, std::string_view w
 /// **Errors:** `kInvalidArgument`, every bad field named, as `decode_message`.
 ///
 /// **Example:**
-/// @code
-///   auto m = pipeline::adapt_scraper_message(body, *pipeline::CalendarDate::parse("2025-11-15"));
-/// @endcode
+/// @snippet core_snippets_test.cpp adapt_scraper_message
 Result<Message> adapt_scraper_message(std::string_view json, CalendarDate game_date,
                                              const DecodeLimits& limits = {});
 
@@ -104,10 +102,7 @@ Result<Message> adapt_scraper_message(std::string_view json, CalendarDate game_d
 /// **Errors:** `kInvalidArgument`, every bad field named.
 ///
 /// **Example:**
-/// @code
-///   auto m = pipeline::adapt_raw_loaded_message(body);
-///   if (m) tracker.record(*m);
-/// @endcode
+/// @snippet core_snippets_test.cpp adapt_raw_loaded_message
 Result<Message> adapt_raw_loaded_message(std::string_view json, const DecodeLimits& limits = {});
 
 /// Decodes a completion message of any shape the pipeline has published.
@@ -123,10 +118,7 @@ Result<Message> adapt_raw_loaded_message(std::string_view json, const DecodeLimi
 /// `game_date`, one saying the caller must supply the (US/Eastern) game date.
 ///
 /// **Example:**
-/// @code
-///   auto m = pipeline::decode_any_message(body);   // unified or raw_data_loaded
-///   auto s = pipeline::decode_any_message(scraper_body, today_eastern);
-/// @endcode
+/// @snippet core_snippets_test.cpp decode_any_message
 Result<Message> decode_any_message(std::string_view json, std::optional<CalendarDate> game_date = std::nullopt,
                                           const DecodeLimits& limits = {},
                                           std::initializer_list<LegacyEventAdapter> more = {});

@@ -23,12 +23,7 @@ namespace pipeline::inline v0 {
 /// **Performance:** O(log n) per timer; no threads.
 ///
 /// **Example:**
-/// @code
-///   pipeline::ManualClock clock;          // starts at 2025-01-01T00:00:00Z
-///   bool fired = false;
-///   clock.schedule_after(std::chrono::minutes(30), [&] { fired = true; });
-///   clock.advance(std::chrono::minutes(30));   // fired == true, no sleeping
-/// @endcode
+/// @snippet core_snippets_test.cpp manual_clock
 class ManualClock final : public Clock {
  public:
   /// 2025-01-01T00:00:00Z: a fixed default so runs are reproducible.

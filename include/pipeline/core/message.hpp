@@ -81,15 +81,7 @@ void merge_into(ChangedEntities& into, const ChangedEntities& from);
 /// allocations — move it into the publisher.
 ///
 /// **Example:**
-/// @code
-///   pipeline::Message m;
-///   m.processor_name = "daily_order_summary";
-///   m.phase = "phase3_analytics";
-///   m.execution_id = pipeline::new_execution_id();
-///   m.correlation_id = upstream.correlation_id;
-///   m.partition_date = *pipeline::CalendarDate::parse("2025-11-18");
-///   m.entities_changed = pipeline::EntityChanges{{"customers", {"customer-1042"}}};
-/// @endcode
+/// @snippet core_snippets_test.cpp message
 struct Message {
   /// The schema this library writes. Decoding accepts versions 1..kSchemaVersion.
   static constexpr int kSchemaVersion = 1;

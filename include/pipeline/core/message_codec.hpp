@@ -74,9 +74,7 @@ Result<Message> message_from_json(const nlohmann::json& j);
 /// field 'status': ...; field 'error': ..."), `context["fields"]` = "status,error".
 ///
 /// **Example:**
-/// @code
-///   if (auto st = pipeline::validate_message(m); !st) log(st.error().to_string());
-/// @endcode
+/// @snippet core_snippets_test.cpp validate_message
 Status validate_message(const Message& m);
 
 /// Encodes `m` as one line of JSON: the hot path, written directly (no JSON tree for the
@@ -94,10 +92,7 @@ Status validate_message(const Message& m);
 /// U+FFFD and a non-finite duration becomes `null` (which the decoder then rejects).
 ///
 /// **Example:**
-/// @code
-///   std::string body = pipeline::encode_message(m);
-///   transport.publish(topic, body, attributes);
-/// @endcode
+/// @snippet core_snippets_test.cpp encode_message
 std::string encode_message(const Message& m);
 
 /// Decodes one completion message, strictly (see the wire rules at the top of this file).
@@ -114,11 +109,7 @@ std::string encode_message(const Message& m);
 /// 'status': unknown status 'done' (...)" with `context["fields"]` = "game_date,status".
 ///
 /// **Example:**
-/// @code
-///   auto m = pipeline::decode_message(delivery.data());
-///   if (!m) return delivery.nack();   // ends in the DLQ after max attempts
-///   tracker.record(*m);
-/// @endcode
+/// @snippet core_snippets_test.cpp decode_message
 Result<Message> decode_message(std::string_view json, const DecodeLimits& limits = {});
 
 }  // namespace pipeline::inline v0

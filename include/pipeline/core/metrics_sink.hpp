@@ -49,11 +49,7 @@ class Histogram {
 /// fail the pipeline). `NullMetricsSink` is the default when none is injected.
 ///
 /// **Example:**
-/// @code
-///   auto published = metrics.counter("pipeline_published_total", "Messages published", {{"topic", t}});
-///   published->add();
-///   metrics.event("trigger_decided", {{"phase", "phase3"}, {"date", "2025-11-18"}});
-/// @endcode
+/// @snippet core_snippets_test.cpp metrics_sink
 class MetricsSink {
  public:
   virtual ~MetricsSink() = default;

@@ -19,11 +19,8 @@ namespace pipeline::inline v0 {
 /// **Thread safety:** a plain value. **Performance:** no allocation beyond `T` and `Error`.
 ///
 /// **Example:**
-/// @code
-///   pipeline::Result<int> parse_count(std::string_view s);
-///   auto r = parse_count("12").map([](int n) { return n * 2; });
-///   if (!r) std::cerr << r.error().to_string();
-/// @endcode
+/// @snippet core_snippets_test.cpp result_parse_count
+/// @snippet core_snippets_test.cpp result
 template <class T>
 using Result = tl::expected<T, Error>;
 

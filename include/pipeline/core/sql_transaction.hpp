@@ -24,13 +24,7 @@ namespace pipeline::inline v0::internal {
 /// add the port's validation (`validate_write`, `validate_enqueue`).
 ///
 /// **Example:**
-/// @code
-///   Status put(std::string_view key, std::string_view value) override {
-///     PIPELINE_TRY(check_write(key, value));
-///     if (step(...) != DONE) return poison(error_of(...));
-///     return ok();
-///   }
-/// @endcode
+/// @snippet sqlite_state_store.cpp poisonable_put
 class PoisonableTransaction : public Transaction {
  public:
   /// The error that poisoned this transaction, if any.

@@ -151,14 +151,7 @@ Status validate_enqueue(const OutboxMessage& entry, bool read_only);
 /// `kDataLoss` (corrupt storage), or the body's own error.
 ///
 /// **Example:**
-/// @code
-///   auto st = store.transact([&](pipeline::Transaction& tx) -> pipeline::Status {
-///     auto inserted = tx.insert("tracker/phase3/2025-11-18/w0/decision", "decided");
-///     if (!inserted) return pipeline::fail(inserted.error());
-///     if (*inserted) return tx.enqueue({"acme-phase3-trigger", {"phase3/2025-11-18/w0", body, {}}}).map([](bool) {});
-///     return pipeline::ok();
-///   });
-/// @endcode
+/// @snippet core_snippets_test.cpp state_store
 class StateStore {
  public:
   using Body = std::function<Status(Transaction&)>;

@@ -21,10 +21,7 @@ namespace pipeline::inline v0 {
 /// thread per instance.
 ///
 /// **Example:**
-/// @code
-///   pipeline::SystemClock clock;
-///   clock.schedule_after(std::chrono::seconds(5), [] { std::puts("five seconds later"); });
-/// @endcode
+/// @snippet core_snippets_test.cpp system_clock
 class SystemClock final : public Clock {
  public:
   /// The system clock shifted by `offset` (zero: the system clock itself). An offset lets

@@ -18,11 +18,7 @@ namespace pipeline::inline v0 {
 /// longer than 249 characters, or one with characters outside `[a-z0-9._-]`.
 ///
 /// **Example:**
-/// @code
-///   pipeline::TopicNaming topics{"acme"};
-///   topics.phase_complete(3, "analytics");   // "acme-phase3-analytics-complete"
-///   pipeline::TopicNaming::dead_letter("acme-phase3-analytics-complete");  // "...-complete-dlq"
-/// @endcode
+/// @snippet core_snippets_test.cpp topics
 struct TopicNaming {
   std::string prefix = "pipeline";
 

@@ -24,11 +24,7 @@ namespace pipeline::inline v0 {
 /// upper-case hex, or an all-zero trace or parent id (all invalid per the spec).
 ///
 /// **Example:**
-/// @code
-///   auto root = pipeline::TraceContext::create();
-///   auto hop = root.child();                         // same trace id, new parent id
-///   auto back = pipeline::TraceContext::parse(hop.to_string());
-/// @endcode
+/// @snippet core_snippets_test.cpp trace_context
 struct TraceContext {
   std::string trace_id;   ///< 32 lower-case hex digits, not all zero.
   std::string parent_id;  ///< 16 lower-case hex digits, not all zero.

@@ -164,11 +164,7 @@ struct DeadLetter {
 /// `kAlreadyExists` (a handler is already attached to that subscription name).
 ///
 /// **Example:**
-/// @code
-///   auto sub = transport.subscribe({"phase3-sub", "acme-phase2-raw-complete", {}},
-///                                  [](pipeline::DeliveryPtr d) { handle(d->payload()); d->ack(); });
-///   transport.publish("acme-phase2-raw-complete", {"phase2/2025-11-18/orders_feed", json, {}});
-/// @endcode
+/// @snippet core_snippets_test.cpp transport
 class Transport {
  public:
   virtual ~Transport() = default;
