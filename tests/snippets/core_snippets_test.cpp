@@ -34,6 +34,7 @@
 #include "pipeline/memory/memory_state_store.hpp"
 #include "pipeline/memory/memory_transport.hpp"
 #include "pipeline/memory/metrics_registry.hpp"
+#include "snippets/snippet_support.hpp"
 
 // An EnumNames specialization lives at namespace scope, outside any other namespace.
 //! [enum_names]
@@ -49,14 +50,7 @@ static_assert(*pipeline::enum_from_name<Color>("red") == Color::kRed);
 namespace pipeline::core_snippets_test {
 namespace {
 
-pipeline::Message completion_message() {
-  pipeline::Message m;
-  m.processor_name = "daily_order_summary";
-  m.phase = "phase3_analytics";
-  m.execution_id = "exec-1";
-  m.partition_date = *pipeline::CalendarDate::parse("2025-11-18");
-  return m;
-}
+pipeline::Message completion_message() { return snippets::completion("orders_loader"); }
 
 //! [alert_sink]
 class StderrSink final : public pipeline::AlertSink {

@@ -69,11 +69,7 @@ struct RaiseOutcome {
 /// still get the alert (`RaiseOutcome::sink_failures`).
 ///
 /// **Example:**
-/// @code
-///   pipeline::AlertManager alerts(clock, {std::make_shared<pipeline::StructuredLogSink>(std::cerr)});
-///   alerts.raise(pipeline::Severity::kWarning, "coverage/phase3/2025-11-18",
-///                "phase3 is missing 25 of 400 customers", {{"missing", 25}});
-/// @endcode
+/// @snippet alert_snippets_test.cpp alert_manager
 class AlertManager {
  public:
   AlertManager(Clock& clock, std::vector<std::shared_ptr<AlertSink>> sinks, AlertManagerConfig config = {},

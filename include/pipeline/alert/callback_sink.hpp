@@ -25,10 +25,7 @@ namespace pipeline::inline v0 {
 /// **Errors:** what the callback returns; a throw is caught and counted by `AlertManager`.
 ///
 /// **Example:**
-/// @code
-///   auto sink = std::make_shared<pipeline::CallbackAlertSink>(
-///       [](const pipeline::Alert& a) { std::cerr << a.message << "\n"; });
-/// @endcode
+/// @snippet alert_snippets_test.cpp callback_sink
 template <class Mutex>
 class BasicCallbackAlertSink final : public BasicAlertSink<Mutex> {
  public:

@@ -26,11 +26,7 @@ namespace pipeline::inline v0 {
 /// **Errors:** none.
 ///
 /// **Example:**
-/// @code
-///   pipeline::CoverageRules rules;                 // 5% / 20 / 90%
-///   rules.missing_alert(400, 379);                 // true: 21 missing > max(20, 20)
-///   rules.alert_if_missing(alerts, "phase3/2025-11-18", 400, 379);
-/// @endcode
+/// @snippet alert_snippets_test.cpp coverage_rules
 struct CoverageRules {
   double missing_fraction = 0.05;     ///< Share of expected that may be missing.
   std::uint64_t missing_min = 20;     ///< Missing count always tolerated.

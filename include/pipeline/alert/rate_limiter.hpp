@@ -87,11 +87,7 @@ struct PendingDigest {
 /// **Errors:** none.
 ///
 /// **Example:**
-/// @code
-///   pipeline::RateLimiter limiter({.warning = {std::chrono::minutes(5), 3}});
-///   auto d = limiter.decide("coverage/phase3", pipeline::Severity::kWarning, clock.now());
-///   if (d.allowed) send(d.suppressed_count);   // digest of what was held back
-/// @endcode
+/// @snippet alert_snippets_test.cpp rate_limiter
 class RateLimiter {
  public:
   /// `shards` is rounded up to a power of two (at least 1).

@@ -32,14 +32,7 @@ struct NullMutex {
 /// catches and counts them.
 ///
 /// **Example:**
-/// @code
-///   class VectorSink final : public pipeline::BasicAlertSink<std::mutex> {
-///    public:
-///     std::vector<pipeline::Alert> seen;
-///    protected:
-///     pipeline::Status send_locked(const pipeline::Alert& a) override { seen.push_back(a); return pipeline::ok(); }
-///   };
-/// @endcode
+/// @snippet alert_snippets_test.cpp sink_base
 template <class Mutex>
 class BasicAlertSink : public AlertSink {
  public:

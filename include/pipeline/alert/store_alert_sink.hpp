@@ -51,11 +51,7 @@ struct StoreAlertSinkOptions {
 /// `list` the store's, and skips rows it cannot read.
 ///
 /// **Example:**
-/// @code
-///   pipeline::AlertManager alerts(clock, {std::make_shared<pipeline::StoreAlertSink>(store)});
-///   alerts.raise(pipeline::Severity::kError, "coverage/phase5/2025-11-18", "coverage 71%");
-///   auto recent = pipeline::StoreAlertSink::list(store, *pipeline::CalendarDate::parse("2025-11-18"));
-/// @endcode
+/// @snippet alert_snippets_test.cpp store_alert_sink
 class StoreAlertSink final : public BasicAlertSink<std::mutex> {
  public:
   static constexpr std::string_view kPrefix = "alert/";

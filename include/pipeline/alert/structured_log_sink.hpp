@@ -29,10 +29,7 @@ namespace pipeline::inline v0 {
 /// **Errors:** `kUnavailable` when the stream is in a failed state or the write fails.
 ///
 /// **Example:**
-/// @code
-///   auto log = std::make_shared<pipeline::StructuredLogSink>(std::cerr);
-///   pipeline::AlertManager alerts(clock, {log});
-/// @endcode
+/// @snippet alert_snippets_test.cpp structured_log_sink
 class StructuredLogSink final : public BasicAlertSink<std::mutex> {
  public:
   explicit StructuredLogSink(std::ostream& out) : stream_(&out) {}

@@ -35,11 +35,7 @@ namespace pipeline::inline v0 {
 /// own error. The store itself never raises `kConflict`.
 ///
 /// **Example:**
-/// @code
-///   pipeline::MemoryStateStore store;
-///   auto st = store.transact([](pipeline::Transaction& tx) { return tx.put("runs/p1", "ok"); });
-///   auto value = store.get("runs/p1");   // "ok"
-/// @endcode
+/// @snippet memory_snippets_test.cpp memory_state_store
 class MemoryStateStore final : public StateStore {
  public:
   MemoryStateStore();

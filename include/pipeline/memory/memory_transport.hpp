@@ -54,14 +54,7 @@ class MemoryTransportCore;
 /// started, `kInvalidArgument` for zero threads.
 ///
 /// **Example:**
-/// @code
-///   pipeline::ManualClock clock;
-///   pipeline::MemoryTransport transport{clock};
-///   auto sub = transport.subscribe({"phase3-sub", "phase2-complete", {}},
-///                                  [](pipeline::DeliveryPtr d) { d->ack(); });
-///   transport.publish("phase2-complete", {"phase2/2025-11-18", "{}", {}});
-///   transport.pump();   // the handler ran on this thread
-/// @endcode
+/// @snippet memory_snippets_test.cpp memory_transport
 class MemoryTransport final : public Transport {
  public:
   explicit MemoryTransport(Clock& clock, MemoryTransportOptions options = {});

@@ -52,12 +52,7 @@ struct RecordedEvent {
 /// **Errors:** none (see above).
 ///
 /// **Example:**
-/// @code
-///   pipeline::MetricsRegistry metrics;
-///   metrics.counter("pipeline_published_total", "Messages published", {{"topic", "t"}})->add();
-///   std::cout << metrics.render_prometheus();
-///   metrics.counter_value("pipeline_published_total", {{"topic", "t"}});   // 1
-/// @endcode
+/// @snippet memory_snippets_test.cpp metrics_registry
 class MetricsRegistry final : public MetricsSink {
  public:
   /// `event_capacity`: how many recent events `recent_events()` keeps.

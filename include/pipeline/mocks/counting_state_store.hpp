@@ -89,14 +89,7 @@ struct CountingStateStoreOptions {
 /// writes commits. **Errors:** the wrapped store's, or the `on_watched_write` hook's.
 ///
 /// **Example:**
-/// @code
-///   pipeline::MemoryStateStore real;
-///   pipeline::mocks::CountingStateStore store(
-///       real, {.watch = [](std::string_view k) { return k.find("/decision/") != k.npos; }});
-///   auto tracker = pipeline::CompletionTracker::create(store, clock, config);
-///   // ... record completions ...
-///   for (const auto& [key, n] : store.committed_write_counts()) assert(n == 1);
-/// @endcode
+/// @snippet mocks_snippets_test.cpp counting_state_store
 class CountingStateStore final : public StateStore {
  public:
   explicit CountingStateStore(StateStore& inner, CountingStateStoreOptions options = {})

@@ -22,11 +22,7 @@ namespace pipeline::inline v0::mocks {
 /// wrapped store's own errors.
 ///
 /// **Example:**
-/// @code
-///   pipeline::MemoryStateStore real;
-///   pipeline::mocks::FailingStateStore store(real);
-///   store.fail_complete(pipeline::ErrorCode::kUnavailable, 1);  // next complete_outbox fails
-/// @endcode
+/// @snippet mocks_snippets_test.cpp failing_state_store
 class FailingStateStore final : public StateStore {
  public:
   /// How many calls of an operation fail; -1 = every call until `heal()`.

@@ -24,12 +24,8 @@ namespace pipeline::inline v0::mocks {
 /// **Errors:** the injected code (default `kUnavailable`) with message "injected failure".
 ///
 /// **Example:**
-/// @code
-///   pipeline::mocks::RecordingTransport inner;
-///   pipeline::mocks::FailingTransport transport{inner};
-///   transport.fail_next(2);                      // two kUnavailable, then through
-///   transport.set_down(true, pipeline::ErrorCode::kUnavailable);
-/// @endcode
+/// @snippet mocks_snippets_test.cpp failing_transport
+/// @snippet mocks_snippets_test.cpp failing_transport_down
 class FailingTransport final : public Transport {
  public:
   explicit FailingTransport(Transport& inner) : inner_(inner) {}

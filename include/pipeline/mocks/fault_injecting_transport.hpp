@@ -51,14 +51,8 @@ struct FaultCounts {
 /// everything else is the wrapped transport's.
 ///
 /// **Example:**
-/// @code
-///   pipeline::MemoryTransport inner{clock};
-///   pipeline::mocks::FaultInjectingTransport transport{inner, {.seed = 7, .drop_delivery = 0.1,
-///                                                              .duplicate_delivery = 0.1,
-///                                                              .fail_publish = 0.2}};
-///   // ... run the pipeline on `transport` ...
-///   pipeline::mocks::FaultCounts c = transport.counts();
-/// @endcode
+/// @snippet mocks_snippets_test.cpp fault_injecting_transport
+/// @snippet mocks_snippets_test.cpp fault_injecting_counts
 class FaultInjectingTransport final : public Transport {
  public:
   FaultInjectingTransport(Transport& inner, FaultInjectionConfig config) : inner_(inner), config_(config) {

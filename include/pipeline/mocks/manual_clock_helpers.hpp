@@ -15,10 +15,7 @@ namespace pipeline::inline v0::mocks {
 /// timer, a flush deadline): the outcome depends only on simulated time, never on speed.
 ///
 /// **Thread safety:** as `ManualClock::advance`. **Example:**
-/// @code
-///   bool sent = pipeline::mocks::advance_until(clock, std::chrono::seconds(1), 600,
-///                                              [&] { return transport.published_count() == 3; });
-/// @endcode
+/// @snippet mocks_snippets_test.cpp advance_until
 template <class Predicate>
 bool advance_until(ManualClock& clock, Duration step, std::size_t max_steps, Predicate done) {
   for (std::size_t i = 0; i < max_steps; ++i) {

@@ -28,11 +28,7 @@ namespace pipeline::inline v0::mocks {
 /// `kAlreadyExists` for a name already attached; `replay_dead_letter` → `kNotFound`.
 ///
 /// **Example:**
-/// @code
-///   pipeline::mocks::RecordingTransport transport;
-///   transport.publish("t", {"id-1", "{}", {}});
-///   assert(transport.published().at(0).message.id == "id-1");
-/// @endcode
+/// @snippet mocks_snippets_test.cpp recording_transport
 class RecordingTransport final : public Transport {
  public:
   struct Record {

@@ -23,10 +23,8 @@ struct ConnectionImpl;  // defined in connection-inl.hpp (wraps the signal libra
 /// Safe to call after the hook's owner is gone. **Errors:** none.
 ///
 /// **Example:**
-/// @code
-///   pipeline::Connection c = publisher.on_failed([](auto& topic, auto& id, auto& e) { log(topic, id, e); });
-///   c.disconnect();
-/// @endcode
+/// @snippet publish_snippets_test.cpp connection
+/// @snippet publish_snippets_test.cpp connection_disconnect
 class Connection {
  public:
   Connection() noexcept = default;

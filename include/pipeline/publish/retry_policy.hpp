@@ -50,11 +50,7 @@ struct ExponentialBackoffOptions {
 /// **Errors:** none.
 ///
 /// **Example:**
-/// @code
-///   pipeline::ExponentialBackoff backoff{{.initial_delay = std::chrono::milliseconds(100),
-///                                         .max_attempts = 8}};
-///   auto delay = backoff.next_delay(1, {});   // in [0, 100 ms]
-/// @endcode
+/// @snippet publish_snippets_test.cpp retry_policy
 class ExponentialBackoff final : public RetryPolicy {
  public:
   using Options = ExponentialBackoffOptions;

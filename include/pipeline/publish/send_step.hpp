@@ -69,12 +69,7 @@ struct BatchSendAttempt {
 /// transport's error (`kUnavailable`, `kBackpressure`, `kInvalidArgument`, …).
 ///
 /// **Example:**
-/// @code
-///   auto step = std::make_shared<pipeline::SendStep>(transport, pipeline::SendStepOptions{.metrics = &registry});
-///   auto c = step->on_failed([](auto& topic, auto& id, auto& e) { log(topic, id, e.to_string()); });
-///   pipeline::OutboxRelay relay(store, step, clock);             // triggers go through `step`
-///   pipeline::UnifiedPublisher publisher(step, clock);           // and so do queued messages
-/// @endcode
+/// @snippet publish_snippets_test.cpp send_step
 class SendStep {
  public:
   using PublishedCallback = std::function<void(const std::string& topic, const std::string& id)>;

@@ -78,12 +78,7 @@ struct PublisherOptions {
 /// `kReject`), `kCancelled` (shutting down). No exception escapes.
 ///
 /// **Example:**
-/// @code
-///   pipeline::UnifiedPublisher publisher{transport, clock};
-///   auto c = publisher.on_failed([](auto& topic, auto& id, auto& e) { log(topic, id, e.to_string()); });
-///   auto id = publisher.publish("acme-phase3-analytics-complete", std::move(message));
-///   publisher.flush(clock.now() + std::chrono::seconds(10));
-/// @endcode
+/// @snippet publish_snippets_test.cpp unified_publisher
 class UnifiedPublisher {
  public:
   /// A publisher with its own `SendStep` over `transport` (policy null: a default
