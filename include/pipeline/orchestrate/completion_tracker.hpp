@@ -141,12 +141,7 @@ struct RecordOutcome {
 /// recorded then, so redelivery is safe; `kDataLoss` for unreadable rows.
 ///
 /// **Example:**
-/// @code
-///   auto tracker = pipeline::CompletionTracker::create(store, clock, config, &alerts);
-///   auto outcome = (*tracker)->record_completion(message);   // from the upstream topic
-///   if (outcome && !outcome->triggered.empty()) log("decided {}", outcome->triggered[0]);
-///   auto status = (*tracker)->status(date);                   // status->to_json()
-/// @endcode
+/// @snippet orchestrate_snippets_test.cpp completion_tracker
 class CompletionTracker {
  public:
   /// Validates `config`, stores its description and its trigger registry for tools (one

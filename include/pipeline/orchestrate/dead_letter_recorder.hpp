@@ -86,12 +86,8 @@ struct DeadLetterReplay {
 /// and `kInvalidArgument` when a bare id was dead-lettered on several subscriptions.
 ///
 /// **Example:**
-/// @code
-///   pipeline::DeadLetterRecorder recorder(transport, store, clock, &alerts);
-///   (void)recorder.watch("acme-phase2-raw-complete");   // subscribes to "...-complete-dlq"
-///   auto rows = pipeline::DeadLetterRecorder::list(store);
-///   auto replay = pipeline::DeadLetterRecorder::replay(store, (*rows)[0].id);
-/// @endcode
+/// @snippet orchestrate_snippets_test.cpp dead_letter_recorder
+/// @snippet orchestrate_snippets_test.cpp dead_letter_list
 class DeadLetterRecorder {
  public:
   static constexpr std::string_view kKeyPrefix = "dlq/";

@@ -108,13 +108,7 @@ struct DependencyReport {
 /// `kNotFound` (undeclared processor) or the data source's error (other than `kNotFound`).
 ///
 /// **Example:**
-/// @code
-///   pipeline::DependencyChecker deps(clock, warehouse);
-///   pipeline::DependencySpec orders{"orders_raw", true, 200, std::nullopt, 24.0};
-///   deps.declare("order_summary", {orders});
-///   auto report = deps.check("order_summary", date);
-///   if (report && !report->ok()) std::cerr << report->problems();
-/// @endcode
+/// @snippet orchestrate_snippets_test.cpp dependency_checker
 class DependencyChecker {
  public:
   DependencyChecker(const Clock& clock, DependencyDataSource& source) : clock_(clock), source_(source) {}

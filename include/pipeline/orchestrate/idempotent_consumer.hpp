@@ -40,12 +40,7 @@ namespace pipeline::inline v0 {
 /// turns any error into a nack with its text.
 ///
 /// **Example:**
-/// @code
-///   pipeline::IdempotentConsumer consumer(store, "phase3", [](pipeline::Transaction& tx, const pipeline::Delivery& d) {
-///     return tx.put("phase3/seen/" + d.id(), d.payload());
-///   });
-///   auto sub = transport.subscribe({"phase3-sub", "phase2-complete", {}}, consumer.handler());
-/// @endcode
+/// @snippet orchestrate_snippets_test.cpp idempotent_consumer
 class IdempotentConsumer {
  public:
   using Body = std::function<Status(Transaction&, const Delivery&)>;

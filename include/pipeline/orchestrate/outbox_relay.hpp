@@ -72,12 +72,7 @@ struct OutboxRelayOptions {
 /// lease: a decided trigger is never dropped.
 ///
 /// **Example:**
-/// @code
-///   pipeline::OutboxRelay relay(store, publisher.send_step(), clock, {.owner = "relay-1"});
-///   relay.start();
-///   store.transact([&](auto& tx) { return tx.enqueue({"phase3-trigger", {id, json, {}}}).map([](bool) {}); });
-///   relay.notify();   // publish now instead of at the next poll
-/// @endcode
+/// @snippet orchestrate_snippets_test.cpp outbox_relay
 class OutboxRelay {
  public:
   /// A relay with its own `SendStep` over `transport` (default policy, no metrics).

@@ -45,11 +45,7 @@ inline constexpr std::size_t kMaxRegistryPhaseBytes = 256;
 /// `kMaxRegistryRecordBytes`; the store's.
 ///
 /// **Example:**
-/// @code
-///   PIPELINE_TRY(pipeline::save_registry(store, "phase3", config.registry));
-///   auto merged = pipeline::load_registry(store);      // every tracker's, merged
-///   if (merged && *merged) std::cout << (*merged)->to_dot();
-/// @endcode
+/// @snippet orchestrate_snippets_test.cpp registry_store
 Status save_registry(StateStore& store, std::string_view tracker, const TriggerRegistry& registry);
 
 /// `save_registry` inside the caller's open transaction.

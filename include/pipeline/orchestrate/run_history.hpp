@@ -87,17 +87,7 @@ struct RunHistoryOptions {
 /// errors.
 ///
 /// **Example:**
-/// @code
-///   pipeline::RunHistory history(store, clock);
-///   pipeline::RunKey key{"player_game_summary", date, 0};
-///   auto start = history.try_start(key, worker_id, std::chrono::hours(2));
-///   if (start && start->decision == pipeline::StartDecision::kStarted) {
-///     store.transact([&](auto& tx) -> pipeline::Status {
-///       PIPELINE_TRY(history.mark_success(tx, key, worker_id));
-///       return tx.enqueue(completion).map([](bool) {});
-///     });
-///   }
-/// @endcode
+/// @snippet orchestrate_snippets_test.cpp run_history
 class RunHistory {
  public:
   /// The stored row's format: 2 carries a "format" field; rows without one (format 1,

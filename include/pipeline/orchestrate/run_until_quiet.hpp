@@ -46,13 +46,7 @@ struct QuietLoop {
 /// round when idle.
 ///
 /// **Example:**
-/// @code
-///   pipeline::QuietLoop loop{.transport = &transport, .relays = {&relay}};
-///   tracker_publishes_and_consumers_run();
-///   if (auto r = pipeline::run_until_quiet(loop); !r) return r.error();
-///   clock.advance(std::chrono::minutes(5));  // past the debounce
-///   (void)pipeline::run_until_quiet(loop);
-/// @endcode
+/// @snippet orchestrate_snippets_test.cpp run_until_quiet
 Result<int> run_until_quiet(const QuietLoop& loop);
 
 }  // namespace pipeline::inline v0

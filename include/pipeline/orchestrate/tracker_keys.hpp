@@ -31,11 +31,7 @@ namespace pipeline::inline v0 {
 /// `nullopt` for keys that are not theirs.
 ///
 /// **Example:**
-/// @code
-///   pipeline::TrackerKeys keys("phase3");
-///   std::string base = keys.date_prefix(date);               // "tracker/phase3/2025-01-10/"
-///   std::string done = pipeline::TrackerKeys::wave_prefix(base, 0) + "done/loader_a";
-/// @endcode
+/// @snippet orchestrate_snippets_test.cpp tracker_keys
 class TrackerKeys {
  public:
   /// Where tracker descriptions live: `trackers/<name>`.

@@ -79,10 +79,7 @@ struct TrackerStatus {
 /// **Errors:** the store's; `kDataLoss` for an unreadable description (with its key).
 ///
 /// **Example:**
-/// @code
-///   auto trackers = pipeline::list_trackers(store);
-///   for (const auto& t : *trackers) fmt::print("{}\n", t.name);
-/// @endcode
+/// @snippet orchestrate_snippets_test.cpp list_trackers
 Result<std::vector<TrackerDescription>> list_trackers(StateStore& store);
 
 /// The state of tracker `name` on `date`, from the rows alone (for tools).
@@ -93,10 +90,7 @@ Result<std::vector<TrackerDescription>> list_trackers(StateStore& store);
 /// `kDataLoss` for unreadable rows; the store's.
 ///
 /// **Example:**
-/// @code
-///   auto s = pipeline::load_tracker_status(store, "phase3", date);
-///   if (s) fmt::print("{}\n", s->to_json().dump(2));
-/// @endcode
+/// @snippet orchestrate_snippets_test.cpp load_tracker_status
 Result<TrackerStatus> load_tracker_status(StateStore& store, std::string_view name, CalendarDate date);
 
 }  // namespace pipeline::inline v0

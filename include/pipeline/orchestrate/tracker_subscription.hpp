@@ -56,10 +56,7 @@ struct TrackerSubscriptionOptions {
 /// than one flush each.
 ///
 /// **Example:**
-/// @code
-///   auto sub = pipeline::subscribe_tracker(transport, *tracker, topics.phase2_complete());
-///   if (!sub) return sub.error();
-/// @endcode
+/// @snippet orchestrate_snippets_test.cpp tracker_subscription
 Result<std::unique_ptr<Subscription>> subscribe_tracker(Transport& transport, CompletionTracker& tracker,
                                                          std::string_view topic, TrackerSubscriptionOptions options = {});
 

@@ -48,14 +48,7 @@ constexpr std::string_view to_string(ProcessorState s) noexcept {
 /// edge.
 ///
 /// **Example:**
-/// @code
-///   pipeline::TriggerRegistry r;
-///   r.add_processor("orders_loader", "phase2_raw");
-///   r.add_processor("order_summary", "phase3_analytics");
-///   r.add_trigger("orders_loader", {"order_summary"});
-///   if (auto st = r.validate(); !st) std::cerr << st.error().message;
-///   std::cout << r.to_dot();
-/// @endcode
+/// @snippet orchestrate_snippets_test.cpp trigger_registry
 class TriggerRegistry {
  public:
   /// Checks that `name` can name a processor.
