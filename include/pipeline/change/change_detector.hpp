@@ -48,13 +48,7 @@ struct ChangeDetectorOptions;
 /// `FingerprintChangeDetector` instead.
 ///
 /// **Example:**
-/// @code
-///   auto detector = pipeline::FingerprintChangeDetector::create(store, pipeline::player_change_detector());
-///   const pipeline::ChangeDetector& d = *detector;
-///   pipeline::ChangeSet cs = d.detect(date, players);
-///   if (cs.full_fallback) process_all(); else process(cs.ids_to_process());
-///   store.transact([&](pipeline::Transaction& tx) { return d.commit(tx, cs); });
-/// @endcode
+/// @snippet change_snippets_test.cpp change_detector
 class ChangeDetector {
  public:
   virtual ~ChangeDetector() = default;

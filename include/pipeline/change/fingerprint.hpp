@@ -106,12 +106,7 @@ struct EntityFingerprint {
 /// value counts would depend on order).
 ///
 /// **Example:**
-/// @code
-///   pipeline::Fingerprinter fp({"injury_status", "minutes"});
-///   pipeline::EntitySnapshot p{"lebron-james", {{"minutes", std::int64_t{34}}, {"injury_status", std::string("out")}}};
-///   std::string scratch;
-///   auto h = fp.fingerprint(p, scratch);   // same value on every machine, for any field order
-/// @endcode
+/// @snippet change_snippets_test.cpp fingerprint
 class Fingerprinter {
  public:
   static constexpr std::uint8_t kEncodingVersion = 1;

@@ -85,15 +85,7 @@ struct ChangeDetectorOptions {
 /// `kInvalidArgument` for a change set of another kind, `kDataLoss` for a corrupt row.
 ///
 /// **Example:**
-/// @code
-///   auto detector = pipeline::FingerprintChangeDetector::create(store, pipeline::player_change_detector());
-///   pipeline::ChangeSet cs = detector->detect(date, players);
-///   if (cs.full_fallback) process_all(); else process(cs.ids_to_process());
-///   store.transact([&](pipeline::Transaction& tx) -> pipeline::Status {
-///     PIPELINE_TRY(record_success(tx));
-///     return detector->commit(tx, cs);
-///   });
-/// @endcode
+/// @snippet change_snippets_test.cpp fingerprint_change_detector
 class FingerprintChangeDetector final : public ChangeDetector {
  public:
   using Config = ChangeDetectorConfig;

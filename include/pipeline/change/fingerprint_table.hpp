@@ -147,13 +147,7 @@ concept DiffSource = requires(const S& s, std::size_t i) {
 /// thread and allocates only its result and a 1-bit-per-slot "seen" map. **Errors:** none; `insert` reports an id already present by returning false.
 ///
 /// **Example:**
-/// @code
-///   pipeline::FingerprintTable t;
-///   t.insert("lebron-james", 0x1234);
-///   std::vector<std::string_view> ids{"lebron-james", "curry"};
-///   std::vector<std::uint64_t> fps{0x9999, 0x5555};
-///   auto d = t.diff(ids, fps);   // d.changed = {0}, d.added = {1}
-/// @endcode
+/// @snippet change_snippets_test.cpp fingerprint_table
 class FingerprintTable {
  public:
   /// The outcome of `diff`: positions in the current snapshot, and ids of the table.

@@ -56,14 +56,7 @@ struct ChangeQueryRow {
 /// statement or result that breaks the contract, the warehouse's own codes otherwise.
 ///
 /// **Example:**
-/// @code
-///   class MyRunner final : public pipeline::ChangeQueryRunner {
-///     pipeline::Result<std::vector<pipeline::ChangeQueryRow>> changed_entities(
-///         std::string_view sql, std::span<const pipeline::QueryParam> params) override {
-///       return my_warehouse.select_ids(sql, params);   // binds params by name
-///     }
-///   };
-/// @endcode
+/// @snippet change_snippets_test.cpp change_query_runner
 class ChangeQueryRunner {
  public:
   virtual ~ChangeQueryRunner() = default;
@@ -123,18 +116,7 @@ struct QueryChangeDetectorConfig {
 /// `kInvalidArgument` for an invalid id, an unknown change name or a repeated id.
 ///
 /// **Example:**
-/// @code
-///   auto runner = pipeline::SqliteChangeQueryRunner::open("warehouse.db");
-///   auto detector = pipeline::QueryChangeDetector::create(**runner, {
-///       "players",
-///       "SELECT s.player_lookup, CASE WHEN p.player_lookup IS NULL THEN 'added' ELSE 'changed' END"
-///       " FROM staged_injury_report s LEFT JOIN injury_report p"
-///       "   ON p.game_date = s.game_date AND p.player_lookup = s.player_lookup"
-///       " WHERE s.game_date = :date AND (p.player_lookup IS NULL OR s.status IS NOT p.status)",
-///       {}});
-///   pipeline::ChangeSet cs = detector->detect(date, {});
-///   if (cs.full_fallback) process_all(); else process(cs.ids_to_process());
-/// @endcode
+/// @snippet sqlite_snippets_test.cpp query_change_detector_sqlite
 class QueryChangeDetector final : public ChangeDetector {
  public:
   using Config = QueryChangeDetectorConfig;

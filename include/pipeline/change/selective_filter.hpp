@@ -46,11 +46,7 @@ struct SqlFilter {
 /// (`validate_entity_id`: empty, longer than `kMaxEntityIdBytes`, or holding a NUL).
 ///
 /// **Example:**
-/// @code
-///   auto f = pipeline::sql_entity_filter(changes, "player_id");
-///   std::string sql = "SELECT * FROM boxscores WHERE game_date = ? AND " + f->predicate;
-///   bind_text(stmt, 1, date); for (i...) bind_text(stmt, i + 2, f->parameters[i]);
-/// @endcode
+/// @snippet change_snippets_test.cpp sql_entity_filter
 Result<SqlFilter> sql_entity_filter(const ChangeSet& changes, std::string_view column,
                                     const SqlFilterOptions& options = {});
 
@@ -61,10 +57,7 @@ Result<SqlFilter> sql_entity_filter(const ChangeSet& changes, std::string_view c
 /// vector; each call is a binary search (no allocation). **Errors:** none.
 ///
 /// **Example:**
-/// @code
-///   auto keep = pipeline::EntityFilter::from(changes);
-///   for (const auto& row : rows) if (keep(row.player_id)) process(row);
-/// @endcode
+/// @snippet change_snippets_test.cpp entity_filter
 class EntityFilter {
  public:
   /// Everything on `full_fallback`; else added ∪ changed (∪ removed when asked).

@@ -171,17 +171,7 @@ struct RunOptions {
 /// `RunReport`.
 ///
 /// **Example:**
-/// @code
-///   class PlayerGameSummary final : public pipeline::Processor {
-///    public:
-///     using Processor::Processor;
-///    protected:
-///     pipeline::Result<pipeline::ProcessResult> process(const pipeline::ProcessRequest& req) override {
-///       auto filter = req.sql_filter("player_id");          // bound values, never pasted ids
-///       return upsert_summaries(req.date, *filter);         // idempotent upserts
-///     }
-///   };
-/// @endcode
+/// @snippet process_snippets_test.cpp processor
 class Processor {
  public:
   Processor(ProcessorServices services, ProcessorConfig config, ChangeDetector* detector = nullptr);

@@ -47,12 +47,7 @@ struct SqliteChangeQueryRunnerOptions {
 /// corrupt file; messages carry SQLite's own text.
 ///
 /// **Example:**
-/// @code
-///   auto runner = pipeline::SqliteChangeQueryRunner::open("warehouse.db");
-///   if (!runner) return fail(runner.error());
-///   auto detector = pipeline::QueryChangeDetector::create(**runner, {"players", kInjuryDiffSql, {}});
-///   pipeline::ChangeSet cs = detector->detect(date, {});
-/// @endcode
+/// @snippet sqlite_snippets_test.cpp query_change_detector_sqlite
 class SqliteChangeQueryRunner final : public ChangeQueryRunner {
  public:
   /// Opens the existing database at `path` read-only.

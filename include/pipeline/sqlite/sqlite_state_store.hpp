@@ -79,11 +79,7 @@ struct SqliteStateStoreOptions {
 /// threw, or SQLite misuse); messages carry SQLite's own text.
 ///
 /// **Example:**
-/// @code
-///   auto store = pipeline::SqliteStateStore::open("state.db", {.synchronous = pipeline::SqliteSynchronous::kFull});
-///   if (!store) return fail(store.error());
-///   auto st = (*store)->transact([](pipeline::Transaction& tx) { return tx.put("runs/p1", "ok"); });
-/// @endcode
+/// @snippet sqlite_snippets_test.cpp sqlite_state_store
 class SqliteStateStore final : public StateStore {
  public:
   /// Opens (creating if needed) the database at `path`, switches it to WAL and creates
