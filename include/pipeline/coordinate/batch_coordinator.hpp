@@ -149,14 +149,7 @@ struct BatchCoordinatorOptions {
 /// batch with an alert.
 ///
 /// **Example:**
-/// @code
-///   pipeline::BatchCoordinator coordinator(clock, store, alerts, features, ledger, &relay);
-///   auto r = coordinator.start(date, false, pipeline::BatchTrigger::kScheduler);
-///   // r->status: started | waiting | already_complete | running | refused
-///   clock.advance(std::chrono::minutes(30));     // a wait, if any, finishes on the clock
-///   auto report = coordinator.status(date);      // done, missing, latency, completion rate
-///   coordinator.retry(date);                     // only the missing entities
-/// @endcode
+/// @snippet coordinate_snippets_test.cpp batch_coordinator
 class BatchCoordinator {
  public:
   BatchCoordinator(Clock& clock, StateStore& store, AlertManager& alerts, ReadinessSource& readiness,

@@ -46,11 +46,7 @@ struct FiredJob {
 /// `kDataLoss` from `list` for a row whose key does not name an instant.
 ///
 /// **Example:**
-/// @code
-///   pipeline::FiredJobs fired(store, "phase5/fired");
-///   auto mine = fired.claim(date, {{"backup", at}}, "coordinator-a");  // {true}: run it
-///   fired.forget(date);   // a backfill re-running the date fires its jobs again
-/// @endcode
+/// @snippet coordinate_snippets_test.cpp fired_jobs
 class FiredJobs {
  public:
   FiredJobs(StateStore& store, std::string key_prefix) : store_(store), prefix_(std::move(key_prefix)) {}

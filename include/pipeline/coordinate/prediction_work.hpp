@@ -26,11 +26,8 @@ namespace pipeline::inline v0 {
 /// **Errors:** `decode` returns `kInvalidArgument` naming the problem.
 ///
 /// **Example:**
-/// @code
-///   pipeline::PredictionWork w{"phase5-2025-11-18-b1", date, "p001", 1, 1, "batch"};
-///   transport.publish(topic, {w.message_id(), w.encode(), {}});
-///   auto back = pipeline::PredictionWork::decode(payload);   // Result<PredictionWork>
-/// @endcode
+/// @snippet coordinate_snippets_test.cpp prediction_work
+/// @snippet coordinate_snippets_test.cpp prediction_work_decode
 struct PredictionWork {
   std::string batch_id;
   CalendarDate game_date;

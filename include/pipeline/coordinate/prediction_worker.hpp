@@ -68,13 +68,7 @@ class PredictionModel {
 /// and are ignored (the next call or the periodic job sees the predictions).
 ///
 /// **Example:**
-/// @code
-///   pipeline::PredictionWorker worker(store, model,
-///       [&](pipeline::CalendarDate d) { (void)coordinator.note_progress(d); });
-///   auto sub = transport.subscribe({"phase5-workers", coordinator.options().work_topic, {}}, worker.handler());
-///   // or one model batch per delivery round of a pumped transport:
-///   //   subscribe(..., worker.batching_handler()); then transport.pump(); worker.flush();
-/// @endcode
+/// @snippet coordinate_snippets_test.cpp prediction_worker
 class PredictionWorker {
  public:
   using Progress = std::function<void(CalendarDate)>;

@@ -91,13 +91,7 @@ constexpr std::string_view to_string(Readiness::Outcome o) noexcept {
 /// "not ready yet" and keeps polling; the final answer's message names the last error.
 ///
 /// **Example:**
-/// @code
-///   pipeline::ReadinessGate gate(clock, features_source, {});
-///   gate.wait_until_ready(date, [](const pipeline::Readiness& r) {
-///     if (r.proceed) start_batch(); else raise_critical(r.message);
-///   });
-///   clock.advance(std::chrono::minutes(30));   // in tests: the wait runs on the clock
-/// @endcode
+/// @snippet coordinate_snippets_test.cpp readiness_gate
 class ReadinessGate {
  public:
   using Callback = std::function<void(const Readiness&)>;

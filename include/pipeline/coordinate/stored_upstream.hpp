@@ -47,11 +47,7 @@ struct UpstreamSummary {
 /// completion listed the date's entities; `kDataLoss` for unreadable rows.
 ///
 /// **Example:**
-/// @code
-///   pipeline::StoredUpstream upstream(store, {});
-///   pipeline::BatchCoordinator coordinator(clock, store, alerts, upstream, upstream);
-///   auto r = coordinator.retry(date);   // the entities the workers have not finished
-/// @endcode
+/// @snippet coordinate_snippets_test.cpp stored_upstream
 class StoredUpstream final : public ReadinessSource, public PredictionLedger {
  public:
   struct Options {
