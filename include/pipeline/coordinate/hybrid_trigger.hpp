@@ -72,16 +72,7 @@ struct HybridTriggerOptions {
 /// **Errors:** `start` returns the subscribe error; job errors are recorded in `runs()`.
 ///
 /// **Example:**
-/// @code
-///   auto schedule = *pipeline::DailySchedule::phase5();
-///   pipeline::HybridTrigger hybrid(coordinator, transport, store, clock,
-///       [schedule](pipeline::TimePoint t) -> std::optional<pipeline::Scheduler::Due> {
-///         if (auto i = schedule.next_after(t)) return pipeline::Scheduler::Due{i->job, i->at};
-///         return std::nullopt;
-///       },
-///       [schedule](pipeline::TimePoint t) { return schedule.wall_time(t).date; });
-///   hybrid.start();
-/// @endcode
+/// @snippet schedule_snippets_test.cpp hybrid_trigger
 class HybridTrigger {
  public:
   using GameDateOf = std::function<CalendarDate(TimePoint)>;

@@ -22,16 +22,7 @@ namespace pipeline::inline v0 {
 /// is usually `DailySchedule::next_after` (pipeline::schedule); this header needs only
 /// the core `Clock`, so the coordinate layer does not depend on date-tz:
 ///
-/// @code
-///   auto schedule = pipeline::DailySchedule::phase5();   // America/Los_Angeles
-///   pipeline::Scheduler scheduler(clock,
-///       [s = *schedule](pipeline::TimePoint t) -> std::optional<pipeline::Scheduler::Due> {
-///         if (auto i = s.next_after(t)) return pipeline::Scheduler::Due{i->job, i->at};
-///         return std::nullopt;
-///       },
-///       [&](const std::string& job, pipeline::TimePoint at) { coordinator.on_schedule(job, at); });
-///   scheduler.start();
-/// @endcode
+/// @snippet schedule_snippets_test.cpp scheduler
 ///
 /// **Which instants fire:** `start()` arms the first instant at or after `clock.now()`.
 /// **Missed instants:** when the clock jumps over several instants (a suspended host,

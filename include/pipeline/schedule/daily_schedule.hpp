@@ -90,13 +90,7 @@ std::string format_time_of_day(std::chrono::minutes time_of_day);
 /// `kInvalidArgument` when `to` is before `from`.
 ///
 /// **Example:**
-/// @code
-///   auto s = pipeline::DailySchedule::create("America/Los_Angeles",
-///                                            pipeline::DailySchedule::phase5_jobs());
-///   auto day = pipeline::CalendarDate::parse("2025-11-18");
-///   for (const auto& i : *s->instants(*day, *day))
-///     std::cout << i.job << " " << pipeline::format_rfc3339(i.at) << "\n";  // backup 2025-11-18T14:00:00Z ...
-/// @endcode
+/// @snippet schedule_snippets_test.cpp daily_schedule
 class DailySchedule {
  public:
   /// The zone of the Phase 5 schedule: Pacific time, named as IANA names it.

@@ -27,11 +27,7 @@ inline constexpr std::string_view kGameDateZone = "America/New_York";
 /// zone.
 ///
 /// **Example:**
-/// @code
-///   auto t = pipeline::parse_rfc3339("2025-03-09T13:00:00Z");
-///   auto w = pipeline::local_wall_time(*t, "America/Los_Angeles");
-///   // w->to_string() == "2025-03-09 06:00:00 PDT (UTC-07:00)"
-/// @endcode
+/// @snippet schedule_snippets_test.cpp local_time
 struct LocalWallTime {
   CalendarDate date;                ///< The local calendar day.
   std::chrono::seconds time_of_day{0};  ///< Since local midnight, [0, 24h).
