@@ -75,12 +75,15 @@ int run(const Flags& flags) {
   for (auto& t : trackers)  // waves whose owner died before their due time
     if (auto decided = t->check_deadlines(); !decided) return fail_start("check_deadlines", decided.error(), pipelinectl::kExitFailed);
 
+  // The example of ServiceRuntime's doc comment (include/pipeline/runtime/service_runtime.hpp).
+  //! [service_runtime_signals]
   if (auto st = pipeline::ServiceRuntime::stop_on_signals(**runtime); !st)
     return fail_start("signals", st.error(), pipelinectl::kExitFailed);
   if (auto st = (*runtime)->start(); !st) return fail_start("start", st.error(), pipelinectl::kExitFailed);
   std::printf("phase_trackers: serving %zu trackers\n", trackers.size());
   std::fflush(stdout);
   pipelinectl::print_drain_report("phase_trackers", (*runtime)->wait());
+  //! [service_runtime_signals]
   return pipelinectl::kExitOk;
 }
 

@@ -42,10 +42,7 @@ constexpr std::string_view to_string(DateState s) noexcept {
 /// **Errors:** the store's; `kDataLoss` for an unreadable row.
 ///
 /// **Example:**
-/// @code
-///   auto s = pipeline::load_date_status(store, *pipeline::CalendarDate::parse("2025-11-18"));
-///   if (s) std::cout << s->to_json().dump(2) << "\n";  // what `pipelinectl status --json` prints
-/// @endcode
+/// @snippet runtime_snippets_test.cpp date_status
 struct DateStatus {
   CalendarDate date;
   std::vector<TrackerStatus> trackers;  ///< Every tracker described in the store, by name.

@@ -102,13 +102,7 @@ struct RetentionReport {
 /// **Errors:** the store's; `kInvalidArgument` from `create` for bad options.
 ///
 /// **Example:**
-/// @code
-///   pipeline::RetentionOptions options;
-///   options.older_than = std::chrono::hours(72);
-///   auto retention = pipeline::Retention::create(clock, store, options);
-///   auto report = (*retention)->run_once();   // the service runtime calls it on a timer
-///   std::cout << report->to_json().dump(2);
-/// @endcode
+/// @snippet runtime_snippets_test.cpp retention
 class Retention {
  public:
   Retention(Clock& clock, StateStore& store, RetentionOptions options = {})

@@ -108,16 +108,8 @@ struct DrainReport {
 /// or a second signal, ends a handler that never returns).
 ///
 /// **Example:**
-/// @code
-///   pipeline::ServiceRuntimeOptions options;
-///   options.name = "phase3";
-///   auto runtime = pipeline::ServiceRuntime::create(clock, store, transport, options);
-///   (*runtime)->subscribe({"phase3-sub", topics.phase2_complete(), {}}, handler);
-///   (*runtime)->every("deadlines", std::chrono::minutes(1), [&] { return tracker.check_deadlines().map([](auto) {}); });
-///   pipeline::ServiceRuntime::stop_on_signals(**runtime);
-///   (*runtime)->start();
-///   auto report = (*runtime)->wait();   // returns after SIGTERM, drained
-/// @endcode
+/// @snippet runtime_snippets_test.cpp service_runtime
+/// @snippet service_main.cpp service_runtime_signals
 class ServiceRuntime {
  public:
   /// **Errors:** `kInvalidArgument` from `ServiceRuntimeOptions::validate`; `kInternal`
