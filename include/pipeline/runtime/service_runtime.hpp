@@ -109,7 +109,7 @@ struct DrainReport {
 ///
 /// **Example:**
 /// @snippet runtime_snippets_test.cpp service_runtime
-/// @snippet service_main.cpp service_runtime_signals
+/// @snippet phase_trackers/service_main.cpp service_runtime_signals
 class ServiceRuntime {
  public:
   /// **Errors:** `kInvalidArgument` from `ServiceRuntimeOptions::validate`; `kInternal`
