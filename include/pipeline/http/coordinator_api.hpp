@@ -51,11 +51,7 @@ int http_status_for(ErrorCode code) noexcept;
 /// **Errors:** the router's (`kAlreadyExists`).
 ///
 /// **Example:**
-/// @code
-///   pipeline::http::Router router;
-///   (void)pipeline::http::mount_coordinator_api(router, coordinator, {});
-///   (void)pipeline::http::mount_operations(router, {&metrics, probe, "phase5"});  // /metrics, /ready
-/// @endcode
+/// @snippet http_snippets_test.cpp coordinator_api
 [[nodiscard]] Status mount_coordinator_api(Router& router, BatchCoordinator& coordinator,
                                            CoordinatorApiOptions options = {});
 

@@ -50,10 +50,7 @@ struct HttpRequest {
 /// The answer a handler returns.
 ///
 /// **Example:**
-/// @code
-///   return pipeline::http::HttpResponse::json(202, {{"batch_id", id}});
-///   return pipeline::http::HttpResponse::error(400, "invalid_argument", "game_date is missing");
-/// @endcode
+/// @snippet http_snippets_test.cpp http_message
 struct HttpResponse {
   int status = 200;
   std::string content_type = "application/json";

@@ -81,14 +81,8 @@ bool is_loopback_address(std::string_view address);
 /// token"), `start` `kUnavailable` when the address cannot be bound.
 ///
 /// **Example:**
-/// @code
-///   pipeline::http::Router router;
-///   (void)router.add("GET", "/hello", hello);
-///   auto server = pipeline::http::HttpServer::create(std::move(router), {});
-///   (void)(*server)->start();
-///   std::cout << (*server)->port();
-///   (*server)->stop();   // drains: in-flight requests are answered
-/// @endcode
+/// @snippet http_snippets_test.cpp http_server
+/// @snippet http_snippets_test.cpp http_server_stop
 class HttpServer {
  public:
   [[nodiscard]] static Result<std::unique_ptr<HttpServer>> create(Router router, HttpServerOptions options);

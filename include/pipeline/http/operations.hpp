@@ -37,9 +37,7 @@ using ReadinessProbe = std::function<ReadinessReport()>;
 /// requested, so a load balancer stops sending while the service drains).
 ///
 /// **Example:**
-/// @code
-///   options.readiness = [&runtime] { return pipeline::http::readiness_from(runtime.health()); };
-/// @endcode
+/// @snippet http_snippets_test.cpp readiness_from
 ReadinessReport readiness_from(const ServiceHealth& health);
 
 /// What `mount_operations` serves.
@@ -61,11 +59,7 @@ struct OperationsOptions {
 /// **Errors:** the router's (`kAlreadyExists` when a path is mounted already).
 ///
 /// **Example:**
-/// @code
-///   pipeline::MetricsRegistry metrics;
-///   pipeline::http::Router router;
-///   (void)pipeline::http::mount_operations(router, {&metrics, {}, "phase5-coordinator"});
-/// @endcode
+/// @snippet http_snippets_test.cpp mount_operations
 [[nodiscard]] Status mount_operations(Router& router, OperationsOptions options);
 
 }  // namespace pipeline::inline v0::http

@@ -75,11 +75,7 @@ struct PushEndpointOptions {
 /// decode when `require_message`.
 ///
 /// **Example:**
-/// @code
-///   pipeline::IdempotentConsumer consumer(store, "phase3", body);
-///   (void)router.add("POST", "/push/phase2", pipeline::http::push_endpoint(consumer.handler(),
-///                                                      {"phase2-raw-complete", "phase3-push"}));
-/// @endcode
+/// @snippet http_snippets_test.cpp push
 RequestHandler push_endpoint(Handler handler, PushEndpointOptions options);
 
 }  // namespace pipeline::inline v0::http

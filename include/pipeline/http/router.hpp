@@ -22,12 +22,7 @@ namespace pipeline::inline v0::http {
 /// or a method that is not an upper-case token, `kAlreadyExists` for a route mounted twice.
 ///
 /// **Example:**
-/// @code
-///   pipeline::http::Router router;
-///   (void)router.add("GET", "/hello", [](const pipeline::http::HttpRequest&) {
-///     return pipeline::http::HttpResponse::text(200, "hello\n");
-///   });
-/// @endcode
+/// @snippet http_snippets_test.cpp router
 class Router {
  public:
   [[nodiscard]] Status add(std::string_view method, std::string_view path, RequestHandler handler);

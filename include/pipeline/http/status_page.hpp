@@ -73,11 +73,7 @@ struct StatusPageOptions {
 /// `kAlreadyExists` when a path is mounted already.
 ///
 /// **Example:**
-/// @code
-///   pipeline::http::StatusPageOptions page{.store = &store, .clock = &clock,
-///       .game_date = [](pipeline::TimePoint t) { return *pipeline::game_date_of(t); }};
-///   if (auto s = pipeline::http::mount_status_page(router, server_options, page); !s) return 1;
-/// @endcode
+/// @snippet http_snippets_test.cpp status_page
 [[nodiscard]] Status mount_status_page(Router& router, HttpServerOptions& server, StatusPageOptions options);
 
 }  // namespace pipeline::inline v0::http

@@ -42,11 +42,7 @@ struct TransportBridgeOptions {
 /// **Errors:** the router's (`kAlreadyExists` when a path is mounted already).
 ///
 /// **Example:**
-/// @code
-///   pipeline::http::Router router;
-///   (void)pipeline::http::mount_transport_bridge(router, transport, {});
-///   // Pub/Sub push subscription endpoint: https://host/push?topic=acme-phase4-precompute-complete
-/// @endcode
+/// @snippet http_snippets_test.cpp transport_bridge
 [[nodiscard]] Status mount_transport_bridge(Router& router, Transport& transport, TransportBridgeOptions options = {});
 
 }  // namespace pipeline::inline v0::http

@@ -63,10 +63,7 @@ struct WebhookAlertSinkOptions {
 /// counted (`failed()`), not returned, since they happen later.
 ///
 /// **Example:**
-/// @code
-///   auto slack = pipeline::http::WebhookAlertSink::create(clock, {.url = "https://hooks.slack.com/services/T/B/X"});
-///   pipeline::AlertManager alerts(clock, {*slack});
-/// @endcode
+/// @snippet http_snippets_test.cpp webhook_alert_sink
 class WebhookAlertSink final : public AlertSink {
  public:
   [[nodiscard]] static Result<std::shared_ptr<WebhookAlertSink>> create(Clock& clock, WebhookAlertSinkOptions options);
