@@ -91,11 +91,7 @@ struct PostgresStateStoreOptions {
 /// SQLSTATE, never the password.
 ///
 /// **Example:**
-/// @code
-///   auto store = pipeline::PostgresStateStore::open("postgresql://pipeline@db:5432/state?table_prefix=nba_");
-///   if (!store) return fail(store.error());
-///   auto st = (*store)->transact([](pipeline::Transaction& tx) { return tx.put("runs/p1", "ok"); });
-/// @endcode
+/// @snippet postgres_snippets_test.cpp postgres_state_store
 class PostgresStateStore final : public StateStore {
  public:
   /// The schema version this library writes (`pipeline_schema.version`).

@@ -99,13 +99,7 @@ struct RedisTransportOptions {
 /// `kUnavailable` (cannot connect or authenticate). Messages never carry the password.
 ///
 /// **Example:**
-/// @code
-///   pipeline::SystemClock clock;
-///   auto redis = pipeline::RedisTransport::open(clock, "redis://127.0.0.1:6379/0", {.handler_threads = 2});
-///   if (!redis) return fail(redis.error());
-///   auto sub = (*redis)->subscribe({"phase3-sub", "acme-phase2-raw-complete", {}}, handler);
-///   (*redis)->publish("acme-phase2-raw-complete", {"phase2/2025-11-18/orders_feed", json, {}});
-/// @endcode
+/// @snippet redis_snippets_test.cpp redis_transport
 class RedisTransport final : public Transport {
  public:
   /// Connects to `uri` (`redis://[user:password@]host[:port][/db][?key_prefix=P]`) and
