@@ -9,6 +9,7 @@
 
 #include <fmt/format.h>
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
 #include "orchestrate/tracker_test_config.hpp"
 #include "pipeline/alert/alert_manager.hpp"
