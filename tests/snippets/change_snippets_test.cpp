@@ -86,9 +86,9 @@ TEST(ChangeSnippetsPlain, Fingerprint) {
   //! [fingerprint]
   ASSERT_TRUE(h);
   pipeline::EntitySnapshot reordered{"lebron-james", {p.fields[1], p.fields[0]}};
-  EXPECT_EQ(fp.fingerprint(reordered), h);
+  EXPECT_EQ(fp.fingerprint(reordered).value(), *h);
   reordered.fields[0].value = std::string("available");
-  EXPECT_NE(fp.fingerprint(reordered), h);
+  EXPECT_NE(fp.fingerprint(reordered).value(), *h);
 }
 
 TEST(ChangeSnippetsPlain, FingerprintTable) {

@@ -16,6 +16,7 @@
 #include "pipeline/coordinate/prediction_worker.hpp"
 #include "pipeline/coordinate/readiness_gate.hpp"
 #include "pipeline/coordinate/stored_upstream.hpp"
+#include "pipeline/core/best_effort_settle.hpp"
 #include "pipeline/core/manual_clock.hpp"
 #include "pipeline/memory/memory_state_store.hpp"
 #include "pipeline/memory/memory_transport.hpp"
@@ -91,7 +92,7 @@ TEST_F(CoordinateSnippets, FiredJobs) {
   EXPECT_EQ(*mine, std::vector<bool>{true});
   ASSERT_TRUE(theirs);
   EXPECT_EQ(*theirs, std::vector<bool>{false});
-  EXPECT_EQ(forgotten, pipeline::Result<std::size_t>(1u));
+  EXPECT_EQ(forgotten.value(), 1u);
   auto again = fired.claim(date, {{"backup", at}}, "coordinator-b");
   ASSERT_TRUE(again);
   EXPECT_EQ(*again, std::vector<bool>{true});
@@ -102,7 +103,7 @@ TEST_F(CoordinateSnippets, PredictionWork) {
   std::string payload;
   auto sub = transport.subscribe({"phase5-workers", topic, {}}, [&](pipeline::DeliveryPtr d) {
     payload = d->payload();
-    (void)d->ack();
+    pipeline::best_effort_ack(*d);
   });
   ASSERT_TRUE(sub);
   //! [prediction_work]
@@ -126,7 +127,7 @@ TEST_F(CoordinateSnippets, PredictionWorker) {
   //! [prediction_worker]
   pipeline::PredictionWorker worker(store, model, [&](pipeline::CalendarDate d) {
     ++progress;
-    (void)coordinator.note_progress(d);   // a later call or the retry picks up a failure
+    pipeline::discard_result(coordinator.note_progress(d));   // a failure: the next call or the retry catches up
   });
   auto sub = transport.subscribe({"phase5-workers", coordinator.options().work_topic, {}}, worker.handler());
   // or one model batch per delivery round of a pumped transport:

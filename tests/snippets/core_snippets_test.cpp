@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "pipeline/core/alert_sink.hpp"
+#include "pipeline/core/best_effort_settle.hpp"
 #include "pipeline/core/calendar_date.hpp"
 #include "pipeline/core/clock.hpp"
 #include "pipeline/core/decode_limits.hpp"
@@ -246,7 +247,7 @@ TEST(CoreSnippets, EncodeMessage) {
   std::vector<std::string> received;
   auto sub = transport.subscribe({"phase4-sub", "acme-phase3-analytics-complete", {}}, [&](pipeline::DeliveryPtr d) {
     received.push_back(d->payload());
-    (void)d->ack();
+    pipeline::best_effort_ack(*d);
   });
   ASSERT_TRUE(sub);
   const pipeline::Message m = completion_message();
@@ -333,7 +334,7 @@ TEST(CoreSnippets, StateStore) {
   auto decision = store.get("tracker/phase3/2025-11-18/w0/decision");
   ASSERT_TRUE(decision);
   EXPECT_EQ(*decision, std::optional<std::string>("decided"));
-  EXPECT_EQ(store.pending_outbox(), pipeline::Result<std::size_t>(1u));
+  EXPECT_EQ(store.pending_outbox().value(), 1u);
 }
 
 TEST(CoreSnippets, SystemClock) {
@@ -376,7 +377,7 @@ TEST(CoreSnippets, Transport) {
   const std::string json = pipeline::encode_message(completion_message());
   //! [transport]
   auto sub = transport.subscribe({"phase3-sub", "acme-phase2-raw-complete", {}},
-                                 [&](pipeline::DeliveryPtr d) { handle(d->payload()); (void)d->ack(); });
+                                 [&](pipeline::DeliveryPtr d) { handle(d->payload()); pipeline::best_effort_ack(*d); });
   auto st = transport.publish("acme-phase2-raw-complete", {"phase2/2025-11-18/orders_feed", json, {}});
   //! [transport]
   ASSERT_TRUE(sub);

@@ -14,6 +14,7 @@
 #include "pipeline/alert/alert_manager.hpp"
 #include "pipeline/coordinate/batch_coordinator.hpp"
 #include "pipeline/coordinate/stored_upstream.hpp"
+#include "pipeline/core/best_effort_settle.hpp"
 #include "pipeline/core/manual_clock.hpp"
 #include "pipeline/core/message_codec.hpp"
 #include "pipeline/http/coordinator_api.hpp"
@@ -210,7 +211,7 @@ TEST_F(HttpSnippets, TransportBridge) {
   std::vector<std::string> received;
   auto sub = transport.subscribe({"phase5-sub", "acme-phase4-precompute-complete", {}}, [&](pipeline::DeliveryPtr d) {
     received.push_back(d->id());
-    (void)d->ack();
+    pipeline::best_effort_ack(*d);
   });
   ASSERT_TRUE(sub);
   //! [transport_bridge]

@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include "pipeline/core/best_effort_settle.hpp"
 #include "pipeline/core/manual_clock.hpp"
 #include "pipeline/memory/memory_state_store.hpp"
 #include "pipeline/memory/memory_transport.hpp"
@@ -31,7 +32,7 @@ TEST(MemorySnippets, MemoryTransport) {
   pipeline::MemoryTransport transport{clock};
   auto sub = transport.subscribe({"phase3-sub", "phase2-complete", {}}, [&](pipeline::DeliveryPtr d) {
     handled.push_back(d->id());
-    (void)d->ack();
+    pipeline::best_effort_ack(*d);
   });
   auto st = transport.publish("phase2-complete", {"phase2/2025-11-18", "{}", {}});
   transport.pump();   // the handler ran on this thread

@@ -14,6 +14,7 @@
 #include "orchestrate/tracker_test_config.hpp"
 #include "pipeline/alert/alert_manager.hpp"
 #include "pipeline/alert/callback_sink.hpp"
+#include "pipeline/core/best_effort_settle.hpp"
 #include "pipeline/core/manual_clock.hpp"
 #include "pipeline/core/message_codec.hpp"
 #include "pipeline/core/topics.hpp"
@@ -86,7 +87,7 @@ TEST_F(OrchestrateSnippets, DeadLetterRecorder) {
   // A consumer that refuses everything, with one attempt: the message goes dead at once.
   pipeline::SubscriptionSettings once;
   once.max_delivery_attempts = 1;
-  auto sub = transport.subscribe({"phase3-sub", topic, once}, [](pipeline::DeliveryPtr d) { (void)d->nack("bad"); });
+  auto sub = transport.subscribe({"phase3-sub", topic, once}, [](pipeline::DeliveryPtr d) { pipeline::best_effort_nack(*d, "bad"); });
   ASSERT_TRUE(sub);
   ASSERT_TRUE(transport.publish(topic, {"phase2/2025-11-18/orders_feed", "{}", {}}));
   transport.pump();
@@ -170,7 +171,7 @@ TEST_F(OrchestrateSnippets, OutboxRelay) {
   relay.notify();   // publish now instead of at the next poll
   //! [outbox_relay]
   ASSERT_TRUE(st);
-  EXPECT_TRUE(pipeline_test::spin_until([&] { return store.pending_outbox() == pipeline::Result<std::size_t>(0u); }));
+  EXPECT_TRUE(pipeline_test::spin_until([&] { auto n = store.pending_outbox(); return n && *n == 0; }));
   relay.stop();
   transport.pump();
   EXPECT_EQ(delivered.load(), 1);
@@ -213,7 +214,7 @@ TEST_F(OrchestrateSnippets, RunHistory) {
   auto again = history.try_start(key, "worker-2", std::chrono::hours(2));
   ASSERT_TRUE(again);
   EXPECT_EQ(again->decision, pipeline::StartDecision::kSkipped);
-  EXPECT_EQ(store.pending_outbox(), pipeline::Result<std::size_t>(1u));
+  EXPECT_EQ(store.pending_outbox().value(), 1u);
 }
 
 TEST_F(OrchestrateSnippets, RunUntilQuiet) {
@@ -224,7 +225,7 @@ TEST_F(OrchestrateSnippets, RunUntilQuiet) {
   std::vector<std::string> triggers;
   auto sub = transport.subscribe({"phase3-sub", "phase3-trigger", {}}, [&](pipeline::DeliveryPtr d) {
     triggers.push_back(d->id());
-    (void)d->ack();
+    pipeline::best_effort_ack(*d);
   });
   ASSERT_TRUE(sub);
   auto tracker_publishes_and_consumers_run = [&] {
@@ -296,14 +297,14 @@ TEST(OrchestrateSnippetsPlain, TriggerRegistry) {
   std::string problem;
   //! [trigger_registry]
   pipeline::TriggerRegistry r;
-  auto added = r.add_processor("orders_loader", "phase2_raw")
-                   .and_then([&] { return r.add_processor("order_summary", "phase3_analytics"); })
-                   .and_then([&] { return r.add_trigger("orders_loader", {"order_summary"}); });
-  if (auto st = r.validate(); !st) problem = st.error().message;
+  pipeline::Status st = r.add_processor("orders_loader", "phase2_raw");
+  if (st) st = r.add_processor("order_summary", "phase3_analytics");
+  if (st) st = r.add_trigger("orders_loader", {"order_summary"});
+  if (st) st = r.validate();
+  if (!st) problem = st.error().message;
   std::string dot = r.to_dot();
   //! [trigger_registry]
-  ASSERT_TRUE(added) << added.error().to_string();
-  EXPECT_TRUE(problem.empty()) << problem;
+  EXPECT_TRUE(st) << problem;
   EXPECT_NE(dot.find("orders_loader"), std::string::npos) << dot;
 }
 
