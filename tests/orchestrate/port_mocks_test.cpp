@@ -145,10 +145,28 @@ TEST(PortMocks, ATransportSubscribeCapturesTheHandlerAndReturnsAMockSubscription
             std::make_unique<NiceMock<pipeline::mocks::MockSubscription>>(params.name));
       });
   pipeline::Transport& port = transport;
-  auto sub = port.subscribe({"phase3-sub", "phase2-complete", {}}, [](pipeline::DeliveryPtr) {});
+  auto sub = port.subscribe({"phase3-sub", "phase2-complete", {}}, [](pipeline::DeliveryPtr d) {
+    if (d->payload() == "{}") {
+      (void)d->ack();
+    } else {
+      (void)d->reject("does not decode");
+    }
+  });
   ASSERT_TRUE(sub);
   EXPECT_EQ((*sub)->name(), "phase3-sub");
-  EXPECT_TRUE(handler);
+  ASSERT_TRUE(handler);
+
+  // The captured handler settles mock deliveries as the test expects.
+  auto good = std::make_shared<StrictMock<pipeline::mocks::MockDelivery>>(
+      pipeline::OutgoingMessage{"phase2/2025-11-18", "{}", {}}, "phase2-complete", "phase3-sub");
+  auto bad = std::make_shared<StrictMock<pipeline::mocks::MockDelivery>>(
+      pipeline::OutgoingMessage{"phase2/2025-11-19", "not json", {}}, "phase2-complete", "phase3-sub");
+  EXPECT_CALL(*good, payload());
+  EXPECT_CALL(*good, ack());
+  EXPECT_CALL(*bad, payload());
+  EXPECT_CALL(*bad, reject(::testing::HasSubstr("does not decode")));
+  handler(good);
+  handler(bad);
 }
 
 }  // namespace port_mocks_test

@@ -1,7 +1,7 @@
 #pragma once
 /// @file
-/// `mocks::MockTransport` and `mocks::MockSubscription`: GoogleMock mocks of the
-/// `Transport` port (target `pipeline::gmock`, which links GoogleTest's gmock).
+/// `mocks::MockTransport`, `mocks::MockSubscription` and `mocks::MockDelivery`:
+/// GoogleMock mocks of the `Transport` port (target `pipeline::gmock`, which links GoogleTest's gmock).
 
 #include <memory>
 #include <string>
@@ -39,6 +39,54 @@ class MockSubscription : public Subscription {
 
  private:
   std::string name_;
+};
+
+/// A GoogleMock `Delivery`, for a test of a handler: hand it one and expect how it
+/// settles (`EXPECT_CALL(*delivery, ack())`). The getters answer from the message, topic,
+/// subscription and attempt it was made with; the deadline is never; unless a test sets
+/// an action, `ack`, `nack`, `reject` and `extend_deadline` succeed.
+///
+/// **Thread safety:** as any GoogleMock mock: calls from any thread (a handler may settle
+/// later, on another thread); set expectations before. **Performance:** for unit tests.
+///
+/// **Example:**
+/// @code
+///   auto delivery = std::make_shared<::testing::StrictMock<pipeline::mocks::MockDelivery>>(
+///       pipeline::OutgoingMessage{"phase2/2025-11-18", "{}", {}}, "phase2-complete", "phase3-sub");
+///   EXPECT_CALL(*delivery, nack(::testing::HasSubstr("does not decode")));
+///   handler(delivery);
+/// @endcode
+class MockDelivery : public Delivery {
+ public:
+  explicit MockDelivery(OutgoingMessage message = {}, std::string topic = {}, std::string subscription = {},
+                        int attempt = 1)
+      : message_(std::move(message)), topic_(std::move(topic)), subscription_(std::move(subscription)) {
+    using ::testing::Return;
+    using ::testing::ReturnRef;
+    ON_CALL(*this, id).WillByDefault(ReturnRef(message_.id));
+    ON_CALL(*this, topic).WillByDefault(ReturnRef(topic_));
+    ON_CALL(*this, subscription).WillByDefault(ReturnRef(subscription_));
+    ON_CALL(*this, payload).WillByDefault(ReturnRef(message_.payload));
+    ON_CALL(*this, attributes).WillByDefault(ReturnRef(message_.attributes));
+    ON_CALL(*this, attempt).WillByDefault(Return(attempt));
+    ON_CALL(*this, deadline).WillByDefault(Return(TimePoint::max()));
+  }
+  MOCK_METHOD(const std::string&, id, (), (const, noexcept, override));
+  MOCK_METHOD(const std::string&, topic, (), (const, noexcept, override));
+  MOCK_METHOD(const std::string&, subscription, (), (const, noexcept, override));
+  MOCK_METHOD(const std::string&, payload, (), (const, noexcept, override));
+  MOCK_METHOD(const Attributes&, attributes, (), (const, noexcept, override));
+  MOCK_METHOD(int, attempt, (), (const, noexcept, override));
+  MOCK_METHOD(TimePoint, deadline, (), (const, override));
+  MOCK_METHOD(Status, ack, (), (override));
+  MOCK_METHOD(Status, nack, (std::string_view reason), (override));
+  MOCK_METHOD(Status, reject, (std::string_view reason), (override));
+  MOCK_METHOD(Status, extend_deadline, (Duration extension), (override));
+
+ private:
+  OutgoingMessage message_;
+  std::string topic_;
+  std::string subscription_;
 };
 
 /// A GoogleMock `Transport`, for a test that checks what a component asks of its
