@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include "pipeline/alert/alert_manager.hpp"
+#include "pipeline/core/best_effort_settle.hpp"
 #include "pipeline/core/manual_clock.hpp"
 #include "pipeline/gmock/mock_alert_sink.hpp"
 #include "pipeline/gmock/mock_clock.hpp"
@@ -147,9 +148,9 @@ TEST(PortMocks, ATransportSubscribeCapturesTheHandlerAndReturnsAMockSubscription
   pipeline::Transport& port = transport;
   auto sub = port.subscribe({"phase3-sub", "phase2-complete", {}}, [](pipeline::DeliveryPtr d) {
     if (d->payload() == "{}") {
-      (void)d->ack();
+      pipeline::best_effort_ack(*d);
     } else {
-      (void)d->reject("does not decode");
+      pipeline::best_effort_reject(*d, "does not decode");
     }
   });
   ASSERT_TRUE(sub);
