@@ -21,11 +21,7 @@ namespace pipeline::inline v0::mocks {
 /// **Errors:** what the test's actions return.
 ///
 /// **Example:**
-/// @code
-///   ::testing::StrictMock<pipeline::mocks::MockAlertSink> sink;
-///   EXPECT_CALL(sink, send(::testing::Field(&pipeline::Alert::severity, pipeline::Severity::kCritical)));
-///   // ... hand `sink` to an AlertManager and run the component that must page ...
-/// @endcode
+/// @snippet gmock_snippets_test.cpp mock_alert_sink
 class MockAlertSink : public AlertSink {
  public:
   MOCK_METHOD(Status, send, (const Alert& alert), (override));

@@ -25,12 +25,7 @@ namespace pipeline::inline v0::mocks {
 /// **Errors:** none (the port has none).
 ///
 /// **Example:**
-/// @code
-///   pipeline::ManualClock manual;
-///   ::testing::NiceMock<pipeline::mocks::MockClock> clock;
-///   clock.delegate_to(manual);
-///   EXPECT_CALL(clock, schedule_at(manual.now() + std::chrono::minutes(30), ::testing::_));
-/// @endcode
+/// @snippet gmock_snippets_test.cpp mock_clock
 class MockClock : public Clock {
  public:
   MockClock() { ON_CALL(*this, schedule_at).WillByDefault(::testing::Return(TimerId{1})); }

@@ -26,12 +26,7 @@ namespace pipeline::inline v0::mocks {
 /// set expectations before. **Performance:** for unit tests.
 ///
 /// **Example:**
-/// @code
-///   ::testing::NiceMock<pipeline::mocks::MockTransaction> tx;
-///   EXPECT_CALL(tx, put("tracker/phase3/state", ::testing::_))
-///       .WillOnce(::testing::Return(pipeline::fail(pipeline::ErrorCode::kConflict, "raced")));
-///   EXPECT_CALL(store, transact).WillOnce([&](const auto& body, const auto&) { return body(tx); });
-/// @endcode
+/// @snippet gmock_snippets_test.cpp mock_transaction
 class MockTransaction : public Transaction {
  public:
   MOCK_METHOD(Result<std::optional<std::string>>, get, (std::string_view key), (override));
@@ -63,13 +58,7 @@ class MockTransaction : public Transaction {
 /// actions return.
 ///
 /// **Example:**
-/// @code
-///   pipeline::MemoryStateStore real;
-///   ::testing::NiceMock<pipeline::mocks::MockStateStore> store;
-///   store.delegate_to(real);
-///   EXPECT_CALL(store, complete_outbox(::testing::_))
-///       .WillOnce(::testing::Return(pipeline::fail(pipeline::ErrorCode::kUnavailable, "store down")));
-/// @endcode
+/// @snippet gmock_snippets_test.cpp mock_state_store
 class MockStateStore : public StateStore {
  public:
   MockStateStore() {

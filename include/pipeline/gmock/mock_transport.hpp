@@ -25,10 +25,7 @@ namespace pipeline::inline v0::mocks {
 /// GoogleMock's lock and matches expectations).
 ///
 /// **Example:**
-/// @code
-///   auto sub = std::make_unique<::testing::StrictMock<pipeline::mocks::MockSubscription>>("sub");
-///   EXPECT_CALL(*sub, close());
-/// @endcode
+/// @snippet gmock_snippets_test.cpp mock_subscription
 class MockSubscription : public Subscription {
  public:
   explicit MockSubscription(std::string name) : name_(std::move(name)) {
@@ -50,12 +47,7 @@ class MockSubscription : public Subscription {
 /// later, on another thread); set expectations before. **Performance:** for unit tests.
 ///
 /// **Example:**
-/// @code
-///   auto delivery = std::make_shared<::testing::StrictMock<pipeline::mocks::MockDelivery>>(
-///       pipeline::OutgoingMessage{"phase2/2025-11-18", "{}", {}}, "phase2-complete", "phase3-sub");
-///   EXPECT_CALL(*delivery, nack(::testing::HasSubstr("does not decode")));
-///   handler(delivery);
-/// @endcode
+/// @snippet gmock_snippets_test.cpp mock_delivery
 class MockDelivery : public Delivery {
  public:
   explicit MockDelivery(OutgoingMessage message = {}, std::string topic = {}, std::string subscription = {},
@@ -110,12 +102,7 @@ class MockDelivery : public Delivery {
 /// matches expectations). **Errors:** what the test's actions return.
 ///
 /// **Example:**
-/// @code
-///   ::testing::NiceMock<pipeline::mocks::MockTransport> transport;
-///   EXPECT_CALL(transport, do_publish(::testing::Field(&pipeline::PublishParams::topic, "acme-phase3-trigger")))
-///       .WillOnce(::testing::Return(pipeline::fail(pipeline::ErrorCode::kUnavailable, "broker down")));
-///   // ... run the component: its first publish to that topic fails ...
-/// @endcode
+/// @snippet gmock_snippets_test.cpp mock_transport
 class MockTransport : public Transport {
  public:
   MockTransport() {
