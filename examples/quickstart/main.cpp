@@ -17,16 +17,17 @@ int main(int argc, char** argv) {
   pipeline::ManualClock clock;                  // SystemClock in a service
   auto store = pipeline::SqliteStateStore::open(db);
   if (!store) return std::fprintf(stderr, "%s\n", store.error().to_string().c_str()), 1;
-  pipeline::MemoryTransport transport(clock);   // your Pub/Sub or Redis adapter in production
-  pipeline::UnifiedPublisher publisher(transport, clock);  // what processors publish with
-  pipeline::OutboxRelay relay(**store, publisher.send_step(), clock);
+  auto transport_owner = pipeline::MemoryTransport::create(clock).value();
+  pipeline::MemoryTransport& transport = *transport_owner;   // your Pub/Sub or Redis adapter in production
+  auto publisher = pipeline::UnifiedPublisher::create(clock, transport).value();  // what processors publish with
+  pipeline::OutboxRelay relay(**store, publisher->send_step(), clock);
 
   // Alerts go to sinks, rate-limited per key; here a callback that prints them.
   auto sink = std::make_shared<pipeline::CallbackAlertSink>([](const pipeline::Alert& a) {
     std::printf("alert %s %s: %s\n", std::string(pipeline::to_string(a.severity)).c_str(), a.key.c_str(),
                 a.message.c_str());
   });
-  pipeline::AlertManager alerts(clock, {sink});
+  auto alerts = pipeline::AlertManager::create(clock, {sink}).value();
 
   // "Run the report once the three loaders are done (or 2 of 3 after 30 minutes)."
   pipeline::CompletionTrackerConfig config;
@@ -42,7 +43,7 @@ int main(int argc, char** argv) {
     (void)config.registry.add_processor(loader, "load");
     (void)config.registry.add_trigger(loader, {"daily_report"});
   }
-  auto tracker = pipeline::CompletionTracker::create(**store, clock, config, &alerts);
+  auto tracker = pipeline::CompletionTracker::create(**store, clock, config, alerts.get());
   if (!tracker) return std::fprintf(stderr, "%s\n", tracker.error().to_string().c_str()), 1;
 
   // The tracker reads the loaders' completion topic; the report service reads the trigger.
@@ -70,11 +71,11 @@ int main(int argc, char** argv) {
     return m;
   };
   auto payments = complete("payments_loader", 980);
-  (void)publisher.publish("load-complete", complete("orders_loader", 1200));
-  (void)publisher.publish("load-complete", payments);
-  (void)publisher.publish("load-complete", payments);  // at-least-once: delivered twice, counted once
+  (void)publisher->publish("load-complete", complete("orders_loader", 1200));
+  (void)publisher->publish("load-complete", payments);
+  (void)publisher->publish("load-complete", payments);  // at-least-once: delivered twice, counted once
 
-  pipeline::QuietLoop loop{.transport = &transport, .relays = {&relay}, .publishers = {&publisher}};
+  pipeline::QuietLoop loop{.transport = &transport, .relays = {&relay}, .publishers = {publisher.get()}};
   if (auto r = pipeline::run_until_quiet(loop); !r) return 1;
   clock.advance(std::chrono::minutes(30));  // inventory_loader is late: the deadline passes
   if (auto r = pipeline::run_until_quiet(loop); !r) return 1;

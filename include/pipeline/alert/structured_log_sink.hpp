@@ -31,7 +31,7 @@ namespace pipeline::inline v0 {
 /// **Example:**
 /// @code
 ///   auto log = std::make_shared<pipeline::StructuredLogSink>(std::cerr);
-///   pipeline::AlertManager alerts(clock, {log});
+///   auto alerts = pipeline::AlertManager::create(clock, {log});
 /// @endcode
 class StructuredLogSink final : public BasicAlertSink<std::mutex> {
  public:

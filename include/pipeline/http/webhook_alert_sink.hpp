@@ -65,7 +65,7 @@ struct WebhookAlertSinkOptions {
 /// **Example:**
 /// @code
 ///   auto slack = pipeline::http::WebhookAlertSink::create(clock, {.url = "https://hooks.slack.com/services/T/B/X"});
-///   pipeline::AlertManager alerts(clock, {*slack});
+///   auto alerts = pipeline::AlertManager::create(clock, {*slack});
 /// @endcode
 class WebhookAlertSink final : public AlertSink {
  public:

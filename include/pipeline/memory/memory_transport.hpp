@@ -50,21 +50,24 @@ class MemoryTransportCore;
 /// Do not destroy the transport from inside a handler.
 /// **Performance:** O(log n) per publish per subscription; one clock timer for the
 /// earliest due time (no clock call per delivery).
-/// **Errors:** as the `Transport` port; `start` → `kFailedPrecondition` when already
+/// **Errors:** `create`: `kInvalidArgument` for `max_unacked_per_subscription` 0. Else
+/// as the `Transport` port; `start` → `kFailedPrecondition` when already
 /// started, `kInvalidArgument` for zero threads.
 ///
 /// **Example:**
 /// @code
 ///   pipeline::ManualClock clock;
-///   pipeline::MemoryTransport transport{clock};
-///   auto sub = transport.subscribe({"phase3-sub", "phase2-complete", {}},
+///   auto transport = pipeline::MemoryTransport::create(clock).value();
+///   auto sub = transport->subscribe({"phase3-sub", "phase2-complete", {}},
 ///                                  [](pipeline::DeliveryPtr d) { d->ack(); });
-///   transport.publish("phase2-complete", {"phase2/2025-11-18", "{}", {}});
-///   transport.pump();   // the handler ran on this thread
+///   transport->publish("phase2-complete", {"phase2/2025-11-18", "{}", {}});
+///   transport->pump();   // the handler ran on this thread
 /// @endcode
 class MemoryTransport final : public Transport {
  public:
-  explicit MemoryTransport(Clock& clock, MemoryTransportOptions options = {});
+  /// `clock` must outlive the transport.
+  /// **Errors:** `kInvalidArgument` when `max_unacked_per_subscription` is 0.
+  [[nodiscard]] static Result<std::unique_ptr<MemoryTransport>> create(Clock& clock, MemoryTransportOptions options = {});
   MemoryTransport(const MemoryTransport&) = delete;
   MemoryTransport& operator=(const MemoryTransport&) = delete;
   ~MemoryTransport() override;
@@ -96,6 +99,8 @@ class MemoryTransport final : public Transport {
   [[nodiscard]] std::size_t unacked(std::string_view subscription);
 
  private:
+  MemoryTransport(Clock& clock, MemoryTransportOptions options);
+
   std::shared_ptr<internal::MemoryTransportCore> core_;
 };
 

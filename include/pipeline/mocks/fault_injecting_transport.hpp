@@ -18,7 +18,7 @@
 namespace pipeline::inline v0::mocks {
 
 /// The share (0..1) of each fault and the seed that makes them reproducible.
-struct FaultInjectionConfig {
+struct FaultInjectingTransportOptions {
   std::uint64_t seed = 1;
   double drop_delivery = 0.0;       ///< Handler not called; neither acked nor nacked.
   double duplicate_delivery = 0.0;  ///< Handler called twice with the same id.
@@ -52,8 +52,8 @@ struct FaultCounts {
 ///
 /// **Example:**
 /// @code
-///   pipeline::MemoryTransport inner{clock};
-///   pipeline::mocks::FaultInjectingTransport transport{inner, {.seed = 7, .drop_delivery = 0.1,
+///   auto inner = pipeline::MemoryTransport::create(clock).value();
+///   pipeline::mocks::FaultInjectingTransport transport{*inner, {.seed = 7, .drop_delivery = 0.1,
 ///                                                              .duplicate_delivery = 0.1,
 ///                                                              .fail_publish = 0.2}};
 ///   // ... run the pipeline on `transport` ...
@@ -61,7 +61,7 @@ struct FaultCounts {
 /// @endcode
 class FaultInjectingTransport final : public Transport {
  public:
-  FaultInjectingTransport(Transport& inner, FaultInjectionConfig config) : inner_(inner), config_(config) {
+  FaultInjectingTransport(Transport& inner, FaultInjectingTransportOptions config) : inner_(inner), config_(config) {
     state_->rng = config.seed;
   }
 
@@ -149,7 +149,7 @@ class FaultInjectingTransport final : public Transport {
   };
 
   Transport& inner_;
-  FaultInjectionConfig config_;
+  FaultInjectingTransportOptions config_;
   std::shared_ptr<State> state_ = std::make_shared<State>();
 };
 

@@ -73,7 +73,7 @@ struct BatchSendAttempt {
 ///   auto step = std::make_shared<pipeline::SendStep>(transport, pipeline::SendStepOptions{.metrics = &registry});
 ///   auto c = step->on_failed([](auto& topic, auto& id, auto& e) { log(topic, id, e.to_string()); });
 ///   pipeline::OutboxRelay relay(store, step, clock);             // triggers go through `step`
-///   pipeline::UnifiedPublisher publisher(step, clock);           // and so do queued messages
+///   auto publisher = pipeline::UnifiedPublisher::create(clock, step);  // and so do queued messages
 /// @endcode
 class SendStep {
  public:
