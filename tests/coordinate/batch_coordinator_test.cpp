@@ -294,7 +294,7 @@ TEST_P(BatchCoordinatorTest, CoverageGaugeIsTheStatusCheckFractionThenOneOnCompl
 // A coordinator that died while its batch waited: its wait ran on a clock that never
 // moves again (a dead process's timers never fire).
 struct DeadOwner {
-  explicit DeadOwner(Rig& rig) : coordinator(clock, rig.store, rig.alerts, rig.source, rig.ledger, &rig.relay) {}
+  explicit DeadOwner(Rig& rig) : coordinator(clock, rig.store, *rig.alerts, rig.source, rig.ledger, &rig.relay) {}
   ManualClock clock{ManualClock::kDefaultStart};
   BatchCoordinator coordinator;
 };
@@ -346,7 +346,7 @@ TEST_P(BatchCoordinatorTakeoverTest, AnOwnerKnownDeadIsWaitedForHereAndALiveOwne
   // Both waits run on one clock: the "dead" owner was alive after all. Of the two
   // deciders, one fans out; the other sees the batch decided.
   Rig rig(store, {{10, 450}, {10, 450}, {420, 450}}, false);
-  BatchCoordinator owner(rig.clock, rig.store, rig.alerts, rig.source, rig.ledger, &rig.relay);
+  BatchCoordinator owner(rig.clock, rig.store, *rig.alerts, rig.source, rig.ledger, &rig.relay);
   ASSERT_EQ(owner.start(kDate, false, BatchTrigger::kEvent)->status, BatchOutcome::kWaiting);
   auto r = rig.coordinator.recover(kDate, true);
   ASSERT_TRUE(r) << r.error().to_string();

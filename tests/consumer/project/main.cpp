@@ -57,7 +57,7 @@ int main() {
     CHECK(config.registry.add_processor(loader, "load"));
     CHECK(config.registry.add_trigger(loader, {"billing_report"}));
   }
-  auto tracker = pipeline::CompletionTracker::create(store, clock, config, &alerts);
+  auto tracker = pipeline::CompletionTracker::create(store, clock, config, alerts.get());
   CHECK(tracker);
   auto feed = pipeline::subscribe_tracker(transport, **tracker, "load-complete");
   CHECK(feed);
