@@ -45,6 +45,12 @@
 namespace nba::phase5 {
 namespace {
 
+// Called per stored prediction. A failed check needs no handling here: the next stored
+// prediction checks again, and the coordinator's recover job completes the batch.
+void note_progress(pipeline::BatchCoordinator& coordinator, pipeline::CalendarDate date) {
+  pipeline::discard_result(coordinator.note_progress(date));
+}
+
 struct Flags {
   std::string store = "sqlite:state.db";
   std::string transport = "memory";
@@ -82,7 +88,7 @@ int run_once(const Flags& f) {
   pipeline::OutboxRelay relay(store, transport, clock);
   auto alerts = pipeline::AlertManager::create(clock, {std::make_shared<pipeline::StructuredLogSink>(std::cerr)}).value();
   pipeline::BatchCoordinator coordinator(clock, store, *alerts, **phase5, **phase5, &relay, coordinator_options());
-  pipeline::PredictionWorker worker(store, **phase5, [&](pipeline::CalendarDate d) { (void)coordinator.note_progress(d); });
+  pipeline::PredictionWorker worker(store, **phase5, [&](pipeline::CalendarDate d) { note_progress(coordinator, d); });
   auto sub = transport.subscribe(worker_subscription("phase5-workers", coordinator.options().work_topic), worker.handler());
   if (!sub) return failed("subscribe", sub.error());
   auto started = coordinator.start(*date, f.force, pipeline::BatchTrigger::kManual);
@@ -162,7 +168,7 @@ int serve(const Flags& f) {
   if (f.readiness_wait_s) options.readiness.max_wait = std::chrono::seconds(*f.readiness_wait_s);
   pipeline::BatchCoordinator coordinator(clock, **store, *alerts, **phase5, **phase5, &(*runtime)->relay(), options);
   pipeline::PredictionWorker worker(**store, **phase5,
-                                    [&coordinator](pipeline::CalendarDate d) { (void)coordinator.note_progress(d); });
+                                    [&coordinator](pipeline::CalendarDate d) { note_progress(coordinator, d); });
   pipeline::SubscriptionConfig work = worker_subscription(std::string(kWorkerSubscription), options.work_topic);
   work.settings.ack_deadline = f.service.ack_deadline();
   // --workers handler threads each take the work subscription's deliveries.
