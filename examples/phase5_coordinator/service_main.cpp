@@ -169,7 +169,7 @@ int serve(const Flags& f) {
   pipeline::BatchCoordinator coordinator(clock, **store, *alerts, **phase5, **phase5, &(*runtime)->relay(), options);
   pipeline::PredictionWorker worker(**store, **phase5,
                                     [&coordinator](pipeline::CalendarDate d) { note_progress(coordinator, d); });
-  pipeline::SubscriptionConfig work = worker_subscription(std::string(kWorkerSubscription), options.work_topic);
+  pipeline::SubscribeParams work = worker_subscription(std::string(kWorkerSubscription), options.work_topic);
   work.settings.ack_deadline = f.service.ack_deadline();
   // --workers handler threads each take the work subscription's deliveries.
   if (auto st = (*runtime)->subscribe(work, nba_services::logging_deliveries(worker.handler())); !st)

@@ -144,10 +144,9 @@ class CountingStateStore final : public StateStore {
     return st;
   }
 
-  Result<std::vector<OutboxRow>> claim_outbox(std::string_view owner, std::size_t max, TimePoint now,
-                                              Duration lease) override {
-    call(StoreOperation::kClaim, owner);
-    return inner_.claim_outbox(owner, max, now, lease);
+  Result<std::vector<OutboxRow>> claim_outbox(const ClaimOutboxParams& params) override {
+    call(StoreOperation::kClaim, params.owner);
+    return inner_.claim_outbox(params);
   }
 
   Status complete_outbox(const std::vector<std::string>& ids) override {
