@@ -51,15 +51,15 @@ const Keys& keys() {
   return k;
 }
 
-pipeline::RateLimiterConfig bench_limits() {
-  pipeline::RateLimiterConfig c;
+pipeline::RateLimiterOptions bench_limits() {
+  pipeline::RateLimiterOptions c;
   c.warning = {std::chrono::seconds(1), 5};
   return c;
 }
 
 void BM_AlertLimiter_Decide(benchmark::State& state) {
   static pipeline::RateLimiter* limiter = nullptr;
-  if (state.thread_index() == 0) limiter = new pipeline::RateLimiter(bench_limits());
+  if (state.thread_index() == 0) limiter = pipeline::RateLimiter::create(bench_limits()).value().release();
   const Keys& k = keys();
   std::size_t i = static_cast<std::size_t>(state.thread_index()) * (kKeys / 2);
   auto now = pipeline::ManualClock::kDefaultStart;
@@ -89,14 +89,14 @@ void BM_AlertManager_Raise(benchmark::State& state) {
   std::atomic<std::uint64_t> sent{0};
   auto sink = std::make_shared<pipeline::CallbackAlertSink>(
       [&](const pipeline::Alert&) { sent.fetch_add(1, std::memory_order_relaxed); });
-  pipeline::AlertManagerConfig config;
+  pipeline::AlertManagerOptions config;
   config.limits = bench_limits();
   config.digest_flush_interval = pipeline::Duration::zero();
-  pipeline::AlertManager alerts(clock, {sink}, config);
+  auto alerts = pipeline::AlertManager::create(clock, {sink}, config).value();
   const Keys& k = keys();
   std::size_t i = 0;
   for (auto _ : state) {
-    benchmark::DoNotOptimize(alerts.raise(pipeline::Severity::kWarning, k.text[i], "processor is late"));
+    benchmark::DoNotOptimize(alerts->raise(pipeline::Severity::kWarning, k.text[i], "processor is late"));
     if (++i == kKeys) i = 0;
   }
   state.SetItemsProcessed(state.iterations());

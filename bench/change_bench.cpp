@@ -73,7 +73,7 @@ const Data& data(std::size_t n) {
   return *slot;
 }
 
-pipeline::ChangeDetectorConfig config() { return {"players", {"stats"}, "change"}; }
+pipeline::FingerprintChangeDetectorOptions config() { return {"players", {"stats"}, "change"}; }
 
 /// Commits the "last processed" snapshot into `store`.
 void seed_store(pipeline::StateStore& store, std::size_t n) {
@@ -101,7 +101,9 @@ void memory_bench(benchmark::State& state, unsigned threads) {
   const auto n = static_cast<std::size_t>(state.range(0));
   const auto& d = data(n);
   auto& store = memory_store(n);
-  auto detector = pipeline::ChangeDetector::create(store, config(), {nullptr, {}, threads});
+  auto options = config();
+  options.threads = threads;
+  auto detector = pipeline::ChangeDetector::create(store, options);
   auto table = detector->load(kDate);
   if (!table) {
     state.SkipWithError(table.error().to_string().c_str());

@@ -234,7 +234,8 @@ void fan_in_latency(benchmark::State& state, pipeline::StateStore& store, bool t
   pipeline::ManualClock clock;
   pipeline::MemoryTransportOptions topts;
   topts.inline_delivery = !threaded;
-  pipeline::MemoryTransport transport(clock, topts);
+  auto transport_owner = pipeline::MemoryTransport::create(clock, topts).value();
+  pipeline::MemoryTransport& transport = *transport_owner;
   auto config = phase3_config();
   auto tracker = pipeline::CompletionTracker::create(store, clock, config);
   if (!tracker) {

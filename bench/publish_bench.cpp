@@ -50,9 +50,10 @@ Message typical_message(std::size_t i) {
 void BM_Publisher_Enqueue(benchmark::State& state) {
   ManualClock clock;
   NullTransport transport;
-  PublisherOptions options;
+  UnifiedPublisherOptions options;
   options.queue_capacity = 1 << 20;
-  UnifiedPublisher publisher{transport, clock, nullptr, NullMetricsSink::instance(), options};
+  auto publisher_owner = UnifiedPublisher::create(clock, transport, options).value();
+  UnifiedPublisher& publisher = *publisher_owner;
   std::vector<Message> batch;
   constexpr std::size_t kBatch = 4096;
   for (std::size_t i = 0; i < kBatch; ++i) batch.push_back(typical_message(i));
@@ -79,15 +80,17 @@ BENCHMARK(BM_Publisher_Enqueue)->UseRealTime();
 // subscriber's handler acks. Throughput counted when the subscriber has seen them all.
 void BM_Publisher_Memory(benchmark::State& state) {
   ManualClock clock;
-  MemoryTransport memory{clock, MemoryTransportOptions{1 << 20, true}};
+  auto memory_owner = MemoryTransport::create(clock, MemoryTransportOptions{1 << 20, true}).value();
+  MemoryTransport& memory = *memory_owner;
   std::atomic<std::int64_t> received{0};
   auto sub = memory.subscribe({"phase4-sub", kTopic, {}}, [&](DeliveryPtr d) {
     (void)d->ack();
     received.fetch_add(1, std::memory_order_relaxed);
   });
-  PublisherOptions options;
+  UnifiedPublisherOptions options;
   options.queue_capacity = 1 << 20;
-  UnifiedPublisher publisher{memory, clock, nullptr, NullMetricsSink::instance(), options};
+  auto publisher_owner = UnifiedPublisher::create(clock, memory, options).value();
+  UnifiedPublisher& publisher = *publisher_owner;
   constexpr std::size_t kBatch = 4096;
   std::vector<Message> batch;
   for (auto _ : state) {
@@ -112,9 +115,10 @@ void BM_Publisher_TransportDown(benchmark::State& state) {
   mocks::RecordingTransport inner{false};
   mocks::FailingTransport transport{inner};
   transport.set_down(true);
-  PublisherOptions options;
+  UnifiedPublisherOptions options;
   options.queue_capacity = kCapacity;
-  UnifiedPublisher publisher{transport, clock, nullptr, NullMetricsSink::instance(), options};
+  auto publisher_owner = UnifiedPublisher::create(clock, transport, options).value();
+  UnifiedPublisher& publisher = *publisher_owner;
   std::vector<Message> batch;
   for (std::size_t k = 0; k < 200000; ++k) batch.push_back(typical_message(k));
   std::vector<double> samples;

@@ -149,7 +149,7 @@ pipeline::SystemClock& clock() {
 using MemoryTarget = PublishTarget<pipeline::MemoryTransport>;
 
 std::unique_ptr<pipeline::MemoryTransport> open_memory() {
-  return std::make_unique<pipeline::MemoryTransport>(clock(), pipeline::MemoryTransportOptions{1u << 30, false});
+  return pipeline::MemoryTransport::create(clock(), pipeline::MemoryTransportOptions{1u << 30, false}).value();
 }
 
 void BM_Transport_Memory_Publish(benchmark::State& state) {
@@ -167,7 +167,8 @@ void BM_Transport_Memory_PublishBatch(benchmark::State& state) {
 BENCHMARK(BM_Transport_Memory_PublishBatch)->Arg(1)->Arg(16)->Arg(64)->Arg(256)->Threads(1)->Threads(4)->UseRealTime();
 
 void BM_Transport_Memory_RoundTrip(benchmark::State& state) {
-  pipeline::MemoryTransport transport(clock());
+  auto transport_owner = pipeline::MemoryTransport::create(clock()).value();
+  pipeline::MemoryTransport& transport = *transport_owner;
   Handoff handoff;
   auto sub = transport.subscribe({"rt-sub", "rt-topic", {}}, [&](pipeline::DeliveryPtr d) {
     (void)d->ack();

@@ -71,8 +71,8 @@ RunEntry run_entry(const pipeline::Processor& p, const pipeline::RunReport& r, d
   return e;
 }
 
-pipeline::mocks::FaultInjectionConfig fault_config(const DemoOptions& o) {
-  pipeline::mocks::FaultInjectionConfig c;
+pipeline::mocks::FaultInjectingTransportOptions fault_config(const DemoOptions& o) {
+  pipeline::mocks::FaultInjectingTransportOptions c;
   c.seed = o.fault_seed;
   if (o.inject_faults) {
     c.drop_delivery = 0.05;
@@ -122,7 +122,8 @@ class FailOnceModel final : public pipeline::PredictionModel {
 struct Demo {
   const DemoOptions& opt;
   pipeline::ManualClock clock;  // from 06:00 ET of the date, when the daily schedule starts Phase 1
-  pipeline::MemoryTransport transport{clock};  // watchers and the DLQ recorder use it directly
+  std::unique_ptr<pipeline::MemoryTransport> transport_owner = pipeline::MemoryTransport::create(clock).value();
+  pipeline::MemoryTransport& transport = *transport_owner;  // watchers and the DLQ recorder use it directly
   pipeline::mocks::FaultInjectingTransport faulty{transport, fault_config(opt)};
   // What the services, trackers, relay and Phase 5 use: faulty in the fault variant.
   pipeline::Transport& bus = opt.inject_faults ? static_cast<pipeline::Transport&>(faulty) : transport;
@@ -143,9 +144,9 @@ struct Demo {
       *opt.store, {.watch = [](std::string_view k) { return k.starts_with("tracker/") && k.find("/decision/w") != k.npos; }}};
   std::vector<pipeline::Alert> alerts_seen;
   // The store keeps them too, for the status page of the day the demo leaves behind.
-  pipeline::AlertManager alerts{
+  std::unique_ptr<pipeline::AlertManager> alerts = pipeline::AlertManager::create(
       clock, {std::make_shared<pipeline::CallbackAlertSink>([this](const pipeline::Alert& a) { alerts_seen.push_back(a); }),
-              std::make_shared<pipeline::StoreAlertSink>(*opt.store)}};
+              pipeline::StoreAlertSink::create(*opt.store).value()}).value();
   Observed seen;
   std::vector<std::unique_ptr<pipeline::Subscription>> subs;
   std::unique_ptr<pipeline::CompletionTracker> to_phase3, to_phase4, to_phase5;
@@ -170,7 +171,7 @@ struct Demo {
   // `given` (the caller's warehouse) when not null, else `own`; the clock starts at `start`.
   Demo(const DemoOptions& o, pipeline::TimePoint start, std::optional<nba::Warehouse> own, nba::Warehouse* given)
       : opt(o), clock(start), owned_warehouse(std::move(own)), warehouse(given != nullptr ? *given : *owned_warehouse) {
-    ctx.alerts = &alerts;  // the phase services raise their processors' alerts beside the trackers'
+    ctx.alerts = alerts.get();  // the phase services raise their processors' alerts beside the trackers'
   }
 
   // Delivers what is deliverable; the prediction workers' deliveries of the round are
@@ -352,11 +353,11 @@ pipeline::Status make_trackers(Demo& demo) {
   const auto& topics = demo.ctx.topics;
   auto presets = nba::tracker_presets(topics.naming);
   presets[0].expected = phase2::raw_processors();
-  auto t3 = pipeline::CompletionTracker::create(demo.tracker_store, demo.clock, presets[0], &demo.alerts);
+  auto t3 = pipeline::CompletionTracker::create(demo.tracker_store, demo.clock, presets[0], demo.alerts.get());
   if (!t3) return pipeline::fail(t3.error());
-  auto t4 = pipeline::CompletionTracker::create(demo.tracker_store, demo.clock, presets[1], &demo.alerts);
+  auto t4 = pipeline::CompletionTracker::create(demo.tracker_store, demo.clock, presets[1], demo.alerts.get());
   if (!t4) return pipeline::fail(t4.error());
-  auto t5 = pipeline::CompletionTracker::create(demo.tracker_store, demo.clock, presets[2], &demo.alerts);
+  auto t5 = pipeline::CompletionTracker::create(demo.tracker_store, demo.clock, presets[2], demo.alerts.get());
   if (!t5) return pipeline::fail(t5.error());
   demo.to_phase3 = std::move(*t3);
   demo.to_phase4 = std::move(*t4);
@@ -373,7 +374,7 @@ pipeline::Status make_phase5(Demo& demo, const pipeline::BatchCoordinatorOptions
   auto p5 = nba::phase5::WarehousePhase5::create(demo.warehouse);
   if (!p5) return pipeline::fail(p5.error());
   demo.phase5 = std::move(*p5);
-  demo.coordinator = std::make_unique<pipeline::BatchCoordinator>(demo.clock, *demo.opt.store, demo.alerts, *demo.phase5,
+  demo.coordinator = std::make_unique<pipeline::BatchCoordinator>(demo.clock, *demo.opt.store, *demo.alerts, *demo.phase5,
                                                                   *demo.phase5, &demo.relay, coordinator_options);
   demo.model = std::make_unique<FailOnceModel>(*demo.phase5, demo.opt.inject_faults);
   demo.worker = std::make_unique<pipeline::PredictionWorker>(*demo.opt.store, *demo.model);
@@ -457,7 +458,7 @@ pipeline::Status wire(Demo& demo) {
   // (or is rejected at once) becomes a row `pipelinectl dlq list` shows, with an alert.
   // The recorder reads the plain transport: it is the operator's view, not under test.
   const auto& topics = demo.ctx.topics;
-  demo.dlq = std::make_unique<pipeline::DeadLetterRecorder>(demo.transport, *demo.opt.store, demo.clock, &demo.alerts);
+  demo.dlq = std::make_unique<pipeline::DeadLetterRecorder>(demo.transport, *demo.opt.store, demo.clock, demo.alerts.get());
   const std::set<std::string> consumed{topics.phase1_trigger(),       topics.phase1_complete(),
                                        topics.phase2_complete(),      topics.phase3_trigger(),
                                        topics.phase3_complete(),      topics.phase4_trigger(),

@@ -130,11 +130,11 @@ struct Supervisor {
   std::mutex mu;  // guards `seen`, `alerts`
   Observed seen;
   std::vector<pipeline::Alert> alerts;
-  pipeline::AlertManager alert_manager{
+  std::unique_ptr<pipeline::AlertManager> alert_manager = pipeline::AlertManager::create(
       clock, {std::make_shared<pipeline::CallbackAlertSink>([this](const pipeline::Alert& a) {
         std::lock_guard lock(mu);
         alerts.push_back(a);
-      })}};
+      })}).value();
   std::unique_ptr<pipeline::DeadLetterRecorder> dlq;
   std::vector<std::unique_ptr<pipeline::Subscription>> watchers;
   std::vector<Child> children;
@@ -175,7 +175,7 @@ struct Supervisor {
     auto options = nba::phase5::coordinator_options();
     options.expected_phase = std::string(nba::kPredictionsPhase);
     coordinator =
-        std::make_unique<pipeline::BatchCoordinator>(clock, *store, alert_manager, *phase5, *phase5, nullptr, options);
+        std::make_unique<pipeline::BatchCoordinator>(clock, *store, *alert_manager, *phase5, *phase5, nullptr, options);
     return pipeline::ok();
   }
 
@@ -202,7 +202,7 @@ struct Supervisor {
       if (!sub) return pipeline::fail(sub.error());
       watchers.push_back(std::move(*sub));
     }
-    dlq = std::make_unique<pipeline::DeadLetterRecorder>(*transport, *store, clock, &alert_manager);
+    dlq = std::make_unique<pipeline::DeadLetterRecorder>(*transport, *store, clock, alert_manager.get());
     std::set<std::string> consumed;
     for (const auto& s : service_subscriptions()) consumed.insert(s.topic);
     for (const auto& t : consumed) PIPELINE_TRY(dlq->watch(t));

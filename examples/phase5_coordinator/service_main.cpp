@@ -83,10 +83,11 @@ int run_once(const Flags& f) {
   if (!phase5) return failed("warehouse", phase5.error());
   pipeline::ManualClock clock;  // simulated time: a 30-minute wait takes no wall time
   pipeline::MemoryStateStore store;
-  pipeline::MemoryTransport transport(clock, {.inline_delivery = true});
+  auto transport_owner = pipeline::MemoryTransport::create(clock, {.inline_delivery = true}).value();
+  pipeline::MemoryTransport& transport = *transport_owner;
   pipeline::OutboxRelay relay(store, transport, clock);
-  pipeline::AlertManager alerts(clock, {std::make_shared<pipeline::StructuredLogSink>(std::cerr)});
-  pipeline::BatchCoordinator coordinator(clock, store, alerts, **phase5, **phase5, &relay, coordinator_options());
+  auto alerts = pipeline::AlertManager::create(clock, {std::make_shared<pipeline::StructuredLogSink>(std::cerr)}).value();
+  pipeline::BatchCoordinator coordinator(clock, store, *alerts, **phase5, **phase5, &relay, coordinator_options());
   pipeline::PredictionWorker worker(store, **phase5, [&](pipeline::CalendarDate d) { note_progress(coordinator, d); });
   auto sub = transport.subscribe(worker_subscription("phase5-workers", coordinator.options().work_topic), worker.handler());
   if (!sub) return failed("subscribe", sub.error());
@@ -158,14 +159,14 @@ int serve(const Flags& f) {
   auto runtime = pipeline::ServiceRuntime::create(clock, **store, **transport, runtime_options);
   if (!runtime) return failed("runtime", runtime.error());
   // The store keeps the alerts too: the status page (--port) shows them.
-  pipeline::AlertManager alerts(
-      clock, {std::make_shared<pipeline::StructuredLogSink>(std::cerr), std::make_shared<pipeline::StoreAlertSink>(**store)},
-      {}, metrics);
+  auto alerts = pipeline::AlertManager::create(
+      clock, {std::make_shared<pipeline::StructuredLogSink>(std::cerr), pipeline::StoreAlertSink::create(**store).value()},
+      {.metrics = &metrics}).value();
   pipeline::BatchCoordinatorOptions options = coordinator_options();
   options.metrics = &metrics;
   options.expected_phase = std::string(nba::kPredictionsPhase);  // the 4→5 tracker's trigger names it
   if (f.readiness_wait_s) options.readiness.max_wait = std::chrono::seconds(*f.readiness_wait_s);
-  pipeline::BatchCoordinator coordinator(clock, **store, alerts, **phase5, **phase5, &(*runtime)->relay(), options);
+  pipeline::BatchCoordinator coordinator(clock, **store, *alerts, **phase5, **phase5, &(*runtime)->relay(), options);
   pipeline::PredictionWorker worker(**store, **phase5,
                                     [&coordinator](pipeline::CalendarDate d) { note_progress(coordinator, d); });
   pipeline::SubscribeParams work = worker_subscription(std::string(kWorkerSubscription), options.work_topic);

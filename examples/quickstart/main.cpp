@@ -18,16 +18,17 @@ int main(int argc, char** argv) {
   pipeline::ManualClock clock;                  // SystemClock in a service
   auto store = pipeline::SqliteStateStore::open(db);
   if (!store) return std::fprintf(stderr, "%s\n", store.error().to_string().c_str()), 1;
-  pipeline::MemoryTransport transport(clock);   // your Pub/Sub or Redis adapter in production
-  pipeline::UnifiedPublisher publisher(transport, clock);  // what processors publish with
-  pipeline::OutboxRelay relay(**store, publisher.send_step(), clock);
+  auto transport_owner = pipeline::MemoryTransport::create(clock).value();
+  pipeline::MemoryTransport& transport = *transport_owner;   // your Pub/Sub or Redis adapter in production
+  auto publisher = pipeline::UnifiedPublisher::create(clock, transport).value();  // what processors publish with
+  pipeline::OutboxRelay relay(**store, publisher->send_step(), clock);
 
   // Alerts go to sinks, rate-limited per key; here a callback that prints them.
   auto sink = std::make_shared<pipeline::CallbackAlertSink>([](const pipeline::Alert& a) {
     std::printf("alert %s %s: %s\n", std::string(pipeline::to_string(a.severity)).c_str(), a.key.c_str(),
                 a.message.c_str());
   });
-  pipeline::AlertManager alerts(clock, {sink});
+  auto alerts = pipeline::AlertManager::create(clock, {sink}).value();
 
   // "Run the report once the three loaders are done (or 2 of 3 after 30 minutes)."
   pipeline::CompletionTrackerConfig config;
@@ -42,7 +43,7 @@ int main(int argc, char** argv) {
   for (const auto& loader : config.expected)
     if (!config.registry.add_processor(loader, "load") || !config.registry.add_trigger(loader, {"daily_report"}))
       return 1;
-  auto tracker = pipeline::CompletionTracker::create(**store, clock, config, &alerts);
+  auto tracker = pipeline::CompletionTracker::create(**store, clock, config, alerts.get());
   if (!tracker) return std::fprintf(stderr, "%s\n", tracker.error().to_string().c_str()), 1;
 
   // The tracker reads the loaders' completion topic; the report service reads the trigger.
@@ -72,10 +73,10 @@ int main(int argc, char** argv) {
   auto payments = complete("payments_loader", 980);
   // At-least-once: payments_loader's message is delivered twice, and counted once.
   for (const auto& m : {complete("orders_loader", 1200), payments, payments})
-    if (auto sent = publisher.publish("load-complete", m); !sent)
+    if (auto sent = publisher->publish("load-complete", m); !sent)
       return std::fprintf(stderr, "%s\n", sent.error().to_string().c_str()), 1;
 
-  pipeline::QuietLoop loop{.transport = &transport, .relays = {&relay}, .publishers = {&publisher}};
+  pipeline::QuietLoop loop{.transport = &transport, .relays = {&relay}, .publishers = {publisher.get()}};
   if (auto r = pipeline::run_until_quiet(loop); !r) return 1;
   clock.advance(std::chrono::minutes(30));  // inventory_loader is late: the deadline passes
   if (auto r = pipeline::run_until_quiet(loop); !r) return 1;

@@ -46,10 +46,11 @@ class RecordingSink final : public BasicAlertSink<std::mutex> {
   std::vector<Alert> seen_;
 };
 
-AlertManagerConfig config_with(RateLimit warning, Duration flush = Duration::zero()) {
-  AlertManagerConfig c;
+AlertManagerOptions config_with(RateLimit warning, Duration flush = Duration::zero(), MetricsSink* metrics = nullptr) {
+  AlertManagerOptions c;
   c.limits.warning = warning;
   c.digest_flush_interval = flush;
+  c.metrics = metrics;
   return c;
 }
 
@@ -60,8 +61,8 @@ TEST(AlertManager, DeliversToEverySinkWithKeyMessageContextAndTime) {
   ManualClock clock(six_am());
   auto a = std::make_shared<RecordingSink>();
   auto b = std::make_shared<RecordingSink>();
-  AlertManager alerts(clock, {a, b}, config_with({minutes(5), 3}));
-  const auto out = alerts.raise(Severity::kWarning, "coverage/phase3", "phase3 is late", nlohmann::json{{"missing", 25}});
+  auto alerts = AlertManager::create(clock, {a, b}, config_with({minutes(5), 3})).value();
+  const auto out = alerts->raise(Severity::kWarning, "coverage/phase3", "phase3 is late", nlohmann::json{{"missing", 25}});
   EXPECT_TRUE(out.delivered);
   EXPECT_EQ(out.sink_failures, 0u);
   for (auto* sink : {a.get(), b.get()}) {
@@ -80,16 +81,16 @@ TEST(AlertManager, NextPassingAlertCarriesTheDigestOfSuppressedOnes) {
   ManualClock clock(six_am());
   auto sink = std::make_shared<RecordingSink>();
   MetricsRegistry metrics;
-  AlertManager alerts(clock, {sink}, config_with({minutes(10), 1}), metrics);
-  alerts.raise(Severity::kWarning, "k", "first");
+  auto alerts = AlertManager::create(clock, {sink}, config_with({minutes(10), 1}, Duration::zero(), &metrics)).value();
+  alerts->raise(Severity::kWarning, "k", "first");
   clock.advance(minutes(2));  // 06:02
   for (int i = 0; i < 12; ++i) {
-    const auto out = alerts.raise(Severity::kWarning, "k", "again");
+    const auto out = alerts->raise(Severity::kWarning, "k", "again");
     EXPECT_FALSE(out.delivered);
     EXPECT_EQ(out.suppressed_count, static_cast<std::uint64_t>(i + 1));
   }
   clock.advance(minutes(8));  // 06:10, a token is back
-  const auto out = alerts.raise(Severity::kWarning, "k", "still failing");
+  const auto out = alerts->raise(Severity::kWarning, "k", "still failing");
   EXPECT_TRUE(out.delivered);
   EXPECT_EQ(out.suppressed_count, 12u);
   const auto seen = sink->alerts();
@@ -111,10 +112,10 @@ TEST(AlertManager, PeriodicFlushEmitsADigestForAKeyThatWentQuiet) {
   ManualClock clock(six_am());
   auto sink = std::make_shared<RecordingSink>();
   MetricsRegistry metrics;
-  AlertManager alerts(clock, {sink}, config_with({minutes(10), 1}, minutes(5)), metrics);
-  alerts.raise(Severity::kWarning, "storm", "boom");
+  auto alerts = AlertManager::create(clock, {sink}, config_with({minutes(10), 1}, minutes(5), &metrics)).value();
+  alerts->raise(Severity::kWarning, "storm", "boom");
   clock.advance(minutes(1));
-  for (int i = 0; i < 4; ++i) alerts.raise(Severity::kWarning, "storm", "boom");
+  for (int i = 0; i < 4; ++i) alerts->raise(Severity::kWarning, "storm", "boom");
   clock.advance(minutes(4));  // 06:05 flush: the key is still limited
   EXPECT_EQ(sink->alerts().size(), 1u);
   clock.advance(minutes(5));  // 06:10 flush: a token is back and nothing came: quiet
@@ -134,49 +135,49 @@ TEST(AlertManager, PeriodicFlushEmitsADigestForAKeyThatWentQuiet) {
 TEST(AlertManager, ExplicitFlushWithoutTimer) {
   ManualClock clock(six_am());
   auto sink = std::make_shared<RecordingSink>();
-  AlertManager alerts(clock, {sink}, config_with({minutes(10), 1}));
+  auto alerts = AlertManager::create(clock, {sink}, config_with({minutes(10), 1})).value();
   EXPECT_EQ(clock.pending_timers(), 0u);
-  alerts.raise(Severity::kWarning, "a", "x");
-  alerts.raise(Severity::kWarning, "a", "x");
-  alerts.raise(Severity::kWarning, "b", "y");
-  alerts.raise(Severity::kWarning, "b", "y");
-  alerts.raise(Severity::kWarning, "b", "y");
-  EXPECT_EQ(alerts.flush_digests(), 0u);
+  alerts->raise(Severity::kWarning, "a", "x");
+  alerts->raise(Severity::kWarning, "a", "x");
+  alerts->raise(Severity::kWarning, "b", "y");
+  alerts->raise(Severity::kWarning, "b", "y");
+  alerts->raise(Severity::kWarning, "b", "y");
+  EXPECT_EQ(alerts->flush_digests(), 0u);
   clock.advance(minutes(10));
-  EXPECT_EQ(alerts.flush_digests(), 2u);
+  EXPECT_EQ(alerts->flush_digests(), 2u);
   const auto seen = sink->alerts();
   ASSERT_EQ(seen.size(), 4u);
   EXPECT_EQ(seen[2].key, "a");
   EXPECT_EQ(seen[2].suppressed_count, 1u);
   EXPECT_EQ(seen[3].key, "b");
   EXPECT_EQ(seen[3].suppressed_count, 2u);
-  EXPECT_EQ(alerts.flush_digests(), 0u);
+  EXPECT_EQ(alerts->flush_digests(), 0u);
 }
 
 TEST(AlertManager, CriticalBypassesTheLimiterWhenConfigured) {
   ManualClock clock(six_am());
   auto sink = std::make_shared<RecordingSink>();
-  AlertManagerConfig c;
+  AlertManagerOptions c;
   c.limits.critical = {minutes(10), 1};
   c.digest_flush_interval = Duration::zero();
-  AlertManager bypass(clock, {sink}, c);
-  for (int i = 0; i < 5; ++i) EXPECT_TRUE(bypass.raise(Severity::kCritical, "down", "db down").delivered);
+  auto bypass = AlertManager::create(clock, {sink}, c).value();
+  for (int i = 0; i < 5; ++i) EXPECT_TRUE(bypass->raise(Severity::kCritical, "down", "db down").delivered);
   EXPECT_EQ(sink->alerts().size(), 5u);
 
   c.critical_bypasses_limit = false;
-  AlertManager limited(clock, {sink}, c);
-  EXPECT_TRUE(limited.raise(Severity::kCritical, "down", "db down").delivered);
-  EXPECT_FALSE(limited.raise(Severity::kCritical, "down", "db down").delivered);
+  auto limited = AlertManager::create(clock, {sink}, c).value();
+  EXPECT_TRUE(limited->raise(Severity::kCritical, "down", "db down").delivered);
+  EXPECT_FALSE(limited->raise(Severity::kCritical, "down", "db down").delivered);
 }
 
 TEST(AlertManager, BypassingCriticalCarriesTheDigestOfSuppressedWarnings) {
   ManualClock clock(six_am());
   auto sink = std::make_shared<RecordingSink>();
-  AlertManager alerts(clock, {sink}, config_with({minutes(10), 1}));
-  alerts.raise(Severity::kWarning, "db", "slow");
-  alerts.raise(Severity::kWarning, "db", "slow");
-  alerts.raise(Severity::kWarning, "db", "slow");
-  const auto out = alerts.raise(Severity::kCritical, "db", "down");
+  auto alerts = AlertManager::create(clock, {sink}, config_with({minutes(10), 1})).value();
+  alerts->raise(Severity::kWarning, "db", "slow");
+  alerts->raise(Severity::kWarning, "db", "slow");
+  alerts->raise(Severity::kWarning, "db", "slow");
+  const auto out = alerts->raise(Severity::kCritical, "db", "down");
   EXPECT_TRUE(out.delivered);
   EXPECT_EQ(out.suppressed_count, 2u);
   EXPECT_EQ(sink->alerts().back().suppressed_count, 2u);
@@ -189,12 +190,12 @@ TEST(AlertManager, ThrowingAndFailingSinksAreCountedAndOthersStillReceive) {
   auto failing = std::make_shared<CallbackAlertSink>(
       [](const Alert&) -> Status { return fail(ErrorCode::kUnavailable, "webhook down"); });
   auto good = std::make_shared<RecordingSink>();
-  AlertManager alerts(clock, {thrower, failing, good}, config_with({minutes(1), 5}), metrics);
-  const auto out = alerts.raise(Severity::kWarning, "k", "m");
+  auto alerts = AlertManager::create(clock, {thrower, failing, good}, config_with({minutes(1), 5}, Duration::zero(), &metrics)).value();
+  const auto out = alerts->raise(Severity::kWarning, "k", "m");
   EXPECT_TRUE(out.delivered);
   EXPECT_EQ(out.sink_failures, 2u);
   EXPECT_EQ(good->alerts().size(), 1u);
-  alerts.raise(Severity::kWarning, "k", "m");
+  alerts->raise(Severity::kWarning, "k", "m");
   EXPECT_EQ(good->alerts().size(), 2u);
   EXPECT_EQ(metrics.counter_value("pipeline_alert_sink_failures_total"), 4u);
 }
@@ -208,9 +209,9 @@ TEST(AlertManager, SinkRaisingAnAlertReentrantlyDoesNotDeadlock) {
     ++calls;
     if (a.key == "outer") self->raise(Severity::kError, "inner", "raised from a sink");
   });
-  AlertManager alerts(clock, {reentrant, recorder}, config_with({minutes(1), 5}));
-  self = &alerts;
-  EXPECT_TRUE(alerts.raise(Severity::kWarning, "outer", "first").delivered);
+  auto alerts = AlertManager::create(clock, {reentrant, recorder}, config_with({minutes(1), 5})).value();
+  self = alerts.get();
+  EXPECT_TRUE(alerts->raise(Severity::kWarning, "outer", "first").delivered);
   EXPECT_EQ(calls.load(), 2);
   const auto seen = recorder->alerts();
   ASSERT_EQ(seen.size(), 2u);
@@ -226,12 +227,12 @@ TEST(AlertManager, SinkFlushingDigestsReentrantlyDoesNotDeadlock) {
     ++flushes;
     self->flush_digests();
   });
-  AlertManager alerts(clock, {sink}, config_with({minutes(1), 1}));
-  self = &alerts;
-  alerts.raise(Severity::kWarning, "k", "m");
-  alerts.raise(Severity::kWarning, "k", "m");
+  auto alerts = AlertManager::create(clock, {sink}, config_with({minutes(1), 1})).value();
+  self = alerts.get();
+  alerts->raise(Severity::kWarning, "k", "m");
+  alerts->raise(Severity::kWarning, "k", "m");
   clock.advance(minutes(1));
-  EXPECT_EQ(alerts.flush_digests(), 1u);
+  EXPECT_EQ(alerts->flush_digests(), 1u);
   EXPECT_EQ(flushes.load(), 2);
 }
 
@@ -250,14 +251,14 @@ TEST(AlertManager, SlowSinkDoesNotBlockOtherThreadsRaising) {
     cv.notify_all();
     cv.wait(lock, [&] { return release; });
   });
-  AlertManager alerts(clock, {slow, recorder}, config_with({minutes(1), 5}));
-  std::thread t([&] { alerts.raise(Severity::kWarning, "slow", "stuck"); });
+  auto alerts = AlertManager::create(clock, {slow, recorder}, config_with({minutes(1), 5})).value();
+  std::thread t([&] { alerts->raise(Severity::kWarning, "slow", "stuck"); });
   {
     std::unique_lock lock(mu);
     cv.wait(lock, [&] { return entered; });
   }
-  EXPECT_TRUE(alerts.raise(Severity::kWarning, "other", "fine").delivered);
-  EXPECT_EQ(alerts.flush_digests(), 0u);
+  EXPECT_TRUE(alerts->raise(Severity::kWarning, "other", "fine").delivered);
+  EXPECT_EQ(alerts->flush_digests(), 0u);
   ASSERT_EQ(recorder->alerts().size(), 1u);
   EXPECT_EQ(recorder->alerts()[0].key, "other");
   {
@@ -274,11 +275,11 @@ TEST(AlertManager, ConcurrentRaisesDeliverExactlyTheBurstPerKey) {
   std::atomic<int> delivered{0};
   auto sink = std::make_shared<CallbackAlertSink>([&](const Alert&) { ++delivered; });
   MetricsRegistry metrics;
-  AlertManager alerts(clock, {sink}, config_with({minutes(5), 3}, minutes(1)), metrics);
+  auto alerts = AlertManager::create(clock, {sink}, config_with({minutes(5), 3}, minutes(1), &metrics)).value();
   std::vector<std::thread> threads;
   for (int t = 0; t < 4; ++t)
     threads.emplace_back([&, t] {
-      for (int i = 0; i < 500; ++i) alerts.raise(Severity::kWarning, "key" + std::to_string(i % 10), "m");
+      for (int i = 0; i < 500; ++i) alerts->raise(Severity::kWarning, "key" + std::to_string(i % 10), "m");
       if (t == 0) clock.advance(minutes(1));  // the flush timer races the raisers
     });
   for (auto& th : threads) th.join();
@@ -290,7 +291,7 @@ TEST(AlertManager, DestructionCancelsThePeriodicFlush) {
   ManualClock clock(six_am());
   auto sink = std::make_shared<RecordingSink>();
   {
-    AlertManager alerts(clock, {sink}, config_with({minutes(10), 1}, minutes(5)));
+    auto alerts = AlertManager::create(clock, {sink}, config_with({minutes(10), 1}, minutes(5))).value();
     EXPECT_EQ(clock.pending_timers(), 1u);
   }
   EXPECT_EQ(clock.pending_timers(), 0u);
@@ -302,12 +303,12 @@ TEST(StructuredLogSink, WritesOneJsonLinePerAlertWithRfc3339Times) {
   ManualClock clock(six_am());
   std::ostringstream out;
   auto log = std::make_shared<StructuredLogSink>(out);
-  AlertManager alerts(clock, {log}, config_with({minutes(10), 1}));
-  alerts.raise(Severity::kWarning, "k", "first \"quoted\"", nlohmann::json{{"n", 1}});
+  auto alerts = AlertManager::create(clock, {log}, config_with({minutes(10), 1})).value();
+  alerts->raise(Severity::kWarning, "k", "first \"quoted\"", nlohmann::json{{"n", 1}});
   clock.advance(minutes(2));
-  alerts.raise(Severity::kWarning, "k", "x");
+  alerts->raise(Severity::kWarning, "k", "x");
   clock.advance(minutes(8));
-  alerts.raise(Severity::kWarning, "k", "third");
+  alerts->raise(Severity::kWarning, "k", "third");
   std::istringstream in(out.str());
   std::string line;
   std::vector<nlohmann::json> lines;
@@ -363,5 +364,16 @@ TEST(CallbackAlertSink, StatusReturningCallbackErrorIsPassedThrough) {
   EXPECT_TRUE(static_cast<AlertSink&>(sink).send(keyed));
 }
 
+TEST(AlertManager, CreateRejectsANegativeFlushIntervalOrLimit) {
+  ManualClock clock(six_am());
+  auto flush = AlertManager::create(clock, {}, config_with({minutes(5), 3}, -minutes(1)));
+  ASSERT_FALSE(flush);
+  EXPECT_EQ(flush.error().code, ErrorCode::kInvalidArgument);
+  auto limit = AlertManager::create(clock, {}, config_with({-minutes(5), 3}));
+  ASSERT_FALSE(limit);
+  EXPECT_EQ(limit.error().code, ErrorCode::kInvalidArgument);
+}
+
 }  // namespace alert_manager_test
+
 }  // namespace pipeline

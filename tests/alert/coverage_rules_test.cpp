@@ -74,13 +74,13 @@ TEST(CoverageRules, HelpersRaiseAClearSentenceWithContext) {
   ManualClock clock;
   std::vector<Alert> seen;
   auto sink = std::make_shared<CallbackAlertSink>([&](const Alert& a) { seen.push_back(a); });
-  AlertManager alerts(clock, {sink});
+  auto alerts = AlertManager::create(clock, {sink}).value();
   const CoverageRules rules;
-  EXPECT_FALSE(rules.alert_if_missing(alerts, "phase3/2025-11-18", 400, 380));
-  EXPECT_FALSE(rules.alert_if_low_coverage(alerts, "phase3/2025-11-18", 400, 360));
+  EXPECT_FALSE(rules.alert_if_missing(*alerts, "phase3/2025-11-18", 400, 380));
+  EXPECT_FALSE(rules.alert_if_low_coverage(*alerts, "phase3/2025-11-18", 400, 360));
   EXPECT_TRUE(seen.empty());
 
-  EXPECT_TRUE(rules.alert_if_missing(alerts, "phase3/2025-11-18", 400, 375));
+  EXPECT_TRUE(rules.alert_if_missing(*alerts, "phase3/2025-11-18", 400, 375));
   ASSERT_EQ(seen.size(), 1u);
   EXPECT_EQ(seen[0].severity, Severity::kWarning);
   EXPECT_EQ(seen[0].key, "coverage/missing/phase3/2025-11-18");
@@ -90,7 +90,7 @@ TEST(CoverageRules, HelpersRaiseAClearSentenceWithContext) {
   EXPECT_EQ(seen[0].context->at("expected"), 400);
   EXPECT_EQ(seen[0].context->at("done"), 375);
 
-  EXPECT_TRUE(rules.alert_if_low_coverage(alerts, "phase5/2025-11-18", 400, 340));
+  EXPECT_TRUE(rules.alert_if_low_coverage(*alerts, "phase5/2025-11-18", 400, 340));
   ASSERT_EQ(seen.size(), 2u);
   EXPECT_EQ(seen[1].severity, Severity::kError);
   EXPECT_EQ(seen[1].key, "coverage/status/phase5/2025-11-18");

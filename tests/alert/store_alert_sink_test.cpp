@@ -28,11 +28,11 @@ Alert alert_at(TimePoint at, std::string key, std::string message) {
 TEST(StoreAlertSink, RecordsRaisedAlertsUnderTheDateTheirKeyNamesNewestFirst) {
   ManualClock clock{*parse_rfc3339("2025-11-19T03:00:00Z")};  // the next UTC day
   MemoryStateStore store;
-  AlertManager alerts(clock, {std::make_shared<StoreAlertSink>(store)});
-  alerts.raise(Severity::kWarning, "coverage/phase5/2025-11-18", "coverage 88%");
+  auto alerts = AlertManager::create(clock, {StoreAlertSink::create(store).value()}).value();
+  alerts->raise(Severity::kWarning, "coverage/phase5/2025-11-18", "coverage 88%");
   clock.advance(std::chrono::minutes(1));
-  alerts.raise(Severity::kCritical, "batch/phase5/2025-11-18", "too few players ready");
-  alerts.raise(Severity::kInfo, "relay", "no date in the key: filed under the UTC day");
+  alerts->raise(Severity::kCritical, "batch/phase5/2025-11-18", "too few players ready");
+  alerts->raise(Severity::kInfo, "relay", "no date in the key: filed under the UTC day");
 
   auto listed = StoreAlertSink::list(store, kDate);
   ASSERT_TRUE(listed) << listed.error().to_string();
@@ -50,10 +50,10 @@ TEST(StoreAlertSink, RecordsRaisedAlertsUnderTheDateTheirKeyNamesNewestFirst) {
 
 TEST(StoreAlertSink, KeepsAtMostMaxAlertsDeletingTheOldest) {
   MemoryStateStore store;
-  StoreAlertSink sink(store, {.max_alerts = 3});
+  auto sink = StoreAlertSink::create(store, {.max_alerts = 3}).value();
   const TimePoint t0 = *parse_rfc3339("2025-11-18T12:00:00Z");
   for (int i = 0; i < 5; ++i)
-    ASSERT_TRUE(sink.send(alert_at(t0 + std::chrono::seconds(i), "k/2025-11-18", fmt::format("alert {}", i))));
+    ASSERT_TRUE(sink->send(alert_at(t0 + std::chrono::seconds(i), "k/2025-11-18", fmt::format("alert {}", i))));
   EXPECT_EQ(store.scan(StoreAlertSink::kPrefix)->size(), 3u);
   auto listed = StoreAlertSink::list(store, kDate);
   ASSERT_TRUE(listed);
@@ -61,13 +61,20 @@ TEST(StoreAlertSink, KeepsAtMostMaxAlertsDeletingTheOldest) {
   EXPECT_EQ((*listed)[0].message, "alert 4");
   EXPECT_EQ((*listed)[2].message, "alert 2");
   // Two alerts of one instant are two rows.
-  ASSERT_TRUE(sink.send(alert_at(t0 + std::chrono::seconds(9), "k/2025-11-18", "twin a")));
-  ASSERT_TRUE(sink.send(alert_at(t0 + std::chrono::seconds(9), "k/2025-11-18", "twin b")));
+  ASSERT_TRUE(sink->send(alert_at(t0 + std::chrono::seconds(9), "k/2025-11-18", "twin a")));
+  ASSERT_TRUE(sink->send(alert_at(t0 + std::chrono::seconds(9), "k/2025-11-18", "twin b")));
   listed = StoreAlertSink::list(store, kDate, 2);
   ASSERT_TRUE(listed);
   ASSERT_EQ(listed->size(), 2u);
   EXPECT_EQ((*listed)[0].message, "twin b");
   EXPECT_EQ((*listed)[1].message, "twin a");
+}
+
+TEST(StoreAlertSink, CreateRejectsZeroMaxAlerts) {
+  MemoryStateStore store;
+  auto sink = StoreAlertSink::create(store, {.max_alerts = 0});
+  ASSERT_FALSE(sink);
+  EXPECT_EQ(sink.error().code, ErrorCode::kInvalidArgument);
 }
 
 }  // namespace store_alert_sink_test

@@ -46,8 +46,12 @@ std::vector<EntitySnapshot> roster(int n) {
   return out;
 }
 
-ChangeDetector make(pipeline::StateStore& store, pipeline::ChangeDetectorOptions options = {}) {
-  auto d = ChangeDetector::create(store, pipeline::player_change_detector(), std::move(options));
+ChangeDetector make(pipeline::StateStore& store, pipeline::MetricsSink* metrics = nullptr,
+                    std::function<void(std::string_view)> log = {}) {
+  auto options = pipeline::player_change_detector();
+  options.metrics = metrics;
+  options.log = std::move(log);
+  auto d = ChangeDetector::create(store, std::move(options));
   EXPECT_TRUE(d.has_value());
   return std::move(*d);
 }
@@ -182,7 +186,7 @@ TEST(ChangeDetector, StoreDownFallsBackToFullAndSaysSo) {
   pipeline::mocks::FailingStateStore store(real);
   RecordingMetrics metrics;
   std::vector<std::string> logs;
-  auto d = make(store, {&metrics, [&](std::string_view line) { logs.emplace_back(line); }});
+  auto d = make(store, &metrics, [&](std::string_view line) { logs.emplace_back(line); });
   auto players = roster(4);
   ASSERT_TRUE(commit(store, d, d.detect(kDate, players)));
 
@@ -211,7 +215,7 @@ TEST(ChangeDetector, StoreDownFallsBackToFullAndSaysSo) {
 TEST(ChangeDetector, CorruptRowFallsBackAndCommitRepairsIt) {
   MemoryStateStore store;
   RecordingMetrics metrics;
-  auto d = make(store, {&metrics, {}});
+  auto d = make(store, &metrics);
   auto players = roster(6);
   ASSERT_TRUE(commit(store, d, d.detect(kDate, players)));
   auto rows = store.scan("change/players/2025-11-18/b/");
@@ -255,6 +259,9 @@ TEST(ChangeDetector, RejectsBadConfiguration) {
   EXPECT_FALSE(ChangeDetector::create(store, {"pla/yers", {}, "change"}));
   EXPECT_FALSE(ChangeDetector::create(store, {"players", {}, "/change"}));
   EXPECT_FALSE(ChangeDetector::create(store, {"players", {}, "ch\tange"}));
+  auto no_threads = pipeline::player_change_detector();
+  no_threads.threads = 0;
+  EXPECT_FALSE(ChangeDetector::create(store, no_threads));
 }
 
 TEST(ChangeDetector, GrowingEntityCountRebucketsAndStaysExact) {
@@ -317,7 +324,9 @@ TEST(ChangeDetector, MillionEntitiesAreDiffedExactly) {
 TEST(ChangeDetector, TwoThreadsFindTheSameChangesAndCrossPartDuplicates) {
   MemoryStateStore store;
   auto one = make(store);
-  auto two = ChangeDetector::create(store, pipeline::player_change_detector(), {nullptr, {}, 2});
+  auto two_threads = pipeline::player_change_detector();
+  two_threads.threads = 2;
+  auto two = ChangeDetector::create(store, two_threads);
   ASSERT_TRUE(two);
   std::vector<EntitySnapshot> players;
   for (int i = 0; i < 140'000; ++i) players.push_back(player(fmt::format("p{}", i), "active", i % 40));

@@ -46,9 +46,9 @@ ChangeQueryRow row(std::string id, std::optional<std::string> change = std::null
   return {std::move(id), std::move(change)};
 }
 
-QueryChangeDetector make(FakeRunner& runner, pipeline::ChangeDetectorOptions options = {},
-                         std::vector<QueryParam> params = {}) {
-  auto d = QueryChangeDetector::create(runner, {"players", kSql, std::move(params)}, std::move(options));
+QueryChangeDetector make(FakeRunner& runner, std::vector<QueryParam> params = {}, pipeline::MetricsSink* metrics = nullptr,
+                         std::function<void(std::string_view)> log = {}) {
+  auto d = QueryChangeDetector::create(runner, {"players", kSql, std::move(params), metrics, std::move(log)});
   EXPECT_TRUE(d.has_value()) << d.error().to_string();
   return std::move(*d);
 }
@@ -91,7 +91,7 @@ TEST(QueryChangeDetector, EmptyResultIsNothingChangedNotAFallback) {
 
 TEST(QueryChangeDetector, BindsTheDateAndTheConfiguredParametersByName) {
   FakeRunner runner;
-  auto d = make(runner, {}, {{"team", std::string("LAL")}, {"version", std::int64_t{3}}});
+  auto d = make(runner, {{"team", std::string("LAL")}, {"version", std::int64_t{3}}});
   (void)d.detect(kDate, {});
   EXPECT_EQ(runner.seen_sql, kSql);  // the statement as given: nothing pasted into it
   ASSERT_EQ(runner.seen_params.size(), 3u);
@@ -108,7 +108,7 @@ TEST(QueryChangeDetector, RunnerErrorFallsBackToFullAndSaysSo) {
   runner.error = pipeline::Error{ErrorCode::kUnavailable, "warehouse is down", {}};
   pipeline::MetricsRegistry metrics;
   std::vector<std::string> logs;
-  auto d = make(runner, {&metrics, [&](std::string_view line) { logs.emplace_back(line); }});
+  auto d = make(runner, {}, &metrics, [&](std::string_view line) { logs.emplace_back(line); });
 
   auto direct = d.query(kDate);
   ASSERT_FALSE(direct);
@@ -177,7 +177,7 @@ TEST(QueryChangeDetector, RepeatedIdFallsBackWhetherOrNotTheChangeAgrees) {
 
 TEST(QueryChangeDetector, RejectsBadConfiguration) {
   FakeRunner runner;
-  using Config = pipeline::QueryChangeDetectorConfig;
+  using Config = pipeline::QueryChangeDetectorOptions;
   const std::vector<Config> bad = {
       {"", kSql, {}},
       {"players/x", kSql, {}},

@@ -10,7 +10,7 @@ namespace selective_filter_test {
 
 using pipeline::ChangeSet;
 using pipeline::EntityFilter;
-using pipeline::SqlFilterOptions;
+using pipeline::SqlEntityFilterOptions;
 
 ChangeSet changes(std::vector<std::string> added, std::vector<std::string> changed, std::vector<std::string> removed = {}) {
   ChangeSet cs;
@@ -86,7 +86,7 @@ TEST(SelectiveFilter, SmallSetBecomesBoundPlaceholders) {
 }
 
 TEST(SelectiveFilter, LargeSetBindsOneJsonArray) {
-  auto f = pipeline::sql_entity_filter(changes({"a\"b", "c"}, {}), "t.player_id", SqlFilterOptions{.max_inline_ids = 1});
+  auto f = pipeline::sql_entity_filter(changes({"a\"b", "c"}, {}), "t.player_id", SqlEntityFilterOptions{.max_inline_ids = 1});
   ASSERT_TRUE(f);
   EXPECT_EQ(f->predicate, "t.player_id IN (SELECT value FROM json_each(?))");
   EXPECT_EQ(f->parameters, std::vector<std::string>{R"(["a\"b","c"])"});

@@ -113,13 +113,13 @@ struct Rig {
         source(std::move(script)),
         store(state),
         relay(store, transport, clock, {.owner = "test-relay"}),
-        alerts(clock,
+        alerts(AlertManager::create(clock,
                {std::make_shared<CallbackAlertSinkMt>([this](const Alert& a) {
                  std::lock_guard lock(mu);
                  raised.push_back(a);
                })},
-               AlertManagerConfig{.limits = {}, .critical_bypasses_limit = true, .digest_flush_interval = Duration::zero()}),
-        coordinator(clock, store, alerts, source, ledger, &relay, std::move(options)),
+               AlertManagerOptions{.limits = {}, .critical_bypasses_limit = true, .digest_flush_interval = Duration::zero()}).value()),
+        coordinator(clock, store, *alerts, source, ledger, &relay, std::move(options)),
         worker(store, ledger, [this](CalendarDate d) { (void)coordinator.note_progress(d); }) {
     ledger.expect(kDate, players(420));
     if (workers) {
@@ -149,7 +149,7 @@ struct Rig {
   StateStore& store;
   mocks::RecordingTransport transport;
   OutboxRelay relay;
-  AlertManager alerts;
+  std::unique_ptr<AlertManager> alerts;
   BatchCoordinator coordinator;
   PredictionWorker worker;
   std::unique_ptr<Subscription> subscription;
@@ -294,7 +294,7 @@ TEST_P(BatchCoordinatorTest, CoverageGaugeIsTheStatusCheckFractionThenOneOnCompl
 // A coordinator that died while its batch waited: its wait ran on a clock that never
 // moves again (a dead process's timers never fire).
 struct DeadOwner {
-  explicit DeadOwner(Rig& rig) : coordinator(clock, rig.store, rig.alerts, rig.source, rig.ledger, &rig.relay) {}
+  explicit DeadOwner(Rig& rig) : coordinator(clock, rig.store, *rig.alerts, rig.source, rig.ledger, &rig.relay) {}
   ManualClock clock{ManualClock::kDefaultStart};
   BatchCoordinator coordinator;
 };
@@ -346,7 +346,7 @@ TEST_P(BatchCoordinatorTakeoverTest, AnOwnerKnownDeadIsWaitedForHereAndALiveOwne
   // Both waits run on one clock: the "dead" owner was alive after all. Of the two
   // deciders, one fans out; the other sees the batch decided.
   Rig rig(store, {{10, 450}, {10, 450}, {420, 450}}, false);
-  BatchCoordinator owner(rig.clock, rig.store, rig.alerts, rig.source, rig.ledger, &rig.relay);
+  BatchCoordinator owner(rig.clock, rig.store, *rig.alerts, rig.source, rig.ledger, &rig.relay);
   ASSERT_EQ(owner.start(kDate, false, BatchTrigger::kEvent)->status, BatchOutcome::kWaiting);
   auto r = rig.coordinator.recover(kDate, true);
   ASSERT_TRUE(r) << r.error().to_string();
@@ -499,22 +499,22 @@ TEST_P(BatchCoordinatorTest, ReadsABatchRowStoredWithItsStateAsAString) {
 
 TEST_P(BatchCoordinatorTest, CreateValidatesTheOptions) {
   ManualClock clock;
-  AlertManager alerts(clock, {});
+  auto alerts = AlertManager::create(clock, {}).value();
   ScriptSource source({{420, 450}});
   FakeLedger ledger;
-  EXPECT_TRUE(BatchCoordinator::create(clock, store, alerts, source, ledger, nullptr, {}));
+  EXPECT_TRUE(BatchCoordinator::create(clock, store, *alerts, source, ledger, nullptr, {}));
   BatchCoordinatorOptions no_topic;
   no_topic.work_topic.clear();
-  auto r = BatchCoordinator::create(clock, store, alerts, source, ledger, nullptr, no_topic);
+  auto r = BatchCoordinator::create(clock, store, *alerts, source, ledger, nullptr, no_topic);
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error().code, ErrorCode::kInvalidArgument);
   EXPECT_EQ(r.error().message, "BatchCoordinatorOptions::work_topic must not be empty");
   BatchCoordinatorOptions slash;
   slash.key_prefix = "a/b";
-  EXPECT_FALSE(BatchCoordinator::create(clock, store, alerts, source, ledger, nullptr, slash));
+  EXPECT_FALSE(BatchCoordinator::create(clock, store, *alerts, source, ledger, nullptr, slash));
   BatchCoordinatorOptions no_cap;
   no_cap.max_incremental_per_date = 0;
-  EXPECT_FALSE(BatchCoordinator::create(clock, store, alerts, source, ledger, nullptr, no_cap));
+  EXPECT_FALSE(BatchCoordinator::create(clock, store, *alerts, source, ledger, nullptr, no_cap));
 }
 
 TEST_P(BatchCoordinatorTest, ForceStartsANewBatchWithANewIdAndVersionKeepingHistory) {

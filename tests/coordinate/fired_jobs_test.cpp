@@ -49,8 +49,8 @@ class Ready final : public ReadinessSource {
 struct Instance {
   Instance(ManualClock& clock, StateStore& store, Transport& transport, ReadinessSource& source,
            PredictionLedger& ledger, const DailySchedule& schedule, HybridTriggerOptions options)
-      : alerts(clock, {}),
-        coordinator(clock, store, alerts, source, ledger),
+      : alerts(AlertManager::create(clock, {}).value()),
+        coordinator(clock, store, *alerts, source, ledger),
         hybrid(
             coordinator, transport, store, clock,
             [schedule](TimePoint t) -> std::optional<Scheduler::Due> {
@@ -58,7 +58,7 @@ struct Instance {
               return std::nullopt;
             },
             [schedule](TimePoint t) { return schedule.wall_time(t).date; }, options) {}
-  AlertManager alerts;
+  std::unique_ptr<AlertManager> alerts;
   BatchCoordinator coordinator;
   HybridTrigger hybrid;
 };

@@ -59,11 +59,12 @@ TEST(Phase5Example, BatchWritesRealPredictionRowsAndIncrementalKeepsHistory) {
   ASSERT_TRUE(phase5) << phase5.error().to_string();
   ManualClock clock;
   MemoryStateStore store;
-  MemoryTransport transport(clock, {.inline_delivery = true});
+  auto transport_owner = MemoryTransport::create(clock, {.inline_delivery = true}).value();
+  MemoryTransport& transport = *transport_owner;
   OutboxRelay relay(store, transport, clock);
-  AlertManager alerts(clock, {}, AlertManagerConfig{.limits = {}, .critical_bypasses_limit = true,
-                                                    .digest_flush_interval = Duration::zero()});
-  BatchCoordinator coordinator(clock, store, alerts, **phase5, **phase5, &relay, nba::phase5::coordinator_options());
+  auto alerts = AlertManager::create(clock, {}, AlertManagerOptions{.limits = {}, .critical_bypasses_limit = true,
+                                                    .digest_flush_interval = Duration::zero()}).value();
+  BatchCoordinator coordinator(clock, store, *alerts, **phase5, **phase5, &relay, nba::phase5::coordinator_options());
   PredictionWorker worker(store, **phase5, [&](CalendarDate d) { (void)coordinator.note_progress(d); });
   auto sub = transport.subscribe({"workers", coordinator.options().work_topic, {}}, worker.handler());
   ASSERT_TRUE(sub);

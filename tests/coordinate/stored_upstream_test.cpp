@@ -37,14 +37,14 @@ Message upstream(std::vector<std::string> entities, std::optional<std::pair<int,
 struct Rig {
   ManualClock clock;
   MemoryStateStore store;
-  AlertManager alerts{clock, {}};
+  std::unique_ptr<AlertManager> alerts = AlertManager::create(clock, {}).value();
   StoredUpstream source{store, {}};
   BatchCoordinatorOptions options = [] {
     BatchCoordinatorOptions o;
     o.readiness.min_entities = 1;
     return o;
   }();
-  BatchCoordinator coordinator{clock, store, alerts, source, source, nullptr, options};
+  BatchCoordinator coordinator{clock, store, *alerts, source, source, nullptr, options};
 
   /// What a PredictionWorker leaves when it finished `work`: its consumer marker.
   void finished(const PredictionWork& work) {

@@ -65,10 +65,10 @@ class Step final : public pipeline::Processor {
 
 struct Rig {
   Rig()
-      : alerts(clock,
+      : alerts(pipeline::AlertManager::create(clock,
                {std::make_shared<pipeline::CallbackAlertSink>([this](const pipeline::Alert& a) { raised.push_back(a); })},
-               pipeline::AlertManagerConfig{.limits = {}, .critical_bypasses_limit = true,
-                                            .digest_flush_interval = pipeline::Duration::zero()}) {}
+               pipeline::AlertManagerOptions{.limits = {}, .critical_bypasses_limit = true,
+                                            .digest_flush_interval = pipeline::Duration::zero()}).value()) {}
 
   Step& add(const std::string& name) {
     steps.push_back(std::make_unique<Step>(
@@ -80,7 +80,7 @@ struct Rig {
     std::vector<pipeline::Processor*> processors;
     for (auto& s : steps) processors.push_back(s.get());
     nba_services::PhaseService out("phase4_precompute", std::move(processors));
-    out.set_alerts(&alerts);
+    out.set_alerts(alerts.get());
     return out;
   }
 
@@ -106,7 +106,7 @@ struct Rig {
   Tables tables;
   pipeline::DependencyChecker dependencies{clock, tables};
   std::vector<pipeline::Alert> raised;
-  pipeline::AlertManager alerts;
+  std::unique_ptr<pipeline::AlertManager> alerts;
   std::vector<std::unique_ptr<Step>> steps;
 };
 

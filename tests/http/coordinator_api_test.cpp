@@ -75,7 +75,7 @@ class CoordinatorApiTest : public ::testing::Test {
   // `mount_more` mounts further routes beside the API (e.g. the operations endpoints).
   void start(pipeline::BatchCoordinatorOptions options = {},
              const std::function<void(pipeline::http::Router&)>& mount_more = {}) {
-    coordinator = std::make_unique<pipeline::BatchCoordinator>(clock, store, alerts, upstream, upstream, nullptr, options);
+    coordinator = std::make_unique<pipeline::BatchCoordinator>(clock, store, *alerts, upstream, upstream, nullptr, options);
     pipeline::http::Router router;
     ASSERT_TRUE(pipeline::http::mount_coordinator_api(router, *coordinator, {}));
     if (mount_more) mount_more(router);
@@ -106,9 +106,9 @@ class CoordinatorApiTest : public ::testing::Test {
   pipeline::ManualClock clock;
   pipeline::MemoryStateStore store;
   std::atomic<int> critical{0};
-  pipeline::AlertManager alerts{clock, {std::make_shared<pipeline::CallbackAlertSinkMt>([this](const pipeline::Alert& a) {
+  std::unique_ptr<pipeline::AlertManager> alerts = pipeline::AlertManager::create(clock, {std::make_shared<pipeline::CallbackAlertSinkMt>([this](const pipeline::Alert& a) {
                                   if (a.severity == pipeline::Severity::kCritical) ++critical;
-                                })}};
+                                })}).value();
   FakeUpstream upstream;
   std::unique_ptr<pipeline::BatchCoordinator> coordinator;
   std::unique_ptr<pipeline::http::HttpServer> server;
@@ -234,7 +234,8 @@ TEST_F(CoordinatorApiTest, MetricsScrapeHasEveryMetricTheAlertRulesUse) {
   const auto rule_metrics = metrics_in_alert_rules();
   ASSERT_EQ(rule_metrics.size(), 4U) << "deploy/prometheus/pipeline_rules.yml not read?";
   pipeline::MetricsRegistry metrics;
-  pipeline::MemoryTransport transport(clock);
+  auto transport_owner = pipeline::MemoryTransport::create(clock).value();
+  pipeline::MemoryTransport& transport = *transport_owner;
   ASSERT_TRUE(transport.start(1));
   pipeline::ServiceRuntimeOptions runtime_options;
   runtime_options.name = "phase5";

@@ -103,12 +103,12 @@ class StatusPageTest : public ::testing::Test {
 TEST_F(StatusPageTest, EscapesEveryStoredValueInTextAndAttributes) {
   mount("");
   add_dead_letter();
-  pipeline::StoreAlertSink alerts(store);
+  auto alerts = pipeline::StoreAlertSink::create(store).value();
   pipeline::Alert a;
   a.key = fmt::format("dlq/{}/2025-11-18", kScript);
   a.message = fmt::format("dead-lettered: {}", kScript);
   a.at = clock.now();
-  ASSERT_TRUE(alerts.send(a));
+  ASSERT_TRUE(alerts->send(a));
   pipeline::TrackerDescription t{fmt::format("t{}", kScript), "phase2", "phase3", "topic", {"loader"}};
   ASSERT_TRUE(store.transact([&](pipeline::Transaction& tx) {
     return tx.put(pipeline::TrackerKeys::description_key(t.name), pipeline::internal::encode_description(t));

@@ -24,15 +24,15 @@ class MemoryHarness final : public contract::TransportHarness {
  public:
   explicit MemoryHarness(Mode mode)
       : mode_(mode),
-        transport_(clock_, MemoryTransportOptions{kLimit, mode == Mode::kInline}) {
+        transport_(MemoryTransport::create(clock_, MemoryTransportOptions{kLimit, mode == Mode::kInline}).value()) {
     if (mode == Mode::kThreadedOne || mode == Mode::kThreadedMany) {
-      const bool started = transport_.start(mode == Mode::kThreadedOne ? 1 : 3).has_value();
+      const bool started = transport_->start(mode == Mode::kThreadedOne ? 1 : 3).has_value();
       EXPECT_TRUE(started);
     }
   }
-  Transport& transport() override { return transport_; }
+  Transport& transport() override { return *transport_; }
   void advance(Duration step) override { clock_.advance(step); }
-  void settle() override { transport_.wait_until_idle(); }
+  void settle() override { transport_->wait_until_idle(); }
   std::size_t backlog_limit() const override { return kLimit; }
   bool preserves_publish_order() const override { return mode_ != Mode::kThreadedMany; }
 
@@ -40,7 +40,7 @@ class MemoryHarness final : public contract::TransportHarness {
   static constexpr std::size_t kLimit = 1000;
   Mode mode_;
   ManualClock clock_;
-  MemoryTransport transport_;
+  std::unique_ptr<MemoryTransport> transport_;
 };
 
 contract::TransportContractParam param(std::string name, Mode mode) {
@@ -62,9 +62,17 @@ INSTANTIATE_TEST_SUITE_P(MemoryTransport, TransportContract,
 
 namespace memory_transport_test {
 
+TEST(MemoryTransport, CreateRejectsAZeroUnackedLimit) {
+  ManualClock clock;
+  auto transport = MemoryTransport::create(clock, {.max_unacked_per_subscription = 0});
+  ASSERT_FALSE(transport);
+  EXPECT_EQ(transport.error().code, ErrorCode::kInvalidArgument);
+}
+
 TEST(MemoryTransport, PumpModeDeliversNothingUntilPumped) {
   ManualClock clock;
-  MemoryTransport transport{clock};
+  auto transport_owner = MemoryTransport::create(clock).value();
+  MemoryTransport& transport = *transport_owner;
   int calls = 0;
   auto sub = transport.subscribe({"s", "t", {}}, [&](DeliveryPtr d) {
     ++calls;
@@ -81,7 +89,8 @@ TEST(MemoryTransport, PumpModeDeliversNothingUntilPumped) {
 
 TEST(MemoryTransport, InlineDeliveryRunsTheHandlerInsidePublish) {
   ManualClock clock;
-  MemoryTransport transport{clock, MemoryTransportOptions{100, true}};
+  auto transport_owner = MemoryTransport::create(clock, MemoryTransportOptions{100, true}).value();
+  MemoryTransport& transport = *transport_owner;
   std::vector<std::string> seen;
   auto sub = transport.subscribe({"s", "t", {}}, [&](DeliveryPtr d) {
     seen.push_back(d->id());
@@ -98,7 +107,8 @@ TEST(MemoryTransport, InlineDeliveryRunsTheHandlerInsidePublish) {
 
 TEST(MemoryTransport, ThreadedModeRedeliversWhenTheManualClockAdvancesWithoutPump) {
   ManualClock clock;
-  MemoryTransport transport{clock};
+  auto transport_owner = MemoryTransport::create(clock).value();
+  MemoryTransport& transport = *transport_owner;
   ASSERT_TRUE(transport.start(2).has_value());
   std::atomic<int> calls{0};
   SubscriptionSettings s;
@@ -128,7 +138,8 @@ TEST(MemoryTransport, BackoffDoublesAndIsCappedAtMaxBackoff) {
 
 TEST(MemoryTransport, CloseWaitsForTheRunningHandlerCall) {
   ManualClock clock;
-  MemoryTransport transport{clock};
+  auto transport_owner = MemoryTransport::create(clock).value();
+  MemoryTransport& transport = *transport_owner;
   ASSERT_TRUE(transport.start(1).has_value());
   std::atomic<bool> entered{false}, release{false}, finished{false};
   auto sub = transport.subscribe({"s", "t", {}}, [&](DeliveryPtr d) {
@@ -148,7 +159,7 @@ TEST(MemoryTransport, DeliveryOutlivingTheTransportAnswersUnavailable) {
   DeliveryPtr kept;
   {
     ManualClock clock;
-    auto transport = std::make_unique<MemoryTransport>(clock);
+    auto transport = MemoryTransport::create(clock).value();
     auto sub = transport->subscribe({"s", "t", {}}, [&](DeliveryPtr d) { kept = d; });
     ASSERT_TRUE(transport->publish("t", {"m1", "{}", {}}).has_value());
     transport->pump();
@@ -161,7 +172,8 @@ TEST(MemoryTransport, DeliveryOutlivingTheTransportAnswersUnavailable) {
 
 TEST(MemoryTransport, ReplayRefusedWithBackpressureWhenTheSubscriptionIsFull) {
   ManualClock clock;
-  MemoryTransport transport{clock, MemoryTransportOptions{1, false}};
+  auto transport_owner = MemoryTransport::create(clock, MemoryTransportOptions{1, false}).value();
+  MemoryTransport& transport = *transport_owner;
   SubscriptionSettings s;
   s.max_delivery_attempts = 1;
   bool fail_it = true;

@@ -399,7 +399,8 @@ TEST(CompletionCrash, KillNineAtChosenStoreOperationsThenRestartDecidesEachWaveE
   EXPECT_GE(kills[std::string(to_string(Kill::kAfterDecisionCommit))], 1);
 
   // Everything published, possibly twice, goes to an idempotent consumer: once per id.
-  MemoryTransport transport(clock);
+  auto transport_owner = MemoryTransport::create(clock).value();
+  MemoryTransport& transport = *transport_owner;
   std::map<std::string, int> runs;
   std::map<std::string, Message> triggers;
   IdempotentConsumer consumer(**store, "crash-downstream", [&](Transaction& tx, const Delivery& d) -> Status {

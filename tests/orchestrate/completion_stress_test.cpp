@@ -112,7 +112,8 @@ void run_stress(StateStore& real_a, StateStore& real_b, int dates, unsigned seed
   mocks::CountingStateStore store_a(real_a, {.watch = is_decision_key});
   mocks::CountingStateStore store_b(real_b, {.watch = is_decision_key});
   ManualClock clock;
-  MemoryTransport transport(clock);
+  auto transport_owner = MemoryTransport::create(clock).value();
+  MemoryTransport& transport = *transport_owner;
   DuplicatingTransport relay_transport(transport, seed);
   auto ta = CompletionTracker::create(store_a, clock, stress_config());
   auto tb = CompletionTracker::create(store_b, clock, stress_config());

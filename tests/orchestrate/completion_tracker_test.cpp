@@ -46,16 +46,16 @@ class CompletionTrackerTest : public testing::StoreSuite {
   ManualClock clock;
   std::mutex alerts_mu;
   std::vector<Alert> alerts;
-  AlertManager manager{clock,
+  std::unique_ptr<AlertManager> manager = AlertManager::create(clock,
                        {std::make_shared<CallbackAlertSinkMt>([this](const Alert& a) {
                          std::lock_guard l(alerts_mu);
                          alerts.push_back(a);
-                       })}};
+                       })}).value();
   std::unique_ptr<CompletionTracker> tracker;
   CalendarDate date = *CalendarDate::parse("2025-11-18");
 
   void SetUp() override {
-    auto t = CompletionTracker::create(store, clock, small_config(), &manager);
+    auto t = CompletionTracker::create(store, clock, small_config(), manager.get());
     ASSERT_TRUE(t) << t.error().to_string();
     tracker = std::move(*t);
   }
@@ -263,7 +263,7 @@ TEST_P(CompletionTrackerTest, DeadlineAndLastCompletionRacingYieldOneTrigger) {
   // Deterministic interleaving: the deadline is due, the last completion is decided
   // first, then the timer's check finds the wave decided.
   for (auto p : {"a", "b", "c", "d"}) record(completion(p, std::string("x-") + p));
-  auto other = CompletionTracker::create(store, clock, small_config(), &manager);
+  auto other = CompletionTracker::create(store, clock, small_config(), manager.get());
   ASSERT_TRUE(other);
   clock.set_time(clock.now() + minutes(30));  // fires this tracker's timer: decides partial
   auto late = (*other)->record_completion(completion("e", "x-e"));
@@ -341,7 +341,7 @@ TEST_P(CompletionTrackerTest, AnotherProcessDecidesADueWaveWithCheckDeadlines) {
   tracker.reset();  // the process that armed the timer is gone
   clock.advance(minutes(45));
   EXPECT_TRUE(outbox().empty());
-  auto t2 = CompletionTracker::create(store, clock, small_config(), &manager);
+  auto t2 = CompletionTracker::create(store, clock, small_config(), manager.get());
   ASSERT_TRUE(t2);
   auto decided = (*t2)->check_deadlines();
   ASSERT_TRUE(decided);
@@ -352,7 +352,7 @@ TEST_P(CompletionTrackerTest, AnotherProcessDecidesADueWaveWithCheckDeadlines) {
 TEST_P(CompletionTrackerTest, CheckDeadlinesArmsTimersForWavesNotYetDue) {
   for (auto p : {"a", "b", "c"}) record(completion(p, std::string("x-") + p));
   tracker.reset();
-  auto t2 = CompletionTracker::create(store, clock, small_config(), &manager);
+  auto t2 = CompletionTracker::create(store, clock, small_config(), manager.get());
   ASSERT_TRUE(t2);
   auto decided = (*t2)->check_deadlines();
   ASSERT_TRUE(decided);

@@ -52,13 +52,14 @@ struct Fixture {
   explicit Fixture(StateStore& s) : store(s) {}
   ManualClock clock;
   StateStore& store;
-  MemoryTransport transport{clock};
+  std::unique_ptr<MemoryTransport> transport_owner = MemoryTransport::create(clock).value();
+  MemoryTransport& transport = *transport_owner;
   std::vector<Alert> alerts;
-  AlertManager manager{clock,
+  std::unique_ptr<AlertManager> manager = AlertManager::create(clock,
                        {std::make_shared<CallbackAlertSink>([this](const Alert& a) { alerts.push_back(a); })},
-                       AlertManagerConfig{RateLimiterConfig{.error = RateLimit{minutes(10), 1}}, true,
-                                          Duration::zero()}};
-  DeadLetterRecorder recorder{transport, store, clock, &manager};
+                       AlertManagerOptions{RateLimiterOptions{.error = RateLimit{minutes(10), 1}}, true,
+                                          Duration::zero()}).value();
+  DeadLetterRecorder recorder{transport, store, clock, manager.get()};
   std::vector<std::unique_ptr<Subscription>> subs;
 
   /// A subscription on kTopic whose handler always nacks: everything it gets dies.
@@ -313,7 +314,8 @@ TEST(DeadLetterRecorder, RowsOutliveTheProcessInSqliteAndReplayThere) {
     ManualClock clock;
     auto store = SqliteStateStore::open(path);
     ASSERT_TRUE(store);
-    MemoryTransport transport{clock};
+    auto transport_owner = MemoryTransport::create(clock).value();
+    MemoryTransport& transport = *transport_owner;
     DeadLetterRecorder recorder{transport, **store, clock};
     ASSERT_TRUE(recorder.watch(kTopic));
     auto sub = transport.subscribe({"phase3-sub", std::string(kTopic), poison_settings()},

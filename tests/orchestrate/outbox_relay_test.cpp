@@ -70,9 +70,13 @@ TEST_P(OutboxRelayTest, SendsEachRunOfOneTopicAsOneBatchAndMarksOnlyTheAcceptedP
 TEST_P(OutboxRelayTest, SharesThePublishersSendStepHooksAndRetryPolicy) {
   RecordingTransport transport;
   pipeline::ManualClock clock;
-  pipeline::UnifiedPublisher publisher(transport, clock,
-                                       std::make_shared<pipeline::ExponentialBackoff>(pipeline::ExponentialBackoffOptions{
-                                           .max_attempts = 2, .max_elapsed = pipeline::Duration::zero()}));
+  auto publisher_owner = pipeline::UnifiedPublisher::create(
+                               clock, transport,
+                               {.retry_policy = pipeline::ExponentialBackoff::create(
+                                                    {.max_attempts = 2, .max_elapsed = pipeline::Duration::zero()})
+                                                    .value()})
+                               .value();
+  pipeline::UnifiedPublisher& publisher = *publisher_owner;
   std::vector<std::string> published, retried, failed;
   auto c1 = publisher.on_published([&](const std::string&, const std::string& id) { published.push_back(id); });
   auto c2 = publisher.on_retry([&](const std::string&, const std::string& id, int attempts, pipeline::Duration,

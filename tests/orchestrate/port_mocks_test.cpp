@@ -116,8 +116,8 @@ TEST(PortMocks, AnAlertManagerSendsARaisedAlertToTheMockSinkAndReportsItsFailure
                                 Field(&pipeline::Alert::key, "coverage/phase5/2025-11-18"),
                                 Field(&pipeline::Alert::at, clock.now()))))
       .WillOnce(Return(pipeline::fail(ErrorCode::kUnavailable, "pager down")));
-  pipeline::AlertManager alerts(clock, {sink});
-  auto outcome = alerts.raise(pipeline::Severity::kCritical, "coverage/phase5/2025-11-18", "phase 5 is missing a wave");
+  auto alerts = pipeline::AlertManager::create(clock, {sink}).value();
+  auto outcome = alerts->raise(pipeline::Severity::kCritical, "coverage/phase5/2025-11-18", "phase 5 is missing a wave");
   EXPECT_TRUE(outcome.delivered);
   EXPECT_EQ(outcome.sink_failures, 1u);
 }

@@ -51,7 +51,8 @@ struct Pipeline {
   ManualClock clock;
   MemoryStateStore memory;
   mocks::FailingStateStore store{memory};
-  MemoryTransport transport{clock};
+  std::unique_ptr<MemoryTransport> transport_owner = MemoryTransport::create(clock).value();
+  MemoryTransport& transport = *transport_owner;
   OutboxRelay relay{store, transport, clock};
   std::unique_ptr<CompletionTracker> tracker = std::move(*CompletionTracker::create(store, clock, config()));
   std::vector<std::string> triggers;
@@ -157,7 +158,8 @@ TEST(SubscribeTracker, ClosingABatchedSubscriptionRecordsAndSettlesWhatIsQueued)
 TEST(SubscribeTracker, ABatchOfZeroIsRefused) {
   ManualClock clock;
   MemoryStateStore store;
-  MemoryTransport transport{clock};
+  auto transport_owner = MemoryTransport::create(clock).value();
+  MemoryTransport& transport = *transport_owner;
   auto tracker = CompletionTracker::create(store, clock, config());
   ASSERT_TRUE(tracker);
   TrackerSubscriptionOptions options;
@@ -169,7 +171,8 @@ TEST(SubscribeTracker, ABatchOfZeroIsRefused) {
 
 TEST(RunUntilQuiet, StopsWhenARoundMovesNothingAndRunsQuietHooksAtTheQuietPoint) {
   ManualClock clock;
-  MemoryTransport transport{clock};
+  auto transport_owner = MemoryTransport::create(clock).value();
+  MemoryTransport& transport = *transport_owner;
   int delivered = 0, quiet_calls = 0;
   auto sub = transport.subscribe({"s", "t", {}}, [&](DeliveryPtr d) {
     ++delivered;
@@ -193,7 +196,8 @@ TEST(RunUntilQuiet, StopsWhenARoundMovesNothingAndRunsQuietHooksAtTheQuietPoint)
 
 TEST(RunUntilQuiet, APipelineThatNeverSettlesIsAnErrorNotAHang) {
   ManualClock clock;
-  MemoryTransport transport{clock};
+  auto transport_owner = MemoryTransport::create(clock).value();
+  MemoryTransport& transport = *transport_owner;
   int n = 0;
   auto sub = transport.subscribe({"s", "loop", {}}, [&](DeliveryPtr d) { (void)d->ack(); });
   ASSERT_TRUE(sub);

@@ -44,13 +44,15 @@ Message completion(const std::string& processor, const std::string& exec, Change
 /// One tracker process: its alert manager (recording) and tracker.
 struct Process {
   Process(StateStore& store, ManualClock& clock)
-      : alerts(clock, {std::make_shared<CallbackAlertSinkMt>([this](const Alert& a) { raised.push_back(a); })}) {
-    auto t = CompletionTracker::create(store, clock, config(), &alerts);
+      : alerts(AlertManager::create(
+                   clock, {std::make_shared<CallbackAlertSinkMt>([this](const Alert& a) { raised.push_back(a); })})
+                   .value()) {
+    auto t = CompletionTracker::create(store, clock, config(), alerts.get());
     EXPECT_TRUE(t) << t.error().to_string();
     if (t) tracker = std::move(*t);
   }
   std::vector<Alert> raised;
-  AlertManager alerts;
+  std::unique_ptr<AlertManager> alerts;
   std::unique_ptr<CompletionTracker> tracker;
 };
 

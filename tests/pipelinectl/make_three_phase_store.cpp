@@ -111,7 +111,8 @@ int main(int argc, char** argv) {
   record(**reporting, completion("clean_a", "clean", "2025-03-02", CompletionStatus::kFailed));
 
   // One poison message on the raw completions topic, dead-lettered after two attempts.
-  MemoryTransport transport(clock);
+  auto transport_owner = MemoryTransport::create(clock).value();
+  MemoryTransport& transport = *transport_owner;
   DeadLetterRecorder recorder(transport, **store, clock);
   check(recorder.watch("tp-raw-complete"), "watch");
   SubscriptionSettings settings;

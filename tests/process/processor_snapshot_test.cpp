@@ -55,7 +55,7 @@ struct Fixture {
   ManualClock clock;
   MemoryStateStore store;
   RunHistory history{store, clock};
-  FingerprintChangeDetector detector = *ChangeDetector::create(store, ChangeDetectorConfig{"players", {"status"}, "change"});
+  FingerprintChangeDetector detector = *ChangeDetector::create(store, FingerprintChangeDetectorOptions{"players", {"status"}, "change"});
   ReportLoader loader{ProcessorServices{store, clock, history}, ProcessorConfig{"injury_report", "phase2_raw", "t", "injury_report", "raw"},
                       &detector};
 };

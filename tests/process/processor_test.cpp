@@ -84,7 +84,7 @@ struct Fixture {
   RunHistory history{store, clock};
   OutboxRelay relay{store, transport, clock};
   Roster roster;
-  FingerprintChangeDetector detector = *ChangeDetector::create(store, ChangeDetectorConfig{"players", {"points"}, "change"});
+  FingerprintChangeDetector detector = *ChangeDetector::create(store, FingerprintChangeDetectorOptions{"players", {"points"}, "change"});
   SummaryProcessor processor{ProcessorServices{store, clock, history, nullptr, &relay, &transport, nullptr},
                              ProcessorConfig{"player_game_summary", "phase3_analytics", std::string(kTopic),
                                              "player_game_summary", "analytics"},
@@ -360,7 +360,8 @@ TEST(Processor, FailedCriticalDependencyRunsNothingAndPublishesNothing) {
 TEST(Processor, ALongStepExtendsTheDeliveryDeadlineSoItIsNotRedeliveredMidRun) {
   ManualClock clock;
   MemoryStateStore store;
-  MemoryTransport transport(clock);
+  auto transport_owner = MemoryTransport::create(clock).value();
+  MemoryTransport& transport = *transport_owner;
   RunHistory history(store, clock);
   OutboxRelay relay(store, transport, clock);
   Roster roster;

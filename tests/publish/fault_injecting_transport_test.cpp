@@ -27,7 +27,8 @@ SubscriptionSettings short_deadline() {
 
 TEST(FaultInjectingTransport, DroppedDeliveriesAreRedeliveredAfterTheAckDeadline) {
   ManualClock clock;
-  MemoryTransport inner{clock};
+  auto inner_owner = MemoryTransport::create(clock).value();
+  MemoryTransport& inner = *inner_owner;
   mocks::FaultInjectingTransport transport{inner, {.seed = 42, .drop_delivery = 0.3}};
   std::map<std::string, int> calls;
   auto sub = transport.subscribe({"s", "t", short_deadline()}, [&](DeliveryPtr d) {
@@ -50,7 +51,8 @@ TEST(FaultInjectingTransport, DroppedDeliveriesAreRedeliveredAfterTheAckDeadline
 
 TEST(FaultInjectingTransport, DuplicatesCallTheHandlerTwiceWithTheSameId) {
   ManualClock clock;
-  MemoryTransport inner{clock};
+  auto inner_owner = MemoryTransport::create(clock).value();
+  MemoryTransport& inner = *inner_owner;
   mocks::FaultInjectingTransport transport{inner, {.seed = 7, .duplicate_delivery = 0.25}};
   std::map<std::string, int> calls;
   auto sub = transport.subscribe({"s", "t", short_deadline()}, [&](DeliveryPtr d) {
@@ -76,7 +78,8 @@ TEST(FaultInjectingTransport, DuplicatesCallTheHandlerTwiceWithTheSameId) {
 
 TEST(FaultInjectingTransport, FailedPublishesLeaveOutboxRowsPendingUntilARetrySucceeds) {
   ManualClock clock;
-  MemoryTransport inner{clock};
+  auto inner_owner = MemoryTransport::create(clock).value();
+  MemoryTransport& inner = *inner_owner;
   mocks::FaultInjectingTransport transport{inner, {.seed = 3, .fail_publish = 0.3}};
   MemoryStateStore store;
   OutboxRelay relay{store, transport, clock};
@@ -112,7 +115,8 @@ TEST(FaultInjectingTransport, FailedPublishesLeaveOutboxRowsPendingUntilARetrySu
 TEST(FaultInjectingTransport, TheSameSeedInjectsTheSameFaults) {
   auto run = [](std::uint64_t seed) {
     ManualClock clock;
-    MemoryTransport inner{clock};
+    auto inner_owner = MemoryTransport::create(clock).value();
+    MemoryTransport& inner = *inner_owner;
     mocks::FaultInjectingTransport transport{inner, {.seed = seed, .drop_delivery = 0.2, .fail_publish = 0.2}};
     std::vector<std::string> seen;
     auto sub = transport.subscribe({"s", "t", {}}, [&](DeliveryPtr d) {

@@ -75,7 +75,7 @@ std::shared_ptr<RetryPolicy> fixed_backoff(int max_attempts = 10) {
   o.max_attempts = max_attempts;
   o.max_elapsed = Duration::zero();
   o.jitter = false;
-  return std::make_shared<ExponentialBackoff>(o);
+  return ExponentialBackoff::create(o).value();
 }
 
 constexpr const char* kTopic = "nba-phase3-analytics-complete";
@@ -86,8 +86,10 @@ struct Fixture : ::testing::Test {
   mocks::FailingTransport transport{recorder};
   CountingSink metrics;
 
-  std::unique_ptr<UnifiedPublisher> make(PublisherOptions options = {}, int max_attempts = 10) {
-    return std::make_unique<UnifiedPublisher>(transport, clock, fixed_backoff(max_attempts), metrics, options);
+  std::unique_ptr<UnifiedPublisher> make(UnifiedPublisherOptions options = {}, int max_attempts = 10) {
+    options.retry_policy = fixed_backoff(max_attempts);
+    options.metrics = &metrics;
+    return UnifiedPublisher::create(clock, transport, std::move(options)).value();
   }
   /// Settles the worker, then steps the clock, until `done` or `max_steps` steps.
   template <class Pred>
@@ -214,7 +216,7 @@ TEST_F(UnifiedPublisherTest, GivesUpAfterTheRetryPolicysLastAttempt) {
 }
 
 TEST_F(UnifiedPublisherTest, FullQueueRejectReturnsBackpressure) {
-  PublisherOptions options;
+  UnifiedPublisherOptions options;
   options.queue_capacity = 2;
   auto publisher = make(options);
   transport.set_down(true);
@@ -232,7 +234,7 @@ TEST_F(UnifiedPublisherTest, FullQueueRejectReturnsBackpressure) {
 }
 
 TEST_F(UnifiedPublisherTest, FullQueueDropOldestCountsAndSignalsTheLoss) {
-  PublisherOptions options;
+  UnifiedPublisherOptions options;
   options.queue_capacity = 2;
   options.full_queue_policy = FullQueuePolicy::kDropOldest;
   auto publisher = make(options);
@@ -339,9 +341,25 @@ TEST_F(UnifiedPublisherTest, ConcurrentPublishersAreAllSentExactlyOnce) {
   EXPECT_EQ(std::set<std::string>(ids.begin(), ids.end()).size(), static_cast<std::size_t>(kThreads * kEach));
 }
 
+TEST_F(UnifiedPublisherTest, CreateRejectsAZeroQueueANullStepAndAPolicyBesideAStep) {
+  UnifiedPublisherOptions no_room;
+  no_room.queue_capacity = 0;
+  auto zero = UnifiedPublisher::create(clock, transport, no_room);
+  ASSERT_FALSE(zero);
+  EXPECT_EQ(zero.error().code, ErrorCode::kInvalidArgument);
+  auto no_step = UnifiedPublisher::create(clock, std::shared_ptr<SendStep>());
+  ASSERT_FALSE(no_step);
+  EXPECT_EQ(no_step.error().code, ErrorCode::kInvalidArgument);
+  auto both = UnifiedPublisher::create(clock, std::make_shared<SendStep>(transport),
+                                       {.retry_policy = fixed_backoff()});
+  ASSERT_FALSE(both);
+  EXPECT_EQ(both.error().code, ErrorCode::kInvalidArgument);
+}
+
 TEST(UnifiedPublisherEndToEnd, DeliversToAMemoryTransportSubscriber) {
   ManualClock clock;
-  MemoryTransport memory{clock, MemoryTransportOptions{1000, true}};
+  auto memory_owner = MemoryTransport::create(clock, MemoryTransportOptions{1000, true}).value();
+  MemoryTransport& memory = *memory_owner;
   std::vector<Message> received;
   std::mutex mu;
   auto sub = memory.subscribe({"phase4-sub", kTopic, {}}, [&](DeliveryPtr d) {
@@ -352,7 +370,8 @@ TEST(UnifiedPublisherEndToEnd, DeliversToAMemoryTransportSubscriber) {
     (void)d->ack();
   });
   ASSERT_TRUE(sub.has_value());
-  UnifiedPublisher publisher{memory, clock};
+  auto publisher_owner = UnifiedPublisher::create(clock, memory).value();
+  UnifiedPublisher& publisher = *publisher_owner;
   ASSERT_TRUE(publisher.publish(kTopic, make_message()));
   ASSERT_TRUE(publisher.flush(clock.now() + seconds(1)));
   std::lock_guard lock(mu);

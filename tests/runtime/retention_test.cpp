@@ -60,7 +60,7 @@ struct Rig {
     alert.key = fmt::format("coverage/phase5/{}", d);
     alert.message = "coverage 71%";
     alert.at = clock.now();
-    EXPECT_TRUE(StoreAlertSink(store).send(alert));
+    EXPECT_TRUE(StoreAlertSink::create(store).value()->send(alert));
     // One outbox entry sent on the game date.
     EXPECT_TRUE(store.transact([&](Transaction& tx) -> Status {
       auto e = tx.enqueue({"topic", {fmt::format("msg/{}", d), "payload", {}}});

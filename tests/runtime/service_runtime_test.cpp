@@ -50,7 +50,8 @@ struct Watch {
 struct Fixture {
   ManualClock clock;
   MemoryStateStore store;
-  MemoryTransport transport{clock};
+  std::unique_ptr<MemoryTransport> transport_owner = MemoryTransport::create(clock).value();
+  MemoryTransport& transport = *transport_owner;
   std::unique_ptr<ServiceRuntime> runtime;
   explicit Fixture(ServiceRuntimeOptions options = {}) {
     EXPECT_TRUE(transport.start(2));
@@ -245,7 +246,8 @@ TEST(ServiceRuntime, SamplesTheOutboxBacklogAndEachSubscriptionsDeadLettersIntoG
 TEST(ServiceRuntime, HealthReportsAnUnreachableStoreAndTransport) {
   ManualClock clock;
   MemoryStateStore real_store;
-  MemoryTransport real_transport(clock);
+  auto real_transport_owner = MemoryTransport::create(clock).value();
+  MemoryTransport& real_transport = *real_transport_owner;
   mocks::FailingStateStore store(real_store);
   mocks::FailingTransport transport(real_transport);
   auto runtime = ServiceRuntime::create(clock, store, transport, named("phase3"));
@@ -275,7 +277,8 @@ TEST(ServiceRuntime, HealthReportsAnUnreachableStoreAndTransport) {
 TEST(ServiceRuntime, OptionsAreValidated) {
   ManualClock clock;
   MemoryStateStore store;
-  MemoryTransport transport(clock);
+  auto transport_owner = MemoryTransport::create(clock).value();
+  MemoryTransport& transport = *transport_owner;
   EXPECT_FALSE(ServiceRuntime::create(clock, store, transport, named("")));
   ServiceRuntimeOptions negative;
   negative.drain_grace = seconds(-1);
@@ -338,7 +341,8 @@ TEST(ServiceRuntime, TrackerTriggerIsPublishedRightAfterTheDecidingCommit) {
   if (::pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr) != 0) ::_exit(6);
   ManualClock clock;
   MemoryStateStore store;
-  MemoryTransport transport(clock);
+  auto transport_owner = MemoryTransport::create(clock).value();
+  MemoryTransport& transport = *transport_owner;
   if (!transport.start(1)) ::_exit(3);
   auto runtime = ServiceRuntime::create(clock, store, transport, named("child"));
   if (!runtime) ::_exit(4);

@@ -39,9 +39,10 @@ pipeline::Result<std::unique_ptr<pipeline::Transport>> open_transport(std::strin
     return std::unique_ptr<pipeline::Transport>(std::move(*redis));
   }
 #endif
-  auto memory = std::make_unique<pipeline::MemoryTransport>(clock);  // its destructor joins the threads
-  if (handler_threads > 0) PIPELINE_TRY(memory->start(handler_threads));
-  return std::unique_ptr<pipeline::Transport>(std::move(memory));
+  auto memory = pipeline::MemoryTransport::create(clock);  // its destructor joins the threads
+  if (!memory) return pipeline::fail(memory.error());
+  if (handler_threads > 0) PIPELINE_TRY((*memory)->start(handler_threads));
+  return std::unique_ptr<pipeline::Transport>(std::move(*memory));
 }
 
 CLI::Option* add_transport_option(CLI::App& sub, std::string& transport) {

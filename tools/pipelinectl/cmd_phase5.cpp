@@ -91,12 +91,12 @@ int run(Op op, const Options& opts) {
   }
   pipeline::SystemClock clock;
   // Alerts go to stderr, one line each: an operator at a shell is the sink.
-  pipeline::AlertManager alerts(clock, {std::make_shared<pipeline::CallbackAlertSinkMt>([](const pipeline::Alert& a) {
+  auto alerts = pipeline::AlertManager::create(clock, {std::make_shared<pipeline::CallbackAlertSinkMt>([](const pipeline::Alert& a) {
                                   std::fprintf(stderr, "alert %s %s: %s\n", std::string(pipeline::to_string(a.severity)).c_str(),
                                                a.key.c_str(), a.message.c_str());
-                                })});
+                                })}).value();
   pipeline::StoredUpstream upstream(**store, {opts.coordinator.key_prefix, opts.worker});
-  pipeline::BatchCoordinator coordinator(clock, **store, alerts, upstream, upstream, nullptr, opts.coordinator);
+  pipeline::BatchCoordinator coordinator(clock, **store, *alerts, upstream, upstream, nullptr, opts.coordinator);
 
   if (op == Op::kStatus) {
     // Without an upstream entity list (a pipeline whose completions do not carry one),

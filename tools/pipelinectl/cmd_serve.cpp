@@ -112,11 +112,10 @@ int run(const Options& opts) {
     return pipelinectl::kExitFailed;
   }
   pipeline::ServiceRuntime& rt = **runtime;
-  pipeline::AlertManager alerts(
-      clock, {std::make_shared<pipeline::StructuredLogSink>(stderr), std::make_shared<pipeline::StoreAlertSink>(**store)}, {},
-      metrics);
+  auto alerts = pipeline::AlertManager::create(
+      clock, {std::make_shared<pipeline::StructuredLogSink>(stderr), pipeline::StoreAlertSink::create(**store).value()}, {.metrics = &metrics}).value();
   pipeline::StoredUpstream upstream(**store, {coordinator_options.key_prefix, opts.worker});
-  pipeline::BatchCoordinator coordinator(clock, **store, alerts, upstream, upstream, &rt.relay(), coordinator_options);
+  pipeline::BatchCoordinator coordinator(clock, **store, *alerts, upstream, upstream, &rt.relay(), coordinator_options);
 
   pipeline::http::Router router;
   pipeline::http::CoordinatorApiOptions api;

@@ -19,13 +19,23 @@ struct AlertManager::TimerState {
   bool flushing = false;
 };
 
-PIPELINE_INLINE AlertManager::AlertManager(Clock& clock, std::vector<std::shared_ptr<AlertSink>> sinks, AlertManagerConfig config,
-                                           MetricsSink& metrics)
-                                           : clock_(clock),
-                                           sinks_(std::move(sinks)),
-                                           config_(config),
-                                           limiter_(limiter_config(config)),
-                                           timer_(std::make_shared<TimerState>()) {
+PIPELINE_INLINE Result<std::unique_ptr<AlertManager>> AlertManager::create(
+    Clock& clock, std::vector<std::shared_ptr<AlertSink>> sinks, AlertManagerOptions options) {
+  if (options.digest_flush_interval < Duration::zero()) {
+    return fail(ErrorCode::kInvalidArgument, "alert digest flush interval is negative (0 disables the timer)");
+  }
+  PIPELINE_TRY(RateLimiter::validate(options.limits));
+  return std::unique_ptr<AlertManager>(new AlertManager(clock, std::move(sinks), std::move(options)));
+}
+
+PIPELINE_INLINE AlertManager::AlertManager(Clock& clock, std::vector<std::shared_ptr<AlertSink>> sinks,
+                                           AlertManagerOptions options)
+    : clock_(clock),
+      sinks_(std::move(sinks)),
+      options_(std::move(options)),
+      limiter_(limiter_options(options_)),
+      timer_(std::make_shared<TimerState>()) {
+  MetricsSink& metrics = options_.metrics ? *options_.metrics : NullMetricsSink::instance();
   for (int s = 0; s < 4; ++s) {
     const Labels labels{{"severity", std::string(to_string(static_cast<Severity>(s)))}};
     delivered_[s] = metrics.counter("pipeline_alerts_delivered_total", "Alerts delivered to the sinks", labels);
@@ -35,7 +45,7 @@ PIPELINE_INLINE AlertManager::AlertManager(Clock& clock, std::vector<std::shared
   digests_ = metrics.counter("pipeline_alert_digests_total", "Digest alerts emitted for keys that went quiet");
   sink_failures_ = metrics.counter("pipeline_alert_sink_failures_total",
                                    "Alert deliveries a sink failed (error returned or exception thrown)");
-  if (config_.digest_flush_interval > Duration::zero()) {
+  if (options_.digest_flush_interval > Duration::zero()) {
     std::lock_guard lock(timer_->mu);
     arm_locked();
   }
@@ -96,11 +106,11 @@ PIPELINE_INLINE std::size_t AlertManager::flush_digests() {
 
 PIPELINE_INLINE const RateLimiter& AlertManager::limiter() const noexcept { return limiter_; }
 
-PIPELINE_INLINE const AlertManagerConfig& AlertManager::config() const noexcept { return config_; }
+PIPELINE_INLINE const AlertManagerOptions& AlertManager::options() const noexcept { return options_; }
 
-PIPELINE_INLINE RateLimiterConfig AlertManager::limiter_config(const AlertManagerConfig& c) {
-  RateLimiterConfig l = c.limits;
-  if (c.critical_bypasses_limit) l.critical.interval = Duration::zero();
+PIPELINE_INLINE RateLimiterOptions AlertManager::limiter_options(const AlertManagerOptions& o) {
+  RateLimiterOptions l = o.limits;
+  if (o.critical_bypasses_limit) l.critical.interval = Duration::zero();
   return l;
 }
 
@@ -122,7 +132,7 @@ PIPELINE_INLINE std::size_t AlertManager::deliver(const Alert& alert) noexcept {
 }
 
 PIPELINE_INLINE void AlertManager::arm_locked() {
-  timer_->id = clock_.schedule_after(config_.digest_flush_interval, [this, state = std::weak_ptr(timer_)] {
+  timer_->id = clock_.schedule_after(options_.digest_flush_interval, [this, state = std::weak_ptr(timer_)] {
     const auto st = state.lock();
     if (!st) return;
     {

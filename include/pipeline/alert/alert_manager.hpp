@@ -18,19 +18,22 @@
 #include "pipeline/core/alert_sink.hpp"
 #include "pipeline/core/clock.hpp"
 #include "pipeline/core/metrics_sink.hpp"
+#include "pipeline/core/result.hpp"
 #include "pipeline/core/timestamp.hpp"
 
 namespace pipeline::inline v0 {
 
-/// How an `AlertManager` limits and flushes.
-struct AlertManagerConfig {
+/// How an `AlertManager` limits and flushes, and where its counters go.
+struct AlertManagerOptions {
   /// Per-severity interval and burst, applied per key.
-  RateLimiterConfig limits;
+  RateLimiterOptions limits{};
   /// Critical alerts always pass (they still carry the digest of suppressed ones).
   bool critical_bypasses_limit = true;
   /// How often a clock timer emits digests of keys that went quiet; 0 disables the
   /// timer (call `flush_digests()` yourself).
   Duration digest_flush_interval = std::chrono::minutes(5);
+  /// Receives the manager's counters; `NullMetricsSink` when null. Must outlive the manager.
+  MetricsSink* metrics = nullptr;
 };
 
 /// What `AlertManager::raise` did with an alert.
@@ -52,7 +55,7 @@ struct RaiseOutcome {
 /// suppressed) from the periodic flush or `flush_digests()`. See `RateLimiter` for what
 /// "quiet" means.
 ///
-/// Metrics (through the injected `MetricsSink`): `pipeline_alerts_delivered_total` and
+/// Metrics (through `AlertManagerOptions::metrics`): `pipeline_alerts_delivered_total` and
 /// `pipeline_alerts_suppressed_total` by `severity`, `pipeline_alert_digests_total`,
 /// `pipeline_alert_sink_failures_total`.
 ///
@@ -65,15 +68,20 @@ struct RaiseOutcome {
 /// **Performance:** a suppressed alert costs a limiter decision and a counter add (no
 /// allocation); a delivered one builds an `Alert` (copies key and message) and calls
 /// every sink.
-/// **Errors:** none escape: a sink's error or exception is counted and the other sinks
-/// still get the alert (`RaiseOutcome::sink_failures`).
+/// **Errors:** `create`: `kInvalidArgument` for a negative digest flush interval or a
+/// bad limit (see `RateLimiter::create`). None escape `raise`: a sink's error or
+/// exception is counted and the other sinks still get the alert
+/// (`RaiseOutcome::sink_failures`).
 ///
 /// **Example:**
 /// @snippet alert_snippets_test.cpp alert_manager
 class AlertManager {
  public:
-  AlertManager(Clock& clock, std::vector<std::shared_ptr<AlertSink>> sinks, AlertManagerConfig config = {},
-               MetricsSink& metrics = NullMetricsSink::instance());
+  /// **Errors:** `kInvalidArgument` for a negative digest flush interval, a negative
+  /// limit interval or zero limiter shards.
+  [[nodiscard]] static Result<std::unique_ptr<AlertManager>> create(Clock& clock,
+                                                                    std::vector<std::shared_ptr<AlertSink>> sinks,
+                                                                    AlertManagerOptions options = {});
 
   AlertManager(const AlertManager&) = delete;
   AlertManager& operator=(const AlertManager&) = delete;
@@ -91,13 +99,15 @@ class AlertManager {
 
   /// The limiter (to inspect pending suppressions).
   [[nodiscard]] const RateLimiter& limiter() const noexcept;
-  [[nodiscard]] const AlertManagerConfig& config() const noexcept;
+  [[nodiscard]] const AlertManagerOptions& options() const noexcept;
 
  private:
+  AlertManager(Clock& clock, std::vector<std::shared_ptr<AlertSink>> sinks, AlertManagerOptions options);
+
   struct TimerState;  // the digest timer and its shutdown handshake (alert_manager-inl.hpp)
 
 
-  static RateLimiterConfig limiter_config(const AlertManagerConfig& c);
+  static RateLimiterOptions limiter_options(const AlertManagerOptions& o);
 
   // Returns the number of sinks that failed.
   std::size_t deliver(const Alert& alert) noexcept;
@@ -109,7 +119,7 @@ class AlertManager {
 
   Clock& clock_;
   const std::vector<std::shared_ptr<AlertSink>> sinks_;
-  const AlertManagerConfig config_;
+  const AlertManagerOptions options_;
   RateLimiter limiter_;
   std::shared_ptr<TimerState> timer_;
   std::shared_ptr<Counter> delivered_[4];

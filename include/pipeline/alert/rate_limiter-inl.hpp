@@ -8,6 +8,23 @@
 
 namespace pipeline::inline v0 {
 
+PIPELINE_INLINE Status RateLimiter::validate(const RateLimiterOptions& options) {
+  for (int s = 0; s <= static_cast<int>(Severity::kCritical); ++s) {
+    const auto severity = static_cast<Severity>(s);
+    if (options.of(severity).interval < Duration::zero()) {
+      return fail(ErrorCode::kInvalidArgument, "rate limit interval of severity '{}' is negative",
+                  to_string(severity));
+    }
+  }
+  if (options.shards == 0) return fail(ErrorCode::kInvalidArgument, "rate limiter needs at least 1 shard");
+  return {};
+}
+
+PIPELINE_INLINE Result<std::unique_ptr<RateLimiter>> RateLimiter::create(RateLimiterOptions options) {
+  PIPELINE_TRY(validate(options));
+  return std::unique_ptr<RateLimiter>(new RateLimiter(options));
+}
+
 PIPELINE_INLINE std::uint64_t RateLimiter::hash_key(std::string_view key) noexcept {
   return XXH3_64bits(key.data(), key.size());
 }
@@ -48,7 +65,7 @@ PIPELINE_INLINE std::size_t RateLimiter::tracked_keys() const {
   return n;
 }
 
-PIPELINE_INLINE const RateLimiterConfig& RateLimiter::config() const noexcept { return config_; }
+PIPELINE_INLINE const RateLimiterOptions& RateLimiter::options() const noexcept { return options_; }
 
 PIPELINE_INLINE bool RateLimiter::conforms(std::int64_t tat, std::int64_t now, const Ticks& lim) noexcept {
   return lim.interval == 0 || std::max(tat, now) - now <= lim.window;

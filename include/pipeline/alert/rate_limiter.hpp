@@ -18,6 +18,7 @@
 #include "pipeline/core/config.hpp"
 #include "pipeline/core/alert_sink.hpp"
 #include "pipeline/core/clock.hpp"
+#include "pipeline/core/result.hpp"
 
 namespace pipeline::inline v0 {
 
@@ -30,11 +31,13 @@ struct RateLimit {
 
 /// The limit of each severity. A key's bucket is shared by all severities raised on it;
 /// each decision applies the limit of the alert's own severity.
-struct RateLimiterConfig {
+struct RateLimiterOptions {
   RateLimit info{std::chrono::minutes(15), 2};
   RateLimit warning{std::chrono::minutes(5), 3};
   RateLimit error{std::chrono::minutes(1), 5};
   RateLimit critical{std::chrono::minutes(1), 10};
+  /// Independently locked key tables; rounded up to a power of two. At least 1.
+  std::size_t shards = 16;
 
   [[nodiscard]] const RateLimit& of(Severity s) const noexcept {
     switch (s) {
@@ -84,33 +87,21 @@ struct PendingDigest {
 /// **Performance:** `decide` is a hash (XXH3, skipped with the precomputed-hash overload),
 /// one uncontended lock and a probe of a small table: tens of nanoseconds; it allocates
 /// only the first time a key is seen (or when a shard grows).
-/// **Errors:** none.
+/// **Errors:** `create`: `kInvalidArgument` for a negative interval or zero shards.
+/// Nothing else fails.
 ///
 /// **Example:**
 /// @snippet alert_snippets_test.cpp rate_limiter
 class RateLimiter {
  public:
-  /// `shards` is rounded up to a power of two (at least 1).
-  explicit RateLimiter(RateLimiterConfig config = {}, std::size_t shards = 16)
-      : config_(config), shards_(std::bit_ceil(std::max<std::size_t>(shards, 1))) {
-    shard_shift_ = 64 - std::countr_zero(shards_.size());
-    for (int s = 0; s <= static_cast<int>(Severity::kCritical); ++s) {
-      const RateLimit& l = config_.of(static_cast<Severity>(s));
-      const std::int64_t interval = std::max<std::int64_t>(l.interval.count(), 0);
-      const std::int64_t burst = std::max<std::uint32_t>(l.burst, 1);
-      ticks_[s].interval = interval;
-      ticks_[s].window = (interval != 0 && burst - 1 > std::numeric_limits<std::int64_t>::max() / interval)
-                             ? std::numeric_limits<std::int64_t>::max()
-                             : (burst - 1) * interval;
-    }
-  }
+  /// **Errors:** `kInvalidArgument` for a negative interval or zero shards.
+  [[nodiscard]] static Result<std::unique_ptr<RateLimiter>> create(RateLimiterOptions options = {});
 
   RateLimiter(const RateLimiter&) = delete;
   RateLimiter& operator=(const RateLimiter&) = delete;
 
   /// The hash `decide(key, hash, ...)` expects; compute it once for a hot key.
   [[nodiscard]] static std::uint64_t hash_key(std::string_view key) noexcept;
-
   /// Decides whether an alert of severity `s` on `key` passes at `now`.
   RateDecision decide(std::string_view key, Severity s, TimePoint now) { return decide(key, hash_key(key), s, now); }
 
@@ -152,9 +143,27 @@ class RateLimiter {
   /// of the active set).
   [[nodiscard]] std::size_t tracked_keys() const;
 
-  [[nodiscard]] const RateLimiterConfig& config() const noexcept;
-
+  [[nodiscard]] const RateLimiterOptions& options() const noexcept;
  private:
+  friend class AlertManager;  // holds its limiter by value, options validated by its own create()
+
+  /// The checks of `create`.
+  static Status validate(const RateLimiterOptions& options);
+
+  explicit RateLimiter(const RateLimiterOptions& options)
+      : options_(options), shards_(std::bit_ceil(std::max<std::size_t>(options.shards, 1))) {
+    shard_shift_ = 64 - std::countr_zero(shards_.size());
+    for (int s = 0; s <= static_cast<int>(Severity::kCritical); ++s) {
+      const RateLimit& l = options_.of(static_cast<Severity>(s));
+      const std::int64_t interval = std::max<std::int64_t>(l.interval.count(), 0);
+      const std::int64_t burst = std::max<std::uint32_t>(l.burst, 1);
+      ticks_[s].interval = interval;
+      ticks_[s].window = (interval != 0 && burst - 1 > std::numeric_limits<std::int64_t>::max() / interval)
+                             ? std::numeric_limits<std::int64_t>::max()
+                             : (burst - 1) * interval;
+    }
+  }
+
   struct Ticks {
     std::int64_t interval = 0;  // 0: unlimited
     std::int64_t window = 0;    // (burst - 1) * interval
@@ -233,7 +242,7 @@ class RateLimiter {
   const Shard& shard_of(std::uint64_t hash) const noexcept;
   [[nodiscard]] std::size_t shard_index(std::uint64_t hash) const noexcept;
 
-  RateLimiterConfig config_;
+  RateLimiterOptions options_;
   Ticks ticks_[4];
   std::vector<Shard> shards_;
   int shard_shift_ = 64;

@@ -30,6 +30,12 @@ inline std::optional<CalendarDate> alert_date_in(std::string_view text) {
 }
 }  // namespace internal
 
+PIPELINE_INLINE Result<std::shared_ptr<StoreAlertSink>> StoreAlertSink::create(StateStore& store,
+                                                                              StoreAlertSinkOptions options) {
+  if (options.max_alerts == 0) return fail(ErrorCode::kInvalidArgument, "StoreAlertSink needs max_alerts of at least 1");
+  return std::shared_ptr<StoreAlertSink>(new StoreAlertSink(store, options));
+}
+
 PIPELINE_INLINE Status StoreAlertSink::send_locked(const Alert& alert) {
   const auto date = internal::alert_date_in(alert.key).value_or(
       CalendarDate(std::chrono::floor<std::chrono::days>(alert.at)));

@@ -5,6 +5,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <string_view>
@@ -47,7 +48,7 @@ struct StoreAlertSinkOptions {
 /// mutex; several processes may write to one store). `list` is a static read.
 /// **Performance:** one transaction per alert: an insert, a count of the alert rows and,
 /// past the bound, a scan and deletion of the excess. Alerts are rare (rate-limited).
-/// **Errors:** `send` returns the store's error (the manager counts a failed delivery);
+/// **Errors:** `create`: `kInvalidArgument` for `max_alerts` 0. `send` returns the store's error (the manager counts a failed delivery);
 /// `list` the store's, and skips rows it cannot read.
 ///
 /// **Example:**
@@ -56,8 +57,9 @@ class StoreAlertSink final : public BasicAlertSink<std::mutex> {
  public:
   static constexpr std::string_view kPrefix = "alert/";
 
-  explicit StoreAlertSink(StateStore& store, StoreAlertSinkOptions options = {})
-      : store_(store), options_(options) {}
+  /// `store` must outlive the sink. **Errors:** `kInvalidArgument` when `max_alerts` is 0.
+  [[nodiscard]] static Result<std::shared_ptr<StoreAlertSink>> create(StateStore& store,
+                                                                      StoreAlertSinkOptions options = {});
 
   /// The alerts filed under `date`, newest first, at most `limit`.
   static Result<std::vector<StoredAlert>> list(StateStore& store, CalendarDate date, std::size_t limit = 50);
@@ -66,6 +68,8 @@ class StoreAlertSink final : public BasicAlertSink<std::mutex> {
   Status send_locked(const Alert& alert) override;
 
  private:
+  StoreAlertSink(StateStore& store, StoreAlertSinkOptions options) : store_(store), options_(options) {}
+
   StateStore& store_;
   StoreAlertSinkOptions options_;
   std::uint64_t sent_ = 0;  // tells apart two alerts of one nanosecond from this sink

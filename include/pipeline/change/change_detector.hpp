@@ -20,8 +20,7 @@
 namespace pipeline::inline v0 {
 
 class FingerprintChangeDetector;
-struct ChangeDetectorConfig;
-struct ChangeDetectorOptions;
+struct FingerprintChangeDetectorOptions;
 
 /// Detects the changed entities of one kind for a date, so a processor reprocesses the
 /// one player who changed instead of 450. `Processor` takes any implementation:
@@ -41,7 +40,7 @@ struct ChangeDetectorOptions;
 /// returns the transaction's errors (and an implementation's own, documented there).
 ///
 /// **Migration:** `ChangeDetector` used to be the fingerprint class itself. It is now this
-/// interface; `ChangeDetector::create(store, config, options)` still builds the
+/// interface; `ChangeDetector::create(store, options)` still builds the
 /// fingerprint detector (returning a `FingerprintChangeDetector`), so code that only
 /// called `create`, `detect`, `diff`, `load` and `commit` compiles unchanged. Code that
 /// named the concrete type (`std::make_unique<ChangeDetector>(…)`) names
@@ -71,9 +70,8 @@ class ChangeDetector {
 
   /// The fingerprint detector (kept so pre-interface code compiles): same as
   /// `FingerprintChangeDetector::create`.
-  static Result<FingerprintChangeDetector> create(StateStore& store, ChangeDetectorConfig config,
-                                                  ChangeDetectorOptions options);
-  static Result<FingerprintChangeDetector> create(StateStore& store, ChangeDetectorConfig config);
+  [[nodiscard]] static Result<FingerprintChangeDetector> create(StateStore& store,
+                                                                FingerprintChangeDetectorOptions options);
 
  protected:
   ChangeDetector() = default;

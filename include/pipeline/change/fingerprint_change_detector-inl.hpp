@@ -22,25 +22,23 @@ namespace pipeline::inline v0 {
 // ChangeDetector::create builds this class, so its bodies live here, where the class is
 // complete whichever of the two headers was included first.
 PIPELINE_INLINE Result<FingerprintChangeDetector> ChangeDetector::create(StateStore& store,
-                                                                         ChangeDetectorConfig config,
-                                                                         ChangeDetectorOptions options) {
-  return FingerprintChangeDetector::create(store, std::move(config), std::move(options));
+                                                                         FingerprintChangeDetectorOptions options) {
+  return FingerprintChangeDetector::create(store, std::move(options));
 }
 
-PIPELINE_INLINE Result<FingerprintChangeDetector> ChangeDetector::create(StateStore& store,
-                                                                         ChangeDetectorConfig config) {
-  return FingerprintChangeDetector::create(store, std::move(config), {});
-}
-
-PIPELINE_INLINE Result<FingerprintChangeDetector> FingerprintChangeDetector::create(StateStore& store, ChangeDetectorConfig config,
-                                     ChangeDetectorOptions options) {
-  PIPELINE_TRY(internal::validate_entity_kind(config.entity_kind));
-  if (config.key_prefix.empty() || config.key_prefix.size() > 256 || config.key_prefix.front() == '/' ||
-      config.key_prefix.back() == '/')
+PIPELINE_INLINE Result<FingerprintChangeDetector> FingerprintChangeDetector::create(
+    StateStore& store, FingerprintChangeDetectorOptions options) {
+  PIPELINE_TRY(internal::validate_entity_kind(options.entity_kind));
+  if (options.key_prefix.empty() || options.key_prefix.size() > 256 || options.key_prefix.front() == '/' ||
+      options.key_prefix.back() == '/')
     return fail(ErrorCode::kInvalidArgument, "key prefix '{}' must be 1 to 256 bytes without a leading or trailing '/'",
-                config.key_prefix);
-  PIPELINE_TRY(validate_key(config.key_prefix));
-  return FingerprintChangeDetector(store, std::move(config), std::move(options));
+                options.key_prefix);
+  PIPELINE_TRY(validate_key(options.key_prefix));
+  if (options.threads == 0) {
+    return fail(ErrorCode::kInvalidArgument, "change detector for '{}' needs at least 1 thread (1: the caller's only)",
+                options.entity_kind);
+  }
+  return FingerprintChangeDetector(store, std::move(options));
 }
 
 PIPELINE_INLINE Result<FingerprintTable> FingerprintChangeDetector::load(CalendarDate date) const {
@@ -120,9 +118,9 @@ PIPELINE_INLINE ChangeSet FingerprintChangeDetector::detect(CalendarDate date, s
 }
 
 PIPELINE_INLINE Status FingerprintChangeDetector::commit(Transaction& tx, const ChangeSet& changes) const {
-  if (changes.entity_kind != config_.entity_kind)
+  if (changes.entity_kind != options_.entity_kind)
     return fail(ErrorCode::kInvalidArgument, "change set of kind '{}' given to the '{}' change detector",
-                changes.entity_kind, config_.entity_kind);
+                changes.entity_kind, options_.entity_kind);
   switch (changes.commit_mode) {
     case FingerprintCommit::kKeepStored: return ok();
     case FingerprintCommit::kReplaceAll: return replace_all(tx, changes.date, changes.updates);
@@ -131,20 +129,21 @@ PIPELINE_INLINE Status FingerprintChangeDetector::commit(Transaction& tx, const 
   return apply_changes(tx, changes);
 }
 
-PIPELINE_INLINE FingerprintChangeDetector::FingerprintChangeDetector(StateStore& store, ChangeDetectorConfig config, ChangeDetectorOptions options)
+PIPELINE_INLINE FingerprintChangeDetector::FingerprintChangeDetector(StateStore& store,
+                                                                     FingerprintChangeDetectorOptions options)
       : store_(&store),
-        config_(std::move(config)),
-        fingerprinter_(config_.fields),
-        metrics_(options.metrics ? options.metrics : &NullMetricsSink::instance()),
-        log_(std::move(options.log)),
-        threads_(std::max(1u, options.threads)) {
+        options_(std::move(options)),
+        fingerprinter_(options_.fields),
+        metrics_(options_.metrics ? options_.metrics : &NullMetricsSink::instance()),
+        log_(options_.log),
+        threads_(options_.threads) {
   fallbacks_ = metrics_->counter("pipeline_change_fallbacks_total",
                                  "Change detections that fell back to processing every entity",
-                                 {{"kind", config_.entity_kind}});
+                                 {{"kind", options_.entity_kind}});
 }
 
 PIPELINE_INLINE std::string FingerprintChangeDetector::date_prefix(CalendarDate date) const {
-  return fmt::format("{}/{}/{}/", config_.key_prefix, config_.entity_kind, date.to_string());
+  return fmt::format("{}/{}/{}/", options_.key_prefix, options_.entity_kind, date.to_string());
 }
 
 PIPELINE_INLINE std::string FingerprintChangeDetector::bucket_key(std::string_view base, std::uint32_t bucket) {
@@ -184,7 +183,7 @@ PIPELINE_INLINE ChangeSet FingerprintChangeDetector::diff_fingerprints(CalendarD
                           {}},
                     FingerprintCommit::kKeepStored, snapshot, {});
   ChangeSet cs;
-  cs.entity_kind = config_.entity_kind;
+  cs.entity_kind = options_.entity_kind;
   cs.date = date;
   cs.unchanged = d.unchanged;
   cs.updates.reserve(d.added.size() + d.changed.size());
@@ -208,7 +207,7 @@ PIPELINE_INLINE ChangeSet FingerprintChangeDetector::diff_fingerprints(CalendarD
 PIPELINE_INLINE ChangeSet FingerprintChangeDetector::fallback(CalendarDate date, const Error& error, FingerprintCommit mode,
                    std::span<const EntitySnapshot> snapshot, const std::vector<std::uint64_t>& fps) const {
   ChangeSet cs;
-  cs.entity_kind = config_.entity_kind;
+  cs.entity_kind = options_.entity_kind;
   cs.date = date;
   cs.full_fallback = true;
   cs.fallback_reason = error.to_string();

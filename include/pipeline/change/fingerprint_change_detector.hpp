@@ -23,16 +23,26 @@
 
 namespace pipeline::inline v0 {
 
-/// What a `FingerprintChangeDetector` watches: an entity kind, the fields that matter, and where
-/// its fingerprints live (`<key_prefix>/<entity_kind>/<date>/…`).
-struct ChangeDetectorConfig {
-  std::string entity_kind;          ///< "players", "teams", …: 1–64 bytes of [A-Za-z0-9_-].
-  std::vector<std::string> fields;  ///< Fields whose change matters; empty = every field.
+/// What a `FingerprintChangeDetector` watches (an entity kind, the fields that matter, and
+/// where its fingerprints live: `<key_prefix>/<entity_kind>/<date>/…`), where it reports
+/// fallbacks, and how many threads it may use.
+struct FingerprintChangeDetectorOptions {
+  std::string entity_kind{};        ///< "players", "teams", …: 1–64 bytes of [A-Za-z0-9_-].
+  std::vector<std::string> fields{};  ///< Fields whose change matters; empty = every field.
   std::string key_prefix = "change";  ///< Printable ASCII, no '/' at either end.
+  /// Receives `pipeline_change_fallbacks_total{kind}` and the `change_detection_fallback`
+  /// event; `NullMetricsSink` when null. Must outlive the detector.
+  MetricsSink* metrics = nullptr;
+  /// Called with a one-line message when detection falls back to a full run, on the
+  /// thread that called `detect`. Optional.
+  std::function<void(std::string_view)> log{};
+  /// Threads used to fingerprint and diff a large snapshot (the caller's included; no
+  /// thread is started below 64k entities). 1 = everything on the calling thread; at least 1.
+  unsigned threads = 1;
 };
 
 /// Preset for players: the per-player fields the seeds' analytics depend on.
-inline ChangeDetectorConfig player_change_detector() {
+inline FingerprintChangeDetectorOptions player_change_detector() {
   return {"players",
           {"team_abbr", "opponent_team_abbr", "injury_status", "starter", "minutes", "points", "rebounds", "assists",
            "points_line"},
@@ -40,23 +50,10 @@ inline ChangeDetectorConfig player_change_detector() {
 }
 
 /// Preset for teams: the per-team fields the seeds' team summaries depend on.
-inline ChangeDetectorConfig team_change_detector() {
+inline FingerprintChangeDetectorOptions team_change_detector() {
   return {"teams", {"opponent_team_abbr", "home", "pace", "offensive_rating", "defensive_rating", "injured_players"},
           "change"};
 }
-
-/// Options of a `FingerprintChangeDetector` (and of `QueryChangeDetector`: `metrics`, `log`).
-struct ChangeDetectorOptions {
-  /// Receives `pipeline_change_fallbacks_total{kind}` and the `change_detection_fallback`
-  /// event; `NullMetricsSink` when null. Must outlive the detector.
-  MetricsSink* metrics = nullptr;
-  /// Called with a one-line message when detection falls back to a full run, on the
-  /// thread that called `detect`. Optional.
-  std::function<void(std::string_view)> log;
-  /// Threads used to fingerprint and diff a large snapshot (the caller's included; no
-  /// thread is started below 64k entities). 1 = everything on the calling thread.
-  unsigned threads = 1;
-};
 
 /// The fingerprint `ChangeDetector`: compares the current snapshot of one entity kind for a date with the fingerprints
 /// stored after the last successful processing, and reports what was added, changed and
@@ -77,10 +74,11 @@ struct ChangeDetectorOptions {
 /// **Thread safety:** every const member may be called from any thread concurrently.
 /// **Performance:** `detect` = fingerprint every entity (one pass, one scratch buffer) +
 /// `load` (one transaction; ~row count / 2048 rows) + `FingerprintTable::diff`; on the
-/// calling thread, or split over `ChangeDetectorOptions::threads` for large snapshots.
+/// calling thread, or split over `FingerprintChangeDetectorOptions::threads` for large snapshots.
 /// Diff at 1M entities with the table loaded: ~50–100 ms on one thread (bench_change).
 /// `commit` rewrites only the buckets touched by the change set.
-/// **Errors:** `create`: `kInvalidArgument` for a bad config. `load`: the store's
+/// **Errors:** `create`: `kInvalidArgument` for a bad entity kind or key prefix, or 0
+/// threads. `load`: the store's
 /// errors, `kDataLoss` for a corrupt row. `commit`: the transaction's errors,
 /// `kInvalidArgument` for a change set of another kind, `kDataLoss` for a corrupt row.
 ///
@@ -88,16 +86,16 @@ struct ChangeDetectorOptions {
 /// @snippet change_snippets_test.cpp fingerprint_change_detector
 class FingerprintChangeDetector final : public ChangeDetector {
  public:
-  using Config = ChangeDetectorConfig;
-  using Options = ChangeDetectorOptions;
+  using Options = FingerprintChangeDetectorOptions;
 
-  /// **Errors:** `kInvalidArgument` for a bad entity kind or key prefix.
-  static Result<FingerprintChangeDetector> create(StateStore& store, ChangeDetectorConfig config,
-                                                  ChangeDetectorOptions options = {});
+  /// `store` must outlive the detector.
+  /// **Errors:** `kInvalidArgument` for a bad entity kind or key prefix, or 0 threads.
+  [[nodiscard]] static Result<FingerprintChangeDetector> create(StateStore& store,
+                                                                FingerprintChangeDetectorOptions options);
 
-  [[nodiscard]] const std::string& entity_kind() const override { return config_.entity_kind; }
+  [[nodiscard]] const std::string& entity_kind() const override { return options_.entity_kind; }
 
-  [[nodiscard]] const ChangeDetectorConfig& config() const { return config_; }
+  [[nodiscard]] const FingerprintChangeDetectorOptions& options() const { return options_; }
   [[nodiscard]] const Fingerprinter& fingerprinter() const { return fingerprinter_; }
 
   /// Reads the stored fingerprints for `date` (empty when nothing was committed yet).
@@ -124,7 +122,7 @@ class FingerprintChangeDetector final : public ChangeDetector {
   Status commit(Transaction& tx, const ChangeSet& changes) const override;
 
  private:
-  FingerprintChangeDetector(StateStore& store, ChangeDetectorConfig config, ChangeDetectorOptions options);
+  FingerprintChangeDetector(StateStore& store, FingerprintChangeDetectorOptions options);
 
   [[nodiscard]] std::string date_prefix(CalendarDate date) const;
   static std::string bucket_key(std::string_view base, std::uint32_t bucket);
@@ -145,7 +143,7 @@ class FingerprintChangeDetector final : public ChangeDetector {
   Status rebucket(Transaction& tx, CalendarDate date, std::uint32_t buckets, std::uint64_t total) const;
 
   StateStore* store_;
-  ChangeDetectorConfig config_;
+  FingerprintChangeDetectorOptions options_;
   Fingerprinter fingerprinter_;
   MetricsSink* metrics_;
   std::function<void(std::string_view)> log_;

@@ -28,13 +28,12 @@ PIPELINE_INLINE bool is_query_param_name(std::string_view name) {
 }  // namespace internal
 
 PIPELINE_INLINE Result<QueryChangeDetector> QueryChangeDetector::create(ChangeQueryRunner& runner,
-                                                                       QueryChangeDetectorConfig config,
-                                                                       ChangeDetectorOptions options) {
-  PIPELINE_TRY(internal::validate_entity_kind(config.entity_kind));
-  if (config.sql.find_first_not_of(" \t\r\n") == std::string::npos)
-    return fail(ErrorCode::kInvalidArgument, "the change query for '{}' is empty", config.entity_kind);
+                                                                       QueryChangeDetectorOptions options) {
+  PIPELINE_TRY(internal::validate_entity_kind(options.entity_kind));
+  if (options.sql.find_first_not_of(" \t\r\n") == std::string::npos)
+    return fail(ErrorCode::kInvalidArgument, "the change query for '{}' is empty", options.entity_kind);
   std::vector<std::string_view> names;
-  for (const auto& p : config.params) {
+  for (const auto& p : options.params) {
     if (!internal::is_query_param_name(p.name))
       return fail(ErrorCode::kInvalidArgument,
                   "query parameter name '{}' must be 1 to 64 characters of [A-Za-z0-9_], not starting with a digit "
@@ -48,30 +47,29 @@ PIPELINE_INLINE Result<QueryChangeDetector> QueryChangeDetector::create(ChangeQu
   std::sort(names.begin(), names.end());
   if (auto dup = std::adjacent_find(names.begin(), names.end()); dup != names.end())
     return fail(ErrorCode::kInvalidArgument, "query parameter '{}' is given more than once", *dup);
-  return QueryChangeDetector(runner, std::move(config), std::move(options));
+  return QueryChangeDetector(runner, std::move(options));
 }
 
-PIPELINE_INLINE QueryChangeDetector::QueryChangeDetector(ChangeQueryRunner& runner, QueryChangeDetectorConfig config,
-                                                         ChangeDetectorOptions options)
+PIPELINE_INLINE QueryChangeDetector::QueryChangeDetector(ChangeQueryRunner& runner, QueryChangeDetectorOptions options)
     : runner_(&runner),
-      config_(std::move(config)),
-      metrics_(options.metrics ? options.metrics : &NullMetricsSink::instance()),
-      log_(std::move(options.log)) {
+      options_(std::move(options)),
+      metrics_(options_.metrics ? options_.metrics : &NullMetricsSink::instance()),
+      log_(options_.log) {
   fallbacks_ = metrics_->counter("pipeline_change_fallbacks_total",
                                  "Change detections that fell back to processing every entity",
-                                 {{"kind", config_.entity_kind}});
+                                 {{"kind", options_.entity_kind}});
 }
 
 PIPELINE_INLINE Result<ChangeSet> QueryChangeDetector::query(CalendarDate date) const {
   std::vector<QueryParam> params;
-  params.reserve(config_.params.size() + 1);
+  params.reserve(options_.params.size() + 1);
   params.push_back({"date", date.to_string()});
-  params.insert(params.end(), config_.params.begin(), config_.params.end());
-  auto rows = runner_->changed_entities(config_.sql, params);
-  if (!rows) return fail(rows.error().with("kind", config_.entity_kind));
+  params.insert(params.end(), options_.params.begin(), options_.params.end());
+  auto rows = runner_->changed_entities(options_.sql, params);
+  if (!rows) return fail(rows.error().with("kind", options_.entity_kind));
 
   ChangeSet cs;
-  cs.entity_kind = config_.entity_kind;
+  cs.entity_kind = options_.entity_kind;
   cs.date = date;
   cs.commit_mode = FingerprintCommit::kKeepStored;
   for (std::size_t i = 0; i < rows->size(); ++i) {
@@ -79,7 +77,7 @@ PIPELINE_INLINE Result<ChangeSet> QueryChangeDetector::query(CalendarDate date) 
     if (!is_valid_entity_id(row.id)) {
       const auto why = validate_entity_id(row.id);
       return fail(ErrorCode::kInvalidArgument, "the change query for '{}' returned an invalid id in row {}: {}",
-                  config_.entity_kind, i + 1, why.error().message);
+                  options_.entity_kind, i + 1, why.error().message);
     }
     std::vector<std::string>* list = &cs.changed;
     if (row.change) {
@@ -90,7 +88,7 @@ PIPELINE_INLINE Result<ChangeSet> QueryChangeDetector::query(CalendarDate date) 
       } else if (*row.change != "changed") {
         return fail(ErrorCode::kInvalidArgument,
                     "the change query for '{}' returned change '{}' in row {}; expected added, changed or removed",
-                    config_.entity_kind, std::string_view(*row.change).substr(0, 64), i + 1);
+                    options_.entity_kind, std::string_view(*row.change).substr(0, 64), i + 1);
       }
     }
     list->push_back(std::move(row.id));
@@ -115,7 +113,7 @@ PIPELINE_INLINE ChangeSet QueryChangeDetector::detect(CalendarDate date,
   auto cs = query(date);
   if (cs) return std::move(*cs);
   ChangeSet fallback;
-  fallback.entity_kind = config_.entity_kind;
+  fallback.entity_kind = options_.entity_kind;
   fallback.date = date;
   fallback.full_fallback = true;
   fallback.fallback_reason = cs.error().to_string();

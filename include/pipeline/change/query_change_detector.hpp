@@ -72,22 +72,28 @@ class ChangeQueryRunner {
   ChangeQueryRunner& operator=(const ChangeQueryRunner&) = default;
 };
 
-/// What a `QueryChangeDetector` runs: the entity kind its change sets are of, the diff
-/// statement and the fixed parameters bound beside the date.
-struct QueryChangeDetectorConfig {
-  std::string entity_kind;  ///< "players", "teams", …: 1–64 bytes of [A-Za-z0-9_-].
+/// What a `QueryChangeDetector` runs (the entity kind its change sets are of, the diff
+/// statement and the fixed parameters bound beside the date) and where it reports fallbacks.
+struct QueryChangeDetectorOptions {
+  std::string entity_kind{};  ///< "players", "teams", …: 1–64 bytes of [A-Za-z0-9_-].
   /// The diff statement. `:date` is bound to the detected date as 'YYYY-MM-DD' text; every
   /// other named parameter it uses must be in `params`. Column 1: the entity id; optional
   /// column 2: 'added' | 'changed' | 'removed'.
-  std::string sql;
+  std::string sql{};
   /// Further named parameters (ids, a table's partition, a version). "date" is reserved.
-  std::vector<QueryParam> params;
+  std::vector<QueryParam> params{};
+  /// Receives `pipeline_change_fallbacks_total{kind}` and the `change_detection_fallback`
+  /// event; `NullMetricsSink` when null. Must outlive the detector.
+  MetricsSink* metrics = nullptr;
+  /// Called with a one-line message when detection falls back to a full run, on the
+  /// thread that called `detect`. Optional.
+  std::function<void(std::string_view)> log{};
 };
 
 /// The query `ChangeDetector`: for warehouses that diff in SQL, it runs the caller's
 /// statement (the seeds' LEFT JOIN of today's rows against the last processed snapshot)
 /// through a `ChangeQueryRunner`, the date and every other value bound as **named
-/// parameters** (`:date`, plus `QueryChangeDetectorConfig::params`), never spliced.
+/// parameters** (`:date`, plus `QueryChangeDetectorOptions::params`), never spliced.
 ///
 /// Each returned id goes through the library's entity-id rule (`validate_entity_id`); the
 /// optional second column sorts it into `added`, `changed` or `removed` (without it every
@@ -99,7 +105,7 @@ struct QueryChangeDetectorConfig {
 /// a parameter missing), an id the entity-id rule refuses, an unknown change name, an id
 /// returned twice — answers "process everything" (`full_fallback` + `fallback_reason`),
 /// counts it in `pipeline_change_fallbacks_total{kind}`, emits `change_detection_fallback`
-/// and calls `ChangeDetectorOptions::log`. There is no change-count threshold: a large
+/// and calls `QueryChangeDetectorOptions::log`. There is no change-count threshold: a large
 /// change set is reported as it is, as the fingerprint detector does. The first run needs
 /// nothing special: against an empty "last processed" side the LEFT JOIN returns every
 /// current row, which the statement reports as added — what the fingerprint detector
@@ -110,7 +116,7 @@ struct QueryChangeDetectorConfig {
 /// **Thread safety:** every const member may be called from any thread concurrently, if
 /// the runner allows concurrent calls (its contract). **Performance:** one statement per
 /// `detect`, plus one pass over the returned ids (validate, sort, duplicate check); the
-/// warehouse's join dominates. `ChangeDetectorOptions::threads` is not used.
+/// warehouse's join dominates.
 /// **Errors:** `create`: `kInvalidArgument` for a bad entity kind, an empty statement, a
 /// bad, repeated or reserved parameter name. `query`: the runner's errors,
 /// `kInvalidArgument` for an invalid id, an unknown change name or a repeated id.
@@ -119,15 +125,13 @@ struct QueryChangeDetectorConfig {
 /// @snippet sqlite_snippets_test.cpp query_change_detector_sqlite
 class QueryChangeDetector final : public ChangeDetector {
  public:
-  using Config = QueryChangeDetectorConfig;
-  using Options = ChangeDetectorOptions;
+  using Options = QueryChangeDetectorOptions;
 
   /// `runner` must outlive the detector. **Errors:** see the class comment.
-  static Result<QueryChangeDetector> create(ChangeQueryRunner& runner, QueryChangeDetectorConfig config,
-                                            ChangeDetectorOptions options = {});
+  [[nodiscard]] static Result<QueryChangeDetector> create(ChangeQueryRunner& runner, QueryChangeDetectorOptions options);
 
-  [[nodiscard]] const std::string& entity_kind() const override { return config_.entity_kind; }
-  [[nodiscard]] const QueryChangeDetectorConfig& config() const { return config_; }
+  [[nodiscard]] const std::string& entity_kind() const override { return options_.entity_kind; }
+  [[nodiscard]] const QueryChangeDetectorOptions& options() const { return options_; }
 
   /// Runs the statement for `date` and builds the change set; the error instead of the
   /// fallback (for callers that want to tell "nothing changed" from "could not tell").
@@ -140,10 +144,10 @@ class QueryChangeDetector final : public ChangeDetector {
   [[nodiscard]] bool uses_snapshot() const override { return false; }
 
  private:
-  QueryChangeDetector(ChangeQueryRunner& runner, QueryChangeDetectorConfig config, ChangeDetectorOptions options);
+  QueryChangeDetector(ChangeQueryRunner& runner, QueryChangeDetectorOptions options);
 
   ChangeQueryRunner* runner_;
-  QueryChangeDetectorConfig config_;
+  QueryChangeDetectorOptions options_;
   MetricsSink* metrics_;
   std::function<void(std::string_view)> log_;
   std::shared_ptr<Counter> fallbacks_;

@@ -14,7 +14,7 @@
 namespace pipeline::inline v0 {
 
 PIPELINE_INLINE Result<SqlFilter> sql_entity_filter(const ChangeSet& changes, std::string_view column,
-                                                    const SqlFilterOptions& options) {
+                                                    const SqlEntityFilterOptions& options) {
   auto ident_start = [](char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_'; };
   auto ident_char = [&](char c) { return ident_start(c) || (c >= '0' && c <= '9'); };
   bool good = !column.empty() && column.size() <= 128;

@@ -16,7 +16,7 @@
 namespace pipeline::inline v0 {
 
 /// Options of `sql_entity_filter`.
-struct SqlFilterOptions {
+struct SqlEntityFilterOptions {
   /// Up to this many ids become `col IN (?, ?, …)`; more become one bound JSON array
   /// read through `json_each(?)` (SQLite ≥ 3.38; one statement shape for any size).
   std::size_t max_inline_ids = 64;
@@ -48,7 +48,7 @@ struct SqlFilter {
 /// **Example:**
 /// @snippet change_snippets_test.cpp sql_entity_filter
 Result<SqlFilter> sql_entity_filter(const ChangeSet& changes, std::string_view column,
-                                    const SqlFilterOptions& options = {});
+                                    const SqlEntityFilterOptions& options = {});
 
 /// The in-memory counterpart of `SqlFilter`: a predicate over entity ids that a
 /// processor applies to data it already holds.

@@ -12,6 +12,14 @@
 
 namespace pipeline::inline v0 {
 
+PIPELINE_INLINE Result<std::unique_ptr<MemoryTransport>> MemoryTransport::create(Clock& clock,
+                                                                                MemoryTransportOptions options) {
+  if (options.max_unacked_per_subscription == 0) {
+    return fail(ErrorCode::kInvalidArgument, "MemoryTransport needs max_unacked_per_subscription of at least 1");
+  }
+  return std::unique_ptr<MemoryTransport>(new MemoryTransport(clock, options));
+}
+
 PIPELINE_INLINE MemoryTransport::MemoryTransport(Clock& clock, MemoryTransportOptions options)
     : core_(std::make_shared<internal::MemoryTransportCore>(clock, options)) {}
 

@@ -50,14 +50,17 @@ class MemoryTransportCore;
 /// Do not destroy the transport from inside a handler.
 /// **Performance:** O(log n) per publish per subscription; one clock timer for the
 /// earliest due time (no clock call per delivery).
-/// **Errors:** as the `Transport` port; `start` → `kFailedPrecondition` when already
+/// **Errors:** `create`: `kInvalidArgument` for `max_unacked_per_subscription` 0. Else
+/// as the `Transport` port; `start` → `kFailedPrecondition` when already
 /// started, `kInvalidArgument` for zero threads.
 ///
 /// **Example:**
 /// @snippet memory_snippets_test.cpp memory_transport
 class MemoryTransport final : public Transport {
  public:
-  explicit MemoryTransport(Clock& clock, MemoryTransportOptions options = {});
+  /// `clock` must outlive the transport.
+  /// **Errors:** `kInvalidArgument` when `max_unacked_per_subscription` is 0.
+  [[nodiscard]] static Result<std::unique_ptr<MemoryTransport>> create(Clock& clock, MemoryTransportOptions options = {});
   MemoryTransport(const MemoryTransport&) = delete;
   MemoryTransport& operator=(const MemoryTransport&) = delete;
   ~MemoryTransport() override;
@@ -91,6 +94,8 @@ class MemoryTransport final : public Transport {
   Status do_publish(PublishParams params) override;
 
  private:
+  MemoryTransport(Clock& clock, MemoryTransportOptions options);
+
   std::shared_ptr<internal::MemoryTransportCore> core_;
 };
 

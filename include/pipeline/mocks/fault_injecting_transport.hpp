@@ -18,7 +18,7 @@
 namespace pipeline::inline v0::mocks {
 
 /// The share (0..1) of each fault and the seed that makes them reproducible.
-struct FaultInjectionConfig {
+struct FaultInjectingTransportOptions {
   std::uint64_t seed = 1;
   double drop_delivery = 0.0;       ///< Handler not called; neither acked nor nacked.
   double duplicate_delivery = 0.0;  ///< Handler called twice with the same id.
@@ -55,7 +55,7 @@ struct FaultCounts {
 /// @snippet mocks_snippets_test.cpp fault_injecting_counts
 class FaultInjectingTransport final : public Transport {
  public:
-  FaultInjectingTransport(Transport& inner, FaultInjectionConfig config) : inner_(inner), config_(config) {
+  FaultInjectingTransport(Transport& inner, FaultInjectingTransportOptions config) : inner_(inner), config_(config) {
     state_->rng = config.seed;
   }
 
@@ -144,7 +144,7 @@ class FaultInjectingTransport final : public Transport {
   };
 
   Transport& inner_;
-  FaultInjectionConfig config_;
+  FaultInjectingTransportOptions config_;
   std::shared_ptr<State> state_ = std::make_shared<State>();
 };
 

@@ -35,14 +35,18 @@ namespace internal {
 inline OutboxRelayOptions normalized_relay_options(OutboxRelayOptions options) {
   if (options.owner.empty()) options.owner = "relay-" + new_execution_id();
   if (options.batch_size == 0) options.batch_size = 1;
-  if (!options.retry_policy)
-    options.retry_policy = std::make_shared<ExponentialBackoff>(ExponentialBackoffOptions{
-        .initial_delay = options.poll_interval,
-        .multiplier = 2.0,
-        .max_delay = std::max(options.max_backoff, options.poll_interval),
-        .max_attempts = 0,
-        .max_elapsed = Duration::zero(),
-        .jitter = true});
+  if (!options.retry_policy) {
+    // Never fails: the delays are clamped to zero (a negative one meant "at once" before),
+    // the multiplier and the limits are fixed valid values.
+    const Duration initial = std::max(options.poll_interval, Duration::zero());
+    options.retry_policy = ExponentialBackoff::create({.initial_delay = initial,
+                                                       .multiplier = 2.0,
+                                                       .max_delay = std::max(options.max_backoff, initial),
+                                                       .max_attempts = 0,
+                                                       .max_elapsed = Duration::zero(),
+                                                       .jitter = true})
+                               .value();
+  }
   return options;
 }
 }  // namespace internal

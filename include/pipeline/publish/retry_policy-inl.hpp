@@ -9,8 +9,22 @@
 
 namespace pipeline::inline v0 {
 
-PIPELINE_INLINE ExponentialBackoff::ExponentialBackoff(Options options, RandomSource random)
-    : options_(options), random_(std::move(random)) {
+PIPELINE_INLINE Result<std::shared_ptr<ExponentialBackoff>> ExponentialBackoff::create(Options options) {
+  if (options.initial_delay < Duration::zero() || options.max_delay < Duration::zero() ||
+      options.max_elapsed < Duration::zero()) {
+    return fail(ErrorCode::kInvalidArgument, "backoff delays and max_elapsed must not be negative");
+  }
+  if (!(options.multiplier >= 1.0)) {  // NaN too
+    return fail(ErrorCode::kInvalidArgument, "backoff multiplier {} is below 1", options.multiplier);
+  }
+  if (options.max_attempts < 0) {
+    return fail(ErrorCode::kInvalidArgument, "backoff max_attempts {} is negative (0: unlimited)", options.max_attempts);
+  }
+  return std::shared_ptr<ExponentialBackoff>(new ExponentialBackoff(std::move(options)));
+}
+
+PIPELINE_INLINE ExponentialBackoff::ExponentialBackoff(Options options)
+    : options_(std::move(options)), random_(std::move(options_.random)) {
   if (!random_) {
     random_ = [rng = std::mt19937_64{std::random_device{}()}]() mutable { return rng(); };
   }

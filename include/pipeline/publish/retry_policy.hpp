@@ -4,12 +4,14 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <utility>
 
 #include "pipeline/core/clock.hpp"
 #include "pipeline/core/config.hpp"
+#include "pipeline/core/result.hpp"
 
 namespace pipeline::inline v0 {
 
@@ -31,12 +33,14 @@ using RandomSource = std::function<std::uint64_t()>;
 
 /// Settings of `ExponentialBackoff`.
 struct ExponentialBackoffOptions {
-  Duration initial_delay = std::chrono::milliseconds(100);
-  double multiplier = 2.0;
-  Duration max_delay = std::chrono::seconds(30);
+  Duration initial_delay = std::chrono::milliseconds(100);  ///< Not negative.
+  double multiplier = 2.0;                                  ///< At least 1.
+  Duration max_delay = std::chrono::seconds(30);            ///< Not negative.
   int max_attempts = 10;                         ///< Attempts in total, the first included; 0: unlimited.
   Duration max_elapsed = std::chrono::minutes(5);  ///< Since the first attempt; 0: unlimited.
   bool jitter = true;                            ///< false: exactly the exponential delay.
+  /// The jitter's random source; empty: a `std::mt19937_64` seeded from `std::random_device`.
+  RandomSource random{};
 };
 
 /// Exponential backoff with **full jitter** (the delay is uniform in
@@ -47,7 +51,8 @@ struct ExponentialBackoffOptions {
 ///
 /// **Thread safety:** `next_delay` may be called concurrently (the random source is
 /// called under a lock). **Performance:** a few arithmetic operations, one lock.
-/// **Errors:** none.
+/// **Errors:** `create`: `kInvalidArgument` for a negative delay, limit or attempt count,
+/// or a multiplier below 1. Nothing else fails.
 ///
 /// **Example:**
 /// @snippet publish_snippets_test.cpp retry_policy
@@ -55,7 +60,9 @@ class ExponentialBackoff final : public RetryPolicy {
  public:
   using Options = ExponentialBackoffOptions;
 
-  explicit ExponentialBackoff(Options options = {}, RandomSource random = {});
+  /// **Errors:** `kInvalidArgument` for a negative `initial_delay`, `max_delay`,
+  /// `max_elapsed` or `max_attempts`, or a `multiplier` below 1.
+  [[nodiscard]] static Result<std::shared_ptr<ExponentialBackoff>> create(Options options = {});
 
   std::optional<Duration> next_delay(int failed_attempts, Duration elapsed) override;
 
@@ -65,6 +72,8 @@ class ExponentialBackoff final : public RetryPolicy {
   [[nodiscard]] const Options& options() const noexcept { return options_; }
 
  private:
+  explicit ExponentialBackoff(Options options);
+
   Options options_;
   std::mutex mu_;
   RandomSource random_;

@@ -38,7 +38,7 @@ struct SendStep::Hooks {
 
 PIPELINE_INLINE SendStep::SendStep(Transport& transport, SendStepOptions options)
     : transport_(transport),
-      policy_(options.retry_policy ? std::move(options.retry_policy) : std::make_shared<ExponentialBackoff>()),
+      policy_(options.retry_policy ? std::move(options.retry_policy) : ExponentialBackoff::create().value()),
       hooks_(std::make_unique<Hooks>()) {
   MetricsSink& metrics = options.metrics ? *options.metrics : NullMetricsSink::instance();
   auto counter = [&](std::string_view name, std::string_view help) {

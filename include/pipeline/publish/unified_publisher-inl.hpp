@@ -43,8 +43,9 @@ struct UnifiedPublisher::Impl {
     bool idle() const { return queue.empty() && !current; }
   };
 
-  Impl(SendStep& step, Clock& clock, MetricsSink& metrics, PublisherOptions options)
+  Impl(SendStep& step, Clock& clock, UnifiedPublisherOptions options)
       : step_(step), clock_(clock), options_(std::move(options)), state_(std::make_shared<State>()) {
+    MetricsSink& metrics = options_.metrics ? *options_.metrics : NullMetricsSink::instance();
     auto counter = [&](std::string_view name, std::string_view help) {
       return metrics.counter(name, help, options_.metric_labels);
     };
@@ -136,21 +137,37 @@ struct UnifiedPublisher::Impl {
 
   SendStep& step_;
   Clock& clock_;
-  const PublisherOptions options_;
+  const UnifiedPublisherOptions options_;
   std::shared_ptr<State> state_;
   std::shared_ptr<Counter> rejected_total_, dropped_total_, abandoned_total_;
   std::thread worker_;
 };
 
-PIPELINE_INLINE UnifiedPublisher::UnifiedPublisher(Transport& transport, Clock& clock,
-                                                   std::shared_ptr<RetryPolicy> policy, MetricsSink& metrics,
-                                                   PublisherOptions options)
-    : step_(std::make_shared<SendStep>(transport, SendStepOptions{std::move(policy), &metrics, options.metric_labels})),
-      impl_(std::make_unique<Impl>(*step_, clock, metrics, std::move(options))) {}
+PIPELINE_INLINE Result<std::unique_ptr<UnifiedPublisher>> UnifiedPublisher::create(Clock& clock, Transport& transport,
+                                                                                   UnifiedPublisherOptions options) {
+  auto step = std::make_shared<SendStep>(
+      transport, SendStepOptions{std::move(options.retry_policy), options.metrics, options.metric_labels});
+  options.retry_policy = nullptr;  // now the step's
+  return create(clock, std::move(step), std::move(options));
+}
 
-PIPELINE_INLINE UnifiedPublisher::UnifiedPublisher(std::shared_ptr<SendStep> step, Clock& clock, MetricsSink& metrics,
-                                                   PublisherOptions options)
-    : step_(std::move(step)), impl_(std::make_unique<Impl>(*step_, clock, metrics, std::move(options))) {}
+PIPELINE_INLINE Result<std::unique_ptr<UnifiedPublisher>> UnifiedPublisher::create(Clock& clock,
+                                                                                   std::shared_ptr<SendStep> step,
+                                                                                   UnifiedPublisherOptions options) {
+  if (!step) return fail(ErrorCode::kInvalidArgument, "UnifiedPublisher needs a send step");
+  if (options.queue_capacity == 0) {
+    return fail(ErrorCode::kInvalidArgument, "UnifiedPublisher needs a queue capacity of at least 1");
+  }
+  if (options.retry_policy) {
+    return fail(ErrorCode::kInvalidArgument, "a publisher given a send step uses the step's retry policy; leave "
+                                             "UnifiedPublisherOptions::retry_policy null");
+  }
+  return std::unique_ptr<UnifiedPublisher>(new UnifiedPublisher(clock, std::move(step), std::move(options)));
+}
+
+PIPELINE_INLINE UnifiedPublisher::UnifiedPublisher(Clock& clock, std::shared_ptr<SendStep> step,
+                                                   UnifiedPublisherOptions options)
+    : step_(std::move(step)), impl_(std::make_unique<Impl>(*step_, clock, std::move(options))) {}
 
 PIPELINE_INLINE UnifiedPublisher::~UnifiedPublisher() = default;
 

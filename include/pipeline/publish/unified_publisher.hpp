@@ -32,10 +32,17 @@ enum class FullQueuePolicy {
 };
 
 /// Construction options of `UnifiedPublisher`.
-struct PublisherOptions {
-  std::size_t queue_capacity = 10000;  ///< Messages waiting to be sent (the one being sent excluded).
+struct UnifiedPublisherOptions {
+  std::size_t queue_capacity = 10000;  ///< Messages waiting to be sent (the one being sent excluded); at least 1.
   FullQueuePolicy full_queue_policy = FullQueuePolicy::kReject;
-  Labels metric_labels;                ///< Added to every metric of this publisher.
+  Labels metric_labels{};              ///< Added to every metric of this publisher.
+  /// The retry policy of the publisher's own `SendStep`; null: a default
+  /// `ExponentialBackoff`. Must stay null when the publisher is given a step (the step
+  /// has its policy).
+  std::shared_ptr<RetryPolicy> retry_policy{};
+  /// Receives the publisher's (and its own step's) counters; `NullMetricsSink` when null.
+  /// Must outlive the publisher.
+  MetricsSink* metrics = nullptr;
 };
 
 /// Publishes unified completion `Message`s to a `Transport` in the background.
@@ -75,20 +82,24 @@ struct PublisherOptions {
 /// validates, moves the message into the queue under a short lock, and wakes the worker
 /// only when it is idle; encoding happens on the worker. **Errors:** `publish` →
 /// `kInvalidArgument` (invalid message, topic or id), `kBackpressure` (queue full under
-/// `kReject`), `kCancelled` (shutting down). No exception escapes.
+/// `kReject`), `kCancelled` (shutting down). `create` → `kInvalidArgument` for a zero
+/// queue capacity, a null step, or a retry policy given with a step. No exception escapes.
 ///
 /// **Example:**
 /// @snippet publish_snippets_test.cpp unified_publisher
 class UnifiedPublisher {
  public:
-  /// A publisher with its own `SendStep` over `transport` (policy null: a default
-  /// `ExponentialBackoff`).
-  UnifiedPublisher(Transport& transport, Clock& clock, std::shared_ptr<RetryPolicy> policy = nullptr,
-                   MetricsSink& metrics = NullMetricsSink::instance(), PublisherOptions options = {});
+  /// A publisher with its own `SendStep` over `transport` (`options.retry_policy` null: a
+  /// default `ExponentialBackoff`). `clock` and `transport` must outlive it.
+  /// **Errors:** `kInvalidArgument` for a zero queue capacity.
+  [[nodiscard]] static Result<std::unique_ptr<UnifiedPublisher>> create(Clock& clock, Transport& transport,
+                                                                        UnifiedPublisherOptions options = {});
   /// A publisher that sends through `step` (shared with an `OutboxRelay`, say); its
-  /// queue counters go to `metrics`.
-  UnifiedPublisher(std::shared_ptr<SendStep> step, Clock& clock, MetricsSink& metrics = NullMetricsSink::instance(),
-                   PublisherOptions options = {});
+  /// queue counters go to `options.metrics`.
+  /// **Errors:** `kInvalidArgument` for a null step, a zero queue capacity or a retry
+  /// policy (the step has its own).
+  [[nodiscard]] static Result<std::unique_ptr<UnifiedPublisher>> create(Clock& clock, std::shared_ptr<SendStep> step,
+                                                                        UnifiedPublisherOptions options = {});
 
   UnifiedPublisher(const UnifiedPublisher&) = delete;
   UnifiedPublisher& operator=(const UnifiedPublisher&) = delete;
@@ -127,6 +138,8 @@ class UnifiedPublisher {
 
  private:
   struct Impl;  // queue, worker thread and timers, in unified_publisher-inl.hpp
+
+  UnifiedPublisher(Clock& clock, std::shared_ptr<SendStep> step, UnifiedPublisherOptions options);
 
   std::shared_ptr<SendStep> step_;
   std::unique_ptr<Impl> impl_;

@@ -34,15 +34,16 @@
 int main() {
   pipeline::ManualClock clock;
   pipeline::MemoryStateStore store;
-  pipeline::MemoryTransport transport(clock);
+  auto transport_owner = pipeline::MemoryTransport::create(clock).value();
+  pipeline::MemoryTransport& transport = *transport_owner;
   pipeline::OutboxRelay relay(store, transport, clock);
 
   std::vector<pipeline::Alert> alerts_seen;
   auto sink = std::make_shared<pipeline::CallbackAlertSink>([&](const pipeline::Alert& a) { alerts_seen.push_back(a); });
-  pipeline::AlertManagerConfig alert_config;
+  pipeline::AlertManagerOptions alert_config;
   alert_config.limits.warning = {std::chrono::minutes(10), 1};  // one warning per key per 10 minutes
   alert_config.digest_flush_interval = pipeline::Duration::zero();  // flush_digests() by hand
-  pipeline::AlertManager alerts(clock, {sink}, alert_config);
+  auto alerts = pipeline::AlertManager::create(clock, {sink}, alert_config).value();
 
   const std::vector<std::string> loaders = {"customers_loader", "invoices_loader", "shipments_loader"};
   pipeline::CompletionTrackerConfig config;
@@ -56,7 +57,7 @@ int main() {
     CHECK(config.registry.add_processor(loader, "load"));
     CHECK(config.registry.add_trigger(loader, {"billing_report"}));
   }
-  auto tracker = pipeline::CompletionTracker::create(store, clock, config, &alerts);
+  auto tracker = pipeline::CompletionTracker::create(store, clock, config, alerts.get());
   CHECK(tracker);
   auto feed = pipeline::subscribe_tracker(transport, **tracker, "load-complete");
   CHECK(feed);
@@ -113,10 +114,10 @@ int main() {
   // The same alert key four times: the first passes, three wait; once the key is quiet a
   // digest says how many were held back.
   for (int i = 0; i < 4; ++i)
-    alerts.raise(pipeline::Severity::kWarning, "billing_report/2025-11-18/stale_rates", "exchange rates are stale");
-  CHECK(alerts_seen.size() == 1 && alerts.flush_digests() == 0);  // not quiet yet
+    alerts->raise(pipeline::Severity::kWarning, "billing_report/2025-11-18/stale_rates", "exchange rates are stale");
+  CHECK(alerts_seen.size() == 1 && alerts->flush_digests() == 0);  // not quiet yet
   clock.advance(std::chrono::minutes(10));
-  CHECK(alerts.flush_digests() == 1);
+  CHECK(alerts->flush_digests() == 1);
   CHECK(alerts_seen.size() == 2 && alerts_seen[1].suppressed_count == 3 && alerts_seen[1].context["digest"] == true);
   std::printf("alerts delivered: %zu, digest: %s (suppressed_count %llu)\n", alerts_seen.size(),
               alerts_seen[1].message.c_str(), static_cast<unsigned long long>(alerts_seen[1].suppressed_count));
