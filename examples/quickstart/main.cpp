@@ -19,7 +19,8 @@ int main(int argc, char** argv) {
   if (!store) return std::fprintf(stderr, "%s\n", store.error().to_string().c_str()), 1;
   pipeline::MemoryTransport transport(clock);   // your Pub/Sub or Redis adapter in production
   pipeline::UnifiedPublisher publisher(transport, clock);  // what processors publish with
-  pipeline::OutboxRelay relay(**store, publisher.send_step(), clock);
+  auto relay = pipeline::OutboxRelay::create(clock, **store, publisher.send_step());
+  if (!relay) return std::fprintf(stderr, "%s\n", relay.error().to_string().c_str()), 1;
 
   // Alerts go to sinks, rate-limited per key; here a callback that prints them.
   auto sink = std::make_shared<pipeline::CallbackAlertSink>([](const pipeline::Alert& a) {
@@ -29,7 +30,7 @@ int main(int argc, char** argv) {
   pipeline::AlertManager alerts(clock, {sink});
 
   // "Run the report once the three loaders are done (or 2 of 3 after 30 minutes)."
-  pipeline::CompletionTrackerConfig config;
+  pipeline::CompletionTrackerOptions config;
   config.name = "daily_report";
   config.upstream_phase = "load";
   config.downstream_phase = "report";
@@ -42,7 +43,8 @@ int main(int argc, char** argv) {
     (void)config.registry.add_processor(loader, "load");
     (void)config.registry.add_trigger(loader, {"daily_report"});
   }
-  auto tracker = pipeline::CompletionTracker::create(**store, clock, config, &alerts);
+  config.alerts = &alerts;
+  auto tracker = pipeline::CompletionTracker::create(clock, **store, config);
   if (!tracker) return std::fprintf(stderr, "%s\n", tracker.error().to_string().c_str()), 1;
 
   // The tracker reads the loaders' completion topic; the report service reads the trigger.
@@ -74,7 +76,7 @@ int main(int argc, char** argv) {
   (void)publisher.publish("load-complete", payments);
   (void)publisher.publish("load-complete", payments);  // at-least-once: delivered twice, counted once
 
-  pipeline::QuietLoop loop{.transport = &transport, .relays = {&relay}, .publishers = {&publisher}};
+  pipeline::QuietLoop loop{.transport = &transport, .relays = {relay->get()}, .publishers = {&publisher}};
   if (auto r = pipeline::run_until_quiet(loop); !r) return 1;
   clock.advance(std::chrono::minutes(30));  // inventory_loader is late: the deadline passes
   if (auto r = pipeline::run_until_quiet(loop); !r) return 1;

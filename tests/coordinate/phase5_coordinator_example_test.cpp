@@ -60,12 +60,18 @@ TEST(Phase5Example, BatchWritesRealPredictionRowsAndIncrementalKeepsHistory) {
   ManualClock clock;
   MemoryStateStore store;
   MemoryTransport transport(clock, {.inline_delivery = true});
-  OutboxRelay relay(store, transport, clock);
+  auto relay = OutboxRelay::create(clock, store, transport).value();
   AlertManager alerts(clock, {}, AlertManagerConfig{.limits = {}, .critical_bypasses_limit = true,
                                                     .digest_flush_interval = Duration::zero()});
-  BatchCoordinator coordinator(clock, store, alerts, **phase5, **phase5, &relay, nba::phase5::coordinator_options());
-  PredictionWorker worker(store, **phase5, [&](CalendarDate d) { (void)coordinator.note_progress(d); });
-  auto sub = transport.subscribe({"workers", coordinator.options().work_topic, {}}, worker.handler());
+  auto options = nba::phase5::coordinator_options();
+  options.relay = relay.get();
+  auto created = BatchCoordinator::create(clock, store, alerts, **phase5, **phase5, options);
+  ASSERT_TRUE(created) << created.error().to_string();
+  BatchCoordinator& coordinator = **created;
+  auto worker =
+      PredictionWorker::create(store, **phase5, {.progress = [&](CalendarDate d) { (void)coordinator.note_progress(d); }});
+  ASSERT_TRUE(worker) << worker.error().to_string();
+  auto sub = transport.subscribe({"workers", coordinator.options().work_topic, {}}, (*worker)->handler());
   ASSERT_TRUE(sub);
 
   auto r = coordinator.start(kDay, false, BatchTrigger::kEvent);

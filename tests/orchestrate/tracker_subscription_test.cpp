@@ -24,8 +24,8 @@ using std::chrono::seconds;
 constexpr const char* kUpstream = "ts-phase2-complete";
 constexpr const char* kTrigger = "ts-phase3-trigger";
 
-CompletionTrackerConfig config() {
-  CompletionTrackerConfig c;
+CompletionTrackerOptions config() {
+  CompletionTrackerOptions c;
   c.name = "phase3";
   c.upstream_phase = "phase2";
   c.downstream_phase = "phase3";
@@ -52,12 +52,12 @@ struct Pipeline {
   MemoryStateStore memory;
   mocks::FailingStateStore store{memory};
   MemoryTransport transport{clock};
-  OutboxRelay relay{store, transport, clock};
-  std::unique_ptr<CompletionTracker> tracker = std::move(*CompletionTracker::create(store, clock, config()));
+  std::unique_ptr<OutboxRelay> relay = OutboxRelay::create(clock, store, transport).value();
+  std::unique_ptr<CompletionTracker> tracker = std::move(*CompletionTracker::create(clock, store, config()));
   std::vector<std::string> triggers;
   std::unique_ptr<Subscription> fed;
   std::unique_ptr<Subscription> downstream;
-  QuietLoop loop{.transport = &transport, .relays = {&relay}};
+  QuietLoop loop{.transport = &transport, .relays = {relay.get()}};
 
   explicit Pipeline(std::size_t max_batch = 1) {
     TrackerSubscriptionOptions options;
@@ -158,7 +158,7 @@ TEST(SubscribeTracker, ABatchOfZeroIsRefused) {
   ManualClock clock;
   MemoryStateStore store;
   MemoryTransport transport{clock};
-  auto tracker = CompletionTracker::create(store, clock, config());
+  auto tracker = CompletionTracker::create(clock, store, config());
   ASSERT_TRUE(tracker);
   TrackerSubscriptionOptions options;
   options.max_batch = 0;

@@ -28,7 +28,7 @@ using std::chrono::minutes;
 
 const CalendarDate kDate = *CalendarDate::parse("2025-11-18");
 
-CompletionTrackerConfig config() { return testing::five_processor_config(); }
+CompletionTrackerOptions config() { return testing::five_processor_config(); }
 
 Message completion(const std::string& processor, const std::string& exec, ChangedEntities changes = EntityChanges{}) {
   Message m;
@@ -45,7 +45,9 @@ Message completion(const std::string& processor, const std::string& exec, Change
 struct Process {
   Process(StateStore& store, ManualClock& clock)
       : alerts(clock, {std::make_shared<CallbackAlertSinkMt>([this](const Alert& a) { raised.push_back(a); })}) {
-    auto t = CompletionTracker::create(store, clock, config(), &alerts);
+    auto options = config();
+    options.alerts = &alerts;
+    auto t = CompletionTracker::create(clock, store, options);
     EXPECT_TRUE(t) << t.error().to_string();
     if (t) tracker = std::move(*t);
   }

@@ -54,10 +54,15 @@ Message report_trigger(int wave, std::map<std::string, std::string> report) {
 struct Fixture {
   ManualClock clock;
   MemoryStateStore store;
-  RunHistory history{store, clock};
+  RunHistory history = RunHistory::create(clock, store).value();
   FingerprintChangeDetector detector = *ChangeDetector::create(store, ChangeDetectorConfig{"players", {"status"}, "change"});
-  ReportLoader loader{ProcessorServices{store, clock, history}, ProcessorConfig{"injury_report", "phase2_raw", "t", "injury_report", "raw"},
-                      &detector};
+  ReportLoader loader{clock, store, history,
+                      ProcessorOptions{.name = "injury_report",
+                                       .phase = "phase2_raw",
+                                       .completion_topic = "t",
+                                       .output_table = "injury_report",
+                                       .output_dataset = "raw",
+                                       .detector = &detector}};
 };
 
 }  // namespace processor_snapshot_test

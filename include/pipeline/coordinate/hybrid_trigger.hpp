@@ -69,18 +69,20 @@ struct HybridTriggerOptions {
 /// and the clock's threads; `runs()` is safe any time. Calls into the coordinator are
 /// made without the trigger's lock. The coordinator, transport and clock must outlive it.
 /// **Performance:** one coordinator call per event or job.
-/// **Errors:** `start` returns the subscribe error; job errors are recorded in `runs()`.
+/// **Errors:** `create`: `kInvalidArgument` for an empty name in the options, a negative
+/// `catch_up_grace` or an empty function. `start` returns the subscribe error; job errors
+/// are recorded in `runs()`.
 ///
 /// **Example:**
 /// @code
 ///   auto schedule = *pipeline::DailySchedule::phase5();
-///   pipeline::HybridTrigger hybrid(coordinator, transport, store, clock,
+///   auto hybrid = pipeline::HybridTrigger::create(clock, store, transport, coordinator,
 ///       [schedule](pipeline::TimePoint t) -> std::optional<pipeline::Scheduler::Due> {
 ///         if (auto i = schedule.next_after(t)) return pipeline::Scheduler::Due{i->job, i->at};
 ///         return std::nullopt;
 ///       },
 ///       [schedule](pipeline::TimePoint t) { return schedule.wall_time(t).date; });
-///   hybrid.start();
+///   (*hybrid)->start();
 /// @endcode
 class HybridTrigger {
  public:
@@ -97,19 +99,13 @@ class HybridTrigger {
     bool catch_up = false;  ///< Run by `start` because it was past due.
   };
 
-  HybridTrigger(BatchCoordinator& coordinator, Transport& transport, StateStore& store, Clock& clock,
-                Scheduler::NextDue next_due, GameDateOf game_date_of,
-                const HybridTriggerOptions& options = default_options())
-      : coordinator_(coordinator),
-        transport_(transport),
-        clock_(clock),
-        game_date_of_(std::move(game_date_of)),
-        options_(options),
-        consumer_(store, options_.consumer_name, [](Transaction&, const Delivery&) { return ok(); }),
-        fired_(store, coordinator.options().key_prefix + "/fired"),
-        next_due_(next_due),
-        scheduler_(clock, std::move(next_due),
-                   [this](const std::string& job, TimePoint at) { on_job(job, at); }) {}
+  /// Checks the options and the functions, then builds the trigger (not started). Its
+  /// fired-job records live under `<coordinator key_prefix>/fired`.
+  /// **Errors:** `kInvalidArgument` naming the first bad option or the empty function.
+  static Result<std::unique_ptr<HybridTrigger>> create(Clock& clock, StateStore& store, Transport& transport,
+                                                      BatchCoordinator& coordinator, Scheduler::NextDue next_due,
+                                                      GameDateOf game_date_of,
+                                                      const HybridTriggerOptions& options = default_options());
 
   ~HybridTrigger() { stop(); }
 
@@ -128,7 +124,7 @@ class HybridTrigger {
   /// Stops the scheduler and closes the subscription.
   void stop();
 
-  [[nodiscard]] Scheduler& scheduler() noexcept { return scheduler_; }
+  [[nodiscard]] Scheduler& scheduler() noexcept { return *scheduler_; }
 
   /// The fired-job records this trigger claims jobs in.
   [[nodiscard]] FiredJobs& fired_jobs() noexcept { return fired_; }
@@ -146,6 +142,18 @@ class HybridTrigger {
   void on_job(const std::string& job, TimePoint at);
 
  private:
+  HybridTrigger(Clock& clock, Transport& transport, BatchCoordinator& coordinator, Scheduler::NextDue next_due,
+                GameDateOf game_date_of, const HybridTriggerOptions& options, IdempotentConsumer consumer,
+                FiredJobs fired)
+      : coordinator_(coordinator),
+        transport_(transport),
+        clock_(clock),
+        game_date_of_(std::move(game_date_of)),
+        options_(options),
+        consumer_(std::move(consumer)),
+        fired_(std::move(fired)),
+        next_due_(std::move(next_due)) {}
+
   /// Runs today's jobs past due at `now` (within the grace) that nobody claimed.
   void catch_up(TimePoint now);
 
@@ -168,7 +176,7 @@ class HybridTrigger {
   mutable std::mutex mu_;
   std::vector<Run> runs_;
   std::unique_ptr<Subscription> subscription_;
-  Scheduler scheduler_;  // last: stopped and destroyed before the members its jobs use
+  std::unique_ptr<Scheduler> scheduler_;  // last: stopped and destroyed before the members its jobs use
 };
 
 }  // namespace pipeline::inline v0

@@ -11,6 +11,7 @@
 
 #include "pipeline/core/clock.hpp"
 #include "pipeline/core/config.hpp"
+#include "pipeline/core/result.hpp"
 
 namespace pipeline::inline v0 {
 
@@ -24,13 +25,13 @@ namespace pipeline::inline v0 {
 ///
 /// @code
 ///   auto schedule = pipeline::DailySchedule::phase5();   // America/Los_Angeles
-///   pipeline::Scheduler scheduler(clock,
+///   auto scheduler = pipeline::Scheduler::create(clock,
 ///       [s = *schedule](pipeline::TimePoint t) -> std::optional<pipeline::Scheduler::Due> {
 ///         if (auto i = s.next_after(t)) return pipeline::Scheduler::Due{i->job, i->at};
 ///         return std::nullopt;
 ///       },
 ///       [&](const std::string& job, pipeline::TimePoint at) { coordinator.on_schedule(job, at); });
-///   scheduler.start();
+///   (*scheduler)->start();
 /// @endcode
 ///
 /// **Which instants fire:** `start()` arms the first instant at or after `clock.now()`.
@@ -50,7 +51,8 @@ namespace pipeline::inline v0 {
 /// was called from inside it). The clock must outlive the scheduler.
 /// **Performance:** one pending clock timer at a time; each firing allocates a timer
 /// callback and calls the source once.
-/// **Errors:** none; the callback and the source must not throw (the clock terminates).
+/// **Errors:** `create`: `kInvalidArgument` when the source or the callback is empty. The
+/// callback and the source must not throw (the clock terminates).
 class Scheduler {
  public:
   /// A job due at an instant.
@@ -63,7 +65,8 @@ class Scheduler {
   /// Called once per due job with its name and scheduled instant.
   using OnDue = std::function<void(const std::string& job, TimePoint scheduled_at)>;
 
-  Scheduler(Clock& clock, NextDue next_due, OnDue on_due);
+  /// **Errors:** `kInvalidArgument` when `next_due` or `on_due` is empty.
+  static Result<std::unique_ptr<Scheduler>> create(Clock& clock, NextDue next_due, OnDue on_due);
 
   Scheduler(const Scheduler&) = delete;
   Scheduler& operator=(const Scheduler&) = delete;
@@ -93,6 +96,8 @@ class Scheduler {
  private:
   // Shared with the armed timer's callback (defined in scheduler-inl.hpp).
   struct State;
+
+  Scheduler(Clock& clock, NextDue next_due, OnDue on_due);
 
   // Called with `st->mu` held. Clocks never run a callback inside `schedule_at`, so
   // arming under the lock cannot re-enter.

@@ -76,8 +76,8 @@ struct PushEndpointOptions {
 ///
 /// **Example:**
 /// @code
-///   pipeline::IdempotentConsumer consumer(store, "phase3", body);
-///   (void)router.add("POST", "/push/phase2", pipeline::http::push_endpoint(consumer.handler(),
+///   auto consumer = pipeline::IdempotentConsumer::create(store, body, {.name = "phase3"});
+///   (void)router.add("POST", "/push/phase2", pipeline::http::push_endpoint(consumer->handler(),
 ///                                                      {"phase2-raw-complete", "phase3-push"}));
 /// @endcode
 RequestHandler push_endpoint(Handler handler, PushEndpointOptions options);

@@ -68,6 +68,9 @@ struct RunHistoryOptions {
   /// How long a start (or `renew_lease`) reserves the run; a crashed runner's record is
   /// reclaimable after it.
   Duration lease = std::chrono::minutes(10);
+
+  /// A positive `lease`. **Errors:** `kInvalidArgument` naming the bad option.
+  [[nodiscard]] Status validate() const;
 };
 
 /// Run history over the `StateStore`: decides whether a processor should run for a date
@@ -88,12 +91,12 @@ struct RunHistoryOptions {
 ///
 /// **Example:**
 /// @code
-///   pipeline::RunHistory history(store, clock);
+///   auto history = pipeline::RunHistory::create(clock, store);   // then history->try_start(...)
 ///   pipeline::RunKey key{"player_game_summary", date, 0};
-///   auto start = history.try_start(key, worker_id, std::chrono::hours(2));
+///   auto start = history->try_start(key, worker_id, std::chrono::hours(2));
 ///   if (start && start->decision == pipeline::StartDecision::kStarted) {
 ///     store.transact([&](auto& tx) -> pipeline::Status {
-///       PIPELINE_TRY(history.mark_success(tx, key, worker_id));
+///       PIPELINE_TRY(history->mark_success(tx, key, worker_id));
 ///       return tx.enqueue(completion).map([](bool) {});
 ///     });
 ///   }
@@ -104,8 +107,9 @@ class RunHistory {
   /// written before the field existed) read the same.
   static constexpr int kRecordFormat = 2;
 
-  RunHistory(StateStore& store, Clock& clock, RunHistoryOptions options = {})
-      : store_(store), clock_(clock), options_(options) {}
+  /// Validates `options`, then builds a run history (movable: it holds only references).
+  /// **Errors:** `kInvalidArgument` naming the bad option.
+  static Result<RunHistory> create(Clock& clock, StateStore& store, RunHistoryOptions options = {});
 
   /// The row key of a run.
   static std::string key_of(const RunKey& key);
@@ -155,6 +159,9 @@ class RunHistory {
   Status record_failure(const RunKey& key, std::string_view owner, std::string_view error);
 
  private:
+  RunHistory(Clock& clock, StateStore& store, RunHistoryOptions options)
+      : store_(store), clock_(clock), options_(options) {}
+
   static Status check(const RunKey& key);
 
   StartDecision decide(const std::optional<RunRecord>& rec, Duration within, bool force, TimePoint now) const;

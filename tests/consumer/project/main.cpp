@@ -35,7 +35,8 @@ int main() {
   pipeline::ManualClock clock;
   pipeline::MemoryStateStore store;
   pipeline::MemoryTransport transport(clock);
-  pipeline::OutboxRelay relay(store, transport, clock);
+  auto relay = pipeline::OutboxRelay::create(clock, store, transport);
+  CHECK(relay);
 
   std::vector<pipeline::Alert> alerts_seen;
   auto sink = std::make_shared<pipeline::CallbackAlertSink>([&](const pipeline::Alert& a) { alerts_seen.push_back(a); });
@@ -45,7 +46,7 @@ int main() {
   pipeline::AlertManager alerts(clock, {sink}, alert_config);
 
   const std::vector<std::string> loaders = {"customers_loader", "invoices_loader", "shipments_loader"};
-  pipeline::CompletionTrackerConfig config;
+  pipeline::CompletionTrackerOptions config;
   config.name = "billing_report";
   config.upstream_phase = "load";
   config.downstream_phase = "report";
@@ -56,7 +57,8 @@ int main() {
     CHECK(config.registry.add_processor(loader, "load"));
     CHECK(config.registry.add_trigger(loader, {"billing_report"}));
   }
-  auto tracker = pipeline::CompletionTracker::create(store, clock, config, &alerts);
+  config.alerts = &alerts;
+  auto tracker = pipeline::CompletionTracker::create(clock, store, config);
   CHECK(tracker);
   auto feed = pipeline::subscribe_tracker(transport, **tracker, "load-complete");
   CHECK(feed);
@@ -92,7 +94,7 @@ int main() {
   // after the trigger was decided (an at-least-once redelivery).
   for (const auto& m : {customers, completion("shipments_loader"), completion("invoices_loader"), customers})
     CHECK(transport.publish("load-complete", m));
-  const pipeline::QuietLoop loop{.transport = &transport, .relays = {&relay}};
+  const pipeline::QuietLoop loop{.transport = &transport, .relays = {relay->get()}};
   CHECK(pipeline::run_until_quiet(loop));
 
   const std::string prefix = pipeline::TrackerKeys(config.name).date_prefix(*date);
