@@ -50,13 +50,9 @@ TEST(ProcessorWithQueryDetector, TakesNoSnapshotAndProcessesOnlyWhatTheQueryRepo
   runner.rows = {{"p2", "changed"}, {"p1", "added"}};
   auto detector = QueryChangeDetector::create(runner, {"players", "SELECT id FROM diff WHERE d = :date", {}});
   ASSERT_TRUE(detector) << detector.error().to_string();
-  Summaries proc{clock, store, history,
-                 ProcessorOptions{.name = "player_summary",
-                                  .phase = "phase3",
-                                  .completion_topic = "t",
-                                  .output_table = "player_summary",
-                                  .output_dataset = "analytics",
-                                  .detector = &*detector}};
+  ProcessorOptions options{"player_summary", "phase3", "t", "player_summary", "analytics"};
+  options.detector = &*detector;
+  Summaries proc{clock, store, history, options};
   auto report = proc.run(kDate);
   ASSERT_TRUE(report) << report.error().to_string();
   EXPECT_EQ(report->outcome, RunOutcome::kCompleted);

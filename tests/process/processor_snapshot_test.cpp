@@ -56,13 +56,11 @@ struct Fixture {
   MemoryStateStore store;
   RunHistory history = RunHistory::create(clock, store).value();
   FingerprintChangeDetector detector = *ChangeDetector::create(store, ChangeDetectorConfig{"players", {"status"}, "change"});
-  ReportLoader loader{clock, store, history,
-                      ProcessorOptions{.name = "injury_report",
-                                       .phase = "phase2_raw",
-                                       .completion_topic = "t",
-                                       .output_table = "injury_report",
-                                       .output_dataset = "raw",
-                                       .detector = &detector}};
+  ReportLoader loader{clock, store, history, [this] {
+                        ProcessorOptions o{"injury_report", "phase2_raw", "t", "injury_report", "raw"};
+                        o.detector = &detector;
+                        return o;
+                      }()};
 };
 
 }  // namespace processor_snapshot_test
