@@ -113,14 +113,14 @@ DateLease::~DateLease() {
   // Only this process's own lease is erased: a lease taken over after this one expired
   // belongs to its new holder. A failure leaves the row to expire.
   const std::string key = lease_key(date_);
-  (void)store_->transact([&](pipeline::Transaction& tx) -> pipeline::Status {
+  pipeline::discard_result(store_->transact([&](pipeline::Transaction& tx) -> pipeline::Status {
     auto row = tx.get(key);
     if (!row) return pipeline::fail(row.error());
     if (!row->has_value()) return pipeline::ok();
     const auto holder = nlohmann::json::parse(**row, nullptr, false);
     if (holder.is_discarded() || !same_holder(holder, me())) return pipeline::ok();
     return tx.erase(key).map([](bool) {});
-  });
+  }));
 }
 
 }  // namespace demo

@@ -19,6 +19,7 @@
 #include "phase2_raw/raw_processors.hpp"
 #include "phase3_analytics/analytics_processors.hpp"
 #include "phase4_precompute/precompute_processors.hpp"
+#include "pipeline/core/best_effort_settle.hpp"
 #include "pipeline/alert/alert_manager.hpp"
 #include "pipeline/alert/callback_sink.hpp"
 #include "pipeline/alert/store_alert_sink.hpp"
@@ -239,7 +240,7 @@ struct Demo {
   pipeline::Status watch(const std::string& topic, bool is_trigger) {
     auto sub = transport.subscribe({"demo-watch-" + topic, topic, {}}, [this, topic, is_trigger](pipeline::DeliveryPtr d) {
       seen.record(topic, is_trigger, d->payload());
-      (void)d->ack();
+      pipeline::best_effort_ack(*d);
     });
     if (!sub) return pipeline::fail(sub.error());
     subs.push_back(std::move(*sub));
@@ -417,7 +418,7 @@ pipeline::Status subscribe_phase5(Demo& demo, const pipeline::BatchCoordinatorOp
                                   if (lose && m && !m->is_incremental && demo.lost_events == 0) {
                                     ++demo.lost_events;
                                     demo.lost_at = demo.clock.now();
-                                    (void)d->ack();
+                                    pipeline::best_effort_ack(*d);
                                     return;
                                   }
                                   demo.hybrid->on_event(d);

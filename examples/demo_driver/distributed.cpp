@@ -27,6 +27,7 @@
 #include "phase3_analytics/analytics_processors.hpp"
 #include "phase4_precompute/precompute_processors.hpp"
 #include "phase5_coordinator/phase5.hpp"
+#include "pipeline/core/best_effort_settle.hpp"
 #include "pipeline/alert/callback_sink.hpp"
 #include "pipeline/core/message_codec.hpp"
 #include "pipeline/core/system_clock.hpp"
@@ -197,7 +198,7 @@ struct Supervisor {
           if (auto m = seen.record(topic, is_trigger, d->payload()); m && m->metadata->is_object())
             record_run(*m);
         }
-        (void)d->ack();
+        pipeline::best_effort_ack(*d);
       });
       if (!sub) return pipeline::fail(sub.error());
       watchers.push_back(std::move(*sub));
@@ -342,7 +343,8 @@ struct Supervisor {
     }
     const auto until = std::chrono::steady_clock::now() + grace;
     while (std::any_of(children.begin(), children.end(), [](const Child& c) { return c.pid > 0; })) {
-      (void)supervise();
+      // While stopping nothing is restarted, so this only reaps: it cannot fail.
+      pipeline::discard_result(supervise());
       if (std::chrono::steady_clock::now() > until)
         for (auto& c : children)
           if (c.pid > 0) ::kill(c.pid, SIGKILL);
@@ -515,7 +517,7 @@ pipeline::Result<std::size_t> provision(pipeline::Transport& transport,
   for (const auto& s : plan) {
     // Subscribed with a handler that takes nothing: it is detached at once, and the
     // subscription stays with whatever arrives for it.
-    auto sub = transport.subscribe(s, [](pipeline::DeliveryPtr d) { (void)d->nack("provisioning only"); });
+    auto sub = transport.subscribe(s, [](pipeline::DeliveryPtr d) { pipeline::best_effort_nack(*d, "provisioning only"); });
     if (!sub) return pipeline::fail(sub.error());
     (*sub)->close();
   }

@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "pipeline/core/best_effort_settle.hpp"
 #include "pipeline/core/message_codec.hpp"
 
 namespace nba_services {
@@ -234,16 +235,16 @@ pipeline::Handler PhaseService::handler() {
   return [this](pipeline::DeliveryPtr d) {
     auto trigger = pipeline::decode_message(d->payload());
     if (!trigger) {
-      (void)d->nack(trigger.error().to_string());
+      pipeline::best_effort_nack(*d, trigger.error().to_string());
       return;
     }
     auto done = handle(*trigger, d);
     if (!done)
-      (void)d->nack(done.error().to_string());
+      pipeline::best_effort_nack(*d, done.error().to_string());
     else if (!*done)
-      (void)d->nack("a processor did not complete; redelivery runs what is left");
+      pipeline::best_effort_nack(*d, "a processor did not complete; redelivery runs what is left");
     else
-      (void)d->ack();
+      pipeline::best_effort_ack(*d);
   };
 }
 

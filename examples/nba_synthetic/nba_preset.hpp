@@ -5,8 +5,11 @@
 /// three fan-in trackers. The library is generic; this is its first preset.
 
 #include <chrono>
+#include <cstdio>
+#include <cstdlib>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "pipeline/core/topics.hpp"
@@ -16,6 +19,7 @@
 namespace nba {
 
 using pipeline::CompletionTrackerOptions;
+using pipeline::Status;
 using pipeline::TopicNaming;
 using pipeline::TriggerRegistry;
 
@@ -66,55 +70,70 @@ inline std::vector<std::string> precompute_processors() {
 /// The Phase 5 processor the Phase 4→5 tracker triggers.
 inline constexpr std::string_view kPredictionCoordinator = "prediction_coordinator";
 
+namespace internal {
+// The preset's tables are constants, checked edge by edge by tests/examples/nba_preset_test.cpp:
+// an entry the registry refuses is a bug in them, so it stops the program at once rather
+// than return a registry that silently lacks an edge.
+inline void require(const Status& added) {
+  if (added) return;
+  std::fprintf(stderr, "nba trigger preset: %s\n", added.error().to_string().c_str());
+  std::abort();
+}
+}  // namespace internal
+
 /// Source processor → the processors it triggers, across phases 2→3→4→5. Every Phase 4
 /// processor feeds the prediction coordinator, so a mid-day injury update
 /// (nbac_injury_report → upcoming_player_game_context and upcoming_team_game_context →
 /// player_composite_factors,
 /// ml_feature_store → prediction_coordinator) reaches Phases 4 and 5.
 inline TriggerRegistry trigger_preset() {
-  TriggerRegistry r;
-  for (const auto& p : raw_processors()) (void)r.add_processor(p, kRawPhase);
-  for (const auto& p : analytics_processors()) (void)r.add_processor(p, kAnalyticsPhase);
-  for (const auto& p : precompute_processors()) (void)r.add_processor(p, kPrecomputePhase);
-  (void)r.add_processor(kPredictionCoordinator, kPredictionsPhase);
-
   const std::string pgs = "player_game_summary", tog = "team_offense_game_summary",
                     tdg = "team_defense_game_summary", upc = "upcoming_player_game_context",
                     utc = "upcoming_team_game_context";
-  // Phase 2 → Phase 3: the seeds' ANALYTICS_TRIGGERS, reverse-dependency map and
-  // dependency graph (checked edge by edge in tests/examples/nba_preset_test.cpp),
-  // completed for all 21 raw tables.
-  (void)r.add_trigger("nbac_gamebook_player_stats", {pgs});
-  (void)r.add_trigger("bdl_player_boxscores", {pgs, tog, tdg});
-  (void)r.add_trigger("nbac_scoreboard_v2", {tog, tdg});
-  (void)r.add_trigger("nbac_team_stats", {tog, tdg});
-  (void)r.add_trigger("nbac_player_boxscores", {pgs});
-  (void)r.add_trigger("nbac_play_by_play", {pgs});
-  (void)r.add_trigger("bigdataball_play_by_play", {pgs});
-  (void)r.add_trigger("espn_boxscores", {pgs, tog});
-  (void)r.add_trigger("espn_scoreboard", {tog, tdg});
-  // An injury changes the player's context and their team's (players out / questionable).
-  (void)r.add_trigger("nbac_injury_report", {upc, utc});
-  (void)r.add_trigger("bdl_injuries", {upc, utc});
-  // The props feed the summary's over/under result and the upcoming context's line.
-  (void)r.add_trigger("odds_api_player_points_props", {pgs, upc});
-  (void)r.add_trigger("bettingpros_player_points_props", {pgs, upc});
-  (void)r.add_trigger("nbac_player_list", {upc});
-  (void)r.add_trigger("bdl_active_players", {upc});
-  (void)r.add_trigger("espn_team_rosters", {upc});
-  (void)r.add_trigger("br_rosters", {upc});
-  (void)r.add_trigger("nbac_schedule", {upc, utc});
-  (void)r.add_trigger("odds_api_game_lines", {utc});
-  (void)r.add_trigger("bdl_standings", {utc});
-  (void)r.add_trigger("nbac_referee_assignments", {utc});
-  // Phase 3 → Phase 4 (PRECOMPUTE_TRIGGERS, plus the upcoming contexts).
-  (void)r.add_trigger(pgs, {"player_daily_cache", "player_shot_zone_analysis", "player_composite_factors"});
-  (void)r.add_trigger(tog, {"team_defense_zone_analysis"});
-  (void)r.add_trigger(tdg, {"team_defense_zone_analysis"});
-  (void)r.add_trigger(upc, {"player_composite_factors", "ml_feature_store"});
-  (void)r.add_trigger(utc, {"player_composite_factors", "ml_feature_store"});
+  using Edges = std::vector<std::pair<std::string, std::vector<std::string>>>;
+  Edges edges = {
+      // Phase 2 → Phase 3: the seeds' ANALYTICS_TRIGGERS, reverse-dependency map and
+      // dependency graph (checked edge by edge in tests/examples/nba_preset_test.cpp),
+      // completed for all 21 raw tables.
+      {"nbac_gamebook_player_stats", {pgs}},
+      {"bdl_player_boxscores", {pgs, tog, tdg}},
+      {"nbac_scoreboard_v2", {tog, tdg}},
+      {"nbac_team_stats", {tog, tdg}},
+      {"nbac_player_boxscores", {pgs}},
+      {"nbac_play_by_play", {pgs}},
+      {"bigdataball_play_by_play", {pgs}},
+      {"espn_boxscores", {pgs, tog}},
+      {"espn_scoreboard", {tog, tdg}},
+      // An injury changes the player's context and their team's (players out / questionable).
+      {"nbac_injury_report", {upc, utc}},
+      {"bdl_injuries", {upc, utc}},
+      // The props feed the summary's over/under result and the upcoming context's line.
+      {"odds_api_player_points_props", {pgs, upc}},
+      {"bettingpros_player_points_props", {pgs, upc}},
+      {"nbac_player_list", {upc}},
+      {"bdl_active_players", {upc}},
+      {"espn_team_rosters", {upc}},
+      {"br_rosters", {upc}},
+      {"nbac_schedule", {upc, utc}},
+      {"odds_api_game_lines", {utc}},
+      {"bdl_standings", {utc}},
+      {"nbac_referee_assignments", {utc}},
+      // Phase 3 → Phase 4 (PRECOMPUTE_TRIGGERS, plus the upcoming contexts).
+      {pgs, {"player_daily_cache", "player_shot_zone_analysis", "player_composite_factors"}},
+      {tog, {"team_defense_zone_analysis"}},
+      {tdg, {"team_defense_zone_analysis"}},
+      {upc, {"player_composite_factors", "ml_feature_store"}},
+      {utc, {"player_composite_factors", "ml_feature_store"}},
+  };
   // Phase 4 → Phase 5.
-  for (const auto& p : precompute_processors()) (void)r.add_trigger(p, {std::string(kPredictionCoordinator)});
+  for (const auto& p : precompute_processors()) edges.push_back({p, {std::string(kPredictionCoordinator)}});
+
+  TriggerRegistry r;
+  for (const auto& p : raw_processors()) internal::require(r.add_processor(p, kRawPhase));
+  for (const auto& p : analytics_processors()) internal::require(r.add_processor(p, kAnalyticsPhase));
+  for (const auto& p : precompute_processors()) internal::require(r.add_processor(p, kPrecomputePhase));
+  internal::require(r.add_processor(kPredictionCoordinator, kPredictionsPhase));
+  for (const auto& [source, targets] : edges) internal::require(r.add_trigger(source, targets));
   return r;
 }
 

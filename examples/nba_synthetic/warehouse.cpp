@@ -702,7 +702,9 @@ pipeline::Result<WindowRows> Warehouse::read_range(std::string_view table, pipel
     if (sqlite3_get_autocommit(impl_->db) == 0) return impl_->read_window(verb, table, first, last);
     PIPELINE_TRY(impl_->exec("BEGIN"));
     auto rows = impl_->read_window(verb, table, first, last);
-    (void)impl_->exec(rows ? "COMMIT" : "ROLLBACK");  // a read transaction: COMMIT only ends it
+    // A read transaction: COMMIT only ends it. Should ending it fail, the rows read stand
+    // and the next BEGIN reports the connection's state.
+    pipeline::discard_result(impl_->exec(rows ? "COMMIT" : "ROLLBACK"));
     return rows;
   }
   // Filtered (a few changed entities), the dates go as a list, so SQLite seeks the key
@@ -747,14 +749,16 @@ pipeline::Status Warehouse::in_transaction(const std::function<pipeline::Status(
   } catch (...) {
     result = pipeline::fail(pipeline::ErrorCode::kInternal, "warehouse: transaction body threw");
   }
+  // On failure the first error is the one returned; SQLite ends a transaction whose
+  // ROLLBACK fails when the connection closes, and the kept windows are dropped anyway.
   if (!result) {
-    (void)impl_->exec("ROLLBACK");
+    pipeline::discard_result(impl_->exec("ROLLBACK"));
     impl_->forget_all();  // the kept windows may hold what was rolled back
     return result;
   }
   auto committed = impl_->exec("COMMIT");
   if (!committed) {
-    (void)impl_->exec("ROLLBACK");
+    pipeline::discard_result(impl_->exec("ROLLBACK"));
     impl_->forget_all();
   }
   return committed;

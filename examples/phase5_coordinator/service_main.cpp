@@ -45,6 +45,12 @@
 namespace nba::phase5 {
 namespace {
 
+// Called per stored prediction. A failed check needs no handling here: the next stored
+// prediction checks again, and the coordinator's recover job completes the batch.
+void note_progress(pipeline::BatchCoordinator& coordinator, pipeline::CalendarDate date) {
+  pipeline::discard_result(coordinator.note_progress(date));
+}
+
 struct Flags {
   std::string store = "sqlite:state.db";
   std::string transport = "memory";
@@ -87,7 +93,7 @@ int run_once(const Flags& f) {
   if (!created) return failed("coordinator", created.error());
   pipeline::BatchCoordinator& coordinator = **created;
   auto worker = pipeline::PredictionWorker::create(
-      store, **phase5, {.progress = [&](pipeline::CalendarDate d) { (void)coordinator.note_progress(d); }});
+      store, **phase5, {.progress = [&](pipeline::CalendarDate d) { note_progress(coordinator, d); }});
   if (!worker) return failed("worker", worker.error());
   auto sub = transport.subscribe(worker_subscription("phase5-workers", coordinator.options().work_topic), (*worker)->handler());
   if (!sub) return failed("subscribe", sub.error());
@@ -171,7 +177,7 @@ int serve(const Flags& f) {
   if (!created) return failed("coordinator", created.error());
   pipeline::BatchCoordinator& coordinator = **created;
   auto worker = pipeline::PredictionWorker::create(
-      **store, **phase5, {.progress = [&coordinator](pipeline::CalendarDate d) { (void)coordinator.note_progress(d); }});
+      **store, **phase5, {.progress = [&coordinator](pipeline::CalendarDate d) { note_progress(coordinator, d); }});
   if (!worker) return failed("worker", worker.error());
   pipeline::SubscriptionConfig work = worker_subscription(std::string(kWorkerSubscription), options.work_topic);
   work.settings.ack_deadline = f.service.ack_deadline();

@@ -68,10 +68,12 @@ int run(const Flags& flags) {
         !st)
       return fail_start("subscribe", st.error(), pipelinectl::kExitFailed);
   }
-  (void)(*runtime)->every("check_deadlines", std::chrono::seconds(flags.check_every_s), [&]() -> pipeline::Status {
-    for (auto& t : trackers) PIPELINE_TRY(t->check_deadlines());
-    return pipeline::ok();
-  });
+  if (auto st = (*runtime)->every("check_deadlines", std::chrono::seconds(flags.check_every_s), [&]() -> pipeline::Status {
+        for (auto& t : trackers) PIPELINE_TRY(t->check_deadlines());
+        return pipeline::ok();
+      });
+      !st)
+    return fail_start("check_deadlines job", st.error(), pipelinectl::kExitFailed);
   for (auto& t : trackers)  // waves whose owner died before their due time
     if (auto decided = t->check_deadlines(); !decided) return fail_start("check_deadlines", decided.error(), pipelinectl::kExitFailed);
 

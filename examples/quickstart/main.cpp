@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 #include <pipeline/pipeline.hpp>
 #include <pipeline/sqlite/sqlite_state_store.hpp>
+#include "pipeline/core/best_effort_settle.hpp"
 
 int main(int argc, char** argv) {
   const std::string db = argc > 1 ? argv[1] : "quickstart.db";  // a new file: decisions survive restarts
@@ -38,11 +39,10 @@ int main(int argc, char** argv) {
   config.trigger_topic = "report-trigger";
   config.deadline = std::chrono::minutes(30);
   config.partial_threshold = 0.6;
-  (void)config.registry.add_processor("daily_report", "report");
-  for (const auto& loader : config.expected) {
-    (void)config.registry.add_processor(loader, "load");
-    (void)config.registry.add_trigger(loader, {"daily_report"});
-  }
+  if (!config.registry.add_processor("daily_report", "report")) return 1;
+  for (const auto& loader : config.expected)
+    if (!config.registry.add_processor(loader, "load") || !config.registry.add_trigger(loader, {"daily_report"}))
+      return 1;
   config.alerts = &alerts;
   auto tracker = pipeline::CompletionTracker::create(clock, **store, config);
   if (!tracker) return std::fprintf(stderr, "%s\n", tracker.error().to_string().c_str()), 1;
@@ -51,10 +51,10 @@ int main(int argc, char** argv) {
   auto feed = pipeline::subscribe_tracker(transport, **tracker, "load-complete");
   auto report = transport.subscribe({"report-service", "report-trigger", {}}, [](pipeline::DeliveryPtr d) {
     auto trigger = pipeline::decode_message(d->payload());
-    if (!trigger) return (void)d->reject(trigger.error().to_string());
+    if (!trigger) return pipeline::best_effort_reject(*d, trigger.error().to_string());
     std::printf("report service: trigger %s, run %s\n", d->id().c_str(),
                 trigger->metadata["run_processors"].dump().c_str());
-    (void)d->ack();
+    pipeline::best_effort_ack(*d);
   });
   if (!feed || !report) return 1;
 
@@ -72,9 +72,10 @@ int main(int argc, char** argv) {
     return m;
   };
   auto payments = complete("payments_loader", 980);
-  (void)publisher.publish("load-complete", complete("orders_loader", 1200));
-  (void)publisher.publish("load-complete", payments);
-  (void)publisher.publish("load-complete", payments);  // at-least-once: delivered twice, counted once
+  // At-least-once: payments_loader's message is delivered twice, and counted once.
+  for (const auto& m : {complete("orders_loader", 1200), payments, payments})
+    if (auto sent = publisher.publish("load-complete", m); !sent)
+      return std::fprintf(stderr, "%s\n", sent.error().to_string().c_str()), 1;
 
   pipeline::QuietLoop loop{.transport = &transport, .relays = {relay->get()}, .publishers = {&publisher}};
   if (auto r = pipeline::run_until_quiet(loop); !r) return 1;

@@ -12,6 +12,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "pipeline/core/best_effort_settle.hpp"
 #include "pipeline/core/transport.hpp"
 #include "pipeline/http/http_message.hpp"
 
@@ -87,9 +88,9 @@ inline HttpResponse deliver(const Handler& handler, const std::shared_ptr<HttpDe
   try {
     handler(delivery);
   } catch (const std::exception& e) {
-    (void)delivery->nack(e.what());
+    best_effort_nack(*delivery, e.what());
   } catch (...) {
-    (void)delivery->nack("the handler threw");
+    best_effort_nack(*delivery, "the handler threw");
   }
   std::string reason;
   switch (delivery->close(reason)) {

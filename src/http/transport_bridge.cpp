@@ -1,4 +1,5 @@
 // The transport bridge: push envelopes and CloudEvents published on to a transport.
+#include "pipeline/core/best_effort_settle.hpp"
 #include "pipeline/http/transport_bridge.hpp"
 
 #include <functional>
@@ -18,11 +19,11 @@ Handler publish_to(Transport& transport) {
   return [&transport](const DeliveryPtr& d) {
     auto st = transport.publish(d->topic(), {d->id(), d->payload(), d->attributes()});
     if (st) {
-      (void)d->ack();
+      best_effort_ack(*d);
     } else if (is_transient(st.error().code)) {
-      (void)d->nack(st.error().message);
+      best_effort_nack(*d, st.error().message);
     } else {
-      (void)d->reject(st.error().message);
+      best_effort_reject(*d, st.error().message);
     }
   };
 }

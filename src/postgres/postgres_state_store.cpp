@@ -692,7 +692,8 @@ Status create_or_migrate(Connection& c, const Tables& t, const std::string& pref
                   "recording the schema version");
   };
   if (auto st = body(); !st) {
-    (void)c.exec("ROLLBACK", "rolling back");
+    // The migration's error is the one to report; a failed ROLLBACK ends with the session.
+    discard_result(c.exec("ROLLBACK", "rolling back"));
     return st;
   }
   return c.exec("COMMIT", "committing the schema");

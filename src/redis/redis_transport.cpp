@@ -1,3 +1,4 @@
+#include "pipeline/core/best_effort_settle.hpp"
 #include "pipeline/redis/redis_transport.hpp"
 
 #include "pipeline/core/uri_parameter.hpp"
@@ -691,7 +692,7 @@ PublishBatchResult RedisTransport::Impl::publish(std::string_view topic, std::sp
       trim_now = true;
     }
   }
-  if (trim_now) (void)trim(topic);  // retention is best effort; the next pass catches up
+  if (trim_now) discard_result(trim(topic));  // retention is best effort; the next pass catches up
   return out;
 }
 
@@ -753,9 +754,9 @@ std::size_t RedisTransport::Impl::dispatch(SubState& s, Fetched& batch) {
     try {
       s.handler(d);
     } catch (const std::exception& e) {
-      (void)d->nack(e.what());
+      best_effort_nack(*d, e.what());
     } catch (...) {
-      (void)d->nack("handler threw a non-standard exception");
+      best_effort_nack(*d, "handler threw a non-standard exception");
     }
     ++handled;
     {
@@ -785,9 +786,10 @@ void RedisTransport::Impl::run_thread(std::shared_ptr<SubState> s, std::size_t i
       continue;
     }
     if (batch->deliveries.size() < opt.fetch_batch && !s->stopping) {
-      // Wait for anything newer than what the group has seen, up to poll_interval.
-      (void)conn->command({"XREAD", "COUNT", "1", "BLOCK", block_ms, "STREAMS", s->keys->stream, batch->last_id},
-                          "waiting for messages");
+      // Wait for anything newer than what the group has seen, up to poll_interval. Only the
+      // wait matters: a failed XREAD shows again, and is handled, in the next XREADGROUP.
+      discard_result(conn->command({"XREAD", "COUNT", "1", "BLOCK", block_ms, "STREAMS", s->keys->stream, batch->last_id},
+                          "waiting for messages"));
     }
   }
 }
@@ -842,8 +844,9 @@ void RedisTransport::Impl::detach(const std::shared_ptr<SubState>& s) {
   // claimed by others; Redis deletes a consumer's pending entries with it).
   std::vector<std::string> consumers{s->consumer};
   for (std::size_t i = 0; i < s->threads.size(); ++i) consumers.push_back(fmt::format("{}-{}", s->consumer, i));
+  // Tidiness only: a consumer left behind holds nothing and is forgotten by the next close.
   for (const auto& c : consumers)
-    (void)eval({s->keys->stream}, {"forget-consumer", s->keys->config.name, c}, "forgetting a consumer");
+    discard_result(eval({s->keys->stream}, {"forget-consumer", s->keys->config.name, c}, "forgetting a consumer"));
 }
 
 // ---- RedisTransport --------------------------------------------------------------------

@@ -154,7 +154,8 @@ class Connection {
     if (create_schema) {
       PIPELINE_TRY(c->exec_retrying("BEGIN IMMEDIATE"));
       if (auto st = c->create_or_migrate(path); !st) {
-        (void)c->exec("ROLLBACK");
+        // The migration's error is the one to report; the connection is closed on return.
+        discard_result(c->exec("ROLLBACK"));
         return fail(st.error());
       }
       PIPELINE_TRY(c->exec_retrying("COMMIT"));

@@ -402,11 +402,11 @@ TEST(CompletionCrash, KillNineAtChosenStoreOperationsThenRestartDecidesEachWaveE
   std::map<std::string, int> runs;
   std::map<std::string, Message> triggers;
   auto consumer = IdempotentConsumer::create(**store, [&](Transaction& tx, const Delivery& d) -> Status {
-      auto m = decode_message(d.payload());
-      if (!m) return fail(m.error());
-      triggers[d.id()] = *m;
-      return tx.put("crash-out/" + d.id(), "ran");
-    }, {"crash-downstream"}).value();
+    auto m = decode_message(d.payload());
+    if (!m) return fail(m.error());
+    triggers[d.id()] = *m;
+    return tx.put("crash-out/" + d.id(), "ran");
+  }, {"crash-downstream"}).value();
   auto sub = transport.subscribe({"crash-downstream", "crash-trigger", {}}, [&](DeliveryPtr d) {
     auto r = consumer.process(*d);
     ASSERT_TRUE(r) << r.error().to_string();

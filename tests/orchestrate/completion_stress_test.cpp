@@ -120,12 +120,12 @@ void run_stress(StateStore& real_a, StateStore& real_b, int dates, unsigned seed
 
   // Upstream path 1: an idempotent consumer whose body records inside its transaction.
   auto upstream = IdempotentConsumer::create(store_a, [&](Transaction& tx, const Delivery& d) -> Status {
-      auto m = decode_message(d.payload());
-      if (!m) return fail(m.error());
-      auto r = (*ta)->record_completion(tx, *m);
-      if (!r) return fail(r.error());
-      return ok();
-    }, {"stress-tracker"}).value();
+    auto m = decode_message(d.payload());
+    if (!m) return fail(m.error());
+    auto r = (*ta)->record_completion(tx, *m);
+    if (!r) return fail(r.error());
+    return ok();
+  }, {"stress-tracker"}).value();
   auto up_sub = transport.subscribe({"stress-tracker", "stress-upstream", {}}, upstream.handler());
   ASSERT_TRUE(up_sub);
 
@@ -134,8 +134,8 @@ void run_stress(StateStore& real_a, StateStore& real_b, int dates, unsigned seed
   std::map<std::string, int> runs;
   std::atomic<int> downstream_errors{0};
   auto downstream = IdempotentConsumer::create(store_b, [](Transaction& tx, const Delivery& d) -> Status {
-      return tx.put("stress-out/" + d.id(), d.payload());
-    }, {"stress-downstream"}).value();
+    return tx.put("stress-out/" + d.id(), d.payload());
+  }, {"stress-downstream"}).value();
   auto down_sub = transport.subscribe({"stress-downstream", "stress-trigger", {}}, [&](DeliveryPtr d) {
     auto r = downstream.process(*d);
     if (!r) {

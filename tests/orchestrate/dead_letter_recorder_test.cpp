@@ -262,9 +262,9 @@ TEST_P(DeadLetterRecorderTest, AReplayAfterTheWindowIsNotProcessedTwiceByAnIdemp
   ASSERT_TRUE(f.recorder.watch(kTopic));
   int bodies = 0;
   auto consumer = IdempotentConsumer::create(f.store, [&](Transaction& tx, const Delivery& d) {
-      ++bodies;
-      return tx.put("phase3/seen/" + d.id(), d.payload());
-    }, {"phase3"}).value();
+    ++bodies;
+    return tx.put("phase3/seen/" + d.id(), d.payload());
+  }, {"phase3"}).value();
   // The body commits every time but the ack is lost: the message ends in the dead letters.
   auto sub = f.transport.subscribe({"phase3-sub", std::string(kTopic), poison_settings()}, [&](DeliveryPtr d) {
     consumer.handle(std::make_shared<AckLostDelivery>(d));

@@ -203,7 +203,10 @@ TEST_P(OutboxRelayTest, BackgroundWorkerBacksOffByRetryPolicyAfterFailure) {
   pipeline::ManualClock clock;
   ASSERT_TRUE(enqueue(store, {"b1"}));
   transport.fail_next(1);
-  auto relay = OutboxRelay::create(clock, store, transport, {.owner = "bg", .lease = 1s, .poll_interval = 1h, .retry_policy = std::make_shared<FixedRetry>()}).value();
+  auto relay = OutboxRelay::create(clock, store, transport,
+                                   {.owner = "bg", .lease = 1s, .poll_interval = 1h,
+                                    .retry_policy = std::make_shared<FixedRetry>()})
+                   .value();
   const auto start = clock.now();
   relay->start();
   ASSERT_TRUE(pipeline_test::spin_until([&] { return relay->rounds() >= 1; }));

@@ -172,7 +172,11 @@ TEST(SchedulerSource, NonAdvancingSourceDoesNotSpin) {
   pipeline::ManualClock clock(at("2025-11-18T00:00:00Z"));
   const TimePoint fixed = at("2025-11-18T01:00:00Z");
   int calls = 0;
-  auto scheduler = Scheduler::create(clock, [&](TimePoint) { return std::optional<Scheduler::Due>(Scheduler::Due{"stuck", fixed}); }, [&](const std::string&, TimePoint) { ++calls; }).value();
+  auto scheduler =
+      Scheduler::create(
+          clock, [&](TimePoint) { return std::optional<Scheduler::Due>(Scheduler::Due{"stuck", fixed}); },
+          [&](const std::string&, TimePoint) { ++calls; })
+          .value();
   scheduler->start();
   clock.advance(2h);
   EXPECT_EQ(calls, 1);

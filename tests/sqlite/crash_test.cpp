@@ -129,7 +129,7 @@ bool writer_gone(int fd) {
   pipeline::ManualClock clock(pipeline::ManualClock::kDefaultStart + std::chrono::hours(generation));
   FileTransport transport(published);
   auto relay = pipeline::OutboxRelay::create(clock, store, transport, {.owner = fmt::format("relay-{}", generation), .batch_size = 5,
-                                 .lease = std::chrono::minutes(1)}).value();
+                               .lease = std::chrono::minutes(1)}).value();
   for (;;) {
     const bool last_round = writer_gone(writer_done);  // before claiming: nothing is written after
     auto n_relayed = relay->relay_once();
@@ -250,9 +250,9 @@ TEST(SqliteCrash, KilledWritersAndRelaysLoseNothingAndRepublishWithSameIds) {
   // An IdempotentConsumer reading the publish log processes each id once.
   std::map<std::string, int> runs;
   auto consumer = pipeline::IdempotentConsumer::create(**store, [&](Transaction& tx, const pipeline::Delivery& d) -> Status {
-                                            ++runs[d.id()];
-                                            return tx.put("effect/" + d.id(), d.payload());
-                                          }, {"crash-consumer"}).value();
+                                          ++runs[d.id()];
+                                          return tx.put("effect/" + d.id(), d.payload());
+                                        }, {"crash-consumer"}).value();
   std::size_t duplicates = 0;
   for (const auto& line : read_lines(published_log)) {
     const auto tab = line.find('\t');

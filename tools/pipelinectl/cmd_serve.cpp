@@ -155,8 +155,11 @@ int run(const Options& opts) {
   // The coordinator's /health (batches, outbox) replaces the generic one.
   pipeline::http::Router ops_router;
   if (auto s = pipeline::http::mount_operations(ops_router, ops); !s) return pipelinectl::kExitFailed;
-  (void)router.add("GET", "/ready", [&ops_router](const pipeline::http::HttpRequest& r) { return ops_router.handle(r); });
-  (void)router.add("GET", "/metrics", [&ops_router](const pipeline::http::HttpRequest& r) { return ops_router.handle(r); });
+  for (const char* path : {"/ready", "/metrics"})
+    if (auto s = router.add("GET", path, [&ops_router](const pipeline::http::HttpRequest& r) { return ops_router.handle(r); }); !s) {
+      std::fprintf(stderr, "%s: %s\n", what, s.error().message.c_str());
+      return pipelinectl::kExitFailed;
+    }
   server_options.metrics = &metrics;
   if (auto s = pipelinectl::mount_status_page(router, server_options, st, clock, prefix, &rt.relay()); !s)
     return pipelinectl::kExitFailed;

@@ -1,5 +1,6 @@
 #pragma once
 
+#include "pipeline/core/best_effort_settle.hpp"
 #include "pipeline/coordinate/hybrid_trigger.hpp"
 
 namespace pipeline::inline v0 {
@@ -58,20 +59,22 @@ PIPELINE_INLINE void HybridTrigger::on_event(const DeliveryPtr& d) {
   auto seen = consumer_.processed(d->id());
   if (seen && *seen) {
     record({"event", clock_.now(), {}, "duplicate", d->id(), false});
-    (void)d->ack();
+    best_effort_ack(*d);
     return;
   }
   auto r = coordinator_.trigger_payload(d->payload());
   if (!r) {
     record({"event", clock_.now(), {}, "error: " + r.error().to_string(), d->id(), false});
-    (void)d->nack(r.error().to_string());
+    best_effort_nack(*d, r.error().to_string());
     return;
   }
   auto m = decode_message(d->payload());
   record({"event", clock_.now(), m ? m->partition_date : CalendarDate{}, std::string(to_string(r->status)), r->message,
           false});
-  (void)consumer_.process(*d);
-  (void)d->ack();
+  // The trigger is decided; only the duplicate marker may fail to store. A redelivery then
+  // reaches trigger_payload again, which the coordinator answers from its stored state.
+  discard_result(consumer_.process(*d));
+  best_effort_ack(*d);
 }
 
 PIPELINE_INLINE void HybridTrigger::on_job(const std::string& job, TimePoint at) {

@@ -1,5 +1,6 @@
 #pragma once
 
+#include "pipeline/core/best_effort_settle.hpp"
 #include "pipeline/coordinate/prediction_worker.hpp"
 
 #include <algorithm>
@@ -36,16 +37,16 @@ PIPELINE_INLINE std::size_t PredictionWorker::process_all(const std::vector<Deli
   for (const auto& d : deliveries) {
     auto seen = consumer_.processed(d->id());
     if (!seen) {
-      (void)d->nack(seen.error().to_string());
+      best_effort_nack(*d, seen.error().to_string());
       continue;
     }
     if (*seen) {
-      (void)d->ack();
+      best_effort_ack(*d);
       continue;
     }
     auto w = PredictionWork::decode(d->payload());
     if (!w) {
-      (void)d->nack(w.error().with("delivery_id", d->id()).to_string());
+      best_effort_nack(*d, w.error().with("delivery_id", d->id()).to_string());
       continue;
     }
     todo.push_back(d.get());
@@ -61,19 +62,19 @@ PIPELINE_INLINE std::size_t PredictionWorker::process_all(const std::vector<Deli
       done.push_back(todo[i]);
       done_at.push_back(i);
     } else {
-      (void)todo[i]->nack(i < stored.size() ? stored[i].error().to_string() : "the model returned too few results");
+      best_effort_nack(*todo[i], i < stored.size() ? stored[i].error().to_string() : "the model returned too few results");
     }
   }
   if (done.empty()) return 0;
   auto marked = consumer_.process_all(done);
   if (!marked) {
-    for (std::size_t i : done_at) (void)todo[i]->nack(marked.error().to_string());
+    for (std::size_t i : done_at) best_effort_nack(*todo[i], marked.error().to_string());
     return 0;
   }
   std::size_t processed = 0;
   std::vector<CalendarDate> dates;
   for (std::size_t k = 0; k < done.size(); ++k) {
-    (void)todo[done_at[k]]->ack();
+    best_effort_ack(*todo[done_at[k]]);
     if ((*marked)[k] != Outcome::kProcessed) continue;
     ++processed;
     const CalendarDate date = work[done_at[k]].game_date;
@@ -104,9 +105,9 @@ PIPELINE_INLINE std::size_t PredictionWorker::flush() {
 PIPELINE_INLINE void PredictionWorker::handle(const DeliveryPtr& delivery) {
   auto r = process(*delivery);
   if (r)
-    (void)delivery->ack();
+    best_effort_ack(*delivery);
   else
-    (void)delivery->nack(r.error().to_string());
+    best_effort_nack(*delivery, r.error().to_string());
 }
 
 }  // namespace pipeline::inline v0

@@ -2,6 +2,7 @@
 /// @file
 /// Bodies of pipeline/memory/memory_transport_core.hpp.
 
+#include "pipeline/core/best_effort_settle.hpp"
 #include "pipeline/memory/memory_transport_core.hpp"
 
 #include <algorithm>
@@ -246,9 +247,9 @@ PIPELINE_INLINE void MemoryTransportCore::run(Work& work) {
   try {
     work.slot->handler(work.delivery);
   } catch (const std::exception& ex) {
-    (void)work.delivery->nack(ex.what());
+    best_effort_nack(*work.delivery, ex.what());
   } catch (...) {
-    (void)work.delivery->nack("handler threw a non-standard exception");
+    best_effort_nack(*work.delivery, "handler threw a non-standard exception");
   }
   memory_current_slot = nullptr;
 }

@@ -12,6 +12,7 @@
 #include <utility>
 #include <vector>
 
+#include "pipeline/core/best_effort_settle.hpp"
 #include "pipeline/core/result.hpp"
 #include "pipeline/core/transport.hpp"
 
@@ -98,9 +99,9 @@ class RecordingTransport final : public Transport {
       try {
         (*handler)(d);
       } catch (const std::exception& ex) {
-        (void)d->nack(ex.what());
+        best_effort_nack(*d, ex.what());
       } catch (...) {
-        (void)d->nack("handler threw");
+        best_effort_nack(*d, "handler threw");
       }
     }
     return ok();

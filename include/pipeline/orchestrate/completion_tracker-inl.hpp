@@ -486,7 +486,7 @@ PIPELINE_INLINE void CompletionTracker::arm(CalendarDate date, int wave, TimePoi
       ++g->running;
     }
     // Errors (store down) leave the open row; check_deadlines() finds it later.
-    (void)check_wave(date, wave);
+    discard_result(check_wave(date, wave));
     {
       std::lock_guard l(g->mu);
       --g->running;

@@ -2,6 +2,7 @@
 /// @file
 /// Bodies of pipeline/orchestrate/dead_letter_recorder.hpp (see pipeline/core/config.hpp).
 
+#include "pipeline/core/best_effort_settle.hpp"
 #include "pipeline/orchestrate/dead_letter_recorder.hpp"
 
 #include <cstdlib>
@@ -87,10 +88,10 @@ PIPELINE_INLINE void DeadLetterRecorder::handle(const DeliveryPtr& delivery) {
   auto consumer = consumer_for(subscription);
   auto outcome = consumer ? (*consumer)->process(*delivery) : Result<IdempotentConsumer::Outcome>(fail(consumer.error()));
   if (!outcome) {
-    (void)delivery->nack(outcome.error().to_string());
+    best_effort_nack(*delivery, outcome.error().to_string());
     return;
   }
-  (void)delivery->ack();
+  best_effort_ack(*delivery);
   if (*outcome != IdempotentConsumer::Outcome::kProcessed) return;
   recorded_.fetch_add(1, std::memory_order_relaxed);
   if (options_.alerts == nullptr) return;

@@ -2,6 +2,7 @@
 /// @file
 /// Bodies of pipeline/orchestrate/idempotent_consumer.hpp (see pipeline/core/config.hpp).
 
+#include "pipeline/core/best_effort_settle.hpp"
 #include "pipeline/orchestrate/idempotent_consumer.hpp"
 
 namespace pipeline::inline v0 {
@@ -59,9 +60,9 @@ PIPELINE_INLINE void IdempotentConsumer::handle(const DeliveryPtr& delivery) {
   auto result = process(*delivery);
   // A failed ack or nack (lease lost) needs nothing more: a redelivery is deduplicated.
   if (result)
-    (void)delivery->ack();
+    best_effort_ack(*delivery);
   else
-    (void)delivery->nack(result.error().to_string());
+    best_effort_nack(*delivery, result.error().to_string());
 }
 
 PIPELINE_INLINE Handler IdempotentConsumer::handler() {

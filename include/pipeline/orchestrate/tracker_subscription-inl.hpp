@@ -2,6 +2,7 @@
 /// @file
 /// Bodies of pipeline/orchestrate/tracker_subscription.hpp (see pipeline/core/config.hpp).
 
+#include "pipeline/core/best_effort_settle.hpp"
 #include "pipeline/orchestrate/tracker_subscription.hpp"
 
 #include <condition_variable>
@@ -22,11 +23,11 @@ namespace tracker_subscription_detail {
 inline void record_one(CompletionTracker& tracker, const DeliveryPtr& d, const Message& m) {
   auto r = tracker.record_completion(m);
   if (r)
-    (void)d->ack();
+    best_effort_ack(*d);
   else if (r.error().code == ErrorCode::kInvalidArgument)
-    (void)d->reject(r.error().to_string());  // the same message would be refused again
+    best_effort_reject(*d, r.error().to_string());  // the same message would be refused again
   else
-    (void)d->nack(r.error().to_string());
+    best_effort_nack(*d, r.error().to_string());
 }
 
 // Group commit: handler calls queue their delivery and return; one thread of its own
@@ -109,7 +110,7 @@ struct BatchState {
         if (committed.empty()) return;
         batch.swap(committed);
       }
-      for (auto& d : batch) (void)d->ack();
+      for (auto& d : batch) best_effort_ack(*d);
       batch.clear();
     }
   }
@@ -173,7 +174,7 @@ PIPELINE_INLINE Result<std::unique_ptr<Subscription>> subscribe_tracker(Transpor
   return transport.subscribe(config, [batches](DeliveryPtr d) {
     auto m = decode_message(d->payload());
     if (!m) {
-      (void)d->reject(m.error().to_string());
+      best_effort_reject(*d, m.error().to_string());
       return;
     }
     batches->handle(std::move(d), std::move(*m));
@@ -184,7 +185,7 @@ PIPELINE_INLINE Handler tracker_handler(CompletionTracker& tracker) {
   return [&tracker](DeliveryPtr d) {
     auto m = decode_message(d->payload());
     if (!m) {
-      (void)d->reject(m.error().to_string());
+      best_effort_reject(*d, m.error().to_string());
       return;
     }
     tracker_subscription_detail::record_one(tracker, d, *m);

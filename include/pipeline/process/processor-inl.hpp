@@ -1,5 +1,6 @@
 #pragma once
 
+#include "pipeline/core/best_effort_settle.hpp"
 #include "pipeline/process/processor.hpp"
 
 #include <atomic>
@@ -37,8 +38,11 @@ class Processor::Heartbeat : public std::enable_shared_from_this<Heartbeat> {
       std::lock_guard lock(mu_);
       if (stopped_) return;
     }
-    if (delivery_) (void)delivery_->extend_deadline(p_.options_.deadline_extension);
-    (void)p_.history_.renew_lease(key_, p_.owner_);
+    // A missed beat is not an error of the run: if the next one misses too, the deadline
+    // or the lease ends and the run is redelivered or taken over, which the run's
+    // idempotent steps and its completion check already allow for.
+    if (delivery_) discard_result(delivery_->extend_deadline(p_.options_.deadline_extension));
+    discard_result(p_.history_.renew_lease(key_, p_.owner_));
     beats_.fetch_add(1, std::memory_order_relaxed);
   }
   void stop() {
@@ -272,19 +276,19 @@ PIPELINE_INLINE Handler Processor::handler() {
   return [this](DeliveryPtr delivery) {
     auto trigger = decode_message(delivery->payload());
     if (!trigger) {  // it will never decode: dead-letter it now rather than retry it
-      (void)delivery->reject(trigger.error().to_string());
+      best_effort_reject(*delivery, trigger.error().to_string());
       return;
     }
     auto report = run(trigger->partition_date, &*trigger, RunOptions{false, delivery});
     if (!report) {
-      (void)delivery->nack(report.error().to_string());
+      best_effort_nack(*delivery, report.error().to_string());
       return;
     }
     const bool done = report->outcome == RunOutcome::kCompleted || report->outcome == RunOutcome::kAlreadyDone;
     if (done)
-      (void)delivery->ack();
+      best_effort_ack(*delivery);
     else
-      (void)delivery->nack(report->detail);
+      best_effort_nack(*delivery, report->detail);
   };
 }
 

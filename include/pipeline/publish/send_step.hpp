@@ -72,7 +72,7 @@ struct BatchSendAttempt {
 /// @code
 ///   auto step = std::make_shared<pipeline::SendStep>(transport, pipeline::SendStepOptions{.metrics = &registry});
 ///   auto c = step->on_failed([](auto& topic, auto& id, auto& e) { log(topic, id, e.to_string()); });
-///   pipeline::OutboxRelay relay(store, step, clock);             // triggers go through `step`
+///   auto relay = pipeline::OutboxRelay::create(clock, store, step);  // triggers go through `step`
 ///   pipeline::UnifiedPublisher publisher(step, clock);           // and so do queued messages
 /// @endcode
 class SendStep {

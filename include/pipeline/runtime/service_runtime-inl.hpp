@@ -2,6 +2,7 @@
 /// @file
 /// Bodies of pipeline/runtime/service_runtime.hpp (see pipeline/core/config.hpp).
 
+#include "pipeline/core/best_effort_settle.hpp"
 #include "pipeline/runtime/service_runtime.hpp"
 
 #include <fcntl.h>
@@ -123,7 +124,7 @@ PIPELINE_INLINE void ServiceRuntime::handle(const Handler& handler, DeliveryPtr 
     }
   }
   if (id == 0) {
-    (void)delivery->nack("service stopping: delivery not taken");  // another consumer takes it
+    best_effort_nack(*delivery, "service stopping: delivery not taken");  // another consumer takes it
     return;
   }
   // The transport turns a throw into a nack; the bookkeeping must end either way.
@@ -278,7 +279,7 @@ PIPELINE_INLINE DrainReport ServiceRuntime::wait() {
   if (late.empty()) subs = std::move(subscriptions_);
   lock.unlock();
   clock_.cancel(grace);
-  for (auto& d : late) (void)d->nack("service stopping: not finished within the drain grace");  // redelivered
+  for (auto& d : late) best_effort_nack(*d, "service stopping: not finished within the drain grace");  // redelivered
   // close() waits for running handlers, so it is called here only when none is stuck; else
   // the destructor closes the subscriptions (and waits for the stuck handler).
   for (auto& s : subs) s->close();

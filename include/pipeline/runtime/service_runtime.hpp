@@ -93,7 +93,7 @@ struct DrainReport {
 /// a second signal exits the process at once (status 128 + signal).
 ///
 /// A trigger reaches the transport right after the commit that decided it when its
-/// decider wakes `relay()` (`CompletionTrackerOptions::relay`, `ProcessorServices::relay`);
+/// decider wakes `relay()` (`CompletionTrackerOptions::relay`, `ProcessorOptions::relay`);
 /// the relay's poll stays the safety net after a crash.
 ///
 /// **Thread safety:** every member may be called from any thread; `request_stop` also from
