@@ -37,11 +37,11 @@ using BenchDir = pipeline::testing::TempDir;
 /// beyond one publishing thread (the benches' workers publish from one thread).
 class NullTransport final : public pipeline::Transport {
  public:
-  pipeline::Status publish(std::string_view, pipeline::OutgoingMessage) override {
+  pipeline::Status do_publish(pipeline::PublishParams) override {
     ++published;
     return pipeline::ok();
   }
-  pipeline::Result<std::unique_ptr<pipeline::Subscription>> subscribe(const pipeline::SubscriptionConfig&,
+  pipeline::Result<std::unique_ptr<pipeline::Subscription>> subscribe(const pipeline::SubscribeParams&,
                                                                        pipeline::Handler) override {
     return pipeline::fail(pipeline::ErrorCode::kFailedPrecondition, "the bench transport has no subscriptions");
   }

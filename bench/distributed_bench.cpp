@@ -218,10 +218,8 @@ class TimedStore final : public pipeline::StateStore {
     if (st) shared_.recorded.fetch_add(recorded, std::memory_order_relaxed);
     return st;
   }
-  pipeline::Result<std::vector<pipeline::OutboxRow>> claim_outbox(std::string_view owner, std::size_t max,
-                                                                  pipeline::TimePoint now,
-                                                                  pipeline::Duration lease) override {
-    return time_call(shared_.outbox_ns, shared_.outbox_count, [&] { return inner_.claim_outbox(owner, max, now, lease); });
+  pipeline::Result<std::vector<pipeline::OutboxRow>> claim_outbox(const pipeline::ClaimOutboxParams& params) override {
+    return time_call(shared_.outbox_ns, shared_.outbox_count, [&] { return inner_.claim_outbox(params); });
   }
   pipeline::Status complete_outbox(const std::vector<std::string>& keys) override {
     return time_call(shared_.outbox_ns, shared_.outbox_count, [&] { return inner_.complete_outbox(keys); });
@@ -265,11 +263,11 @@ class TimedDelivery final : public pipeline::Delivery {
 class StampingTransport final : public pipeline::Transport {
  public:
   StampingTransport(pipeline::Transport& inner, Shared& shared) : inner_(inner), shared_(shared) {}
-  pipeline::Status publish(std::string_view topic, pipeline::OutgoingMessage message) override {
-    if (const int day = day_of(message.payload); day >= 0) store_max(shared_.relay_publish_ns[day], now_ns());
-    return inner_.publish(topic, std::move(message));
+  pipeline::Status do_publish(pipeline::PublishParams params) override {
+    if (const int day = day_of(params.message.payload); day >= 0) store_max(shared_.relay_publish_ns[day], now_ns());
+    return inner_.publish(std::move(params));
   }
-  pipeline::Result<std::unique_ptr<pipeline::Subscription>> subscribe(const pipeline::SubscriptionConfig& config,
+  pipeline::Result<std::unique_ptr<pipeline::Subscription>> subscribe(const pipeline::SubscribeParams& config,
                                                                        pipeline::Handler handler) override {
     return inner_.subscribe(config, [this, handler = std::move(handler)](pipeline::DeliveryPtr d) {
       if (const int day = day_of(d->payload()); day >= 0) store_max(shared_.reached_tracker_ns[day], now_ns());

@@ -23,8 +23,8 @@ function(pipeline_apply_flags target)
 endfunction()
 
 # ---- the compiled adapters: PIPELINE_WITH_<ADAPTER> ---------------------------------------
-# pipeline_adapter_option(<ADAPTER> <description> [FIND_PACKAGE "<find_package args>"]...
-#                         [PKG_CONFIG <module>...])
+# pipeline_adapter_option(<ADAPTER> <description> [PROBE_ALWAYS]
+#                         [FIND_PACKAGE "<find_package args>"]... [PKG_CONFIG <module>...])
 #
 # Declares the cache option PIPELINE_WITH_<ADAPTER>, which builds pipeline::<adapter>
 # (and the package component of the same name). Its default:
@@ -36,18 +36,20 @@ endfunction()
 #     configure (the adapter is left out, with a status line saying what to install).
 #     Nothing is compiled unless something links it when the parent adds pipeline with
 #     EXCLUDE_FROM_ALL.
-# Either way -DPIPELINE_WITH_<ADAPTER>=ON|OFF decides. The default is computed on the first
-# configure and then kept in the cache: installing a package later needs =ON (or a fresh
-# build directory).
+# PROBE_ALWAYS makes the top-level default the subproject's too (ON when found), for a
+# target only tests need (pipeline::gmock: a top-level build with tests needs GoogleTest
+# anyway, so it is never left out there). Either way -DPIPELINE_WITH_<ADAPTER>=ON|OFF
+# decides. The default is computed on the first configure and then kept in the cache:
+# installing a package later needs =ON (or a fresh build directory).
 function(pipeline_adapter_option adapter description)
-  cmake_parse_arguments(PARSE_ARGV 2 arg "" "" "FIND_PACKAGE;PKG_CONFIG")
+  cmake_parse_arguments(PARSE_ARGV 2 arg "PROBE_ALWAYS" "" "FIND_PACKAGE;PKG_CONFIG")
   set(_var PIPELINE_WITH_${adapter})
   if(DEFINED ${_var})  # set by the user, the parent project or an earlier configure
     return()
   endif()
   set(_default ON)
   set(_missing "")
-  if(NOT PIPELINE_IS_TOP_LEVEL)
+  if(NOT PIPELINE_IS_TOP_LEVEL OR arg_PROBE_ALWAYS)
     foreach(_spec IN LISTS arg_FIND_PACKAGE)
       separate_arguments(_args UNIX_COMMAND "${_spec}")
       list(GET _args 0 _name)

@@ -5,7 +5,7 @@
 # - Always: pipeline::core and pipeline::mocks (pipeline-targets.cmake), with the
 #   find_dependency calls the core's exported interface needs and no others
 #   (cmake/pipelineConfig.cmake.in).
-# - Each component <c> (header_only, and one per compiled adapter: sqlite, schedule; later
+# - Each component <c> (header_only, gmock, and one per compiled adapter: sqlite, schedule,
 #   postgres, redis, http): its targets in pipeline-<c>-targets.cmake and its own
 #   find_dependency calls in pipeline-<c>-component.cmake (from cmake/components/<c>.cmake.in),
 #   both loaded only when <c> is requested (COMPONENTS or OPTIONAL_COMPONENTS).
@@ -99,7 +99,7 @@ function(pipeline_install_package)
   # The components.
   get_property(_components GLOBAL PROPERTY PIPELINE_COMPONENTS)
   set(PIPELINE_COMPONENTS "${_components}")
-  set(PIPELINE_KNOWN_COMPONENTS header_only ${PIPELINE_ADAPTERS})
+  set(PIPELINE_KNOWN_COMPONENTS header_only gmock ${PIPELINE_ADAPTERS})
   foreach(_c IN LISTS _components)
     get_property(_targets GLOBAL PROPERTY PIPELINE_COMPONENT_${_c}_TARGETS)
     install(TARGETS ${_targets} EXPORT pipeline-${_c}-targets

@@ -44,9 +44,9 @@ namespace {
 using namespace std::chrono_literals;
 
 // The topics each service consumes, with the subscription it consumes them as.
-std::vector<pipeline::SubscriptionConfig> service_subscriptions() {
+std::vector<pipeline::SubscribeParams> service_subscriptions() {
   const nba_services::Topics topics;
-  std::vector<pipeline::SubscriptionConfig> plan{
+  std::vector<pipeline::SubscribeParams> plan{
       {std::string(phase1::kPhase) + "-sub", topics.phase1_trigger(), {}},
       {std::string(phase2::kPhase) + "-sub", topics.phase1_complete(), {}},
       {std::string(phase3::kPhase) + "-sub", topics.phase3_trigger(), {}},
@@ -500,7 +500,7 @@ void count_deliveries(Child& c) {
 
 }  // namespace
 
-std::vector<pipeline::SubscriptionConfig> subscription_plan() {
+std::vector<pipeline::SubscribeParams> subscription_plan() {
   auto plan = service_subscriptions();
   // The dead-letter recorders' subscriptions, one per consumed topic (as DeadLetterRecorder::watch names them).
   std::set<std::string> consumed;
@@ -513,7 +513,7 @@ std::vector<pipeline::SubscriptionConfig> subscription_plan() {
 }
 
 pipeline::Result<std::size_t> provision(pipeline::Transport& transport,
-                                        const std::vector<pipeline::SubscriptionConfig>& plan) {
+                                        const std::vector<pipeline::SubscribeParams>& plan) {
   for (const auto& s : plan) {
     // Subscribed with a handler that takes nothing: it is detached at once, and the
     // subscription stays with whatever arrives for it.

@@ -31,13 +31,13 @@ namespace demo {
 /// the dead-letter recorders of the topics they consume: what `pipelinectl provision`
 /// creates before any publisher starts, so no message published before a service first
 /// subscribes is missed.
-std::vector<pipeline::SubscriptionConfig> subscription_plan();
+std::vector<pipeline::SubscribeParams> subscription_plan();
 
 /// Creates each subscription of `plan` on `transport` (a subscription is created at the
 /// topic's end and kept when its handler is detached). Returns how many.
 /// **Errors:** the transport's subscribe error.
 pipeline::Result<std::size_t> provision(pipeline::Transport& transport,
-                                        const std::vector<pipeline::SubscriptionConfig>& plan);
+                                        const std::vector<pipeline::SubscribeParams>& plan);
 
 struct DistributedOptions {
   pipeline::CalendarDate date = *pipeline::CalendarDate::parse("2025-11-18");

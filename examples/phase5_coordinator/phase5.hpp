@@ -65,7 +65,7 @@ inline constexpr std::string_view kWorkerSubscription = "phase5-prediction-worke
 inline constexpr int kWorkerDeliveryAttempts = 3;
 
 /// The prediction workers' subscription to `work_topic`, with `kWorkerDeliveryAttempts`.
-inline pipeline::SubscriptionConfig worker_subscription(std::string name, std::string work_topic) {
+inline pipeline::SubscribeParams worker_subscription(std::string name, std::string work_topic) {
   pipeline::SubscriptionSettings settings;
   settings.max_delivery_attempts = kWorkerDeliveryAttempts;
   return {std::move(name), std::move(work_topic), settings};

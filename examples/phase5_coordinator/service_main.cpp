@@ -179,7 +179,7 @@ int serve(const Flags& f) {
   auto worker = pipeline::PredictionWorker::create(
       **store, **phase5, {.progress = [&coordinator](pipeline::CalendarDate d) { note_progress(coordinator, d); }});
   if (!worker) return failed("worker", worker.error());
-  pipeline::SubscriptionConfig work = worker_subscription(std::string(kWorkerSubscription), options.work_topic);
+  pipeline::SubscribeParams work = worker_subscription(std::string(kWorkerSubscription), options.work_topic);
   work.settings.ack_deadline = f.service.ack_deadline();
   // --workers handler threads each take the work subscription's deliveries.
   if (auto st = (*runtime)->subscribe(work, nba_services::logging_deliveries((*worker)->handler())); !st)

@@ -750,15 +750,14 @@ Status PostgresStateStore::transact(const Body& body, const TransactionOptions& 
   return impl_->transact(body, options);
 }
 
-Result<std::vector<OutboxRow>> PostgresStateStore::claim_outbox(std::string_view owner, std::size_t max, TimePoint now,
-                                                                Duration lease) {
+Result<std::vector<OutboxRow>> PostgresStateStore::claim_outbox(const ClaimOutboxParams& params) {
   std::vector<OutboxRow> out;
-  if (max == 0) return out;
+  if (params.max == 0) return out;
   Params p;
-  p.text(owner);
-  p.int8(to_nanos(now + lease));
-  p.int8(to_nanos(now));
-  p.int8(static_cast<std::int64_t>(std::min<std::size_t>(max, std::numeric_limits<std::int64_t>::max())));
+  p.text(params.owner);
+  p.int8(to_nanos(params.now + params.lease));
+  p.int8(to_nanos(params.now));
+  p.int8(static_cast<std::int64_t>(std::min<std::size_t>(params.max, std::numeric_limits<std::int64_t>::max())));
   // One READ COMMITTED statement: SKIP LOCKED lets relays pass each other's claims by,
   // which under SERIALIZABLE would mostly fail instead. Its commit does not wait for the
   // WAL flush (run_relay_statement says why that is safe).

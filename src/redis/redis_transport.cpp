@@ -378,7 +378,7 @@ std::string default_consumer_name() {
 
 // What one subscription's calls need: names and keys, fixed at subscribe time.
 struct SubscriptionKeys {
-  SubscriptionConfig config;
+  SubscribeParams config;
   std::string dlq_topic;
   std::string stream, groups, due, lease, error, dead, dlq_stream, dlq_groups, meta;
   std::vector<std::string_view> settle_keys() const {
@@ -473,7 +473,7 @@ struct RedisTransport::Impl : std::enable_shared_from_this<RedisTransport::Impl>
     return with_connection([&](Connection& c) { return c.eval(keys, args, what); });
   }
 
-  std::shared_ptr<SubscriptionKeys> make_keys(const SubscriptionConfig& config) const {
+  std::shared_ptr<SubscriptionKeys> make_keys(const SubscribeParams& config) const {
     auto k = std::make_shared<SubscriptionKeys>();
     k->config = config;
     k->dlq_topic = config.settings.dead_letter_topic.empty() ? TopicNaming::dead_letter(config.topic)
@@ -905,15 +905,15 @@ Result<std::unique_ptr<RedisTransport>> RedisTransport::open(Clock& clock, std::
   return std::unique_ptr<RedisTransport>(new RedisTransport(std::move(impl)));
 }
 
-Status RedisTransport::publish(std::string_view topic, OutgoingMessage message) {
-  return impl_->publish(topic, {&message, 1}).status;
+Status RedisTransport::do_publish(PublishParams params) {
+  return impl_->publish(params.topic, {&params.message, 1}).status;
 }
 
-PublishBatchResult RedisTransport::publish_batch(std::string_view topic, std::vector<OutgoingMessage> messages) {
-  return impl_->publish(topic, messages);
+PublishBatchResult RedisTransport::do_publish_batch(PublishBatchParams params) {
+  return impl_->publish(params.topic, params.messages);
 }
 
-Result<std::unique_ptr<Subscription>> RedisTransport::subscribe(const SubscriptionConfig& config, Handler handler) {
+Result<std::unique_ptr<Subscription>> RedisTransport::subscribe(const SubscribeParams& config, Handler handler) {
   if (auto st = TopicNaming::validate_topic_name(config.topic); !st) return fail(st.error());
   if (auto st = TopicNaming::validate_topic_name(config.name); !st)
     return fail(ErrorCode::kInvalidArgument, "subscription name '{}' is not valid: {}", config.name,

@@ -505,19 +505,18 @@ Status SqliteStateStore::transact(const Body& body, const TransactionOptions& op
   return options.read_only ? impl_->read_transaction(body, attempts) : impl_->write_transaction(body, attempts);
 }
 
-Result<std::vector<OutboxRow>> SqliteStateStore::claim_outbox(std::string_view owner, std::size_t max, TimePoint now,
-                                                              Duration lease) {
+Result<std::vector<OutboxRow>> SqliteStateStore::claim_outbox(const ClaimOutboxParams& params) {
   return impl_->with_writer([&](Connection& c) -> Result<std::vector<OutboxRow>> {
     std::vector<OutboxRow> out;
-    if (max == 0) return out;
+    if (params.max == 0) return out;
     PIPELINE_TRY(c.step_retrying(kBeginImmediate, "BEGIN IMMEDIATE"));
     {
       Use use(c.stmt(kClaim));
-      bind_text(use.get(), 1, owner);
-      sqlite3_bind_int64(use.get(), 2, to_nanos(now + lease));
-      sqlite3_bind_int64(use.get(), 3, to_nanos(now));
+      bind_text(use.get(), 1, params.owner);
+      sqlite3_bind_int64(use.get(), 2, to_nanos(params.now + params.lease));
+      sqlite3_bind_int64(use.get(), 3, to_nanos(params.now));
       const auto max64 = static_cast<std::size_t>(std::numeric_limits<std::int64_t>::max());
-      sqlite3_bind_int64(use.get(), 4, max >= max64 ? -1 : static_cast<std::int64_t>(max));
+      sqlite3_bind_int64(use.get(), 4, params.max >= max64 ? -1 : static_cast<std::int64_t>(params.max));
       for (;;) {
         const int rc = sqlite3_step(use.get());
         if (rc == SQLITE_DONE) break;

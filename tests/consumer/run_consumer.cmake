@@ -1,18 +1,21 @@
 # Builds tests/consumer/project against the library as a team would, one SCENARIO per test:
-#   find_package              installed package, COMPONENTS sqlite schedule: both link and run
-#                             (also through pkg-config)
+#   find_package              installed package, COMPONENTS sqlite schedule http gmock: all
+#                             link and run (sqlite also through pkg-config), the gmock one
+#                             a unit test on the mocks of the ports
 #   find_package_core_only    installed package, no components: configures, builds and runs
-#                             with SQLite3, date and Boost made unfindable, so a core that
-#                             pulled any of them fails; the same with COMPONENTS sqlite
-#                             schedule must fail there when those libraries are static
-#                             (and OPTIONAL_COMPONENTS leave them out without failing)
+#                             with SQLite3, date, Boost and GTest made unfindable, so a core
+#                             (or pipeline::mocks) that pulled any of them fails; the same
+#                             with COMPONENTS sqlite schedule must fail there when those
+#                             libraries are static (and OPTIONAL_COMPONENTS leave them out
+#                             without failing), and with COMPONENTS gmock always
 #   find_package_header_only  installed package, COMPONENTS header_only, pipeline::core_header_only
 #   find_package_components   configure only, against the build tree: an unknown component
 #                             and a component the library was built without fail with a
 #                             message naming them; OPTIONAL_COMPONENTS do not fail
-#   add_subdirectory          the source tree as a subproject, no options set: pipeline::sqlite
-#                             and pipeline::schedule exist, link and run; without SQLite the
-#                             parent still configures, without pipeline::sqlite
+#   add_subdirectory          the source tree as a subproject, no options set: pipeline::sqlite,
+#                             pipeline::schedule and pipeline::gmock exist, link and run;
+#                             without SQLite the parent still configures, without
+#                             pipeline::sqlite
 # Inputs: SCENARIO, PIPELINE_SOURCE_DIR, PIPELINE_BUILD_DIR, WORK_DIR, CXX, SHARED (the
 # library's BUILD_SHARED_LIBS), HEADER_ONLY (its PIPELINE_HEADER_ONLY: then pipeline::core
 # itself compiles the bodies and needs Boost).
@@ -107,6 +110,12 @@ function(build_and_run name)
   if(EXISTS "${WORK_DIR}/${name}/consumer_http")
     run_program("${WORK_DIR}/${name}/consumer_http")
   endif()
+  if(EXISTS "${WORK_DIR}/${name}/consumer_gmock")
+    run_program("${WORK_DIR}/${name}/consumer_gmock")
+    if(NOT program_output MATCHES "gmock component ok")
+      message(FATAL_ERROR "consumer_gmock did not pass:\n${program_output}")
+    endif()
+  endif()
 endfunction()
 
 function(install_package)
@@ -118,10 +127,14 @@ set(installed -DCONSUMER_MODE=find_package -DCMAKE_PREFIX_PATH=${WORK_DIR}/prefi
 
 if(SCENARIO STREQUAL "find_package")
   install_package()
-  configure(build ARGS ${installed} COMPONENTS sqlite schedule http
+  configure(build ARGS ${installed} COMPONENTS sqlite schedule http gmock
             EXPECT_TARGETS pipeline::core pipeline::mocks pipeline::sqlite pipeline::schedule pipeline::http
+                           pipeline::gmock
             EXPECT_NO_TARGETS pipeline::core_header_only)
   build_and_run(build)
+  if(NOT EXISTS "${WORK_DIR}/build/consumer_gmock")
+    message(FATAL_ERROR "the consumer did not build consumer_gmock against pipeline::gmock")
+  endif()
 
   # pkg-config says the same: the sqlite component's check, built from pipeline-sqlite.pc.
   find_program(PKG_CONFIG pkg-config)
@@ -147,13 +160,13 @@ if(SCENARIO STREQUAL "find_package")
 
 elseif(SCENARIO STREQUAL "find_package_core_only")
   install_package()
-  set(unfindable SQLite3 date)
+  set(unfindable SQLite3 date GTest)
   if(NOT HEADER_ONLY)
     list(APPEND unfindable Boost)
   endif()
   configure(build ARGS ${installed} DISABLE ${unfindable}
             EXPECT_TARGETS pipeline::core pipeline::mocks
-            EXPECT_NO_TARGETS pipeline::sqlite pipeline::schedule pipeline::core_header_only)
+            EXPECT_NO_TARGETS pipeline::sqlite pipeline::schedule pipeline::core_header_only pipeline::gmock)
   build_and_run(build)
   # The check has teeth: a static libpipeline_sqlite does need SQLite3 (and
   # libpipeline_schedule date) at the consumer's link, so asking for them here fails.
@@ -168,6 +181,9 @@ elseif(SCENARIO STREQUAL "find_package_core_only")
               EXPECT_TARGETS pipeline::core EXPECT_NO_TARGETS pipeline::sqlite pipeline::schedule
               EXPECT_OUTPUT "optional component sqlite found: (FALSE|0).*optional component schedule found: (FALSE|0)")
   endif()
+  # pipeline::gmock does need GoogleTest, static or shared: asking for it here fails.
+  configure(with_gmock ARGS ${installed} DISABLE ${unfindable} COMPONENTS gmock
+            EXPECT_FAILURE "find_package for module GTest|component 'gmock':.*GTest")
 
 elseif(SCENARIO STREQUAL "find_package_header_only")
   install_package()
@@ -178,13 +194,13 @@ elseif(SCENARIO STREQUAL "find_package_header_only")
 elseif(SCENARIO STREQUAL "find_package_components")
   set(build_tree -DCONSUMER_MODE=find_package -Dpipeline_DIR=${PIPELINE_BUILD_DIR})
   configure(unknown ARGS ${build_tree} COMPONENTS sqlite nosuch
-            EXPECT_FAILURE "pipeline has no component 'nosuch' \\(components: header_only sqlite schedule postgres redis http\\)")
+            EXPECT_FAILURE "pipeline has no component 'nosuch' \\(components: header_only gmock sqlite schedule postgres redis http\\)")
   configure(optional_unknown ARGS ${build_tree} COMPONENTS sqlite OPTIONAL_COMPONENTS nosuch
             EXPECT_TARGETS pipeline::sqlite EXPECT_OUTPUT "optional component nosuch found: (FALSE|0)")
   # Every component from the build tree (pipeline_DIR=<build dir>), without Boost for the
   # compiled core's targets.
-  configure(all ARGS ${build_tree} COMPONENTS sqlite schedule header_only
-            EXPECT_TARGETS pipeline::sqlite pipeline::schedule pipeline::core_header_only)
+  configure(all ARGS ${build_tree} COMPONENTS sqlite schedule header_only gmock
+            EXPECT_TARGETS pipeline::sqlite pipeline::schedule pipeline::core_header_only pipeline::gmock)
   if(NOT HEADER_ONLY)
     # pipeline::http too: Beast and Asio stay inside the library.
     configure(compiled_without_boost ARGS ${build_tree} DISABLE Boost COMPONENTS sqlite schedule http
@@ -205,7 +221,7 @@ elseif(SCENARIO STREQUAL "add_subdirectory")
             EXPECT_TARGETS pipeline::core pipeline::schedule EXPECT_NO_TARGETS pipeline::sqlite
             EXPECT_OUTPUT "PIPELINE_WITH_SQLITE defaults to OFF")
   configure(build ARGS ${subproject}
-            EXPECT_TARGETS pipeline::core pipeline::mocks pipeline::sqlite pipeline::schedule)
+            EXPECT_TARGETS pipeline::core pipeline::mocks pipeline::sqlite pipeline::schedule pipeline::gmock)
   build_and_run(build)
 
 else()

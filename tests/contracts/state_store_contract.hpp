@@ -172,7 +172,7 @@ TEST_P(StateStoreContract, RowsAndOutboxEntriesCommitTogether) {
   }));
   EXPECT_EQ(store().get("decision/1").value(), std::optional<std::string>("decided"));
   EXPECT_EQ(store().pending_outbox().value(), 2u);
-  auto claimed = store().claim_outbox("relay-1", 10, t0_, std::chrono::seconds(30));
+  auto claimed = store().claim_outbox({"relay-1", 10, t0_, std::chrono::seconds(30)});
   ASSERT_TRUE(claimed) << claimed.error().to_string();
   ASSERT_EQ(claimed->size(), 2u);
   EXPECT_EQ((*claimed)[0].entry.message.id, "m-1");
@@ -208,10 +208,10 @@ TEST_P(StateStoreContract, PruneOutboxDeletesOnlySentEntriesWhoseLeaseEnded) {
     for (const char* id : {"a", "b", "c", "d"}) PIPELINE_TRY(tx.enqueue(message(id)));
     return ok();
   }));
-  ASSERT_EQ(store().claim_outbox("relay", 3, t0_, lease).value().size(), 3u);  // a, b, c until t0 + 30 s
+  ASSERT_EQ(store().claim_outbox({"relay", 3, t0_, lease}).value().size(), 3u);  // a, b, c until t0 + 30 s
   ASSERT_TRUE(store().complete_outbox({"a"}));
   // b and c again (their leases ended), until t0 + 70 s; only c is sent.
-  ASSERT_EQ(store().claim_outbox("relay", 2, t0_ + std::chrono::seconds(40), lease).value().size(), 2u);
+  ASSERT_EQ(store().claim_outbox({"relay", 2, t0_ + std::chrono::seconds(40), lease}).value().size(), 2u);
   ASSERT_TRUE(store().complete_outbox({"c"}));
 
   EXPECT_EQ(store().prune_outbox(t0_ + lease).value(), 0u) << "a's lease ends at t0 + 30 s, not before";
@@ -226,7 +226,7 @@ TEST_P(StateStoreContract, PruneOutboxDeletesOnlySentEntriesWhoseLeaseEnded) {
     return ok();
   }));
   EXPECT_EQ(added, (std::vector<bool>{true, false, true, false})) << "pruned keys are forgotten, kept ones are not";
-  auto rows = store().claim_outbox("relay", 10, t0_ + std::chrono::hours(49), lease).value();
+  auto rows = store().claim_outbox({"relay", 10, t0_ + std::chrono::hours(49), lease}).value();
   std::vector<std::string> ids;
   for (const auto& r : rows) ids.push_back(r.entry.outbox_key());
   EXPECT_EQ(ids, (std::vector<std::string>{"b", "d", "a", "c"})) << "commit order, the re-enqueued ones last";
@@ -240,9 +240,9 @@ TEST_P(StateStoreContract, RequeueOutboxSendsAgainWhatWasSentSinceATime) {
     for (const char* id : {"a", "b", "c", "d"}) PIPELINE_TRY(tx.enqueue(message(id, std::string("body-") + id)));
     return ok();
   }));
-  ASSERT_EQ(store().claim_outbox("relay", 1, t0_, lease).value().size(), 1u);  // a, until t0 + 30 s
+  ASSERT_EQ(store().claim_outbox({"relay", 1, t0_, lease}).value().size(), 1u);  // a, until t0 + 30 s
   ASSERT_TRUE(store().complete_outbox({"a"}));
-  ASSERT_EQ(store().claim_outbox("relay", 2, t0_ + std::chrono::minutes(5), lease).value().size(), 2u);  // b, c
+  ASSERT_EQ(store().claim_outbox({"relay", 2, t0_ + std::chrono::minutes(5), lease}).value().size(), 2u);  // b, c
   ASSERT_TRUE(store().complete_outbox({"b", "c"}));
   EXPECT_EQ(store().pending_outbox().value(), 1u);
 
@@ -250,7 +250,7 @@ TEST_P(StateStoreContract, RequeueOutboxSendsAgainWhatWasSentSinceATime) {
   EXPECT_EQ(store().requeue_outbox(t0_ + std::chrono::minutes(5)).value(), 2u) << "b and c, not a";
   EXPECT_EQ(store().pending_outbox().value(), 3u);
   // Claimable at once, though the lease of their last claim has not ended yet.
-  auto rows = store().claim_outbox("relay-2", 10, t0_ + std::chrono::minutes(5), lease).value();
+  auto rows = store().claim_outbox({"relay-2", 10, t0_ + std::chrono::minutes(5), lease}).value();
   std::vector<std::string> ids, payloads;
   for (const auto& r : rows) {
     ids.push_back(r.entry.message.id);
@@ -292,7 +292,7 @@ TEST_P(StateStoreContract, AnOutboxKeySendsTheSameStableIdAgain) {
     return ok();
   }));
   EXPECT_EQ(added, (std::vector<bool>{true, true, false}));
-  auto claimed = store().claim_outbox("relay-1", 10, t0_, std::chrono::seconds(30));
+  auto claimed = store().claim_outbox({"relay-1", 10, t0_, std::chrono::seconds(30)});
   ASSERT_TRUE(claimed) << claimed.error().to_string();
   ASSERT_EQ(claimed->size(), 2u);
   EXPECT_EQ((*claimed)[0].entry.message.id, "orig");
@@ -305,7 +305,7 @@ TEST_P(StateStoreContract, AnOutboxKeySendsTheSameStableIdAgain) {
   // Completing the key leaves the entry that delivers the same id under its own key.
   ASSERT_TRUE(store().complete_outbox({"orig~replay1"}));
   EXPECT_EQ(store().pending_outbox().value(), 1u);
-  auto again = store().claim_outbox("relay-2", 10, t0_ + std::chrono::minutes(1), std::chrono::seconds(30));
+  auto again = store().claim_outbox({"relay-2", 10, t0_ + std::chrono::minutes(1), std::chrono::seconds(30)});
   ASSERT_TRUE(again);
   ASSERT_EQ(again->size(), 1u);
   EXPECT_EQ(again->front().entry.outbox_key(), "orig");
@@ -443,25 +443,25 @@ TEST_P(StateStoreContract, OutboxLeaseExpiresAndEntryIsReclaimed) {
     return ok();
   }));
   const auto lease = std::chrono::seconds(30);
-  auto first = store().claim_outbox("relay-a", 2, t0_, lease).value();
+  auto first = store().claim_outbox({"relay-a", 2, t0_, lease}).value();
   ASSERT_EQ(first.size(), 2u);
   EXPECT_EQ(first[0].entry.message.id, "o-1");
   EXPECT_EQ(first[1].entry.message.id, "o-2");
   // Leased entries are not handed to another relay before the lease ends.
-  auto second = store().claim_outbox("relay-b", 10, t0_ + std::chrono::seconds(10), lease).value();
+  auto second = store().claim_outbox({"relay-b", 10, t0_ + std::chrono::seconds(10), lease}).value();
   ASSERT_EQ(second.size(), 1u);
   EXPECT_EQ(second[0].entry.message.id, "o-3");
-  EXPECT_TRUE(store().claim_outbox("relay-b", 10, t0_ + std::chrono::seconds(29), lease).value().empty());
+  EXPECT_TRUE(store().claim_outbox({"relay-b", 10, t0_ + std::chrono::seconds(29), lease}).value().empty());
   // relay-a completes o-1 and dies before completing o-2.
   ASSERT_TRUE(store().complete_outbox({"o-1"}));
   EXPECT_EQ(store().pending_outbox().value(), 2u);
-  auto reclaimed = store().claim_outbox("relay-b", 10, t0_ + std::chrono::seconds(31), lease).value();
+  auto reclaimed = store().claim_outbox({"relay-b", 10, t0_ + std::chrono::seconds(31), lease}).value();
   ASSERT_EQ(reclaimed.size(), 1u);
   EXPECT_EQ(reclaimed[0].entry.message.id, "o-2");
   EXPECT_EQ(reclaimed[0].claims, 2);
   ASSERT_TRUE(store().complete_outbox({"o-2", "o-3", "unknown", "o-1"}));
   EXPECT_EQ(store().pending_outbox().value(), 0u);
-  EXPECT_TRUE(store().claim_outbox("relay-b", 10, t0_ + std::chrono::hours(1), lease).value().empty());
+  EXPECT_TRUE(store().claim_outbox({"relay-b", 10, t0_ + std::chrono::hours(1), lease}).value().empty());
 }
 
 TEST_P(StateStoreContract, ConcurrentClaimsNeverShareAnEntry) {
@@ -475,7 +475,7 @@ TEST_P(StateStoreContract, ConcurrentClaimsNeverShareAnEntry) {
   for (int t = 0; t < 3; ++t) {
     threads.emplace_back([&, t] {
       for (;;) {
-        auto rows = store().claim_outbox("relay-" + std::to_string(t), 4, t0_, std::chrono::seconds(60));
+        auto rows = store().claim_outbox({"relay-" + std::to_string(t), 4, t0_, std::chrono::seconds(60)});
         if (!rows || rows->empty()) return;
         for (auto& r : *rows) got[t].push_back(r.entry.message.id);
       }

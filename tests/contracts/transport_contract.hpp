@@ -193,6 +193,26 @@ TEST_P(TransportContract, PreservesStableIdPayloadAndAttributes) {
   EXPECT_EQ(seen[0].attempt, 1);
 }
 
+TEST_P(TransportContract, TheParamsFormsOfPublishAndPublishBatchAreTheShortForms) {
+  Recorder rec;
+  subscribe("sub-params", "topic-params", rec);
+  const std::string topic = "topic-params";  // the params hold a view of it
+  auto one = transport().publish(PublishParams{topic, {"p1", R"({"k":1})", {{"x", "y"}}}});
+  ASSERT_TRUE(one.has_value()) << one.error().to_string();
+  auto batch = transport().publish_batch(PublishBatchParams{topic, {{"p2", "{}", {}}, {"p3", "{}", {}}}});
+  ASSERT_TRUE(batch.status.has_value()) << batch.status.error().to_string();
+  EXPECT_EQ(batch.published, 2u);
+  harness_->settle();
+  auto ids = rec.ids();
+  std::sort(ids.begin(), ids.end());
+  EXPECT_EQ(ids, (std::vector<std::string>{"p1", "p2", "p3"}));
+  for (auto& seen : rec.seen()) {
+    if (seen.id == "p1") {
+      EXPECT_EQ(seen.delivery->attributes(), (Attributes{{"x", "y"}}));
+    }
+  }
+}
+
 TEST_P(TransportContract, RedeliversAfterAckDeadline) {
   Recorder rec;
   rec.policy = [](const Delivery& d) { return d.attempt() == 1 ? Recorder::Action::kHold : Recorder::Action::kAck; };

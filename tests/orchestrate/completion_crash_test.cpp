@@ -88,12 +88,13 @@ std::string trigger_id_of(std::string_view decision_key) {
 class FileLogTransport final : public Transport {
  public:
   explicit FileLogTransport(std::string path) : path_(std::move(path)) {}
-  Status publish(std::string_view topic, OutgoingMessage m) override {
-    if (!append_line(path_, nlohmann::json{{"topic", topic}, {"id", m.id}, {"payload", m.payload}}.dump()))
+  Status do_publish(PublishParams params) override {
+    const OutgoingMessage& m = params.message;
+    if (!append_line(path_, nlohmann::json{{"topic", params.topic}, {"id", m.id}, {"payload", m.payload}}.dump()))
       return fail(ErrorCode::kUnavailable, "cannot append to {}", path_);
     return ok();
   }
-  Result<std::unique_ptr<Subscription>> subscribe(const SubscriptionConfig&, Handler) override {
+  Result<std::unique_ptr<Subscription>> subscribe(const SubscribeParams&, Handler) override {
     return fail(ErrorCode::kFailedPrecondition, "FileLogTransport only publishes");
   }
   Result<std::vector<DeadLetter>> dead_letters(std::string_view) override { return std::vector<DeadLetter>{}; }

@@ -66,16 +66,16 @@ CompletionTrackerOptions stress_config() {
 class DuplicatingTransport final : public Transport {
  public:
   DuplicatingTransport(Transport& inner, unsigned seed) : inner_(inner), rng_(seed) {}
-  Status publish(std::string_view topic, OutgoingMessage m) override {
+  Status do_publish(PublishParams params) override {
     bool twice;
     {
       std::lock_guard l(mu_);
       twice = rng_() % 3 == 0;
     }
-    if (twice) PIPELINE_TRY(inner_.publish(topic, m));
-    return inner_.publish(topic, std::move(m));
+    if (twice) PIPELINE_TRY(inner_.publish(params));
+    return inner_.publish(std::move(params));
   }
-  Result<std::unique_ptr<Subscription>> subscribe(const SubscriptionConfig& c, Handler h) override {
+  Result<std::unique_ptr<Subscription>> subscribe(const SubscribeParams& c, Handler h) override {
     return inner_.subscribe(c, std::move(h));
   }
   Result<std::vector<DeadLetter>> dead_letters(std::string_view s) override { return inner_.dead_letters(s); }

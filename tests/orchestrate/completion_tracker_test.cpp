@@ -72,7 +72,7 @@ class CompletionTrackerTest : public testing::StoreSuite {
 
   // Everything in the outbox, decoded, in commit order.
   std::vector<std::pair<std::string, Message>> outbox() {
-    auto rows = store.claim_outbox("test", 1000, clock.now(), minutes(1));
+    auto rows = store.claim_outbox({"test", 1000, clock.now(), minutes(1)});
     EXPECT_TRUE(rows);
     std::vector<std::pair<std::string, Message>> out;
     for (auto& r : *rows) {

@@ -135,7 +135,7 @@ TEST_P(DeadLetterRecorderTest, ReplayEnqueuesTheOriginalIdUnderANewOutboxKeyEach
   ASSERT_TRUE(second) << second.error().to_string();
   EXPECT_EQ(second->outbox_key, "poison-1~replay2");
 
-  auto claimed = f.store.claim_outbox("t", 10, f.clock.now(), minutes(1));
+  auto claimed = f.store.claim_outbox({"t", 10, f.clock.now(), minutes(1)});
   ASSERT_TRUE(claimed);
   ASSERT_EQ(claimed->size(), 2u);
   EXPECT_EQ((*claimed)[0].entry.topic, kTopic);

@@ -20,7 +20,7 @@ struct Published {
 
 class RecordingTransport final : public Transport {
  public:
-  Status publish(std::string_view topic, OutgoingMessage message) override {
+  Status do_publish(PublishParams params) override {
     {
       std::lock_guard lock(mu_);
       if (pass_first_ > 0) {
@@ -29,20 +29,20 @@ class RecordingTransport final : public Transport {
         --fail_next_;
         return fail(ErrorCode::kUnavailable, "transport down (test)");
       }
-      published_.push_back(Published{std::string(topic), std::move(message)});
+      published_.push_back(Published{std::string(params.topic), std::move(params.message)});
     }
     cv_.notify_all();
     return ok();
   }
   // Records the batch's size, then publishes it as the port's default does.
-  PublishBatchResult publish_batch(std::string_view topic, std::vector<OutgoingMessage> messages) override {
+  PublishBatchResult do_publish_batch(PublishBatchParams params) override {
     {
       std::lock_guard lock(mu_);
-      batches_.push_back(messages.size());
+      batches_.push_back(params.messages.size());
     }
-    return Transport::publish_batch(topic, std::move(messages));
+    return Transport::do_publish_batch(std::move(params));
   }
-  Result<std::unique_ptr<Subscription>> subscribe(const SubscriptionConfig&, Handler) override {
+  Result<std::unique_ptr<Subscription>> subscribe(const SubscribeParams&, Handler) override {
     return fail(ErrorCode::kFailedPrecondition, "RecordingTransport does not deliver");
   }
   Result<std::vector<DeadLetter>> dead_letters(std::string_view) override { return std::vector<DeadLetter>{}; }

@@ -125,7 +125,7 @@ TEST_F(Format1Store, DeadLettersReadAsBefore) {
 
 TEST_F(Format1Store, OutboxKeepsItsSentAndPendingEntries) {
   EXPECT_EQ(store_->pending_outbox().value(), expected_["pending_outbox"].get<std::size_t>());
-  auto claimed = store_->claim_outbox("relay-2", 10, TimePoint(std::chrono::seconds(1736600000)), std::chrono::seconds(1));
+  auto claimed = store_->claim_outbox({"relay-2", 10, TimePoint(std::chrono::seconds(1736600000)), std::chrono::seconds(1)});
   ASSERT_TRUE(claimed) << claimed.error().to_string();
   ASSERT_EQ(claimed->size(), 1u);
   EXPECT_EQ(claimed->front().entry.message.id, "enrich_tracker/2025-01-10/w0");

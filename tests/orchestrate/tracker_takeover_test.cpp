@@ -77,7 +77,7 @@ class TrackerTakeoverTest : public ::testing::TestWithParam<std::string> {
 
   /// The trigger ids enqueued since the last call, in commit order (marked sent).
   std::vector<std::string> triggers() {
-    auto rows = store_for(0).claim_outbox("test", 100, clock.now(), minutes(1));
+    auto rows = store_for(0).claim_outbox({"test", 100, clock.now(), minutes(1)});
     EXPECT_TRUE(rows);
     std::vector<std::string> out;
     for (const auto& r : *rows) out.push_back(r.entry.message.id);

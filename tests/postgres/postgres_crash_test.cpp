@@ -93,8 +93,8 @@ pipeline::Result<std::unique_ptr<pipeline::PostgresStateStore>> open(const std::
   auto store = open(prefix);
   if (!store) ::_exit(3);
   for (;;) {
-    auto rows = (*store)->claim_outbox("relay-" + std::to_string(::getpid()), 4, std::chrono::system_clock::now(),
-                                       std::chrono::milliseconds(200));
+    auto rows = (*store)->claim_outbox({"relay-" + std::to_string(::getpid()), 4, std::chrono::system_clock::now(),
+                                       std::chrono::milliseconds(200)});
     if (!rows) continue;
     std::vector<std::string> keys;
     for (const auto& r : *rows) {

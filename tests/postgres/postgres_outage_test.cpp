@@ -82,7 +82,7 @@ TEST(PostgresOutage, CallsAreUnavailableWhileTheServerIsDownAndSucceedOnceItIsBa
   auto pending = (*store)->pending_outbox();
   ASSERT_FALSE(pending);
   EXPECT_EQ(pending.error().code, ErrorCode::kUnavailable);
-  auto claimed = (*store)->claim_outbox("relay", 10, std::chrono::system_clock::now(), std::chrono::seconds(30));
+  auto claimed = (*store)->claim_outbox({"relay", 10, std::chrono::system_clock::now(), std::chrono::seconds(30)});
   ASSERT_FALSE(claimed);
   EXPECT_EQ(claimed.error().code, ErrorCode::kUnavailable);
 
@@ -236,7 +236,7 @@ TEST(PostgresOutage, TrackerRunAcrossARestartDecidesOnce) {
   auto status = pipeline::CompletionTracker::load_status(**store, "phase3", kDate);
   ASSERT_TRUE(status) << status.error().to_string();
   EXPECT_EQ((*store)->pending_outbox().value(), 1u) << "one trigger in the outbox";
-  auto rows = (*store)->claim_outbox("relay", 10, clock.now(), std::chrono::seconds(30)).value();
+  auto rows = (*store)->claim_outbox({"relay", 10, clock.now(), std::chrono::seconds(30)}).value();
   ASSERT_EQ(rows.size(), 1u);
   EXPECT_EQ(rows[0].entry.message.id, "phase3/2025-11-18/w0");
   EXPECT_GE(counts.unavailable.load(), 2) << "the writer never saw the server down";
@@ -268,7 +268,7 @@ RunResult result_of(PostgresStateStore& store, pipeline::TimePoint now) {
   auto status = pipeline::CompletionTracker::load_status(store, "phase3", kDate);
   EXPECT_TRUE(status) << status.error().to_string();
   if (status) out.status = status->to_json().dump();
-  auto claimed = store.claim_outbox("relay", 100, now, std::chrono::seconds(30));
+  auto claimed = store.claim_outbox({"relay", 100, now, std::chrono::seconds(30)});
   EXPECT_TRUE(claimed) << claimed.error().to_string();
   if (claimed)
     for (const auto& c : *claimed)

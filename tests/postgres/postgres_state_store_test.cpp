@@ -183,7 +183,7 @@ TEST_F(PostgresStateStoreTest, FailedRelayStatementRollsBackAndLeavesTheConnecti
     return tx.enqueue({"topic", {"fine", "{}", {}}}).map([](bool) {});
   }));
   const auto now = std::chrono::system_clock::now();
-  auto claimed = store->claim_outbox("relay", 10, now, std::chrono::seconds(30));
+  auto claimed = store->claim_outbox({"relay", 10, now, std::chrono::seconds(30)});
   ASSERT_TRUE(claimed) << claimed.error().to_string();
   ASSERT_EQ(claimed->size(), 2u);
 
@@ -203,7 +203,7 @@ TEST_F(PostgresStateStoreTest, FailedRelayStatementRollsBackAndLeavesTheConnecti
   admin.exec("DROP FUNCTION " + fn + "()");
   ASSERT_TRUE(store->complete_outbox({"fine", "refused"}));
   EXPECT_EQ(store->pending_outbox().value(), 0u);
-  auto again = store->claim_outbox("relay", 10, now + std::chrono::minutes(5), std::chrono::seconds(30));
+  auto again = store->claim_outbox({"relay", 10, now + std::chrono::minutes(5), std::chrono::seconds(30)});
   ASSERT_TRUE(again) << again.error().to_string();
   EXPECT_TRUE(again->empty());
 }

@@ -68,7 +68,7 @@ struct Rig {
       return ok();
     }));
     clock.advance_to(TimePoint(d.sys_days()) + hours(12));
-    auto claimed = store.claim_outbox("relay", 10, clock.now(), std::chrono::seconds(30));
+    auto claimed = store.claim_outbox({"relay", 10, clock.now(), std::chrono::seconds(30)});
     EXPECT_TRUE(claimed);
     std::vector<std::string> keys;
     for (const auto& r : *claimed) keys.push_back(r.entry.outbox_key());

@@ -46,12 +46,12 @@ using pipeline::testing::TempDir;
 class FileTransport final : public pipeline::Transport {
  public:
   explicit FileTransport(std::string path) : path_(std::move(path)) {}
-  Status publish(std::string_view, pipeline::OutgoingMessage m) override {
-    if (!append_line(path_, m.id + "\t" + m.payload, true))
+  Status do_publish(pipeline::PublishParams params) override {
+    if (!append_line(path_, params.message.id + "\t" + params.message.payload, true))
       return pipeline::fail(pipeline::ErrorCode::kUnavailable, "cannot append to the publish log");
     return pipeline::ok();
   }
-  pipeline::Result<std::unique_ptr<pipeline::Subscription>> subscribe(const pipeline::SubscriptionConfig&,
+  pipeline::Result<std::unique_ptr<pipeline::Subscription>> subscribe(const pipeline::SubscribeParams&,
                                                                        pipeline::Handler) override {
     return pipeline::fail(pipeline::ErrorCode::kFailedPrecondition, "FileTransport does not deliver");
   }

@@ -82,8 +82,8 @@ EndState end_state(const std::string& db) {
   auto store = SqliteStateStore::open(db);
   EXPECT_TRUE(store);
   if (!store) return s;
-  auto rows = (*store)->claim_outbox("inspector", 1000, ManualClock::kDefaultStart + std::chrono::hours(100),
-                                     std::chrono::minutes(1));
+  auto rows = (*store)->claim_outbox({"inspector", 1000, ManualClock::kDefaultStart + std::chrono::hours(100),
+                                     std::chrono::minutes(1)});
   EXPECT_TRUE(rows);
   if (rows) {
     for (const auto& r : *rows) {

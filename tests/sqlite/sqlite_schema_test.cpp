@@ -77,7 +77,7 @@ TEST(SqliteSchema, ALayout1FileIsMigratedAndKeepsItsRowsAndOutbox) {
     ASSERT_TRUE(store) << store.error().to_string();
     EXPECT_EQ((*store)->get("runs/p1").value(), std::optional<std::string>("ok"));
     EXPECT_EQ((*store)->pending_outbox().value(), 1u);
-    auto claimed = (*store)->claim_outbox("relay", 10, kNow, std::chrono::seconds(30));
+    auto claimed = (*store)->claim_outbox({"relay", 10, kNow, std::chrono::seconds(30)});
     ASSERT_TRUE(claimed) << claimed.error().to_string();
     ASSERT_EQ(claimed->size(), 1u);
     EXPECT_EQ(claimed->front().entry.message.id, "pending-1");
@@ -96,7 +96,7 @@ TEST(SqliteSchema, ALayout1FileIsMigratedAndKeepsItsRowsAndOutbox) {
   // Reopened: already at the current layout, nothing migrates twice; the replay reads back.
   auto store = SqliteStateStore::open(path);
   ASSERT_TRUE(store) << store.error().to_string();
-  auto claimed = (*store)->claim_outbox("relay", 10, kNow + std::chrono::minutes(1), std::chrono::seconds(30));
+  auto claimed = (*store)->claim_outbox({"relay", 10, kNow + std::chrono::minutes(1), std::chrono::seconds(30)});
   ASSERT_TRUE(claimed);
   ASSERT_EQ(claimed->size(), 2u);
   EXPECT_EQ((*claimed)[0].entry.outbox_key(), "pending-1");

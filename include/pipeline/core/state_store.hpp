@@ -3,6 +3,7 @@
 /// The `StateStore` port: transactional rows plus a transactional outbox.
 
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <limits>
@@ -54,6 +55,16 @@ struct OutboxRow {
   std::int64_t sequence = 0;
   OutboxMessage entry;
   int claims = 0;             ///< How many times a relay has claimed it (1 on the first claim).
+};
+
+/// The arguments of `StateStore::claim_outbox`: lease up to `max` unsent outbox entries
+/// to `owner` until `now + lease`. A struct, so a field added later reaches every store
+/// without changing the virtual's signature. `owner` is a view valid for the call only.
+struct ClaimOutboxParams {
+  std::string_view owner;  ///< Who holds the lease (a relay's name).
+  std::size_t max = 0;     ///< At most this many entries.
+  TimePoint now{};         ///< The claim's instant: leases that ended before it are over.
+  Duration lease{};        ///< How long the entries stay leased to `owner`.
 };
 
 /// Options of a prefix scan.
@@ -144,6 +155,12 @@ Status validate_enqueue(const OutboxMessage& entry, bool read_only);
 /// order; claimed outbox entries not completed before their lease expires are claimed
 /// again by the next relay (at-least-once publishing with the same id).
 ///
+/// **Implementing it:** a virtual whose arguments may grow takes one params struct
+/// (`claim_outbox` takes `ClaimOutboxParams`; `transact` takes `TransactionOptions`), so a
+/// field added to it does not break implementations. Its few callers pass the struct
+/// (`store.claim_outbox({"relay-1", 100, clock.now(), lease})`), so the virtual itself
+/// takes it and there is no second overload to hide.
+///
 /// **Thread safety:** every member may be called from any thread; implementations
 /// that share storage across processes (SQLite, PostgreSQL) keep the same guarantees
 /// across processes. **Errors:** `kInvalidArgument` (bad key, oversize value),
@@ -168,10 +185,10 @@ class StateStore {
   /// Runs `body` in one serializable transaction and commits if it returns success.
   virtual Status transact(const Body& body, const TransactionOptions& options = {}) = 0;
 
-  /// Leases up to `max` unsent outbox entries to `owner` until `now + lease`, oldest
-  /// first. Entries whose previous lease expired are included (a relay died).
-  virtual Result<std::vector<OutboxRow>> claim_outbox(std::string_view owner, std::size_t max, TimePoint now,
-                                                      Duration lease) = 0;
+  /// Leases up to `params.max` unsent outbox entries to `params.owner` until
+  /// `params.now + params.lease`, oldest first. Entries whose previous lease expired are
+  /// included (a relay died).
+  virtual Result<std::vector<OutboxRow>> claim_outbox(const ClaimOutboxParams& params) = 0;
 
   /// Marks entries as sent, by outbox key (`OutboxMessage::outbox_key()`). Idempotent;
   /// keys that are unknown or already sent are ignored.

@@ -62,10 +62,30 @@ struct SubscriptionSettings {
   std::string dead_letter_topic;
 };
 
-/// A named subscription on a topic. Each subscription receives every message published
-/// to its topic **after the subscription was first created**; subscriptions with
-/// different names are independent; the same name resumes the same backlog.
-struct SubscriptionConfig {
+/// The arguments of `Transport::publish`: one message for one topic.
+///
+/// A struct, so a field added later (an ordering key, a deadline) reaches every
+/// implementation without changing `do_publish`'s signature. `topic` is a view: it is
+/// valid for the call only, so an implementation (or a mock's action) that keeps the
+/// topic copies it; the message is handed over and may be moved from.
+struct PublishParams {
+  std::string_view topic;   ///< Created on first use.
+  OutgoingMessage message;  ///< Handed over: the transport may move from it.
+};
+
+/// The arguments of `Transport::publish_batch`: messages for one topic, in order.
+/// `topic` is a view valid for the call only, as in `PublishParams`.
+struct PublishBatchParams {
+  std::string_view topic;
+  std::vector<OutgoingMessage> messages;  ///< Published in this order.
+};
+
+/// The arguments of `Transport::subscribe`: a named subscription on a topic. Each
+/// subscription receives every message published to its topic **after the subscription
+/// was first created**; subscriptions with different names are independent; the same
+/// name resumes the same backlog. A struct so that a new field does not change the
+/// virtual's signature; it owns its strings, so a caller may keep it (services do).
+struct SubscribeParams {
   std::string name;
   std::string topic;
   SubscriptionSettings settings;
@@ -158,8 +178,19 @@ struct DeadLetter {
 ///   it reach no subscription (after `kUnavailable` they may or may not have, exactly as
 ///   for a `publish` that answers `kUnavailable`: send them again with the same ids).
 ///
+/// **Implementing it:** the virtuals whose arguments may grow take one params struct
+/// (`PublishParams`, `PublishBatchParams`, `SubscribeParams`), so a field added to one
+/// does not break implementations. `publish` and `publish_batch` are public non-virtual
+/// functions (the short `(topic, message)` form every caller uses, and the params form
+/// a wrapper forwards unchanged) over the protected virtuals `do_publish` and
+/// `do_publish_batch`: an implementation overrides those, and since it declares no
+/// `publish` of its own, no overload of `publish` is hidden in it (a derived class
+/// overriding one overload of a name hides the others). `subscribe` has one form and is
+/// itself the virtual.
+///
 /// **Thread safety:** implementations must allow every member to be called from any
-/// thread. **Errors:** `publish` → `kInvalidArgument` (bad topic name or id),
+/// thread. **Performance:** `publish` adds nothing to `do_publish` (the message is moved
+/// through, the topic stays a view). **Errors:** `publish` → `kInvalidArgument` (bad topic name or id),
 /// `kBackpressure`, `kUnavailable`; `subscribe` → `kInvalidArgument`,
 /// `kAlreadyExists` (a handler is already attached to that subscription name).
 ///
@@ -174,26 +205,25 @@ class Transport {
   virtual ~Transport() = default;
 
   /// Publishes one message to `topic` (created on first use).
-  virtual Status publish(std::string_view topic, OutgoingMessage message) = 0;
+  Status publish(std::string_view topic, OutgoingMessage message) {
+    return do_publish(PublishParams{topic, std::move(message)});
+  }
+  /// The same, from a params struct (what a wrapping transport forwards).
+  Status publish(PublishParams params) { return do_publish(std::move(params)); }
 
   /// Publishes `messages` to `topic`, in order, as `publish` of each in turn would, and
   /// stops at the first one refused (see `PublishBatchResult`): a failed batch is retried
   /// from `published` on. A networked transport sends the batch in one round trip, which
-  /// is what makes batches worth forming where a caller has them (the outbox relay); the
-  /// default, for in-process transports and wrappers, calls `publish` for each message.
+  /// is what makes batches worth forming where a caller has them (the outbox relay).
   /// **Errors:** as `publish`, for the first message refused.
-  virtual PublishBatchResult publish_batch(std::string_view topic, std::vector<OutgoingMessage> messages) {
-    PublishBatchResult out;
-    for (auto& message : messages) {
-      out.status = publish(topic, std::move(message));
-      if (!out.status) break;
-      ++out.published;
-    }
-    return out;
+  PublishBatchResult publish_batch(std::string_view topic, std::vector<OutgoingMessage> messages) {
+    return do_publish_batch(PublishBatchParams{topic, std::move(messages)});
   }
+  /// The same, from a params struct (what a wrapping transport forwards).
+  PublishBatchResult publish_batch(PublishBatchParams params) { return do_publish_batch(std::move(params)); }
 
   /// Creates the subscription if needed and attaches `handler` to it.
-  virtual Result<std::unique_ptr<Subscription>> subscribe(const SubscriptionConfig& config, Handler handler) = 0;
+  virtual Result<std::unique_ptr<Subscription>> subscribe(const SubscribeParams& params, Handler handler) = 0;
 
   /// Dead letters of `subscription`, oldest first.
   virtual Result<std::vector<DeadLetter>> dead_letters(std::string_view subscription) = 0;
@@ -206,6 +236,23 @@ class Transport {
   /// transport), for readiness checks. The default, for in-process transports, succeeds.
   /// **Errors:** `kUnavailable` when the broker cannot be reached within the timeout.
   virtual Status ping() { return ok(); }
+
+ protected:
+  /// What `publish` does: publishes `params.message` to `params.topic`.
+  virtual Status do_publish(PublishParams params) = 0;
+
+  /// What `publish_batch` does. The default, for in-process transports and wrappers,
+  /// calls `do_publish` for each message and stops at the first refusal; a networked
+  /// transport overrides it to send the batch in one round trip.
+  virtual PublishBatchResult do_publish_batch(PublishBatchParams params) {
+    PublishBatchResult out;
+    for (auto& message : params.messages) {
+      out.status = do_publish(PublishParams{params.topic, std::move(message)});
+      if (!out.status) break;
+      ++out.published;
+    }
+    return out;
+  }
 };
 
 }  // namespace pipeline::inline v0

@@ -262,9 +262,8 @@ PIPELINE_INLINE Status MemoryStateStore::transact(const Body& body, const Transa
   return state_->transact(body, options);
 }
 
-PIPELINE_INLINE Result<std::vector<OutboxRow>> MemoryStateStore::claim_outbox(std::string_view owner, std::size_t max,
-                                                                              TimePoint now, Duration lease) {
-  return state_->claim_outbox(owner, max, now, lease);
+PIPELINE_INLINE Result<std::vector<OutboxRow>> MemoryStateStore::claim_outbox(const ClaimOutboxParams& params) {
+  return state_->claim_outbox(params.owner, params.max, params.now, params.lease);
 }
 
 PIPELINE_INLINE Status MemoryStateStore::complete_outbox(const std::vector<std::string>& keys) {

@@ -20,11 +20,11 @@ PIPELINE_INLINE MemoryTransport::~MemoryTransport() {
   core_->shut_down();
 }
 
-PIPELINE_INLINE Status MemoryTransport::publish(std::string_view topic, OutgoingMessage message) {
-  return core_->publish(topic, std::move(message));
+PIPELINE_INLINE Status MemoryTransport::do_publish(PublishParams params) {
+  return core_->publish(params.topic, std::move(params.message));
 }
 
-PIPELINE_INLINE Result<std::unique_ptr<Subscription>> MemoryTransport::subscribe(const SubscriptionConfig& config,
+PIPELINE_INLINE Result<std::unique_ptr<Subscription>> MemoryTransport::subscribe(const SubscribeParams& config,
                                                                                  Handler handler) {
   return core_->subscribe(config, std::move(handler));
 }

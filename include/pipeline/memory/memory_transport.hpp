@@ -69,8 +69,7 @@ class MemoryTransport final : public Transport {
   MemoryTransport& operator=(const MemoryTransport&) = delete;
   ~MemoryTransport() override;
 
-  Status publish(std::string_view topic, OutgoingMessage message) override;
-  Result<std::unique_ptr<Subscription>> subscribe(const SubscriptionConfig& config, Handler handler) override;
+  Result<std::unique_ptr<Subscription>> subscribe(const SubscribeParams& config, Handler handler) override;
   Result<std::vector<DeadLetter>> dead_letters(std::string_view subscription) override;
   Status replay_dead_letter(std::string_view subscription, std::string_view id) override;
 
@@ -94,6 +93,9 @@ class MemoryTransport final : public Transport {
 
   /// How many unsettled messages `subscription` holds (0 for an unknown name).
   [[nodiscard]] std::size_t unacked(std::string_view subscription);
+
+ protected:
+  Status do_publish(PublishParams params) override;
 
  private:
   std::shared_ptr<internal::MemoryTransportCore> core_;

@@ -383,7 +383,7 @@ PIPELINE_INLINE DeliveryPtr MemoryTransportCore::make_delivery(MemorySubscriptio
   return std::make_shared<MemoryDelivery>(shared_from_this(), sub, seq, e.lease, e.message, e.attempts);
 }
 
-PIPELINE_INLINE Result<std::unique_ptr<Subscription>> MemoryTransportCore::subscribe(const SubscriptionConfig& config,
+PIPELINE_INLINE Result<std::unique_ptr<Subscription>> MemoryTransportCore::subscribe(const SubscribeParams& config,
                                                                                      Handler handler) {
   PIPELINE_TRY(TopicNaming::validate_topic_name(config.name));
   PIPELINE_TRY(TopicNaming::validate_topic_name(config.topic));

@@ -114,7 +114,7 @@ class MemoryTransportCore : public std::enable_shared_from_this<MemoryTransportC
 
   Status publish(std::string_view topic, OutgoingMessage message);
 
-  Result<std::unique_ptr<Subscription>> subscribe(const SubscriptionConfig& config, Handler handler);
+  Result<std::unique_ptr<Subscription>> subscribe(const SubscribeParams& config, Handler handler);
 
   Result<std::vector<DeadLetter>> dead_letters(std::string_view subscription);
 

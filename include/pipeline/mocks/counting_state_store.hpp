@@ -93,7 +93,7 @@ struct CountingStateStoreOptions {
 ///   pipeline::MemoryStateStore real;
 ///   pipeline::mocks::CountingStateStore store(
 ///       real, {.watch = [](std::string_view k) { return k.find("/decision/") != k.npos; }});
-///   auto tracker = pipeline::CompletionTracker::create(store, clock, config);
+///   auto tracker = pipeline::CompletionTracker::create(clock, store, config);
 ///   // ... record completions ...
 ///   for (const auto& [key, n] : store.committed_write_counts()) assert(n == 1);
 /// @endcode
@@ -144,10 +144,9 @@ class CountingStateStore final : public StateStore {
     return st;
   }
 
-  Result<std::vector<OutboxRow>> claim_outbox(std::string_view owner, std::size_t max, TimePoint now,
-                                              Duration lease) override {
-    call(StoreOperation::kClaim, owner);
-    return inner_.claim_outbox(owner, max, now, lease);
+  Result<std::vector<OutboxRow>> claim_outbox(const ClaimOutboxParams& params) override {
+    call(StoreOperation::kClaim, params.owner);
+    return inner_.claim_outbox(params);
   }
 
   Status complete_outbox(const std::vector<std::string>& ids) override {

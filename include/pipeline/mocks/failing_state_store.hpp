@@ -52,10 +52,9 @@ class FailingStateStore final : public StateStore {
     PIPELINE_TRY(maybe_fail(transact_, "transact"));
     return inner_.transact(body, options);
   }
-  Result<std::vector<OutboxRow>> claim_outbox(std::string_view owner, std::size_t max, TimePoint now,
-                                              Duration lease) override {
+  Result<std::vector<OutboxRow>> claim_outbox(const ClaimOutboxParams& params) override {
     PIPELINE_TRY(maybe_fail(claim_, "claim_outbox"));
-    return inner_.claim_outbox(owner, max, now, lease);
+    return inner_.claim_outbox(params);
   }
   Status complete_outbox(const std::vector<std::string>& ids) override {
     PIPELINE_TRY(maybe_fail(complete_, "complete_outbox"));

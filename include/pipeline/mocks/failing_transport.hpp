@@ -47,19 +47,7 @@ class FailingTransport final : public Transport {
     code_ = code;
   }
 
-  Status publish(std::string_view topic, OutgoingMessage message) override {
-    calls_.fetch_add(1, std::memory_order_relaxed);
-    {
-      std::lock_guard lock(mu_);
-      if (down_ || fail_next_ > 0) {
-        if (fail_next_ > 0) --fail_next_;
-        failures_.fetch_add(1, std::memory_order_relaxed);
-        return fail(code_, "injected failure publishing '{}' to '{}'", message.id, topic);
-      }
-    }
-    return inner_.publish(topic, std::move(message));
-  }
-  Result<std::unique_ptr<Subscription>> subscribe(const SubscriptionConfig& config, Handler handler) override {
+  Result<std::unique_ptr<Subscription>> subscribe(const SubscribeParams& config, Handler handler) override {
     return inner_.subscribe(config, std::move(handler));
   }
   Result<std::vector<DeadLetter>> dead_letters(std::string_view subscription) override {
@@ -80,6 +68,20 @@ class FailingTransport final : public Transport {
   /// Publish calls seen, and how many of them were failed on purpose.
   [[nodiscard]] std::size_t calls() const { return calls_.load(std::memory_order_relaxed); }
   [[nodiscard]] std::size_t failures() const { return failures_.load(std::memory_order_relaxed); }
+
+ protected:
+  Status do_publish(PublishParams params) override {
+    calls_.fetch_add(1, std::memory_order_relaxed);
+    {
+      std::lock_guard lock(mu_);
+      if (down_ || fail_next_ > 0) {
+        if (fail_next_ > 0) --fail_next_;
+        failures_.fetch_add(1, std::memory_order_relaxed);
+        return fail(code_, "injected failure publishing '{}' to '{}'", params.message.id, params.topic);
+      }
+    }
+    return inner_.publish(std::move(params));
+  }
 
  private:
   Transport& inner_;

@@ -65,19 +65,7 @@ class FaultInjectingTransport final : public Transport {
     state_->rng = config.seed;
   }
 
-  Status publish(std::string_view topic, OutgoingMessage message) override {
-    bool fail_it = false;
-    {
-      std::lock_guard lock(state_->mu);
-      ++state_->counts.publishes;
-      fail_it = state_->draw() < config_.fail_publish;
-      if (fail_it) ++state_->counts.publish_failures;
-    }
-    if (fail_it) return fail(ErrorCode::kUnavailable, "injected publish failure on '{}'", topic);
-    return inner_.publish(topic, std::move(message));
-  }
-
-  Result<std::unique_ptr<Subscription>> subscribe(const SubscriptionConfig& config, Handler handler) override {
+  Result<std::unique_ptr<Subscription>> subscribe(const SubscribeParams& config, Handler handler) override {
     // The state is shared so a late delivery after the wrapper is gone stays safe.
     return inner_.subscribe(config, [state = state_, cfg = config_, handler = std::move(handler)](DeliveryPtr d) {
       bool drop = false;
@@ -109,6 +97,19 @@ class FaultInjectingTransport final : public Transport {
   [[nodiscard]] FaultCounts counts() const {
     std::lock_guard lock(state_->mu);
     return state_->counts;
+  }
+
+ protected:
+  Status do_publish(PublishParams params) override {
+    bool fail_it = false;
+    {
+      std::lock_guard lock(state_->mu);
+      ++state_->counts.publishes;
+      fail_it = state_->draw() < config_.fail_publish;
+      if (fail_it) ++state_->counts.publish_failures;
+    }
+    if (fail_it) return fail(ErrorCode::kUnavailable, "injected publish failure on '{}'", params.topic);
+    return inner_.publish(std::move(params));
   }
 
  private:

@@ -79,35 +79,7 @@ class RecordingTransport final : public Transport {
   /// `deliver = false` only records.
   explicit RecordingTransport(bool deliver = true) : deliver_(deliver) {}
 
-  Status publish(std::string_view topic, OutgoingMessage message) override {
-    if (topic.empty() || message.id.empty())
-      return fail(ErrorCode::kInvalidArgument, "RecordingTransport: topic and id must not be empty");
-    std::vector<std::pair<std::string, std::shared_ptr<Handler>>> targets;
-    {
-      std::lock_guard lock(mu_);
-      records_.push_back({std::string(topic), message});
-      if (deliver_)
-        for (auto& [name, sub] : subs_)
-          if (sub.topic == topic && sub.handler) targets.emplace_back(name, sub.handler);
-    }
-    for (auto& [name, handler] : targets) {
-      auto d = std::make_shared<RecordedDelivery>(std::string(topic), name, message);
-      {
-        std::lock_guard lock(mu_);
-        deliveries_.push_back(d);
-      }
-      try {
-        (*handler)(d);
-      } catch (const std::exception& ex) {
-        best_effort_nack(*d, ex.what());
-      } catch (...) {
-        best_effort_nack(*d, "handler threw");
-      }
-    }
-    return ok();
-  }
-
-  Result<std::unique_ptr<Subscription>> subscribe(const SubscriptionConfig& config, Handler handler) override {
+  Result<std::unique_ptr<Subscription>> subscribe(const SubscribeParams& config, Handler handler) override {
     std::lock_guard lock(mu_);
     auto& sub = subs_[config.name];
     if (sub.handler) return fail(ErrorCode::kAlreadyExists, "a handler is already attached to '{}'", config.name);
@@ -140,6 +112,37 @@ class RecordingTransport final : public Transport {
     std::lock_guard lock(mu_);
     records_.clear();
     deliveries_.clear();
+  }
+
+ protected:
+  Status do_publish(PublishParams params) override {
+    const std::string_view topic = params.topic;
+    const OutgoingMessage& message = params.message;
+    if (topic.empty() || message.id.empty())
+      return fail(ErrorCode::kInvalidArgument, "RecordingTransport: topic and id must not be empty");
+    std::vector<std::pair<std::string, std::shared_ptr<Handler>>> targets;
+    {
+      std::lock_guard lock(mu_);
+      records_.push_back({std::string(topic), message});
+      if (deliver_)
+        for (auto& [name, sub] : subs_)
+          if (sub.topic == topic && sub.handler) targets.emplace_back(name, sub.handler);
+    }
+    for (auto& [name, handler] : targets) {
+      auto d = std::make_shared<RecordedDelivery>(std::string(topic), name, message);
+      {
+        std::lock_guard lock(mu_);
+        deliveries_.push_back(d);
+      }
+      try {
+        (*handler)(d);
+      } catch (const std::exception& ex) {
+        best_effort_nack(*d, ex.what());
+      } catch (...) {
+        best_effort_nack(*d, "handler threw");
+      }
+    }
+    return ok();
   }
 
  private:

@@ -70,7 +70,7 @@ PIPELINE_INLINE Result<DeadLetterRecord> DeadLetterRecord::from_json(std::string
 
 PIPELINE_INLINE Status DeadLetterRecorder::watch(std::string_view topic) {
   const std::string dlq = TopicNaming::dead_letter(topic);
-  SubscriptionConfig config{dlq + "-recorder", dlq, {}};
+  SubscribeParams config{dlq + "-recorder", dlq, {}};
   auto sub = transport_.subscribe(config, [this](DeliveryPtr d) { handle(d); });
   if (!sub) return fail(sub.error());
   subscriptions_.push_back(std::move(*sub));

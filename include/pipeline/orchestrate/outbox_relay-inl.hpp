@@ -81,7 +81,7 @@ PIPELINE_INLINE OutboxRelay::OutboxRelay(Clock& clock, StateStore& store, std::s
 PIPELINE_INLINE OutboxRelay::~OutboxRelay() { stop(); }
 
 PIPELINE_INLINE Result<std::size_t> OutboxRelay::relay_once() {
-  auto claimed = store_.claim_outbox(options_.owner, options_.batch_size, clock_.now(), options_.lease);
+  auto claimed = store_.claim_outbox({options_.owner, options_.batch_size, clock_.now(), options_.lease});
   if (!claimed) return fail(claimed.error());
   auto& rows = *claimed;
   std::vector<std::string> published;

@@ -114,8 +114,7 @@ class PostgresStateStore final : public StateStore {
   PostgresStateStore& operator=(const PostgresStateStore&) = delete;
 
   Status transact(const Body& body, const TransactionOptions& options = {}) override;
-  Result<std::vector<OutboxRow>> claim_outbox(std::string_view owner, std::size_t max, TimePoint now,
-                                              Duration lease) override;
+  Result<std::vector<OutboxRow>> claim_outbox(const ClaimOutboxParams& params) override;
   Status complete_outbox(const std::vector<std::string>& keys) override;
   Result<std::size_t> pending_outbox() override;
   Result<std::size_t> prune_outbox(TimePoint before) override;

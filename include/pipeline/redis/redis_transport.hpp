@@ -117,11 +117,7 @@ class RedisTransport final : public Transport {
   RedisTransport(const RedisTransport&) = delete;
   RedisTransport& operator=(const RedisTransport&) = delete;
 
-  Status publish(std::string_view topic, OutgoingMessage message) override;
-  /// One script call and one round trip per 256 messages; the calls go one after another
-  /// and stop at the first refusal, so what was accepted is always a prefix.
-  PublishBatchResult publish_batch(std::string_view topic, std::vector<OutgoingMessage> messages) override;
-  Result<std::unique_ptr<Subscription>> subscribe(const SubscriptionConfig& config, Handler handler) override;
+  Result<std::unique_ptr<Subscription>> subscribe(const SubscribeParams& config, Handler handler) override;
   Result<std::vector<DeadLetter>> dead_letters(std::string_view subscription) override;
   Status replay_dead_letter(std::string_view subscription, std::string_view id) override;
   /// `PING` on a pooled connection: `kUnavailable` when Redis cannot be reached within the
@@ -150,6 +146,12 @@ class RedisTransport final : public Transport {
   [[nodiscard]] const std::string& key_prefix() const noexcept;
 
   struct Impl;
+
+ protected:
+  Status do_publish(PublishParams params) override;
+  /// One script call and one round trip per 256 messages; the calls go one after another
+  /// and stop at the first refusal, so what was accepted is always a prefix.
+  PublishBatchResult do_publish_batch(PublishBatchParams params) override;
 
  private:
   explicit RedisTransport(std::shared_ptr<Impl> impl);

@@ -99,7 +99,7 @@ PIPELINE_INLINE ServiceRuntime::~ServiceRuntime() {
   ::close(wake_write_);
 }
 
-PIPELINE_INLINE Status ServiceRuntime::subscribe(const SubscriptionConfig& config, Handler handler) {
+PIPELINE_INLINE Status ServiceRuntime::subscribe(const SubscribeParams& config, Handler handler) {
   if (stop_requested())
     return fail(ErrorCode::kFailedPrecondition, "service '{}' is stopping: no new subscription", options_.name);
   auto sub = transport_.subscribe(config, [this, handler = std::move(handler)](DeliveryPtr d) {

@@ -133,7 +133,7 @@ class ServiceRuntime {
   /// Attaches `handler` to the subscription (created if needed), counted as in flight
   /// while it runs. **Errors:** the transport's `subscribe` errors;
   /// `kFailedPrecondition` once a stop was requested.
-  Status subscribe(const SubscriptionConfig& config, Handler handler);
+  Status subscribe(const SubscribeParams& config, Handler handler);
 
   /// Runs `job` every `period` on the clock from `start` on (first after one period), until
   /// the stop. A failure is kept for `health()` until the job next succeeds.
