@@ -73,7 +73,7 @@ struct Shared {
   std::atomic<int> failures;
 };
 
-pipeline::CompletionTrackerConfig phase3_config() { return nba::tracker_presets().front(); }
+pipeline::CompletionTrackerOptions phase3_config() { return nba::tracker_presets().front(); }
 const pipeline::CalendarDate& first_date() {
   static const auto d = *pipeline::CalendarDate::parse("2020-01-01");
   return d;
@@ -112,7 +112,7 @@ pid_t spawn(Body body) {
 }
 
 // A processor: publishes its completion of each date it is told ({first day, count}).
-int publisher_main(Shared& shared, const pipeline::CompletionTrackerConfig& config, int index,
+int publisher_main(Shared& shared, const pipeline::CompletionTrackerOptions& config, int index,
                    const std::string& prefix, int commands, int ready) {
   pipeline::SystemClock clock;
   pipeline::RedisTransportOptions o;
@@ -302,10 +302,12 @@ int tracker_main(Shared& shared, const bench_support::PostgresTables& tables, co
   StampingTransport stamped(**transport, shared);
   pipeline::OutboxRelayOptions ropts;
   ropts.owner = "bench-tracker-relay";
-  pipeline::OutboxRelay relay(*store, stamped, clock, ropts);
+  auto created_relay = pipeline::OutboxRelay::create(clock, *store, stamped, ropts);
+  if (!created_relay) return 8;
+  pipeline::OutboxRelay& relay = **created_relay;
   auto config = phase3_config();
   config.relay = &relay;
-  auto tracker = pipeline::CompletionTracker::create(*store, clock, config);
+  auto tracker = pipeline::CompletionTracker::create(clock, *store, config);
   if (!tracker) return 5;
   relay.start();
   pipeline::TrackerSubscriptionOptions sopts;

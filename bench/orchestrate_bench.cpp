@@ -42,10 +42,10 @@ namespace {
 
 using bench_support::BenchDir;
 
-pipeline::CompletionTrackerConfig phase3_config() { return nba::tracker_presets().front(); }
+pipeline::CompletionTrackerOptions phase3_config() { return nba::tracker_presets().front(); }
 
 // The completions of one date: every raw processor, one changed player each.
-std::vector<pipeline::Message> date_completions(const pipeline::CompletionTrackerConfig& config, int day) {
+std::vector<pipeline::Message> date_completions(const pipeline::CompletionTrackerOptions& config, int day) {
   const auto date = pipeline::CalendarDate::parse("2020-01-01")->plus_days(day);
   std::vector<pipeline::Message> out;
   for (const auto& p : config.expected) {
@@ -65,7 +65,7 @@ std::vector<pipeline::Message> date_completions(const pipeline::CompletionTracke
 void record_throughput(benchmark::State& state, pipeline::StateStore& store) {
   pipeline::ManualClock clock;
   auto config = phase3_config();
-  auto tracker = pipeline::CompletionTracker::create(store, clock, config);
+  auto tracker = pipeline::CompletionTracker::create(clock, store, config);
   if (!tracker) {
     state.SkipWithError(tracker.error().to_string().c_str());
     return;
@@ -114,7 +114,7 @@ template <class GoOn>
 pipeline::Result<std::int64_t> record_batches(pipeline::StateStore& store, int batch, int first_day, GoOn go_on) {
   pipeline::ManualClock clock;
   auto config = phase3_config();
-  auto tracker = pipeline::CompletionTracker::create(store, clock, config);
+  auto tracker = pipeline::CompletionTracker::create(clock, store, config);
   if (!tracker) return pipeline::fail(tracker.error());
   std::vector<pipeline::Message> pending;
   int day = first_day;
@@ -237,7 +237,7 @@ void fan_in_latency(benchmark::State& state, pipeline::StateStore& store, bool t
   auto transport_owner = pipeline::MemoryTransport::create(clock, topts).value();
   pipeline::MemoryTransport& transport = *transport_owner;
   auto config = phase3_config();
-  auto tracker = pipeline::CompletionTracker::create(store, clock, config);
+  auto tracker = pipeline::CompletionTracker::create(clock, store, config);
   if (!tracker) {
     state.SkipWithError(tracker.error().to_string().c_str());
     return;
@@ -255,7 +255,12 @@ void fan_in_latency(benchmark::State& state, pipeline::StateStore& store, bool t
   }
   pipeline::OutboxRelayOptions ropts;
   ropts.owner = "bench-relay";
-  pipeline::OutboxRelay relay(store, transport, clock, ropts);
+  auto created_relay = pipeline::OutboxRelay::create(clock, store, transport, ropts);
+  if (!created_relay) {
+    state.SkipWithError(created_relay.error().to_string().c_str());
+    return;
+  }
+  pipeline::OutboxRelay& relay = **created_relay;
   if (threaded) {
     if (!transport.start(1)) {
       state.SkipWithError("transport start failed");

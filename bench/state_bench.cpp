@@ -38,7 +38,12 @@ void single_row(benchmark::State& state, pipeline::StateStore& store) {
 void outbox(benchmark::State& state, pipeline::StateStore& store) {
   NullTransport transport;
   pipeline::ManualClock clock;
-  pipeline::OutboxRelay relay(store, transport, clock, {.owner = "bench", .batch_size = 64});
+  auto created_relay = pipeline::OutboxRelay::create(clock, store, transport, {.owner = "bench", .batch_size = 64});
+  if (!created_relay) {
+    state.SkipWithError(created_relay.error().to_string().c_str());
+    return;
+  }
+  pipeline::OutboxRelay& relay = **created_relay;
   std::size_t i = 0;
   const std::string payload(200, 'p');
   for (auto _ : state) {

@@ -99,8 +99,9 @@ pipeline::Result<std::optional<DateLease>> acquire_date(pipeline::StateStore& st
 
 pipeline::Status recover_date(pipeline::StateStore& store, pipeline::CalendarDate date, const std::string& taken_from) {
   pipeline::ManualClock at_morning{pipeline::TimePoint(date.sys_days())};
-  pipeline::RunHistory history(store, at_morning);
-  auto ended = history.abandon_running(date, "the process running the date (" + taken_from + ") died");
+  auto history = pipeline::RunHistory::create(at_morning, store);
+  if (!history) return pipeline::fail(history.error());
+  auto ended = history->abandon_running(date, "the process running the date (" + taken_from + ") died");
   if (!ended) return pipeline::fail(ended.error());
   auto resent = store.requeue_outbox(pipeline::TimePoint(date.sys_days()));
   if (!resent) return pipeline::fail(resent.error());

@@ -1,5 +1,7 @@
 #include "demo_driver/demo_driver.hpp"
 
+#include <cstdio>
+#include <cstdlib>
 #include <map>
 #include <memory>
 #include <optional>
@@ -50,9 +52,19 @@ pipeline::OutboxRelayOptions relay_options() {
   return o;
 }
 
+// The demo's own components, built from constant options: a failure is a bug in the demo.
+template <class T>
+T built(pipeline::Result<T> r) {
+  if (!r) {
+    std::fprintf(stderr, "demo: %s\n", r.error().to_string().c_str());
+    std::abort();
+  }
+  return std::move(*r);
+}
+
 // One processor run as the report shows it.
 RunEntry run_entry(const pipeline::Processor& p, const pipeline::RunReport& r, double wall_ms) {
-  RunEntry e{.processor = p.config().name,
+  RunEntry e{.processor = p.options().name,
              .outcome = r.outcome,
              .full = r.full,
              .entities_processed = r.entities_processed,
@@ -128,7 +140,7 @@ struct Demo {
   // What the services, trackers, relay and Phase 5 use: faulty in the fault variant.
   pipeline::Transport& bus = opt.inject_faults ? static_cast<pipeline::Transport&>(faulty) : transport;
   pipeline::MetricsRegistry metrics;
-  pipeline::RunHistory history{*opt.store, clock};
+  pipeline::RunHistory history = built(pipeline::RunHistory::create(clock, *opt.store));
   std::optional<nba::Season> owned_season;  // built by the demo unless the caller gave one
   const nba::Season& season = opt.season != nullptr ? *opt.season : owned_season.emplace();
   std::optional<nba::Warehouse> owned_warehouse;  // opened by the demo unless the caller gave one
@@ -138,7 +150,7 @@ struct Demo {
   nba_services::ScrapedPayloads scraped;  // the day's scraped items (also in files with a data_dir)
   nba_services::ServiceContext ctx{*opt.store, clock,  history,      dependencies, bus,     warehouse,
                                    season,     opt.data_dir, &metrics, {},  &scraped};
-  pipeline::OutboxRelay relay{*opt.store, bus, clock, relay_options()};
+  std::unique_ptr<pipeline::OutboxRelay> relay = built(pipeline::OutboxRelay::create(clock, *opt.store, bus, relay_options()));
   // The trackers' store: counts each committed write of a decision row (the fault summary's "decisions").
   pipeline::mocks::CountingStateStore tracker_store{
       *opt.store, {.watch = [](std::string_view k) { return k.starts_with("tracker/") && k.find("/decision/w") != k.npos; }}};
@@ -186,7 +198,7 @@ struct Demo {
   // deadline), a nacked one (after its backoff) or a leased outbox row whose publish
   // failed: the clock moves on by an ack deadline, twice, before the day is settled.
   pipeline::Status settle() {
-    pipeline::QuietLoop loop{.transport = &transport, .relays = {&relay}};
+    pipeline::QuietLoop loop{.transport = &transport, .relays = {relay.get()}};
     if (worker) loop.steps.push_back([this]() -> pipeline::Result<std::size_t> { return worker->flush(); });
     if (coordinator)
       loop.on_quiet.push_back([this]() -> pipeline::Result<std::size_t> {
@@ -250,7 +262,7 @@ struct Demo {
   }
 
   pipeline::Status attach_tracker(pipeline::CompletionTracker& tracker, const std::string& topic) {
-    auto sub = pipeline::subscribe_tracker(bus, tracker, topic, {tracker.config().name + "-tracker-sub", {}});
+    auto sub = pipeline::subscribe_tracker(bus, tracker, topic, {tracker.options().name + "-tracker-sub", {}});
     if (!sub) return pipeline::fail(sub.error());
     subs.push_back(std::move(*sub));
     return pipeline::ok();
@@ -296,8 +308,8 @@ pipeline::Result<FaultSummary> fault_summary(Demo& demo) {
   for (auto* t : {demo.to_phase3.get(), demo.to_phase4.get(), demo.to_phase5.get()}) {
     auto st = t->status(date);
     if (!st) return pipeline::fail(st.error());
-    auto& per = f.decisions[t->config().name];
-    const pipeline::TrackerKeys keys(t->config().name);
+    auto& per = f.decisions[t->options().name];
+    const pipeline::TrackerKeys keys(t->options().name);
     for (const auto& w : st->waves) {
       const auto it = written.find(pipeline::TrackerKeys::decision_key(keys.date_prefix(date), w.number));
       per[w.number] = it == written.end() ? 0 : it->second;
@@ -325,7 +337,7 @@ pipeline::Status make_services(Demo& demo) {
   auto observer = [&demo](const pipeline::Processor& p, const pipeline::Message& trigger, const pipeline::RunReport& r,
                           double wall_ms) {
     const int wave = trigger.metadata->is_object() ? trigger.metadata->value("wave", 0) : 0;
-    demo.seen.runs[wave][p.config().phase].push_back(run_entry(p, r, wall_ms));
+    demo.seen.runs[wave][p.options().phase].push_back(run_entry(p, r, wall_ms));
   };
   PIPELINE_TRY(phase2::declare_dependencies(demo.dependencies));
   PIPELINE_TRY(phase3::declare_dependencies(demo.dependencies));
@@ -340,7 +352,7 @@ pipeline::Status make_services(Demo& demo) {
   demo.p4 = std::move(*p4);
   if (demo.opt.fail_processor) {
     auto fails = [&demo](const pipeline::Processor& p, const pipeline::Message& trigger) {
-      return demo.opt.fail_processor(p.config().name, trigger.partition_date);
+      return demo.opt.fail_processor(p.options().name, trigger.partition_date);
     };
     for (auto* s : {demo.p1.service.get(), demo.p2.service.get(), demo.p3.service.get(), demo.p4.service.get()})
       s->set_injected_failure(fails);
@@ -353,17 +365,18 @@ pipeline::Status make_trackers(Demo& demo) {
   const auto& topics = demo.ctx.topics;
   auto presets = nba::tracker_presets(topics.naming);
   presets[0].expected = phase2::raw_processors();
-  auto t3 = pipeline::CompletionTracker::create(demo.tracker_store, demo.clock, presets[0], demo.alerts.get());
+  for (auto& preset : presets) preset.alerts = demo.alerts.get();
+  auto t3 = pipeline::CompletionTracker::create(demo.clock, demo.tracker_store, presets[0]);
   if (!t3) return pipeline::fail(t3.error());
-  auto t4 = pipeline::CompletionTracker::create(demo.tracker_store, demo.clock, presets[1], demo.alerts.get());
+  auto t4 = pipeline::CompletionTracker::create(demo.clock, demo.tracker_store, presets[1]);
   if (!t4) return pipeline::fail(t4.error());
-  auto t5 = pipeline::CompletionTracker::create(demo.tracker_store, demo.clock, presets[2], demo.alerts.get());
+  auto t5 = pipeline::CompletionTracker::create(demo.clock, demo.tracker_store, presets[2]);
   if (!t5) return pipeline::fail(t5.error());
   demo.to_phase3 = std::move(*t3);
   demo.to_phase4 = std::move(*t4);
   demo.to_phase5 = std::move(*t5);
-  if (demo.to_phase3->config().trigger_topic != topics.phase3_trigger() ||
-      demo.to_phase4->config().trigger_topic != topics.phase4_trigger())
+  if (demo.to_phase3->options().trigger_topic != topics.phase3_trigger() ||
+      demo.to_phase4->options().trigger_topic != topics.phase4_trigger())
     return pipeline::fail(pipeline::ErrorCode::kInternal, "the preset's trigger topics are not the services' topics");
   return pipeline::ok();
 }
@@ -374,16 +387,24 @@ pipeline::Status make_phase5(Demo& demo, const pipeline::BatchCoordinatorOptions
   auto p5 = nba::phase5::WarehousePhase5::create(demo.warehouse);
   if (!p5) return pipeline::fail(p5.error());
   demo.phase5 = std::move(*p5);
-  demo.coordinator = std::make_unique<pipeline::BatchCoordinator>(demo.clock, *demo.opt.store, *demo.alerts, *demo.phase5,
-                                                                  *demo.phase5, &demo.relay, coordinator_options);
+  auto options = coordinator_options;
+  options.relay = demo.relay.get();
+  auto coordinator =
+      pipeline::BatchCoordinator::create(demo.clock, *demo.opt.store, *demo.alerts, *demo.phase5, *demo.phase5, options);
+  if (!coordinator) return pipeline::fail(coordinator.error());
+  demo.coordinator = std::move(*coordinator);
   demo.model = std::make_unique<FailOnceModel>(*demo.phase5, demo.opt.inject_faults);
-  demo.worker = std::make_unique<pipeline::PredictionWorker>(*demo.opt.store, *demo.model);
+  auto worker = pipeline::PredictionWorker::create(*demo.opt.store, *demo.model);
+  if (!worker) return pipeline::fail(worker.error());
+  demo.worker = std::move(*worker);
   auto schedule = pipeline::DailySchedule::phase5();
   if (!schedule) return pipeline::fail(schedule.error());
   const auto sched = std::make_shared<const pipeline::DailySchedule>(std::move(*schedule));
   demo.schedule = sched;
-  demo.hybrid = nba::phase5::make_hybrid_trigger(*demo.coordinator, demo.bus, *demo.opt.store, demo.clock, sched,
+  auto hybrid = nba::phase5::make_hybrid_trigger(demo.clock, *demo.opt.store, demo.bus, *demo.coordinator, sched,
                                                  hybrid_options);
+  if (!hybrid) return pipeline::fail(hybrid.error());
+  demo.hybrid = std::move(*hybrid);
   return pipeline::ok();
 }
 
@@ -452,13 +473,15 @@ pipeline::Status wire(Demo& demo) {
   // The event is the Phase 4→5 tracker's trigger, which names the phase it triggers.
   coordinator_options.expected_phase = std::string(nba::kPredictionsPhase);
   pipeline::HybridTriggerOptions hybrid_options = nba::phase5::hybrid_trigger_options();
-  hybrid_options.phase4_topic = demo.to_phase5->config().trigger_topic;
+  hybrid_options.phase4_topic = demo.to_phase5->options().trigger_topic;
   PIPELINE_TRY(make_phase5(demo, coordinator_options, hybrid_options));
   // Every topic something consumes: a message that uses up its attempts on any of them
   // (or is rejected at once) becomes a row `pipelinectl dlq list` shows, with an alert.
   // The recorder reads the plain transport: it is the operator's view, not under test.
   const auto& topics = demo.ctx.topics;
-  demo.dlq = std::make_unique<pipeline::DeadLetterRecorder>(demo.transport, *demo.opt.store, demo.clock, demo.alerts.get());
+  auto dlq = pipeline::DeadLetterRecorder::create(demo.clock, *demo.opt.store, demo.transport, {.alerts = demo.alerts.get()});
+  if (!dlq) return pipeline::fail(dlq.error());
+  demo.dlq = std::move(*dlq);
   const std::set<std::string> consumed{topics.phase1_trigger(),       topics.phase1_complete(),
                                        topics.phase2_complete(),      topics.phase3_trigger(),
                                        topics.phase3_complete(),      topics.phase4_trigger(),
@@ -530,7 +553,7 @@ pipeline::Result<WaveReport> run_injury_update(Demo& demo) {
                                       {trigger.execution_id, pipeline::encode_message(trigger), {}}));
   PIPELINE_TRY(demo.settle());
   // The trackers' debounce windows close on the clock: Phase 3, Phase 4, then Phase 5.
-  const auto debounce = demo.to_phase3->config().debounce;
+  const auto debounce = demo.to_phase3->options().debounce;
   for (int hop = 0; hop < 3; ++hop) PIPELINE_TRY(demo.advance_through(demo.clock.now() + debounce));
   return wave;
 }
@@ -540,8 +563,8 @@ pipeline::Result<WaveReport> run_injury_update(Demo& demo) {
 std::map<std::string, std::uint64_t> runs_total(const Demo& demo) {
   std::map<std::string, std::uint64_t> out;
   auto count = [&](const pipeline::Processor& p) {
-    out[p.config().name] =
-        demo.metrics.counter_value("pipeline_processor_runs_total", {{"processor", p.config().name}}).value_or(0);
+    out[p.options().name] =
+        demo.metrics.counter_value("pipeline_processor_runs_total", {{"processor", p.options().name}}).value_or(0);
   };
   for (const auto& p : demo.p1.scrapers) count(*p);
   for (const auto& p : demo.p2.processors) count(*p);

@@ -168,14 +168,15 @@ struct Supervisor {
     auto presets = nba::tracker_presets(topics.naming);
     presets[0].expected = phase2::raw_processors();
     for (auto& preset : presets) {
-      auto tracker = pipeline::CompletionTracker::create(*store, clock, preset);
+      auto tracker = pipeline::CompletionTracker::create(clock, *store, preset);
       if (!tracker) return pipeline::fail(tracker.error());
       trackers.push_back(std::move(*tracker));
     }
     auto options = nba::phase5::coordinator_options();
     options.expected_phase = std::string(nba::kPredictionsPhase);
-    coordinator =
-        std::make_unique<pipeline::BatchCoordinator>(clock, *store, *alert_manager, *phase5, *phase5, nullptr, options);
+    auto created = pipeline::BatchCoordinator::create(clock, *store, *alert_manager, *phase5, *phase5, options);
+    if (!created) return pipeline::fail(created.error());
+    coordinator = std::move(*created);
     return pipeline::ok();
   }
 
@@ -202,7 +203,9 @@ struct Supervisor {
       if (!sub) return pipeline::fail(sub.error());
       watchers.push_back(std::move(*sub));
     }
-    dlq = std::make_unique<pipeline::DeadLetterRecorder>(*transport, *store, clock, alert_manager.get());
+    auto recorder = pipeline::DeadLetterRecorder::create(clock, *store, *transport, {.alerts = alert_manager.get()});
+    if (!recorder) return pipeline::fail(recorder.error());
+    dlq = std::move(*recorder);
     std::set<std::string> consumed;
     for (const auto& s : service_subscriptions()) consumed.insert(s.topic);
     for (const auto& t : consumed) PIPELINE_TRY(dlq->watch(t));
@@ -462,7 +465,7 @@ pipeline::Status check(Supervisor& s, DistributedSummary& d) {
     if (!st) return pipeline::fail(st.error());
     for (const auto& w : st->waves) {
       if (!w.decided) continue;
-      const auto list = s.seen.triggers.find(t->config().trigger_topic);
+      const auto list = s.seen.triggers.find(t->options().trigger_topic);
       const bool delivered = list != s.seen.triggers.end() &&
                              std::any_of(list->second.begin(), list->second.end(),
                                          [&](const pipeline::Message& m) { return m.execution_id == w.trigger_id; });

@@ -165,8 +165,8 @@ pipeline::Status fill_waves(DemoReport& report, std::vector<WaveReport> waves, c
   for (const auto* t : trackers) {
     auto s = t->status(report.date);
     if (!s) return pipeline::fail(s.error());
-    report.trackers[t->config().name] = *s;
-    by_phase[t->config().downstream_phase] = {std::move(*s), t->config().trigger_topic};
+    report.trackers[t->options().name] = *s;
+    by_phase[t->options().downstream_phase] = {std::move(*s), t->options().trigger_topic};
   }
   for (auto& w : waves)
     for (const auto& phase : summary_phases()) w.phases.push_back(phase_report(seen, by_phase, w.wave, phase));

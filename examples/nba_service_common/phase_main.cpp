@@ -38,7 +38,7 @@ RunObserver printer() {
   return [](const pipeline::Processor& p, const pipeline::Message&, const pipeline::RunReport& r, double ms) {
     std::string entities = "-";
     if (r.completion && r.completion->metadata->contains("entities")) entities = r.completion->metadata["entities"].dump();
-    std::printf("%-36s %-12s %6lld records  %s  %.1f ms%s%s\n", p.config().name.c_str(),
+    std::printf("%-36s %-12s %6lld records  %s  %.1f ms%s%s\n", p.options().name.c_str(),
                 std::string(pipeline::to_string(r.outcome)).c_str(),
                 static_cast<long long>(r.completion ? r.completion->record_count : 0), entities.c_str(), ms,
                 r.detail.empty() ? "" : "  ", r.detail.c_str());
@@ -74,7 +74,9 @@ struct Process {
     if (!wh) return failed(spec, "--warehouse", wh.error());
     warehouse.emplace(std::move(*wh));
     // A killed runner's run is reclaimable when its delivery goes to another process.
-    history.emplace(*store, clock, pipeline::RunHistoryOptions{.lease = f.service.ack_deadline()});
+    auto h = pipeline::RunHistory::create(clock, *store, {.lease = f.service.ack_deadline()});
+    if (!h) return failed(spec, "--ack-deadline", h.error(), pipelinectl::kExitUsage);
+    history.emplace(std::move(*h));
     source.emplace(*warehouse, &season);
     dependencies.emplace(clock, *source);
     ctx.emplace(ServiceContext{*store, clock, *history, *dependencies, *transport, *warehouse, season, f.data_dir});
@@ -92,7 +94,8 @@ int run_once(const PhaseMain& spec, const Flags& f, pipeline::CalendarDate date)
   if (auto code = p.open(spec, f, clock, 0)) return *code;
   auto phase = spec.build(*p.ctx, printer());
   if (!phase) return failed(spec, "build", phase.error());
-  pipeline::OutboxRelay relay(*p.store, *p.transport, clock);
+  auto relay = pipeline::OutboxRelay::create(clock, *p.store, *p.transport);
+  if (!relay) return failed(spec, "relay", relay.error());
   int rc = pipelinectl::kExitOk;
   for (const auto& trigger : spec.once(date, *p.ctx)) {
     auto done = phase->service->handle(trigger);
@@ -103,7 +106,7 @@ int run_once(const PhaseMain& spec, const Flags& f, pipeline::CalendarDate date)
       rc = pipelinectl::kExitFailed;
     }
   }
-  auto relayed = relay.drain();
+  auto relayed = (*relay)->drain();
   if (!relayed) return failed(spec, "publish", relayed.error());
   std::printf("%zu completion(s) published\n", *relayed);
   return rc;

@@ -42,9 +42,9 @@ pipeline::Result<std::optional<std::int64_t>> WarehouseDependencySource::expecte
   return std::optional<std::int64_t>{};
 }
 
-pipeline::ProcessorConfig processor_config(std::string name, std::string_view phase, std::string completion_topic,
+pipeline::ProcessorOptions processor_config(std::string name, std::string_view phase, std::string completion_topic,
                                            std::string dataset, std::string entity_kind) {
-  pipeline::ProcessorConfig c;
+  pipeline::ProcessorOptions c;
   c.output_table = name;
   c.name = std::move(name);
   c.phase = std::string(phase);
@@ -77,7 +77,7 @@ pipeline::Result<pipeline::ProcessResult> WarehouseProcessor::write_rows(const p
                                                                        const std::vector<std::vector<nba::Value>>& rows,
                                                                        Written written) {
   written.records = static_cast<std::int64_t>(rows.size());
-  if (!rows.empty()) PIPELINE_TRY(ctx_.warehouse.upsert(config().name, columns, rows));
+  if (!rows.empty()) PIPELINE_TRY(ctx_.warehouse.upsert(options().name, columns, rows));
   return result_of(request, written);
 }
 
@@ -109,7 +109,7 @@ bool runs_processor(const pipeline::Message& trigger, std::string_view processor
 
 bool PhaseService::has_processor(const std::string& name) const {
   return std::any_of(processors_.begin(), processors_.end(),
-                     [&](const pipeline::Processor* p) { return p->config().name == name; });
+                     [&](const pipeline::Processor* p) { return p->options().name == name; });
 }
 
 bool PhaseService::reaches(const std::string& from, const std::string& to) const {
@@ -150,8 +150,8 @@ pipeline::Result<bool> PhaseService::handle(const pipeline::Message& trigger, co
   enum class State { kPending, kFinished, kNotFinished };
   std::map<std::string, State> state;  // the selected processors only
   for (pipeline::Processor* p : processors_)
-    if (runs_processor(trigger, p->config().name) && (!accepts_ || accepts_(*p, trigger)))
-      state[p->config().name] = State::kPending;
+    if (runs_processor(trigger, p->options().name) && (!accepts_ || accepts_(*p, trigger)))
+      state[p->options().name] = State::kPending;
   std::optional<pipeline::Error> first_error;
   // Passes in list order: a processor runs once its selected upstreams finished, and is
   // settled as not finished (it waits) once one of them did not. Declarations are
@@ -159,7 +159,7 @@ pipeline::Result<bool> PhaseService::handle(const pipeline::Message& trigger, co
   for (bool progress = true; progress;) {
     progress = false;
     for (pipeline::Processor* p : processors_) {
-      const std::string& name = p->config().name;
+      const std::string& name = p->options().name;
       auto self = state.find(name);
       if (self == state.end() || self->second != State::kPending) continue;
       bool blocked = false, ready = true;
@@ -206,7 +206,7 @@ pipeline::Result<bool> PhaseService::handle(const pipeline::Message& trigger, co
 void PhaseService::raise_alerts(const pipeline::Processor& p, const pipeline::Message& trigger,
                                 const pipeline::RunReport& report) {
   if (alerts_ == nullptr) return;
-  const std::string& name = p.config().name;
+  const std::string& name = p.options().name;
   const auto context = [&] {
     return nlohmann::json{{"processor", name},
                           {"game_date", trigger.partition_date.to_string()},

@@ -93,8 +93,16 @@ struct ServiceContext {
   /// process's `ServiceRuntime::relay()`); null: the caller relays.
   pipeline::OutboxRelay* relay = nullptr;
 
-  [[nodiscard]] pipeline::ProcessorServices processor_services() {
-    return pipeline::ProcessorServices{store, clock, history, &dependencies, relay, &transport, metrics};
+  /// `options` with this context's collaborators (dependencies, relay, transport, metrics)
+  /// and `detector`.
+  [[nodiscard]] pipeline::ProcessorOptions processor_options(pipeline::ProcessorOptions options,
+                                                             pipeline::ChangeDetector* detector = nullptr) {
+    options.detector = detector;
+    options.dependencies = &dependencies;
+    options.relay = relay;
+    options.transport = &transport;
+    options.metrics = metrics;
+    return options;
   }
 };
 
@@ -121,12 +129,12 @@ class WarehouseDependencySource final : public pipeline::DependencyDataSource {
 
 /// The seeds' skip-if-processed window: a step that succeeded for a date less than an hour
 /// ago is not run again for a new trigger ("already processed recently, skipping"); the
-/// library's default, `ProcessorConfig::skip_if_success_within`, is 24 hours.
+/// library's default, `ProcessorOptions::skip_if_success_within`, is 24 hours.
 inline constexpr pipeline::Duration kSkipIfProcessedWithin = std::chrono::hours(1);
 
 /// A processor's configuration in the example pipeline (output table = its name; skip
 /// window `kSkipIfProcessedWithin`).
-pipeline::ProcessorConfig processor_config(std::string name, std::string_view phase, std::string completion_topic,
+pipeline::ProcessorOptions processor_config(std::string name, std::string_view phase, std::string completion_topic,
                                            std::string dataset, std::string entity_kind);
 
 /// `num / den`, 0 when `den` is not positive.
@@ -146,8 +154,8 @@ struct Written {
 /// the season and helpers for selective reads and results.
 class WarehouseProcessor : public pipeline::Processor {
  public:
-  WarehouseProcessor(ServiceContext& ctx, pipeline::ProcessorConfig config, pipeline::ChangeDetector* detector = nullptr)
-      : Processor(ctx.processor_services(), std::move(config), detector), ctx_(ctx) {}
+  WarehouseProcessor(ServiceContext& ctx, pipeline::ProcessorOptions config, pipeline::ChangeDetector* detector = nullptr)
+      : Processor(ctx.clock, ctx.store, ctx.history, ctx.processor_options(std::move(config), detector)), ctx_(ctx) {}
 
  protected:
   /// The read filter of `request` on `column`: every row for a full run, else only the

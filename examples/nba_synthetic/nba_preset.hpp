@@ -18,7 +18,7 @@
 
 namespace nba {
 
-using pipeline::CompletionTrackerConfig;
+using pipeline::CompletionTrackerOptions;
 using pipeline::Status;
 using pipeline::TopicNaming;
 using pipeline::TriggerRegistry;
@@ -143,12 +143,12 @@ inline TriggerRegistry trigger_preset() {
 /// seeds' orchestrators, each waits for ALL its expected processors: no deadline, so no
 /// partial trigger (`deadline = nullopt`). A partial trigger after a deadline is opt-in
 /// per tracker: set `deadline` (and `partial_threshold`, 80% by default) on its config.
-/// Debounce of incremental waves: `CompletionTrackerConfig`'s 5 minutes.
-inline std::vector<CompletionTrackerConfig> tracker_presets(const TopicNaming& topics = TopicNaming{"nba"}) {
+/// Debounce of incremental waves: `CompletionTrackerOptions`'s 5 minutes.
+inline std::vector<CompletionTrackerOptions> tracker_presets(const TopicNaming& topics = TopicNaming{"nba"}) {
   const TriggerRegistry registry = trigger_preset();
   auto make = [&](std::string_view name, std::string_view up, std::string_view down,
                   std::vector<std::string> expected, int phase) {
-    CompletionTrackerConfig c;
+    CompletionTrackerOptions c;
     c.name = std::string(name);
     c.upstream_phase = std::string(up);
     c.downstream_phase = std::string(down);

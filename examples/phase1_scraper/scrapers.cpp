@@ -86,8 +86,8 @@ pipeline::Result<const Feed*> find_feed(std::string_view name) {
   return pipeline::fail(pipeline::ErrorCode::kInvalidArgument, "unknown feed '{}'", name);
 }
 
-pipeline::ProcessorConfig scraper_config(const nba_services::ServiceContext& ctx, const std::string& feed) {
-  pipeline::ProcessorConfig c;
+pipeline::ProcessorOptions scraper_config(const nba_services::ServiceContext& ctx, const std::string& feed) {
+  pipeline::ProcessorOptions c;
   c.name = scraper_name(feed);
   c.phase = std::string(kPhase);
   c.completion_topic = ctx.topics.phase1_complete();
@@ -121,7 +121,9 @@ pipeline::Result<nba_services::FeedItems> items_from_json(std::string_view feed,
 }
 
 Scraper::Scraper(nba_services::ServiceContext& ctx, std::string feed)
-    : Processor(ctx.processor_services(), scraper_config(ctx, feed)), ctx_(ctx), feed_(std::move(feed)) {}
+    : Processor(ctx.clock, ctx.store, ctx.history, ctx.processor_options(scraper_config(ctx, feed))),
+      ctx_(ctx),
+      feed_(std::move(feed)) {}
 
 pipeline::Result<pipeline::ProcessResult> Scraper::process(const pipeline::ProcessRequest& request) {
   auto feed = find_feed(feed_);

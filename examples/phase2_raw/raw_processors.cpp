@@ -35,7 +35,7 @@ std::string kind_of(const std::string& entity_column) {
   return "games";
 }
 
-pipeline::ProcessorConfig raw_config(const nba_services::ServiceContext& ctx, const std::string& table) {
+pipeline::ProcessorOptions raw_config(const nba_services::ServiceContext& ctx, const std::string& table) {
   return nba_services::processor_config(table, kPhase, ctx.topics.phase2_complete(), "nba_raw",
                                         kind_of(entity_column_of(table)));
 }
@@ -205,7 +205,7 @@ pipeline::Result<std::shared_ptr<const nba_services::FeedItems>> RawProcessor::l
   if (!trigger || !trigger->metadata->is_object() || !trigger->metadata->contains("file") ||
       !trigger->metadata["file"].is_string())
     return pipeline::fail(pipeline::ErrorCode::kInvalidArgument, "{} needs a trigger naming the scraped file",
-                          config().name);
+                          options().name);
   const auto path = trigger->metadata["file"].get<std::string>();
   if (ctx_.scraped_in_memory != nullptr)
     if (auto held = ctx_.scraped_in_memory->find(path)) return held;
@@ -214,7 +214,7 @@ pipeline::Result<std::shared_ptr<const nba_services::FeedItems>> RawProcessor::l
   auto j = nlohmann::json::parse(in, nullptr, false);
   if (j.is_discarded() || !j.contains("items") || !j["items"].is_array())
     return pipeline::fail(pipeline::ErrorCode::kInvalidArgument, "scraped file {} is not a feed payload", path);
-  auto items = phase1::items_from_json(config().name, j["items"]);
+  auto items = phase1::items_from_json(options().name, j["items"]);
   if (!items) return pipeline::fail(items.error().with("file", path));
   return std::make_shared<const nba_services::FeedItems>(std::move(*items));
 }
@@ -224,7 +224,7 @@ pipeline::Result<std::vector<pipeline::EntitySnapshot>> RawProcessor::snapshot_f
   auto items = load_items(trigger);
   if (!items) return pipeline::fail(items.error());
   const auto* report = std::get_if<std::vector<nba::InjuryEntry>>(items->get());
-  if (report == nullptr) return pipeline::fail(pipeline::ErrorCode::kInvalidArgument, "{}: not an injury report", config().name);
+  if (report == nullptr) return pipeline::fail(pipeline::ErrorCode::kInvalidArgument, "{}: not an injury report", options().name);
   std::vector<pipeline::EntitySnapshot> out;
   for (const auto& e : *report)
     out.push_back({e.player_id,
@@ -238,9 +238,9 @@ pipeline::Result<pipeline::ProcessResult> RawProcessor::process(const pipeline::
   nba_services::Written written;
   Rows rows;
   try {
-    rows = build_rows(config().name, **items, request.date.to_string(), request.filter(), written);
+    rows = build_rows(options().name, **items, request.date.to_string(), request.filter(), written);
   } catch (const std::bad_variant_access&) {
-    return pipeline::fail(pipeline::ErrorCode::kInvalidArgument, "{}: the scraped items are of another feed", config().name);
+    return pipeline::fail(pipeline::ErrorCode::kInvalidArgument, "{}: the scraped items are of another feed", options().name);
   }
   return write_rows(request, rows.columns, rows.rows, std::move(written));
 }

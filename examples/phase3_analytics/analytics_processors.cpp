@@ -19,7 +19,7 @@ using nba::Value;
 using nba_services::Written;
 using Row = std::vector<Value>;
 
-pipeline::ProcessorConfig config_of(const nba_services::ServiceContext& ctx, std::string name, std::string kind) {
+pipeline::ProcessorOptions config_of(const nba_services::ServiceContext& ctx, std::string name, std::string kind) {
   return nba_services::processor_config(std::move(name), kPhase, ctx.topics.phase3_complete(), "nba_analytics",
                                         std::move(kind));
 }

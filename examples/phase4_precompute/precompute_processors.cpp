@@ -30,7 +30,7 @@ using Row = std::vector<Value>;
 constexpr int kWindowDays = 30;
 const char* const kZoneNames[] = {"rim", "paint", "mid", "three"};
 
-pipeline::ProcessorConfig config_of(const nba_services::ServiceContext& ctx, std::string name, std::string kind) {
+pipeline::ProcessorOptions config_of(const nba_services::ServiceContext& ctx, std::string name, std::string kind) {
   return nba_services::processor_config(std::move(name), kPhase, ctx.topics.phase4_complete(), "nba_precompute",
                                         std::move(kind));
 }

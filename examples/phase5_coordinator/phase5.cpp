@@ -197,13 +197,12 @@ std::vector<Status> WarehousePhase5::predict_all(const std::vector<pipeline::Pre
   return out;
 }
 
-std::unique_ptr<pipeline::HybridTrigger> make_hybrid_trigger(pipeline::BatchCoordinator& coordinator,
-                                                             pipeline::Transport& transport, pipeline::StateStore& store,
-                                                             pipeline::Clock& clock,
-                                                             std::shared_ptr<const pipeline::DailySchedule> schedule,
-                                                             const pipeline::HybridTriggerOptions& options) {
-  return std::make_unique<pipeline::HybridTrigger>(
-      coordinator, transport, store, clock,
+pipeline::Result<std::unique_ptr<pipeline::HybridTrigger>> make_hybrid_trigger(
+    pipeline::Clock& clock, pipeline::StateStore& store, pipeline::Transport& transport,
+    pipeline::BatchCoordinator& coordinator, std::shared_ptr<const pipeline::DailySchedule> schedule,
+    const pipeline::HybridTriggerOptions& options) {
+  return pipeline::HybridTrigger::create(
+      clock, store, transport, coordinator,
       [schedule](pipeline::TimePoint t) -> std::optional<pipeline::Scheduler::Due> {
         if (auto i = schedule->next_after(t)) return pipeline::Scheduler::Due{i->job, i->at};
         return std::nullopt;

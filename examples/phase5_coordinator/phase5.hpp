@@ -51,11 +51,10 @@ inline pipeline::HybridTriggerOptions hybrid_trigger_options() {
 /// The hybrid trigger of the NBA pipeline: the scheduler's next job and the game date of an
 /// instant both come from `schedule` (`DailySchedule::phase5()`, Pacific time), which the
 /// trigger keeps.
-std::unique_ptr<pipeline::HybridTrigger> make_hybrid_trigger(pipeline::BatchCoordinator& coordinator,
-                                                             pipeline::Transport& transport, pipeline::StateStore& store,
-                                                             pipeline::Clock& clock,
-                                                             std::shared_ptr<const pipeline::DailySchedule> schedule,
-                                                             const pipeline::HybridTriggerOptions& options);
+pipeline::Result<std::unique_ptr<pipeline::HybridTrigger>> make_hybrid_trigger(
+    pipeline::Clock& clock, pipeline::StateStore& store, pipeline::Transport& transport,
+    pipeline::BatchCoordinator& coordinator, std::shared_ptr<const pipeline::DailySchedule> schedule,
+    const pipeline::HybridTriggerOptions& options);
 
 /// The prediction workers' subscription name (every process of Phase 5 shares it).
 inline constexpr std::string_view kWorkerSubscription = "phase5-prediction-workers";

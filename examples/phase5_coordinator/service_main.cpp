@@ -85,11 +85,18 @@ int run_once(const Flags& f) {
   pipeline::MemoryStateStore store;
   auto transport_owner = pipeline::MemoryTransport::create(clock, {.inline_delivery = true}).value();
   pipeline::MemoryTransport& transport = *transport_owner;
-  pipeline::OutboxRelay relay(store, transport, clock);
+  auto relay = pipeline::OutboxRelay::create(clock, store, transport);
+  if (!relay) return failed("relay", relay.error());
   auto alerts = pipeline::AlertManager::create(clock, {std::make_shared<pipeline::StructuredLogSink>(std::cerr)}).value();
-  pipeline::BatchCoordinator coordinator(clock, store, *alerts, **phase5, **phase5, &relay, coordinator_options());
-  pipeline::PredictionWorker worker(store, **phase5, [&](pipeline::CalendarDate d) { note_progress(coordinator, d); });
-  auto sub = transport.subscribe(worker_subscription("phase5-workers", coordinator.options().work_topic), worker.handler());
+  pipeline::BatchCoordinatorOptions options = coordinator_options();
+  options.relay = relay->get();
+  auto created = pipeline::BatchCoordinator::create(clock, store, *alerts, **phase5, **phase5, options);
+  if (!created) return failed("coordinator", created.error());
+  pipeline::BatchCoordinator& coordinator = **created;
+  auto worker = pipeline::PredictionWorker::create(
+      store, **phase5, {.progress = [&](pipeline::CalendarDate d) { note_progress(coordinator, d); }});
+  if (!worker) return failed("worker", worker.error());
+  auto sub = transport.subscribe(worker_subscription("phase5-workers", coordinator.options().work_topic), (*worker)->handler());
   if (!sub) return failed("subscribe", sub.error());
   auto started = coordinator.start(*date, f.force, pipeline::BatchTrigger::kManual);
   if (!started) return failed("start", started.error());
@@ -166,13 +173,17 @@ int serve(const Flags& f) {
   options.metrics = &metrics;
   options.expected_phase = std::string(nba::kPredictionsPhase);  // the 4→5 tracker's trigger names it
   if (f.readiness_wait_s) options.readiness.max_wait = std::chrono::seconds(*f.readiness_wait_s);
-  pipeline::BatchCoordinator coordinator(clock, **store, *alerts, **phase5, **phase5, &(*runtime)->relay(), options);
-  pipeline::PredictionWorker worker(**store, **phase5,
-                                    [&coordinator](pipeline::CalendarDate d) { note_progress(coordinator, d); });
+  options.relay = &(*runtime)->relay();
+  auto created = pipeline::BatchCoordinator::create(clock, **store, *alerts, **phase5, **phase5, options);
+  if (!created) return failed("coordinator", created.error());
+  pipeline::BatchCoordinator& coordinator = **created;
+  auto worker = pipeline::PredictionWorker::create(
+      **store, **phase5, {.progress = [&coordinator](pipeline::CalendarDate d) { note_progress(coordinator, d); }});
+  if (!worker) return failed("worker", worker.error());
   pipeline::SubscribeParams work = worker_subscription(std::string(kWorkerSubscription), options.work_topic);
   work.settings.ack_deadline = f.service.ack_deadline();
   // --workers handler threads each take the work subscription's deliveries.
-  if (auto st = (*runtime)->subscribe(work, nba_services::logging_deliveries(worker.handler())); !st)
+  if (auto st = (*runtime)->subscribe(work, nba_services::logging_deliveries((*worker)->handler())); !st)
     return failed("subscribe", st.error());
   pipeline::HybridTriggerOptions hybrid_options = hybrid_trigger_options();
   hybrid_options.phase4_topic = nba_services::Topics{}.phase5_trigger();
@@ -181,7 +192,9 @@ int serve(const Flags& f) {
   auto schedule = pipeline::DailySchedule::phase5();
   if (!schedule) return failed("schedule", schedule.error());
   const auto shared_schedule = std::make_shared<const pipeline::DailySchedule>(std::move(*schedule));
-  auto hybrid = make_hybrid_trigger(coordinator, **transport, **store, clock, shared_schedule, hybrid_options);
+  auto created_hybrid = make_hybrid_trigger(clock, **store, **transport, coordinator, shared_schedule, hybrid_options);
+  if (!created_hybrid) return failed("trigger", created_hybrid.error());
+  auto hybrid = std::move(*created_hybrid);
 
   if (auto st = pipeline::ServiceRuntime::stop_on_signals(**runtime); !st) return failed("signals", st.error());
 #ifdef PHASE5_HAVE_HTTP

@@ -60,10 +60,10 @@ int run(const Flags& flags) {
     presets[i].relay = &(*runtime)->relay();
     if (flags.deadline_s) presets[i].deadline = std::chrono::seconds(*flags.deadline_s);
     if (flags.debounce_s) presets[i].debounce = std::chrono::seconds(*flags.debounce_s);
-    auto tracker = pipeline::CompletionTracker::create(**store, clock, presets[i]);
+    auto tracker = pipeline::CompletionTracker::create(clock, **store, presets[i]);
     if (!tracker) return fail_start("tracker", tracker.error(), pipelinectl::kExitFailed);
     auto& t = *trackers.emplace_back(std::move(*tracker));
-    if (auto st = (*runtime)->subscribe({t.config().name + "-tracker", upstream[i], flags.service.settings()},
+    if (auto st = (*runtime)->subscribe({t.options().name + "-tracker", upstream[i], flags.service.settings()},
                                         nba_services::logging_deliveries(pipeline::tracker_handler(t)));
         !st)
       return fail_start("subscribe", st.error(), pipelinectl::kExitFailed);

@@ -18,20 +18,23 @@ int main(int argc, char** argv) {
   pipeline::ManualClock clock;                  // SystemClock in a service
   auto store = pipeline::SqliteStateStore::open(db);
   if (!store) return std::fprintf(stderr, "%s\n", store.error().to_string().c_str()), 1;
-  auto transport_owner = pipeline::MemoryTransport::create(clock).value();
-  pipeline::MemoryTransport& transport = *transport_owner;   // your Pub/Sub or Redis adapter in production
-  auto publisher = pipeline::UnifiedPublisher::create(clock, transport).value();  // what processors publish with
-  pipeline::OutboxRelay relay(**store, publisher->send_step(), clock);
+  auto transport = pipeline::MemoryTransport::create(clock);  // your Pub/Sub or Redis adapter in production
+  if (!transport) return std::fprintf(stderr, "%s\n", transport.error().to_string().c_str()), 1;
+  auto publisher = pipeline::UnifiedPublisher::create(clock, **transport);  // what processors publish with
+  if (!publisher) return std::fprintf(stderr, "%s\n", publisher.error().to_string().c_str()), 1;
+  auto relay = pipeline::OutboxRelay::create(clock, **store, (*publisher)->send_step());
+  if (!relay) return std::fprintf(stderr, "%s\n", relay.error().to_string().c_str()), 1;
 
   // Alerts go to sinks, rate-limited per key; here a callback that prints them.
   auto sink = std::make_shared<pipeline::CallbackAlertSink>([](const pipeline::Alert& a) {
     std::printf("alert %s %s: %s\n", std::string(pipeline::to_string(a.severity)).c_str(), a.key.c_str(),
                 a.message.c_str());
   });
-  auto alerts = pipeline::AlertManager::create(clock, {sink}).value();
+  auto alerts = pipeline::AlertManager::create(clock, {sink});
+  if (!alerts) return std::fprintf(stderr, "%s\n", alerts.error().to_string().c_str()), 1;
 
   // "Run the report once the three loaders are done (or 2 of 3 after 30 minutes)."
-  pipeline::CompletionTrackerConfig config;
+  pipeline::CompletionTrackerOptions config;
   config.name = "daily_report";
   config.upstream_phase = "load";
   config.downstream_phase = "report";
@@ -43,12 +46,13 @@ int main(int argc, char** argv) {
   for (const auto& loader : config.expected)
     if (!config.registry.add_processor(loader, "load") || !config.registry.add_trigger(loader, {"daily_report"}))
       return 1;
-  auto tracker = pipeline::CompletionTracker::create(**store, clock, config, alerts.get());
+  config.alerts = alerts->get();
+  auto tracker = pipeline::CompletionTracker::create(clock, **store, config);
   if (!tracker) return std::fprintf(stderr, "%s\n", tracker.error().to_string().c_str()), 1;
 
   // The tracker reads the loaders' completion topic; the report service reads the trigger.
-  auto feed = pipeline::subscribe_tracker(transport, **tracker, "load-complete");
-  auto report = transport.subscribe({"report-service", "report-trigger", {}}, [](pipeline::DeliveryPtr d) {
+  auto feed = pipeline::subscribe_tracker(**transport, **tracker, "load-complete");
+  auto report = (*transport)->subscribe({"report-service", "report-trigger", {}}, [](pipeline::DeliveryPtr d) {
     auto trigger = pipeline::decode_message(d->payload());
     if (!trigger) return pipeline::best_effort_reject(*d, trigger.error().to_string());
     std::printf("report service: trigger %s, run %s\n", d->id().c_str(),
@@ -73,10 +77,10 @@ int main(int argc, char** argv) {
   auto payments = complete("payments_loader", 980);
   // At-least-once: payments_loader's message is delivered twice, and counted once.
   for (const auto& m : {complete("orders_loader", 1200), payments, payments})
-    if (auto sent = publisher->publish("load-complete", m); !sent)
+    if (auto sent = (*publisher)->publish("load-complete", m); !sent)
       return std::fprintf(stderr, "%s\n", sent.error().to_string().c_str()), 1;
 
-  pipeline::QuietLoop loop{.transport = &transport, .relays = {&relay}, .publishers = {publisher.get()}};
+  pipeline::QuietLoop loop{.transport = transport->get(), .relays = {relay->get()}, .publishers = {publisher->get()}};
   if (auto r = pipeline::run_until_quiet(loop); !r) return 1;
   clock.advance(std::chrono::minutes(30));  // inventory_loader is late: the deadline passes
   if (auto r = pipeline::run_until_quiet(loop); !r) return 1;

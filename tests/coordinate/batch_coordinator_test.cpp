@@ -112,15 +112,21 @@ struct Rig {
       : clock(start),
         source(std::move(script)),
         store(state),
-        relay(store, transport, clock, {.owner = "test-relay"}),
+        owned_relay(OutboxRelay::create(clock, store, transport, {.owner = "test-relay"}).value()),
+        relay(*owned_relay),
         alerts(AlertManager::create(clock,
                {std::make_shared<CallbackAlertSinkMt>([this](const Alert& a) {
                  std::lock_guard lock(mu);
                  raised.push_back(a);
                })},
                AlertManagerOptions{.limits = {}, .critical_bypasses_limit = true, .digest_flush_interval = Duration::zero()}).value()),
-        coordinator(clock, store, *alerts, source, ledger, &relay, std::move(options)),
-        worker(store, ledger, [this](CalendarDate d) { (void)coordinator.note_progress(d); }) {
+        owned_coordinator(
+            BatchCoordinator::create(clock, store, *alerts, source, ledger, with_relay(std::move(options), &relay)).value()),
+        coordinator(*owned_coordinator),
+        owned_worker(
+            PredictionWorker::create(store, ledger, {.progress = [this](CalendarDate d) { (void)coordinator.note_progress(d); }})
+                .value()),
+        worker(*owned_worker) {
     ledger.expect(kDate, players(420));
     if (workers) {
       auto sub = transport.subscribe({"workers", coordinator.options().work_topic, {}}, worker.handler());
@@ -148,11 +154,19 @@ struct Rig {
   FakeLedger ledger;
   StateStore& store;
   mocks::RecordingTransport transport;
-  OutboxRelay relay;
+  std::unique_ptr<OutboxRelay> owned_relay;
+  OutboxRelay& relay;
   std::unique_ptr<AlertManager> alerts;
-  BatchCoordinator coordinator;
-  PredictionWorker worker;
+  std::unique_ptr<BatchCoordinator> owned_coordinator;
+  BatchCoordinator& coordinator;
+  std::unique_ptr<PredictionWorker> owned_worker;
+  PredictionWorker& worker;
   std::unique_ptr<Subscription> subscription;
+
+  static BatchCoordinatorOptions with_relay(BatchCoordinatorOptions options, OutboxRelay* relay) {
+    options.relay = relay;
+    return options;
+  }
 };
 
 // Every suite below runs on the store of the binary (tests/store_under_test.hpp).
@@ -294,9 +308,12 @@ TEST_P(BatchCoordinatorTest, CoverageGaugeIsTheStatusCheckFractionThenOneOnCompl
 // A coordinator that died while its batch waited: its wait ran on a clock that never
 // moves again (a dead process's timers never fire).
 struct DeadOwner {
-  explicit DeadOwner(Rig& rig) : coordinator(clock, rig.store, *rig.alerts, rig.source, rig.ledger, &rig.relay) {}
+  explicit DeadOwner(Rig& rig)
+      : owned(BatchCoordinator::create(clock, rig.store, *rig.alerts, rig.source, rig.ledger, {.relay = &rig.relay}).value()),
+        coordinator(*owned) {}
   ManualClock clock{ManualClock::kDefaultStart};
-  BatchCoordinator coordinator;
+  std::unique_ptr<BatchCoordinator> owned;
+  BatchCoordinator& coordinator;
 };
 
 TEST_P(BatchCoordinatorTakeoverTest, AWaitingBatchIsLeftToItsOwnerUntilItsWaitIsOverdueThenDecidedOnce) {
@@ -346,8 +363,8 @@ TEST_P(BatchCoordinatorTakeoverTest, AnOwnerKnownDeadIsWaitedForHereAndALiveOwne
   // Both waits run on one clock: the "dead" owner was alive after all. Of the two
   // deciders, one fans out; the other sees the batch decided.
   Rig rig(store, {{10, 450}, {10, 450}, {420, 450}}, false);
-  BatchCoordinator owner(rig.clock, rig.store, *rig.alerts, rig.source, rig.ledger, &rig.relay);
-  ASSERT_EQ(owner.start(kDate, false, BatchTrigger::kEvent)->status, BatchOutcome::kWaiting);
+  auto owner = BatchCoordinator::create(rig.clock, rig.store, *rig.alerts, rig.source, rig.ledger, {.relay = &rig.relay}).value();
+  ASSERT_EQ(owner->start(kDate, false, BatchTrigger::kEvent)->status, BatchOutcome::kWaiting);
   auto r = rig.coordinator.recover(kDate, true);
   ASSERT_TRUE(r) << r.error().to_string();
   EXPECT_EQ(r->status, BatchOutcome::kWaiting);
@@ -502,19 +519,35 @@ TEST_P(BatchCoordinatorTest, CreateValidatesTheOptions) {
   auto alerts = AlertManager::create(clock, {}).value();
   ScriptSource source({{420, 450}});
   FakeLedger ledger;
-  EXPECT_TRUE(BatchCoordinator::create(clock, store, *alerts, source, ledger, nullptr, {}));
+  EXPECT_TRUE(BatchCoordinator::create(clock, store, *alerts, source, ledger, {}));
   BatchCoordinatorOptions no_topic;
   no_topic.work_topic.clear();
-  auto r = BatchCoordinator::create(clock, store, *alerts, source, ledger, nullptr, no_topic);
+  auto r = BatchCoordinator::create(clock, store, *alerts, source, ledger, no_topic);
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error().code, ErrorCode::kInvalidArgument);
   EXPECT_EQ(r.error().message, "BatchCoordinatorOptions::work_topic must not be empty");
   BatchCoordinatorOptions slash;
   slash.key_prefix = "a/b";
-  EXPECT_FALSE(BatchCoordinator::create(clock, store, *alerts, source, ledger, nullptr, slash));
+  EXPECT_FALSE(BatchCoordinator::create(clock, store, *alerts, source, ledger, slash));
   BatchCoordinatorOptions no_cap;
   no_cap.max_incremental_per_date = 0;
-  EXPECT_FALSE(BatchCoordinator::create(clock, store, *alerts, source, ledger, nullptr, no_cap));
+  EXPECT_FALSE(BatchCoordinator::create(clock, store, *alerts, source, ledger, no_cap));
+}
+
+TEST_P(BatchCoordinatorTest, CreateValidatesTheReadinessOptionsAndThePredictionWorkersName) {
+  ManualClock clock;
+  auto alerts = AlertManager::create(clock, {}).value();
+  ScriptSource source({{420, 450}});
+  FakeLedger ledger;
+  BatchCoordinatorOptions never_ready;
+  never_ready.readiness.threshold = 1.5;
+  auto r = BatchCoordinator::create(clock, store, *alerts, source, ledger, never_ready);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().message, "ReadinessGateOptions::threshold 1.5 is not in (0, 1]");
+  auto worker = PredictionWorker::create(store, ledger, {.name = ""});
+  ASSERT_FALSE(worker);
+  EXPECT_EQ(worker.error().code, ErrorCode::kInvalidArgument);
+  EXPECT_EQ(worker.error().message, "PredictionWorkerOptions::name must not be empty");
 }
 
 TEST_P(BatchCoordinatorTest, ForceStartsANewBatchWithANewIdAndVersionKeepingHistory) {
@@ -860,13 +893,14 @@ struct Day {
     EXPECT_TRUE(s);
     schedule = std::make_shared<DailySchedule>(*s);
     auto sched = schedule;
-    hybrid = std::make_unique<HybridTrigger>(
-        rig.coordinator, rig.transport, rig.store, rig.clock,
-        [sched](TimePoint t) -> std::optional<Scheduler::Due> {
-          if (auto i = sched->next_after(t)) return Scheduler::Due{i->job, i->at};
-          return std::nullopt;
-        },
-        [sched](TimePoint t) { return sched->wall_time(t).date; });
+    hybrid = HybridTrigger::create(
+                 rig.clock, rig.store, rig.transport, rig.coordinator,
+                 [sched](TimePoint t) -> std::optional<Scheduler::Due> {
+                   if (auto i = sched->next_after(t)) return Scheduler::Due{i->job, i->at};
+                   return std::nullopt;
+                 },
+                 [sched](TimePoint t) { return sched->wall_time(t).date; })
+                 .value();
     EXPECT_TRUE(hybrid->start());
   }
   Rig rig;

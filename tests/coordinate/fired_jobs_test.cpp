@@ -50,17 +50,22 @@ struct Instance {
   Instance(ManualClock& clock, StateStore& store, Transport& transport, ReadinessSource& source,
            PredictionLedger& ledger, const DailySchedule& schedule, HybridTriggerOptions options)
       : alerts(AlertManager::create(clock, {}).value()),
-        coordinator(clock, store, *alerts, source, ledger),
-        hybrid(
-            coordinator, transport, store, clock,
-            [schedule](TimePoint t) -> std::optional<Scheduler::Due> {
-              if (auto i = schedule.next_after(t)) return Scheduler::Due{i->job, i->at};
-              return std::nullopt;
-            },
-            [schedule](TimePoint t) { return schedule.wall_time(t).date; }, options) {}
+        owned_coordinator(BatchCoordinator::create(clock, store, *alerts, source, ledger).value()),
+        coordinator(*owned_coordinator),
+        owned_hybrid(HybridTrigger::create(
+                         clock, store, transport, coordinator,
+                         [schedule](TimePoint t) -> std::optional<Scheduler::Due> {
+                           if (auto i = schedule.next_after(t)) return Scheduler::Due{i->job, i->at};
+                           return std::nullopt;
+                         },
+                         [schedule](TimePoint t) { return schedule.wall_time(t).date; }, options)
+                         .value()),
+        hybrid(*owned_hybrid) {}
   std::unique_ptr<AlertManager> alerts;
-  BatchCoordinator coordinator;
-  HybridTrigger hybrid;
+  std::unique_ptr<BatchCoordinator> owned_coordinator;
+  BatchCoordinator& coordinator;
+  std::unique_ptr<HybridTrigger> owned_hybrid;
+  HybridTrigger& hybrid;
 };
 
 /// "job@HH:MMZ:outcome" for each run, with "*" on the catch-up runs.
@@ -193,6 +198,31 @@ TEST_P(FiredJobsTest, ForgettingADateMakesItsJobsFireAgain) {
   EXPECT_EQ(summary(b->hybrid),
             (std::vector<std::string>{"*backup@14:00:running", "*retry@14:15:retrying", "*retry@14:30:retrying",
                                       "*status_check@15:00:status_alerted"}));
+}
+
+TEST_P(FiredJobsTest, CreateRefusesAnEmptyPrefixOrOneEndingInASlash) {
+  auto empty = FiredJobs::create(store_for(0), {});
+  ASSERT_FALSE(empty);
+  EXPECT_EQ(empty.error().code, ErrorCode::kInvalidArgument);
+  EXPECT_FALSE(FiredJobs::create(store_for(0), {"phase5/fired/"}));
+  EXPECT_TRUE(FiredJobs::create(store_for(0), {"phase5/fired"}));
+}
+
+TEST_P(FiredJobsTest, HybridTriggerCreateRefusesAnEmptyInstanceOrANegativeGrace) {
+  AlertManager alerts(clock, {});
+  auto coordinator = BatchCoordinator::create(clock, store_for(0), alerts, source, ledger).value();
+  auto next_due = [](TimePoint) -> std::optional<Scheduler::Due> { return std::nullopt; };
+  auto game_date_of = [](TimePoint) { return kDate; };
+  HybridTriggerOptions unnamed;
+  unnamed.instance.clear();
+  auto r = HybridTrigger::create(clock, store_for(0), transport, *coordinator, next_due, game_date_of, unnamed);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, ErrorCode::kInvalidArgument);
+  EXPECT_EQ(r.error().message, "HybridTriggerOptions::instance must not be empty");
+  HybridTriggerOptions negative;
+  negative.catch_up_grace = -hours(1);
+  EXPECT_FALSE(HybridTrigger::create(clock, store_for(0), transport, *coordinator, next_due, game_date_of, negative));
+  EXPECT_FALSE(HybridTrigger::create(clock, store_for(0), transport, *coordinator, next_due, {}));
 }
 
 INSTANTIATE_TEST_SUITE_P(Stores, FiredJobsTest, ::testing::Values("memory", "sqlite"),

@@ -61,12 +61,18 @@ TEST(Phase5Example, BatchWritesRealPredictionRowsAndIncrementalKeepsHistory) {
   MemoryStateStore store;
   auto transport_owner = MemoryTransport::create(clock, {.inline_delivery = true}).value();
   MemoryTransport& transport = *transport_owner;
-  OutboxRelay relay(store, transport, clock);
+  auto relay = OutboxRelay::create(clock, store, transport).value();
   auto alerts = AlertManager::create(clock, {}, AlertManagerOptions{.limits = {}, .critical_bypasses_limit = true,
                                                     .digest_flush_interval = Duration::zero()}).value();
-  BatchCoordinator coordinator(clock, store, *alerts, **phase5, **phase5, &relay, nba::phase5::coordinator_options());
-  PredictionWorker worker(store, **phase5, [&](CalendarDate d) { (void)coordinator.note_progress(d); });
-  auto sub = transport.subscribe({"workers", coordinator.options().work_topic, {}}, worker.handler());
+  auto options = nba::phase5::coordinator_options();
+  options.relay = relay.get();
+  auto created = BatchCoordinator::create(clock, store, *alerts, **phase5, **phase5, options);
+  ASSERT_TRUE(created) << created.error().to_string();
+  BatchCoordinator& coordinator = **created;
+  auto worker =
+      PredictionWorker::create(store, **phase5, {.progress = [&](CalendarDate d) { pipeline::discard_result(coordinator.note_progress(d));  // the test checks the batch at the end }});
+  ASSERT_TRUE(worker) << worker.error().to_string();
+  auto sub = transport.subscribe({"workers", coordinator.options().work_topic, {}}, (*worker)->handler());
   ASSERT_TRUE(sub);
 
   auto r = coordinator.start(kDay, false, BatchTrigger::kEvent);

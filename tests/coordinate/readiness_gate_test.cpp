@@ -34,12 +34,12 @@ const CalendarDate kDate = *CalendarDate::parse("2025-11-18");
 TEST(ReadinessGate, ThresholdBoundaryIsInclusiveAt80Percent) {
   ManualClock clock;
   ScriptedSource src({ReadinessCounts{360, 450}});
-  ReadinessGate gate(clock, src);
-  EXPECT_EQ(gate.evaluate(kDate, {360, 450}).outcome, Readiness::Outcome::kReady);
-  EXPECT_EQ(gate.evaluate(kDate, {359, 450}).outcome, Readiness::Outcome::kNotReady);
-  EXPECT_EQ(gate.evaluate(kDate, {420, 450}).outcome, Readiness::Outcome::kReady);
-  EXPECT_EQ(gate.evaluate(kDate, {0, 0}).outcome, Readiness::Outcome::kNotReady);
-  auto r = gate.check(kDate);
+  auto gate = ReadinessGate::create(clock, src).value();
+  EXPECT_EQ(gate->evaluate(kDate, {360, 450}).outcome, Readiness::Outcome::kReady);
+  EXPECT_EQ(gate->evaluate(kDate, {359, 450}).outcome, Readiness::Outcome::kNotReady);
+  EXPECT_EQ(gate->evaluate(kDate, {420, 450}).outcome, Readiness::Outcome::kReady);
+  EXPECT_EQ(gate->evaluate(kDate, {0, 0}).outcome, Readiness::Outcome::kNotReady);
+  auto r = gate->check(kDate);
   ASSERT_TRUE(r);
   EXPECT_TRUE(r->proceed);
   EXPECT_EQ(r->message, "2025-11-18: 360 of 450 ready (80.0%, threshold 80%)");
@@ -48,9 +48,9 @@ TEST(ReadinessGate, ThresholdBoundaryIsInclusiveAt80Percent) {
 TEST(ReadinessGate, ReadyAtOnceAnswersBeforeWaitReturnsWithoutTimers) {
   ManualClock clock;
   ScriptedSource src({ReadinessCounts{420, 450}});
-  ReadinessGate gate(clock, src);
+  auto gate = ReadinessGate::create(clock, src).value();
   std::optional<Readiness> got;
-  gate.wait_until_ready(kDate, [&](const Readiness& r) { got = r; });
+  gate->wait_until_ready(kDate, [&](const Readiness& r) { got = r; });
   ASSERT_TRUE(got);
   EXPECT_EQ(got->outcome, Readiness::Outcome::kReady);
   EXPECT_EQ(got->polls, 1);
@@ -62,9 +62,9 @@ TEST(ReadinessGate, WaitSucceedsOnTheFourthPollWithDoublingIntervals) {
   const auto start = clock.now();
   ScriptedSource src({ReadinessCounts{60, 450}, ReadinessCounts{200, 450}, ReadinessCounts{300, 450},
                       ReadinessCounts{400, 450}});
-  ReadinessGate gate(clock, src);
+  auto gate = ReadinessGate::create(clock, src).value();
   std::optional<Readiness> got;
-  gate.wait_until_ready(kDate, [&](const Readiness& r) { got = r; });
+  gate->wait_until_ready(kDate, [&](const Readiness& r) { got = r; });
   EXPECT_FALSE(got);
   clock.advance(minutes(3));  // polls at 0, 30 s, 90 s
   EXPECT_FALSE(got);
@@ -81,10 +81,10 @@ TEST(ReadinessGate, WaitTimesOutAtExactlyThirtyMinutesAndProceedsWithEnough) {
   ManualClock clock;
   const auto start = clock.now();
   ScriptedSource src({ReadinessCounts{300, 450}});
-  ReadinessGate gate(clock, src);
+  auto gate = ReadinessGate::create(clock, src).value();
   std::optional<Readiness> got;
   TimePoint answered_at{};
-  gate.wait_until_ready(kDate, [&](const Readiness& r) {
+  gate->wait_until_ready(kDate, [&](const Readiness& r) {
     got = r;
     answered_at = clock.now();
   });
@@ -101,9 +101,9 @@ TEST(ReadinessGate, WaitTimesOutAtExactlyThirtyMinutesAndProceedsWithEnough) {
 TEST(ReadinessGate, TimedOutWithFewerThanMinimumRefuses) {
   ManualClock clock;
   ScriptedSource src({ReadinessCounts{49, 450}});
-  ReadinessGate gate(clock, src);
+  auto gate = ReadinessGate::create(clock, src).value();
   std::optional<Readiness> got;
-  gate.wait_until_ready(kDate, [&](const Readiness& r) { got = r; });
+  gate->wait_until_ready(kDate, [&](const Readiness& r) { got = r; });
   clock.advance(minutes(30));
   ASSERT_TRUE(got);
   EXPECT_EQ(got->outcome, Readiness::Outcome::kTimedOut);
@@ -114,9 +114,9 @@ TEST(ReadinessGate, TimedOutWithFewerThanMinimumRefuses) {
 TEST(ReadinessGate, FailingPollsKeepWaitingAndTheAnswerNamesTheError) {
   ManualClock clock;
   ScriptedSource src({Result<ReadinessCounts>(fail(ErrorCode::kUnavailable, "feature store down"))});
-  ReadinessGate gate(clock, src);
+  auto gate = ReadinessGate::create(clock, src).value();
   std::optional<Readiness> got;
-  gate.wait_until_ready(kDate, [&](const Readiness& r) { got = r; });
+  gate->wait_until_ready(kDate, [&](const Readiness& r) { got = r; });
   clock.advance(minutes(30));
   ASSERT_TRUE(got);
   EXPECT_EQ(got->outcome, Readiness::Outcome::kTimedOut);
@@ -140,11 +140,24 @@ TEST(ReadinessGate, DestroyingTheGateCancelsAPendingWait) {
   ScriptedSource src({ReadinessCounts{10, 450}});
   bool called = false;
   {
-    ReadinessGate gate(clock, src);
-    gate.wait_until_ready(kDate, [&](const Readiness&) { called = true; });
+    auto gate = ReadinessGate::create(clock, src).value();
+    gate->wait_until_ready(kDate, [&](const Readiness&) { called = true; });
   }
   clock.advance(minutes(60));
   EXPECT_FALSE(called);
+}
+
+TEST(ReadinessGate, CreateRefusesAThresholdOutsideZeroToOneAndAPollIntervalThatIsNotPositive) {
+  ManualClock clock;
+  ScriptedSource src({ReadinessCounts{360, 450}});
+  auto zero = ReadinessGate::create(clock, src, {.threshold = 0.0});
+  ASSERT_FALSE(zero);
+  EXPECT_EQ(zero.error().code, ErrorCode::kInvalidArgument);
+  EXPECT_EQ(zero.error().message, "ReadinessGateOptions::threshold 0 is not in (0, 1]");
+  EXPECT_FALSE(ReadinessGate::create(clock, src, {.threshold = 1.5}));
+  EXPECT_FALSE(ReadinessGate::create(clock, src, {.first_poll = seconds(0)}));
+  EXPECT_FALSE(ReadinessGate::create(clock, src, {.max_wait = seconds(-1)}));
+  EXPECT_TRUE(ReadinessGate::create(clock, src, {.max_wait = seconds(0)})) << "zero: decide on the first poll";
 }
 
 }  // namespace readiness_gate_test

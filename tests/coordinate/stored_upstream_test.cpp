@@ -38,13 +38,15 @@ struct Rig {
   ManualClock clock;
   MemoryStateStore store;
   std::unique_ptr<AlertManager> alerts = AlertManager::create(clock, {}).value();
-  StoredUpstream source{store, {}};
+  StoredUpstream source = StoredUpstream::create(store).value();
   BatchCoordinatorOptions options = [] {
     BatchCoordinatorOptions o;
     o.readiness.min_entities = 1;
     return o;
   }();
-  BatchCoordinator coordinator{clock, store, *alerts, source, source, nullptr, options};
+  std::unique_ptr<BatchCoordinator> owned_coordinator =
+      BatchCoordinator::create(clock, store, *alerts, source, source, options).value();
+  BatchCoordinator& coordinator = *owned_coordinator;
 
   /// What a PredictionWorker leaves when it finished `work`: its consumer marker.
   void finished(const PredictionWork& work) {
@@ -108,6 +110,14 @@ TEST(StoredUpstream, ACoordinatorOnRowsAloneStartsRetriesAndCountsWhatTheWorkers
   // An incremental re-prediction's marker names its own version.
   rig.finished({batch, kDate, "b", 0, 7, "incremental"});
   EXPECT_EQ(rig.source.predicted(kDate)->at("b"), 7);
+}
+
+TEST(StoredUpstream, CreateRefusesAKeyPrefixWithASlashAndAnEmptyWorkerName) {
+  MemoryStateStore store;
+  auto slash = StoredUpstream::create(store, {.key_prefix = "a/b"});
+  ASSERT_FALSE(slash);
+  EXPECT_EQ(slash.error().code, ErrorCode::kInvalidArgument);
+  EXPECT_FALSE(StoredUpstream::create(store, {.worker_name = ""}));
 }
 
 }  // namespace stored_upstream_test

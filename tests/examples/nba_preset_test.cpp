@@ -102,7 +102,7 @@ TEST(NbaPreset, TrackerPresetsAreValidConfigs) {
   EXPECT_EQ(configs[1].expected.size(), 5u);
   EXPECT_EQ(configs[2].expected.size(), 5u);
   EXPECT_EQ(configs[0].trigger_topic, "nba-phase3-trigger");
-  for (const auto& c : configs) EXPECT_TRUE(CompletionTracker::validate_config(c)) << c.name;
+  for (const auto& c : configs) EXPECT_TRUE(CompletionTracker::validate_options(c)) << c.name;
 }
 
 }  // namespace nba_preset_test

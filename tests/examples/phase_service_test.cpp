@@ -47,11 +47,18 @@ class Tables final : public pipeline::DependencyDataSource {
 /// A processor whose step succeeds unless told to fail; counts its runs.
 class Step final : public pipeline::Processor {
  public:
-  Step(pipeline::ProcessorServices services, const std::string& name)
-      : Processor(services, nba_services::processor_config(name, "phase4_precompute", "phase4-complete",
-                                                           "nba_precompute", "players")) {}
+  Step(pipeline::Clock& clock, pipeline::StateStore& store, pipeline::RunHistory& history,
+       pipeline::DependencyChecker& dependencies, const std::string& name)
+      : Processor(clock, store, history, with_dependencies(name, dependencies)) {}
   bool failing = false;
   int runs = 0;
+
+ private:
+  static pipeline::ProcessorOptions with_dependencies(const std::string& name, pipeline::DependencyChecker& dependencies) {
+    auto o = nba_services::processor_config(name, "phase4_precompute", "phase4-complete", "nba_precompute", "players");
+    o.dependencies = &dependencies;
+    return o;
+  }
 
  protected:
   pipeline::Result<pipeline::ProcessResult> process(const pipeline::ProcessRequest&) override {
@@ -71,8 +78,7 @@ struct Rig {
                                             .digest_flush_interval = pipeline::Duration::zero()}).value()) {}
 
   Step& add(const std::string& name) {
-    steps.push_back(std::make_unique<Step>(
-        pipeline::ProcessorServices{store, clock, history, &dependencies, nullptr, nullptr, nullptr}, name));
+    steps.push_back(std::make_unique<Step>(clock, store, history, dependencies, name));
     return *steps.back();
   }
 
@@ -102,7 +108,7 @@ struct Rig {
 
   pipeline::ManualClock clock;
   pipeline::MemoryStateStore store;
-  pipeline::RunHistory history{store, clock};
+  pipeline::RunHistory history = pipeline::RunHistory::create(clock, store).value();
   Tables tables;
   pipeline::DependencyChecker dependencies{clock, tables};
   std::vector<pipeline::Alert> raised;
@@ -147,7 +153,7 @@ TEST(PhaseServiceAlerts, AMissingCriticalDependencyRaisesAnError) {
 /// "name:outcome" for each run the service reports, in order.
 struct Runs {
   void operator()(const pipeline::Processor& p, const pipeline::Message&, const pipeline::RunReport& r, double) {
-    seen.push_back(p.config().name + ":" + std::string(pipeline::to_string(r.outcome)));
+    seen.push_back(p.options().name + ":" + std::string(pipeline::to_string(r.outcome)));
   }
   std::vector<std::string> take() { return std::exchange(seen, {}); }
   std::vector<std::string> seen;
@@ -188,7 +194,7 @@ TEST(PhaseServiceOrder, AnInjectedFailureLetsTheIndependentProcessorsRun) {
   rig.add("team_defense_game_summary");
   auto service = rig.service();
   service.set_injected_failure(
-      [](const pipeline::Processor& p, const pipeline::Message&) { return p.config().name == "player_game_summary"; });
+      [](const pipeline::Processor& p, const pipeline::Message&) { return p.options().name == "player_game_summary"; });
   Runs runs;
   service.set_observer(std::ref(runs));
   EXPECT_FALSE(*service.handle(Rig::trigger()));

@@ -75,7 +75,9 @@ class CoordinatorApiTest : public ::testing::Test {
   // `mount_more` mounts further routes beside the API (e.g. the operations endpoints).
   void start(pipeline::BatchCoordinatorOptions options = {},
              const std::function<void(pipeline::http::Router&)>& mount_more = {}) {
-    coordinator = std::make_unique<pipeline::BatchCoordinator>(clock, store, *alerts, upstream, upstream, nullptr, options);
+    auto created = pipeline::BatchCoordinator::create(clock, store, *alerts, upstream, upstream, options);
+    ASSERT_TRUE(created) << created.error().to_string();
+    coordinator = std::move(*created);
     pipeline::http::Router router;
     ASSERT_TRUE(pipeline::http::mount_coordinator_api(router, *coordinator, {}));
     if (mount_more) mount_more(router);

@@ -87,14 +87,18 @@ TEST(PushEnvelope, NamesTheBadField) {
 class PushEndpointTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    consumer = std::make_unique<pipeline::IdempotentConsumer>(
-        store, "phase5", [this](pipeline::Transaction& tx, const pipeline::Delivery& d) -> pipeline::Status {
+    auto created = pipeline::IdempotentConsumer::create(
+        store,
+        [this](pipeline::Transaction& tx, const pipeline::Delivery& d) -> pipeline::Status {
           ++bodies;
           last_attempt = d.attempt();
           if (fail_next.exchange(false))
             return pipeline::fail(pipeline::ErrorCode::kUnavailable, "the store is down for a moment");
           return tx.put("seen/" + d.id(), d.payload());
-        });
+        },
+        {"phase5"});
+    ASSERT_TRUE(created) << created.error().to_string();
+    consumer = std::make_unique<pipeline::IdempotentConsumer>(std::move(*created));
     pipeline::http::Router router;
     ASSERT_TRUE(router.add("POST", "/push", pipeline::http::push_endpoint(consumer->handler(), {"phase4-complete", "sub"})));
     ASSERT_TRUE(router.add("POST", "/push-reject", pipeline::http::push_endpoint(

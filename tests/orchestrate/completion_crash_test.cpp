@@ -56,8 +56,8 @@ constexpr std::string_view kWitnessPrefix = "crash-witness/";
 // Only complete waves trigger (threshold 1), so the result equals a crash-free run; the
 // deadline is there so that processes arm timers and check waves after the deadline,
 // and those checks meet waves other processes decided.
-CompletionTrackerConfig crash_config() {
-  CompletionTrackerConfig c;
+CompletionTrackerOptions crash_config() {
+  CompletionTrackerOptions c;
   c.name = "crash";
   c.upstream_phase = "up";
   c.downstream_phase = "down";
@@ -188,7 +188,7 @@ struct Paths {
   };
   CountingStateStore store(**real, options);
   ManualClock clock;
-  auto tracker = CompletionTracker::create(store, clock, crash_config());
+  auto tracker = CompletionTracker::create(clock, store, crash_config());
   if (!tracker) ::_exit(11);
   auto report = [&](const Result<RecordOutcome>& r) {
     for (const auto& id : r->triggered) (void)append_line(paths.events, fmt::format("triggered {} {}", self, id));
@@ -206,20 +206,20 @@ struct Paths {
   OutboxRelayOptions relay_options;
   relay_options.owner = fmt::format("relay-{}", self);
   relay_options.batch_size = 4;
-  OutboxRelay relay(store, transport, clock, relay_options);
+  auto relay = OutboxRelay::create(clock, store, transport, relay_options).value();
   std::set<CalendarDate> dates;
   for (std::size_t i = 0; i < work.size(); ++i) {
     with_retries([&] { return (*tracker)->record_completion(work[i]); });
     dates.insert(work[i].partition_date);
-    if (i % 3 == 2) (void)relay.relay_once();
+    if (i % 3 == 2) (void)relay->relay_once();
   }
-  (void)relay.drain();
+  (void)relay->drain();
   // The deadline passes in this process: the timers it armed fire, and it checks the
   // wave of every date it worked on. Other processes decided most of these waves; the
   // checks must find them decided and decide nothing again.
   clock.advance(std::chrono::hours(1));
   for (const auto& date : dates) with_retries([&] { return (*tracker)->check_wave(date, 0); });
-  (void)relay.drain();
+  (void)relay->drain();
   ::_exit(0);
 }
 
@@ -332,8 +332,8 @@ TEST(CompletionCrash, KillNineAtChosenStoreOperationsThenRestartDecidesEachWaveE
   ASSERT_TRUE(store) << store.error().to_string();
   ManualClock clock(ManualClock::kDefaultStart + std::chrono::hours(3));
   FileLogTransport file_log(paths.published);
-  OutboxRelay relay(**store, file_log, clock);
-  ASSERT_TRUE(relay.drain());
+  auto relay = OutboxRelay::create(clock, **store, file_log).value();
+  ASSERT_TRUE(relay->drain());
   ASSERT_TRUE((*store)->pending_outbox());
   EXPECT_EQ(*(*store)->pending_outbox(), 0u);
 
@@ -403,12 +403,12 @@ TEST(CompletionCrash, KillNineAtChosenStoreOperationsThenRestartDecidesEachWaveE
   MemoryTransport& transport = *transport_owner;
   std::map<std::string, int> runs;
   std::map<std::string, Message> triggers;
-  IdempotentConsumer consumer(**store, "crash-downstream", [&](Transaction& tx, const Delivery& d) -> Status {
+  auto consumer = IdempotentConsumer::create(**store, [&](Transaction& tx, const Delivery& d) -> Status {
     auto m = decode_message(d.payload());
     if (!m) return fail(m.error());
     triggers[d.id()] = *m;
     return tx.put("crash-out/" + d.id(), "ran");
-  });
+  }, {"crash-downstream"}).value();
   auto sub = transport.subscribe({"crash-downstream", "crash-trigger", {}}, [&](DeliveryPtr d) {
     auto r = consumer.process(*d);
     ASSERT_TRUE(r) << r.error().to_string();

@@ -44,8 +44,8 @@ namespace completion_stress_test {
 using Names = std::vector<std::string>;
 const Names kUpstream = {"u0", "u1", "u2", "u3", "u4", "u5"};
 
-CompletionTrackerConfig stress_config() {
-  CompletionTrackerConfig c;
+CompletionTrackerOptions stress_config() {
+  CompletionTrackerOptions c;
   c.name = "stress";
   c.upstream_phase = "up";
   c.downstream_phase = "down";
@@ -115,18 +115,18 @@ void run_stress(StateStore& real_a, StateStore& real_b, int dates, unsigned seed
   auto transport_owner = MemoryTransport::create(clock).value();
   MemoryTransport& transport = *transport_owner;
   DuplicatingTransport relay_transport(transport, seed);
-  auto ta = CompletionTracker::create(store_a, clock, stress_config());
-  auto tb = CompletionTracker::create(store_b, clock, stress_config());
+  auto ta = CompletionTracker::create(clock, store_a, stress_config());
+  auto tb = CompletionTracker::create(clock, store_b, stress_config());
   ASSERT_TRUE(ta && tb);
 
   // Upstream path 1: an idempotent consumer whose body records inside its transaction.
-  IdempotentConsumer upstream(store_a, "stress-tracker", [&](Transaction& tx, const Delivery& d) -> Status {
+  auto upstream = IdempotentConsumer::create(store_a, [&](Transaction& tx, const Delivery& d) -> Status {
     auto m = decode_message(d.payload());
     if (!m) return fail(m.error());
     auto r = (*ta)->record_completion(tx, *m);
     if (!r) return fail(r.error());
     return ok();
-  });
+  }, {"stress-tracker"}).value();
   auto up_sub = transport.subscribe({"stress-tracker", "stress-upstream", {}}, upstream.handler());
   ASSERT_TRUE(up_sub);
 
@@ -134,9 +134,9 @@ void run_stress(StateStore& real_a, StateStore& real_b, int dates, unsigned seed
   std::mutex runs_mu;
   std::map<std::string, int> runs;
   std::atomic<int> downstream_errors{0};
-  IdempotentConsumer downstream(store_b, "stress-downstream", [](Transaction& tx, const Delivery& d) -> Status {
+  auto downstream = IdempotentConsumer::create(store_b, [](Transaction& tx, const Delivery& d) -> Status {
     return tx.put("stress-out/" + d.id(), d.payload());
-  });
+  }, {"stress-downstream"}).value();
   auto down_sub = transport.subscribe({"stress-downstream", "stress-trigger", {}}, [&](DeliveryPtr d) {
     auto r = downstream.process(*d);
     if (!r) {
@@ -183,9 +183,9 @@ void run_stress(StateStore& real_a, StateStore& real_b, int dates, unsigned seed
     OutboxRelayOptions options;
     options.owner = owner;
     options.batch_size = 16;
-    OutboxRelay relay(s, relay_transport, clock, options);
+    auto relay = OutboxRelay::create(clock, s, relay_transport, options).value();
     while (!stop_relays.load()) {
-      if (!relay.relay_once()) ++relay_errors;
+      if (!relay->relay_once()) ++relay_errors;
       std::this_thread::yield();
     }
   };
@@ -247,8 +247,8 @@ void run_stress(StateStore& real_a, StateStore& real_b, int dates, unsigned seed
       }
   }
   EXPECT_TRUE(told_after.ids.empty()) << "a check after the run decided " << told_after.ids.begin()->first;
-  OutboxRelay final_relay(store_a, relay_transport, clock);
-  ASSERT_TRUE(final_relay.drain());
+  auto final_relay = OutboxRelay::create(clock, store_a, relay_transport).value();
+  ASSERT_TRUE(final_relay->drain());
   transport.wait_until_idle();
   transport.stop();
 

@@ -25,7 +25,11 @@ using std::chrono::minutes;
 using std::chrono::seconds;
 using Names = std::vector<std::string>;
 
-CompletionTrackerConfig small_config() { return testing::five_processor_config(); }
+CompletionTrackerOptions small_config(AlertManager* alerts = nullptr) {
+  auto options = testing::five_processor_config();
+  options.alerts = alerts;
+  return options;
+}
 
 Message completion(const std::string& processor, const std::string& exec, ChangedEntities changes = EntityChanges{},
                    CompletionStatus status = CompletionStatus::kSuccess) {
@@ -55,7 +59,7 @@ class CompletionTrackerTest : public testing::StoreSuite {
   CalendarDate date = *CalendarDate::parse("2025-11-18");
 
   void SetUp() override {
-    auto t = CompletionTracker::create(store, clock, small_config(), manager.get());
+    auto t = CompletionTracker::create(clock, store, small_config(manager.get()));
     ASSERT_TRUE(t) << t.error().to_string();
     tracker = std::move(*t);
   }
@@ -263,7 +267,7 @@ TEST_P(CompletionTrackerTest, DeadlineAndLastCompletionRacingYieldOneTrigger) {
   // Deterministic interleaving: the deadline is due, the last completion is decided
   // first, then the timer's check finds the wave decided.
   for (auto p : {"a", "b", "c", "d"}) record(completion(p, std::string("x-") + p));
-  auto other = CompletionTracker::create(store, clock, small_config(), manager.get());
+  auto other = CompletionTracker::create(clock, store, small_config(manager.get()));
   ASSERT_TRUE(other);
   clock.set_time(clock.now() + minutes(30));  // fires this tracker's timer: decides partial
   auto late = (*other)->record_completion(completion("e", "x-e"));
@@ -276,7 +280,7 @@ TEST_P(CompletionTrackerTest, DeadlineAndLastCompletionRacingYieldOneTrigger) {
 }
 
 TEST_P(CompletionTrackerTest, ConcurrentLastCompletionAndDeadlineCheckDecideOnce) {
-  auto other = CompletionTracker::create(store, clock, small_config(), nullptr);
+  auto other = CompletionTracker::create(clock, store, small_config());
   ASSERT_TRUE(other);
   constexpr int kDays = 30;
   for (int day = 0; day < kDays; ++day)
@@ -287,7 +291,7 @@ TEST_P(CompletionTrackerTest, ConcurrentLastCompletionAndDeadlineCheckDecideOnce
     }
   other->reset();  // its timers go with it: the deadline is now evaluated explicitly
   clock.set_time(clock.now() + minutes(30));
-  auto second = CompletionTracker::create(store, clock, small_config(), nullptr);
+  auto second = CompletionTracker::create(clock, store, small_config());
   ASSERT_TRUE(second);
   // Decisions are counted where they are made: the trigger ids each call returns. The
   // outbox ignores an id it already holds, so counting its rows would hide a second
@@ -341,7 +345,7 @@ TEST_P(CompletionTrackerTest, AnotherProcessDecidesADueWaveWithCheckDeadlines) {
   tracker.reset();  // the process that armed the timer is gone
   clock.advance(minutes(45));
   EXPECT_TRUE(outbox().empty());
-  auto t2 = CompletionTracker::create(store, clock, small_config(), manager.get());
+  auto t2 = CompletionTracker::create(clock, store, small_config(manager.get()));
   ASSERT_TRUE(t2);
   auto decided = (*t2)->check_deadlines();
   ASSERT_TRUE(decided);
@@ -352,7 +356,7 @@ TEST_P(CompletionTrackerTest, AnotherProcessDecidesADueWaveWithCheckDeadlines) {
 TEST_P(CompletionTrackerTest, CheckDeadlinesArmsTimersForWavesNotYetDue) {
   for (auto p : {"a", "b", "c"}) record(completion(p, std::string("x-") + p));
   tracker.reset();
-  auto t2 = CompletionTracker::create(store, clock, small_config(), manager.get());
+  auto t2 = CompletionTracker::create(clock, store, small_config(manager.get()));
   ASSERT_TRUE(t2);
   auto decided = (*t2)->check_deadlines();
   ASSERT_TRUE(decided);
@@ -428,7 +432,7 @@ TEST_P(CompletionTrackerTest, ZeroDebounceTriggersALateChangeAtOnce) {
   auto config = small_config();
   config.name = "phase3_nodebounce";
   config.debounce = Duration::zero();
-  auto t = CompletionTracker::create(store, clock, config, nullptr);
+  auto t = CompletionTracker::create(clock, store, config);
   ASSERT_TRUE(t);
   for (auto p : {"a", "b", "c", "d", "e"}) ASSERT_TRUE((*t)->record_completion(completion(p, std::string("x-") + p)));
   auto r = (*t)->record_completion(completion("a", "late", EntityChanges{{"players", {"p1"}}}));
@@ -528,22 +532,22 @@ TEST_P(CompletionTrackerTest, RepeatedRunOfAProcessorBeforeTheTriggerMergesIntoI
 TEST_P(CompletionTrackerTest, BadConfigsAndMessagesAreRefusedWithTheirReason) {
   auto c = small_config();
   c.expected.clear();
-  EXPECT_FALSE(CompletionTracker::validate_config(c));
+  EXPECT_FALSE(CompletionTracker::validate_options(c));
   c = small_config();
   c.name = "a/b";
-  EXPECT_FALSE(CompletionTracker::validate_config(c));
+  EXPECT_FALSE(CompletionTracker::validate_options(c));
   c = small_config();
   c.partial_threshold = 1.5;
-  EXPECT_NE(CompletionTracker::validate_config(c).error().message.find("partial_threshold"), std::string::npos);
+  EXPECT_NE(CompletionTracker::validate_options(c).error().message.find("partial_threshold"), std::string::npos);
   c = small_config();
   c.expected.push_back("unknown");
-  EXPECT_NE(CompletionTracker::validate_config(c).error().message.find("unknown to its registry"), std::string::npos);
+  EXPECT_NE(CompletionTracker::validate_options(c).error().message.find("unknown to its registry"), std::string::npos);
   c = small_config();
   c.trigger_topic = "Bad Topic";
-  EXPECT_FALSE(CompletionTracker::validate_config(c));
+  EXPECT_FALSE(CompletionTracker::validate_options(c));
   c = small_config();
   c.expected.push_back("a");
-  EXPECT_FALSE(CompletionTracker::validate_config(c));
+  EXPECT_FALSE(CompletionTracker::validate_options(c));
 
   auto bad = completion("a/b", "e1");
   EXPECT_EQ(tracker->record_completion(bad).error().code, ErrorCode::kInvalidArgument);

@@ -59,7 +59,9 @@ struct Fixture {
                        {std::make_shared<CallbackAlertSink>([this](const Alert& a) { alerts.push_back(a); })},
                        AlertManagerOptions{RateLimiterOptions{.error = RateLimit{minutes(10), 1}}, true,
                                           Duration::zero()}).value();
-  DeadLetterRecorder recorder{transport, store, clock, manager.get()};
+  std::unique_ptr<DeadLetterRecorder> owned_recorder =
+      DeadLetterRecorder::create(clock, store, transport, {.alerts = manager.get()}).value();
+  DeadLetterRecorder& recorder = *owned_recorder;
   std::vector<std::unique_ptr<Subscription>> subs;
 
   /// A subscription on kTopic whose handler always nacks: everything it gets dies.
@@ -210,11 +212,16 @@ class CountingProcessor final : public Processor {
 
 TEST_P(DeadLetterRecorderTest, AReplayedTriggerDoesNotRunASucceededProcessorTwice) {
   Fixture f{store};
-  RunHistory history{f.store, f.clock};
-  OutboxRelay relay{f.store, f.transport, f.clock};
-  CountingProcessor processor{ProcessorServices{f.store, f.clock, history, nullptr, &relay, &f.transport, nullptr},
-                              ProcessorConfig{"player_game_summary", "phase3_analytics",
-                                              "test-phase3-analytics-complete", "pgs", "analytics"}};
+  RunHistory history = RunHistory::create(f.clock, f.store).value();
+  auto relay = OutboxRelay::create(f.clock, f.store, f.transport).value();
+  CountingProcessor processor{f.clock, f.store, history,
+                              ProcessorOptions{.name = "player_game_summary",
+                                               .phase = "phase3_analytics",
+                                               .completion_topic = "test-phase3-analytics-complete",
+                                               .output_table = "pgs",
+                                               .output_dataset = "analytics",
+                                               .relay = relay.get(),
+                                               .transport = &f.transport}};
   ASSERT_TRUE(f.recorder.watch(kTopic));
   // The processor succeeds, but its ack is lost every time (e.g. it crashes right after
   // committing): the trigger is redelivered until it is dead-lettered.
@@ -244,7 +251,7 @@ TEST_P(DeadLetterRecorderTest, AReplayedTriggerDoesNotRunASucceededProcessorTwic
     (void)d->ack();
   });
   ASSERT_TRUE(trigger_seen);
-  ASSERT_TRUE(relay.drain());
+  ASSERT_TRUE(relay->drain());
   settle(f.clock, f.transport);
   EXPECT_EQ(seen, (std::vector<std::string>{"phase2_to_phase3/2025-11-18/w0"}));
   EXPECT_EQ(processor.steps, 1);  // answered from the trigger's own success, not run again
@@ -252,13 +259,13 @@ TEST_P(DeadLetterRecorderTest, AReplayedTriggerDoesNotRunASucceededProcessorTwic
 
 TEST_P(DeadLetterRecorderTest, AReplayAfterTheWindowIsNotProcessedTwiceByAnIdempotentConsumer) {
   Fixture f{store};
-  OutboxRelay relay{f.store, f.transport, f.clock};
+  auto relay = OutboxRelay::create(f.clock, f.store, f.transport).value();
   ASSERT_TRUE(f.recorder.watch(kTopic));
   int bodies = 0;
-  IdempotentConsumer consumer(f.store, "phase3", [&](Transaction& tx, const Delivery& d) {
+  auto consumer = IdempotentConsumer::create(f.store, [&](Transaction& tx, const Delivery& d) {
     ++bodies;
     return tx.put("phase3/seen/" + d.id(), d.payload());
-  });
+  }, {"phase3"}).value();
   // The body commits every time but the ack is lost: the message ends in the dead letters.
   auto sub = f.transport.subscribe({"phase3-sub", std::string(kTopic), poison_settings()}, [&](DeliveryPtr d) {
     consumer.handle(std::make_shared<AckLostDelivery>(d));
@@ -274,7 +281,7 @@ TEST_P(DeadLetterRecorderTest, AReplayAfterTheWindowIsNotProcessedTwiceByAnIdemp
   auto acking = f.transport.subscribe({"phase3-sub", std::string(kTopic), poison_settings()}, consumer.handler());
   ASSERT_TRUE(acking);
   ASSERT_TRUE(DeadLetterRecorder::replay(f.store, "msg-1"));
-  ASSERT_TRUE(relay.drain());
+  ASSERT_TRUE(relay->drain());
   settle(f.clock, f.transport);
   EXPECT_EQ(bodies, 1);  // the replay carried "msg-1": a duplicate, acknowledged
   EXPECT_EQ(f.recorder.recorded(), 1u);
@@ -283,7 +290,7 @@ TEST_P(DeadLetterRecorderTest, AReplayAfterTheWindowIsNotProcessedTwiceByAnIdemp
 
 TEST_P(DeadLetterRecorderTest, AReplayThatDiesAgainIsRecordedAndAlertedAgain) {
   Fixture f{store};
-  OutboxRelay relay{f.store, f.transport, f.clock};
+  auto relay = OutboxRelay::create(f.clock, f.store, f.transport).value();
   ASSERT_TRUE(f.recorder.watch(kTopic));
   f.poison_subscription("phase3-sub");
   ASSERT_TRUE(f.transport.publish(kTopic, {"poison-1", "payload", {}}));
@@ -292,7 +299,7 @@ TEST_P(DeadLetterRecorderTest, AReplayThatDiesAgainIsRecordedAndAlertedAgain) {
 
   f.clock.advance(minutes(30));  // past the alert rate limit
   ASSERT_TRUE(DeadLetterRecorder::replay(f.store, "poison-1"));
-  ASSERT_TRUE(relay.drain());
+  ASSERT_TRUE(relay->drain());
   settle(f.clock, f.transport);
   EXPECT_EQ(f.recorder.recorded(), 2u);
   EXPECT_EQ(f.recorder.alerts_delivered(), 2u);
@@ -316,8 +323,8 @@ TEST(DeadLetterRecorder, RowsOutliveTheProcessInSqliteAndReplayThere) {
     ASSERT_TRUE(store);
     auto transport_owner = MemoryTransport::create(clock).value();
     MemoryTransport& transport = *transport_owner;
-    DeadLetterRecorder recorder{transport, **store, clock};
-    ASSERT_TRUE(recorder.watch(kTopic));
+    auto recorder = DeadLetterRecorder::create(clock, **store, transport).value();
+    ASSERT_TRUE(recorder->watch(kTopic));
     auto sub = transport.subscribe({"phase3-sub", std::string(kTopic), poison_settings()},
                                    [](DeliveryPtr d) { (void)d->nack("bad"); });
     ASSERT_TRUE(sub);
@@ -338,6 +345,15 @@ TEST(DeadLetterRecorder, RowsOutliveTheProcessInSqliteAndReplayThere) {
   std::filesystem::remove_all(dir);
 }
 #endif
+
+TEST_P(DeadLetterRecorderTest, CreateRefusesASeverityOutsideTheEnum) {
+  ManualClock clock;
+  MemoryTransport transport{clock};
+  auto r = DeadLetterRecorder::create(clock, store, transport, {.severity = static_cast<Severity>(7)});
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, ErrorCode::kInvalidArgument);
+  EXPECT_EQ(r.error().message, "DeadLetterRecorderOptions::severity 7 is not a severity");
+}
 
 PIPELINE_STORE_SUITE(DeadLetterRecorderTest);
 

@@ -17,10 +17,10 @@ class IdempotentConsumerTest : public pipeline::testing::StoreSuite {};
 
 TEST_P(IdempotentConsumerTest, RedeliveryIsAckedWithoutRunningBodyAgain) {
   int runs = 0;
-  IdempotentConsumer consumer(store, "c1", [&](Transaction& tx, const pipeline::Delivery& d) -> Status {
+  auto consumer = pipeline::IdempotentConsumer::create(store, [&](Transaction& tx, const pipeline::Delivery& d) -> Status {
     ++runs;
     return tx.put("effects/" + d.id(), d.payload());
-  });
+  }, {"c1"}).value();
   auto first = std::make_shared<RecordedDelivery>("id-1", "hello");
   auto again = std::make_shared<RecordedDelivery>("id-1", "hello");
   consumer.handler()(first);
@@ -35,11 +35,11 @@ TEST_P(IdempotentConsumerTest, RedeliveryIsAckedWithoutRunningBodyAgain) {
 
 TEST_P(IdempotentConsumerTest, BodyErrorNacksWithTextAndCommitsNothing) {
   bool fail_body = true;
-  IdempotentConsumer consumer(store, "c1", [&](Transaction& tx, const pipeline::Delivery&) -> Status {
+  auto consumer = pipeline::IdempotentConsumer::create(store, [&](Transaction& tx, const pipeline::Delivery&) -> Status {
     PIPELINE_TRY(tx.put("effects/x", "partial"));
     if (fail_body) return pipeline::fail(pipeline::ErrorCode::kFailedPrecondition, "upstream not ready");
     return pipeline::ok();
-  });
+  }, {"c1"}).value();
   auto d = std::make_shared<RecordedDelivery>("id-1", "p");
   consumer.handle(d);
   EXPECT_EQ(d->nacks(), 1);
@@ -57,11 +57,11 @@ TEST_P(IdempotentConsumerTest, BodyErrorNacksWithTextAndCommitsNothing) {
 TEST_P(IdempotentConsumerTest, ProcessAllCommitsARoundTogetherAndSkipsProcessedIds) {
   int runs = 0;
   bool fail_c = false;
-  IdempotentConsumer consumer(store, "c1", [&](Transaction& tx, const pipeline::Delivery& d) -> Status {
+  auto consumer = pipeline::IdempotentConsumer::create(store, [&](Transaction& tx, const pipeline::Delivery& d) -> Status {
     ++runs;
     if (fail_c && d.id() == "id-c") return pipeline::fail(pipeline::ErrorCode::kFailedPrecondition, "c is not ready");
     return tx.put("effects/" + d.id(), d.payload());
-  });
+  }, {"c1"}).value();
   RecordedDelivery a("id-a", "1"), b("id-b", "2"), c("id-c", "3");
   ASSERT_TRUE(consumer.process(a));
   auto round = consumer.process_all({&a, &b, &a});
@@ -83,10 +83,10 @@ TEST_P(IdempotentConsumerTest, StoreFailureNacks) {
   pipeline::StateStore& real = this->store;
   pipeline::mocks::FailingStateStore store(real);
   int runs = 0;
-  IdempotentConsumer consumer(store, "c1", [&](Transaction&, const pipeline::Delivery&) -> Status {
+  auto consumer = pipeline::IdempotentConsumer::create(store, [&](Transaction&, const pipeline::Delivery&) -> Status {
     ++runs;
     return pipeline::ok();
-  });
+  }, {"c1"}).value();
   store.fail_transact(pipeline::ErrorCode::kUnavailable, 1);
   auto d = std::make_shared<RecordedDelivery>("id-1", "p");
   consumer.handle(d);
@@ -100,8 +100,12 @@ TEST_P(IdempotentConsumerTest, StoreFailureNacks) {
 
 TEST_P(IdempotentConsumerTest, ConsumersWithDifferentNamesEachProcessOnce) {
   int a = 0, b = 0;
-  IdempotentConsumer ca(store, "a", [&](Transaction&, const pipeline::Delivery&) { ++a; return pipeline::ok(); });
-  IdempotentConsumer cb(store, "b", [&](Transaction&, const pipeline::Delivery&) { ++b; return pipeline::ok(); });
+  auto ca = IdempotentConsumer::create(
+                store, [&](Transaction&, const pipeline::Delivery&) { ++a; return pipeline::ok(); }, {"a"})
+                .value();
+  auto cb = IdempotentConsumer::create(
+                store, [&](Transaction&, const pipeline::Delivery&) { ++b; return pipeline::ok(); }, {"b"})
+                .value();
   RecordedDelivery d("id-1", "p");
   for (int i = 0; i < 3; ++i) {
     ASSERT_TRUE(ca.process(d));
@@ -113,10 +117,10 @@ TEST_P(IdempotentConsumerTest, ConsumersWithDifferentNamesEachProcessOnce) {
 
 TEST_P(IdempotentConsumerTest, ConcurrentDuplicatesRunBodyOnce) {
   std::atomic<int> runs{0};
-  IdempotentConsumer consumer(store, "c", [&](Transaction&, const pipeline::Delivery&) {
+  auto consumer = pipeline::IdempotentConsumer::create(store, [&](Transaction&, const pipeline::Delivery&) {
     ++runs;
     return pipeline::ok();
-  });
+  }, {"c"}).value();
   std::vector<std::thread> threads;
   for (int t = 0; t < 4; ++t)
     threads.emplace_back([&] {
@@ -127,6 +131,14 @@ TEST_P(IdempotentConsumerTest, ConcurrentDuplicatesRunBodyOnce) {
     });
   for (auto& th : threads) th.join();
   EXPECT_EQ(runs.load(), 25);
+}
+
+TEST_P(IdempotentConsumerTest, CreateRefusesAnEmptyNameAndAMissingBody) {
+  auto unnamed = IdempotentConsumer::create(store, [](Transaction&, const pipeline::Delivery&) { return pipeline::ok(); }, {});
+  ASSERT_FALSE(unnamed);
+  EXPECT_EQ(unnamed.error().code, pipeline::ErrorCode::kInvalidArgument);
+  EXPECT_EQ(unnamed.error().message, "IdempotentConsumerOptions::name must not be empty");
+  EXPECT_FALSE(IdempotentConsumer::create(store, {}, {"c1"}));
 }
 
 PIPELINE_STORE_SUITE(IdempotentConsumerTest);

@@ -32,10 +32,10 @@ TEST_P(OutboxRelayTest, PublishesInCommitOrderWithStableIdsAndMarksSent) {
   RecordingTransport transport;
   pipeline::ManualClock clock;
   ASSERT_TRUE(enqueue(store, {"m1", "m2", "m3"}));
-  OutboxRelay relay(store, transport, clock, {.owner = "r1", .batch_size = 2});
-  EXPECT_EQ(relay.relay_once().value(), 2u);
-  EXPECT_EQ(relay.relay_once().value(), 1u);
-  EXPECT_EQ(relay.relay_once().value(), 0u);
+  auto relay = OutboxRelay::create(clock, store, transport, {.owner = "r1", .batch_size = 2}).value();
+  EXPECT_EQ(relay->relay_once().value(), 2u);
+  EXPECT_EQ(relay->relay_once().value(), 1u);
+  EXPECT_EQ(relay->relay_once().value(), 0u);
   auto published = transport.published();
   ASSERT_EQ(published.size(), 3u);
   EXPECT_EQ(transport.ids(), (std::vector<std::string>{"m1", "m2", "m3"}));
@@ -54,14 +54,14 @@ TEST_P(OutboxRelayTest, SendsEachRunOfOneTopicAsOneBatchAndMarksOnlyTheAcceptedP
       PIPELINE_TRY(tx.enqueue({topic, {id, "{}", {}}}).map([](bool) {}));
     return pipeline::ok();
   }));
-  OutboxRelay relay(store, transport, clock, {.owner = "r1", .lease = 30s});
+  auto relay = OutboxRelay::create(clock, store, transport, {.owner = "r1", .lease = 30s}).value();
   transport.fail_next(1, 1);  // the transport takes x1, then refuses x2
-  EXPECT_FALSE(relay.relay_once());
+  EXPECT_FALSE(relay->relay_once());
   EXPECT_EQ(transport.ids(), (std::vector<std::string>{"x1"}));
   EXPECT_EQ(transport.batches(), (std::vector<std::size_t>{3})) << "x1..x3 in one batch, which stopped at x2";
   EXPECT_EQ(store.pending_outbox().value(), 4u) << "only x1 is marked sent";
   clock.advance(31s);
-  EXPECT_EQ(relay.relay_once().value(), 4u);
+  EXPECT_EQ(relay->relay_once().value(), 4u);
   EXPECT_EQ(transport.ids(), (std::vector<std::string>{"x1", "x2", "x3", "y1", "x4"}));
   EXPECT_EQ(transport.batches(), (std::vector<std::size_t>{3, 2, 1, 1}));
   EXPECT_EQ(store.pending_outbox().value(), 0u);
@@ -84,15 +84,15 @@ TEST_P(OutboxRelayTest, SharesThePublishersSendStepHooksAndRetryPolicy) {
   auto c3 = publisher.on_failed(
       [&](const std::string&, const std::string& id, const pipeline::Error&) { failed.push_back(id); });
   ASSERT_TRUE(enqueue(store, {"m1"}));
-  OutboxRelay relay(store, publisher.send_step(), clock, {.owner = "r1", .lease = 30s});
-  EXPECT_EQ(&relay.send_step()->transport(), &transport);
+  auto relay = OutboxRelay::create(clock, store, publisher.send_step(), {.owner = "r1", .lease = 30s}).value();
+  EXPECT_EQ(&relay->send_step()->transport(), &transport);
   transport.fail_next(2);
-  ASSERT_FALSE(relay.relay_once());  // claim 1: the policy would retry
+  ASSERT_FALSE(relay->relay_once());  // claim 1: the policy would retry
   clock.advance(31s);
-  ASSERT_FALSE(relay.relay_once());  // claim 2: the policy gives up; the entry stays
+  ASSERT_FALSE(relay->relay_once());  // claim 2: the policy gives up; the entry stays
   EXPECT_EQ(store.pending_outbox().value(), 1u);
   clock.advance(31s);
-  EXPECT_EQ(relay.relay_once().value(), 1u);  // marked sent only now, after the transport took it
+  EXPECT_EQ(relay->relay_once().value(), 1u);  // marked sent only now, after the transport took it
   EXPECT_EQ(store.pending_outbox().value(), 0u);
   EXPECT_EQ(retried, (std::vector<std::string>{"m1#1"}));
   EXPECT_EQ(failed, (std::vector<std::string>{"m1"}));
@@ -101,7 +101,7 @@ TEST_P(OutboxRelayTest, SharesThePublishersSendStepHooksAndRetryPolicy) {
   EXPECT_FALSE(c1.connected());
   EXPECT_TRUE(c2.connected());
   ASSERT_TRUE(enqueue(store, {"m2"}));
-  EXPECT_EQ(relay.relay_once().value(), 1u);
+  EXPECT_EQ(relay->relay_once().value(), 1u);
   EXPECT_EQ(published, (std::vector<std::string>{"m1"}));  // disconnected: not called again
 }
 
@@ -109,16 +109,16 @@ TEST_P(OutboxRelayTest, PublishFailureLeavesEntryForTheNextClaimAfterLease) {
   RecordingTransport transport;
   pipeline::ManualClock clock;
   ASSERT_TRUE(enqueue(store, {"m1", "m2"}));
-  OutboxRelay relay(store, transport, clock, {.owner = "r1", .lease = 30s});
+  auto relay = OutboxRelay::create(clock, store, transport, {.owner = "r1", .lease = 30s}).value();
   transport.fail_next(1);
-  auto r = relay.relay_once();
+  auto r = relay->relay_once();
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error().code, pipeline::ErrorCode::kUnavailable);
   EXPECT_EQ(r.error().context.at("outbox_id"), "m1");
   EXPECT_EQ(store.pending_outbox().value(), 2u);
-  EXPECT_EQ(relay.relay_once().value(), 0u);  // still leased
+  EXPECT_EQ(relay->relay_once().value(), 0u);  // still leased
   clock.advance(31s);
-  EXPECT_EQ(relay.relay_once().value(), 2u);
+  EXPECT_EQ(relay->relay_once().value(), 2u);
   EXPECT_EQ(transport.ids(), (std::vector<std::string>{"m1", "m2"}));
   EXPECT_EQ(store.pending_outbox().value(), 0u);
 }
@@ -129,14 +129,14 @@ TEST_P(OutboxRelayTest, RelayDyingBetweenPublishAndMarkRedeliversSameId) {
   RecordingTransport transport;
   pipeline::ManualClock clock;
   ASSERT_TRUE(enqueue(store, {"m1"}));
-  OutboxRelay dying(store, transport, clock, {.owner = "dying", .lease = 30s});
+  auto dying = OutboxRelay::create(clock, store, transport, {.owner = "dying", .lease = 30s}).value();
   store.fail_complete(pipeline::ErrorCode::kUnavailable, 1);
-  ASSERT_FALSE(dying.relay_once());
+  ASSERT_FALSE(dying->relay_once());
   EXPECT_EQ(store.injected(), 1);
-  OutboxRelay other(store, transport, clock, {.owner = "other", .lease = 30s});
-  EXPECT_EQ(other.relay_once().value(), 0u);  // the dead relay's lease still holds
+  auto other = OutboxRelay::create(clock, store, transport, {.owner = "other", .lease = 30s}).value();
+  EXPECT_EQ(other->relay_once().value(), 0u);  // the dead relay's lease still holds
   clock.advance(30s);
-  EXPECT_EQ(other.relay_once().value(), 1u);
+  EXPECT_EQ(other->relay_once().value(), 1u);
   EXPECT_EQ(transport.ids(), (std::vector<std::string>{"m1", "m1"}));
   EXPECT_EQ(store.pending_outbox().value(), 0u);
 }
@@ -147,8 +147,8 @@ TEST_P(OutboxRelayTest, ClaimFailureIsReturned) {
   RecordingTransport transport;
   pipeline::ManualClock clock;
   store.fail_claim(pipeline::ErrorCode::kUnavailable);
-  OutboxRelay relay(store, transport, clock);
-  auto r = relay.relay_once();
+  auto relay = OutboxRelay::create(clock, store, transport).value();
+  auto r = relay->relay_once();
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error().message, "injected failure: claim_outbox");
 }
@@ -162,8 +162,8 @@ TEST_P(OutboxRelayTest, SeveralRelaysPublishEveryEntryExactlyOnceWithoutFailures
   std::vector<std::thread> threads;
   for (int t = 0; t < 3; ++t) {
     threads.emplace_back([&, t] {
-      OutboxRelay relay(store, transport, clock, {.owner = "r" + std::to_string(t), .batch_size = 7});
-      ASSERT_TRUE(relay.drain());
+      auto relay = OutboxRelay::create(clock, store, transport, {.owner = "r" + std::to_string(t), .batch_size = 7}).value();
+      ASSERT_TRUE(relay->drain());
     });
   }
   for (auto& th : threads) th.join();
@@ -176,20 +176,20 @@ TEST_P(OutboxRelayTest, SeveralRelaysPublishEveryEntryExactlyOnceWithoutFailures
 TEST_P(OutboxRelayTest, BackgroundWorkerPublishesOnNotifyAndOnPoll) {
   RecordingTransport transport;
   pipeline::ManualClock clock;
-  OutboxRelay relay(store, transport, clock, {.owner = "bg", .poll_interval = 5s});
-  relay.start();
-  ASSERT_TRUE(pipeline_test::spin_until([&] { return relay.rounds() >= 1; }));  // the first round found nothing
+  auto relay = OutboxRelay::create(clock, store, transport, {.owner = "bg", .poll_interval = 5s}).value();
+  relay->start();
+  ASSERT_TRUE(pipeline_test::spin_until([&] { return relay->rounds() >= 1; }));  // the first round found nothing
   ASSERT_TRUE(enqueue(store, {"n1"}));
-  relay.notify();
+  relay->notify();
   ASSERT_TRUE(transport.wait_for_count(1));
   // Once the round has armed its poll timer the worker is idle; the next poll picks up
   // what is committed without a notify.
-  ASSERT_TRUE(pipeline_test::spin_until([&] { return relay.rounds() >= 2; }));
+  ASSERT_TRUE(pipeline_test::spin_until([&] { return relay->rounds() >= 2; }));
   EXPECT_EQ(clock.pending_timers(), 1u);
   ASSERT_TRUE(enqueue(store, {"n2"}));
   EXPECT_EQ(clock.advance(5s), 1u);
   ASSERT_TRUE(transport.wait_for_count(2));
-  relay.stop();
+  relay->stop();
   EXPECT_EQ(transport.ids(), (std::vector<std::string>{"n1", "n2"}));
   EXPECT_EQ(store.pending_outbox().value(), 0u);
 }
@@ -207,19 +207,32 @@ TEST_P(OutboxRelayTest, BackgroundWorkerBacksOffByRetryPolicyAfterFailure) {
   pipeline::ManualClock clock;
   ASSERT_TRUE(enqueue(store, {"b1"}));
   transport.fail_next(1);
-  OutboxRelay relay(store, transport, clock,
-                    {.owner = "bg", .lease = 1s, .poll_interval = 1h, .retry_policy = std::make_shared<FixedRetry>()});
+  auto relay = OutboxRelay::create(clock, store, transport,
+                                   {.owner = "bg", .lease = 1s, .poll_interval = 1h,
+                                    .retry_policy = std::make_shared<FixedRetry>()})
+                   .value();
   const auto start = clock.now();
-  relay.start();
-  ASSERT_TRUE(pipeline_test::spin_until([&] { return relay.rounds() >= 1; }));
-  EXPECT_EQ(relay.consecutive_failures(), 1);
-  ASSERT_TRUE(relay.last_error());
-  EXPECT_EQ(relay.last_error()->code, pipeline::ErrorCode::kUnavailable);
+  relay->start();
+  ASSERT_TRUE(pipeline_test::spin_until([&] { return relay->rounds() >= 1; }));
+  EXPECT_EQ(relay->consecutive_failures(), 1);
+  ASSERT_TRUE(relay->last_error());
+  EXPECT_EQ(relay->last_error()->code, pipeline::ErrorCode::kUnavailable);
   EXPECT_EQ(clock.next_due(), start + 7s);  // the policy's delay, not the 1 h poll
   EXPECT_EQ(clock.advance(7s), 1u);
   ASSERT_TRUE(transport.wait_for_count(1));
-  relay.stop();
+  relay->stop();
   EXPECT_EQ(transport.ids(), std::vector<std::string>{"b1"});
+}
+
+TEST_P(OutboxRelayTest, CreateRefusesAZeroBatchANonPositiveLeaseAndANullStep) {
+  RecordingTransport transport;
+  pipeline::ManualClock clock;
+  auto zero = OutboxRelay::create(clock, store, transport, {.batch_size = 0});
+  ASSERT_FALSE(zero);
+  EXPECT_EQ(zero.error().code, pipeline::ErrorCode::kInvalidArgument);
+  EXPECT_EQ(zero.error().message, "OutboxRelayOptions::batch_size must be at least 1");
+  EXPECT_FALSE(OutboxRelay::create(clock, store, transport, {.lease = 0s}));
+  EXPECT_FALSE(OutboxRelay::create(clock, store, std::shared_ptr<pipeline::SendStep>{}));
 }
 
 PIPELINE_STORE_SUITE(OutboxRelayTest);

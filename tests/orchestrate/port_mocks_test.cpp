@@ -48,15 +48,15 @@ TEST(PortMocks, RelayKeepsAnEntryWhoseMockedPublishFailsAndSendsItAgainAfterTheL
   EXPECT_CALL(transport, do_publish(a1))
       .WillOnce(Return(pipeline::fail(ErrorCode::kUnavailable, "broker down")))
       .WillOnce(Return(pipeline::ok()));
-  OutboxRelay relay(store, transport, clock, {.owner = "r1", .lease = 30s});
+  auto relay = OutboxRelay::create(clock, store, transport, {.owner = "r1", .lease = 30s}).value();
 
-  auto first = relay.relay_once();
+  auto first = relay->relay_once();
   ASSERT_FALSE(first);
   EXPECT_EQ(first.error().code, ErrorCode::kUnavailable);
   EXPECT_EQ(store.pending_outbox().value(), 1u) << "a refused entry stays in the outbox";
-  EXPECT_EQ(relay.relay_once().value(), 0u) << "leased until the lease ends";
+  EXPECT_EQ(relay->relay_once().value(), 0u) << "leased until the lease ends";
   clock.advance(31s);
-  EXPECT_EQ(relay.relay_once().value(), 1u);
+  EXPECT_EQ(relay->relay_once().value(), 1u);
   EXPECT_EQ(store.pending_outbox().value(), 0u);
 }
 
@@ -70,12 +70,12 @@ TEST(PortMocks, ADelegatingStoreFailsOnlyTheExpectedCallAndTheEntryIsSentAgainWi
   EXPECT_CALL(store, complete_outbox(::testing::ElementsAre("a1")))
       .WillOnce(Return(pipeline::fail(ErrorCode::kUnavailable, "store down")))
       .WillRepeatedly(::testing::DoDefault());  // delegated
-  OutboxRelay relay(store, transport, clock, {.owner = "r1", .lease = 30s});
+  auto relay = OutboxRelay::create(clock, store, transport, {.owner = "r1", .lease = 30s}).value();
 
-  EXPECT_FALSE(relay.relay_once()) << "published, then the mark failed";
+  EXPECT_FALSE(relay->relay_once()) << "published, then the mark failed";
   EXPECT_EQ(real.pending_outbox().value(), 1u);
   clock.advance(31s);
-  EXPECT_EQ(relay.relay_once().value(), 1u);
+  EXPECT_EQ(relay->relay_once().value(), 1u);
   ASSERT_EQ(transport.published_count(), 2u);
   EXPECT_EQ(transport.published().at(1).message.id, "a1") << "sent again under its stable id";
   EXPECT_EQ(real.pending_outbox().value(), 0u);
@@ -89,8 +89,8 @@ TEST(PortMocks, TheRelayClaimsWithItsOwnerBatchSizeClockAndLease) {
                                         Field(&ClaimOutboxParams::now, clock.now()),
                                         Field(&ClaimOutboxParams::lease, pipeline::Duration(45s)))))
       .WillOnce(Return(std::vector<pipeline::OutboxRow>{}));
-  OutboxRelay relay(store, transport, clock, {.owner = "relay-7", .batch_size = 7, .lease = 45s});
-  EXPECT_EQ(relay.relay_once().value(), 0u) << "nothing claimed: no publish, no mark";
+  auto relay = OutboxRelay::create(clock, store, transport, {.owner = "relay-7", .batch_size = 7, .lease = 45s}).value();
+  EXPECT_EQ(relay->relay_once().value(), 0u) << "nothing claimed: no publish, no mark";
 }
 
 TEST(PortMocks, AStoreReadRunsItsBodyOnTheMockTransaction) {

@@ -36,8 +36,8 @@ TriggerRegistry three_phase_registry() {
   return r;
 }
 
-CompletionTrackerConfig tracker_config(std::string name, Names expected, TriggerRegistry registry) {
-  CompletionTrackerConfig c;
+CompletionTrackerOptions tracker_config(std::string name, Names expected, TriggerRegistry registry) {
+  CompletionTrackerOptions c;
   c.name = std::move(name);
   c.upstream_phase = "up";
   c.downstream_phase = "down";
@@ -49,8 +49,8 @@ CompletionTrackerConfig tracker_config(std::string name, Names expected, Trigger
 
 class RegistryStoreTest : public ::testing::Test {
  protected:
-  std::unique_ptr<CompletionTracker> create(CompletionTrackerConfig c) {
-    auto t = CompletionTracker::create(store, clock, std::move(c));
+  std::unique_ptr<CompletionTracker> create(CompletionTrackerOptions c) {
+    auto t = CompletionTracker::create(clock, store, std::move(c));
     EXPECT_TRUE(t) << t.error().to_string();
     return t ? std::move(*t) : nullptr;
   }
@@ -247,11 +247,11 @@ TEST_F(RegistryStoreTest, ARegistryThatCannotBeStoredIsRefusedByCreate) {
   ASSERT_TRUE(r.add_processor("a", std::string(kMaxRegistryPhaseBytes + 1, 'p')));
   ASSERT_TRUE(r.add_processor("b", "p"));
   ASSERT_TRUE(r.add_trigger("a", {"b"}));
-  auto t = CompletionTracker::create(store, clock, tracker_config("t", {"a"}, r));
+  auto t = CompletionTracker::create(clock, store, tracker_config("t", {"a"}, r));
   ASSERT_FALSE(t);
   EXPECT_EQ(t.error().code, ErrorCode::kInvalidArgument);
   EXPECT_EQ(t.error().context.at("field"), "registry");
-  EXPECT_FALSE(CompletionTracker::validate_config(tracker_config("t", {"a"}, r)));
+  EXPECT_FALSE(CompletionTracker::validate_options(tracker_config("t", {"a"}, r)));
   auto list = list_trackers(store);
   ASSERT_TRUE(list);
   EXPECT_TRUE(list->empty());  // nothing half-written
@@ -275,7 +275,7 @@ TEST(RegistryStoreSqlite, TheRegistryOutlivesTheProcessThatStoredIt) {
   {
     auto store = SqliteStateStore::open(dir.file("store.sqlite"));
     ASSERT_TRUE(store) << store.error().to_string();
-    auto t = CompletionTracker::create(**store, clock, tracker_config("cleaning", {"ingest"}, three_phase_registry()));
+    auto t = CompletionTracker::create(clock, **store, tracker_config("cleaning", {"ingest"}, three_phase_registry()));
     ASSERT_TRUE(t) << t.error().to_string();
   }
   auto store = SqliteStateStore::open(dir.file("store.sqlite"));

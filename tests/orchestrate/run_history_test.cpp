@@ -21,7 +21,7 @@ class RunHistoryTest : public pipeline::testing::StoreSuite {};
 
 TEST_P(RunHistoryTest, StartSucceedThenSkipWithinWindowUnlessForced) {
   pipeline::ManualClock clock;
-  RunHistory history(store, clock);
+  RunHistory history = RunHistory::create(clock, store).value();
   EXPECT_TRUE(history.should_run(key(), 2h).value());
   auto start = history.try_start(key(), "w1", 2h).value();
   ASSERT_EQ(start.decision, StartDecision::kStarted);
@@ -46,7 +46,7 @@ TEST_P(RunHistoryTest, StartSucceedThenSkipWithinWindowUnlessForced) {
 
 TEST_P(RunHistoryTest, SuccessOlderThanWindowRunsAgain) {
   pipeline::ManualClock clock;
-  RunHistory history(store, clock);
+  RunHistory history = RunHistory::create(clock, store).value();
   ASSERT_EQ(history.try_start(key(), "w1", 2h).value().decision, StartDecision::kStarted);
   ASSERT_TRUE(history.record_success(key(), "w1"));
   clock.advance(2h + 1s);
@@ -55,7 +55,7 @@ TEST_P(RunHistoryTest, SuccessOlderThanWindowRunsAgain) {
 
 TEST_P(RunHistoryTest, LiveLeaseIsBusyAndExpiredLeaseIsReclaimable) {
   pipeline::ManualClock clock;
-  RunHistory history(store, clock, {.lease = 5min});
+  RunHistory history = RunHistory::create(clock, store, {.lease = 5min}).value();
   ASSERT_EQ(history.try_start(key(), "crashed", 2h).value().decision, StartDecision::kStarted);
   clock.advance(4min);
   auto busy = history.try_start(key(), "w2", 2h, true).value();
@@ -74,7 +74,7 @@ TEST_P(RunHistoryTest, LiveLeaseIsBusyAndExpiredLeaseIsReclaimable) {
 
 TEST_P(RunHistoryTest, RenewLeaseKeepsOthersOut) {
   pipeline::ManualClock clock;
-  RunHistory history(store, clock, {.lease = 5min});
+  RunHistory history = RunHistory::create(clock, store, {.lease = 5min}).value();
   ASSERT_EQ(history.try_start(key(), "w1", 2h).value().decision, StartDecision::kStarted);
   clock.advance(4min);
   ASSERT_TRUE(history.renew_lease(key(), "w1"));
@@ -85,7 +85,7 @@ TEST_P(RunHistoryTest, RenewLeaseKeepsOthersOut) {
 
 TEST_P(RunHistoryTest, FailureIsRecordedAndRunsAgain) {
   pipeline::ManualClock clock;
-  RunHistory history(store, clock);
+  RunHistory history = RunHistory::create(clock, store).value();
   ASSERT_EQ(history.try_start(key(), "w1", 2h).value().decision, StartDecision::kStarted);
   ASSERT_TRUE(history.record_failure(key(), "w1", "BigQuery quota exceeded"));
   auto rec = history.get(key()).value();
@@ -97,7 +97,7 @@ TEST_P(RunHistoryTest, FailureIsRecordedAndRunsAgain) {
 
 TEST_P(RunHistoryTest, SuccessAndOutboxEntryCommitInOneTransaction) {
   pipeline::ManualClock clock;
-  RunHistory history(store, clock);
+  RunHistory history = RunHistory::create(clock, store).value();
   ASSERT_EQ(history.try_start(key(), "w1", 2h).value().decision, StartDecision::kStarted);
   // A failing enqueue rolls the success back too.
   auto st = store.transact([&](pipeline::Transaction& tx) -> pipeline::Status {
@@ -116,7 +116,7 @@ TEST_P(RunHistoryTest, SuccessAndOutboxEntryCommitInOneTransaction) {
 
 TEST_P(RunHistoryTest, ListsRunsOfOneDate) {
   pipeline::ManualClock clock;
-  RunHistory history(store, clock);
+  RunHistory history = RunHistory::create(clock, store).value();
   ASSERT_TRUE(history.try_start(key("b_proc", 1), "w", 1h));
   ASSERT_TRUE(history.try_start(key("a_proc", 0), "w", 1h));
   RunKey other{"a_proc", pipeline::CalendarDate::parse("2025-11-19").value(), 0};
@@ -131,7 +131,7 @@ TEST_P(RunHistoryTest, ListsRunsOfOneDate) {
 // start again; successes, failures and other dates are left as they were.
 TEST_P(RunHistoryTest, AbandonRunningEndsTheDatesLiveLeasesOnly) {
   pipeline::ManualClock clock;
-  RunHistory history(store, clock);
+  RunHistory history = RunHistory::create(clock, store).value();
   ASSERT_EQ(history.try_start(key("a"), "dead", 2h).value().decision, StartDecision::kStarted);
   ASSERT_EQ(history.try_start(key("b"), "dead", 2h).value().decision, StartDecision::kStarted);
   ASSERT_TRUE(history.record_success(key("b"), "dead"));
@@ -154,7 +154,7 @@ TEST_P(RunHistoryTest, AbandonRunningEndsTheDatesLiveLeasesOnly) {
 
 TEST_P(RunHistoryTest, BadProcessorNameIsRejected) {
   pipeline::ManualClock clock;
-  RunHistory history(store, clock);
+  RunHistory history = RunHistory::create(clock, store).value();
   auto r = history.try_start(key("a/b"), "w", 1h);
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error().code, pipeline::ErrorCode::kInvalidArgument);
@@ -162,7 +162,7 @@ TEST_P(RunHistoryTest, BadProcessorNameIsRejected) {
 
 TEST_P(RunHistoryTest, ConcurrentStartersExactlyOneWins) {
   pipeline::ManualClock clock;
-  RunHistory history(store, clock);
+  RunHistory history = RunHistory::create(clock, store).value();
   for (int round = 0; round < 20; ++round) {
     const RunKey k = key("proc", round);
     std::atomic<int> started{0}, busy{0};
@@ -178,6 +178,14 @@ TEST_P(RunHistoryTest, ConcurrentStartersExactlyOneWins) {
     EXPECT_EQ(started.load(), 1);
     EXPECT_EQ(busy.load(), 3);
   }
+}
+
+TEST_P(RunHistoryTest, CreateRefusesALeaseThatIsNotPositive) {
+  pipeline::ManualClock clock;
+  auto r = RunHistory::create(clock, store, {.lease = 0s});
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, pipeline::ErrorCode::kInvalidArgument);
+  EXPECT_EQ(r.error().message, "RunHistoryOptions::lease must be positive");
 }
 
 PIPELINE_STORE_SUITE(RunHistoryTest);

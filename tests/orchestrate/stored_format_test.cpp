@@ -92,7 +92,7 @@ TEST_F(Format1Store, TrackerStatusOfEveryDateReadsAsBefore) {
 
 TEST_F(Format1Store, RunHistoryReadsAsBefore) {
   ManualClock clock;
-  RunHistory history(*store_, clock);
+  RunHistory history = RunHistory::create(clock, *store_).value();
   auto runs = history.list(*CalendarDate::parse("2025-01-10"));
   ASSERT_TRUE(runs) << runs.error().to_string();
   const auto& want = expected_["runs"]["2025-01-10"];
@@ -143,7 +143,7 @@ TEST_F(Format1Store, OutboxKeepsItsSentAndPendingEntries) {
 
 TEST_F(Format1Store, AnUndecidedFormat1WaveIsDecidedByTodaysTracker) {
   ManualClock clock(TimePoint(std::chrono::seconds(1736510400) + std::chrono::hours(2)));
-  CompletionTrackerConfig c;
+  CompletionTrackerOptions c;
   c.name = "enrich_tracker";
   c.upstream_phase = "ingest";
   c.downstream_phase = "enrich";
@@ -155,7 +155,7 @@ TEST_F(Format1Store, AnUndecidedFormat1WaveIsDecidedByTodaysTracker) {
   ASSERT_TRUE(c.registry.add_trigger("loader_a", {"enricher_x"}));
   ASSERT_TRUE(c.registry.add_trigger("loader_b", {"enricher_x"}));
   ASSERT_TRUE(c.registry.add_trigger("loader_c", {"enricher_x"}));
-  auto tracker = CompletionTracker::create(*store_, clock, c);
+  auto tracker = CompletionTracker::create(clock, *store_, c);
   ASSERT_TRUE(tracker) << tracker.error().to_string();
   // 2025-01-11 waits (format 1 rows) with two of three done; its deadline has passed.
   auto decided = (*tracker)->check_deadlines();
@@ -177,7 +177,7 @@ TEST(StoredFormat, NewTrackerRowsCarryTheirFormatAndNanoseconds) {
   const TimePoint start(std::chrono::seconds(1736510400) + std::chrono::nanoseconds(123456789));
   ManualClock clock(start);
   MemoryStateStore store;
-  CompletionTrackerConfig c;
+  CompletionTrackerOptions c;
   c.name = "t";
   c.upstream_phase = "ingest";
   c.expected = {"loader_a", "loader_b"};
@@ -186,7 +186,7 @@ TEST(StoredFormat, NewTrackerRowsCarryTheirFormatAndNanoseconds) {
   ASSERT_TRUE(c.registry.add_processor("loader_b", "ingest"));
   ASSERT_TRUE(c.registry.add_processor("enricher_x", "enrich"));
   ASSERT_TRUE(c.registry.add_trigger("loader_a", {"enricher_x"}));
-  auto tracker = CompletionTracker::create(store, clock, c);
+  auto tracker = CompletionTracker::create(clock, store, c);
   ASSERT_TRUE(tracker);
   const auto date = *CalendarDate::parse("2025-01-10");
   for (auto p : {"loader_a", "loader_b"}) {
@@ -257,7 +257,7 @@ TEST(StoredFormat, RowsOfANewerFormatAreDataLossNotMisread) {
   ASSERT_FALSE(list);
   EXPECT_EQ(list.error().code, ErrorCode::kDataLoss);
   ManualClock clock;
-  RunHistory history(store, clock);
+  RunHistory history = RunHistory::create(clock, store).value();
   auto runs = history.list(*CalendarDate::parse("2025-01-10"));
   ASSERT_FALSE(runs);
   EXPECT_EQ(runs.error().code, ErrorCode::kDataLoss);

@@ -24,8 +24,8 @@ using std::chrono::seconds;
 constexpr const char* kUpstream = "ts-phase2-complete";
 constexpr const char* kTrigger = "ts-phase3-trigger";
 
-CompletionTrackerConfig config() {
-  CompletionTrackerConfig c;
+CompletionTrackerOptions config() {
+  CompletionTrackerOptions c;
   c.name = "phase3";
   c.upstream_phase = "phase2";
   c.downstream_phase = "phase3";
@@ -53,12 +53,12 @@ struct Pipeline {
   mocks::FailingStateStore store{memory};
   std::unique_ptr<MemoryTransport> transport_owner = MemoryTransport::create(clock).value();
   MemoryTransport& transport = *transport_owner;
-  OutboxRelay relay{store, transport, clock};
-  std::unique_ptr<CompletionTracker> tracker = std::move(*CompletionTracker::create(store, clock, config()));
+  std::unique_ptr<OutboxRelay> relay = OutboxRelay::create(clock, store, transport).value();
+  std::unique_ptr<CompletionTracker> tracker = std::move(*CompletionTracker::create(clock, store, config()));
   std::vector<std::string> triggers;
   std::unique_ptr<Subscription> fed;
   std::unique_ptr<Subscription> downstream;
-  QuietLoop loop{.transport = &transport, .relays = {&relay}};
+  QuietLoop loop{.transport = &transport, .relays = {relay.get()}};
 
   explicit Pipeline(std::size_t max_batch = 1) {
     TrackerSubscriptionOptions options;
@@ -160,7 +160,7 @@ TEST(SubscribeTracker, ABatchOfZeroIsRefused) {
   MemoryStateStore store;
   auto transport_owner = MemoryTransport::create(clock).value();
   MemoryTransport& transport = *transport_owner;
-  auto tracker = CompletionTracker::create(store, clock, config());
+  auto tracker = CompletionTracker::create(clock, store, config());
   ASSERT_TRUE(tracker);
   TrackerSubscriptionOptions options;
   options.max_batch = 0;

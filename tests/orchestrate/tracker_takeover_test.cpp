@@ -28,7 +28,7 @@ using std::chrono::minutes;
 
 const CalendarDate kDate = *CalendarDate::parse("2025-11-18");
 
-CompletionTrackerConfig config() { return testing::five_processor_config(); }
+CompletionTrackerOptions config() { return testing::five_processor_config(); }
 
 Message completion(const std::string& processor, const std::string& exec, ChangedEntities changes = EntityChanges{}) {
   Message m;
@@ -47,7 +47,9 @@ struct Process {
       : alerts(AlertManager::create(
                    clock, {std::make_shared<CallbackAlertSinkMt>([this](const Alert& a) { raised.push_back(a); })})
                    .value()) {
-    auto t = CompletionTracker::create(store, clock, config(), alerts.get());
+    auto options = config();
+    options.alerts = alerts.get();
+    auto t = CompletionTracker::create(clock, store, options);
     EXPECT_TRUE(t) << t.error().to_string();
     if (t) tracker = std::move(*t);
   }

@@ -12,9 +12,9 @@ namespace pipeline::testing {
 // Phase 3's tracker over five upstream processors a..e (deadline 30 min, partial at 60%,
 // debounce 5 min): a -> x; b -> x, y; c -> y; d, e -> z. "stray" is a known Phase 2
 // processor the tracker does not expect.
-inline CompletionTrackerConfig five_processor_config() {
+inline CompletionTrackerOptions five_processor_config() {
   using std::chrono::minutes;
-  CompletionTrackerConfig c;
+  CompletionTrackerOptions c;
   c.name = "phase3";
   c.upstream_phase = "phase2_raw";
   c.downstream_phase = "phase3_analytics";

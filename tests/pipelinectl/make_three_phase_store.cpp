@@ -44,8 +44,8 @@ TriggerRegistry registry() {
   return r;
 }
 
-CompletionTrackerConfig tracker(std::string name, std::string up, std::string down, std::vector<std::string> expected) {
-  CompletionTrackerConfig c;
+CompletionTrackerOptions tracker(std::string name, std::string up, std::string down, std::vector<std::string> expected) {
+  CompletionTrackerOptions c;
   c.name = std::move(name);
   c.upstream_phase = std::move(up);
   c.downstream_phase = std::move(down);
@@ -92,10 +92,10 @@ int main(int argc, char** argv) {
   if (!store) check(fail(store.error()), "open store");
   ManualClock clock(TimePoint(std::chrono::seconds(1740819600)));  // 2025-03-01T09:00:00Z
 
-  auto cleaning = CompletionTracker::create(**store, clock, tracker("cleaning", "raw", "clean", {"ingest"}));
+  auto cleaning = CompletionTracker::create(clock, **store, tracker("cleaning", "raw", "clean", {"ingest"}));
   if (!cleaning) check(fail(cleaning.error()), "create cleaning");
   auto reporting =
-      CompletionTracker::create(**store, clock, tracker("reporting", "clean", "reports", {"clean_a", "clean_b"}));
+      CompletionTracker::create(clock, **store, tracker("reporting", "clean", "reports", {"clean_a", "clean_b"}));
   if (!reporting) check(fail(reporting.error()), "create reporting");
 
   // 2025-03-01: everything ran.
@@ -113,8 +113,8 @@ int main(int argc, char** argv) {
   // One poison message on the raw completions topic, dead-lettered after two attempts.
   auto transport_owner = MemoryTransport::create(clock).value();
   MemoryTransport& transport = *transport_owner;
-  DeadLetterRecorder recorder(transport, **store, clock);
-  check(recorder.watch("tp-raw-complete"), "watch");
+  auto recorder = DeadLetterRecorder::create(clock, **store, transport).value();
+  check(recorder->watch("tp-raw-complete"), "watch");
   SubscriptionSettings settings;
   settings.max_delivery_attempts = 2;
   settings.min_backoff = std::chrono::seconds(1);
@@ -123,17 +123,17 @@ int main(int argc, char** argv) {
                                  [](DeliveryPtr d) { (void)d->nack("cannot decode completion"); });
   if (!sub) check(fail(sub.error()), "subscribe");
   check(transport.publish("tp-raw-complete", {"poison-ingest-1", "{not json", {}}), "publish");
-  for (int i = 0; i < 10 && recorder.recorded() == 0; ++i) {
+  for (int i = 0; i < 10 && recorder->recorded() == 0; ++i) {
     transport.pump();
     clock.advance(std::chrono::seconds(5));
   }
   transport.pump();
-  if (recorder.recorded() != 1) {
+  if (recorder->recorded() != 1) {
     std::fprintf(stderr, "make_three_phase_store: the poison message was not dead-lettered\n");
     return 1;
   }
   (*sub)->close();
-  recorder.close();
+  recorder->close();
   std::printf("wrote %s\n", target.starts_with("postgresql://") ? "the PostgreSQL store" : target.c_str());
   return 0;
 }

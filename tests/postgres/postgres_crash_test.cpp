@@ -33,8 +33,8 @@ using pipeline::testing::read_lines;
 constexpr int kDates = 4;
 constexpr int kUpstream = 8;
 
-pipeline::CompletionTrackerConfig config() {
-  pipeline::CompletionTrackerConfig c;
+pipeline::CompletionTrackerOptions config() {
+  pipeline::CompletionTrackerOptions c;
   c.name = "phase3";
   c.upstream_phase = "phase2_raw";
   c.downstream_phase = "phase3_analytics";
@@ -64,7 +64,7 @@ pipeline::Result<std::unique_ptr<pipeline::PostgresStateStore>> open(const std::
   auto store = open(prefix);
   if (!store) ::_exit(3);
   pipeline::ManualClock clock;
-  auto tracker = pipeline::CompletionTracker::create(**store, clock, config());
+  auto tracker = pipeline::CompletionTracker::create(clock, **store, config());
   if (!tracker) ::_exit(4);
   std::vector<std::pair<int, int>> work;
   for (int d = 0; d < kDates; ++d)

@@ -146,8 +146,8 @@ constexpr int kUpstream = 20;
 const pipeline::CalendarDate kDate = *pipeline::CalendarDate::parse("2025-11-18");
 
 // Phase 3's tracker over kUpstream Phase 2 processors p0..p19, each triggering "x".
-pipeline::CompletionTrackerConfig tracker_config() {
-  pipeline::CompletionTrackerConfig config;
+pipeline::CompletionTrackerOptions tracker_config() {
+  pipeline::CompletionTrackerOptions config;
   config.name = "phase3";
   config.upstream_phase = "phase2_raw";
   config.downstream_phase = "phase3_analytics";
@@ -210,7 +210,7 @@ TEST(PostgresOutage, TrackerRunAcrossARestartDecidesOnce) {
   auto store = PostgresStateStore::open(server.uri(), quick_timeout());
   ASSERT_TRUE(store) << store.error().to_string();
   pipeline::ManualClock clock;
-  auto tracker = pipeline::CompletionTracker::create(**store, clock, tracker_config());
+  auto tracker = pipeline::CompletionTracker::create(clock, **store, tracker_config());
   ASSERT_TRUE(tracker) << tracker.error().to_string();
 
   CallerCounts counts;
@@ -291,7 +291,7 @@ TEST(PostgresOutage, TrackerRunAcrossAFastRestartEndsAsTheRunWithout) {
   auto calm = open("calm_");
   ASSERT_TRUE(calm) << calm.error().to_string();
   pipeline::ManualClock calm_clock;
-  auto calm_tracker = pipeline::CompletionTracker::create(**calm, calm_clock, tracker_config());
+  auto calm_tracker = pipeline::CompletionTracker::create(calm_clock, **calm, tracker_config());
   ASSERT_TRUE(calm_tracker) << calm_tracker.error().to_string();
   CallerCounts calm_counts;
   for (int i = 0; i < kUpstream; ++i) record_until_done(**calm_tracker, i, calm_counts);
@@ -303,7 +303,7 @@ TEST(PostgresOutage, TrackerRunAcrossAFastRestartEndsAsTheRunWithout) {
   auto store = open("restarted_");
   ASSERT_TRUE(store) << store.error().to_string();
   pipeline::ManualClock clock;
-  auto tracker = pipeline::CompletionTracker::create(**store, clock, tracker_config());
+  auto tracker = pipeline::CompletionTracker::create(clock, **store, tracker_config());
   ASSERT_TRUE(tracker) << tracker.error().to_string();
   const auto started_at = [&] {
     return pipeline::testing::PgAdmin(server.uri()).exec("SELECT pg_postmaster_start_time()::text");

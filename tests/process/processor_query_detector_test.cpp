@@ -45,13 +45,14 @@ class Summaries final : public Processor {
 TEST(ProcessorWithQueryDetector, TakesNoSnapshotAndProcessesOnlyWhatTheQueryReports) {
   ManualClock clock;
   MemoryStateStore store;
-  RunHistory history{store, clock};
+  RunHistory history = RunHistory::create(clock, store).value();
   ListRunner runner;
   runner.rows = {{"p2", "changed"}, {"p1", "added"}};
   auto detector = QueryChangeDetector::create(runner, {"players", "SELECT id FROM diff WHERE d = :date", {}});
   ASSERT_TRUE(detector) << detector.error().to_string();
-  Summaries proc{ProcessorServices{store, clock, history},
-                 ProcessorConfig{"player_summary", "phase3", "t", "player_summary", "analytics"}, &*detector};
+  ProcessorOptions options{"player_summary", "phase3", "t", "player_summary", "analytics"};
+  options.detector = &*detector;
+  Summaries proc{clock, store, history, options};
   auto report = proc.run(kDate);
   ASSERT_TRUE(report) << report.error().to_string();
   EXPECT_EQ(report->outcome, RunOutcome::kCompleted);

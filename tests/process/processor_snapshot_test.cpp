@@ -54,10 +54,13 @@ Message report_trigger(int wave, std::map<std::string, std::string> report) {
 struct Fixture {
   ManualClock clock;
   MemoryStateStore store;
-  RunHistory history{store, clock};
+  RunHistory history = RunHistory::create(clock, store).value();
   FingerprintChangeDetector detector = *ChangeDetector::create(store, FingerprintChangeDetectorOptions{"players", {"status"}, "change"});
-  ReportLoader loader{ProcessorServices{store, clock, history}, ProcessorConfig{"injury_report", "phase2_raw", "t", "injury_report", "raw"},
-                      &detector};
+  ReportLoader loader{clock, store, history, [this] {
+                        ProcessorOptions o{"injury_report", "phase2_raw", "t", "injury_report", "raw"};
+                        o.detector = &detector;
+                        return o;
+                      }()};
 };
 
 }  // namespace processor_snapshot_test

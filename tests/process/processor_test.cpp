@@ -22,6 +22,16 @@ using std::chrono::minutes;
 const CalendarDate kDate = *CalendarDate::parse("2025-11-18");
 constexpr std::string_view kTopic = "test-phase3-analytics-complete";
 
+ProcessorOptions summary_options(ChangeDetector* detector, OutboxRelay* relay, Transport* transport,
+                                 DependencyChecker* dependencies = nullptr) {
+  ProcessorOptions o{"player_game_summary", "phase3_analytics", std::string(kTopic), "player_game_summary", "analytics"};
+  o.detector = detector;
+  o.dependencies = dependencies;
+  o.relay = relay;
+  o.transport = transport;
+  return o;
+}
+
 /// 450 players with a points field; one can be changed to simulate a mid-day update.
 struct Roster {
   std::map<std::string, std::int64_t> points;
@@ -34,8 +44,8 @@ struct Roster {
 /// (date, player) — an upsert, so reprocessing is idempotent.
 class SummaryProcessor final : public Processor {
  public:
-  SummaryProcessor(ProcessorServices s, ProcessorConfig c, ChangeDetector* d, Roster& roster)
-      : Processor(s, std::move(c), d), roster_(roster) {}
+  SummaryProcessor(Clock& clock, StateStore& store, RunHistory& history, ProcessorOptions options, Roster& roster)
+      : Processor(clock, store, history, std::move(options)), roster_(roster) {}
 
   std::vector<std::string> processed;  // ids the last step processed
   int steps = 0;
@@ -81,17 +91,14 @@ struct Fixture {
   ManualClock clock;
   MemoryStateStore store;
   mocks::RecordingTransport transport{false};
-  RunHistory history{store, clock};
-  OutboxRelay relay{store, transport, clock};
+  RunHistory history = RunHistory::create(clock, store).value();
+  std::unique_ptr<OutboxRelay> relay = OutboxRelay::create(clock, store, transport).value();
   Roster roster;
   FingerprintChangeDetector detector = *ChangeDetector::create(store, FingerprintChangeDetectorOptions{"players", {"points"}, "change"});
-  SummaryProcessor processor{ProcessorServices{store, clock, history, nullptr, &relay, &transport, nullptr},
-                             ProcessorConfig{"player_game_summary", "phase3_analytics", std::string(kTopic),
-                                             "player_game_summary", "analytics"},
-                             &detector, roster};
+  SummaryProcessor processor{clock, store, history, summary_options(&detector, relay.get(), &transport), roster};
 
   std::vector<Message> published() {
-    (void)relay.drain();
+    (void)relay->drain();
     std::vector<Message> out;
     for (const auto& r : transport.published()) out.push_back(*decode_message(r.message.payload));
     return out;
@@ -160,7 +167,7 @@ TEST(Processor, UnchangedInputsStillCompleteWithAnEmptyChangeMapAndNoStep) {
 TEST(Processor, RedeliveryAfterSuccessRepublishesTheStoredCompletionWithTheSameId) {
   Fixture f;
   ASSERT_TRUE(f.processor.run(kDate));
-  (void)f.relay.drain();
+  (void)f.relay->drain();
   const auto first = f.transport.published();
   ASSERT_EQ(first.size(), 1u);
   auto again = f.processor.run(kDate);
@@ -195,7 +202,7 @@ TEST(Processor, ATriggerThatSucceededIsNeverRunAgainEvenAfterTheWindow) {
   handler(first);
   EXPECT_EQ(outcome_of(first), "acked") << outcome_of(first);
   ASSERT_EQ(f.processor.steps, 1);
-  (void)f.relay.drain();
+  (void)f.relay->drain();
   const auto completed = f.transport.published();
   ASSERT_EQ(completed.size(), 1u);
 
@@ -346,8 +353,7 @@ TEST(Processor, FailedCriticalDependencyRunsNothingAndPublishesNothing) {
   spec.critical = true;
   spec.expected_count_min = 100;
   ASSERT_TRUE(deps.declare("player_game_summary", {spec}));
-  SummaryProcessor p{ProcessorServices{f.store, f.clock, f.history, &deps, &f.relay, &f.transport, nullptr},
-                     ProcessorConfig{"player_game_summary", "phase3_analytics", std::string(kTopic), "player_game_summary", "analytics"}, &f.detector,
+  SummaryProcessor p{f.clock, f.store, f.history, summary_options(&f.detector, f.relay.get(), &f.transport, &deps),
                      f.roster};
   auto report = p.run(kDate);
   ASSERT_TRUE(report);
@@ -362,12 +368,10 @@ TEST(Processor, ALongStepExtendsTheDeliveryDeadlineSoItIsNotRedeliveredMidRun) {
   MemoryStateStore store;
   auto transport_owner = MemoryTransport::create(clock).value();
   MemoryTransport& transport = *transport_owner;
-  RunHistory history(store, clock);
-  OutboxRelay relay(store, transport, clock);
+  RunHistory history = RunHistory::create(clock, store).value();
+  auto relay = OutboxRelay::create(clock, store, transport).value();
   Roster roster;
-  SummaryProcessor p{ProcessorServices{store, clock, history, nullptr, &relay, &transport, nullptr},
-                     ProcessorConfig{"player_game_summary", "phase3_analytics", std::string(kTopic), "player_game_summary", "analytics"}, nullptr,
-                     roster};
+  SummaryProcessor p{clock, store, history, summary_options(nullptr, relay.get(), &transport), roster};
   p.during_step = [&] { clock.advance(minutes(30)); };  // a 30-minute full batch
   int deliveries = 0;
   auto handler = p.handler();
@@ -420,11 +424,8 @@ TEST(Processor, ARunKilledBeforeRecordingSuccessRunsAgainAfterItsLease) {
 TEST(Processor, ASecondWorkerStaysOutWhileTheOwnerIsAliveAndThenFindsItsSuccess) {
   Fixture f;
   // Another process: its own run history object over the same store.
-  RunHistory other_history{f.store, f.clock};
-  SummaryProcessor other{ProcessorServices{f.store, f.clock, other_history, nullptr, &f.relay, &f.transport, nullptr},
-                         ProcessorConfig{"player_game_summary", "phase3_analytics", std::string(kTopic),
-                                         "player_game_summary", "analytics"},
-                         nullptr, f.roster};
+  RunHistory other_history = RunHistory::create(f.clock, f.store).value();
+  SummaryProcessor other{f.clock, f.store, other_history, summary_options(nullptr, f.relay.get(), &f.transport), f.roster};
   std::optional<Result<RunReport>> meanwhile;
   f.processor.during_step = [&] {
     f.clock.advance(minutes(25));  // past the 10-minute lease: the owner's heartbeat renews it
@@ -440,6 +441,21 @@ TEST(Processor, ASecondWorkerStaysOutWhileTheOwnerIsAliveAndThenFindsItsSuccess)
   EXPECT_EQ(after->outcome, RunOutcome::kAlreadyDone);
   EXPECT_EQ(other.steps, 0);
   EXPECT_EQ(f.processor.steps, 1);
+}
+
+TEST(Processor, CreateRefusesOptionsWithoutANameOrWithANonPositiveHeartbeat) {
+  Fixture f;
+  auto unnamed = summary_options(nullptr, nullptr, nullptr);
+  unnamed.name.clear();
+  auto r = Processor::create<SummaryProcessor>(f.clock, f.store, f.history, unnamed, f.roster);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, ErrorCode::kInvalidArgument);
+  EXPECT_EQ(r.error().message, "ProcessorOptions::name must not be empty");
+  auto still = summary_options(nullptr, nullptr, nullptr);
+  still.heartbeat_interval = Duration::zero();
+  EXPECT_FALSE(Processor::create<SummaryProcessor>(f.clock, f.store, f.history, still, f.roster));
+  EXPECT_TRUE(Processor::create<SummaryProcessor>(f.clock, f.store, f.history, summary_options(nullptr, nullptr, nullptr),
+                                                  f.roster));
 }
 
 }  // namespace processor_test

@@ -82,7 +82,7 @@ TEST(FaultInjectingTransport, FailedPublishesLeaveOutboxRowsPendingUntilARetrySu
   MemoryTransport& inner = *inner_owner;
   mocks::FaultInjectingTransport transport{inner, {.seed = 3, .fail_publish = 0.3}};
   MemoryStateStore store;
-  OutboxRelay relay{store, transport, clock};
+  auto relay = OutboxRelay::create(clock, store, transport).value();
   std::map<std::string, int> received;
   auto sub = inner.subscribe({"s", "t", {}}, [&](DeliveryPtr d) {
     ++received[d->id()];
@@ -96,13 +96,13 @@ TEST(FaultInjectingTransport, FailedPublishesLeaveOutboxRowsPendingUntilARetrySu
     }
     return ok();
   }));
-  (void)relay.relay_once();
+  (void)relay->relay_once();
   auto pending = store.pending_outbox();
   ASSERT_TRUE(pending);
   EXPECT_GT(*pending, 0u);  // some publishes failed and stayed in the outbox
   for (int i = 0; i < 400 && *store.pending_outbox() > 0; ++i) {
     clock.advance(minutes(10));  // past any claim lease
-    (void)relay.relay_once();
+    (void)relay->relay_once();
   }
   EXPECT_EQ(*store.pending_outbox(), 0u);
   inner.pump();

@@ -47,7 +47,7 @@ struct Rig {
     put(t + "w000/first", "1");
     put(t + "w000/done/loader", "{}");
     put(t + "decision/w000", "{}");
-    RunHistory history(store, clock);
+    RunHistory history = RunHistory::create(clock, store).value();
     const RunKey run{"loader", d, 0};
     EXPECT_TRUE(history.try_start(run, "worker-1", hours(24)));
     EXPECT_TRUE(history.record_success(run, "worker-1"));
@@ -139,7 +139,7 @@ TEST(Retention, NeverDeletesUndecidedWavesLiveLeasesUndecidedBatchesUnsentEntrie
   rig.put(fmt::format("tracker/phase4/open/{}/w000", kFirst.plus_days(2)), "due");
   rig.put(fmt::format("tracker/phase4/{}/w000/first", kFirst.plus_days(2)), "1");
   // A run still leased (the clock is on the newest date; the lease runs 10 min).
-  RunHistory history(rig.store, rig.clock);
+  RunHistory history = RunHistory::create(rig.clock, rig.store).value();
   ASSERT_TRUE(history.try_start({"slow", old, 0}, "worker-2", hours(24)));
   // A batch still waiting; an entry never sent; rows naming no date.
   rig.add_batch(kFirst.plus_days(3), BatchState::kWaiting);

@@ -288,13 +288,25 @@ TEST(ServiceRuntime, OptionsAreValidated) {
   EXPECT_FALSE(ServiceRuntime::create(clock, store, transport, never));
 }
 
+TEST(ServiceRuntime, ItsRelaysOptionsAreValidatedToo) {
+  ManualClock clock;
+  MemoryStateStore store;
+  MemoryTransport transport(clock);
+  ServiceRuntimeOptions no_batch = named("phase3");
+  no_batch.relay.batch_size = 0;
+  auto r = ServiceRuntime::create(clock, store, transport, no_batch);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, ErrorCode::kInvalidArgument);
+  EXPECT_EQ(r.error().message, "OutboxRelayOptions::batch_size must be at least 1");
+}
+
 // The tracker wakes the runtime's relay after the commit that decided: the trigger is
 // published with no clock movement (the relay's poll would need the clock to move).
 TEST(ServiceRuntime, TrackerTriggerIsPublishedRightAfterTheDecidingCommit) {
   Fixture f;
   ASSERT_TRUE(f.runtime->start());
   ASSERT_TRUE(pipeline_test::spin_until([&] { return f.runtime->relay().rounds() >= 1; })) << "the relay's first round";
-  CompletionTrackerConfig config;
+  CompletionTrackerOptions config;
   config.name = "phase3";
   config.upstream_phase = "phase2_raw";
   config.downstream_phase = "phase3_analytics";
@@ -306,7 +318,7 @@ TEST(ServiceRuntime, TrackerTriggerIsPublishedRightAfterTheDecidingCommit) {
   ASSERT_TRUE(config.registry.add_processor("x", "p3"));
   ASSERT_TRUE(config.registry.add_trigger("a", {"x"}));
   ASSERT_TRUE(config.registry.add_trigger("b", {"x"}));
-  auto tracker = CompletionTracker::create(f.store, f.clock, config);
+  auto tracker = CompletionTracker::create(f.clock, f.store, config);
   ASSERT_TRUE(tracker) << tracker.error().to_string();
   Watch out;
   auto watch = f.transport.subscribe({"watch-sub", config.trigger_topic, {}}, out.handler());

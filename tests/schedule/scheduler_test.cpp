@@ -71,23 +71,23 @@ class SchedulerTest : public ::testing::Test {
 
 TEST_F(SchedulerTest, FiresExactlyTheFourJobsOfADayInOrderAtTheirInstants) {
   pipeline::ManualClock clock(at("2025-11-18T08:00:00Z"));  // 00:00 PST
-  Scheduler scheduler(clock, source_of(*schedule_), record(clock));
-  ASSERT_TRUE(scheduler.start());
+  auto scheduler = Scheduler::create(clock, source_of(*schedule_), record(clock)).value();
+  ASSERT_TRUE(scheduler->start());
   EXPECT_EQ(clock.pending_timers(), 1u);  // one armed timer, not one per job
   clock.advance(24h - 1s);
   EXPECT_EQ(fired_, (std::vector<Fired>{{"backup", "2025-11-18T14:00:00Z", "2025-11-18T14:00:00Z"},
                                         {"retry", "2025-11-18T14:15:00Z", "2025-11-18T14:15:00Z"},
                                         {"retry", "2025-11-18T14:30:00Z", "2025-11-18T14:30:00Z"},
                                         {"status_check", "2025-11-18T15:00:00Z", "2025-11-18T15:00:00Z"}}));
-  EXPECT_EQ(scheduler.fired(), 4u);
-  ASSERT_TRUE(scheduler.armed());
-  EXPECT_EQ(pipeline::format_rfc3339(scheduler.armed()->at), "2025-11-19T14:00:00Z");
+  EXPECT_EQ(scheduler->fired(), 4u);
+  ASSERT_TRUE(scheduler->armed());
+  EXPECT_EQ(pipeline::format_rfc3339(scheduler->armed()->at), "2025-11-19T14:00:00Z");
 }
 
 TEST_F(SchedulerTest, FiresAtPdtInstantsOnSpringForwardDay) {
   pipeline::ManualClock clock(at("2025-03-09T08:00:00Z"));  // 00:00 PST, before the gap
-  Scheduler scheduler(clock, source_of(*schedule_), record(clock));
-  scheduler.start();
+  auto scheduler = Scheduler::create(clock, source_of(*schedule_), record(clock)).value();
+  scheduler->start();
   clock.advance(23h - 1s);  // the local day is 23 hours long
   ASSERT_EQ(fired_.size(), 4u);
   EXPECT_EQ(fired_[0].now, "2025-03-09T13:00:00Z");
@@ -96,8 +96,8 @@ TEST_F(SchedulerTest, FiresAtPdtInstantsOnSpringForwardDay) {
 
 TEST_F(SchedulerTest, StartFiresAJobDueExactlyNow) {
   pipeline::ManualClock clock(at("2025-11-18T14:00:00Z"));
-  Scheduler scheduler(clock, source_of(*schedule_), record(clock));
-  scheduler.start();
+  auto scheduler = Scheduler::create(clock, source_of(*schedule_), record(clock)).value();
+  scheduler->start();
   clock.run_due();
   ASSERT_EQ(fired_.size(), 1u);
   EXPECT_EQ(fired_[0].job, "backup");
@@ -105,18 +105,18 @@ TEST_F(SchedulerTest, StartFiresAJobDueExactlyNow) {
 
 TEST_F(SchedulerTest, StopCancelsTheArmedTimer) {
   pipeline::ManualClock clock(at("2025-11-18T08:00:00Z"));
-  Scheduler scheduler(clock, source_of(*schedule_), record(clock));
-  scheduler.start();
+  auto scheduler = Scheduler::create(clock, source_of(*schedule_), record(clock)).value();
+  scheduler->start();
   clock.advance(6h + 10min);  // backup fired at 14:00Z
   ASSERT_EQ(fired_.size(), 1u);
-  scheduler.stop();
-  EXPECT_FALSE(scheduler.running());
+  scheduler->stop();
+  EXPECT_FALSE(scheduler->running());
   EXPECT_EQ(clock.pending_timers(), 0u);
   clock.advance(48h);
   EXPECT_EQ(fired_.size(), 1u);
   // Restarting (now 2025-11-20T14:10Z) arms from now: what was missed while stopped
   // never fires.
-  ASSERT_TRUE(scheduler.start());
+  ASSERT_TRUE(scheduler->start());
   clock.advance(24h);
   ASSERT_EQ(fired_.size(), 5u);
   EXPECT_EQ(fired_[1].job + "@" + fired_[1].scheduled, "retry@2025-11-20T14:15:00Z");
@@ -127,10 +127,10 @@ TEST_F(SchedulerTest, StopFromInsideTheCallbackStopsFurtherJobs) {
   pipeline::ManualClock clock(at("2025-11-18T08:00:00Z"));
   std::vector<std::string> jobs;
   std::unique_ptr<Scheduler> scheduler;
-  scheduler = std::make_unique<Scheduler>(clock, source_of(*schedule_), [&](const std::string& job, TimePoint) {
-    jobs.push_back(job);
-    if (jobs.size() == 2) scheduler->stop();
-  });
+  scheduler = Scheduler::create(clock, source_of(*schedule_), [&](const std::string& job, TimePoint) {
+                jobs.push_back(job);
+                if (jobs.size() == 2) scheduler->stop();
+              }).value();
   scheduler->start();
   clock.advance(72h);
   EXPECT_EQ(jobs, (std::vector<std::string>{"backup", "retry"}));
@@ -138,8 +138,8 @@ TEST_F(SchedulerTest, StopFromInsideTheCallbackStopsFurtherJobs) {
 
 TEST_F(SchedulerTest, ManualClockJumpOverSeveralDaysFiresEachInstantOnceInOrder) {
   pipeline::ManualClock clock(at("2025-11-01T07:00:00Z"));  // 2025-11-01 00:00 PDT
-  Scheduler scheduler(clock, source_of(*schedule_), record(clock));
-  scheduler.start();
+  auto scheduler = Scheduler::create(clock, source_of(*schedule_), record(clock)).value();
+  scheduler->start();
   clock.advance(72h);  // across the 2025-11-02 fall-back
   ASSERT_EQ(fired_.size(), 12u);
   for (std::size_t i = 0; i < fired_.size(); ++i) EXPECT_EQ(fired_[i].now, fired_[i].scheduled) << i;
@@ -150,8 +150,8 @@ TEST_F(SchedulerTest, ManualClockJumpOverSeveralDaysFiresEachInstantOnceInOrder)
 
 TEST_F(SchedulerTest, LateClockFiresEveryMissedInstantOnceInOrder) {
   LateClock clock(at("2025-11-18T08:00:00Z"));
-  Scheduler scheduler(clock, source_of(*schedule_), record(clock));
-  scheduler.start();
+  auto scheduler = Scheduler::create(clock, source_of(*schedule_), record(clock)).value();
+  scheduler->start();
   clock.jump_to(at("2025-11-20T14:20:00Z"));  // two days and two jobs were missed
   std::vector<std::string> scheduled;
   for (const auto& f : fired_) {
@@ -164,21 +164,31 @@ TEST_F(SchedulerTest, LateClockFiresEveryMissedInstantOnceInOrder) {
                            "retry@2025-11-19T14:15:00Z", "retry@2025-11-19T14:30:00Z",
                            "status_check@2025-11-19T15:00:00Z", "backup@2025-11-20T14:00:00Z",
                            "retry@2025-11-20T14:15:00Z"}));
-  ASSERT_TRUE(scheduler.armed());
-  EXPECT_EQ(pipeline::format_rfc3339(scheduler.armed()->at), "2025-11-20T14:30:00Z");
+  ASSERT_TRUE(scheduler->armed());
+  EXPECT_EQ(pipeline::format_rfc3339(scheduler->armed()->at), "2025-11-20T14:30:00Z");
 }
 
 TEST(SchedulerSource, NonAdvancingSourceDoesNotSpin) {
   pipeline::ManualClock clock(at("2025-11-18T00:00:00Z"));
   const TimePoint fixed = at("2025-11-18T01:00:00Z");
   int calls = 0;
-  Scheduler scheduler(
-      clock, [&](TimePoint) { return std::optional<Scheduler::Due>(Scheduler::Due{"stuck", fixed}); },
-      [&](const std::string&, TimePoint) { ++calls; });
-  scheduler.start();
+  auto scheduler =
+      Scheduler::create(
+          clock, [&](TimePoint) { return std::optional<Scheduler::Due>(Scheduler::Due{"stuck", fixed}); },
+          [&](const std::string&, TimePoint) { ++calls; })
+          .value();
+  scheduler->start();
   clock.advance(2h);
   EXPECT_EQ(calls, 1);
-  EXPECT_FALSE(scheduler.armed());
+  EXPECT_FALSE(scheduler->armed());
+}
+
+TEST_F(SchedulerTest, CreateRefusesAMissingSourceOrCallback) {
+  pipeline::ManualClock clock(at("2025-11-18T08:00:00Z"));
+  auto no_source = Scheduler::create(clock, {}, record(clock));
+  ASSERT_FALSE(no_source);
+  EXPECT_EQ(no_source.error().code, pipeline::ErrorCode::kInvalidArgument);
+  EXPECT_FALSE(Scheduler::create(clock, source_of(*schedule_), {}));
 }
 
 }  // namespace scheduler_test

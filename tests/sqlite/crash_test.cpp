@@ -128,12 +128,11 @@ bool writer_gone(int fd) {
                                     }});
   pipeline::ManualClock clock(pipeline::ManualClock::kDefaultStart + std::chrono::hours(generation));
   FileTransport transport(published);
-  pipeline::OutboxRelay relay(store, transport, clock,
-                              {.owner = fmt::format("relay-{}", generation), .batch_size = 5,
-                               .lease = std::chrono::minutes(1)});
+  auto relay = pipeline::OutboxRelay::create(clock, store, transport, {.owner = fmt::format("relay-{}", generation), .batch_size = 5,
+                               .lease = std::chrono::minutes(1)}).value();
   for (;;) {
     const bool last_round = writer_gone(writer_done);  // before claiming: nothing is written after
-    auto n_relayed = relay.relay_once();
+    auto n_relayed = relay->relay_once();
     if (!n_relayed) ::_exit(3);
     if (*n_relayed == 0 && last_round) ::_exit(0);
   }
@@ -207,8 +206,8 @@ TEST(SqliteCrash, KilledWritersAndRelaysLoseNothingAndRepublishWithSameIds) {
   // A last relay publishes what the killed ones left.
   pipeline::ManualClock clock(pipeline::ManualClock::kDefaultStart + std::chrono::hours(kGenerations));
   FileTransport transport(published_log);
-  pipeline::OutboxRelay relay(**store, transport, clock, {.owner = "final", .lease = std::chrono::minutes(1)});
-  ASSERT_TRUE(relay.drain(100000));
+  auto relay = pipeline::OutboxRelay::create(clock, **store, transport, {.owner = "final", .lease = std::chrono::minutes(1)}).value();
+  ASSERT_TRUE(relay->drain(100000));
   EXPECT_EQ((*store)->pending_outbox().value(), 0u);
 
   // Nothing committed is lost.
@@ -250,11 +249,10 @@ TEST(SqliteCrash, KilledWritersAndRelaysLoseNothingAndRepublishWithSameIds) {
 
   // An IdempotentConsumer reading the publish log processes each id once.
   std::map<std::string, int> runs;
-  pipeline::IdempotentConsumer consumer(**store, "crash-consumer",
-                                        [&](Transaction& tx, const pipeline::Delivery& d) -> Status {
+  auto consumer = pipeline::IdempotentConsumer::create(**store, [&](Transaction& tx, const pipeline::Delivery& d) -> Status {
                                           ++runs[d.id()];
                                           return tx.put("effect/" + d.id(), d.payload());
-                                        });
+                                        }, {"crash-consumer"}).value();
   std::size_t duplicates = 0;
   for (const auto& line : read_lines(published_log)) {
     const auto tab = line.find('\t');
@@ -290,7 +288,7 @@ TEST(SqliteCrash, TwoProcessesStartingOneRunExactlyOneWins) {
         auto store = SqliteStateStore::open(db);
         if (!store) ::_exit(10);
         pipeline::ManualClock clock;
-        pipeline::RunHistory history(**store, clock);
+        pipeline::RunHistory history = pipeline::RunHistory::create(clock, **store).value();
         char c;
         if (::read(gate[0], &c, 1) < 0) ::_exit(11);  // returns at EOF: both start together
         auto r = history.try_start({"proc", pipeline::CalendarDate::parse("2025-11-18").value(), round},

@@ -36,8 +36,8 @@ const CalendarDate kDate = *CalendarDate::parse("2025-11-18");
 /// A step whose one effect is a line in a file (fsynced): how the test counts step runs.
 class LoggingProcessor final : public Processor {
  public:
-  LoggingProcessor(ProcessorServices s, std::string steps_log)
-      : Processor(s, ProcessorConfig{"daily_summary", "phase3", "crash-complete", "summary", "analytics"}),
+  LoggingProcessor(Clock& clock, StateStore& store, RunHistory& history, std::string steps_log)
+      : Processor(clock, store, history, ProcessorOptions{"daily_summary", "phase3", "crash-complete", "summary", "analytics"}),
         steps_log_(std::move(steps_log)) {}
 
  protected:
@@ -63,8 +63,9 @@ Result<RunOutcome> run_once(const std::string& db, const std::string& steps_log,
                                       if (c.index == kill_at) ::kill(::getpid(), SIGKILL);
                                     }});
   ManualClock clock(now);
-  RunHistory history(store, clock);
-  LoggingProcessor processor(ProcessorServices{store, clock, history}, steps_log);
+  auto history = RunHistory::create(clock, store);
+  if (!history) return fail(history.error());
+  LoggingProcessor processor(clock, store, *history, steps_log);
   auto report = processor.run(kDate);
   if (!report) return fail(report.error());
   return report->outcome;
@@ -95,7 +96,7 @@ EndState end_state(const std::string& db) {
     }
   }
   ManualClock clock(ManualClock::kDefaultStart + std::chrono::hours(100));
-  RunHistory history(**store, clock);
+  RunHistory history = RunHistory::create(clock, **store).value();
   auto rec = history.get({"daily_summary", kDate, 0});
   EXPECT_TRUE(rec) << rec.error().to_string();
   s.succeeded = rec && *rec && (*rec)->state == RunState::kSuccess;

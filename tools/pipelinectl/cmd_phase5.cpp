@@ -95,8 +95,18 @@ int run(Op op, const Options& opts) {
                                   std::fprintf(stderr, "alert %s %s: %s\n", std::string(pipeline::to_string(a.severity)).c_str(),
                                                a.key.c_str(), a.message.c_str());
                                 })}).value();
-  pipeline::StoredUpstream upstream(**store, {opts.coordinator.key_prefix, opts.worker});
-  pipeline::BatchCoordinator coordinator(clock, **store, *alerts, upstream, upstream, nullptr, opts.coordinator);
+  auto created_upstream = pipeline::StoredUpstream::create(**store, {opts.coordinator.key_prefix, opts.worker});
+  if (!created_upstream) {
+    std::fprintf(stderr, "%s: %s\n", what.c_str(), created_upstream.error().message.c_str());
+    return pipelinectl::kExitUsage;
+  }
+  pipeline::StoredUpstream& upstream = *created_upstream;
+  auto created = pipeline::BatchCoordinator::create(clock, **store, *alerts, upstream, upstream, opts.coordinator);
+  if (!created) {
+    std::fprintf(stderr, "%s: %s\n", what.c_str(), created.error().message.c_str());
+    return pipelinectl::kExitUsage;
+  }
+  pipeline::BatchCoordinator& coordinator = **created;
 
   if (op == Op::kStatus) {
     // Without an upstream entity list (a pipeline whose completions do not carry one),

@@ -114,8 +114,19 @@ int run(const Options& opts) {
   pipeline::ServiceRuntime& rt = **runtime;
   auto alerts = pipeline::AlertManager::create(
       clock, {std::make_shared<pipeline::StructuredLogSink>(stderr), pipeline::StoreAlertSink::create(**store).value()}, {.metrics = &metrics}).value();
-  pipeline::StoredUpstream upstream(**store, {coordinator_options.key_prefix, opts.worker});
-  pipeline::BatchCoordinator coordinator(clock, **store, *alerts, upstream, upstream, &rt.relay(), coordinator_options);
+  auto created_upstream = pipeline::StoredUpstream::create(**store, {coordinator_options.key_prefix, opts.worker});
+  if (!created_upstream) {
+    std::fprintf(stderr, "%s: %s\n", what, created_upstream.error().message.c_str());
+    return pipelinectl::kExitUsage;
+  }
+  pipeline::StoredUpstream& upstream = *created_upstream;
+  coordinator_options.relay = &rt.relay();
+  auto created = pipeline::BatchCoordinator::create(clock, **store, *alerts, upstream, upstream, coordinator_options);
+  if (!created) {
+    std::fprintf(stderr, "%s: %s\n", what, created.error().message.c_str());
+    return pipelinectl::kExitUsage;
+  }
+  pipeline::BatchCoordinator& coordinator = **created;
 
   pipeline::http::Router router;
   pipeline::http::CoordinatorApiOptions api;

@@ -50,14 +50,17 @@ PIPELINE_INLINE Status BatchCoordinatorOptions::validate() const {
     return fail(ErrorCode::kInvalidArgument, "BatchCoordinatorOptions::key_prefix '{}' must not contain '/'", key_prefix);
   if (max_incremental_per_date == 0)
     return fail(ErrorCode::kInvalidArgument, "BatchCoordinatorOptions::max_incremental_per_date must be at least 1");
-  return ok();
+  return readiness.validate();
 }
 
 PIPELINE_INLINE Result<std::unique_ptr<BatchCoordinator>> BatchCoordinator::create(
     Clock& clock, StateStore& store, AlertManager& alerts, ReadinessSource& readiness, PredictionLedger& ledger,
-    OutboxRelay* relay, BatchCoordinatorOptions options) {
+    BatchCoordinatorOptions options) {
   PIPELINE_TRY(options.validate());
-  return std::make_unique<BatchCoordinator>(clock, store, alerts, readiness, ledger, relay, std::move(options));
+  auto gate = ReadinessGate::create(clock, readiness, options.readiness);
+  if (!gate) return fail(gate.error());
+  return std::unique_ptr<BatchCoordinator>(
+      new BatchCoordinator(clock, store, alerts, ledger, std::move(options), std::move(*gate)));
 }
 
 PIPELINE_INLINE std::string BatchCoordinator::batch_prefix(CalendarDate date) const {
@@ -408,8 +411,8 @@ PIPELINE_INLINE Message BatchCoordinator::completion_message(CalendarDate date, 
 }
 
 PIPELINE_INLINE void BatchCoordinator::relay() {
-  if (relay_ == nullptr) return;
-  if (auto n = relay_->drain(); !n) note_error(n.error().to_string());
+  if (options_.relay == nullptr) return;
+  if (auto n = options_.relay->drain(); !n) note_error(n.error().to_string());
 }
 
 PIPELINE_INLINE void BatchCoordinator::record_coverage(double ratio) {
@@ -496,13 +499,13 @@ PIPELINE_INLINE Result<BatchResult> BatchCoordinator::start_impl(CalendarDate da
   }
   auto on_ready = [this, date, key, answer](const Readiness& r) { answer->set(proceed(date, key, r)); };
   if (counts) {
-    Readiness r = gate_.evaluate(date, *counts);
+    Readiness r = gate_->evaluate(date, *counts);
     if (r.proceed) {
       on_ready(r);
       return answer->get().value_or(out);
     }
   }
-  gate_.wait_until_ready(date, on_ready);
+  gate_->wait_until_ready(date, on_ready);
   if (auto now = answer->get()) return *now;
   out.message = fmt::format("batch {} waits up to {} min for Phase 4 on the clock", out.batch_id,
                             std::chrono::duration_cast<std::chrono::minutes>(options_.readiness.max_wait).count());
@@ -524,7 +527,7 @@ PIPELINE_INLINE Result<BatchResult> BatchCoordinator::recover(CalendarDate date,
       return out;
     }
     auto answer = std::make_shared<internal::AnswerSlot>();
-    gate_.wait_until_ready(date, [this, date, key, answer](const Readiness& r) { answer->set(proceed(date, key, r)); });
+    gate_->wait_until_ready(date, [this, date, key, answer](const Readiness& r) { answer->set(proceed(date, key, r)); });
     if (auto now = answer->get()) return *now;
     out.message = fmt::format("batch {} was waiting for a dead coordinator; waiting here now", rec.batch_id);
     return out;
@@ -547,7 +550,7 @@ PIPELINE_INLINE bool BatchCoordinator::overdue(const internal::BatchRecord& rec)
 
 PIPELINE_INLINE BatchResult BatchCoordinator::take_over(CalendarDate date, const std::string& key,
                                                         const internal::BatchRecord& rec) {
-  Readiness r = gate_.conclude(date, clock_.now() - internal::from_ns(rec.created_ns));
+  Readiness r = gate_->conclude(date, clock_.now() - internal::from_ns(rec.created_ns));
   r.message = fmt::format("{} (taken over from the coordinator that created batch {})", r.message, rec.batch_id);
   return proceed(date, key, r);
 }

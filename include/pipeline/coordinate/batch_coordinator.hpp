@@ -73,21 +73,25 @@ struct BatchCoordinatorOptions {
   std::string entity_kind = "entities";      ///< Kind name in `entities_changed`.
   std::string key_prefix = "phase5";         ///< State rows live under `<key_prefix>/`.
   std::size_t max_incremental_per_date = 3;  ///< Cap of `start_incremental` per date.
-  ReadinessOptions readiness;                ///< 80% / 30 min / min 50 entities by default.
+  ReadinessGateOptions readiness{};              ///< 80% / 30 min / min 50 entities by default.
   /// How long past the end of its wait (`created + readiness.max_wait`) a waiting batch
   /// is left to the coordinator that created it. After that the owner is taken for dead:
   /// `start` and `recover` on any coordinator decide the batch from readiness now.
   Duration takeover_grace = std::chrono::minutes(5);
-  CoverageRules coverage;                    ///< The 07:00 status check alerts below 90%.
+  CoverageRules coverage{};                  ///< The 07:00 status check alerts below 90%.
   /// Where the coordinator's metrics go (null: nowhere): `pipeline_batches_refused_total`
   /// (counter, +1 per refused batch) and `pipeline_batch_coverage_ratio` (gauge: the
   /// predicted fraction the last 07:00 status check counted, 1 once a batch completes;
   /// created at its first value, so no series reads 0 before anything was counted), both
   /// labelled `coordinator=<key_prefix>`. Must outlive the coordinator.
   MetricsSink* metrics = nullptr;
+  /// Drained right after each commit that enqueued work or a completion, so it reaches the
+  /// transport at once. Null: a relay elsewhere polls the outbox. Must outlive the
+  /// coordinator.
+  OutboxRelay* relay = nullptr;
 
   /// Every name set (topics, phases, processor, table, entity kind, a key prefix without
-  /// '/'), a cap of at least 1. **Errors:** `kInvalidArgument` naming the first bad option.
+  /// '/'), a cap of at least 1, valid `readiness` options. **Errors:** `kInvalidArgument` naming the first bad option.
   [[nodiscard]] Status validate() const;
 };
 
@@ -152,31 +156,18 @@ struct BatchCoordinatorOptions {
 /// @snippet coordinate_snippets_test.cpp batch_coordinator
 class BatchCoordinator {
  public:
-  BatchCoordinator(Clock& clock, StateStore& store, AlertManager& alerts, ReadinessSource& readiness,
-                   PredictionLedger& ledger, OutboxRelay* relay = nullptr, BatchCoordinatorOptions options = {})
-      : clock_(clock),
-        store_(store),
-        alerts_(alerts),
-        ledger_(ledger),
-        relay_(relay),
-        options_(std::move(options)),
-        refused_total_(metrics().counter("pipeline_batches_refused_total",
-                                         "Batches refused because too few entities were ready",
-                                         {{"coordinator", options_.key_prefix}})),
-        gate_(clock, readiness, options_.readiness) {}
-
   BatchCoordinator(const BatchCoordinator&) = delete;
   BatchCoordinator& operator=(const BatchCoordinator&) = delete;
 
   [[nodiscard]] const BatchCoordinatorOptions& options() const noexcept { return options_; }
-  [[nodiscard]] ReadinessGate& gate() noexcept { return gate_; }
+  [[nodiscard]] ReadinessGate& gate() noexcept { return *gate_; }
 
   /// Validates `options` (`BatchCoordinatorOptions::validate`), then builds a coordinator.
   /// **Errors:** `kInvalidArgument` naming the first bad option.
   [[nodiscard]] static Result<std::unique_ptr<BatchCoordinator>> create(Clock& clock, StateStore& store,
                                                                       AlertManager& alerts, ReadinessSource& readiness,
-                                                                      PredictionLedger& ledger, OutboxRelay* relay,
-                                                                      BatchCoordinatorOptions options);
+                                                                      PredictionLedger& ledger,
+                                                                      BatchCoordinatorOptions options = {});
 
   /// Starts (or finds) the date's batch. See the class comment for the decision.
   Result<BatchResult> start(CalendarDate date, bool force, BatchTrigger triggered_by);
@@ -325,16 +316,27 @@ class BatchCoordinator {
   /// the upstream reported no data, so an empty ledger is the answer, not a refusal.
   BatchResult proceed(CalendarDate date, const std::string& key, const Readiness& r, bool nothing_expected = false);
 
+  BatchCoordinator(Clock& clock, StateStore& store, AlertManager& alerts, PredictionLedger& ledger,
+                   BatchCoordinatorOptions options, std::unique_ptr<ReadinessGate> gate)
+      : clock_(clock),
+        store_(store),
+        alerts_(alerts),
+        ledger_(ledger),
+        options_(std::move(options)),
+        refused_total_(metrics().counter("pipeline_batches_refused_total",
+                                         "Batches refused because too few entities were ready",
+                                         {{"coordinator", options_.key_prefix}})),
+        gate_(std::move(gate)) {}
+
   Clock& clock_;
   StateStore& store_;
   AlertManager& alerts_;
   PredictionLedger& ledger_;
-  OutboxRelay* relay_;
   BatchCoordinatorOptions options_;
   std::mutex mu_;  // guards last_error_
   std::string last_error_;
   std::shared_ptr<Counter> refused_total_;
-  ReadinessGate gate_;  // last: destroyed first, cancelling waits that point at this object
+  std::unique_ptr<ReadinessGate> gate_;  // last: destroyed first, cancelling waits that point at this object
 };
 
 }  // namespace pipeline::inline v0

@@ -8,6 +8,13 @@
 
 namespace pipeline::inline v0 {
 
+PIPELINE_INLINE Result<FiredJobs> FiredJobs::create(StateStore& store, FiredJobsOptions options) {
+  if (options.key_prefix.empty() || options.key_prefix.back() == '/')
+    return fail(ErrorCode::kInvalidArgument, "FiredJobsOptions::key_prefix '{}' must be set and not end in '/'",
+                options.key_prefix);
+  return FiredJobs(store, std::move(options.key_prefix));
+}
+
 PIPELINE_INLINE std::string FiredJobs::date_prefix(CalendarDate date) const {
   return fmt::format("{}/{}/", prefix_, date);
 }

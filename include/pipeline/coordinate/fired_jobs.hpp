@@ -30,6 +30,12 @@ struct FiredJob {
   std::string owner;
 };
 
+/// Options of `FiredJobs`.
+struct FiredJobsOptions {
+  /// The rows live under `<key_prefix>/<date>/...` ("phase5/fired"); required, no trailing '/'.
+  std::string key_prefix;
+};
+
 /// The record of which scheduled jobs fired for a date, one row per job and instant
 /// (`<prefix>/<date>/<instant RFC 3339>/<job>`, value: the owner) written by a
 /// conditional insert, so of several processes sharing the store exactly one claims a
@@ -49,7 +55,9 @@ struct FiredJob {
 /// @snippet coordinate_snippets_test.cpp fired_jobs
 class FiredJobs {
  public:
-  FiredJobs(StateStore& store, std::string key_prefix) : store_(store), prefix_(std::move(key_prefix)) {}
+  /// Checks the key prefix, then builds the records (movable: a reference and a prefix).
+  /// **Errors:** `kInvalidArgument` for an empty prefix or one ending in '/'.
+  static Result<FiredJobs> create(StateStore& store, FiredJobsOptions options);
 
   /// Claims every job of `runs` (all of `date`) that nobody has claimed, in ONE
   /// transaction: of two callers racing for the same jobs, one gets all of them, so a
@@ -65,6 +73,8 @@ class FiredJobs {
   Result<std::size_t> forget(CalendarDate date);
 
  private:
+  FiredJobs(StateStore& store, std::string key_prefix) : store_(store), prefix_(std::move(key_prefix)) {}
+
   [[nodiscard]] std::string date_prefix(CalendarDate date) const;
 
   StateStore& store_;

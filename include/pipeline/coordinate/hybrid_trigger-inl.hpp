@@ -5,6 +5,32 @@
 
 namespace pipeline::inline v0 {
 
+PIPELINE_INLINE Result<std::unique_ptr<HybridTrigger>> HybridTrigger::create(
+    Clock& clock, StateStore& store, Transport& transport, BatchCoordinator& coordinator, Scheduler::NextDue next_due,
+    GameDateOf game_date_of, const HybridTriggerOptions& options) {
+  const std::pair<const char*, const std::string*> names[] = {{"phase4_topic", &options.phase4_topic},
+                                                              {"subscription", &options.subscription},
+                                                              {"consumer_name", &options.consumer_name},
+                                                              {"instance", &options.instance}};
+  for (const auto& [name, value] : names)
+    if (value->empty()) return fail(ErrorCode::kInvalidArgument, "HybridTriggerOptions::{} must not be empty", name);
+  if (options.catch_up_grace < Duration::zero())
+    return fail(ErrorCode::kInvalidArgument, "HybridTriggerOptions::catch_up_grace must not be negative");
+  if (!game_date_of) return fail(ErrorCode::kInvalidArgument, "HybridTrigger needs a game_date_of function (got none)");
+  auto consumer =
+      IdempotentConsumer::create(store, [](Transaction&, const Delivery&) { return ok(); }, {options.consumer_name});
+  if (!consumer) return fail(consumer.error());
+  auto fired = FiredJobs::create(store, {coordinator.options().key_prefix + "/fired"});
+  if (!fired) return fail(fired.error());
+  std::unique_ptr<HybridTrigger> t(new HybridTrigger(clock, transport, coordinator, next_due, std::move(game_date_of),
+                                                     options, std::move(*consumer), std::move(*fired)));
+  auto scheduler = Scheduler::create(clock, std::move(next_due),
+                                     [raw = t.get()](const std::string& job, TimePoint at) { raw->on_job(job, at); });
+  if (!scheduler) return fail(scheduler.error());
+  t->scheduler_ = std::move(*scheduler);
+  return t;
+}
+
 PIPELINE_INLINE Status HybridTrigger::start() {
   auto sub = transport_.subscribe({options_.subscription, options_.phase4_topic, options_.settings},
                                   [this](DeliveryPtr d) { on_event(d); });
@@ -15,12 +41,12 @@ PIPELINE_INLINE Status HybridTrigger::start() {
   }
   const TimePoint now = clock_.now();
   catch_up(now);
-  scheduler_.start(now);
+  scheduler_->start(now);
   return ok();
 }
 
 PIPELINE_INLINE void HybridTrigger::stop() {
-  scheduler_.stop();
+  if (scheduler_) scheduler_->stop();  // null only when `create` failed before making it
   std::unique_ptr<Subscription> sub;
   {
     std::lock_guard lock(mu_);

@@ -69,7 +69,9 @@ struct HybridTriggerOptions {
 /// and the clock's threads; `runs()` is safe any time. Calls into the coordinator are
 /// made without the trigger's lock. The coordinator, transport and clock must outlive it.
 /// **Performance:** one coordinator call per event or job.
-/// **Errors:** `start` returns the subscribe error; job errors are recorded in `runs()`.
+/// **Errors:** `create`: `kInvalidArgument` for an empty name in the options, a negative
+/// `catch_up_grace` or an empty function. `start` returns the subscribe error; job errors
+/// are recorded in `runs()`.
 ///
 /// **Example:**
 /// @snippet schedule_snippets_test.cpp hybrid_trigger
@@ -88,19 +90,13 @@ class HybridTrigger {
     bool catch_up = false;  ///< Run by `start` because it was past due.
   };
 
-  HybridTrigger(BatchCoordinator& coordinator, Transport& transport, StateStore& store, Clock& clock,
-                Scheduler::NextDue next_due, GameDateOf game_date_of,
-                const HybridTriggerOptions& options = default_options())
-      : coordinator_(coordinator),
-        transport_(transport),
-        clock_(clock),
-        game_date_of_(std::move(game_date_of)),
-        options_(options),
-        consumer_(store, options_.consumer_name, [](Transaction&, const Delivery&) { return ok(); }),
-        fired_(store, coordinator.options().key_prefix + "/fired"),
-        next_due_(next_due),
-        scheduler_(clock, std::move(next_due),
-                   [this](const std::string& job, TimePoint at) { on_job(job, at); }) {}
+  /// Checks the options and the functions, then builds the trigger (not started). Its
+  /// fired-job records live under `<coordinator key_prefix>/fired`.
+  /// **Errors:** `kInvalidArgument` naming the first bad option or the empty function.
+  static Result<std::unique_ptr<HybridTrigger>> create(Clock& clock, StateStore& store, Transport& transport,
+                                                      BatchCoordinator& coordinator, Scheduler::NextDue next_due,
+                                                      GameDateOf game_date_of,
+                                                      const HybridTriggerOptions& options = default_options());
 
   ~HybridTrigger() { stop(); }
 
@@ -119,7 +115,7 @@ class HybridTrigger {
   /// Stops the scheduler and closes the subscription.
   void stop();
 
-  [[nodiscard]] Scheduler& scheduler() noexcept { return scheduler_; }
+  [[nodiscard]] Scheduler& scheduler() noexcept { return *scheduler_; }
 
   /// The fired-job records this trigger claims jobs in.
   [[nodiscard]] FiredJobs& fired_jobs() noexcept { return fired_; }
@@ -137,6 +133,18 @@ class HybridTrigger {
   void on_job(const std::string& job, TimePoint at);
 
  private:
+  HybridTrigger(Clock& clock, Transport& transport, BatchCoordinator& coordinator, Scheduler::NextDue next_due,
+                GameDateOf game_date_of, const HybridTriggerOptions& options, IdempotentConsumer consumer,
+                FiredJobs fired)
+      : coordinator_(coordinator),
+        transport_(transport),
+        clock_(clock),
+        game_date_of_(std::move(game_date_of)),
+        options_(options),
+        consumer_(std::move(consumer)),
+        fired_(std::move(fired)),
+        next_due_(std::move(next_due)) {}
+
   /// Runs today's jobs past due at `now` (within the grace) that nobody claimed.
   void catch_up(TimePoint now);
 
@@ -159,7 +167,7 @@ class HybridTrigger {
   mutable std::mutex mu_;
   std::vector<Run> runs_;
   std::unique_ptr<Subscription> subscription_;
-  Scheduler scheduler_;  // last: stopped and destroyed before the members its jobs use
+  std::unique_ptr<Scheduler> scheduler_;  // last: stopped and destroyed before the members its jobs use
 };
 
 }  // namespace pipeline::inline v0

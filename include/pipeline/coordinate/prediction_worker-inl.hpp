@@ -7,6 +7,17 @@
 
 namespace pipeline::inline v0 {
 
+PIPELINE_INLINE Result<std::unique_ptr<PredictionWorker>> PredictionWorker::create(StateStore& store,
+                                                                                   PredictionModel& model,
+                                                                                   PredictionWorkerOptions options) {
+  if (options.name.empty()) return fail(ErrorCode::kInvalidArgument, "PredictionWorkerOptions::name must not be empty");
+  auto consumer =
+      IdempotentConsumer::create(store, [](Transaction&, const Delivery&) { return ok(); }, {std::move(options.name)});
+  if (!consumer) return fail(consumer.error());
+  return std::unique_ptr<PredictionWorker>(
+      new PredictionWorker(model, std::move(options.progress), std::move(*consumer)));
+}
+
 PIPELINE_INLINE Result<PredictionWorker::Outcome> PredictionWorker::process(const Delivery& delivery) {
   auto seen = consumer_.processed(delivery.id());
   if (!seen) return fail(seen.error());

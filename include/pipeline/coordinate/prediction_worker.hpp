@@ -3,6 +3,7 @@
 /// `PredictionWorker`: consumes per-entity prediction work, idempotently.
 
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <utility>
@@ -35,6 +36,17 @@ class PredictionModel {
     for (const auto& w : work) out.push_back(predict(w));
     return out;
   }
+};
+
+/// Options of a `PredictionWorker`.
+struct PredictionWorkerOptions {
+  using Progress = std::function<void(CalendarDate)>;
+  /// Its consumer name (markers `consumed/<name>/<work message id>`; `StoredUpstream`
+  /// reads them under this name).
+  std::string name = "phase5-prediction-worker";
+  /// Called after each stored prediction with its date (e.g. the coordinator's
+  /// `note_progress`); empty: nobody is told.
+  Progress progress{};
 };
 
 /// Consumes the coordinator's per-entity work messages: runs the model once per message
@@ -71,14 +83,12 @@ class PredictionModel {
 /// @snippet coordinate_snippets_test.cpp prediction_worker
 class PredictionWorker {
  public:
-  using Progress = std::function<void(CalendarDate)>;
+  using Progress = PredictionWorkerOptions::Progress;
   using Outcome = IdempotentConsumer::Outcome;
 
-  PredictionWorker(StateStore& store, PredictionModel& model, Progress progress = {},
-                   std::string name = "phase5-prediction-worker")
-      : model_(model),
-        progress_(std::move(progress)),
-        consumer_(store, std::move(name), [](Transaction&, const Delivery&) { return ok(); }) {}
+  /// **Errors:** `kInvalidArgument` for an empty name.
+  static Result<std::unique_ptr<PredictionWorker>> create(StateStore& store, PredictionModel& model,
+                                                         PredictionWorkerOptions options = {});
 
   /// Predicts for one delivery unless its id was already processed.
   Result<Outcome> process(const Delivery& delivery);
@@ -104,6 +114,9 @@ class PredictionWorker {
   }
 
  private:
+  PredictionWorker(PredictionModel& model, Progress progress, IdempotentConsumer consumer)
+      : model_(model), progress_(std::move(progress)), consumer_(std::move(consumer)) {}
+
   PredictionModel& model_;
   Progress progress_;
   IdempotentConsumer consumer_;

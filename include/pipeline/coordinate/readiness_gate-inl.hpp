@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <chrono>
 #include <mutex>
+#include <utility>
 #include <vector>
 
 #include <fmt/format.h>
@@ -27,7 +28,23 @@ struct ReadinessGate::WaitState {
   std::string last_error;
 };
 
-PIPELINE_INLINE ReadinessGate::ReadinessGate(Clock& clock, ReadinessSource& source, ReadinessOptions options)
+PIPELINE_INLINE Status ReadinessGateOptions::validate() const {
+  if (!(threshold > 0.0 && threshold <= 1.0))
+    return fail(ErrorCode::kInvalidArgument, "ReadinessGateOptions::threshold {} is not in (0, 1]", threshold);
+  if (max_wait < Duration::zero())
+    return fail(ErrorCode::kInvalidArgument, "ReadinessGateOptions::max_wait must not be negative");
+  if (first_poll <= Duration::zero() || max_poll <= Duration::zero())
+    return fail(ErrorCode::kInvalidArgument, "ReadinessGateOptions::first_poll and max_poll must be positive");
+  return ok();
+}
+
+PIPELINE_INLINE Result<std::unique_ptr<ReadinessGate>> ReadinessGate::create(Clock& clock, ReadinessSource& source,
+                                                                             ReadinessGateOptions options) {
+  PIPELINE_TRY(options.validate());
+  return std::unique_ptr<ReadinessGate>(new ReadinessGate(clock, source, options));
+}
+
+PIPELINE_INLINE ReadinessGate::ReadinessGate(Clock& clock, ReadinessSource& source, ReadinessGateOptions options)
     : clock_(clock), source_(source), options_(options), alive_(std::make_shared<Alive>()) {}
 
 PIPELINE_INLINE ReadinessGate::~ReadinessGate() {

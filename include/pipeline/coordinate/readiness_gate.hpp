@@ -36,12 +36,17 @@ class ReadinessSource {
 };
 
 /// Settings of a `ReadinessGate`; defaults are the seeds' Phase 4 → 5 rules.
-struct ReadinessOptions {
+struct ReadinessGateOptions {
   double threshold = 0.80;                            ///< Ready when ready/total >= this.
   Duration max_wait = std::chrono::minutes(30);       ///< How long `wait_until_ready` polls.
   Duration first_poll = std::chrono::seconds(30);     ///< Delay before the second poll.
   Duration max_poll = std::chrono::minutes(5);        ///< Cap of the doubling poll interval.
   std::size_t min_entities = 50;                      ///< Fewer ready at the end: refuse.
+
+  /// A threshold in (0, 1], a `max_wait` not negative (zero: decide on the first poll)
+  /// and positive poll intervals. **Errors:** `kInvalidArgument` naming
+  /// the first bad option.
+  [[nodiscard]] Status validate() const;
 };
 
 /// The answer of a readiness check or wait.
@@ -96,14 +101,17 @@ class ReadinessGate {
  public:
   using Callback = std::function<void(const Readiness&)>;
 
-  ReadinessGate(Clock& clock, ReadinessSource& source, ReadinessOptions options = {});
+  /// Validates `options`, then builds a gate. **Errors:** `kInvalidArgument` naming the
+  /// first bad option.
+  static Result<std::unique_ptr<ReadinessGate>> create(Clock& clock, ReadinessSource& source,
+                                                      ReadinessGateOptions options = {});
   /// Cancels pending waits without calling them.
   ~ReadinessGate();
 
   ReadinessGate(const ReadinessGate&) = delete;
   ReadinessGate& operator=(const ReadinessGate&) = delete;
 
-  [[nodiscard]] const ReadinessOptions& options() const { return options_; }
+  [[nodiscard]] const ReadinessGateOptions& options() const { return options_; }
 
   /// Classifies counts against the threshold.
   [[nodiscard]] Readiness evaluate(CalendarDate date, ReadinessCounts counts) const;
@@ -130,6 +138,8 @@ class ReadinessGate {
   struct Alive;      // shared with pending timers: whether the gate still exists
   struct WaitState;  // one wait's progress
 
+  ReadinessGate(Clock& clock, ReadinessSource& source, ReadinessGateOptions options);
+
   void poll(const std::shared_ptr<WaitState>& s);
   /// One query, classified; a failure reads as nothing ready and names the error.
   Readiness query(CalendarDate date, std::string* error);
@@ -138,7 +148,7 @@ class ReadinessGate {
 
   Clock& clock_;
   ReadinessSource& source_;
-  ReadinessOptions options_;
+  ReadinessGateOptions options_;
   std::shared_ptr<Alive> alive_;
 };
 

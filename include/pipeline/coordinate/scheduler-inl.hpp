@@ -27,6 +27,12 @@ struct Scheduler::State {
 };
 
 
+PIPELINE_INLINE Result<std::unique_ptr<Scheduler>> Scheduler::create(Clock& clock, NextDue next_due, OnDue on_due) {
+  if (!next_due) return fail(ErrorCode::kInvalidArgument, "Scheduler needs a source of due jobs (got none)");
+  if (!on_due) return fail(ErrorCode::kInvalidArgument, "Scheduler needs a callback for due jobs (got none)");
+  return std::unique_ptr<Scheduler>(new Scheduler(clock, std::move(next_due), std::move(on_due)));
+}
+
 PIPELINE_INLINE Scheduler::Scheduler(Clock& clock, NextDue next_due, OnDue on_due)
     : state_(std::make_shared<State>(clock, std::move(next_due), std::move(on_due))) {}
 

@@ -11,6 +11,7 @@
 
 #include "pipeline/core/clock.hpp"
 #include "pipeline/core/config.hpp"
+#include "pipeline/core/result.hpp"
 
 namespace pipeline::inline v0 {
 
@@ -41,7 +42,8 @@ namespace pipeline::inline v0 {
 /// was called from inside it). The clock must outlive the scheduler.
 /// **Performance:** one pending clock timer at a time; each firing allocates a timer
 /// callback and calls the source once.
-/// **Errors:** none; the callback and the source must not throw (the clock terminates).
+/// **Errors:** `create`: `kInvalidArgument` when the source or the callback is empty. The
+/// callback and the source must not throw (the clock terminates).
 class Scheduler {
  public:
   /// A job due at an instant.
@@ -54,7 +56,8 @@ class Scheduler {
   /// Called once per due job with its name and scheduled instant.
   using OnDue = std::function<void(const std::string& job, TimePoint scheduled_at)>;
 
-  Scheduler(Clock& clock, NextDue next_due, OnDue on_due);
+  /// **Errors:** `kInvalidArgument` when `next_due` or `on_due` is empty.
+  static Result<std::unique_ptr<Scheduler>> create(Clock& clock, NextDue next_due, OnDue on_due);
 
   Scheduler(const Scheduler&) = delete;
   Scheduler& operator=(const Scheduler&) = delete;
@@ -84,6 +87,8 @@ class Scheduler {
  private:
   // Shared with the armed timer's callback (defined in scheduler-inl.hpp).
   struct State;
+
+  Scheduler(Clock& clock, NextDue next_due, OnDue on_due);
 
   // Called with `st->mu` held. Clocks never run a callback inside `schedule_at`, so
   // arming under the lock cannot re-enter.

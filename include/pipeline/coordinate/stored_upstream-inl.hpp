@@ -13,6 +13,15 @@
 
 namespace pipeline::inline v0 {
 
+PIPELINE_INLINE Result<StoredUpstream> StoredUpstream::create(StateStore& store, StoredUpstreamOptions options) {
+  if (options.key_prefix.empty() || options.key_prefix.find('/') != std::string::npos)
+    return fail(ErrorCode::kInvalidArgument, "StoredUpstreamOptions::key_prefix '{}' must be set and contain no '/'",
+                options.key_prefix);
+  if (options.worker_name.empty())
+    return fail(ErrorCode::kInvalidArgument, "StoredUpstreamOptions::worker_name must not be empty");
+  return StoredUpstream(store, std::move(options));
+}
+
 PIPELINE_INLINE std::optional<UpstreamSummary> UpstreamSummary::from_message(const Message& m,
                                                                              const std::string& entity_kind) {
   UpstreamSummary s;

@@ -35,6 +35,12 @@ struct UpstreamSummary {
   static Result<UpstreamSummary> decode(std::string_view text);
 };
 
+/// Options of a `StoredUpstream`.
+struct StoredUpstreamOptions {
+  std::string key_prefix = "phase5";                     ///< `BatchCoordinatorOptions::key_prefix`.
+  std::string worker_name = "phase5-prediction-worker";  ///< The `PredictionWorker`'s consumer name.
+};
+
 /// A `ReadinessSource` and `PredictionLedger` over the store: readiness and the expected
 /// entities are the last upstream completion's (`UpstreamSummary`); the predicted entities
 /// are the work the library's `PredictionWorker` finished — its consumer markers
@@ -50,12 +56,10 @@ struct UpstreamSummary {
 /// @snippet coordinate_snippets_test.cpp stored_upstream
 class StoredUpstream final : public ReadinessSource, public PredictionLedger {
  public:
-  struct Options {
-    std::string key_prefix = "phase5";                 ///< `BatchCoordinatorOptions::key_prefix`.
-    std::string worker_name = "phase5-prediction-worker";  ///< The `PredictionWorker`'s consumer name.
-  };
-
-  StoredUpstream(StateStore& store, Options options) : store_(store), options_(std::move(options)) {}
+  /// Validates `options` (names set, a key prefix without '/'), then builds the source
+  /// (movable: it holds a reference and two names). **Errors:** `kInvalidArgument` naming
+  /// the bad option.
+  static Result<StoredUpstream> create(StateStore& store, StoredUpstreamOptions options = {});
 
   /// The last upstream completion's counts; {0, 0} (not ready) when there is none.
   Result<ReadinessCounts> counts(CalendarDate date) override;
@@ -69,8 +73,10 @@ class StoredUpstream final : public ReadinessSource, public PredictionLedger {
   static std::string summary_key(std::string_view key_prefix, CalendarDate date);
 
  private:
+  StoredUpstream(StateStore& store, StoredUpstreamOptions options) : store_(store), options_(std::move(options)) {}
+
   StateStore& store_;
-  Options options_;
+  StoredUpstreamOptions options_;
 };
 
 }  // namespace pipeline::inline v0

@@ -30,17 +30,15 @@ struct CompletionTracker::TimerGuard {
   std::map<std::pair<CalendarDate, int>, TimerId> armed;
 };
 
-PIPELINE_INLINE CompletionTracker::CompletionTracker(StateStore& store, Clock& clock, CompletionTrackerConfig config,
-                                                     AlertManager* alerts)
+PIPELINE_INLINE CompletionTracker::CompletionTracker(Clock& clock, StateStore& store, CompletionTrackerOptions options)
     : store_(store),
       clock_(clock),
-      config_(std::move(config)),
-      alerts_(alerts),
-      keys_(config_.name),
+      options_(std::move(options)),
+      keys_(options_.name),
       guard_(std::make_shared<TimerGuard>()) {
-  expected_sorted_ = config_.expected;
+  expected_sorted_ = options_.expected;
   std::sort(expected_sorted_.begin(), expected_sorted_.end());
-  full_run_ = config_.registry.targets_of(config_.expected);
+  full_run_ = options_.registry.targets_of(options_.expected);
 }
 
 PIPELINE_INLINE CompletionTracker::~CompletionTracker() {
@@ -51,20 +49,19 @@ PIPELINE_INLINE CompletionTracker::~CompletionTracker() {
   guard_->idle.wait(lock, [&] { return guard_->running == 0; });
 }
 
-PIPELINE_INLINE Result<std::unique_ptr<CompletionTracker>> CompletionTracker::create(StateStore& store, Clock& clock,
-                                                                                    CompletionTrackerConfig config,
-                                                                                    AlertManager* alerts) {
-  PIPELINE_TRY(validate_config(config));
-  std::unique_ptr<CompletionTracker> t(new CompletionTracker(store, clock, std::move(config), alerts));
-  const TrackerDescription desc{t->config_.name, t->config_.upstream_phase, t->config_.downstream_phase,
-                                t->config_.trigger_topic, t->config_.expected};
-  const std::string key = TrackerKeys::description_key(t->config_.name), value = internal::encode_description(desc);
+PIPELINE_INLINE Result<std::unique_ptr<CompletionTracker>> CompletionTracker::create(Clock& clock, StateStore& store,
+                                                                                    CompletionTrackerOptions options) {
+  PIPELINE_TRY(validate_options(options));
+  std::unique_ptr<CompletionTracker> t(new CompletionTracker(clock, store, std::move(options)));
+  const TrackerDescription desc{t->options_.name, t->options_.upstream_phase, t->options_.downstream_phase,
+                                t->options_.trigger_topic, t->options_.expected};
+  const std::string key = TrackerKeys::description_key(t->options_.name), value = internal::encode_description(desc);
   // The registry goes with the description, so a tool reading the store draws the graph.
   PIPELINE_TRY(store.transact([&](Transaction& tx) -> Status {
     auto cur = tx.get(key);
     if (!cur) return fail(cur.error());
     if (*cur != value) PIPELINE_TRY(tx.put(key, value));
-    if (auto st = save_registry(tx, t->config_.name, t->config_.registry); !st)
+    if (auto st = save_registry(tx, t->options_.name, t->options_.registry); !st)
       return fail(st.error().with("field", "registry"));
     return ok();
   }));
@@ -72,7 +69,7 @@ PIPELINE_INLINE Result<std::unique_ptr<CompletionTracker>> CompletionTracker::cr
 }
 
 PIPELINE_INLINE Result<TrackerStatus> CompletionTracker::status(CalendarDate date) const {
-  return load_tracker_status(store_, config_.name, date);
+  return load_tracker_status(store_, options_.name, date);
 }
 
 PIPELINE_INLINE Result<std::vector<TrackerDescription>> CompletionTracker::list_trackers(StateStore& store) {
@@ -85,7 +82,7 @@ PIPELINE_INLINE Result<TrackerStatus> CompletionTracker::load_status(StateStore&
 }
 
 PIPELINE_INLINE std::string CompletionTracker::trigger_id(CalendarDate date, int wave) const {
-  return fmt::format("{}/{}/w{}", config_.name, date, wave);
+  return fmt::format("{}/{}/w{}", options_.name, date, wave);
 }
 
 PIPELINE_INLINE Result<int> CompletionTracker::decided_waves(Transaction& tx, const std::string& base) {
@@ -94,7 +91,7 @@ PIPELINE_INLINE Result<int> CompletionTracker::decided_waves(Transaction& tx, co
   return static_cast<int>(*n);
 }
 
-PIPELINE_INLINE Status CompletionTracker::validate_config(const CompletionTrackerConfig& c) {
+PIPELINE_INLINE Status CompletionTracker::validate_options(const CompletionTrackerOptions& c) {
   if (auto st = TriggerRegistry::validate_name(c.name); !st)
     return fail(st.error().with("field", "name"));
   if (c.expected.empty())
@@ -196,8 +193,8 @@ PIPELINE_INLINE Result<RecordOutcome> CompletionTracker::record_completion(Trans
   }
   if (first) {
     first_at = now;
-    const Duration wait = wave == 0 ? config_.deadline.value_or(Duration::zero()) : config_.debounce;
-    if (wave > 0 || config_.deadline) {
+    const Duration wait = wave == 0 ? options_.deadline.value_or(Duration::zero()) : options_.debounce;
+    if (wave > 0 || options_.deadline) {
       const TimePoint due = now + wait;
       if (wait > Duration::zero()) {
         PIPELINE_TRY(tx.put(keys_.open_key(m.partition_date, wave), internal::encode_time(due)));
@@ -216,27 +213,27 @@ PIPELINE_INLINE Result<RecordOutcome> CompletionTracker::record_completion(Trans
   if (wave == 0) {
     // Counted (above), not scanned: most completions only need to know how many are
     // done, and copying every done row on each one would make a date O(expected^2).
-    if (done >= config_.expected.size()) {
+    if (done >= options_.expected.size()) {
       PIPELINE_TRY(decide(tx, m.partition_date, 0, "complete", now, {}, out));
-    } else if (config_.deadline && reaches_threshold(done)) {
+    } else if (options_.deadline && reaches_threshold(done)) {
       auto f = read_first();
       if (!f) return fail(f.error());
-      if (now >= *f + *config_.deadline) PIPELINE_TRY(decide(tx, m.partition_date, 0, "deadline", now, {}, out));
+      if (now >= *f + *options_.deadline) PIPELINE_TRY(decide(tx, m.partition_date, 0, "deadline", now, {}, out));
     }
   } else {
     auto f = read_first();
     if (!f) return fail(f.error());
-    if (now >= *f + config_.debounce) PIPELINE_TRY(decide(tx, m.partition_date, wave, "debounce", now, {}, out));
+    if (now >= *f + options_.debounce) PIPELINE_TRY(decide(tx, m.partition_date, wave, "debounce", now, {}, out));
   }
   return out;
 }
 
 PIPELINE_INLINE void CompletionTracker::after_commit(const RecordOutcome& outcome) {
-  if (config_.relay != nullptr && !outcome.triggered.empty()) config_.relay->notify();
+  if (options_.relay != nullptr && !outcome.triggered.empty()) options_.relay->notify();
   for (const auto& [date, wave, due] : outcome.effects.timers) arm(date, wave, due);
-  if (alerts_)
+  if (options_.alerts)
     for (const auto& [severity, key, message, context] : outcome.effects.alerts)
-      alerts_->raise(severity, key, message, context);
+      options_.alerts->raise(severity, key, message, context);
 }
 
 PIPELINE_INLINE Result<RecordOutcome> CompletionTracker::check_wave(CalendarDate date, int wave) {
@@ -279,7 +276,7 @@ PIPELINE_INLINE ChangedEntities CompletionTracker::effective_changes(const Messa
 }
 
 PIPELINE_INLINE bool CompletionTracker::reaches_threshold(std::size_t done) const {
-  return static_cast<double>(done) >= config_.partial_threshold * static_cast<double>(config_.expected.size()) - 1e-9;
+  return static_cast<double>(done) >= options_.partial_threshold * static_cast<double>(options_.expected.size()) - 1e-9;
 }
 
 PIPELINE_INLINE Result<bool> CompletionTracker::merge_record(Transaction& tx, const std::string& key, const Message& m, const ChangedEntities& changes,
@@ -327,19 +324,19 @@ PIPELINE_INLINE Status CompletionTracker::check_wave(Transaction& tx, CalendarDa
   if (!f) return fail(f.error());
   const TimePoint now = clock_.now();
   if (wave > 0) {
-    if (now >= *f + config_.debounce) return decide(tx, date, wave, "debounce", now, {}, out);
-    out.effects.timers.emplace_back(date, wave, *f + config_.debounce);
+    if (now >= *f + options_.debounce) return decide(tx, date, wave, "debounce", now, {}, out);
+    out.effects.timers.emplace_back(date, wave, *f + options_.debounce);
     return ok();
   }
-  if (!config_.deadline) return ok();
-  if (now < *f + *config_.deadline) {
-    out.effects.timers.emplace_back(date, wave, *f + *config_.deadline);
+  if (!options_.deadline) return ok();
+  if (now < *f + *options_.deadline) {
+    out.effects.timers.emplace_back(date, wave, *f + *options_.deadline);
     return ok();
   }
   auto done = tx.scan(wbase + "done/");
   if (!done) return fail(done.error());
   const std::size_t n = done->size();
-  if (n >= config_.expected.size()) return decide(tx, date, 0, "complete", now, std::move(*done), out);
+  if (n >= options_.expected.size()) return decide(tx, date, 0, "complete", now, std::move(*done), out);
   if (reaches_threshold(n)) return decide(tx, date, 0, "deadline", now, std::move(*done), out);
   auto alerted = tx.insert(wbase + "alerted", internal::encode_time(now));
   if (!alerted) return fail(alerted.error());
@@ -349,13 +346,13 @@ PIPELINE_INLINE Status CompletionTracker::check_wave(Transaction& tx, CalendarDa
     std::set_difference(expected_sorted_.begin(), expected_sorted_.end(), have.begin(), have.end(),
                         std::back_inserter(missing));
     out.effects.alerts.emplace_back(
-        Severity::kError, fmt::format("tracker/{}/{}/below_threshold", config_.name, date),
+        Severity::kError, fmt::format("tracker/{}/{}/below_threshold", options_.name, date),
         fmt::format("{} for {}: only {} of {} upstream processors done at the deadline (threshold {:.0f}%); "
                     "not triggered; missing: {}",
-                    config_.name, date, n, config_.expected.size(), config_.partial_threshold * 100,
+                    options_.name, date, n, options_.expected.size(), options_.partial_threshold * 100,
                     fmt::join(missing, ", ")),
-        nlohmann::json{{"tracker", config_.name}, {"date", date.to_string()}, {"done", n},
-                       {"expected", config_.expected.size()}, {"missing", missing}});
+        nlohmann::json{{"tracker", options_.name}, {"date", date.to_string()}, {"done", n},
+                       {"expected", options_.expected.size()}, {"missing", missing}});
   }
   return ok();
 }
@@ -409,7 +406,7 @@ PIPELINE_INLINE Status CompletionTracker::decide(Transaction& tx, CalendarDate d
   if (changes) normalize(*changes);
   std::sort(links.begin(), links.end());
   links.erase(std::unique(links.begin(), links.end()), links.end());
-  const std::vector<std::string> run = wave == 0 ? full_run_ : config_.registry.targets_of(processors);
+  const std::vector<std::string> run = wave == 0 ? full_run_ : options_.registry.targets_of(processors);
   const bool partial_readiness = wave == 0 && !missing.empty();
   const bool degraded = !missing.empty() || !failed.empty() || !partial.empty();
   // When every upstream run found nothing to do (a date without games), the downstream
@@ -425,8 +422,8 @@ PIPELINE_INLINE Status CompletionTracker::decide(Transaction& tx, CalendarDate d
   if (!*inserted) return ok();
 
   Message t;
-  t.processor_name = config_.name;
-  t.phase = config_.downstream_phase.empty() ? config_.name : config_.downstream_phase;
+  t.processor_name = options_.name;
+  t.phase = options_.downstream_phase.empty() ? options_.name : options_.downstream_phase;
   t.execution_id = id;
   t.correlation_id = earliest && !earliest->executions.empty() ? earliest->executions.front().correlation_id : id;
   t.trace_links = std::move(links);
@@ -440,8 +437,8 @@ PIPELINE_INLINE Status CompletionTracker::decide(Transaction& tx, CalendarDate d
   t.record_count = static_cast<std::int64_t>(processors.size());
   t.is_incremental = changes.has_value();
   t.entities_changed = std::move(changes);
-  t.metadata = nlohmann::json{{"tracker", config_.name},
-                              {"upstream_phase", config_.upstream_phase},
+  t.metadata = nlohmann::json{{"tracker", options_.name},
+                              {"upstream_phase", options_.upstream_phase},
                               {"wave", wave},
                               {"trigger_id", id},
                               {"reason", reason},
@@ -452,7 +449,7 @@ PIPELINE_INLINE Status CompletionTracker::decide(Transaction& tx, CalendarDate d
                               {"failed", failed},
                               {"missing", missing},
                               {"partial_readiness", partial_readiness}};
-  OutboxMessage entry{config_.trigger_topic, OutgoingMessage{id, encode_message(t), {}}};
+  OutboxMessage entry{options_.trigger_topic, OutgoingMessage{id, encode_message(t), {}}};
   entry.message.attributes.emplace(std::string(attributes::kTraceparent), t.traceparent);
   auto enq = tx.enqueue(std::move(entry));
   if (!enq) return fail(enq.error());
@@ -462,14 +459,14 @@ PIPELINE_INLINE Status CompletionTracker::decide(Transaction& tx, CalendarDate d
 
   if (partial_readiness || !failed.empty()) {
     out.effects.alerts.emplace_back(
-        Severity::kWarning, fmt::format("tracker/{}/{}/partial", config_.name, date),
+        Severity::kWarning, fmt::format("tracker/{}/{}/partial", options_.name, date),
         partial_readiness
             ? fmt::format("{} for {} triggered with partial readiness at the deadline: {} of {} done; missing: {}{}",
-                          config_.name, date, processors.size(), config_.expected.size(), fmt::join(missing, ", "),
+                          options_.name, date, processors.size(), options_.expected.size(), fmt::join(missing, ", "),
                           failed.empty() ? std::string() : fmt::format("; failed: {}", fmt::join(failed, ", ")))
-            : fmt::format("{} for {} triggered with failed upstream processors: {}", config_.name, date,
+            : fmt::format("{} for {} triggered with failed upstream processors: {}", options_.name, date,
                           fmt::join(failed, ", ")),
-        nlohmann::json{{"tracker", config_.name}, {"date", date.to_string()}, {"trigger_id", id},
+        nlohmann::json{{"tracker", options_.name}, {"date", date.to_string()}, {"trigger_id", id},
                        {"missing", missing}, {"failed", failed}});
   }
   return ok();

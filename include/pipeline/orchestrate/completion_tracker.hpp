@@ -31,7 +31,7 @@ namespace pipeline::inline v0 {
 class OutboxRelay;
 
 /// What one `CompletionTracker` waits for and what it triggers.
-struct CompletionTrackerConfig {
+struct CompletionTrackerOptions {
   /// Names the tracker in state keys, trigger ids and alerts ("phase3_analytics");
   /// `[A-Za-z0-9_.-]`, no '/'. Also the trigger message's `processor_name`.
   std::string name;
@@ -56,6 +56,9 @@ struct CompletionTrackerConfig {
   /// the transport right away instead of on the relay's next poll. Null: the relay's poll
   /// publishes it. Must outlive the tracker; not stored.
   OutboxRelay* relay = nullptr;
+  /// Where the tracker raises its alerts (partial trigger, below threshold, unexpected
+  /// or failed upstream). Null: none are raised. Must outlive the tracker; not stored.
+  AlertManager* alerts = nullptr;
 };
 
 /// What `record_completion` did with one message.
@@ -127,14 +130,14 @@ struct RecordOutcome {
 ///   processors. A completion without changes opens nothing.
 ///
 /// **Thread safety:** every member may be called from any thread, and several trackers
-/// with the same config may share one store from several processes. Deadline timers run
+/// with the same options may share one store from several processes. Deadline timers run
 /// on the clock's thread; alerts are raised on the thread that recorded (or on the timer
 /// thread), never inside a store transaction. The destructor cancels timers and waits for
 /// a running one; the store, clock and alert manager must outlive the tracker.
 /// **Performance:** one store transaction per completion: a few point reads and writes
 /// plus counts of the date's decision rows and the wave's done rows (no row copied); a
 /// decision also scans and decodes each processor's info row and encodes the trigger.
-/// **Errors:** `create`: `kInvalidArgument` for a bad config (naming the field), store
+/// **Errors:** `create`: `kInvalidArgument` for a bad option (naming the field), store
 /// errors. `record_completion`: `kInvalidArgument` for a message that fails
 /// `validate_message` (an unset date, ids not normalized, …) or has a processor name the
 /// registry refuses — checked before anything is stored or counted — or a store error (`kUnavailable`, `kConflict`) — nothing is
@@ -144,23 +147,22 @@ struct RecordOutcome {
 /// @snippet orchestrate_snippets_test.cpp completion_tracker
 class CompletionTracker {
  public:
-  /// Validates `config`, stores its description and its trigger registry for tools (one
+  /// Validates `options`, stores its description and its trigger registry for tools (one
   /// transaction; nothing is written when the store already holds both) and returns the
   /// tracker. Trackers sharing a store each store their own registry; tools merge them
   /// (`load_registry`).
-  static Result<std::unique_ptr<CompletionTracker>> create(StateStore& store, Clock& clock,
-                                                          CompletionTrackerConfig config,
-                                                          AlertManager* alerts = nullptr);
+  static Result<std::unique_ptr<CompletionTracker>> create(Clock& clock, StateStore& store,
+                                                          CompletionTrackerOptions options);
 
-  /// Checks a configuration without creating anything.
-  static Status validate_config(const CompletionTrackerConfig& c);
+  /// Checks options without creating anything.
+  static Status validate_options(const CompletionTrackerOptions& c);
 
   CompletionTracker(const CompletionTracker&) = delete;
   CompletionTracker& operator=(const CompletionTracker&) = delete;
   /// Cancels this tracker's timers and waits for a running one.
   ~CompletionTracker();
 
-  [[nodiscard]] const CompletionTrackerConfig& config() const noexcept { return config_; }
+  [[nodiscard]] const CompletionTrackerOptions& options() const noexcept { return options_; }
   /// The store it records in (for a caller that records several completions in one
   /// transaction with `record_completion(tx, m)`).
   [[nodiscard]] StateStore& store() const noexcept { return store_; }
@@ -208,7 +210,7 @@ class CompletionTracker {
   // Timer bookkeeping shared with the timer callbacks (defined with the bodies).
   struct TimerGuard;
 
-  CompletionTracker(StateStore& store, Clock& clock, CompletionTrackerConfig config, AlertManager* alerts);
+  CompletionTracker(Clock& clock, StateStore& store, CompletionTrackerOptions options);
 
   // What a completion changed for the downstream: failed and no_data runs change nothing.
   static ChangedEntities effective_changes(const Message& m);
@@ -230,8 +232,7 @@ class CompletionTracker {
 
   StateStore& store_;
   Clock& clock_;
-  CompletionTrackerConfig config_;
-  AlertManager* alerts_;
+  CompletionTrackerOptions options_;
   TrackerKeys keys_;
   std::vector<std::string> expected_sorted_;
   std::vector<std::string> full_run_;

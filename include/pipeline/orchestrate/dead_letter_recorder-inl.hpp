@@ -15,6 +15,15 @@
 
 namespace pipeline::inline v0 {
 
+PIPELINE_INLINE Result<std::unique_ptr<DeadLetterRecorder>> DeadLetterRecorder::create(Clock& clock, StateStore& store,
+                                                                                       Transport& transport,
+                                                                                       DeadLetterRecorderOptions options) {
+  if (options.severity < Severity::kInfo || options.severity > Severity::kCritical)
+    return fail(ErrorCode::kInvalidArgument, "DeadLetterRecorderOptions::severity {} is not a severity",
+                static_cast<int>(options.severity));
+  return std::unique_ptr<DeadLetterRecorder>(new DeadLetterRecorder(clock, store, transport, options));
+}
+
 PIPELINE_INLINE std::string DeadLetterRecord::key() const { return fmt::format("dlq/{}/{}", subscription, id); }
 
 PIPELINE_INLINE nlohmann::json DeadLetterRecord::to_json() const {
@@ -76,7 +85,8 @@ PIPELINE_INLINE void DeadLetterRecorder::close() {
 PIPELINE_INLINE void DeadLetterRecorder::handle(const DeliveryPtr& delivery) {
   const Attributes& a = delivery->attributes();
   const std::string subscription = attribute(a, attributes::kSourceSubscription);
-  auto outcome = consumer_for(subscription).process(*delivery);
+  auto consumer = consumer_for(subscription);
+  auto outcome = consumer ? (*consumer)->process(*delivery) : Result<IdempotentConsumer::Outcome>(fail(consumer.error()));
   if (!outcome) {
     best_effort_nack(*delivery, outcome.error().to_string());
     return;
@@ -84,9 +94,9 @@ PIPELINE_INLINE void DeadLetterRecorder::handle(const DeliveryPtr& delivery) {
   best_effort_ack(*delivery);
   if (*outcome != IdempotentConsumer::Outcome::kProcessed) return;
   recorded_.fetch_add(1, std::memory_order_relaxed);
-  if (alerts_ == nullptr) return;
+  if (options_.alerts == nullptr) return;
   const RaiseOutcome r =
-      alerts_->raise(severity_, fmt::format("dlq/{}", subscription),
+      options_.alerts->raise(options_.severity, fmt::format("dlq/{}", subscription),
                      fmt::format("message {} dead-lettered by {} after {} attempts: {}", delivery->id(), subscription,
                                  attribute(a, attributes::kDeliveryAttempts), attribute(a, attributes::kLastError)),
                      nlohmann::json{{"id", delivery->id()},
@@ -157,17 +167,16 @@ PIPELINE_INLINE std::string DeadLetterRecorder::consumer_name(std::string_view s
   return fmt::format("dead-letter-recorder/{}", subscription);
 }
 
-PIPELINE_INLINE IdempotentConsumer& DeadLetterRecorder::consumer_for(const std::string& subscription) {
+PIPELINE_INLINE Result<IdempotentConsumer*> DeadLetterRecorder::consumer_for(const std::string& subscription) {
   std::lock_guard lock(mu_);
   auto it = consumers_.find(subscription);
   if (it == consumers_.end()) {
-    it = consumers_
-             .emplace(subscription, std::make_unique<IdempotentConsumer>(
-                                        store_, consumer_name(subscription),
-                                        [this](Transaction& tx, const Delivery& d) { return write(tx, d); }))
-             .first;
+    auto consumer = IdempotentConsumer::create(
+        store_, [this](Transaction& tx, const Delivery& d) { return write(tx, d); }, {consumer_name(subscription)});
+    if (!consumer) return fail(consumer.error());
+    it = consumers_.emplace(subscription, std::move(*consumer)).first;
   }
-  return *it->second;
+  return &it->second;
 }
 
 PIPELINE_INLINE Status DeadLetterRecorder::write(Transaction& tx, const Delivery& d) {

@@ -66,6 +66,15 @@ struct DeadLetterReplay {
   std::string outbox_key;
 };
 
+/// Options of a `DeadLetterRecorder`.
+struct DeadLetterRecorderOptions {
+  /// Where a dead letter is reported (rate-limited, key `dlq/<subscription>`). Null: rows
+  /// only. Must outlive the recorder.
+  AlertManager* alerts = nullptr;
+  /// The severity of that alert.
+  Severity severity = Severity::kError;
+};
+
 /// Records every dead letter of the watched topics as a StateStore row and raises a
 /// rate-limited alert per dead letter (key `dlq/<subscription>`), so the DLQ survives the
 /// process and an operator is told. Replay goes through the outbox and delivers the
@@ -92,14 +101,10 @@ class DeadLetterRecorder {
  public:
   static constexpr std::string_view kKeyPrefix = "dlq/";
 
-  /// `alerts` is optional (nullptr: rows only).
-  DeadLetterRecorder(Transport& transport, StateStore& store, Clock& clock, AlertManager* alerts = nullptr,
-                     Severity severity = Severity::kError)
-      : transport_(transport),
-        store_(store),
-        clock_(clock),
-        alerts_(alerts),
-        severity_(severity) {}
+  /// A recorder that watches nothing yet (`watch`). **Errors:** `kInvalidArgument` for a
+  /// severity outside the enum.
+  static Result<std::unique_ptr<DeadLetterRecorder>> create(Clock& clock, StateStore& store, Transport& transport,
+                                                           DeadLetterRecorderOptions options = {});
 
   DeadLetterRecorder(const DeadLetterRecorder&) = delete;
   DeadLetterRecorder& operator=(const DeadLetterRecorder&) = delete;
@@ -144,17 +149,19 @@ class DeadLetterRecorder {
 
   // One idempotent consumer per source subscription: the same id dead-lettered by two
   // subscriptions of one topic is two dead letters, not a duplicate.
-  IdempotentConsumer& consumer_for(const std::string& subscription);
+  Result<IdempotentConsumer*> consumer_for(const std::string& subscription);
 
   Status write(Transaction& tx, const Delivery& d);
+
+  DeadLetterRecorder(Clock& clock, StateStore& store, Transport& transport, DeadLetterRecorderOptions options)
+      : transport_(transport), store_(store), clock_(clock), options_(options) {}
 
   Transport& transport_;
   StateStore& store_;
   Clock& clock_;
-  AlertManager* alerts_;
-  Severity severity_;
+  DeadLetterRecorderOptions options_;
   std::mutex mu_;  // guards consumers_ only
-  std::map<std::string, std::unique_ptr<IdempotentConsumer>> consumers_;
+  std::map<std::string, IdempotentConsumer> consumers_;  // node-based: pointers stay valid
   std::vector<std::unique_ptr<Subscription>> subscriptions_;
   std::atomic<std::uint64_t> recorded_{0};
   std::atomic<std::uint64_t> alerts_delivered_{0};

@@ -7,6 +7,13 @@
 
 namespace pipeline::inline v0 {
 
+PIPELINE_INLINE Result<IdempotentConsumer> IdempotentConsumer::create(StateStore& store, Body body,
+                                                                     IdempotentConsumerOptions options) {
+  if (options.name.empty()) return fail(ErrorCode::kInvalidArgument, "IdempotentConsumerOptions::name must not be empty");
+  if (!body) return fail(ErrorCode::kInvalidArgument, "IdempotentConsumer '{}' needs a body (got none)", options.name);
+  return IdempotentConsumer(store, std::move(body), std::move(options.name));
+}
+
 PIPELINE_INLINE std::string IdempotentConsumer::marker_key(std::string_view name, std::string_view id) {
   std::string key = "consumed/";
   key.append(name).append("/").append(id);

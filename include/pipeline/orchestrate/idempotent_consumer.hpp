@@ -15,6 +15,13 @@
 
 namespace pipeline::inline v0 {
 
+/// Options of an `IdempotentConsumer`.
+struct IdempotentConsumerOptions {
+  /// Names the consumer in its markers (`consumed/<name>/<id>`); required. Consumers with
+  /// different names each process an id once.
+  std::string name;
+};
+
 /// Wraps a subscription handler so each stable id is processed once, even though the
 /// transport delivers at least once.
 ///
@@ -35,7 +42,7 @@ namespace pipeline::inline v0 {
 /// subscription its `handler()` was given to.
 /// **Performance:** one store transaction per delivery (one conditional insert plus the
 /// body's work); `process_all`, one for all its deliveries.
-/// **Errors:** `process` returns the body's error, or the store's (`kInvalidArgument`
+/// **Errors:** `create`: `kInvalidArgument` for an empty name or a null body. `process` returns the body's error, or the store's (`kInvalidArgument`
 /// when name + id make a key over 1024 bytes, `kUnavailable`, `kConflict`); `handle`
 /// turns any error into a nack with its text.
 ///
@@ -51,8 +58,9 @@ class IdempotentConsumer {
     kDuplicate,  ///< The id was already processed; the body did not run.
   };
 
-  IdempotentConsumer(StateStore& store, std::string name, Body body)
-      : store_(store), name_(std::move(name)), body_(std::move(body)) {}
+  /// Checks the name and the body, then builds the consumer (movable: a reference, a
+  /// name and the body). **Errors:** `kInvalidArgument` for an empty name or a null body.
+  static Result<IdempotentConsumer> create(StateStore& store, Body body, IdempotentConsumerOptions options);
 
   [[nodiscard]] const std::string& name() const noexcept { return name_; }
 
@@ -82,6 +90,9 @@ class IdempotentConsumer {
   Result<bool> processed(std::string_view id);
 
  private:
+  IdempotentConsumer(StateStore& store, Body body, std::string name)
+      : store_(store), name_(std::move(name)), body_(std::move(body)) {}
+
   StateStore& store_;
   std::string name_;
   Body body_;

@@ -34,7 +34,6 @@ struct OutboxRelay::Background {
 namespace internal {
 inline OutboxRelayOptions normalized_relay_options(OutboxRelayOptions options) {
   if (options.owner.empty()) options.owner = "relay-" + new_execution_id();
-  if (options.batch_size == 0) options.batch_size = 1;
   if (!options.retry_policy) {
     // Never fails: the delays are clamped to zero (a negative one meant "at once" before),
     // the multiplier and the limits are fixed valid values.
@@ -51,11 +50,31 @@ inline OutboxRelayOptions normalized_relay_options(OutboxRelayOptions options) {
 }
 }  // namespace internal
 
-PIPELINE_INLINE OutboxRelay::OutboxRelay(StateStore& store, Transport& transport, Clock& clock,
-                                         OutboxRelayOptions options)
-    : OutboxRelay(store, std::make_shared<SendStep>(transport), clock, std::move(options)) {}
+PIPELINE_INLINE Status OutboxRelayOptions::validate() const {
+  if (batch_size == 0) return fail(ErrorCode::kInvalidArgument, "OutboxRelayOptions::batch_size must be at least 1");
+  if (lease <= Duration::zero()) return fail(ErrorCode::kInvalidArgument, "OutboxRelayOptions::lease must be positive");
+  if (poll_interval <= Duration::zero())
+    return fail(ErrorCode::kInvalidArgument, "OutboxRelayOptions::poll_interval must be positive");
+  if (max_backoff <= Duration::zero())
+    return fail(ErrorCode::kInvalidArgument, "OutboxRelayOptions::max_backoff must be positive");
+  return ok();
+}
 
-PIPELINE_INLINE OutboxRelay::OutboxRelay(StateStore& store, std::shared_ptr<SendStep> step, Clock& clock,
+PIPELINE_INLINE Result<std::unique_ptr<OutboxRelay>> OutboxRelay::create(Clock& clock, StateStore& store,
+                                                                         Transport& transport,
+                                                                         OutboxRelayOptions options) {
+  return create(clock, store, std::make_shared<SendStep>(transport), std::move(options));
+}
+
+PIPELINE_INLINE Result<std::unique_ptr<OutboxRelay>> OutboxRelay::create(Clock& clock, StateStore& store,
+                                                                         std::shared_ptr<SendStep> step,
+                                                                         OutboxRelayOptions options) {
+  PIPELINE_TRY(options.validate());
+  if (!step) return fail(ErrorCode::kInvalidArgument, "OutboxRelay needs a send step (got null)");
+  return std::unique_ptr<OutboxRelay>(new OutboxRelay(clock, store, std::move(step), std::move(options)));
+}
+
+PIPELINE_INLINE OutboxRelay::OutboxRelay(Clock& clock, StateStore& store, std::shared_ptr<SendStep> step,
                                          OutboxRelayOptions options)
     : store_(store),
       step_(std::move(step)),

@@ -36,6 +36,10 @@ struct OutboxRelayOptions {
   std::shared_ptr<RetryPolicy> retry_policy{};
   /// The cap of the default retry policy.
   Duration max_backoff = std::chrono::seconds(60);
+
+  /// A `batch_size` of at least 1 and positive durations. **Errors:** `kInvalidArgument`
+  /// naming the first bad option.
+  [[nodiscard]] Status validate() const;
 };
 
 /// Moves outbox entries from the `StateStore` to the `Transport`: claims a batch under a
@@ -64,7 +68,7 @@ struct OutboxRelayOptions {
 /// `publish_batch` per run of entries with the same topic (one round trip each on Redis). The worker sleeps on a condition variable between rounds (no busy wait);
 /// after failed rounds it waits as the `RetryPolicy` says (jittered exponential backoff
 /// by default).
-/// **Errors:** `relay_once` returns the first publish error (after marking the entries
+/// **Errors:** `create`: `kInvalidArgument` for a bad option or a null step. `relay_once` returns the first publish error (after marking the entries
 /// published before it) or the store's error; entries not marked are retried after their
 /// lease. The step counts and reports each failed send: `on_retry` while the step's
 /// policy (asked with the entry's claim count as the attempt) would retry, `on_failed`
@@ -76,9 +80,13 @@ struct OutboxRelayOptions {
 class OutboxRelay {
  public:
   /// A relay with its own `SendStep` over `transport` (default policy, no metrics).
-  OutboxRelay(StateStore& store, Transport& transport, Clock& clock, OutboxRelayOptions options = {});
+  /// **Errors:** `kInvalidArgument` naming the first bad option.
+  static Result<std::unique_ptr<OutboxRelay>> create(Clock& clock, StateStore& store, Transport& transport,
+                                                    OutboxRelayOptions options = {});
   /// A relay that sends through `step` (e.g. `UnifiedPublisher::send_step()`).
-  OutboxRelay(StateStore& store, std::shared_ptr<SendStep> step, Clock& clock, OutboxRelayOptions options = {});
+  /// **Errors:** `kInvalidArgument` naming the first bad option, or for a null `step`.
+  static Result<std::unique_ptr<OutboxRelay>> create(Clock& clock, StateStore& store, std::shared_ptr<SendStep> step,
+                                                    OutboxRelayOptions options = {});
   ~OutboxRelay();
   OutboxRelay(const OutboxRelay&) = delete;
   OutboxRelay& operator=(const OutboxRelay&) = delete;
@@ -116,6 +124,8 @@ class OutboxRelay {
 
  private:
   struct Background;  // worker thread, wake-up signal and round statistics (outbox_relay-inl.hpp)
+
+  OutboxRelay(Clock& clock, StateStore& store, std::shared_ptr<SendStep> step, OutboxRelayOptions options);
 
   void run();
 

@@ -13,6 +13,16 @@
 
 namespace pipeline::inline v0 {
 
+PIPELINE_INLINE Status RunHistoryOptions::validate() const {
+  if (lease <= Duration::zero()) return fail(ErrorCode::kInvalidArgument, "RunHistoryOptions::lease must be positive");
+  return ok();
+}
+
+PIPELINE_INLINE Result<RunHistory> RunHistory::create(Clock& clock, StateStore& store, RunHistoryOptions options) {
+  PIPELINE_TRY(options.validate());
+  return RunHistory(clock, store, options);
+}
+
 PIPELINE_INLINE std::string RunHistory::key_of(const RunKey& key) {
   return fmt::format("run_history/{}/{}/w{}", key.date.to_string(), key.processor, key.wave);
 }

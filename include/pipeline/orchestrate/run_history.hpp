@@ -68,6 +68,9 @@ struct RunHistoryOptions {
   /// How long a start (or `renew_lease`) reserves the run; a crashed runner's record is
   /// reclaimable after it.
   Duration lease = std::chrono::minutes(10);
+
+  /// A positive `lease`. **Errors:** `kInvalidArgument` naming the bad option.
+  [[nodiscard]] Status validate() const;
 };
 
 /// Run history over the `StateStore`: decides whether a processor should run for a date
@@ -94,8 +97,9 @@ class RunHistory {
   /// written before the field existed) read the same.
   static constexpr int kRecordFormat = 2;
 
-  RunHistory(StateStore& store, Clock& clock, RunHistoryOptions options = {})
-      : store_(store), clock_(clock), options_(options) {}
+  /// Validates `options`, then builds a run history (movable: it holds only references).
+  /// **Errors:** `kInvalidArgument` naming the bad option.
+  static Result<RunHistory> create(Clock& clock, StateStore& store, RunHistoryOptions options = {});
 
   /// The row key of a run.
   static std::string key_of(const RunKey& key);
@@ -145,6 +149,9 @@ class RunHistory {
   Status record_failure(const RunKey& key, std::string_view owner, std::string_view error);
 
  private:
+  RunHistory(Clock& clock, StateStore& store, RunHistoryOptions options)
+      : store_(store), clock_(clock), options_(options) {}
+
   static Status check(const RunKey& key);
 
   StartDecision decide(const std::optional<RunRecord>& rec, Duration within, bool force, TimePoint now) const;

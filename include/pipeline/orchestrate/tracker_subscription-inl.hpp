@@ -165,7 +165,7 @@ PIPELINE_INLINE Result<std::unique_ptr<Subscription>> subscribe_tracker(Transpor
                                                                          CompletionTracker& tracker,
                                                                          std::string_view topic,
                                                                          TrackerSubscriptionOptions options) {
-  SubscribeParams config{options.subscription.empty() ? tracker.config().name + "-tracker"
+  SubscribeParams config{options.subscription.empty() ? tracker.options().name + "-tracker"
                                                          : std::move(options.subscription),
                             std::string(topic), options.settings};
   if (options.max_batch == 0) return fail(ErrorCode::kInvalidArgument, "max_batch must be at least 1");

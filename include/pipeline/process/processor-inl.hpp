@@ -26,7 +26,7 @@ class Processor::Heartbeat : public std::enable_shared_from_this<Heartbeat> {
     std::weak_ptr<Heartbeat> weak = weak_from_this();
     std::lock_guard lock(mu_);
     if (stopped_) return;
-    timer_ = p_.services_.clock.schedule_after(p_.config_.heartbeat_interval, [weak] {
+    timer_ = p_.clock_.schedule_after(p_.options_.heartbeat_interval, [weak] {
       if (auto self = weak.lock()) {
         self->beat();
         self->arm();
@@ -41,14 +41,14 @@ class Processor::Heartbeat : public std::enable_shared_from_this<Heartbeat> {
     // A missed beat is not an error of the run: if the next one misses too, the deadline
     // or the lease ends and the run is redelivered or taken over, which the run's
     // idempotent steps and its completion check already allow for.
-    if (delivery_) discard_result(delivery_->extend_deadline(p_.config_.deadline_extension));
-    discard_result(p_.services_.history.renew_lease(key_, p_.owner_));
+    if (delivery_) discard_result(delivery_->extend_deadline(p_.options_.deadline_extension));
+    discard_result(p_.history_.renew_lease(key_, p_.owner_));
     beats_.fetch_add(1, std::memory_order_relaxed);
   }
   void stop() {
     std::lock_guard lock(mu_);
     stopped_ = true;
-    if (timer_) p_.services_.clock.cancel(timer_);
+    if (timer_) p_.clock_.cancel(timer_);
   }
 
  private:
@@ -61,39 +61,56 @@ class Processor::Heartbeat : public std::enable_shared_from_this<Heartbeat> {
   std::atomic<int> beats_{0};
 };
 
-PIPELINE_INLINE Processor::Processor(ProcessorServices services, ProcessorConfig config, ChangeDetector* detector)
-    : services_(services),
-      config_(std::move(config)),
-      detector_(detector),
-      owner_(fmt::format("{}@{}", config_.name, new_execution_id())) {
-  MetricsSink& m = services_.metrics ? *services_.metrics : NullMetricsSink::instance();
-  Labels labels{{"processor", config_.name}};
+PIPELINE_INLINE Status ProcessorOptions::validate() const {
+  const std::pair<const char*, const std::string*> names[] = {
+      {"name", &name}, {"phase", &phase}, {"completion_topic", &completion_topic}, {"entity_kind", &entity_kind}};
+  for (const auto& [field, value] : names)
+    if (value->empty()) return fail(ErrorCode::kInvalidArgument, "ProcessorOptions::{} must not be empty", field);
+  if (name.find('/') != std::string::npos)
+    return fail(ErrorCode::kInvalidArgument, "ProcessorOptions::name '{}' must not contain '/'", name);
+  if (skip_if_success_within < Duration::zero())
+    return fail(ErrorCode::kInvalidArgument, "ProcessorOptions::skip_if_success_within of '{}' must not be negative",
+                name);
+  if (heartbeat_interval <= Duration::zero() || deadline_extension <= Duration::zero())
+    return fail(ErrorCode::kInvalidArgument,
+                "ProcessorOptions::heartbeat_interval and deadline_extension of '{}' must be positive", name);
+  return ok();
+}
+
+PIPELINE_INLINE Processor::Processor(Clock& clock, StateStore& store, RunHistory& history, ProcessorOptions options)
+    : clock_(clock),
+      store_(store),
+      history_(history),
+      options_(std::move(options)),
+      owner_(fmt::format("{}@{}", options_.name, new_execution_id())) {
+  MetricsSink& m = options_.metrics ? *options_.metrics : NullMetricsSink::instance();
+  Labels labels{{"processor", options_.name}};
   runs_ = m.counter("pipeline_processor_runs_total", "Processor runs that did work", labels);
   failures_ = m.counter("pipeline_processor_failures_total", "Processor runs that failed", labels);
   skips_ = m.counter("pipeline_processor_skips_total", "Redelivered triggers answered from run history", labels);
 }
 
 PIPELINE_INLINE std::string Processor::completion_id(const RunKey& key, int attempt) const {
-  return fmt::format("{}/{}/w{}/a{}", config_.name, key.date, key.wave, attempt);
+  return fmt::format("{}/{}/w{}/a{}", options_.name, key.date, key.wave, attempt);
 }
 
 PIPELINE_INLINE std::string Processor::completion_row(const RunKey& key) const {
-  return fmt::format("process/{}/{}/w{}/completion", config_.name, key.date, key.wave);
+  return fmt::format("process/{}/{}/w{}/completion", options_.name, key.date, key.wave);
 }
 
 PIPELINE_INLINE std::string Processor::marker_key(std::string_view delivery_id) const {
-  return fmt::format("consumed/{}/{}", config_.name, delivery_id);
+  return fmt::format("consumed/{}/{}", options_.name, delivery_id);
 }
 
 PIPELINE_INLINE Result<RunReport> Processor::run(CalendarDate date, const Message* trigger, const RunOptions& options) {
-  const RunKey key{config_.name, date, wave_of(trigger)};
+  const RunKey key{options_.name, date, wave_of(trigger)};
   const std::string completion_key = completion_row(key);
   RunReport report;
 
   // 1. Dedup: this trigger's own success first (whatever its age), then run history.
   bool trigger_done = false;
   std::optional<StartOutcome> start;
-  auto began = services_.store.transact([&](Transaction& tx) -> Status {
+  auto began = store_.transact([&](Transaction& tx) -> Status {
     trigger_done = false;  // the body may be re-run on kConflict
     std::optional<std::string> marker;
     if (options.delivery) {
@@ -105,7 +122,7 @@ PIPELINE_INLINE Result<RunReport> Processor::run(CalendarDate date, const Messag
       trigger_done = true;
       return ok();
     }
-    auto r = services_.history.try_start(tx, key, owner_, config_.skip_if_success_within, options.force);
+    auto r = history_.try_start(tx, key, owner_, options_.skip_if_success_within, options.force);
     if (!r) return fail(r.error());
     // A new trigger answered from run history is answered so for good: its redelivery
     // after the window must not run the step either.
@@ -122,20 +139,20 @@ PIPELINE_INLINE Result<RunReport> Processor::run(CalendarDate date, const Messag
     if (!stored) return fail(stored.error());
     report.completion = std::move(*stored);
     report.detail = fmt::format("{}{} for {} wave {} already succeeded; completion re-published",
-                                trigger_done ? "this trigger of " : "", config_.name, date, key.wave);
+                                trigger_done ? "this trigger of " : "", options_.name, date, key.wave);
     return report;
   }
   if (start->decision == StartDecision::kBusy) {
     report.outcome = RunOutcome::kBusy;
-    report.detail = fmt::format("{} for {} wave {} is held by {}", config_.name, date, key.wave,
+    report.detail = fmt::format("{} for {} wave {} is held by {}", options_.name, date, key.wave,
                                 start->record.owner);
     return report;
   }
   const int attempt = start->record.attempts;
 
   // 2. Dependency check.
-  if (services_.dependencies) {
-    auto deps = services_.dependencies->check(config_.name, date);
+  if (options_.dependencies) {
+    auto deps = options_.dependencies->check(options_.name, date);
     std::string why;
     if (!deps) {
       // An undeclared processor has no inputs to check.
@@ -144,7 +161,7 @@ PIPELINE_INLINE Result<RunReport> Processor::run(CalendarDate date, const Messag
       why = deps->problems();
     }
     if (!why.empty()) {
-      PIPELINE_TRY(services_.history.record_failure(key, owner_, why));
+      PIPELINE_TRY(history_.record_failure(key, owner_, why));
       failures_->add();
       report.outcome = RunOutcome::kDependenciesFailed;
       report.detail = why;
@@ -159,14 +176,14 @@ PIPELINE_INLINE Result<RunReport> Processor::run(CalendarDate date, const Messag
   request.date = date;
   request.wave = key.wave;
   request.trigger = trigger;
-  if (detector_ && !detector_->uses_snapshot()) {
+  if (options_.detector && !options_.detector->uses_snapshot()) {
     // A detector that reads its own source (a warehouse query): no snapshot to take.
-    request.changes = detector_->detect(date, {});
-  } else if (detector_) {
+    request.changes = options_.detector->detect(date, {});
+  } else if (options_.detector) {
     auto snap = this->snapshot_for(date, trigger);
     if (snap) {
       snapshot = std::move(*snap);
-      request.changes = detector_->detect(date, snapshot);
+      request.changes = options_.detector->detect(date, snapshot);
     } else {
       request.changes = full_change_set(date, fmt::format("snapshot failed: {}", snap.error().to_string()));
     }
@@ -179,7 +196,7 @@ PIPELINE_INLINE Result<RunReport> Processor::run(CalendarDate date, const Messag
   // 4. The processing step, with deadline extension and lease renewal on the clock.
   std::shared_ptr<Heartbeat> beat = start_heartbeat(key, options.delivery);
   request.heartbeat = [beat] { beat->beat(); };
-  const TimePoint started = services_.clock.now();
+  const TimePoint started = clock_.now();
   Result<ProcessResult> result = fail(ErrorCode::kInternal, "process() did not run");
   if (!request.full() && request.changes.nothing_changed()) {
     // Nothing to do is still a completion: downstream trackers count it.
@@ -192,7 +209,7 @@ PIPELINE_INLINE Result<RunReport> Processor::run(CalendarDate date, const Messag
     result = process(request);
   }
   beat->stop();
-  const double seconds = std::chrono::duration<double>(services_.clock.now() - started).count();
+  const double seconds = std::chrono::duration<double>(clock_.now() - started).count();
   runs_->add();
 
   // 5. Record the outcome and the completion in one transaction.
@@ -226,22 +243,22 @@ PIPELINE_INLINE Result<RunReport> Processor::run(CalendarDate date, const Messag
 
   const std::string encoded = encode_message(completion);
   const std::string stable = completion_id(key, attempt);
-  auto st = services_.store.transact([&](Transaction& tx) -> Status {
+  auto st = store_.transact([&](Transaction& tx) -> Status {
     if (result) {
       // Only a success marks the trigger done: a failed trigger's redelivery runs again.
       if (options.delivery) PIPELINE_TRY(tx.put(marker_key(options.delivery->id()), completion_key));
-      PIPELINE_TRY(services_.history.mark_success(tx, key, owner_));
-      if (detector_) PIPELINE_TRY(detector_->commit(tx, request.changes));
+      PIPELINE_TRY(history_.mark_success(tx, key, owner_));
+      if (options_.detector) PIPELINE_TRY(options_.detector->commit(tx, request.changes));
       PIPELINE_TRY(tx.put(completion_key, encoded));
     } else {
-      PIPELINE_TRY(services_.history.mark_failure(tx, key, owner_, completion.error));
+      PIPELINE_TRY(history_.mark_failure(tx, key, owner_, completion.error));
     }
-    auto queued = tx.enqueue({config_.completion_topic, {stable, encoded, completion_attributes(completion)}});
+    auto queued = tx.enqueue({options_.completion_topic, {stable, encoded, completion_attributes(completion)}});
     if (!queued) return fail(queued.error());
     return ok();
   });
   if (!st) return fail(st.error());
-  if (services_.relay) services_.relay->notify();
+  if (options_.relay) options_.relay->notify();
 
   report.completion = std::move(completion);
   if (result) {
@@ -276,7 +293,7 @@ PIPELINE_INLINE Handler Processor::handler() {
 }
 
 PIPELINE_INLINE Result<std::optional<Message>> Processor::stored_completion(CalendarDate date, int wave) {
-  auto row = services_.store.get(completion_row(RunKey{config_.name, date, wave}));
+  auto row = store_.get(completion_row(RunKey{options_.name, date, wave}));
   if (!row) return fail(row.error());
   if (!*row) return std::optional<Message>{};
   auto m = decode_message(**row);
@@ -300,7 +317,7 @@ PIPELINE_INLINE int Processor::wave_of(const Message* trigger) {
 
 PIPELINE_INLINE ChangeSet Processor::full_change_set(CalendarDate date, std::string reason) const {
   ChangeSet c;
-  c.entity_kind = config_.entity_kind;
+  c.entity_kind = options_.entity_kind;
   c.date = date;
   c.full_fallback = true;
   c.fallback_reason = std::move(reason);
@@ -310,21 +327,21 @@ PIPELINE_INLINE ChangeSet Processor::full_change_set(CalendarDate date, std::str
 PIPELINE_INLINE ChangeSet Processor::changes_from_trigger(CalendarDate date, const Message* trigger) const {
   if (!trigger || !trigger->entities_changed) return full_change_set(date, {});
   ChangeSet c;
-  c.entity_kind = config_.entity_kind;
+  c.entity_kind = options_.entity_kind;
   c.date = date;
-  if (auto it = trigger->entities_changed->find(config_.entity_kind); it != trigger->entities_changed->end())
+  if (auto it = trigger->entities_changed->find(options_.entity_kind); it != trigger->entities_changed->end())
     c.changed = it->second;
   return c;
 }
 
 PIPELINE_INLINE Message Processor::make_completion(CalendarDate date, int wave, int attempt, const Message* trigger, double seconds) const {
   Message m;
-  m.processor_name = config_.name;
-  m.phase = config_.phase;
+  m.processor_name = options_.name;
+  m.phase = options_.phase;
   m.execution_id = new_execution_id();
   m.partition_date = date;
-  m.output_table = config_.output_table;
-  m.output_dataset = config_.output_dataset;
+  m.output_table = options_.output_table;
+  m.output_dataset = options_.output_dataset;
   m.duration_seconds = seconds;
   m.is_incremental = wave > 0;
   if (trigger) {
@@ -347,14 +364,14 @@ PIPELINE_INLINE Attributes Processor::completion_attributes(const Message& m) {
 }
 
 PIPELINE_INLINE Result<std::optional<Message>> Processor::republish_stored_completion(const RunKey& key) {
-  auto row = services_.store.get(completion_row(key));
+  auto row = store_.get(completion_row(key));
   if (!row) return fail(row.error());
   if (!*row) return std::optional<Message>{};
   auto m = decode_message(**row);
   if (!m) return fail(m.error());
-  if (services_.transport) {
+  if (options_.transport) {
     const int attempt = m->metadata->value("attempt", 1);
-    auto st = services_.transport->publish(config_.completion_topic,
+    auto st = options_.transport->publish(options_.completion_topic,
                                            {completion_id(key, attempt), **row, completion_attributes(*m)});
     if (!st) return fail(st.error());
   }

@@ -8,6 +8,8 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <type_traits>
+#include <utility>
 #include <vector>
 
 
@@ -29,8 +31,8 @@
 
 namespace pipeline::inline v0 {
 
-/// What a processor is and where its completion goes.
-struct ProcessorConfig {
+/// What a processor is, where its completion goes, and its optional collaborators.
+struct ProcessorOptions {
   std::string name;              ///< processor_name in its completions; no '/'.
   std::string phase;             ///< e.g. "phase3_analytics".
   std::string completion_topic;  ///< Where completions are published (through the outbox).
@@ -49,20 +51,22 @@ struct ProcessorConfig {
   /// by `deadline_extension` and the run-history lease renewed, together.
   Duration heartbeat_interval = std::chrono::minutes(2);
   Duration deadline_extension = std::chrono::minutes(10);
-};
 
-/// The collaborators a processor uses. All references must outlive the processor.
-struct ProcessorServices {
-  StateStore& store;
-  Clock& clock;
-  RunHistory& history;
-  /// Checks the processor's declared inputs before it runs; optional.
+  // Optional collaborators (null: none); each must outlive the processor.
+  /// Decides what changed since the last run; null: the trigger's `entities_changed` does.
+  ChangeDetector* detector = nullptr;
+  /// Checks the processor's declared inputs before it runs.
   DependencyChecker* dependencies = nullptr;
-  /// Publishes the outbox after each commit (`notify`); optional — a relay elsewhere polls.
+  /// Publishes the outbox after each commit (`notify`); null: a relay elsewhere polls.
   OutboxRelay* relay = nullptr;
   /// Re-publishes a stored completion when a redelivered trigger finds the run done.
   Transport* transport = nullptr;
+  /// Where the run, failure and skip counters go.
   MetricsSink* metrics = nullptr;
+
+  /// Names set (`name` without '/'), a non-negative skip window and positive heartbeat
+  /// durations. **Errors:** `kInvalidArgument` naming the first bad option.
+  [[nodiscard]] Status validate() const;
 };
 
 /// What the processing step is asked to do.
@@ -174,13 +178,26 @@ struct RunOptions {
 /// @snippet process_snippets_test.cpp processor
 class Processor {
  public:
-  Processor(ProcessorServices services, ProcessorConfig config, ChangeDetector* detector = nullptr);
+  /// Builds a `P` (a subclass) from `args`, then validates its options
+  /// (`ProcessorOptions::validate`). **Errors:** `kInvalidArgument` naming the first bad option.
+  template <class P, class... Args>
+  static Result<std::unique_ptr<P>> create(Args&&... args) {
+    static_assert(std::is_base_of_v<Processor, P>, "Processor::create builds subclasses of Processor");
+    auto p = std::make_unique<P>(std::forward<Args>(args)...);
+    PIPELINE_TRY(p->options().validate());
+    return p;
+  }
+
+  /// For subclasses (public so that `using Processor::Processor;` makes a public
+  /// constructor): `clock`, `store` and `history` must outlive the processor. Build them
+  /// through `create`, which validates the options.
+  Processor(Clock& clock, StateStore& store, RunHistory& history, ProcessorOptions options);
 
   virtual ~Processor() = default;
   Processor(const Processor&) = delete;
   Processor& operator=(const Processor&) = delete;
 
-  [[nodiscard]] const ProcessorConfig& config() const { return config_; }
+  [[nodiscard]] const ProcessorOptions& options() const { return options_; }
 
   /// Runs the processor for `date`, triggered by `trigger` (nullable: a scheduled or
   /// manual run processes everything).
@@ -241,9 +258,10 @@ class Processor {
 
   Result<std::optional<Message>> republish_stored_completion(const RunKey& key);
 
-  ProcessorServices services_;
-  ProcessorConfig config_;
-  ChangeDetector* detector_;
+  Clock& clock_;
+  StateStore& store_;
+  RunHistory& history_;
+  ProcessorOptions options_;
   std::string owner_;
   std::shared_ptr<Counter> runs_, failures_, skips_;
 };

@@ -72,7 +72,7 @@ PIPELINE_INLINE nlohmann::json RetentionReport::to_json() const {
 PIPELINE_INLINE Result<std::unique_ptr<Retention>> Retention::create(Clock& clock, StateStore& store,
                                                                      RetentionOptions options) {
   PIPELINE_TRY(options.validate());
-  return std::make_unique<Retention>(clock, store, std::move(options));
+  return std::unique_ptr<Retention>(new Retention(clock, store, std::move(options)));
 }
 
 PIPELINE_INLINE Result<Duration> parse_retention_duration(std::string_view text) {
@@ -178,13 +178,14 @@ PIPELINE_INLINE Result<RetentionReport> Retention::run_once() {
   }
   std::set<std::string> live_runs;  // run-history keys under a lease that has not ended
   {
-    RunHistory history(store_, clock_);
+    auto history = RunHistory::create(clock_, store_);
+    if (!history) return fail(history.error());
     std::set<CalendarDate> old_dates;
     for (const auto& row : families["run_history"])
       if (row.date < oldest_kept) old_dates.insert(row.date);
     const TimePoint now = clock_.now();
     for (const auto d : old_dates) {
-      auto records = history.list(d);
+      auto records = history->list(d);
       if (!records) return fail(records.error());
       for (const auto& r : *records)
         if (r.state == RunState::kRunning && r.lease_until > now) live_runs.insert(RunHistory::key_of(r.key));

@@ -105,9 +105,6 @@ struct RetentionReport {
 /// @snippet runtime_snippets_test.cpp retention
 class Retention {
  public:
-  Retention(Clock& clock, StateStore& store, RetentionOptions options = {})
-      : clock_(clock), store_(store), options_(std::move(options)) {}
-
   /// Validates `options`, then builds a `Retention`.
   /// **Errors:** `kInvalidArgument` naming the bad option.
   [[nodiscard]] static Result<std::unique_ptr<Retention>> create(Clock& clock, StateStore& store,
@@ -118,6 +115,9 @@ class Retention {
   [[nodiscard]] Result<RetentionReport> run_once();
 
  private:
+  Retention(Clock& clock, StateStore& store, RetentionOptions options)
+      : clock_(clock), store_(store), options_(std::move(options)) {}
+
   Status erase(const std::vector<std::string>& keys);
 
   Clock& clock_;

@@ -56,21 +56,24 @@ PIPELINE_INLINE Result<std::unique_ptr<ServiceRuntime>> ServiceRuntime::create(C
                                                                               Transport& transport,
                                                                               ServiceRuntimeOptions options) {
   PIPELINE_TRY(options.validate());
+  auto relay = OutboxRelay::create(clock, store, transport, options.relay);
+  if (!relay) return fail(relay.error().with("service", options.name));
   int fds[2];
   if (::pipe2(fds, O_CLOEXEC | O_NONBLOCK) != 0)
     return fail(ErrorCode::kInternal, "service '{}': cannot make its wake-up pipe: {}", options.name,
                 std::strerror(errno));
   return std::unique_ptr<ServiceRuntime>(
-      new ServiceRuntime(clock, store, transport, std::move(options), fds[0], fds[1]));
+      new ServiceRuntime(clock, store, transport, std::move(options), std::move(*relay), fds[0], fds[1]));
 }
 
 PIPELINE_INLINE ServiceRuntime::ServiceRuntime(Clock& clock, StateStore& store, Transport& transport,
-                                               ServiceRuntimeOptions options, int wake_read, int wake_write)
+                                               ServiceRuntimeOptions options, std::unique_ptr<OutboxRelay> relay,
+                                               int wake_read, int wake_write)
     : clock_(clock),
       store_(store),
       transport_(transport),
       options_(std::move(options)),
-      relay_(store, transport, clock, options_.relay),
+      relay_(std::move(relay)),
       wake_read_(wake_read),
       wake_write_(wake_write) {}
 
@@ -84,7 +87,7 @@ PIPELINE_INLINE ServiceRuntime::~ServiceRuntime() {
     request_stop();
     (void)wait();  // the report has no reader here; the drain itself is what matters
   }
-  relay_.stop();
+  relay_->stop();
   // Before the members a running handler touches (in_flight_, mu_) are destroyed.
   std::vector<std::unique_ptr<Subscription>> subs;
   {
@@ -170,7 +173,7 @@ PIPELINE_INLINE Status ServiceRuntime::start() {
       std::lock_guard lock(mu_);
       job_errors_.insert_or_assign("backlog_metrics", st.error());
     }
-  relay_.start();
+  relay_->start();
   return ok();
 }
 
@@ -281,8 +284,8 @@ PIPELINE_INLINE DrainReport ServiceRuntime::wait() {
   // the destructor closes the subscriptions (and waits for the stuck handler).
   for (auto& s : subs) s->close();
   // The outbox: what the handlers committed goes out now rather than from the next process.
-  relay_.stop();
-  auto flushed = relay_.drain(options_.flush_batches);
+  relay_->stop();
+  auto flushed = relay_->drain(options_.flush_batches);
   if (flushed) report.flushed = *flushed;
   else report.flush_error = flushed.error();
   return report;
@@ -298,7 +301,7 @@ PIPELINE_INLINE ServiceHealth ServiceRuntime::health() {
   if (pending) h.outbox_pending = *pending;
   else if (!h.store_error) h.store_error = pending.error();
   if (auto pinged = transport_.ping(); !pinged) h.transport_error = pinged.error();
-  h.relay_error = relay_.last_error();
+  h.relay_error = relay_->last_error();
   const TimePoint now = clock_.now();
   std::lock_guard lock(mu_);
   h.draining = draining_ && !drained_;

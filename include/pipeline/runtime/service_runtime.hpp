@@ -93,7 +93,7 @@ struct DrainReport {
 /// a second signal exits the process at once (status 128 + signal).
 ///
 /// A trigger reaches the transport right after the commit that decided it when its
-/// decider wakes `relay()` (`CompletionTrackerConfig::relay`, `ProcessorServices::relay`);
+/// decider wakes `relay()` (`CompletionTrackerOptions::relay`, `ProcessorOptions::relay`);
 /// the relay's poll stays the safety net after a crash.
 ///
 /// **Thread safety:** every member may be called from any thread; `request_stop` also from
@@ -112,8 +112,8 @@ struct DrainReport {
 /// @snippet phase_trackers/service_main.cpp service_runtime_signals
 class ServiceRuntime {
  public:
-  /// **Errors:** `kInvalidArgument` from `ServiceRuntimeOptions::validate`; `kInternal`
-  /// when the wake-up pipe cannot be made.
+  /// **Errors:** `kInvalidArgument` from `ServiceRuntimeOptions::validate` or, for `relay`,
+  /// `OutboxRelayOptions::validate`; `kInternal` when the wake-up pipe cannot be made.
   static Result<std::unique_ptr<ServiceRuntime>> create(Clock& clock, StateStore& store, Transport& transport,
                                                         ServiceRuntimeOptions options = {});
   /// Requests a stop and drains when `wait` was not called; closes the subscriptions
@@ -134,7 +134,7 @@ class ServiceRuntime {
   Status every(std::string name, Duration period, std::function<Status()> job);
 
   /// The runtime's relay, to wake right after a commit that enqueued.
-  [[nodiscard]] OutboxRelay& relay() noexcept { return relay_; }
+  [[nodiscard]] OutboxRelay& relay() noexcept { return *relay_; }
 
   /// Starts the relay and the periodic jobs. **Errors:** `kFailedPrecondition` when
   /// called twice or after a stop request.
@@ -169,8 +169,8 @@ class ServiceRuntime {
     TimePoint since;
   };
 
-  ServiceRuntime(Clock& clock, StateStore& store, Transport& transport, ServiceRuntimeOptions options, int wake_read,
-                 int wake_write);
+  ServiceRuntime(Clock& clock, StateStore& store, Transport& transport, ServiceRuntimeOptions options,
+                 std::unique_ptr<OutboxRelay> relay, int wake_read, int wake_write);
   void handle(const Handler& handler, DeliveryPtr delivery);
   void arm(std::size_t job);
   void run_job(std::size_t job);
@@ -181,7 +181,7 @@ class ServiceRuntime {
   StateStore& store_;
   Transport& transport_;
   ServiceRuntimeOptions options_;
-  OutboxRelay relay_;
+  std::unique_ptr<OutboxRelay> relay_;
   int wake_read_;
   int wake_write_;
   std::atomic<bool> stop_{false};

@@ -36,7 +36,8 @@ int main() {
   pipeline::MemoryStateStore store;
   auto transport_owner = pipeline::MemoryTransport::create(clock).value();
   pipeline::MemoryTransport& transport = *transport_owner;
-  pipeline::OutboxRelay relay(store, transport, clock);
+  auto relay = pipeline::OutboxRelay::create(clock, store, transport);
+  CHECK(relay);
 
   std::vector<pipeline::Alert> alerts_seen;
   auto sink = std::make_shared<pipeline::CallbackAlertSink>([&](const pipeline::Alert& a) { alerts_seen.push_back(a); });
@@ -46,7 +47,7 @@ int main() {
   auto alerts = pipeline::AlertManager::create(clock, {sink}, alert_config).value();
 
   const std::vector<std::string> loaders = {"customers_loader", "invoices_loader", "shipments_loader"};
-  pipeline::CompletionTrackerConfig config;
+  pipeline::CompletionTrackerOptions config;
   config.name = "billing_report";
   config.upstream_phase = "load";
   config.downstream_phase = "report";
@@ -57,7 +58,8 @@ int main() {
     CHECK(config.registry.add_processor(loader, "load"));
     CHECK(config.registry.add_trigger(loader, {"billing_report"}));
   }
-  auto tracker = pipeline::CompletionTracker::create(store, clock, config, alerts.get());
+  config.alerts = alerts.get();
+  auto tracker = pipeline::CompletionTracker::create(clock, store, config);
   CHECK(tracker);
   auto feed = pipeline::subscribe_tracker(transport, **tracker, "load-complete");
   CHECK(feed);
@@ -93,7 +95,7 @@ int main() {
   // after the trigger was decided (an at-least-once redelivery).
   for (const auto& m : {customers, completion("shipments_loader"), completion("invoices_loader"), customers})
     CHECK(transport.publish("load-complete", m));
-  const pipeline::QuietLoop loop{.transport = &transport, .relays = {&relay}};
+  const pipeline::QuietLoop loop{.transport = &transport, .relays = {relay->get()}};
   CHECK(pipeline::run_until_quiet(loop));
 
   const std::string prefix = pipeline::TrackerKeys(config.name).date_prefix(*date);
