@@ -209,8 +209,8 @@ TEST_P(FiredJobsTest, CreateRefusesAnEmptyPrefixOrOneEndingInASlash) {
 }
 
 TEST_P(FiredJobsTest, HybridTriggerCreateRefusesAnEmptyInstanceOrANegativeGrace) {
-  AlertManager alerts(clock, {});
-  auto coordinator = BatchCoordinator::create(clock, store_for(0), alerts, source, ledger).value();
+  auto alerts = AlertManager::create(clock, {}).value();
+  auto coordinator = BatchCoordinator::create(clock, store_for(0), *alerts, source, ledger).value();
   auto next_due = [](TimePoint) -> std::optional<Scheduler::Due> { return std::nullopt; };
   auto game_date_of = [](TimePoint) { return kDate; };
   HybridTriggerOptions unnamed;

@@ -70,7 +70,10 @@ TEST(Phase5Example, BatchWritesRealPredictionRowsAndIncrementalKeepsHistory) {
   ASSERT_TRUE(created) << created.error().to_string();
   BatchCoordinator& coordinator = **created;
   auto worker =
-      PredictionWorker::create(store, **phase5, {.progress = [&](CalendarDate d) { pipeline::discard_result(coordinator.note_progress(d));  // the test checks the batch at the end }});
+      PredictionWorker::create(store, **phase5, {.progress = [&](CalendarDate d) {
+        // The test checks the batch at the end; a failed check here is repeated there.
+        pipeline::discard_result(coordinator.note_progress(d));
+      }});
   ASSERT_TRUE(worker) << worker.error().to_string();
   auto sub = transport.subscribe({"workers", coordinator.options().work_topic, {}}, (*worker)->handler());
   ASSERT_TRUE(sub);

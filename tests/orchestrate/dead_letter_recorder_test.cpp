@@ -348,7 +348,8 @@ TEST(DeadLetterRecorder, RowsOutliveTheProcessInSqliteAndReplayThere) {
 
 TEST_P(DeadLetterRecorderTest, CreateRefusesASeverityOutsideTheEnum) {
   ManualClock clock;
-  MemoryTransport transport{clock};
+  auto transport_owner = MemoryTransport::create(clock).value();
+  MemoryTransport& transport = *transport_owner;
   auto r = DeadLetterRecorder::create(clock, store, transport, {.severity = static_cast<Severity>(7)});
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error().code, ErrorCode::kInvalidArgument);

@@ -291,7 +291,8 @@ TEST(ServiceRuntime, OptionsAreValidated) {
 TEST(ServiceRuntime, ItsRelaysOptionsAreValidatedToo) {
   ManualClock clock;
   MemoryStateStore store;
-  MemoryTransport transport(clock);
+  auto transport_owner = MemoryTransport::create(clock).value();
+  MemoryTransport& transport = *transport_owner;
   ServiceRuntimeOptions no_batch = named("phase3");
   no_batch.relay.batch_size = 0;
   auto r = ServiceRuntime::create(clock, store, transport, no_batch);

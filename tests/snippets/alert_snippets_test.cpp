@@ -40,7 +40,8 @@ TEST(AlertSnippets, AlertManager) {
   pipeline::ManualClock clock;
   std::ostringstream log;
   //! [alert_manager]
-  pipeline::AlertManager alerts(clock, {std::make_shared<pipeline::StructuredLogSink>(log)});
+  std::unique_ptr<pipeline::AlertManager> alerts_ptr = pipeline::AlertManager::create(clock, {std::make_shared<pipeline::StructuredLogSink>(log)}).value();
+  pipeline::AlertManager& alerts = *alerts_ptr;
   auto outcome = alerts.raise(pipeline::Severity::kWarning, "coverage/phase3/2025-11-18",
                               "phase3 is missing 25 of 400 customers", nlohmann::json{{"missing", 25}});
   //! [alert_manager]
@@ -55,7 +56,8 @@ TEST(AlertSnippets, CallbackSink) {
   auto sink = std::make_shared<pipeline::CallbackAlertSink>(
       [&messages](const pipeline::Alert& a) { messages.push_back(a.message); });
   //! [callback_sink]
-  pipeline::AlertManager alerts(clock, {sink});
+  std::unique_ptr<pipeline::AlertManager> alerts_ptr = pipeline::AlertManager::create(clock, {sink}).value();
+  pipeline::AlertManager& alerts = *alerts_ptr;
   alerts.raise(pipeline::Severity::kError, "k", "coverage 71%");
   EXPECT_EQ(messages, std::vector<std::string>{"coverage 71%"});
 }
@@ -63,7 +65,8 @@ TEST(AlertSnippets, CallbackSink) {
 TEST(AlertSnippets, CoverageRules) {
   pipeline::ManualClock clock;
   auto seen = std::make_shared<VectorSink>();
-  pipeline::AlertManager alerts(clock, {seen});
+  std::unique_ptr<pipeline::AlertManager> alerts_ptr = pipeline::AlertManager::create(clock, {seen}).value();
+  pipeline::AlertManager& alerts = *alerts_ptr;
   //! [coverage_rules]
   pipeline::CoverageRules rules;                                       // 5% / 20 / 90%
   bool alert = rules.missing_alert(400, 379);                          // true: 21 missing > max(20, 20)
@@ -81,7 +84,8 @@ TEST(AlertSnippets, RateLimiter) {
   std::vector<std::uint64_t> sent;
   auto send = [&](std::uint64_t suppressed) { sent.push_back(suppressed); };
   //! [rate_limiter]
-  pipeline::RateLimiter limiter({.warning = {std::chrono::minutes(5), 3}});
+  std::unique_ptr<pipeline::RateLimiter> limiter_ptr = pipeline::RateLimiter::create({.warning = {std::chrono::minutes(5), 3}}).value();
+  pipeline::RateLimiter& limiter = *limiter_ptr;
   for (int i = 0; i < 5; ++i) {   // 3 in 5 minutes go through, 2 are held back
     auto d = limiter.decide("coverage/phase3", pipeline::Severity::kWarning, clock.now());
     if (d.allowed) send(d.suppressed_count);   // digest of what was held back
@@ -97,7 +101,8 @@ TEST(AlertSnippets, RateLimiter) {
 TEST(AlertSnippets, SinkBase) {
   pipeline::ManualClock clock;
   auto sink = std::make_shared<VectorSink>();
-  pipeline::AlertManager alerts(clock, {sink});
+  std::unique_ptr<pipeline::AlertManager> alerts_ptr = pipeline::AlertManager::create(clock, {sink}).value();
+  pipeline::AlertManager& alerts = *alerts_ptr;
   alerts.raise(pipeline::Severity::kCritical, "phase5/2025-11-18", "no predictions");
   ASSERT_EQ(sink->seen.size(), 1u);
   EXPECT_EQ(sink->seen[0].message, "no predictions");
@@ -107,7 +112,8 @@ TEST(AlertSnippets, StoreAlertSink) {
   pipeline::ManualClock clock;
   pipeline::MemoryStateStore store;
   //! [store_alert_sink]
-  pipeline::AlertManager alerts(clock, {std::make_shared<pipeline::StoreAlertSink>(store)});
+  std::unique_ptr<pipeline::AlertManager> alerts_ptr = pipeline::AlertManager::create(clock, {pipeline::StoreAlertSink::create(store).value()}).value();
+  pipeline::AlertManager& alerts = *alerts_ptr;
   alerts.raise(pipeline::Severity::kError, "coverage/phase5/2025-11-18", "coverage 71%");
   auto recent = pipeline::StoreAlertSink::list(store, *pipeline::CalendarDate::parse("2025-11-18"));
   //! [store_alert_sink]
@@ -121,7 +127,8 @@ TEST(AlertSnippets, StructuredLogSink) {
   std::ostringstream out;
   //! [structured_log_sink]
   auto log = std::make_shared<pipeline::StructuredLogSink>(out);   // std::cerr in a service
-  pipeline::AlertManager alerts(clock, {log});
+  std::unique_ptr<pipeline::AlertManager> alerts_ptr = pipeline::AlertManager::create(clock, {log}).value();
+  pipeline::AlertManager& alerts = *alerts_ptr;
   //! [structured_log_sink]
   alerts.raise(pipeline::Severity::kWarning, "k", "late");
   EXPECT_NE(out.str().find("\"late\""), std::string::npos) << out.str();

@@ -51,9 +51,12 @@ struct Model final : pipeline::PredictionModel {
 struct CoordinateSnippets : ::testing::Test {
   pipeline::ManualClock clock;
   pipeline::MemoryStateStore store;
-  pipeline::MemoryTransport transport{clock};
-  pipeline::AlertManager alerts{clock, {}};
-  pipeline::OutboxRelay relay{store, transport, clock};
+  std::unique_ptr<pipeline::MemoryTransport> transport_ptr = pipeline::MemoryTransport::create(clock).value();
+  pipeline::MemoryTransport& transport = *transport_ptr;
+  std::unique_ptr<pipeline::AlertManager> alerts_ptr = pipeline::AlertManager::create(clock, {}).value();
+  pipeline::AlertManager& alerts = *alerts_ptr;
+  std::unique_ptr<pipeline::OutboxRelay> relay_ptr = pipeline::OutboxRelay::create(clock, store, transport).value();
+  pipeline::OutboxRelay& relay = *relay_ptr;
   Features features;
   Ledger ledger;
   pipeline::CalendarDate date = *pipeline::CalendarDate::parse("2025-11-18");
@@ -64,7 +67,8 @@ TEST_F(CoordinateSnippets, BatchCoordinator) {
   clock.schedule_after(std::chrono::minutes(10), [&] { features.now = {100, 100}; });
   clock.schedule_after(std::chrono::minutes(20), [&] { ledger.done["p001"] = 1; });
   //! [batch_coordinator]
-  pipeline::BatchCoordinator coordinator(clock, store, alerts, features, ledger, &relay);
+  std::unique_ptr<pipeline::BatchCoordinator> coordinator_ptr = pipeline::BatchCoordinator::create(clock, store, alerts, features, ledger, {.relay = &relay}).value();
+  pipeline::BatchCoordinator& coordinator = *coordinator_ptr;
   auto r = coordinator.start(date, false, pipeline::BatchTrigger::kScheduler);
   // r->status: started | waiting | already_complete | running | refused
   clock.advance(std::chrono::minutes(30));     // a wait, if any, finishes on the clock
@@ -83,7 +87,7 @@ TEST_F(CoordinateSnippets, BatchCoordinator) {
 TEST_F(CoordinateSnippets, FiredJobs) {
   const pipeline::TimePoint at = clock.now();
   //! [fired_jobs]
-  pipeline::FiredJobs fired(store, "phase5/fired");
+  auto fired = pipeline::FiredJobs::create(store, {"phase5/fired"}).value();
   auto mine = fired.claim(date, {{"backup", at}}, "coordinator-a");  // {true}: run it
   auto theirs = fired.claim(date, {{"backup", at}}, "coordinator-b");  // {false}: a already did
   auto forgotten = fired.forget(date);   // a backfill re-running the date fires its jobs again
@@ -121,17 +125,19 @@ TEST_F(CoordinateSnippets, PredictionWork) {
 }
 
 TEST_F(CoordinateSnippets, PredictionWorker) {
-  pipeline::BatchCoordinator coordinator(clock, store, alerts, features, ledger, &relay);
+  std::unique_ptr<pipeline::BatchCoordinator> coordinator_ptr = pipeline::BatchCoordinator::create(clock, store, alerts, features, ledger, {.relay = &relay}).value();
+  pipeline::BatchCoordinator& coordinator = *coordinator_ptr;
   Model model;
   int progress = 0;
   //! [prediction_worker]
-  pipeline::PredictionWorker worker(store, model, [&](pipeline::CalendarDate d) {
+  auto worker = pipeline::PredictionWorker::create(store, model, {.progress = [&](pipeline::CalendarDate d) {
     ++progress;
     pipeline::discard_result(coordinator.note_progress(d));   // a failure: the next call or the retry catches up
-  });
-  auto sub = transport.subscribe({"phase5-workers", coordinator.options().work_topic, {}}, worker.handler());
+  }});
+  ASSERT_TRUE(worker) << worker.error().to_string();
+  auto sub = transport.subscribe({"phase5-workers", coordinator.options().work_topic, {}}, (*worker)->handler());
   // or one model batch per delivery round of a pumped transport:
-  //   subscribe(..., worker.batching_handler()); then transport.pump(); worker.flush();
+  //   subscribe(..., (*worker)->batching_handler()); then transport.pump(); (*worker)->flush();
   //! [prediction_worker]
   ASSERT_TRUE(sub);
   auto r = coordinator.start(date, false, pipeline::BatchTrigger::kScheduler);
@@ -150,7 +156,8 @@ TEST_F(CoordinateSnippets, ReadinessGate) {
   auto start_batch = [&] { started = true; };
   auto raise_critical = [&](const std::string& message) { critical = message; };
   //! [readiness_gate]
-  pipeline::ReadinessGate gate(clock, features, {});
+  std::unique_ptr<pipeline::ReadinessGate> gate_ptr = pipeline::ReadinessGate::create(clock, features, {}).value();
+  pipeline::ReadinessGate& gate = *gate_ptr;
   gate.wait_until_ready(date, [&](const pipeline::Readiness& r) {
     if (r.proceed) start_batch(); else raise_critical(r.message);
   });
@@ -172,8 +179,9 @@ TEST_F(CoordinateSnippets, StoredUpstream) {
   options.readiness.min_entities = 1;
   pipeline::Result<pipeline::BatchResult> started;
   //! [stored_upstream]
-  pipeline::StoredUpstream upstream(store, {});
-  pipeline::BatchCoordinator coordinator(clock, store, alerts, upstream, upstream, nullptr, options);
+  auto upstream = pipeline::StoredUpstream::create(store, {}).value();
+  std::unique_ptr<pipeline::BatchCoordinator> coordinator_ptr = pipeline::BatchCoordinator::create(clock, store, alerts, upstream, upstream, options).value();
+  pipeline::BatchCoordinator& coordinator = *coordinator_ptr;
   started = coordinator.trigger(features_done);   // keeps what the completion said
   auto r = coordinator.retry(date);   // the entities the workers have not finished
   //! [stored_upstream]

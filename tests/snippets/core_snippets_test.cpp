@@ -243,7 +243,8 @@ TEST(CoreSnippets, ValidateMessage) {
 
 TEST(CoreSnippets, EncodeMessage) {
   pipeline::ManualClock clock;
-  pipeline::MemoryTransport transport{clock};
+  std::unique_ptr<pipeline::MemoryTransport> transport_ptr = pipeline::MemoryTransport::create(clock).value();
+  pipeline::MemoryTransport& transport = *transport_ptr;
   std::vector<std::string> received;
   auto sub = transport.subscribe({"phase4-sub", "acme-phase3-analytics-complete", {}}, [&](pipeline::DeliveryPtr d) {
     received.push_back(d->payload());
@@ -273,7 +274,8 @@ pipeline::Status on_delivery(pipeline::Delivery& delivery, std::vector<pipeline:
 
 TEST(CoreSnippets, DecodeMessage) {
   pipeline::ManualClock clock;
-  pipeline::MemoryTransport transport{clock};
+  std::unique_ptr<pipeline::MemoryTransport> transport_ptr = pipeline::MemoryTransport::create(clock).value();
+  pipeline::MemoryTransport& transport = *transport_ptr;
   std::vector<pipeline::Message> recorded;
   auto sub = transport.subscribe({"phase4-sub", "t", {}},
                                  [&](pipeline::DeliveryPtr d) { EXPECT_TRUE(on_delivery(*d, recorded)); });
@@ -370,7 +372,8 @@ TEST(CoreSnippets, TraceContext) {
 
 TEST(CoreSnippets, Transport) {
   pipeline::ManualClock clock;
-  pipeline::MemoryTransport memory{clock};
+  std::unique_ptr<pipeline::MemoryTransport> memory_ptr = pipeline::MemoryTransport::create(clock).value();
+  pipeline::MemoryTransport& memory = *memory_ptr;
   pipeline::Transport& transport = memory;
   std::vector<std::string> handled;
   auto handle = [&](const std::string& payload) { handled.push_back(payload); };

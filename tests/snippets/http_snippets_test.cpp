@@ -60,14 +60,17 @@ pipeline::http::HttpRequest push(std::string path, const pipeline::Message& m) {
 struct HttpSnippets : ::testing::Test {
   pipeline::ManualClock clock;
   pipeline::MemoryStateStore store;
-  pipeline::MemoryTransport transport{clock};
+  std::unique_ptr<pipeline::MemoryTransport> transport_ptr = pipeline::MemoryTransport::create(clock).value();
+  pipeline::MemoryTransport& transport = *transport_ptr;
   pipeline::MetricsRegistry metrics;
-  pipeline::AlertManager alerts{clock, {}};
+  std::unique_ptr<pipeline::AlertManager> alerts_ptr = pipeline::AlertManager::create(clock, {}).value();
+  pipeline::AlertManager& alerts = *alerts_ptr;
 };
 
 TEST_F(HttpSnippets, CoordinatorApi) {
-  pipeline::StoredUpstream upstream(store, {});
-  pipeline::BatchCoordinator coordinator(clock, store, alerts, upstream, upstream);
+  auto upstream = pipeline::StoredUpstream::create(store, {}).value();
+  std::unique_ptr<pipeline::BatchCoordinator> coordinator_ptr = pipeline::BatchCoordinator::create(clock, store, alerts, upstream, upstream).value();
+  pipeline::BatchCoordinator& coordinator = *coordinator_ptr;
   const pipeline::http::ReadinessProbe probe = [] { return pipeline::http::ReadinessReport{}; };
   //! [coordinator_api]
   pipeline::http::Router router;
@@ -156,8 +159,9 @@ TEST_F(HttpSnippets, Push) {
   };
   pipeline::http::Router router;
   //! [push]
-  pipeline::IdempotentConsumer consumer(store, "phase3", body);
-  auto added = router.add("POST", "/push/phase2", pipeline::http::push_endpoint(consumer.handler(),
+  auto consumer = pipeline::IdempotentConsumer::create(store, body, {"phase3"});
+  ASSERT_TRUE(consumer) << consumer.error().to_string();
+  auto added = router.add("POST", "/push/phase2", pipeline::http::push_endpoint(consumer->handler(),
                                                   {"phase2-raw-complete", "phase3-push"}));
   //! [push]
   ASSERT_TRUE(added);
@@ -234,9 +238,10 @@ TEST_F(HttpSnippets, WebhookAlertSink) {
   pipeline::http::WebhookAlertSinkOptions options;
   options.url = "https://hooks.slack.com/services/T/B/X";
   auto slack = pipeline::http::WebhookAlertSink::create(clock, options);
-  pipeline::AlertManager alerts(clock, {*slack});
+  ASSERT_TRUE(slack) << slack.error().to_string();   // a URL without https:// is refused
+  auto alerts = pipeline::AlertManager::create(clock, {*slack});
   //! [webhook_alert_sink]
-  ASSERT_TRUE(slack) << slack.error().to_string();
+  ASSERT_TRUE(alerts) << alerts.error().to_string();
   options.url = "hooks.slack.com";   // no scheme
   EXPECT_FALSE(pipeline::http::WebhookAlertSink::create(clock, options));
 }

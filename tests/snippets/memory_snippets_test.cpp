@@ -29,7 +29,8 @@ TEST(MemorySnippets, MemoryTransport) {
   std::vector<std::string> handled;
   //! [memory_transport]
   pipeline::ManualClock clock;
-  pipeline::MemoryTransport transport{clock};
+  std::unique_ptr<pipeline::MemoryTransport> transport_ptr = pipeline::MemoryTransport::create(clock).value();
+  pipeline::MemoryTransport& transport = *transport_ptr;
   auto sub = transport.subscribe({"phase3-sub", "phase2-complete", {}}, [&](pipeline::DeliveryPtr d) {
     handled.push_back(d->id());
     pipeline::best_effort_ack(*d);

@@ -27,14 +27,14 @@ using std::chrono::seconds;
 
 TEST(MocksSnippets, CountingStateStore) {
   pipeline::ManualClock clock;
-  const pipeline::CompletionTrackerConfig config = testing::five_processor_config();
+  const pipeline::CompletionTrackerOptions config = testing::five_processor_config();
   std::vector<pipeline::Message> completions;
   for (std::string p : {"a", "b", "c", "d", "e", "a"}) completions.push_back(snippets::completion(p, "exec-" + p));
   //! [counting_state_store]
   pipeline::MemoryStateStore real;
   pipeline::mocks::CountingStateStore store(
       real, {.watch = [](std::string_view k) { return k.find("/decision") != k.npos; }});
-  auto tracker = pipeline::CompletionTracker::create(store, clock, config);
+  auto tracker = pipeline::CompletionTracker::create(clock, store, config);
   ASSERT_TRUE(tracker) << tracker.error().to_string();
   for (const auto& m : completions) ASSERT_TRUE((*tracker)->record_completion(m));   // a redelivery too
   for (const auto& [key, n] : store.committed_write_counts()) EXPECT_EQ(n, 1) << key;   // decided once
@@ -73,7 +73,8 @@ TEST(MocksSnippets, FailingTransport) {
 TEST(MocksSnippets, FaultInjectingTransport) {
   pipeline::ManualClock clock;
   //! [fault_injecting_transport]
-  pipeline::MemoryTransport inner{clock};
+  std::unique_ptr<pipeline::MemoryTransport> inner_ptr = pipeline::MemoryTransport::create(clock).value();
+  pipeline::MemoryTransport& inner = *inner_ptr;
   pipeline::mocks::FaultInjectingTransport transport{inner, {.seed = 7, .drop_delivery = 0.1,
                                                              .duplicate_delivery = 0.1,
                                                              .fail_publish = 0.2}};

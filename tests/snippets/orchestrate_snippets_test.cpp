@@ -45,15 +45,20 @@ using std::chrono::minutes;
 struct OrchestrateSnippets : ::testing::Test {
   pipeline::ManualClock clock;
   pipeline::MemoryStateStore store;
-  pipeline::MemoryTransport transport{clock};
+  std::unique_ptr<pipeline::MemoryTransport> transport_ptr = pipeline::MemoryTransport::create(clock).value();
+  pipeline::MemoryTransport& transport = *transport_ptr;
   std::vector<pipeline::Alert> raised;
-  pipeline::AlertManager alerts{clock, {std::make_shared<pipeline::CallbackAlertSink>(
-                                           [this](const pipeline::Alert& a) { raised.push_back(a); })}};
+  std::unique_ptr<pipeline::AlertManager> alerts_ptr =
+      pipeline::AlertManager::create(clock, {std::make_shared<pipeline::CallbackAlertSink>(
+                                                [this](const pipeline::Alert& a) { raised.push_back(a); })})
+          .value();
+  pipeline::AlertManager& alerts = *alerts_ptr;
   pipeline::CalendarDate date = *pipeline::CalendarDate::parse("2025-11-18");
-  pipeline::CompletionTrackerConfig config = testing::five_processor_config();
+  pipeline::CompletionTrackerOptions config = testing::five_processor_config();
 
   std::unique_ptr<pipeline::CompletionTracker> make_tracker() {
-    auto t = pipeline::CompletionTracker::create(store, clock, config, &alerts);
+    config.alerts = &alerts;
+    auto t = pipeline::CompletionTracker::create(clock, store, config);
     EXPECT_TRUE(t) << t.error().to_string();
     return t ? std::move(*t) : nullptr;
   }
@@ -66,7 +71,8 @@ TEST_F(OrchestrateSnippets, CompletionTracker) {
     ASSERT_TRUE((*make_tracker()).record_completion(snippets::completion(p, "exec-" + p)));
   const pipeline::Message message = snippets::completion("e", "exec-e");
   //! [completion_tracker]
-  auto tracker = pipeline::CompletionTracker::create(store, clock, config, &alerts);
+  config.alerts = &alerts;   // optional collaborators are options
+  auto tracker = pipeline::CompletionTracker::create(clock, store, config);
   auto outcome = (*tracker)->record_completion(message);   // from the upstream topic
   if (outcome && !outcome->triggered.empty()) log("decided {}", outcome->triggered[0]);
   auto status = (*tracker)->status(date);                   // status->to_json()
@@ -80,7 +86,8 @@ TEST_F(OrchestrateSnippets, CompletionTracker) {
 TEST_F(OrchestrateSnippets, DeadLetterRecorder) {
   const std::string topic = "acme-phase2-raw-complete";
   //! [dead_letter_recorder]
-  pipeline::DeadLetterRecorder recorder(transport, store, clock, &alerts);
+  std::unique_ptr<pipeline::DeadLetterRecorder> recorder_ptr = pipeline::DeadLetterRecorder::create(clock, store, transport, {.alerts = &alerts}).value();
+  pipeline::DeadLetterRecorder& recorder = *recorder_ptr;
   auto watched = recorder.watch("acme-phase2-raw-complete");   // subscribes to "...-complete-dlq"
   //! [dead_letter_recorder]
   ASSERT_TRUE(watched);
@@ -139,11 +146,14 @@ TEST_F(OrchestrateSnippets, DependencyChecker) {
 TEST_F(OrchestrateSnippets, IdempotentConsumer) {
   int runs = 0;
   //! [idempotent_consumer]
-  pipeline::IdempotentConsumer consumer(store, "phase3", [&](pipeline::Transaction& tx, const pipeline::Delivery& d) {
-    ++runs;
-    return tx.put("phase3/seen/" + d.id(), d.payload());
-  });
-  auto sub = transport.subscribe({"phase3-sub", "phase2-complete", {}}, consumer.handler());
+  auto consumer = pipeline::IdempotentConsumer::create(
+      store, [&](pipeline::Transaction& tx, const pipeline::Delivery& d) {
+        ++runs;
+        return tx.put("phase3/seen/" + d.id(), d.payload());
+      },
+      {.name = "phase3"});
+  ASSERT_TRUE(consumer) << consumer.error().to_string();
+  auto sub = transport.subscribe({"phase3-sub", "phase2-complete", {}}, consumer->handler());
   //! [idempotent_consumer]
   ASSERT_TRUE(sub);
   ASSERT_TRUE(transport.publish("phase2-complete", {"m1", "{}", {}}));
@@ -161,11 +171,13 @@ TEST_F(OrchestrateSnippets, OutboxRelay) {
     if (d->ack()) ++delivered;
   });
   ASSERT_TRUE(sub);
-  pipeline::UnifiedPublisher publisher{transport, clock};
+  std::unique_ptr<pipeline::UnifiedPublisher> publisher_ptr = pipeline::UnifiedPublisher::create(clock, transport).value();
+  pipeline::UnifiedPublisher& publisher = *publisher_ptr;
   const std::string id = "phase3/2025-11-18/w0";
   const std::string json = pipeline::encode_message(snippets::completion("a"));
   //! [outbox_relay]
-  pipeline::OutboxRelay relay(store, publisher.send_step(), clock, {.owner = "relay-1"});
+  std::unique_ptr<pipeline::OutboxRelay> relay_ptr = pipeline::OutboxRelay::create(clock, store, publisher.send_step(), {.owner = "relay-1"}).value();
+  pipeline::OutboxRelay& relay = *relay_ptr;
   relay.start();
   auto st = store.transact([&](auto& tx) { return tx.enqueue({"phase3-trigger", {id, json, {}}}).map([](bool) {}); });
   relay.notify();   // publish now instead of at the next poll
@@ -199,7 +211,7 @@ TEST_F(OrchestrateSnippets, RunHistory) {
                                            {"player_game_summary/2025-11-18", "{}", {}}};
   pipeline::Status st;
   //! [run_history]
-  pipeline::RunHistory history(store, clock);
+  auto history = pipeline::RunHistory::create(clock, store).value();
   pipeline::RunKey key{"player_game_summary", date, 0};
   auto start = history.try_start(key, worker_id, std::chrono::hours(2));
   if (start && start->decision == pipeline::StartDecision::kStarted) {
@@ -218,7 +230,8 @@ TEST_F(OrchestrateSnippets, RunHistory) {
 }
 
 TEST_F(OrchestrateSnippets, RunUntilQuiet) {
-  pipeline::OutboxRelay relay(store, transport, clock);
+  std::unique_ptr<pipeline::OutboxRelay> relay_ptr = pipeline::OutboxRelay::create(clock, store, transport).value();
+  pipeline::OutboxRelay& relay = *relay_ptr;
   config.trigger_topic = "phase3-trigger";
   config.relay = &relay;
   auto tracker = make_tracker();

@@ -52,14 +52,14 @@ class TwoChanged final : public pipeline::ChangeQueryRunner {
 TEST(ProcessSnippets, Processor) {
   pipeline::ManualClock clock;
   pipeline::MemoryStateStore store;
-  pipeline::RunHistory history{store, clock};
+  auto history = pipeline::RunHistory::create(clock, store).value();
   TwoChanged runner;
   auto detector = pipeline::QueryChangeDetector::create(runner, {"players", "SELECT id FROM diff WHERE d = :date", {}});
   ASSERT_TRUE(detector) << detector.error().to_string();
-  PlayerGameSummary summary{pipeline::ProcessorServices{store, clock, history},
-                            pipeline::ProcessorConfig{"player_game_summary", "phase3_analytics", "acme-phase3-complete",
-                                                      "player_game_summary", "analytics"},
-                            &*detector};
+  pipeline::ProcessorOptions options{"player_game_summary", "phase3_analytics", "acme-phase3-complete",
+                                     "player_game_summary", "analytics"};
+  options.detector = &*detector;
+  PlayerGameSummary summary{clock, store, history, options};
   auto report = summary.run(*pipeline::CalendarDate::parse("2025-11-18"));
   ASSERT_TRUE(report) << report.error().to_string();
   EXPECT_EQ(report->outcome, pipeline::RunOutcome::kCompleted);

@@ -29,7 +29,8 @@ TEST(PublishSnippets, Connection) {
   pipeline::mocks::RecordingTransport recording;
   pipeline::mocks::FailingTransport transport{recording};
   transport.set_down(true, pipeline::ErrorCode::kInvalidArgument);   // permanent: given up at once
-  pipeline::UnifiedPublisher publisher{transport, clock};
+  std::unique_ptr<pipeline::UnifiedPublisher> publisher_ptr = pipeline::UnifiedPublisher::create(clock, transport).value();
+  pipeline::UnifiedPublisher& publisher = *publisher_ptr;
   std::vector<std::string> failed;
   //! [connection]
   pipeline::Connection c = publisher.on_failed([&](auto& topic, auto& id, auto& e) {
@@ -51,13 +52,14 @@ TEST(PublishSnippets, Connection) {
 
 TEST(PublishSnippets, RetryPolicy) {
   //! [retry_policy]
-  pipeline::ExponentialBackoff backoff{{.initial_delay = std::chrono::milliseconds(100), .max_attempts = 8}};
-  auto delay = backoff.next_delay(1, {});   // in [0, 100 ms]
+  auto backoff = pipeline::ExponentialBackoff::create({.initial_delay = std::chrono::milliseconds(100), .max_attempts = 8});
+  ASSERT_TRUE(backoff) << backoff.error().to_string();
+  auto delay = (*backoff)->next_delay(1, {});   // in [0, 100 ms]
   //! [retry_policy]
   ASSERT_TRUE(delay);
   EXPECT_GE(*delay, pipeline::Duration::zero());
   EXPECT_LE(*delay, std::chrono::milliseconds(100));
-  EXPECT_FALSE(backoff.next_delay(8, {}));   // the 8th attempt was the last
+  EXPECT_FALSE((*backoff)->next_delay(8, {}));   // the 8th attempt was the last
 }
 
 TEST(PublishSnippets, SendStep) {
@@ -69,8 +71,10 @@ TEST(PublishSnippets, SendStep) {
   //! [send_step]
   auto step = std::make_shared<pipeline::SendStep>(transport, pipeline::SendStepOptions{.metrics = &registry});
   auto c = step->on_failed([&](auto& topic, auto& id, auto& e) { failures.push_back(topic + id + e.to_string()); });
-  pipeline::OutboxRelay relay(store, step, clock);       // triggers go through `step`
-  pipeline::UnifiedPublisher publisher(step, clock);     // and so do queued messages
+  std::unique_ptr<pipeline::OutboxRelay> relay_ptr = pipeline::OutboxRelay::create(clock, store, step).value();
+  pipeline::OutboxRelay& relay = *relay_ptr;
+  std::unique_ptr<pipeline::UnifiedPublisher> publisher_ptr = pipeline::UnifiedPublisher::create(clock, step).value();
+  pipeline::UnifiedPublisher& publisher = *publisher_ptr;
   //! [send_step]
   ASSERT_TRUE(store.transact([](pipeline::Transaction& tx) {
     return tx.enqueue({"acme-phase3-trigger", {"phase3/2025-11-18/w0", "{}", {}}}).map([](bool) {});
@@ -90,7 +94,8 @@ TEST(PublishSnippets, UnifiedPublisher) {
   pipeline::Message message = snippets::completion("orders_loader");
   std::vector<std::string> failures;
   //! [unified_publisher]
-  pipeline::UnifiedPublisher publisher{transport, clock};
+  std::unique_ptr<pipeline::UnifiedPublisher> publisher_ptr = pipeline::UnifiedPublisher::create(clock, transport).value();
+  pipeline::UnifiedPublisher& publisher = *publisher_ptr;
   auto c = publisher.on_failed([&](auto& topic, auto& id, auto& e) { failures.push_back(topic + id + e.to_string()); });
   auto id = publisher.publish("acme-phase3-analytics-complete", std::move(message));
   bool sent = publisher.flush(clock.now() + std::chrono::seconds(10));

@@ -30,7 +30,7 @@ namespace {
 TEST(RuntimeSnippets, DateStatus) {
   pipeline::ManualClock clock;
   pipeline::MemoryStateStore store;
-  auto tracker = pipeline::CompletionTracker::create(store, clock, testing::five_processor_config());
+  auto tracker = pipeline::CompletionTracker::create(clock, store, testing::five_processor_config());
   ASSERT_TRUE(tracker);
   ASSERT_TRUE((*tracker)->record_completion(snippets::completion("a")));
   std::string printed;
@@ -45,7 +45,7 @@ TEST(RuntimeSnippets, DateStatus) {
 TEST(RuntimeSnippets, Retention) {
   pipeline::ManualClock clock;
   pipeline::MemoryStateStore store;
-  auto tracker = pipeline::CompletionTracker::create(store, clock, testing::five_processor_config());
+  auto tracker = pipeline::CompletionTracker::create(clock, store, testing::five_processor_config());
   ASSERT_TRUE(tracker);
   // A decided date a week before the newest: older than the 72 hours kept (an undecided
   // wave would be kept as live).
@@ -70,10 +70,11 @@ TEST(RuntimeSnippets, Retention) {
 TEST(RuntimeSnippets, ServiceRuntime) {
   pipeline::ManualClock clock;
   pipeline::MemoryStateStore store;
-  pipeline::MemoryTransport transport{clock};
+  std::unique_ptr<pipeline::MemoryTransport> transport_ptr = pipeline::MemoryTransport::create(clock).value();
+  pipeline::MemoryTransport& transport = *transport_ptr;
   ASSERT_TRUE(transport.start(1));
   const pipeline::TopicNaming topics{"acme"};
-  auto created = pipeline::CompletionTracker::create(store, clock, testing::five_processor_config());
+  auto created = pipeline::CompletionTracker::create(clock, store, testing::five_processor_config());
   ASSERT_TRUE(created);
   pipeline::CompletionTracker& tracker = **created;
   const pipeline::Handler handler = pipeline::tracker_handler(tracker);

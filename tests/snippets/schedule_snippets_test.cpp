@@ -52,13 +52,14 @@ TEST(ScheduleSnippets, Scheduler) {
   std::vector<std::string> fired;
   //! [scheduler]
   auto schedule = pipeline::DailySchedule::phase5();   // America/Los_Angeles
-  pipeline::Scheduler scheduler(clock,
+  auto scheduler = pipeline::Scheduler::create(clock,
       [s = *schedule](pipeline::TimePoint t) -> std::optional<pipeline::Scheduler::Due> {
         if (auto i = s.next_after(t)) return pipeline::Scheduler::Due{i->job, i->at};
         return std::nullopt;
       },
       [&](const std::string& job, pipeline::TimePoint) { fired.push_back(job); });
-  scheduler.start();
+  ASSERT_TRUE(scheduler) << scheduler.error().to_string();
+  (*scheduler)->start();
   //! [scheduler]
   clock.advance(std::chrono::hours(7));   // through 07:00 PST
   EXPECT_EQ(fired, (std::vector<std::string>{"backup", "retry", "retry", "status_check"}));
@@ -67,23 +68,27 @@ TEST(ScheduleSnippets, Scheduler) {
 TEST(ScheduleSnippets, HybridTrigger) {
   pipeline::ManualClock clock{*pipeline::parse_rfc3339("2025-11-18T08:00:00Z")};   // 00:00 PST
   pipeline::MemoryStateStore store;
-  pipeline::MemoryTransport transport{clock};
-  pipeline::AlertManager alerts{clock, {}};
-  pipeline::StoredUpstream upstream(store, {});
-  pipeline::BatchCoordinator coordinator(clock, store, alerts, upstream, upstream);
+  std::unique_ptr<pipeline::MemoryTransport> transport_ptr = pipeline::MemoryTransport::create(clock).value();
+  pipeline::MemoryTransport& transport = *transport_ptr;
+  std::unique_ptr<pipeline::AlertManager> alerts_ptr = pipeline::AlertManager::create(clock, {}).value();
+  pipeline::AlertManager& alerts = *alerts_ptr;
+  auto upstream = pipeline::StoredUpstream::create(store, {}).value();
+  std::unique_ptr<pipeline::BatchCoordinator> coordinator_ptr = pipeline::BatchCoordinator::create(clock, store, alerts, upstream, upstream).value();
+  pipeline::BatchCoordinator& coordinator = *coordinator_ptr;
   //! [hybrid_trigger]
   auto schedule = *pipeline::DailySchedule::phase5();
-  pipeline::HybridTrigger hybrid(coordinator, transport, store, clock,
+  auto hybrid = pipeline::HybridTrigger::create(clock, store, transport, coordinator,
       [schedule](pipeline::TimePoint t) -> std::optional<pipeline::Scheduler::Due> {
         if (auto i = schedule.next_after(t)) return pipeline::Scheduler::Due{i->job, i->at};
         return std::nullopt;
       },
       [schedule](pipeline::TimePoint t) { return schedule.wall_time(t).date; });
-  auto started = hybrid.start();
+  ASSERT_TRUE(hybrid) << hybrid.error().to_string();
+  auto started = (*hybrid)->start();
   //! [hybrid_trigger]
   ASSERT_TRUE(started) << started.error().to_string();
   clock.advance(std::chrono::hours(7));   // no Phase 4 event: the 06:00 backup runs
-  const auto runs = hybrid.runs();
+  const auto runs = (*hybrid)->runs();
   ASSERT_FALSE(runs.empty());
   EXPECT_EQ(runs[0].source, "backup");
   EXPECT_EQ(runs[0].game_date, *pipeline::CalendarDate::parse("2025-11-18"));
