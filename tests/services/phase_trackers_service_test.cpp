@@ -125,6 +125,16 @@ TEST(PhaseTrackersService, KilledTrackerProcessLosesNothingAndTheWaveIsDecidedOn
   EXPECT_TRUE(pipeline_test::spin_until([&] { return !triggers.ids().empty(); }, std::chrono::seconds(120)))
       << "no trigger: what the killed process held was not taken over";
 
+  // The wave can be decided before the survivor claims what the killed process read but
+  // did not ack (those completions were recorded already): wait until it has claimed and
+  // acked them too, each after the 2 s ack deadline, before stopping it.
+  EXPECT_TRUE(pipeline_test::spin_until(
+      [&] {
+        auto pending = triggers.bus().unacked(preset.name + "-tracker");
+        return pending && *pending == 0;
+      },
+      std::chrono::seconds(120)))
+      << "what the killed process held was never taken over";
   ::kill(b, SIGTERM);
   auto stopped = testing::wait_child(b);
   ASSERT_TRUE(stopped && testing::exited_cleanly(*stopped)) << (stopped ? testing::describe_status(*stopped) : "hung");
