@@ -1,7 +1,5 @@
 #include "demo_driver/demo_driver.hpp"
 
-#include <cstdio>
-#include <cstdlib>
 #include <map>
 #include <memory>
 #include <optional>
@@ -37,6 +35,7 @@
 #include "pipeline/memory/metrics_registry.hpp"
 #include "pipeline/orchestrate/completion_tracker.hpp"
 #include "nba_synthetic/nba_preset.hpp"
+#include "nba_synthetic/or_abort.hpp"
 #include "pipeline/orchestrate/outbox_relay.hpp"
 #include "pipeline/orchestrate/run_history.hpp"
 #include "pipeline/orchestrate/run_until_quiet.hpp"
@@ -50,16 +49,6 @@ pipeline::OutboxRelayOptions relay_options() {
   pipeline::OutboxRelayOptions o;
   o.owner = "demo-relay";
   return o;
-}
-
-// The demo's own components, built from constant options: a failure is a bug in the demo.
-template <class T>
-T built(pipeline::Result<T> r) {
-  if (!r) {
-    std::fprintf(stderr, "demo: %s\n", r.error().to_string().c_str());
-    std::abort();
-  }
-  return std::move(*r);
 }
 
 // One processor run as the report shows it.
@@ -140,7 +129,7 @@ struct Demo {
   // What the services, trackers, relay and Phase 5 use: faulty in the fault variant.
   pipeline::Transport& bus = opt.inject_faults ? static_cast<pipeline::Transport&>(faulty) : transport;
   pipeline::MetricsRegistry metrics;
-  pipeline::RunHistory history = built(pipeline::RunHistory::create(clock, *opt.store));
+  pipeline::RunHistory history = nba::or_abort("demo", pipeline::RunHistory::create(clock, *opt.store));
   std::optional<nba::Season> owned_season;  // built by the demo unless the caller gave one
   const nba::Season& season = opt.season != nullptr ? *opt.season : owned_season.emplace();
   std::optional<nba::Warehouse> owned_warehouse;  // opened by the demo unless the caller gave one
@@ -150,7 +139,8 @@ struct Demo {
   nba_services::ScrapedPayloads scraped;  // the day's scraped items (also in files with a data_dir)
   nba_services::ServiceContext ctx{*opt.store, clock,  history,      dependencies, bus,     warehouse,
                                    season,     opt.data_dir, &metrics, {},  &scraped};
-  std::unique_ptr<pipeline::OutboxRelay> relay = built(pipeline::OutboxRelay::create(clock, *opt.store, bus, relay_options()));
+  std::unique_ptr<pipeline::OutboxRelay> relay =
+      nba::or_abort("demo", pipeline::OutboxRelay::create(clock, *opt.store, bus, relay_options()));
   // The trackers' store: counts each committed write of a decision row (the fault summary's "decisions").
   pipeline::mocks::CountingStateStore tracker_store{
       *opt.store, {.watch = [](std::string_view k) { return k.starts_with("tracker/") && k.find("/decision/w") != k.npos; }}};

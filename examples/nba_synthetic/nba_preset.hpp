@@ -5,13 +5,13 @@
 /// three fan-in trackers. The library is generic; this is its first preset.
 
 #include <chrono>
-#include <cstdio>
-#include <cstdlib>
 #include <optional>
 #include <string>
 #include <utility>
 #include <vector>
 
+// By its own directory: the benchmarks include this header by its path from the repository root.
+#include "or_abort.hpp"
 #include "pipeline/core/topics.hpp"
 #include "pipeline/orchestrate/completion_tracker.hpp"
 #include "pipeline/orchestrate/trigger_registry.hpp"
@@ -19,7 +19,6 @@
 namespace nba {
 
 using pipeline::CompletionTrackerOptions;
-using pipeline::Status;
 using pipeline::TopicNaming;
 using pipeline::TriggerRegistry;
 
@@ -70,17 +69,6 @@ inline std::vector<std::string> precompute_processors() {
 /// The Phase 5 processor the Phase 4→5 tracker triggers.
 inline constexpr std::string_view kPredictionCoordinator = "prediction_coordinator";
 
-namespace internal {
-// The preset's tables are constants, checked edge by edge by tests/examples/nba_preset_test.cpp:
-// an entry the registry refuses is a bug in them, so it stops the program at once rather
-// than return a registry that silently lacks an edge.
-inline void require(const Status& added) {
-  if (added) return;
-  std::fprintf(stderr, "nba trigger preset: %s\n", added.error().to_string().c_str());
-  std::abort();
-}
-}  // namespace internal
-
 /// Source processor → the processors it triggers, across phases 2→3→4→5. Every Phase 4
 /// processor feeds the prediction coordinator, so a mid-day injury update
 /// (nbac_injury_report → upcoming_player_game_context and upcoming_team_game_context →
@@ -128,12 +116,16 @@ inline TriggerRegistry trigger_preset() {
   // Phase 4 → Phase 5.
   for (const auto& p : precompute_processors()) edges.push_back({p, {std::string(kPredictionCoordinator)}});
 
+  // The tables are constants, checked edge by edge by tests/examples/nba_preset_test.cpp: an
+  // entry the registry refuses is a bug in them, so it stops the program at once rather than
+  // return a registry that silently lacks an edge.
+  constexpr const char* kWho = "nba trigger preset";
   TriggerRegistry r;
-  for (const auto& p : raw_processors()) internal::require(r.add_processor(p, kRawPhase));
-  for (const auto& p : analytics_processors()) internal::require(r.add_processor(p, kAnalyticsPhase));
-  for (const auto& p : precompute_processors()) internal::require(r.add_processor(p, kPrecomputePhase));
-  internal::require(r.add_processor(kPredictionCoordinator, kPredictionsPhase));
-  for (const auto& [source, targets] : edges) internal::require(r.add_trigger(source, targets));
+  for (const auto& p : raw_processors()) or_abort(kWho, r.add_processor(p, kRawPhase));
+  for (const auto& p : analytics_processors()) or_abort(kWho, r.add_processor(p, kAnalyticsPhase));
+  for (const auto& p : precompute_processors()) or_abort(kWho, r.add_processor(p, kPrecomputePhase));
+  or_abort(kWho, r.add_processor(kPredictionCoordinator, kPredictionsPhase));
+  for (const auto& [source, targets] : edges) or_abort(kWho, r.add_trigger(source, targets));
   return r;
 }
 
