@@ -123,11 +123,11 @@ class FailOnceModel final : public pipeline::PredictionModel {
 struct Demo {
   const DemoOptions& opt;
   pipeline::ManualClock clock;  // from 06:00 ET of the date, when the daily schedule starts Phase 1
-  std::unique_ptr<pipeline::MemoryTransport> transport_owner = pipeline::MemoryTransport::create(clock).value();
-  pipeline::MemoryTransport& transport = *transport_owner;  // watchers and the DLQ recorder use it directly
-  pipeline::mocks::FaultInjectingTransport faulty{transport, fault_config(opt)};
+  // The watchers and the DLQ recorder use it directly.
+  std::unique_ptr<pipeline::MemoryTransport> transport = pipeline::MemoryTransport::create(clock).value();
+  pipeline::mocks::FaultInjectingTransport faulty{*transport, fault_config(opt)};
   // What the services, trackers, relay and Phase 5 use: faulty in the fault variant.
-  pipeline::Transport& bus = opt.inject_faults ? static_cast<pipeline::Transport&>(faulty) : transport;
+  pipeline::Transport& bus = opt.inject_faults ? static_cast<pipeline::Transport&>(faulty) : *transport;
   pipeline::MetricsRegistry metrics;
   pipeline::RunHistory history = nba::or_abort("demo", pipeline::RunHistory::create(clock, *opt.store));
   std::optional<nba::Season> owned_season;  // built by the demo unless the caller gave one
@@ -178,7 +178,7 @@ struct Demo {
 
   // Delivers what is deliverable; the prediction workers' deliveries of the round are
   // held, then stored in one batch (before the clock can move past their ack deadline).
-  std::size_t deliver() { return transport.pump() + (worker ? worker->flush() : 0); }
+  std::size_t deliver() { return transport->pump() + (worker ? worker->flush() : 0); }
 
   // Relays the outbox and delivers until nothing moves (pipeline::run_until_quiet). At
   // each quiet point the coordinator checks the stored predictions once (completing a
@@ -188,7 +188,7 @@ struct Demo {
   // deadline), a nacked one (after its backoff) or a leased outbox row whose publish
   // failed: the clock moves on by an ack deadline, twice, before the day is settled.
   pipeline::Status settle() {
-    pipeline::QuietLoop loop{.transport = &transport, .relays = {relay.get()}};
+    pipeline::QuietLoop loop{.transport = transport.get(), .relays = {relay.get()}};
     if (worker) loop.steps.push_back([this]() -> pipeline::Result<std::size_t> { return worker->flush(); });
     if (coordinator)
       loop.on_quiet.push_back([this]() -> pipeline::Result<std::size_t> {
@@ -229,7 +229,7 @@ struct Demo {
   }
 
   pipeline::Status watch(const std::string& topic, bool is_trigger) {
-    auto sub = transport.subscribe({"demo-watch-" + topic, topic, {}}, [this, topic, is_trigger](pipeline::DeliveryPtr d) {
+    auto sub = transport->subscribe({"demo-watch-" + topic, topic, {}}, [this, topic, is_trigger](pipeline::DeliveryPtr d) {
       seen.record(topic, is_trigger, d->payload());
       pipeline::best_effort_ack(*d);
     });
@@ -469,7 +469,7 @@ pipeline::Status wire(Demo& demo) {
   // (or is rejected at once) becomes a row `pipelinectl dlq list` shows, with an alert.
   // The recorder reads the plain transport: it is the operator's view, not under test.
   const auto& topics = demo.ctx.topics;
-  auto dlq = pipeline::DeadLetterRecorder::create(demo.clock, *demo.opt.store, demo.transport, {.alerts = demo.alerts.get()});
+  auto dlq = pipeline::DeadLetterRecorder::create(demo.clock, *demo.opt.store, *demo.transport, {.alerts = demo.alerts.get()});
   if (!dlq) return pipeline::fail(dlq.error());
   demo.dlq = std::move(*dlq);
   const std::set<std::string> consumed{topics.phase1_trigger(),       topics.phase1_complete(),
@@ -491,7 +491,7 @@ pipeline::Status wire(Demo& demo) {
   // rejects it, the transport dead-letters it at once, and the recorder keeps it as a row.
   const auto& topic = demo.ctx.topics.phase2_complete();
   demo.poison_id = fmt::format("poison/{}", demo.opt.date);
-  return demo.transport.publish(topic, {demo.poison_id, "{\"phase\": 2, \"truncated", {}});
+  return demo.transport->publish(topic, {demo.poison_id, "{\"phase\": 2, \"truncated", {}});
 }
 
 // ---- The day.
@@ -500,8 +500,8 @@ pipeline::Status wire(Demo& demo) {
 pipeline::Result<WaveReport> run_full_day(Demo& demo) {
   const auto trigger = phase1::schedule_trigger(demo.opt.date, 0, {}, "daily schedule 06:00 ET");  // the clock's start
   WaveReport wave{.wave = 0, .started_at = demo.clock.now()};
-  PIPELINE_TRY(demo.transport.publish(demo.ctx.topics.phase1_trigger(),
-                                      {trigger.execution_id, pipeline::encode_message(trigger), {}}));
+  PIPELINE_TRY(demo.transport->publish(demo.ctx.topics.phase1_trigger(),
+                                       {trigger.execution_id, pipeline::encode_message(trigger), {}}));
   PIPELINE_TRY(demo.settle());
   return wave;
 }
@@ -539,8 +539,8 @@ pipeline::Result<WaveReport> run_injury_update(Demo& demo) {
   const auto trigger = phase1::schedule_trigger(date, 1, {phase1::scraper_name("nbac_injury_report")},
                                                 "injury report re-scrape 14:00 ET");
   WaveReport wave{.wave = 1, .started_at = demo.clock.now(), .update = demo.season.injury_update(date)};
-  PIPELINE_TRY(demo.transport.publish(demo.ctx.topics.phase1_trigger(),
-                                      {trigger.execution_id, pipeline::encode_message(trigger), {}}));
+  PIPELINE_TRY(demo.transport->publish(demo.ctx.topics.phase1_trigger(),
+                                       {trigger.execution_id, pipeline::encode_message(trigger), {}}));
   PIPELINE_TRY(demo.settle());
   // The trackers' debounce windows close on the clock: Phase 3, Phase 4, then Phase 5.
   const auto debounce = demo.to_phase3->options().debounce;

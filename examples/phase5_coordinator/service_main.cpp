@@ -83,9 +83,8 @@ int run_once(const Flags& f) {
   if (!phase5) return failed("warehouse", phase5.error());
   pipeline::ManualClock clock;  // simulated time: a 30-minute wait takes no wall time
   pipeline::MemoryStateStore store;
-  auto transport_owner = pipeline::MemoryTransport::create(clock, {.inline_delivery = true}).value();
-  pipeline::MemoryTransport& transport = *transport_owner;
-  auto relay = pipeline::OutboxRelay::create(clock, store, transport);
+  auto transport = pipeline::MemoryTransport::create(clock, {.inline_delivery = true}).value();
+  auto relay = pipeline::OutboxRelay::create(clock, store, *transport);
   if (!relay) return failed("relay", relay.error());
   auto alerts = pipeline::AlertManager::create(clock, {std::make_shared<pipeline::StructuredLogSink>(std::cerr)}).value();
   pipeline::BatchCoordinatorOptions options = coordinator_options();
@@ -96,7 +95,7 @@ int run_once(const Flags& f) {
   auto worker = pipeline::PredictionWorker::create(
       store, **phase5, {.progress = [&](pipeline::CalendarDate d) { note_progress(coordinator, d); }});
   if (!worker) return failed("worker", worker.error());
-  auto sub = transport.subscribe(worker_subscription("phase5-workers", coordinator.options().work_topic), (*worker)->handler());
+  auto sub = transport->subscribe(worker_subscription("phase5-workers", coordinator.options().work_topic), (*worker)->handler());
   if (!sub) return failed("subscribe", sub.error());
   auto started = coordinator.start(*date, f.force, pipeline::BatchTrigger::kManual);
   if (!started) return failed("start", started.error());

@@ -59,9 +59,8 @@ TEST(Phase5Example, BatchWritesRealPredictionRowsAndIncrementalKeepsHistory) {
   ASSERT_TRUE(phase5) << phase5.error().to_string();
   ManualClock clock;
   MemoryStateStore store;
-  auto transport_owner = MemoryTransport::create(clock, {.inline_delivery = true}).value();
-  MemoryTransport& transport = *transport_owner;
-  auto relay = OutboxRelay::create(clock, store, transport).value();
+  auto transport = MemoryTransport::create(clock, {.inline_delivery = true}).value();
+  auto relay = OutboxRelay::create(clock, store, *transport).value();
   auto alerts = AlertManager::create(clock, {}, AlertManagerOptions{.limits = {}, .critical_bypasses_limit = true,
                                                     .digest_flush_interval = Duration::zero()}).value();
   auto options = nba::phase5::coordinator_options();
@@ -75,7 +74,7 @@ TEST(Phase5Example, BatchWritesRealPredictionRowsAndIncrementalKeepsHistory) {
         pipeline::discard_result(coordinator.note_progress(d));
       }});
   ASSERT_TRUE(worker) << worker.error().to_string();
-  auto sub = transport.subscribe({"workers", coordinator.options().work_topic, {}}, (*worker)->handler());
+  auto sub = transport->subscribe({"workers", coordinator.options().work_topic, {}}, (*worker)->handler());
   ASSERT_TRUE(sub);
 
   auto r = coordinator.start(kDay, false, BatchTrigger::kEvent);

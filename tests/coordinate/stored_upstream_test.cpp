@@ -44,9 +44,8 @@ struct Rig {
     o.readiness.min_entities = 1;
     return o;
   }();
-  std::unique_ptr<BatchCoordinator> owned_coordinator =
+  std::unique_ptr<BatchCoordinator> coordinator =
       BatchCoordinator::create(clock, store, *alerts, source, source, options).value();
-  BatchCoordinator& coordinator = *owned_coordinator;
 
   /// What a PredictionWorker leaves when it finished `work`: its consumer marker.
   void finished(const PredictionWork& work) {
@@ -80,13 +79,13 @@ TEST(StoredUpstream, ACoordinatorOnRowsAloneStartsRetriesAndCountsWhatTheWorkers
   EXPECT_EQ(rig.source.counts(kDate).value(), (ReadinessCounts{0, 0}));
   EXPECT_EQ(rig.source.expected(kDate).error().code, ErrorCode::kFailedPrecondition);
 
-  auto started = rig.coordinator.trigger(upstream({"a", "b", "c"}, std::pair{3, 3}));
+  auto started = rig.coordinator->trigger(upstream({"a", "b", "c"}, std::pair{3, 3}));
   ASSERT_TRUE(started) << started.error().to_string();
   EXPECT_EQ(started->status, BatchOutcome::kStarted);
   EXPECT_EQ(started->published, (std::vector<std::string>{"a", "b", "c"}));
   EXPECT_EQ(rig.store.pending_outbox().value(), 3u);  // for the services' relay
   // A later incremental completion with counts only keeps the full list.
-  ASSERT_TRUE(rig.coordinator.trigger(upstream({"b"}, std::pair{3, 3}, true)));
+  ASSERT_TRUE(rig.coordinator->trigger(upstream({"b"}, std::pair{3, 3}, true)));
   EXPECT_EQ(rig.source.expected(kDate).value(), (std::vector<std::string>{"a", "b", "c"}));
 
   const std::string batch = started->batch_id;
@@ -95,18 +94,18 @@ TEST(StoredUpstream, ACoordinatorOnRowsAloneStartsRetriesAndCountsWhatTheWorkers
   auto predicted = rig.source.predicted(kDate);
   ASSERT_TRUE(predicted);
   EXPECT_EQ(*predicted, (std::map<std::string, std::int64_t>{{"a", 1}, {"b", 1}}));
-  auto status = rig.coordinator.status(kDate);
+  auto status = rig.coordinator->status(kDate);
   ASSERT_TRUE(status);
   EXPECT_EQ(status->done, 2u);
   EXPECT_EQ(status->missing, std::vector<std::string>{"c"});
 
-  auto retry = rig.coordinator.retry(kDate);
+  auto retry = rig.coordinator->retry(kDate);
   ASSERT_TRUE(retry);
   EXPECT_EQ(retry->status, BatchOutcome::kRetrying);
   EXPECT_EQ(retry->published, std::vector<std::string>{"c"});
   rig.finished({batch, kDate, "c", 2, started->version, "batch"});
-  ASSERT_TRUE(rig.coordinator.note_progress(kDate).value());
-  EXPECT_EQ(rig.coordinator.status(kDate)->state, BatchState::kComplete);
+  ASSERT_TRUE(rig.coordinator->note_progress(kDate).value());
+  EXPECT_EQ(rig.coordinator->status(kDate)->state, BatchState::kComplete);
   // An incremental re-prediction's marker names its own version.
   rig.finished({batch, kDate, "b", 0, 7, "incremental"});
   EXPECT_EQ(rig.source.predicted(kDate)->at("b"), 7);

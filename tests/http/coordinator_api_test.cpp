@@ -236,13 +236,12 @@ TEST_F(CoordinatorApiTest, MetricsScrapeHasEveryMetricTheAlertRulesUse) {
   const auto rule_metrics = metrics_in_alert_rules();
   ASSERT_EQ(rule_metrics.size(), 4U) << "deploy/prometheus/pipeline_rules.yml not read?";
   pipeline::MetricsRegistry metrics;
-  auto transport_owner = pipeline::MemoryTransport::create(clock).value();
-  pipeline::MemoryTransport& transport = *transport_owner;
-  ASSERT_TRUE(transport.start(1));
+  auto transport = pipeline::MemoryTransport::create(clock).value();
+  ASSERT_TRUE(transport->start(1));
   pipeline::ServiceRuntimeOptions runtime_options;
   runtime_options.name = "phase5";
   runtime_options.metrics = &metrics;
-  auto runtime = pipeline::ServiceRuntime::create(clock, store, transport, runtime_options);
+  auto runtime = pipeline::ServiceRuntime::create(clock, store, *transport, runtime_options);
   ASSERT_TRUE(runtime);
   ASSERT_TRUE((*runtime)->subscribe({"phase5-in", "phase5-topic", {}},
                                     [](pipeline::DeliveryPtr d) { (void)d->reject("never valid"); }));
@@ -270,9 +269,9 @@ TEST_F(CoordinatorApiTest, MetricsScrapeHasEveryMetricTheAlertRulesUse) {
   upstream.set(420, 450);  // ready: started, nothing predicted at the check
   ASSERT_EQ(post("/start", R"({"game_date":"2025-11-19"})").status, 202);
   ASSERT_TRUE(coordinator->status_check(*pipeline::CalendarDate::parse("2025-11-19")));
-  ASSERT_TRUE(transport.publish("phase5-topic", {"m-1", "{}", {}}));
+  ASSERT_TRUE(transport->publish("phase5-topic", {"m-1", "{}", {}}));
   ASSERT_TRUE(pipeline_test::spin_until([&] {
-    auto dead = transport.dead_letters("phase5-in");
+    auto dead = transport->dead_letters("phase5-in");
     return dead && dead->size() == 1;
   }));
   clock.advance(runtime_options.backlog_interval);
@@ -290,7 +289,7 @@ TEST_F(CoordinatorApiTest, MetricsScrapeHasEveryMetricTheAlertRulesUse) {
   EXPECT_EQ(rc, 0) << out;
   server->stop();    // before the registry and the routes it reads
   runtime->reset();  // before the transport it uses
-  transport.stop();
+  transport->stop();
 }
 
 }  // namespace

@@ -71,56 +71,53 @@ TEST(MemoryTransport, CreateRejectsAZeroUnackedLimit) {
 
 TEST(MemoryTransport, PumpModeDeliversNothingUntilPumped) {
   ManualClock clock;
-  auto transport_owner = MemoryTransport::create(clock).value();
-  MemoryTransport& transport = *transport_owner;
+  auto transport = MemoryTransport::create(clock).value();
   int calls = 0;
-  auto sub = transport.subscribe({"s", "t", {}}, [&](DeliveryPtr d) {
+  auto sub = transport->subscribe({"s", "t", {}}, [&](DeliveryPtr d) {
     ++calls;
     (void)d->ack();
   });
   ASSERT_TRUE(sub.has_value());
-  ASSERT_TRUE(transport.publish("t", {"m1", "{}", {}}).has_value());
+  ASSERT_TRUE(transport->publish("t", {"m1", "{}", {}}).has_value());
   EXPECT_EQ(calls, 0);
-  EXPECT_EQ(transport.unacked("s"), 1u);
-  EXPECT_EQ(transport.pump(), 1u);
+  EXPECT_EQ(transport->unacked("s"), 1u);
+  EXPECT_EQ(transport->pump(), 1u);
   EXPECT_EQ(calls, 1);
-  EXPECT_EQ(transport.unacked("s"), 0u);
+  EXPECT_EQ(transport->unacked("s"), 0u);
 }
 
 TEST(MemoryTransport, InlineDeliveryRunsTheHandlerInsidePublish) {
   ManualClock clock;
-  auto transport_owner = MemoryTransport::create(clock, MemoryTransportOptions{100, true}).value();
-  MemoryTransport& transport = *transport_owner;
+  auto transport = MemoryTransport::create(clock, MemoryTransportOptions{100, true}).value();
   std::vector<std::string> seen;
-  auto sub = transport.subscribe({"s", "t", {}}, [&](DeliveryPtr d) {
+  auto sub = transport->subscribe({"s", "t", {}}, [&](DeliveryPtr d) {
     seen.push_back(d->id());
     // A publish from inside a handler is picked up by the running loop, not recursively.
     if (d->id() == "m1") {
-      EXPECT_TRUE(transport.publish("t", {"m2", "{}", {}}).has_value());
+      EXPECT_TRUE(transport->publish("t", {"m2", "{}", {}}).has_value());
     }
     EXPECT_EQ(seen.size(), d->id() == "m1" ? 1u : 2u);
     (void)d->ack();
   });
-  ASSERT_TRUE(transport.publish("t", {"m1", "{}", {}}).has_value());
+  ASSERT_TRUE(transport->publish("t", {"m1", "{}", {}}).has_value());
   EXPECT_EQ(seen, (std::vector<std::string>{"m1", "m2"}));
 }
 
 TEST(MemoryTransport, ThreadedModeRedeliversWhenTheManualClockAdvancesWithoutPump) {
   ManualClock clock;
-  auto transport_owner = MemoryTransport::create(clock).value();
-  MemoryTransport& transport = *transport_owner;
-  ASSERT_TRUE(transport.start(2).has_value());
+  auto transport = MemoryTransport::create(clock).value();
+  ASSERT_TRUE(transport->start(2).has_value());
   std::atomic<int> calls{0};
   SubscriptionSettings s;
   s.ack_deadline = seconds(30);
-  auto sub = transport.subscribe({"s", "t", s}, [&](DeliveryPtr d) {
+  auto sub = transport->subscribe({"s", "t", s}, [&](DeliveryPtr d) {
     if (++calls >= 2) (void)d->ack();
   });
-  ASSERT_TRUE(transport.publish("t", {"m1", "{}", {}}).has_value());
-  transport.wait_until_idle();
+  ASSERT_TRUE(transport->publish("t", {"m1", "{}", {}}).has_value());
+  transport->wait_until_idle();
   EXPECT_EQ(calls.load(), 1);
   clock.advance(seconds(30));  // the timer wakes a worker; nobody pumps
-  transport.wait_until_idle();
+  transport->wait_until_idle();
   EXPECT_EQ(calls.load(), 2);
 }
 
@@ -138,17 +135,16 @@ TEST(MemoryTransport, BackoffDoublesAndIsCappedAtMaxBackoff) {
 
 TEST(MemoryTransport, CloseWaitsForTheRunningHandlerCall) {
   ManualClock clock;
-  auto transport_owner = MemoryTransport::create(clock).value();
-  MemoryTransport& transport = *transport_owner;
-  ASSERT_TRUE(transport.start(1).has_value());
+  auto transport = MemoryTransport::create(clock).value();
+  ASSERT_TRUE(transport->start(1).has_value());
   std::atomic<bool> entered{false}, release{false}, finished{false};
-  auto sub = transport.subscribe({"s", "t", {}}, [&](DeliveryPtr d) {
+  auto sub = transport->subscribe({"s", "t", {}}, [&](DeliveryPtr d) {
     entered = true;
     EXPECT_TRUE(pipeline_test::spin_until([&] { return release.load(); }));
     finished = true;
     (void)d->ack();
   });
-  ASSERT_TRUE(transport.publish("t", {"m1", "{}", {}}).has_value());
+  ASSERT_TRUE(transport->publish("t", {"m1", "{}", {}}).has_value());
   ASSERT_TRUE(pipeline_test::spin_until([&] { return entered.load(); }));
   std::thread closer([&] { (*sub)->close(); EXPECT_TRUE(finished.load()); });
   release = true;
@@ -172,21 +168,20 @@ TEST(MemoryTransport, DeliveryOutlivingTheTransportAnswersUnavailable) {
 
 TEST(MemoryTransport, ReplayRefusedWithBackpressureWhenTheSubscriptionIsFull) {
   ManualClock clock;
-  auto transport_owner = MemoryTransport::create(clock, MemoryTransportOptions{1, false}).value();
-  MemoryTransport& transport = *transport_owner;
+  auto transport = MemoryTransport::create(clock, MemoryTransportOptions{1, false}).value();
   SubscriptionSettings s;
   s.max_delivery_attempts = 1;
   bool fail_it = true;
-  auto sub = transport.subscribe({"s", "t", s}, [&](DeliveryPtr d) {
+  auto sub = transport->subscribe({"s", "t", s}, [&](DeliveryPtr d) {
     if (fail_it) (void)d->nack("no");
   });
-  ASSERT_TRUE(transport.publish("t", {"m1", "{}", {}}).has_value());
-  transport.pump();
+  ASSERT_TRUE(transport->publish("t", {"m1", "{}", {}}).has_value());
+  transport->pump();
   fail_it = false;
-  ASSERT_TRUE(transport.publish("t", {"m2", "{}", {}}).has_value());
-  transport.pump();  // m2 held unacked: the subscription is full
-  EXPECT_EQ(transport.replay_dead_letter("s", "m1").error().code, ErrorCode::kBackpressure);
-  EXPECT_EQ(transport.dead_letters("s")->size(), 1u);
+  ASSERT_TRUE(transport->publish("t", {"m2", "{}", {}}).has_value());
+  transport->pump();  // m2 held unacked: the subscription is full
+  EXPECT_EQ(transport->replay_dead_letter("s", "m1").error().code, ErrorCode::kBackpressure);
+  EXPECT_EQ(transport->dead_letters("s")->size(), 1u);
 }
 
 }  // namespace memory_transport_test

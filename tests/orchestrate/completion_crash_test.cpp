@@ -399,8 +399,7 @@ TEST(CompletionCrash, KillNineAtChosenStoreOperationsThenRestartDecidesEachWaveE
   EXPECT_GE(kills[std::string(to_string(Kill::kAfterDecisionCommit))], 1);
 
   // Everything published, possibly twice, goes to an idempotent consumer: once per id.
-  auto transport_owner = MemoryTransport::create(clock).value();
-  MemoryTransport& transport = *transport_owner;
+  auto transport = MemoryTransport::create(clock).value();
   std::map<std::string, int> runs;
   std::map<std::string, Message> triggers;
   auto consumer = IdempotentConsumer::create(**store, [&](Transaction& tx, const Delivery& d) -> Status {
@@ -409,7 +408,7 @@ TEST(CompletionCrash, KillNineAtChosenStoreOperationsThenRestartDecidesEachWaveE
     triggers[d.id()] = *m;
     return tx.put("crash-out/" + d.id(), "ran");
   }, {"crash-downstream"}).value();
-  auto sub = transport.subscribe({"crash-downstream", "crash-trigger", {}}, [&](DeliveryPtr d) {
+  auto sub = transport->subscribe({"crash-downstream", "crash-trigger", {}}, [&](DeliveryPtr d) {
     auto r = consumer.process(*d);
     ASSERT_TRUE(r) << r.error().to_string();
     if (*r == IdempotentConsumer::Outcome::kProcessed) ++runs[d->id()];
@@ -420,10 +419,10 @@ TEST(CompletionCrash, KillNineAtChosenStoreOperationsThenRestartDecidesEachWaveE
   for (const auto& line : read_lines(paths.published)) {
     auto j = nlohmann::json::parse(line);
     ASSERT_EQ(j["topic"], "crash-trigger");
-    ASSERT_TRUE(transport.publish("crash-trigger", {j["id"].get<std::string>(), j["payload"].get<std::string>(), {}}));
+    ASSERT_TRUE(transport->publish("crash-trigger", {j["id"].get<std::string>(), j["payload"].get<std::string>(), {}}));
     ++published;
   }
-  transport.pump();
+  transport->pump();
   EXPECT_GE(published, kDates + 1);
   ASSERT_EQ(runs.size(), static_cast<std::size_t>(kDates + 1));
   for (const auto& [id, n] : runs) EXPECT_EQ(n, 1) << id;

@@ -112,9 +112,8 @@ void run_stress(StateStore& real_a, StateStore& real_b, int dates, unsigned seed
   mocks::CountingStateStore store_a(real_a, {.watch = is_decision_key});
   mocks::CountingStateStore store_b(real_b, {.watch = is_decision_key});
   ManualClock clock;
-  auto transport_owner = MemoryTransport::create(clock).value();
-  MemoryTransport& transport = *transport_owner;
-  DuplicatingTransport relay_transport(transport, seed);
+  auto transport = MemoryTransport::create(clock).value();
+  DuplicatingTransport relay_transport(*transport, seed);
   auto ta = CompletionTracker::create(clock, store_a, stress_config());
   auto tb = CompletionTracker::create(clock, store_b, stress_config());
   ASSERT_TRUE(ta && tb);
@@ -127,7 +126,7 @@ void run_stress(StateStore& real_a, StateStore& real_b, int dates, unsigned seed
     if (!r) return fail(r.error());
     return ok();
   }, {"stress-tracker"}).value();
-  auto up_sub = transport.subscribe({"stress-tracker", "stress-upstream", {}}, upstream.handler());
+  auto up_sub = transport->subscribe({"stress-tracker", "stress-upstream", {}}, upstream.handler());
   ASSERT_TRUE(up_sub);
 
   // Downstream: each trigger id must run exactly once.
@@ -137,7 +136,7 @@ void run_stress(StateStore& real_a, StateStore& real_b, int dates, unsigned seed
   auto downstream = IdempotentConsumer::create(store_b, [](Transaction& tx, const Delivery& d) -> Status {
     return tx.put("stress-out/" + d.id(), d.payload());
   }, {"stress-downstream"}).value();
-  auto down_sub = transport.subscribe({"stress-downstream", "stress-trigger", {}}, [&](DeliveryPtr d) {
+  auto down_sub = transport->subscribe({"stress-downstream", "stress-trigger", {}}, [&](DeliveryPtr d) {
     auto r = downstream.process(*d);
     if (!r) {
       ++downstream_errors;
@@ -176,7 +175,7 @@ void run_stress(StateStore& real_a, StateStore& real_b, int dates, unsigned seed
   }
   std::shuffle(work.begin(), work.end(), rng);
 
-  ASSERT_TRUE(transport.start(2));
+  ASSERT_TRUE(transport->start(2));
   std::atomic<bool> stop_relays{false};
   std::atomic<int> relay_errors{0};
   auto relay_loop = [&](StateStore& s, const char* owner) {
@@ -217,7 +216,7 @@ void run_stress(StateStore& real_a, StateStore& real_b, int dates, unsigned seed
       for (std::size_t i = static_cast<std::size_t>(t); i < work.size(); i += kThreads) {
         const auto& w = work[i];
         if (i % 2 == 0) {
-          if (!transport.publish("stress-upstream", {w.stable_id, encode_message(w.message), {}})) ++record_errors;
+          if (!transport->publish("stress-upstream", {w.stable_id, encode_message(w.message), {}})) ++record_errors;
         } else if (auto r = (*tb)->record_completion(w.message)) {
           told.add(*r);
         } else {
@@ -227,7 +226,7 @@ void run_stress(StateStore& real_a, StateStore& real_b, int dates, unsigned seed
     });
   }
   for (auto& p : producers) p.join();
-  transport.wait_until_idle();
+  transport->wait_until_idle();
   stop_checker = true;
   checker.join();
   stop_relays = true;
@@ -249,8 +248,8 @@ void run_stress(StateStore& real_a, StateStore& real_b, int dates, unsigned seed
   EXPECT_TRUE(told_after.ids.empty()) << "a check after the run decided " << told_after.ids.begin()->first;
   auto final_relay = OutboxRelay::create(clock, store_a, relay_transport).value();
   ASSERT_TRUE(final_relay->drain());
-  transport.wait_until_idle();
-  transport.stop();
+  transport->wait_until_idle();
+  transport->stop();
 
   EXPECT_EQ(record_errors.load(), 0);
   EXPECT_EQ(check_errors.load(), 0);

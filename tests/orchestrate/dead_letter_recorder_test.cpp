@@ -52,22 +52,20 @@ struct Fixture {
   explicit Fixture(StateStore& s) : store(s) {}
   ManualClock clock;
   StateStore& store;
-  std::unique_ptr<MemoryTransport> transport_owner = MemoryTransport::create(clock).value();
-  MemoryTransport& transport = *transport_owner;
+  std::unique_ptr<MemoryTransport> transport = MemoryTransport::create(clock).value();
   std::vector<Alert> alerts;
   std::unique_ptr<AlertManager> manager = AlertManager::create(clock,
                        {std::make_shared<CallbackAlertSink>([this](const Alert& a) { alerts.push_back(a); })},
                        AlertManagerOptions{RateLimiterOptions{.error = RateLimit{minutes(10), 1}}, true,
                                           Duration::zero()}).value();
-  std::unique_ptr<DeadLetterRecorder> owned_recorder =
-      DeadLetterRecorder::create(clock, store, transport, {.alerts = manager.get()}).value();
-  DeadLetterRecorder& recorder = *owned_recorder;
+  std::unique_ptr<DeadLetterRecorder> recorder =
+      DeadLetterRecorder::create(clock, store, *transport, {.alerts = manager.get()}).value();
   std::vector<std::unique_ptr<Subscription>> subs;
 
   /// A subscription on kTopic whose handler always nacks: everything it gets dies.
   void poison_subscription(const std::string& name) {
-    auto sub = transport.subscribe({name, std::string(kTopic), poison_settings()},
-                                   [](DeliveryPtr d) { (void)d->nack("cannot decode completion"); });
+    auto sub = transport->subscribe({name, std::string(kTopic), poison_settings()},
+                                    [](DeliveryPtr d) { (void)d->nack("cannot decode completion"); });
     ASSERT_TRUE(sub);
     subs.push_back(std::move(*sub));
   }
@@ -77,10 +75,10 @@ class DeadLetterRecorderTest : public testing::StoreSuite {};
 
 TEST_P(DeadLetterRecorderTest, RecordsAPoisonMessageAsARowWithAttemptsErrorAndPayload) {
   Fixture f{store};
-  ASSERT_TRUE(f.recorder.watch(kTopic));
+  ASSERT_TRUE(f.recorder->watch(kTopic));
   f.poison_subscription("phase3-sub");
-  ASSERT_TRUE(f.transport.publish(kTopic, {"poison-1", "{not json", {{"traceparent", "00-abc"}}}));
-  settle(f.clock, f.transport);
+  ASSERT_TRUE(f.transport->publish(kTopic, {"poison-1", "{not json", {{"traceparent", "00-abc"}}}));
+  settle(f.clock, *f.transport);
 
   auto rows = DeadLetterRecorder::list(f.store);
   ASSERT_TRUE(rows) << rows.error().to_string();
@@ -95,7 +93,7 @@ TEST_P(DeadLetterRecorderTest, RecordsAPoisonMessageAsARowWithAttemptsErrorAndPa
   EXPECT_EQ(r.replayed, 0);
   EXPECT_EQ(r.attributes.count("traceparent"), 1u);
   EXPECT_EQ(r.attributes.count(std::string(attributes::kLastError)), 0u);
-  EXPECT_EQ(f.recorder.recorded(), 1u);
+  EXPECT_EQ(f.recorder->recorded(), 1u);
   ASSERT_EQ(f.alerts.size(), 1u);
   EXPECT_EQ(f.alerts[0].key, "dlq/phase3-sub");
   EXPECT_EQ(f.alerts[0].severity, Severity::kError);
@@ -103,19 +101,19 @@ TEST_P(DeadLetterRecorderTest, RecordsAPoisonMessageAsARowWithAttemptsErrorAndPa
 
 TEST_P(DeadLetterRecorderTest, AlertsAreRateLimitedPerSubscription) {
   Fixture f{store};
-  ASSERT_TRUE(f.recorder.watch(kTopic));
+  ASSERT_TRUE(f.recorder->watch(kTopic));
   f.poison_subscription("sub-a");
   f.poison_subscription("sub-b");
   for (int i = 0; i < 3; ++i)
-    ASSERT_TRUE(f.transport.publish(kTopic, {fmt::format("m{}", i), "x", {}}));
-  settle(f.clock, f.transport);
+    ASSERT_TRUE(f.transport->publish(kTopic, {fmt::format("m{}", i), "x", {}}));
+  settle(f.clock, *f.transport);
 
   auto rows = DeadLetterRecorder::list(f.store);
   ASSERT_TRUE(rows);
   EXPECT_EQ(rows->size(), 6u);  // the same id on two subscriptions is two dead letters
-  EXPECT_EQ(f.recorder.recorded(), 6u);
-  EXPECT_EQ(f.recorder.alerts_delivered(), 2u);  // one per subscription key
-  EXPECT_EQ(f.recorder.alerts_suppressed(), 4u);
+  EXPECT_EQ(f.recorder->recorded(), 6u);
+  EXPECT_EQ(f.recorder->alerts_delivered(), 2u);  // one per subscription key
+  EXPECT_EQ(f.recorder->alerts_suppressed(), 4u);
   auto only_a = DeadLetterRecorder::list(f.store, DeadLetterFilter{"sub-a", true});
   ASSERT_TRUE(only_a);
   EXPECT_EQ(only_a->size(), 3u);
@@ -123,10 +121,10 @@ TEST_P(DeadLetterRecorderTest, AlertsAreRateLimitedPerSubscription) {
 
 TEST_P(DeadLetterRecorderTest, ReplayEnqueuesTheOriginalIdUnderANewOutboxKeyEachTimeAndCountsReplays) {
   Fixture f{store};
-  ASSERT_TRUE(f.recorder.watch(kTopic));
+  ASSERT_TRUE(f.recorder->watch(kTopic));
   f.poison_subscription("phase3-sub");
-  ASSERT_TRUE(f.transport.publish(kTopic, {"poison-1", "payload", {}}));
-  settle(f.clock, f.transport);
+  ASSERT_TRUE(f.transport->publish(kTopic, {"poison-1", "payload", {}}));
+  settle(f.clock, *f.transport);
 
   auto first = DeadLetterRecorder::replay(f.store, "poison-1");
   ASSERT_TRUE(first) << first.error().to_string();
@@ -165,11 +163,11 @@ TEST_P(DeadLetterRecorderTest, ReplayOfAnUnknownIdIsNotFound) {
 
 TEST_P(DeadLetterRecorderTest, AmbiguousBareIdAsksForTheSubscription) {
   Fixture f{store};
-  ASSERT_TRUE(f.recorder.watch(kTopic));
+  ASSERT_TRUE(f.recorder->watch(kTopic));
   f.poison_subscription("sub-a");
   f.poison_subscription("sub-b");
-  ASSERT_TRUE(f.transport.publish(kTopic, {"m", "x", {}}));
-  settle(f.clock, f.transport);
+  ASSERT_TRUE(f.transport->publish(kTopic, {"m", "x", {}}));
+  settle(f.clock, *f.transport);
   auto r = DeadLetterRecorder::replay(f.store, "m");
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error().code, ErrorCode::kInvalidArgument);
@@ -213,7 +211,7 @@ class CountingProcessor final : public Processor {
 TEST_P(DeadLetterRecorderTest, AReplayedTriggerDoesNotRunASucceededProcessorTwice) {
   Fixture f{store};
   RunHistory history = RunHistory::create(f.clock, f.store).value();
-  auto relay = OutboxRelay::create(f.clock, f.store, f.transport).value();
+  auto relay = OutboxRelay::create(f.clock, f.store, *f.transport).value();
   CountingProcessor processor{f.clock, f.store, history,
                               ProcessorOptions{.name = "player_game_summary",
                                                .phase = "phase3_analytics",
@@ -221,12 +219,12 @@ TEST_P(DeadLetterRecorderTest, AReplayedTriggerDoesNotRunASucceededProcessorTwic
                                                .output_table = "pgs",
                                                .output_dataset = "analytics",
                                                .relay = relay.get(),
-                                               .transport = &f.transport}};
-  ASSERT_TRUE(f.recorder.watch(kTopic));
+                                               .transport = f.transport.get()}};
+  ASSERT_TRUE(f.recorder->watch(kTopic));
   // The processor succeeds, but its ack is lost every time (e.g. it crashes right after
   // committing): the trigger is redelivered until it is dead-lettered.
   auto handler = processor.handler();
-  auto sub = f.transport.subscribe({"phase3-sub", std::string(kTopic), poison_settings()}, [&](DeliveryPtr d) {
+  auto sub = f.transport->subscribe({"phase3-sub", std::string(kTopic), poison_settings()}, [&](DeliveryPtr d) {
     handler(std::make_shared<AckLostDelivery>(d));
   });
   ASSERT_TRUE(sub);
@@ -235,10 +233,10 @@ TEST_P(DeadLetterRecorderTest, AReplayedTriggerDoesNotRunASucceededProcessorTwic
   trigger.phase = "phase2_raw";
   trigger.execution_id = "x";
   trigger.partition_date = *CalendarDate::parse("2025-11-18");
-  ASSERT_TRUE(f.transport.publish(kTopic, {"phase2_to_phase3/2025-11-18/w0", encode_message(trigger), {}}));
-  settle(f.clock, f.transport);
+  ASSERT_TRUE(f.transport->publish(kTopic, {"phase2_to_phase3/2025-11-18/w0", encode_message(trigger), {}}));
+  settle(f.clock, *f.transport);
   EXPECT_EQ(processor.steps, 1);
-  ASSERT_EQ(f.recorder.recorded(), 1u);
+  ASSERT_EQ(f.recorder->recorded(), 1u);
 
   // Replayed two days later, past the processor's 24 h skip window: the replay keeps
   // the trigger's id, so the processor recognises a trigger that already succeeded.
@@ -246,63 +244,63 @@ TEST_P(DeadLetterRecorderTest, AReplayedTriggerDoesNotRunASucceededProcessorTwic
   auto replay = DeadLetterRecorder::replay(f.store, "phase2_to_phase3/2025-11-18/w0");
   ASSERT_TRUE(replay) << replay.error().to_string();
   std::vector<std::string> seen;
-  auto trigger_seen = f.transport.subscribe({"trigger-seen", std::string(kTopic), {}}, [&](DeliveryPtr d) {
+  auto trigger_seen = f.transport->subscribe({"trigger-seen", std::string(kTopic), {}}, [&](DeliveryPtr d) {
     seen.push_back(d->id());
     (void)d->ack();
   });
   ASSERT_TRUE(trigger_seen);
   ASSERT_TRUE(relay->drain());
-  settle(f.clock, f.transport);
+  settle(f.clock, *f.transport);
   EXPECT_EQ(seen, (std::vector<std::string>{"phase2_to_phase3/2025-11-18/w0"}));
   EXPECT_EQ(processor.steps, 1);  // answered from the trigger's own success, not run again
 }
 
 TEST_P(DeadLetterRecorderTest, AReplayAfterTheWindowIsNotProcessedTwiceByAnIdempotentConsumer) {
   Fixture f{store};
-  auto relay = OutboxRelay::create(f.clock, f.store, f.transport).value();
-  ASSERT_TRUE(f.recorder.watch(kTopic));
+  auto relay = OutboxRelay::create(f.clock, f.store, *f.transport).value();
+  ASSERT_TRUE(f.recorder->watch(kTopic));
   int bodies = 0;
   auto consumer = IdempotentConsumer::create(f.store, [&](Transaction& tx, const Delivery& d) {
     ++bodies;
     return tx.put("phase3/seen/" + d.id(), d.payload());
   }, {"phase3"}).value();
   // The body commits every time but the ack is lost: the message ends in the dead letters.
-  auto sub = f.transport.subscribe({"phase3-sub", std::string(kTopic), poison_settings()}, [&](DeliveryPtr d) {
+  auto sub = f.transport->subscribe({"phase3-sub", std::string(kTopic), poison_settings()}, [&](DeliveryPtr d) {
     consumer.handle(std::make_shared<AckLostDelivery>(d));
   });
   ASSERT_TRUE(sub);
-  ASSERT_TRUE(f.transport.publish(kTopic, {"msg-1", "payload", {}}));
-  settle(f.clock, f.transport);
-  ASSERT_EQ(f.recorder.recorded(), 1u);
+  ASSERT_TRUE(f.transport->publish(kTopic, {"msg-1", "payload", {}}));
+  settle(f.clock, *f.transport);
+  ASSERT_EQ(f.recorder->recorded(), 1u);
   EXPECT_EQ(bodies, 1);
 
   f.clock.advance(std::chrono::hours(48));
   (*sub)->close();
-  auto acking = f.transport.subscribe({"phase3-sub", std::string(kTopic), poison_settings()}, consumer.handler());
+  auto acking = f.transport->subscribe({"phase3-sub", std::string(kTopic), poison_settings()}, consumer.handler());
   ASSERT_TRUE(acking);
   ASSERT_TRUE(DeadLetterRecorder::replay(f.store, "msg-1"));
   ASSERT_TRUE(relay->drain());
-  settle(f.clock, f.transport);
+  settle(f.clock, *f.transport);
   EXPECT_EQ(bodies, 1);  // the replay carried "msg-1": a duplicate, acknowledged
-  EXPECT_EQ(f.recorder.recorded(), 1u);
-  EXPECT_EQ(f.transport.dead_letters("phase3-sub").value().size(), 1u);  // only the first
+  EXPECT_EQ(f.recorder->recorded(), 1u);
+  EXPECT_EQ(f.transport->dead_letters("phase3-sub").value().size(), 1u);  // only the first
 }
 
 TEST_P(DeadLetterRecorderTest, AReplayThatDiesAgainIsRecordedAndAlertedAgain) {
   Fixture f{store};
-  auto relay = OutboxRelay::create(f.clock, f.store, f.transport).value();
-  ASSERT_TRUE(f.recorder.watch(kTopic));
+  auto relay = OutboxRelay::create(f.clock, f.store, *f.transport).value();
+  ASSERT_TRUE(f.recorder->watch(kTopic));
   f.poison_subscription("phase3-sub");
-  ASSERT_TRUE(f.transport.publish(kTopic, {"poison-1", "payload", {}}));
-  settle(f.clock, f.transport);
-  ASSERT_EQ(f.recorder.recorded(), 1u);
+  ASSERT_TRUE(f.transport->publish(kTopic, {"poison-1", "payload", {}}));
+  settle(f.clock, *f.transport);
+  ASSERT_EQ(f.recorder->recorded(), 1u);
 
   f.clock.advance(minutes(30));  // past the alert rate limit
   ASSERT_TRUE(DeadLetterRecorder::replay(f.store, "poison-1"));
   ASSERT_TRUE(relay->drain());
-  settle(f.clock, f.transport);
-  EXPECT_EQ(f.recorder.recorded(), 2u);
-  EXPECT_EQ(f.recorder.alerts_delivered(), 2u);
+  settle(f.clock, *f.transport);
+  EXPECT_EQ(f.recorder->recorded(), 2u);
+  EXPECT_EQ(f.recorder->alerts_delivered(), 2u);
   auto rows = DeadLetterRecorder::list(f.store);
   ASSERT_TRUE(rows);
   ASSERT_EQ(rows->size(), 1u);
@@ -321,15 +319,14 @@ TEST(DeadLetterRecorder, RowsOutliveTheProcessInSqliteAndReplayThere) {
     ManualClock clock;
     auto store = SqliteStateStore::open(path);
     ASSERT_TRUE(store);
-    auto transport_owner = MemoryTransport::create(clock).value();
-    MemoryTransport& transport = *transport_owner;
-    auto recorder = DeadLetterRecorder::create(clock, **store, transport).value();
+    auto transport = MemoryTransport::create(clock).value();
+    auto recorder = DeadLetterRecorder::create(clock, **store, *transport).value();
     ASSERT_TRUE(recorder->watch(kTopic));
-    auto sub = transport.subscribe({"phase3-sub", std::string(kTopic), poison_settings()},
-                                   [](DeliveryPtr d) { (void)d->nack("bad"); });
+    auto sub = transport->subscribe({"phase3-sub", std::string(kTopic), poison_settings()},
+                                    [](DeliveryPtr d) { (void)d->nack("bad"); });
     ASSERT_TRUE(sub);
-    ASSERT_TRUE(transport.publish(kTopic, {"poison-1", "p", {}}));
-    settle(clock, transport);
+    ASSERT_TRUE(transport->publish(kTopic, {"poison-1", "p", {}}));
+    settle(clock, *transport);
   }
   auto store = SqliteStateStore::open(path);
   ASSERT_TRUE(store);
@@ -348,9 +345,8 @@ TEST(DeadLetterRecorder, RowsOutliveTheProcessInSqliteAndReplayThere) {
 
 TEST_P(DeadLetterRecorderTest, CreateRefusesASeverityOutsideTheEnum) {
   ManualClock clock;
-  auto transport_owner = MemoryTransport::create(clock).value();
-  MemoryTransport& transport = *transport_owner;
-  auto r = DeadLetterRecorder::create(clock, store, transport, {.severity = static_cast<Severity>(7)});
+  auto transport = MemoryTransport::create(clock).value();
+  auto r = DeadLetterRecorder::create(clock, store, *transport, {.severity = static_cast<Severity>(7)});
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error().code, ErrorCode::kInvalidArgument);
   EXPECT_EQ(r.error().message, "DeadLetterRecorderOptions::severity 7 is not a severity");

@@ -70,21 +70,20 @@ TEST_P(OutboxRelayTest, SendsEachRunOfOneTopicAsOneBatchAndMarksOnlyTheAcceptedP
 TEST_P(OutboxRelayTest, SharesThePublishersSendStepHooksAndRetryPolicy) {
   RecordingTransport transport;
   pipeline::ManualClock clock;
-  auto publisher_owner = pipeline::UnifiedPublisher::create(
-                               clock, transport,
-                               {.retry_policy = pipeline::ExponentialBackoff::create(
-                                                    {.max_attempts = 2, .max_elapsed = pipeline::Duration::zero()})
-                                                    .value()})
-                               .value();
-  pipeline::UnifiedPublisher& publisher = *publisher_owner;
+  auto publisher = pipeline::UnifiedPublisher::create(
+                         clock, transport,
+                         {.retry_policy = pipeline::ExponentialBackoff::create(
+                                              {.max_attempts = 2, .max_elapsed = pipeline::Duration::zero()})
+                                              .value()})
+                         .value();
   std::vector<std::string> published, retried, failed;
-  auto c1 = publisher.on_published([&](const std::string&, const std::string& id) { published.push_back(id); });
-  auto c2 = publisher.on_retry([&](const std::string&, const std::string& id, int attempts, pipeline::Duration,
-                                   const pipeline::Error&) { retried.push_back(fmt::format("{}#{}", id, attempts)); });
-  auto c3 = publisher.on_failed(
+  auto c1 = publisher->on_published([&](const std::string&, const std::string& id) { published.push_back(id); });
+  auto c2 = publisher->on_retry([&](const std::string&, const std::string& id, int attempts, pipeline::Duration,
+                                    const pipeline::Error&) { retried.push_back(fmt::format("{}#{}", id, attempts)); });
+  auto c3 = publisher->on_failed(
       [&](const std::string&, const std::string& id, const pipeline::Error&) { failed.push_back(id); });
   ASSERT_TRUE(enqueue(store, {"m1"}));
-  auto relay = OutboxRelay::create(clock, store, publisher.send_step(), {.owner = "r1", .lease = 30s}).value();
+  auto relay = OutboxRelay::create(clock, store, publisher->send_step(), {.owner = "r1", .lease = 30s}).value();
   EXPECT_EQ(&relay->send_step()->transport(), &transport);
   transport.fail_next(2);
   ASSERT_FALSE(relay->relay_once());  // claim 1: the policy would retry

@@ -51,22 +51,21 @@ struct Pipeline {
   ManualClock clock;
   MemoryStateStore memory;
   mocks::FailingStateStore store{memory};
-  std::unique_ptr<MemoryTransport> transport_owner = MemoryTransport::create(clock).value();
-  MemoryTransport& transport = *transport_owner;
-  std::unique_ptr<OutboxRelay> relay = OutboxRelay::create(clock, store, transport).value();
+  std::unique_ptr<MemoryTransport> transport = MemoryTransport::create(clock).value();
+  std::unique_ptr<OutboxRelay> relay = OutboxRelay::create(clock, store, *transport).value();
   std::unique_ptr<CompletionTracker> tracker = std::move(*CompletionTracker::create(clock, store, config()));
   std::vector<std::string> triggers;
   std::unique_ptr<Subscription> fed;
   std::unique_ptr<Subscription> downstream;
-  QuietLoop loop{.transport = &transport, .relays = {relay.get()}};
+  QuietLoop loop{.transport = transport.get(), .relays = {relay.get()}};
 
   explicit Pipeline(std::size_t max_batch = 1) {
     TrackerSubscriptionOptions options;
     options.max_batch = max_batch;
-    auto sub = subscribe_tracker(transport, *tracker, kUpstream, options);
+    auto sub = subscribe_tracker(*transport, *tracker, kUpstream, options);
     EXPECT_TRUE(sub) << sub.error().to_string();
     fed = std::move(*sub);
-    auto down = transport.subscribe({"report-sub", kTrigger, {}}, [this](DeliveryPtr d) {
+    auto down = transport->subscribe({"report-sub", kTrigger, {}}, [this](DeliveryPtr d) {
       triggers.push_back(d->id());
       (void)d->ack();
     });
@@ -74,13 +73,13 @@ struct Pipeline {
     downstream = std::move(*down);
   }
   void publish(const std::string& id, std::string payload) {
-    ASSERT_TRUE(transport.publish(kUpstream, {id, std::move(payload), {}}));
+    ASSERT_TRUE(transport->publish(kUpstream, {id, std::move(payload), {}}));
   }
   void settle() {
     auto r = run_until_quiet(loop);
     ASSERT_TRUE(r) << r.error().to_string();
   }
-  std::vector<DeadLetter> dead_letters() { return *transport.dead_letters("phase3-tracker"); }
+  std::vector<DeadLetter> dead_letters() { return *transport->dead_letters("phase3-tracker"); }
 };
 
 TEST(SubscribeTracker, OneCallFeedsTheTrackerWhichDecidesOnceDespiteADuplicate) {
@@ -93,7 +92,7 @@ TEST(SubscribeTracker, OneCallFeedsTheTrackerWhichDecidesOnceDespiteADuplicate) 
   p.settle();
   EXPECT_EQ(p.triggers, (std::vector<std::string>{"phase3/2025-11-18/w0"}));
   EXPECT_TRUE(p.dead_letters().empty()) << "a duplicate is acknowledged, not failed";
-  EXPECT_EQ(p.transport.unacked("phase3-tracker"), 0u);
+  EXPECT_EQ(p.transport->unacked("phase3-tracker"), 0u);
 }
 
 TEST(SubscribeTracker, WhatCanNeverBeRecordedIsDeadLetteredAtOnceWithItsReason) {
@@ -132,11 +131,11 @@ TEST(SubscribeTracker, BatchedDeliveriesAreRecordedTogetherAndABadOneIsStillRefu
   p.publish("c-a-again", encode_message(completion("loader_a", "e1")));
   p.publish("bad-name", encode_message(completion("Loader A!", "e3")));  // fails the batch: recorded one by one
   p.publish("c-b", encode_message(completion("loader_b", "e2")));
-  ASSERT_EQ(p.transport.pump(), 4u);  // the handler queues; the subscription's thread records and settles
+  ASSERT_EQ(p.transport->pump(), 4u);  // the handler queues; the subscription's thread records and settles
   const auto deadline = std::chrono::steady_clock::now() + seconds(30);
-  while (p.transport.unacked("phase3-tracker") != 0 && std::chrono::steady_clock::now() < deadline)
+  while (p.transport->unacked("phase3-tracker") != 0 && std::chrono::steady_clock::now() < deadline)
     std::this_thread::yield();
-  ASSERT_EQ(p.transport.unacked("phase3-tracker"), 0u) << "the batch was not settled within 30 s";
+  ASSERT_EQ(p.transport->unacked("phase3-tracker"), 0u) << "the batch was not settled within 30 s";
   p.settle();
   EXPECT_EQ(p.triggers, (std::vector<std::string>{"phase3/2025-11-18/w0"})) << "decided once despite the duplicate";
   const auto letters = p.dead_letters();
@@ -148,9 +147,9 @@ TEST(SubscribeTracker, ClosingABatchedSubscriptionRecordsAndSettlesWhatIsQueued)
   Pipeline p(8);
   p.publish("c-a", encode_message(completion("loader_a", "e1")));
   p.publish("c-b", encode_message(completion("loader_b", "e2")));
-  ASSERT_EQ(p.transport.pump(), 2u);
+  ASSERT_EQ(p.transport->pump(), 2u);
   p.fed.reset();  // the transport drops the handler: what it queued is recorded first
-  EXPECT_EQ(p.transport.unacked("phase3-tracker"), 0u);
+  EXPECT_EQ(p.transport->unacked("phase3-tracker"), 0u);
   p.settle();
   EXPECT_EQ(p.triggers, (std::vector<std::string>{"phase3/2025-11-18/w0"}));
 }
@@ -158,35 +157,33 @@ TEST(SubscribeTracker, ClosingABatchedSubscriptionRecordsAndSettlesWhatIsQueued)
 TEST(SubscribeTracker, ABatchOfZeroIsRefused) {
   ManualClock clock;
   MemoryStateStore store;
-  auto transport_owner = MemoryTransport::create(clock).value();
-  MemoryTransport& transport = *transport_owner;
+  auto transport = MemoryTransport::create(clock).value();
   auto tracker = CompletionTracker::create(clock, store, config());
   ASSERT_TRUE(tracker);
   TrackerSubscriptionOptions options;
   options.max_batch = 0;
-  auto sub = subscribe_tracker(transport, **tracker, kUpstream, options);
+  auto sub = subscribe_tracker(*transport, **tracker, kUpstream, options);
   ASSERT_FALSE(sub);
   EXPECT_EQ(sub.error().code, ErrorCode::kInvalidArgument);
 }
 
 TEST(RunUntilQuiet, StopsWhenARoundMovesNothingAndRunsQuietHooksAtTheQuietPoint) {
   ManualClock clock;
-  auto transport_owner = MemoryTransport::create(clock).value();
-  MemoryTransport& transport = *transport_owner;
+  auto transport = MemoryTransport::create(clock).value();
   int delivered = 0, quiet_calls = 0;
-  auto sub = transport.subscribe({"s", "t", {}}, [&](DeliveryPtr d) {
+  auto sub = transport->subscribe({"s", "t", {}}, [&](DeliveryPtr d) {
     ++delivered;
     (void)d->ack();
   });
   ASSERT_TRUE(sub);
-  QuietLoop loop{.transport = &transport};
+  QuietLoop loop{.transport = transport.get()};
   // At the first quiet point the hook publishes once more, so the rounds go on.
   loop.on_quiet.push_back([&]() -> Result<std::size_t> {
     if (quiet_calls++ > 0) return std::size_t{0};
-    if (auto st = transport.publish("t", {"late", "x", {}}); !st) return fail(st.error());
+    if (auto st = transport->publish("t", {"late", "x", {}}); !st) return fail(st.error());
     return std::size_t{1};
   });
-  ASSERT_TRUE(transport.publish("t", {"m1", "x", {}}));
+  ASSERT_TRUE(transport->publish("t", {"m1", "x", {}}));
   auto rounds = run_until_quiet(loop);
   ASSERT_TRUE(rounds) << rounds.error().to_string();
   EXPECT_EQ(delivered, 2);
@@ -196,15 +193,14 @@ TEST(RunUntilQuiet, StopsWhenARoundMovesNothingAndRunsQuietHooksAtTheQuietPoint)
 
 TEST(RunUntilQuiet, APipelineThatNeverSettlesIsAnErrorNotAHang) {
   ManualClock clock;
-  auto transport_owner = MemoryTransport::create(clock).value();
-  MemoryTransport& transport = *transport_owner;
+  auto transport = MemoryTransport::create(clock).value();
   int n = 0;
-  auto sub = transport.subscribe({"s", "loop", {}}, [&](DeliveryPtr d) { (void)d->ack(); });
+  auto sub = transport->subscribe({"s", "loop", {}}, [&](DeliveryPtr d) { (void)d->ack(); });
   ASSERT_TRUE(sub);
-  QuietLoop loop{.transport = &transport};
+  QuietLoop loop{.transport = transport.get()};
   loop.max_rounds = 5;
   loop.steps.push_back([&]() -> Result<std::size_t> {  // publishes something every round
-    if (auto st = transport.publish("loop", {"s" + std::to_string(++n), "x", {}}); !st) return fail(st.error());
+    if (auto st = transport->publish("loop", {"s" + std::to_string(++n), "x", {}}); !st) return fail(st.error());
     return std::size_t{1};
   });
   auto r = run_until_quiet(loop);

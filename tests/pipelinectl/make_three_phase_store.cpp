@@ -111,23 +111,22 @@ int main(int argc, char** argv) {
   record(**reporting, completion("clean_a", "clean", "2025-03-02", CompletionStatus::kFailed));
 
   // One poison message on the raw completions topic, dead-lettered after two attempts.
-  auto transport_owner = MemoryTransport::create(clock).value();
-  MemoryTransport& transport = *transport_owner;
-  auto recorder = DeadLetterRecorder::create(clock, **store, transport).value();
+  auto transport = MemoryTransport::create(clock).value();
+  auto recorder = DeadLetterRecorder::create(clock, **store, *transport).value();
   check(recorder->watch("tp-raw-complete"), "watch");
   SubscriptionSettings settings;
   settings.max_delivery_attempts = 2;
   settings.min_backoff = std::chrono::seconds(1);
   settings.max_backoff = std::chrono::seconds(1);
-  auto sub = transport.subscribe({"tp-clean-sub", "tp-raw-complete", settings},
-                                 [](DeliveryPtr d) { (void)d->nack("cannot decode completion"); });
+  auto sub = transport->subscribe({"tp-clean-sub", "tp-raw-complete", settings},
+                                  [](DeliveryPtr d) { (void)d->nack("cannot decode completion"); });
   if (!sub) check(fail(sub.error()), "subscribe");
-  check(transport.publish("tp-raw-complete", {"poison-ingest-1", "{not json", {}}), "publish");
+  check(transport->publish("tp-raw-complete", {"poison-ingest-1", "{not json", {}}), "publish");
   for (int i = 0; i < 10 && recorder->recorded() == 0; ++i) {
-    transport.pump();
+    transport->pump();
     clock.advance(std::chrono::seconds(5));
   }
-  transport.pump();
+  transport->pump();
   if (recorder->recorded() != 1) {
     std::fprintf(stderr, "make_three_phase_store: the poison message was not dead-lettered\n");
     return 1;

@@ -366,16 +366,15 @@ TEST(Processor, FailedCriticalDependencyRunsNothingAndPublishesNothing) {
 TEST(Processor, ALongStepExtendsTheDeliveryDeadlineSoItIsNotRedeliveredMidRun) {
   ManualClock clock;
   MemoryStateStore store;
-  auto transport_owner = MemoryTransport::create(clock).value();
-  MemoryTransport& transport = *transport_owner;
+  auto transport = MemoryTransport::create(clock).value();
   RunHistory history = RunHistory::create(clock, store).value();
-  auto relay = OutboxRelay::create(clock, store, transport).value();
+  auto relay = OutboxRelay::create(clock, store, *transport).value();
   Roster roster;
-  SummaryProcessor p{clock, store, history, summary_options(nullptr, relay.get(), &transport), roster};
+  SummaryProcessor p{clock, store, history, summary_options(nullptr, relay.get(), transport.get()), roster};
   p.during_step = [&] { clock.advance(minutes(30)); };  // a 30-minute full batch
   int deliveries = 0;
   auto handler = p.handler();
-  auto sub = transport.subscribe({"phase3-sub", "phase2-trigger", {}}, [&](DeliveryPtr d) {
+  auto sub = transport->subscribe({"phase3-sub", "phase2-trigger", {}}, [&](DeliveryPtr d) {
     ++deliveries;
     handler(d);
   });
@@ -385,10 +384,10 @@ TEST(Processor, ALongStepExtendsTheDeliveryDeadlineSoItIsNotRedeliveredMidRun) {
   trigger.phase = "phase2_raw";
   trigger.execution_id = "x";
   trigger.partition_date = kDate;
-  ASSERT_TRUE(transport.publish("phase2-trigger", {"phase2_to_phase3/2025-11-18/w0", encode_message(trigger), {}}));
-  transport.pump();
+  ASSERT_TRUE(transport->publish("phase2-trigger", {"phase2_to_phase3/2025-11-18/w0", encode_message(trigger), {}}));
+  transport->pump();
   clock.advance(minutes(60));
-  transport.pump();
+  transport->pump();
   EXPECT_EQ(deliveries, 1);
   EXPECT_EQ(p.steps, 1);
   auto rec = history.get(RunKey{"player_game_summary", kDate, 0});

@@ -27,9 +27,8 @@ SubscriptionSettings short_deadline() {
 
 TEST(FaultInjectingTransport, DroppedDeliveriesAreRedeliveredAfterTheAckDeadline) {
   ManualClock clock;
-  auto inner_owner = MemoryTransport::create(clock).value();
-  MemoryTransport& inner = *inner_owner;
-  mocks::FaultInjectingTransport transport{inner, {.seed = 42, .drop_delivery = 0.3}};
+  auto inner = MemoryTransport::create(clock).value();
+  mocks::FaultInjectingTransport transport{*inner, {.seed = 42, .drop_delivery = 0.3}};
   std::map<std::string, int> calls;
   auto sub = transport.subscribe({"s", "t", short_deadline()}, [&](DeliveryPtr d) {
     ++calls[d->id()];
@@ -38,10 +37,10 @@ TEST(FaultInjectingTransport, DroppedDeliveriesAreRedeliveredAfterTheAckDeadline
   ASSERT_TRUE(sub);
   for (int i = 0; i < 200; ++i) ASSERT_TRUE(transport.publish("t", {fmt::format("m{}", i), "x", {}}));
   for (int round = 0; round < 20; ++round) {
-    inner.pump();
+    inner->pump();
     clock.advance(seconds(31));
   }
-  inner.pump();
+  inner->pump();
   const mocks::FaultCounts c = transport.counts();
   EXPECT_GT(c.dropped, 30u);  // ~30% of the first 200, plus some of the redeliveries
   EXPECT_EQ(c.deliveries, 200u + c.dropped);  // each drop costs exactly one redelivery
@@ -51,9 +50,8 @@ TEST(FaultInjectingTransport, DroppedDeliveriesAreRedeliveredAfterTheAckDeadline
 
 TEST(FaultInjectingTransport, DuplicatesCallTheHandlerTwiceWithTheSameId) {
   ManualClock clock;
-  auto inner_owner = MemoryTransport::create(clock).value();
-  MemoryTransport& inner = *inner_owner;
-  mocks::FaultInjectingTransport transport{inner, {.seed = 7, .duplicate_delivery = 0.25}};
+  auto inner = MemoryTransport::create(clock).value();
+  mocks::FaultInjectingTransport transport{*inner, {.seed = 7, .duplicate_delivery = 0.25}};
   std::map<std::string, int> calls;
   auto sub = transport.subscribe({"s", "t", short_deadline()}, [&](DeliveryPtr d) {
     ++calls[d->id()];
@@ -61,9 +59,9 @@ TEST(FaultInjectingTransport, DuplicatesCallTheHandlerTwiceWithTheSameId) {
   });
   ASSERT_TRUE(sub);
   for (int i = 0; i < 200; ++i) ASSERT_TRUE(transport.publish("t", {fmt::format("m{}", i), "x", {}}));
-  inner.pump();
+  inner->pump();
   clock.advance(minutes(5));
-  inner.pump();
+  inner->pump();
   const mocks::FaultCounts c = transport.counts();
   EXPECT_GT(c.duplicated, 20u);
   EXPECT_LT(c.duplicated, 80u);
@@ -78,13 +76,12 @@ TEST(FaultInjectingTransport, DuplicatesCallTheHandlerTwiceWithTheSameId) {
 
 TEST(FaultInjectingTransport, FailedPublishesLeaveOutboxRowsPendingUntilARetrySucceeds) {
   ManualClock clock;
-  auto inner_owner = MemoryTransport::create(clock).value();
-  MemoryTransport& inner = *inner_owner;
-  mocks::FaultInjectingTransport transport{inner, {.seed = 3, .fail_publish = 0.3}};
+  auto inner = MemoryTransport::create(clock).value();
+  mocks::FaultInjectingTransport transport{*inner, {.seed = 3, .fail_publish = 0.3}};
   MemoryStateStore store;
   auto relay = OutboxRelay::create(clock, store, transport).value();
   std::map<std::string, int> received;
-  auto sub = inner.subscribe({"s", "t", {}}, [&](DeliveryPtr d) {
+  auto sub = inner->subscribe({"s", "t", {}}, [&](DeliveryPtr d) {
     ++received[d->id()];
     (void)d->ack();
   });
@@ -105,7 +102,7 @@ TEST(FaultInjectingTransport, FailedPublishesLeaveOutboxRowsPendingUntilARetrySu
     (void)relay->relay_once();
   }
   EXPECT_EQ(*store.pending_outbox(), 0u);
-  inner.pump();
+  inner->pump();
   EXPECT_EQ(received.size(), 50u);
   const mocks::FaultCounts c = transport.counts();
   EXPECT_GT(c.publish_failures, 10u);
@@ -115,16 +112,15 @@ TEST(FaultInjectingTransport, FailedPublishesLeaveOutboxRowsPendingUntilARetrySu
 TEST(FaultInjectingTransport, TheSameSeedInjectsTheSameFaults) {
   auto run = [](std::uint64_t seed) {
     ManualClock clock;
-    auto inner_owner = MemoryTransport::create(clock).value();
-    MemoryTransport& inner = *inner_owner;
-    mocks::FaultInjectingTransport transport{inner, {.seed = seed, .drop_delivery = 0.2, .fail_publish = 0.2}};
+    auto inner = MemoryTransport::create(clock).value();
+    mocks::FaultInjectingTransport transport{*inner, {.seed = seed, .drop_delivery = 0.2, .fail_publish = 0.2}};
     std::vector<std::string> seen;
     auto sub = transport.subscribe({"s", "t", {}}, [&](DeliveryPtr d) {
       seen.push_back(d->id());
       (void)d->ack();
     });
     for (int i = 0; i < 100; ++i) (void)transport.publish("t", {fmt::format("m{}", i), "x", {}});
-    inner.pump();
+    inner->pump();
     return seen;
   };
   EXPECT_EQ(run(11), run(11));

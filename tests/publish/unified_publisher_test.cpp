@@ -358,11 +358,10 @@ TEST_F(UnifiedPublisherTest, CreateRejectsAZeroQueueANullStepAndAPolicyBesideASt
 
 TEST(UnifiedPublisherEndToEnd, DeliversToAMemoryTransportSubscriber) {
   ManualClock clock;
-  auto memory_owner = MemoryTransport::create(clock, MemoryTransportOptions{1000, true}).value();
-  MemoryTransport& memory = *memory_owner;
+  auto memory = MemoryTransport::create(clock, MemoryTransportOptions{1000, true}).value();
   std::vector<Message> received;
   std::mutex mu;
-  auto sub = memory.subscribe({"phase4-sub", kTopic, {}}, [&](DeliveryPtr d) {
+  auto sub = memory->subscribe({"phase4-sub", kTopic, {}}, [&](DeliveryPtr d) {
     auto m = decode_message(d->payload());
     ASSERT_TRUE(m.has_value());
     std::lock_guard lock(mu);
@@ -370,10 +369,9 @@ TEST(UnifiedPublisherEndToEnd, DeliversToAMemoryTransportSubscriber) {
     (void)d->ack();
   });
   ASSERT_TRUE(sub.has_value());
-  auto publisher_owner = UnifiedPublisher::create(clock, memory).value();
-  UnifiedPublisher& publisher = *publisher_owner;
-  ASSERT_TRUE(publisher.publish(kTopic, make_message()));
-  ASSERT_TRUE(publisher.flush(clock.now() + seconds(1)));
+  auto publisher = UnifiedPublisher::create(clock, *memory).value();
+  ASSERT_TRUE(publisher->publish(kTopic, make_message()));
+  ASSERT_TRUE(publisher->flush(clock.now() + seconds(1)));
   std::lock_guard lock(mu);
   ASSERT_EQ(received.size(), 1u);
   EXPECT_EQ(received[0], make_message());

@@ -50,18 +50,17 @@ struct Watch {
 struct Fixture {
   ManualClock clock;
   MemoryStateStore store;
-  std::unique_ptr<MemoryTransport> transport_owner = MemoryTransport::create(clock).value();
-  MemoryTransport& transport = *transport_owner;
+  std::unique_ptr<MemoryTransport> transport = MemoryTransport::create(clock).value();
   std::unique_ptr<ServiceRuntime> runtime;
   explicit Fixture(ServiceRuntimeOptions options = {}) {
-    EXPECT_TRUE(transport.start(2));
-    auto r = ServiceRuntime::create(clock, store, transport, std::move(options));
+    EXPECT_TRUE(transport->start(2));
+    auto r = ServiceRuntime::create(clock, store, *transport, std::move(options));
     EXPECT_TRUE(r) << r.error().to_string();
     runtime = std::move(*r);
   }
   ~Fixture() {
     runtime.reset();
-    transport.stop();
+    transport->stop();
   }
 };
 
@@ -92,10 +91,10 @@ TEST(ServiceRuntime, StopLetsTheHandlerInFlightFinishThenFlushesWhatItCommitted)
     EXPECT_TRUE(d->ack());
   }));
   Watch out;
-  auto watch = f.transport.subscribe({"watch-sub", "out-topic", {}}, out.handler());
+  auto watch = f.transport->subscribe({"watch-sub", "out-topic", {}}, out.handler());
   ASSERT_TRUE(watch);
   ASSERT_TRUE(f.runtime->start());
-  ASSERT_TRUE(f.transport.publish("in-topic", {"in-1", "{}", {}}));
+  ASSERT_TRUE(f.transport->publish("in-topic", {"in-1", "{}", {}}));
   ASSERT_TRUE(pipeline_test::spin_until([&] { return f.runtime->health().in_flight == 1; }));
 
   DrainReport report;
@@ -112,7 +111,7 @@ TEST(ServiceRuntime, StopLetsTheHandlerInFlightFinishThenFlushesWhatItCommitted)
   EXPECT_EQ(report.nacked, 0u);
   EXPECT_FALSE(report.flush_error);
   EXPECT_EQ(f.store.pending_outbox().value(), 0u) << "the stop flushed the outbox";
-  f.transport.wait_until_idle();
+  f.transport->wait_until_idle();
   EXPECT_EQ(out.seen.load(), 1);
 }
 
@@ -127,7 +126,7 @@ TEST(ServiceRuntime, HandlerStillRunningWhenTheGraceEndsIsNackedAndRedelivered) 
     if (!d->ack()) ++first_attempt_ack_failed;  // the drain nacked it: its lease is gone
   }));
   ASSERT_TRUE(f.runtime->start());
-  ASSERT_TRUE(f.transport.publish("in-topic", {"in-1", "{}", {}}));
+  ASSERT_TRUE(f.transport->publish("in-topic", {"in-1", "{}", {}}));
   ASSERT_TRUE(pipeline_test::spin_until([&] { return f.runtime->health().in_flight == 1; }));
 
   std::atomic<bool> done{false};
@@ -152,7 +151,7 @@ TEST(ServiceRuntime, HandlerStillRunningWhenTheGraceEndsIsNackedAndRedelivered) 
 
   // Another consumer of the subscription gets it after the nack's backoff, attempt 2.
   std::atomic<int> attempt{0};
-  auto other = f.transport.subscribe({"svc-sub", "in-topic", slow_redelivery()}, [&](DeliveryPtr d) {
+  auto other = f.transport->subscribe({"svc-sub", "in-topic", slow_redelivery()}, [&](DeliveryPtr d) {
     attempt = d->attempt();
     (void)d->ack();
   });
@@ -171,8 +170,8 @@ TEST(ServiceRuntime, DeliveriesAfterTheStopAreNackedUnhandled) {
   }));
   ASSERT_TRUE(f.runtime->start());
   f.runtime->request_stop();
-  ASSERT_TRUE(f.transport.publish("in-topic", {"in-1", "{}", {}}));
-  f.transport.wait_until_idle();
+  ASSERT_TRUE(f.transport->publish("in-topic", {"in-1", "{}", {}}));
+  f.transport->wait_until_idle();
   const DrainReport report = f.runtime->wait();
   EXPECT_EQ(handled.load(), 0);
   EXPECT_EQ(report.refused, 1u);
@@ -225,9 +224,9 @@ TEST(ServiceRuntime, SamplesTheOutboxBacklogAndEachSubscriptionsDeadLettersIntoG
   EXPECT_EQ(metrics.gauge_value("pipeline_dead_letters", sub), 0.0);
 
   ASSERT_TRUE(pipeline_test::spin_until([&] { return f.runtime->relay().rounds() >= 1; }));  // its first round
-  ASSERT_TRUE(f.transport.publish("metered-topic", {"m-1", "{}", {}}));
+  ASSERT_TRUE(f.transport->publish("metered-topic", {"m-1", "{}", {}}));
   ASSERT_TRUE(pipeline_test::spin_until([&] {
-    auto dead = f.transport.dead_letters("metered-sub");
+    auto dead = f.transport->dead_letters("metered-sub");
     return dead && dead->size() == 1;
   }));
   ASSERT_TRUE(f.store.transact([](Transaction& tx) -> Status {
@@ -246,10 +245,9 @@ TEST(ServiceRuntime, SamplesTheOutboxBacklogAndEachSubscriptionsDeadLettersIntoG
 TEST(ServiceRuntime, HealthReportsAnUnreachableStoreAndTransport) {
   ManualClock clock;
   MemoryStateStore real_store;
-  auto real_transport_owner = MemoryTransport::create(clock).value();
-  MemoryTransport& real_transport = *real_transport_owner;
+  auto real_transport = MemoryTransport::create(clock).value();
   mocks::FailingStateStore store(real_store);
-  mocks::FailingTransport transport(real_transport);
+  mocks::FailingTransport transport(*real_transport);
   auto runtime = ServiceRuntime::create(clock, store, transport, named("phase3"));
   ASSERT_TRUE(runtime);
   auto h = (*runtime)->health();
@@ -277,25 +275,23 @@ TEST(ServiceRuntime, HealthReportsAnUnreachableStoreAndTransport) {
 TEST(ServiceRuntime, OptionsAreValidated) {
   ManualClock clock;
   MemoryStateStore store;
-  auto transport_owner = MemoryTransport::create(clock).value();
-  MemoryTransport& transport = *transport_owner;
-  EXPECT_FALSE(ServiceRuntime::create(clock, store, transport, named("")));
+  auto transport = MemoryTransport::create(clock).value();
+  EXPECT_FALSE(ServiceRuntime::create(clock, store, *transport, named("")));
   ServiceRuntimeOptions negative;
   negative.drain_grace = seconds(-1);
-  EXPECT_FALSE(ServiceRuntime::create(clock, store, transport, negative));
+  EXPECT_FALSE(ServiceRuntime::create(clock, store, *transport, negative));
   ServiceRuntimeOptions never;
   never.backlog_interval = seconds(0);
-  EXPECT_FALSE(ServiceRuntime::create(clock, store, transport, never));
+  EXPECT_FALSE(ServiceRuntime::create(clock, store, *transport, never));
 }
 
 TEST(ServiceRuntime, ItsRelaysOptionsAreValidatedToo) {
   ManualClock clock;
   MemoryStateStore store;
-  auto transport_owner = MemoryTransport::create(clock).value();
-  MemoryTransport& transport = *transport_owner;
+  auto transport = MemoryTransport::create(clock).value();
   ServiceRuntimeOptions no_batch = named("phase3");
   no_batch.relay.batch_size = 0;
-  auto r = ServiceRuntime::create(clock, store, transport, no_batch);
+  auto r = ServiceRuntime::create(clock, store, *transport, no_batch);
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error().code, ErrorCode::kInvalidArgument);
   EXPECT_EQ(r.error().message, "OutboxRelayOptions::batch_size must be at least 1");
@@ -322,7 +318,7 @@ TEST(ServiceRuntime, TrackerTriggerIsPublishedRightAfterTheDecidingCommit) {
   auto tracker = CompletionTracker::create(f.clock, f.store, config);
   ASSERT_TRUE(tracker) << tracker.error().to_string();
   Watch out;
-  auto watch = f.transport.subscribe({"watch-sub", config.trigger_topic, {}}, out.handler());
+  auto watch = f.transport->subscribe({"watch-sub", config.trigger_topic, {}}, out.handler());
   ASSERT_TRUE(watch);
   for (const char* p : {"a", "b"}) {
     Message m;
@@ -354,10 +350,9 @@ TEST(ServiceRuntime, TrackerTriggerIsPublishedRightAfterTheDecidingCommit) {
   if (::pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr) != 0) ::_exit(6);
   ManualClock clock;
   MemoryStateStore store;
-  auto transport_owner = MemoryTransport::create(clock).value();
-  MemoryTransport& transport = *transport_owner;
-  if (!transport.start(1)) ::_exit(3);
-  auto runtime = ServiceRuntime::create(clock, store, transport, named("child"));
+  auto transport = MemoryTransport::create(clock).value();
+  if (!transport->start(1)) ::_exit(3);
+  auto runtime = ServiceRuntime::create(clock, store, *transport, named("child"));
   if (!runtime) ::_exit(4);
   auto& rt = **runtime;
   (void)rt.subscribe({"svc-sub", "in-topic", slow_redelivery()}, [&](DeliveryPtr d) {
@@ -374,7 +369,7 @@ TEST(ServiceRuntime, TrackerTriggerIsPublishedRightAfterTheDecidingCommit) {
     append_line(log, "stopping");
     reported = true;
   }).detach();
-  (void)transport.publish("in-topic", {"in-1", "{}", {}});
+  (void)transport->publish("in-topic", {"in-1", "{}", {}});
   if (::pthread_sigmask(SIG_UNBLOCK, &stop_signals, nullptr) != 0) ::_exit(7);
   append_line(log, "started");
   const DrainReport report = rt.wait();

@@ -34,9 +34,8 @@
 int main() {
   pipeline::ManualClock clock;
   pipeline::MemoryStateStore store;
-  auto transport_owner = pipeline::MemoryTransport::create(clock).value();
-  pipeline::MemoryTransport& transport = *transport_owner;
-  auto relay = pipeline::OutboxRelay::create(clock, store, transport);
+  auto transport = pipeline::MemoryTransport::create(clock).value();
+  auto relay = pipeline::OutboxRelay::create(clock, store, *transport);
   CHECK(relay);
 
   std::vector<pipeline::Alert> alerts_seen;
@@ -61,17 +60,17 @@ int main() {
   config.alerts = alerts.get();
   auto tracker = pipeline::CompletionTracker::create(clock, store, config);
   CHECK(tracker);
-  auto feed = pipeline::subscribe_tracker(transport, **tracker, "load-complete");
+  auto feed = pipeline::subscribe_tracker(*transport, **tracker, "load-complete");
   CHECK(feed);
   int completions_delivered = 0;  // an audit subscription on the same topic
-  auto audit = transport.subscribe({"load-audit", "load-complete", {}}, [&](pipeline::DeliveryPtr d) {
+  auto audit = transport->subscribe({"load-audit", "load-complete", {}}, [&](pipeline::DeliveryPtr d) {
     ++completions_delivered;
     (void)d->ack();
   });
   CHECK(audit);
 
   std::vector<std::string> triggers;
-  auto report = transport.subscribe({"billing-report", "billing-report-trigger", {}}, [&](pipeline::DeliveryPtr d) {
+  auto report = transport->subscribe({"billing-report", "billing-report-trigger", {}}, [&](pipeline::DeliveryPtr d) {
     triggers.push_back(d->id());
     (void)d->ack();
   });
@@ -94,8 +93,8 @@ int main() {
   // Out of order: shipments before invoices; customers delivered twice, the second time
   // after the trigger was decided (an at-least-once redelivery).
   for (const auto& m : {customers, completion("shipments_loader"), completion("invoices_loader"), customers})
-    CHECK(transport.publish("load-complete", m));
-  const pipeline::QuietLoop loop{.transport = &transport, .relays = {relay->get()}};
+    CHECK(transport->publish("load-complete", m));
+  const pipeline::QuietLoop loop{.transport = transport.get(), .relays = {relay->get()}};
   CHECK(pipeline::run_until_quiet(loop));
 
   const std::string prefix = pipeline::TrackerKeys(config.name).date_prefix(*date);
