@@ -67,10 +67,7 @@ int run(Op op, const Options& opts) {
     }
     date = *d;
   }
-  if (auto st = opts.coordinator.validate(); !st) {
-    std::fprintf(stderr, "%s: %s\n", what.c_str(), st.error().message.c_str());
-    return pipelinectl::kExitUsage;
-  }
+  if (auto st = opts.coordinator.validate(); !st) return pipelinectl::options_error_exit(what, st.error());
   std::string payload;
   if (op == Op::kTrigger) {
     if (opts.message == "-") {
@@ -96,16 +93,10 @@ int run(Op op, const Options& opts) {
                                                a.key.c_str(), a.message.c_str());
                                 })}).value();
   auto created_upstream = pipeline::StoredUpstream::create(**store, {opts.coordinator.key_prefix, opts.worker});
-  if (!created_upstream) {
-    std::fprintf(stderr, "%s: %s\n", what.c_str(), created_upstream.error().message.c_str());
-    return pipelinectl::kExitUsage;
-  }
+  if (!created_upstream) return pipelinectl::options_error_exit(what, created_upstream.error());
   pipeline::StoredUpstream& upstream = *created_upstream;
   auto created = pipeline::BatchCoordinator::create(clock, **store, *alerts, upstream, upstream, opts.coordinator);
-  if (!created) {
-    std::fprintf(stderr, "%s: %s\n", what.c_str(), created.error().message.c_str());
-    return pipelinectl::kExitUsage;
-  }
+  if (!created) return pipelinectl::options_error_exit(what, created.error());
   pipeline::BatchCoordinator& coordinator = **created;
 
   if (op == Op::kStatus) {

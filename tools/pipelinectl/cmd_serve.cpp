@@ -78,10 +78,7 @@ int run(const Options& opts) {
   coordinator_options.readiness.max_wait =
       std::chrono::duration_cast<pipeline::Duration>(std::chrono::duration<double, std::ratio<60>>(opts.max_wait_minutes));
   coordinator_options.readiness.min_entities = static_cast<std::size_t>(opts.min_entities);
-  if (auto st = coordinator_options.validate(); !st) {
-    std::fprintf(stderr, "%s: %s\n", what, st.error().message.c_str());
-    return pipelinectl::kExitUsage;
-  }
+  if (auto st = coordinator_options.validate(); !st) return pipelinectl::options_error_exit(what, st.error());
   // Signals are taken by sigwait below: blocked before any thread starts, so every thread
   // inherits the mask and none is interrupted.
   sigset_t signals;
@@ -115,17 +112,11 @@ int run(const Options& opts) {
   auto alerts = pipeline::AlertManager::create(
       clock, {std::make_shared<pipeline::StructuredLogSink>(stderr), pipeline::StoreAlertSink::create(**store).value()}, {.metrics = &metrics}).value();
   auto created_upstream = pipeline::StoredUpstream::create(**store, {coordinator_options.key_prefix, opts.worker});
-  if (!created_upstream) {
-    std::fprintf(stderr, "%s: %s\n", what, created_upstream.error().message.c_str());
-    return pipelinectl::kExitUsage;
-  }
+  if (!created_upstream) return pipelinectl::options_error_exit(what, created_upstream.error());
   pipeline::StoredUpstream& upstream = *created_upstream;
   coordinator_options.relay = &rt.relay();
   auto created = pipeline::BatchCoordinator::create(clock, **store, *alerts, upstream, upstream, coordinator_options);
-  if (!created) {
-    std::fprintf(stderr, "%s: %s\n", what, created.error().message.c_str());
-    return pipelinectl::kExitUsage;
-  }
+  if (!created) return pipelinectl::options_error_exit(what, created.error());
   pipeline::BatchCoordinator& coordinator = **created;
 
   pipeline::http::Router router;
