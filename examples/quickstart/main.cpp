@@ -16,14 +16,19 @@
 int main(int argc, char** argv) {
   const std::string db = argc > 1 ? argv[1] : "quickstart.db";  // a new file: decisions survive restarts
   pipeline::ManualClock clock;                  // SystemClock in a service
+  // Says what went wrong and ends the program with 1.
+  auto fail = [](const pipeline::Error& e) {
+    std::fprintf(stderr, "%s\n", e.to_string().c_str());
+    return 1;
+  };
   auto store = pipeline::SqliteStateStore::open(db);
-  if (!store) return std::fprintf(stderr, "%s\n", store.error().to_string().c_str()), 1;
+  if (!store) return fail(store.error());
   auto transport = pipeline::MemoryTransport::create(clock);  // your Pub/Sub or Redis adapter in production
-  if (!transport) return std::fprintf(stderr, "%s\n", transport.error().to_string().c_str()), 1;
+  if (!transport) return fail(transport.error());
   auto publisher = pipeline::UnifiedPublisher::create(clock, **transport);  // what processors publish with
-  if (!publisher) return std::fprintf(stderr, "%s\n", publisher.error().to_string().c_str()), 1;
+  if (!publisher) return fail(publisher.error());
   auto relay = pipeline::OutboxRelay::create(clock, **store, (*publisher)->send_step());
-  if (!relay) return std::fprintf(stderr, "%s\n", relay.error().to_string().c_str()), 1;
+  if (!relay) return fail(relay.error());
 
   // Alerts go to sinks, rate-limited per key; here a callback that prints them.
   auto sink = std::make_shared<pipeline::CallbackAlertSink>([](const pipeline::Alert& a) {
@@ -31,7 +36,7 @@ int main(int argc, char** argv) {
                 a.message.c_str());
   });
   auto alerts = pipeline::AlertManager::create(clock, {sink});
-  if (!alerts) return std::fprintf(stderr, "%s\n", alerts.error().to_string().c_str()), 1;
+  if (!alerts) return fail(alerts.error());
 
   // "Run the report once the three loaders are done (or 2 of 3 after 30 minutes)."
   pipeline::CompletionTrackerOptions config;
@@ -48,7 +53,7 @@ int main(int argc, char** argv) {
       return 1;
   config.alerts = alerts->get();
   auto tracker = pipeline::CompletionTracker::create(clock, **store, config);
-  if (!tracker) return std::fprintf(stderr, "%s\n", tracker.error().to_string().c_str()), 1;
+  if (!tracker) return fail(tracker.error());
 
   // The tracker reads the loaders' completion topic; the report service reads the trigger.
   auto feed = pipeline::subscribe_tracker(**transport, **tracker, "load-complete");
@@ -77,8 +82,7 @@ int main(int argc, char** argv) {
   auto payments = complete("payments_loader", 980);
   // At-least-once: payments_loader's message is delivered twice, and counted once.
   for (const auto& m : {complete("orders_loader", 1200), payments, payments})
-    if (auto sent = (*publisher)->publish("load-complete", m); !sent)
-      return std::fprintf(stderr, "%s\n", sent.error().to_string().c_str()), 1;
+    if (auto sent = (*publisher)->publish("load-complete", m); !sent) return fail(sent.error());
 
   pipeline::QuietLoop loop{.transport = transport->get(), .relays = {relay->get()}, .publishers = {publisher->get()}};
   if (auto r = pipeline::run_until_quiet(loop); !r) return 1;
