@@ -139,14 +139,14 @@ struct Demo {
   pipeline::mocks::FaultInjectingTransport faulty{transport, fault_config(opt)};
   // What the services, trackers, relay and Phase 5 use: faulty in the fault variant.
   pipeline::Transport& bus = opt.inject_faults ? static_cast<pipeline::Transport&>(faulty) : transport;
-  pipeline::MetricsRegistry metrics;
+  pipeline::MetricsRegistry metrics = built(pipeline::MetricsRegistry::create());
   pipeline::RunHistory history = built(pipeline::RunHistory::create(clock, *opt.store));
   std::optional<nba::Season> owned_season;  // built by the demo unless the caller gave one
   const nba::Season& season = opt.season != nullptr ? *opt.season : owned_season.emplace();
   std::optional<nba::Warehouse> owned_warehouse;  // opened by the demo unless the caller gave one
   nba::Warehouse& warehouse;
   nba_services::WarehouseDependencySource source{warehouse, &season};
-  pipeline::DependencyChecker dependencies{clock, source};
+  pipeline::DependencyChecker dependencies = built(pipeline::DependencyChecker::create(clock, source));
   nba_services::ScrapedPayloads scraped;  // the day's scraped items (also in files with a data_dir)
   nba_services::ServiceContext ctx{*opt.store, clock,  history,      dependencies, bus,     warehouse,
                                    season,     opt.data_dir, &metrics, {},  &scraped};
@@ -157,7 +157,7 @@ struct Demo {
   std::vector<pipeline::Alert> alerts_seen;
   // The store keeps them too, for the status page of the day the demo leaves behind.
   std::unique_ptr<pipeline::AlertManager> alerts = pipeline::AlertManager::create(
-      clock, {std::make_shared<pipeline::CallbackAlertSink>([this](const pipeline::Alert& a) { alerts_seen.push_back(a); }),
+      clock, {built(pipeline::CallbackAlertSink::create([this](const pipeline::Alert& a) { alerts_seen.push_back(a); })),
               pipeline::StoreAlertSink::create(*opt.store).value()}).value();
   Observed seen;
   std::vector<std::unique_ptr<pipeline::Subscription>> subs;

@@ -26,11 +26,12 @@ int main(int argc, char** argv) {
   if (!relay) return std::fprintf(stderr, "%s\n", relay.error().to_string().c_str()), 1;
 
   // Alerts go to sinks, rate-limited per key; here a callback that prints them.
-  auto sink = std::make_shared<pipeline::CallbackAlertSink>([](const pipeline::Alert& a) {
+  auto sink = pipeline::CallbackAlertSink::create([](const pipeline::Alert& a) {
     std::printf("alert %s %s: %s\n", std::string(pipeline::to_string(a.severity)).c_str(), a.key.c_str(),
                 a.message.c_str());
   });
-  auto alerts = pipeline::AlertManager::create(clock, {sink});
+  if (!sink) return std::fprintf(stderr, "%s\n", sink.error().to_string().c_str()), 1;
+  auto alerts = pipeline::AlertManager::create(clock, {*sink});
   if (!alerts) return std::fprintf(stderr, "%s\n", alerts.error().to_string().c_str()), 1;
 
   // "Run the report once the three loaders are done (or 2 of 3 after 30 minutes)."

@@ -73,7 +73,7 @@ class Step final : public pipeline::Processor {
 struct Rig {
   Rig()
       : alerts(pipeline::AlertManager::create(clock,
-               {std::make_shared<pipeline::CallbackAlertSink>([this](const pipeline::Alert& a) { raised.push_back(a); })},
+               {pipeline::CallbackAlertSink::create([this](const pipeline::Alert& a) { raised.push_back(a); }).value()},
                pipeline::AlertManagerOptions{.limits = {}, .critical_bypasses_limit = true,
                                             .digest_flush_interval = pipeline::Duration::zero()}).value()) {}
 
@@ -107,10 +107,10 @@ struct Rig {
   }
 
   pipeline::ManualClock clock;
-  pipeline::MemoryStateStore store;
+  pipeline::MemoryStateStore store = pipeline::MemoryStateStore::create().value();
   pipeline::RunHistory history = pipeline::RunHistory::create(clock, store).value();
   Tables tables;
-  pipeline::DependencyChecker dependencies{clock, tables};
+  pipeline::DependencyChecker dependencies = pipeline::DependencyChecker::create(clock, tables).value();
   std::vector<pipeline::Alert> raised;
   std::unique_ptr<pipeline::AlertManager> alerts;
   std::vector<std::unique_ptr<Step>> steps;

@@ -56,7 +56,7 @@ struct Fixture {
   MemoryTransport& transport = *transport_owner;
   std::vector<Alert> alerts;
   std::unique_ptr<AlertManager> manager = AlertManager::create(clock,
-                       {std::make_shared<CallbackAlertSink>([this](const Alert& a) { alerts.push_back(a); })},
+                       {CallbackAlertSink::create([this](const Alert& a) { alerts.push_back(a); }).value()},
                        AlertManagerOptions{RateLimiterOptions{.error = RateLimit{minutes(10), 1}}, true,
                                           Duration::zero()}).value();
   std::unique_ptr<DeadLetterRecorder> owned_recorder =

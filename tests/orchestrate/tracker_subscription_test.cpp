@@ -49,7 +49,7 @@ Message completion(const std::string& processor, const std::string& exec) {
 
 struct Pipeline {
   ManualClock clock;
-  MemoryStateStore memory;
+  MemoryStateStore memory = MemoryStateStore::create().value();
   mocks::FailingStateStore store{memory};
   std::unique_ptr<MemoryTransport> transport_owner = MemoryTransport::create(clock).value();
   MemoryTransport& transport = *transport_owner;
@@ -157,7 +157,7 @@ TEST(SubscribeTracker, ClosingABatchedSubscriptionRecordsAndSettlesWhatIsQueued)
 
 TEST(SubscribeTracker, ABatchOfZeroIsRefused) {
   ManualClock clock;
-  MemoryStateStore store;
+  MemoryStateStore store = MemoryStateStore::create().value();
   auto transport_owner = MemoryTransport::create(clock).value();
   MemoryTransport& transport = *transport_owner;
   auto tracker = CompletionTracker::create(clock, store, config());

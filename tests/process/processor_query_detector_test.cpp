@@ -44,7 +44,7 @@ class Summaries final : public Processor {
 
 TEST(ProcessorWithQueryDetector, TakesNoSnapshotAndProcessesOnlyWhatTheQueryReports) {
   ManualClock clock;
-  MemoryStateStore store;
+  MemoryStateStore store = MemoryStateStore::create().value();
   RunHistory history = RunHistory::create(clock, store).value();
   ListRunner runner;
   runner.rows = {{"p2", "changed"}, {"p1", "added"}};

@@ -53,7 +53,7 @@ Message report_trigger(int wave, std::map<std::string, std::string> report) {
 
 struct Fixture {
   ManualClock clock;
-  MemoryStateStore store;
+  MemoryStateStore store = MemoryStateStore::create().value();
   RunHistory history = RunHistory::create(clock, store).value();
   FingerprintChangeDetector detector = *ChangeDetector::create(store, FingerprintChangeDetectorOptions{"players", {"status"}, "change"});
   ReportLoader loader{clock, store, history, [this] {

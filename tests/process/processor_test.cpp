@@ -89,7 +89,7 @@ class SummaryProcessor final : public Processor {
 
 struct Fixture {
   ManualClock clock;
-  MemoryStateStore store;
+  MemoryStateStore store = MemoryStateStore::create().value();
   mocks::RecordingTransport transport{false};
   RunHistory history = RunHistory::create(clock, store).value();
   std::unique_ptr<OutboxRelay> relay = OutboxRelay::create(clock, store, transport).value();
@@ -347,7 +347,7 @@ class EmptySource final : public DependencyDataSource {
 TEST(Processor, FailedCriticalDependencyRunsNothingAndPublishesNothing) {
   Fixture f;
   EmptySource source;
-  DependencyChecker deps(f.clock, source);
+  DependencyChecker deps = DependencyChecker::create(f.clock, source).value();
   DependencySpec spec;
   spec.table = "nbac_gamebook_player_stats";
   spec.critical = true;
@@ -365,7 +365,7 @@ TEST(Processor, FailedCriticalDependencyRunsNothingAndPublishesNothing) {
 
 TEST(Processor, ALongStepExtendsTheDeliveryDeadlineSoItIsNotRedeliveredMidRun) {
   ManualClock clock;
-  MemoryStateStore store;
+  MemoryStateStore store = MemoryStateStore::create().value();
   auto transport_owner = MemoryTransport::create(clock).value();
   MemoryTransport& transport = *transport_owner;
   RunHistory history = RunHistory::create(clock, store).value();

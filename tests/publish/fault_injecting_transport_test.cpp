@@ -81,7 +81,7 @@ TEST(FaultInjectingTransport, FailedPublishesLeaveOutboxRowsPendingUntilARetrySu
   auto inner_owner = MemoryTransport::create(clock).value();
   MemoryTransport& inner = *inner_owner;
   mocks::FaultInjectingTransport transport{inner, {.seed = 3, .fail_publish = 0.3}};
-  MemoryStateStore store;
+  MemoryStateStore store = MemoryStateStore::create().value();
   auto relay = OutboxRelay::create(clock, store, transport).value();
   std::map<std::string, int> received;
   auto sub = inner.subscribe({"s", "t", {}}, [&](DeliveryPtr d) {

@@ -49,7 +49,7 @@ struct Watch {
 // The collaborators of one runtime on the memory implementations, two delivery threads.
 struct Fixture {
   ManualClock clock;
-  MemoryStateStore store;
+  MemoryStateStore store = MemoryStateStore::create().value();
   std::unique_ptr<MemoryTransport> transport_owner = MemoryTransport::create(clock).value();
   MemoryTransport& transport = *transport_owner;
   std::unique_ptr<ServiceRuntime> runtime;
@@ -211,7 +211,7 @@ TEST(ServiceRuntime, PeriodicJobRunsEveryPeriodAndItsFailureShowsInHealthUntilIt
 }
 
 TEST(ServiceRuntime, SamplesTheOutboxBacklogAndEachSubscriptionsDeadLettersIntoGauges) {
-  MetricsRegistry metrics;
+  MetricsRegistry metrics = MetricsRegistry::create().value();
   ServiceRuntimeOptions options = named("metered");
   options.metrics = &metrics;
   options.relay.poll_interval = std::chrono::hours(1);  // the relay only moves on a notify here
@@ -245,7 +245,7 @@ TEST(ServiceRuntime, SamplesTheOutboxBacklogAndEachSubscriptionsDeadLettersIntoG
 
 TEST(ServiceRuntime, HealthReportsAnUnreachableStoreAndTransport) {
   ManualClock clock;
-  MemoryStateStore real_store;
+  MemoryStateStore real_store = MemoryStateStore::create().value();
   auto real_transport_owner = MemoryTransport::create(clock).value();
   MemoryTransport& real_transport = *real_transport_owner;
   mocks::FailingStateStore store(real_store);
@@ -276,7 +276,7 @@ TEST(ServiceRuntime, HealthReportsAnUnreachableStoreAndTransport) {
 
 TEST(ServiceRuntime, OptionsAreValidated) {
   ManualClock clock;
-  MemoryStateStore store;
+  MemoryStateStore store = MemoryStateStore::create().value();
   auto transport_owner = MemoryTransport::create(clock).value();
   MemoryTransport& transport = *transport_owner;
   EXPECT_FALSE(ServiceRuntime::create(clock, store, transport, named("")));
@@ -290,7 +290,7 @@ TEST(ServiceRuntime, OptionsAreValidated) {
 
 TEST(ServiceRuntime, ItsRelaysOptionsAreValidatedToo) {
   ManualClock clock;
-  MemoryStateStore store;
+  MemoryStateStore store = MemoryStateStore::create().value();
   auto transport_owner = MemoryTransport::create(clock).value();
   MemoryTransport& transport = *transport_owner;
   ServiceRuntimeOptions no_batch = named("phase3");
@@ -353,7 +353,7 @@ TEST(ServiceRuntime, TrackerTriggerIsPublishedRightAfterTheDecidingCommit) {
   ::sigaddset(&stop_signals, SIGINT);
   if (::pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr) != 0) ::_exit(6);
   ManualClock clock;
-  MemoryStateStore store;
+  MemoryStateStore store = MemoryStateStore::create().value();
   auto transport_owner = MemoryTransport::create(clock).value();
   MemoryTransport& transport = *transport_owner;
   if (!transport.start(1)) ::_exit(3);

@@ -51,7 +51,7 @@ class TwoChanged final : public pipeline::ChangeQueryRunner {
 
 TEST(ProcessSnippets, Processor) {
   pipeline::ManualClock clock;
-  pipeline::MemoryStateStore store;
+  pipeline::MemoryStateStore store = pipeline::MemoryStateStore::create().value();
   auto history = pipeline::RunHistory::create(clock, store).value();
   TwoChanged runner;
   auto detector = pipeline::QueryChangeDetector::create(runner, {"players", "SELECT id FROM diff WHERE d = :date", {}});
