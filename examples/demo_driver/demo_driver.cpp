@@ -342,11 +342,15 @@ pipeline::Status make_services(Demo& demo) {
   PIPELINE_TRY(phase2::declare_dependencies(demo.dependencies));
   PIPELINE_TRY(phase3::declare_dependencies(demo.dependencies));
   PIPELINE_TRY(phase4::declare_dependencies(demo.dependencies));
-  demo.p1 = phase1::make_phase1(demo.ctx, observer);
+  auto p1 = phase1::make_phase1(demo.ctx, observer);
+  if (!p1) return pipeline::fail(p1.error());
+  demo.p1 = std::move(*p1);
   auto p2 = phase2::make_phase2(demo.ctx, observer);
   if (!p2) return pipeline::fail(p2.error());
   demo.p2 = std::move(*p2);
-  demo.p3 = phase3::make_phase3(demo.ctx, observer);
+  auto p3 = phase3::make_phase3(demo.ctx, observer);
+  if (!p3) return pipeline::fail(p3.error());
+  demo.p3 = std::move(*p3);
   auto p4 = phase4::make_phase4(demo.ctx, observer);
   if (!p4) return pipeline::fail(p4.error());
   demo.p4 = std::move(*p4);

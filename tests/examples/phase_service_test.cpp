@@ -47,9 +47,9 @@ class Tables final : public pipeline::DependencyDataSource {
 /// A processor whose step succeeds unless told to fail; counts its runs.
 class Step final : public pipeline::Processor {
  public:
-  Step(pipeline::Clock& clock, pipeline::StateStore& store, pipeline::RunHistory& history,
+  Step(CreateKey key, pipeline::Clock& clock, pipeline::StateStore& store, pipeline::RunHistory& history,
        pipeline::DependencyChecker& dependencies, const std::string& name)
-      : Processor(clock, store, history, with_dependencies(name, dependencies)) {}
+      : Processor(key, clock, store, history, with_dependencies(name, dependencies)) {}
   bool failing = false;
   int runs = 0;
 
@@ -78,7 +78,7 @@ struct Rig {
                                             .digest_flush_interval = pipeline::Duration::zero()}).value()) {}
 
   Step& add(const std::string& name) {
-    steps.push_back(std::make_unique<Step>(clock, store, history, dependencies, name));
+    steps.push_back(pipeline::Processor::create<Step>(clock, store, history, dependencies, name).value());
     return *steps.back();
   }
 

@@ -214,14 +214,16 @@ TEST_P(DeadLetterRecorderTest, AReplayedTriggerDoesNotRunASucceededProcessorTwic
   Fixture f{store};
   RunHistory history = RunHistory::create(f.clock, f.store).value();
   auto relay = OutboxRelay::create(f.clock, f.store, f.transport).value();
-  CountingProcessor processor{f.clock, f.store, history,
-                              ProcessorOptions{.name = "player_game_summary",
-                                               .phase = "phase3_analytics",
-                                               .completion_topic = "test-phase3-analytics-complete",
-                                               .output_table = "pgs",
-                                               .output_dataset = "analytics",
-                                               .relay = relay.get(),
-                                               .transport = &f.transport}};
+  auto created = Processor::create<CountingProcessor>(f.clock, f.store, history,
+                                                     ProcessorOptions{.name = "player_game_summary",
+                                                                      .phase = "phase3_analytics",
+                                                                      .completion_topic = "test-phase3-analytics-complete",
+                                                                      .output_table = "pgs",
+                                                                      .output_dataset = "analytics",
+                                                                      .relay = relay.get(),
+                                                                      .transport = &f.transport});
+  ASSERT_TRUE(created) << created.error().to_string();
+  CountingProcessor& processor = **created;
   ASSERT_TRUE(f.recorder.watch(kTopic));
   // The processor succeeds, but its ack is lost every time (e.g. it crashes right after
   // committing): the trigger is redelivered until it is dead-lettered.

@@ -44,8 +44,9 @@ struct Roster {
 /// (date, player) — an upsert, so reprocessing is idempotent.
 class SummaryProcessor final : public Processor {
  public:
-  SummaryProcessor(Clock& clock, StateStore& store, RunHistory& history, ProcessorOptions options, Roster& roster)
-      : Processor(clock, store, history, std::move(options)), roster_(roster) {}
+  SummaryProcessor(CreateKey key, Clock& clock, StateStore& store, RunHistory& history, ProcessorOptions options,
+                   Roster& roster)
+      : Processor(key, clock, store, history, std::move(options)), roster_(roster) {}
 
   std::vector<std::string> processed;  // ids the last step processed
   int steps = 0;
@@ -95,7 +96,11 @@ struct Fixture {
   std::unique_ptr<OutboxRelay> relay = OutboxRelay::create(clock, store, transport).value();
   Roster roster;
   FingerprintChangeDetector detector = *ChangeDetector::create(store, FingerprintChangeDetectorOptions{"players", {"points"}, "change"});
-  SummaryProcessor processor{clock, store, history, summary_options(&detector, relay.get(), &transport), roster};
+  std::unique_ptr<SummaryProcessor> processor_owner =
+      Processor::create<SummaryProcessor>(clock, store, history, summary_options(&detector, relay.get(), &transport),
+                                          roster)
+          .value();
+  SummaryProcessor& processor = *processor_owner;
 
   std::vector<Message> published() {
     (void)relay->drain();
@@ -353,8 +358,10 @@ TEST(Processor, FailedCriticalDependencyRunsNothingAndPublishesNothing) {
   spec.critical = true;
   spec.expected_count_min = 100;
   ASSERT_TRUE(deps.declare("player_game_summary", {spec}));
-  SummaryProcessor p{f.clock, f.store, f.history, summary_options(&f.detector, f.relay.get(), &f.transport, &deps),
-                     f.roster};
+  auto p_owner = Processor::create<SummaryProcessor>(
+      f.clock, f.store, f.history, summary_options(&f.detector, f.relay.get(), &f.transport, &deps), f.roster);
+  ASSERT_TRUE(p_owner) << p_owner.error().to_string();
+  SummaryProcessor& p = **p_owner;
   auto report = p.run(kDate);
   ASSERT_TRUE(report);
   EXPECT_EQ(report->outcome, RunOutcome::kDependenciesFailed);
@@ -371,7 +378,10 @@ TEST(Processor, ALongStepExtendsTheDeliveryDeadlineSoItIsNotRedeliveredMidRun) {
   RunHistory history = RunHistory::create(clock, store).value();
   auto relay = OutboxRelay::create(clock, store, transport).value();
   Roster roster;
-  SummaryProcessor p{clock, store, history, summary_options(nullptr, relay.get(), &transport), roster};
+  auto p_owner =
+      Processor::create<SummaryProcessor>(clock, store, history, summary_options(nullptr, relay.get(), &transport), roster);
+  ASSERT_TRUE(p_owner) << p_owner.error().to_string();
+  SummaryProcessor& p = **p_owner;
   p.during_step = [&] { clock.advance(minutes(30)); };  // a 30-minute full batch
   int deliveries = 0;
   auto handler = p.handler();
@@ -425,7 +435,10 @@ TEST(Processor, ASecondWorkerStaysOutWhileTheOwnerIsAliveAndThenFindsItsSuccess)
   Fixture f;
   // Another process: its own run history object over the same store.
   RunHistory other_history = RunHistory::create(f.clock, f.store).value();
-  SummaryProcessor other{f.clock, f.store, other_history, summary_options(nullptr, f.relay.get(), &f.transport), f.roster};
+  auto other_owner = Processor::create<SummaryProcessor>(f.clock, f.store, other_history,
+                                                         summary_options(nullptr, f.relay.get(), &f.transport), f.roster);
+  ASSERT_TRUE(other_owner) << other_owner.error().to_string();
+  SummaryProcessor& other = **other_owner;
   std::optional<Result<RunReport>> meanwhile;
   f.processor.during_step = [&] {
     f.clock.advance(minutes(25));  // past the 10-minute lease: the owner's heartbeat renews it
