@@ -87,8 +87,8 @@ BENCHMARK(BM_AlertLimiter_Decide)->Threads(2)->UseRealTime();
 void BM_AlertManager_Raise(benchmark::State& state) {
   pipeline::ManualClock clock;
   std::atomic<std::uint64_t> sent{0};
-  auto sink = std::make_shared<pipeline::CallbackAlertSink>(
-      [&](const pipeline::Alert&) { sent.fetch_add(1, std::memory_order_relaxed); });
+  auto sink = pipeline::CallbackAlertSink::create(
+      [&](const pipeline::Alert&) { sent.fetch_add(1, std::memory_order_relaxed); }).value();
   pipeline::AlertManagerOptions config;
   config.limits = bench_limits();
   config.digest_flush_interval = pipeline::Duration::zero();

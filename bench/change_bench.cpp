@@ -91,7 +91,7 @@ pipeline::MemoryStateStore& memory_store(std::size_t n) {
   static std::map<std::size_t, std::unique_ptr<pipeline::MemoryStateStore>> cache;
   auto& slot = cache[n];
   if (!slot) {
-    slot = std::make_unique<pipeline::MemoryStateStore>();
+    slot = std::make_unique<pipeline::MemoryStateStore>(pipeline::MemoryStateStore::create().value());
     seed_store(*slot, n);
   }
   return *slot;

@@ -91,7 +91,7 @@ void record_throughput(benchmark::State& state, pipeline::StateStore& store) {
 }
 
 void BM_CompletionTracker_Memory(benchmark::State& state) {
-  pipeline::MemoryStateStore store;
+  pipeline::MemoryStateStore store = pipeline::MemoryStateStore::create().value();
   record_throughput(state, store);
 }
 BENCHMARK(BM_CompletionTracker_Memory)->UseRealTime();
@@ -305,13 +305,13 @@ void fan_in_latency(benchmark::State& state, pipeline::StateStore& store, bool t
 }
 
 void BM_FanInLatency_Memory(benchmark::State& state) {
-  pipeline::MemoryStateStore store;
+  pipeline::MemoryStateStore store = pipeline::MemoryStateStore::create().value();
   fan_in_latency(state, store, false);
 }
 BENCHMARK(BM_FanInLatency_Memory)->UseManualTime();
 
 void BM_FanInLatency_Memory_Threaded(benchmark::State& state) {
-  pipeline::MemoryStateStore store;
+  pipeline::MemoryStateStore store = pipeline::MemoryStateStore::create().value();
   fan_in_latency(state, store, true);
 }
 BENCHMARK(BM_FanInLatency_Memory_Threaded)->UseManualTime();

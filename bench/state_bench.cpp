@@ -64,7 +64,7 @@ void outbox(benchmark::State& state, pipeline::StateStore& store) {
 }
 
 void BM_StateStore_Memory_SingleRow(benchmark::State& state) {
-  pipeline::MemoryStateStore store;
+  pipeline::MemoryStateStore store = pipeline::MemoryStateStore::create().value();
   single_row(state, store);
 }
 BENCHMARK(BM_StateStore_Memory_SingleRow)->UseRealTime();
@@ -82,7 +82,7 @@ BENCHMARK_CAPTURE(BM_StateStore_Sqlite_SingleRow, NORMAL, pipeline::SqliteSynchr
 BENCHMARK_CAPTURE(BM_StateStore_Sqlite_SingleRow, FULL, pipeline::SqliteSynchronous::kFull)->UseRealTime();
 
 void BM_Outbox_Memory(benchmark::State& state) {
-  pipeline::MemoryStateStore store;
+  pipeline::MemoryStateStore store = pipeline::MemoryStateStore::create().value();
   outbox(state, store);
 }
 BENCHMARK(BM_Outbox_Memory)->UseRealTime();

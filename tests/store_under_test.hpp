@@ -32,7 +32,11 @@
 #define PIPELINE_STORE_SUITE(fixture)                                                                    \
   INSTANTIATE_TEST_SUITE_P(Memory, fixture,                                                              \
                            ::testing::Values(::pipeline::contracts::StateStoreFactory{                  \
-                               "Memory", [] { return std::make_shared<::pipeline::MemoryStateStore>(); }}), \
+                               "Memory",                                                                 \
+                               [] {                                                                      \
+                                 return std::make_shared<::pipeline::MemoryStateStore>(                  \
+                                     ::pipeline::MemoryStateStore::create().value());                    \
+                               }}),                                                                      \
                            ::pipeline::contracts::factory_name)
 #endif
 

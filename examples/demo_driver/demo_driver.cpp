@@ -128,14 +128,14 @@ struct Demo {
   pipeline::mocks::FaultInjectingTransport faulty{*transport, fault_config(opt)};
   // What the services, trackers, relay and Phase 5 use: faulty in the fault variant.
   pipeline::Transport& bus = opt.inject_faults ? static_cast<pipeline::Transport&>(faulty) : *transport;
-  pipeline::MetricsRegistry metrics;
+  pipeline::MetricsRegistry metrics = nba::or_abort("demo", pipeline::MetricsRegistry::create());
   pipeline::RunHistory history = nba::or_abort("demo", pipeline::RunHistory::create(clock, *opt.store));
   std::optional<nba::Season> owned_season;  // built by the demo unless the caller gave one
   const nba::Season& season = opt.season != nullptr ? *opt.season : owned_season.emplace();
   std::optional<nba::Warehouse> owned_warehouse;  // opened by the demo unless the caller gave one
   nba::Warehouse& warehouse;
   nba_services::WarehouseDependencySource source{warehouse, &season};
-  pipeline::DependencyChecker dependencies{clock, source};
+  pipeline::DependencyChecker dependencies = nba::or_abort("demo", pipeline::DependencyChecker::create(clock, source));
   nba_services::ScrapedPayloads scraped;  // the day's scraped items (also in files with a data_dir)
   nba_services::ServiceContext ctx{*opt.store, clock,  history,      dependencies, bus,     warehouse,
                                    season,     opt.data_dir, &metrics, {},  &scraped};
@@ -147,7 +147,8 @@ struct Demo {
   std::vector<pipeline::Alert> alerts_seen;
   // The store keeps them too, for the status page of the day the demo leaves behind.
   std::unique_ptr<pipeline::AlertManager> alerts = pipeline::AlertManager::create(
-      clock, {std::make_shared<pipeline::CallbackAlertSink>([this](const pipeline::Alert& a) { alerts_seen.push_back(a); }),
+      clock, {nba::or_abort("demo", pipeline::CallbackAlertSink::create(
+                                        [this](const pipeline::Alert& a) { alerts_seen.push_back(a); })),
               pipeline::StoreAlertSink::create(*opt.store).value()}).value();
   Observed seen;
   std::vector<std::unique_ptr<pipeline::Subscription>> subs;
@@ -332,11 +333,15 @@ pipeline::Status make_services(Demo& demo) {
   PIPELINE_TRY(phase2::declare_dependencies(demo.dependencies));
   PIPELINE_TRY(phase3::declare_dependencies(demo.dependencies));
   PIPELINE_TRY(phase4::declare_dependencies(demo.dependencies));
-  demo.p1 = phase1::make_phase1(demo.ctx, observer);
+  auto p1 = phase1::make_phase1(demo.ctx, observer);
+  if (!p1) return pipeline::fail(p1.error());
+  demo.p1 = std::move(*p1);
   auto p2 = phase2::make_phase2(demo.ctx, observer);
   if (!p2) return pipeline::fail(p2.error());
   demo.p2 = std::move(*p2);
-  demo.p3 = phase3::make_phase3(demo.ctx, observer);
+  auto p3 = phase3::make_phase3(demo.ctx, observer);
+  if (!p3) return pipeline::fail(p3.error());
+  demo.p3 = std::move(*p3);
   auto p4 = phase4::make_phase4(demo.ctx, observer);
   if (!p4) return pipeline::fail(p4.error());
   demo.p4 = std::move(*p4);

@@ -131,10 +131,10 @@ struct Supervisor {
   Observed seen;
   std::vector<pipeline::Alert> alerts;
   std::unique_ptr<pipeline::AlertManager> alert_manager = pipeline::AlertManager::create(
-      clock, {std::make_shared<pipeline::CallbackAlertSink>([this](const pipeline::Alert& a) {
+      clock, {pipeline::CallbackAlertSink::create([this](const pipeline::Alert& a) {
         std::lock_guard lock(mu);
         alerts.push_back(a);
-      })}).value();
+      }).value()}).value();
   std::unique_ptr<pipeline::DeadLetterRecorder> dlq;
   std::vector<std::unique_ptr<pipeline::Subscription>> watchers;
   std::vector<Child> children;

@@ -78,7 +78,9 @@ struct Process {
     if (!h) return failed(spec, "--ack-deadline", h.error(), pipelinectl::kExitUsage);
     history.emplace(std::move(*h));
     source.emplace(*warehouse, &season);
-    dependencies.emplace(clock, *source);
+    auto checker = pipeline::DependencyChecker::create(clock, *source);
+    if (!checker) return failed(spec, "dependencies", checker.error());
+    dependencies.emplace(std::move(*checker));
     ctx.emplace(ServiceContext{*store, clock, *history, *dependencies, *transport, *warehouse, season, f.data_dir});
     if (spec.declare_dependencies)
       if (auto st = spec.declare_dependencies(*dependencies); !st) return failed(spec, "dependencies", st.error());

@@ -8,6 +8,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "nba_service_common/service.hpp"
@@ -22,6 +23,15 @@ struct BuiltPhase {
   std::shared_ptr<void> keep;
   PhaseService* service = nullptr;
 };
+
+/// `phase` (what a phase's `make_phase…` returned) as a `BuiltPhase`: kept alive with its
+/// service. **Errors:** `phase`'s.
+template <class Phase>
+pipeline::Result<BuiltPhase> keep_phase(pipeline::Result<Phase> phase) {
+  if (!phase) return pipeline::fail(phase.error());
+  auto kept = std::make_shared<Phase>(std::move(*phase));
+  return BuiltPhase{kept, kept->service.get()};
+}
 
 /// What one phase's `main` supplies to `run_phase_main`.
 struct PhaseMain {

@@ -13,6 +13,7 @@
 #include <set>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <variant>
 #include <vector>
 
@@ -151,11 +152,14 @@ struct Written {
 };
 
 /// The base of the example processors of Phases 2–4: a `Processor` with the warehouse,
-/// the season and helpers for selective reads and results.
+/// the season and helpers for selective reads and results. Its subclasses take the
+/// `CreateKey` first and are built by `pipeline::Processor::create` (see `add_processor`).
 class WarehouseProcessor : public pipeline::Processor {
  public:
-  WarehouseProcessor(ServiceContext& ctx, pipeline::ProcessorOptions config, pipeline::ChangeDetector* detector = nullptr)
-      : Processor(ctx.clock, ctx.store, ctx.history, ctx.processor_options(std::move(config), detector)), ctx_(ctx) {}
+  WarehouseProcessor(CreateKey key, ServiceContext& ctx, pipeline::ProcessorOptions config,
+                     pipeline::ChangeDetector* detector = nullptr)
+      : Processor(key, ctx.clock, ctx.store, ctx.history, ctx.processor_options(std::move(config), detector)),
+        ctx_(ctx) {}
 
  protected:
   /// The read filter of `request` on `column`: every row for a full run, else only the
@@ -172,6 +176,16 @@ class WarehouseProcessor : public pipeline::Processor {
 
   ServiceContext& ctx_;
 };
+
+/// Builds a `P` with `pipeline::Processor::create(args...)` and appends it to `processors`.
+/// **Errors:** `create`'s (`kInvalidArgument` naming the first bad option); nothing is appended then.
+template <class P, class Base, class... Args>
+pipeline::Status add_processor(std::vector<std::unique_ptr<Base>>& processors, Args&&... args) {
+  auto p = pipeline::Processor::create<P>(std::forward<Args>(args)...);
+  if (!p) return pipeline::fail(p.error());
+  processors.push_back(std::move(*p));
+  return pipeline::ok();
+}
 
 /// How a `PhaseService` reports each processor run (for logs, tests and the demo), with the
 /// run's real (wall) time in milliseconds — a measurement for people, never for decisions.

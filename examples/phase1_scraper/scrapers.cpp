@@ -120,8 +120,8 @@ pipeline::Result<nba_services::FeedItems> items_from_json(std::string_view feed,
   return (*f)->read(items);
 }
 
-Scraper::Scraper(nba_services::ServiceContext& ctx, std::string feed)
-    : Processor(ctx.clock, ctx.store, ctx.history, ctx.processor_options(scraper_config(ctx, feed))),
+Scraper::Scraper(CreateKey key, nba_services::ServiceContext& ctx, std::string feed)
+    : Processor(key, ctx.clock, ctx.store, ctx.history, ctx.processor_options(scraper_config(ctx, feed))),
       ctx_(ctx),
       feed_(std::move(feed)) {}
 
@@ -162,11 +162,11 @@ pipeline::Result<pipeline::ProcessResult> Scraper::process(const pipeline::Proce
   return r;
 }
 
-Phase1 make_phase1(nba_services::ServiceContext& ctx, nba_services::RunObserver observer) {
+pipeline::Result<Phase1> make_phase1(nba_services::ServiceContext& ctx, nba_services::RunObserver observer) {
   Phase1 p;
   std::vector<pipeline::Processor*> ordered;
   for (const auto& f : feeds()) {
-    p.scrapers.push_back(std::make_unique<Scraper>(ctx, f));
+    PIPELINE_TRY(nba_services::add_processor<Scraper>(p.scrapers, ctx, f));
     ordered.push_back(p.scrapers.back().get());
   }
   p.service = std::make_unique<nba_services::PhaseService>("phase1_scrapers", std::move(ordered),

@@ -40,10 +40,11 @@ pipeline::Result<pipeline::TimePoint> injury_update_time(pipeline::CalendarDate 
 pipeline::Result<nba_services::FeedItems> items_from_json(std::string_view feed, const nlohmann::json& items);
 
 /// A scraper: its step fetches (generates) the feed for the date as of the clock's now and
-/// writes the file. Idempotent: the same (date, wave) rewrites the same file.
+/// writes the file. Idempotent: the same (date, wave) rewrites the same file. Built by
+/// `pipeline::Processor::create<Scraper>(ctx, feed)`.
 class Scraper final : public pipeline::Processor {
  public:
-  Scraper(nba_services::ServiceContext& ctx, std::string feed);
+  Scraper(CreateKey key, nba_services::ServiceContext& ctx, std::string feed);
   [[nodiscard]] const std::string& feed() const noexcept { return feed_; }
 
  protected:
@@ -59,7 +60,9 @@ struct Phase1 {
   std::vector<std::unique_ptr<Scraper>> scrapers;
   std::unique_ptr<nba_services::PhaseService> service;
 };
-Phase1 make_phase1(nba_services::ServiceContext& ctx, nba_services::RunObserver observer = {});
+/// The scrapers of `feeds()` and their service. **Errors:** `kInvalidArgument` when a
+/// scraper's options are invalid.
+pipeline::Result<Phase1> make_phase1(nba_services::ServiceContext& ctx, nba_services::RunObserver observer = {});
 
 /// The scheduler's trigger for Phase 1: runs `scrapers` (all when empty) for `date` as
 /// wave `wave`, starting a new correlation id and trace. With `as_of` (metadata `as_of`,

@@ -1,6 +1,6 @@
 // phase1_scraper: the scrapers as a service on the Phase 1 trigger topic (the scheduler's
 // 06:00 trigger), writing the scraped files under --data-dir; --once scrapes one date now.
-#include <memory>
+#include <utility>
 
 #include "nba_service_common/phase_main.hpp"
 #include "phase1_scraper/scrapers.hpp"
@@ -14,8 +14,7 @@ int service_main(int argc, char** argv) {
   spec.topic = [](const nba_services::Topics& t) { return t.phase1_trigger(); };
   spec.build = [](nba_services::ServiceContext& ctx,
                   nba_services::RunObserver observer) -> pipeline::Result<nba_services::BuiltPhase> {
-    auto phase = std::make_shared<phase1::Phase1>(phase1::make_phase1(ctx, std::move(observer)));
-    return nba_services::BuiltPhase{phase, phase->service.get()};
+    return nba_services::keep_phase(phase1::make_phase1(ctx, std::move(observer)));
   };
   spec.once = [](pipeline::CalendarDate date, const nba_services::ServiceContext&) {
     return std::vector<pipeline::Message>{phase1::schedule_trigger(date, 0, {}, "manual run")};

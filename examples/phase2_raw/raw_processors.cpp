@@ -197,8 +197,9 @@ Rows build_rows(const std::string& table_name, const nba_services::FeedItems& it
 
 }  // namespace
 
-RawProcessor::RawProcessor(nba_services::ServiceContext& ctx, std::string table, pipeline::ChangeDetector* detector)
-    : WarehouseProcessor(ctx, raw_config(ctx, table), detector), scraper_(phase1::scraper_name(table)) {}
+RawProcessor::RawProcessor(CreateKey key, nba_services::ServiceContext& ctx, std::string table,
+                           pipeline::ChangeDetector* detector)
+    : WarehouseProcessor(key, ctx, raw_config(ctx, table), detector), scraper_(phase1::scraper_name(table)) {}
 
 pipeline::Result<std::shared_ptr<const nba_services::FeedItems>> RawProcessor::load_items(
     const pipeline::Message* trigger) const {
@@ -259,8 +260,8 @@ pipeline::Result<Phase2> make_phase2(nba_services::ServiceContext& ctx, nba_serv
   p.injury_detector = std::make_unique<pipeline::FingerprintChangeDetector>(std::move(*detector));
   std::vector<pipeline::Processor*> ordered;
   for (const auto& t : raw_processors()) {
-    p.processors.push_back(
-        std::make_unique<RawProcessor>(ctx, t, t == "nbac_injury_report" ? p.injury_detector.get() : nullptr));
+    PIPELINE_TRY(nba_services::add_processor<RawProcessor>(
+        p.processors, ctx, t, t == "nbac_injury_report" ? p.injury_detector.get() : nullptr));
     ordered.push_back(p.processors.back().get());
   }
   // A Phase 1 completion runs the raw processor of its scraper (the seeds' file-arrival

@@ -24,7 +24,7 @@ const std::vector<std::string>& raw_processors();
 /// A raw processor: loads `metadata.file` of its scraper's completion.
 class RawProcessor final : public nba_services::WarehouseProcessor {
  public:
-  RawProcessor(nba_services::ServiceContext& ctx, std::string table, pipeline::ChangeDetector* detector);
+  RawProcessor(CreateKey key, nba_services::ServiceContext& ctx, std::string table, pipeline::ChangeDetector* detector);
   /// The Phase 1 scraper whose completions trigger this processor.
   [[nodiscard]] const std::string& scraper() const noexcept { return scraper_; }
 
@@ -50,6 +50,7 @@ struct Phase2 {
   std::vector<std::unique_ptr<RawProcessor>> processors;
   std::unique_ptr<nba_services::PhaseService> service;
 };
+/// **Errors:** the injury detector's, or `kInvalidArgument` when a processor's options are invalid.
 pipeline::Result<Phase2> make_phase2(nba_services::ServiceContext& ctx, nba_services::RunObserver observer = {});
 
 /// The `phase2_raw` service's `main`: its flags (see `--help`), then serving until SIGTERM, or

@@ -1,7 +1,7 @@
 // phase2_raw: the raw processors as a service on Phase 1's completion topic, loading each
 // scraped file into the raw tables of --warehouse; --once loads one date's wave-0 files
 // (each feed's file standing in for its scraper's completion).
-#include <memory>
+#include <utility>
 
 #include <nlohmann/json.hpp>
 
@@ -19,10 +19,7 @@ int service_main(int argc, char** argv) {
   spec.declare_dependencies = phase2::declare_dependencies;
   spec.build = [](nba_services::ServiceContext& ctx,
                   nba_services::RunObserver observer) -> pipeline::Result<nba_services::BuiltPhase> {
-    auto phase = phase2::make_phase2(ctx, std::move(observer));
-    if (!phase) return pipeline::fail(phase.error());
-    auto kept = std::make_shared<phase2::Phase2>(std::move(*phase));
-    return nba_services::BuiltPhase{kept, kept->service.get()};
+    return nba_services::keep_phase(phase2::make_phase2(ctx, std::move(observer)));
   };
   spec.once = [](pipeline::CalendarDate date, const nba_services::ServiceContext& ctx) {
     std::vector<pipeline::Message> out;

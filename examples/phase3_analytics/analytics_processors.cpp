@@ -64,8 +64,8 @@ pipeline::Result<std::map<std::string, double>> points_lines(nba::Warehouse& wh,
 /// shooting and the result against the points line.
 class PlayerGameSummary final : public nba_services::WarehouseProcessor {
  public:
-  explicit PlayerGameSummary(nba_services::ServiceContext& ctx)
-      : WarehouseProcessor(ctx, config_of(ctx, "player_game_summary", "players")) {}
+  PlayerGameSummary(CreateKey key, nba_services::ServiceContext& ctx)
+      : WarehouseProcessor(key, ctx, config_of(ctx, "player_game_summary", "players")) {}
 
  protected:
   pipeline::Result<pipeline::ProcessResult> process(const pipeline::ProcessRequest& req) override {
@@ -112,8 +112,8 @@ class PlayerGameSummary final : public nba_services::WarehouseProcessor {
 /// Per team and game: points, possessions, offensive rating, pace, result.
 class TeamOffenseGameSummary final : public nba_services::WarehouseProcessor {
  public:
-  explicit TeamOffenseGameSummary(nba_services::ServiceContext& ctx)
-      : WarehouseProcessor(ctx, config_of(ctx, "team_offense_game_summary", "teams")) {}
+  TeamOffenseGameSummary(CreateKey key, nba_services::ServiceContext& ctx)
+      : WarehouseProcessor(key, ctx, config_of(ctx, "team_offense_game_summary", "teams")) {}
 
  protected:
   pipeline::Result<pipeline::ProcessResult> process(const pipeline::ProcessRequest& req) override {
@@ -150,8 +150,8 @@ class TeamOffenseGameSummary final : public nba_services::WarehouseProcessor {
 /// Per team and game: what its opponent made, by zone, and the defensive rating.
 class TeamDefenseGameSummary final : public nba_services::WarehouseProcessor {
  public:
-  explicit TeamDefenseGameSummary(nba_services::ServiceContext& ctx)
-      : WarehouseProcessor(ctx, config_of(ctx, "team_defense_game_summary", "teams")) {}
+  TeamDefenseGameSummary(CreateKey key, nba_services::ServiceContext& ctx)
+      : WarehouseProcessor(key, ctx, config_of(ctx, "team_defense_game_summary", "teams")) {}
 
  protected:
   pipeline::Result<pipeline::ProcessResult> process(const pipeline::ProcessRequest& req) override {
@@ -194,8 +194,8 @@ class TeamDefenseGameSummary final : public nba_services::WarehouseProcessor {
 /// Per player of a team playing today: injury status, rest, points line and recent form.
 class UpcomingPlayerGameContext final : public nba_services::WarehouseProcessor {
  public:
-  explicit UpcomingPlayerGameContext(nba_services::ServiceContext& ctx)
-      : WarehouseProcessor(ctx, config_of(ctx, "upcoming_player_game_context", "players")) {}
+  UpcomingPlayerGameContext(CreateKey key, nba_services::ServiceContext& ctx)
+      : WarehouseProcessor(key, ctx, config_of(ctx, "upcoming_player_game_context", "players")) {}
 
  protected:
   pipeline::Result<pipeline::ProcessResult> process(const pipeline::ProcessRequest& req) override {
@@ -253,8 +253,8 @@ class UpcomingPlayerGameContext final : public nba_services::WarehouseProcessor 
 /// Per team playing today: rest, the betting market's view and who is out.
 class UpcomingTeamGameContext final : public nba_services::WarehouseProcessor {
  public:
-  explicit UpcomingTeamGameContext(nba_services::ServiceContext& ctx)
-      : WarehouseProcessor(ctx, config_of(ctx, "upcoming_team_game_context", "teams")) {}
+  UpcomingTeamGameContext(CreateKey key, nba_services::ServiceContext& ctx)
+      : WarehouseProcessor(key, ctx, config_of(ctx, "upcoming_team_game_context", "teams")) {}
 
  protected:
   pipeline::Result<pipeline::ProcessResult> process(const pipeline::ProcessRequest& req) override {
@@ -314,13 +314,13 @@ pipeline::Status declare_dependencies(pipeline::DependencyChecker& checker) {
   return pipeline::ok();
 }
 
-Phase3 make_phase3(nba_services::ServiceContext& ctx, nba_services::RunObserver observer) {
+pipeline::Result<Phase3> make_phase3(nba_services::ServiceContext& ctx, nba_services::RunObserver observer) {
   Phase3 p;
-  p.processors.push_back(std::make_unique<PlayerGameSummary>(ctx));
-  p.processors.push_back(std::make_unique<TeamOffenseGameSummary>(ctx));
-  p.processors.push_back(std::make_unique<TeamDefenseGameSummary>(ctx));
-  p.processors.push_back(std::make_unique<UpcomingPlayerGameContext>(ctx));
-  p.processors.push_back(std::make_unique<UpcomingTeamGameContext>(ctx));
+  PIPELINE_TRY(nba_services::add_processor<PlayerGameSummary>(p.processors, ctx));
+  PIPELINE_TRY(nba_services::add_processor<TeamOffenseGameSummary>(p.processors, ctx));
+  PIPELINE_TRY(nba_services::add_processor<TeamDefenseGameSummary>(p.processors, ctx));
+  PIPELINE_TRY(nba_services::add_processor<UpcomingPlayerGameContext>(p.processors, ctx));
+  PIPELINE_TRY(nba_services::add_processor<UpcomingTeamGameContext>(p.processors, ctx));
   std::vector<pipeline::Processor*> ordered;
   for (auto& proc : p.processors) ordered.push_back(proc.get());
   p.service = std::make_unique<nba_services::PhaseService>("phase3_analytics", std::move(ordered),

@@ -26,7 +26,8 @@ struct Phase3 {
   std::vector<std::unique_ptr<nba_services::WarehouseProcessor>> processors;
   std::unique_ptr<nba_services::PhaseService> service;
 };
-Phase3 make_phase3(nba_services::ServiceContext& ctx, nba_services::RunObserver observer = {});
+/// **Errors:** `kInvalidArgument` when a processor's options are invalid.
+pipeline::Result<Phase3> make_phase3(nba_services::ServiceContext& ctx, nba_services::RunObserver observer = {});
 
 /// The `phase3_analytics` service's `main`: its flags (see `--help`), then serving until SIGTERM, or
 /// `--once`. Returns pipelinectl's exit codes. Defined in the `phase3_analytics_service` library.

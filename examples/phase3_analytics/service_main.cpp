@@ -1,7 +1,7 @@
 // phase3_analytics: the five analytics processors as a service on the Phase 3 trigger topic
 // (the 2→3 tracker's triggers), over the raw tables of --warehouse; --once runs one date
 // with a manual full trigger.
-#include <memory>
+#include <utility>
 
 #include "nba_service_common/phase_main.hpp"
 #include "phase3_analytics/analytics_processors.hpp"
@@ -16,8 +16,7 @@ int service_main(int argc, char** argv) {
   spec.declare_dependencies = phase3::declare_dependencies;
   spec.build = [](nba_services::ServiceContext& ctx,
                   nba_services::RunObserver observer) -> pipeline::Result<nba_services::BuiltPhase> {
-    auto phase = std::make_shared<phase3::Phase3>(phase3::make_phase3(ctx, std::move(observer)));
-    return nba_services::BuiltPhase{phase, phase->service.get()};
+    return nba_services::keep_phase(phase3::make_phase3(ctx, std::move(observer)));
   };
   spec.once = [](pipeline::CalendarDate date, const nba_services::ServiceContext&) {
     return std::vector<pipeline::Message>{nba_services::manual_trigger(date, "phase2_raw")};

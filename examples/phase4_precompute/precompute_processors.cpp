@@ -86,8 +86,8 @@ double mean_last(const std::vector<const Value*>& rows, std::size_t column, std:
 /// Per player: rolling averages of the last 5 / 10 games and the window.
 class PlayerDailyCache final : public nba_services::WarehouseProcessor {
  public:
-  explicit PlayerDailyCache(nba_services::ServiceContext& ctx)
-      : WarehouseProcessor(ctx, config_of(ctx, "player_daily_cache", "players")) {}
+  PlayerDailyCache(CreateKey key, nba_services::ServiceContext& ctx)
+      : WarehouseProcessor(key, ctx, config_of(ctx, "player_daily_cache", "players")) {}
 
  protected:
   pipeline::Result<pipeline::ProcessResult> process(const pipeline::ProcessRequest& req) override {
@@ -123,8 +123,8 @@ class PlayerDailyCache final : public nba_services::WarehouseProcessor {
 /// Per player: where the shots come from and how well they go in, over the window.
 class PlayerShotZoneAnalysis final : public nba_services::WarehouseProcessor {
  public:
-  explicit PlayerShotZoneAnalysis(nba_services::ServiceContext& ctx)
-      : WarehouseProcessor(ctx, config_of(ctx, "player_shot_zone_analysis", "players")) {}
+  PlayerShotZoneAnalysis(CreateKey key, nba_services::ServiceContext& ctx)
+      : WarehouseProcessor(key, ctx, config_of(ctx, "player_shot_zone_analysis", "players")) {}
 
  protected:
   pipeline::Result<pipeline::ProcessResult> process(const pipeline::ProcessRequest& req) override {
@@ -164,8 +164,8 @@ class PlayerShotZoneAnalysis final : public nba_services::WarehouseProcessor {
 /// Per team: what opponents shoot against it by zone, and its weakest zone.
 class TeamDefenseZoneAnalysis final : public nba_services::WarehouseProcessor {
  public:
-  explicit TeamDefenseZoneAnalysis(nba_services::ServiceContext& ctx)
-      : WarehouseProcessor(ctx, config_of(ctx, "team_defense_zone_analysis", "teams")) {}
+  TeamDefenseZoneAnalysis(CreateKey key, nba_services::ServiceContext& ctx)
+      : WarehouseProcessor(key, ctx, config_of(ctx, "team_defense_zone_analysis", "teams")) {}
 
  protected:
   pipeline::Result<pipeline::ProcessResult> process(const pipeline::ProcessRequest& req) override {
@@ -215,8 +215,8 @@ double injury_adjustment(const std::string& status) {
 /// recent form against the line, injury — and their sum.
 class PlayerCompositeFactors final : public nba_services::WarehouseProcessor {
  public:
-  explicit PlayerCompositeFactors(nba_services::ServiceContext& ctx)
-      : WarehouseProcessor(ctx, config_of(ctx, "player_composite_factors", "players")) {}
+  PlayerCompositeFactors(CreateKey key, nba_services::ServiceContext& ctx)
+      : WarehouseProcessor(key, ctx, config_of(ctx, "player_composite_factors", "players")) {}
 
  protected:
   pipeline::Result<pipeline::ProcessResult> process(const pipeline::ProcessRequest& req) override {
@@ -276,8 +276,8 @@ std::string json_number(const Value& v) {
 /// Per player playing today: the feature vector the Phase 5 models read.
 class MlFeatureStore final : public nba_services::WarehouseProcessor {
  public:
-  explicit MlFeatureStore(nba_services::ServiceContext& ctx)
-      : WarehouseProcessor(ctx, config_of(ctx, "ml_feature_store", "players")) {}
+  MlFeatureStore(CreateKey key, nba_services::ServiceContext& ctx)
+      : WarehouseProcessor(key, ctx, config_of(ctx, "ml_feature_store", "players")) {}
 
  protected:
   pipeline::Result<pipeline::ProcessResult> process(const pipeline::ProcessRequest& req) override {
@@ -356,11 +356,11 @@ pipeline::Status declare_dependencies(pipeline::DependencyChecker& checker) {
 
 pipeline::Result<Phase4> make_phase4(nba_services::ServiceContext& ctx, nba_services::RunObserver observer) {
   Phase4 p;
-  p.processors.push_back(std::make_unique<PlayerDailyCache>(ctx));
-  p.processors.push_back(std::make_unique<PlayerShotZoneAnalysis>(ctx));
-  p.processors.push_back(std::make_unique<TeamDefenseZoneAnalysis>(ctx));
-  p.processors.push_back(std::make_unique<PlayerCompositeFactors>(ctx));
-  p.processors.push_back(std::make_unique<MlFeatureStore>(ctx));
+  PIPELINE_TRY(nba_services::add_processor<PlayerDailyCache>(p.processors, ctx));
+  PIPELINE_TRY(nba_services::add_processor<PlayerShotZoneAnalysis>(p.processors, ctx));
+  PIPELINE_TRY(nba_services::add_processor<TeamDefenseZoneAnalysis>(p.processors, ctx));
+  PIPELINE_TRY(nba_services::add_processor<PlayerCompositeFactors>(p.processors, ctx));
+  PIPELINE_TRY(nba_services::add_processor<MlFeatureStore>(p.processors, ctx));
   std::vector<pipeline::Processor*> ordered;
   for (auto& proc : p.processors) ordered.push_back(proc.get());
   p.service = std::make_unique<nba_services::PhaseService>("phase4_precompute", std::move(ordered),

@@ -28,7 +28,8 @@ struct Phase4 {
 };
 /// The five processors, each running after the processors of this phase it reads
 /// (`PhaseService::run_after`, the in-phase inputs `declare_dependencies` declares).
-/// **Errors:** `kInvalidArgument` from `run_after` (a misspelt name, a cycle).
+/// **Errors:** `kInvalidArgument` when a processor's options are invalid, or from `run_after`
+/// (a misspelt name, a cycle).
 pipeline::Result<Phase4> make_phase4(nba_services::ServiceContext& ctx, nba_services::RunObserver observer = {});
 
 /// The `phase4_precompute` service's `main`: its flags (see `--help`), then serving until SIGTERM, or

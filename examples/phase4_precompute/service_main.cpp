@@ -1,7 +1,7 @@
 // phase4_precompute: the five precompute processors as a service on the Phase 4 trigger
 // topic (the 3→4 tracker's triggers), over the analytics tables of --warehouse; --once runs
 // one date with a manual full trigger.
-#include <memory>
+#include <utility>
 
 #include "nba_service_common/phase_main.hpp"
 #include "phase4_precompute/precompute_processors.hpp"
@@ -16,10 +16,7 @@ int service_main(int argc, char** argv) {
   spec.declare_dependencies = phase4::declare_dependencies;
   spec.build = [](nba_services::ServiceContext& ctx,
                   nba_services::RunObserver observer) -> pipeline::Result<nba_services::BuiltPhase> {
-    auto phase = phase4::make_phase4(ctx, std::move(observer));
-    if (!phase) return pipeline::fail(phase.error());
-    auto kept = std::make_shared<phase4::Phase4>(std::move(*phase));
-    return nba_services::BuiltPhase{kept, kept->service.get()};
+    return nba_services::keep_phase(phase4::make_phase4(ctx, std::move(observer)));
   };
   spec.once = [](pipeline::CalendarDate date, const nba_services::ServiceContext&) {
     return std::vector<pipeline::Message>{nba_services::manual_trigger(date, "phase3_analytics")};

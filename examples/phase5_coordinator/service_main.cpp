@@ -82,11 +82,11 @@ int run_once(const Flags& f) {
   auto phase5 = WarehousePhase5::create(*warehouse);
   if (!phase5) return failed("warehouse", phase5.error());
   pipeline::ManualClock clock;  // simulated time: a 30-minute wait takes no wall time
-  pipeline::MemoryStateStore store;
+  pipeline::MemoryStateStore store = pipeline::MemoryStateStore::create().value();
   auto transport = pipeline::MemoryTransport::create(clock, {.inline_delivery = true}).value();
   auto relay = pipeline::OutboxRelay::create(clock, store, *transport);
   if (!relay) return failed("relay", relay.error());
-  auto alerts = pipeline::AlertManager::create(clock, {std::make_shared<pipeline::StructuredLogSink>(std::cerr)}).value();
+  auto alerts = pipeline::AlertManager::create(clock, {pipeline::StructuredLogSink::create(std::cerr).value()}).value();
   pipeline::BatchCoordinatorOptions options = coordinator_options();
   options.relay = relay->get();
   auto created = pipeline::BatchCoordinator::create(clock, store, *alerts, **phase5, **phase5, options);
@@ -158,7 +158,7 @@ int serve(const Flags& f) {
 
   // The alert rules' metrics (deploy/prometheus): the runtime's backlog, the coordinator's
   // refusals and coverage.
-  pipeline::MetricsRegistry metrics;
+  pipeline::MetricsRegistry metrics = pipeline::MetricsRegistry::create().value();
   pipeline::ServiceRuntimeOptions runtime_options;
   runtime_options.name = "phase5_coordinator";
   runtime_options.metrics = &metrics;
@@ -166,7 +166,7 @@ int serve(const Flags& f) {
   if (!runtime) return failed("runtime", runtime.error());
   // The store keeps the alerts too: the status page (--port) shows them.
   auto alerts = pipeline::AlertManager::create(
-      clock, {std::make_shared<pipeline::StructuredLogSink>(std::cerr), pipeline::StoreAlertSink::create(**store).value()},
+      clock, {pipeline::StructuredLogSink::create(std::cerr).value(), pipeline::StoreAlertSink::create(**store).value()},
       {.metrics = &metrics}).value();
   pipeline::BatchCoordinatorOptions options = coordinator_options();
   options.metrics = &metrics;

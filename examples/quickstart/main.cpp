@@ -31,11 +31,12 @@ int main(int argc, char** argv) {
   if (!relay) return fail(relay.error());
 
   // Alerts go to sinks, rate-limited per key; here a callback that prints them.
-  auto sink = std::make_shared<pipeline::CallbackAlertSink>([](const pipeline::Alert& a) {
+  auto sink = pipeline::CallbackAlertSink::create([](const pipeline::Alert& a) {
     std::printf("alert %s %s: %s\n", std::string(pipeline::to_string(a.severity)).c_str(), a.key.c_str(),
                 a.message.c_str());
   });
-  auto alerts = pipeline::AlertManager::create(clock, {sink});
+  if (!sink) return fail(sink.error());
+  auto alerts = pipeline::AlertManager::create(clock, {*sink});
   if (!alerts) return fail(alerts.error());
 
   // "Run the report once the three loaders are done (or 2 of 3 after 30 minutes)."

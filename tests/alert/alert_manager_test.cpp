@@ -2,6 +2,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdio>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <sstream>
@@ -80,7 +81,7 @@ TEST(AlertManager, DeliversToEverySinkWithKeyMessageContextAndTime) {
 TEST(AlertManager, NextPassingAlertCarriesTheDigestOfSuppressedOnes) {
   ManualClock clock(six_am());
   auto sink = std::make_shared<RecordingSink>();
-  MetricsRegistry metrics;
+  MetricsRegistry metrics = MetricsRegistry::create().value();
   auto alerts = AlertManager::create(clock, {sink}, config_with({minutes(10), 1}, Duration::zero(), &metrics)).value();
   alerts->raise(Severity::kWarning, "k", "first");
   clock.advance(minutes(2));  // 06:02
@@ -111,7 +112,7 @@ TEST(AlertManager, DigestTextIsSingularForOneAndEmptyForNone) {
 TEST(AlertManager, PeriodicFlushEmitsADigestForAKeyThatWentQuiet) {
   ManualClock clock(six_am());
   auto sink = std::make_shared<RecordingSink>();
-  MetricsRegistry metrics;
+  MetricsRegistry metrics = MetricsRegistry::create().value();
   auto alerts = AlertManager::create(clock, {sink}, config_with({minutes(10), 1}, minutes(5), &metrics)).value();
   alerts->raise(Severity::kWarning, "storm", "boom");
   clock.advance(minutes(1));
@@ -185,10 +186,10 @@ TEST(AlertManager, BypassingCriticalCarriesTheDigestOfSuppressedWarnings) {
 
 TEST(AlertManager, ThrowingAndFailingSinksAreCountedAndOthersStillReceive) {
   ManualClock clock(six_am());
-  MetricsRegistry metrics;
-  auto thrower = std::make_shared<CallbackAlertSink>([](const Alert&) -> Status { throw std::runtime_error("boom"); });
-  auto failing = std::make_shared<CallbackAlertSink>(
-      [](const Alert&) -> Status { return fail(ErrorCode::kUnavailable, "webhook down"); });
+  MetricsRegistry metrics = MetricsRegistry::create().value();
+  auto thrower = CallbackAlertSink::create([](const Alert&) -> Status { throw std::runtime_error("boom"); }).value();
+  auto failing = CallbackAlertSink::create(
+      [](const Alert&) -> Status { return fail(ErrorCode::kUnavailable, "webhook down"); }).value();
   auto good = std::make_shared<RecordingSink>();
   auto alerts = AlertManager::create(clock, {thrower, failing, good}, config_with({minutes(1), 5}, Duration::zero(), &metrics)).value();
   const auto out = alerts->raise(Severity::kWarning, "k", "m");
@@ -205,10 +206,10 @@ TEST(AlertManager, SinkRaisingAnAlertReentrantlyDoesNotDeadlock) {
   auto recorder = std::make_shared<RecordingSink>();
   AlertManager* self = nullptr;
   std::atomic<int> calls{0};
-  auto reentrant = std::make_shared<CallbackAlertSink>([&](const Alert& a) {
+  auto reentrant = CallbackAlertSink::create([&](const Alert& a) {
     ++calls;
     if (a.key == "outer") self->raise(Severity::kError, "inner", "raised from a sink");
-  });
+  }).value();
   auto alerts = AlertManager::create(clock, {reentrant, recorder}, config_with({minutes(1), 5})).value();
   self = alerts.get();
   EXPECT_TRUE(alerts->raise(Severity::kWarning, "outer", "first").delivered);
@@ -223,10 +224,10 @@ TEST(AlertManager, SinkFlushingDigestsReentrantlyDoesNotDeadlock) {
   ManualClock clock(six_am());
   AlertManager* self = nullptr;
   std::atomic<int> flushes{0};
-  auto sink = std::make_shared<CallbackAlertSink>([&](const Alert&) {
+  auto sink = CallbackAlertSink::create([&](const Alert&) {
     ++flushes;
     self->flush_digests();
-  });
+  }).value();
   auto alerts = AlertManager::create(clock, {sink}, config_with({minutes(1), 1})).value();
   self = alerts.get();
   alerts->raise(Severity::kWarning, "k", "m");
@@ -244,13 +245,13 @@ TEST(AlertManager, SlowSinkDoesNotBlockOtherThreadsRaising) {
   std::condition_variable cv;
   bool entered = false, release = false;
   auto recorder = std::make_shared<RecordingSink>();
-  auto slow = std::make_shared<CallbackAlertSink>([&](const Alert& a) {
+  auto slow = CallbackAlertSink::create([&](const Alert& a) {
     if (a.key != "slow") return;
     std::unique_lock lock(mu);
     entered = true;
     cv.notify_all();
     cv.wait(lock, [&] { return release; });
-  });
+  }).value();
   auto alerts = AlertManager::create(clock, {slow, recorder}, config_with({minutes(1), 5})).value();
   std::thread t([&] { alerts->raise(Severity::kWarning, "slow", "stuck"); });
   {
@@ -273,8 +274,8 @@ TEST(AlertManager, SlowSinkDoesNotBlockOtherThreadsRaising) {
 TEST(AlertManager, ConcurrentRaisesDeliverExactlyTheBurstPerKey) {
   ManualClock clock(six_am());
   std::atomic<int> delivered{0};
-  auto sink = std::make_shared<CallbackAlertSink>([&](const Alert&) { ++delivered; });
-  MetricsRegistry metrics;
+  auto sink = CallbackAlertSink::create([&](const Alert&) { ++delivered; }).value();
+  MetricsRegistry metrics = MetricsRegistry::create().value();
   auto alerts = AlertManager::create(clock, {sink}, config_with({minutes(5), 3}, minutes(1), &metrics)).value();
   std::vector<std::thread> threads;
   for (int t = 0; t < 4; ++t)
@@ -302,7 +303,7 @@ TEST(AlertManager, DestructionCancelsThePeriodicFlush) {
 TEST(StructuredLogSink, WritesOneJsonLinePerAlertWithRfc3339Times) {
   ManualClock clock(six_am());
   std::ostringstream out;
-  auto log = std::make_shared<StructuredLogSink>(out);
+  auto log = StructuredLogSink::create(out).value();
   auto alerts = AlertManager::create(clock, {log}, config_with({minutes(10), 1})).value();
   alerts->raise(Severity::kWarning, "k", "first \"quoted\"", nlohmann::json{{"n", 1}});
   clock.advance(minutes(2));
@@ -329,9 +330,9 @@ TEST(StructuredLogSink, WritesOneJsonLinePerAlertWithRfc3339Times) {
 TEST(StructuredLogSink, FailedStreamIsReportedAsUnavailable) {
   std::ostringstream out;
   out.setstate(std::ios::badbit);
-  StructuredLogSink log(out);
+  std::shared_ptr<AlertSink> log = StructuredLogSink::create(out).value();
   Alert a;
-  const auto st = static_cast<AlertSink&>(log).send(a);
+  const auto st = log->send(a);
   ASSERT_FALSE(st);
   EXPECT_EQ(st.error().code, ErrorCode::kUnavailable);
 }
@@ -339,11 +340,11 @@ TEST(StructuredLogSink, FailedStreamIsReportedAsUnavailable) {
 TEST(StructuredLogSink, WritesToAFile) {
   std::FILE* f = std::tmpfile();
   ASSERT_NE(f, nullptr);
-  StructuredLogSink log(f);
+  std::shared_ptr<AlertSink> log = StructuredLogSink::create(f).value();
   Alert a;
   a.key = "file";
   a.message = "to a FILE*";
-  ASSERT_TRUE(static_cast<AlertSink&>(log).send(a));
+  ASSERT_TRUE(log->send(a));
   std::rewind(f);
   char buf[512] = {};
   ASSERT_NE(std::fgets(buf, sizeof buf, f), nullptr);
@@ -354,14 +355,31 @@ TEST(StructuredLogSink, WritesToAFile) {
 }
 
 TEST(CallbackAlertSink, StatusReturningCallbackErrorIsPassedThrough) {
-  CallbackAlertSinkMt sink([](const Alert& a) -> Status {
-    if (a.key.empty()) return fail(ErrorCode::kInvalidArgument, "no key");
-    return ok();
-  });
-  EXPECT_FALSE(static_cast<AlertSink&>(sink).send(Alert{}));
+  std::shared_ptr<AlertSink> sink = CallbackAlertSinkMt::create([](const Alert& a) -> Status {
+                                      if (a.key.empty()) return fail(ErrorCode::kInvalidArgument, "no key");
+                                      return ok();
+                                    }).value();
+  EXPECT_FALSE(sink->send(Alert{}));
   Alert keyed;
   keyed.key = "k";
-  EXPECT_TRUE(static_cast<AlertSink&>(sink).send(keyed));
+  EXPECT_TRUE(sink->send(keyed));
+}
+
+TEST(CallbackAlertSink, CreateRefusesAnEmptyFunctionOrANullPointer) {
+  auto empty = CallbackAlertSink::create(std::function<void(const Alert&)>());
+  ASSERT_FALSE(empty);
+  EXPECT_EQ(empty.error().code, ErrorCode::kInvalidArgument);
+  Status (*null_fn)(const Alert&) = nullptr;
+  auto null_pointer = CallbackAlertSinkMt::create(null_fn);
+  ASSERT_FALSE(null_pointer);
+  EXPECT_EQ(null_pointer.error().code, ErrorCode::kInvalidArgument);
+  EXPECT_TRUE(CallbackAlertSink::create(std::function<void(const Alert&)>([](const Alert&) {})));
+}
+
+TEST(StructuredLogSink, CreateRefusesANullFile) {
+  auto sink = StructuredLogSink::create(static_cast<std::FILE*>(nullptr));
+  ASSERT_FALSE(sink);
+  EXPECT_EQ(sink.error().code, ErrorCode::kInvalidArgument);
 }
 
 TEST(AlertManager, CreateRejectsANegativeFlushIntervalOrLimit) {

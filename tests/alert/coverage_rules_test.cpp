@@ -73,7 +73,7 @@ TEST(CoverageRules, ThresholdsAreConfigurable) {
 TEST(CoverageRules, HelpersRaiseAClearSentenceWithContext) {
   ManualClock clock;
   std::vector<Alert> seen;
-  auto sink = std::make_shared<CallbackAlertSink>([&](const Alert& a) { seen.push_back(a); });
+  auto sink = CallbackAlertSink::create([&](const Alert& a) { seen.push_back(a); }).value();
   auto alerts = AlertManager::create(clock, {sink}).value();
   const CoverageRules rules;
   EXPECT_FALSE(rules.alert_if_missing(*alerts, "phase3/2025-11-18", 400, 380));

@@ -27,7 +27,7 @@ Alert alert_at(TimePoint at, std::string key, std::string message) {
 
 TEST(StoreAlertSink, RecordsRaisedAlertsUnderTheDateTheirKeyNamesNewestFirst) {
   ManualClock clock{*parse_rfc3339("2025-11-19T03:00:00Z")};  // the next UTC day
-  MemoryStateStore store;
+  MemoryStateStore store = MemoryStateStore::create().value();
   auto alerts = AlertManager::create(clock, {StoreAlertSink::create(store).value()}).value();
   alerts->raise(Severity::kWarning, "coverage/phase5/2025-11-18", "coverage 88%");
   clock.advance(std::chrono::minutes(1));
@@ -49,7 +49,7 @@ TEST(StoreAlertSink, RecordsRaisedAlertsUnderTheDateTheirKeyNamesNewestFirst) {
 }
 
 TEST(StoreAlertSink, KeepsAtMostMaxAlertsDeletingTheOldest) {
-  MemoryStateStore store;
+  MemoryStateStore store = MemoryStateStore::create().value();
   auto sink = StoreAlertSink::create(store, {.max_alerts = 3}).value();
   const TimePoint t0 = *parse_rfc3339("2025-11-18T12:00:00Z");
   for (int i = 0; i < 5; ++i)
@@ -71,7 +71,7 @@ TEST(StoreAlertSink, KeepsAtMostMaxAlertsDeletingTheOldest) {
 }
 
 TEST(StoreAlertSink, CreateRejectsZeroMaxAlerts) {
-  MemoryStateStore store;
+  MemoryStateStore store = MemoryStateStore::create().value();
   auto sink = StoreAlertSink::create(store, {.max_alerts = 0});
   ASSERT_FALSE(sink);
   EXPECT_EQ(sink.error().code, ErrorCode::kInvalidArgument);

@@ -88,7 +88,7 @@ class RecordingMetrics final : public pipeline::MetricsSink {
 };
 
 TEST(ChangeDetector, FirstDetectionReportsEveryEntityAdded) {
-  MemoryStateStore store;
+  MemoryStateStore store = MemoryStateStore::create().value();
   auto d = make(store);
   auto cs = d.detect(kDate, roster(5));
   EXPECT_FALSE(cs.full_fallback);
@@ -99,7 +99,7 @@ TEST(ChangeDetector, FirstDetectionReportsEveryEntityAdded) {
 }
 
 TEST(ChangeDetector, ReportsAddedChangedRemovedAndUnchanged) {
-  MemoryStateStore store;
+  MemoryStateStore store = MemoryStateStore::create().value();
   auto d = make(store);
   auto players = roster(10);
   ASSERT_TRUE(commit(store, d, d.detect(kDate, players)));
@@ -126,7 +126,7 @@ TEST(ChangeDetector, ReportsAddedChangedRemovedAndUnchanged) {
 }
 
 TEST(ChangeDetector, OneInjuryUpdateOutOf450IsTheOnlyChange) {
-  MemoryStateStore store;
+  MemoryStateStore store = MemoryStateStore::create().value();
   auto d = make(store);
   auto players = roster(450);
   ASSERT_TRUE(commit(store, d, d.detect(kDate, players)));
@@ -137,7 +137,7 @@ TEST(ChangeDetector, OneInjuryUpdateOutOf450IsTheOnlyChange) {
 }
 
 TEST(ChangeDetector, ChangeInUnlistedFieldIsNotAChange) {
-  MemoryStateStore store;
+  MemoryStateStore store = MemoryStateStore::create().value();
   auto d = make(store);
   std::vector<EntitySnapshot> players{player("a", "active", 30, 23)};
   ASSERT_TRUE(commit(store, d, d.detect(kDate, players)));
@@ -148,7 +148,7 @@ TEST(ChangeDetector, ChangeInUnlistedFieldIsNotAChange) {
 }
 
 TEST(ChangeDetector, FingerprintsChangeOnlyWhenCommitted) {
-  MemoryStateStore store;
+  MemoryStateStore store = MemoryStateStore::create().value();
   auto d = make(store);
   auto players = roster(20);
   ASSERT_TRUE(commit(store, d, d.detect(kDate, players)));
@@ -171,7 +171,7 @@ TEST(ChangeDetector, FingerprintsChangeOnlyWhenCommitted) {
 }
 
 TEST(ChangeDetector, DatesAndKindsAreStoredApart) {
-  MemoryStateStore store;
+  MemoryStateStore store = MemoryStateStore::create().value();
   auto players = make(store);
   auto teams = ChangeDetector::create(store, pipeline::team_change_detector());
   ASSERT_TRUE(teams);
@@ -182,7 +182,7 @@ TEST(ChangeDetector, DatesAndKindsAreStoredApart) {
 }
 
 TEST(ChangeDetector, StoreDownFallsBackToFullAndSaysSo) {
-  MemoryStateStore real;
+  MemoryStateStore real = MemoryStateStore::create().value();
   pipeline::mocks::FailingStateStore store(real);
   RecordingMetrics metrics;
   std::vector<std::string> logs;
@@ -213,7 +213,7 @@ TEST(ChangeDetector, StoreDownFallsBackToFullAndSaysSo) {
 }
 
 TEST(ChangeDetector, CorruptRowFallsBackAndCommitRepairsIt) {
-  MemoryStateStore store;
+  MemoryStateStore store = MemoryStateStore::create().value();
   RecordingMetrics metrics;
   auto d = make(store, &metrics);
   auto players = roster(6);
@@ -235,7 +235,7 @@ TEST(ChangeDetector, CorruptRowFallsBackAndCommitRepairsIt) {
 }
 
 TEST(ChangeDetector, InvalidSnapshotFallsBackAndKeepsStoredFingerprints) {
-  MemoryStateStore store;
+  MemoryStateStore store = MemoryStateStore::create().value();
   auto d = make(store);
   auto players = roster(3);
   ASSERT_TRUE(commit(store, d, d.detect(kDate, players)));
@@ -255,7 +255,7 @@ TEST(ChangeDetector, InvalidSnapshotFallsBackAndKeepsStoredFingerprints) {
 }
 
 TEST(ChangeDetector, RejectsBadConfiguration) {
-  MemoryStateStore store;
+  MemoryStateStore store = MemoryStateStore::create().value();
   EXPECT_FALSE(ChangeDetector::create(store, {"pla/yers", {}, "change"}));
   EXPECT_FALSE(ChangeDetector::create(store, {"players", {}, "/change"}));
   EXPECT_FALSE(ChangeDetector::create(store, {"players", {}, "ch\tange"}));
@@ -265,7 +265,7 @@ TEST(ChangeDetector, RejectsBadConfiguration) {
 }
 
 TEST(ChangeDetector, GrowingEntityCountRebucketsAndStaysExact) {
-  MemoryStateStore store;
+  MemoryStateStore store = MemoryStateStore::create().value();
   auto d = make(store);
   auto players = roster(10);
   ASSERT_TRUE(commit(store, d, d.detect(kDate, players)));
@@ -283,7 +283,7 @@ TEST(ChangeDetector, GrowingEntityCountRebucketsAndStaysExact) {
 }
 
 TEST(ChangeDetector, MillionEntitiesAreDiffedExactly) {
-  MemoryStateStore store;
+  MemoryStateStore store = MemoryStateStore::create().value();
   auto d = make(store);
   constexpr int kN = kManyEntities;
   std::vector<EntitySnapshot> players;
@@ -322,7 +322,7 @@ TEST(ChangeDetector, MillionEntitiesAreDiffedExactly) {
 }
 
 TEST(ChangeDetector, TwoThreadsFindTheSameChangesAndCrossPartDuplicates) {
-  MemoryStateStore store;
+  MemoryStateStore store = MemoryStateStore::create().value();
   auto one = make(store);
   auto two_threads = pipeline::player_change_detector();
   two_threads.threads = 2;

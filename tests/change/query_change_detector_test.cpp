@@ -106,7 +106,7 @@ TEST(QueryChangeDetector, BindsTheDateAndTheConfiguredParametersByName) {
 TEST(QueryChangeDetector, RunnerErrorFallsBackToFullAndSaysSo) {
   FakeRunner runner;
   runner.error = pipeline::Error{ErrorCode::kUnavailable, "warehouse is down", {}};
-  pipeline::MetricsRegistry metrics;
+  pipeline::MetricsRegistry metrics = pipeline::MetricsRegistry::create().value();
   std::vector<std::string> logs;
   auto d = make(runner, {}, &metrics, [&](std::string_view line) { logs.emplace_back(line); });
 

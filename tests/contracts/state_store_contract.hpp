@@ -7,7 +7,9 @@
 /// @code
 ///   INSTANTIATE_TEST_SUITE_P(Memory, StateStoreContract,
 ///       ::testing::Values(pipeline::contracts::StateStoreFactory{
-///           "Memory", [] { return std::make_shared<pipeline::MemoryStateStore>(); }}),
+///           "Memory", [] {
+///             return std::make_shared<pipeline::MemoryStateStore>(pipeline::MemoryStateStore::create().value());
+///           }}),
 ///       pipeline::contracts::factory_name);
 /// @endcode
 /// The factory returns a fresh, empty store per test; a deleter may clean up files.

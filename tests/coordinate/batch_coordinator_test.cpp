@@ -115,10 +115,10 @@ struct Rig {
         owned_relay(OutboxRelay::create(clock, store, transport, {.owner = "test-relay"}).value()),
         relay(*owned_relay),
         alerts(AlertManager::create(clock,
-               {std::make_shared<CallbackAlertSinkMt>([this](const Alert& a) {
+               {CallbackAlertSinkMt::create([this](const Alert& a) {
                  std::lock_guard lock(mu);
                  raised.push_back(a);
-               })},
+               }).value()},
                AlertManagerOptions{.limits = {}, .critical_bypasses_limit = true, .digest_flush_interval = Duration::zero()}).value()),
         owned_coordinator(
             BatchCoordinator::create(clock, store, *alerts, source, ledger, with_relay(std::move(options), &relay)).value()),
@@ -275,7 +275,7 @@ BatchCoordinatorOptions metered(MetricsRegistry& metrics) {
 const Labels kCoordinatorLabels{{"coordinator", "phase5"}};
 
 TEST_P(BatchCoordinatorTest, CountsARefusedBatchInItsMetric) {
-  MetricsRegistry metrics;
+  MetricsRegistry metrics = MetricsRegistry::create().value();
   Rig rig(store, {{40, 450}}, false, metered(metrics));
   const Labels& labels = kCoordinatorLabels;
   // The counter exists from the start (a rule's increase() sees the first refusal).
@@ -288,7 +288,7 @@ TEST_P(BatchCoordinatorTest, CountsARefusedBatchInItsMetric) {
 }
 
 TEST_P(BatchCoordinatorTest, CoverageGaugeIsTheStatusCheckFractionThenOneOnCompletion) {
-  MetricsRegistry metrics;
+  MetricsRegistry metrics = MetricsRegistry::create().value();
   Rig rig(store, {{420, 450}}, false, metered(metrics));
   const Labels& labels = kCoordinatorLabels;
   ASSERT_EQ(rig.coordinator.start(kDate, false, BatchTrigger::kEvent)->status, BatchOutcome::kStarted);

@@ -102,7 +102,7 @@ class FiredJobsTest : public ::testing::TestWithParam<std::string> {
   }
 
   testing::TempDir dir;
-  MemoryStateStore memory;
+  MemoryStateStore memory = MemoryStateStore::create().value();
   std::vector<std::unique_ptr<SqliteStateStore>> sqlite;
   ManualClock clock{*parse_rfc3339("2025-11-18T08:00:00Z")};  // 00:00 PST
   mocks::RecordingTransport transport;

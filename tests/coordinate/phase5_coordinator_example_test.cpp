@@ -58,7 +58,7 @@ TEST(Phase5Example, BatchWritesRealPredictionRowsAndIncrementalKeepsHistory) {
   auto phase5 = nba::phase5::WarehousePhase5::create(*w.wh);
   ASSERT_TRUE(phase5) << phase5.error().to_string();
   ManualClock clock;
-  MemoryStateStore store;
+  MemoryStateStore store = MemoryStateStore::create().value();
   auto transport = MemoryTransport::create(clock, {.inline_delivery = true}).value();
   auto relay = OutboxRelay::create(clock, store, *transport).value();
   auto alerts = AlertManager::create(clock, {}, AlertManagerOptions{.limits = {}, .critical_bypasses_limit = true,

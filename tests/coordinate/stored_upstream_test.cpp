@@ -36,7 +36,7 @@ Message upstream(std::vector<std::string> entities, std::optional<std::pair<int,
 
 struct Rig {
   ManualClock clock;
-  MemoryStateStore store;
+  MemoryStateStore store = MemoryStateStore::create().value();
   std::unique_ptr<AlertManager> alerts = AlertManager::create(clock, {}).value();
   StoredUpstream source = StoredUpstream::create(store).value();
   BatchCoordinatorOptions options = [] {
@@ -112,7 +112,7 @@ TEST(StoredUpstream, ACoordinatorOnRowsAloneStartsRetriesAndCountsWhatTheWorkers
 }
 
 TEST(StoredUpstream, CreateRefusesAKeyPrefixWithASlashAndAnEmptyWorkerName) {
-  MemoryStateStore store;
+  MemoryStateStore store = MemoryStateStore::create().value();
   auto slash = StoredUpstream::create(store, {.key_prefix = "a/b"});
   ASSERT_FALSE(slash);
   EXPECT_EQ(slash.error().code, ErrorCode::kInvalidArgument);

@@ -34,7 +34,7 @@ json backfill(pipeline::StateStore& store, const std::filesystem::path& dir, int
 
 TEST(Backfill, InterruptedRunResumesWithTheRemainingDatesOnly) {
   TempDir dir;
-  pipeline::MemoryStateStore store;
+  pipeline::MemoryStateStore store = pipeline::MemoryStateStore::create().value();
   const json first = backfill(store, dir.path(), 2);
   EXPECT_EQ(first["dates"], 3);
   EXPECT_EQ(first["ran"], 2);
@@ -61,7 +61,7 @@ TEST(Backfill, InterruptedRunResumesWithTheRemainingDatesOnly) {
 
 TEST(Backfill, EveryDateRunsThroughPhaseFiveWithOneCompleteBatch) {
   TempDir dir;
-  pipeline::MemoryStateStore store;
+  pipeline::MemoryStateStore store = pipeline::MemoryStateStore::create().value();
   const json r = backfill(store, dir.path(), 0);
   ASSERT_EQ(r["days"].size(), 3u);
   for (const auto& day : r["days"]) {
@@ -80,7 +80,7 @@ TEST(Backfill, EveryDateRunsThroughPhaseFiveWithOneCompleteBatch) {
 // readiness counts and Phase 5 predicts only the players with a game that date.
 TEST(Backfill, PhaseFivePredictsOnlyPlayersWithAGameThatDate) {
   TempDir dir;
-  pipeline::MemoryStateStore store;
+  pipeline::MemoryStateStore store = pipeline::MemoryStateStore::create().value();
   const json r = backfill(store, dir.path(), 0);
   ASSERT_EQ(r["days"].size(), 3u);
   auto wh = nba::Warehouse::open((dir.path() / "warehouse.db").string());
@@ -120,7 +120,8 @@ TEST(Backfill, PhaseFivePredictsOnlyPlayersWithAGameThatDate) {
 
 TEST(Backfill, WithoutAWorkDirEverythingStaysInMemoryWithTheSameResults) {
   TempDir dir;
-  pipeline::MemoryStateStore files_store, memory_store;
+  auto files_store = pipeline::MemoryStateStore::create().value();
+  auto memory_store = pipeline::MemoryStateStore::create().value();
   const json with_files = backfill(files_store, dir.path(), 0);
   const json in_memory = backfill(memory_store, {}, 0);
   EXPECT_EQ(with_files["warehouse"], (dir.path() / "warehouse.db").string());
@@ -144,7 +145,7 @@ namespace backfill_test {
 // neighbours), and the preset's trackers wait for every processor (no partial trigger).
 TEST(Backfill, ADateWithADeadLetteredPhaseFailsAndIsRunAgainOnResume) {
   TempDir dir;  // the warehouse outlives the first run, as the store does
-  pipeline::MemoryStateStore store;
+  pipeline::MemoryStateStore store = pipeline::MemoryStateStore::create().value();
   const auto first_day = *pipeline::CalendarDate::parse("2025-11-18");
   const auto bad_day = *pipeline::CalendarDate::parse("2025-11-19");
   demo::BackfillOptions o;
@@ -196,7 +197,7 @@ namespace backfill_test {
 // no date — a count that stops growing with the days — and the next stretch still runs
 // every date through Phase 5 on the pruned store.
 TEST(Backfill, PruningAfterEachStretchKeepsTheStoreFromGrowingWithTheDays) {
-  pipeline::MemoryStateStore store;
+  pipeline::MemoryStateStore store = pipeline::MemoryStateStore::create().value();
   pipeline::ManualClock clock;  // run-history leases of the backfill's simulated days have ended
   pipeline::RetentionOptions options;
   options.older_than = std::chrono::hours(72);

@@ -65,7 +65,7 @@ std::vector<pipeline::EntitySnapshot> snapshot_of(const std::vector<nba::InjuryE
 struct Both {
   pipeline::testing::TempDir dir;
   nba::Warehouse warehouse = *nba::Warehouse::open(dir.file("warehouse.db"));
-  pipeline::MemoryStateStore store;
+  pipeline::MemoryStateStore store = pipeline::MemoryStateStore::create().value();
   pipeline::FingerprintChangeDetector fingerprint = *pipeline::FingerprintChangeDetector::create(
       store, {"players", {"team_abbr", "injury_status", "reason"}, "change/nbac_injury_report"});
   std::unique_ptr<pipeline::SqliteChangeQueryRunner> runner;

@@ -47,9 +47,9 @@ class Tables final : public pipeline::DependencyDataSource {
 /// A processor whose step succeeds unless told to fail; counts its runs.
 class Step final : public pipeline::Processor {
  public:
-  Step(pipeline::Clock& clock, pipeline::StateStore& store, pipeline::RunHistory& history,
+  Step(CreateKey key, pipeline::Clock& clock, pipeline::StateStore& store, pipeline::RunHistory& history,
        pipeline::DependencyChecker& dependencies, const std::string& name)
-      : Processor(clock, store, history, with_dependencies(name, dependencies)) {}
+      : Processor(key, clock, store, history, with_dependencies(name, dependencies)) {}
   bool failing = false;
   int runs = 0;
 
@@ -73,12 +73,12 @@ class Step final : public pipeline::Processor {
 struct Rig {
   Rig()
       : alerts(pipeline::AlertManager::create(clock,
-               {std::make_shared<pipeline::CallbackAlertSink>([this](const pipeline::Alert& a) { raised.push_back(a); })},
+               {pipeline::CallbackAlertSink::create([this](const pipeline::Alert& a) { raised.push_back(a); }).value()},
                pipeline::AlertManagerOptions{.limits = {}, .critical_bypasses_limit = true,
                                             .digest_flush_interval = pipeline::Duration::zero()}).value()) {}
 
   Step& add(const std::string& name) {
-    steps.push_back(std::make_unique<Step>(clock, store, history, dependencies, name));
+    steps.push_back(pipeline::Processor::create<Step>(clock, store, history, dependencies, name).value());
     return *steps.back();
   }
 
@@ -107,10 +107,10 @@ struct Rig {
   }
 
   pipeline::ManualClock clock;
-  pipeline::MemoryStateStore store;
+  pipeline::MemoryStateStore store = pipeline::MemoryStateStore::create().value();
   pipeline::RunHistory history = pipeline::RunHistory::create(clock, store).value();
   Tables tables;
-  pipeline::DependencyChecker dependencies{clock, tables};
+  pipeline::DependencyChecker dependencies = pipeline::DependencyChecker::create(clock, tables).value();
   std::vector<pipeline::Alert> raised;
   std::unique_ptr<pipeline::AlertManager> alerts;
   std::vector<std::unique_ptr<Step>> steps;

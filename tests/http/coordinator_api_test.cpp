@@ -106,11 +106,11 @@ class CoordinatorApiTest : public ::testing::Test {
 
   pipeline::testing::TempDir dir;
   pipeline::ManualClock clock;
-  pipeline::MemoryStateStore store;
+  pipeline::MemoryStateStore store = pipeline::MemoryStateStore::create().value();
   std::atomic<int> critical{0};
-  std::unique_ptr<pipeline::AlertManager> alerts = pipeline::AlertManager::create(clock, {std::make_shared<pipeline::CallbackAlertSinkMt>([this](const pipeline::Alert& a) {
+  std::unique_ptr<pipeline::AlertManager> alerts = pipeline::AlertManager::create(clock, {pipeline::CallbackAlertSinkMt::create([this](const pipeline::Alert& a) {
                                   if (a.severity == pipeline::Severity::kCritical) ++critical;
-                                })}).value();
+                                }).value()}).value();
   FakeUpstream upstream;
   std::unique_ptr<pipeline::BatchCoordinator> coordinator;
   std::unique_ptr<pipeline::http::HttpServer> server;
@@ -235,7 +235,7 @@ std::set<std::string> metrics_in_alert_rules() {
 TEST_F(CoordinatorApiTest, MetricsScrapeHasEveryMetricTheAlertRulesUse) {
   const auto rule_metrics = metrics_in_alert_rules();
   ASSERT_EQ(rule_metrics.size(), 4U) << "deploy/prometheus/pipeline_rules.yml not read?";
-  pipeline::MetricsRegistry metrics;
+  pipeline::MetricsRegistry metrics = pipeline::MetricsRegistry::create().value();
   auto transport = pipeline::MemoryTransport::create(clock).value();
   ASSERT_TRUE(transport->start(1));
   pipeline::ServiceRuntimeOptions runtime_options;

@@ -94,7 +94,7 @@ class HttpServerTest : public ::testing::Test {
 
   TempDir dir;
   LogLines log;
-  pipeline::MetricsRegistry metrics;
+  pipeline::MetricsRegistry metrics = pipeline::MetricsRegistry::create().value();
   pipeline::http::ReadinessReport readiness;  // read on the I/O thread; set before requests
   std::atomic<int> hellos{0};
   std::unique_ptr<HttpServer> server;

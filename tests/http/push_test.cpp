@@ -115,7 +115,7 @@ class PushEndpointTest : public ::testing::Test {
   }
 
   pipeline::testing::TempDir dir;
-  pipeline::MemoryStateStore store;
+  pipeline::MemoryStateStore store = pipeline::MemoryStateStore::create().value();
   std::unique_ptr<pipeline::IdempotentConsumer> consumer;
   std::atomic<int> bodies{0};
   std::atomic<int> last_attempt{0};

@@ -94,7 +94,7 @@ class StatusPageTest : public ::testing::Test {
   }
 
   pipeline::ManualClock clock{*pipeline::parse_rfc3339("2025-11-18T20:00:00Z")};
-  pipeline::MemoryStateStore store;
+  pipeline::MemoryStateStore store = pipeline::MemoryStateStore::create().value();
   pipeline::http::Router router;
   pipeline::http::HttpServerOptions server;
   int replays_drained = 0;

@@ -12,7 +12,7 @@ namespace pipeline {
 namespace metrics_registry_test {
 
 TEST(MetricsRegistry, SameNameAndLabelsReturnTheSameSeriesWhateverTheLabelOrder) {
-  MetricsRegistry m;
+  MetricsRegistry m = MetricsRegistry::create().value();
   auto a = m.counter("jobs_total", "Jobs", {{"phase", "3"}, {"kind", "full"}});
   auto b = m.counter("jobs_total", "Jobs", {{"kind", "full"}, {"phase", "3"}});
   auto other = m.counter("jobs_total", "Jobs", {{"kind", "selective"}, {"phase", "3"}});
@@ -26,7 +26,7 @@ TEST(MetricsRegistry, SameNameAndLabelsReturnTheSameSeriesWhateverTheLabelOrder)
 }
 
 TEST(MetricsRegistry, RendersCountersAndGaugesWithHelpTypeAndSortedLabels) {
-  MetricsRegistry m;
+  MetricsRegistry m = MetricsRegistry::create().value();
   m.gauge("queue_depth", "Messages waiting")->set(2.5);
   m.counter("published_total", "Messages published", {{"topic", "b"}})->add(2);
   m.counter("published_total", "Messages published", {{"topic", "a"}, {"env", "prod"}})->add(1);
@@ -45,7 +45,7 @@ TEST(MetricsRegistry, RendersCountersAndGaugesWithHelpTypeAndSortedLabels) {
 }
 
 TEST(MetricsRegistry, EscapesLabelValuesAndHelp) {
-  MetricsRegistry m;
+  MetricsRegistry m = MetricsRegistry::create().value();
   m.counter("x_total", "line one\nback\\slash \"kept\"", {{"path", "C:\\dir \"q\"\nnext"}})->add();
   const std::string text = m.render_prometheus();
   EXPECT_NE(text.find("# HELP x_total line one\\nback\\\\slash \"kept\"\n"), std::string::npos) << text;
@@ -54,7 +54,7 @@ TEST(MetricsRegistry, EscapesLabelValuesAndHelp) {
 }
 
 TEST(MetricsRegistry, HistogramRendersCumulativeBucketsSumAndCount) {
-  MetricsRegistry m;
+  MetricsRegistry m = MetricsRegistry::create().value();
   auto h = m.histogram("latency_seconds", "Latency", {1.0, 0.1, 0.5}, {{"op", "send"}});
   for (double v : {0.05, 0.1, 0.3, 0.7, 2.0}) h->observe(v);
   EXPECT_EQ(m.render_prometheus(),
@@ -70,7 +70,7 @@ TEST(MetricsRegistry, HistogramRendersCumulativeBucketsSumAndCount) {
 }
 
 TEST(MetricsRegistry, HistogramWithoutLabelsAndWithoutBucketsHasOnlyInf) {
-  MetricsRegistry m;
+  MetricsRegistry m = MetricsRegistry::create().value();
   auto h = m.histogram("size_bytes", "Sizes", {});
   h->observe(10);
   const std::string text = m.render_prometheus();
@@ -80,7 +80,7 @@ TEST(MetricsRegistry, HistogramWithoutLabelsAndWithoutBucketsHasOnlyInf) {
 }
 
 TEST(MetricsRegistry, GaugeAddsAndRendersSpecialValues) {
-  MetricsRegistry m;
+  MetricsRegistry m = MetricsRegistry::create().value();
   auto g = m.gauge("g", "G");
   g->add(1.5);
   g->add(-0.5);
@@ -92,7 +92,7 @@ TEST(MetricsRegistry, GaugeAddsAndRendersSpecialValues) {
 }
 
 TEST(MetricsRegistry, InvalidOrConflictingRequestsGetDetachedInstruments) {
-  MetricsRegistry m;
+  MetricsRegistry m = MetricsRegistry::create().value();
   m.counter("bad-name", "x")->add();
   m.counter("ok_total", "x", {{"bad label", "v"}})->add();
   m.counter("ok_total", "x", {{"__reserved", "v"}})->add();
@@ -111,7 +111,7 @@ TEST(MetricsRegistry, InvalidOrConflictingRequestsGetDetachedInstruments) {
 }
 
 TEST(MetricsRegistry, EventsAreCountedAndKeptInABoundedRing) {
-  MetricsRegistry m(3);
+  MetricsRegistry m = MetricsRegistry::create({.event_capacity = 3}).value();
   for (int i = 0; i < 5; ++i) m.event("trigger_decided", {{"n", std::to_string(i)}});
   m.event("fallback_taken", {});
   EXPECT_EQ(m.event_count("trigger_decided"), 5u);
@@ -129,8 +129,19 @@ TEST(MetricsRegistry, EventsAreCountedAndKeptInABoundedRing) {
       << text;
 }
 
+TEST(MetricsRegistry, AMovedRegistryKeepsItsSeriesAndItsHandlesStillRecordIntoIt) {
+  MetricsRegistry first = MetricsRegistry::create().value();
+  auto counter = first.counter("moved_total", "Moved");
+  counter->add(2);
+  MetricsRegistry second = std::move(first);
+  counter->add();
+  EXPECT_EQ(second.counter_value("moved_total"), 3u);
+  second.counter("moved_total", "Moved")->add();
+  EXPECT_EQ(second.counter_value("moved_total"), 4u);
+}
+
 TEST(MetricsRegistry, ConcurrentUpdatesAreAllCounted) {
-  MetricsRegistry m;
+  MetricsRegistry m = MetricsRegistry::create().value();
   std::vector<std::thread> threads;
   for (int t = 0; t < 4; ++t)
     threads.emplace_back([&] {

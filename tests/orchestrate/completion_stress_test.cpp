@@ -297,7 +297,7 @@ void run_stress(StateStore& real_a, StateStore& real_b, int dates, unsigned seed
 }
 
 TEST(CompletionStress, MemoryStoreDecidesEachWaveOnceAndDeliversEveryTrigger) {
-  MemoryStateStore store;
+  MemoryStateStore store = MemoryStateStore::create().value();
   run_stress(store, store, 60, pipeline::testing::test_seed(1234));
 }
 

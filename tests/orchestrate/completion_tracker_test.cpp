@@ -51,10 +51,10 @@ class CompletionTrackerTest : public testing::StoreSuite {
   std::mutex alerts_mu;
   std::vector<Alert> alerts;
   std::unique_ptr<AlertManager> manager = AlertManager::create(clock,
-                       {std::make_shared<CallbackAlertSinkMt>([this](const Alert& a) {
+                       {CallbackAlertSinkMt::create([this](const Alert& a) {
                          std::lock_guard l(alerts_mu);
                          alerts.push_back(a);
-                       })}).value();
+                       }).value()}).value();
   std::unique_ptr<CompletionTracker> tracker;
   CalendarDate date = *CalendarDate::parse("2025-11-18");
 

@@ -55,7 +55,7 @@ struct Fixture {
   std::unique_ptr<MemoryTransport> transport = MemoryTransport::create(clock).value();
   std::vector<Alert> alerts;
   std::unique_ptr<AlertManager> manager = AlertManager::create(clock,
-                       {std::make_shared<CallbackAlertSink>([this](const Alert& a) { alerts.push_back(a); })},
+                       {CallbackAlertSink::create([this](const Alert& a) { alerts.push_back(a); }).value()},
                        AlertManagerOptions{RateLimiterOptions{.error = RateLimit{minutes(10), 1}}, true,
                                           Duration::zero()}).value();
   std::unique_ptr<DeadLetterRecorder> recorder =
@@ -212,14 +212,16 @@ TEST_P(DeadLetterRecorderTest, AReplayedTriggerDoesNotRunASucceededProcessorTwic
   Fixture f{store};
   RunHistory history = RunHistory::create(f.clock, f.store).value();
   auto relay = OutboxRelay::create(f.clock, f.store, *f.transport).value();
-  CountingProcessor processor{f.clock, f.store, history,
-                              ProcessorOptions{.name = "player_game_summary",
-                                               .phase = "phase3_analytics",
-                                               .completion_topic = "test-phase3-analytics-complete",
-                                               .output_table = "pgs",
-                                               .output_dataset = "analytics",
-                                               .relay = relay.get(),
-                                               .transport = f.transport.get()}};
+  auto created = Processor::create<CountingProcessor>(f.clock, f.store, history,
+                                                     ProcessorOptions{.name = "player_game_summary",
+                                                                      .phase = "phase3_analytics",
+                                                                      .completion_topic = "test-phase3-analytics-complete",
+                                                                      .output_table = "pgs",
+                                                                      .output_dataset = "analytics",
+                                                                      .relay = relay.get(),
+                                                                      .transport = f.transport.get()});
+  ASSERT_TRUE(created) << created.error().to_string();
+  CountingProcessor& processor = **created;
   ASSERT_TRUE(f.recorder->watch(kTopic));
   // The processor succeeds, but its ack is lost every time (e.g. it crashes right after
   // committing): the trigger is redelivered until it is dead-lettered.

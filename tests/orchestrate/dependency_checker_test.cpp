@@ -49,7 +49,7 @@ class DependencyCheckerTest : public ::testing::Test {
  protected:
   ManualClock clock;
   FakeWarehouse warehouse;
-  DependencyChecker checker{clock, warehouse};
+  DependencyChecker checker = DependencyChecker::create(clock, warehouse).value();
   CalendarDate date = *CalendarDate::parse("2025-11-18");
 
   void SetUp() override {

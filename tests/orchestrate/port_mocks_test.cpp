@@ -37,7 +37,7 @@ Status enqueue(pipeline::StateStore& store, const std::string& topic, const std:
 }
 
 TEST(PortMocks, RelayKeepsAnEntryWhoseMockedPublishFailsAndSendsItAgainAfterTheLease) {
-  pipeline::MemoryStateStore store;
+  pipeline::MemoryStateStore store = pipeline::MemoryStateStore::create().value();
   pipeline::ManualClock clock;
   ASSERT_TRUE(enqueue(store, "topic-a", "a1"));
   StrictMock<pipeline::mocks::MockTransport> transport;
@@ -61,7 +61,7 @@ TEST(PortMocks, RelayKeepsAnEntryWhoseMockedPublishFailsAndSendsItAgainAfterTheL
 }
 
 TEST(PortMocks, ADelegatingStoreFailsOnlyTheExpectedCallAndTheEntryIsSentAgainWithItsId) {
-  pipeline::MemoryStateStore real;
+  pipeline::MemoryStateStore real = pipeline::MemoryStateStore::create().value();
   NiceMock<pipeline::mocks::MockStateStore> store;
   store.delegate_to(real);
   pipeline::ManualClock clock;

@@ -66,7 +66,7 @@ class RegistryStoreTest : public ::testing::Test {
   }
 
   ManualClock clock;
-  MemoryStateStore store;
+  MemoryStateStore store = MemoryStateStore::create().value();
 };
 
 TEST_F(RegistryStoreTest, CreateStoresTheTrackersRegistryUnderItsKey) {

@@ -176,7 +176,7 @@ TEST_F(Format1Store, AnUndecidedFormat1WaveIsDecidedByTodaysTracker) {
 TEST(StoredFormat, NewTrackerRowsCarryTheirFormatAndNanoseconds) {
   const TimePoint start(std::chrono::seconds(1736510400) + std::chrono::nanoseconds(123456789));
   ManualClock clock(start);
-  MemoryStateStore store;
+  MemoryStateStore store = MemoryStateStore::create().value();
   CompletionTrackerOptions c;
   c.name = "t";
   c.upstream_phase = "ingest";
@@ -246,7 +246,7 @@ TEST(StoredFormat, DecisionRowBytesAreTheSortedJsonObject) {
 }
 
 TEST(StoredFormat, RowsOfANewerFormatAreDataLossNotMisread) {
-  MemoryStateStore store;
+  MemoryStateStore store = MemoryStateStore::create().value();
   ASSERT_TRUE(store.transact([](Transaction& tx) -> Status {
     PIPELINE_TRY(tx.put("trackers/t", R"({"name":"t","expected":["a"],"format":99})"));
     return tx.put("run_history/2025-01-10/p/w0",

@@ -49,7 +49,7 @@ Message completion(const std::string& processor, const std::string& exec) {
 
 struct Pipeline {
   ManualClock clock;
-  MemoryStateStore memory;
+  MemoryStateStore memory = MemoryStateStore::create().value();
   mocks::FailingStateStore store{memory};
   std::unique_ptr<MemoryTransport> transport = MemoryTransport::create(clock).value();
   std::unique_ptr<OutboxRelay> relay = OutboxRelay::create(clock, store, *transport).value();
@@ -156,7 +156,7 @@ TEST(SubscribeTracker, ClosingABatchedSubscriptionRecordsAndSettlesWhatIsQueued)
 
 TEST(SubscribeTracker, ABatchOfZeroIsRefused) {
   ManualClock clock;
-  MemoryStateStore store;
+  MemoryStateStore store = MemoryStateStore::create().value();
   auto transport = MemoryTransport::create(clock).value();
   auto tracker = CompletionTracker::create(clock, store, config());
   ASSERT_TRUE(tracker);

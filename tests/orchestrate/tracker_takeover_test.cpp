@@ -45,7 +45,7 @@ Message completion(const std::string& processor, const std::string& exec, Change
 struct Process {
   Process(StateStore& store, ManualClock& clock)
       : alerts(AlertManager::create(
-                   clock, {std::make_shared<CallbackAlertSinkMt>([this](const Alert& a) { raised.push_back(a); })})
+                   clock, {CallbackAlertSinkMt::create([this](const Alert& a) { raised.push_back(a); }).value()})
                    .value()) {
     auto options = config();
     options.alerts = alerts.get();
@@ -99,7 +99,7 @@ class TrackerTakeoverTest : public ::testing::TestWithParam<std::string> {
 
   testing::TempDir dir;
   ManualClock clock;
-  MemoryStateStore memory;
+  MemoryStateStore memory = MemoryStateStore::create().value();
 #ifdef PIPELINE_TEST_HAVE_SQLITE
   std::vector<std::unique_ptr<SqliteStateStore>> sqlite;
 #endif

@@ -44,7 +44,7 @@ class Summaries final : public Processor {
 
 TEST(ProcessorWithQueryDetector, TakesNoSnapshotAndProcessesOnlyWhatTheQueryReports) {
   ManualClock clock;
-  MemoryStateStore store;
+  MemoryStateStore store = MemoryStateStore::create().value();
   RunHistory history = RunHistory::create(clock, store).value();
   ListRunner runner;
   runner.rows = {{"p2", "changed"}, {"p1", "added"}};
@@ -52,7 +52,9 @@ TEST(ProcessorWithQueryDetector, TakesNoSnapshotAndProcessesOnlyWhatTheQueryRepo
   ASSERT_TRUE(detector) << detector.error().to_string();
   ProcessorOptions options{"player_summary", "phase3", "t", "player_summary", "analytics"};
   options.detector = &*detector;
-  Summaries proc{clock, store, history, options};
+  auto created = Processor::create<Summaries>(clock, store, history, options);
+  ASSERT_TRUE(created) << created.error().to_string();
+  Summaries& proc = **created;
   auto report = proc.run(kDate);
   ASSERT_TRUE(report) << report.error().to_string();
   EXPECT_EQ(report->outcome, RunOutcome::kCompleted);

@@ -1,5 +1,6 @@
 // Processor::snapshot_for: change detection over the input the trigger names.
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -53,14 +54,15 @@ Message report_trigger(int wave, std::map<std::string, std::string> report) {
 
 struct Fixture {
   ManualClock clock;
-  MemoryStateStore store;
+  MemoryStateStore store = MemoryStateStore::create().value();
   RunHistory history = RunHistory::create(clock, store).value();
   FingerprintChangeDetector detector = *ChangeDetector::create(store, FingerprintChangeDetectorOptions{"players", {"status"}, "change"});
-  ReportLoader loader{clock, store, history, [this] {
-                        ProcessorOptions o{"injury_report", "phase2_raw", "t", "injury_report", "raw"};
-                        o.detector = &detector;
-                        return o;
-                      }()};
+  std::unique_ptr<ReportLoader> loader_owner = Processor::create<ReportLoader>(clock, store, history, [this] {
+                                                 ProcessorOptions o{"injury_report", "phase2_raw", "t", "injury_report", "raw"};
+                                                 o.detector = &detector;
+                                                 return o;
+                                               }()).value();
+  ReportLoader& loader = *loader_owner;
 };
 
 }  // namespace processor_snapshot_test

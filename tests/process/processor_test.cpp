@@ -44,8 +44,9 @@ struct Roster {
 /// (date, player) — an upsert, so reprocessing is idempotent.
 class SummaryProcessor final : public Processor {
  public:
-  SummaryProcessor(Clock& clock, StateStore& store, RunHistory& history, ProcessorOptions options, Roster& roster)
-      : Processor(clock, store, history, std::move(options)), roster_(roster) {}
+  SummaryProcessor(CreateKey key, Clock& clock, StateStore& store, RunHistory& history, ProcessorOptions options,
+                   Roster& roster)
+      : Processor(key, clock, store, history, std::move(options)), roster_(roster) {}
 
   std::vector<std::string> processed;  // ids the last step processed
   int steps = 0;
@@ -89,13 +90,17 @@ class SummaryProcessor final : public Processor {
 
 struct Fixture {
   ManualClock clock;
-  MemoryStateStore store;
+  MemoryStateStore store = MemoryStateStore::create().value();
   mocks::RecordingTransport transport{false};
   RunHistory history = RunHistory::create(clock, store).value();
   std::unique_ptr<OutboxRelay> relay = OutboxRelay::create(clock, store, transport).value();
   Roster roster;
   FingerprintChangeDetector detector = *ChangeDetector::create(store, FingerprintChangeDetectorOptions{"players", {"points"}, "change"});
-  SummaryProcessor processor{clock, store, history, summary_options(&detector, relay.get(), &transport), roster};
+  std::unique_ptr<SummaryProcessor> processor_owner =
+      Processor::create<SummaryProcessor>(clock, store, history, summary_options(&detector, relay.get(), &transport),
+                                          roster)
+          .value();
+  SummaryProcessor& processor = *processor_owner;
 
   std::vector<Message> published() {
     (void)relay->drain();
@@ -347,14 +352,16 @@ class EmptySource final : public DependencyDataSource {
 TEST(Processor, FailedCriticalDependencyRunsNothingAndPublishesNothing) {
   Fixture f;
   EmptySource source;
-  DependencyChecker deps(f.clock, source);
+  DependencyChecker deps = DependencyChecker::create(f.clock, source).value();
   DependencySpec spec;
   spec.table = "nbac_gamebook_player_stats";
   spec.critical = true;
   spec.expected_count_min = 100;
   ASSERT_TRUE(deps.declare("player_game_summary", {spec}));
-  SummaryProcessor p{f.clock, f.store, f.history, summary_options(&f.detector, f.relay.get(), &f.transport, &deps),
-                     f.roster};
+  auto p_owner = Processor::create<SummaryProcessor>(
+      f.clock, f.store, f.history, summary_options(&f.detector, f.relay.get(), &f.transport, &deps), f.roster);
+  ASSERT_TRUE(p_owner) << p_owner.error().to_string();
+  SummaryProcessor& p = **p_owner;
   auto report = p.run(kDate);
   ASSERT_TRUE(report);
   EXPECT_EQ(report->outcome, RunOutcome::kDependenciesFailed);
@@ -365,12 +372,15 @@ TEST(Processor, FailedCriticalDependencyRunsNothingAndPublishesNothing) {
 
 TEST(Processor, ALongStepExtendsTheDeliveryDeadlineSoItIsNotRedeliveredMidRun) {
   ManualClock clock;
-  MemoryStateStore store;
+  MemoryStateStore store = MemoryStateStore::create().value();
   auto transport = MemoryTransport::create(clock).value();
   RunHistory history = RunHistory::create(clock, store).value();
   auto relay = OutboxRelay::create(clock, store, *transport).value();
   Roster roster;
-  SummaryProcessor p{clock, store, history, summary_options(nullptr, relay.get(), transport.get()), roster};
+  auto p_owner =
+      Processor::create<SummaryProcessor>(clock, store, history, summary_options(nullptr, relay.get(), transport.get()), roster);
+  ASSERT_TRUE(p_owner) << p_owner.error().to_string();
+  SummaryProcessor& p = **p_owner;
   p.during_step = [&] { clock.advance(minutes(30)); };  // a 30-minute full batch
   int deliveries = 0;
   auto handler = p.handler();
@@ -424,7 +434,10 @@ TEST(Processor, ASecondWorkerStaysOutWhileTheOwnerIsAliveAndThenFindsItsSuccess)
   Fixture f;
   // Another process: its own run history object over the same store.
   RunHistory other_history = RunHistory::create(f.clock, f.store).value();
-  SummaryProcessor other{f.clock, f.store, other_history, summary_options(nullptr, f.relay.get(), &f.transport), f.roster};
+  auto other_owner = Processor::create<SummaryProcessor>(f.clock, f.store, other_history,
+                                                         summary_options(nullptr, f.relay.get(), &f.transport), f.roster);
+  ASSERT_TRUE(other_owner) << other_owner.error().to_string();
+  SummaryProcessor& other = **other_owner;
   std::optional<Result<RunReport>> meanwhile;
   f.processor.during_step = [&] {
     f.clock.advance(minutes(25));  // past the 10-minute lease: the owner's heartbeat renews it

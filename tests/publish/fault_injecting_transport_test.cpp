@@ -78,7 +78,7 @@ TEST(FaultInjectingTransport, FailedPublishesLeaveOutboxRowsPendingUntilARetrySu
   ManualClock clock;
   auto inner = MemoryTransport::create(clock).value();
   mocks::FaultInjectingTransport transport{*inner, {.seed = 3, .fail_publish = 0.3}};
-  MemoryStateStore store;
+  MemoryStateStore store = MemoryStateStore::create().value();
   auto relay = OutboxRelay::create(clock, store, transport).value();
   std::map<std::string, int> received;
   auto sub = inner->subscribe({"s", "t", {}}, [&](DeliveryPtr d) {

@@ -46,7 +46,7 @@ TEST(FailingTransport, FailsTheNextCallsThenPassesThrough) {
 }
 
 TEST(CountingStateStore, CountsTheWatchedWritesOfCommittedTransactionsOnly) {
-  MemoryStateStore real;
+  MemoryStateStore real = MemoryStateStore::create().value();
   std::vector<mocks::StoreOperation> ops;
   std::vector<std::string> completed;
   mocks::CountingStateStore store(

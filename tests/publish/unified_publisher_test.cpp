@@ -350,10 +350,23 @@ TEST_F(UnifiedPublisherTest, CreateRejectsAZeroQueueANullStepAndAPolicyBesideASt
   auto no_step = UnifiedPublisher::create(clock, std::shared_ptr<SendStep>());
   ASSERT_FALSE(no_step);
   EXPECT_EQ(no_step.error().code, ErrorCode::kInvalidArgument);
-  auto both = UnifiedPublisher::create(clock, std::make_shared<SendStep>(transport),
-                                       {.retry_policy = fixed_backoff()});
+  auto both = UnifiedPublisher::create(clock, SendStep::create(transport).value(), {.retry_policy = fixed_backoff()});
   ASSERT_FALSE(both);
   EXPECT_EQ(both.error().code, ErrorCode::kInvalidArgument);
+}
+
+TEST_F(UnifiedPublisherTest, CreateRejectsMetricLabelsThatNoSinkCouldRecord) {
+  for (const Labels& labels : {Labels{{"", "x"}}, Labels{{"__name", "x"}}, Labels{{"9lives", "x"}},
+                               Labels{{"has-dash", "x"}}, Labels{{"service", "a"}, {"service", "b"}}}) {
+    auto publisher = UnifiedPublisher::create(clock, transport, {.metric_labels = labels});
+    ASSERT_FALSE(publisher) << labels.front().first;
+    EXPECT_EQ(publisher.error().code, ErrorCode::kInvalidArgument);
+    auto step = SendStep::create(transport, {.metric_labels = labels});
+    ASSERT_FALSE(step) << labels.front().first;
+    EXPECT_EQ(step.error().code, ErrorCode::kInvalidArgument);
+    EXPECT_NE(step.error().message.find(labels.back().first), std::string::npos) << step.error().message;
+  }
+  EXPECT_TRUE(SendStep::create(transport, {.metric_labels = {{"service", "a"}, {"_region", "b"}}}));
 }
 
 TEST(UnifiedPublisherEndToEnd, DeliversToAMemoryTransportSubscriber) {

@@ -88,7 +88,7 @@ struct Rig {
 
   int i = 0;
   ManualClock clock{TimePoint(kFirst.sys_days())};
-  MemoryStateStore store;
+  MemoryStateStore store = MemoryStateStore::create().value();
 };
 
 TEST(Retention, DeletesEveryFamilysRowsOfDatesOlderThanTheWindowCountedFromTheNewestDate) {

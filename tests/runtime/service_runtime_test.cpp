@@ -49,7 +49,7 @@ struct Watch {
 // The collaborators of one runtime on the memory implementations, two delivery threads.
 struct Fixture {
   ManualClock clock;
-  MemoryStateStore store;
+  MemoryStateStore store = MemoryStateStore::create().value();
   std::unique_ptr<MemoryTransport> transport = MemoryTransport::create(clock).value();
   std::unique_ptr<ServiceRuntime> runtime;
   explicit Fixture(ServiceRuntimeOptions options = {}) {
@@ -210,7 +210,7 @@ TEST(ServiceRuntime, PeriodicJobRunsEveryPeriodAndItsFailureShowsInHealthUntilIt
 }
 
 TEST(ServiceRuntime, SamplesTheOutboxBacklogAndEachSubscriptionsDeadLettersIntoGauges) {
-  MetricsRegistry metrics;
+  MetricsRegistry metrics = MetricsRegistry::create().value();
   ServiceRuntimeOptions options = named("metered");
   options.metrics = &metrics;
   options.relay.poll_interval = std::chrono::hours(1);  // the relay only moves on a notify here
@@ -244,7 +244,7 @@ TEST(ServiceRuntime, SamplesTheOutboxBacklogAndEachSubscriptionsDeadLettersIntoG
 
 TEST(ServiceRuntime, HealthReportsAnUnreachableStoreAndTransport) {
   ManualClock clock;
-  MemoryStateStore real_store;
+  MemoryStateStore real_store = MemoryStateStore::create().value();
   auto real_transport = MemoryTransport::create(clock).value();
   mocks::FailingStateStore store(real_store);
   mocks::FailingTransport transport(*real_transport);
@@ -274,7 +274,7 @@ TEST(ServiceRuntime, HealthReportsAnUnreachableStoreAndTransport) {
 
 TEST(ServiceRuntime, OptionsAreValidated) {
   ManualClock clock;
-  MemoryStateStore store;
+  MemoryStateStore store = MemoryStateStore::create().value();
   auto transport = MemoryTransport::create(clock).value();
   EXPECT_FALSE(ServiceRuntime::create(clock, store, *transport, named("")));
   ServiceRuntimeOptions negative;
@@ -287,7 +287,7 @@ TEST(ServiceRuntime, OptionsAreValidated) {
 
 TEST(ServiceRuntime, ItsRelaysOptionsAreValidatedToo) {
   ManualClock clock;
-  MemoryStateStore store;
+  MemoryStateStore store = MemoryStateStore::create().value();
   auto transport = MemoryTransport::create(clock).value();
   ServiceRuntimeOptions no_batch = named("phase3");
   no_batch.relay.batch_size = 0;
@@ -349,7 +349,7 @@ TEST(ServiceRuntime, TrackerTriggerIsPublishedRightAfterTheDecidingCommit) {
   ::sigaddset(&stop_signals, SIGINT);
   if (::pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr) != 0) ::_exit(6);
   ManualClock clock;
-  MemoryStateStore store;
+  MemoryStateStore store = MemoryStateStore::create().value();
   auto transport = MemoryTransport::create(clock).value();
   if (!transport->start(1)) ::_exit(3);
   auto runtime = ServiceRuntime::create(clock, store, *transport, named("child"));

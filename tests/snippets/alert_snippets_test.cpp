@@ -40,7 +40,7 @@ TEST(AlertSnippets, AlertManager) {
   pipeline::ManualClock clock;
   std::ostringstream log;
   //! [alert_manager]
-  std::unique_ptr<pipeline::AlertManager> alerts_ptr = pipeline::AlertManager::create(clock, {std::make_shared<pipeline::StructuredLogSink>(log)}).value();
+  std::unique_ptr<pipeline::AlertManager> alerts_ptr = pipeline::AlertManager::create(clock, {pipeline::StructuredLogSink::create(log).value()}).value();
   pipeline::AlertManager& alerts = *alerts_ptr;
   auto outcome = alerts.raise(pipeline::Severity::kWarning, "coverage/phase3/2025-11-18",
                               "phase3 is missing 25 of 400 customers", nlohmann::json{{"missing", 25}});
@@ -53,8 +53,8 @@ TEST(AlertSnippets, CallbackSink) {
   pipeline::ManualClock clock;
   std::vector<std::string> messages;
   //! [callback_sink]
-  auto sink = std::make_shared<pipeline::CallbackAlertSink>(
-      [&messages](const pipeline::Alert& a) { messages.push_back(a.message); });
+  auto sink = pipeline::CallbackAlertSink::create(
+      [&messages](const pipeline::Alert& a) { messages.push_back(a.message); }).value();
   //! [callback_sink]
   std::unique_ptr<pipeline::AlertManager> alerts_ptr = pipeline::AlertManager::create(clock, {sink}).value();
   pipeline::AlertManager& alerts = *alerts_ptr;
@@ -110,7 +110,7 @@ TEST(AlertSnippets, SinkBase) {
 
 TEST(AlertSnippets, StoreAlertSink) {
   pipeline::ManualClock clock;
-  pipeline::MemoryStateStore store;
+  pipeline::MemoryStateStore store = pipeline::MemoryStateStore::create().value();
   //! [store_alert_sink]
   std::unique_ptr<pipeline::AlertManager> alerts_ptr = pipeline::AlertManager::create(clock, {pipeline::StoreAlertSink::create(store).value()}).value();
   pipeline::AlertManager& alerts = *alerts_ptr;
@@ -126,7 +126,7 @@ TEST(AlertSnippets, StructuredLogSink) {
   pipeline::ManualClock clock;
   std::ostringstream out;
   //! [structured_log_sink]
-  auto log = std::make_shared<pipeline::StructuredLogSink>(out);   // std::cerr in a service
+  auto log = pipeline::StructuredLogSink::create(out).value();   // std::cerr in a service
   std::unique_ptr<pipeline::AlertManager> alerts_ptr = pipeline::AlertManager::create(clock, {log}).value();
   pipeline::AlertManager& alerts = *alerts_ptr;
   //! [structured_log_sink]

@@ -27,7 +27,7 @@ pipeline::EntitySnapshot player(std::string id, std::string injury_status) {
 }
 
 struct ChangeSnippets : ::testing::Test {
-  pipeline::MemoryStateStore store;
+  pipeline::MemoryStateStore store = pipeline::MemoryStateStore::create().value();
   pipeline::CalendarDate date = *pipeline::CalendarDate::parse("2025-11-18");
   std::vector<std::string> processed;
   bool processed_all = false;

@@ -50,7 +50,7 @@ struct Model final : pipeline::PredictionModel {
 
 struct CoordinateSnippets : ::testing::Test {
   pipeline::ManualClock clock;
-  pipeline::MemoryStateStore store;
+  pipeline::MemoryStateStore store = pipeline::MemoryStateStore::create().value();
   std::unique_ptr<pipeline::MemoryTransport> transport_ptr = pipeline::MemoryTransport::create(clock).value();
   pipeline::MemoryTransport& transport = *transport_ptr;
   std::unique_ptr<pipeline::AlertManager> alerts_ptr = pipeline::AlertManager::create(clock, {}).value();

@@ -287,7 +287,7 @@ TEST(CoreSnippets, DecodeMessage) {
 }
 
 TEST(CoreSnippets, MetricsSink) {
-  pipeline::MetricsRegistry registry;
+  pipeline::MetricsRegistry registry = pipeline::MetricsRegistry::create().value();
   pipeline::MetricsSink& metrics = registry;
   const std::string t = "acme-phase3-analytics-complete";
   //! [metrics_sink]
@@ -321,7 +321,7 @@ TEST(CoreSnippets, Result) {
 }
 
 TEST(CoreSnippets, StateStore) {
-  pipeline::MemoryStateStore memory;
+  pipeline::MemoryStateStore memory = pipeline::MemoryStateStore::create().value();
   pipeline::StateStore& store = memory;
   const std::string body = pipeline::encode_message(completion_message());
   //! [state_store]

@@ -59,7 +59,7 @@ TEST(GmockSnippets, MockTransaction) {
 
 TEST(GmockSnippets, MockStateStore) {
   //! [mock_state_store]
-  pipeline::MemoryStateStore real;
+  pipeline::MemoryStateStore real = pipeline::MemoryStateStore::create().value();
   ::testing::NiceMock<pipeline::mocks::MockStateStore> store;
   store.delegate_to(real);
   EXPECT_CALL(store, complete_outbox(::testing::_))

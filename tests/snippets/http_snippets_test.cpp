@@ -59,10 +59,10 @@ pipeline::http::HttpRequest push(std::string path, const pipeline::Message& m) {
 
 struct HttpSnippets : ::testing::Test {
   pipeline::ManualClock clock;
-  pipeline::MemoryStateStore store;
+  pipeline::MemoryStateStore store = pipeline::MemoryStateStore::create().value();
   std::unique_ptr<pipeline::MemoryTransport> transport_ptr = pipeline::MemoryTransport::create(clock).value();
   pipeline::MemoryTransport& transport = *transport_ptr;
-  pipeline::MetricsRegistry metrics;
+  pipeline::MetricsRegistry metrics = pipeline::MetricsRegistry::create().value();
   std::unique_ptr<pipeline::AlertManager> alerts_ptr = pipeline::AlertManager::create(clock, {}).value();
   pipeline::AlertManager& alerts = *alerts_ptr;
 };
@@ -142,7 +142,7 @@ TEST_F(HttpSnippets, OperationsReadiness) {
 
 TEST_F(HttpSnippets, MountOperations) {
   //! [mount_operations]
-  pipeline::MetricsRegistry metrics;
+  pipeline::MetricsRegistry metrics = pipeline::MetricsRegistry::create().value();
   pipeline::http::Router router;
   auto mounted = pipeline::http::mount_operations(router, {&metrics, {}, "phase5-coordinator"});
   //! [mount_operations]

@@ -16,7 +16,7 @@ namespace {
 
 TEST(MemorySnippets, MemoryStateStore) {
   //! [memory_state_store]
-  pipeline::MemoryStateStore store;
+  pipeline::MemoryStateStore store = pipeline::MemoryStateStore::create().value();
   auto st = store.transact([](pipeline::Transaction& tx) { return tx.put("runs/p1", "ok"); });
   auto value = store.get("runs/p1");   // "ok"
   //! [memory_state_store]
@@ -45,7 +45,7 @@ TEST(MemorySnippets, MemoryTransport) {
 
 TEST(MemorySnippets, MetricsRegistry) {
   //! [metrics_registry]
-  pipeline::MetricsRegistry metrics;
+  pipeline::MetricsRegistry metrics = pipeline::MetricsRegistry::create().value();
   metrics.counter("pipeline_published_total", "Messages published", {{"topic", "t"}})->add();
   std::string text = metrics.render_prometheus();
   auto published = metrics.counter_value("pipeline_published_total", {{"topic", "t"}});   // 1

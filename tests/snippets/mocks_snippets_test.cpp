@@ -31,7 +31,7 @@ TEST(MocksSnippets, CountingStateStore) {
   std::vector<pipeline::Message> completions;
   for (std::string p : {"a", "b", "c", "d", "e", "a"}) completions.push_back(snippets::completion(p, "exec-" + p));
   //! [counting_state_store]
-  pipeline::MemoryStateStore real;
+  pipeline::MemoryStateStore real = pipeline::MemoryStateStore::create().value();
   pipeline::mocks::CountingStateStore store(
       real, {.watch = [](std::string_view k) { return k.find("/decision") != k.npos; }});
   auto tracker = pipeline::CompletionTracker::create(clock, store, config);
@@ -44,7 +44,7 @@ TEST(MocksSnippets, CountingStateStore) {
 
 TEST(MocksSnippets, FailingStateStore) {
   //! [failing_state_store]
-  pipeline::MemoryStateStore real;
+  pipeline::MemoryStateStore real = pipeline::MemoryStateStore::create().value();
   pipeline::mocks::FailingStateStore store(real);
   store.fail_complete(pipeline::ErrorCode::kUnavailable, 1);  // next complete_outbox fails
   //! [failing_state_store]

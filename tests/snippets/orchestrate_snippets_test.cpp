@@ -44,13 +44,13 @@ using std::chrono::minutes;
 // What most examples run on: a manual clock, memory adapters, alerts kept in a vector.
 struct OrchestrateSnippets : ::testing::Test {
   pipeline::ManualClock clock;
-  pipeline::MemoryStateStore store;
+  pipeline::MemoryStateStore store = pipeline::MemoryStateStore::create().value();
   std::unique_ptr<pipeline::MemoryTransport> transport_ptr = pipeline::MemoryTransport::create(clock).value();
   pipeline::MemoryTransport& transport = *transport_ptr;
   std::vector<pipeline::Alert> raised;
   std::unique_ptr<pipeline::AlertManager> alerts_ptr =
-      pipeline::AlertManager::create(clock, {std::make_shared<pipeline::CallbackAlertSink>(
-                                                [this](const pipeline::Alert& a) { raised.push_back(a); })})
+      pipeline::AlertManager::create(clock, {pipeline::CallbackAlertSink::create(
+                                                [this](const pipeline::Alert& a) { raised.push_back(a); }).value()})
           .value();
   pipeline::AlertManager& alerts = *alerts_ptr;
   pipeline::CalendarDate date = *pipeline::CalendarDate::parse("2025-11-18");
@@ -128,7 +128,7 @@ TEST_F(OrchestrateSnippets, DependencyChecker) {
   Warehouse warehouse(clock);
   std::string problems;
   //! [dependency_checker]
-  pipeline::DependencyChecker deps(clock, warehouse);
+  pipeline::DependencyChecker deps = pipeline::DependencyChecker::create(clock, warehouse).value();
   pipeline::DependencySpec orders{"orders_raw", true, 200, std::nullopt, 24.0};
   auto declared = deps.declare("order_summary", {orders});
   auto report = deps.check("order_summary", date);

@@ -19,7 +19,7 @@ namespace {
 //! [processor]
 class PlayerGameSummary final : public pipeline::Processor {
  public:
-  using Processor::Processor;
+  using Processor::Processor;  // (CreateKey, Clock&, StateStore&, RunHistory&, ProcessorOptions)
 
  protected:
   pipeline::Result<pipeline::ProcessResult> process(const pipeline::ProcessRequest& req) override {
@@ -51,7 +51,7 @@ class TwoChanged final : public pipeline::ChangeQueryRunner {
 
 TEST(ProcessSnippets, Processor) {
   pipeline::ManualClock clock;
-  pipeline::MemoryStateStore store;
+  pipeline::MemoryStateStore store = pipeline::MemoryStateStore::create().value();
   auto history = pipeline::RunHistory::create(clock, store).value();
   TwoChanged runner;
   auto detector = pipeline::QueryChangeDetector::create(runner, {"players", "SELECT id FROM diff WHERE d = :date", {}});
@@ -59,12 +59,15 @@ TEST(ProcessSnippets, Processor) {
   pipeline::ProcessorOptions options{"player_game_summary", "phase3_analytics", "acme-phase3-complete",
                                      "player_game_summary", "analytics"};
   options.detector = &*detector;
-  PlayerGameSummary summary{clock, store, history, options};
-  auto report = summary.run(*pipeline::CalendarDate::parse("2025-11-18"));
+  //! [processor_create]
+  auto summary = pipeline::Processor::create<PlayerGameSummary>(clock, store, history, options);
+  ASSERT_TRUE(summary) << summary.error().to_string();  // kInvalidArgument names a bad option
+  auto report = (*summary)->run(*pipeline::CalendarDate::parse("2025-11-18"));
+  //! [processor_create]
   ASSERT_TRUE(report) << report.error().to_string();
   EXPECT_EQ(report->outcome, pipeline::RunOutcome::kCompleted);
-  ASSERT_EQ(summary.filters.size(), 1u);
-  EXPECT_EQ(summary.filters[0].parameters, (std::vector<std::string>{"curry", "lebron-james"}));
+  ASSERT_EQ((*summary)->filters.size(), 1u);
+  EXPECT_EQ((*summary)->filters[0].parameters, (std::vector<std::string>{"curry", "lebron-james"}));
   EXPECT_EQ(report->completion->record_count, 2);
 }
 

@@ -64,24 +64,22 @@ TEST(PublishSnippets, RetryPolicy) {
 
 TEST(PublishSnippets, SendStep) {
   pipeline::ManualClock clock;
-  pipeline::MemoryStateStore store;
+  pipeline::MemoryStateStore store = pipeline::MemoryStateStore::create().value();
   pipeline::mocks::RecordingTransport transport;
-  pipeline::MetricsRegistry registry;
+  pipeline::MetricsRegistry registry = pipeline::MetricsRegistry::create().value();
   std::vector<std::string> failures;
   //! [send_step]
-  auto step = std::make_shared<pipeline::SendStep>(transport, pipeline::SendStepOptions{.metrics = &registry});
+  std::shared_ptr<pipeline::SendStep> step = pipeline::SendStep::create(transport, {.metrics = &registry}).value();
   auto c = step->on_failed([&](auto& topic, auto& id, auto& e) { failures.push_back(topic + id + e.to_string()); });
-  std::unique_ptr<pipeline::OutboxRelay> relay_ptr = pipeline::OutboxRelay::create(clock, store, step).value();
-  pipeline::OutboxRelay& relay = *relay_ptr;
-  std::unique_ptr<pipeline::UnifiedPublisher> publisher_ptr = pipeline::UnifiedPublisher::create(clock, step).value();
-  pipeline::UnifiedPublisher& publisher = *publisher_ptr;
+  auto relay = pipeline::OutboxRelay::create(clock, store, step).value();         // both send through `step`
+  auto publisher = pipeline::UnifiedPublisher::create(clock, step).value();
   //! [send_step]
   ASSERT_TRUE(store.transact([](pipeline::Transaction& tx) {
     return tx.enqueue({"acme-phase3-trigger", {"phase3/2025-11-18/w0", "{}", {}}}).map([](bool) {});
   }));
-  ASSERT_TRUE(relay.drain());
-  ASSERT_TRUE(publisher.publish("acme-phase3-analytics-complete", snippets::completion("orders_loader")));
-  ASSERT_TRUE(publisher.flush(clock.now() + seconds(10)));
+  ASSERT_TRUE(relay->drain());
+  ASSERT_TRUE(publisher->publish("acme-phase3-analytics-complete", snippets::completion("orders_loader")));
+  ASSERT_TRUE(publisher->flush(clock.now() + seconds(10)));
   ASSERT_EQ(transport.published_count(), 2u);
   EXPECT_EQ(transport.published()[0].topic, "acme-phase3-trigger");
   EXPECT_EQ(transport.published()[1].topic, "acme-phase3-analytics-complete");

@@ -29,7 +29,7 @@ namespace {
 
 TEST(RuntimeSnippets, DateStatus) {
   pipeline::ManualClock clock;
-  pipeline::MemoryStateStore store;
+  pipeline::MemoryStateStore store = pipeline::MemoryStateStore::create().value();
   auto tracker = pipeline::CompletionTracker::create(clock, store, testing::five_processor_config());
   ASSERT_TRUE(tracker);
   ASSERT_TRUE((*tracker)->record_completion(snippets::completion("a")));
@@ -44,7 +44,7 @@ TEST(RuntimeSnippets, DateStatus) {
 
 TEST(RuntimeSnippets, Retention) {
   pipeline::ManualClock clock;
-  pipeline::MemoryStateStore store;
+  pipeline::MemoryStateStore store = pipeline::MemoryStateStore::create().value();
   auto tracker = pipeline::CompletionTracker::create(clock, store, testing::five_processor_config());
   ASSERT_TRUE(tracker);
   // A decided date a week before the newest: older than the 72 hours kept (an undecided
@@ -69,7 +69,7 @@ TEST(RuntimeSnippets, Retention) {
 
 TEST(RuntimeSnippets, ServiceRuntime) {
   pipeline::ManualClock clock;
-  pipeline::MemoryStateStore store;
+  pipeline::MemoryStateStore store = pipeline::MemoryStateStore::create().value();
   std::unique_ptr<pipeline::MemoryTransport> transport_ptr = pipeline::MemoryTransport::create(clock).value();
   pipeline::MemoryTransport& transport = *transport_ptr;
   ASSERT_TRUE(transport.start(1));

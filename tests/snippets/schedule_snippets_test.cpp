@@ -67,7 +67,7 @@ TEST(ScheduleSnippets, Scheduler) {
 
 TEST(ScheduleSnippets, HybridTrigger) {
   pipeline::ManualClock clock{*pipeline::parse_rfc3339("2025-11-18T08:00:00Z")};   // 00:00 PST
-  pipeline::MemoryStateStore store;
+  pipeline::MemoryStateStore store = pipeline::MemoryStateStore::create().value();
   std::unique_ptr<pipeline::MemoryTransport> transport_ptr = pipeline::MemoryTransport::create(clock).value();
   pipeline::MemoryTransport& transport = *transport_ptr;
   std::unique_ptr<pipeline::AlertManager> alerts_ptr = pipeline::AlertManager::create(clock, {}).value();

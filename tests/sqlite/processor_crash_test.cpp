@@ -36,8 +36,9 @@ const CalendarDate kDate = *CalendarDate::parse("2025-11-18");
 /// A step whose one effect is a line in a file (fsynced): how the test counts step runs.
 class LoggingProcessor final : public Processor {
  public:
-  LoggingProcessor(Clock& clock, StateStore& store, RunHistory& history, std::string steps_log)
-      : Processor(clock, store, history, ProcessorOptions{"daily_summary", "phase3", "crash-complete", "summary", "analytics"}),
+  LoggingProcessor(CreateKey key, Clock& clock, StateStore& store, RunHistory& history, std::string steps_log)
+      : Processor(key, clock, store, history,
+                  ProcessorOptions{"daily_summary", "phase3", "crash-complete", "summary", "analytics"}),
         steps_log_(std::move(steps_log)) {}
 
  protected:
@@ -65,8 +66,9 @@ Result<RunOutcome> run_once(const std::string& db, const std::string& steps_log,
   ManualClock clock(now);
   auto history = RunHistory::create(clock, store);
   if (!history) return fail(history.error());
-  LoggingProcessor processor(clock, store, *history, steps_log);
-  auto report = processor.run(kDate);
+  auto processor = Processor::create<LoggingProcessor>(clock, store, *history, steps_log);
+  if (!processor) return fail(processor.error());
+  auto report = (*processor)->run(kDate);
   if (!report) return fail(report.error());
   return report->outcome;
 }

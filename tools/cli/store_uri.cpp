@@ -41,7 +41,9 @@ pipeline::Result<std::unique_ptr<pipeline::StateStore>> open_store(std::string_v
   auto uri = parse_store_uri(text);
   if (!uri) return pipeline::fail(uri.error());
   if (uri->kind == StoreUri::Kind::kMemory)
-    return std::unique_ptr<pipeline::StateStore>(std::make_unique<pipeline::MemoryStateStore>());
+    return pipeline::MemoryStateStore::create().map([](pipeline::MemoryStateStore store) {
+      return std::unique_ptr<pipeline::StateStore>(std::make_unique<pipeline::MemoryStateStore>(std::move(store)));
+    });
 #ifdef PIPELINE_CLI_HAVE_POSTGRES
   if (uri->kind == StoreUri::Kind::kPostgres) {
     // Never echo the URI: it may hold a password. The store's messages do not.

@@ -98,7 +98,7 @@ int run(const Options& opts) {
     std::fprintf(stderr, "%s: %s\n", what, transport.error().message.c_str());
     return pipelinectl::transport_error_exit(transport.error());
   }
-  pipeline::MetricsRegistry metrics;
+  pipeline::MetricsRegistry metrics = pipeline::MetricsRegistry::create().value();
   coordinator_options.metrics = &metrics;
   pipeline::ServiceRuntimeOptions runtime_options;
   runtime_options.name = "pipelinectl-serve";
@@ -110,7 +110,7 @@ int run(const Options& opts) {
   }
   pipeline::ServiceRuntime& rt = **runtime;
   auto alerts = pipeline::AlertManager::create(
-      clock, {std::make_shared<pipeline::StructuredLogSink>(stderr), pipeline::StoreAlertSink::create(**store).value()}, {.metrics = &metrics}).value();
+      clock, {pipeline::StructuredLogSink::create(stderr).value(), pipeline::StoreAlertSink::create(**store).value()}, {.metrics = &metrics}).value();
   auto created_upstream = pipeline::StoredUpstream::create(**store, {coordinator_options.key_prefix, opts.worker});
   if (!created_upstream) return pipelinectl::options_error_exit(what, created_upstream.error());
   pipeline::StoredUpstream& upstream = *created_upstream;

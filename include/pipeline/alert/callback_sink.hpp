@@ -3,6 +3,7 @@
 /// `CallbackAlertSink`: hands every alert to a `std::function`.
 
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <type_traits>
 #include <utility>
@@ -31,14 +32,28 @@ class BasicCallbackAlertSink final : public BasicAlertSink<Mutex> {
  public:
   using Callback = std::function<Status(const Alert&)>;
 
-  /// `fn` is callable as `Status(const Alert&)` or `void(const Alert&)`.
+  /// A sink calling `fn`, callable as `Status(const Alert&)` or `void(const Alert&)`.
+  /// **Errors:** `kInvalidArgument` when `fn` is an empty `std::function` or a null
+  /// function pointer (it would fail every alert).
   template <class F, class = std::enable_if_t<std::is_invocable_v<F&, const Alert&>>>
-  explicit BasicCallbackAlertSink(F fn) : callback_(wrap(std::move(fn))) {}
+  [[nodiscard]] static Result<std::shared_ptr<BasicCallbackAlertSink>> create(F fn) {
+    if constexpr (std::is_pointer_v<F> || is_std_function<F>::value) {
+      if (fn == nullptr) return fail(ErrorCode::kInvalidArgument, "CallbackAlertSink needs a callback (got none)");
+    }
+    return std::shared_ptr<BasicCallbackAlertSink>(new BasicCallbackAlertSink(wrap(std::move(fn))));
+  }
 
  protected:
   Status send_locked(const Alert& alert) override { return callback_(alert); }
 
  private:
+  template <class T>
+  struct is_std_function : std::false_type {};
+  template <class R, class... A>
+  struct is_std_function<std::function<R(A...)>> : std::true_type {};
+
+  explicit BasicCallbackAlertSink(Callback callback) : callback_(std::move(callback)) {}
+
   template <class F>
   static Callback wrap(F fn) {
     if constexpr (std::is_void_v<std::invoke_result_t<F&, const Alert&>>) {

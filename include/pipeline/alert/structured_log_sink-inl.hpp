@@ -15,6 +15,15 @@
 
 namespace pipeline::inline v0 {
 
+PIPELINE_INLINE Result<std::shared_ptr<StructuredLogSink>> StructuredLogSink::create(std::ostream& out) {
+  return std::shared_ptr<StructuredLogSink>(new StructuredLogSink(out));
+}
+
+PIPELINE_INLINE Result<std::shared_ptr<StructuredLogSink>> StructuredLogSink::create(std::FILE* out) {
+  if (out == nullptr) return fail(ErrorCode::kInvalidArgument, "StructuredLogSink needs a FILE* (got null)");
+  return std::shared_ptr<StructuredLogSink>(new StructuredLogSink(out));
+}
+
 PIPELINE_INLINE nlohmann::json StructuredLogSink::to_json(const Alert& alert) {
   nlohmann::json j = {{"at", format_rfc3339(alert.at)},
                       {"severity", to_string(alert.severity)},

@@ -4,6 +4,7 @@
 
 #include <cstdio>
 #include <iosfwd>
+#include <memory>
 #include <mutex>
 
 #include <nlohmann/json_fwd.hpp>
@@ -32,8 +33,12 @@ namespace pipeline::inline v0 {
 /// @snippet alert_snippets_test.cpp structured_log_sink
 class StructuredLogSink final : public BasicAlertSink<std::mutex> {
  public:
-  explicit StructuredLogSink(std::ostream& out) : stream_(&out) {}
-  explicit StructuredLogSink(std::FILE* out) : file_(out) {}
+  /// A sink writing to `out`. **Errors:** none today (a failed stream is reported by
+  /// each `send`); a `Result` like every component's `create`.
+  [[nodiscard]] static Result<std::shared_ptr<StructuredLogSink>> create(std::ostream& out);
+  /// A sink writing to `out` (`stderr`, say). **Errors:** `kInvalidArgument` when `out`
+  /// is null.
+  [[nodiscard]] static Result<std::shared_ptr<StructuredLogSink>> create(std::FILE* out);
 
   /// The JSON object written for `alert` (without the newline).
   static nlohmann::json to_json(const Alert& alert);
@@ -42,6 +47,9 @@ class StructuredLogSink final : public BasicAlertSink<std::mutex> {
   Status send_locked(const Alert& alert) override;
 
  private:
+  explicit StructuredLogSink(std::ostream& out) : stream_(&out) {}
+  explicit StructuredLogSink(std::FILE* out) : file_(out) {}
+
   std::ostream* stream_ = nullptr;
   std::FILE* file_ = nullptr;
 };

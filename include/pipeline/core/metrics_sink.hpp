@@ -2,12 +2,15 @@
 /// @file
 /// The `MetricsSink` port: counters, gauges, histograms and events.
 
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
+
+#include "pipeline/core/result.hpp"
 
 namespace pipeline::inline v0 {
 
@@ -61,6 +64,35 @@ class MetricsSink {
   /// A discrete, structured occurrence (a trigger decided, a fallback taken).
   virtual void event(std::string_view name, Labels attributes) = 0;
 };
+
+namespace internal {
+/// Whether `name` is a Prometheus label name: `[a-zA-Z_][a-zA-Z0-9_]*`, not starting with
+/// `__` (reserved for Prometheus itself).
+inline bool valid_metric_label_name(std::string_view name) {
+  if (name.empty() || name.substr(0, 2) == "__") return false;
+  for (std::size_t i = 0; i < name.size(); ++i) {
+    const char c = name[i];
+    const bool alpha = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
+    if (!alpha && !(i > 0 && c >= '0' && c <= '9')) return false;
+  }
+  return true;
+}
+}  // namespace internal
+
+/// Checks labels that a component adds to all of its metrics (`*Options::metric_labels`).
+/// A component checks them in `create()`: a sink gives an instrument with a bad label a
+/// detached handle that records nowhere, so a typo would otherwise lose every sample.
+/// **Errors:** `kInvalidArgument` naming the first invalid or repeated label name.
+[[nodiscard]] inline Status check_metric_labels(const Labels& labels) {
+  for (std::size_t i = 0; i < labels.size(); ++i) {
+    const std::string& name = labels[i].first;
+    if (!internal::valid_metric_label_name(name))
+      return fail(ErrorCode::kInvalidArgument, "metric label name '{}' is not a Prometheus label name", name);
+    for (std::size_t j = 0; j < i; ++j)
+      if (labels[j].first == name) return fail(ErrorCode::kInvalidArgument, "metric label '{}' appears twice", name);
+  }
+  return ok();
+}
 
 /// A sink that records nothing; the default for components given no sink.
 /// Thread-safe; every call is a no-op.

@@ -256,6 +256,12 @@ struct MemoryStateStore::State {
 
 PIPELINE_INLINE MemoryStateStore::MemoryStateStore() : state_(std::make_unique<State>()) {}
 
+PIPELINE_INLINE Result<MemoryStateStore> MemoryStateStore::create() { return MemoryStateStore(); }
+
+PIPELINE_INLINE MemoryStateStore::MemoryStateStore(MemoryStateStore&& other) noexcept = default;
+
+PIPELINE_INLINE MemoryStateStore& MemoryStateStore::operator=(MemoryStateStore&& other) noexcept = default;
+
 PIPELINE_INLINE MemoryStateStore::~MemoryStateStore() = default;
 
 PIPELINE_INLINE Status MemoryStateStore::transact(const Body& body, const TransactionOptions& options) {

@@ -38,7 +38,14 @@ namespace pipeline::inline v0 {
 /// @snippet memory_snippets_test.cpp memory_state_store
 class MemoryStateStore final : public StateStore {
  public:
-  MemoryStateStore();
+  /// An empty store. **Errors:** none today; a `Result` like every component's
+  /// `create`, so that options can be added without breaking callers.
+  [[nodiscard]] static Result<MemoryStateStore> create();
+
+  /// Moving leaves `other` empty: it may only be destroyed or assigned to. Not thread
+  /// safe: nothing may use either store meanwhile.
+  MemoryStateStore(MemoryStateStore&& other) noexcept;
+  MemoryStateStore& operator=(MemoryStateStore&& other) noexcept;
   MemoryStateStore(const MemoryStateStore&) = delete;
   MemoryStateStore& operator=(const MemoryStateStore&) = delete;
   ~MemoryStateStore() override;
@@ -51,6 +58,8 @@ class MemoryStateStore final : public StateStore {
   Result<std::size_t> requeue_outbox(TimePoint since) override;
 
  private:
+  MemoryStateStore();
+
   struct State;  // rows, outbox and the transaction with its undo log (memory_state_store-inl.hpp)
   std::unique_ptr<State> state_;
 };

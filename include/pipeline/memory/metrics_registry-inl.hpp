@@ -6,8 +6,12 @@
 
 namespace pipeline::inline v0 {
 
+PIPELINE_INLINE Result<MetricsRegistry> MetricsRegistry::create(MetricsRegistryOptions options) {
+  return MetricsRegistry(options);
+}
+
 PIPELINE_INLINE std::shared_ptr<Counter> MetricsRegistry::counter(std::string_view name, std::string_view help, Labels labels) {
-  std::lock_guard lock(mu_);
+  std::lock_guard lock(*mu_);
   Family* f = family_locked(name, help, Type::kCounter, labels, nullptr);
   if (f == nullptr) return std::make_shared<CounterImpl>();
   auto& slot = f->series[render_labels(labels)];
@@ -16,7 +20,7 @@ PIPELINE_INLINE std::shared_ptr<Counter> MetricsRegistry::counter(std::string_vi
 }
 
 PIPELINE_INLINE std::shared_ptr<Gauge> MetricsRegistry::gauge(std::string_view name, std::string_view help, Labels labels) {
-  std::lock_guard lock(mu_);
+  std::lock_guard lock(*mu_);
   Family* f = family_locked(name, help, Type::kGauge, labels, nullptr);
   if (f == nullptr) return std::make_shared<GaugeImpl>();
   auto& slot = f->series[render_labels(labels)];
@@ -30,7 +34,7 @@ PIPELINE_INLINE std::shared_ptr<Histogram> MetricsRegistry::histogram(std::strin
                 buckets.end());
   std::sort(buckets.begin(), buckets.end());
   buckets.erase(std::unique(buckets.begin(), buckets.end()), buckets.end());
-  std::lock_guard lock(mu_);
+  std::lock_guard lock(*mu_);
   Family* f = family_locked(name, help, Type::kHistogram, labels, &buckets);
   if (f == nullptr) return std::make_shared<HistogramImpl>(std::move(buckets));
   auto& slot = f->series[render_labels(labels)];
@@ -39,7 +43,7 @@ PIPELINE_INLINE std::shared_ptr<Histogram> MetricsRegistry::histogram(std::strin
 }
 
 PIPELINE_INLINE void MetricsRegistry::event(std::string_view name, Labels attributes) {
-  std::lock_guard lock(mu_);
+  std::lock_guard lock(*mu_);
   ++event_totals_[std::string(name)];
   if (event_capacity_ == 0) return;
   if (events_.size() == event_capacity_) events_.pop_front();
@@ -47,44 +51,44 @@ PIPELINE_INLINE void MetricsRegistry::event(std::string_view name, Labels attrib
 }
 
 PIPELINE_INLINE std::optional<std::uint64_t> MetricsRegistry::counter_value(std::string_view name, const Labels& labels) const {
-  std::lock_guard lock(mu_);
+  std::lock_guard lock(*mu_);
   const Series* s = series_locked(name, Type::kCounter, labels);
   if (s == nullptr || !s->counter) return std::nullopt;
   return s->counter->value();
 }
 
 PIPELINE_INLINE std::optional<double> MetricsRegistry::gauge_value(std::string_view name, const Labels& labels) const {
-  std::lock_guard lock(mu_);
+  std::lock_guard lock(*mu_);
   const Series* s = series_locked(name, Type::kGauge, labels);
   if (s == nullptr || !s->gauge) return std::nullopt;
   return s->gauge->value();
 }
 
 PIPELINE_INLINE std::optional<std::uint64_t> MetricsRegistry::histogram_count(std::string_view name, const Labels& labels) const {
-  std::lock_guard lock(mu_);
+  std::lock_guard lock(*mu_);
   const Series* s = series_locked(name, Type::kHistogram, labels);
   if (s == nullptr || !s->histogram) return std::nullopt;
   return s->histogram->total();
 }
 
 PIPELINE_INLINE std::uint64_t MetricsRegistry::event_count(std::string_view name) const {
-  std::lock_guard lock(mu_);
+  std::lock_guard lock(*mu_);
   const auto it = event_totals_.find(name);
   return it == event_totals_.end() ? 0 : it->second;
 }
 
 PIPELINE_INLINE std::vector<RecordedEvent> MetricsRegistry::recent_events() const {
-  std::lock_guard lock(mu_);
+  std::lock_guard lock(*mu_);
   return {events_.begin(), events_.end()};
 }
 
 PIPELINE_INLINE std::uint64_t MetricsRegistry::rejected() const {
-  std::lock_guard lock(mu_);
+  std::lock_guard lock(*mu_);
   return rejected_;
 }
 
 PIPELINE_INLINE std::string MetricsRegistry::render_prometheus() const {
-  std::lock_guard lock(mu_);
+  std::lock_guard lock(*mu_);
   std::string out;
   for (const auto& [name, f] : families_) {
     out += fmt::format("# HELP {} {}\n# TYPE {} {}\n", name, escape_help(f.help), name, type_name(f.type));
@@ -130,20 +134,10 @@ PIPELINE_INLINE bool MetricsRegistry::valid_metric_name(std::string_view n) {
   return true;
 }
 
-PIPELINE_INLINE bool MetricsRegistry::valid_label_name(std::string_view n) {
-  if (n.empty() || n.substr(0, 2) == "__") return false;
-  for (std::size_t i = 0; i < n.size(); ++i) {
-    const char c = n[i];
-    const bool alpha = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
-    if (!alpha && !(i > 0 && c >= '0' && c <= '9')) return false;
-  }
-  return true;
-}
-
 PIPELINE_INLINE bool MetricsRegistry::normalize(Labels& labels, Type type) {
   std::sort(labels.begin(), labels.end());
   for (std::size_t i = 0; i < labels.size(); ++i) {
-    if (!valid_label_name(labels[i].first)) return false;
+    if (!internal::valid_metric_label_name(labels[i].first)) return false;
     if (i > 0 && labels[i].first == labels[i - 1].first) return false;
     if (type == Type::kHistogram && labels[i].first == "le") return false;
   }

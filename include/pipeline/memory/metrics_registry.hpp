@@ -21,6 +21,7 @@
 
 #include "pipeline/core/config.hpp"
 #include "pipeline/core/metrics_sink.hpp"
+#include "pipeline/core/result.hpp"
 
 namespace pipeline::inline v0 {
 
@@ -29,6 +30,12 @@ struct RecordedEvent {
   std::uint64_t sequence = 0;  ///< 1 for the first event the registry saw.
   std::string name;
   Labels attributes;
+};
+
+/// Construction options of a `MetricsRegistry`.
+struct MetricsRegistryOptions {
+  /// How many recent events `recent_events()` keeps (0: none; the totals are kept).
+  std::size_t event_capacity = 1024;
 };
 
 /// An in-process `MetricsSink`: counters, gauges, histograms with fixed buckets, labels,
@@ -55,8 +62,15 @@ struct RecordedEvent {
 /// @snippet memory_snippets_test.cpp metrics_registry
 class MetricsRegistry final : public MetricsSink {
  public:
-  /// `event_capacity`: how many recent events `recent_events()` keeps.
-  explicit MetricsRegistry(std::size_t event_capacity = 1024) : event_capacity_(event_capacity) {}
+  /// An empty registry. **Errors:** none today; a `Result` like every component's
+  /// `create`, so that a future option can be validated without breaking callers.
+  [[nodiscard]] static Result<MetricsRegistry> create(MetricsRegistryOptions options = {});
+
+  /// Moving keeps every handle valid (they share their series with the registry). Not
+  /// thread safe: nothing may use either registry meanwhile; `other` may then only be
+  /// destroyed or assigned to.
+  MetricsRegistry(MetricsRegistry&& other) noexcept = default;
+  MetricsRegistry& operator=(MetricsRegistry&& other) noexcept = default;
 
   std::shared_ptr<Counter> counter(std::string_view name, std::string_view help, Labels labels = {}) override;
 
@@ -81,7 +95,7 @@ class MetricsRegistry final : public MetricsSink {
   /// How many events named `name` were recorded (all of them, not only those still kept).
   [[nodiscard]] std::uint64_t event_count(std::string_view name) const;
 
-  /// The most recent events, oldest first (at most `event_capacity`).
+  /// The most recent events, oldest first (at most `options.event_capacity`).
   [[nodiscard]] std::vector<RecordedEvent> recent_events() const;
 
   /// Instruments refused (bad name or label, type or bucket conflict).
@@ -95,6 +109,8 @@ class MetricsRegistry final : public MetricsSink {
   static std::string escape_label_value(std::string_view v);
 
  private:
+  explicit MetricsRegistry(const MetricsRegistryOptions& options) : event_capacity_(options.event_capacity) {}
+
   enum class Type { kCounter, kGauge, kHistogram };
 
   class CounterImpl final : public Counter {
@@ -160,8 +176,6 @@ class MetricsRegistry final : public MetricsSink {
 
   static bool valid_metric_name(std::string_view n);
 
-  static bool valid_label_name(std::string_view n);
-
   // Sorts `labels` by name; false when a name is invalid or repeated (or `le` on a histogram).
   static bool normalize(Labels& labels, Type type);
 
@@ -186,7 +200,8 @@ class MetricsRegistry final : public MetricsSink {
 
   const Series* series_locked(std::string_view name, Type type, Labels labels) const;
 
-  mutable std::mutex mu_;
+  // On the heap so that the registry can move.
+  mutable std::unique_ptr<std::mutex> mu_ = std::make_unique<std::mutex>();
   std::map<std::string, Family, std::less<>> families_;
   std::map<std::string, std::uint64_t, std::less<>> event_totals_;
   std::deque<RecordedEvent> events_;

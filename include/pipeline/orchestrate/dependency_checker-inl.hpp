@@ -15,6 +15,10 @@
 
 namespace pipeline::inline v0 {
 
+PIPELINE_INLINE Result<DependencyChecker> DependencyChecker::create(const Clock& clock, DependencyDataSource& source) {
+  return DependencyChecker(clock, source);
+}
+
 PIPELINE_INLINE std::string DependencyReport::problems() const {
   std::string out;
   for (const auto& f : inputs) {

@@ -111,7 +111,10 @@ struct DependencyReport {
 /// @snippet orchestrate_snippets_test.cpp dependency_checker
 class DependencyChecker {
  public:
-  DependencyChecker(const Clock& clock, DependencyDataSource& source) : clock_(clock), source_(source) {}
+  /// A checker with no declarations; `clock` and `source` must outlive it. **Errors:**
+  /// none today; a `Result` like every component's `create`, so that options can be added
+  /// without breaking callers.
+  [[nodiscard]] static Result<DependencyChecker> create(const Clock& clock, DependencyDataSource& source);
 
   /// Declares `processor`'s inputs.
   Status declare(std::string_view processor, std::vector<DependencySpec> inputs);
@@ -123,6 +126,8 @@ class DependencyChecker {
   Result<DependencyReport> check(std::string_view processor, CalendarDate date);
 
  private:
+  DependencyChecker(const Clock& clock, DependencyDataSource& source) : clock_(clock), source_(source) {}
+
   Result<DependencyFinding> check_one(const DependencySpec& spec, CalendarDate date, TimePoint now);
 
   const Clock& clock_;

@@ -31,25 +31,6 @@ struct OutboxRelay::Background {
   std::optional<Error> last_error;
 };
 
-namespace internal {
-inline OutboxRelayOptions normalized_relay_options(OutboxRelayOptions options) {
-  if (options.owner.empty()) options.owner = "relay-" + new_execution_id();
-  if (!options.retry_policy) {
-    // Never fails: the delays are clamped to zero (a negative one meant "at once" before),
-    // the multiplier and the limits are fixed valid values.
-    const Duration initial = std::max(options.poll_interval, Duration::zero());
-    options.retry_policy = ExponentialBackoff::create({.initial_delay = initial,
-                                                       .multiplier = 2.0,
-                                                       .max_delay = std::max(options.max_backoff, initial),
-                                                       .max_attempts = 0,
-                                                       .max_elapsed = Duration::zero(),
-                                                       .jitter = true})
-                               .value();
-  }
-  return options;
-}
-}  // namespace internal
-
 PIPELINE_INLINE Status OutboxRelayOptions::validate() const {
   if (batch_size == 0) return fail(ErrorCode::kInvalidArgument, "OutboxRelayOptions::batch_size must be at least 1");
   if (lease <= Duration::zero()) return fail(ErrorCode::kInvalidArgument, "OutboxRelayOptions::lease must be positive");
@@ -63,7 +44,9 @@ PIPELINE_INLINE Status OutboxRelayOptions::validate() const {
 PIPELINE_INLINE Result<std::unique_ptr<OutboxRelay>> OutboxRelay::create(Clock& clock, StateStore& store,
                                                                          Transport& transport,
                                                                          OutboxRelayOptions options) {
-  return create(clock, store, std::make_shared<SendStep>(transport), std::move(options));
+  auto step = SendStep::create(transport);
+  if (!step) return fail(step.error());
+  return create(clock, store, std::move(*step), std::move(options));
 }
 
 PIPELINE_INLINE Result<std::unique_ptr<OutboxRelay>> OutboxRelay::create(Clock& clock, StateStore& store,
@@ -71,6 +54,18 @@ PIPELINE_INLINE Result<std::unique_ptr<OutboxRelay>> OutboxRelay::create(Clock& 
                                                                          OutboxRelayOptions options) {
   PIPELINE_TRY(options.validate());
   if (!step) return fail(ErrorCode::kInvalidArgument, "OutboxRelay needs a send step (got null)");
+  if (options.owner.empty()) options.owner = "relay-" + new_execution_id();
+  if (!options.retry_policy) {
+    // Without a policy of its own the relay backs off from its poll interval to its cap.
+    auto policy = ExponentialBackoff::create({.initial_delay = options.poll_interval,
+                                              .multiplier = 2.0,
+                                              .max_delay = std::max(options.max_backoff, options.poll_interval),
+                                              .max_attempts = 0,
+                                              .max_elapsed = Duration::zero(),
+                                              .jitter = true});
+    if (!policy) return fail(policy.error());
+    options.retry_policy = std::move(*policy);
+  }
   return std::unique_ptr<OutboxRelay>(new OutboxRelay(clock, store, std::move(step), std::move(options)));
 }
 
@@ -79,7 +74,7 @@ PIPELINE_INLINE OutboxRelay::OutboxRelay(Clock& clock, StateStore& store, std::s
     : store_(store),
       step_(std::move(step)),
       clock_(clock),
-      options_(internal::normalized_relay_options(std::move(options))),
+      options_(std::move(options)),
       bg_(std::make_unique<Background>()) {}
 
 PIPELINE_INLINE OutboxRelay::~OutboxRelay() { stop(); }

@@ -77,7 +77,8 @@ PIPELINE_INLINE Status ProcessorOptions::validate() const {
   return ok();
 }
 
-PIPELINE_INLINE Processor::Processor(Clock& clock, StateStore& store, RunHistory& history, ProcessorOptions options)
+PIPELINE_INLINE Processor::Processor(CreateKey /*key*/, Clock& clock, StateStore& store, RunHistory& history,
+                                     ProcessorOptions options)
     : clock_(clock),
       store_(store),
       history_(history),

@@ -174,24 +174,35 @@ struct RunOptions {
 /// recorded and the delivery should be redelivered); every other ending is a
 /// `RunReport`.
 ///
-/// **Example:**
+/// **Example:** a subclass, built by `create` (it cannot be built any other way: see `CreateKey`)
 /// @snippet process_snippets_test.cpp processor
+/// @snippet process_snippets_test.cpp processor_create
 class Processor {
+ protected:
+  /// The proof that `create` is building: only `Processor` can make one, so a subclass
+  /// whose constructors take it as their first parameter (`using Processor::Processor;`
+  /// does) is built only through `create`, never with unvalidated options. A subclass
+  /// that declares its own constructor takes a `CreateKey` first and passes it on.
+  class CreateKey {
+    friend class Processor;
+    CreateKey() = default;
+  };
+
  public:
-  /// Builds a `P` (a subclass) from `args`, then validates its options
+  /// Builds a `P` (a subclass) from `CreateKey` and `args`, then validates its options
   /// (`ProcessorOptions::validate`). **Errors:** `kInvalidArgument` naming the first bad option.
   template <class P, class... Args>
   static Result<std::unique_ptr<P>> create(Args&&... args) {
     static_assert(std::is_base_of_v<Processor, P>, "Processor::create builds subclasses of Processor");
-    auto p = std::make_unique<P>(std::forward<Args>(args)...);
+    auto p = std::make_unique<P>(CreateKey{}, std::forward<Args>(args)...);
     PIPELINE_TRY(p->options().validate());
     return p;
   }
 
   /// For subclasses (public so that `using Processor::Processor;` makes a public
-  /// constructor): `clock`, `store` and `history` must outlive the processor. Build them
-  /// through `create`, which validates the options.
-  Processor(Clock& clock, StateStore& store, RunHistory& history, ProcessorOptions options);
+  /// constructor `create` can call; the key keeps everyone else out): `clock`, `store`
+  /// and `history` must outlive the processor.
+  Processor(CreateKey key, Clock& clock, StateStore& store, RunHistory& history, ProcessorOptions options);
 
   virtual ~Processor() = default;
   Processor(const Processor&) = delete;

@@ -36,10 +36,18 @@ struct SendStep::Hooks {
   }
 };
 
+PIPELINE_INLINE Result<std::shared_ptr<SendStep>> SendStep::create(Transport& transport, SendStepOptions options) {
+  PIPELINE_TRY(check_metric_labels(options.metric_labels));
+  if (!options.retry_policy) {
+    auto policy = ExponentialBackoff::create();
+    if (!policy) return fail(policy.error());
+    options.retry_policy = std::move(*policy);
+  }
+  return std::shared_ptr<SendStep>(new SendStep(transport, std::move(options)));
+}
+
 PIPELINE_INLINE SendStep::SendStep(Transport& transport, SendStepOptions options)
-    : transport_(transport),
-      policy_(options.retry_policy ? std::move(options.retry_policy) : ExponentialBackoff::create().value()),
-      hooks_(std::make_unique<Hooks>()) {
+    : transport_(transport), policy_(std::move(options.retry_policy)), hooks_(std::make_unique<Hooks>()) {
   MetricsSink& metrics = options.metrics ? *options.metrics : NullMetricsSink::instance();
   auto counter = [&](std::string_view name, std::string_view help) {
     return metrics.counter(name, help, options.metric_labels);

@@ -77,7 +77,10 @@ class SendStep {
                                            Duration delay, const Error& error)>;
   using FailedCallback = std::function<void(const std::string& topic, const std::string& id, const Error& error)>;
 
-  explicit SendStep(Transport& transport, SendStepOptions options = {});
+  /// A step over `transport`, which must outlive it. Shared: a `UnifiedPublisher` and an
+  /// `OutboxRelay` may send through the same step. **Errors:** `kInvalidArgument` when a
+  /// name in `options.metric_labels` is not a Prometheus label name or is repeated.
+  [[nodiscard]] static Result<std::shared_ptr<SendStep>> create(Transport& transport, SendStepOptions options = {});
   ~SendStep();
   SendStep(const SendStep&) = delete;
   SendStep& operator=(const SendStep&) = delete;
@@ -112,6 +115,8 @@ class SendStep {
   [[nodiscard]] RetryPolicy& retry_policy() const noexcept { return *policy_; }
 
  private:
+  SendStep(Transport& transport, SendStepOptions options);
+
   struct Hooks;  // the signals, in send_step-inl.hpp
 
   // Counts and reports the transport's answer `status` for message `id`.

@@ -145,16 +145,18 @@ struct UnifiedPublisher::Impl {
 
 PIPELINE_INLINE Result<std::unique_ptr<UnifiedPublisher>> UnifiedPublisher::create(Clock& clock, Transport& transport,
                                                                                    UnifiedPublisherOptions options) {
-  auto step = std::make_shared<SendStep>(
+  auto step = SendStep::create(
       transport, SendStepOptions{std::move(options.retry_policy), options.metrics, options.metric_labels});
+  if (!step) return fail(step.error());
   options.retry_policy = nullptr;  // now the step's
-  return create(clock, std::move(step), std::move(options));
+  return create(clock, std::move(*step), std::move(options));
 }
 
 PIPELINE_INLINE Result<std::unique_ptr<UnifiedPublisher>> UnifiedPublisher::create(Clock& clock,
                                                                                    std::shared_ptr<SendStep> step,
                                                                                    UnifiedPublisherOptions options) {
   if (!step) return fail(ErrorCode::kInvalidArgument, "UnifiedPublisher needs a send step");
+  PIPELINE_TRY(check_metric_labels(options.metric_labels));
   if (options.queue_capacity == 0) {
     return fail(ErrorCode::kInvalidArgument, "UnifiedPublisher needs a queue capacity of at least 1");
   }

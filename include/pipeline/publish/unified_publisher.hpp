@@ -83,7 +83,7 @@ struct UnifiedPublisherOptions {
 /// only when it is idle; encoding happens on the worker. **Errors:** `publish` →
 /// `kInvalidArgument` (invalid message, topic or id), `kBackpressure` (queue full under
 /// `kReject`), `kCancelled` (shutting down). `create` → `kInvalidArgument` for a zero
-/// queue capacity, a null step, or a retry policy given with a step. No exception escapes.
+/// queue capacity, a null step, a retry policy given with a step, or a bad metric label. No exception escapes.
 ///
 /// **Example:**
 /// @snippet publish_snippets_test.cpp unified_publisher
@@ -91,13 +91,14 @@ class UnifiedPublisher {
  public:
   /// A publisher with its own `SendStep` over `transport` (`options.retry_policy` null: a
   /// default `ExponentialBackoff`). `clock` and `transport` must outlive it.
-  /// **Errors:** `kInvalidArgument` for a zero queue capacity.
+  /// **Errors:** `kInvalidArgument` for a zero queue capacity or a bad metric label
+  /// (`check_metric_labels`).
   [[nodiscard]] static Result<std::unique_ptr<UnifiedPublisher>> create(Clock& clock, Transport& transport,
                                                                         UnifiedPublisherOptions options = {});
   /// A publisher that sends through `step` (shared with an `OutboxRelay`, say); its
   /// queue counters go to `options.metrics`.
-  /// **Errors:** `kInvalidArgument` for a null step, a zero queue capacity or a retry
-  /// policy (the step has its own).
+  /// **Errors:** `kInvalidArgument` for a null step, a zero queue capacity, a retry
+  /// policy (the step has its own) or a bad metric label.
   [[nodiscard]] static Result<std::unique_ptr<UnifiedPublisher>> create(Clock& clock, std::shared_ptr<SendStep> step,
                                                                         UnifiedPublisherOptions options = {});
 

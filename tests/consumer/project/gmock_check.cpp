@@ -31,7 +31,7 @@ TEST(ConsumerGmock, AFailedPublishRecordsNothing) {
 
 TEST(ConsumerGmock, APublishedReportIsRecordedInTheDelegatedStore) {
   ::testing::NiceMock<pipeline::mocks::MockTransport> transport;
-  pipeline::MemoryStateStore real;
+  pipeline::MemoryStateStore real = pipeline::MemoryStateStore::create().value();
   ::testing::NiceMock<pipeline::mocks::MockStateStore> store;
   store.delegate_to(real);
   EXPECT_CALL(store, transact);

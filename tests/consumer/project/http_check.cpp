@@ -6,7 +6,7 @@
 #include "pipeline/http/operations.hpp"
 
 int main() {
-  pipeline::MetricsRegistry metrics;
+  pipeline::MetricsRegistry metrics = pipeline::MetricsRegistry::create().value();
   pipeline::http::Router router;
   if (!pipeline::http::mount_operations(router, {&metrics, {}, "consumer"})) return 1;
   pipeline::http::HttpServerOptions options;

@@ -33,13 +33,13 @@
 
 int main() {
   pipeline::ManualClock clock;
-  pipeline::MemoryStateStore store;
+  pipeline::MemoryStateStore store = pipeline::MemoryStateStore::create().value();
   auto transport = pipeline::MemoryTransport::create(clock).value();
   auto relay = pipeline::OutboxRelay::create(clock, store, *transport);
   CHECK(relay);
 
   std::vector<pipeline::Alert> alerts_seen;
-  auto sink = std::make_shared<pipeline::CallbackAlertSink>([&](const pipeline::Alert& a) { alerts_seen.push_back(a); });
+  auto sink = pipeline::CallbackAlertSink::create([&](const pipeline::Alert& a) { alerts_seen.push_back(a); }).value();
   pipeline::AlertManagerOptions alert_config;
   alert_config.limits.warning = {std::chrono::minutes(10), 1};  // one warning per key per 10 minutes
   alert_config.digest_flush_interval = pipeline::Duration::zero();  // flush_digests() by hand
