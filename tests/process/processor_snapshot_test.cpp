@@ -57,12 +57,11 @@ struct Fixture {
   MemoryStateStore store = MemoryStateStore::create().value();
   RunHistory history = RunHistory::create(clock, store).value();
   FingerprintChangeDetector detector = *ChangeDetector::create(store, FingerprintChangeDetectorOptions{"players", {"status"}, "change"});
-  std::unique_ptr<ReportLoader> loader_owner = Processor::create<ReportLoader>(clock, store, history, [this] {
-                                                 ProcessorOptions o{"injury_report", "phase2_raw", "t", "injury_report", "raw"};
-                                                 o.detector = &detector;
-                                                 return o;
-                                               }()).value();
-  ReportLoader& loader = *loader_owner;
+  std::unique_ptr<ReportLoader> loader = Processor::create<ReportLoader>(clock, store, history, [this] {
+                                           ProcessorOptions o{"injury_report", "phase2_raw", "t", "injury_report", "raw"};
+                                           o.detector = &detector;
+                                           return o;
+                                         }()).value();
 };
 
 }  // namespace processor_snapshot_test
@@ -72,25 +71,25 @@ using namespace processor_snapshot_test;
 TEST(ProcessorSnapshot, SnapshotForSeesTheTriggerAndDetectsOnlyWhatItChanged) {
   Fixture f;
   const auto morning = report_trigger(0, {{"a", "available"}, {"b", "available"}, {"c", "out"}});
-  auto first = f.loader.run(kDate, &morning);
+  auto first = f.loader->run(kDate, &morning);
   ASSERT_TRUE(first) << first.error().to_string();
-  EXPECT_EQ(f.loader.seen_trigger, &morning);
-  EXPECT_EQ(f.loader.loaded, (std::vector<std::string>{"a", "b", "c"}));
+  EXPECT_EQ(f.loader->seen_trigger, &morning);
+  EXPECT_EQ(f.loader->loaded, (std::vector<std::string>{"a", "b", "c"}));
 
   const auto update = report_trigger(1, {{"a", "available"}, {"b", "questionable"}, {"c", "out"}});
-  auto second = f.loader.run(kDate, &update);
+  auto second = f.loader->run(kDate, &update);
   ASSERT_TRUE(second) << second.error().to_string();
   EXPECT_EQ(second->outcome, RunOutcome::kCompleted);
   EXPECT_FALSE(second->full);
-  EXPECT_EQ(f.loader.loaded, (std::vector<std::string>{"b"}));
+  EXPECT_EQ(f.loader->loaded, (std::vector<std::string>{"b"}));
 }
 
 TEST(ProcessorSnapshot, WithoutATriggerTheSnapshotFailsAndTheRunProcessesEverything) {
   Fixture f;
-  auto report = f.loader.run(kDate);
+  auto report = f.loader->run(kDate);
   ASSERT_TRUE(report) << report.error().to_string();
   EXPECT_TRUE(report->full);
-  EXPECT_EQ(f.loader.seen_trigger, nullptr);
+  EXPECT_EQ(f.loader->seen_trigger, nullptr);
   ASSERT_TRUE(report->completion);
   EXPECT_NE(report->completion->metadata->value("change_detection_fallback", "").find("no trigger, no report"),
             std::string::npos);

@@ -96,11 +96,10 @@ struct Fixture {
   std::unique_ptr<OutboxRelay> relay = OutboxRelay::create(clock, store, transport).value();
   Roster roster;
   FingerprintChangeDetector detector = *ChangeDetector::create(store, FingerprintChangeDetectorOptions{"players", {"points"}, "change"});
-  std::unique_ptr<SummaryProcessor> processor_owner =
+  std::unique_ptr<SummaryProcessor> processor =
       Processor::create<SummaryProcessor>(clock, store, history, summary_options(&detector, relay.get(), &transport),
                                           roster)
           .value();
-  SummaryProcessor& processor = *processor_owner;
 
   std::vector<Message> published() {
     (void)relay->drain();
@@ -112,10 +111,10 @@ struct Fixture {
 
 TEST(Processor, FirstRunProcessesEveryPlayerAndPublishesOneCompletion) {
   Fixture f;
-  auto report = f.processor.run(kDate);
+  auto report = f.processor->run(kDate);
   ASSERT_TRUE(report) << report.error().to_string();
   EXPECT_EQ(report->outcome, RunOutcome::kCompleted);
-  EXPECT_EQ(f.processor.processed.size(), 450u);
+  EXPECT_EQ(f.processor->processed.size(), 450u);
   auto msgs = f.published();
   ASSERT_EQ(msgs.size(), 1u);
   EXPECT_EQ(msgs[0].status, CompletionStatus::kSuccess);
@@ -126,7 +125,7 @@ TEST(Processor, FirstRunProcessesEveryPlayerAndPublishesOneCompletion) {
 
 TEST(Processor, ReprocessesExactlyTheOneChangedPlayerOf450) {
   Fixture f;
-  ASSERT_TRUE(f.processor.run(kDate));
+  ASSERT_TRUE(f.processor->run(kDate));
   f.roster.points["player-123"] = 99;  // a mid-day update to one player
   Message trigger;
   trigger.processor_name = "phase2_to_phase3";
@@ -136,13 +135,13 @@ TEST(Processor, ReprocessesExactlyTheOneChangedPlayerOf450) {
   trigger.is_incremental = true;
   trigger.metadata = nlohmann::json{{"wave", 1}};
   trigger.entities_changed = EntityChanges{{"players", {"player-123"}}};
-  auto report = f.processor.run(kDate, &trigger);
+  auto report = f.processor->run(kDate, &trigger);
   ASSERT_TRUE(report) << report.error().to_string();
   EXPECT_EQ(report->outcome, RunOutcome::kCompleted);
-  EXPECT_EQ(f.processor.processed, std::vector<std::string>{"player-123"});
+  EXPECT_EQ(f.processor->processed, std::vector<std::string>{"player-123"});
   EXPECT_EQ(report->entities_processed, 1u);
   EXPECT_FALSE(report->full);
-  EXPECT_EQ(f.processor.output["player-123"], 198);
+  EXPECT_EQ(f.processor->output["player-123"], 198);
   auto msgs = f.published();
   ASSERT_EQ(msgs.size(), 2u);
   EXPECT_TRUE(msgs[1].is_incremental);
@@ -153,17 +152,17 @@ TEST(Processor, ReprocessesExactlyTheOneChangedPlayerOf450) {
 
 TEST(Processor, UnchangedInputsStillCompleteWithAnEmptyChangeMapAndNoStep) {
   Fixture f;
-  ASSERT_TRUE(f.processor.run(kDate));
+  ASSERT_TRUE(f.processor->run(kDate));
   Message trigger;
   trigger.processor_name = "t";
   trigger.phase = "p";
   trigger.execution_id = "e";
   trigger.partition_date = kDate;
   trigger.metadata = nlohmann::json{{"wave", 2}};
-  auto report = f.processor.run(kDate, &trigger);
+  auto report = f.processor->run(kDate, &trigger);
   ASSERT_TRUE(report);
   EXPECT_EQ(report->outcome, RunOutcome::kCompleted);
-  EXPECT_EQ(f.processor.steps, 1);
+  EXPECT_EQ(f.processor->steps, 1);
   auto msgs = f.published();
   ASSERT_EQ(msgs.size(), 2u);
   EXPECT_EQ(msgs[1].entities_changed, ChangedEntities{EntityChanges{}});
@@ -171,14 +170,14 @@ TEST(Processor, UnchangedInputsStillCompleteWithAnEmptyChangeMapAndNoStep) {
 
 TEST(Processor, RedeliveryAfterSuccessRepublishesTheStoredCompletionWithTheSameId) {
   Fixture f;
-  ASSERT_TRUE(f.processor.run(kDate));
+  ASSERT_TRUE(f.processor->run(kDate));
   (void)f.relay->drain();
   const auto first = f.transport.published();
   ASSERT_EQ(first.size(), 1u);
-  auto again = f.processor.run(kDate);
+  auto again = f.processor->run(kDate);
   ASSERT_TRUE(again);
   EXPECT_EQ(again->outcome, RunOutcome::kAlreadyDone);
-  EXPECT_EQ(f.processor.steps, 1);
+  EXPECT_EQ(f.processor->steps, 1);
   const auto all = f.transport.published();
   ASSERT_EQ(all.size(), 2u);
   EXPECT_EQ(all[1].message.id, first[0].message.id);
@@ -202,11 +201,11 @@ std::string outcome_of(const DeliveryPtr& d) {
 
 TEST(Processor, ATriggerThatSucceededIsNeverRunAgainEvenAfterTheWindow) {
   Fixture f;
-  auto handler = f.processor.handler();
+  auto handler = f.processor->handler();
   auto first = trigger_delivery("phase2_to_phase3/2025-11-18/w0");
   handler(first);
   EXPECT_EQ(outcome_of(first), "acked") << outcome_of(first);
-  ASSERT_EQ(f.processor.steps, 1);
+  ASSERT_EQ(f.processor->steps, 1);
   (void)f.relay->drain();
   const auto completed = f.transport.published();
   ASSERT_EQ(completed.size(), 1u);
@@ -216,12 +215,12 @@ TEST(Processor, ATriggerThatSucceededIsNeverRunAgainEvenAfterTheWindow) {
   auto late = trigger_delivery("phase2_to_phase3/2025-11-18/w0");
   handler(late);
   EXPECT_EQ(outcome_of(late), "acked") << outcome_of(late);
-  EXPECT_EQ(f.processor.steps, 1);
+  EXPECT_EQ(f.processor->steps, 1);
   const auto all = f.transport.published();
   ASSERT_EQ(all.size(), 2u);  // the stored completion, re-published with its stable id
   EXPECT_EQ(all[1].message.id, completed[0].message.id);
   EXPECT_EQ(all[1].message.payload, completed[0].message.payload);
-  auto report = f.processor.run(kDate, nullptr, RunOptions{false, trigger_delivery("phase2_to_phase3/2025-11-18/w0")});
+  auto report = f.processor->run(kDate, nullptr, RunOptions{false, trigger_delivery("phase2_to_phase3/2025-11-18/w0")});
   ASSERT_TRUE(report);
   EXPECT_EQ(report->outcome, RunOutcome::kAlreadyDone);
   EXPECT_NE(report->detail.find("this trigger"), std::string::npos) << report->detail;
@@ -229,20 +228,20 @@ TEST(Processor, ATriggerThatSucceededIsNeverRunAgainEvenAfterTheWindow) {
 
 TEST(Processor, ANewTriggerForADoneDateFollowsTheWindowAndIsThenAnsweredForGood) {
   Fixture f;
-  auto handler = f.processor.handler();
+  auto handler = f.processor->handler();
   handler(trigger_delivery("trigger-a"));
-  ASSERT_EQ(f.processor.steps, 1);
+  ASSERT_EQ(f.processor->steps, 1);
 
   // Within the window a new trigger of the same date and wave is answered from run history...
   f.clock.advance(std::chrono::hours(1));
   auto within = trigger_delivery("trigger-b");
   handler(within);
   EXPECT_EQ(outcome_of(within), "acked");
-  EXPECT_EQ(f.processor.steps, 1);
+  EXPECT_EQ(f.processor->steps, 1);
   // ...and so is its redelivery after the window: it was answered once, for good.
   f.clock.advance(std::chrono::hours(48));
   handler(trigger_delivery("trigger-b"));
-  EXPECT_EQ(f.processor.steps, 1);
+  EXPECT_EQ(f.processor->steps, 1);
 
   // After the window a new trigger runs the step again, as the policy says (one player
   // changed meanwhile, so the change detector gives the step work).
@@ -250,36 +249,36 @@ TEST(Processor, ANewTriggerForADoneDateFollowsTheWindowAndIsThenAnsweredForGood)
   auto after = trigger_delivery("trigger-c");
   handler(after);
   EXPECT_EQ(outcome_of(after), "acked");
-  EXPECT_EQ(f.processor.steps, 2);
-  EXPECT_EQ(f.processor.processed, (std::vector<std::string>{"player-007"}));
+  EXPECT_EQ(f.processor->steps, 2);
+  EXPECT_EQ(f.processor->processed, (std::vector<std::string>{"player-007"}));
   // Its own redelivery, and the first trigger's, do not.
   f.clock.advance(std::chrono::hours(72));
   handler(trigger_delivery("trigger-c"));
   handler(trigger_delivery("trigger-a"));
-  EXPECT_EQ(f.processor.steps, 2);
+  EXPECT_EQ(f.processor->steps, 2);
 }
 
 TEST(Processor, AFailedTriggerIsNotRecordedSoItsRedeliveryRuns) {
   Fixture f;
-  auto handler = f.processor.handler();
-  f.processor.fail_next = 1;
+  auto handler = f.processor->handler();
+  f.processor->fail_next = 1;
   auto failed = trigger_delivery("trigger-a");
   handler(failed);
   EXPECT_NE(outcome_of(failed).find("nacked"), std::string::npos) << outcome_of(failed);
   auto retry = trigger_delivery("trigger-a");
   handler(retry);
   EXPECT_EQ(outcome_of(retry), "acked") << outcome_of(retry);
-  EXPECT_EQ(f.processor.steps, 2);
+  EXPECT_EQ(f.processor->steps, 2);
 }
 
 TEST(Processor, FailedStepRecordsFailurePublishesFailedAndTheRetryCompletes) {
   Fixture f;
-  f.processor.fail_next = 1;
-  auto failed = f.processor.run(kDate);
+  f.processor->fail_next = 1;
+  auto failed = f.processor->run(kDate);
   ASSERT_TRUE(failed);
   EXPECT_EQ(failed->outcome, RunOutcome::kFailed);
   EXPECT_NE(failed->detail.find("warehouse unavailable"), std::string::npos);
-  auto retry = f.processor.run(kDate);
+  auto retry = f.processor->run(kDate);
   ASSERT_TRUE(retry);
   EXPECT_EQ(retry->outcome, RunOutcome::kCompleted);
   auto msgs = f.published();
@@ -287,19 +286,19 @@ TEST(Processor, FailedStepRecordsFailurePublishesFailedAndTheRetryCompletes) {
   EXPECT_EQ(msgs[0].status, CompletionStatus::kFailed);
   EXPECT_EQ(msgs[1].status, CompletionStatus::kSuccess);
   // Fingerprints were stored only by the successful run: a third run finds nothing changed.
-  auto third = f.processor.run(kDate, nullptr, RunOptions{true, nullptr});
+  auto third = f.processor->run(kDate, nullptr, RunOptions{true, nullptr});
   ASSERT_TRUE(third);
-  EXPECT_EQ(f.processor.steps, 2);
+  EXPECT_EQ(f.processor->steps, 2);
   const auto ids = f.transport.published();
   EXPECT_NE(ids[0].message.id, ids[1].message.id);
 }
 
 TEST(Processor, TheStepsEntityIdsAreNormalizedIntoTheCompletion) {
   Fixture f;
-  f.processor.shape_result = [](ProcessResult& r) {
+  f.processor->shape_result = [](ProcessResult& r) {
     r.entities_changed = EntityChanges{{"players", {"player-2", "player-1", "player-2"}}, {"teams", {}}};
   };
-  auto report = f.processor.run(kDate);
+  auto report = f.processor->run(kDate);
   ASSERT_TRUE(report) << report.error().to_string();
   EXPECT_EQ(report->outcome, RunOutcome::kCompleted);
   auto msgs = f.published();
@@ -309,13 +308,13 @@ TEST(Processor, TheStepsEntityIdsAreNormalizedIntoTheCompletion) {
 
 TEST(Processor, AStepOutcomeThatCannotBeACompletionIsAFailureNotASuccess) {
   Fixture f;
-  f.processor.shape_result = [](ProcessResult& r) { r.entities_changed = EntityChanges{{"players", {"bad id"}}}; };
-  auto bad = f.processor.run(kDate);
+  f.processor->shape_result = [](ProcessResult& r) { r.entities_changed = EntityChanges{{"players", {"bad id"}}}; };
+  auto bad = f.processor->run(kDate);
   ASSERT_TRUE(bad) << bad.error().to_string();
   EXPECT_EQ(bad->outcome, RunOutcome::kFailed);
   EXPECT_NE(bad->detail.find("not a valid completion"), std::string::npos) << bad->detail;
-  f.processor.shape_result = nullptr;
-  auto retry = f.processor.run(kDate);
+  f.processor->shape_result = nullptr;
+  auto retry = f.processor->run(kDate);
   ASSERT_TRUE(retry);
   EXPECT_EQ(retry->outcome, RunOutcome::kCompleted) << "the bad outcome was not recorded as a success";
   auto msgs = f.published();
@@ -326,18 +325,18 @@ TEST(Processor, AStepOutcomeThatCannotBeACompletionIsAFailureNotASuccess) {
 
 TEST(Processor, FingerprintsOfAFailedRunAreNotStored) {
   Fixture f;
-  ASSERT_TRUE(f.processor.run(kDate));
+  ASSERT_TRUE(f.processor->run(kDate));
   f.roster.points["player-001"] = 77;
-  f.processor.fail_next = 1;
+  f.processor->fail_next = 1;
   Message trigger;
   trigger.processor_name = "t";
   trigger.phase = "p";
   trigger.execution_id = "e";
   trigger.partition_date = kDate;
   trigger.metadata = nlohmann::json{{"wave", 1}};
-  ASSERT_EQ(f.processor.run(kDate, &trigger)->outcome, RunOutcome::kFailed);
-  ASSERT_EQ(f.processor.run(kDate, &trigger)->outcome, RunOutcome::kCompleted);
-  EXPECT_EQ(f.processor.processed, std::vector<std::string>{"player-001"});
+  ASSERT_EQ(f.processor->run(kDate, &trigger)->outcome, RunOutcome::kFailed);
+  ASSERT_EQ(f.processor->run(kDate, &trigger)->outcome, RunOutcome::kCompleted);
+  EXPECT_EQ(f.processor->processed, std::vector<std::string>{"player-001"});
 }
 
 /// A data source with no rows: the critical input fails the dependency check.
@@ -358,15 +357,14 @@ TEST(Processor, FailedCriticalDependencyRunsNothingAndPublishesNothing) {
   spec.critical = true;
   spec.expected_count_min = 100;
   ASSERT_TRUE(deps.declare("player_game_summary", {spec}));
-  auto p_owner = Processor::create<SummaryProcessor>(
-      f.clock, f.store, f.history, summary_options(&f.detector, f.relay.get(), &f.transport, &deps), f.roster);
-  ASSERT_TRUE(p_owner) << p_owner.error().to_string();
-  SummaryProcessor& p = **p_owner;
-  auto report = p.run(kDate);
+  auto p = Processor::create<SummaryProcessor>(
+                f.clock, f.store, f.history, summary_options(&f.detector, f.relay.get(), &f.transport, &deps), f.roster)
+                .value();
+  auto report = p->run(kDate);
   ASSERT_TRUE(report);
   EXPECT_EQ(report->outcome, RunOutcome::kDependenciesFailed);
   EXPECT_NE(report->detail.find("nbac_gamebook_player_stats"), std::string::npos);
-  EXPECT_EQ(p.steps, 0);
+  EXPECT_EQ(p->steps, 0);
   EXPECT_TRUE(f.published().empty());
 }
 
@@ -377,13 +375,12 @@ TEST(Processor, ALongStepExtendsTheDeliveryDeadlineSoItIsNotRedeliveredMidRun) {
   RunHistory history = RunHistory::create(clock, store).value();
   auto relay = OutboxRelay::create(clock, store, *transport).value();
   Roster roster;
-  auto p_owner =
-      Processor::create<SummaryProcessor>(clock, store, history, summary_options(nullptr, relay.get(), transport.get()), roster);
-  ASSERT_TRUE(p_owner) << p_owner.error().to_string();
-  SummaryProcessor& p = **p_owner;
-  p.during_step = [&] { clock.advance(minutes(30)); };  // a 30-minute full batch
+  auto p =
+      Processor::create<SummaryProcessor>(clock, store, history, summary_options(nullptr, relay.get(), transport.get()), roster)
+          .value();
+  p->during_step = [&] { clock.advance(minutes(30)); };  // a 30-minute full batch
   int deliveries = 0;
-  auto handler = p.handler();
+  auto handler = p->handler();
   auto sub = transport->subscribe({"phase3-sub", "phase2-trigger", {}}, [&](DeliveryPtr d) {
     ++deliveries;
     handler(d);
@@ -399,7 +396,7 @@ TEST(Processor, ALongStepExtendsTheDeliveryDeadlineSoItIsNotRedeliveredMidRun) {
   clock.advance(minutes(60));
   transport->pump();
   EXPECT_EQ(deliveries, 1);
-  EXPECT_EQ(p.steps, 1);
+  EXPECT_EQ(p->steps, 1);
   auto rec = history.get(RunKey{"player_game_summary", kDate, 0});
   ASSERT_TRUE(rec && *rec);
   EXPECT_EQ((*rec)->state, RunState::kSuccess);
@@ -407,52 +404,51 @@ TEST(Processor, ALongStepExtendsTheDeliveryDeadlineSoItIsNotRedeliveredMidRun) {
 
 TEST(Processor, AMalformedTriggerIsRejectedWithTheDecodeError) {
   Fixture f;
-  auto handler = f.processor.handler();
+  auto handler = f.processor->handler();
   auto d = std::make_shared<mocks::RecordingTransport::RecordedDelivery>("t", "s",
                                                                          OutgoingMessage{"id-1", "{\"game_date\":1}", {}});
   handler(d);
   EXPECT_NE(d->outcome().find("rejected"), std::string::npos) << "dead-lettered at once, not retried";
   EXPECT_NE(d->outcome().find("game_date"), std::string::npos);
-  EXPECT_EQ(f.processor.steps, 0);
+  EXPECT_EQ(f.processor->steps, 0);
 }
 
 TEST(Processor, ARunKilledBeforeRecordingSuccessRunsAgainAfterItsLease) {
   Fixture f;
   // A runner that started and died: it holds the lease but never records anything.
   ASSERT_TRUE(f.history.try_start(RunKey{"player_game_summary", kDate, 0}, "dead-worker", std::chrono::hours(24)));
-  auto busy = f.processor.run(kDate);
+  auto busy = f.processor->run(kDate);
   ASSERT_TRUE(busy);
   EXPECT_EQ(busy->outcome, RunOutcome::kBusy);
   f.clock.advance(minutes(11));
-  auto report = f.processor.run(kDate);
+  auto report = f.processor->run(kDate);
   ASSERT_TRUE(report);
   EXPECT_EQ(report->outcome, RunOutcome::kCompleted);
-  EXPECT_EQ(f.processor.processed.size(), 450u);
+  EXPECT_EQ(f.processor->processed.size(), 450u);
 }
 
 TEST(Processor, ASecondWorkerStaysOutWhileTheOwnerIsAliveAndThenFindsItsSuccess) {
   Fixture f;
   // Another process: its own run history object over the same store.
   RunHistory other_history = RunHistory::create(f.clock, f.store).value();
-  auto other_owner = Processor::create<SummaryProcessor>(f.clock, f.store, other_history,
-                                                         summary_options(nullptr, f.relay.get(), &f.transport), f.roster);
-  ASSERT_TRUE(other_owner) << other_owner.error().to_string();
-  SummaryProcessor& other = **other_owner;
+  auto other = Processor::create<SummaryProcessor>(f.clock, f.store, other_history,
+                                                   summary_options(nullptr, f.relay.get(), &f.transport), f.roster)
+                   .value();
   std::optional<Result<RunReport>> meanwhile;
-  f.processor.during_step = [&] {
+  f.processor->during_step = [&] {
     f.clock.advance(minutes(25));  // past the 10-minute lease: the owner's heartbeat renews it
-    meanwhile = other.run(kDate);
+    meanwhile = other->run(kDate);
   };
-  auto report = f.processor.run(kDate);
+  auto report = f.processor->run(kDate);
   ASSERT_TRUE(report);
   EXPECT_EQ(report->outcome, RunOutcome::kCompleted);
   ASSERT_TRUE(meanwhile && *meanwhile);
   EXPECT_EQ((*meanwhile)->outcome, RunOutcome::kBusy);
-  auto after = other.run(kDate);
+  auto after = other->run(kDate);
   ASSERT_TRUE(after);
   EXPECT_EQ(after->outcome, RunOutcome::kAlreadyDone);
-  EXPECT_EQ(other.steps, 0);
-  EXPECT_EQ(f.processor.steps, 1);
+  EXPECT_EQ(other->steps, 0);
+  EXPECT_EQ(f.processor->steps, 1);
 }
 
 TEST(Processor, CreateRefusesOptionsWithoutANameOrWithANonPositiveHeartbeat) {
