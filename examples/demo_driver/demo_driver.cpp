@@ -124,7 +124,7 @@ struct Demo {
   const DemoOptions& opt;
   pipeline::ManualClock clock;  // from 06:00 ET of the date, when the daily schedule starts Phase 1
   // The watchers and the DLQ recorder use it directly.
-  std::unique_ptr<pipeline::MemoryTransport> transport = pipeline::MemoryTransport::create(clock).value();
+  std::unique_ptr<pipeline::MemoryTransport> transport = nba::or_abort("demo", pipeline::MemoryTransport::create(clock));
   pipeline::mocks::FaultInjectingTransport faulty{*transport, fault_config(opt)};
   // What the services, trackers, relay and Phase 5 use: faulty in the fault variant.
   pipeline::Transport& bus = opt.inject_faults ? static_cast<pipeline::Transport&>(faulty) : *transport;
@@ -146,10 +146,11 @@ struct Demo {
       *opt.store, {.watch = [](std::string_view k) { return k.starts_with("tracker/") && k.find("/decision/w") != k.npos; }}};
   std::vector<pipeline::Alert> alerts_seen;
   // The store keeps them too, for the status page of the day the demo leaves behind.
-  std::unique_ptr<pipeline::AlertManager> alerts = pipeline::AlertManager::create(
-      clock, {nba::or_abort("demo", pipeline::CallbackAlertSink::create(
-                                        [this](const pipeline::Alert& a) { alerts_seen.push_back(a); })),
-              pipeline::StoreAlertSink::create(*opt.store).value()}).value();
+  std::shared_ptr<pipeline::AlertSink> alert_sink = nba::or_abort(
+      "demo", pipeline::CallbackAlertSink::create([this](const pipeline::Alert& a) { alerts_seen.push_back(a); }));
+  std::unique_ptr<pipeline::AlertManager> alerts = nba::or_abort(
+      "demo", pipeline::AlertManager::create(
+                  clock, {alert_sink, nba::or_abort("demo", pipeline::StoreAlertSink::create(*opt.store))}));
   Observed seen;
   std::vector<std::unique_ptr<pipeline::Subscription>> subs;
   std::unique_ptr<pipeline::CompletionTracker> to_phase3, to_phase4, to_phase5;

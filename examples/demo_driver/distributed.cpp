@@ -22,6 +22,7 @@
 #include "nba_service_common/service.hpp"
 #include "nba_service_common/wall_clock.hpp"
 #include "nba_synthetic/nba_preset.hpp"
+#include "nba_synthetic/or_abort.hpp"
 #include "phase1_scraper/scrapers.hpp"
 #include "phase2_raw/raw_processors.hpp"
 #include "phase3_analytics/analytics_processors.hpp"
@@ -130,11 +131,13 @@ struct Supervisor {
   std::mutex mu;  // guards `seen`, `alerts`
   Observed seen;
   std::vector<pipeline::Alert> alerts;
-  std::unique_ptr<pipeline::AlertManager> alert_manager = pipeline::AlertManager::create(
-      clock, {pipeline::CallbackAlertSink::create([this](const pipeline::Alert& a) {
+  std::shared_ptr<pipeline::AlertSink> alert_sink =
+      nba::or_abort("demo", pipeline::CallbackAlertSink::create([this](const pipeline::Alert& a) {
         std::lock_guard lock(mu);
         alerts.push_back(a);
-      }).value()}).value();
+      }));
+  std::unique_ptr<pipeline::AlertManager> alert_manager =
+      nba::or_abort("demo", pipeline::AlertManager::create(clock, {alert_sink}));
   std::unique_ptr<pipeline::DeadLetterRecorder> dlq;
   std::vector<std::unique_ptr<pipeline::Subscription>> watchers;
   std::vector<Child> children;

@@ -82,20 +82,25 @@ int run_once(const Flags& f) {
   auto phase5 = WarehousePhase5::create(*warehouse);
   if (!phase5) return failed("warehouse", phase5.error());
   pipeline::ManualClock clock;  // simulated time: a 30-minute wait takes no wall time
-  pipeline::MemoryStateStore store = pipeline::MemoryStateStore::create().value();
-  auto transport = pipeline::MemoryTransport::create(clock, {.inline_delivery = true}).value();
-  auto relay = pipeline::OutboxRelay::create(clock, store, *transport);
+  auto store = pipeline::MemoryStateStore::create();
+  if (!store) return failed("store", store.error());
+  auto transport = pipeline::MemoryTransport::create(clock, {.inline_delivery = true});
+  if (!transport) return failed("transport", transport.error());
+  auto relay = pipeline::OutboxRelay::create(clock, *store, **transport);
   if (!relay) return failed("relay", relay.error());
-  auto alerts = pipeline::AlertManager::create(clock, {pipeline::StructuredLogSink::create(std::cerr).value()}).value();
+  auto log = pipeline::StructuredLogSink::create(std::cerr);
+  if (!log) return failed("alerts", log.error());
+  auto alerts = pipeline::AlertManager::create(clock, {*log});
+  if (!alerts) return failed("alerts", alerts.error());
   pipeline::BatchCoordinatorOptions options = coordinator_options();
   options.relay = relay->get();
-  auto created = pipeline::BatchCoordinator::create(clock, store, *alerts, **phase5, **phase5, options);
+  auto created = pipeline::BatchCoordinator::create(clock, *store, **alerts, **phase5, **phase5, options);
   if (!created) return failed("coordinator", created.error());
   pipeline::BatchCoordinator& coordinator = **created;
   auto worker = pipeline::PredictionWorker::create(
-      store, **phase5, {.progress = [&](pipeline::CalendarDate d) { note_progress(coordinator, d); }});
+      *store, **phase5, {.progress = [&](pipeline::CalendarDate d) { note_progress(coordinator, d); }});
   if (!worker) return failed("worker", worker.error());
-  auto sub = transport->subscribe(worker_subscription("phase5-workers", coordinator.options().work_topic), (*worker)->handler());
+  auto sub = (*transport)->subscribe(worker_subscription("phase5-workers", coordinator.options().work_topic), (*worker)->handler());
   if (!sub) return failed("subscribe", sub.error());
   auto started = coordinator.start(*date, f.force, pipeline::BatchTrigger::kManual);
   if (!started) return failed("start", started.error());
@@ -158,22 +163,27 @@ int serve(const Flags& f) {
 
   // The alert rules' metrics (deploy/prometheus): the runtime's backlog, the coordinator's
   // refusals and coverage.
-  pipeline::MetricsRegistry metrics = pipeline::MetricsRegistry::create().value();
+  auto registry = pipeline::MetricsRegistry::create();
+  if (!registry) return failed("metrics", registry.error());
+  pipeline::MetricsRegistry& metrics = *registry;
   pipeline::ServiceRuntimeOptions runtime_options;
   runtime_options.name = "phase5_coordinator";
   runtime_options.metrics = &metrics;
   auto runtime = pipeline::ServiceRuntime::create(clock, **store, **transport, runtime_options);
   if (!runtime) return failed("runtime", runtime.error());
   // The store keeps the alerts too: the status page (--port) shows them.
-  auto alerts = pipeline::AlertManager::create(
-      clock, {pipeline::StructuredLogSink::create(std::cerr).value(), pipeline::StoreAlertSink::create(**store).value()},
-      {.metrics = &metrics}).value();
+  auto log = pipeline::StructuredLogSink::create(std::cerr);
+  if (!log) return failed("alerts", log.error());
+  auto kept = pipeline::StoreAlertSink::create(**store);
+  if (!kept) return failed("alerts", kept.error());
+  auto alerts = pipeline::AlertManager::create(clock, {*log, *kept}, {.metrics = &metrics});
+  if (!alerts) return failed("alerts", alerts.error());
   pipeline::BatchCoordinatorOptions options = coordinator_options();
   options.metrics = &metrics;
   options.expected_phase = std::string(nba::kPredictionsPhase);  // the 4→5 tracker's trigger names it
   if (f.readiness_wait_s) options.readiness.max_wait = std::chrono::seconds(*f.readiness_wait_s);
   options.relay = &(*runtime)->relay();
-  auto created = pipeline::BatchCoordinator::create(clock, **store, *alerts, **phase5, **phase5, options);
+  auto created = pipeline::BatchCoordinator::create(clock, **store, **alerts, **phase5, **phase5, options);
   if (!created) return failed("coordinator", created.error());
   pipeline::BatchCoordinator& coordinator = **created;
   auto worker = pipeline::PredictionWorker::create(

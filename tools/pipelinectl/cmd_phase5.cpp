@@ -88,14 +88,17 @@ int run(Op op, const Options& opts) {
   }
   pipeline::SystemClock clock;
   // Alerts go to stderr, one line each: an operator at a shell is the sink.
-  auto alerts = pipeline::AlertManager::create(clock, {pipeline::CallbackAlertSinkMt::create([](const pipeline::Alert& a) {
-                                  std::fprintf(stderr, "alert %s %s: %s\n", std::string(pipeline::to_string(a.severity)).c_str(),
-                                               a.key.c_str(), a.message.c_str());
-                                }).value()}).value();
+  auto sink = pipeline::CallbackAlertSinkMt::create([](const pipeline::Alert& a) {
+    std::fprintf(stderr, "alert %s %s: %s\n", std::string(pipeline::to_string(a.severity)).c_str(), a.key.c_str(),
+                 a.message.c_str());
+  });
+  if (!sink) return pipelinectl::options_error_exit(what, sink.error());
+  auto alerts = pipeline::AlertManager::create(clock, {*sink});
+  if (!alerts) return pipelinectl::options_error_exit(what, alerts.error());
   auto created_upstream = pipeline::StoredUpstream::create(**store, {opts.coordinator.key_prefix, opts.worker});
   if (!created_upstream) return pipelinectl::options_error_exit(what, created_upstream.error());
   pipeline::StoredUpstream& upstream = *created_upstream;
-  auto created = pipeline::BatchCoordinator::create(clock, **store, *alerts, upstream, upstream, opts.coordinator);
+  auto created = pipeline::BatchCoordinator::create(clock, **store, **alerts, upstream, upstream, opts.coordinator);
   if (!created) return pipelinectl::options_error_exit(what, created.error());
   pipeline::BatchCoordinator& coordinator = **created;
 

@@ -98,7 +98,9 @@ int run(const Options& opts) {
     std::fprintf(stderr, "%s: %s\n", what, transport.error().message.c_str());
     return pipelinectl::transport_error_exit(transport.error());
   }
-  pipeline::MetricsRegistry metrics = pipeline::MetricsRegistry::create().value();
+  auto registry = pipeline::MetricsRegistry::create();
+  if (!registry) return pipelinectl::options_error_exit(what, registry.error());
+  pipeline::MetricsRegistry& metrics = *registry;
   coordinator_options.metrics = &metrics;
   pipeline::ServiceRuntimeOptions runtime_options;
   runtime_options.name = "pipelinectl-serve";
@@ -109,13 +111,17 @@ int run(const Options& opts) {
     return pipelinectl::kExitFailed;
   }
   pipeline::ServiceRuntime& rt = **runtime;
-  auto alerts = pipeline::AlertManager::create(
-      clock, {pipeline::StructuredLogSink::create(stderr).value(), pipeline::StoreAlertSink::create(**store).value()}, {.metrics = &metrics}).value();
+  auto log = pipeline::StructuredLogSink::create(stderr);
+  if (!log) return pipelinectl::options_error_exit(what, log.error());
+  auto kept = pipeline::StoreAlertSink::create(**store);  // the status page shows them
+  if (!kept) return pipelinectl::options_error_exit(what, kept.error());
+  auto alerts = pipeline::AlertManager::create(clock, {*log, *kept}, {.metrics = &metrics});
+  if (!alerts) return pipelinectl::options_error_exit(what, alerts.error());
   auto created_upstream = pipeline::StoredUpstream::create(**store, {coordinator_options.key_prefix, opts.worker});
   if (!created_upstream) return pipelinectl::options_error_exit(what, created_upstream.error());
   pipeline::StoredUpstream& upstream = *created_upstream;
   coordinator_options.relay = &rt.relay();
-  auto created = pipeline::BatchCoordinator::create(clock, **store, *alerts, upstream, upstream, coordinator_options);
+  auto created = pipeline::BatchCoordinator::create(clock, **store, **alerts, upstream, upstream, coordinator_options);
   if (!created) return pipelinectl::options_error_exit(what, created.error());
   pipeline::BatchCoordinator& coordinator = **created;
 
