@@ -112,24 +112,21 @@ struct Rig {
       : clock(start),
         source(std::move(script)),
         store(state),
-        owned_relay(OutboxRelay::create(clock, store, transport, {.owner = "test-relay"}).value()),
-        relay(*owned_relay),
+        relay(OutboxRelay::create(clock, store, transport, {.owner = "test-relay"}).value()),
         alerts(AlertManager::create(clock,
                {CallbackAlertSinkMt::create([this](const Alert& a) {
                  std::lock_guard lock(mu);
                  raised.push_back(a);
                }).value()},
                AlertManagerOptions{.limits = {}, .critical_bypasses_limit = true, .digest_flush_interval = Duration::zero()}).value()),
-        owned_coordinator(
-            BatchCoordinator::create(clock, store, *alerts, source, ledger, with_relay(std::move(options), &relay)).value()),
-        coordinator(*owned_coordinator),
-        owned_worker(
-            PredictionWorker::create(store, ledger, {.progress = [this](CalendarDate d) { (void)coordinator.note_progress(d); }})
-                .value()),
-        worker(*owned_worker) {
+        coordinator(
+            BatchCoordinator::create(clock, store, *alerts, source, ledger, with_relay(std::move(options), relay.get())).value()),
+        worker(
+            PredictionWorker::create(store, ledger, {.progress = [this](CalendarDate d) { (void)coordinator->note_progress(d); }})
+                .value()) {
     ledger.expect(kDate, players(420));
     if (workers) {
-      auto sub = transport.subscribe({"workers", coordinator.options().work_topic, {}}, worker.handler());
+      auto sub = transport.subscribe({"workers", coordinator->options().work_topic, {}}, worker->handler());
       EXPECT_TRUE(sub);
       if (sub) subscription = std::move(*sub);
     }
@@ -140,8 +137,8 @@ struct Rig {
       if (r.topic == topic) out.push_back(r.message.id);
     return out;
   }
-  std::vector<std::string> work_ids() const { return ids_on(coordinator.options().work_topic); }
-  std::vector<std::string> complete_ids() const { return ids_on(coordinator.options().complete_topic); }
+  std::vector<std::string> work_ids() const { return ids_on(coordinator->options().work_topic); }
+  std::vector<std::string> complete_ids() const { return ids_on(coordinator->options().complete_topic); }
   std::vector<Alert> alerts_raised() {
     std::lock_guard lock(mu);
     return raised;
@@ -154,13 +151,10 @@ struct Rig {
   FakeLedger ledger;
   StateStore& store;
   mocks::RecordingTransport transport;
-  std::unique_ptr<OutboxRelay> owned_relay;
-  OutboxRelay& relay;
+  std::unique_ptr<OutboxRelay> relay;
   std::unique_ptr<AlertManager> alerts;
-  std::unique_ptr<BatchCoordinator> owned_coordinator;
-  BatchCoordinator& coordinator;
-  std::unique_ptr<PredictionWorker> owned_worker;
-  PredictionWorker& worker;
+  std::unique_ptr<BatchCoordinator> coordinator;
+  std::unique_ptr<PredictionWorker> worker;
   std::unique_ptr<Subscription> subscription;
 
   static BatchCoordinatorOptions with_relay(BatchCoordinatorOptions options, OutboxRelay* relay) {
@@ -188,7 +182,7 @@ Message phase4_message(CalendarDate d, nlohmann::json metadata = nlohmann::json:
 
 TEST_P(BatchCoordinatorTest, StartFansOutOneStableWorkMessagePerExpectedPlayer) {
   Rig rig(store, {{420, 450}}, false);
-  auto r = rig.coordinator.start(kDate, false, BatchTrigger::kManual);
+  auto r = rig.coordinator->start(kDate, false, BatchTrigger::kManual);
   ASSERT_TRUE(r) << r.error().to_string();
   EXPECT_EQ(r->status, BatchOutcome::kStarted);
   EXPECT_EQ(r->batch_id, "phase5-2025-11-18-b1");
@@ -204,18 +198,18 @@ TEST_P(BatchCoordinatorTest, StartFansOutOneStableWorkMessagePerExpectedPlayer) 
 
 TEST_P(BatchCoordinatorTest, WaitSucceedsAfterFourPollsOnTheClockWithoutBlockingStart) {
   Rig rig(store, {{100, 450}, {200, 450}, {300, 450}, {400, 450}}, false);
-  auto r = rig.coordinator.start(kDate, false, BatchTrigger::kScheduler);
+  auto r = rig.coordinator->start(kDate, false, BatchTrigger::kScheduler);
   ASSERT_TRUE(r);
   EXPECT_EQ(r->status, BatchOutcome::kWaiting);
   EXPECT_TRUE(rig.work_ids().empty());
-  EXPECT_EQ(rig.coordinator.health()->batches_waiting, 1u);
+  EXPECT_EQ(rig.coordinator->health()->batches_waiting, 1u);
   // Polls at 0, 30 s, 1.5 min, 3.5 min: ready on the fourth.
   rig.clock.advance(seconds(209));
   EXPECT_TRUE(rig.work_ids().empty());
   rig.clock.advance(seconds(1));
   EXPECT_EQ(rig.source.calls(), 4u);
   EXPECT_EQ(rig.work_ids().size(), 420u);
-  auto again = rig.coordinator.start(kDate, false, BatchTrigger::kEvent);
+  auto again = rig.coordinator->start(kDate, false, BatchTrigger::kEvent);
   ASSERT_TRUE(again);
   EXPECT_EQ(again->status, BatchOutcome::kRunning);
   EXPECT_EQ(again->batch_id, r->batch_id);
@@ -224,12 +218,12 @@ TEST_P(BatchCoordinatorTest, WaitSucceedsAfterFourPollsOnTheClockWithoutBlocking
 TEST_P(BatchCoordinatorTest, WaitTimesOutAtExactlyThirtyMinutesAndProceedsWithWhatIsReady) {
   Rig rig(store, {{300, 450}}, false);
   rig.ledger.expect(kDate, players(300));
-  ASSERT_EQ(rig.coordinator.start(kDate, false, BatchTrigger::kScheduler)->status, BatchOutcome::kWaiting);
+  ASSERT_EQ(rig.coordinator->start(kDate, false, BatchTrigger::kScheduler)->status, BatchOutcome::kWaiting);
   rig.clock.advance(minutes(30) - seconds(1));
   EXPECT_TRUE(rig.work_ids().empty());
   rig.clock.advance(seconds(1));
   EXPECT_EQ(rig.work_ids().size(), 300u);
-  auto s = rig.coordinator.status(kDate);
+  auto s = rig.coordinator->status(kDate);
   ASSERT_TRUE(s);
   EXPECT_EQ(s->state, BatchState::kRunning);
   EXPECT_EQ(s->started_at, ManualClock::kDefaultStart + minutes(30));
@@ -244,24 +238,24 @@ TEST_P(BatchCoordinatorTest, WaitTimesOutAtExactlyThirtyMinutesAndProceedsWithWh
 
 TEST_P(BatchCoordinatorTest, ReadyBeforeTheWaitRunsOutRaisesNoLatenessAlert) {
   Rig rig(store, {{100, 450}, {100, 450}, {400, 450}}, false);
-  ASSERT_EQ(rig.coordinator.start(kDate, false, BatchTrigger::kScheduler)->status, BatchOutcome::kWaiting);
+  ASSERT_EQ(rig.coordinator->start(kDate, false, BatchTrigger::kScheduler)->status, BatchOutcome::kWaiting);
   rig.clock.advance(minutes(30));
-  EXPECT_EQ(rig.coordinator.status(kDate)->state, BatchState::kRunning);
+  EXPECT_EQ(rig.coordinator->status(kDate)->state, BatchState::kRunning);
   EXPECT_TRUE(rig.alerts_raised().empty());
 }
 
 TEST_P(BatchCoordinatorTest, RefusesWithCriticalAlertWhenTooFewPlayersAtTimeout) {
   Rig rig(store, {{40, 450}}, false);
-  ASSERT_EQ(rig.coordinator.start(kDate, false, BatchTrigger::kScheduler)->status, BatchOutcome::kWaiting);
+  ASSERT_EQ(rig.coordinator->start(kDate, false, BatchTrigger::kScheduler)->status, BatchOutcome::kWaiting);
   rig.clock.advance(minutes(30));
   EXPECT_TRUE(rig.work_ids().empty());
   auto alerts = rig.alerts_raised();
   ASSERT_EQ(alerts.size(), 1u);
   EXPECT_EQ(alerts[0].severity, Severity::kCritical);
   EXPECT_EQ(alerts[0].key, "phase5/refused/2025-11-18");
-  EXPECT_EQ(rig.coordinator.status(kDate)->state, BatchState::kRefused);
+  EXPECT_EQ(rig.coordinator->status(kDate)->state, BatchState::kRefused);
   // A refused batch does not block the next attempt.
-  auto next = rig.coordinator.start(kDate, false, BatchTrigger::kScheduler);
+  auto next = rig.coordinator->start(kDate, false, BatchTrigger::kScheduler);
   ASSERT_TRUE(next);
   EXPECT_EQ(next->batch_id, "phase5-2025-11-18-b2");
 }
@@ -280,9 +274,9 @@ TEST_P(BatchCoordinatorTest, CountsARefusedBatchInItsMetric) {
   const Labels& labels = kCoordinatorLabels;
   // The counter exists from the start (a rule's increase() sees the first refusal).
   EXPECT_EQ(metrics.counter_value("pipeline_batches_refused_total", labels), 0u);
-  ASSERT_EQ(rig.coordinator.start(kDate, false, BatchTrigger::kScheduler)->status, BatchOutcome::kWaiting);
+  ASSERT_EQ(rig.coordinator->start(kDate, false, BatchTrigger::kScheduler)->status, BatchOutcome::kWaiting);
   rig.clock.advance(minutes(30));
-  EXPECT_EQ(rig.coordinator.status(kDate)->state, BatchState::kRefused);
+  EXPECT_EQ(rig.coordinator->status(kDate)->state, BatchState::kRefused);
   EXPECT_EQ(metrics.counter_value("pipeline_batches_refused_total", labels), 1u);
   EXPECT_FALSE(metrics.gauge_value("pipeline_batch_coverage_ratio", labels));  // nothing was counted
 }
@@ -291,15 +285,15 @@ TEST_P(BatchCoordinatorTest, CoverageGaugeIsTheStatusCheckFractionThenOneOnCompl
   MetricsRegistry metrics = MetricsRegistry::create().value();
   Rig rig(store, {{420, 450}}, false, metered(metrics));
   const Labels& labels = kCoordinatorLabels;
-  ASSERT_EQ(rig.coordinator.start(kDate, false, BatchTrigger::kEvent)->status, BatchOutcome::kStarted);
+  ASSERT_EQ(rig.coordinator->start(kDate, false, BatchTrigger::kEvent)->status, BatchOutcome::kStarted);
   // A started batch has predicted nothing yet: no value until something is counted, so an
   // alert on coverage < 0.9 does not fire while the batch runs.
   EXPECT_FALSE(metrics.gauge_value("pipeline_batch_coverage_ratio", labels));
   for (const auto& p : players(210)) rig.ledger.store(kDate, p, 1);
-  ASSERT_TRUE(rig.coordinator.status_check(kDate));
+  ASSERT_TRUE(rig.coordinator->status_check(kDate));
   EXPECT_DOUBLE_EQ(metrics.gauge_value("pipeline_batch_coverage_ratio", labels).value_or(-1), 0.5);
   for (const auto& p : players(420)) rig.ledger.store(kDate, p, 1);
-  auto completed = rig.coordinator.note_progress(kDate);
+  auto completed = rig.coordinator->note_progress(kDate);
   ASSERT_TRUE(completed && *completed);
   EXPECT_DOUBLE_EQ(metrics.gauge_value("pipeline_batch_coverage_ratio", labels).value_or(-1), 1.0);
   EXPECT_EQ(metrics.counter_value("pipeline_batches_refused_total", labels), 0u);
@@ -309,35 +303,34 @@ TEST_P(BatchCoordinatorTest, CoverageGaugeIsTheStatusCheckFractionThenOneOnCompl
 // moves again (a dead process's timers never fire).
 struct DeadOwner {
   explicit DeadOwner(Rig& rig)
-      : owned(BatchCoordinator::create(clock, rig.store, *rig.alerts, rig.source, rig.ledger, {.relay = &rig.relay}).value()),
-        coordinator(*owned) {}
+      : coordinator(
+            BatchCoordinator::create(clock, rig.store, *rig.alerts, rig.source, rig.ledger, {.relay = rig.relay.get()}).value()) {}
   ManualClock clock{ManualClock::kDefaultStart};
-  std::unique_ptr<BatchCoordinator> owned;
-  BatchCoordinator& coordinator;
+  std::unique_ptr<BatchCoordinator> coordinator;
 };
 
 TEST_P(BatchCoordinatorTakeoverTest, AWaitingBatchIsLeftToItsOwnerUntilItsWaitIsOverdueThenDecidedOnce) {
   Rig rig(store, {{10, 450}, {420, 450}}, false);
   DeadOwner dead(rig);
-  ASSERT_EQ(dead.coordinator.start(kDate, false, BatchTrigger::kEvent)->status, BatchOutcome::kWaiting);
+  ASSERT_EQ(dead.coordinator->start(kDate, false, BatchTrigger::kEvent)->status, BatchOutcome::kWaiting);
   // Within the owner's 30-minute wait and the 5-minute grace, nobody else decides.
-  auto early = rig.coordinator.recover(kDate);
+  auto early = rig.coordinator->recover(kDate);
   ASSERT_TRUE(early) << early.error().to_string();
   EXPECT_EQ(early->status, BatchOutcome::kWaiting);
   EXPECT_NE(early->message.find("its owner's wait ends at"), std::string::npos) << early->message;
   rig.clock.advance(minutes(35) - seconds(1));
-  EXPECT_EQ(rig.coordinator.recover(kDate)->status, BatchOutcome::kWaiting);
+  EXPECT_EQ(rig.coordinator->recover(kDate)->status, BatchOutcome::kWaiting);
   EXPECT_TRUE(rig.work_ids().empty());
   // Overdue: decided here, from readiness now, as the owner's wait would have.
   rig.clock.advance(seconds(1));
-  auto taken = rig.coordinator.recover(kDate);
+  auto taken = rig.coordinator->recover(kDate);
   ASSERT_TRUE(taken) << taken.error().to_string();
   EXPECT_EQ(taken->status, BatchOutcome::kStarted) << taken->message;
   EXPECT_EQ(taken->batch_id, "phase5-2025-11-18-b1");
   EXPECT_EQ(rig.work_ids().size(), 420u);
   // Decided once: neither coordinator fans out again.
-  EXPECT_EQ(rig.coordinator.recover(kDate)->status, BatchOutcome::kRunning);
-  EXPECT_EQ(dead.coordinator.start(kDate, false, BatchTrigger::kScheduler)->status, BatchOutcome::kRunning);
+  EXPECT_EQ(rig.coordinator->recover(kDate)->status, BatchOutcome::kRunning);
+  EXPECT_EQ(dead.coordinator->start(kDate, false, BatchTrigger::kScheduler)->status, BatchOutcome::kRunning);
   EXPECT_EQ(rig.work_ids().size(), 420u);
   EXPECT_EQ(rig.source.calls(), 2u);  // the owner's first poll, then one at the takeover
 }
@@ -345,9 +338,9 @@ TEST_P(BatchCoordinatorTakeoverTest, AWaitingBatchIsLeftToItsOwnerUntilItsWaitIs
 TEST_P(BatchCoordinatorTakeoverTest, TheBackupStartDecidesAnOverdueBatchAndRefusesWhenTooFewAreReady) {
   Rig rig(store, {{10, 450}}, false);
   DeadOwner dead(rig);
-  ASSERT_EQ(dead.coordinator.start(kDate, false, BatchTrigger::kEvent)->status, BatchOutcome::kWaiting);
+  ASSERT_EQ(dead.coordinator->start(kDate, false, BatchTrigger::kEvent)->status, BatchOutcome::kWaiting);
   rig.clock.advance(minutes(35));
-  auto r = rig.coordinator.start(kDate, false, BatchTrigger::kScheduler);
+  auto r = rig.coordinator->start(kDate, false, BatchTrigger::kScheduler);
   ASSERT_TRUE(r) << r.error().to_string();
   EXPECT_EQ(r->status, BatchOutcome::kRefused);
   EXPECT_EQ(r->batch_id, "phase5-2025-11-18-b1");  // the dead owner's batch, not a new one
@@ -363,9 +356,9 @@ TEST_P(BatchCoordinatorTakeoverTest, AnOwnerKnownDeadIsWaitedForHereAndALiveOwne
   // Both waits run on one clock: the "dead" owner was alive after all. Of the two
   // deciders, one fans out; the other sees the batch decided.
   Rig rig(store, {{10, 450}, {10, 450}, {420, 450}}, false);
-  auto owner = BatchCoordinator::create(rig.clock, rig.store, *rig.alerts, rig.source, rig.ledger, {.relay = &rig.relay}).value();
+  auto owner = BatchCoordinator::create(rig.clock, rig.store, *rig.alerts, rig.source, rig.ledger, {.relay = rig.relay.get()}).value();
   ASSERT_EQ(owner->start(kDate, false, BatchTrigger::kEvent)->status, BatchOutcome::kWaiting);
-  auto r = rig.coordinator.recover(kDate, true);
+  auto r = rig.coordinator->recover(kDate, true);
   ASSERT_TRUE(r) << r.error().to_string();
   EXPECT_EQ(r->status, BatchOutcome::kWaiting);
   rig.clock.advance(minutes(30));
@@ -379,23 +372,23 @@ TEST_P(BatchCoordinatorTakeoverTest, AnOwnerKnownDeadIsWaitedForHereAndALiveOwne
 TEST_P(BatchCoordinatorTakeoverTest, ARunningBatchWhoseWorkIsDoneIsCompletedOnceOnRecovery) {
   Rig rig(store, {{420, 450}}, false);
   DeadOwner dead(rig);
-  ASSERT_EQ(dead.coordinator.start(kDate, false, BatchTrigger::kEvent)->status, BatchOutcome::kStarted);
-  EXPECT_EQ(rig.coordinator.recover(kDate)->status, BatchOutcome::kRunning);
+  ASSERT_EQ(dead.coordinator->start(kDate, false, BatchTrigger::kEvent)->status, BatchOutcome::kStarted);
+  EXPECT_EQ(rig.coordinator->recover(kDate)->status, BatchOutcome::kRunning);
   for (const auto& p : players(420)) rig.ledger.store(kDate, p, 1);  // the workers finished
-  auto r = rig.coordinator.recover(kDate);
+  auto r = rig.coordinator->recover(kDate);
   ASSERT_TRUE(r) << r.error().to_string();
   EXPECT_EQ(r->status, BatchOutcome::kComplete);
-  EXPECT_EQ(rig.coordinator.recover(kDate)->status, BatchOutcome::kAlreadyComplete);
+  EXPECT_EQ(rig.coordinator->recover(kDate)->status, BatchOutcome::kAlreadyComplete);
   EXPECT_EQ(rig.complete_ids(), std::vector<std::string>{"phase5-2025-11-18-b1/complete"});
-  auto none = rig.coordinator.recover(kDate.plus_days(1));
+  auto none = rig.coordinator->recover(kDate.plus_days(1));
   ASSERT_TRUE(none);
   EXPECT_TRUE(none->batch_id.empty());
 }
 
 TEST_P(BatchCoordinatorTest, ToolsReadTheDatesReportFromRowsAloneWithTheLastStatusCheckCounts) {
   Rig rig(store, {{420, 450}}, false);
-  ASSERT_TRUE(rig.coordinator.record_phase4_completion(kDate, rig.clock.now()));
-  ASSERT_EQ(rig.coordinator.start(kDate, false, BatchTrigger::kEvent)->status, BatchOutcome::kStarted);
+  ASSERT_TRUE(rig.coordinator->record_phase4_completion(kDate, rig.clock.now()));
+  ASSERT_EQ(rig.coordinator->start(kDate, false, BatchTrigger::kEvent)->status, BatchOutcome::kStarted);
   auto bare = BatchCoordinator::load_report(rig.store, "phase5", kDate);
   ASSERT_TRUE(bare) << bare.error().to_string();
   EXPECT_EQ(bare->state, BatchState::kRunning);
@@ -406,7 +399,7 @@ TEST_P(BatchCoordinatorTest, ToolsReadTheDatesReportFromRowsAloneWithTheLastStat
   // The 07:00 check counts against the ledger and leaves its counts for tools.
   for (const auto& p : players(390)) rig.ledger.store(kDate, p, 1);
   rig.clock.advance(minutes(5));
-  ASSERT_TRUE(rig.coordinator.status_check(kDate));
+  ASSERT_TRUE(rig.coordinator->status_check(kDate));
   auto checked = BatchCoordinator::load_report(rig.store, "phase5", kDate);
   ASSERT_TRUE(checked);
   EXPECT_EQ(checked->counted_from, "status_check");
@@ -420,7 +413,7 @@ TEST_P(BatchCoordinatorTest, ToolsReadTheDatesReportFromRowsAloneWithTheLastStat
   // Complete, 20 minutes after Phase 4: the latency rule fails alone.
   for (const auto& p : players(420)) rig.ledger.store(kDate, p, 1);
   rig.clock.advance(minutes(15));
-  ASSERT_TRUE(rig.coordinator.note_progress(kDate).value());
+  ASSERT_TRUE(rig.coordinator->note_progress(kDate).value());
   auto done = BatchCoordinator::load_report(rig.store, "phase5", kDate);
   ASSERT_TRUE(done);
   EXPECT_EQ(done->done, 420u);
@@ -429,7 +422,7 @@ TEST_P(BatchCoordinatorTest, ToolsReadTheDatesReportFromRowsAloneWithTheLastStat
   EXPECT_TRUE(done->go(minutes(30)));
   EXPECT_EQ(done->to_json()["go"], false);
   // The coordinator's own status counts from its ledger.
-  EXPECT_EQ(rig.coordinator.status(kDate)->counted_from, "ledger");
+  EXPECT_EQ(rig.coordinator->status(kDate)->counted_from, "ledger");
   auto none = BatchCoordinator::load_report(rig.store, "phase5", kDate.plus_days(1));
   ASSERT_TRUE(none);
   EXPECT_TRUE(none->batch_id.empty());
@@ -437,15 +430,15 @@ TEST_P(BatchCoordinatorTest, ToolsReadTheDatesReportFromRowsAloneWithTheLastStat
 
 TEST_P(BatchCoordinatorTest, CompleteBatchReturnsAlreadyCompleteAndPublishesNothing) {
   Rig rig(store, {{420, 450}}, true);
-  ASSERT_EQ(rig.coordinator.start(kDate, false, BatchTrigger::kEvent)->status, BatchOutcome::kStarted);
+  ASSERT_EQ(rig.coordinator->start(kDate, false, BatchTrigger::kEvent)->status, BatchOutcome::kStarted);
   EXPECT_EQ(rig.complete_ids(), std::vector<std::string>{"phase5-2025-11-18-b1/complete"});
   const auto published = rig.transport.published_count();
-  auto again = rig.coordinator.start(kDate, false, BatchTrigger::kScheduler);
+  auto again = rig.coordinator->start(kDate, false, BatchTrigger::kScheduler);
   ASSERT_TRUE(again);
   EXPECT_EQ(again->status, BatchOutcome::kAlreadyComplete);
   EXPECT_EQ(again->batch_id, "phase5-2025-11-18-b1");
   EXPECT_EQ(rig.transport.published_count(), published);
-  EXPECT_EQ(rig.coordinator.note_progress(kDate).value(), false);
+  EXPECT_EQ(rig.coordinator->note_progress(kDate).value(), false);
   EXPECT_EQ(rig.complete_ids().size(), 1u);
   auto m = decode_message(rig.transport.published().back().message.payload);
   ASSERT_TRUE(m);
@@ -455,12 +448,12 @@ TEST_P(BatchCoordinatorTest, CompleteBatchReturnsAlreadyCompleteAndPublishesNoth
 
 TEST_P(BatchCoordinatorTest, BatchesListsTheDatesBatchesAsTypedValues) {
   Rig rig(store, {{420, 450}}, true);
-  EXPECT_TRUE(rig.coordinator.batches(kDate)->empty());
-  ASSERT_TRUE(rig.coordinator.start(kDate, false, BatchTrigger::kEvent));
+  EXPECT_TRUE(rig.coordinator->batches(kDate)->empty());
+  ASSERT_TRUE(rig.coordinator->start(kDate, false, BatchTrigger::kEvent));
   rig.clock.advance(std::chrono::minutes(1));
-  ASSERT_TRUE(rig.coordinator.start(kDate, true, BatchTrigger::kManual));
-  ASSERT_TRUE(rig.coordinator.start_incremental(kDate, {"p017"}, BatchTrigger::kManual));
-  auto batches = rig.coordinator.batches(kDate);
+  ASSERT_TRUE(rig.coordinator->start(kDate, true, BatchTrigger::kManual));
+  ASSERT_TRUE(rig.coordinator->start_incremental(kDate, {"p017"}, BatchTrigger::kManual));
+  auto batches = rig.coordinator->batches(kDate);
   ASSERT_TRUE(batches) << batches.error().to_string();
   ASSERT_EQ(batches->size(), 2u);
   const BatchInfo& first = (*batches)[0];
@@ -478,14 +471,14 @@ TEST_P(BatchCoordinatorTest, BatchesListsTheDatesBatchesAsTypedValues) {
   EXPECT_EQ((*batches)[1].triggered_by, BatchTrigger::kManual);
   EXPECT_EQ((*batches)[1].version, 2);
   EXPECT_EQ((*batches)[1].created_at, ManualClock::kDefaultStart + std::chrono::minutes(1));
-  auto incs = rig.coordinator.incrementals(kDate);
+  auto incs = rig.coordinator->incrementals(kDate);
   ASSERT_TRUE(incs);
   ASSERT_EQ(incs->size(), 1u);
   EXPECT_EQ((*incs)[0].batch_id, "phase5-2025-11-18-b2");
   EXPECT_EQ((*incs)[0].version, 3);
   EXPECT_EQ((*incs)[0].entities, std::vector<std::string>{"p017"});
   EXPECT_EQ((*incs)[0].state, BatchState::kComplete);
-  EXPECT_TRUE(rig.coordinator.batches(kDate.plus_days(1))->empty());
+  EXPECT_TRUE(rig.coordinator->batches(kDate.plus_days(1))->empty());
 }
 
 TEST_P(BatchCoordinatorTest, ReadsABatchRowStoredWithItsStateAsAString) {
@@ -495,13 +488,13 @@ TEST_P(BatchCoordinatorTest, ReadsABatchRowStoredWithItsStateAsAString) {
       R"({"attempts":0,"batch_id":"phase5-2025-11-18-b1","completed_ns":0,"created_ns":5,"expected":0,)"
       R"("message":"","number":1,"started_ns":0,"state":"waiting","triggered_by":"scheduler","version":0})";
   ASSERT_TRUE(rig.store.transact([&](Transaction& tx) { return tx.put("phase5/batch/2025-11-18/0001", row); }));
-  auto batches = rig.coordinator.batches(kDate);
+  auto batches = rig.coordinator->batches(kDate);
   ASSERT_TRUE(batches) << batches.error().to_string();
   ASSERT_EQ(batches->size(), 1u);
   EXPECT_EQ((*batches)[0].state, BatchState::kWaiting);
   EXPECT_EQ((*batches)[0].triggered_by, BatchTrigger::kScheduler);
-  EXPECT_EQ(rig.coordinator.status(kDate)->state, BatchState::kWaiting);
-  EXPECT_EQ(rig.coordinator.health()->batches_waiting, 1u);
+  EXPECT_EQ(rig.coordinator->status(kDate)->state, BatchState::kWaiting);
+  EXPECT_EQ(rig.coordinator->health()->batches_waiting, 1u);
   auto rec = internal::BatchRecord::decode(row);
   ASSERT_TRUE(rec);
   EXPECT_EQ(rec->encode(), row);
@@ -552,15 +545,15 @@ TEST_P(BatchCoordinatorTest, CreateValidatesTheReadinessOptionsAndThePredictionW
 
 TEST_P(BatchCoordinatorTest, ForceStartsANewBatchWithANewIdAndVersionKeepingHistory) {
   Rig rig(store, {{420, 450}}, true);
-  ASSERT_TRUE(rig.coordinator.start(kDate, false, BatchTrigger::kEvent));
-  auto forced = rig.coordinator.start(kDate, true, BatchTrigger::kManual);
+  ASSERT_TRUE(rig.coordinator->start(kDate, false, BatchTrigger::kEvent));
+  auto forced = rig.coordinator->start(kDate, true, BatchTrigger::kManual);
   ASSERT_TRUE(forced);
   EXPECT_EQ(forced->status, BatchOutcome::kStarted);
   EXPECT_EQ(forced->batch_id, "phase5-2025-11-18-b2");
   EXPECT_EQ(forced->version, 2);
   EXPECT_EQ(rig.work_ids().size(), 840u);
   EXPECT_EQ(rig.store.scan("phase5/batch/2025-11-18/")->size(), 2u);
-  auto s = rig.coordinator.status(kDate);
+  auto s = rig.coordinator->status(kDate);
   EXPECT_EQ(s->batch_number, 2);
   EXPECT_EQ(s->state, BatchState::kComplete);
   EXPECT_EQ(rig.ledger.predicted(kDate)->at("p007"), 2);
@@ -568,7 +561,7 @@ TEST_P(BatchCoordinatorTest, ForceStartsANewBatchWithANewIdAndVersionKeepingHist
 
 TEST_P(BatchCoordinatorTest, RetryPublishesExactlyTheFortyMissingPlayersAsAttemptTwo) {
   Rig rig(store, {{420, 450}}, false);
-  ASSERT_TRUE(rig.coordinator.start(kDate, false, BatchTrigger::kEvent));
+  ASSERT_TRUE(rig.coordinator->start(kDate, false, BatchTrigger::kEvent));
   // Every tenth player (42), minus the first two, has no stored prediction: 40 missing.
   const auto all = players(420);
   std::set<std::string> missing;
@@ -580,7 +573,7 @@ TEST_P(BatchCoordinatorTest, RetryPublishesExactlyTheFortyMissingPlayersAsAttemp
   }
   ASSERT_EQ(missing.size(), 40u);
   rig.transport.clear();
-  auto r = rig.coordinator.retry(kDate);
+  auto r = rig.coordinator->retry(kDate);
   ASSERT_TRUE(r) << r.error().to_string();
   EXPECT_EQ(r->status, BatchOutcome::kRetrying);
   EXPECT_EQ(r->attempt, 2);
@@ -591,7 +584,7 @@ TEST_P(BatchCoordinatorTest, RetryPublishesExactlyTheFortyMissingPlayersAsAttemp
   }
   EXPECT_EQ(rig.work_ids().size(), 40u);
   EXPECT_EQ(published, missing);
-  auto s = rig.coordinator.status(kDate);
+  auto s = rig.coordinator->status(kDate);
   EXPECT_EQ(s->done, 380u);
   EXPECT_TRUE(s->partially_complete);
   EXPECT_NEAR(s->completion_rate, 380.0 / 420.0, 1e-12);
@@ -600,20 +593,20 @@ TEST_P(BatchCoordinatorTest, RetryPublishesExactlyTheFortyMissingPlayersAsAttemp
 
 TEST_P(BatchCoordinatorTest, RetryWithNothingMissingCompletesWithoutMessages) {
   Rig rig(store, {{420, 450}}, false);
-  ASSERT_TRUE(rig.coordinator.start(kDate, false, BatchTrigger::kEvent));
+  ASSERT_TRUE(rig.coordinator->start(kDate, false, BatchTrigger::kEvent));
   for (const auto& p : players(420)) rig.ledger.store(kDate, p, 1);
   rig.transport.clear();
-  auto r = rig.coordinator.retry(kDate);
+  auto r = rig.coordinator->retry(kDate);
   ASSERT_TRUE(r);
   EXPECT_EQ(r->status, BatchOutcome::kComplete);
   EXPECT_TRUE(rig.work_ids().empty());
   EXPECT_EQ(rig.complete_ids().size(), 1u);  // the retry noticed completion
-  EXPECT_EQ(rig.coordinator.status(kDate)->state, BatchState::kComplete);
+  EXPECT_EQ(rig.coordinator->status(kDate)->state, BatchState::kComplete);
 }
 
 TEST_P(BatchCoordinatorTest, RetryWithoutBatchIsAFailedPrecondition) {
   Rig rig(store, {{420, 450}}, false);
-  auto r = rig.coordinator.retry(kDate);
+  auto r = rig.coordinator->retry(kDate);
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error().code, ErrorCode::kFailedPrecondition);
 }
@@ -630,7 +623,7 @@ TEST_P(BatchCoordinatorTest, EventAndSchedulerRacingForTheSameDateProduceOneBatc
     go.fetch_add(1);
     ASSERT_TRUE(pipeline_test::spin_until([&] { return go.load() >= 2; }));
     for (auto d : dates) {
-      auto r = event ? rig.coordinator.trigger(phase4_message(d)) : rig.coordinator.start(d, false, BatchTrigger::kScheduler);
+      auto r = event ? rig.coordinator->trigger(phase4_message(d)) : rig.coordinator->start(d, false, BatchTrigger::kScheduler);
       EXPECT_TRUE(r);
     }
   };
@@ -642,29 +635,29 @@ TEST_P(BatchCoordinatorTest, EventAndSchedulerRacingForTheSameDateProduceOneBatc
   EXPECT_EQ(std::set<std::string>(ids.begin(), ids.end()).size(), ids.size());
   for (auto d : dates) {
     EXPECT_EQ(rig.store.scan(fmt::format("phase5/batch/{}/", d))->size(), 1u) << d.to_string();
-    EXPECT_EQ(rig.coordinator.status(d)->batch_id, fmt::format("phase5-{}-b1", d));
+    EXPECT_EQ(rig.coordinator->status(d)->batch_id, fmt::format("phase5-{}-b1", d));
   }
 }
 
 TEST_P(BatchCoordinatorTest, StatusReportsPhase4ToPhase5LatencyCompletionRateAndTrigger) {
   Rig rig(store, {{420, 450}}, false);
   const TimePoint phase4_done = rig.clock.now() - minutes(4);
-  auto r = rig.coordinator.trigger(phase4_message(kDate, {{"completed_at", format_rfc3339(phase4_done)},
+  auto r = rig.coordinator->trigger(phase4_message(kDate, {{"completed_at", format_rfc3339(phase4_done)},
                                                           {"entities_ready", 420},
                                                           {"entities_total", 450}}));
   ASSERT_TRUE(r);
   EXPECT_EQ(r->status, BatchOutcome::kStarted);
   EXPECT_EQ(rig.source.calls(), 0u);  // the message's counts decided
   for (const auto& p : players(300)) rig.ledger.store(kDate, p, 1);
-  auto partial = rig.coordinator.status(kDate);
+  auto partial = rig.coordinator->status(kDate);
   ASSERT_TRUE(partial);
   EXPECT_TRUE(partial->partially_complete);
   EXPECT_FALSE(partial->fully_complete);
   EXPECT_FALSE(partial->phase4_to_phase5_latency);
   rig.clock.advance(minutes(2));
   for (const auto& p : players(420)) rig.ledger.store(kDate, p, 1);
-  EXPECT_TRUE(rig.coordinator.note_progress(kDate).value());
-  auto s = rig.coordinator.status(kDate);
+  EXPECT_TRUE(rig.coordinator->note_progress(kDate).value());
+  auto s = rig.coordinator->status(kDate);
   ASSERT_TRUE(s);
   EXPECT_TRUE(s->fully_complete);
   EXPECT_DOUBLE_EQ(s->completion_rate, 1.0);
@@ -678,14 +671,14 @@ TEST_P(BatchCoordinatorTest, StatusReportsPhase4ToPhase5LatencyCompletionRateAnd
 
 TEST_P(BatchCoordinatorTest, StatusCheckAlertsWhenMoreThanMaxOfFivePercentAndTwentyAreMissing) {
   Rig rig(store, {{420, 450}}, false);
-  ASSERT_TRUE(rig.coordinator.start(kDate, false, BatchTrigger::kEvent));
+  ASSERT_TRUE(rig.coordinator->start(kDate, false, BatchTrigger::kEvent));
   for (const auto& p : players(399)) rig.ledger.store(kDate, p, 1);  // 21 missing = max(5% of 420, 20)
-  auto c = rig.coordinator.status_check(kDate);
+  auto c = rig.coordinator->status_check(kDate);
   ASSERT_TRUE(c);
   EXPECT_FALSE(c->missing_alerted);
   EXPECT_FALSE(c->alerted);
   rig.ledger.expect(kDate, players(422));  // 23 missing of 422 > 21.1
-  c = rig.coordinator.status_check(kDate);
+  c = rig.coordinator->status_check(kDate);
   EXPECT_TRUE(c->missing_alerted);
   EXPECT_FALSE(c->alerted);  // 94.5% coverage
   auto alerts = rig.alerts_raised();
@@ -698,11 +691,11 @@ TEST_P(BatchCoordinatorTest, StatusCheckAlertsBelowNinetyPercentCoverage) {
   BatchCoordinatorOptions only_coverage;
   only_coverage.coverage.missing_min = 1000;
   Rig rig(store, {{420, 450}}, false, only_coverage);
-  ASSERT_TRUE(rig.coordinator.start(kDate, false, BatchTrigger::kEvent));
+  ASSERT_TRUE(rig.coordinator->start(kDate, false, BatchTrigger::kEvent));
   for (const auto& p : players(378)) rig.ledger.store(kDate, p, 1);  // exactly 90%
-  EXPECT_FALSE(rig.coordinator.status_check(kDate)->alerted);
+  EXPECT_FALSE(rig.coordinator->status_check(kDate)->alerted);
   rig.ledger.expect(kDate, players(421));  // 378 of 421 < 90%
-  auto c = rig.coordinator.status_check(kDate);
+  auto c = rig.coordinator->status_check(kDate);
   ASSERT_TRUE(c);
   EXPECT_TRUE(c->alerted);
   auto alerts = rig.alerts_raised();
@@ -715,12 +708,12 @@ TEST_P(BatchCoordinatorTest, IncrementalRePredictionSupersedesWithAVersionAndIsC
   options.max_incremental_per_date = 2;
   options.entity_kind = "players";
   Rig rig(store, {{420, 450}}, true, options);
-  ASSERT_TRUE(rig.coordinator.start(kDate, false, BatchTrigger::kEvent));
+  ASSERT_TRUE(rig.coordinator->start(kDate, false, BatchTrigger::kEvent));
   rig.transport.clear();
   Message update = phase4_message(kDate);
   update.is_incremental = true;
   update.entities_changed = EntityChanges{{"players", {"p017"}}};
-  auto first = rig.coordinator.trigger(update);
+  auto first = rig.coordinator->trigger(update);
   ASSERT_TRUE(first) << first.error().to_string();
   EXPECT_EQ(first->status, BatchOutcome::kRunning);
   EXPECT_EQ(rig.work_ids(), std::vector<std::string>{"phase5-2025-11-18-b1/v2/p017"});
@@ -731,34 +724,34 @@ TEST_P(BatchCoordinatorTest, IncrementalRePredictionSupersedesWithAVersionAndIsC
   ASSERT_TRUE(inc_msg);
   EXPECT_TRUE(inc_msg->is_incremental);
   EXPECT_EQ(inc_msg->entities_changed->at("players"), std::vector<std::string>{"p017"});
-  ASSERT_EQ(rig.coordinator.start_incremental(kDate, {"p017", "p200"}, BatchTrigger::kManual)->version, 3);
+  ASSERT_EQ(rig.coordinator->start_incremental(kDate, {"p017", "p200"}, BatchTrigger::kManual)->version, 3);
   const auto before = rig.transport.published_count();
-  auto capped = rig.coordinator.start_incremental(kDate, {"p001"}, BatchTrigger::kManual);
+  auto capped = rig.coordinator->start_incremental(kDate, {"p001"}, BatchTrigger::kManual);
   ASSERT_TRUE(capped);
   EXPECT_EQ(capped->status, BatchOutcome::kRefused);
   EXPECT_EQ(rig.transport.published_count(), before);
   auto alerts = rig.alerts_raised();
   ASSERT_EQ(alerts.size(), 1u);
   EXPECT_EQ(alerts[0].key, "phase5/incremental_cap/2025-11-18");
-  EXPECT_EQ(rig.coordinator.status(kDate)->incremental_count, 2u);
+  EXPECT_EQ(rig.coordinator->status(kDate)->incremental_count, 2u);
 }
 
 // Incremental ids follow the library's one entity-id rule (core/entity_id.hpp), with its messages.
 TEST_P(BatchCoordinatorTest, IncrementalIdsFollowTheCoreEntityIdRule) {
   Rig rig(store, {{420, 450}}, true);
-  ASSERT_TRUE(rig.coordinator.start(kDate, false, BatchTrigger::kEvent));
+  ASSERT_TRUE(rig.coordinator->start(kDate, false, BatchTrigger::kEvent));
   const auto before = rig.transport.published_count();
   for (const std::string& bad : {std::string(), std::string("a/b"), std::string("a b"), std::string(129, 'x'),
                                 std::string("caf\xC3\xA9"), std::string("nul\0", 4)}) {
-    auto r = rig.coordinator.start_incremental(kDate, {"p017", bad}, BatchTrigger::kManual);
+    auto r = rig.coordinator->start_incremental(kDate, {"p017", bad}, BatchTrigger::kManual);
     ASSERT_FALSE(r) << bad;
     EXPECT_EQ(r.error().code, ErrorCode::kInvalidArgument);
     EXPECT_EQ(r.error().message, validate_entity_id(bad).error().message);
   }
   EXPECT_EQ(rig.transport.published_count(), before);
-  EXPECT_EQ(rig.coordinator.status(kDate)->incremental_count, 0u);
+  EXPECT_EQ(rig.coordinator->status(kDate)->incremental_count, 0u);
   // What the rule accepts: up to 128 printable ASCII bytes, quotes and punctuation included.
-  auto ok = rig.coordinator.start_incremental(kDate, {std::string(128, 'x'), "o'neil", "p:1.a_b-c"},
+  auto ok = rig.coordinator->start_incremental(kDate, {std::string(128, 'x'), "o'neil", "p:1.a_b-c"},
                                               BatchTrigger::kManual);
   ASSERT_TRUE(ok) << ok.error().to_string();
   EXPECT_EQ(ok->version, 2);
@@ -770,21 +763,21 @@ TEST_P(BatchCoordinatorTest, TriggerRejectsInvalidMessagesWithClearErrors) {
   Rig rig(store, {{420, 450}}, false);
   Message wrong = phase4_message(kDate);
   wrong.phase = "phase3_analytics";
-  auto r = rig.coordinator.trigger(wrong);
+  auto r = rig.coordinator->trigger(wrong);
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error().code, ErrorCode::kInvalidArgument);
   EXPECT_EQ(r.error().message, "expected phase 'phase4_precompute', got 'phase3_analytics'");
   Message failed = phase4_message(kDate);
   failed.status = CompletionStatus::kFailed;
   failed.error = "feature store timed out";
-  r = rig.coordinator.trigger(failed);
+  r = rig.coordinator->trigger(failed);
   ASSERT_FALSE(r);
   EXPECT_NE(r.error().message.find("feature store timed out"), std::string::npos);
   nlohmann::json j = nlohmann::json::parse(encode_message(phase4_message(kDate)));
   j.erase("game_date");
-  EXPECT_FALSE(rig.coordinator.trigger_payload(j.dump()));
+  EXPECT_FALSE(rig.coordinator->trigger_payload(j.dump()));
   j["game_date"] = "2025-02-30";
-  auto impossible = rig.coordinator.trigger_payload(j.dump());
+  auto impossible = rig.coordinator->trigger_payload(j.dump());
   ASSERT_FALSE(impossible);
   EXPECT_NE(impossible.error().to_string().find("2025-02-30"), std::string::npos);
   EXPECT_TRUE(rig.transport.published().empty());
@@ -804,11 +797,11 @@ TEST_P(BatchCoordinatorTest, TheEventsCorrelationIdReachesTheWorkAndTheCompletio
   auto published = [&rig] {
     std::map<std::string, std::pair<int, int>> out;
     for (const auto& r : rig.transport.published()) {
-      if (r.topic == rig.coordinator.options().work_topic) {
+      if (r.topic == rig.coordinator->options().work_topic) {
         auto w = PredictionWork::decode(r.message.payload);
         EXPECT_TRUE(w);
         if (w) ++out[w->correlation_id].first;
-      } else if (r.topic == rig.coordinator.options().complete_topic) {
+      } else if (r.topic == rig.coordinator->options().complete_topic) {
         auto m = decode_message(r.message.payload);
         EXPECT_TRUE(m);
         if (!m) continue;
@@ -818,7 +811,7 @@ TEST_P(BatchCoordinatorTest, TheEventsCorrelationIdReachesTheWorkAndTheCompletio
     }
     return out;
   };
-  ASSERT_TRUE(rig.coordinator.trigger(phase4_message(kDate)));  // correlation_id "corr-1"
+  ASSERT_TRUE(rig.coordinator->trigger(phase4_message(kDate)));  // correlation_id "corr-1"
   EXPECT_EQ(published(), (std::map<std::string, std::pair<int, int>>{{"corr-1", {420, 1}}}));
   rig.transport.clear();
   Message update = phase4_message(kDate);
@@ -826,15 +819,15 @@ TEST_P(BatchCoordinatorTest, TheEventsCorrelationIdReachesTheWorkAndTheCompletio
   update.correlation_id = "corr-2";
   update.is_incremental = true;
   update.entities_changed = EntityChanges{{"players", {"p017"}}};
-  ASSERT_TRUE(rig.coordinator.trigger(update));
+  ASSERT_TRUE(rig.coordinator->trigger(update));
   EXPECT_EQ(published(), (std::map<std::string, std::pair<int, int>>{{"corr-2", {1, 1}}}));
 
   rig.transport.clear();
   const CalendarDate next = kDate.plus_days(1);
   rig.ledger.expect(next, players(10));
-  ASSERT_TRUE(rig.coordinator.start(next, false, BatchTrigger::kScheduler));
+  ASSERT_TRUE(rig.coordinator->start(next, false, BatchTrigger::kScheduler));
   for (const auto& r : rig.transport.published()) {
-    if (r.topic == rig.coordinator.options().work_topic) {
+    if (r.topic == rig.coordinator->options().work_topic) {
       EXPECT_EQ(PredictionWork::decode(r.message.payload)->correlation_id, "phase5-2025-11-19-b1");
     }
   }
@@ -845,11 +838,11 @@ TEST_P(PredictionWorkerTest, RedeliveredWorkRunsTheModelOnce) {
   PredictionWork w{"phase5-2025-11-18-b1", kDate, "p001", 1, 1, "batch"};
   auto d = std::make_shared<mocks::RecordingTransport::RecordedDelivery>(
       "t", "s", OutgoingMessage{w.message_id(), w.encode(), {}});
-  EXPECT_EQ(rig.worker.process(*d).value(), PredictionWorker::Outcome::kProcessed);
-  EXPECT_EQ(rig.worker.process(*d).value(), PredictionWorker::Outcome::kDuplicate);
+  EXPECT_EQ(rig.worker->process(*d).value(), PredictionWorker::Outcome::kProcessed);
+  EXPECT_EQ(rig.worker->process(*d).value(), PredictionWorker::Outcome::kDuplicate);
   EXPECT_EQ(rig.ledger.writes(), 1);
   auto bad = std::make_shared<mocks::RecordingTransport::RecordedDelivery>("t", "s", OutgoingMessage{"x", "{}", {}});
-  rig.worker.handle(bad);
+  rig.worker->handle(bad);
   EXPECT_EQ(bad->outcome().rfind("nacked: invalid_argument", 0), 0u) << bad->outcome();
 }
 
@@ -863,13 +856,13 @@ TEST_P(PredictionWorkerTest, FlushStoresTheHeldRoundInOneModelBatchAndSettlesEac
   const PredictionWork b{"phase5-2025-11-18-b1", kDate, "p002", 1, 1, "batch"};
   auto da = delivery(a), db = delivery(b);
   auto bad = std::make_shared<mocks::RecordingTransport::RecordedDelivery>("t", "s", OutgoingMessage{"x", "{}", {}});
-  auto handler = rig.worker.batching_handler();
+  auto handler = rig.worker->batching_handler();
   handler(da);
   handler(db);
   handler(bad);
   EXPECT_EQ(rig.ledger.writes(), 0);  // held, not processed
   EXPECT_EQ(da->outcome(), "");
-  EXPECT_EQ(rig.worker.flush(), 3u);
+  EXPECT_EQ(rig.worker->flush(), 3u);
   EXPECT_EQ(rig.ledger.batches(), 1);
   EXPECT_EQ(rig.ledger.writes(), 2);
   EXPECT_EQ(da->outcome(), "acked");
@@ -878,11 +871,11 @@ TEST_P(PredictionWorkerTest, FlushStoresTheHeldRoundInOneModelBatchAndSettlesEac
   // A redelivery in a later round is acknowledged without calling the model.
   auto again = delivery(a);
   handler(again);
-  EXPECT_EQ(rig.worker.flush(), 1u);
+  EXPECT_EQ(rig.worker->flush(), 1u);
   EXPECT_EQ(again->outcome(), "acked");
   EXPECT_EQ(rig.ledger.batches(), 1);
   EXPECT_EQ(rig.ledger.writes(), 2);
-  EXPECT_EQ(rig.worker.flush(), 0u);
+  EXPECT_EQ(rig.worker->flush(), 0u);
 }
 
 // ---- The hybrid trigger over one simulated day (times in Pacific, 2025-11-18 is PST).
@@ -894,7 +887,7 @@ struct Day {
     schedule = std::make_shared<DailySchedule>(*s);
     auto sched = schedule;
     hybrid = HybridTrigger::create(
-                 rig.clock, rig.store, rig.transport, rig.coordinator,
+                 rig.clock, rig.store, rig.transport, *rig.coordinator,
                  [sched](TimePoint t) -> std::optional<Scheduler::Due> {
                    if (auto i = sched->next_after(t)) return Scheduler::Due{i->job, i->at};
                    return std::nullopt;
@@ -914,7 +907,7 @@ TEST_P(HybridTriggerTest, EventPathPredictsAndTheBackupFindsAlreadyComplete) {
   Message m = phase4_message(kDate, {{"entities_ready", 420}, {"entities_total", 450}});
   ASSERT_TRUE(day.rig.transport.publish(HybridTrigger::default_options().phase4_topic, {"phase4/2025-11-18", encode_message(m), {}}));
   ASSERT_TRUE(day.rig.transport.publish(HybridTrigger::default_options().phase4_topic, {"phase4/2025-11-18", encode_message(m), {}}));
-  EXPECT_EQ(day.rig.coordinator.status(kDate)->state, BatchState::kComplete);
+  EXPECT_EQ(day.rig.coordinator->status(kDate)->state, BatchState::kComplete);
   day.rig.clock.advance(std::chrono::hours(7));  // through 07:30 PST
   const auto runs = day.hybrid->runs();
   std::vector<std::string> seen;
@@ -925,7 +918,7 @@ TEST_P(HybridTriggerTest, EventPathPredictsAndTheBackupFindsAlreadyComplete) {
   EXPECT_EQ(runs[2].game_date, kDate);
   EXPECT_EQ(day.rig.work_ids().size(), 420u);
   EXPECT_EQ(day.rig.complete_ids().size(), 1u);
-  auto s = day.rig.coordinator.status(kDate);
+  auto s = day.rig.coordinator->status(kDate);
   EXPECT_EQ(s->triggered_by, BatchTrigger::kEvent);
   EXPECT_EQ(s->phase4_to_phase5_latency, Duration::zero());
   EXPECT_TRUE(day.rig.alerts_raised().empty());
@@ -939,7 +932,7 @@ TEST_P(HybridTriggerTest, LostPhase4EventMeansTheSixOClockBackupProducesTheBatch
   EXPECT_EQ(runs[0].source, "backup");
   EXPECT_EQ(runs[0].outcome, "started");
   EXPECT_EQ(runs[3].outcome, "status_ok");
-  auto s = day.rig.coordinator.status(kDate);
+  auto s = day.rig.coordinator->status(kDate);
   EXPECT_EQ(s->triggered_by, BatchTrigger::kScheduler);
   EXPECT_TRUE(s->fully_complete);
   EXPECT_EQ(s->completed_at, *parse_rfc3339("2025-11-18T14:00:00Z"));

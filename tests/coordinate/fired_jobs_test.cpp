@@ -50,22 +50,18 @@ struct Instance {
   Instance(ManualClock& clock, StateStore& store, Transport& transport, ReadinessSource& source,
            PredictionLedger& ledger, const DailySchedule& schedule, HybridTriggerOptions options)
       : alerts(AlertManager::create(clock, {}).value()),
-        owned_coordinator(BatchCoordinator::create(clock, store, *alerts, source, ledger).value()),
-        coordinator(*owned_coordinator),
-        owned_hybrid(HybridTrigger::create(
-                         clock, store, transport, coordinator,
-                         [schedule](TimePoint t) -> std::optional<Scheduler::Due> {
-                           if (auto i = schedule.next_after(t)) return Scheduler::Due{i->job, i->at};
-                           return std::nullopt;
-                         },
-                         [schedule](TimePoint t) { return schedule.wall_time(t).date; }, options)
-                         .value()),
-        hybrid(*owned_hybrid) {}
+        coordinator(BatchCoordinator::create(clock, store, *alerts, source, ledger).value()),
+        hybrid(HybridTrigger::create(
+                   clock, store, transport, *coordinator,
+                   [schedule](TimePoint t) -> std::optional<Scheduler::Due> {
+                     if (auto i = schedule.next_after(t)) return Scheduler::Due{i->job, i->at};
+                     return std::nullopt;
+                   },
+                   [schedule](TimePoint t) { return schedule.wall_time(t).date; }, options)
+                   .value()) {}
   std::unique_ptr<AlertManager> alerts;
-  std::unique_ptr<BatchCoordinator> owned_coordinator;
-  BatchCoordinator& coordinator;
-  std::unique_ptr<HybridTrigger> owned_hybrid;
-  HybridTrigger& hybrid;
+  std::unique_ptr<BatchCoordinator> coordinator;
+  std::unique_ptr<HybridTrigger> hybrid;
 };
 
 /// "job@HH:MMZ:outcome" for each run, with "*" on the catch-up runs.
@@ -114,17 +110,17 @@ class FiredJobsTest : public ::testing::TestWithParam<std::string> {
 TEST_P(FiredJobsTest, RestartedAfterTheBackupInstantRunsTheBackupAtOnceThenTheRestOnTime) {
   clock.set_time(*parse_rfc3339("2025-11-18T14:05:00Z"));  // 06:05 PST: the 06:00 backup was missed
   auto a = make(0);
-  ASSERT_TRUE(a->hybrid.start());
-  EXPECT_EQ(summary(a->hybrid), (std::vector<std::string>{"*backup@14:00:started"}));
+  ASSERT_TRUE(a->hybrid->start());
+  EXPECT_EQ(summary(*a->hybrid), (std::vector<std::string>{"*backup@14:00:started"}));
   clock.advance(hours(1) + minutes(30));
-  EXPECT_EQ(summary(a->hybrid), (std::vector<std::string>{"*backup@14:00:started", "retry@14:15:retrying",
+  EXPECT_EQ(summary(*a->hybrid), (std::vector<std::string>{"*backup@14:00:started", "retry@14:15:retrying",
                                                           "retry@14:30:retrying", "status_check@15:00:status_alerted"}));
-  auto batches = a->coordinator.batches(kDate);
+  auto batches = a->coordinator->batches(kDate);
   ASSERT_TRUE(batches);
   ASSERT_EQ(batches->size(), 1u);
   EXPECT_EQ(batches->front().triggered_by, BatchTrigger::kScheduler);
   EXPECT_EQ(batches->front().attempts, 3);
-  auto fired = a->hybrid.fired_jobs().list(kDate);
+  auto fired = a->hybrid->fired_jobs().list(kDate);
   ASSERT_TRUE(fired);
   ASSERT_EQ(fired->size(), 4u);
   EXPECT_EQ(fired->front().job, "backup");
@@ -134,68 +130,68 @@ TEST_P(FiredJobsTest, RestartedAfterTheBackupInstantRunsTheBackupAtOnceThenTheRe
 
 TEST_P(FiredJobsTest, ARestartRunsOnlyTheJobsNotFiredBeforeItDied) {
   auto first = make(0);
-  ASSERT_TRUE(first->hybrid.start());
+  ASSERT_TRUE(first->hybrid->start());
   clock.set_time(*parse_rfc3339("2025-11-18T14:10:00Z"));  // the backup ran at 06:00
-  EXPECT_EQ(summary(first->hybrid), (std::vector<std::string>{"backup@14:00:started"}));
+  EXPECT_EQ(summary(*first->hybrid), (std::vector<std::string>{"backup@14:00:started"}));
   first.reset();                                            // the process dies
   clock.set_time(*parse_rfc3339("2025-11-18T14:35:00Z"));  // and comes back at 06:35
   auto again = make(0);
-  ASSERT_TRUE(again->hybrid.start());
-  EXPECT_EQ(summary(again->hybrid),
+  ASSERT_TRUE(again->hybrid->start());
+  EXPECT_EQ(summary(*again->hybrid),
             (std::vector<std::string>{"*backup@14:00:already_fired", "*retry@14:15:retrying", "*retry@14:30:retrying"}));
   clock.advance(hours(1));
-  EXPECT_EQ(summary(again->hybrid).back(), "status_check@15:00:status_alerted");
-  EXPECT_EQ(again->coordinator.batches(kDate)->front().attempts, 3);
+  EXPECT_EQ(summary(*again->hybrid).back(), "status_check@15:00:status_alerted");
+  EXPECT_EQ(again->coordinator->batches(kDate)->front().attempts, 3);
 }
 
 TEST_P(FiredJobsTest, TwoCoordinatorsStartedTogetherFireEachJobOnceBetweenThem) {
   clock.set_time(*parse_rfc3339("2025-11-18T14:40:00Z"));  // 06:40 PST: three jobs past due
   auto a = make(0);
   auto b = make(1);
-  ASSERT_TRUE(a->hybrid.start());
-  ASSERT_TRUE(b->hybrid.start());
+  ASSERT_TRUE(a->hybrid->start());
+  ASSERT_TRUE(b->hybrid->start());
   clock.advance(hours(1));
-  EXPECT_EQ(summary(a->hybrid),
+  EXPECT_EQ(summary(*a->hybrid),
             (std::vector<std::string>{"*backup@14:00:started", "*retry@14:15:retrying", "*retry@14:30:retrying",
                                       "status_check@15:00:status_alerted"}));
   // The second found the catch-up claimed; of the two schedulers' 07:00 firings one ran.
-  EXPECT_EQ(summary(b->hybrid),
+  EXPECT_EQ(summary(*b->hybrid),
             (std::vector<std::string>{"*backup@14:00:already_fired", "*retry@14:15:already_fired",
                                       "*retry@14:30:already_fired", "status_check@15:00:already_fired"}));
-  auto batches = b->coordinator.batches(kDate);
+  auto batches = b->coordinator->batches(kDate);
   ASSERT_TRUE(batches);
   ASSERT_EQ(batches->size(), 1u);
   EXPECT_EQ(batches->front().attempts, 3);  // one fan-out and two retries, not four
-  EXPECT_EQ(a->hybrid.fired_jobs().list(kDate)->size(), 4u);
+  EXPECT_EQ(a->hybrid->fired_jobs().list(kDate)->size(), 4u);
 }
 
 TEST_P(FiredJobsTest, JobsPastTheGraceAreSkippedAndYesterdaysAreNotCaughtUp) {
   clock.set_time(*parse_rfc3339("2025-11-18T15:10:00Z"));  // 07:10 PST
   auto a = make(0, minutes(15));
-  ASSERT_TRUE(a->hybrid.start());
-  EXPECT_EQ(summary(a->hybrid),
+  ASSERT_TRUE(a->hybrid->start());
+  EXPECT_EQ(summary(*a->hybrid),
             (std::vector<std::string>{"*backup@14:00:skipped", "*retry@14:15:skipped", "*retry@14:30:skipped",
                                       "*status_check@15:00:status_alerted"}));
   a.reset();
   clock.set_time(*parse_rfc3339("2025-11-19T09:00:00Z"));  // 01:00 PST the next day
   auto next_day = make(0);
-  ASSERT_TRUE(next_day->hybrid.start());
-  EXPECT_TRUE(next_day->hybrid.runs().empty());
-  EXPECT_EQ(next_day->hybrid.scheduler().armed()->at, *parse_rfc3339("2025-11-19T14:00:00Z"));
+  ASSERT_TRUE(next_day->hybrid->start());
+  EXPECT_TRUE(next_day->hybrid->runs().empty());
+  EXPECT_EQ(next_day->hybrid->scheduler().armed()->at, *parse_rfc3339("2025-11-19T14:00:00Z"));
 }
 
 TEST_P(FiredJobsTest, ForgettingADateMakesItsJobsFireAgain) {
   clock.set_time(*parse_rfc3339("2025-11-18T15:10:00Z"));
   auto a = make(0);
-  ASSERT_TRUE(a->hybrid.start());
-  EXPECT_EQ(a->hybrid.runs().size(), 4u);
+  ASSERT_TRUE(a->hybrid->start());
+  EXPECT_EQ(a->hybrid->runs().size(), 4u);
   a.reset();
   auto b = make(1);
-  EXPECT_EQ(*b->hybrid.fired_jobs().forget(kDate), 4u);
-  EXPECT_TRUE(b->hybrid.fired_jobs().list(kDate)->empty());
-  EXPECT_EQ(*b->hybrid.fired_jobs().forget(kDate), 0u);
-  ASSERT_TRUE(b->hybrid.start());
-  EXPECT_EQ(summary(b->hybrid),
+  EXPECT_EQ(*b->hybrid->fired_jobs().forget(kDate), 4u);
+  EXPECT_TRUE(b->hybrid->fired_jobs().list(kDate)->empty());
+  EXPECT_EQ(*b->hybrid->fired_jobs().forget(kDate), 0u);
+  ASSERT_TRUE(b->hybrid->start());
+  EXPECT_EQ(summary(*b->hybrid),
             (std::vector<std::string>{"*backup@14:00:running", "*retry@14:15:retrying", "*retry@14:30:retrying",
                                       "*status_check@15:00:status_alerted"}));
 }

@@ -40,9 +40,8 @@ TEST(AlertSnippets, AlertManager) {
   pipeline::ManualClock clock;
   std::ostringstream log;
   //! [alert_manager]
-  std::unique_ptr<pipeline::AlertManager> alerts_ptr = pipeline::AlertManager::create(clock, {pipeline::StructuredLogSink::create(log).value()}).value();
-  pipeline::AlertManager& alerts = *alerts_ptr;
-  auto outcome = alerts.raise(pipeline::Severity::kWarning, "coverage/phase3/2025-11-18",
+  auto alerts = pipeline::AlertManager::create(clock, {pipeline::StructuredLogSink::create(log).value()}).value();
+  auto outcome = alerts->raise(pipeline::Severity::kWarning, "coverage/phase3/2025-11-18",
                               "phase3 is missing 25 of 400 customers", nlohmann::json{{"missing", 25}});
   //! [alert_manager]
   EXPECT_TRUE(outcome.delivered);
@@ -56,21 +55,19 @@ TEST(AlertSnippets, CallbackSink) {
   auto sink = pipeline::CallbackAlertSink::create(
       [&messages](const pipeline::Alert& a) { messages.push_back(a.message); }).value();
   //! [callback_sink]
-  std::unique_ptr<pipeline::AlertManager> alerts_ptr = pipeline::AlertManager::create(clock, {sink}).value();
-  pipeline::AlertManager& alerts = *alerts_ptr;
-  alerts.raise(pipeline::Severity::kError, "k", "coverage 71%");
+  auto alerts = pipeline::AlertManager::create(clock, {sink}).value();
+  alerts->raise(pipeline::Severity::kError, "k", "coverage 71%");
   EXPECT_EQ(messages, std::vector<std::string>{"coverage 71%"});
 }
 
 TEST(AlertSnippets, CoverageRules) {
   pipeline::ManualClock clock;
   auto seen = std::make_shared<VectorSink>();
-  std::unique_ptr<pipeline::AlertManager> alerts_ptr = pipeline::AlertManager::create(clock, {seen}).value();
-  pipeline::AlertManager& alerts = *alerts_ptr;
+  auto alerts = pipeline::AlertManager::create(clock, {seen}).value();
   //! [coverage_rules]
   pipeline::CoverageRules rules;                                       // 5% / 20 / 90%
   bool alert = rules.missing_alert(400, 379);                          // true: 21 missing > max(20, 20)
-  bool fired = rules.alert_if_missing(alerts, "phase3/2025-11-18", 400, 379);
+  bool fired = rules.alert_if_missing(*alerts, "phase3/2025-11-18", 400, 379);
   //! [coverage_rules]
   EXPECT_TRUE(alert);
   EXPECT_TRUE(fired);
@@ -84,16 +81,15 @@ TEST(AlertSnippets, RateLimiter) {
   std::vector<std::uint64_t> sent;
   auto send = [&](std::uint64_t suppressed) { sent.push_back(suppressed); };
   //! [rate_limiter]
-  std::unique_ptr<pipeline::RateLimiter> limiter_ptr = pipeline::RateLimiter::create({.warning = {std::chrono::minutes(5), 3}}).value();
-  pipeline::RateLimiter& limiter = *limiter_ptr;
+  auto limiter = pipeline::RateLimiter::create({.warning = {std::chrono::minutes(5), 3}}).value();
   for (int i = 0; i < 5; ++i) {   // 3 in 5 minutes go through, 2 are held back
-    auto d = limiter.decide("coverage/phase3", pipeline::Severity::kWarning, clock.now());
+    auto d = limiter->decide("coverage/phase3", pipeline::Severity::kWarning, clock.now());
     if (d.allowed) send(d.suppressed_count);   // digest of what was held back
   }
   //! [rate_limiter]
   EXPECT_EQ(sent, (std::vector<std::uint64_t>{0, 0, 0}));
   clock.advance(std::chrono::minutes(6));
-  auto next = limiter.decide("coverage/phase3", pipeline::Severity::kWarning, clock.now());
+  auto next = limiter->decide("coverage/phase3", pipeline::Severity::kWarning, clock.now());
   ASSERT_TRUE(next.allowed);
   EXPECT_EQ(next.suppressed_count, 2u);
 }
@@ -101,9 +97,8 @@ TEST(AlertSnippets, RateLimiter) {
 TEST(AlertSnippets, SinkBase) {
   pipeline::ManualClock clock;
   auto sink = std::make_shared<VectorSink>();
-  std::unique_ptr<pipeline::AlertManager> alerts_ptr = pipeline::AlertManager::create(clock, {sink}).value();
-  pipeline::AlertManager& alerts = *alerts_ptr;
-  alerts.raise(pipeline::Severity::kCritical, "phase5/2025-11-18", "no predictions");
+  auto alerts = pipeline::AlertManager::create(clock, {sink}).value();
+  alerts->raise(pipeline::Severity::kCritical, "phase5/2025-11-18", "no predictions");
   ASSERT_EQ(sink->seen.size(), 1u);
   EXPECT_EQ(sink->seen[0].message, "no predictions");
 }
@@ -112,9 +107,8 @@ TEST(AlertSnippets, StoreAlertSink) {
   pipeline::ManualClock clock;
   pipeline::MemoryStateStore store = pipeline::MemoryStateStore::create().value();
   //! [store_alert_sink]
-  std::unique_ptr<pipeline::AlertManager> alerts_ptr = pipeline::AlertManager::create(clock, {pipeline::StoreAlertSink::create(store).value()}).value();
-  pipeline::AlertManager& alerts = *alerts_ptr;
-  alerts.raise(pipeline::Severity::kError, "coverage/phase5/2025-11-18", "coverage 71%");
+  auto alerts = pipeline::AlertManager::create(clock, {pipeline::StoreAlertSink::create(store).value()}).value();
+  alerts->raise(pipeline::Severity::kError, "coverage/phase5/2025-11-18", "coverage 71%");
   auto recent = pipeline::StoreAlertSink::list(store, *pipeline::CalendarDate::parse("2025-11-18"));
   //! [store_alert_sink]
   ASSERT_TRUE(recent) << recent.error().to_string();
@@ -127,10 +121,9 @@ TEST(AlertSnippets, StructuredLogSink) {
   std::ostringstream out;
   //! [structured_log_sink]
   auto log = pipeline::StructuredLogSink::create(out).value();   // std::cerr in a service
-  std::unique_ptr<pipeline::AlertManager> alerts_ptr = pipeline::AlertManager::create(clock, {log}).value();
-  pipeline::AlertManager& alerts = *alerts_ptr;
+  auto alerts = pipeline::AlertManager::create(clock, {log}).value();
   //! [structured_log_sink]
-  alerts.raise(pipeline::Severity::kWarning, "k", "late");
+  alerts->raise(pipeline::Severity::kWarning, "k", "late");
   EXPECT_NE(out.str().find("\"late\""), std::string::npos) << out.str();
 }
 

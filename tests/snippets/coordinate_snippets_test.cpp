@@ -3,6 +3,7 @@
 
 #include <chrono>
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -51,12 +52,9 @@ struct Model final : pipeline::PredictionModel {
 struct CoordinateSnippets : ::testing::Test {
   pipeline::ManualClock clock;
   pipeline::MemoryStateStore store = pipeline::MemoryStateStore::create().value();
-  std::unique_ptr<pipeline::MemoryTransport> transport_ptr = pipeline::MemoryTransport::create(clock).value();
-  pipeline::MemoryTransport& transport = *transport_ptr;
-  std::unique_ptr<pipeline::AlertManager> alerts_ptr = pipeline::AlertManager::create(clock, {}).value();
-  pipeline::AlertManager& alerts = *alerts_ptr;
-  std::unique_ptr<pipeline::OutboxRelay> relay_ptr = pipeline::OutboxRelay::create(clock, store, transport).value();
-  pipeline::OutboxRelay& relay = *relay_ptr;
+  std::unique_ptr<pipeline::MemoryTransport> transport = pipeline::MemoryTransport::create(clock).value();
+  std::unique_ptr<pipeline::AlertManager> alerts = pipeline::AlertManager::create(clock, {}).value();
+  std::unique_ptr<pipeline::OutboxRelay> relay = pipeline::OutboxRelay::create(clock, store, *transport).value();
   Features features;
   Ledger ledger;
   pipeline::CalendarDate date = *pipeline::CalendarDate::parse("2025-11-18");
@@ -67,13 +65,12 @@ TEST_F(CoordinateSnippets, BatchCoordinator) {
   clock.schedule_after(std::chrono::minutes(10), [&] { features.now = {100, 100}; });
   clock.schedule_after(std::chrono::minutes(20), [&] { ledger.done["p001"] = 1; });
   //! [batch_coordinator]
-  std::unique_ptr<pipeline::BatchCoordinator> coordinator_ptr = pipeline::BatchCoordinator::create(clock, store, alerts, features, ledger, {.relay = &relay}).value();
-  pipeline::BatchCoordinator& coordinator = *coordinator_ptr;
-  auto r = coordinator.start(date, false, pipeline::BatchTrigger::kScheduler);
+  auto coordinator = pipeline::BatchCoordinator::create(clock, store, *alerts, features, ledger, {.relay = relay.get()}).value();
+  auto r = coordinator->start(date, false, pipeline::BatchTrigger::kScheduler);
   // r->status: started | waiting | already_complete | running | refused
   clock.advance(std::chrono::minutes(30));     // a wait, if any, finishes on the clock
-  auto report = coordinator.status(date);      // done, missing, latency, completion rate
-  auto retry = coordinator.retry(date);        // only the missing entities
+  auto report = coordinator->status(date);     // done, missing, latency, completion rate
+  auto retry = coordinator->retry(date);       // only the missing entities
   //! [batch_coordinator]
   ASSERT_TRUE(r) << r.error().to_string();
   EXPECT_EQ(r->status, pipeline::BatchOutcome::kWaiting);
@@ -105,17 +102,17 @@ TEST_F(CoordinateSnippets, FiredJobs) {
 TEST_F(CoordinateSnippets, PredictionWork) {
   const std::string topic = "phase5-prediction-work";
   std::string payload;
-  auto sub = transport.subscribe({"phase5-workers", topic, {}}, [&](pipeline::DeliveryPtr d) {
+  auto sub = transport->subscribe({"phase5-workers", topic, {}}, [&](pipeline::DeliveryPtr d) {
     payload = d->payload();
     pipeline::best_effort_ack(*d);
   });
   ASSERT_TRUE(sub);
   //! [prediction_work]
   pipeline::PredictionWork w{"phase5-2025-11-18-b1", date, "p001", 1, 1, "batch"};
-  auto st = transport.publish(topic, {w.message_id(), w.encode(), {}});
+  auto st = transport->publish(topic, {w.message_id(), w.encode(), {}});
   //! [prediction_work]
   ASSERT_TRUE(st);
-  transport.pump();
+  transport->pump();
   //! [prediction_work_decode]
   auto back = pipeline::PredictionWork::decode(payload);   // Result<PredictionWork>
   //! [prediction_work_decode]
@@ -125,25 +122,24 @@ TEST_F(CoordinateSnippets, PredictionWork) {
 }
 
 TEST_F(CoordinateSnippets, PredictionWorker) {
-  std::unique_ptr<pipeline::BatchCoordinator> coordinator_ptr = pipeline::BatchCoordinator::create(clock, store, alerts, features, ledger, {.relay = &relay}).value();
-  pipeline::BatchCoordinator& coordinator = *coordinator_ptr;
+  auto coordinator = pipeline::BatchCoordinator::create(clock, store, *alerts, features, ledger, {.relay = relay.get()}).value();
   Model model;
   int progress = 0;
   //! [prediction_worker]
   auto worker = pipeline::PredictionWorker::create(store, model, {.progress = [&](pipeline::CalendarDate d) {
     ++progress;
-    pipeline::discard_result(coordinator.note_progress(d));   // a failure: the next call or the retry catches up
+    pipeline::discard_result(coordinator->note_progress(d));   // a failure: the next call or the retry catches up
   }});
   ASSERT_TRUE(worker) << worker.error().to_string();
-  auto sub = transport.subscribe({"phase5-workers", coordinator.options().work_topic, {}}, (*worker)->handler());
+  auto sub = transport->subscribe({"phase5-workers", coordinator->options().work_topic, {}}, (*worker)->handler());
   // or one model batch per delivery round of a pumped transport:
-  //   subscribe(..., (*worker)->batching_handler()); then transport.pump(); (*worker)->flush();
+  //   subscribe(..., (*worker)->batching_handler()); then transport->pump(); (*worker)->flush();
   //! [prediction_worker]
   ASSERT_TRUE(sub);
-  auto r = coordinator.start(date, false, pipeline::BatchTrigger::kScheduler);
+  auto r = coordinator->start(date, false, pipeline::BatchTrigger::kScheduler);
   ASSERT_TRUE(r) << r.error().to_string();
   EXPECT_EQ(r->status, pipeline::BatchOutcome::kStarted);
-  transport.pump();
+  transport->pump();
   EXPECT_EQ(model.predicted, (std::vector<std::string>{"p001", "p002", "p003"}));
   EXPECT_EQ(progress, 3);
 }
@@ -156,9 +152,8 @@ TEST_F(CoordinateSnippets, ReadinessGate) {
   auto start_batch = [&] { started = true; };
   auto raise_critical = [&](const std::string& message) { critical = message; };
   //! [readiness_gate]
-  std::unique_ptr<pipeline::ReadinessGate> gate_ptr = pipeline::ReadinessGate::create(clock, features, {}).value();
-  pipeline::ReadinessGate& gate = *gate_ptr;
-  gate.wait_until_ready(date, [&](const pipeline::Readiness& r) {
+  auto gate = pipeline::ReadinessGate::create(clock, features, {}).value();
+  gate->wait_until_ready(date, [&](const pipeline::Readiness& r) {
     if (r.proceed) start_batch(); else raise_critical(r.message);
   });
   clock.advance(std::chrono::minutes(30));   // in tests: the wait runs on the clock
@@ -180,10 +175,9 @@ TEST_F(CoordinateSnippets, StoredUpstream) {
   pipeline::Result<pipeline::BatchResult> started;
   //! [stored_upstream]
   auto upstream = pipeline::StoredUpstream::create(store, {}).value();
-  std::unique_ptr<pipeline::BatchCoordinator> coordinator_ptr = pipeline::BatchCoordinator::create(clock, store, alerts, upstream, upstream, options).value();
-  pipeline::BatchCoordinator& coordinator = *coordinator_ptr;
-  started = coordinator.trigger(features_done);   // keeps what the completion said
-  auto r = coordinator.retry(date);   // the entities the workers have not finished
+  auto coordinator = pipeline::BatchCoordinator::create(clock, store, *alerts, upstream, upstream, options).value();
+  started = coordinator->trigger(features_done);   // keeps what the completion said
+  auto r = coordinator->retry(date);   // the entities the workers have not finished
   //! [stored_upstream]
   ASSERT_TRUE(started) << started.error().to_string();
   EXPECT_EQ(started->status, pipeline::BatchOutcome::kStarted);

@@ -243,10 +243,9 @@ TEST(CoreSnippets, ValidateMessage) {
 
 TEST(CoreSnippets, EncodeMessage) {
   pipeline::ManualClock clock;
-  std::unique_ptr<pipeline::MemoryTransport> transport_ptr = pipeline::MemoryTransport::create(clock).value();
-  pipeline::MemoryTransport& transport = *transport_ptr;
+  auto transport = pipeline::MemoryTransport::create(clock).value();
   std::vector<std::string> received;
-  auto sub = transport.subscribe({"phase4-sub", "acme-phase3-analytics-complete", {}}, [&](pipeline::DeliveryPtr d) {
+  auto sub = transport->subscribe({"phase4-sub", "acme-phase3-analytics-complete", {}}, [&](pipeline::DeliveryPtr d) {
     received.push_back(d->payload());
     pipeline::best_effort_ack(*d);
   });
@@ -255,10 +254,10 @@ TEST(CoreSnippets, EncodeMessage) {
   const std::string topic = "acme-phase3-analytics-complete";
   //! [encode_message]
   std::string body = pipeline::encode_message(m);
-  auto published = transport.publish(topic, {m.execution_id, body, {}});
+  auto published = transport->publish(topic, {m.execution_id, body, {}});
   //! [encode_message]
   ASSERT_TRUE(published);
-  transport.pump();
+  transport->pump();
   ASSERT_EQ(received.size(), 1u);
   EXPECT_EQ(*pipeline::decode_message(received[0]), m);
 }
@@ -274,14 +273,13 @@ pipeline::Status on_delivery(pipeline::Delivery& delivery, std::vector<pipeline:
 
 TEST(CoreSnippets, DecodeMessage) {
   pipeline::ManualClock clock;
-  std::unique_ptr<pipeline::MemoryTransport> transport_ptr = pipeline::MemoryTransport::create(clock).value();
-  pipeline::MemoryTransport& transport = *transport_ptr;
+  auto transport = pipeline::MemoryTransport::create(clock).value();
   std::vector<pipeline::Message> recorded;
-  auto sub = transport.subscribe({"phase4-sub", "t", {}},
-                                 [&](pipeline::DeliveryPtr d) { EXPECT_TRUE(on_delivery(*d, recorded)); });
+  auto sub = transport->subscribe({"phase4-sub", "t", {}},
+                                  [&](pipeline::DeliveryPtr d) { EXPECT_TRUE(on_delivery(*d, recorded)); });
   ASSERT_TRUE(sub);
-  ASSERT_TRUE(transport.publish("t", {"m1", pipeline::encode_message(completion_message()), {}}));
-  transport.pump();
+  ASSERT_TRUE(transport->publish("t", {"m1", pipeline::encode_message(completion_message()), {}}));
+  transport->pump();
   ASSERT_EQ(recorded.size(), 1u);
   EXPECT_EQ(recorded[0], completion_message());
 }
@@ -372,9 +370,8 @@ TEST(CoreSnippets, TraceContext) {
 
 TEST(CoreSnippets, Transport) {
   pipeline::ManualClock clock;
-  std::unique_ptr<pipeline::MemoryTransport> memory_ptr = pipeline::MemoryTransport::create(clock).value();
-  pipeline::MemoryTransport& memory = *memory_ptr;
-  pipeline::Transport& transport = memory;
+  auto memory = pipeline::MemoryTransport::create(clock).value();
+  pipeline::Transport& transport = *memory;
   std::vector<std::string> handled;
   auto handle = [&](const std::string& payload) { handled.push_back(payload); };
   const std::string json = pipeline::encode_message(completion_message());
@@ -385,7 +382,7 @@ TEST(CoreSnippets, Transport) {
   //! [transport]
   ASSERT_TRUE(sub);
   ASSERT_TRUE(st);
-  memory.pump();
+  memory->pump();
   EXPECT_EQ(handled, std::vector<std::string>{json});
 }
 

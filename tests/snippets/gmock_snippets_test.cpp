@@ -25,9 +25,8 @@ TEST(GmockSnippets, MockAlertSink) {
   EXPECT_CALL(*sink, send(::testing::Field(&pipeline::Alert::severity, pipeline::Severity::kCritical)))
       .WillOnce(::testing::Return(pipeline::ok()));
   //! [mock_alert_sink]
-  std::unique_ptr<pipeline::AlertManager> alerts_ptr = pipeline::AlertManager::create(manual, {sink}).value();
-  pipeline::AlertManager& alerts = *alerts_ptr;
-  EXPECT_TRUE(alerts.raise(pipeline::Severity::kCritical, "phase5/refused/2025-11-18", "no batch").delivered);
+  auto alerts = pipeline::AlertManager::create(manual, {sink}).value();
+  EXPECT_TRUE(alerts->raise(pipeline::Severity::kCritical, "phase5/refused/2025-11-18", "no batch").delivered);
 }
 
 TEST(GmockSnippets, MockClock) {

@@ -60,23 +60,20 @@ pipeline::http::HttpRequest push(std::string path, const pipeline::Message& m) {
 struct HttpSnippets : ::testing::Test {
   pipeline::ManualClock clock;
   pipeline::MemoryStateStore store = pipeline::MemoryStateStore::create().value();
-  std::unique_ptr<pipeline::MemoryTransport> transport_ptr = pipeline::MemoryTransport::create(clock).value();
-  pipeline::MemoryTransport& transport = *transport_ptr;
+  std::unique_ptr<pipeline::MemoryTransport> transport = pipeline::MemoryTransport::create(clock).value();
   pipeline::MetricsRegistry metrics = pipeline::MetricsRegistry::create().value();
-  std::unique_ptr<pipeline::AlertManager> alerts_ptr = pipeline::AlertManager::create(clock, {}).value();
-  pipeline::AlertManager& alerts = *alerts_ptr;
+  std::unique_ptr<pipeline::AlertManager> alerts = pipeline::AlertManager::create(clock, {}).value();
 };
 
 TEST_F(HttpSnippets, CoordinatorApi) {
   auto upstream = pipeline::StoredUpstream::create(store, {}).value();
-  std::unique_ptr<pipeline::BatchCoordinator> coordinator_ptr = pipeline::BatchCoordinator::create(clock, store, alerts, upstream, upstream).value();
-  pipeline::BatchCoordinator& coordinator = *coordinator_ptr;
+  auto coordinator = pipeline::BatchCoordinator::create(clock, store, *alerts, upstream, upstream).value();
   const pipeline::http::ReadinessProbe probe = [] { return pipeline::http::ReadinessReport{}; };
   //! [coordinator_api]
   pipeline::http::Router router;
   pipeline::http::CoordinatorApiOptions api_options;
   api_options.prefix = "/phase5";   // /phase5/start, /phase5/status, ...; both mount a /health
-  auto api = pipeline::http::mount_coordinator_api(router, coordinator, api_options);
+  auto api = pipeline::http::mount_coordinator_api(router, *coordinator, api_options);
   auto ops = pipeline::http::mount_operations(router, {&metrics, probe, "phase5"});  // /metrics, /ready
   //! [coordinator_api]
   ASSERT_TRUE(api) << api.error().to_string();
@@ -128,7 +125,7 @@ TEST(HttpSnippetsPlain, HttpServer) {
 }
 
 TEST_F(HttpSnippets, OperationsReadiness) {
-  auto created = pipeline::ServiceRuntime::create(clock, store, transport, {});
+  auto created = pipeline::ServiceRuntime::create(clock, store, *transport, {});
   ASSERT_TRUE(created);
   pipeline::ServiceRuntime& runtime = **created;
   pipeline::http::OperationsOptions options;
@@ -213,14 +210,14 @@ TEST_F(HttpSnippets, StatusPage) {
 
 TEST_F(HttpSnippets, TransportBridge) {
   std::vector<std::string> received;
-  auto sub = transport.subscribe({"phase5-sub", "acme-phase4-precompute-complete", {}}, [&](pipeline::DeliveryPtr d) {
+  auto sub = transport->subscribe({"phase5-sub", "acme-phase4-precompute-complete", {}}, [&](pipeline::DeliveryPtr d) {
     received.push_back(d->id());
     pipeline::best_effort_ack(*d);
   });
   ASSERT_TRUE(sub);
   //! [transport_bridge]
   pipeline::http::Router router;
-  auto mounted = pipeline::http::mount_transport_bridge(router, transport, {});
+  auto mounted = pipeline::http::mount_transport_bridge(router, *transport, {});
   // Pub/Sub push subscription endpoint: https://host/push?topic=acme-phase4-precompute-complete
   //! [transport_bridge]
   ASSERT_TRUE(mounted) << mounted.error().to_string();
@@ -229,7 +226,7 @@ TEST_F(HttpSnippets, TransportBridge) {
   r.query["topic"] = "acme-phase4-precompute-complete";
   auto answer = router.handle(r);
   EXPECT_EQ(answer.status, 200) << answer.body;
-  transport.pump();
+  transport->pump();
   EXPECT_EQ(received.size(), 1u);
 }
 

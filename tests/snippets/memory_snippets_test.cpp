@@ -29,14 +29,13 @@ TEST(MemorySnippets, MemoryTransport) {
   std::vector<std::string> handled;
   //! [memory_transport]
   pipeline::ManualClock clock;
-  std::unique_ptr<pipeline::MemoryTransport> transport_ptr = pipeline::MemoryTransport::create(clock).value();
-  pipeline::MemoryTransport& transport = *transport_ptr;
-  auto sub = transport.subscribe({"phase3-sub", "phase2-complete", {}}, [&](pipeline::DeliveryPtr d) {
+  auto transport = pipeline::MemoryTransport::create(clock).value();
+  auto sub = transport->subscribe({"phase3-sub", "phase2-complete", {}}, [&](pipeline::DeliveryPtr d) {
     handled.push_back(d->id());
     pipeline::best_effort_ack(*d);
   });
-  auto st = transport.publish("phase2-complete", {"phase2/2025-11-18", "{}", {}});
-  transport.pump();   // the handler ran on this thread
+  auto st = transport->publish("phase2-complete", {"phase2/2025-11-18", "{}", {}});
+  transport->pump();   // the handler ran on this thread
   //! [memory_transport]
   ASSERT_TRUE(sub);
   ASSERT_TRUE(st);

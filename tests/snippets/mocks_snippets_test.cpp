@@ -73,9 +73,8 @@ TEST(MocksSnippets, FailingTransport) {
 TEST(MocksSnippets, FaultInjectingTransport) {
   pipeline::ManualClock clock;
   //! [fault_injecting_transport]
-  std::unique_ptr<pipeline::MemoryTransport> inner_ptr = pipeline::MemoryTransport::create(clock).value();
-  pipeline::MemoryTransport& inner = *inner_ptr;
-  pipeline::mocks::FaultInjectingTransport transport{inner, {.seed = 7, .drop_delivery = 0.1,
+  auto inner = pipeline::MemoryTransport::create(clock).value();
+  pipeline::mocks::FaultInjectingTransport transport{*inner, {.seed = 7, .drop_delivery = 0.1,
                                                              .duplicate_delivery = 0.1,
                                                              .fail_publish = 0.2}};
   // ... run the pipeline on `transport` ...

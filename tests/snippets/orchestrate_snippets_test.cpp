@@ -45,19 +45,17 @@ using std::chrono::minutes;
 struct OrchestrateSnippets : ::testing::Test {
   pipeline::ManualClock clock;
   pipeline::MemoryStateStore store = pipeline::MemoryStateStore::create().value();
-  std::unique_ptr<pipeline::MemoryTransport> transport_ptr = pipeline::MemoryTransport::create(clock).value();
-  pipeline::MemoryTransport& transport = *transport_ptr;
+  std::unique_ptr<pipeline::MemoryTransport> transport = pipeline::MemoryTransport::create(clock).value();
   std::vector<pipeline::Alert> raised;
-  std::unique_ptr<pipeline::AlertManager> alerts_ptr =
+  std::unique_ptr<pipeline::AlertManager> alerts =
       pipeline::AlertManager::create(clock, {pipeline::CallbackAlertSink::create(
                                                 [this](const pipeline::Alert& a) { raised.push_back(a); }).value()})
           .value();
-  pipeline::AlertManager& alerts = *alerts_ptr;
   pipeline::CalendarDate date = *pipeline::CalendarDate::parse("2025-11-18");
   pipeline::CompletionTrackerOptions config = testing::five_processor_config();
 
   std::unique_ptr<pipeline::CompletionTracker> make_tracker() {
-    config.alerts = &alerts;
+    config.alerts = alerts.get();
     auto t = pipeline::CompletionTracker::create(clock, store, config);
     EXPECT_TRUE(t) << t.error().to_string();
     return t ? std::move(*t) : nullptr;
@@ -71,7 +69,7 @@ TEST_F(OrchestrateSnippets, CompletionTracker) {
     ASSERT_TRUE((*make_tracker()).record_completion(snippets::completion(p, "exec-" + p)));
   const pipeline::Message message = snippets::completion("e", "exec-e");
   //! [completion_tracker]
-  config.alerts = &alerts;   // optional collaborators are options
+  config.alerts = alerts.get();   // optional collaborators are options
   auto tracker = pipeline::CompletionTracker::create(clock, store, config);
   auto outcome = (*tracker)->record_completion(message);   // from the upstream topic
   if (outcome && !outcome->triggered.empty()) log("decided {}", outcome->triggered[0]);
@@ -86,18 +84,17 @@ TEST_F(OrchestrateSnippets, CompletionTracker) {
 TEST_F(OrchestrateSnippets, DeadLetterRecorder) {
   const std::string topic = "acme-phase2-raw-complete";
   //! [dead_letter_recorder]
-  std::unique_ptr<pipeline::DeadLetterRecorder> recorder_ptr = pipeline::DeadLetterRecorder::create(clock, store, transport, {.alerts = &alerts}).value();
-  pipeline::DeadLetterRecorder& recorder = *recorder_ptr;
-  auto watched = recorder.watch("acme-phase2-raw-complete");   // subscribes to "...-complete-dlq"
+  auto recorder = pipeline::DeadLetterRecorder::create(clock, store, *transport, {.alerts = alerts.get()}).value();
+  auto watched = recorder->watch("acme-phase2-raw-complete");   // subscribes to "...-complete-dlq"
   //! [dead_letter_recorder]
   ASSERT_TRUE(watched);
   // A consumer that refuses everything, with one attempt: the message goes dead at once.
   pipeline::SubscriptionSettings once;
   once.max_delivery_attempts = 1;
-  auto sub = transport.subscribe({"phase3-sub", topic, once}, [](pipeline::DeliveryPtr d) { pipeline::best_effort_nack(*d, "bad"); });
+  auto sub = transport->subscribe({"phase3-sub", topic, once}, [](pipeline::DeliveryPtr d) { pipeline::best_effort_nack(*d, "bad"); });
   ASSERT_TRUE(sub);
-  ASSERT_TRUE(transport.publish(topic, {"phase2/2025-11-18/orders_feed", "{}", {}}));
-  transport.pump();
+  ASSERT_TRUE(transport->publish(topic, {"phase2/2025-11-18/orders_feed", "{}", {}}));
+  transport->pump();
   //! [dead_letter_list]
   auto rows = pipeline::DeadLetterRecorder::list(store);
   auto replay = pipeline::DeadLetterRecorder::replay(store, (*rows)[0].id);
@@ -153,12 +150,12 @@ TEST_F(OrchestrateSnippets, IdempotentConsumer) {
       },
       {.name = "phase3"});
   ASSERT_TRUE(consumer) << consumer.error().to_string();
-  auto sub = transport.subscribe({"phase3-sub", "phase2-complete", {}}, consumer->handler());
+  auto sub = transport->subscribe({"phase3-sub", "phase2-complete", {}}, consumer->handler());
   //! [idempotent_consumer]
   ASSERT_TRUE(sub);
-  ASSERT_TRUE(transport.publish("phase2-complete", {"m1", "{}", {}}));
-  ASSERT_TRUE(transport.publish("phase2-complete", {"m1", "{}", {}}));   // a duplicate
-  transport.pump();
+  ASSERT_TRUE(transport->publish("phase2-complete", {"m1", "{}", {}}));
+  ASSERT_TRUE(transport->publish("phase2-complete", {"m1", "{}", {}}));   // a duplicate
+  transport->pump();
   EXPECT_EQ(runs, 1);
   auto seen = store.get("phase3/seen/m1");
   ASSERT_TRUE(seen);
@@ -167,25 +164,23 @@ TEST_F(OrchestrateSnippets, IdempotentConsumer) {
 
 TEST_F(OrchestrateSnippets, OutboxRelay) {
   std::atomic<int> delivered{0};
-  auto sub = transport.subscribe({"phase3-sub", "phase3-trigger", {}}, [&](pipeline::DeliveryPtr d) {
+  auto sub = transport->subscribe({"phase3-sub", "phase3-trigger", {}}, [&](pipeline::DeliveryPtr d) {
     if (d->ack()) ++delivered;
   });
   ASSERT_TRUE(sub);
-  std::unique_ptr<pipeline::UnifiedPublisher> publisher_ptr = pipeline::UnifiedPublisher::create(clock, transport).value();
-  pipeline::UnifiedPublisher& publisher = *publisher_ptr;
+  auto publisher = pipeline::UnifiedPublisher::create(clock, *transport).value();
   const std::string id = "phase3/2025-11-18/w0";
   const std::string json = pipeline::encode_message(snippets::completion("a"));
   //! [outbox_relay]
-  std::unique_ptr<pipeline::OutboxRelay> relay_ptr = pipeline::OutboxRelay::create(clock, store, publisher.send_step(), {.owner = "relay-1"}).value();
-  pipeline::OutboxRelay& relay = *relay_ptr;
-  relay.start();
+  auto relay = pipeline::OutboxRelay::create(clock, store, publisher->send_step(), {.owner = "relay-1"}).value();
+  relay->start();
   auto st = store.transact([&](auto& tx) { return tx.enqueue({"phase3-trigger", {id, json, {}}}).map([](bool) {}); });
-  relay.notify();   // publish now instead of at the next poll
+  relay->notify();   // publish now instead of at the next poll
   //! [outbox_relay]
   ASSERT_TRUE(st);
   EXPECT_TRUE(pipeline_test::spin_until([&] { auto n = store.pending_outbox(); return n && *n == 0; }));
-  relay.stop();
-  transport.pump();
+  relay->stop();
+  transport->pump();
   EXPECT_EQ(delivered.load(), 1);
 }
 
@@ -230,13 +225,12 @@ TEST_F(OrchestrateSnippets, RunHistory) {
 }
 
 TEST_F(OrchestrateSnippets, RunUntilQuiet) {
-  std::unique_ptr<pipeline::OutboxRelay> relay_ptr = pipeline::OutboxRelay::create(clock, store, transport).value();
-  pipeline::OutboxRelay& relay = *relay_ptr;
+  auto relay = pipeline::OutboxRelay::create(clock, store, *transport).value();
   config.trigger_topic = "phase3-trigger";
-  config.relay = &relay;
+  config.relay = relay.get();
   auto tracker = make_tracker();
   std::vector<std::string> triggers;
-  auto sub = transport.subscribe({"phase3-sub", "phase3-trigger", {}}, [&](pipeline::DeliveryPtr d) {
+  auto sub = transport->subscribe({"phase3-sub", "phase3-trigger", {}}, [&](pipeline::DeliveryPtr d) {
     triggers.push_back(d->id());
     pipeline::best_effort_ack(*d);
   });
@@ -246,7 +240,7 @@ TEST_F(OrchestrateSnippets, RunUntilQuiet) {
   };
   auto run = [&]() -> pipeline::Status {
     //! [run_until_quiet]
-    pipeline::QuietLoop loop{.transport = &transport, .relays = {&relay}};
+    pipeline::QuietLoop loop{.transport = transport.get(), .relays = {relay.get()}};
     tracker_publishes_and_consumers_run();
     if (auto r = pipeline::run_until_quiet(loop); !r) return pipeline::fail(r.error());
     clock.advance(std::chrono::minutes(31));  // past the deadline: the partial wave decides
@@ -291,16 +285,16 @@ TEST_F(OrchestrateSnippets, TrackerSubscription) {
   const pipeline::TopicNaming topics{"acme"};
   auto subscribe = [&]() -> pipeline::Result<std::unique_ptr<pipeline::Subscription>> {
     //! [tracker_subscription]
-    auto sub = pipeline::subscribe_tracker(transport, *tracker, topics.phase_complete(2, "raw"));
+    auto sub = pipeline::subscribe_tracker(*transport, *tracker, topics.phase_complete(2, "raw"));
     if (!sub) return pipeline::fail(sub.error());
     //! [tracker_subscription]
     return sub;
   };
   auto sub = subscribe();
   ASSERT_TRUE(sub) << sub.error().to_string();
-  ASSERT_TRUE(transport.publish("acme-phase2-raw-complete",
-                                {"a/2025-11-18/exec-1", pipeline::encode_message(snippets::completion("a")), {}}));
-  transport.pump();
+  ASSERT_TRUE(transport->publish("acme-phase2-raw-complete",
+                                 {"a/2025-11-18/exec-1", pipeline::encode_message(snippets::completion("a")), {}}));
+  transport->pump();
   auto status = tracker->status(date);
   ASSERT_TRUE(status);
   EXPECT_EQ(status->to_json()["done"], nlohmann::json::array({"a"}));

@@ -29,24 +29,23 @@ TEST(PublishSnippets, Connection) {
   pipeline::mocks::RecordingTransport recording;
   pipeline::mocks::FailingTransport transport{recording};
   transport.set_down(true, pipeline::ErrorCode::kInvalidArgument);   // permanent: given up at once
-  std::unique_ptr<pipeline::UnifiedPublisher> publisher_ptr = pipeline::UnifiedPublisher::create(clock, transport).value();
-  pipeline::UnifiedPublisher& publisher = *publisher_ptr;
+  auto publisher = pipeline::UnifiedPublisher::create(clock, transport).value();
   std::vector<std::string> failed;
   //! [connection]
-  pipeline::Connection c = publisher.on_failed([&](auto& topic, auto& id, auto& e) {
+  pipeline::Connection c = publisher->on_failed([&](auto& topic, auto& id, auto& e) {
     failed.push_back(topic + " " + id + ": " + e.to_string());
   });
   //! [connection]
-  ASSERT_TRUE(publisher.publish("t", snippets::completion("orders_loader"), "id-1"));
-  EXPECT_TRUE(publisher.flush(clock.now() + seconds(10)));
+  ASSERT_TRUE(publisher->publish("t", snippets::completion("orders_loader"), "id-1"));
+  EXPECT_TRUE(publisher->flush(clock.now() + seconds(10)));
   ASSERT_EQ(failed.size(), 1u);
   EXPECT_NE(failed[0].find("t id-1: invalid_argument"), std::string::npos) << failed[0];
   //! [connection_disconnect]
   c.disconnect();
   //! [connection_disconnect]
   EXPECT_FALSE(c.connected());
-  ASSERT_TRUE(publisher.publish("t", snippets::completion("orders_loader"), "id-2"));
-  EXPECT_TRUE(publisher.flush(clock.now() + seconds(10)));
+  ASSERT_TRUE(publisher->publish("t", snippets::completion("orders_loader"), "id-2"));
+  EXPECT_TRUE(publisher->flush(clock.now() + seconds(10)));
   EXPECT_EQ(failed.size(), 1u);
 }
 
@@ -92,11 +91,10 @@ TEST(PublishSnippets, UnifiedPublisher) {
   pipeline::Message message = snippets::completion("orders_loader");
   std::vector<std::string> failures;
   //! [unified_publisher]
-  std::unique_ptr<pipeline::UnifiedPublisher> publisher_ptr = pipeline::UnifiedPublisher::create(clock, transport).value();
-  pipeline::UnifiedPublisher& publisher = *publisher_ptr;
-  auto c = publisher.on_failed([&](auto& topic, auto& id, auto& e) { failures.push_back(topic + id + e.to_string()); });
-  auto id = publisher.publish("acme-phase3-analytics-complete", std::move(message));
-  bool sent = publisher.flush(clock.now() + std::chrono::seconds(10));
+  auto publisher = pipeline::UnifiedPublisher::create(clock, transport).value();
+  auto c = publisher->on_failed([&](auto& topic, auto& id, auto& e) { failures.push_back(topic + id + e.to_string()); });
+  auto id = publisher->publish("acme-phase3-analytics-complete", std::move(message));
+  bool sent = publisher->flush(clock.now() + std::chrono::seconds(10));
   //! [unified_publisher]
   ASSERT_TRUE(id) << id.error().to_string();
   EXPECT_TRUE(sent);

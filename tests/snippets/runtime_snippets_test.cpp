@@ -70,9 +70,8 @@ TEST(RuntimeSnippets, Retention) {
 TEST(RuntimeSnippets, ServiceRuntime) {
   pipeline::ManualClock clock;
   pipeline::MemoryStateStore store = pipeline::MemoryStateStore::create().value();
-  std::unique_ptr<pipeline::MemoryTransport> transport_ptr = pipeline::MemoryTransport::create(clock).value();
-  pipeline::MemoryTransport& transport = *transport_ptr;
-  ASSERT_TRUE(transport.start(1));
+  auto transport = pipeline::MemoryTransport::create(clock).value();
+  ASSERT_TRUE(transport->start(1));
   const pipeline::TopicNaming topics{"acme"};
   auto created = pipeline::CompletionTracker::create(clock, store, testing::five_processor_config());
   ASSERT_TRUE(created);
@@ -81,7 +80,7 @@ TEST(RuntimeSnippets, ServiceRuntime) {
   //! [service_runtime]
   pipeline::ServiceRuntimeOptions options;
   options.name = "phase3";
-  auto runtime = pipeline::ServiceRuntime::create(clock, store, transport, options);
+  auto runtime = pipeline::ServiceRuntime::create(clock, store, *transport, options);
   auto subscribed = (*runtime)->subscribe({"phase3-sub", topics.phase_complete(2, "raw"), {}}, handler);
   auto scheduled = (*runtime)->every("deadlines", std::chrono::minutes(1),
                                      [&] { return tracker.check_deadlines().map([](auto) {}); });
@@ -90,8 +89,8 @@ TEST(RuntimeSnippets, ServiceRuntime) {
   ASSERT_TRUE(subscribed);
   ASSERT_TRUE(scheduled);
   ASSERT_TRUE(started);
-  ASSERT_TRUE(transport.publish("acme-phase2-raw-complete",
-                                {"a/2025-11-18/exec-1", pipeline::encode_message(snippets::completion("a")), {}}));
+  ASSERT_TRUE(transport->publish("acme-phase2-raw-complete",
+                                 {"a/2025-11-18/exec-1", pipeline::encode_message(snippets::completion("a")), {}}));
   EXPECT_TRUE(pipeline_test::spin_until([&] {
     auto status = tracker.status(*pipeline::CalendarDate::parse("2025-11-18"));
     return status && status->to_json()["done"] == nlohmann::json::array({"a"});
@@ -100,7 +99,7 @@ TEST(RuntimeSnippets, ServiceRuntime) {
   const pipeline::DrainReport report = (*runtime)->wait();
   EXPECT_FALSE(report.flush_error);
   runtime->reset();
-  transport.stop();
+  transport->stop();
 }
 
 }  // namespace

@@ -68,16 +68,13 @@ TEST(ScheduleSnippets, Scheduler) {
 TEST(ScheduleSnippets, HybridTrigger) {
   pipeline::ManualClock clock{*pipeline::parse_rfc3339("2025-11-18T08:00:00Z")};   // 00:00 PST
   pipeline::MemoryStateStore store = pipeline::MemoryStateStore::create().value();
-  std::unique_ptr<pipeline::MemoryTransport> transport_ptr = pipeline::MemoryTransport::create(clock).value();
-  pipeline::MemoryTransport& transport = *transport_ptr;
-  std::unique_ptr<pipeline::AlertManager> alerts_ptr = pipeline::AlertManager::create(clock, {}).value();
-  pipeline::AlertManager& alerts = *alerts_ptr;
+  auto transport = pipeline::MemoryTransport::create(clock).value();
+  auto alerts = pipeline::AlertManager::create(clock, {}).value();
   auto upstream = pipeline::StoredUpstream::create(store, {}).value();
-  std::unique_ptr<pipeline::BatchCoordinator> coordinator_ptr = pipeline::BatchCoordinator::create(clock, store, alerts, upstream, upstream).value();
-  pipeline::BatchCoordinator& coordinator = *coordinator_ptr;
+  auto coordinator = pipeline::BatchCoordinator::create(clock, store, *alerts, upstream, upstream).value();
   //! [hybrid_trigger]
   auto schedule = *pipeline::DailySchedule::phase5();
-  auto hybrid = pipeline::HybridTrigger::create(clock, store, transport, coordinator,
+  auto hybrid = pipeline::HybridTrigger::create(clock, store, *transport, *coordinator,
       [schedule](pipeline::TimePoint t) -> std::optional<pipeline::Scheduler::Due> {
         if (auto i = schedule.next_after(t)) return pipeline::Scheduler::Due{i->job, i->at};
         return std::nullopt;
