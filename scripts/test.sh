@@ -81,7 +81,7 @@ if [ -z "${PIPELINE_REDIS_URI:-}" ]; then
 fi
 # Each stage runs at least this many tests (the counts when last raised); raise them as
 # tests are added, never lower them to make a run pass.
-min_gcc=1176 min_asan=1175 min_tsan=880
+min_gcc=1181 min_asan=1180 min_tsan=880
 # Tests build at -O1: most of the time is compiling, not running. bench/run.sh builds
 # the benchmarks at -O3.
 stage "g++ (-O1)" build/gcc "$min_gcc" -- \
