@@ -36,6 +36,7 @@
 
 #include "bench/bench_support.hpp"
 #include "examples/nba_synthetic/nba_preset.hpp"
+#include "pipeline/core/best_effort_settle.hpp"
 #include "pipeline/core/message_codec.hpp"
 #include "pipeline/core/system_clock.hpp"
 #include "pipeline/orchestrate/completion_tracker.hpp"
@@ -334,7 +335,7 @@ int consumer_main(Shared& shared, const std::string& trigger_topic, const std::s
   auto sub = (*transport)->subscribe({"bench-phase3", trigger_topic, {}}, [&](pipeline::DeliveryPtr d) {
     const std::int64_t t = now_ns();
     auto m = pipeline::decode_message(d->payload());
-    (void)d->ack();
+    pipeline::best_effort_ack(*d);
     if (!m) return;
     const int day = first_date().days_until(m->partition_date);
     if (day < 0 || day >= kMaxDays) return;

@@ -25,6 +25,7 @@
 #include <benchmark/benchmark.h>
 #include <nlohmann/json.hpp>
 
+#include "pipeline/core/best_effort_settle.hpp"
 #include "pipeline/core/message_codec.hpp"
 #include "pipeline/http/http_server.hpp"
 #include "pipeline/http/push.hpp"
@@ -41,12 +42,13 @@ Server& server() {
   static Server* s = [] {
     auto* out = new Server;  // lives for the process: benchmark threads use it until exit
     pipeline::http::Router router;
-    (void)router.add("POST", "/push", pipeline::http::push_endpoint(
-                                          [out](pipeline::DeliveryPtr d) {
-                                            (void)d->ack();
-                                            out->acked.fetch_add(1, std::memory_order_relaxed);
-                                          },
-                                          {"phase4-complete", "bench"}));
+    auto added = router.add("POST", "/push", pipeline::http::push_endpoint(
+                                                 [out](pipeline::DeliveryPtr d) {
+                                                   pipeline::best_effort_ack(*d);
+                                                   out->acked.fetch_add(1, std::memory_order_relaxed);
+                                                 },
+                                                 {"phase4-complete", "bench"}));
+    if (!added) std::abort();  // a constant route: refused only by a bug
     pipeline::http::HttpServerOptions o;
     o.log = [](std::string_view) {};
     auto created = pipeline::http::HttpServer::create(std::move(router), o);

@@ -30,6 +30,7 @@
 #include <vector>
 
 #include "bench/bench_support.hpp"
+#include "pipeline/core/best_effort_settle.hpp"
 #include "pipeline/core/manual_clock.hpp"
 #include "pipeline/memory/memory_state_store.hpp"
 #include "pipeline/memory/memory_transport.hpp"
@@ -234,8 +235,7 @@ void fan_in_latency(benchmark::State& state, pipeline::StateStore& store, bool t
   pipeline::ManualClock clock;
   pipeline::MemoryTransportOptions topts;
   topts.inline_delivery = !threaded;
-  auto transport_owner = pipeline::MemoryTransport::create(clock, topts).value();
-  pipeline::MemoryTransport& transport = *transport_owner;
+  auto transport = pipeline::MemoryTransport::create(clock, topts).value();
   auto config = phase3_config();
   auto tracker = pipeline::CompletionTracker::create(clock, store, config);
   if (!tracker) {
@@ -244,9 +244,9 @@ void fan_in_latency(benchmark::State& state, pipeline::StateStore& store, bool t
   }
   std::atomic<std::int64_t> arrived_ns{0};
   std::atomic<int> arrivals{0};
-  auto sub = transport.subscribe({"bench-phase3", config.trigger_topic, {}}, [&](pipeline::DeliveryPtr d) {
+  auto sub = transport->subscribe({"bench-phase3", config.trigger_topic, {}}, [&](pipeline::DeliveryPtr d) {
     arrived_ns.store(SteadyClock::now().time_since_epoch().count(), std::memory_order_relaxed);
-    (void)d->ack();
+    pipeline::best_effort_ack(*d);
     arrivals.fetch_add(1, std::memory_order_release);
   });
   if (!sub) {
@@ -255,14 +255,14 @@ void fan_in_latency(benchmark::State& state, pipeline::StateStore& store, bool t
   }
   pipeline::OutboxRelayOptions ropts;
   ropts.owner = "bench-relay";
-  auto created_relay = pipeline::OutboxRelay::create(clock, store, transport, ropts);
+  auto created_relay = pipeline::OutboxRelay::create(clock, store, *transport, ropts);
   if (!created_relay) {
     state.SkipWithError(created_relay.error().to_string().c_str());
     return;
   }
   pipeline::OutboxRelay& relay = **created_relay;
   if (threaded) {
-    if (!transport.start(1)) {
+    if (!transport->start(1)) {
       state.SkipWithError("transport start failed");
       return;
     }
@@ -299,7 +299,7 @@ void fan_in_latency(benchmark::State& state, pipeline::StateStore& store, bool t
   }
   if (threaded) {
     relay.stop();
-    transport.stop();
+    transport->stop();
   }
   report_percentiles(state, latencies);
 }

@@ -13,6 +13,7 @@
 #include <fmt/format.h>
 
 #include "bench/bench_support.hpp"
+#include "pipeline/core/best_effort_settle.hpp"
 #include "pipeline/core/manual_clock.hpp"
 #include "pipeline/core/message_codec.hpp"
 #include "pipeline/memory/memory_transport.hpp"
@@ -44,6 +45,11 @@ Message typical_message(std::size_t i) {
   return m;
 }
 
+// Waits until the publisher has sent everything; a failure invalidates the measurement.
+void flush_or_skip(benchmark::State& state, UnifiedPublisher& publisher, ManualClock& clock) {
+  if (!publisher.flush(clock.now() + std::chrono::hours(1))) state.SkipWithError("the publisher did not drain");
+}
+
 /// A transport that accepts and discards, so the enqueue benchmark measures the caller.
 // The caller's cost: validate, derive the stable id, move into the queue (encoding and
 // sending happen on the worker thread). Messages are built before timing.
@@ -52,8 +58,7 @@ void BM_Publisher_Enqueue(benchmark::State& state) {
   NullTransport transport;
   UnifiedPublisherOptions options;
   options.queue_capacity = 1 << 20;
-  auto publisher_owner = UnifiedPublisher::create(clock, transport, options).value();
-  UnifiedPublisher& publisher = *publisher_owner;
+  auto publisher = UnifiedPublisher::create(clock, transport, options).value();
   std::vector<Message> batch;
   constexpr std::size_t kBatch = 4096;
   for (std::size_t i = 0; i < kBatch; ++i) batch.push_back(typical_message(i));
@@ -61,16 +66,16 @@ void BM_Publisher_Enqueue(benchmark::State& state) {
   for (auto _ : state) {
     if (i == kBatch) {
       state.PauseTiming();
-      (void)publisher.flush(clock.now() + std::chrono::hours(1));
+      flush_or_skip(state, *publisher, clock);
       batch.clear();
       for (std::size_t k = 0; k < kBatch; ++k) batch.push_back(typical_message(k));
       i = 0;
       state.ResumeTiming();
     }
-    auto r = publisher.publish(kTopic, std::move(batch[i++]));
+    auto r = publisher->publish(kTopic, std::move(batch[i++]));
     benchmark::DoNotOptimize(r);
   }
-  (void)publisher.flush(clock.now() + std::chrono::hours(1));
+  flush_or_skip(state, *publisher, clock);
   state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations()));
   state.SetLabel("validate + stable id + enqueue; queue 1M; worker sends to a null transport");
 }
@@ -80,27 +85,27 @@ BENCHMARK(BM_Publisher_Enqueue)->UseRealTime();
 // subscriber's handler acks. Throughput counted when the subscriber has seen them all.
 void BM_Publisher_Memory(benchmark::State& state) {
   ManualClock clock;
-  auto memory_owner = MemoryTransport::create(clock, MemoryTransportOptions{1 << 20, true}).value();
-  MemoryTransport& memory = *memory_owner;
+  auto memory = MemoryTransport::create(clock, MemoryTransportOptions{1 << 20, true}).value();
   std::atomic<std::int64_t> received{0};
-  auto sub = memory.subscribe({"phase4-sub", kTopic, {}}, [&](DeliveryPtr d) {
-    (void)d->ack();
+  auto sub = memory->subscribe({"phase4-sub", kTopic, {}}, [&](DeliveryPtr d) {
+    best_effort_ack(*d);
     received.fetch_add(1, std::memory_order_relaxed);
   });
   UnifiedPublisherOptions options;
   options.queue_capacity = 1 << 20;
-  auto publisher_owner = UnifiedPublisher::create(clock, memory, options).value();
-  UnifiedPublisher& publisher = *publisher_owner;
+  auto publisher = UnifiedPublisher::create(clock, *memory, options).value();
   constexpr std::size_t kBatch = 4096;
   std::vector<Message> batch;
+  std::size_t refused = 0;
   for (auto _ : state) {
     state.PauseTiming();
     batch.clear();
     for (std::size_t k = 0; k < kBatch; ++k) batch.push_back(typical_message(k));
     state.ResumeTiming();
-    for (auto& m : batch) (void)publisher.publish(kTopic, std::move(m));
-    (void)publisher.flush(clock.now() + std::chrono::hours(1));
+    for (auto& m : batch) refused += publisher->publish(kTopic, std::move(m)) ? 0 : 1;
+    flush_or_skip(state, *publisher, clock);
   }
+  if (refused != 0) state.SkipWithError("the publisher refused messages");
   state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations() * kBatch));
   if (received.load() != static_cast<std::int64_t>(state.iterations() * kBatch)) state.SkipWithError("lost messages");
   state.SetLabel("validate + enqueue + encode + memory transport (inline) + subscriber ack; batches of 4096");
@@ -117,8 +122,7 @@ void BM_Publisher_TransportDown(benchmark::State& state) {
   transport.set_down(true);
   UnifiedPublisherOptions options;
   options.queue_capacity = kCapacity;
-  auto publisher_owner = UnifiedPublisher::create(clock, transport, options).value();
-  UnifiedPublisher& publisher = *publisher_owner;
+  auto publisher = UnifiedPublisher::create(clock, transport, options).value();
   std::vector<Message> batch;
   for (std::size_t k = 0; k < 200000; ++k) batch.push_back(typical_message(k));
   std::vector<double> samples;
@@ -126,7 +130,7 @@ void BM_Publisher_TransportDown(benchmark::State& state) {
   std::size_t i = 0;
   for (auto _ : state) {
     const auto t0 = std::chrono::steady_clock::now();
-    auto r = publisher.publish(kTopic, std::move(batch[i++]));
+    auto r = publisher->publish(kTopic, std::move(batch[i++]));
     const auto t1 = std::chrono::steady_clock::now();
     benchmark::DoNotOptimize(r);
     samples.push_back(std::chrono::duration<double, std::micro>(t1 - t0).count());

@@ -58,7 +58,7 @@ void outbox(benchmark::State& state, pipeline::StateStore& store) {
       break;
     }
   }
-  (void)relay.drain();
+  if (auto drained = relay.drain(); !drained) state.SkipWithError(drained.error().to_string().c_str());
   state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations()));
   state.counters["published"] = static_cast<double>(transport.published);
 }

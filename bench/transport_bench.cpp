@@ -26,6 +26,7 @@
 #include "bench/bench_support.hpp"
 #include <fmt/format.h>
 
+#include "pipeline/core/best_effort_settle.hpp"
 #include "pipeline/core/system_clock.hpp"
 #include "pipeline/memory/memory_transport.hpp"
 
@@ -167,22 +168,21 @@ void BM_Transport_Memory_PublishBatch(benchmark::State& state) {
 BENCHMARK(BM_Transport_Memory_PublishBatch)->Arg(1)->Arg(16)->Arg(64)->Arg(256)->Threads(1)->Threads(4)->UseRealTime();
 
 void BM_Transport_Memory_RoundTrip(benchmark::State& state) {
-  auto transport_owner = pipeline::MemoryTransport::create(clock()).value();
-  pipeline::MemoryTransport& transport = *transport_owner;
+  auto transport = pipeline::MemoryTransport::create(clock()).value();
   Handoff handoff;
-  auto sub = transport.subscribe({"rt-sub", "rt-topic", {}}, [&](pipeline::DeliveryPtr d) {
-    (void)d->ack();
+  auto sub = transport->subscribe({"rt-sub", "rt-topic", {}}, [&](pipeline::DeliveryPtr d) {
+    pipeline::best_effort_ack(*d);
     handoff.done(std::stoull(d->id()));
   });
-  if (!sub || !transport.start(1)) {
+  if (!sub || !transport->start(1)) {
     state.SkipWithError("memory transport did not start");
     return;
   }
   const std::string payload(200, 'x');
   round_trips(state, handoff, [&](std::uint64_t n) {
-    return transport.publish("rt-topic", {std::to_string(n), payload, {}}).has_value();
+    return transport->publish("rt-topic", {std::to_string(n), payload, {}}).has_value();
   });
-  transport.stop();
+  transport->stop();
 }
 BENCHMARK(BM_Transport_Memory_RoundTrip)->UseRealTime();
 
@@ -232,7 +232,7 @@ void BM_Transport_Redis_RoundTrip(benchmark::State& state) {
   }
   Handoff handoff;
   auto sub = (*t)->subscribe({"rt-sub", "rt-topic", {}}, [&](pipeline::DeliveryPtr d) {
-    (void)d->ack();
+    pipeline::best_effort_ack(*d);
     handoff.done(std::stoull(d->id()));
   });
   if (!sub) {
