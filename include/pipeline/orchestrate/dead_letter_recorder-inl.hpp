@@ -86,7 +86,11 @@ PIPELINE_INLINE void DeadLetterRecorder::handle(const DeliveryPtr& delivery) {
   const Attributes& a = delivery->attributes();
   const std::string subscription = attribute(a, attributes::kSourceSubscription);
   auto consumer = consumer_for(subscription);
-  auto outcome = consumer ? (*consumer)->process(*delivery) : Result<IdempotentConsumer::Outcome>(fail(consumer.error()));
+  if (!consumer) {
+    best_effort_nack(*delivery, consumer.error().to_string());
+    return;
+  }
+  auto outcome = (*consumer)->process(*delivery);
   if (!outcome) {
     best_effort_nack(*delivery, outcome.error().to_string());
     return;
