@@ -35,7 +35,7 @@ PIPELINE_INLINE AlertManager::AlertManager(Clock& clock, std::vector<std::shared
       options_(std::move(options)),
       limiter_(limiter_options(options_)),
       timer_(std::make_shared<TimerState>()) {
-  MetricsSink& metrics = options_.metrics ? *options_.metrics : NullMetricsSink::instance();
+  MetricsSink& metrics = metrics_or_null(options_.metrics);
   for (int s = 0; s < 4; ++s) {
     const Labels labels{{"severity", std::string(to_string(static_cast<Severity>(s)))}};
     delivered_[s] = metrics.counter("pipeline_alerts_delivered_total", "Alerts delivered to the sinks", labels);

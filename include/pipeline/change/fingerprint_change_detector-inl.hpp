@@ -134,7 +134,7 @@ PIPELINE_INLINE FingerprintChangeDetector::FingerprintChangeDetector(StateStore&
       : store_(&store),
         options_(std::move(options)),
         fingerprinter_(options_.fields),
-        metrics_(options_.metrics ? options_.metrics : &NullMetricsSink::instance()),
+        metrics_(&metrics_or_null(options_.metrics)),
         log_(options_.log),
         threads_(options_.threads) {
   fallbacks_ = metrics_->counter("pipeline_change_fallbacks_total",

@@ -53,7 +53,7 @@ PIPELINE_INLINE Result<QueryChangeDetector> QueryChangeDetector::create(ChangeQu
 PIPELINE_INLINE QueryChangeDetector::QueryChangeDetector(ChangeQueryRunner& runner, QueryChangeDetectorOptions options)
     : runner_(&runner),
       options_(std::move(options)),
-      metrics_(options_.metrics ? options_.metrics : &NullMetricsSink::instance()),
+      metrics_(&metrics_or_null(options_.metrics)),
       log_(options_.log) {
   fallbacks_ = metrics_->counter("pipeline_change_fallbacks_total",
                                  "Change detections that fell back to processing every entity",

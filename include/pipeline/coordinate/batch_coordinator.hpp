@@ -293,9 +293,7 @@ class BatchCoordinator {
 
   void note_error(std::string text);
 
-  [[nodiscard]] MetricsSink& metrics() const noexcept {
-    return options_.metrics ? *options_.metrics : NullMetricsSink::instance();
-  }
+  [[nodiscard]] MetricsSink& metrics() const noexcept { return metrics_or_null(options_.metrics); }
 
   /// Sets `pipeline_batch_coverage_ratio` (created on first use; see `BatchCoordinatorOptions::metrics`).
   void record_coverage(double ratio);

@@ -127,4 +127,10 @@ class NullMetricsSink final : public MetricsSink {
   }
 };
 
+/// The sink a component records to: `sink` (an `*Options::metrics`), or
+/// `NullMetricsSink::instance()` when it is null.
+inline MetricsSink& metrics_or_null(MetricsSink* sink) noexcept {
+  return sink != nullptr ? *sink : NullMetricsSink::instance();
+}
+
 }  // namespace pipeline::inline v0

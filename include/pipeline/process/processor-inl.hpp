@@ -84,7 +84,7 @@ PIPELINE_INLINE Processor::Processor(CreateKey /*key*/, Clock& clock, StateStore
       history_(history),
       options_(std::move(options)),
       owner_(fmt::format("{}@{}", options_.name, new_execution_id())) {
-  MetricsSink& m = options_.metrics ? *options_.metrics : NullMetricsSink::instance();
+  MetricsSink& m = metrics_or_null(options_.metrics);
   Labels labels{{"processor", options_.name}};
   runs_ = m.counter("pipeline_processor_runs_total", "Processor runs that did work", labels);
   failures_ = m.counter("pipeline_processor_failures_total", "Processor runs that failed", labels);

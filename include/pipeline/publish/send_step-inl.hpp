@@ -48,7 +48,7 @@ PIPELINE_INLINE Result<std::shared_ptr<SendStep>> SendStep::create(Transport& tr
 
 PIPELINE_INLINE SendStep::SendStep(Transport& transport, SendStepOptions options)
     : transport_(transport), policy_(std::move(options.retry_policy)), hooks_(std::make_unique<Hooks>()) {
-  MetricsSink& metrics = options.metrics ? *options.metrics : NullMetricsSink::instance();
+  MetricsSink& metrics = metrics_or_null(options.metrics);
   auto counter = [&](std::string_view name, std::string_view help) {
     return metrics.counter(name, help, options.metric_labels);
   };

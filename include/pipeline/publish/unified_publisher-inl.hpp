@@ -45,7 +45,7 @@ struct UnifiedPublisher::Impl {
 
   Impl(SendStep& step, Clock& clock, UnifiedPublisherOptions options)
       : step_(step), clock_(clock), options_(std::move(options)), state_(std::make_shared<State>()) {
-    MetricsSink& metrics = options_.metrics ? *options_.metrics : NullMetricsSink::instance();
+    MetricsSink& metrics = metrics_or_null(options_.metrics);
     auto counter = [&](std::string_view name, std::string_view help) {
       return metrics.counter(name, help, options_.metric_labels);
     };
